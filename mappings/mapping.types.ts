@@ -1,0 +1,162 @@
+/**
+ * The mapping language as data: what the loader produces from a YAML file and
+ * the compiler turns into a function. Pure types, no behaviour.
+ */
+
+/** A place in a source file, 1-based, as the YAML parser reports it. */
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** A transform step as written: a bare name, or a one-key object `{name: args}`. */
+export interface TransformStep {
+  name: string;
+  args: unknown;
+  pos?: SourcePos;
+}
+
+/**
+ * A condition over the submission (`path`), a repeating-group item (`path`
+ * starting `$item`) or fields already mapped (`field`).
+ */
+export type Condition =
+  | { all: Condition[] }
+  | { any: Condition[] }
+  | { not: Condition }
+  | ComparisonCondition;
+
+/** One operand compared with one operator. Exactly one operator is present. */
+export interface ComparisonCondition {
+  path?: string;
+  field?: string;
+  answer?: string;
+  exists?: boolean;
+  equals?: unknown;
+  notEquals?: unknown;
+  in?: unknown[];
+  matches?: string;
+  gt?: number | string | { field: string };
+  gte?: number | string | { field: string };
+  lt?: number | string | { field: string };
+  lte?: number | string | { field: string };
+}
+
+/** Validation rules on one field, checked after its transforms. */
+export interface FieldValidation {
+  pattern?: string;
+  length?: { min?: number; max?: number } | number;
+  enum?: unknown[];
+  range?: { min?: number | string; max?: number | string };
+  message?: string;
+}
+
+/** One target field. Exactly one of from/answer/const/template/function gives the value. */
+export interface FieldSpec {
+  name: string;
+  from?: string;
+  answer?: string;
+  const?: unknown;
+  template?: string;
+  function?: string;
+  transform: TransformStep[];
+  default?: unknown;
+  required: boolean;
+  when?: Condition;
+  pii: boolean;
+  validate?: FieldValidation;
+  description?: string;
+  pos?: SourcePos;
+}
+
+/** A code list: inline values or a CSV file (read by the caller, handed in). */
+export interface LookupSpec {
+  name: string;
+  values?: Record<string, unknown>;
+  file?: string;
+  keyColumn?: string;
+  valueColumn?: string;
+  /** What to do when a value is not in the list. */
+  missing: 'error' | 'default' | 'null' | 'keep';
+  default?: unknown;
+  caseInsensitive: boolean;
+  pos?: SourcePos;
+}
+
+/** One submission becomes several child records, one per item of `each`. */
+export interface GroupSpec {
+  name: string;
+  each: string;
+  fields: FieldSpec[];
+  min?: number;
+  max?: number;
+  pos?: SourcePos;
+}
+
+/** A rule across fields: when `when` holds (or always), `assert` must hold. */
+export interface RuleSpec {
+  name: string;
+  when?: Condition;
+  assert: Condition;
+  message: string;
+  fields: string[];
+  pos?: SourcePos;
+}
+
+/** A mapping as loaded and checked, with the positions of its parts. */
+export interface MappingSpec {
+  name: string;
+  description?: string;
+  /** Submission key template, e.g. `{{form_name}}/{{submission_reference}}`. */
+  key?: string;
+  /** question_id -> the question texts it has had (for CSV exports, which carry texts only). */
+  questions: Record<string, string[]>;
+  functions?: string;
+  tests?: string;
+  lookups: Record<string, LookupSpec>;
+  fields: FieldSpec[];
+  groups: GroupSpec[];
+  rules: RuleSpec[];
+  /** Content hash of the canonical mapping, lookups and functions module: `sha256:<hex>`. */
+  version: string;
+  file: string;
+}
+
+/** One reason a record was rejected, safe to print (PII values masked). */
+export interface RecordError {
+  /** Target field (or `GROUP[2].FIELD` in a repeating group, or a rule name). */
+  field: string;
+  /** Where in the submission the value came from, if from a path. */
+  source?: string;
+  /** The rule that failed: `required`, `pattern`, `postcode`, `lookup:TITLES`, ... */
+  rule: string;
+  message: string;
+}
+
+/** A note about a value that was changed on purpose (e.g. transliterated). */
+export interface RecordNote {
+  field: string;
+  rule: string;
+  message: string;
+}
+
+/** What the compiled function returns for one submission. */
+export interface MapResult {
+  ok: boolean;
+  record: Record<string, unknown>;
+  children: Record<string, Record<string, unknown>[]>;
+  errors: RecordError[];
+  notes: RecordNote[];
+}
+
+/** A mapping compiled to a plain function, plus what callers need to know about it. */
+export interface CompiledMapping {
+  spec: MappingSpec;
+  version: string;
+  /** Target fields (parent) marked `pii: true`, and per group. */
+  piiFields: ReadonlySet<string>;
+  map(submission: unknown): MapResult;
+  /** The generated JavaScript source, for debugging (`rekey compile --show`). */
+  source: string;
+}
