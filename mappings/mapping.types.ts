@@ -157,6 +157,8 @@ export interface CompiledMapping {
   /** Target fields (parent) marked `pii: true`, and per group. */
   piiFields: ReadonlySet<string>;
   map(submission: unknown): MapResult;
+  /** The submission's key from the mapping's `key` template (default `{{form_name}}/{{submission_reference}}`); undefined when a part is missing. */
+  keyOf(submission: unknown): string | undefined;
   /** The generated JavaScript source, for debugging (`rekey compile --show`). */
   source: string;
 }

@@ -1,0 +1,197 @@
+/**
+ * Compiles a checked mapping into one plain JavaScript function, built once
+ * and called per submission. User-supplied text reaches the generated code
+ * only through constant pools (see codegen.ts).
+ */
+import * as H from './runtime.js';
+import { Pools, condition, nameLiteral, readAnswer, readPath, readTemplate, type Scope } from './codegen.js';
+import { parsePath, parseTemplate, type ParsedPath } from './path.js';
+import { buildLookup } from './lookups.js';
+import { mappingVersion } from './version.js';
+import { MappingInvalidError, type Problem } from './mapping.errors.js';
+import { TRANSFORMS } from './transforms/index.js';
+import type { TransformCtx, TransformEnv, TransformFn } from './transforms/transform.types.js';
+import type { CompiledMapping, FieldSpec, MapResult, MappingSpec, RecordNote, SourcePos } from './mapping.types.js';
+
+/** What the compiler needs besides the spec: the things the caller read for it. */
+export interface CompileInput {
+  /** Text of a file named by the mapping (lookup CSVs), relative to the mapping; undefined if absent. */
+  readRelated?: (relPath: string) => string | undefined;
+  /** Exports of the mapping's `functions` module, already imported by the caller. */
+  functions?: Record<string, unknown>;
+  /** Source text of the functions module, so that it is part of the version. */
+  functionsSource?: string;
+  /** The document's plain value, for the version hash (defaults to the spec). */
+  document?: unknown;
+}
+
+interface Ctx extends TransformCtx {
+  field: string;
+  notes: RecordNote[];
+}
+
+/**
+ * Builds the mapping function. Throws `MappingInvalidError` listing every
+ * problem (bad transform arguments, unknown functions, unreadable lookups).
+ */
+export function compileMapping(spec: MappingSpec, input: CompileInput = {}): CompiledMapping {
+  const problems: Problem[] = [];
+  const at = (pos: SourcePos | undefined, path: string, message: string) =>
+    problems.push({ file: spec.file, line: pos?.line ?? 1, col: pos?.col ?? 1, path, message });
+  const lookups = new Map<string, TransformFn>();
+  const related: Record<string, string> = {};
+  for (const l of Object.values(spec.lookups)) {
+    const text = l.file !== undefined ? input.readRelated?.(l.file) : undefined;
+    if (l.file !== undefined) {
+      if (text === undefined) {
+        at(l.pos, `lookups.${l.name}.file`, `cannot read lookup file "${l.file}"`);
+        continue;
+      }
+      related[l.file] = text;
+    }
+    try {
+      lookups.set(l.name, buildLookup(l, text));
+    } catch (e) {
+      at(l.pos, `lookups.${l.name}`, (e as Error).message);
+    }
+  }
+  const userFn = (name: string) => {
+    const f = input.functions?.[name];
+    return typeof f === 'function' ? (f as TransformFn) : undefined;
+  };
+  const env: TransformEnv = { lookup: (n) => lookups.get(n), userFunction: userFn };
+  const pools = new Pools();
+  const ctx: Ctx = {
+    field: '',
+    notes: [],
+    note(rule, message) {
+      this.notes.push({ field: this.field, rule, message });
+    },
+  };
+
+  const fieldCode = (f: FieldSpec, scope: Scope, label: string, path: string): string => {
+    const steps: string[] = [];
+    f.transform.forEach((step, i) => {
+      const def = TRANSFORMS.get(step.name);
+      try {
+        if (!def) throw new Error(`unknown transform "${step.name}"`);
+        steps.push(pools.fn(def.create(step.args as never, env)));
+      } catch (e) {
+        at(step.pos, `${path}.transform[${i}]`, `${step.name}: ${(e as Error).message}`);
+      }
+    });
+    if (f.function !== undefined && !userFn(f.function)) {
+      const why = spec.functions ? `is not a function exported by ${spec.functions}` : 'needs a "functions" module in the mapping';
+      at(f.pos, `${path}.function`, `function "${f.function}" ${why}`);
+    }
+    const user = f.function !== undefined ? userFn(f.function) : undefined;
+    return generateField(f, scope, label, steps, pools, user ? pools.fn(user) : undefined);
+  };
+
+  const top: Scope = { target: 'r', inGroup: false, questions: spec.questions };
+  let body = '';
+  for (const f of spec.fields) body += fieldCode(f, top, pools.k(f.name), `fields.${f.name}`);
+  for (const g of spec.groups) {
+    const scope: Scope = { target: 'c', parent: 'r', inGroup: true, questions: spec.questions };
+    const each = g.each.startsWith('answer:') ? readAnswer(g.each.slice(7), pools, scope, true) : readPath(parsePath(g.each), pools, scope);
+    const gname = pools.k(g.name);
+    let inner = '';
+    for (const f of g.fields) inner += fieldCode(f, scope, `${gname} + "[" + (i + 1) + "]." + ${pools.k(f.name)}`, `groups.${g.name}.fields.${f.name}`);
+    const lit = `{${g.fields.map((f) => `${nameLiteral(f.name)}: undefined`).join(', ')}}`;
+    body += `{ const its = H.items(${each}); const G = ch[${nameLiteral(g.name)}];\n`;
+    if (g.min !== undefined) body += `if (its.length < ${g.min}) E.push(H.error(${gname}, undefined, 'group-min', ${pools.k(`needs at least ${g.min} item(s)`)}));\n`;
+    if (g.max !== undefined) body += `if (its.length > ${g.max}) E.push(H.error(${gname}, undefined, 'group-max', ${pools.k(`allows at most ${g.max} item(s)`)}));\n`;
+    body += `for (let i = 0; i < its.length; i++) { const it = its[i]; const c = ${lit};\n${inner}G.push(c); } }\n`;
+  }
+  for (const rule of spec.rules) {
+    const fields = rule.fields.length ? rule.fields : [rule.name];
+    const guard = rule.fields.length ? `!H.hasError(E, ${pools.k(rule.fields)}) && ` : '';
+    const when = rule.when ? `${condition(rule.when, pools, top)} && ` : '';
+    body += `if (${guard}${when}!${condition(rule.assert, pools, top)}) E.push(H.error(${pools.k(fields.join(', '))}, undefined, ${pools.k(rule.name)}, ${pools.k(rule.message)}));\n`;
+  }
+  if (problems.length) throw new MappingInvalidError(problems);
+
+  const recordLit = `{${spec.fields.map((f) => `${nameLiteral(f.name)}: undefined`).join(', ')}}`;
+  const childLit = `{${spec.groups.map((g) => `${nameLiteral(g.name)}: []`).join(', ')}}`;
+  const source = `"use strict";\nreturn function map(s) {\nconst E = []; const N = []; X.notes = N; const r = ${recordLit}; const ch = ${childLit}; let v, x, w;\n${body}return { ok: E.length === 0, record: r, children: ch, errors: E, notes: N };\n};`;
+  const factory = new Function('H', 'K', 'F', 'R', 'X', source) as (...a: unknown[]) => (s: unknown) => MapResult;
+  const map = factory(H, pools.values, pools.fns, pools.regexes, ctx);
+  const pii = new Set<string>();
+  for (const f of spec.fields) if (f.pii) pii.add(f.name);
+  for (const g of spec.groups) for (const f of g.fields) if (f.pii) pii.add(`${g.name}.${f.name}`);
+  const version = mappingVersion(input.document ?? spec, related, input.functionsSource);
+  return { spec: { ...spec, version }, version, piiFields: pii, map, keyOf: keyFunction(spec), source };
+}
+
+const DEFAULT_KEY = '{{form_name}}/{{submission_reference}}';
+
+/** The submission key function: the `key` template, or form name and reference; undefined when a part is missing. */
+function keyFunction(spec: MappingSpec): (submission: unknown) => string | undefined {
+  const pieces = parseTemplate(spec.key ?? DEFAULT_KEY);
+  return (s) => {
+    let out = '';
+    for (const p of pieces) {
+      if ('text' in p) out += p.text;
+      else {
+        const v = readValue(p.path, s);
+        if (!H.present(v) || typeof v === 'object') return undefined;
+        out += String(v);
+      }
+    }
+    return out;
+  };
+}
+
+function readValue(p: ParsedPath, s: unknown): unknown {
+  let v = p.root === 'submission' ? s : undefined;
+  for (const seg of p.segments) v = seg.kind === 'key' ? H.get(v, seg.key) : seg.kind === 'index' ? H.at(v, seg.index) : H.where(v, seg.key, seg.value);
+  return v;
+}
+
+function generateField(f: FieldSpec, scope: Scope, label: string, steps: string[], pools: Pools, user: string | undefined): string {
+  const src = f.from ?? (f.answer !== undefined ? `answer:${f.answer}` : undefined);
+  const srcK = src === undefined ? 'undefined' : pools.k(src);
+  const pii = f.pii ? 'true' : 'false';
+  let read: string;
+  if (f.from !== undefined) read = readPath(parsePath(f.from), pools, scope);
+  else if (f.answer !== undefined) read = readAnswer(f.answer, pools, scope);
+  else if (f.template !== undefined) read = readTemplate(f.template, pools, scope);
+  else if (f.const !== undefined) read = pools.k(f.const);
+  else read = 'undefined';
+  let code = `x = false; v = undefined; w = undefined; X.field = ${label};\n`;
+  let main = user !== undefined ? `v = ${user}(s, ${scope.target}, ${scope.inGroup ? 'it' : 'undefined'});\n` : `v = ${read};\n`;
+  if (steps.length) main += `w = v;\n` + steps.map((t) => `if (H.present(v)) v = ${t}(v, X);\n`).join('');
+  if (steps.length || user !== undefined) {
+    main = `try {\n${main}} catch (e) { E.push(H.failure(${label}, ${srcK}, e, ${pii}, w)); x = true; v = undefined; }\n`;
+  }
+  code += f.when ? `if (${condition(f.when, pools, scope)}) {\n${main}}\n` : main;
+  const dflt = f.default !== undefined ? `v = ${pools.k(f.default)};` : '';
+  const req = f.required ? `if (!x && !H.present(v)) E.push(H.error(${label}, ${srcK}, 'required', 'is required but was not given'));\n` : '';
+  if (dflt) code += `if (!x && !H.present(v)) ${dflt}\n`;
+  code += req;
+  const checks = validationCode(f, label, srcK, pools);
+  if (checks) code += `if (!x && H.present(v)) {\n${checks}}\n`;
+  code += `${scope.target}[${nameLiteral(f.name)}] = v;\n`;
+  return `{\n${code}}\n`;
+}
+
+function validationCode(f: FieldSpec, label: string, srcK: string, pools: Pools): string {
+  const v = f.validate;
+  if (!v) return '';
+  const msg = (fallback: string) => pools.k(v.message ?? fallback);
+  let code = '';
+  if (v.pattern !== undefined) code += `if (!${pools.re(v.pattern)}.test(H.str(v))) E.push(H.error(${label}, ${srcK}, 'pattern', ${msg(`must match ${v.pattern}`)}));\n`;
+  if (v.length !== undefined) {
+    const { min, max } = typeof v.length === 'number' ? { min: v.length, max: v.length } : v.length;
+    const text = min === max ? `must be exactly ${min} characters` : min !== undefined && max !== undefined ? `must be ${min} to ${max} characters` : min !== undefined ? `must be at least ${min} characters` : `must be at most ${max} characters`;
+    const conds = [min !== undefined ? `H.len(v) < ${Number(min)}` : '', max !== undefined ? `H.len(v) > ${Number(max)}` : ''].filter(Boolean).join(' || ');
+    if (conds) code += `if (${conds}) E.push(H.error(${label}, ${srcK}, 'length', ${msg(text)} + (${pools.k(v.message)} === undefined ? " (got " + H.len(v) + ")" : "")));\n`;
+  }
+  if (v.enum !== undefined) code += `if (!H.inList(v, ${pools.k(v.enum)})) E.push(H.error(${label}, ${srcK}, 'enum', ${msg(`must be one of ${v.enum.map(String).join(', ')}`)}));\n`;
+  if (v.range !== undefined) {
+    const { min, max } = v.range;
+    const text = `must be ${min !== undefined ? `at least ${min}` : ''}${min !== undefined && max !== undefined ? ' and ' : ''}${max !== undefined ? `at most ${max}` : ''}`;
+    code += `if (!H.inRange(v, ${pools.k(min)}, ${pools.k(max)})) E.push(H.error(${label}, ${srcK}, 'range', ${msg(text)}));\n`;
+  }
+  return code;
+}

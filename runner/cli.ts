@@ -1,0 +1,44 @@
+/**
+ * The `rekey` command. Each subcommand lives in runner/commands/ and is
+ * listed here once. Exit codes: 0 success, 1 the work found problems
+ * (invalid files, rejected records, failed cases), 2 usage error.
+ */
+import { Command, CommanderError } from 'commander';
+import { validateCommand } from './commands/validate.command.js';
+import { previewCommand } from './commands/preview.command.js';
+import { testCommand } from './commands/test.command.js';
+
+/** Exit code for a command line that could not be understood. */
+export const EXIT_USAGE = 2;
+
+/** Where a command leaves its exit code. */
+export interface CommandResult {
+  code: number;
+}
+
+/** Builds the CLI program; commands report their exit code through `result`. */
+export function buildProgram(result: CommandResult): Command {
+  const program = new Command('rekey')
+    .description('Keys online form submissions into legacy back-office systems.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(run rekey --help for usage)')
+    .exitOverride();
+  for (const add of [validateCommand, previewCommand, testCommand]) add(program, result);
+  return program;
+}
+
+/** Runs the CLI with `argv` and resolves to the process exit code. */
+export async function run(argv: string[]): Promise<number> {
+  const result: CommandResult = { code: 0 };
+  const program = buildProgram(result);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+  return result.code;
+}

@@ -1,0 +1,93 @@
+/**
+ * `rekey test MAPPING...`: runs each mapping's golden cases and reports every
+ * difference field by field. Cases come from the mapping's `tests:` file, or
+ * `<mapping>.cases.yaml` beside it.
+ */
+import { access, readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { formatProblem, type CompiledMapping } from '../../mappings/index.js';
+import { compareCase, parseCases, type CaseDiff, type GoldenCase } from '../../mappings/golden.js';
+import { loadMappingFile } from '../mapping-files.js';
+import type { CommandResult } from '../cli.js';
+
+/** The outcome of one golden case. */
+export interface CaseOutcome {
+  name: string;
+  passed: boolean;
+  diffs: CaseDiff[];
+  error?: string;
+}
+
+/** Where a mapping's cases are: its `tests:` key, else `<name>.cases.yaml` beside it. */
+export function casesFileOf(mappingFile: string, compiled: CompiledMapping): string {
+  if (compiled.spec.tests !== undefined) return resolve(dirname(mappingFile), compiled.spec.tests);
+  return mappingFile.replace(/\.ya?ml$/, '') + '.cases.yaml';
+}
+
+async function loadInput(c: GoldenCase, casesFile: string): Promise<unknown> {
+  if (c.input === undefined) return c.submission;
+  return JSON.parse(await readFile(resolve(dirname(casesFile), c.input), 'utf8')) as unknown;
+}
+
+/** Runs every case of `casesFile` against `compiled`. Problems in the cases file are returned as strings. */
+export async function runCases(compiled: CompiledMapping, casesFile: string): Promise<{ outcomes: CaseOutcome[]; problems: string[] }> {
+  const parsed = parseCases(casesFile, await readFile(casesFile, 'utf8'));
+  if (parsed.problems.length) return { outcomes: [], problems: parsed.problems.map(formatProblem) };
+  const outcomes: CaseOutcome[] = [];
+  for (const c of parsed.cases) {
+    try {
+      const diffs = compareCase(c.expect, compiled.map(await loadInput(c, casesFile)));
+      outcomes.push({ name: c.name, passed: diffs.length === 0, diffs });
+    } catch (e) {
+      outcomes.push({ name: c.name, passed: false, diffs: [], error: `${c.pos.file}:${c.pos.line}:${c.pos.col} ${(e as Error).message}` });
+    }
+  }
+  return { outcomes, problems: [] };
+}
+
+const show = (v: unknown) => (typeof v === 'string' && v.startsWith('(') ? v : JSON.stringify(v));
+
+/** Registers `test` on the program. */
+export function testCommand(program: Command, result: CommandResult): void {
+  program
+    .command('test')
+    .description("run mappings' golden cases and report differences field by field")
+    .argument('<mappings...>', 'mapping files (YAML)')
+    .option('--json', 'machine-readable output')
+    .action(async (files: string[], opts: { json?: boolean }) => {
+      let passed = 0;
+      let failed = 0;
+      const report: unknown[] = [];
+      for (const file of files) {
+        const loaded = await loadMappingFile(file);
+        if (!loaded.compiled) {
+          for (const p of loaded.problems) process.stderr.write(`${formatProblem(p)}\n`);
+          failed++;
+          continue;
+        }
+        const casesFile = casesFileOf(file, loaded.compiled);
+        if (!(await access(casesFile).then(() => true, () => false))) {
+          process.stderr.write(`${file}: no golden cases (looked for ${casesFile})\n`);
+          failed++;
+          continue;
+        }
+        const { outcomes, problems } = await runCases(loaded.compiled, casesFile);
+        for (const p of problems) process.stderr.write(`${p}\n`);
+        if (problems.length) failed++;
+        if (!opts.json) process.stdout.write(`${file}\n`);
+        for (const o of outcomes) {
+          if (o.passed) passed++;
+          else failed++;
+          if (opts.json) continue;
+          process.stdout.write(`  ${o.passed ? '✓' : '✗'} ${o.name}\n`);
+          if (o.error) process.stdout.write(`      ${o.error}\n`);
+          for (const d of o.diffs) process.stdout.write(`      ${d.path}: expected ${show(d.expected)}, got ${show(d.actual)}\n`);
+        }
+        report.push({ mapping: file, version: loaded.compiled.version, cases: outcomes });
+      }
+      if (opts.json) process.stdout.write(`${JSON.stringify({ passed, failed, mappings: report }, null, 2)}\n`);
+      else process.stdout.write(`${passed} passed, ${failed} failed\n`);
+      result.code = failed ? 1 : 0;
+    });
+}
