@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { formatProblem, loadMapping } from './index.js';
+
+function problemsOf(text: string): string[] {
+  return loadMapping('m.yaml', text).problems.map(formatProblem);
+}
+
+const lines = (...l: string[]) => l.join('\n') + '\n';
+
+describe('mapping loader: every problem, located', () => {
+  it('suggests the key a misspelt key was meant to be, at the key', () => {
+    const text = lines('mapping: t', 'fields:', '  SURNAME:', '    answer: name.last_name', '    transfrom: [upper]');
+    expect(problemsOf(text)).toEqual([
+      'm.yaml:5:5 unknown key "transfrom" under fields.SURNAME, did you mean "transform"? (at fields.SURNAME.transfrom)',
+    ]);
+  });
+
+  it('suggests a transform name, at the step', () => {
+    const text = lines('mapping: t', 'fields:', '  SURNAME:', '    answer: name.last_name', '    transform: [trim, uper]');
+    expect(problemsOf(text)).toEqual(['m.yaml:5:23 unknown transform "uper", did you mean "upper"? (at fields.SURNAME.transform[1])']);
+  });
+
+  it('reports wrong types with what was expected and what was found', () => {
+    const text = lines('mapping: t', 'fields:', '  A:', '    const: x', '    required: yes', '    pii: 1');
+    expect(problemsOf(text)).toEqual([
+      'm.yaml:5:15 "required" must be boolean, got string "yes" (at fields.A.required)',
+      'm.yaml:6:10 "pii" must be boolean, got number 1 (at fields.A.pii)',
+    ]);
+  });
+
+  it('collects every problem of the file in one pass', () => {
+    const text = lines(
+      'mapping: t',
+      'fields:',
+      '  A:',
+      '    colums: x',
+      '  B:',
+      '    from: a..b',
+      '  C:',
+      '    from: x',
+      '    const: 1',
+      '  D:',
+      '    from: y',
+      '    validate: { pattern: "[" }',
+      '  E:',
+      '    when: { field: Z, equals: 1 }',
+      '    const: 2',
+    );
+    const problems = problemsOf(text);
+    expect(problems).toEqual([
+      'm.yaml:4:5 unknown key "colums" under fields.A (at fields.A.colums)',
+      'm.yaml:3:3 field A needs one of from, answer, const, template, function (or a default) (at fields.A)',
+      'm.yaml:6:13 bad path: unexpected "." at character 3 (at fields.B.from)',
+      'm.yaml:7:3 field C has from and const; give exactly one of from, answer, const, template, function (at fields.C)',
+      expect.stringMatching(/^m\.yaml:12:27 invalid regular expression: .* \(at fields\.D\.validate\.pattern\)$/),
+      'm.yaml:14:22 field "Z" is not defined before this point (conditions see fields mapped above them) (at fields.E.when.field)',
+    ]);
+  });
+
+  it('points inside a quoted path at the bad character', () => {
+    const text = lines('mapping: t', 'fields:', '  A:', '    from: "answers[question_id=x].$item"');
+    expect(problemsOf(text)).toEqual(['m.yaml:4:33 bad path: unexpected "$" at character 25; quote such keys as ["..."] (at fields.A.from)']);
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const text = lines('mapping: t', 'fields:', '  A:', '    const: [1, 2', '  B: x');
+    const problems = problemsOf(text);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems[0]).toMatch(/^m\.yaml:\d+:\d+ /);
+  });
+
+  it('reports duplicate keys', () => {
+    const problems = problemsOf(lines('mapping: t', 'fields:', '  A: { const: 1 }', '  A: { const: 2 }'));
+    expect(problems).toEqual([expect.stringMatching(/^m\.yaml:4:3 Map keys must be unique/)]);
+  });
+
+  it('refuses prototype names for fields, groups and lookups', () => {
+    const text = lines('mapping: t', 'fields:', '  __proto__: { const: 1 }', '  constructor: { const: 2 }');
+    expect(problemsOf(text)).toEqual([
+      'm.yaml:3:3 name "__proto__" under fields must match ^[A-Za-z_][A-Za-z0-9_]*$ (at fields.__proto__)',
+      'm.yaml:3:3 "__proto__" may not be used as a name (at fields.__proto__)',
+      'm.yaml:4:3 "constructor" may not be used as a name (at fields.constructor)',
+    ]);
+  });
+
+  it('refuses paths through the prototype', () => {
+    const text = lines('mapping: t', 'fields:', '  A: { from: "a.__proto__.b" }', '  B: { answer: "x.constructor" }');
+    expect(problemsOf(text)).toEqual([
+      'm.yaml:3:18 bad path: "__proto__" may not appear in a path (at fields.A.from)',
+      'm.yaml:4:20 bad answer reference: "constructor" may not appear in a path (at fields.B.answer)',
+    ]);
+  });
+
+  it('checks transform arguments and names unknown lookups with a suggestion', () => {
+    const text = lines(
+      'mapping: t',
+      'lookups:',
+      '  TITLES: { values: { Mr: MR } }',
+      'fields:',
+      '  A:',
+      '    from: a',
+      '    transform: [{ lookup: TITELS }, { truncate: { lenght: 3 } }, upper: 1]',
+    );
+    const problems = problemsOf(text);
+    expect(problems[0]).toBe('m.yaml:7:29 unknown lookup "TITELS", did you mean "TITLES"? (at fields.A.transform[0].lookup)');
+    expect(problems.length).toBe(3);
+    expect(problems[1]).toMatch(/^m\.yaml:7:\d+ .*(lenght|length).*\(at fields\.A\.transform\[1\]\.truncate/);
+    expect(problems[2]).toMatch(/^m\.yaml:7:\d+ transform "upper" takes no arguments/);
+  });
+
+  it('needs arguments where a transform takes them', () => {
+    expect(problemsOf(lines('mapping: t', 'fields:', '  A: { from: a, transform: [truncate] }'))).toEqual([
+      expect.stringMatching(/^m\.yaml:3:30 transform "truncate" needs arguments, e\.g\. \{"truncate":/),
+    ]);
+  });
+
+  it('checks lookups and group variables', () => {
+    const text = lines(
+      'mapping: t',
+      'lookups:',
+      '  L: { missing: default }',
+      'fields:',
+      '  A: { from: $item.x }',
+    );
+    expect(problemsOf(text)).toEqual([
+      'm.yaml:3:3 lookup L needs exactly one of values or file (at lookups.L)',
+      'm.yaml:3:8 missing: default needs a default value (at lookups.L.missing)',
+      "m.yaml:5:15 $item can only be used inside a group's fields (at fields.A.from)",
+    ]);
+  });
+
+  it('needs mapping and fields', () => {
+    expect(problemsOf('description: x\n')).toEqual([
+      'm.yaml:1:1 missing key "mapping" under the top level',
+      'm.yaml:1:1 missing key "fields" under the top level',
+    ]);
+    expect(problemsOf('- a\n')).toEqual(['m.yaml:1:1 a mapping must be a YAML mapping with "mapping" and "fields" keys']);
+  });
+});
