@@ -40,6 +40,12 @@ export interface TransformDef<A = unknown> {
   doc: string;
   /** JSON Schema of the arguments; `undefined` means the transform takes none (written as a bare name). */
   args?: Record<string, unknown>;
+  /**
+   * When true, a transform that has `args` may also be written as a bare name;
+   * `create` then receives `undefined` and uses its defaults. The loader skips
+   * schema validation of absent arguments for such transforms.
+   */
+  argsOptional?: boolean;
   /** Example arguments for the reference page (as written in YAML). */
   example?: unknown;
   /**
