@@ -86,7 +86,11 @@ export function readAnswer(ref: string, pools: Pools, scope: Scope, whole = fals
 
 /** Expression building a template's text. */
 export function readTemplate(text: string, pools: Pools, scope: Scope): string {
-  const parts = parseTemplate(text).map((piece) => ('text' in piece ? pools.k(piece.text) : `H.str(${readPath(piece.path, pools, scope)})`));
+  const parts = parseTemplate(text).map((piece) => {
+    if ('text' in piece) return pools.k(piece.text);
+    if ('answer' in piece) return `H.str(${readAnswer(piece.answer, pools, scope)})`;
+    return `H.str(${readPath(piece.path, pools, scope)})`;
+  });
   return parts.length ? parts.join(' + ') : pools.k('');
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { formatProblem, loadMapping, TransformFailure, type CompiledMapping } from './index.js';
 
 const lines = (...l: string[]) => l.join('\n') + '\n';
@@ -211,8 +212,8 @@ describe('compiled mapping', () => {
     ]);
     const problems = loadMapping('m.yaml', text, { functions: { shout: functions.shout } }).problems.map(formatProblem);
     expect(problems).toHaveLength(3);
-    expect(problems[0]).toMatch(/^m\.yaml:5:30 function: .*strict.* \(at fields\.B\.transform\[0\]\)$/);
-    expect(problems[1]).toMatch(/^m\.yaml:6:30 function: .*crash.* \(at fields\.C\.transform\[0\]\)$/);
+    expect(problems[0]).toMatch(/^m\.yaml:5:29 function: .*strict.* \(at fields\.B\.transform\[0\]\)$/);
+    expect(problems[1]).toMatch(/^m\.yaml:6:29 function: .*crash.* \(at fields\.C\.transform\[0\]\)$/);
     expect(problems[2]).toBe('m.yaml:7:3 function "whole" is not a function exported by ./f.ts (at fields.D.function)');
   });
 
@@ -228,17 +229,19 @@ describe('compiled mapping', () => {
 describe('hostile mappings and submissions', () => {
   it('never splices user strings into generated code', () => {
     const evil = '"); globalThis.__pwned = true; ("';
-    const text = lines(
-      'mapping: t',
-      'fields:',
-      `  A: { const: '${evil}' }`,
-      `  B: { template: "\`\${globalThis.__pwned = 1}\` {{a}} */ //" }`,
-      `  C: { from: '["${"';globalThis.__pwned=2;//"}"]', validate: { pattern: "^/*x*/$" } }`,
-      `  D: { from: a, when: { path: a, equals: '${evil}' } }`,
-      `  E: { from: "a[k='\\u2028x']", default: "\\u2028" }`,
-    );
+    const weirdKey = "';globalThis.__pwned=2;//";
+    const text = stringify({
+      mapping: 't',
+      fields: {
+        A: { const: evil },
+        B: { template: '`${globalThis.__pwned = 1}` {{a}} */ //' },
+        C: { from: `[${JSON.stringify(weirdKey)}]`, validate: { pattern: '^/*x*/$' } },
+        D: { from: 'a', when: { path: 'a', equals: evil } },
+        E: { from: "a[k='\u2028x']", default: '\u2028' },
+      },
+    });
     const m = compile(text);
-    const r = m.map({ a: evil, "';globalThis.__pwned=2;//": 'x' });
+    const r = m.map({ a: evil, [weirdKey]: 'x' });
     expect((globalThis as Record<string, unknown>).__pwned).toBeUndefined();
     expect(r.record.A).toBe(evil);
     expect(r.record.B).toBe(`\`\${globalThis.__pwned = 1}\` ${evil} */ //`);

@@ -5,7 +5,7 @@
  */
 import * as H from './runtime.js';
 import { Pools, condition, nameLiteral, readAnswer, readPath, readTemplate, type Scope } from './codegen.js';
-import { parsePath, parseTemplate, type ParsedPath } from './path.js';
+import { parseAnswerRef, parsePath, parseTemplate, type ParsedPath } from './path.js';
 import { buildLookup } from './lookups.js';
 import { mappingVersion } from './version.js';
 import { MappingInvalidError, type Problem } from './mapping.errors.js';
@@ -39,12 +39,14 @@ export function compileMapping(spec: MappingSpec, input: CompileInput = {}): Com
   const at = (pos: SourcePos | undefined, path: string, message: string) =>
     problems.push({ file: spec.file, line: pos?.line ?? 1, col: pos?.col ?? 1, path, message });
   const lookups = new Map<string, TransformFn>();
+  const failedLookups = new Set<string>();
   const related: Record<string, string> = {};
   for (const l of Object.values(spec.lookups)) {
     const text = l.file !== undefined ? input.readRelated?.(l.file) : undefined;
     if (l.file !== undefined) {
       if (text === undefined) {
         at(l.pos, `lookups.${l.name}.file`, `cannot read lookup file "${l.file}"`);
+        failedLookups.add(l.name);
         continue;
       }
       related[l.file] = text;
@@ -53,6 +55,7 @@ export function compileMapping(spec: MappingSpec, input: CompileInput = {}): Com
       lookups.set(l.name, buildLookup(l, text));
     } catch (e) {
       at(l.pos, `lookups.${l.name}`, (e as Error).message);
+      failedLookups.add(l.name);
     }
   }
   const userFn = (name: string) => {
@@ -72,6 +75,7 @@ export function compileMapping(spec: MappingSpec, input: CompileInput = {}): Com
   const fieldCode = (f: FieldSpec, scope: Scope, label: string, path: string): string => {
     const steps: string[] = [];
     f.transform.forEach((step, i) => {
+      if (step.name === 'lookup' && failedLookups.has(String(step.args))) return;
       const def = TRANSFORMS.get(step.name);
       try {
         if (!def) throw new Error(`unknown transform "${step.name}"`);
@@ -133,13 +137,18 @@ function keyFunction(spec: MappingSpec): (submission: unknown) => string | undef
     for (const p of pieces) {
       if ('text' in p) out += p.text;
       else {
-        const v = readValue(p.path, s);
+        const v = 'answer' in p ? readAnswerValue(p.answer, spec, s) : readValue(p.path, s);
         if (!H.present(v) || typeof v === 'object') return undefined;
         out += String(v);
       }
     }
     return out;
   };
+}
+
+function readAnswerValue(ref: string, spec: MappingSpec, s: unknown): unknown {
+  const { question, part } = parseAnswerRef(ref);
+  return H.get(H.answer(s, question, spec.questions[question]), part ?? 'answer_text');
 }
 
 function readValue(p: ParsedPath, s: unknown): unknown {
@@ -165,10 +174,9 @@ function generateField(f: FieldSpec, scope: Scope, label: string, steps: string[
     main = `try {\n${main}} catch (e) { E.push(H.failure(${label}, ${srcK}, e, ${pii}, w)); x = true; v = undefined; }\n`;
   }
   code += f.when ? `if (${condition(f.when, pools, scope)}) {\n${main}}\n` : main;
-  const dflt = f.default !== undefined ? `v = ${pools.k(f.default)};` : '';
-  const req = f.required ? `if (!x && !H.present(v)) E.push(H.error(${label}, ${srcK}, 'required', 'is required but was not given'));\n` : '';
-  if (dflt) code += `if (!x && !H.present(v)) ${dflt}\n`;
-  code += req;
+  const dflt = f.default !== undefined ? pools.k(f.default) : 'undefined';
+  const req = f.required ? ` if (!x) E.push(H.error(${label}, ${srcK}, 'required', 'is required but was not given'));` : '';
+  code += `if (!H.present(v)) { v = ${dflt};${f.default === undefined ? req : ''} }\n`;
   const checks = validationCode(f, label, srcK, pools);
   if (checks) code += `if (!x && H.present(v)) {\n${checks}}\n`;
   code += `${scope.target}[${nameLiteral(f.name)}] = v;\n`;

@@ -48,18 +48,18 @@ describe('mapping loader: every problem, located', () => {
     );
     const problems = problemsOf(text);
     expect(problems).toEqual([
-      'm.yaml:4:5 unknown key "colums" under fields.A (at fields.A.colums)',
       'm.yaml:3:3 field A needs one of from, answer, const, template, function (or a default) (at fields.A)',
+      'm.yaml:4:5 unknown key "colums" under fields.A (at fields.A.colums)',
       'm.yaml:6:13 bad path: unexpected "." at character 3 (at fields.B.from)',
       'm.yaml:7:3 field C has from and const; give exactly one of from, answer, const, template, function (at fields.C)',
-      expect.stringMatching(/^m\.yaml:12:27 invalid regular expression: .* \(at fields\.D\.validate\.pattern\)$/),
-      'm.yaml:14:22 field "Z" is not defined before this point (conditions see fields mapped above them) (at fields.E.when.field)',
+      'm.yaml:12:26 invalid regular expression: /[/u: Unterminated character class (at fields.D.validate.pattern)',
+      'm.yaml:14:20 field "Z" is not defined before this point (conditions see fields mapped above them) (at fields.E.when.field)',
     ]);
   });
 
   it('points inside a quoted path at the bad character', () => {
-    const text = lines('mapping: t', 'fields:', '  A:', '    from: "answers[question_id=x].$item"');
-    expect(problemsOf(text)).toEqual(['m.yaml:4:33 bad path: unexpected "$" at character 25; quote such keys as ["..."] (at fields.A.from)']);
+    const text = lines('mapping: t', 'fields:', '  A:', '    from: "answers[question_id=x]..last"');
+    expect(problemsOf(text)).toEqual(['m.yaml:4:35 bad path: unexpected "." at character 24 (at fields.A.from)']);
   });
 
   it('reports YAML syntax errors with their position', () => {
@@ -77,7 +77,6 @@ describe('mapping loader: every problem, located', () => {
   it('refuses prototype names for fields, groups and lookups', () => {
     const text = lines('mapping: t', 'fields:', '  __proto__: { const: 1 }', '  constructor: { const: 2 }');
     expect(problemsOf(text)).toEqual([
-      'm.yaml:3:3 name "__proto__" under fields must match ^[A-Za-z_][A-Za-z0-9_]*$ (at fields.__proto__)',
       'm.yaml:3:3 "__proto__" may not be used as a name (at fields.__proto__)',
       'm.yaml:4:3 "constructor" may not be used as a name (at fields.constructor)',
     ]);
@@ -86,8 +85,8 @@ describe('mapping loader: every problem, located', () => {
   it('refuses paths through the prototype', () => {
     const text = lines('mapping: t', 'fields:', '  A: { from: "a.__proto__.b" }', '  B: { answer: "x.constructor" }');
     expect(problemsOf(text)).toEqual([
-      'm.yaml:3:18 bad path: "__proto__" may not appear in a path (at fields.A.from)',
-      'm.yaml:4:20 bad answer reference: "constructor" may not appear in a path (at fields.B.answer)',
+      'm.yaml:3:17 bad path: "__proto__" may not appear in a path (at fields.A.from)',
+      'm.yaml:4:19 bad answer reference: "constructor" may not appear in a path (at fields.B.answer)',
     ]);
   });
 
@@ -101,16 +100,17 @@ describe('mapping loader: every problem, located', () => {
       '    from: a',
       '    transform: [{ lookup: TITELS }, { truncate: { lenght: 3 } }, upper: 1]',
     );
-    const problems = problemsOf(text);
-    expect(problems[0]).toBe('m.yaml:7:29 unknown lookup "TITELS", did you mean "TITLES"? (at fields.A.transform[0].lookup)');
-    expect(problems.length).toBe(3);
-    expect(problems[1]).toMatch(/^m\.yaml:7:\d+ .*(lenght|length).*\(at fields\.A\.transform\[1\]\.truncate/);
-    expect(problems[2]).toMatch(/^m\.yaml:7:\d+ transform "upper" takes no arguments/);
+    expect(problemsOf(text)).toEqual([
+      'm.yaml:7:27 unknown lookup "TITELS", did you mean "TITLES"? (at fields.A.transform[0].lookup)',
+      'm.yaml:7:49 missing key "length" under fields.A.transform[1].truncate (at fields.A.transform[1].truncate)',
+      'm.yaml:7:51 unknown key "lenght" under fields.A.transform[1].truncate, did you mean "length"? (at fields.A.transform[1].truncate.lenght)',
+      'm.yaml:7:66 transform "upper" takes no arguments; write it as a bare name: upper (at fields.A.transform[2])',
+    ]);
   });
 
   it('needs arguments where a transform takes them', () => {
     expect(problemsOf(lines('mapping: t', 'fields:', '  A: { from: a, transform: [truncate] }'))).toEqual([
-      expect.stringMatching(/^m\.yaml:3:30 transform "truncate" needs arguments, e\.g\. \{"truncate":/),
+      expect.stringMatching(/^m\.yaml:3:29 transform "truncate" needs arguments, e\.g\. \{"truncate":35\}/),
     ]);
   });
 
@@ -124,8 +124,8 @@ describe('mapping loader: every problem, located', () => {
     );
     expect(problemsOf(text)).toEqual([
       'm.yaml:3:3 lookup L needs exactly one of values or file (at lookups.L)',
-      'm.yaml:3:8 missing: default needs a default value (at lookups.L.missing)',
-      "m.yaml:5:15 $item can only be used inside a group's fields (at fields.A.from)",
+      'm.yaml:3:17 missing: default needs a default value (at lookups.L.missing)',
+      "m.yaml:5:14 $item can only be used inside a group's fields (at fields.A.from)",
     ]);
   });
 

@@ -39,6 +39,12 @@ export interface ParsedMapping {
  * the lookup files and functions module.
  */
 export function parseMapping(file: string, text: string): ParsedMapping {
+  const parsed = readMapping(file, text);
+  parsed.problems.sort((a, b) => a.line - b.line || a.col - b.col);
+  return parsed;
+}
+
+function readMapping(file: string, text: string): ParsedMapping {
   const src = new YamlSource(file, text);
   if (src.problems.length || !isObj(src.value)) {
     if (!src.problems.length) src.report([], 'a mapping must be a YAML mapping with "mapping" and "fields" keys');
@@ -167,10 +173,10 @@ function readSteps(src: YamlSource, at: DocPath, raw: unknown, lookupNames: Set<
       return;
     }
     if (def.args === undefined && args !== undefined && args !== null) {
-      src.report(path, `transform "${name}" takes no arguments; write it as - ${name}`);
+      src.report(path, `transform "${name}" takes no arguments; write it as a bare name: ${name}`);
       return;
     }
-    if (def.args !== undefined && typeof step === 'string') {
+    if (def.args !== undefined && typeof step === 'string' && !def.argsOptional) {
       src.report(path, `transform "${name}" needs arguments, e.g. ${JSON.stringify({ [name]: def.example ?? '...' })}`);
       return;
     }

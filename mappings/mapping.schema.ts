@@ -132,8 +132,8 @@ function transformStep(transforms: Iterable<TransformDef>): Json {
   const bare: string[] = [];
   const withArgs: Json[] = [];
   for (const t of transforms) {
-    if (t.args === undefined) bare.push(t.name);
-    else {
+    if (t.args === undefined || t.argsOptional) bare.push(t.name);
+    if (t.args !== undefined) {
       withArgs.push({
         type: 'object',
         description: t.doc,

@@ -70,7 +70,7 @@ describe('parseAnswerRef', () => {
 describe('parseTemplate', () => {
   it('splits text and paths', () => {
     const pieces = parseTemplate('{{form_name}}-{{ submission_reference }}!');
-    expect(pieces.map((p) => ('text' in p ? p.text : p.path.text))).toEqual(['form_name', '-', 'submission_reference', '!']);
+    expect(pieces.map((p) => ('text' in p ? p.text : 'path' in p ? p.path.text : p.answer))).toEqual(['form_name', '-', 'submission_reference', '!']);
   });
   it('reports an unclosed placeholder and a bad path inside with offsets', () => {
     expect(() => parseTemplate('ab {{x')).toThrow('"{{" is never closed');

@@ -140,8 +140,8 @@ export function parseAnswerRef(text: string): { question: string; part?: string 
   return part === undefined ? { question: m[1]! } : { question: m[1]!, part };
 }
 
-/** Template pieces: literal text and paths, from `"{{a.b}} text {{c}}"`. */
-export type TemplatePiece = { text: string } | { path: ParsedPath; offset: number };
+/** Template pieces: literal text, paths and answers, from `"{{a.b}} text {{answer:full_name.last_name}}"`. */
+export type TemplatePiece = { text: string } | { path: ParsedPath; offset: number } | { answer: string; offset: number };
 
 /** Parses a `{{path}}` template. Throws `PathSyntaxError` with the offset of a bad part. */
 export function parseTemplate(text: string): TemplatePiece[] {
@@ -158,7 +158,11 @@ export function parseTemplate(text: string): TemplatePiece[] {
     if (close < 0) throw new PathSyntaxError('"{{" is never closed with "}}"', open);
     const inner = text.slice(open + 2, close).trim();
     try {
-      pieces.push({ path: parsePath(inner), offset: open + 2 });
+      if (inner.startsWith('answer:')) {
+        const ref = inner.slice(7).trim();
+        parseAnswerRef(ref);
+        pieces.push({ answer: ref, offset: open + 2 });
+      } else pieces.push({ path: parsePath(inner), offset: open + 2 });
     } catch (e) {
       if (e instanceof PathSyntaxError) throw new PathSyntaxError(e.message, open + 2 + e.offset);
       throw e;

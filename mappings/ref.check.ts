@@ -11,7 +11,7 @@ export function checkRegex(src: YamlSource, path: DocPath, pattern: string): voi
   try {
     new RegExp(pattern, 'u');
   } catch (e) {
-    src.report(path, `invalid regular expression: ${(e as Error).message}`);
+    src.report(path, `invalid regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
   }
 }
 

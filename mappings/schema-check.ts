@@ -53,10 +53,20 @@ export function checkAgainstSchema(
   if (validate(value)) return true;
   const base = opts.base ?? [];
   const errors = (validate.errors ?? []).filter((e) => !opts.skip?.(toDocPath(e.instancePath)));
-  const oneOfPaths = errors.filter((e) => e.keyword === 'oneOf').map((e) => e.schemaPath);
+  const hidden: string[] = [];
+  const shown = new Set<ErrorObject>();
+  for (const e of errors.filter((x) => x.keyword === 'oneOf')) {
+    const branch = matchingBranch(e);
+    if (branch === undefined) hidden.push(e.schemaPath);
+    else {
+      shown.add(e);
+      hidden.push(...(e.schema as unknown[]).map((_, i) => `${e.schemaPath}/${i}`).filter((p) => p !== `${e.schemaPath}/${branch}`));
+    }
+  }
   const seen = new Set<string>();
   for (const e of errors) {
-    if (oneOfPaths.some((p) => e.schemaPath !== p && e.schemaPath.startsWith(p + '/'))) continue;
+    if (shown.has(e)) continue;
+    if (hidden.some((p) => e.schemaPath !== p && e.schemaPath.startsWith(p + '/'))) continue;
     if (e.keyword === 'if' || e.keyword === 'propertyNames' || e.keyword === 'anyOf') continue;
     const problem = describe(e, base);
     const key = `${problem.path.join('/')}|${problem.message}`;
@@ -65,6 +75,23 @@ export function checkAgainstSchema(
     src.report(problem.path, problem.message, problem.atKey);
   }
   return false;
+}
+
+function jsonType(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v === 'object' ? 'object' : typeof v;
+}
+
+/** The one `oneOf` alternative whose type fits the data, whose own errors say more than the summary. */
+function matchingBranch(e: ErrorObject): number | undefined {
+  const alts = Array.isArray(e.schema) ? (e.schema as { type?: string | string[]; enum?: unknown[] }[]) : [];
+  const t = jsonType(e.data);
+  const fits = alts
+    .map((a, i) => ({ i, types: a.type === undefined ? [] : Array.isArray(a.type) ? a.type : [a.type], isEnum: a.enum !== undefined }))
+    .filter((a) => !a.isEnum && (a.types.includes(t) || (t === 'integer' && a.types.includes('number'))));
+  return fits.length === 1 ? fits[0]!.i : undefined;
 }
 
 function describe(e: ErrorObject, base: DocPath): { path: DocPath; message: string; atKey: boolean } {

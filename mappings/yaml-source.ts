@@ -142,5 +142,6 @@ export function suggest(name: string, known: Iterable<string>): string {
   if (list.length === 0) return '';
   const best = closest(name, list);
   const limit = Math.max(2, Math.floor(name.length / 3));
-  return distance(name.toLowerCase(), best.toLowerCase()) <= limit ? `, did you mean "${best}"?` : '';
+  const d = distance(name.toLowerCase(), best.toLowerCase());
+  return d <= limit && d < name.length ? `, did you mean "${best}"?` : '';
 }

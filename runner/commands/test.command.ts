@@ -4,11 +4,13 @@
  * `<mapping>.cases.yaml` beside it.
  */
 import { access, readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { formatProblem, type CompiledMapping } from '../../mappings/index.js';
 import { compareCase, parseCases, type CaseDiff, type GoldenCase } from '../../mappings/golden.js';
+import { parse as parseYaml } from 'yaml';
 import { loadMappingFile } from '../mapping-files.js';
+import { kindOf } from './validate.command.js';
 import type { CommandResult } from '../cli.js';
 
 /** The outcome of one golden case. */
@@ -17,6 +19,24 @@ export interface CaseOutcome {
   passed: boolean;
   diffs: CaseDiff[];
   error?: string;
+}
+
+/**
+ * The mapping files named by `args`: a mapping as it is, a cases file by its
+ * `mapping:` key (else the mapping beside it), each once, in order.
+ */
+export async function mappingsOf(args: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const a of args) {
+    let file = a;
+    const text = await readFile(a, 'utf8').catch(() => undefined);
+    if (text !== undefined && kindOf(text) === 'cases') {
+      const named = (parseYaml(text) as { mapping?: unknown }).mapping;
+      file = typeof named === 'string' ? join(dirname(a), named) : a.replace(/\.cases\.ya?ml$/, '.yaml');
+    }
+    if (!out.some((f) => resolve(f) === resolve(file))) out.push(file);
+  }
+  return out;
 }
 
 /** Where a mapping's cases are: its `tests:` key, else `<name>.cases.yaml` beside it. */
@@ -53,13 +73,13 @@ export function testCommand(program: Command, result: CommandResult): void {
   program
     .command('test')
     .description("run mappings' golden cases and report differences field by field")
-    .argument('<mappings...>', 'mapping files (YAML)')
+    .argument('<mappings...>', 'mapping files, or their cases files (YAML)')
     .option('--json', 'machine-readable output')
     .action(async (files: string[], opts: { json?: boolean }) => {
       let passed = 0;
       let failed = 0;
       const report: unknown[] = [];
-      for (const file of files) {
+      for (const file of await mappingsOf(files)) {
         const loaded = await loadMappingFile(file);
         if (!loaded.compiled) {
           for (const p of loaded.problems) process.stderr.write(`${formatProblem(p)}\n`);

@@ -1,0 +1,25 @@
+/**
+ * `npm run bench [name...]`: runs the benchmarks and prints their figures and
+ * ratios as JSON and as a table. Names: mapping.
+ */
+import { mappingBench, type Figure } from './mapping.bench.js';
+
+const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
+  mapping: () => mappingBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
+};
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-GB');
+
+async function main(): Promise<void> {
+  const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);
+  for (const name of names) {
+    const bench = BENCHES[name];
+    if (!bench) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
+    const result = await bench();
+    process.stdout.write(`\n## ${name}\n\n| run | records | seconds | records/s |\n|---|---:|---:|---:|\n`);
+    for (const f of result.figures as Figure[]) process.stdout.write(`| ${f.name} | ${fmt(f.records)} | ${f.seconds.toFixed(2)} | ${fmt(f.perSecond)} |\n`);
+    process.stdout.write(`\n${JSON.stringify(result, null, 2)}\n`);
+  }
+}
+
+await main();

@@ -1,0 +1,177 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const main = join(root, 'dist/runner/main.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI as a real process. */
+export function rekey(args: string[], cwd = root): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [main, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function tmp(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-cli-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const goodMapping = [
+  'mapping: people',
+  'fields:',
+  '  REF: { from: submission_reference, required: true }',
+  '  NAME: { answer: nm.last_name, transform: [trim, upper], pii: true, required: true }',
+  '  AGE: { from: age, validate: { range: { min: 17 } } }',
+  '',
+].join('\n');
+
+describe('rekey validate (as a process)', () => {
+  it('exits 0 for a valid mapping', async () => {
+    const dir = tmp({ 'm.yaml': goodMapping });
+    const r = await rekey(['validate', join(dir, 'm.yaml')]);
+    expect(r).toMatchObject({ code: 0, stdout: '' });
+    expect(r.stderr).toBe('1 file(s) valid\n');
+  });
+
+  it('prints every problem of every file and exits 1', async () => {
+    const dir = tmp({
+      'a.yaml': 'mapping: a\nfields:\n  X: { from: x, transfrom: [upper] }\n',
+      'b.yaml': 'mapping: b\nfields:\n  Y: { from: y, transform: [uper] }\n',
+      'ok.yaml': goodMapping,
+    });
+    const r = await rekey(['validate', join(dir, 'a.yaml'), join(dir, 'b.yaml'), join(dir, 'ok.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout.split('\n')).toEqual([
+      `${join(dir, 'a.yaml')}:3:17 unknown key "transfrom" under fields.X, did you mean "transform"? (at fields.X.transfrom)`,
+      `${join(dir, 'b.yaml')}:3:29 unknown transform "uper", did you mean "upper"? (at fields.Y.transform[0])`,
+      '',
+    ]);
+    expect(r.stderr).toBe('2 problem(s) in 2 of 3 file(s)\n');
+  });
+
+  it('reports a missing file as a problem, and no file as a usage error', async () => {
+    const r = await rekey(['validate', '/nonexistent/m.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('/nonexistent/m.yaml:1:1 cannot read the file: ENOENT\n');
+    const usage = await rekey(['validate']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("missing required argument 'files'");
+    expect((await rekey(['frobnicate'])).code).toBe(2);
+  });
+
+  it('prints JSON with --json', async () => {
+    const dir = tmp({ 'a.yaml': 'mapping: a\nfields: {}\n' });
+    const r = await rekey(['validate', '--json', join(dir, 'a.yaml')]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({
+      files: 1,
+      problems: [{ file: join(dir, 'a.yaml'), line: 2, col: 9, path: 'fields', message: '"fields" must NOT have fewer than 1 properties' }],
+    });
+  });
+});
+
+describe('rekey preview (as a process)', () => {
+  const submissions = [
+    { form_name: 'F', submission_reference: 'AB2CD3EF', age: 30, answers: [{ question_id: 'nm', question_text: 'Name', answer_text: 'x', last_name: ' jones ' }] },
+    { form_name: 'F', submission_reference: 'GH4JK5LM', age: 12, answers: [] },
+  ];
+
+  it('shows each record and each error, and a summary', async () => {
+    const dir = tmp({ 'm.yaml': goodMapping, 's.json': JSON.stringify(submissions) });
+    const r = await rekey(['preview', join(dir, 'm.yaml'), join(dir, 's.json')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`✓ ${join(dir, 's.json')} record 1 (line 1)  key F/AB2CD3EF`);
+    expect(r.stdout).toContain('    NAME  "JONES"');
+    expect(r.stdout).toContain(`✗ ${join(dir, 's.json')} record 2`);
+    expect(r.stdout).toContain('  error NAME (from answer:nm.last_name): required: is required but was not given');
+    expect(r.stdout).toContain('  error AGE (from age): range: must be at least 17');
+    expect(r.stdout).toMatch(/people \(sha256:[0-9a-f]{12}\): 1 mapped, 1 rejected, 0 unreadable\n$/);
+    expect((await rekey(['preview', '--strict', join(dir, 'm.yaml'), join(dir, 's.json')])).code).toBe(1);
+  });
+
+  it('gives machine-readable output and masks PII on request', async () => {
+    const dir = tmp({ 'm.yaml': goodMapping, 's.ndjson': submissions.map((s) => JSON.stringify(s)).join('\n') + '\n' });
+    const r = await rekey(['preview', '--json', '--mask-pii', join(dir, 'm.yaml'), join(dir, 's.ndjson')]);
+    const doc = JSON.parse(r.stdout) as { summary: unknown; records: { key: string; result: { record: Record<string, unknown> } }[] };
+    expect(doc.summary).toEqual({ mapped: 1, rejected: 1, unreadable: 0 });
+    expect(doc.records[0]!.key).toBe('F/AB2CD3EF');
+    expect(doc.records[0]!.result.record).toEqual({ REF: 'AB2CD3EF', NAME: '***', AGE: 30 });
+    expect(r.stdout).not.toContain('JONES');
+  });
+
+  it('reports an unreadable record and goes on with the rest', async () => {
+    const lines = [JSON.stringify(submissions[0]), '{"form_name": "F", "submission_reference": ', JSON.stringify(submissions[1])];
+    const dir = tmp({ 'm.yaml': goodMapping, 's.ndjson': lines.join('\n') + '\n' });
+    const r = await rekey(['preview', '--json', join(dir, 'm.yaml'), join(dir, 's.ndjson')]);
+    const doc = JSON.parse(r.stdout) as { summary: unknown; records: { at: { record: number; line: number }; unreadable?: { code: string } }[] };
+    expect(doc.summary).toEqual({ mapped: 1, rejected: 1, unreadable: 1 });
+    expect(doc.records.map((x) => x.at.line)).toEqual([1, 2, 3]);
+    expect(doc.records[1]!.unreadable?.code).toBe('INPUT_MALFORMED_RECORD');
+  });
+
+  it('refuses an invalid mapping with its problems', async () => {
+    const dir = tmp({ 'm.yaml': 'mapping: x\nfields:\n  A: { form: a }\n', 's.json': '[]' });
+    const r = await rekey(['preview', join(dir, 'm.yaml'), join(dir, 's.json')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${join(dir, 'm.yaml')}:3:8 unknown key "form" under fields.A, did you mean "from"?`);
+  });
+});
+
+describe('rekey test (as a process)', () => {
+  it('passes matching cases and reports each difference field by field', async () => {
+    const cases = [
+      'cases:',
+      '  - name: good',
+      '    submission: { form_name: F, submission_reference: R1, age: 40, answers: [{ question_id: nm, question_text: N, answer_text: x, last_name: smith }] }',
+      '    expect:',
+      '      record: { REF: R1, NAME: SMITH, AGE: 40 }',
+      '  - name: wrong expectation',
+      '    submission: { submission_reference: R2, age: 40, answers: [{ question_id: nm, question_text: N, answer_text: x, last_name: lee }] }',
+      '    expect:',
+      '      record: { REF: R2, NAME: LI, AGE: 41 }',
+      '  - name: expected errors',
+      '    submission: { age: 3 }',
+      '    expect:',
+      '      errors:',
+      '        - { field: REF, rule: required }',
+      '        - { field: NAME, rule: required }',
+      '        - { field: AGE, rule: range, message: must be at least 17 }',
+      '',
+    ].join('\n');
+    const dir = tmp({ 'people.yaml': goodMapping, 'people.cases.yaml': cases });
+    const r = await rekey(['test', join(dir, 'people.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(
+      [
+        join(dir, 'people.yaml'),
+        '  ✓ good',
+        '  ✗ wrong expectation',
+        '      record.NAME: expected "LI", got "LEE"',
+        '      record.AGE: expected 41, got 40',
+        '  ✓ expected errors',
+        '2 passed, 1 failed',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('says when a mapping has no cases', async () => {
+    const dir = tmp({ 'm.yaml': goodMapping });
+    const r = await rekey(['test', join(dir, 'm.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`${join(dir, 'm.yaml')}: no golden cases (looked for ${join(dir, 'm.cases.yaml')})\n`);
+  });
+});
