@@ -136,7 +136,16 @@ describe('compiled mapping', () => {
     ]);
   });
 
-  it('checks cross-field rules, once the fields they name are valid', () => {
+  it('makes no child records from a repeating answer left blank', () => {
+    const m = compile(lines('mapping: t', 'fields:', '  R: { const: 1 }', 'groups:', '  PREV:', '    each: { answer: prev }', '    fields:', '      L: { from: $item.address1 }'));
+    const blank = { answers: [{ question_id: 'prev', question_text: 'Previous addresses', answer_text: '', address1: '' }] };
+    expect(m.map(blank).children.PREV).toEqual([]);
+    expect(m.map({ answers: [] }).children.PREV).toEqual([]);
+    const single = { answers: [{ question_id: 'prev', question_text: 'P', answer_text: '1 High St', address1: '1 High St' }] };
+    expect(m.map(single).children.PREV).toEqual([{ L: '1 High St' }]);
+  });
+
+    it('checks cross-field rules, once the fields they name are valid', () => {
     const text = lines(
       'mapping: t',
       'fields:',

@@ -114,6 +114,10 @@ describe('mapping loader: every problem, located', () => {
     ]);
   });
 
+  it('accepts a bare name for a transform whose arguments are optional', () => {
+    expect(problemsOf(lines('mapping: t', 'fields:', '  A: { from: a, transform: [postcode, nino, { date: { to: yyyyMMdd } }, date] }'))).toEqual([]);
+  });
+
   it('checks lookups and group variables', () => {
     const text = lines(
       'mapping: t',

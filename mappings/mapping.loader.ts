@@ -180,7 +180,7 @@ function readSteps(src: YamlSource, at: DocPath, raw: unknown, lookupNames: Set<
       src.report(path, `transform "${name}" needs arguments, e.g. ${JSON.stringify({ [name]: def.example ?? '...' })}`);
       return;
     }
-    if (def.args !== undefined) {
+    if (def.args !== undefined && !(args === undefined && def.argsOptional)) {
       let v = argValidators.get(name);
       if (!v) argValidators.set(name, (v = compileSchema(def.args)));
       if (!checkAgainstSchema(src, args, v, { base: [...path, name] })) return;

@@ -108,7 +108,7 @@ function bracket(inner: string, offset: number): Segment {
   if (eq > 0) {
     const key = t.slice(0, eq).trim();
     const raw = t.slice(eq + 1).trim();
-    if (!/^[A-Za-z0-9_$\-]+$/.test(key)) throw new PathSyntaxError(`bad filter key "${key}"`, offset);
+    if (!/^[A-Za-z0-9_$@\-:]+$/.test(key)) throw new PathSyntaxError(`bad filter key "${key}"`, offset);
     const value = raw.startsWith('"') || raw.startsWith("'") ? unquote(raw, offset + eq + 1) : raw;
     if (value === '') throw new PathSyntaxError(`filter [${key}=...] needs a value`, offset + eq);
     return { kind: 'filter', key, value };
@@ -132,7 +132,7 @@ function unquote(t: string, offset: number): string {
 
 /** Splits an `answer:` reference `question_id[.part]` into its two halves. */
 export function parseAnswerRef(text: string): { question: string; part?: string } {
-  const m = /^([A-Za-z0-9_\-]+)(?:\.([A-Za-z0-9_]+))?$/.exec(text);
+  const m = /^([A-Za-z0-9_-]+)(?:\.([A-Za-z0-9_]+))?$/.exec(text);
   if (!m) throw new PathSyntaxError(`"${text}" is not an answer reference like question_id or question_id.part`, 0);
   const part = m[2];
   if (part !== undefined && FORBIDDEN_KEYS.has(part)) throw new PathSyntaxError(`"${part}" may not appear in a path`, text.indexOf(part));

@@ -68,13 +68,14 @@ export function str(v: unknown): string {
 /**
  * Items of a repeating group: an array as it is; a repeating GOV.UK Forms
  * answer (`answer_text` an array) as one object per index, its array-valued
- * parts zipped; anything else absent.
+ * parts zipped; an answer left blank (a question skipped, an empty export
+ * cell) gives no items.
  */
 export function items(v: unknown): unknown[] {
   if (Array.isArray(v)) return v;
   if (v === null || typeof v !== 'object') return v === undefined || v === null || v === '' ? [] : [v];
   const texts = get(v, 'answer_text');
-  if (!Array.isArray(texts)) return [v];
+  if (!Array.isArray(texts)) return present(texts) ? [v] : [];
   const out: Obj[] = [];
   for (let i = 0; i < texts.length; i++) {
     const item: Obj = {};

@@ -21,6 +21,7 @@ function toDocPath(instancePath: string): (string | number)[] {
 }
 
 function typeOf(v: unknown): string {
+  if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';

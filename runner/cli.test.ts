@@ -1,27 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const main = join(root, 'dist/runner/main.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI as a real process. */
-export function rekey(args: string[], cwd = root): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { rekey } from './cli.test-helpers.js';
 
 function tmp(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-cli-'));

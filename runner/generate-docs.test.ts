@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { GENERATED, referenceText, schemaText } from './generate-docs.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const read = (rel: string) => readFileSync(`${root}/${rel}`, 'utf8');
+
+describe('generated documentation', () => {
+  it('mappings/mapping.schema.json is current (run npm run docs)', () => {
+    expect(read(GENERATED.schema)).toBe(schemaText());
+  });
+
+  it('the transform reference in docs/mapping-language.md is current (run npm run docs)', () => {
+    const page = read(GENERATED.reference);
+    expect(page).toBe(referenceText(page));
+  });
+
+  it('names every transform in the reference', () => {
+    const schema = JSON.parse(schemaText()) as { definitions: { transformStep: { oneOf: { enum?: string[]; required?: string[] }[] } } };
+    const names = schema.definitions.transformStep.oneOf.flatMap((b) => b.enum ?? b.required ?? []);
+    const page = read(GENERATED.reference);
+    for (const n of names) expect(page).toContain(`| \`${n}\` |`);
+  });
+});
