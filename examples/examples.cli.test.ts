@@ -33,7 +33,21 @@ describe('example mappings through the real CLI', () => {
     expect(byRef(csv)).toEqual(jsonEnglish);
   });
 
-  it('reads the XML gateway export through a mapping of its own shape', async () => {
+  it('maps the Welsh CSV export (Welsh part labels and question texts) like the Welsh JSON submissions', async () => {
+    type Doc = { records: { result: { record: Record<string, unknown>; errors: unknown[] } }[] };
+    const m = 'examples/mappings/change-of-address.yaml';
+    const fixture = 'fixtures/submissions/govuk-forms/change-of-address';
+    const json = JSON.parse((await rekey(['preview', '--json', m, `${fixture}.json`])).stdout) as Doc;
+    const cy = JSON.parse((await rekey(['preview', '--json', m, `${fixture}.cy.csv`])).stdout) as Doc;
+    const welsh = json.records.filter((r) => r.result.record.WELSH_FLAG === 'Y').map((r) => r.result);
+    expect(cy.records.length).toBe(welsh.length);
+    const withoutLanguage = (r: { record: Record<string, unknown> }) => ({ ...r, notes: undefined, record: { ...r.record, WELSH_FLAG: undefined } });
+    expect(cy.records.map((r) => withoutLanguage(r.result))).toEqual(welsh.map(withoutLanguage));
+    // The CSV export carries no language column, so the flag that the JSON's `language: cy` sets cannot be known.
+    expect(cy.records.map((r) => r.result.record.WELSH_FLAG)).toEqual(welsh.map(() => 'N'));
+  });
+
+    it('reads the XML gateway export through a mapping of its own shape', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rekey-xml-'));
     const mapping = [
       'mapping: gateway-xml',

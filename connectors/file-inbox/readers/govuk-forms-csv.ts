@@ -32,6 +32,18 @@ const PART_KEYS: Readonly<Record<string, string>> = {
   postcode: 'postcode',
   'street address': 'street_address',
   country: 'country',
+  teitl: 'title',
+  'enw cyntaf': 'first_name',
+  'enwau canol': 'middle_names',
+  'enw olaf': 'last_name',
+  'enw llawn': 'full_name',
+  'llinell cyfeiriad 1': 'address1',
+  'llinell cyfeiriad 2': 'address2',
+  'tref neu ddinas': 'town_or_city',
+  sir: 'county',
+  'cod post': 'postcode',
+  'cyfeiriad stryd': 'street_address',
+  gwlad: 'country',
 };
 const NAME_KEYS = new Set(['title', 'first_name', 'middle_names', 'last_name', 'full_name']);
 const SEPARATOR = ' - ';
