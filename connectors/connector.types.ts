@@ -37,3 +37,76 @@ export type ReadItem =
 
 /** Input formats the readers understand. */
 export type InputFormat = 'json' | 'ndjson' | 'csv' | 'xml';
+
+/** Plain-data error that crosses layers and worker threads (see STYLE §3). */
+export interface ConnectorError {
+  code: string;
+  disposition: 'retry' | 'reject' | 'fatal';
+  message: string;
+  field?: string;
+}
+
+/** One item a source yields: a submission body, or why a record could not be read. */
+export type SourceItem =
+  | { ok: true; body: unknown; at: RecordLocation }
+  | { ok: false; error: ConnectorError; at: RecordLocation };
+
+/** Brings submissions in. */
+export interface Source {
+  /** Reads what is there now, in order. Unreadable records are yielded as errors, never dropped. */
+  read(ctx: Ctx): AsyncIterable<SourceItem>;
+  /**
+   * Called once every item read so far is durably in the ledger; a source may
+   * then let go of its input (move a finished file to done). Optional.
+   */
+  commit?(ctx: Ctx): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A mapped record ready for a target, with its ledger identity. */
+export interface MappedRecord {
+  key: string;
+  record: Record<string, unknown>;
+  children: Record<string, Record<string, unknown>[]>;
+  mappingVersion: string;
+  /** True when an earlier attempt may have reached the target (crash, timeout): probe before writing. */
+  uncertain: boolean;
+}
+
+/** What happened to one record at the target. */
+export type Outcome =
+  | { key: string; status: 'delivered'; legacyRef?: string; confirmed?: boolean; alreadyPresent?: boolean }
+  | { key: string; status: 'rejected'; error: ConnectorError }
+  | { key: string; status: 'failed'; error: ConnectorError };
+
+/** Delivers mapped records to a legacy system. */
+export interface Target {
+  connect(ctx: Ctx): Promise<void>;
+  /**
+   * Delivers a batch and reports one outcome per record, in order. Never
+   * throws for one bad record: a data error is that record's `rejected`
+   * outcome, a transient failure its `failed` outcome (retried). Throws only
+   * when the whole target is unusable (fatal).
+   */
+  deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]>;
+  close(): Promise<void>;
+}
+
+/** What a connector is given when it is built. */
+export interface ConnectorEnv {
+  /** Folder the pipeline file is in: relative paths in config resolve against it. */
+  baseDir: string;
+  /** Name of the pipeline (for naming state, files, tables). */
+  pipeline: string;
+}
+
+/** A connector's declaration: its name, config schema and factory. */
+export interface ConnectorDef<C = Record<string, unknown>, T = Source | Target> {
+  name: string;
+  kind: 'source' | 'target';
+  doc: string;
+  /** JSON Schema (draft-07) of the connector's `config:` block. */
+  configSchema: Record<string, unknown>;
+  /** Builds the connector from a config that passed `configSchema`, with secrets resolved. */
+  create(config: C, env: ConnectorEnv): T;
+}

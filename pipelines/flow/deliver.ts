@@ -1,0 +1,135 @@
+/**
+ * Delivering what the ledger says is due: claim a batch, map it, mark it
+ * `delivering` (durably) before the target is touched, deliver, and record
+ * each record's outcome: delivered, rejected (never retried), failed (retried
+ * with backoff) or dead (attempts used up).
+ */
+import type { Ctx, MappedRecord, Outcome } from '../../connectors/connector.types.js';
+import type { CompiledMapping, MapResult } from '../../mappings/index.js';
+import type { ClaimedSubmission, RunSummary, Transition } from '../ledger/ledger.types.js';
+import { Pacer, sleep } from './pacer.js';
+import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
+
+/** Counts that delivery adds to a run's summary. */
+export type DeliverCounts = Pick<RunSummary, 'rejected' | 'delivered' | 'failed' | 'dead'>;
+
+/** The error recorded for a submission its mapping rejected; messages of PII fields are already masked. */
+export function mappingError(result: MapResult): { code: string; disposition: 'reject'; message: string } {
+  const message = result.errors.map((e) => `${e.field}${e.source ? ` (${e.source})` : ''}: ${e.rule}: ${e.message}`).join('; ');
+  return { code: 'MAPPING_RECORD_REJECTED', disposition: 'reject', message };
+}
+
+/** Keyed hashes of the PII fields of a mapped record, for the audit log. */
+export function piiDetail(mapping: CompiledMapping, r: MapResult, hash: (v: unknown) => string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const f of mapping.piiFields) {
+    const dot = f.indexOf('.');
+    if (dot < 0) {
+      if (r.record[f] !== undefined) out[f] = hash(r.record[f]);
+    } else {
+      const rows = r.children[f.slice(0, dot)] ?? [];
+      if (rows.length) out[f] = rows.map((row) => hash(row[f.slice(dot + 1)]));
+    }
+  }
+  return out;
+}
+
+/** Delivers everything due now (and failures that come due within the retry wait). */
+export async function deliverDue(p: FlowPipeline, ledger: FlowLedger, runId: string, opts: PassOptions, ctx: Ctx): Promise<DeliverCounts> {
+  const counts: DeliverCounts = { rejected: 0, delivered: 0, failed: 0, dead: 0 };
+  const pacer = p.ratePerSecond ? new Pacer(p.ratePerSecond) : undefined;
+  const now = () => opts.now?.() ?? new Date();
+  let done = 0;
+  const loop = async () => {
+    while (!opts.signal.aborted && p.writeAllowed(now())) {
+      const claimed = await ledger.claim(p.name, opts.owner, p.batchSize, opts.leaseMs, now());
+      if (!claimed.length) return;
+      await deliverBatch(p, ledger, runId, claimed, opts, ctx, counts, pacer);
+      done += claimed.length;
+      opts.onProgress?.({ phase: 'delivering', read: 0, done, pending: 0 });
+    }
+  };
+  for (;;) {
+    await Promise.all(Array.from({ length: Math.max(1, p.concurrency) }, loop));
+    if (opts.signal.aborted || opts.retryWaitMs <= 0 || !p.writeAllowed(now())) break;
+    const waiting = await ledger.list(p.name, { states: ['failed'], limit: 1000 });
+    const next = Math.min(...waiting.map((r) => r.nextAttemptAt?.getTime() ?? Infinity));
+    if (!Number.isFinite(next) || next - now().getTime() > opts.retryWaitMs) break;
+    opts.onProgress?.({ phase: 'waiting', read: 0, done, pending: waiting.length });
+    await sleep(Math.max(0, next - now().getTime()), opts.signal);
+  }
+  return counts;
+}
+
+async function mapAll(p: FlowPipeline, claimed: ClaimedSubmission[], opts: PassOptions): Promise<MapResult[]> {
+  const bodies = claimed.map((c) => c.body);
+  return opts.mapMany ? opts.mapMany(bodies) : bodies.map((b) => p.mapping.map(b));
+}
+
+async function deliverBatch(
+  p: FlowPipeline,
+  ledger: FlowLedger,
+  runId: string,
+  claimed: ClaimedSubmission[],
+  opts: PassOptions,
+  ctx: Ctx,
+  counts: DeliverCounts,
+  pacer: Pacer | undefined,
+): Promise<void> {
+  const audit = { target: p.targetName, mappingVersion: p.mapping.version };
+  const results = await mapAll(p, claimed, opts);
+  const before: Transition[] = [];
+  const records: MappedRecord[] = [];
+  const byKey = new Map<string, { claim: ClaimedSubmission; result: MapResult }>();
+  claimed.forEach((c, i) => {
+    const r = results[i]!;
+    if (!r.ok) {
+      before.push({ key: c.key, to: 'rejected', error: mappingError(r) });
+      counts.rejected++;
+      opts.log.info({ pipeline: p.name, key: c.key, fields: r.errors.map((e) => `${e.field}:${e.rule}`) }, 'rejected by the mapping');
+      return;
+    }
+    if (c.state !== 'delivering') before.push({ key: c.key, to: 'delivering', mappingVersion: p.mapping.version });
+    records.push({ key: c.key, record: r.record, children: r.children, mappingVersion: p.mapping.version, uncertain: c.uncertain });
+    byKey.set(c.key, { claim: c, result: r });
+  });
+  if (before.length) await ledger.apply(p.name, runId, before, opts.actor, audit);
+  if (!records.length) return;
+  await pacer?.take(records.length, opts.signal);
+  const attempt = Math.max(...records.map((r) => byKey.get(r.key)!.claim.attempts)) + 1;
+  let outcomes: Outcome[];
+  try {
+    outcomes = await p.target.deliver(records, { ...ctx, attempt });
+  } catch (e) {
+    const err = e as { code?: string; disposition?: string; message?: string };
+    if (err.disposition === 'fatal') throw e;
+    const error = { code: err.code ?? 'TARGET_UNAVAILABLE', disposition: 'retry' as const, message: err.message ?? String(e) };
+    outcomes = records.map((r) => ({ key: r.key, status: 'failed', error }));
+  }
+  const seen = new Map(outcomes.map((o) => [o.key, o]));
+  const after: Transition[] = records.map((r) => {
+    const o = seen.get(r.key) ?? { key: r.key, status: 'failed' as const, error: { code: 'TARGET_NO_OUTCOME', disposition: 'retry' as const, message: 'the target reported no outcome for this record' } };
+    const { claim, result } = byKey.get(r.key)!;
+    if (o.status === 'delivered') {
+      counts.delivered++;
+      const t: Transition = { key: r.key, to: 'delivered', mappingVersion: p.mapping.version, detail: { pii: piiDetail(p.mapping, result, opts.piiHash) } };
+      if (o.legacyRef !== undefined) t.legacyRef = o.legacyRef;
+      if (o.confirmed !== undefined) t.confirmed = o.confirmed;
+      if (o.alreadyPresent) t.detail!.alreadyPresent = true;
+      return t;
+    }
+    if (o.status === 'rejected') {
+      counts.rejected++;
+      return { key: r.key, to: 'rejected', error: o.error };
+    }
+    const attempts = claim.attempts + 1;
+    if (attempts >= p.maxAttempts) {
+      counts.dead++;
+      opts.log.warn({ pipeline: p.name, key: r.key, attempts, code: o.error.code }, 'dead-lettered after the last attempt');
+      return { key: r.key, to: 'dead', error: o.error };
+    }
+    counts.failed++;
+    return { key: r.key, to: 'failed', error: o.error, nextAttemptAt: new Date(Date.now() + p.retryDelay(attempts)) };
+  });
+  await ledger.apply(p.name, runId, after, opts.actor, audit);
+}

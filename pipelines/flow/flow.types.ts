@@ -1,0 +1,89 @@
+/**
+ * What the flow needs from the rest of rekey, as narrow interfaces: the
+ * pipeline's facts and connectors, and the ledger operations it calls.
+ */
+import type { Logger } from 'pino';
+import type { CompiledMapping } from '../../mappings/index.js';
+import type { Source, Target } from '../../connectors/connector.types.js';
+import type {
+  Actor,
+  ClaimedSubmission,
+  IncomingSubmission,
+  LedgerRow,
+  LedgerState,
+  ReceiveOutcome,
+  RunSummary,
+  Transition,
+} from '../ledger/ledger.types.js';
+
+/** A pipeline ready to run: definition facts, compiled mapping, built connectors. */
+export interface FlowPipeline {
+  name: string;
+  mapping: CompiledMapping;
+  source: Source;
+  target: Target;
+  /** Target kind, recorded on audit entries (`sqlite`, `file-drop`, ...). */
+  targetName: string;
+  batchSize: number;
+  /** Batches delivered at once towards the legacy system. */
+  concurrency: number;
+  /** Records per second towards the legacy system; undefined for no limit. */
+  ratePerSecond?: number;
+  /** Attempts before a submission is dead-lettered. */
+  maxAttempts: number;
+  /** Delay before attempt `attempt + 1` after `attempt` failed (ms). */
+  retryDelay(attempt: number): number;
+  /** Whether the legacy system may be written to at `now`. */
+  writeAllowed(now: Date): boolean;
+  /** When writing is next allowed after `now`, if ever. */
+  nextWriteTime(now: Date): Date | undefined;
+}
+
+/** The ledger operations the flow calls (the `Ledger` class provides them). */
+export interface FlowLedger {
+  receive(pipeline: string, runId: string, items: IncomingSubmission[], actor: Actor): Promise<ReceiveOutcome[]>;
+  claim(pipeline: string, owner: string, limit: number, leaseMs: number, now?: Date): Promise<ClaimedSubmission[]>;
+  apply(pipeline: string, runId: string, transitions: Transition[], actor: Actor, ctx: { target?: string; mappingVersion?: string }): Promise<void>;
+  release(pipeline: string, owner: string): Promise<number | void>;
+  list(pipeline: string, opts: { states?: LedgerState[]; limit: number; offset?: number }): Promise<LedgerRow[]>;
+  startRun(pipeline: string, actor: Actor, mappingVersion: string): Promise<string>;
+  finishRun(runId: string, summary: RunSummary): Promise<void>;
+}
+
+/** How one pass runs. */
+export interface PassOptions {
+  /** Lease owner of this runner: `runner:<host>:<pid>`. */
+  owner: string;
+  actor: Actor;
+  log: Logger;
+  signal: AbortSignal;
+  /** How long a claimed submission stays leased to this runner (ms). */
+  leaseMs: number;
+  /** How long the pass waits for failed submissions whose retry is due soon (ms); 0: not at all. */
+  retryWaitMs: number;
+  /** Keyed hash of a PII value for the audit log. */
+  piiHash(value: unknown): string;
+  /** Maps claimed bodies; default: on this thread. */
+  mapMany?: (bodies: unknown[]) => Promise<import('../../mappings/index.js').MapResult[]>;
+  /** Called as work progresses. */
+  onProgress?(p: Progress): void;
+  now?: () => Date;
+}
+
+/** Progress of a pass, for a progress bar. */
+export interface Progress {
+  phase: 'reading' | 'delivering' | 'waiting';
+  read: number;
+  done: number;
+  /** Submissions known to be due for delivery (claimed or waiting). */
+  pending: number;
+}
+
+/** The result of one pass. */
+export interface PassResult extends RunSummary {
+  runId: string;
+  /** Set when the write window was closed: when it next opens. */
+  windowClosedUntil?: string;
+  /** Submissions still failed and waiting for a later retry. */
+  waitingRetry: number;
+}

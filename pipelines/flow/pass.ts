@@ -1,0 +1,44 @@
+/**
+ * One pass of a pipeline: read the source into the ledger, deliver what is
+ * due, and store the run's reconciliation summary. A pass can be killed at
+ * any moment; the next pass finishes the work (see the ledger's leases).
+ */
+import type { Ctx } from '../../connectors/connector.types.js';
+import { ingest } from './ingest.js';
+import { deliverDue } from './deliver.js';
+import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
+import type { RunSummary } from '../ledger/ledger.types.js';
+
+/**
+ * Runs one pass. Resolves with the summary (also stored with the run);
+ * rejects only for fatal errors (the target or store unusable), after
+ * releasing this runner's leases so another pass can take the work.
+ */
+export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOptions): Promise<PassResult> {
+  const runId = await ledger.startRun(p.name, opts.actor, p.mapping.version);
+  const ctx: Ctx = { log: opts.log.child({ pipeline: p.name, run: runId }), signal: opts.signal, attempt: 1 };
+  const summary: RunSummary = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
+  let windowClosedUntil: string | undefined;
+  let connected = false;
+  try {
+    Object.assign(summary, await ingest(p, ledger, runId, opts, ctx));
+    const now = opts.now?.() ?? new Date();
+    if (!p.writeAllowed(now)) {
+      windowClosedUntil = p.nextWriteTime(now)?.toISOString() ?? 'never';
+      ctx.log.info({ next: windowClosedUntil }, 'the legacy system may not be written to now; submissions stay in the ledger');
+    } else if (!opts.signal.aborted) {
+      await p.target.connect(ctx);
+      connected = true;
+      Object.assign(summary, await deliverDue(p, ledger, runId, opts, ctx));
+    }
+  } finally {
+    await ledger.release(p.name, opts.owner).catch((e: unknown) => ctx.log.error({ err: e }, 'could not release leases'));
+    if (connected) await p.target.close().catch((e: unknown) => ctx.log.error({ err: e }, 'could not close the target'));
+    await p.source.close().catch((e: unknown) => ctx.log.error({ err: e }, 'could not close the source'));
+  }
+  await ledger.finishRun(runId, summary);
+  const waiting = await ledger.list(p.name, { states: ['failed'], limit: 100_000 });
+  const result: PassResult = { ...summary, runId, waitingRetry: waiting.length };
+  if (windowClosedUntil !== undefined) result.windowClosedUntil = windowClosedUntil;
+  return result;
+}

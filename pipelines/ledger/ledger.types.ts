@@ -1,0 +1,91 @@
+/**
+ * The delivery ledger's contract: one row per (pipeline, submission key),
+ * moved through a checked state machine, with every move on the audit log in
+ * the same transaction.
+ */
+import type { ConnectorError } from '../../connectors/connector.types.js';
+
+/** Where a submission is on its way to the legacy system. */
+export type LedgerState = 'received' | 'mapped' | 'rejected' | 'delivering' | 'delivered' | 'failed' | 'dead' | 'discarded';
+
+/** The moves the state machine allows: from -> allowed targets. */
+export const TRANSITIONS: Readonly<Record<LedgerState, readonly LedgerState[]>> = {
+  received: ['mapped', 'rejected', 'delivering'],
+  mapped: ['delivering', 'rejected'],
+  delivering: ['delivered', 'failed', 'rejected', 'dead'],
+  failed: ['delivering', 'rejected', 'dead'],
+  delivered: ['received'],
+  rejected: ['received'],
+  dead: ['received', 'discarded'],
+  discarded: [],
+};
+
+/** A submission as a source hands it to the ledger. */
+export interface IncomingSubmission {
+  key: string;
+  /** `sha256:<hex>` of the canonical body. */
+  contentHash: string;
+  body: unknown;
+  /** Where it came from, for people: `file.ndjson:12`, `POST /intake/x id=...`. */
+  source: string;
+}
+
+/** What `receive` did with one submission. */
+export type ReceiveOutcome = 'new' | 'duplicate' | 'conflict';
+
+/** One ledger row. */
+export interface LedgerRow {
+  pipeline: string;
+  key: string;
+  contentHash: string;
+  state: LedgerState;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastError: ConnectorError | null;
+  legacyRef: string | null;
+  confirmed: boolean;
+  mappingVersion: string | null;
+  source: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A submission leased to one runner for mapping and delivery. */
+export interface ClaimedSubmission {
+  key: string;
+  contentHash: string;
+  body: unknown;
+  state: LedgerState;
+  attempts: number;
+  /** An earlier delivery may have reached the target (its lease expired while delivering). */
+  uncertain: boolean;
+}
+
+/** One requested move. */
+export interface Transition {
+  key: string;
+  to: LedgerState;
+  error?: ConnectorError;
+  legacyRef?: string;
+  confirmed?: boolean;
+  nextAttemptAt?: Date;
+  mappingVersion?: string;
+  /** Extra audit detail (already PII-safe: keyed hashes, never values). */
+  detail?: Record<string, unknown>;
+}
+
+/** Who did something: the runner (`runner:<host>:<pid>`) or an operator (`operator:<name>`). */
+export type Actor = string;
+
+/** The reconciliation summary of one run. */
+export interface RunSummary {
+  read: number;
+  receivedNew: number;
+  duplicates: number;
+  conflicts: number;
+  unreadable: number;
+  rejected: number;
+  delivered: number;
+  failed: number;
+  dead: number;
+}

@@ -1,0 +1,69 @@
+/**
+ * The process logger: pino, JSON on stderr (pretty in a terminal), with
+ * secrets removed wherever they appear and record contents never logged.
+ * Connectors receive it through their context; nothing reads it globally.
+ */
+import pino, { type Logger } from 'pino';
+
+/** Paths whose values are never logged, whatever they hold. */
+export const REDACTED_PATHS = [
+  'body',
+  'record',
+  'records',
+  'submission',
+  '*.body',
+  '*.record',
+  '*.submission',
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.apiKey',
+  '*.privateKey',
+  'config.*.password',
+  'headers.authorization',
+];
+
+/** Options of `createLogger`. */
+export interface LoggerOptions {
+  level?: string;
+  /** Secret values (resolved passwords, tokens) to replace with `[secret]` in every string logged. */
+  secrets?: readonly string[];
+  /** Pretty, coloured lines; default: when stderr is a terminal. */
+  pretty?: boolean;
+  /** Where to write (tests); default stderr. */
+  destination?: pino.DestinationStream;
+}
+
+function scrub(value: unknown, secrets: readonly string[], depth = 0): unknown {
+  if (typeof value === 'string') {
+    let s = value;
+    for (const secret of secrets) if (secret.length >= 4 && s.includes(secret)) s = s.split(secret).join('[secret]');
+    return s;
+  }
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => scrub(v, secrets, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrub(v, secrets, depth + 1);
+  return out;
+}
+
+/** Creates the logger. Call once per process (or per test) and pass it down. */
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const secrets = opts.secrets ?? [];
+  const pretty = opts.pretty ?? (process.stderr.isTTY === true && !process.env.CI);
+  const options: pino.LoggerOptions = {
+    level: opts.level ?? process.env.REKEY_LOG_LEVEL ?? 'info',
+    base: { pid: process.pid },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    formatters: { log: (obj) => (secrets.length ? (scrub(obj, secrets) as Record<string, unknown>) : obj) },
+    hooks: {
+      logMethod(args, method) {
+        if (secrets.length) args = args.map((a) => scrub(a, secrets)) as typeof args;
+        method.apply(this, args);
+      },
+    },
+  };
+  if (opts.destination) return pino(options, opts.destination);
+  if (pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true } } });
+  return pino(options, pino.destination(2));
+}

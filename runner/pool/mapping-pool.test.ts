@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadMappingFile } from '../mapping-files.js';
+import { contentHash, submissionKey } from '../../pipelines/flow/submission-key.js';
+import { MappingPool } from './mapping-pool.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const mappingFile = `${root}examples/mappings/change-of-address.yaml`;
+const ndjsonFile = `${root}fixtures/submissions/govuk-forms/change-of-address.ndjson`;
+
+describe('mapping worker pool', () => {
+  const pool = new MappingPool(mappingFile, 2);
+  afterAll(() => pool.close());
+
+  it('maps bodies on worker threads exactly as the main thread does', async () => {
+    const compiled = (await loadMappingFile(mappingFile)).compiled!;
+    const bodies = readFileSync(ndjsonFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    const results = await pool.mapMany(bodies);
+    expect(JSON.parse(JSON.stringify(results))).toEqual(JSON.parse(JSON.stringify(bodies.map((b) => compiled.map(b)))));
+  });
+
+  it('parses, keys, hashes and maps an NDJSON chunk, reporting a bad line and keeping the rest', async () => {
+    const compiled = (await loadMappingFile(mappingFile)).compiled!;
+    const lines = readFileSync(ndjsonFile, 'utf8').trim().split('\n');
+    const text = [lines[0], '{"broken": ', '', lines[1]].join('\n') + '\n';
+    const r = await pool.mapNdjson({ file: 'x.ndjson', firstLine: 10, bytes: new TextEncoder().encode(text) });
+    expect(r.lines).toEqual([10, 13]);
+    expect(r.errors).toEqual([{ line: 11, code: 'INPUT_MALFORMED_RECORD', message: expect.stringMatching(/^not valid JSON: /) }]);
+    expect(r.errors[0]!.message).not.toContain('broken');
+    const first = JSON.parse(lines[0]!) as unknown;
+    const hash = contentHash(first);
+    expect(r.hashes[0]).toBe(hash);
+    expect(r.keys[0]).toBe(submissionKey(compiled, first, hash));
+    expect(r.bodies[0]).toBe(lines[0]);
+    expect(JSON.parse(r.results)[0]).toEqual(JSON.parse(JSON.stringify(compiled.map(first))));
+  });
+});

@@ -1,0 +1,53 @@
+/**
+ * A pool of mapping worker threads (piscina), so the main thread stays free
+ * for I/O. Work is sent as text and transferred bytes; see pool.types.ts.
+ */
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { MapResult } from '../../mappings/index.js';
+import type { BodiesResult, NdjsonResult, NdjsonTask } from './pool.types.js';
+
+/** Default pool size: one worker per core. */
+export function defaultThreads(): number {
+  return availableParallelism();
+}
+
+function workerFile(): { filename: string; execArgv: string[] } {
+  const ts = import.meta.url.endsWith('.ts');
+  const filename = fileURLToPath(new URL(ts ? './mapping.worker.ts' : './mapping.worker.js', import.meta.url));
+  return { filename, execArgv: ts ? ['--import', 'tsx'] : [] };
+}
+
+/** Worker threads that map submissions with one mapping file. */
+export class MappingPool {
+  private readonly piscina: Piscina;
+
+  /** Starts `threads` workers for the mapping at `mappingFile` (an absolute path). */
+  constructor(
+    readonly mappingFile: string,
+    readonly threads: number = defaultThreads(),
+  ) {
+    const { filename, execArgv } = workerFile();
+    this.piscina = new Piscina({ filename, minThreads: threads, maxThreads: threads, execArgv, idleTimeout: 60_000 });
+  }
+
+  /** Maps parsed bodies on the workers; results are in the same order. */
+  async mapMany(bodies: unknown[]): Promise<MapResult[]> {
+    const out = (await this.piscina.run({ kind: 'bodies', mappingFile: this.mappingFile, json: JSON.stringify(bodies) })) as BodiesResult;
+    return JSON.parse(out.results) as MapResult[];
+  }
+
+  /** Parses, keys, hashes and maps one NDJSON chunk; its bytes are transferred, not copied. */
+  async mapNdjson(chunk: Omit<NdjsonTask, 'kind' | 'mappingFile'>): Promise<NdjsonResult> {
+    const task: NdjsonTask = { kind: 'ndjson', mappingFile: this.mappingFile, ...chunk };
+    const buffer = chunk.bytes.buffer;
+    const transfer = buffer instanceof ArrayBuffer && chunk.bytes.byteOffset === 0 && chunk.bytes.byteLength === buffer.byteLength ? [buffer] : [];
+    return (await this.piscina.run(task, { transferList: transfer })) as NdjsonResult;
+  }
+
+  /** Stops the workers once their current tasks finish. */
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}
