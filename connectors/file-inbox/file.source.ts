@@ -1,0 +1,165 @@
+/**
+ * Source `file`: reads the submissions in a file, or in the files of a
+ * folder in name order, through the streaming input readers. It leaves the
+ * files where they are; the file inbox (claiming files, moving them to done
+ * or quarantine) builds on this class.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { ConnectorDef, ConnectorEnv, Ctx, InputFormat, Source, SourceItem } from '../connector.types.js';
+import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import { formatFromName, readFileRecords, resolveOptions, type ReadOptions } from './readers/index.js';
+import { DEFAULT_CHUNK_BYTES, fileSourceConfigSchema, type FileSourceConfig } from './file.config.js';
+import { ndjsonChunks, type FileChunk } from './ndjson-chunks.js';
+import { namePattern, toSourceItem } from './source-items.js';
+
+export type { FileChunk } from './ndjson-chunks.js';
+
+function unreadable(path: string, e: unknown): ConnectorFailure {
+  const code = (e as NodeJS.ErrnoException).code;
+  const transient = code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES' && code !== 'EPERM';
+  const what = code === 'ENOENT' ? 'does not exist' : `cannot be read: ${code ?? (e as Error).message}`;
+  return new ConnectorFailure(ConnectorCodes.SOURCE_UNREADABLE, transient ? 'retry' : 'fatal', `source path "${path}" ${what}`, { cause: e });
+}
+
+/** Reads submissions from `config.path`; see {@link FileSourceConfig}. */
+export class FileSource implements Source {
+  /** The configured path, resolved against the pipeline file's folder. */
+  readonly path: string;
+  protected readonly config: FileSourceConfig;
+  private readonly matches: (name: string) => boolean;
+  /**
+   * The worker-thread path, present only when every file this source reads
+   * is UTF-8 NDJSON (by `format`, or the name of the file or `pattern`):
+   * each file as byte chunks of about `chunkBytes` (default 1 MiB) cut at
+   * line ends, for workers to parse with `readChunk` and map.
+   */
+  readonly chunks?: (ctx: Ctx) => AsyncGenerator<FileChunk, void, undefined>;
+
+  /**
+   * Checks the read options that do not depend on the files (a throw here is
+   * a configuration problem: `ReaderOptionsError`); touches no file.
+   */
+  constructor(config: FileSourceConfig, env: ConnectorEnv) {
+    this.config = config;
+    this.path = resolve(env.baseDir, config.path);
+    const pattern = config.pattern === undefined ? undefined : namePattern(config.pattern);
+    this.matches = pattern
+      ? (name) => pattern.test(name)
+      : (name) => {
+          const f = formatFromName(name);
+          return f !== undefined && (config.format === undefined || f === config.format);
+        };
+    const format = config.format ?? formatFromName(config.path);
+    if (format !== undefined) resolveOptions({ ...this.readOptions(this.path), format });
+    const named = config.format ?? formatFromName(config.pattern ?? config.path);
+    if (named === 'ndjson' && (config.encoding ?? 'utf-8') === 'utf-8') this.chunks = (ctx) => this.chunkFiles(ctx);
+  }
+
+  /**
+   * The files to read now: the path itself when it is a file, else the
+   * folder's matching files (hidden ones left out) in name order. Throws
+   * {@link ConnectorFailure} `SOURCE_UNREADABLE` (fatal when the path is
+   * missing or forbidden, retry for other I/O errors).
+   */
+  async files(): Promise<string[]> {
+    let info;
+    try {
+      info = await stat(this.path);
+    } catch (e) {
+      throw unreadable(this.path, e);
+    }
+    if (!info.isDirectory()) return [this.path];
+    let entries;
+    try {
+      entries = await readdir(this.path, { withFileTypes: true });
+    } catch (e) {
+      throw unreadable(this.path, e);
+    }
+    const names = entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && this.matches(e.name)).map((e) => e.name);
+    return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((n) => join(this.path, n));
+  }
+
+  /** The reader options for one of {@link files}. */
+  readOptions(file: string): ReadOptions {
+    const c = this.config;
+    return {
+      file,
+      ...(c.format !== undefined && { format: c.format }),
+      ...(c.encoding !== undefined && { encoding: c.encoding }),
+      ...(c.csv !== undefined && { csv: c.csv }),
+      ...(c.xml !== undefined && { xml: c.xml }),
+      ...(c.json !== undefined && { json: c.json }),
+      ...(c.maxRecordBytes !== undefined && { maxRecordBytes: c.maxRecordBytes }),
+    };
+  }
+
+  /** The format `file` is read in, or undefined when neither the config nor its name says. */
+  formatOf(file: string): InputFormat | undefined {
+    return this.config.format ?? formatFromName(file);
+  }
+
+  /**
+   * Yields every record of every file, in order, located by file, record and
+   * line. An unreadable record is an `{ ok: false }` item with the reader's
+   * code (disposition `reject`) and reading goes on. Stops between records
+   * when `ctx.signal` is aborted. Throws {@link ConnectorFailure} when a file
+   * cannot be read, and `ReaderOptionsError` when the options do not
+   * fit a file (e.g. XML without `xml.recordPath`).
+   */
+  async *read(ctx: Ctx): AsyncGenerator<SourceItem, void, undefined> {
+    for (const file of await this.files()) {
+      if (ctx.signal.aborted) return;
+      yield* this.readFile(file, ctx);
+    }
+  }
+
+  /** Yields the records of one file as {@link read} does. */
+  protected async *readFile(file: string, ctx: Ctx): AsyncGenerator<SourceItem, void, undefined> {
+    const records = readFileRecords(file, this.readOptions(file));
+    try {
+      for await (const item of records) {
+        yield toSourceItem(item);
+        if (ctx.signal.aborted) return;
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).syscall !== undefined) throw unreadable(file, e);
+      throw e;
+    }
+  }
+
+  /**
+   * Every file as byte chunks (see {@link chunks}). Throws
+   * {@link ConnectorFailure} `SOURCE_NOT_CHUNKABLE` for a UTF-16 file, and
+   * `SOURCE_UNREADABLE` as {@link read} does.
+   */
+  protected async *chunkFiles(ctx: Ctx): AsyncGenerator<FileChunk, void, undefined> {
+    for (const file of await this.files()) {
+      if (ctx.signal.aborted) return;
+      const opts = {
+        chunkBytes: this.config.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+        signal: ctx.signal,
+        ...(this.config.encoding !== undefined && { encoding: this.config.encoding }),
+        ...(this.config.maxRecordBytes !== undefined && { maxRecordBytes: this.config.maxRecordBytes }),
+      };
+      try {
+        yield* ndjsonChunks(file, opts);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).syscall !== undefined) throw unreadable(file, e);
+        throw e;
+      }
+    }
+  }
+
+  /** Nothing is held between reads. */
+  async close(): Promise<void> {}
+}
+
+/** The `file` source's declaration for the registry. */
+export const fileSource: ConnectorDef<FileSourceConfig, FileSource> = {
+  name: 'file',
+  kind: 'source',
+  doc: 'Reads JSON, NDJSON, CSV or XML submissions from a file, or from the files of a folder in name order; leaves the files in place.',
+  configSchema: fileSourceConfigSchema,
+  create: (config, env) => new FileSource(config, env),
+};

@@ -1,0 +1,237 @@
+/**
+ * Target `sqlite`: inserts mapped records into a table of a SQLite
+ * database through Sequelize, idempotently by submission key (see
+ * sql.writer.ts). One transaction (`BEGIN IMMEDIATE`) per batch on one
+ * connection, batches one at a time; the database runs in WAL mode with
+ * `synchronous=FULL`, so a delivered record survives a power cut.
+ */
+import { access, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Sequelize } from 'sequelize';
+import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
+import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import { DEFAULT_SQL_BATCH_SIZE, sqlTableProperties, type SqlTableConfig, type SqlTableSpec } from './sql.config.js';
+import type { SqlTx } from './sql.dialect.js';
+import { writeBatch } from './sql.writer.js';
+import { sqliteDialect } from './sqlite.dialect.js';
+
+/** `target.config` of kind `sqlite`. Relative paths are relative to the pipeline file. */
+export type SqliteTargetConfig = SqlTableConfig & {
+  /** The database file. It must exist unless `setupSql` is given. */
+  path: string;
+  /** SQL file run once when the table does not exist (demos and tests that need the legacy table made). */
+  setupSql?: string;
+  /** How long to wait for another writer's lock; default 5000 ms. */
+  busyTimeoutMs?: number;
+};
+
+/** JSON Schema (draft-07) of {@link SqliteTargetConfig}. */
+export const sqliteTargetConfigSchema: Record<string, unknown> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['path', 'table', 'keyColumn'],
+  properties: {
+    path: { type: 'string', minLength: 1, description: 'The SQLite database file, relative to the pipeline file.' },
+    ...sqlTableProperties,
+    setupSql: { type: 'string', minLength: 1, description: 'SQL file run once when the table does not exist.' },
+    busyTimeoutMs: { type: 'integer', minimum: 0, description: 'How long to wait for another writer’s lock, in ms; default 5000.' },
+  },
+};
+
+/** Durability settings of the open connection. */
+export interface SqliteSettings {
+  journalMode: string;
+  /** 2 is FULL. */
+  synchronous: number;
+  busyTimeoutMs: number;
+}
+
+const fail = (code: 'SQL_SCHEMA' | 'SQL_UNAVAILABLE', message: string, cause?: unknown) =>
+  new ConnectorFailure(code, code === 'SQL_SCHEMA' ? 'fatal' : 'retry', message, cause === undefined ? undefined : { cause });
+
+/** Delivers to one table of one SQLite database; see {@link SqliteTargetConfig}. */
+export class SqliteTarget implements Target {
+  /** The database file, resolved against the pipeline file's folder. */
+  readonly path: string;
+  private readonly config: SqliteTargetConfig;
+  private readonly baseDir: string;
+  private db?: Sequelize;
+  private spec?: SqlTableSpec;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly tx: SqlTx = {
+    select: (sql, bind) => this.select(sql, bind),
+    execute: async (sql, bind) => {
+      await this.database().query(sql, bind === undefined ? { raw: true } : { bind, raw: true });
+    },
+  };
+
+  /** Touches nothing: the database is opened by {@link connect}. */
+  constructor(config: SqliteTargetConfig, env: ConnectorEnv) {
+    this.config = config;
+    this.baseDir = env.baseDir;
+    this.path = resolve(env.baseDir, config.path);
+  }
+
+  /**
+   * Opens the database (creating the file only when `setupSql` is given),
+   * sets WAL, `synchronous=FULL` and the busy timeout, runs `setupSql` when
+   * the table is missing, and checks the table: it exists, the key column is
+   * UNIQUE, the reference column exists. Throws {@link ConnectorFailure}:
+   * `SQL_SCHEMA` (fatal) for a table that does not fit, `SQL_UNAVAILABLE`
+   * when the database cannot be opened (fatal when the file is missing,
+   * retry otherwise).
+   */
+  async connect(_ctx: Ctx): Promise<void> {
+    if (this.db) return;
+    if (!this.config.setupSql) {
+      await access(this.path).catch((e: unknown) => {
+        throw new ConnectorFailure(ConnectorCodes.SQL_UNAVAILABLE, 'fatal', `database ${this.path} does not exist (${(e as NodeJS.ErrnoException).code}); setupSql would create it`, { cause: e });
+      });
+    }
+    const [{ Sequelize: SequelizeClass }, sqlite3] = await Promise.all([import('sequelize'), import('sqlite3')]);
+    const mode = sqlite3.default.OPEN_READWRITE | (this.config.setupSql ? sqlite3.default.OPEN_CREATE : 0);
+    this.db = new SequelizeClass({ dialect: 'sqlite', storage: this.path, logging: false, dialectOptions: { mode } });
+    try {
+      await this.select('PRAGMA journal_mode=WAL');
+      await this.select('PRAGMA synchronous=FULL');
+      await this.select(`PRAGMA busy_timeout=${this.config.busyTimeoutMs ?? 5000}`);
+      let columns = await this.columns();
+      if (columns.length === 0 && this.config.setupSql) {
+        await this.runScript(await readFile(resolve(this.baseDir, this.config.setupSql), 'utf8'));
+        columns = await this.columns();
+      }
+      this.spec = await this.inspect(columns);
+    } catch (e) {
+      if ((e as Error).name !== 'SequelizeConnectionError') await this.db.close().catch(() => undefined);
+      this.db = undefined;
+      if (e instanceof ConnectorFailure) throw e;
+      const info = sqliteDialect.classify(e);
+      const code = (e as NodeJS.ErrnoException).code === 'ENOENT' || info.kind === 'fatal' ? 'SQL_SCHEMA' : 'SQL_UNAVAILABLE';
+      throw fail(code, `cannot use ${this.path}: ${info.message}`, e);
+    }
+  }
+
+  private database(): Sequelize {
+    if (!this.db) throw fail('SQL_SCHEMA', 'the sqlite target is not connected: call connect() first');
+    return this.db;
+  }
+
+  private async select(sql: string, bind?: unknown[]): Promise<Record<string, unknown>[]> {
+    const { QueryTypes } = await import('sequelize');
+    const opts = { type: QueryTypes.SELECT, raw: true } as const;
+    return this.database().query<Record<string, unknown>>(sql, bind === undefined ? opts : { ...opts, bind });
+  }
+
+  private async columns(): Promise<{ name: string; pk: number; type: string }[]> {
+    const [schema, table] = this.config.table.includes('.') ? this.config.table.split('.') : [undefined, this.config.table];
+    const q = sqliteDialect.quote;
+    const rows = await this.select(`pragma ${schema ? `${q(schema)}.` : ''}table_info(${q(table as string)})`);
+    return rows.map((r) => ({ name: String(r.name), pk: Number(r.pk), type: String(r.type) }));
+  }
+
+  private async runScript(sql: string): Promise<void> {
+    const manager = this.database().connectionManager as unknown as {
+      getConnection(o: object): Promise<{ exec(sql: string, cb: (e: Error | null) => void): void }>;
+    };
+    const conn = await manager.getConnection({});
+    await new Promise<void>((ok, ko) => conn.exec(sql, (e) => (e ? ko(e) : ok())));
+  }
+
+  private async inspect(columns: { name: string; pk: number; type: string }[]): Promise<SqlTableSpec> {
+    const { table, keyColumn, refColumn } = this.config;
+    const known = new Set(columns.map((c) => c.name.toUpperCase()));
+    if (known.size === 0) throw fail('SQL_SCHEMA', `table ${table} does not exist in ${this.path}${this.config.setupSql ? ' (setupSql did not create it)' : ''}`);
+    if (!known.has(keyColumn.toUpperCase())) throw fail('SQL_SCHEMA', `table ${table} has no key column ${keyColumn}`);
+    if (!(await this.isUnique(keyColumn, columns))) {
+      throw fail('SQL_SCHEMA', `${table}.${keyColumn} must have a UNIQUE constraint or index: without one a submission could be keyed twice`);
+    }
+    if (refColumn !== undefined && !known.has(refColumn.toUpperCase())) throw fail('SQL_SCHEMA', `table ${table} has no reference column ${refColumn}`);
+    const refExpr = refColumn === undefined ? 'rowid' : sqliteDialect.quote(refColumn);
+    if (refColumn === undefined) {
+      await this.select(`SELECT rowid FROM ${sqliteDialect.quote(table)} LIMIT 0`).catch((e: unknown) => {
+        throw fail('SQL_SCHEMA', `table ${table} has no rowid (${sqliteDialect.classify(e).message}): set refColumn`, e);
+      });
+    }
+    return { table, keyColumn, refExpr, columns: this.config.columns ?? {}, known, batchSize: this.config.batchSize ?? DEFAULT_SQL_BATCH_SIZE };
+  }
+
+  private async isUnique(column: string, columns: { name: string; pk: number; type: string }[]): Promise<boolean> {
+    const same = (name: unknown) => String(name).toUpperCase() === column.toUpperCase();
+    const pks = columns.filter((c) => c.pk > 0);
+    if (pks.length === 1 && same(pks[0]?.name) && /^INTEGER$/i.test(pks[0]?.type ?? '')) return true;
+    const q = sqliteDialect.quote;
+    for (const idx of await this.select(`pragma index_list(${q(this.config.table)})`)) {
+      if (Number(idx.unique) !== 1 || Number(idx.partial) === 1) continue;
+      const cols = await this.select(`pragma index_info(${q(String(idx.name))})`);
+      if (cols.length === 1 && same(cols[0]?.name)) return true;
+    }
+    return false;
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Writes the batch in one transaction and reports one outcome per record,
+   * in order (see `writeBatch`). When the database is busy or fails for a
+   * reason that may pass, nothing is kept and every record is `failed`
+   * (`SQL_BUSY` / `SQL_UNAVAILABLE`, retry). Throws {@link ConnectorFailure}
+   * `SQL_SCHEMA` when the table does not fit the records (no such column,
+   * read-only database): no record could be written.
+   */
+  deliver(batch: MappedRecord[], _ctx: Ctx): Promise<Outcome[]> {
+    return this.exclusive(async () => {
+      const spec = this.spec;
+      if (!spec) throw fail('SQL_SCHEMA', 'the sqlite target is not connected: call connect() first');
+      try {
+        await this.tx.execute('BEGIN IMMEDIATE');
+        try {
+          const outcomes = await writeBatch(this.tx, sqliteDialect, spec, batch);
+          await this.tx.execute('COMMIT');
+          return outcomes;
+        } catch (e) {
+          await this.tx.execute('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+      } catch (e) {
+        if (e instanceof ConnectorFailure) throw e;
+        const info = sqliteDialect.classify(e);
+        if (info.kind === 'fatal' || info.kind === 'constraint') throw fail('SQL_SCHEMA', `cannot write to ${spec.table}: ${info.message}`, e);
+        const code = info.kind === 'busy' ? ConnectorCodes.SQL_BUSY : ConnectorCodes.SQL_UNAVAILABLE;
+        return batch.map((r) => ({ key: r.key, status: 'failed' as const, error: { code, disposition: 'retry' as const, message: info.message } }));
+      }
+    });
+  }
+
+  /** The connection's journal mode, synchronous level and busy timeout. */
+  async settings(): Promise<SqliteSettings> {
+    return this.exclusive(async () => {
+      const [j] = await this.select('PRAGMA journal_mode');
+      const [s] = await this.select('PRAGMA synchronous');
+      const [b] = await this.select('PRAGMA busy_timeout');
+      return { journalMode: String(j?.journal_mode), synchronous: Number(s?.synchronous), busyTimeoutMs: Number(b?.timeout ?? Object.values(b ?? {})[0]) };
+    });
+  }
+
+  /** Closes the database after the batch in progress; a later {@link connect} opens it again. */
+  close(): Promise<void> {
+    return this.exclusive(async () => {
+      const db = this.db;
+      this.db = undefined;
+      this.spec = undefined;
+      await db?.close();
+    });
+  }
+}
+
+/** The `sqlite` target's declaration for the registry. */
+export const sqliteTarget: ConnectorDef<SqliteTargetConfig, SqliteTarget> = {
+  name: 'sqlite',
+  kind: 'target',
+  doc: 'Inserts each record as a row of a table in a SQLite database, once per submission key, reading back the rowid as the legacy reference.',
+  configSchema: sqliteTargetConfigSchema,
+  create: (config, env) => new SqliteTarget(config, env),
+};

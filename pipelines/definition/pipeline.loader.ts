@@ -1,0 +1,191 @@
+/**
+ * Reads a pipeline file's text into a checked {@link PipelineDef},
+ * reporting every problem of the file at once with its line and column:
+ * schema (including each connector's own config schema), connector kinds,
+ * cron, time zones, window hours and dates, durations, and secrets written
+ * in clear. Pure: the caller hands in the text.
+ */
+import type { ValidateFunction } from 'ajv';
+import { IANAZone, DateTime } from 'luxon';
+import type { Problem } from '../../mappings/mapping.errors.js';
+import { checkAgainstSchema, compileSchema } from '../../mappings/schema-check.js';
+import { YamlSource, suggest, type DocPath } from '../../mappings/yaml-source.js';
+import { BUILTIN_CONNECTORS, type ConnectorCatalog } from '../../connectors/registry.js';
+import { checkCron } from './cron.js';
+import { DURATION_HINT, formatDuration, parseDuration } from './duration.js';
+import { buildPipelineSchema, DATE_PATTERN, TIME_PATTERN } from './pipeline.schema.js';
+import { DEFAULT_RETRY } from './retry.js';
+import { findSecrets, isSecretPath } from './secrets.js';
+import type { Blackout, ConnectorUse, HoursRange, PipelineDef, RetryPolicy, Schedule, WriteWindow } from './pipeline.types.js';
+import type { BankHolidayRegion } from './bank-holidays.js';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const obj = (v: unknown): Obj => (isObj(v) ? v : {});
+
+/** Defaults of a pipeline's optional settings. */
+export const PIPELINE_DEFAULTS = { batchSize: 100, concurrency: 1, timezone: 'Europe/London' } as const;
+
+const validators = new WeakMap<ConnectorCatalog, ValidateFunction>();
+let zoneNames: string[] | undefined;
+
+/** Result of reading a pipeline file: the definition when it has no problems, every problem, and the parsed YAML for locating later ones. */
+export interface ParsedPipeline {
+  def?: PipelineDef;
+  problems: Problem[];
+  yaml: YamlSource;
+}
+
+/**
+ * Parses and checks a pipeline file. `def` is absent when there is any
+ * problem; problems are sorted by position. `connectors` defaults to the
+ * built-in registry. Files named in it (mapping, connector paths) are not
+ * read here.
+ */
+export function parsePipeline(file: string, text: string, connectors: ConnectorCatalog = BUILTIN_CONNECTORS): ParsedPipeline {
+  const parsed = readPipeline(file, text, connectors);
+  parsed.problems.sort((a, b) => a.line - b.line || a.col - b.col);
+  return parsed;
+}
+
+function readPipeline(file: string, text: string, connectors: ConnectorCatalog): ParsedPipeline {
+  const src = new YamlSource(file, text);
+  if (src.problems.length || !isObj(src.value)) {
+    if (!src.problems.length) src.report([], 'a pipeline file must be a YAML mapping with pipeline, mapping, source and target keys');
+    return { problems: src.problems, yaml: src };
+  }
+  const doc = src.value;
+  let validate = validators.get(connectors);
+  if (!validate) validators.set(connectors, (validate = compileSchema(buildPipelineSchema(connectors, { published: false }))));
+  const isKind = (p: DocPath) => p.length === 2 && (p[0] === 'source' || p[0] === 'target') && p[1] === 'kind';
+  checkAgainstSchema(src, doc, validate, { skip: (p) => isKind(p) || isSecretPath(p) });
+  checkKind(src, 'source', doc.source, [...connectors.sources.keys()]);
+  checkKind(src, 'target', doc.target, [...connectors.targets.keys()]);
+  const schedule = readSchedule(src, doc.schedule);
+  const window = readWindow(src, doc.window);
+  const retry = readRetry(src, obj(doc.retry));
+  const secrets = [...findSecrets(src, 'source', obj(doc.source).config), ...findSecrets(src, 'target', obj(doc.target).config)];
+  if (src.problems.length) return { problems: src.problems, yaml: src };
+
+  const use = (v: unknown): ConnectorUse => ({ kind: String(obj(v).kind), config: obj(obj(v).config) });
+  const limits = obj(doc.limits);
+  const def: PipelineDef = {
+    pipeline: String(doc.pipeline),
+    file,
+    mapping: String(doc.mapping),
+    source: use(doc.source),
+    target: use(doc.target),
+    batch: { size: (obj(doc.batch).size as number | undefined) ?? PIPELINE_DEFAULTS.batchSize },
+    limits: { concurrency: (limits.concurrency as number | undefined) ?? PIPELINE_DEFAULTS.concurrency },
+    retry,
+    secrets,
+  };
+  if (typeof limits.ratePerSecond === 'number') def.limits.ratePerSecond = limits.ratePerSecond;
+  if (typeof doc.description === 'string') def.description = doc.description;
+  if (schedule) def.schedule = schedule;
+  if (window) def.window = window;
+  if (typeof doc.workers === 'number') def.workers = doc.workers;
+  return { def, problems: src.problems, yaml: src };
+}
+
+function checkKind(src: YamlSource, side: 'source' | 'target', use: unknown, names: string[]): void {
+  if (!isObj(use) || use.kind === undefined) return;
+  const kind = use.kind;
+  const known = `the ${side} kinds are: ${names.join(', ')}`;
+  if (typeof kind !== 'string') src.report([side, 'kind'], `${side} kind must be a name; ${known}`);
+  else if (!names.includes(kind)) src.report([side, 'kind'], `unknown ${side} kind "${kind}"${suggest(kind, names) || `; ${known}`}`);
+}
+
+function checkZone(src: YamlSource, path: DocPath, zone: unknown): string {
+  if (zone === undefined) return PIPELINE_DEFAULTS.timezone;
+  if (typeof zone !== 'string') return PIPELINE_DEFAULTS.timezone;
+  if (!IANAZone.isValidZone(zone)) {
+    zoneNames ??= [...Intl.supportedValuesOf('timeZone'), 'UTC'];
+    src.report(path, `unknown time zone "${zone}"${suggest(zone, zoneNames)}`);
+  }
+  return zone;
+}
+
+function readSchedule(src: YamlSource, raw: unknown): Schedule | undefined {
+  if (!isObj(raw)) return undefined;
+  const timezone = checkZone(src, ['schedule', 'timezone'], raw.timezone);
+  if (typeof raw.cron !== 'string') return undefined;
+  const bad = checkCron(raw.cron);
+  if (bad) src.reportInside(['schedule', 'cron'], bad.offset, bad.message);
+  return { cron: raw.cron, timezone };
+}
+
+const timeRe = new RegExp(TIME_PATTERN);
+const dateRe = new RegExp(DATE_PATTERN);
+
+function checkTime(src: YamlSource, path: DocPath, v: unknown, end: boolean): boolean {
+  if (typeof v !== 'string') return false;
+  const name = `"${String(path[path.length - 1])}"`;
+  if (!timeRe.test(v)) src.report(path, `${name} must be a time HH:MM on the 24-hour clock, got "${v}"`);
+  else if (v === '24:00' && !end) src.report(path, `${name} cannot be 24:00; use 00:00`);
+  else return true;
+  return false;
+}
+
+function checkDate(src: YamlSource, path: DocPath, v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  if (!dateRe.test(v)) src.report(path, `a blackout date must be yyyy-MM-dd, got "${v}"`);
+  else if (!DateTime.fromISO(v, { zone: 'utc' }).isValid) src.report(path, `"${v}" is not a date in the calendar`);
+  else return true;
+  return false;
+}
+
+function readWindow(src: YamlSource, raw: unknown): WriteWindow | undefined {
+  if (!isObj(raw)) return undefined;
+  const window: WriteWindow = { timezone: checkZone(src, ['window', 'timezone'], raw.timezone), blackout: [] };
+  if (Array.isArray(raw.hours)) {
+    window.hours = raw.hours.filter(isObj).map((h) => h as unknown as HoursRange);
+    raw.hours.forEach((h, i) => {
+      if (!isObj(h)) return;
+      const at = ['window', 'hours', i];
+      const from = checkTime(src, [...at, 'from'], h.from, false);
+      const to = checkTime(src, [...at, 'to'], h.to, true);
+      if (from && to && h.from === h.to) src.report([...at, 'to'], `"to" is the same as "from": these hours are empty`);
+    });
+  }
+  if (Array.isArray(raw.blackout)) {
+    raw.blackout.forEach((b, i) => {
+      const at = ['window', 'blackout', i];
+      if (typeof b === 'string') {
+        if (checkDate(src, at, b)) window.blackout.push({ from: b, to: b });
+        return;
+      }
+      if (!isObj(b) || !checkDate(src, [...at, 'from'], b.from)) return;
+      const to = b.to === undefined ? b.from : b.to;
+      if (b.to !== undefined && !checkDate(src, [...at, 'to'], b.to)) return;
+      if (typeof to === 'string' && to < b.from) src.report([...at, 'to'], `"to" (${to}) is before "from" (${b.from})`);
+      const entry: Blackout = { from: b.from, to: String(to) };
+      if (typeof b.reason === 'string') entry.reason = b.reason;
+      window.blackout.push(entry);
+    });
+  }
+  if (typeof raw.bankHolidays === 'string') window.bankHolidays = raw.bankHolidays as BankHolidayRegion;
+  return window;
+}
+
+function readRetry(src: YamlSource, raw: Obj): RetryPolicy {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY };
+  const delay = (key: 'initialDelay' | 'maxDelay'): number | undefined => {
+    const v = raw[key];
+    if (typeof v !== 'string') return undefined;
+    const ms = parseDuration(v);
+    if (ms === undefined) src.report(['retry', key], `"${key}" must be ${DURATION_HINT}, got "${v}"`);
+    else if (ms === 0) src.report(['retry', key], `"${key}" must be longer than 0`);
+    return ms || undefined;
+  };
+  const initial = delay('initialDelay');
+  const max = delay('maxDelay');
+  if (initial !== undefined) policy.initialDelayMs = initial;
+  if (max !== undefined) policy.maxDelayMs = max;
+  if (policy.initialDelayMs > policy.maxDelayMs && (initial !== undefined || max !== undefined)) {
+    const note = max === undefined ? ', the default' : '';
+    src.report(['retry', initial !== undefined ? 'initialDelay' : 'maxDelay'], `initialDelay (${formatDuration(policy.initialDelayMs)}) is longer than maxDelay (${formatDuration(policy.maxDelayMs)}${note})`);
+  }
+  for (const k of ['maxAttempts', 'multiplier', 'jitter'] as const) if (typeof raw[k] === 'number') policy[k] = raw[k];
+  return policy;
+}

@@ -1,0 +1,180 @@
+/**
+ * The JSON Schema of pipeline files, built from one definition for both
+ * the loader and the published `pipeline.schema.json` that editors use.
+ * Each connector's `config:` schema comes from the connector's own
+ * declaration in the registry (one `if kind = X then config: X's schema`
+ * per connector), so a new connector needs no edit here.
+ */
+import { BUILTIN_CONNECTORS, type ConnectorCatalog } from '../../connectors/registry.js';
+import { BANK_HOLIDAY_REGIONS } from './bank-holidays.js';
+import { DURATION_PATTERN } from './duration.js';
+import { secretRefSchema } from './secrets.js';
+
+type Json = Record<string, unknown>;
+
+/** The pattern of pipeline names. */
+export const PIPELINE_NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
+/** `HH:MM`, 00:00 to 24:00. */
+export const TIME_PATTERN = '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$';
+/** `yyyy-MM-dd`. */
+export const DATE_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
+/** Weekday names of `window.hours[].days`. */
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+/** How the schema is built. */
+export interface PipelineSchemaOptions {
+  /**
+   * True for the published schema. False for the loader's, which leaves out
+   * the patterns of times, dates and durations: the loader checks those
+   * itself with plainer messages.
+   */
+  published: boolean;
+}
+
+/** Accepts `{ env }` / `{ file }` wherever a connector's config takes a free string. */
+export function allowSecretRefs(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(allowSecretRefs);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const s = schema as Json;
+  if (s.type === 'string' && s.enum === undefined && s.const === undefined) {
+    const { description, ...plain } = s;
+    return { ...(description !== undefined && { description }), oneOf: [plain, secretRefSchema] };
+  }
+  const out: Json = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 'properties' && typeof v === 'object' && v !== null) {
+      out[k] = Object.fromEntries(Object.entries(v).map(([p, ps]) => [p, allowSecretRefs(ps)]));
+    } else if (['items', 'additionalProperties', 'oneOf', 'anyOf', 'allOf'].includes(k)) out[k] = allowSecretRefs(v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+function connectorUse(side: 'source' | 'target', defs: ReadonlyMap<string, { name: string; doc: string; configSchema: Json }>): Json {
+  const list = [...defs.values()];
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['kind'],
+    description: `The ${side}: a registered ${side} connector and its settings.`,
+    properties: {
+      kind: { type: 'string', enum: list.map((d) => d.name), description: list.map((d) => `${d.name}: ${d.doc}`).join('\n') },
+      config: { type: 'object', description: 'Settings of the connector named by kind.' },
+    },
+    allOf: list.map((d) => ({
+      if: { properties: { kind: { const: d.name } }, required: ['kind'] },
+      then: {
+        properties: { config: { ...(allowSecretRefs(d.configSchema) as Json), description: d.doc } },
+        ...((d.configSchema.required as unknown[] | undefined)?.length ? { required: ['config'] } : {}),
+      },
+    })),
+  };
+}
+
+/** Builds the pipeline schema for the connectors of `catalog`. */
+export function buildPipelineSchema(catalog: ConnectorCatalog, opts: PipelineSchemaOptions): Json {
+  const fmt = (pattern: string) => (opts.published ? { pattern } : {});
+  const zone = { type: 'string', minLength: 1, description: 'IANA time zone, e.g. Europe/London (the default).' };
+  const duration = (description: string) => ({ type: 'string', ...fmt(DURATION_PATTERN), description: `${description} A duration: 30s, 5m, 1h, 2d, 1h30m.` });
+  const date = (description: string) => ({ type: 'string', ...fmt(DATE_PATTERN), description });
+  const time = (description: string) => ({ type: 'string', ...fmt(TIME_PATTERN), description });
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://rekey.dev/schemas/pipeline.schema.json',
+    title: 'rekey pipeline',
+    description: 'One source, one mapping, one target, with schedule, limits, write window and retries.',
+    type: 'object',
+    additionalProperties: false,
+    required: ['pipeline', 'mapping', 'source', 'target'],
+    properties: {
+      pipeline: { type: 'string', pattern: PIPELINE_NAME, description: 'Name of the pipeline: names its ledger entries, logs and metrics.' },
+      description: { type: 'string' },
+      mapping: { type: 'string', minLength: 1, description: 'Mapping file, relative to this file.' },
+      source: connectorUse('source', catalog.sources),
+      target: connectorUse('target', catalog.targets),
+      schedule: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['cron'],
+        description: 'When `rekey serve` runs the pipeline.',
+        properties: { cron: { type: 'string', description: 'Cron expression: minute hour day-of-month month day-of-week.' }, timezone: zone },
+      },
+      batch: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { size: { type: 'integer', minimum: 1, maximum: 10000, description: 'Records handed to the target at once; default 100.' } },
+      },
+      limits: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'What the legacy system can take.',
+        properties: {
+          concurrency: { type: 'integer', minimum: 1, maximum: 64, description: 'Batches in flight at once; default 1.' },
+          ratePerSecond: { type: 'number', exclusiveMinimum: 0, description: 'Most records delivered per second; default unlimited.' },
+        },
+      },
+      window: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'When the legacy system may be written to; reading and mapping go on outside it.',
+        properties: {
+          timezone: zone,
+          hours: {
+            type: 'array',
+            minItems: 1,
+            description: 'Write hours; absent: any time of day.',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['days', 'from', 'to'],
+              properties: {
+                days: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: [...WEEKDAYS] } },
+                from: time('Start, HH:MM, inclusive.'),
+                to: time('End, HH:MM, exclusive (24:00 for midnight); earlier than from: runs past midnight.'),
+              },
+            },
+          },
+          blackout: {
+            type: 'array',
+            description: 'Whole days without writes: a date, or { from, to, reason }.',
+            items: {
+              oneOf: [
+                date('A date, yyyy-MM-dd.'),
+                {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['from'],
+                  properties: { from: date('First day, yyyy-MM-dd.'), to: date('Last day (inclusive); default from.'), reason: { type: 'string' } },
+                },
+              ],
+            },
+          },
+          bankHolidays: { type: 'string', enum: [...BANK_HOLIDAY_REGIONS], description: 'No writes on this region’s bank holidays (built-in list, 2025-2027).' },
+        },
+      },
+      retry: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'Retries of failed deliveries: exponential backoff with jitter.',
+        properties: {
+          maxAttempts: { type: 'integer', minimum: 1, maximum: 1000, description: 'Attempts in all before a record is dead-lettered; default 5.' },
+          initialDelay: duration('Wait after the first failure; default 30s.'),
+          maxDelay: duration('Longest wait; default 1h.'),
+          multiplier: { type: 'number', minimum: 1, maximum: 10, description: 'Growth of the wait per attempt; default 2.' },
+          jitter: { type: 'number', minimum: 0, maximum: 1, description: 'Fraction by which each wait is randomly shortened; default 0.2.' },
+        },
+      },
+      workers: { type: 'integer', minimum: 0, maximum: 256, description: 'Worker threads for mapping; 0 maps on the main thread; default one per core.' },
+    },
+  };
+}
+
+/** The published JSON Schema of pipeline files, for the built-in connectors. */
+export function pipelineSchema(): object {
+  return buildPipelineSchema(BUILTIN_CONNECTORS, { published: true });
+}
+
+/** The text of `pipelines/definition/pipeline.schema.json` as it should be. */
+export function pipelineSchemaText(): string {
+  return `${JSON.stringify(pipelineSchema(), null, 2)}\n`;
+}

@@ -1,0 +1,105 @@
+/**
+ * A pipeline definition once read and checked: what `rekey run` and
+ * `rekey serve` need to move submissions from one source, through one
+ * mapping, to one target. Plain data; durations in milliseconds.
+ */
+import type { SourcePos } from '../../mappings/mapping.types.js';
+import type { BankHolidayRegion } from './bank-holidays.js';
+
+export type { BankHolidayRegion } from './bank-holidays.js';
+
+/** Days of the week as written in `window.hours[].days`. */
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+/** A connector named by kind, with its config as written (secret references not yet resolved). */
+export interface ConnectorUse {
+  kind: string;
+  config: Record<string, unknown>;
+}
+
+/** When `rekey serve` starts a run. */
+export interface Schedule {
+  cron: string;
+  /** IANA zone the cron fields are read in; default Europe/London. */
+  timezone: string;
+}
+
+/**
+ * Hours in which writes are allowed on the listed days, wall clock in the
+ * window's zone. `from` is inclusive and `to` exclusive (`HH:MM`, `to` may be
+ * `24:00`); when `to` is earlier than `from` the hours run past midnight
+ * into the next day.
+ */
+export interface HoursRange {
+  days: Weekday[];
+  from: string;
+  to: string;
+}
+
+/** Whole days (`yyyy-MM-dd`, inclusive) on which nothing is written. */
+export interface Blackout {
+  from: string;
+  to: string;
+  reason?: string;
+}
+
+/** When the legacy system may be written to. */
+export interface WriteWindow {
+  /** IANA zone of the hours and dates; default Europe/London. */
+  timezone: string;
+  /** Absent: any time of day. */
+  hours?: HoursRange[];
+  blackout: Blackout[];
+  bankHolidays?: BankHolidayRegion;
+}
+
+/** How failed deliveries are retried. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included; default 5. */
+  maxAttempts: number;
+  /** Delay after the first failure; default 30 s. */
+  initialDelayMs: number;
+  /** Cap on any delay; default 1 h. */
+  maxDelayMs: number;
+  /** Growth of the delay per attempt; default 2. */
+  multiplier: number;
+  /** Fraction (0..1) by which each delay is randomly shortened; default 0.2. */
+  jitter: number;
+}
+
+/** Where a config value is to be read from when the pipeline starts. */
+export type SecretSource = { env: string } | { file: string };
+
+/** A `{ env: NAME }` or `{ file: path }` value in a connector's config. */
+export interface SecretRef {
+  side: 'source' | 'target';
+  /** Path of the value inside that connector's `config`. */
+  path: (string | number)[];
+  from: SecretSource;
+  /** Where the reference is written, for problems when it cannot be resolved. */
+  pos: SourcePos;
+}
+
+/** A checked pipeline definition; keys as in the file, defaults filled in. */
+export interface PipelineDef {
+  /** The pipeline's name (`pipeline:`): names its state, logs and metrics. */
+  pipeline: string;
+  description?: string;
+  /** The pipeline file, as it was named to the loader. */
+  file: string;
+  /** The mapping file as written: relative to the pipeline file's folder. */
+  mapping: string;
+  source: ConnectorUse;
+  target: ConnectorUse;
+  schedule?: Schedule;
+  /** Submissions handed to the target at once; default 100. */
+  batch: { size: number };
+  /** Towards the legacy system: deliveries in flight at once (default 1) and deliveries per second (default unlimited). */
+  limits: { concurrency: number; ratePerSecond?: number };
+  window?: WriteWindow;
+  retry: RetryPolicy;
+  /** Worker threads for mapping; 0 maps on the main thread; undefined: one per CPU core. */
+  workers?: number;
+  /** Every secret reference in the source and target configs. */
+  secrets: SecretRef[];
+}

@@ -1,0 +1,75 @@
+/**
+ * Secrets in connector configs. A pipeline file never holds a secret: a
+ * value is written `{ env: NAME }` or `{ file: path }` and read when the
+ * pipeline starts (runner/pipeline-files.ts). Pure: this finds the
+ * references and refuses secrets written in clear, never echoing them.
+ */
+import type { DocPath, YamlSource } from '../../mappings/yaml-source.js';
+import type { SecretRef, SecretSource } from './pipeline.types.js';
+
+/** Config keys whose values are secrets (also as suffixes: `clientSecret`, `dbPassword`, `accessToken`). */
+export const SECRET_KEY = /(password|passwd|passphrase|secret|token|apikey|privatekey|authorization)$/i;
+
+/** Environment variable names a `{ env: NAME }` may use. */
+export const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+/** The message for a secret written in clear. */
+export const SECRET_IN_CLEAR = 'put secrets in the environment: { env: NAME } (or in a file: { file: path })';
+
+/** A JSON Schema that accepts a secret reference, for string values of connector configs. */
+export const secretRefSchema = {
+  type: 'object',
+  description: 'Read when the pipeline starts: { env: NAME } from the environment, or { file: path } (relative to the pipeline file).',
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  properties: {
+    env: { type: 'string', pattern: ENV_NAME, description: 'Environment variable holding the value.' },
+    file: { type: 'string', minLength: 1, description: 'File holding the value (one trailing newline is dropped).' },
+  },
+} as const;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const envName = new RegExp(ENV_NAME);
+
+/** The secret reference `value` is, or undefined: exactly `{ env: NAME }` or `{ file: path }`. */
+export function secretSourceOf(value: unknown): SecretSource | undefined {
+  if (!isObj(value)) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length !== 1) return undefined;
+  if (typeof value.env === 'string' && envName.test(value.env)) return { env: value.env };
+  if (typeof value.file === 'string' && value.file.length > 0) return { file: value.file };
+  return undefined;
+}
+
+/** True for a document path under `source.config` or `target.config` whose key names a secret. */
+export function isSecretPath(path: DocPath): boolean {
+  return (path[0] === 'source' || path[0] === 'target') && path[1] === 'config' && path.slice(2).some((k) => typeof k === 'string' && SECRET_KEY.test(k));
+}
+
+/**
+ * Every secret reference in `config` (the `side` connector's), located in
+ * `src`. A secret-named key holding anything but a reference is reported on
+ * `src` without its value.
+ */
+export function findSecrets(src: YamlSource, side: 'source' | 'target', config: unknown): SecretRef[] {
+  const refs: SecretRef[] = [];
+  const walk = (value: unknown, path: (string | number)[]): void => {
+    const at: DocPath = [side, 'config', ...path];
+    const from = secretSourceOf(value);
+    if (from) {
+      refs.push({ side, path, from, pos: src.pos(at) });
+      return;
+    }
+    const key = path[path.length - 1];
+    if (typeof key === 'string' && SECRET_KEY.test(key) && value !== null && value !== undefined) {
+      const label = `"${key}"`;
+      src.report(at, typeof value === 'string' ? `${label} is a secret written in the file: ${SECRET_IN_CLEAR}` : `${label} must be { env: NAME } or { file: path }`);
+      return;
+    }
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
+    else if (isObj(value)) for (const [k, v] of Object.entries(value)) walk(v, [...path, k]);
+  };
+  if (isObj(config)) for (const [k, v] of Object.entries(config)) walk(v, [k]);
+  return refs;
+}
