@@ -4,9 +4,12 @@
  * (invalid files, rejected records, failed cases), 2 usage error.
  */
 import { Command, CommanderError } from 'commander';
+import { UsageError } from './runtime.js';
 import { validateCommand } from './commands/validate.command.js';
 import { previewCommand } from './commands/preview.command.js';
 import { testCommand } from './commands/test.command.js';
+import { runCommand } from './commands/run.command.js';
+import { serveCommand } from './commands/serve.command.js';
 
 /** Exit code for a command line that could not be understood. */
 export const EXIT_USAGE = 2;
@@ -23,7 +26,7 @@ export function buildProgram(result: CommandResult): Command {
     .version(process.env.npm_package_version ?? '0.1.0')
     .showHelpAfterError('(run rekey --help for usage)')
     .exitOverride();
-  for (const add of [validateCommand, previewCommand, testCommand]) add(program, result);
+  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand]) add(program, result);
   return program;
 }
 
@@ -34,6 +37,10 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`rekey: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return EXIT_USAGE;

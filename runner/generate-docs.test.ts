@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { GENERATED, referenceText, schemaText } from './generate-docs.js';
+import { pipelineSchemaText } from '../pipelines/definition/pipeline.schema.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (rel: string) => readFileSync(`${root}/${rel}`, 'utf8');
@@ -9,6 +10,10 @@ const read = (rel: string) => readFileSync(`${root}/${rel}`, 'utf8');
 describe('generated documentation', () => {
   it('mappings/mapping.schema.json is current (run npm run docs)', () => {
     expect(read(GENERATED.schema)).toBe(schemaText());
+  });
+
+  it('pipelines/definition/pipeline.schema.json is current (run npm run docs)', () => {
+    expect(read(GENERATED.pipelineSchema)).toBe(pipelineSchemaText());
   });
 
   it('the transform reference in docs/mapping-language.md is current (run npm run docs)', () => {

@@ -1,17 +1,19 @@
 /**
- * Regenerates the published artefacts that derive from code: the mapping
- * JSON Schema for editors and the transform reference in the language page.
+ * Regenerates the published artefacts that derive from code: the mapping and
+ * pipeline JSON Schemas for editors and the transform reference in the
+ * language page.
  * `npm run docs` runs it; a test fails when either is out of date.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { mappingSchema } from '../mappings/index.js';
 import { renderTransformReference } from '../mappings/transforms/reference.js';
+import { pipelineSchemaText } from '../pipelines/definition/pipeline.schema.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Paths of the generated files, relative to the repository root. */
-export const GENERATED = { schema: 'mappings/mapping.schema.json', reference: 'docs/mapping-language.md' } as const;
+export const GENERATED = { schema: 'mappings/mapping.schema.json', reference: 'docs/mapping-language.md', pipelineSchema: 'pipelines/definition/pipeline.schema.json' } as const;
 
 const START = '<!-- transforms:start -->';
 const END = '<!-- transforms:end -->';
@@ -32,6 +34,7 @@ export function referenceText(current: string): string {
 /** Writes both generated files under `base`. */
 export function generate(base: string): void {
   writeFileSync(`${base}/${GENERATED.schema}`, schemaText());
+  writeFileSync(`${base}/${GENERATED.pipelineSchema}`, pipelineSchemaText());
   const page = `${base}/${GENERATED.reference}`;
   writeFileSync(page, referenceText(readFileSync(page, 'utf8')));
 }

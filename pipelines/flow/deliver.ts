@@ -8,6 +8,7 @@ import type { Ctx, MappedRecord, Outcome } from '../../connectors/connector.type
 import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import type { ClaimedSubmission, RunSummary, Transition } from '../ledger/ledger.types.js';
 import { Pacer, sleep } from './pacer.js';
+import { crashPoint } from './crash-points.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
 /** Counts that delivery adds to a run's summary. */
@@ -76,11 +77,32 @@ async function deliverBatch(
   counts: DeliverCounts,
   pacer: Pacer | undefined,
 ): Promise<void> {
-  const audit = { target: p.targetName, mappingVersion: p.mapping.version };
   const results = await mapAll(p, claimed, opts);
+  await settle(p, ledger, runId, claimed, results, opts, ctx, counts, pacer);
+}
+
+/** What `settle` needs to know of each submission. */
+export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'>;
+
+/**
+ * Takes mapped submissions the rest of the way: rejected by the mapping, or
+ * marked delivering (durably), delivered, and their outcomes recorded.
+ */
+export async function settle(
+  p: FlowPipeline,
+  ledger: FlowLedger,
+  runId: string,
+  claimed: Settling[],
+  results: MapResult[],
+  opts: PassOptions,
+  ctx: Ctx,
+  counts: DeliverCounts,
+  pacer: Pacer | undefined,
+): Promise<void> {
+  const audit = { target: p.targetName, mappingVersion: p.mapping.version };
   const before: Transition[] = [];
   const records: MappedRecord[] = [];
-  const byKey = new Map<string, { claim: ClaimedSubmission; result: MapResult }>();
+  const byKey = new Map<string, { claim: Settling; result: MapResult }>();
   claimed.forEach((c, i) => {
     const r = results[i]!;
     if (!r.ok) {
@@ -94,12 +116,14 @@ async function deliverBatch(
     byKey.set(c.key, { claim: c, result: r });
   });
   if (before.length) await ledger.apply(p.name, runId, before, opts.actor, audit);
+  crashPoint('after-delivering');
   if (!records.length) return;
   await pacer?.take(records.length, opts.signal);
   const attempt = Math.max(...records.map((r) => byKey.get(r.key)!.claim.attempts)) + 1;
   let outcomes: Outcome[];
   try {
     outcomes = await p.target.deliver(records, { ...ctx, attempt });
+    crashPoint('after-target-commit');
   } catch (e) {
     const err = e as { code?: string; disposition?: string; message?: string };
     if (err.disposition === 'fatal') throw e;
@@ -132,4 +156,5 @@ async function deliverBatch(
     return { key: r.key, to: 'failed', error: o.error, nextAttemptAt: new Date(Date.now() + p.retryDelay(attempts)) };
   });
   await ledger.apply(p.name, runId, after, opts.actor, audit);
+  crashPoint('after-ledger-delivered');
 }

@@ -41,10 +41,13 @@ export interface FlowPipeline {
 
 /** The ledger operations the flow calls (the `Ledger` class provides them). */
 export interface FlowLedger {
-  receive(pipeline: string, runId: string, items: IncomingSubmission[], actor: Actor): Promise<ReceiveOutcome[]>;
+  /** With `lease`, new submissions are recorded already leased to `owner` (for delivery straight after). */
+  receive(pipeline: string, runId: string, items: IncomingSubmission[], actor: Actor, lease?: { owner: string; leaseMs: number }): Promise<ReceiveOutcome[]>;
   claim(pipeline: string, owner: string, limit: number, leaseMs: number, now?: Date): Promise<ClaimedSubmission[]>;
   apply(pipeline: string, runId: string, transitions: Transition[], actor: Actor, ctx: { target?: string; mappingVersion?: string }): Promise<void>;
   release(pipeline: string, owner: string): Promise<number | void>;
+  /** Distinct owners of current leases in the pipeline. */
+  leaseOwners(pipeline: string): Promise<string[]>;
   list(pipeline: string, opts: { states?: LedgerState[]; limit: number; offset?: number }): Promise<LedgerRow[]>;
   startRun(pipeline: string, actor: Actor, mappingVersion: string): Promise<string>;
   finishRun(runId: string, summary: RunSummary): Promise<void>;
@@ -65,6 +68,10 @@ export interface PassOptions {
   piiHash(value: unknown): string;
   /** Maps claimed bodies; default: on this thread. */
   mapMany?: (bodies: unknown[]) => Promise<import('../../mappings/index.js').MapResult[]>;
+  /** Maps raw NDJSON chunks (worker pool or this thread); with it, sources offering chunks take the chunked path. */
+  mapChunk?: import('./chunks.js').ChunkMapper;
+  /** Chunks mapped ahead of the main thread's database work. */
+  chunksInFlight?: number;
   /** Called as work progresses. */
   onProgress?(p: Progress): void;
   now?: () => Date;

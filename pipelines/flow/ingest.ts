@@ -6,6 +6,7 @@
 import type { Ctx, SourceItem } from '../../connectors/connector.types.js';
 import type { IncomingSubmission, RunSummary } from '../ledger/ledger.types.js';
 import { contentHash, submissionKey } from './submission-key.js';
+import { crashPoint } from './crash-points.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
 /** Counts that ingest adds to a run's summary. */
@@ -27,6 +28,7 @@ export async function ingest(p: FlowPipeline, ledger: FlowLedger, runId: string,
   const flush = async () => {
     if (!batch.length) return;
     const outcomes = await ledger.receive(p.name, runId, batch, opts.actor);
+    crashPoint('after-receive');
     for (const o of outcomes) {
       if (o === 'new') counts.receivedNew++;
       else if (o === 'duplicate') counts.duplicates++;

@@ -6,6 +6,8 @@
 import type { Ctx } from '../../connectors/connector.types.js';
 import { ingest } from './ingest.js';
 import { deliverDue } from './deliver.js';
+import { releaseDeadLocalRunners } from './leases.js';
+import { hasChunks, passByChunks } from './chunks.js';
 import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
 import type { RunSummary } from '../ledger/ledger.types.js';
 
@@ -21,15 +23,24 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
   let windowClosedUntil: string | undefined;
   let connected = false;
   try {
-    Object.assign(summary, await ingest(p, ledger, runId, opts, ctx));
+    await releaseDeadLocalRunners(p.name, ledger, opts.owner, ctx.log);
     const now = opts.now?.() ?? new Date();
+    if (opts.mapChunk && hasChunks(p.source)) {
+      if (p.writeAllowed(now)) {
+        await p.target.connect(ctx);
+        connected = true;
+      }
+      Object.assign(summary, await passByChunks({ ...p, source: p.source }, ledger, runId, opts, ctx, opts.mapChunk, opts.chunksInFlight ?? 4));
+      if (!opts.signal.aborted) await p.source.commit?.(ctx);
+    } else Object.assign(summary, await ingest(p, ledger, runId, opts, ctx));
     if (!p.writeAllowed(now)) {
       windowClosedUntil = p.nextWriteTime(now)?.toISOString() ?? 'never';
       ctx.log.info({ next: windowClosedUntil }, 'the legacy system may not be written to now; submissions stay in the ledger');
     } else if (!opts.signal.aborted) {
-      await p.target.connect(ctx);
+      if (!connected) await p.target.connect(ctx);
       connected = true;
-      Object.assign(summary, await deliverDue(p, ledger, runId, opts, ctx));
+      const more = await deliverDue(p, ledger, runId, opts, ctx);
+      for (const k of ['rejected', 'delivered', 'failed', 'dead'] as const) summary[k] += more[k];
     }
   } finally {
     await ledger.release(p.name, opts.owner).catch((e: unknown) => ctx.log.error({ err: e }, 'could not release leases'));

@@ -13,7 +13,7 @@ export const TRANSITIONS: Readonly<Record<LedgerState, readonly LedgerState[]>> 
   received: ['mapped', 'rejected', 'delivering'],
   mapped: ['delivering', 'rejected'],
   delivering: ['delivered', 'failed', 'rejected', 'dead'],
-  failed: ['delivering', 'rejected', 'dead'],
+  failed: ['delivering', 'rejected', 'dead', 'received'],
   delivered: ['received'],
   rejected: ['received'],
   dead: ['received', 'discarded'],
@@ -26,6 +26,8 @@ export interface IncomingSubmission {
   /** `sha256:<hex>` of the canonical body. */
   contentHash: string;
   body: unknown;
+  /** The body as JSON text when the caller already has it (stored as it is, not serialised again). */
+  bodyJson?: string;
   /** Where it came from, for people: `file.ndjson:12`, `POST /intake/x id=...`. */
   source: string;
 }

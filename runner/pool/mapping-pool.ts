@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { MapResult } from '../../mappings/index.js';
-import type { BodiesResult, NdjsonResult, NdjsonTask } from './pool.types.js';
+import type { BodiesResult, NdjsonResult, NdjsonTask } from '../../pipelines/flow/chunk.types.js';
 
 /** Default pool size: one worker per core. */
 export function defaultThreads(): number {

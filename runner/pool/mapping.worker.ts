@@ -3,9 +3,9 @@
  * parses, keys, hashes and maps whole chunks, answering in text.
  */
 import { loadMappingFile } from '../mapping-files.js';
-import { contentHash, submissionKey } from '../../pipelines/flow/submission-key.js';
-import type { CompiledMapping, MapResult } from '../../mappings/index.js';
-import type { BodiesResult, BodiesTask, NdjsonResult, NdjsonTask } from './pool.types.js';
+import { mapNdjsonChunk } from '../../pipelines/flow/chunk-map.js';
+import type { CompiledMapping } from '../../mappings/index.js';
+import type { BodiesResult, BodiesTask, NdjsonResult, NdjsonTask } from '../../pipelines/flow/chunk.types.js';
 
 const mappings = new Map<string, Promise<CompiledMapping>>();
 
@@ -21,38 +21,8 @@ function mappingFor(file: string): Promise<CompiledMapping> {
   return m;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
-
 async function ndjson(task: NdjsonTask): Promise<NdjsonResult> {
-  const m = await mappingFor(task.mappingFile);
-  const text = decoder.decode(task.bytes);
-  const out: NdjsonResult = { lines: [], keys: [], hashes: [], bodies: [], results: '', errors: [] };
-  const results: MapResult[] = [];
-  let line = task.firstLine;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const raw = text.slice(start, end).replace(/\r$/, '');
-    if (raw.trim() !== '') {
-      try {
-        const body = JSON.parse(raw) as unknown;
-        const hash = contentHash(body);
-        out.lines.push(line);
-        out.keys.push(submissionKey(m, body, hash));
-        out.hashes.push(hash);
-        out.bodies.push(raw);
-        results.push(m.map(body));
-      } catch (e) {
-        const message = (e as Error).message.replace(/, ".*$/s, '').replace(/ in JSON at position \d+.*/s, '');
-        out.errors.push({ line, code: 'INPUT_MALFORMED_RECORD', message: `not valid JSON: ${message}` });
-      }
-    }
-    line++;
-    start = end + 1;
-  }
-  out.results = JSON.stringify(results);
-  return out;
+  return mapNdjsonChunk(await mappingFor(task.mappingFile), task);
 }
 
 async function bodies(task: BodiesTask): Promise<BodiesResult> {

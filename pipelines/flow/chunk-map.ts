@@ -1,0 +1,45 @@
+/**
+ * Parsing, keying, hashing and mapping a chunk of NDJSON bytes: the whole
+ * CPU-bound stage of a pass, run on a worker thread or on the main thread
+ * (the same code either way), answering in text rather than object graphs.
+ */
+import { contentHash, submissionKey } from './submission-key.js';
+import type { CompiledMapping, MapResult } from '../../mappings/index.js';
+import type { NdjsonResult, NdjsonTask } from './chunk.types.js';
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+function jsonProblem(e: unknown): string {
+  return `not valid JSON: ${(e as Error).message.replace(/, ".*$/s, '').replace(/ in JSON at position \d+.*/s, '')}`;
+}
+
+/** Maps every line of a chunk; a line that is not JSON becomes an error naming its line, without its content. */
+export function mapNdjsonChunk(m: CompiledMapping, task: Omit<NdjsonTask, 'kind' | 'mappingFile'>): NdjsonResult {
+  const text = decoder.decode(task.bytes);
+  const out: NdjsonResult = { lines: [], keys: [], hashes: [], bodies: [], results: '', errors: [] };
+  const results: MapResult[] = [];
+  let line = task.firstLine;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const raw = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
+    if (raw.trim() !== '') {
+      try {
+        const body = JSON.parse(raw) as unknown;
+        const hash = contentHash(body);
+        out.lines.push(line);
+        out.keys.push(submissionKey(m, body, hash));
+        out.hashes.push(hash);
+        out.bodies.push(raw);
+        results.push(m.map(body));
+      } catch (e) {
+        out.errors.push({ line, code: 'INPUT_MALFORMED_RECORD', message: jsonProblem(e) });
+      }
+    }
+    line++;
+    start = end + 1;
+  }
+  out.results = JSON.stringify(results);
+  return out;
+}

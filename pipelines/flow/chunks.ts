@@ -1,0 +1,88 @@
+/**
+ * The chunked path of a pass, for sources that hand over raw NDJSON bytes:
+ * chunks are parsed, keyed, hashed and mapped (on worker threads when a pool
+ * is given), while the main thread records each chunk in the ledger and
+ * delivers it. Several chunks are in the workers at once, so mapping runs
+ * alongside the main thread's database work.
+ */
+import type { Ctx } from '../../connectors/connector.types.js';
+import type { MapResult } from '../../mappings/index.js';
+import type { IncomingSubmission } from '../ledger/ledger.types.js';
+import { crashPoint } from './crash-points.js';
+import { settle, type DeliverCounts } from './deliver.js';
+import type { IngestCounts } from './ingest.js';
+import { Pacer } from './pacer.js';
+import type { NdjsonResult, NdjsonTask } from './chunk.types.js';
+import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
+
+/** A chunk of whole NDJSON lines from a source. */
+export type Chunk = Omit<NdjsonTask, 'kind' | 'mappingFile'>;
+
+/** A source that can hand over raw NDJSON chunks. */
+export interface ChunkSource {
+  chunks(ctx: Ctx): AsyncIterable<Chunk>;
+}
+
+/** Maps chunks: a worker pool, or `mapNdjsonChunk` on this thread. */
+export type ChunkMapper = (chunk: Chunk) => Promise<NdjsonResult>;
+
+/** Whether a source offers raw chunks. */
+export function hasChunks(source: unknown): source is ChunkSource {
+  return typeof (source as Partial<ChunkSource>).chunks === 'function';
+}
+
+/**
+ * Reads, records and delivers every chunk. New submissions are leased to
+ * this runner as they are recorded, so no other runner takes them between
+ * recording and delivery. Returns the counts of both halves of a pass.
+ */
+export async function passByChunks(
+  p: FlowPipeline & { source: ChunkSource },
+  ledger: FlowLedger,
+  runId: string,
+  opts: PassOptions,
+  ctx: Ctx,
+  mapChunk: ChunkMapper,
+  inFlight: number,
+): Promise<IngestCounts & DeliverCounts> {
+  const counts = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
+  const pacer = p.ratePerSecond ? new Pacer(p.ratePerSecond) : undefined;
+  const writeOpen = p.writeAllowed(opts.now?.() ?? new Date());
+  const queue: Promise<NdjsonResult>[] = [];
+  const take = async () => settleChunk(await queue.shift()!);
+  const settleChunk = async (r: NdjsonResult) => {
+    for (const e of r.errors) opts.log.warn({ pipeline: p.name, line: e.line, code: e.code }, `unreadable record: ${e.message}`);
+    counts.unreadable += r.errors.length;
+    counts.read += r.keys.length;
+    if (!r.keys.length) return;
+    const items: IncomingSubmission[] = r.keys.map((key, i) => ({ key, contentHash: r.hashes[i]!, body: undefined, bodyJson: r.bodies[i]!, source: `line ${r.lines[i]}` }));
+    const outcomes = await ledger.receive(p.name, runId, items, opts.actor, writeOpen ? { owner: opts.owner, leaseMs: opts.leaseMs } : undefined);
+    crashPoint('after-receive');
+    const results = JSON.parse(r.results) as MapResult[];
+    const fresh: { key: string; state: 'received'; attempts: number; uncertain: boolean }[] = [];
+    const freshResults: MapResult[] = [];
+    outcomes.forEach((o, i) => {
+      if (o === 'new') {
+        counts.receivedNew++;
+        fresh.push({ key: r.keys[i]!, state: 'received', attempts: 0, uncertain: false });
+        freshResults.push(results[i]!);
+      } else if (o === 'duplicate') counts.duplicates++;
+      else counts.conflicts++;
+    });
+    if (writeOpen && fresh.length && !opts.signal.aborted) await settle(p, ledger, runId, fresh, freshResults, opts, ctx, counts, pacer);
+    opts.onProgress?.({ phase: 'reading', read: counts.read, done: counts.delivered + counts.rejected, pending: counts.receivedNew });
+  };
+  for await (const chunk of p.source.chunks(ctx)) {
+    if (opts.signal.aborted) break;
+    queue.push(mapChunk(chunk));
+    if (queue.length >= inFlight) await take();
+  }
+  while (queue.length) {
+    if (opts.signal.aborted) {
+      await Promise.allSettled(queue.splice(0));
+      break;
+    }
+    await take();
+  }
+  return counts;
+}

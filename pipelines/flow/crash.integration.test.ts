@@ -1,0 +1,127 @@
+/**
+ * The crash harness: `rekey run` as a real child process, killed with SIGKILL
+ * at named points and at random moments, then run again; afterwards the
+ * legacy table must hold every submission exactly once and the ledger must
+ * say each was delivered.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sqlite3 from 'sqlite3';
+import { describe, expect, it } from 'vitest';
+import { root } from '../../runner/cli.test-helpers.js';
+import { makeSubmissions } from '../../bench/data.js';
+
+const N = 300;
+const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
+
+function setup(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-crash-'));
+  const subs = makeSubmissions(N, 7);
+  writeFileSync(join(dir, 'submissions.ndjson'), subs.map((s) => JSON.stringify(s)).join('\n') + '\n');
+  copyFileSync(join(root, 'bench/mapping-12.yaml'), join(dir, 'mapping.yaml'));
+  writeFileSync(
+    join(dir, 'legacy.sql'),
+    `CREATE TABLE LEGACY (CASE_ID INTEGER PRIMARY KEY AUTOINCREMENT, SUBMISSION_KEY TEXT NOT NULL UNIQUE, ${FIELDS.map((f) => `${f} TEXT`).join(', ')});\n`,
+  );
+  writeFileSync(
+    join(dir, 'pipeline.yaml'),
+    [
+      'pipeline: crash-test',
+      'mapping: ./mapping.yaml',
+      'source: { kind: file, config: { path: ./submissions.ndjson } }',
+      'target: { kind: sqlite, config: { path: ./legacy.sqlite, table: LEGACY, keyColumn: SUBMISSION_KEY, setupSql: ./legacy.sql } }',
+      'batch: { size: 20 }',
+      'retry: { maxAttempts: 5, initialDelay: 10ms, maxDelay: 50ms }',
+      '',
+    ].join('\n'),
+  );
+  return dir;
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+}
+
+function run(dir: string, env: Record<string, string> = {}, killAfterMs?: number): Promise<Exit> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'run', '--json', '--state', `sqlite:${join(dir, 'state.sqlite')}`, join(dir, 'pipeline.yaml')], {
+      cwd: dir,
+      env: { ...process.env, REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.resume();
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stdout });
+    });
+  });
+}
+
+function query<T>(file: string, sql: string): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (e) => e && reject(e));
+    db.all(sql, (e, rows) => {
+      db.close();
+      if (e) reject(e);
+      else resolve(rows as T[]);
+    });
+  });
+}
+
+async function expectEachOnce(dir: string): Promise<void> {
+  const rows = await query<{ SUBMISSION_KEY: string; n: number }>(join(dir, 'legacy.sqlite'), 'SELECT SUBMISSION_KEY, COUNT(*) AS n FROM LEGACY GROUP BY SUBMISSION_KEY');
+  const expected = makeSubmissions(N, 7).map((s) => `${(s as { form_name: string }).form_name}/${(s as { submission_reference: string }).submission_reference}`);
+  expect(rows.filter((r) => r.n !== 1)).toEqual([]);
+  expect(rows.map((r) => r.SUBMISSION_KEY).sort()).toEqual([...expected].sort());
+  const states = await query<{ state: string; n: number }>(join(dir, 'state.sqlite'), "SELECT state, COUNT(*) AS n FROM ledger WHERE pipeline = 'crash-test' GROUP BY state");
+  expect(states).toEqual([{ state: 'delivered', n: N }]);
+}
+
+async function finish(dir: string): Promise<Exit> {
+  let last: Exit | undefined;
+  for (let i = 0; i < 5; i++) {
+    last = await run(dir);
+    const summary = JSON.parse(last.stdout) as { waitingRetry: number; delivered: number };
+    if (last.code === 0 && summary.waitingRetry === 0 && summary.delivered === 0) break;
+  }
+  return last!;
+}
+
+describe('crash harness: kill -9, restart, every submission keyed exactly once', () => {
+  it.each(['after-receive', 'after-delivering', 'after-target-commit', 'after-ledger-delivered'])(
+    'killed at %s, then restarted',
+    async (point) => {
+      const dir = setup();
+      const crashed = await run(dir, { REKEY_CRASH_AT: `${point}:3` });
+      expect(crashed.signal).toBe('SIGKILL');
+      const done = await finish(dir);
+      expect(done.code).toBe(0);
+      await expectEachOnce(dir);
+    },
+    60_000,
+  );
+
+  it(
+    'killed at random moments many times over, then restarted',
+    async () => {
+      const dir = setup();
+      let killed = 0;
+      for (let i = 0; i < 12; i++) {
+        const r = await run(dir, {}, 150 + Math.floor(Math.random() * 900));
+        if (r.signal === 'SIGKILL') killed++;
+      }
+      expect(killed).toBeGreaterThan(0);
+      const done = await finish(dir);
+      expect(done.code).toBe(0);
+      await expectEachOnce(dir);
+    },
+    120_000,
+  );
+});

@@ -1,0 +1,140 @@
+/**
+ * `rekey run PIPELINE`: one pass of a pipeline: read its source into the
+ * ledger, deliver what is due, print the reconciliation summary. Exit 1 when
+ * anything was rejected, dead-lettered, unreadable or in conflict.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { formatProblem, type CompiledMapping } from '../../mappings/index.js';
+import { runPass } from '../../pipelines/flow/pass.js';
+import type { PassOptions, PassResult, Progress } from '../../pipelines/flow/flow.types.js';
+import { loadPipelineFile } from '../pipeline-files.js';
+import { createLogger } from '../logging.js';
+import { durationOption, flowPipeline, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
+import { defaultThreads, MappingPool } from '../pool/mapping-pool.js';
+import { mapNdjsonChunk } from '../../pipelines/flow/chunk-map.js';
+import type { CommandResult } from '../cli.js';
+
+interface RunOptions {
+  state?: string;
+  json?: boolean;
+  wait?: string;
+  lease?: string;
+  workers?: number;
+}
+
+/** Where a pass maps: on worker threads when there is a pool, else on this thread (bytes either way). */
+export function mappingOptions(pool: MappingPool | undefined, mapping: CompiledMapping): Pick<PassOptions, 'mapMany' | 'mapChunk' | 'chunksInFlight'> {
+  if (!pool) return { mapChunk: async (chunk) => mapNdjsonChunk(mapping, chunk), chunksInFlight: 1 };
+  return { mapMany: (bodies) => pool.mapMany(bodies), mapChunk: (chunk) => pool.mapNdjson(chunk), chunksInFlight: pool.threads * 2 };
+}
+
+/** Whether a pass's result calls for a non-zero exit. */
+export function passFailed(r: PassResult): boolean {
+  return r.rejected + r.dead + r.unreadable + r.conflicts > 0;
+}
+
+/** The summary as a person reads it. */
+export function renderSummary(name: string, r: PassResult): string {
+  const rows: [string, number][] = [
+    ['read', r.read],
+    ['received new', r.receivedNew],
+    ['duplicates', r.duplicates],
+    ['conflicts', r.conflicts],
+    ['unreadable', r.unreadable],
+    ['rejected', r.rejected],
+    ['delivered', r.delivered],
+    ['failed (retried)', r.failed],
+    ['dead-lettered', r.dead],
+    ['waiting to retry', r.waitingRetry],
+  ];
+  let out = `\n${name}: run ${r.runId}\n`;
+  for (const [k, v] of rows) out += `  ${k.padEnd(18)} ${String(v).padStart(8)}\n`;
+  if (r.windowClosedUntil) out += `  the write window is closed; nothing delivered; it opens ${r.windowClosedUntil}\n`;
+  return out;
+}
+
+function progressBar(enabled: boolean): { update(p: Progress): void; stop(): void } {
+  if (!enabled) return { update: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    { format: '{phase} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted}', hideCursor: true, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = Date.now();
+  let total = 0;
+  let active = false;
+  return {
+    update(p) {
+      const value = p.phase === 'reading' ? p.read : p.done;
+      total = Math.max(total, p.pending, value);
+      const rate = Math.round(value / Math.max(0.001, (Date.now() - started) / 1000));
+      if (!active) {
+        bar.start(total, value, { phase: p.phase, rate });
+        active = true;
+      }
+      bar.setTotal(total);
+      bar.update(value, { phase: p.phase, rate });
+    },
+    stop: () => active && bar.stop(),
+  };
+}
+
+/** Registers `run` on the program. */
+export function runCommand(program: Command, result: CommandResult): void {
+  program
+    .command('run')
+    .description('run one pass of a pipeline and print its reconciliation summary')
+    .argument('<pipeline>', 'pipeline file (YAML)')
+    .option('--state <url>', 'state store URL (default: REKEY_STATE_URL or .rekey/state.sqlite)')
+    .option('--json', 'print the summary as JSON')
+    .option('--wait <duration>', 'keep retrying failures that come due within this time (e.g. 30s, 5m)', '0s')
+    .option('--lease <duration>', 'how long this runner holds claimed submissions', '60s')
+    .option('--workers <n>', 'mapping worker threads (default: the pipeline\'s workers, else one per core; 0: map on the main thread)', (v) => Number.parseInt(v, 10))
+    .action(async (file: string, opts: RunOptions) => {
+      const loaded = await loadPipelineFile(file);
+      if (!loaded.pipeline) {
+        for (const p of loaded.problems) process.stderr.write(`${formatProblem(p)}\n`);
+        result.code = 1;
+        return;
+      }
+      const lp = loaded.pipeline;
+      const log = createLogger({ secrets: lp.secrets });
+      const runtime = await openRuntime(opts.state);
+      const abort = new AbortController();
+      const stop = (signal: string) => {
+        log.warn({ signal }, 'stopping: finishing the batch in hand; nothing read is lost');
+        abort.abort();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const threads = opts.workers ?? lp.def.workers ?? defaultThreads();
+      const pool = threads > 0 ? new MappingPool(resolve(lp.mappingFile), threads) : undefined;
+      const bar = progressBar(!opts.json && process.stderr.isTTY === true);
+      try {
+        const flow = flowPipeline(lp);
+        const id = runnerId();
+        const summary = await runPass(flow, runtime.ledger, {
+          owner: id,
+          actor: id,
+          log,
+          signal: abort.signal,
+          leaseMs: durationOption('--lease', opts.lease ?? '60s'),
+          retryWaitMs: durationOption('--wait', opts.wait ?? '0s'),
+          piiHash: piiHasher(piiKey(log)),
+          onProgress: (p) => bar.update(p),
+          ...mappingOptions(pool, lp.mapping),
+        });
+        bar.stop();
+        if (opts.json) process.stdout.write(`${JSON.stringify({ pipeline: flow.name, ...summary }, null, 2)}\n`);
+        else process.stdout.write(renderSummary(flow.name, summary));
+        result.code = passFailed(summary) ? 1 : 0;
+      } finally {
+        bar.stop();
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        await pool?.close();
+        await runtime.close();
+      }
+    });
+}

@@ -1,0 +1,100 @@
+/**
+ * `rekey serve [FOLDER]`: runs every pipeline in a folder on its cron
+ * schedule, with health, status and metrics endpoints. On SIGTERM or SIGINT
+ * it stops taking new work, lets the batch in hand finish, releases its
+ * leases and exits; nothing read is lost.
+ */
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { formatProblem } from '../../mappings/index.js';
+import { runPass } from '../../pipelines/flow/pass.js';
+import { loadPipelineFile } from '../pipeline-files.js';
+import { createLogger } from '../logging.js';
+import { durationOption, flowPipeline, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
+import { Scheduler } from '../serve/scheduler.js';
+import { startServer } from '../serve/server.js';
+import type { CommandResult } from '../cli.js';
+
+interface ServeOptions {
+  state?: string;
+  port: string;
+  host: string;
+  lease: string;
+  runAtStart?: boolean;
+}
+
+/** Pipeline files in `folder`: `*.yaml` / `*.yml` whose top level names a pipeline. */
+export async function pipelineFiles(folder: string): Promise<string[]> {
+  const names = (await readdir(folder)).filter((n) => /\.ya?ml$/.test(n) && !/\.cases\.ya?ml$/.test(n)).sort();
+  return names.map((n) => join(folder, n));
+}
+
+/** Registers `serve` on the program. */
+export function serveCommand(program: Command, result: CommandResult): void {
+  program
+    .command('serve')
+    .description('run every pipeline in a folder on its schedule, with /health, /status and /metrics')
+    .argument('[folder]', 'folder of pipeline files', 'pipelines')
+    .option('--state <url>', 'state store URL (default: REKEY_STATE_URL or .rekey/state.sqlite)')
+    .option('--port <port>', 'HTTP port for health, status and metrics', process.env.REKEY_PORT ?? '8080')
+    .option('--host <host>', 'HTTP address to listen on', '127.0.0.1')
+    .option('--lease <duration>', 'how long this runner holds claimed submissions', '60s')
+    .option('--run-at-start', 'run every pipeline once at start as well as on its schedule')
+    .action(async (folder: string, opts: ServeOptions) => {
+      const log = createLogger();
+      const files = await pipelineFiles(folder);
+      const problems = [];
+      const loaded = [];
+      for (const f of files) {
+        const l = await loadPipelineFile(f);
+        if (l.pipeline) loaded.push({ file: f, def: l.pipeline.def, secrets: l.pipeline.secrets });
+        else problems.push(...l.problems);
+      }
+      if (problems.length || loaded.length === 0) {
+        for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+        if (!loaded.length) process.stderr.write(`no pipeline files in ${resolve(folder)}\n`);
+        result.code = 1;
+        return;
+      }
+      const runtime = await openRuntime(opts.state);
+      const abort = new AbortController();
+      const scheduler = new Scheduler(log);
+      const id = runnerId();
+      const key = piiKey(log);
+      for (const { file, def } of loaded) {
+        const pass = async () => {
+          const fresh = await loadPipelineFile(file);
+          if (!fresh.pipeline) throw new Error(fresh.problems.map(formatProblem).join('\n'));
+          const plog = createLogger({ secrets: fresh.pipeline.secrets });
+          return runPass(flowPipeline(fresh.pipeline), runtime.ledger, {
+            owner: id,
+            actor: id,
+            log: plog,
+            signal: abort.signal,
+            leaseMs: durationOption('--lease', opts.lease),
+            retryWaitMs: 0,
+            piiHash: piiHasher(key),
+          });
+        };
+        const entry = scheduler.add(def.pipeline, def.schedule?.cron, def.schedule?.timezone ?? 'Europe/London', pass);
+        if (opts.runAtStart) void scheduler.runNow(entry, pass);
+      }
+      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, log });
+      log.info({ url: server.url, pipelines: loaded.map((l) => l.def.pipeline) }, 'serving');
+      await new Promise<void>((done) => {
+        const stop = (signal: string) => {
+          log.info({ signal }, 'stopping: no new work; finishing the batches in hand');
+          abort.abort();
+          done();
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await scheduler.stop();
+      await server.close();
+      await runtime.close();
+      log.info('stopped cleanly');
+      result.code = 0;
+    });
+}

@@ -1,0 +1,95 @@
+/**
+ * What every command that runs pipelines needs: the state store, ledger and
+ * audit log, the runner's identity, the PII key for audit hashes, and the
+ * adapter from a loaded pipeline file to the flow.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { openStateStore, type StateStore } from '../pipelines/store/state-store.js';
+import { Ledger } from '../pipelines/ledger/ledger.js';
+import { AuditLog } from '../pipelines/audit/audit-log.js';
+import { piiHash } from '../pipelines/audit/pii.js';
+import { isWriteAllowed, nextWriteTime } from '../pipelines/definition/window.js';
+import { backoffDelay } from '../pipelines/definition/retry.js';
+import { parseDuration } from '../pipelines/definition/duration.js';
+import type { FlowPipeline } from '../pipelines/flow/flow.types.js';
+import type { LoadedPipeline } from './pipeline-files.js';
+import type { Logger } from 'pino';
+
+/** The state a runner works against. */
+export interface Runtime {
+  store: StateStore;
+  ledger: Ledger;
+  audit: AuditLog;
+  close(): Promise<void>;
+}
+
+/** Opens the state store (`--state`, `REKEY_STATE_URL`, or `.rekey/state.sqlite`) and migrates it. */
+export async function openRuntime(stateUrl?: string): Promise<Runtime> {
+  const store = await openStateStore(stateUrl);
+  const audit = new AuditLog(store);
+  const ledger = new Ledger(store, audit);
+  return { store, ledger, audit, close: () => store.close() };
+}
+
+/** This process as a lease owner and actor: `runner:<host>:<pid>`. */
+export function runnerId(): string {
+  return `runner:${hostname()}:${process.pid}`;
+}
+
+/**
+ * The key for keyed hashes of PII in the audit log: `REKEY_AUDIT_PII_KEY`,
+ * else a random key kept in `.rekey/audit-pii.key` (created on first use,
+ * readable by the owner only). Auditors need this key to check a value.
+ */
+export function piiKey(log?: Logger): Buffer {
+  const fromEnv = process.env.REKEY_AUDIT_PII_KEY;
+  if (fromEnv) return /^[0-9a-f]{32,}$/i.test(fromEnv) ? Buffer.from(fromEnv, 'hex') : Buffer.from(fromEnv, 'base64');
+  const file = resolve(process.env.REKEY_AUDIT_PII_KEY_FILE ?? '.rekey/audit-pii.key');
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+    log?.warn({ file }, 'created a PII hashing key for the audit log; keep it safe, auditors need it to check values');
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+}
+
+/** The flow's view of a loaded pipeline file. */
+export function flowPipeline(p: LoadedPipeline): FlowPipeline {
+  const def = p.def;
+  const rate = def.limits.ratePerSecond;
+  const flow: FlowPipeline = {
+    name: def.pipeline,
+    mapping: p.mapping,
+    source: p.source,
+    target: p.target,
+    targetName: def.target.kind,
+    batchSize: rate ? Math.max(1, Math.min(def.batch.size, Math.floor(rate))) : def.batch.size,
+    concurrency: def.limits.concurrency,
+    maxAttempts: def.retry.maxAttempts,
+    retryDelay: (attempt) => backoffDelay(def.retry, attempt),
+    writeAllowed: (now) => (def.window ? isWriteAllowed(def.window, now) : true),
+    nextWriteTime: (now) => (def.window ? nextWriteTime(def.window, now) : now),
+  };
+  if (rate !== undefined) flow.ratePerSecond = rate;
+  return flow;
+}
+
+/** A duration option (`30s`, `5m`), or a usage error naming the option. */
+export function durationOption(name: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`${name} must be a duration like 30s, 5m or 1h, got "${text}"`);
+  return ms;
+}
+
+/** A command-line value that cannot be used; the CLI exits 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** A PII hashing function bound to the key. */
+export function piiHasher(key: Buffer): (value: unknown) => string {
+  return (value) => piiHash(value, key);
+}
