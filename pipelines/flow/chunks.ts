@@ -69,7 +69,9 @@ export async function passByChunks(
       } else if (o === 'duplicate') counts.duplicates++;
       else counts.conflicts++;
     });
-    if (writeOpen && fresh.length && !opts.signal.aborted) await settle(p, ledger, runId, fresh, freshResults, opts, ctx, counts, pacer);
+    for (let i = 0; writeOpen && i < fresh.length && !opts.signal.aborted; i += p.batchSize) {
+      await settle(p, ledger, runId, fresh.slice(i, i + p.batchSize), freshResults.slice(i, i + p.batchSize), opts, ctx, counts, pacer);
+    }
     opts.onProgress?.({ phase: 'reading', read: counts.read, done: counts.delivered + counts.rejected, pending: counts.receivedNew });
   };
   for await (const chunk of p.source.chunks(ctx)) {

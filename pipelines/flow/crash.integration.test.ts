@@ -5,7 +5,7 @@
  * say each was delivered.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
@@ -16,10 +16,16 @@ import { makeSubmissions } from '../../bench/data.js';
 const N = 300;
 const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 
-function setup(): string {
+function lines(from: number, to: number): string {
+  return makeSubmissions(N, 7)
+    .slice(from, to)
+    .map((s) => JSON.stringify(s) + '\n')
+    .join('');
+}
+
+function setup(initial = N, extra: string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-crash-'));
-  const subs = makeSubmissions(N, 7);
-  writeFileSync(join(dir, 'submissions.ndjson'), subs.map((s) => JSON.stringify(s)).join('\n') + '\n');
+  writeFileSync(join(dir, 'submissions.ndjson'), lines(0, initial));
   copyFileSync(join(root, 'bench/mapping-12.yaml'), join(dir, 'mapping.yaml'));
   writeFileSync(
     join(dir, 'legacy.sql'),
@@ -34,6 +40,7 @@ function setup(): string {
       'target: { kind: sqlite, config: { path: ./legacy.sqlite, table: LEGACY, keyColumn: SUBMISSION_KEY, setupSql: ./legacy.sql } }',
       'batch: { size: 20 }',
       'retry: { maxAttempts: 5, initialDelay: 10ms, maxDelay: 50ms }',
+      ...extra,
       '',
     ].join('\n'),
   );
@@ -99,7 +106,7 @@ describe('crash harness: kill -9, restart, every submission keyed exactly once',
     'killed at %s, then restarted',
     async (point) => {
       const dir = setup();
-      const crashed = await run(dir, { REKEY_CRASH_AT: `${point}:3` });
+      const crashed = await run(dir, { REKEY_CRASH_AT: `${point}:${point === 'after-receive' ? 1 : 3}` });
       expect(crashed.signal).toBe('SIGKILL');
       const done = await finish(dir);
       expect(done.code).toBe(0);
@@ -109,15 +116,23 @@ describe('crash harness: kill -9, restart, every submission keyed exactly once',
   );
 
   it(
-    'killed at random moments many times over, then restarted',
+    'killed at random moments many times over, with new submissions arriving, then restarted',
     async () => {
-      const dir = setup();
+      const step = 10;
+      const dir = setup(N - 12 * step, ['limits: { ratePerSecond: 150 }']);
       let killed = 0;
+      let interrupted = 0;
       for (let i = 0; i < 12; i++) {
-        const r = await run(dir, {}, 150 + Math.floor(Math.random() * 900));
-        if (r.signal === 'SIGKILL') killed++;
+        const r = await run(dir, {}, 900 + Math.floor(Math.random() * 2200));
+        if (r.signal === 'SIGKILL') {
+          killed++;
+          const states = await query<{ state: string; n: number }>(join(dir, 'state.sqlite'), "SELECT state, COUNT(*) AS n FROM ledger GROUP BY state");
+          if (states.some((st) => st.state !== 'delivered' && st.n > 0)) interrupted++;
+        }
+        appendFileSync(join(dir, 'submissions.ndjson'), lines(N - (12 - i) * step, N - (11 - i) * step));
       }
       expect(killed).toBeGreaterThan(0);
+      expect(interrupted).toBeGreaterThan(0);
       const done = await finish(dir);
       expect(done.code).toBe(0);
       await expectEachOnce(dir);

@@ -108,7 +108,7 @@ export async function settle(
     if (!r.ok) {
       before.push({ key: c.key, to: 'rejected', error: mappingError(r) });
       counts.rejected++;
-      opts.log.info({ pipeline: p.name, key: c.key, fields: r.errors.map((e) => `${e.field}:${e.rule}`) }, 'rejected by the mapping');
+      opts.log.debug({ pipeline: p.name, key: c.key, fields: r.errors.map((e) => `${e.field}:${e.rule}`) }, 'rejected by the mapping');
       return;
     }
     if (c.state !== 'delivering') before.push({ key: c.key, to: 'delivering', mappingVersion: p.mapping.version });

@@ -7,6 +7,7 @@ import pino from 'pino';
 import type { Ctx, MappedRecord, Outcome, Source, SourceItem, Target } from '../../connectors/connector.types.js';
 import { loadMapping, type CompiledMapping } from '../../mappings/index.js';
 import type { FlowPipeline, PassOptions } from './flow.types.js';
+import { piiHash } from '../audit/pii.js';
 
 /** A source that yields the given bodies (or unreadable items) once per read. */
 export function arraySource(items: (unknown | { unreadable: string })[]): Source & { commits: number } {
@@ -103,7 +104,10 @@ export function testPipeline(source: Source, target: Target, over: Partial<FlowP
   };
 }
 
-/** Pass options for tests: silent log, PII hashed with a fixed prefix. */
+/** The PII hashing key the tests use. */
+export const TEST_PII_KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+
+/** Pass options for tests: silent log, PII hashed with a fixed test key. */
 export function testOptions(over: Partial<PassOptions> = {}): PassOptions {
   return {
     owner: 'runner:test:1',
@@ -112,7 +116,7 @@ export function testOptions(over: Partial<PassOptions> = {}): PassOptions {
     signal: new AbortController().signal,
     leaseMs: 60_000,
     retryWaitMs: 1_000,
-    piiHash: (v) => `hmac:test-${String(v).length}`,
+    piiHash: (v) => piiHash(v, TEST_PII_KEY),
     ...over,
   };
 }
