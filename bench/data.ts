@@ -19,8 +19,8 @@ function rng(seed: number): () => number {
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** `n` distinct submissions of the change-of-address shape, the same for the same seed. */
-export function makeSubmissions(n: number, seed = 42): object[] {
+/** `n` distinct submissions of the change-of-address shape, the same for the same seed; references count from `offset`. */
+export function makeSubmissions(n: number, seed = 42, offset = 0): object[] {
   const r = rng(seed);
   const pick = <T>(a: T[]) => a[Math.floor(r() * a.length)]!;
   const out: object[] = [];
@@ -33,7 +33,7 @@ export function makeSubmissions(n: number, seed = 42): object[] {
     const at = Date.UTC(2024, Math.floor(r() * 12), 1 + Math.floor(r() * 28), Math.floor(r() * 24), Math.floor(r() * 60));
     out.push({
       form_name: 'Change the address on your driving licence',
-      submission_reference: `B${String(i).padStart(7, '0')}`,
+      submission_reference: `B${String(offset + i).padStart(7, '0')}`,
       submitted_at: new Date(at).toISOString(),
       language: r() < 0.1 ? 'cy' : 'en',
       answers: [

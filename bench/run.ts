@@ -1,11 +1,13 @@
 /**
  * `npm run bench [name...]`: runs the benchmarks and prints their figures and
- * ratios as JSON and as a table. Names: mapping.
+ * ratios as JSON and as a table. Names: mapping, pipeline.
  */
 import { mappingBench, type Figure } from './mapping.bench.js';
+import { pipelineBench } from './pipeline.bench.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   mapping: () => mappingBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
+  pipeline: () => pipelineBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
 };
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-GB');

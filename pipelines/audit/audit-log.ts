@@ -1,0 +1,162 @@
+/**
+ * The tamper-evident audit log: append-only, one entry per event per batch,
+ * hash-chained (see `audit.hash.ts`), with an `audit_keys` index from each
+ * submission key to the entries that name it, signed checkpoints and
+ * streaming exports.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Transaction } from 'sequelize';
+import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
+import { insertMany, iso, readDateStrict, readInt } from '../store/sql.js';
+import type { StateStore } from '../store/state-store.js';
+import { exportAudit, type AuditExportOptions } from './audit.export.js';
+import { entryHash, GENESIS_HASH } from './audit.hash.js';
+import { AUDIT_COLUMNS, rowToEntry, type AuditRow } from './audit.rows.js';
+import { AUDIT_EVENTS, type AuditEntry, type NewAuditEntry, type SignedCheckpoint, type VerifyResult } from './audit.types.js';
+import { verifyChain } from './audit.verify.js';
+import { signCheckpoint, writeCheckpointFile } from './checkpoints.js';
+import { PII_HASH } from './pii.js';
+
+const EVENTS = new Set<string>(AUDIT_EVENTS);
+
+function badRequest(message: string): PipelineError {
+  return new PipelineError(PipelineCodes.LEDGER_BAD_REQUEST, message);
+}
+
+function checkEntry(e: NewAuditEntry): void {
+  if (!EVENTS.has(e.event)) throw badRequest(`unknown audit event ${JSON.stringify(e.event)}`);
+  if (!Array.isArray(e.detail?.keys)) throw badRequest('audit detail must list the keys it names (detail.keys)');
+  for (const r of e.detail.records ?? []) {
+    for (const [field, v] of Object.entries(r.pii ?? {})) {
+      if (typeof v !== 'string' || !PII_HASH.test(v)) {
+        throw badRequest(`audit record for ${JSON.stringify(r.key)}: PII field ${field} must be a piiHash (hmac:...), never a value`);
+      }
+    }
+  }
+}
+
+/** The audit log of one state store. */
+export class AuditLog {
+  constructor(readonly store: StateStore) {}
+
+  /**
+   * Appends entries at the head of the chain with consecutive seqs, inside
+   * `opts.transaction` (the caller's, so the entries commit with the change
+   * they record) or a transaction of its own. On PostgreSQL it takes a
+   * transaction-scoped advisory lock first, so concurrent runners never fork
+   * the chain; SQLite write transactions are already exclusive. Call it last
+   * in a transaction: the lock is held until commit. Throws
+   * `LEDGER_BAD_REQUEST` for an unknown event, a detail without `keys`, or a
+   * PII field that is not a `piiHash`; nothing is written then.
+   */
+  async append(entries: readonly NewAuditEntry[], opts: { transaction?: Transaction } = {}): Promise<AuditEntry[]> {
+    if (!entries.length) return [];
+    const t = opts.transaction;
+    if (!t) return this.store.transaction((tx) => this.append(entries, { transaction: tx }));
+    entries.forEach(checkEntry);
+    if (this.store.dialect === 'postgres') {
+      await this.store.exec(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`, [], t);
+    }
+    let { seq, hash: prev } = await this.head(t);
+    const now = new Date();
+    const rows: unknown[][] = [];
+    const keyRows: unknown[][] = [];
+    const out: AuditEntry[] = [];
+    for (const n of entries) {
+      const detailText = JSON.stringify(n.detail);
+      const e = {
+        seq: ++seq,
+        at: n.at ?? now,
+        pipeline: n.pipeline,
+        event: n.event,
+        actor: n.actor,
+        mappingVersion: n.mappingVersion ?? null,
+        target: n.target ?? null,
+        legacyRef: n.legacyRef ?? null,
+        detail: JSON.parse(detailText) as NewAuditEntry['detail'],
+      };
+      const hash = entryHash(prev, e);
+      rows.push([e.seq, iso(e.at), e.pipeline, e.event, e.actor, e.mappingVersion, e.target, e.legacyRef, detailText, prev, hash]);
+      for (const key of new Set(e.detail.keys)) keyRows.push([e.seq, e.pipeline, key]);
+      out.push({ ...e, prevHash: prev, hash });
+      prev = hash;
+    }
+    await insertMany(this.store, 'audit_log', AUDIT_COLUMNS, rows, t);
+    await insertMany(this.store, 'audit_keys', ['seq', 'pipeline', 'key'], keyRows, t);
+    return out;
+  }
+
+  /** The last entry's seq and hash (`0` and 64 zeros for an empty log). */
+  async head(t?: Transaction): Promise<{ seq: number; hash: string }> {
+    const [row] = await this.store.select<{ seq: number | string; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1', [], t);
+    return row ? { seq: readInt(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  /** Every entry that names `key` in `pipeline`, oldest first (through `audit_keys`). */
+  async entriesFor(pipeline: string, key: string): Promise<AuditEntry[]> {
+    const cols = AUDIT_COLUMNS.map((c) => `a.${c}`).join(',');
+    const rows = await this.store.select<AuditRow>(
+      `SELECT ${cols} FROM audit_keys k JOIN audit_log a ON a.seq = k.seq WHERE k.pipeline = $1 AND k.key = $2 ORDER BY a.seq`,
+      [pipeline, key],
+    );
+    return rows.map(rowToEntry);
+  }
+
+  /**
+   * Recomputes the whole chain in seq order with bounded memory and checks
+   * the given checkpoints (signature with `publicKey`, and the chain's hash
+   * at each checkpoint's seq). Never throws for tampering: the result says
+   * where the first problem is and what kind (see `audit.verify.ts`).
+   */
+  verify(opts: { checkpoints?: readonly SignedCheckpoint[]; publicKey?: KeyObject; pageSize?: number } = {}): Promise<VerifyResult> {
+    return verifyChain(this.store, opts);
+  }
+
+  /**
+   * Signs the current head with an Ed25519 private key (PEM), stores the
+   * checkpoint in `audit_checkpoints` and returns it. Throws
+   * `AUDIT_EMPTY` when the log has no entry, `AUDIT_KEY_INVALID` for a bad key.
+   */
+  async checkpoint(privateKeyPem: string | Buffer): Promise<SignedCheckpoint> {
+    const head = await this.head();
+    if (head.seq === 0) throw new PipelineError(PipelineCodes.AUDIT_EMPTY, 'the audit log is empty: nothing to checkpoint');
+    const cp = signCheckpoint(head.seq, head.hash, privateKeyPem);
+    await this.store.exec('INSERT INTO audit_checkpoints (seq, head_hash, signed_at, key_id, signature) VALUES ($1,$2,$3,$4,$5)', [
+      cp.seq,
+      cp.headHash,
+      cp.signedAt,
+      cp.keyId,
+      cp.signature,
+    ]);
+    return cp;
+  }
+
+  /** Checkpoints stored in this state store, oldest first. */
+  async checkpoints(): Promise<SignedCheckpoint[]> {
+    const rows = await this.store.select<Record<string, unknown>>(
+      'SELECT seq, head_hash, signed_at, key_id, signature FROM audit_checkpoints ORDER BY seq, id',
+    );
+    return rows.map((r) => ({
+      seq: readInt(r.seq),
+      headHash: String(r.head_hash),
+      signedAt: readDateStrict(r.signed_at).toISOString(),
+      keyId: String(r.key_id),
+      signature: String(r.signature),
+    }));
+  }
+
+  /**
+   * Writes every stored checkpoint as JSON lines to a new read-only file in
+   * `dest` (a directory) or at `dest` (a file that must not exist). Point it
+   * at a WORM location the runner cannot rewrite; `verify` then holds the
+   * chain to it. Resolves to the file written.
+   */
+  async exportCheckpoints(dest: string): Promise<string> {
+    return writeCheckpointFile(dest, await this.checkpoints());
+  }
+
+  /** Streams the selected entries as CSV or JSON text chunks (see `exportAudit`). */
+  export(opts: AuditExportOptions): AsyncIterable<string> {
+    return exportAudit(this.store, opts);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The audit chain's hash. Each entry's hash covers the previous entry's hash
+ * and every column of the entry itself:
+ *
+ *   hash = sha256_hex( prevHash + canonicalJson({ seq, at, pipeline, event,
+ *            actor, mappingVersion, target, legacyRef, detail }) )
+ *
+ * `at` is ISO 8601 UTC with milliseconds; absent optional columns are
+ * `null`; `detail` is the parsed stored JSON text (keys sorted by
+ * `canonicalJson`). `seq` is covered, so swapping two entries' positions
+ * breaks both hashes; `prevHash` is covered, so removing or editing an entry
+ * breaks the link of the one after it. The first entry's `prevHash` is 64
+ * zeros. `audit_keys` is an index derived from `detail.keys` and is not
+ * hashed separately.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../mappings/version.js';
+import type { AuditEntry } from './audit.types.js';
+
+/** `prevHash` of the first entry. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The fields of an entry the hash covers (everything but `prevHash`, which is prefixed, and `hash`). */
+export type HashedFields = Omit<AuditEntry, 'prevHash' | 'hash'>;
+
+/** Computes an entry's hash from the previous entry's hash and its own fields. */
+export function entryHash(prevHash: string, e: HashedFields): string {
+  const body = canonicalJson({
+    seq: e.seq,
+    at: e.at.toISOString(),
+    pipeline: e.pipeline,
+    event: e.event,
+    actor: e.actor,
+    mappingVersion: e.mappingVersion ?? null,
+    target: e.target ?? null,
+    legacyRef: e.legacyRef ?? null,
+    detail: e.detail,
+  });
+  return createHash('sha256').update(prevHash).update(body).digest('hex');
+}

@@ -1,0 +1,96 @@
+/** The audit log's data: events, entries as written and as read back, verification results. */
+import type { ConnectorError } from '../../connectors/connector.types.js';
+
+/** Every event the audit log records. */
+export const AUDIT_EVENTS = [
+  'received',
+  'duplicate',
+  'conflict',
+  'mapped',
+  'rejected',
+  'delivering',
+  'delivered',
+  'failed',
+  'retried',
+  'dead',
+  'discarded',
+  'replayed',
+  'run-started',
+  'run-finished',
+  'pipeline-changed',
+  'mapping-changed',
+] as const;
+
+/** One audited event. */
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
+
+/** What one entry says about one submission key. PII appears only as `piiHash` values. */
+export interface AuditRecord {
+  key: string;
+  legacyRef?: string;
+  error?: ConnectorError;
+  /** Target field name -> `hmac:<32 hex>` of the value (see `piiHash`). */
+  pii?: Record<string, string>;
+  [extra: string]: unknown;
+}
+
+/** An entry's detail: the keys it names (indexed in `audit_keys`) and per-key records. */
+export interface AuditDetail {
+  keys: string[];
+  records?: AuditRecord[];
+  [extra: string]: unknown;
+}
+
+/** An entry as a caller hands it to `AuditLog.append`. */
+export interface NewAuditEntry {
+  pipeline: string;
+  event: AuditEvent;
+  actor: string;
+  mappingVersion?: string | null;
+  target?: string | null;
+  legacyRef?: string | null;
+  detail: AuditDetail;
+  /** Defaults to the time of the append. */
+  at?: Date;
+}
+
+/** An entry as stored: position in the chain and its hashes. */
+export interface AuditEntry {
+  seq: number;
+  at: Date;
+  pipeline: string;
+  event: AuditEvent;
+  actor: string;
+  mappingVersion: string | null;
+  target: string | null;
+  legacyRef: string | null;
+  detail: AuditDetail;
+  /** Hash of the entry before (64 zeros for the first). */
+  prevHash: string;
+  hash: string;
+}
+
+/** A signed statement that the chain's entry `seq` had hash `headHash` at `signedAt`. */
+export interface SignedCheckpoint {
+  seq: number;
+  headHash: string;
+  /** ISO 8601 UTC. */
+  signedAt: string;
+  /** First 16 hex of sha256 over the public key (SPKI DER). */
+  keyId: string;
+  /** Ed25519 signature over `canonicalJson({ seq, headHash, signedAt })`, base64. */
+  signature: string;
+}
+
+/** What kind of tampering `verify` found. */
+export type VerifyProblem = 'edited' | 'deleted' | 'reordered' | 'checkpoint-mismatch';
+
+/** The outcome of `AuditLog.verify`. */
+export interface VerifyResult {
+  ok: boolean;
+  /** Entries read before stopping. */
+  entries: number;
+  /** Checkpoints whose signature and head were checked. */
+  checkpoints: number;
+  firstBad?: { seq: number; problem: VerifyProblem; detail: string };
+}

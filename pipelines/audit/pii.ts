@@ -1,0 +1,56 @@
+/**
+ * Keyed hashes for PII. The audit log never holds a PII value, only
+ * `piiHash(value, key)`: an auditor who holds the deployer's key and is
+ * given a value can recompute the hash and find the entries that carried
+ * it; anyone without the key learns nothing from it.
+ */
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { canonicalJson } from '../../mappings/version.js';
+import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
+
+/** Shape of every PII hash: `hmac:` and the first 32 hex digits of HMAC-SHA256. */
+export const PII_HASH = /^hmac:[0-9a-f]{32}$/;
+
+const MIN_KEY_BYTES = 16;
+
+/**
+ * `hmac:` + the first 32 hex digits of HMAC-SHA256(key, value). A string is
+ * hashed as its UTF-8 bytes, exactly as given (no trimming or case
+ * folding); any other value as its `canonicalJson` text.
+ */
+export function piiHash(value: unknown, key: Buffer): string {
+  const text = typeof value === 'string' ? value : canonicalJson(value);
+  return `hmac:${createHmac('sha256', key).update(text, 'utf8').digest('hex').slice(0, 32)}`;
+}
+
+/** Decodes a key written as hex or base64; throws `AUDIT_KEY_INVALID` if shorter than 16 bytes. */
+export function parsePiiKey(text: string): Buffer {
+  const t = text.trim();
+  const key = /^(?:[0-9a-fA-F]{2})+$/.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
+  if (key.length < MIN_KEY_BYTES) {
+    throw new PipelineError(PipelineCodes.AUDIT_KEY_INVALID, `the PII key must be at least ${MIN_KEY_BYTES} bytes, as hex or base64`);
+  }
+  return key;
+}
+
+/**
+ * The deployer's PII key: `REKEY_AUDIT_PII_KEY` (hex or base64), else the
+ * contents of the file named by `REKEY_AUDIT_PII_KEY_FILE`. Call once at
+ * start-up. Throws `AUDIT_KEY_INVALID` when neither is set or the key is
+ * unreadable or too short.
+ */
+export function loadPiiKey(env: NodeJS.ProcessEnv = process.env): Buffer {
+  if (env.REKEY_AUDIT_PII_KEY) return parsePiiKey(env.REKEY_AUDIT_PII_KEY);
+  const file = env.REKEY_AUDIT_PII_KEY_FILE;
+  if (!file) {
+    throw new PipelineError(PipelineCodes.AUDIT_KEY_INVALID, 'no PII key: set REKEY_AUDIT_PII_KEY (hex or base64) or REKEY_AUDIT_PII_KEY_FILE');
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new PipelineError(PipelineCodes.AUDIT_KEY_INVALID, `cannot read the PII key file: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  return parsePiiKey(text);
+}

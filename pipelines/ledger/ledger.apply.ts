@@ -1,0 +1,103 @@
+/** Writing planned moves: read the rows, plan, write back in one statement, audit; all in one transaction. */
+import type { Transaction } from 'sequelize';
+import type { AuditLog } from '../audit/audit-log.js';
+import { inList, iso, listParam, readBool, readDate, readInt } from '../store/sql.js';
+import type { StateStore } from '../store/state-store.js';
+import type { Transition } from './ledger.types.js';
+import { planMoves, type MutableRow, type PlanContext } from './ledger.plan.js';
+import type { LedgerState } from './ledger.types.js';
+
+const MUTABLE = ['state', 'attempts', 'next_attempt_at', 'last_error', 'legacy_ref', 'confirmed', 'mapping_version', 'lease_owner', 'lease_until', 'updated_at'] as const;
+
+const PG_TYPES: Record<(typeof MUTABLE)[number] | 'key', string> = {
+  key: 'text',
+  state: 'text',
+  attempts: 'int',
+  next_attempt_at: 'timestamptz',
+  last_error: 'text',
+  legacy_ref: 'text',
+  confirmed: 'boolean',
+  mapping_version: 'text',
+  lease_owner: 'text',
+  lease_until: 'timestamptz',
+  updated_at: 'timestamptz',
+};
+
+function isoOrNull(v: unknown): string | null {
+  const d = readDate(v);
+  return d ? iso(d) : null;
+}
+
+async function readCurrent(store: StateStore, pipeline: string, keys: string[], t: Transaction): Promise<Map<string, MutableRow>> {
+  const out = new Map<string, MutableRow>();
+  const lock = store.dialect === 'postgres' ? ' ORDER BY key FOR UPDATE' : '';
+  const rows = await store.select<Record<string, unknown>>(
+    `SELECT key, ${MUTABLE.join(', ')} FROM ledger WHERE pipeline = $1 AND ${inList(store, 'key', 2)}${lock}`,
+    [pipeline, listParam(store, keys)],
+    t,
+  );
+  for (const r of rows) {
+    out.set(String(r.key), {
+      key: String(r.key),
+      state: r.state as LedgerState,
+      attempts: readInt(r.attempts),
+      next_attempt_at: isoOrNull(r.next_attempt_at),
+      last_error: (r.last_error as string | null) ?? null,
+      legacy_ref: (r.legacy_ref as string | null) ?? null,
+      confirmed: readBool(r.confirmed),
+      mapping_version: (r.mapping_version as string | null) ?? null,
+      lease_owner: (r.lease_owner as string | null) ?? null,
+      lease_until: isoOrNull(r.lease_until),
+    updated_at: isoOrNull(r.updated_at) ?? iso(new Date()),
+    });
+  }
+  return out;
+}
+
+/**
+ * Writes every row's mutable columns with one UPDATE ... FROM a JSON
+ * parameter (no per-row statements, no parameter limit). On SQLite the rows
+ * are a MATERIALIZED CTE so the planner drives the join from them and looks
+ * each row up by primary key, rather than scanning the pipeline's rows.
+ */
+async function writeRows(store: StateStore, pipeline: string, rows: MutableRow[], t: Transaction): Promise<void> {
+  if (!rows.length) return;
+  const set = MUTABLE.map((c) => `${c} = v.${c}`).join(', ');
+  const json = JSON.stringify(rows);
+  if (store.dialect === 'postgres') {
+    const cols = (['key', ...MUTABLE] as const).map((c) => `${c} ${PG_TYPES[c]}`).join(', ');
+    await store.exec(
+      `UPDATE ledger AS l SET ${set} FROM jsonb_to_recordset($2::jsonb) AS v(${cols}) WHERE l.pipeline = $1 AND l.key = v.key`,
+      [pipeline, json],
+      t,
+    );
+    return;
+  }
+  const pick = ['key', ...MUTABLE].map((c) => `json_extract(value, '$.${c}') AS ${c}`).join(', ');
+  await store.exec(
+    `WITH v AS MATERIALIZED (SELECT ${pick} FROM json_each($2)) UPDATE ledger SET ${set} FROM v WHERE ledger.pipeline = $1 AND ledger.key = v.key`,
+    [pipeline, json],
+    t,
+  );
+}
+
+/**
+ * Checks and applies `transitions` in one transaction: reads the rows (locked
+ * on PostgreSQL), plans the moves, writes them back and appends the audit
+ * entries. Resolves after COMMIT. Throws what `planMoves` throws, with
+ * nothing written.
+ */
+export async function applyMoves(
+  store: StateStore,
+  audit: AuditLog,
+  transitions: readonly Transition[],
+  ctx: Omit<PlanContext, 'now'>,
+): Promise<void> {
+  if (!transitions.length) return;
+  await store.transaction(async (t) => {
+    const current = await readCurrent(store, ctx.pipeline, [...new Set(transitions.map((x) => x.key))], t);
+    const { rows, entries } = planMoves(current, transitions, { ...ctx, now: new Date() });
+    await writeRows(store, ctx.pipeline, rows, t);
+    await audit.append(entries, { transaction: t });
+  });
+}

@@ -1,0 +1,85 @@
+/** Leasing due submissions to one runner, and giving leases back. */
+import { inList, iso, listParam, readDateStrict, readInt, readJson } from '../store/sql.js';
+import type { StateStore } from '../store/state-store.js';
+import type { ClaimedSubmission, LedgerState } from './ledger.types.js';
+
+/**
+ * Due rows, in the column order of the partial index `ledger_claim_order`
+ * (the state list must match the index's, literally, for both planners to
+ * use it): new and mapped rows, failed rows whose retry time has come, and
+ * delivering rows whose runner went away. Parameters: $1 pipeline, $2 now.
+ */
+const DUE = `pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delivering')
+  AND (lease_until IS NULL OR lease_until <= $2)
+  AND (state <> 'failed' OR next_attempt_at IS NULL OR next_attempt_at <= $2)`;
+
+type Raw = { key: string; content_hash: string; body: string; state: string; attempts: number | string; created_at: unknown };
+
+function toClaimed(r: Raw): ClaimedSubmission {
+  const state = r.state as LedgerState;
+  return { key: r.key, contentHash: r.content_hash, body: readJson(r.body), state, attempts: readInt(r.attempts), uncertain: state === 'delivering' };
+}
+
+function byAge(a: Raw, b: Raw): number {
+  const d = readDateStrict(a.created_at).getTime() - readDateStrict(b.created_at).getTime();
+  return d || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/**
+ * Leases up to `limit` due submissions of `pipeline` to `owner` until
+ * `now + leaseMs`, oldest first. A row that was `delivering` when its lease
+ * ran out comes back with `uncertain: true` (the earlier delivery may have
+ * reached the target). Two runners never lease the same row: SQLite write
+ * transactions are exclusive; PostgreSQL uses `FOR UPDATE SKIP LOCKED`.
+ */
+export async function claimDue(store: StateStore, pipeline: string, owner: string, limit: number, leaseMs: number, now: Date): Promise<ClaimedSubmission[]> {
+  const n = Math.floor(limit);
+  if (!(n > 0)) return [];
+  const until = iso(new Date(now.getTime() + leaseMs));
+  const cols = 'key, content_hash, body, state, attempts, created_at';
+  if (store.dialect === 'postgres') {
+    const rows = await store.select<Raw>(
+      `WITH due AS (SELECT pipeline, key FROM ledger WHERE ${DUE} ORDER BY created_at, key LIMIT ${n} FOR UPDATE SKIP LOCKED)
+       UPDATE ledger AS l SET lease_owner = $3, lease_until = $4 FROM due WHERE l.pipeline = due.pipeline AND l.key = due.key
+       RETURNING ${cols.split(', ').map((c) => `l.${c}`).join(', ')}`,
+      [pipeline, iso(now), owner, until],
+    );
+    return rows.sort(byAge).map(toClaimed);
+  }
+  return store.transaction(async (t) => {
+    const rows = await store.select<Raw>(`SELECT ${cols} FROM ledger WHERE ${DUE} ORDER BY created_at, key LIMIT ${n}`, [pipeline, iso(now)], t);
+    if (rows.length) {
+      await store.exec(
+        `UPDATE ledger SET lease_owner = $1, lease_until = $2 WHERE pipeline = $3 AND ${inList(store, 'key', 4)}`,
+        [owner, until, pipeline, listParam(store, rows.map((r) => r.key))],
+        t,
+      );
+    }
+    return rows.map(toClaimed);
+  });
+}
+
+const RELEASE = 'UPDATE ledger SET lease_owner = NULL, lease_until = NULL WHERE pipeline = $1 AND lease_owner = $2';
+
+/**
+ * Clears every lease `owner` holds in `pipeline` (graceful shutdown, or a
+ * runner known dead) and resolves to how many rows it released. Rows keep
+ * their state and are due again at once.
+ */
+export async function releaseLeases(store: StateStore, pipeline: string, owner: string): Promise<number> {
+  if (store.dialect === 'postgres') return (await store.select(`${RELEASE} RETURNING key`, [pipeline, owner])).length;
+  return store.transaction(async (t) => {
+    const [row] = await store.select<{ n: number }>('SELECT COUNT(*) AS n FROM ledger WHERE pipeline = $1 AND lease_owner = $2', [pipeline, owner], t);
+    await store.exec(RELEASE, [pipeline, owner], t);
+    return Number(row?.n ?? 0);
+  });
+}
+
+/** Distinct owners of leases (current or expired) in `pipeline`. */
+export async function leaseOwners(store: StateStore, pipeline: string): Promise<string[]> {
+  const rows = await store.select<{ lease_owner: string }>(
+    'SELECT DISTINCT lease_owner FROM ledger WHERE pipeline = $1 AND lease_owner IS NOT NULL',
+    [pipeline],
+  );
+  return rows.map((r) => r.lease_owner).sort();
+}

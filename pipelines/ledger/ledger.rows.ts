@@ -1,0 +1,95 @@
+/** Ledger, conflict and run rows as read back from the state store. */
+import type { ConnectorError } from '../../connectors/connector.types.js';
+import { readBool, readDate, readDateStrict, readInt, readJson } from '../store/sql.js';
+import type { LedgerRow, LedgerState, RunSummary } from './ledger.types.js';
+
+/** A ledger row with its lease, as `list` returns it. */
+export interface LedgerListRow extends LedgerRow {
+  leaseOwner: string | null;
+  leaseUntil: Date | null;
+}
+
+/** A ledger row with its lease and stored body, as `get` returns it. */
+export interface LedgerEntry extends LedgerListRow {
+  body: unknown;
+}
+
+/** A submission that arrived again under a known key with different content (kept aside, never applied). */
+export interface ConflictRow {
+  id: number;
+  pipeline: string;
+  key: string;
+  contentHash: string;
+  body: unknown;
+  source: string | null;
+  receivedAt: Date;
+}
+
+/** One run of a pipeline. */
+export interface RunRow {
+  id: string;
+  pipeline: string;
+  actor: string;
+  mappingVersion: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+  summary: RunSummary | null;
+}
+
+/** Columns `list` reads (everything but the body). */
+export const ROW_COLUMNS =
+  'pipeline, key, content_hash, state, attempts, next_attempt_at, last_error, legacy_ref, confirmed, mapping_version, source, lease_owner, lease_until, created_at, updated_at';
+
+type Raw = Record<string, unknown>;
+
+/** Reads a ledger row without its body. */
+export function toListRow(r: Raw): LedgerListRow {
+  return {
+    pipeline: String(r.pipeline),
+    key: String(r.key),
+    contentHash: String(r.content_hash),
+    state: r.state as LedgerState,
+    attempts: readInt(r.attempts),
+    nextAttemptAt: readDate(r.next_attempt_at),
+    lastError: readJson<ConnectorError>(r.last_error),
+    legacyRef: (r.legacy_ref as string | null) ?? null,
+    confirmed: readBool(r.confirmed),
+    mappingVersion: (r.mapping_version as string | null) ?? null,
+    source: (r.source as string | null) ?? null,
+    leaseOwner: (r.lease_owner as string | null) ?? null,
+    leaseUntil: readDate(r.lease_until),
+    createdAt: readDateStrict(r.created_at),
+    updatedAt: readDateStrict(r.updated_at),
+  };
+}
+
+/** Reads a ledger row with its body. */
+export function toEntry(r: Raw): LedgerEntry {
+  return { ...toListRow(r), body: readJson<unknown>(r.body) };
+}
+
+/** Reads a conflict row. */
+export function toConflict(r: Raw): ConflictRow {
+  return {
+    id: readInt(r.id),
+    pipeline: String(r.pipeline),
+    key: String(r.key),
+    contentHash: String(r.content_hash),
+    body: readJson<unknown>(r.body),
+    source: (r.source as string | null) ?? null,
+    receivedAt: readDateStrict(r.received_at),
+  };
+}
+
+/** Reads a run row. */
+export function toRun(r: Raw): RunRow {
+  return {
+    id: String(r.id),
+    pipeline: String(r.pipeline),
+    actor: String(r.actor),
+    mappingVersion: (r.mapping_version as string | null) ?? null,
+    startedAt: readDateStrict(r.started_at),
+    finishedAt: readDate(r.finished_at),
+    summary: readJson<RunSummary>(r.summary),
+  };
+}

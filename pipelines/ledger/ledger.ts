@@ -1,0 +1,183 @@
+/**
+ * The delivery ledger: one row per (pipeline, submission key) moved through
+ * the checked state machine of `ledger.types.ts`, every move audited in the
+ * same transaction. Every write resolves only after COMMIT, so a caller that
+ * acknowledges after `receive` resolves has the submission on disk.
+ */
+import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditEntry } from '../audit/audit.types.js';
+import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
+import { inList, listParam } from '../store/sql.js';
+import type { StateStore } from '../store/state-store.js';
+import { applyMoves } from './ledger.apply.js';
+import { claimDue, leaseOwners, releaseLeases } from './ledger.claim.js';
+import { receiveBatch, type ReceiveLease } from './ledger.receive.js';
+import { ROW_COLUMNS, toConflict, toEntry, toListRow, type ConflictRow, type LedgerEntry, type LedgerListRow, type RunRow } from './ledger.rows.js';
+import { finishRun, listRuns, startRun } from './ledger.runs.js';
+import type { Actor, ClaimedSubmission, IncomingSubmission, LedgerState, ReceiveOutcome, RunSummary, Transition } from './ledger.types.js';
+import { TRANSITIONS } from './ledger.types.js';
+
+/** Every ledger state, in flow order. */
+export const LEDGER_STATES = Object.keys(TRANSITIONS) as LedgerState[];
+
+/** Row counts per state for one pipeline (every state present, zero if none). */
+export type StateCounts = Record<LedgerState, number>;
+
+function keysOf(key: string | readonly string[]): string[] {
+  return typeof key === 'string' ? [key] : [...key];
+}
+
+/** The ledger of one state store. */
+export class Ledger {
+  constructor(
+    readonly store: StateStore,
+    readonly audit: AuditLog,
+  ) {}
+
+  /**
+   * Records a batch read from a source: `new` rows (state `received`),
+   * `duplicate`s and `conflict`s (kept aside in `ledger_conflicts`), one
+   * outcome per item in order, audited as one entry per outcome kind.
+   * Resolves after COMMIT: only then may the source acknowledge. With
+   * `lease`, new rows are recorded already leased to `lease.owner` (for a
+   * runner that delivers them straight away). Throws `LEDGER_BAD_REQUEST`
+   * for an item without key or content hash.
+   */
+  receive(pipeline: string, runId: string | null, items: readonly IncomingSubmission[], actor: Actor, lease?: ReceiveLease): Promise<ReceiveOutcome[]> {
+    return receiveBatch(this.store, this.audit, pipeline, runId, items, actor, lease);
+  }
+
+  /**
+   * Leases up to `limit` due submissions to `owner` for `leaseMs`: received
+   * and mapped rows, failed rows whose `next_attempt_at` has come, and
+   * delivering rows whose lease ran out (`uncertain: true`: probe the target
+   * before writing again). Oldest first; never the same row to two runners.
+   */
+  claim(pipeline: string, owner: string, limit: number, leaseMs: number, now = new Date()): Promise<ClaimedSubmission[]> {
+    return claimDue(this.store, pipeline, owner, limit, leaseMs, now);
+  }
+
+  /**
+   * Applies moves in one transaction, each checked against `TRANSITIONS`:
+   * `failed` counts an attempt and sets the retry time, `delivered` stores
+   * the legacy reference and clears lease and error, `delivering` and
+   * `mapped` keep the lease. Audits one entry per event with a record per
+   * key (legacy ref, error, PII hashes from `transition.detail.pii`).
+   * Throws `LedgerTransitionError` (`LEDGER_ILLEGAL_TRANSITION`, fatal) or
+   * `LEDGER_UNKNOWN_KEY`, and `LEDGER_BAD_REQUEST` if a PII field is not a
+   * `piiHash`; nothing is written then.
+   */
+  apply(
+    pipeline: string,
+    runId: string | null,
+    transitions: readonly Transition[],
+    actor: Actor,
+    ctx: { target?: string; mappingVersion?: string } = {},
+  ): Promise<void> {
+    return applyMoves(this.store, this.audit, transitions, { pipeline, actor, ...ctx, extra: runId ? { runId } : {} });
+  }
+
+  /** Gives back every lease `owner` holds (graceful shutdown) and resolves to how many; `delivering` rows become due as uncertain. */
+  release(pipeline: string, owner: string): Promise<number> {
+    return releaseLeases(this.store, pipeline, owner);
+  }
+
+  /** Distinct owners of leases (current or expired) in `pipeline`, e.g. to release those of runners known dead. */
+  leaseOwners(pipeline: string): Promise<string[]> {
+    return leaseOwners(this.store, pipeline);
+  }
+
+  /** Operator: sends dead or failed submissions back to `received` with attempts reset (audited `retried`). */
+  retry(pipeline: string, key: string | readonly string[], actor: Actor): Promise<void> {
+    const moves = keysOf(key).map((k): Transition => ({ key: k, to: 'received' }));
+    return applyMoves(this.store, this.audit, moves, { pipeline, actor, allowedFrom: ['dead', 'failed'] });
+  }
+
+  /** Operator: gives up on a dead submission for a stated reason (audited `discarded`). Throws `LEDGER_BAD_REQUEST` without a reason. */
+  discard(pipeline: string, key: string, reason: string, actor: Actor): Promise<void> {
+    if (!reason?.trim()) return Promise.reject(new PipelineError(PipelineCodes.LEDGER_BAD_REQUEST, 'discarding needs a reason'));
+    return applyMoves(this.store, this.audit, [{ key, to: 'discarded' }], { pipeline, actor, allowedFrom: ['dead'], extra: { reason: reason.trim() } });
+  }
+
+  /** Operator: sends a delivered or rejected submission through again (audited `replayed`). */
+  replay(pipeline: string, key: string, actor: Actor): Promise<void> {
+    return applyMoves(this.store, this.audit, [{ key, to: 'received' }], { pipeline, actor, allowedFrom: ['delivered', 'rejected'] });
+  }
+
+  /** One submission's row and stored body, or null. */
+  async get(pipeline: string, key: string): Promise<LedgerEntry | null> {
+    const [row] = await this.store.select<Record<string, unknown>>('SELECT * FROM ledger WHERE pipeline = $1 AND key = $2', [pipeline, key]);
+    return row ? toEntry(row) : null;
+  }
+
+  /** A page of rows (without bodies), oldest first, optionally only in `states`. */
+  async list(pipeline: string, opts: { states?: readonly LedgerState[]; limit: number; offset?: number }): Promise<LedgerListRow[]> {
+    const states = opts.states ?? [];
+    const where = states.length ? ` AND ${inList(this.store, 'state', 2)}` : '';
+    const limit = Math.max(0, Math.floor(opts.limit));
+    const offset = Math.max(0, Math.floor(opts.offset ?? 0));
+    const rows = await this.store.select<Record<string, unknown>>(
+      `SELECT ${ROW_COLUMNS} FROM ledger WHERE pipeline = $1${where} ORDER BY created_at, key LIMIT ${limit} OFFSET ${offset}`,
+      states.length ? [pipeline, listParam(this.store, states)] : [pipeline],
+    );
+    return rows.map(toListRow);
+  }
+
+  /** Row counts by state, per pipeline (all pipelines, or only `pipeline`). */
+  async counts(pipeline?: string): Promise<Record<string, StateCounts>> {
+    const where = pipeline === undefined ? '' : ' WHERE pipeline = $1';
+    const rows = await this.store.select<{ pipeline: string; state: LedgerState; n: number | string }>(
+      `SELECT pipeline, state, COUNT(*) AS n FROM ledger${where} GROUP BY pipeline, state`,
+      pipeline === undefined ? [] : [pipeline],
+    );
+    const out: Record<string, StateCounts> = {};
+    if (pipeline !== undefined) out[pipeline] = zeroCounts();
+    for (const r of rows) (out[r.pipeline] ??= zeroCounts())[r.state] = Number(r.n);
+    return out;
+  }
+
+  /** Every pipeline the store has rows or runs for, sorted. */
+  async pipelines(): Promise<string[]> {
+    const rows = await this.store.select<{ pipeline: string }>('SELECT DISTINCT pipeline FROM ledger UNION SELECT DISTINCT pipeline FROM runs');
+    return rows.map((r) => r.pipeline).sort();
+  }
+
+  /** The audit entries naming `key`, oldest first. */
+  history(pipeline: string, key: string): Promise<AuditEntry[]> {
+    return this.audit.entriesFor(pipeline, key);
+  }
+
+  /** Submissions kept aside because their key was known with other content, oldest first. */
+  async conflicts(pipeline: string, limit = 1000): Promise<ConflictRow[]> {
+    const rows = await this.store.select<Record<string, unknown>>(
+      `SELECT * FROM ledger_conflicts WHERE pipeline = $1 ORDER BY id LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [pipeline],
+    );
+    return rows.map(toConflict);
+  }
+
+  /** How many conflicts `pipeline` has. */
+  async conflictCount(pipeline: string): Promise<number> {
+    const [row] = await this.store.select<{ n: number | string }>('SELECT COUNT(*) AS n FROM ledger_conflicts WHERE pipeline = $1', [pipeline]);
+    return Number(row?.n ?? 0);
+  }
+
+  /** Records the start of a run (audited `run-started`) and resolves to its id. */
+  startRun(pipeline: string, actor: Actor, mappingVersion: string | null): Promise<string> {
+    return startRun(this.store, this.audit, pipeline, actor, mappingVersion);
+  }
+
+  /** Stores a run's summary (audited `run-finished`). Throws `LEDGER_UNKNOWN_RUN`. */
+  finishRun(runId: string, summary: RunSummary): Promise<void> {
+    return finishRun(this.store, this.audit, runId, summary);
+  }
+
+  /** The latest `limit` runs of `pipeline`, newest first. */
+  runs(pipeline: string, limit = 20): Promise<RunRow[]> {
+    return listRuns(this.store, pipeline, limit);
+  }
+}
+
+function zeroCounts(): StateCounts {
+  return Object.fromEntries(LEDGER_STATES.map((s) => [s, 0])) as StateCounts;
+}

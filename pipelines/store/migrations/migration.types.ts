@@ -1,0 +1,16 @@
+/** What every state-store migration receives and exports. */
+import type { QueryInterface } from 'sequelize';
+import type { StoreDialect } from '../state-store.js';
+
+/** Handed to `up`/`down` by umzug. */
+export interface MigrationContext {
+  qi: QueryInterface;
+  dialect: StoreDialect;
+}
+
+/** One schema step; listed in order in `migrations/index.ts`. */
+export interface StoreMigration {
+  name: string;
+  up(ctx: MigrationContext): Promise<void>;
+  down(ctx: MigrationContext): Promise<void>;
+}

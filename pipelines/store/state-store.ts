@@ -1,0 +1,192 @@
+/**
+ * The state store: the one database the ledger and the audit log live in,
+ * reached through Sequelize. SQLite (a file, nothing to install) for one
+ * runner; PostgreSQL when several runners share the work.
+ *
+ * Durability: a resolved write is on disk. SQLite connections run with
+ * `journal_mode=WAL`, `synchronous=FULL` (the WAL is fsynced at every
+ * commit) and a busy timeout; write transactions are `BEGIN IMMEDIATE` and
+ * serialised inside the process. PostgreSQL sessions run with
+ * `synchronous_commit=on`, so COMMIT returns only once the WAL is flushed.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { QueryTypes, Sequelize, Transaction, type Options } from 'sequelize';
+import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
+import { migrate } from './migrate.js';
+
+/** The databases the state store runs on. */
+export type StoreDialect = 'sqlite' | 'postgres';
+
+/** Options of `openStateStore`. */
+export interface StateStoreOptions {
+  /** Print every SQL statement (debugging). */
+  logging?: boolean;
+  /** PostgreSQL schema to keep the tables in (created if absent); also `?schema=` on the URL. */
+  schema?: string;
+  /** Apply pending migrations on open (default true). */
+  migrate?: boolean;
+}
+
+/** An open state store; `Ledger` and `AuditLog` take one. */
+export interface StateStore {
+  readonly sequelize: Sequelize;
+  readonly dialect: StoreDialect;
+  /** The URL it was opened with, password removed (for messages). */
+  readonly location: string;
+  /** Most bind parameters one statement may carry (PostgreSQL's limit; SQLite statements pass lists as one JSON parameter). */
+  readonly maxBindParams: number;
+  /** Runs `fn` in one write transaction and resolves after COMMIT (durable); rolls back if `fn` throws. */
+  transaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T>;
+  /** Runs a statement that yields rows. Parameters are `$1`, `$2`, ... */
+  select<T = Record<string, unknown>>(sql: string, params?: unknown[], t?: Transaction): Promise<T[]>;
+  /** Runs a statement for its effect. */
+  exec(sql: string, params?: unknown[], t?: Transaction): Promise<void>;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
+/** Where the state lives when no URL is given: `sqlite:` `.rekey/state.sqlite` under `cwd`. */
+export function resolveStateUrl(url?: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  if (url) return url;
+  if (env.REKEY_STATE_URL) return env.REKEY_STATE_URL;
+  return `sqlite:${join(cwd, '.rekey', 'state.sqlite')}`;
+}
+
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+interface SqliteDb {
+  configure(option: 'busyTimeout', ms: number): void;
+  exec(sql: string, cb: (err: Error | null) => void): void;
+}
+
+interface Target {
+  dialect: StoreDialect;
+  location: string;
+  config: Options;
+  uri?: string;
+  schema?: string;
+}
+
+function invalid(message: string): PipelineError {
+  return new PipelineError(PipelineCodes.STORE_URL_INVALID, message);
+}
+
+function parseTarget(url: string, opts: StateStoreOptions): Target {
+  const logging = opts.logging ? (sql: string) => process.stderr.write(`${sql}\n`) : false;
+  if (url.startsWith('sqlite:')) {
+    let path = url.slice('sqlite:'.length);
+    if (path.startsWith('//')) path = path.slice(2);
+    if (!path) throw invalid(`state URL ${JSON.stringify(url)} names no file`);
+    const storage = path === ':memory:' ? ':memory:' : resolve(path);
+    if (storage !== ':memory:') mkdirSync(dirname(storage), { recursive: true });
+    const config: Options = { dialect: 'sqlite', storage, logging, transactionType: Transaction.TYPES.IMMEDIATE };
+    return { dialect: 'sqlite', location: `sqlite:${storage}`, config };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw invalid(`state URL is not a valid PostgreSQL URL`);
+    }
+    const schema = opts.schema ?? (parsed.searchParams.get('schema') || undefined);
+    parsed.searchParams.delete('schema');
+    if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw invalid(`schema ${JSON.stringify(schema)} is not a plain SQL name`);
+    const session = [parsed.searchParams.get('options') ?? '', '-c synchronous_commit=on'].filter(Boolean);
+    parsed.searchParams.delete('options');
+    if (schema) session.push(`-c search_path=${schema}`);
+    const config: Options = {
+      dialect: 'postgres',
+      logging,
+      pool: { max: 10, min: 0, idle: 10_000 },
+      dialectOptions: { options: session.join(' '), application_name: 'rekey' },
+    };
+    const shown = new URL(parsed.href);
+    if (shown.password) shown.password = '***';
+    return { dialect: 'postgres', location: shown.href, config, uri: parsed.href, schema };
+  }
+  throw invalid(`state URL ${JSON.stringify(url)} is neither sqlite:<file> nor postgres://...`);
+}
+
+function prepareSqliteConnections(sequelize: Sequelize): void {
+  const manager = sequelize.connectionManager as unknown as { getConnection(o?: unknown): Promise<SqliteDb> };
+  const open = manager.getConnection.bind(manager);
+  const prepared = new WeakSet<SqliteDb>();
+  manager.getConnection = async (o?: unknown) => {
+    const db = await open(o);
+    if (!prepared.has(db)) {
+      prepared.add(db);
+      db.configure('busyTimeout', SQLITE_BUSY_TIMEOUT_MS);
+      await new Promise<void>((ok, fail) =>
+        db.exec(`PRAGMA busy_timeout=${SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;`, (e) => (e ? fail(e) : ok())),
+      );
+    }
+    return db;
+  };
+}
+
+class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+/** Oldest SQLite with everything the store uses: JSON functions, RETURNING, UPDATE ... FROM, MATERIALIZED CTEs. */
+const SQLITE_MIN = [3, 38] as const;
+
+async function checkSqliteVersion(sequelize: Sequelize): Promise<void> {
+  const [row] = await sequelize.query<{ v: string }>('SELECT sqlite_version() AS v', { type: QueryTypes.SELECT });
+  const [major = 0, minor = 0] = (row?.v ?? '0.0').split('.').map(Number);
+  if (major < SQLITE_MIN[0] || (major === SQLITE_MIN[0] && minor < SQLITE_MIN[1])) {
+    throw new PipelineError(PipelineCodes.STORE_URL_INVALID, `SQLite ${row?.v} is too old for the state store: ${SQLITE_MIN.join('.')} or later is needed`);
+  }
+}
+
+/**
+ * Opens the state store at `url` (else `REKEY_STATE_URL`, else the SQLite
+ * file `.rekey/state.sqlite` under the working directory, folder created)
+ * and migrates its schema. Accepts `sqlite:/abs/file.sqlite`,
+ * `sqlite:relative/file.sqlite`, `sqlite::memory:` (tests) and
+ * `postgres://user:pass@host:port/db[?schema=name]`.
+ * Throws `STORE_URL_INVALID` for any other URL, `STORE_MIGRATION_FAILED`
+ * when the schema cannot be brought up to date, and the driver's connection
+ * error when the database cannot be reached.
+ */
+export async function openStateStore(url?: string, opts: StateStoreOptions = {}): Promise<StateStore> {
+  const target = parseTarget(resolveStateUrl(url), opts);
+  const sequelize = target.uri ? new Sequelize(target.uri, target.config) : new Sequelize(target.config);
+  if (target.dialect === 'sqlite') prepareSqliteConnections(sequelize);
+  const queue = target.dialect === 'sqlite' ? new SerialQueue() : undefined;
+  const txType = target.dialect === 'sqlite' ? Transaction.TYPES.IMMEDIATE : undefined;
+  const store: StateStore = {
+    sequelize,
+    dialect: target.dialect,
+    location: target.location,
+    maxBindParams: 65_535,
+    transaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
+      const go = () => sequelize.transaction({ type: txType }, fn);
+      return queue ? queue.run(go) : go();
+    },
+    select<T>(sql: string, params: unknown[] = [], t?: Transaction): Promise<T[]> {
+      return sequelize.query(sql, { type: QueryTypes.SELECT, bind: params, transaction: t, raw: true }) as Promise<T[]>;
+    },
+    async exec(sql: string, params: unknown[] = [], t?: Transaction): Promise<void> {
+      await sequelize.query(sql, { type: QueryTypes.RAW, bind: params, transaction: t, raw: true });
+    },
+    close: () => sequelize.close(),
+  };
+  try {
+    if (target.dialect === 'sqlite') await checkSqliteVersion(sequelize);
+    if (target.schema) await sequelize.query(`CREATE SCHEMA IF NOT EXISTS "${target.schema}"`);
+    if (opts.migrate !== false) await migrate(store);
+  } catch (e) {
+    await sequelize.close().catch(() => undefined);
+    throw e;
+  }
+  return store;
+}
