@@ -65,3 +65,4 @@ export class LedgerTransitionError extends PipelineError {
     this.to = to;
   }
 }
+

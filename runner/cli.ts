@@ -10,6 +10,10 @@ import { previewCommand } from './commands/preview.command.js';
 import { testCommand } from './commands/test.command.js';
 import { runCommand } from './commands/run.command.js';
 import { serveCommand } from './commands/serve.command.js';
+import { statusCommand } from './commands/status.command.js';
+import { dlqCommand } from './commands/dlq.command.js';
+import { replayCommand } from './commands/replay.command.js';
+import { auditCommand } from './commands/audit.command.js';
 
 /** Exit code for a command line that could not be understood. */
 export const EXIT_USAGE = 2;
@@ -26,7 +30,7 @@ export function buildProgram(result: CommandResult): Command {
     .version(process.env.npm_package_version ?? '0.1.0')
     .showHelpAfterError('(run rekey --help for usage)')
     .exitOverride();
-  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand]) add(program, result);
+  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand, statusCommand, dlqCommand, replayCommand, auditCommand]) add(program, result);
   return program;
 }
 

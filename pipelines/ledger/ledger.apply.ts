@@ -1,10 +1,16 @@
-/** Writing planned moves: read the rows, plan, write back in one statement, audit; all in one transaction. */
+/**
+ * Writing planned moves: read the rows, plan, write back in one statement,
+ * audit; all in one transaction. What is read is what is written over: the
+ * SQLite write transaction is exclusive from its start; on PostgreSQL the
+ * rows are read `FOR UPDATE`, in key order.
+ */
 import type { Transaction } from 'sequelize';
 import type { AuditLog } from '../audit/audit-log.js';
-import { inList, iso, listParam, readBool, readDate, readInt } from '../store/sql.js';
+import { iso, listParam, readBool, readDate, readInt } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import type { Transition } from './ledger.types.js';
 import { planMoves, type MutableRow, type PlanContext } from './ledger.plan.js';
+import { selectByKeys } from './ledger.rows.js';
 import type { LedgerState } from './ledger.types.js';
 
 const MUTABLE = ['state', 'attempts', 'next_attempt_at', 'last_error', 'legacy_ref', 'confirmed', 'mapping_version', 'lease_owner', 'lease_until', 'updated_at'] as const;
@@ -30,10 +36,9 @@ function isoOrNull(v: unknown): string | null {
 
 async function readCurrent(store: StateStore, pipeline: string, keys: string[], t: Transaction): Promise<Map<string, MutableRow>> {
   const out = new Map<string, MutableRow>();
-  const lock = store.dialect === 'postgres' ? ' ORDER BY key FOR UPDATE' : '';
   const rows = await store.select<Record<string, unknown>>(
-    `SELECT key, ${MUTABLE.join(', ')} FROM ledger WHERE pipeline = $1 AND ${inList(store, 'key', 2)}${lock}`,
-    [pipeline, listParam(store, keys)],
+    selectByKeys(store, `l.key, ${MUTABLE.map((c) => `l.${c}`).join(', ')}`, { lock: true }),
+    [pipeline, listParam(store, [...keys].sort())],
     t,
   );
   for (const r of rows) {

@@ -31,6 +31,10 @@ function byAge(a: Raw, b: Raw): number {
  * ran out comes back with `uncertain: true` (the earlier delivery may have
  * reached the target). Two runners never lease the same row: SQLite write
  * transactions are exclusive; PostgreSQL uses `FOR UPDATE SKIP LOCKED`.
+ * On PostgreSQL sorting is switched off for the claim's transaction, so
+ * the planner walks `ledger_claim_order` in order and stops after `limit`
+ * rows even when its statistics are stale (fresh tables under a big first
+ * load), instead of sorting every due row on each claim.
  */
 export async function claimDue(store: StateStore, pipeline: string, owner: string, limit: number, leaseMs: number, now: Date): Promise<ClaimedSubmission[]> {
   const n = Math.floor(limit);
@@ -38,12 +42,16 @@ export async function claimDue(store: StateStore, pipeline: string, owner: strin
   const until = iso(new Date(now.getTime() + leaseMs));
   const cols = 'key, content_hash, body, state, attempts, created_at';
   if (store.dialect === 'postgres') {
-    const rows = await store.select<Raw>(
-      `WITH due AS (SELECT pipeline, key FROM ledger WHERE ${DUE} ORDER BY created_at, key LIMIT ${n} FOR UPDATE SKIP LOCKED)
-       UPDATE ledger AS l SET lease_owner = $3, lease_until = $4 FROM due WHERE l.pipeline = due.pipeline AND l.key = due.key
-       RETURNING ${cols.split(', ').map((c) => `l.${c}`).join(', ')}`,
-      [pipeline, iso(now), owner, until],
-    );
+    const rows = await store.transaction(async (t) => {
+      await store.exec('SET LOCAL enable_sort = off', [], t);
+      return store.select<Raw>(
+        `WITH due AS (SELECT pipeline, key FROM ledger WHERE ${DUE} ORDER BY created_at, key LIMIT ${n} FOR UPDATE SKIP LOCKED)
+         UPDATE ledger AS l SET lease_owner = $3, lease_until = $4 FROM due WHERE l.pipeline = due.pipeline AND l.key = due.key
+         RETURNING ${cols.split(', ').map((c) => `l.${c}`).join(', ')}`,
+        [pipeline, iso(now), owner, until],
+        t,
+      );
+    });
     return rows.sort(byAge).map(toClaimed);
   }
   return store.transaction(async (t) => {

@@ -3,8 +3,9 @@ import type { Transaction } from 'sequelize';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
-import { chunks, inList, insertMany, iso, listParam, valuesList } from '../store/sql.js';
+import { insertMany, iso, listParam } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
+import { selectByKeys } from './ledger.rows.js';
 import type { Actor, IncomingSubmission, ReceiveOutcome } from './ledger.types.js';
 
 const INSERT_COLUMNS = ['pipeline', 'key', 'content_hash', 'state', 'attempts', 'confirmed', 'source', 'body', 'lease_owner', 'lease_until', 'created_at', 'updated_at'] as const;
@@ -28,7 +29,7 @@ function checkItems(items: readonly IncomingSubmission[]): void {
 /** Content hashes already stored for `keys`. */
 export async function storedHashes(store: StateStore, pipeline: string, keys: readonly string[], t: Transaction): Promise<Map<string, string>> {
   const rows = await store.select<{ key: string; content_hash: string }>(
-    `SELECT key, content_hash FROM ledger WHERE pipeline = $1 AND ${inList(store, 'key', 2)}`,
+    selectByKeys(store, 'l.key, l.content_hash'),
     [pipeline, listParam(store, keys)],
     t,
   );
@@ -56,14 +57,15 @@ async function insertFresh(
     await insertMany(store, 'ledger', INSERT_COLUMNS, rows, t, 'ON CONFLICT (pipeline, key) DO NOTHING');
     return [];
   }
-  const lost: string[] = [];
-  const perStatement = Math.floor(store.maxBindParams / INSERT_COLUMNS.length);
-  for (const part of chunks(rows, perStatement)) {
-    const sql = `INSERT INTO ledger (${INSERT_COLUMNS.join(',')}) VALUES ${valuesList(part.length, INSERT_COLUMNS.length)} ON CONFLICT (pipeline, key) DO NOTHING RETURNING key`;
-    const inserted = new Set((await store.select<{ key: string }>(sql, part.flat(), t)).map((r) => r.key));
-    for (const r of part) if (!inserted.has(r[1] as string)) lost.push(r[1] as string);
-  }
-  return lost;
+  const objects = rows.map((r) => Object.fromEntries(INSERT_COLUMNS.map((c, i) => [c, r[i]])));
+  const inserted = await store.select<{ key: string }>(
+    `INSERT INTO ledger (${INSERT_COLUMNS.join(',')}) SELECT ${INSERT_COLUMNS.join(',')} FROM jsonb_populate_recordset(NULL::ledger, $1::jsonb)
+     ON CONFLICT (pipeline, key) DO NOTHING RETURNING key`,
+    [JSON.stringify(objects)],
+    t,
+  );
+  const got = new Set(inserted.map((r) => r.key));
+  return fresh.map((s) => s.key).filter((k) => !got.has(k));
 }
 
 function record(s: IncomingSubmission, extra: Record<string, unknown> = {}): AuditRecord {

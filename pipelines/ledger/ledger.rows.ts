@@ -1,5 +1,6 @@
 /** Ledger, conflict and run rows as read back from the state store. */
 import type { ConnectorError } from '../../connectors/connector.types.js';
+import type { StateStore } from '../store/state-store.js';
 import { readBool, readDate, readDateStrict, readInt, readJson } from '../store/sql.js';
 import type { LedgerRow, LedgerState, RunSummary } from './ledger.types.js';
 
@@ -92,4 +93,17 @@ export function toRun(r: Raw): RunRow {
     finishedAt: readDate(r.finished_at),
     summary: readJson<RunSummary>(r.summary),
   };
+}
+
+/**
+ * `SELECT <columns>` of the ledger rows (alias `l`) of pipeline `$1` whose
+ * keys are in `$2` (a `listParam` list), looked up one by one through the
+ * primary key whatever the planner's statistics say: SQLite is told the join
+ * order with CROSS JOIN; PostgreSQL gets a LATERAL probe per key (with
+ * `lock`, each row is locked `FOR UPDATE` in list order).
+ */
+export function selectByKeys(store: StateStore, columns: string, opts: { lock?: boolean } = {}): string {
+  if (store.dialect === 'sqlite') return `SELECT ${columns} FROM json_each($2) AS k CROSS JOIN ledger l WHERE l.pipeline = $1 AND l.key = k.value`;
+  const lock = opts.lock ? ' FOR UPDATE' : '';
+  return `SELECT ${columns} FROM unnest($2::text[]) AS k(value) CROSS JOIN LATERAL (SELECT * FROM ledger WHERE pipeline = $1 AND key = k.value LIMIT 1${lock}) l`;
 }

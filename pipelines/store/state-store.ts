@@ -34,15 +34,13 @@ export interface StateStore {
   readonly dialect: StoreDialect;
   /** The URL it was opened with, password removed (for messages). */
   readonly location: string;
-  /** Most bind parameters one statement may carry (PostgreSQL's limit; SQLite statements pass lists as one JSON parameter). */
-  readonly maxBindParams: number;
   /** Runs `fn` in one write transaction and resolves after COMMIT (durable); rolls back if `fn` throws. */
   transaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T>;
   /** Runs a statement that yields rows. Parameters are `$1`, `$2`, ... */
   select<T = Record<string, unknown>>(sql: string, params?: unknown[], t?: Transaction): Promise<T[]>;
   /** Runs a statement for its effect. */
   exec(sql: string, params?: unknown[], t?: Transaction): Promise<void>;
-  /** Closes every connection. */
+  /** Closes every connection; calling it again is harmless. */
   close(): Promise<void>;
 }
 
@@ -163,11 +161,11 @@ export async function openStateStore(url?: string, opts: StateStoreOptions = {})
   if (target.dialect === 'sqlite') prepareSqliteConnections(sequelize);
   const queue = target.dialect === 'sqlite' ? new SerialQueue() : undefined;
   const txType = target.dialect === 'sqlite' ? Transaction.TYPES.IMMEDIATE : undefined;
+  let closing: Promise<void> | undefined;
   const store: StateStore = {
     sequelize,
     dialect: target.dialect,
     location: target.location,
-    maxBindParams: 65_535,
     transaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
       const go = () => sequelize.transaction({ type: txType }, fn);
       return queue ? queue.run(go) : go();
@@ -178,7 +176,7 @@ export async function openStateStore(url?: string, opts: StateStoreOptions = {})
     async exec(sql: string, params: unknown[] = [], t?: Transaction): Promise<void> {
       await sequelize.query(sql, { type: QueryTypes.RAW, bind: params, transaction: t, raw: true });
     },
-    close: () => sequelize.close(),
+    close: () => (closing ??= sequelize.close()),
   };
   try {
     if (target.dialect === 'sqlite') await checkSqliteVersion(sequelize);

@@ -56,8 +56,13 @@ export async function openTestStore(dialect: StoreDialect): Promise<TestStore> {
     store,
     url,
     async dispose() {
-      await store.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => undefined);
       await store.close();
+      const admin = new Sequelize(PG_URL, { logging: false });
+      try {
+        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await admin.close();
+      }
     },
   };
 }

@@ -1,0 +1,263 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../audit/audit-log.js';
+import { LedgerTransitionError, PipelineError } from '../pipeline.errors.js';
+import { openTestStore, TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
+import { Ledger } from './ledger.js';
+import { TRANSITIONS, type LedgerState, type Transition } from './ledger.types.js';
+
+const RUNNER = 'runner:test:1';
+const STATES = Object.keys(TRANSITIONS) as LedgerState[];
+const ERR = { code: 'TARGET_DOWN', disposition: 'retry' as const, message: 'connection refused' };
+
+/** A legal path from `received` to each state. */
+const PATH: Record<LedgerState, LedgerState[]> = {
+  received: [],
+  mapped: ['mapped'],
+  delivering: ['delivering'],
+  delivered: ['delivering', 'delivered'],
+  failed: ['delivering', 'failed'],
+  rejected: ['rejected'],
+  dead: ['delivering', 'dead'],
+  discarded: ['delivering', 'dead', 'discarded'],
+};
+
+function sub(key: string, hash = `sha256:${key}`, body: unknown = { ref: key }) {
+  return { key, contentHash: hash, body, source: `test.ndjson:${key}` };
+}
+
+describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
+  let ts: TestStore;
+  let ledger: Ledger;
+  let audit: AuditLog;
+  let n = 0;
+  const fresh = () => `p${++n}`;
+
+  beforeAll(async () => {
+    ts = await openTestStore(dialect);
+    audit = new AuditLog(ts.store);
+    ledger = new Ledger(ts.store, audit);
+  });
+  afterAll(() => ts?.dispose());
+
+  async function putInState(p: string, key: string, state: LedgerState): Promise<void> {
+    await ledger.receive(p, null, [sub(key)], RUNNER);
+    for (const to of PATH[state]) {
+      const t: Transition = { key, to, ...(to === 'failed' || to === 'dead' ? { error: ERR } : {}) };
+      await ledger.apply(p, null, [t], RUNNER);
+    }
+  }
+
+  describe('every transition, from the TRANSITIONS table', () => {
+    const cases = STATES.flatMap((from) => STATES.map((to) => ({ from, to, legal: TRANSITIONS[from].includes(to) })));
+    it.each(cases)('$from -> $to (legal: $legal)', async ({ from, to, legal }) => {
+      const p = fresh();
+      await putInState(p, 'k', from);
+      const before = await audit.head();
+      const move = ledger.apply(p, 'run-1', [{ key: 'k', to, ...(to === 'failed' ? { error: ERR } : {}) }], RUNNER, { target: 't' });
+      if (legal) {
+        await move;
+        expect((await ledger.get(p, 'k'))?.state).toBe(to);
+        const [last] = (await ledger.history(p, 'k')).slice(-1);
+        expect(last?.seq).toBe(before.seq + 1);
+      } else {
+        const err = await move.then(() => null, (e: unknown) => e);
+        expect(err).toBeInstanceOf(LedgerTransitionError);
+        expect(err).toMatchObject({ code: 'LEDGER_ILLEGAL_TRANSITION', disposition: 'fatal', key: 'k', from, to });
+        expect((await ledger.get(p, 'k'))?.state).toBe(from);
+        expect(await audit.head()).toEqual(before);
+      }
+    });
+  });
+
+  it('writes nothing of a batch that holds one illegal move', async () => {
+    const p = fresh();
+    await ledger.receive(p, null, [sub('a'), sub('b')], RUNNER);
+    const before = await audit.head();
+    await expect(ledger.apply(p, null, [{ key: 'a', to: 'mapped' }, { key: 'b', to: 'delivered' }], RUNNER)).rejects.toMatchObject({ key: 'b', from: 'received' });
+    expect((await ledger.get(p, 'a'))?.state).toBe('received');
+    expect(await audit.head()).toEqual(before);
+    await expect(ledger.apply(p, null, [{ key: 'zz', to: 'mapped' }], RUNNER)).rejects.toMatchObject({ code: 'LEDGER_UNKNOWN_KEY', disposition: 'reject' });
+  });
+
+  it('applies several moves of one key in order and audits them in that order', async () => {
+    const p = fresh();
+    await ledger.receive(p, 'r', [sub('a'), sub('b')], RUNNER);
+    await ledger.apply(p, 'r', [{ key: 'a', to: 'delivering' }, { key: 'b', to: 'delivering' }, { key: 'a', to: 'delivered', legacyRef: 'CASE-1' }], RUNNER, {
+      target: 'sql',
+      mappingVersion: 'sha256:m1',
+    });
+    const a = await ledger.get(p, 'a');
+    expect(a).toMatchObject({ state: 'delivered', legacyRef: 'CASE-1', mappingVersion: 'sha256:m1' });
+    expect((await ledger.history(p, 'a')).map((e) => e.event)).toEqual(['received', 'delivering', 'delivered']);
+    const delivered = (await ledger.history(p, 'a')).at(-1)!;
+    expect(delivered).toMatchObject({ target: 'sql', mappingVersion: 'sha256:m1', legacyRef: 'CASE-1', actor: RUNNER });
+    expect(delivered.detail).toMatchObject({ runId: 'r', keys: ['a'], records: [{ key: 'a', from: 'delivering', legacyRef: 'CASE-1', confirmed: false }] });
+  });
+
+  it('failed counts an attempt and sets the retry time; delivered clears lease and error', async () => {
+    const p = fresh();
+    await ledger.receive(p, null, [sub('a')], RUNNER);
+    await ledger.claim(p, 'owner-1', 10, 60_000);
+    await ledger.apply(p, null, [{ key: 'a', to: 'delivering' }], RUNNER);
+    expect(await ledger.get(p, 'a')).toMatchObject({ state: 'delivering', leaseOwner: 'owner-1' });
+    const retryAt = new Date(Date.now() + 3_600_000);
+    await ledger.apply(p, null, [{ key: 'a', to: 'failed', error: ERR, nextAttemptAt: retryAt }], RUNNER);
+    expect(await ledger.get(p, 'a')).toMatchObject({ state: 'failed', attempts: 1, nextAttemptAt: retryAt, lastError: ERR, leaseOwner: null });
+    await ledger.apply(p, null, [{ key: 'a', to: 'delivering' }, { key: 'a', to: 'failed', error: ERR, nextAttemptAt: retryAt }], RUNNER);
+    expect((await ledger.get(p, 'a'))?.attempts).toBe(2);
+    await ledger.apply(p, null, [{ key: 'a', to: 'delivering' }, { key: 'a', to: 'delivered', legacyRef: 'R9', confirmed: true, mappingVersion: 'sha256:v' }], RUNNER);
+    expect(await ledger.get(p, 'a')).toMatchObject({ state: 'delivered', legacyRef: 'R9', confirmed: true, lastError: null, nextAttemptAt: null, leaseUntil: null });
+  });
+
+  describe('receive', () => {
+    it('records new keys, duplicates and conflicts, in order, without overwriting', async () => {
+      const p = fresh();
+      expect(await ledger.receive(p, 'r1', [sub('a', 'h1', { v: 1 }), sub('b'), sub('a', 'h1', { v: 1 }), sub('c', 'h3'), sub('c', 'hX')], RUNNER)).toEqual([
+        'new',
+        'new',
+        'duplicate',
+        'new',
+        'conflict',
+      ]);
+      expect(await ledger.receive(p, 'r2', [sub('a', 'h1'), sub('a', 'h2', { v: 2 }), sub('d')], RUNNER)).toEqual(['duplicate', 'conflict', 'new']);
+      expect(await ledger.get(p, 'a')).toMatchObject({ state: 'received', contentHash: 'h1', body: { v: 1 }, source: 'test.ndjson:a' });
+      const conflicts = await ledger.conflicts(p);
+      expect(conflicts.map((c) => [c.key, c.contentHash, c.body])).toEqual([
+        ['c', 'hX', { ref: 'c' }],
+        ['a', 'h2', { v: 2 }],
+      ]);
+      expect(await ledger.conflictCount(p)).toBe(2);
+      expect((await ledger.history(p, 'a')).map((e) => e.event)).toEqual(['received', 'duplicate', 'duplicate', 'conflict']);
+      const conflict = (await ledger.history(p, 'a')).at(-1)!;
+      expect(conflict.detail.records).toEqual([{ key: 'a', contentHash: 'h2', storedHash: 'h1', source: 'test.ndjson:a' }]);
+      expect((await ledger.counts(p))[p]).toMatchObject({ received: 4 });
+    });
+
+    it('records new rows already leased when asked', async () => {
+      const p = fresh();
+      await ledger.receive(p, null, [sub('a')], RUNNER, { owner: 'me', leaseMs: 60_000 });
+      expect((await ledger.get(p, 'a'))?.leaseOwner).toBe('me');
+      expect(await ledger.claim(p, 'other', 10, 1000)).toEqual([]);
+      expect(await ledger.leaseOwners(p)).toEqual(['me']);
+    });
+
+    it('rejects an item without key or hash, writing nothing', async () => {
+      const p = fresh();
+      await expect(ledger.receive(p, null, [sub('a'), { ...sub('b'), key: '' }], RUNNER)).rejects.toMatchObject({ code: 'LEDGER_BAD_REQUEST' });
+      expect(await ledger.get(p, 'a')).toBeNull();
+    });
+  });
+
+  describe('claim', () => {
+    it('leases due rows oldest first, once, until the lease runs out', async () => {
+      const p = fresh();
+      await ledger.receive(p, null, [sub('b'), sub('a')], RUNNER);
+      await new Promise((r) => setTimeout(r, 5));
+      await ledger.receive(p, null, [sub('c')], RUNNER);
+      const now = new Date(Date.now() + 10);
+      const first = await ledger.claim(p, 'o1', 2, 1000, now);
+      expect(first.map((c) => c.key)).toEqual(['a', 'b']);
+      expect(first[0]).toMatchObject({ contentHash: 'sha256:a', body: { ref: 'a' }, state: 'received', attempts: 0, uncertain: false });
+      expect((await ledger.claim(p, 'o2', 10, 1000, now)).map((c) => c.key)).toEqual(['c']);
+      expect(await ledger.claim(p, 'o3', 10, 1000, now)).toEqual([]);
+      const later = new Date(now.getTime() + 1001);
+      expect((await ledger.claim(p, 'o3', 10, 1000, later)).map((c) => c.key)).toEqual(['a', 'b', 'c']);
+    });
+
+    it('brings back failed rows when due, and delivering rows with expired leases as uncertain', async () => {
+      const p = fresh();
+      await ledger.receive(p, null, [sub('f'), sub('d'), sub('x')], RUNNER);
+      const now = new Date();
+      await ledger.claim(p, 'o1', 10, 1000, now);
+      const retryAt = new Date(now.getTime() + 5000);
+      await ledger.apply(p, null, [{ key: 'f', to: 'delivering' }, { key: 'f', to: 'failed', error: ERR, nextAttemptAt: retryAt }, { key: 'd', to: 'delivering' }, { key: 'x', to: 'rejected' }], RUNNER);
+      expect(await ledger.claim(p, 'o2', 10, 1000, new Date(now.getTime() + 500))).toEqual([]);
+      const afterLease = await ledger.claim(p, 'o2', 10, 60_000, new Date(now.getTime() + 1500));
+      expect(afterLease.map((c) => [c.key, c.state, c.uncertain])).toEqual([['d', 'delivering', true]]);
+      const afterRetry = await ledger.claim(p, 'o3', 10, 1000, new Date(now.getTime() + 5001));
+      expect(afterRetry.map((c) => [c.key, c.state, c.attempts, c.uncertain])).toEqual([['f', 'failed', 1, false]]);
+    });
+
+    it('release gives back one owner’s leases; delivering rows come back uncertain', async () => {
+      const p = fresh();
+      await ledger.receive(p, null, [sub('a'), sub('b')], RUNNER);
+      await ledger.claim(p, 'o1', 1, 60_000);
+      await ledger.claim(p, 'o2', 1, 60_000);
+      await ledger.apply(p, null, [{ key: 'a', to: 'delivering' }], RUNNER);
+      expect(await ledger.leaseOwners(p)).toEqual(['o1', 'o2']);
+      expect(await ledger.release(p, 'o1')).toBe(1);
+      const back = await ledger.claim(p, 'o3', 10, 60_000);
+      expect(back.map((c) => [c.key, c.uncertain])).toEqual([['a', true]]);
+      expect((await ledger.get(p, 'b'))?.leaseOwner).toBe('o2');
+    });
+  });
+
+  describe('operator actions', () => {
+    it('retry sends dead and failed back to received with attempts reset; not delivered ones', async () => {
+      const p = fresh();
+      await putInState(p, 'dead1', 'dead');
+      await putInState(p, 'fail1', 'failed');
+      await putInState(p, 'done', 'delivered');
+      await ledger.retry(p, ['dead1', 'fail1'], 'operator:alice');
+      expect(await ledger.get(p, 'fail1')).toMatchObject({ state: 'received', attempts: 0, lastError: null });
+      const last = (await ledger.history(p, 'dead1')).at(-1)!;
+      expect(last).toMatchObject({ event: 'retried', actor: 'operator:alice' });
+      await expect(ledger.retry(p, 'done', 'operator:alice')).rejects.toBeInstanceOf(LedgerTransitionError);
+    });
+
+    it('discard needs a reason and a dead row; replay takes delivered or rejected', async () => {
+      const p = fresh();
+      await putInState(p, 'dead1', 'dead');
+      await putInState(p, 'done', 'delivered');
+      await expect(ledger.discard(p, 'dead1', '  ', 'operator:bob')).rejects.toMatchObject({ code: 'LEDGER_BAD_REQUEST' });
+      await expect(ledger.discard(p, 'done', 'why', 'operator:bob')).rejects.toBeInstanceOf(LedgerTransitionError);
+      await ledger.discard(p, 'dead1', 'duplicate of case 77', 'operator:bob');
+      expect((await ledger.history(p, 'dead1')).at(-1)).toMatchObject({ event: 'discarded', actor: 'operator:bob', detail: { reason: 'duplicate of case 77' } });
+      await ledger.replay(p, 'done', 'operator:bob');
+      expect((await ledger.get(p, 'done'))?.state).toBe('received');
+      expect((await ledger.history(p, 'done')).at(-1)).toMatchObject({ event: 'replayed', actor: 'operator:bob' });
+      await expect(ledger.replay(p, 'dead1', 'operator:bob')).rejects.toBeInstanceOf(LedgerTransitionError);
+      await expect(ledger.replay(p, 'nope', 'operator:bob')).rejects.toBeInstanceOf(PipelineError);
+    });
+  });
+
+  it('lists, counts and pages rows', async () => {
+    const p = fresh();
+    await ledger.receive(p, null, ['a', 'b', 'c', 'd'].map((k) => sub(k)), RUNNER);
+    await ledger.apply(p, null, [{ key: 'b', to: 'rejected', error: { ...ERR, disposition: 'reject' } }, { key: 'c', to: 'mapped' }], RUNNER);
+    expect((await ledger.list(p, { limit: 2 })).map((r) => r.key)).toEqual(['a', 'b']);
+    expect((await ledger.list(p, { limit: 2, offset: 2 })).map((r) => r.key)).toEqual(['c', 'd']);
+    expect((await ledger.list(p, { states: ['rejected', 'mapped'], limit: 10 })).map((r) => r.key)).toEqual(['b', 'c']);
+    expect((await ledger.counts(p))[p]).toEqual({ received: 2, mapped: 1, delivering: 0, failed: 0, delivered: 0, rejected: 1, dead: 0, discarded: 0 });
+    expect(Object.keys(await ledger.counts())).toContain(p);
+    expect(await ledger.pipelines()).toContain(p);
+  });
+
+  it('records runs with their summaries, audited', async () => {
+    const p = fresh();
+    const run = await ledger.startRun(p, RUNNER, 'sha256:map');
+    const summary = { read: 3, receivedNew: 2, duplicates: 1, conflicts: 0, unreadable: 0, rejected: 0, delivered: 2, failed: 0, dead: 0 };
+    await ledger.finishRun(run, summary);
+    const [r] = await ledger.runs(p, 5);
+    expect(r).toMatchObject({ id: run, pipeline: p, actor: RUNNER, mappingVersion: 'sha256:map', summary });
+    expect(r?.finishedAt).toBeInstanceOf(Date);
+    await expect(ledger.finishRun('no-such-run', summary)).rejects.toMatchObject({ code: 'LEDGER_UNKNOWN_RUN' });
+    expect((await audit.verify()).ok).toBe(true);
+  });
+
+  it('keeps PII out of the audit log: only keyed hashes pass', async () => {
+    const p = fresh();
+    await ledger.receive(p, null, [sub('a'), sub('b')], RUNNER);
+    const hash = 'hmac:0123456789abcdef0123456789abcdef';
+    await ledger.apply(p, null, [{ key: 'a', to: 'mapped', detail: { pii: { SURNAME: hash } } }], RUNNER);
+    expect((await ledger.history(p, 'a')).at(-1)?.detail.records?.[0]?.pii).toEqual({ SURNAME: hash });
+    const before = await audit.head();
+    await expect(ledger.apply(p, null, [{ key: 'b', to: 'mapped', detail: { pii: { SURNAME: 'Smith-Jones' } } }], RUNNER)).rejects.toMatchObject({
+      code: 'LEDGER_BAD_REQUEST',
+    });
+    expect(await audit.head()).toEqual(before);
+    expect((await ledger.get(p, 'b'))?.state).toBe('received');
+    const text = (await ts.store.select<{ detail: string }>('SELECT detail FROM audit_log')).map((r) => r.detail).join('\n');
+    expect(text).not.toContain('Smith-Jones');
+  });
+});

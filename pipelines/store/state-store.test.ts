@@ -1,0 +1,85 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrate } from './migrate.js';
+import { openStateStore, resolveStateUrl, type StateStore } from './state-store.js';
+import { openTestStore, pgSkipReason, type TestStore } from './store.test-helpers.js';
+
+const TABLES = ['audit_checkpoints', 'audit_keys', 'audit_log', 'ledger', 'ledger_conflicts', 'rekey_migrations', 'runs'];
+
+describe('state store URL', () => {
+  it('comes from the argument, else REKEY_STATE_URL, else .rekey/state.sqlite under the working directory', () => {
+    expect(resolveStateUrl('sqlite:/x.sqlite', { REKEY_STATE_URL: 'postgres://h/db' })).toBe('sqlite:/x.sqlite');
+    expect(resolveStateUrl(undefined, { REKEY_STATE_URL: 'postgres://h/db' })).toBe('postgres://h/db');
+    expect(resolveStateUrl(undefined, {}, '/srv/app')).toBe('sqlite:/srv/app/.rekey/state.sqlite');
+  });
+
+  it('refuses what it cannot open', async () => {
+    await expect(openStateStore('mysql://h/db')).rejects.toMatchObject({ code: 'STORE_URL_INVALID', disposition: 'fatal' });
+    await expect(openStateStore('postgres://h/db?schema=x;drop')).rejects.toMatchObject({ code: 'STORE_URL_INVALID' });
+  });
+});
+
+describe('SQLite state store', () => {
+  const open: StateStore[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+
+  it('creates the folder and the schema, and runs durable pragmas on every connection', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'rekey-cwd-'));
+    const store = await openStateStore(resolveStateUrl(undefined, {}, cwd));
+    open.push(store);
+    expect(existsSync(join(cwd, '.rekey', 'state.sqlite'))).toBe(true);
+    const tables = await store.select<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
+    expect(tables.map((t) => t.name)).toEqual(TABLES);
+    const pragmas = async (t?: Parameters<StateStore['exec']>[2]) => ({
+      journal: (await store.select<{ journal_mode: string }>('PRAGMA journal_mode', [], t))[0]?.journal_mode,
+      sync: (await store.select<{ synchronous: number }>('PRAGMA synchronous', [], t))[0]?.synchronous,
+      busy: (await store.select<{ timeout: number }>('PRAGMA busy_timeout', [], t))[0]?.timeout,
+    });
+    const expected = { journal: 'wal', sync: 2, busy: 5000 };
+    expect(await pragmas()).toEqual(expected);
+    for (let i = 0; i < 3; i++) expect(await store.transaction((t) => pragmas(t))).toEqual(expected);
+  });
+
+  it('migrates once; a second open, or two at once, finds nothing to do', async () => {
+    const url = `sqlite:${join(mkdtempSync(join(tmpdir(), 'rekey-mig-')), 'state.sqlite')}`;
+    const [a, b] = await Promise.all([openStateStore(url), openStateStore(url)]);
+    open.push(a, b);
+    expect(await migrate(a)).toEqual([]);
+    const names = await a.select<{ name: string }>('SELECT name FROM rekey_migrations ORDER BY name');
+    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit']);
+  });
+
+  it('rolls a failed transaction back and can be closed twice', async () => {
+    const store = await openStateStore('sqlite::memory:');
+    await expect(
+      store.transaction(async (t) => {
+        await store.exec("INSERT INTO runs (id, pipeline, actor, started_at) VALUES ('r', 'p', 'a', '2024-01-01T00:00:00.000Z')", [], t);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await store.select('SELECT * FROM runs')).toEqual([]);
+    await store.close();
+    await store.close();
+  });
+});
+
+describe.skipIf(pgSkipReason !== null)('PostgreSQL state store', () => {
+  let ts: TestStore | undefined;
+  afterEach(() => ts?.dispose());
+
+  it('keeps its tables in the given schema with synchronous_commit on in every session', async () => {
+    ts = await openTestStore('postgres');
+    const schema = new URL(ts.url).searchParams.get('schema');
+    const tables = await ts.store.select<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename', [schema]);
+    expect(tables.map((t) => t.tablename)).toEqual(TABLES);
+    const settings = await Promise.all(Array.from({ length: 6 }, () => ts!.store.transaction((t) => ts!.store.select<{ synchronous_commit: string }>('SHOW synchronous_commit', [], t))));
+    expect(settings.flat().map((s) => s.synchronous_commit)).toEqual(Array(6).fill('on'));
+    const [a, b] = await Promise.all([openStateStore(ts.url), openStateStore(ts.url)]);
+    expect(await migrate(a)).toEqual([]);
+    await Promise.all([a.close(), b.close()]);
+  });
+});

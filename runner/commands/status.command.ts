@@ -1,0 +1,142 @@
+/**
+ * `rekey status [PIPELINE]`: per pipeline, submissions by state, conflicts
+ * and the last run. Also home of the small helpers the state commands
+ * (status, dlq, replay, audit) share: `--state`/`--json`, opening the
+ * ledger, tables, operator names, error reporting.
+ */
+import type { Command } from 'commander';
+import { AuditLog } from '../../pipelines/audit/audit-log.js';
+import { Ledger, LEDGER_STATES, type StateCounts } from '../../pipelines/ledger/ledger.js';
+import type { RunRow } from '../../pipelines/ledger/ledger.rows.js';
+import { PipelineError } from '../../pipelines/pipeline.errors.js';
+import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
+import type { CommandResult } from '../cli.js';
+
+/** Options every state command takes. */
+export interface StateOptions {
+  state?: string;
+  json?: boolean;
+}
+
+/** Adds `--state <url>` and `--json` to a command. */
+export function withStateOptions(cmd: Command): Command {
+  return cmd
+    .option('--state <url>', 'state store URL (default: $REKEY_STATE_URL, else sqlite:.rekey/state.sqlite)')
+    .option('--json', 'print JSON instead of a table');
+}
+
+/** Opens the state store at `state`, runs `fn` with its ledger and audit log, and closes the store. */
+export async function withLedger<T>(state: string | undefined, fn: (ledger: Ledger, audit: AuditLog, store: StateStore) => Promise<T>): Promise<T> {
+  const store = await openStateStore(state);
+  try {
+    const audit = new AuditLog(store);
+    return await fn(new Ledger(store, audit), audit, store);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Runs a command body: a `PipelineError` (illegal move, unknown key, bad
+ * key file...) is printed as `rekey: CODE message` and exits 1; anything
+ * else propagates.
+ */
+export async function reportErrors(result: CommandResult, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof PipelineError)) throw e;
+    process.stderr.write(`rekey: ${e.code} ${e.message}\n`);
+    result.code = 1;
+  }
+}
+
+/** The actor for an operator action: `operator:<--operator or $USER>`. */
+export function operatorActor(name: string | undefined): string {
+  return `operator:${name || process.env.USER || process.env.USERNAME || 'unknown'}`;
+}
+
+/** Lays `rows` out under `headers` in left-aligned columns. */
+export function formatTable(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  const cells = [headers, ...rows].map((r) => r.map((c) => (c === null || c === undefined ? '' : String(c))));
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return `${cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n')}\n`;
+}
+
+/** Writes `value` as indented JSON. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** One pipeline's status. */
+export interface PipelineStatus {
+  pipeline: string;
+  counts: StateCounts;
+  total: number;
+  conflicts: number;
+  lastRun: RunRow | null;
+  /** When the scheduler will next run it (filled by a `StatusExtension`; null when unknown). */
+  nextRunAt: string | null;
+  [extra: string]: unknown;
+}
+
+/** Adds to a pipeline's status what only the runner knows (e.g. `nextRunAt` from its schedule). */
+export type StatusExtension = (status: PipelineStatus) => void | Promise<void>;
+
+/** Gathers the status of `pipeline`, or of every pipeline in the store. */
+export async function collectStatus(ledger: Ledger, pipeline?: string, extend?: StatusExtension): Promise<PipelineStatus[]> {
+  const names = pipeline ? [pipeline] : await ledger.pipelines();
+  const counts = await ledger.counts(pipeline);
+  const out: PipelineStatus[] = [];
+  for (const name of names) {
+    const c = counts[name] ?? (Object.fromEntries(LEDGER_STATES.map((s) => [s, 0])) as StateCounts);
+    const [lastRun = null] = await ledger.runs(name, 1);
+    const status: PipelineStatus = {
+      pipeline: name,
+      counts: c,
+      total: Object.values(c).reduce((a, b) => a + b, 0),
+      conflicts: await ledger.conflictCount(name),
+      lastRun,
+      nextRunAt: null,
+    };
+    await extend?.(status);
+    out.push(status);
+  }
+  return out;
+}
+
+function lastRunText(run: RunRow | null): string {
+  if (!run) return 'never';
+  if (!run.finishedAt || !run.summary) return `${run.startedAt.toISOString()} (running or interrupted)`;
+  const s = run.summary;
+  return `${run.finishedAt.toISOString()} read ${s.read}, new ${s.receivedNew}, delivered ${s.delivered}, rejected ${s.rejected}, dead ${s.dead}`;
+}
+
+/**
+ * Builds the `status` command. The runner passes a `StatusExtension` to add
+ * what it knows (next scheduled run); without one, `nextRunAt` is null.
+ */
+export function makeStatusCommand(extend?: StatusExtension): (program: Command, result: CommandResult) => void {
+  return (program, result) => {
+    withStateOptions(program.command('status').description('submissions by state, conflicts and the last run, per pipeline').argument('[pipeline]')).action(
+      (pipeline: string | undefined, opts: StateOptions) =>
+        reportErrors(result, async () => {
+          const statuses = await withLedger(opts.state, (ledger) => collectStatus(ledger, pipeline, extend));
+          if (opts.json) return printJson({ pipelines: statuses });
+          if (!statuses.length) return void process.stdout.write('no pipelines in the state store yet\n');
+          const headers = ['PIPELINE', ...LEDGER_STATES.map((s) => s.toUpperCase()), 'CONFLICTS', 'LAST RUN', ...(extend ? ['NEXT RUN'] : [])];
+          const rows = statuses.map((s) => [
+            s.pipeline,
+            ...LEDGER_STATES.map((st) => s.counts[st]),
+            s.conflicts,
+            lastRunText(s.lastRun),
+            ...(extend ? [s.nextRunAt ?? '-'] : []),
+          ]);
+          process.stdout.write(formatTable(headers, rows));
+        }),
+    );
+  };
+}
+
+/** Registers `status` (without schedule information). */
+export const statusCommand = makeStatusCommand();
