@@ -8,10 +8,9 @@ import type { Transaction } from 'sequelize';
 import type { AuditLog } from '../audit/audit-log.js';
 import { iso, listParam, readBool, readDate, readInt } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
-import type { Transition } from './ledger.types.js';
 import { planMoves, type MutableRow, type PlanContext } from './ledger.plan.js';
 import { selectByKeys } from './ledger.rows.js';
-import type { LedgerState } from './ledger.types.js';
+import type { LedgerState, Transition } from './ledger.types.js';
 
 const MUTABLE = ['state', 'attempts', 'next_attempt_at', 'last_error', 'legacy_ref', 'confirmed', 'mapping_version', 'lease_owner', 'lease_until', 'updated_at'] as const;
 
@@ -53,7 +52,7 @@ async function readCurrent(store: StateStore, pipeline: string, keys: string[], 
       mapping_version: (r.mapping_version as string | null) ?? null,
       lease_owner: (r.lease_owner as string | null) ?? null,
       lease_until: isoOrNull(r.lease_until),
-    updated_at: isoOrNull(r.updated_at) ?? iso(new Date()),
+      updated_at: isoOrNull(r.updated_at) ?? iso(new Date()),
     });
   }
   return out;

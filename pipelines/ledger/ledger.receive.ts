@@ -9,13 +9,13 @@ import { selectByKeys } from './ledger.rows.js';
 import type { Actor, IncomingSubmission, ReceiveOutcome } from './ledger.types.js';
 
 const INSERT_COLUMNS = ['pipeline', 'key', 'content_hash', 'state', 'attempts', 'confirmed', 'source', 'body', 'lease_owner', 'lease_until', 'created_at', 'updated_at'] as const;
+const CONFLICT_COLUMNS = ['pipeline', 'key', 'content_hash', 'body', 'source', 'received_at'] as const;
 
 /** Records new submissions already leased to `owner` for `leaseMs`, for a runner that delivers them straight away. */
 export interface ReceiveLease {
   owner: string;
   leaseMs: number;
 }
-const CONFLICT_COLUMNS = ['pipeline', 'key', 'content_hash', 'body', 'source', 'received_at'] as const;
 
 function checkItems(items: readonly IncomingSubmission[]): void {
   items.forEach((s, i) => {

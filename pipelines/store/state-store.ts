@@ -145,6 +145,16 @@ async function checkSqliteVersion(sequelize: Sequelize): Promise<void> {
   }
 }
 
+/** Creates a PostgreSQL schema unless it exists; two runners starting at once may race here, and that is fine. */
+async function createSchema(store: StateStore, schema: string): Promise<void> {
+  try {
+    await store.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } catch (e) {
+    const [found] = await store.select('SELECT 1 AS ok FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (!found) throw e;
+  }
+}
+
 /**
  * Opens the state store at `url` (else `REKEY_STATE_URL`, else the SQLite
  * file `.rekey/state.sqlite` under the working directory, folder created)
@@ -180,7 +190,7 @@ export async function openStateStore(url?: string, opts: StateStoreOptions = {})
   };
   try {
     if (target.dialect === 'sqlite') await checkSqliteVersion(sequelize);
-    if (target.schema) await sequelize.query(`CREATE SCHEMA IF NOT EXISTS "${target.schema}"`);
+    if (target.schema) await createSchema(store, target.schema);
     if (opts.migrate !== false) await migrate(store);
   } catch (e) {
     await sequelize.close().catch(() => undefined);

@@ -51,18 +51,24 @@ export async function openTestStore(dialect: StoreDialect): Promise<TestStore> {
   }
   const schema = `rekey_test_${randomBytes(6).toString('hex')}`;
   const url = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
-  const store = await openStateStore(url);
+  const dropSchema = async () => {
+    const admin = new Sequelize(PG_URL, { logging: false });
+    try {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    } finally {
+      await admin.close();
+    }
+  };
+  const store = await openStateStore(url).catch(async (e: unknown) => {
+    await dropSchema();
+    throw e;
+  });
   return {
     store,
     url,
     async dispose() {
       await store.close();
-      const admin = new Sequelize(PG_URL, { logging: false });
-      try {
-        await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await admin.close();
-      }
+      await dropSchema();
     },
   };
 }
