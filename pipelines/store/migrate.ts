@@ -30,7 +30,7 @@ export async function migrate(store: StateStore): Promise<string[]> {
   const up = async () => (await umzug.up()).map((m) => m.name);
   try {
     if (store.dialect === 'postgres') {
-      return await store.sequelize.transaction(async (t) => {
+      return await store.transaction(async (t) => {
         await store.exec(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.rekey_migrations'))`, [], t);
         return up();
       });

@@ -4,8 +4,7 @@
  * reading values the two drivers return differently (dates as text or Date,
  * bigints as text, booleans as 0/1).
  */
-import type { Transaction } from 'sequelize';
-import type { StateStore } from './state-store.js';
+import type { StateStore, StoreTx } from './state-store.js';
 
 /**
  * Inserts `rows` (each an array in `columns` order) with ONE statement that
@@ -21,13 +20,13 @@ export async function insertMany(
   table: string,
   columns: readonly string[],
   rows: readonly unknown[][],
-  t: Transaction,
+  t: StoreTx,
   suffix = '',
 ): Promise<void> {
   if (!rows.length) return;
   const cols = columns.join(',');
   if (store.dialect === 'sqlite') {
-    const pick = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ');
+    const pick = columns.map((_, i) => `value ->> ${i}`).join(', ');
     await store.exec(`INSERT INTO ${table} (${cols}) SELECT ${pick} FROM json_each($1) WHERE true ${suffix}`, [JSON.stringify(rows)], t);
     return;
   }

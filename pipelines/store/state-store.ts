@@ -8,12 +8,18 @@
  * commit) and a busy timeout; write transactions are `BEGIN IMMEDIATE` and
  * serialised inside the process. PostgreSQL sessions run with
  * `synchronous_commit=on`, so COMMIT returns only once the WAL is flushed.
+ *
+ * On SQLite every statement after migration runs on Sequelize's default
+ * connection through `sqlite-exec.ts` (positional parameters), one
+ * transaction or statement at a time, so a read never sees another
+ * transaction's uncommitted rows.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { QueryTypes, Sequelize, Transaction, type Options } from 'sequelize';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { migrate } from './migrate.js';
+import { sqliteAll, sqliteExec, sqliteRun, type SqliteDb } from './sqlite-exec.js';
 
 /** The databases the state store runs on. */
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -28,6 +34,18 @@ export interface StateStoreOptions {
   migrate?: boolean;
 }
 
+/** A transaction in progress, as `transaction` hands it to its callback; pass it to `select` and `exec`. */
+export interface StoreTx {
+  readonly dialect: StoreDialect;
+}
+
+class PgTx implements StoreTx {
+  readonly dialect = 'postgres' as const;
+  constructor(readonly t: Transaction) {}
+}
+
+const SQLITE_TX: StoreTx = Object.freeze({ dialect: 'sqlite' as const });
+
 /** An open state store; `Ledger` and `AuditLog` take one. */
 export interface StateStore {
   readonly sequelize: Sequelize;
@@ -35,11 +53,11 @@ export interface StateStore {
   /** The URL it was opened with, password removed (for messages). */
   readonly location: string;
   /** Runs `fn` in one write transaction and resolves after COMMIT (durable); rolls back if `fn` throws. */
-  transaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (t: StoreTx) => Promise<T>): Promise<T>;
   /** Runs a statement that yields rows. Parameters are `$1`, `$2`, ... */
-  select<T = Record<string, unknown>>(sql: string, params?: unknown[], t?: Transaction): Promise<T[]>;
+  select<T = Record<string, unknown>>(sql: string, params?: unknown[], t?: StoreTx): Promise<T[]>;
   /** Runs a statement for its effect. */
-  exec(sql: string, params?: unknown[], t?: Transaction): Promise<void>;
+  exec(sql: string, params?: unknown[], t?: StoreTx): Promise<void>;
   /** Closes every connection; calling it again is harmless. */
   close(): Promise<void>;
 }
@@ -53,11 +71,6 @@ export function resolveStateUrl(url?: string, env: NodeJS.ProcessEnv = process.e
 
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-interface SqliteDb {
-  configure(option: 'busyTimeout', ms: number): void;
-  exec(sql: string, cb: (err: Error | null) => void): void;
-}
 
 interface Target {
   dialect: StoreDialect;
@@ -108,8 +121,11 @@ function parseTarget(url: string, opts: StateStoreOptions): Target {
   throw invalid(`state URL ${JSON.stringify(url)} is neither sqlite:<file> nor postgres://...`);
 }
 
-function prepareSqliteConnections(sequelize: Sequelize): void {
-  const manager = sequelize.connectionManager as unknown as { getConnection(o?: unknown): Promise<SqliteDb> };
+type ConnectionManager = { getConnection(o?: unknown): Promise<SqliteDb> };
+
+/** Sets the durable pragmas on every connection Sequelize opens, and resolves its default connection on demand. */
+function prepareSqliteConnections(sequelize: Sequelize): () => Promise<SqliteDb> {
+  const manager = sequelize.connectionManager as unknown as ConnectionManager;
   const open = manager.getConnection.bind(manager);
   const prepared = new WeakSet<SqliteDb>();
   manager.getConnection = async (o?: unknown) => {
@@ -117,12 +133,34 @@ function prepareSqliteConnections(sequelize: Sequelize): void {
     if (!prepared.has(db)) {
       prepared.add(db);
       db.configure('busyTimeout', SQLITE_BUSY_TIMEOUT_MS);
-      await new Promise<void>((ok, fail) =>
-        db.exec(`PRAGMA busy_timeout=${SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;`, (e) => (e ? fail(e) : ok())),
-      );
+      await sqliteExec(db, `PRAGMA busy_timeout=${SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;`);
     }
     return db;
   };
+  return () => manager.getConnection({});
+}
+
+/** A write transaction on the SQLite connection: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK when `fn` throws. */
+async function sqliteTransaction<T>(db: SqliteDb, fn: (t: StoreTx) => Promise<T>): Promise<T> {
+  await sqliteExec(db, 'BEGIN IMMEDIATE');
+  let result: T;
+  try {
+    result = await fn(SQLITE_TX);
+  } catch (e) {
+    await sqliteExec(db, 'ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+  try {
+    await sqliteExec(db, 'COMMIT');
+  } catch (e) {
+    await sqliteExec(db, 'ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+  return result;
+}
+
+function sequelizeTx(t: StoreTx | undefined): Transaction | undefined {
+  return t instanceof PgTx ? t.t : undefined;
 }
 
 class SerialQueue {
@@ -168,26 +206,43 @@ async function createSchema(store: StateStore, schema: string): Promise<void> {
 export async function openStateStore(url?: string, opts: StateStoreOptions = {}): Promise<StateStore> {
   const target = parseTarget(resolveStateUrl(url), opts);
   const sequelize = target.uri ? new Sequelize(target.uri, target.config) : new Sequelize(target.config);
-  if (target.dialect === 'sqlite') prepareSqliteConnections(sequelize);
-  const queue = target.dialect === 'sqlite' ? new SerialQueue() : undefined;
-  const txType = target.dialect === 'sqlite' ? Transaction.TYPES.IMMEDIATE : undefined;
   let closing: Promise<void> | undefined;
-  const store: StateStore = {
-    sequelize,
-    dialect: target.dialect,
-    location: target.location,
-    transaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
-      const go = () => sequelize.transaction({ type: txType }, fn);
-      return queue ? queue.run(go) : go();
-    },
-    select<T>(sql: string, params: unknown[] = [], t?: Transaction): Promise<T[]> {
-      return sequelize.query(sql, { type: QueryTypes.SELECT, bind: params, transaction: t, raw: true }) as Promise<T[]>;
-    },
-    async exec(sql: string, params: unknown[] = [], t?: Transaction): Promise<void> {
-      await sequelize.query(sql, { type: QueryTypes.RAW, bind: params, transaction: t, raw: true });
-    },
-    close: () => (closing ??= sequelize.close()),
-  };
+  const close = () => (closing ??= sequelize.close());
+  let store: StateStore;
+  if (target.dialect === 'sqlite') {
+    const connection = prepareSqliteConnections(sequelize);
+    const queue = new SerialQueue();
+    const trace = target.config.logging;
+    const traced = <A extends unknown[], R>(f: (db: SqliteDb, sql: string, ...a: A) => Promise<R>) =>
+      async (sql: string, ...a: A): Promise<R> => {
+        if (typeof trace === 'function') trace(sql);
+        return f(await connection(), sql, ...a);
+      };
+    const all = traced(sqliteAll);
+    const run = traced(sqliteRun);
+    store = {
+      sequelize,
+      dialect: 'sqlite',
+      location: target.location,
+      transaction: (fn) => queue.run(async () => sqliteTransaction(await connection(), fn)),
+      select: <T>(sql: string, params: unknown[] = [], t?: StoreTx) => (t ? all(sql, params) : queue.run(() => all(sql, params))) as Promise<T[]>,
+      exec: (sql, params = [], t) => (t ? run(sql, params) : queue.run(() => run(sql, params))),
+      close: () => queue.run(close),
+    };
+  } else {
+    store = {
+      sequelize,
+      dialect: 'postgres',
+      location: target.location,
+      transaction: (fn) => sequelize.transaction((t) => fn(new PgTx(t))),
+      select: <T>(sql: string, params: unknown[] = [], t?: StoreTx) =>
+        sequelize.query(sql, { type: QueryTypes.SELECT, bind: params, transaction: sequelizeTx(t), raw: true }) as Promise<T[]>,
+      async exec(sql, params = [], t) {
+        await sequelize.query(sql, { type: QueryTypes.RAW, bind: params, transaction: sequelizeTx(t), raw: true });
+      },
+      close,
+    };
+  }
   try {
     if (target.dialect === 'sqlite') await checkSqliteVersion(sequelize);
     if (target.schema) await createSchema(store, target.schema);
