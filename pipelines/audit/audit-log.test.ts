@@ -36,7 +36,7 @@ describe.each(TEST_DIALECTS)('AuditLog on %s', (dialect) => {
     const rows = await ts.store.select<AuditRow>('SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq', [seq - 1]);
     let prev = seq === 1 ? GENESIS_HASH : rows.shift()!.hash;
     for (const r of rows) {
-      const hash = entryHash(prev, rowToEntry(r));
+      const hash = entryHash(prev, rowToEntry(r), r.detail);
       await sql('UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE seq = $3', [prev, hash, r.seq]);
       prev = hash;
     }
@@ -60,7 +60,7 @@ describe.each(TEST_DIALECTS)('AuditLog on %s', (dialect) => {
     await sql(`UPDATE audit_log SET actor = 'operator:mallory' WHERE seq = 6`);
     await sql(`UPDATE audit_log SET hash = $1 WHERE seq = 6`, [await (async () => {
       const [r] = await ts.store.select<AuditRow>('SELECT * FROM audit_log WHERE seq = 6');
-      return entryHash(r!.prev_hash, rowToEntry(r!));
+      return entryHash(r!.prev_hash, rowToEntry(r!), r!.detail);
     })()]);
     expect((await log.verify()).firstBad).toMatchObject({ seq: 6, problem: 'edited' });
   });

@@ -5,10 +5,9 @@
  * streaming exports.
  */
 import type { KeyObject } from 'node:crypto';
-import type { Transaction } from 'sequelize';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { insertMany, iso, readDateStrict, readInt } from '../store/sql.js';
-import type { StateStore } from '../store/state-store.js';
+import type { StateStore, StoreTx } from '../store/state-store.js';
 import { exportAudit, type AuditExportOptions } from './audit.export.js';
 import { entryHash, GENESIS_HASH } from './audit.hash.js';
 import { AUDIT_COLUMNS, rowToEntry, type AuditRow } from './audit.rows.js';
@@ -49,7 +48,7 @@ export class AuditLog {
    * `LEDGER_BAD_REQUEST` for an unknown event, a detail without `keys`, or a
    * PII field that is not a `piiHash`; nothing is written then.
    */
-  async append(entries: readonly NewAuditEntry[], opts: { transaction?: Transaction } = {}): Promise<AuditEntry[]> {
+  async append(entries: readonly NewAuditEntry[], opts: { transaction?: StoreTx } = {}): Promise<AuditEntry[]> {
     if (!entries.length) return [];
     const t = opts.transaction;
     if (!t) return this.store.transaction((tx) => this.append(entries, { transaction: tx }));
@@ -60,7 +59,7 @@ export class AuditLog {
     let { seq, hash: prev } = await this.head(t);
     const now = new Date();
     const rows: unknown[][] = [];
-    const keyRows: unknown[][] = [];
+    const keyLists: [number, string, string[]][] = [];
     const out: AuditEntry[] = [];
     for (const n of entries) {
       const detailText = JSON.stringify(n.detail);
@@ -73,21 +72,32 @@ export class AuditLog {
         mappingVersion: n.mappingVersion ?? null,
         target: n.target ?? null,
         legacyRef: n.legacyRef ?? null,
-        detail: JSON.parse(detailText) as NewAuditEntry['detail'],
+        detail: n.detail,
       };
-      const hash = entryHash(prev, e);
+      const hash = entryHash(prev, e, detailText);
       rows.push([e.seq, iso(e.at), e.pipeline, e.event, e.actor, e.mappingVersion, e.target, e.legacyRef, detailText, prev, hash]);
-      for (const key of new Set(e.detail.keys)) keyRows.push([e.seq, e.pipeline, key]);
+      keyLists.push([e.seq, e.pipeline, [...new Set(e.detail.keys)]]);
       out.push({ ...e, prevHash: prev, hash });
       prev = hash;
     }
     await insertMany(this.store, 'audit_log', AUDIT_COLUMNS, rows, t);
-    await insertMany(this.store, 'audit_keys', ['seq', 'pipeline', 'key'], keyRows, t);
+    await this.indexKeys(keyLists, t);
     return out;
   }
 
+  /** Adds `audit_keys` rows for each entry's keys, all in one statement (one JSON parameter of `[seq, pipeline, keys]`). */
+  private async indexKeys(lists: [number, string, string[]][], t: StoreTx): Promise<void> {
+    if (!lists.some((l) => l[2].length)) return;
+    const sql =
+      this.store.dialect === 'sqlite'
+        ? `WITH e AS MATERIALIZED (SELECT value ->> 0 AS seq, value ->> 1 AS pipeline, value -> 2 AS keys FROM json_each($1))
+           INSERT INTO audit_keys (seq, pipeline, key) SELECT e.seq, e.pipeline, k.value FROM e, json_each(e.keys) k`
+        : `INSERT INTO audit_keys (seq, pipeline, key) SELECT (e ->> 0)::bigint, e ->> 1, k FROM jsonb_array_elements($1::jsonb) e, jsonb_array_elements_text(e -> 2) k`;
+    await this.store.exec(sql, [JSON.stringify(lists)], t);
+  }
+
   /** The last entry's seq and hash (`0` and 64 zeros for an empty log). */
-  async head(t?: Transaction): Promise<{ seq: number; hash: string }> {
+  async head(t?: StoreTx): Promise<{ seq: number; hash: string }> {
     const [row] = await this.store.select<{ seq: number | string; hash: string }>('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1', [], t);
     return row ? { seq: readInt(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
   }

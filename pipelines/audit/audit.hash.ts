@@ -3,11 +3,13 @@
  * and every column of the entry itself:
  *
  *   hash = sha256_hex( prevHash + canonicalJson({ seq, at, pipeline, event,
- *            actor, mappingVersion, target, legacyRef, detail }) )
+ *            actor, mappingVersion, target, legacyRef }) + detailText )
  *
  * `at` is ISO 8601 UTC with milliseconds; absent optional columns are
- * `null`; `detail` is the parsed stored JSON text (keys sorted by
- * `canonicalJson`). `seq` is covered, so swapping two entries' positions
+ * `null`; `detailText` is the `detail` column exactly as stored (JSON text),
+ * so any change to it, even one that parses to the same value, breaks the
+ * hash, and the writer hashes the text it has just serialised instead of
+ * serialising the detail a second time. `seq` is covered, so swapping two entries' positions
  * breaks both hashes; `prevHash` is covered, so removing or editing an entry
  * breaks the link of the one after it. The first entry's `prevHash` is 64
  * zeros. `audit_keys` is an index derived from `detail.keys` and is not
@@ -20,12 +22,12 @@ import type { AuditEntry } from './audit.types.js';
 /** `prevHash` of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** The fields of an entry the hash covers (everything but `prevHash`, which is prefixed, and `hash`). */
-export type HashedFields = Omit<AuditEntry, 'prevHash' | 'hash'>;
+/** The fields of an entry the hash covers besides its detail text (everything but `prevHash`, which is prefixed, and `hash`). */
+export type HashedFields = Omit<AuditEntry, 'prevHash' | 'hash' | 'detail'>;
 
-/** Computes an entry's hash from the previous entry's hash and its own fields. */
-export function entryHash(prevHash: string, e: HashedFields): string {
-  const body = canonicalJson({
+/** Computes an entry's hash from the previous entry's hash, its columns and its stored detail text. */
+export function entryHash(prevHash: string, e: HashedFields, detailText: string): string {
+  const head = canonicalJson({
     seq: e.seq,
     at: e.at.toISOString(),
     pipeline: e.pipeline,
@@ -34,7 +36,6 @@ export function entryHash(prevHash: string, e: HashedFields): string {
     mappingVersion: e.mappingVersion ?? null,
     target: e.target ?? null,
     legacyRef: e.legacyRef ?? null,
-    detail: e.detail,
   });
-  return createHash('sha256').update(prevHash).update(body).digest('hex');
+  return createHash('sha256').update(prevHash).update(head).update(detailText).digest('hex');
 }

@@ -1,7 +1,6 @@
 /** Reading `audit_log` rows back into entries, page by page. */
-import type { Transaction } from 'sequelize';
 import { readDateStrict, readInt } from '../store/sql.js';
-import type { StateStore } from '../store/state-store.js';
+import type { StateStore, StoreTx } from '../store/state-store.js';
 import type { AuditDetail, AuditEntry, AuditEvent } from './audit.types.js';
 
 /** An `audit_log` row as the driver returns it. */
@@ -49,7 +48,7 @@ export interface AuditRange {
 }
 
 /** Yields pages of raw rows in seq order, `pageSize` (default 5,000) at a time: memory stays bounded. */
-export async function* auditPages(store: StateStore, range: AuditRange = {}, t?: Transaction): AsyncGenerator<AuditRow[]> {
+export async function* auditPages(store: StateStore, range: AuditRange = {}, t?: StoreTx): AsyncGenerator<AuditRow[]> {
   const pageSize = Math.max(1, Math.floor(range.pageSize ?? 5000));
   const where: string[] = ['seq > $1'];
   const params: unknown[] = [Number.MIN_SAFE_INTEGER];

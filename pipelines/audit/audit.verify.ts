@@ -46,15 +46,15 @@ async function writtenSeqAfter(store: StateStore, prevHash: string, depth: numbe
   const row = await rowByHash(store, prevHash);
   const e = row && parse(row);
   if (!row || !e) return null;
-  if (entryHash(row.prev_hash, e) === row.hash) return e.seq + 1;
+  if (entryHash(row.prev_hash, e, row.detail) === row.hash) return e.seq + 1;
   if (depth === 0) return null;
   const s = await writtenSeqAfter(store, row.prev_hash, depth - 1);
-  return s !== null && entryHash(row.prev_hash, { ...e, seq: s }) === row.hash ? s + 1 : null;
+  return s !== null && entryHash(row.prev_hash, { ...e, seq: s }, row.detail) === row.hash ? s + 1 : null;
 }
 
 async function diagnoseHashMismatch(store: StateStore, row: AuditRow, e: AuditEntry): Promise<Bad> {
   const written = await writtenSeqAfter(store, row.prev_hash, 8);
-  if (written !== null && written !== e.seq && entryHash(row.prev_hash, { ...e, seq: written }) === row.hash) {
+  if (written !== null && written !== e.seq && entryHash(row.prev_hash, { ...e, seq: written }, row.detail) === row.hash) {
     return { seq: e.seq, problem: 'reordered', detail: `the entry at seq ${e.seq} was written as seq ${written}` };
   }
   return { seq: e.seq, problem: 'edited', detail: `the entry at seq ${e.seq} no longer matches its hash` };
@@ -94,7 +94,7 @@ export async function verifyChain(store: StateStore, opts: VerifyOptions = {}): 
         return fail({ seq: expectedSeq, problem: 'deleted', detail: `${missing} missing` });
       }
       if (e.seq < expectedSeq) return fail({ seq: e.seq, problem: 'edited', detail: `seq ${e.seq} is out of the chain's range` });
-      if (entryHash(row.prev_hash, e) !== row.hash) return fail(await diagnoseHashMismatch(store, row, e));
+      if (entryHash(row.prev_hash, e, row.detail) !== row.hash) return fail(await diagnoseHashMismatch(store, row, e));
       if (row.prev_hash !== expectedPrev) {
         if (e.seq === 1) return fail({ seq: 1, problem: 'edited', detail: 'the first entry does not start from the genesis hash' });
         return fail({

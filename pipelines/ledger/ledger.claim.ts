@@ -13,6 +13,13 @@ const DUE = `pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delive
   AND (lease_until IS NULL OR lease_until <= $2)
   AND (state <> 'failed' OR next_attempt_at IS NULL OR next_attempt_at <= $2)`;
 
+/**
+ * Rows leased to `$2` in pipeline `$1`. A leased row is always in a due
+ * state (every move out of them clears the lease), so the state list lets
+ * both planners find leases through `ledger_claim_order`.
+ */
+const LEASED = `pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delivering') AND lease_owner = $2`;
+
 type Raw = { key: string; content_hash: string; body: string; state: string; attempts: number | string; created_at: unknown };
 
 function toClaimed(r: Raw): ClaimedSubmission {
@@ -40,14 +47,15 @@ export async function claimDue(store: StateStore, pipeline: string, owner: strin
   const n = Math.floor(limit);
   if (!(n > 0)) return [];
   const until = iso(new Date(now.getTime() + leaseMs));
-  const cols = 'key, content_hash, body, state, attempts, created_at';
+  const cols = ['key', 'content_hash', 'state', 'attempts', 'created_at'].map((c) => `l.${c}`).join(', ');
+  const body = '(SELECT b.body FROM ledger_bodies b WHERE b.pipeline = l.pipeline AND b.key = l.key) AS body';
   if (store.dialect === 'postgres') {
     const rows = await store.transaction(async (t) => {
       await store.exec('SET LOCAL enable_sort = off', [], t);
       return store.select<Raw>(
         `WITH due AS (SELECT pipeline, key FROM ledger WHERE ${DUE} ORDER BY created_at, key LIMIT ${n} FOR UPDATE SKIP LOCKED)
          UPDATE ledger AS l SET lease_owner = $3, lease_until = $4 FROM due WHERE l.pipeline = due.pipeline AND l.key = due.key
-         RETURNING ${cols.split(', ').map((c) => `l.${c}`).join(', ')}`,
+         RETURNING ${cols}, ${body}`,
         [pipeline, iso(now), owner, until],
         t,
       );
@@ -55,7 +63,7 @@ export async function claimDue(store: StateStore, pipeline: string, owner: strin
     return rows.sort(byAge).map(toClaimed);
   }
   return store.transaction(async (t) => {
-    const rows = await store.select<Raw>(`SELECT ${cols} FROM ledger WHERE ${DUE} ORDER BY created_at, key LIMIT ${n}`, [pipeline, iso(now)], t);
+    const rows = await store.select<Raw>(`SELECT ${cols}, ${body} FROM ledger l WHERE ${DUE} ORDER BY l.created_at, l.key LIMIT ${n}`, [pipeline, iso(now)], t);
     if (rows.length) {
       await store.exec(
         `UPDATE ledger SET lease_owner = $1, lease_until = $2 WHERE pipeline = $3 AND ${inList(store, 'key', 4)}`,
@@ -67,7 +75,7 @@ export async function claimDue(store: StateStore, pipeline: string, owner: strin
   });
 }
 
-const RELEASE = 'UPDATE ledger SET lease_owner = NULL, lease_until = NULL WHERE pipeline = $1 AND lease_owner = $2';
+const RELEASE = `UPDATE ledger SET lease_owner = NULL, lease_until = NULL WHERE ${LEASED}`;
 
 /**
  * Clears every lease `owner` holds in `pipeline` (graceful shutdown, or a
@@ -77,7 +85,7 @@ const RELEASE = 'UPDATE ledger SET lease_owner = NULL, lease_until = NULL WHERE 
 export async function releaseLeases(store: StateStore, pipeline: string, owner: string): Promise<number> {
   if (store.dialect === 'postgres') return (await store.select(`${RELEASE} RETURNING key`, [pipeline, owner])).length;
   return store.transaction(async (t) => {
-    const [row] = await store.select<{ n: number }>('SELECT COUNT(*) AS n FROM ledger WHERE pipeline = $1 AND lease_owner = $2', [pipeline, owner], t);
+    const [row] = await store.select<{ n: number }>(`SELECT COUNT(*) AS n FROM ledger WHERE ${LEASED}`, [pipeline, owner], t);
     await store.exec(RELEASE, [pipeline, owner], t);
     return Number(row?.n ?? 0);
   });
@@ -86,7 +94,7 @@ export async function releaseLeases(store: StateStore, pipeline: string, owner: 
 /** Distinct owners of leases (current or expired) in `pipeline`. */
 export async function leaseOwners(store: StateStore, pipeline: string): Promise<string[]> {
   const rows = await store.select<{ lease_owner: string }>(
-    'SELECT DISTINCT lease_owner FROM ledger WHERE pipeline = $1 AND lease_owner IS NOT NULL',
+    `SELECT DISTINCT lease_owner FROM ledger WHERE pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delivering') AND lease_owner IS NOT NULL`,
     [pipeline],
   );
   return rows.map((r) => r.lease_owner).sort();

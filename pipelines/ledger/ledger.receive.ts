@@ -1,20 +1,45 @@
 /** Recording incoming submissions: new rows, duplicates and conflicts, in one transaction. */
-import type { Transaction } from 'sequelize';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { insertMany, iso, listParam } from '../store/sql.js';
-import type { StateStore } from '../store/state-store.js';
+import type { StateStore, StoreTx } from '../store/state-store.js';
+import { planMoves, type MutableRow } from './ledger.plan.js';
 import { selectByKeys } from './ledger.rows.js';
-import type { Actor, IncomingSubmission, ReceiveOutcome } from './ledger.types.js';
+import type { Actor, IncomingSubmission, ReceiveOutcome, Transition } from './ledger.types.js';
 
-const INSERT_COLUMNS = ['pipeline', 'key', 'content_hash', 'state', 'attempts', 'confirmed', 'source', 'body', 'lease_owner', 'lease_until', 'created_at', 'updated_at'] as const;
+const INSERT_COLUMNS = [
+  'pipeline',
+  'key',
+  'content_hash',
+  'state',
+  'attempts',
+  'next_attempt_at',
+  'last_error',
+  'legacy_ref',
+  'confirmed',
+  'mapping_version',
+  'source',
+  'lease_owner',
+  'lease_until',
+  'created_at',
+  'updated_at',
+] as const;
 const CONFLICT_COLUMNS = ['pipeline', 'key', 'content_hash', 'body', 'source', 'received_at'] as const;
 
 /** Records new submissions already leased to `owner` for `leaseMs`, for a runner that delivers them straight away. */
 export interface ReceiveLease {
   owner: string;
   leaseMs: number;
+}
+
+/** Options of `receive`. */
+export interface ReceiveOptions {
+  /** Record new rows leased to this runner. */
+  lease?: ReceiveLease;
+  /** Recorded on the audit entries of `then` moves. */
+  target?: string;
+  mappingVersion?: string;
 }
 
 function checkItems(items: readonly IncomingSubmission[]): void {
@@ -26,38 +51,58 @@ function checkItems(items: readonly IncomingSubmission[]): void {
   });
 }
 
+function bodyText(s: IncomingSubmission): string {
+  return s.bodyJson ?? JSON.stringify(s.body ?? null);
+}
+
 /** Content hashes already stored for `keys`. */
-export async function storedHashes(store: StateStore, pipeline: string, keys: readonly string[], t: Transaction): Promise<Map<string, string>> {
-  const rows = await store.select<{ key: string; content_hash: string }>(
-    selectByKeys(store, 'l.key, l.content_hash'),
-    [pipeline, listParam(store, keys)],
-    t,
-  );
+export async function storedHashes(store: StateStore, pipeline: string, keys: readonly string[], t: StoreTx): Promise<Map<string, string>> {
+  const rows = await store.select<{ key: string; content_hash: string }>(selectByKeys(store, 'l.key, l.content_hash'), [pipeline, listParam(store, keys)], t);
   return new Map(rows.map((r) => [r.key, r.content_hash]));
+}
+
+/** Writes the bodies of new rows, once: positional parameters on SQLite (no JSON escaping of JSON), arrays on PostgreSQL. */
+async function insertBodies(store: StateStore, pipeline: string, fresh: readonly IncomingSubmission[], t: StoreTx): Promise<void> {
+  if (store.dialect === 'postgres') {
+    await store.exec(
+      'INSERT INTO ledger_bodies (pipeline, key, body) SELECT $1, k, b FROM unnest($2::text[], $3::text[]) AS u(k, b)',
+      [pipeline, fresh.map((s) => s.key), fresh.map(bodyText)],
+      t,
+    );
+    return;
+  }
+  const perStatement = 10_000;
+  for (let i = 0; i < fresh.length; i += perStatement) {
+    const part = fresh.slice(i, i + perStatement);
+    const values = part.map((_, j) => `($1, $${2 * j + 2}, $${2 * j + 3})`).join(', ');
+    await store.exec(`INSERT INTO ledger_bodies (pipeline, key, body) VALUES ${values}`, [pipeline, ...part.flatMap((s) => [s.key, bodyText(s)])], t);
+  }
 }
 
 /**
  * Inserts `fresh` with `ON CONFLICT DO NOTHING` and resolves to the keys
  * some other transaction inserted first (only possible on PostgreSQL, where
- * receivers run concurrently; SQLite write transactions are serial).
+ * receivers run concurrently; SQLite write transactions are serial). Rows
+ * are written in their final state (after any `then` move).
  */
 async function insertFresh(
   store: StateStore,
   pipeline: string,
-  fresh: IncomingSubmission[],
-  now: Date,
-  lease: ReceiveLease | undefined,
-  t: Transaction,
+  fresh: readonly IncomingSubmission[],
+  rows: ReadonlyMap<string, MutableRow>,
+  createdAt: string,
+  t: StoreTx,
 ): Promise<string[]> {
-  const at = iso(now);
-  const owner = lease?.owner ?? null;
-  const until = lease ? iso(new Date(now.getTime() + lease.leaseMs)) : null;
-  const rows = fresh.map((s) => [pipeline, s.key, s.contentHash, 'received', 0, false, s.source ?? null, s.bodyJson ?? JSON.stringify(s.body ?? null), owner, until, at, at]);
+  const values = fresh.map((s) => {
+    const r = rows.get(s.key)!;
+    return [pipeline, s.key, s.contentHash, r.state, r.attempts, r.next_attempt_at, r.last_error, r.legacy_ref, r.confirmed, r.mapping_version, s.source ?? null, r.lease_owner, r.lease_until, createdAt, r.updated_at];
+  });
   if (store.dialect === 'sqlite') {
-    await insertMany(store, 'ledger', INSERT_COLUMNS, rows, t, 'ON CONFLICT (pipeline, key) DO NOTHING');
+    await insertMany(store, 'ledger', INSERT_COLUMNS, values, t, 'ON CONFLICT (pipeline, key) DO NOTHING');
+    await insertBodies(store, pipeline, fresh, t);
     return [];
   }
-  const objects = rows.map((r) => Object.fromEntries(INSERT_COLUMNS.map((c, i) => [c, r[i]])));
+  const objects = values.map((r) => Object.fromEntries(INSERT_COLUMNS.map((c, i) => [c, r[i]])));
   const inserted = await store.select<{ key: string }>(
     `INSERT INTO ledger (${INSERT_COLUMNS.join(',')}) SELECT ${INSERT_COLUMNS.join(',')} FROM jsonb_populate_recordset(NULL::ledger, $1::jsonb)
      ON CONFLICT (pipeline, key) DO NOTHING RETURNING key`,
@@ -65,6 +110,12 @@ async function insertFresh(
     t,
   );
   const got = new Set(inserted.map((r) => r.key));
+  await insertBodies(
+    store,
+    pipeline,
+    fresh.filter((s) => got.has(s.key)),
+    t,
+  );
   return fresh.map((s) => s.key).filter((k) => !got.has(k));
 }
 
@@ -72,14 +123,52 @@ function record(s: IncomingSubmission, extra: Record<string, unknown> = {}): Aud
   return { key: s.key, contentHash: s.contentHash, source: s.source, ...extra };
 }
 
+/** New rows as `received` (leased with `lease`), then moved by their `then`; with the moves' audit entries. */
+function planFresh(
+  pipeline: string,
+  runId: string | null,
+  fresh: readonly IncomingSubmission[],
+  actor: Actor,
+  now: Date,
+  opts: ReceiveOptions,
+): { rows: Map<string, MutableRow>; entries: NewAuditEntry[] } {
+  const at = iso(now);
+  const until = opts.lease ? iso(new Date(now.getTime() + opts.lease.leaseMs)) : null;
+  const rows = new Map<string, MutableRow>();
+  const moves: Transition[] = [];
+  for (const s of fresh) {
+    rows.set(s.key, {
+      key: s.key,
+      state: 'received',
+      attempts: 0,
+      next_attempt_at: null,
+      last_error: null,
+      legacy_ref: null,
+      confirmed: false,
+      mapping_version: null,
+      lease_owner: opts.lease?.owner ?? null,
+      lease_until: until,
+      updated_at: at,
+    });
+    if (s.then) moves.push({ ...s.then, key: s.key });
+  }
+  if (!moves.length) return { rows, entries: [] };
+  const planned = planMoves(rows, moves, { pipeline, actor, target: opts.target, mappingVersion: opts.mappingVersion, extra: runId ? { runId } : {}, now });
+  for (const r of planned.rows) rows.set(r.key, r);
+  return { rows, entries: planned.entries };
+}
+
 /**
  * Records a batch in one transaction and resolves after COMMIT. A new key is
- * inserted as `received`; a known key with the same content hash is a
- * `duplicate` (nothing written but the audit entry); a known key with other
- * content is a `conflict` (the stored row is kept, the new content goes to
- * `ledger_conflicts`). Repeats inside the batch are judged against the
- * first occurrence. Audits one entry per outcome kind. With `lease`, new
- * rows are recorded already leased (duplicates and conflicts are not).
+ * inserted as `received` (then moved by its `then`, if any); a known key
+ * with the same content hash is a `duplicate` (nothing written but the audit
+ * entry); a known key with other content is a `conflict` (the stored row is
+ * kept, the new content goes to `ledger_conflicts`). Repeats inside the
+ * batch are judged against the first occurrence. Audits one entry per
+ * outcome kind, then one per `then` event. With `opts.lease`, new rows are
+ * recorded already leased (duplicates and conflicts are not). Throws what
+ * `planMoves` throws for a `then` that is not a legal move from `received`,
+ * with nothing written.
  */
 export async function receiveBatch(
   store: StateStore,
@@ -88,7 +177,7 @@ export async function receiveBatch(
   runId: string | null,
   items: readonly IncomingSubmission[],
   actor: Actor,
-  lease?: ReceiveLease,
+  opts: ReceiveOptions = {},
 ): Promise<ReceiveOutcome[]> {
   if (!items.length) return [];
   checkItems(items);
@@ -97,9 +186,14 @@ export async function receiveBatch(
   return store.transaction(async (t) => {
     const now = new Date();
     const existing = await storedHashes(store, pipeline, [...first.keys()], t);
-    const fresh = [...first.values()].filter((s) => !existing.has(s.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const lost = await insertFresh(store, pipeline, fresh, now, lease, t);
-    if (lost.length) for (const [k, h] of await storedHashes(store, pipeline, lost, t)) existing.set(k, h);
+    let fresh = [...first.values()].filter((s) => !existing.has(s.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    let plan = planFresh(pipeline, runId, fresh, actor, now, opts);
+    const lost = await insertFresh(store, pipeline, fresh, plan.rows, iso(now), t);
+    if (lost.length) {
+      for (const [k, h] of await storedHashes(store, pipeline, lost, t)) existing.set(k, h);
+      fresh = fresh.filter((s) => !existing.has(s.key));
+      plan = planFresh(pipeline, runId, fresh, actor, now, opts);
+    }
     const seen = new Set<string>();
     const received: AuditRecord[] = [];
     const duplicates: AuditRecord[] = [];
@@ -119,7 +213,7 @@ export async function receiveBatch(
         return 'duplicate';
       }
       conflicts.push(record(s, { storedHash: against }));
-      conflictRows.push([pipeline, s.key, s.contentHash, s.bodyJson ?? JSON.stringify(s.body ?? null), s.source ?? null, iso(now)]);
+      conflictRows.push([pipeline, s.key, s.contentHash, bodyText(s), s.source ?? null, iso(now)]);
       return 'conflict';
     });
     await insertMany(store, 'ledger_conflicts', CONFLICT_COLUMNS, conflictRows, t);
@@ -130,6 +224,7 @@ export async function receiveBatch(
     add('received', received);
     add('duplicate', duplicates);
     add('conflict', conflicts);
+    entries.push(...plan.entries);
     await audit.append(entries, { transaction: t });
     return outcomes;
   });

@@ -1,19 +1,48 @@
 /** Runs: one row per run of a pipeline, with its reconciliation summary, audited at start and finish. */
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { NewAuditEntry } from '../audit/audit.types.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { iso } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import { toRun, type RunRow } from './ledger.rows.js';
 import type { Actor, RunSummary } from './ledger.types.js';
 
-/** Records the start of a run and audits `run-started`; resolves to the new run id. */
-export async function startRun(store: StateStore, audit: AuditLog, pipeline: string, actor: Actor, mappingVersion: string | null): Promise<string> {
+/**
+ * Records the start of a run and audits `run-started`, preceded by
+ * `pipeline-changed` and `mapping-changed` when the definition or mapping
+ * version differs from the pipeline's previous run (or there is none),
+ * with both versions; resolves to the new run id.
+ */
+export async function startRun(
+  store: StateStore,
+  audit: AuditLog,
+  pipeline: string,
+  actor: Actor,
+  mappingVersion: string | null,
+  definitionVersion: string | null = null,
+): Promise<string> {
   const id = randomUUID();
   const now = new Date();
   await store.transaction(async (t) => {
-    await store.exec('INSERT INTO runs (id, pipeline, actor, mapping_version, started_at) VALUES ($1,$2,$3,$4,$5)', [id, pipeline, actor, mappingVersion, iso(now)], t);
-    await audit.append([{ pipeline, event: 'run-started', actor, mappingVersion, at: now, detail: { runId: id, keys: [] } }], { transaction: t });
+    const [last] = await store.select<{ mapping_version: string | null; definition_version: string | null }>(
+      `SELECT mapping_version, definition_version FROM runs WHERE pipeline = $1 ORDER BY started_at DESC, id DESC LIMIT 1`,
+      [pipeline],
+      t,
+    );
+    await store.exec(
+      'INSERT INTO runs (id, pipeline, actor, mapping_version, definition_version, started_at) VALUES ($1,$2,$3,$4,$5,$6)',
+      [id, pipeline, actor, mappingVersion, definitionVersion, iso(now)],
+      t,
+    );
+    const entries: NewAuditEntry[] = [];
+    const changed = (event: 'pipeline-changed' | 'mapping-changed', from: string | null | undefined, to: string | null) => {
+      if (to !== null && from !== to) entries.push({ pipeline, event, actor, mappingVersion, at: now, detail: { runId: id, keys: [], from: from ?? null, to } });
+    };
+    changed('pipeline-changed', last?.definition_version, definitionVersion);
+    changed('mapping-changed', last?.mapping_version, mappingVersion);
+    entries.push({ pipeline, event: 'run-started', actor, mappingVersion, at: now, detail: { runId: id, keys: [], definitionVersion } });
+    await audit.append(entries, { transaction: t });
   });
   return id;
 }

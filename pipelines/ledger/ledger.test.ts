@@ -135,7 +135,7 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
 
     it('records new rows already leased when asked', async () => {
       const p = fresh();
-      await ledger.receive(p, null, [sub('a')], RUNNER, { owner: 'me', leaseMs: 60_000 });
+      await ledger.receive(p, null, [sub('a')], RUNNER, { lease: { owner: 'me', leaseMs: 60_000 } });
       expect((await ledger.get(p, 'a'))?.leaseOwner).toBe('me');
       expect(await ledger.claim(p, 'other', 10, 1000)).toEqual([]);
       expect(await ledger.leaseOwners(p)).toEqual(['me']);
@@ -243,6 +243,36 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
     expect(r?.finishedAt).toBeInstanceOf(Date);
     await expect(ledger.finishRun('no-such-run', summary)).rejects.toMatchObject({ code: 'LEDGER_UNKNOWN_RUN' });
     expect((await audit.verify()).ok).toBe(true);
+  });
+
+  it('audits a changed pipeline definition or mapping when a run starts, and nothing when neither changed', async () => {
+    const p = fresh();
+    const events = async (from: number) =>
+      (await ts.store.select<{ event: string; detail: string }>('SELECT event, detail FROM audit_log WHERE pipeline = $1 AND seq > $2 ORDER BY seq', [p, from])).map(
+        (r) => [r.event, (({ from: f, to }) => (to === undefined ? undefined : { from: f, to }))(JSON.parse(r.detail) as { from?: string; to?: string })],
+      );
+    let seq = (await audit.head()).seq;
+    await ledger.startRun(p, RUNNER, 'sha256:m1', 'sha256:d1');
+    expect(await events(seq)).toEqual([
+      ['pipeline-changed', { from: null, to: 'sha256:d1' }],
+      ['mapping-changed', { from: null, to: 'sha256:m1' }],
+      ['run-started', undefined],
+    ]);
+    seq = (await audit.head()).seq;
+    await ledger.startRun(p, RUNNER, 'sha256:m1', 'sha256:d1');
+    expect(await events(seq)).toEqual([['run-started', undefined]]);
+    seq = (await audit.head()).seq;
+    await ledger.startRun(p, RUNNER, 'sha256:m2', 'sha256:d1');
+    expect(await events(seq)).toEqual([
+      ['mapping-changed', { from: 'sha256:m1', to: 'sha256:m2' }],
+      ['run-started', undefined],
+    ]);
+    seq = (await audit.head()).seq;
+    await ledger.startRun(p, RUNNER, 'sha256:m2', 'sha256:d2');
+    expect(await events(seq)).toEqual([
+      ['pipeline-changed', { from: 'sha256:d1', to: 'sha256:d2' }],
+      ['run-started', undefined],
+    ]);
   });
 
   it('keeps PII out of the audit log: only keyed hashes pass', async () => {

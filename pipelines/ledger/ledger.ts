@@ -11,7 +11,7 @@ import { inList, listParam } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import { applyMoves } from './ledger.apply.js';
 import { claimDue, leaseOwners, releaseLeases } from './ledger.claim.js';
-import { receiveBatch, type ReceiveLease } from './ledger.receive.js';
+import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
 import { ROW_COLUMNS, toConflict, toEntry, toListRow, type ConflictRow, type LedgerEntry, type LedgerListRow, type RunRow } from './ledger.rows.js';
 import { finishRun, listRuns, startRun } from './ledger.runs.js';
 import type { Actor, ClaimedSubmission, IncomingSubmission, LedgerState, ReceiveOutcome, RunSummary, Transition } from './ledger.types.js';
@@ -40,11 +40,14 @@ export class Ledger {
    * outcome per item in order, audited as one entry per outcome kind.
    * Resolves after COMMIT: only then may the source acknowledge. With
    * `lease`, new rows are recorded already leased to `lease.owner` (for a
-   * runner that delivers them straight away). Throws `LEDGER_BAD_REQUEST`
-   * for an item without key or content hash.
+   * runner that delivers them straight away); an item's `then` moves it on
+   * at once if it is new (audited with `opts.target` and
+   * `opts.mappingVersion`). Throws `LEDGER_BAD_REQUEST` for an item without
+   * key or content hash, and `LedgerTransitionError` for a `then` that is
+   * not a move from `received`; nothing is written then.
    */
-  receive(pipeline: string, runId: string | null, items: readonly IncomingSubmission[], actor: Actor, lease?: ReceiveLease): Promise<ReceiveOutcome[]> {
-    return receiveBatch(this.store, this.audit, pipeline, runId, items, actor, lease);
+  receive(pipeline: string, runId: string | null, items: readonly IncomingSubmission[], actor: Actor, opts?: ReceiveOptions): Promise<ReceiveOutcome[]> {
+    return receiveBatch(this.store, this.audit, pipeline, runId, items, actor, opts);
   }
 
   /**
@@ -106,7 +109,11 @@ export class Ledger {
 
   /** One submission's row and stored body, or null. */
   async get(pipeline: string, key: string): Promise<LedgerEntry | null> {
-    const [row] = await this.store.select<Record<string, unknown>>('SELECT * FROM ledger WHERE pipeline = $1 AND key = $2', [pipeline, key]);
+    const [row] = await this.store.select<Record<string, unknown>>(
+      `SELECT ${ROW_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ')}, b.body FROM ledger l LEFT JOIN ledger_bodies b ON b.pipeline = l.pipeline AND b.key = l.key
+       WHERE l.pipeline = $1 AND l.key = $2`,
+      [pipeline, key],
+    );
     return row ? toEntry(row) : null;
   }
 
@@ -123,16 +130,29 @@ export class Ledger {
     return rows.map(toListRow);
   }
 
-  /** Row counts by state, per pipeline (all pipelines, or only `pipeline`). */
+  /**
+   * Row counts by state, per pipeline (all pipelines, or only `pipeline`).
+   * `delivered` is the total less the other states, which
+   * `ledger_state_due` indexes (it leaves delivered rows out).
+   */
   async counts(pipeline?: string): Promise<Record<string, StateCounts>> {
     const where = pipeline === undefined ? '' : ' WHERE pipeline = $1';
-    const rows = await this.store.select<{ pipeline: string; state: LedgerState; n: number | string }>(
-      `SELECT pipeline, state, COUNT(*) AS n FROM ledger${where} GROUP BY pipeline, state`,
-      pipeline === undefined ? [] : [pipeline],
-    );
+    const params = pipeline === undefined ? [] : [pipeline];
+    const [open, totals] = await Promise.all([
+      this.store.select<{ pipeline: string; state: LedgerState; n: number | string }>(
+        `SELECT pipeline, state, COUNT(*) AS n FROM ledger${where ? `${where} AND` : ' WHERE'} state <> 'delivered' GROUP BY pipeline, state`,
+        params,
+      ),
+      this.store.select<{ pipeline: string; n: number | string }>(`SELECT pipeline, COUNT(*) AS n FROM ledger${where} GROUP BY pipeline`, params),
+    ]);
     const out: Record<string, StateCounts> = {};
     if (pipeline !== undefined) out[pipeline] = zeroCounts();
-    for (const r of rows) (out[r.pipeline] ??= zeroCounts())[r.state] = Number(r.n);
+    for (const r of totals) (out[r.pipeline] ??= zeroCounts()).delivered = Number(r.n);
+    for (const r of open) {
+      const c = (out[r.pipeline] ??= zeroCounts());
+      c[r.state] = Number(r.n);
+      c.delivered -= Number(r.n);
+    }
     return out;
   }
 
@@ -162,9 +182,13 @@ export class Ledger {
     return Number(row?.n ?? 0);
   }
 
-  /** Records the start of a run (audited `run-started`) and resolves to its id. */
-  startRun(pipeline: string, actor: Actor, mappingVersion: string | null): Promise<string> {
-    return startRun(this.store, this.audit, pipeline, actor, mappingVersion);
+  /**
+   * Records the start of a run (audited `run-started`, after
+   * `pipeline-changed` / `mapping-changed` when a version differs from the
+   * previous run's) and resolves to its id.
+   */
+  startRun(pipeline: string, actor: Actor, mappingVersion: string | null, definitionVersion?: string | null): Promise<string> {
+    return startRun(this.store, this.audit, pipeline, actor, mappingVersion, definitionVersion ?? null);
   }
 
   /** Stores a run's summary (audited `run-finished`). Throws `LEDGER_UNKNOWN_RUN`. */

@@ -30,6 +30,12 @@ export interface IncomingSubmission {
   bodyJson?: string;
   /** Where it came from, for people: `file.ndjson:12`, `POST /intake/x id=...`. */
   source: string;
+  /**
+   * A move to make at once if the submission is new, in the transaction
+   * that records it (`delivering` once mapped, `rejected` by the mapping):
+   * a runner that maps while reading saves a write per submission.
+   */
+  then?: Omit<Transition, 'key'>;
 }
 
 /** What `receive` did with one submission. */

@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from './migrate.js';
+import { migration0003 } from './migrations/0003-ledger-bodies.js';
+import { TEST_DIALECTS } from './store.test-helpers.js';
 import { openStateStore, resolveStateUrl, type StateStore } from './state-store.js';
 import { openTestStore, pgSkipReason, type TestStore } from './store.test-helpers.js';
 
-const TABLES = ['audit_checkpoints', 'audit_keys', 'audit_log', 'ledger', 'ledger_conflicts', 'rekey_migrations', 'runs'];
+const TABLES = ['audit_checkpoints', 'audit_keys', 'audit_log', 'ledger', 'ledger_bodies', 'ledger_conflicts', 'rekey_migrations', 'runs'];
 
 describe('state store URL', () => {
   it('comes from the argument, else REKEY_STATE_URL, else .rekey/state.sqlite under the working directory', () => {
@@ -50,7 +52,7 @@ describe('SQLite state store', () => {
     open.push(a, b);
     expect(await migrate(a)).toEqual([]);
     const names = await a.select<{ name: string }>('SELECT name FROM rekey_migrations ORDER BY name');
-    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit']);
+    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions']);
   });
 
   it('rolls a failed transaction back and can be closed twice', async () => {
@@ -81,5 +83,38 @@ describe.skipIf(pgSkipReason !== null)('PostgreSQL state store', () => {
     const [a, b] = await Promise.all([openStateStore(ts.url), openStateStore(ts.url)]);
     expect(await migrate(a)).toEqual([]);
     await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe.each(TEST_DIALECTS)('migration 0003 on %s', (dialect) => {
+  let ts: TestStore | undefined;
+  afterEach(async () => {
+    await ts?.dispose();
+    ts = undefined;
+  });
+
+  it('moves the bodies of existing rows into ledger_bodies, and back down', async () => {
+    ts = await openTestStore(dialect);
+    const { store } = ts;
+    const ctx = { qi: store.sequelize.getQueryInterface(), dialect: store.dialect };
+    await migration0003.down(ctx);
+    const at = '2026-01-01T00:00:00.000Z';
+    await store.exec(
+      `INSERT INTO ledger (pipeline, key, content_hash, state, attempts, confirmed, body, created_at, updated_at) VALUES ('p', 'k1', 'h', 'received', 0, false, $1, $2, $2), ('p', 'k2', 'h', 'delivered', 1, false, $3, $2, $2)`,
+      ['{"a":1}', at, '{"b":"\u00e9"}'],
+    );
+    await migration0003.up(ctx);
+    expect(await store.select('SELECT pipeline, key, body FROM ledger_bodies ORDER BY key')).toEqual([
+      { pipeline: 'p', key: 'k1', body: '{"a":1}' },
+      { pipeline: 'p', key: 'k2', body: '{"b":"\u00e9"}' },
+    ]);
+    const columns = dialect === 'sqlite' ? await store.select<{ name: string }>("SELECT name FROM pragma_table_info('ledger')") : await store.select<{ name: string }>("SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'ledger' AND table_schema = current_schema()");
+    expect(columns.map((c) => c.name)).not.toContain('body');
+    await migration0003.down(ctx);
+    expect(await store.select('SELECT key, body FROM ledger ORDER BY key')).toEqual([
+      { key: 'k1', body: '{"a":1}' },
+      { key: 'k2', body: '{"b":"\u00e9"}' },
+    ]);
+    await migration0003.up(ctx);
   });
 });

@@ -1,7 +1,9 @@
 /** Every state-store migration, in the order they apply. Add new ones at the end; never edit an applied one. */
 import { migration0001 } from './0001-ledger.js';
 import { migration0002 } from './0002-audit.js';
+import { migration0003 } from './0003-ledger-bodies.js';
+import { migration0004 } from './0004-run-versions.js';
 import type { StoreMigration } from './migration.types.js';
 
 /** The ordered migration list umzug runs. */
-export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002];
+export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002, migration0003, migration0004];
