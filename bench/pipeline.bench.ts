@@ -57,7 +57,7 @@ async function withLedger(base: string, name: string, input: string, total: numb
   const loaded = await loadPipelineFile(pipelineDir(base, name, input));
   if (!loaded.pipeline) throw new Error(loaded.problems.map((p) => p.message).join('\n'));
   const runtime = await openRuntime(`sqlite:${join(base, `${name}.state.sqlite`)}`);
-  const pool = threads ? new MappingPool(loaded.pipeline.mappingFile, threads) : undefined;
+  const pool = threads ? new MappingPool(loaded.pipeline.mappingFile, threads, key) : undefined;
   if (pool) await pool.mapMany([]);
   const m = loaded.pipeline.mapping;
   const t0 = process.hrtime.bigint();
@@ -69,7 +69,7 @@ async function withLedger(base: string, name: string, input: string, total: numb
     leaseMs: 600_000,
     retryWaitMs: 0,
     piiHash: (v) => piiHash(v, key),
-    mapChunk: pool ? (c) => pool.mapNdjson(c) : async (c) => mapNdjsonChunk(m, c),
+    mapChunk: pool ? (c) => pool.mapNdjson(c) : async (c) => mapNdjsonChunk(m, { ...c, piiKey: key }),
     chunksInFlight: pool ? threads * 2 : 1,
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;

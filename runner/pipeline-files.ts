@@ -5,7 +5,9 @@
  * connected). Every problem is returned located; nothing is thrown for the
  * user's files.
  */
+import { createHash } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
+import { canonicalJson } from '../mappings/version.js';
 import { dirname, resolve } from 'node:path';
 import type { CompiledMapping, Problem } from '../mappings/index.js';
 import { pathLabel } from '../mappings/yaml-source.js';
@@ -20,6 +22,8 @@ export interface LoadedPipeline {
   def: PipelineDef;
   /** The pipeline file as named to the loader. */
   file: string;
+  /** `sha256:<hex>` of the definition as written (secret references, not values). */
+  version: string;
   /** The mapping file, absolute (for worker threads that load it themselves). */
   mappingFile: string;
   mapping: CompiledMapping;
@@ -47,6 +51,11 @@ export interface ResolvedSecrets {
 }
 
 const readText = (path: string) => readFile(path, 'utf8');
+
+/** `sha256:<hex>` of the definition's canonical JSON: formatting and comments do not count as a change. */
+function definitionVersion(def: PipelineDef): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(def)).digest('hex')}`;
+}
 
 function setAt(root: Record<string, unknown>, path: (string | number)[], value: string): void {
   let node = root as Record<string | number, unknown>;
@@ -147,5 +156,5 @@ export async function loadPipelineFile(path: string, opts: PipelineLoadOptions =
   const source = build('source', () => connectors.sources.get(def.source.kind)?.create(resolved.source, env));
   const target = build('target', () => connectors.targets.get(def.target.kind)?.create(resolved.target, env));
   if (problems.length || !mapping || !source || !target) return { problems: byPosition(path, problems) };
-  return { pipeline: { def, file: path, mappingFile, mapping, source, target, secrets: resolved.secrets }, problems: [] };
+  return { pipeline: { def, file: path, version: definitionVersion(def), mappingFile, mapping, source, target, secrets: resolved.secrets }, problems: [] };
 }

@@ -3,14 +3,14 @@
  * audit log, the runner's identity, the PII key for audit hashes, and the
  * adapter from a loaded pipeline file to the flow.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { openStateStore, type StateStore } from '../pipelines/store/state-store.js';
 import { Ledger } from '../pipelines/ledger/ledger.js';
 import { AuditLog } from '../pipelines/audit/audit-log.js';
-import { piiHash } from '../pipelines/audit/pii.js';
+import { loadPiiKey, piiHash } from '../pipelines/audit/pii.js';
 import { isWriteAllowed, nextWriteTime } from '../pipelines/definition/window.js';
 import { backoffDelay } from '../pipelines/definition/retry.js';
 import { parseDuration } from '../pipelines/definition/duration.js';
@@ -41,19 +41,20 @@ export function runnerId(): string {
 
 /**
  * The key for keyed hashes of PII in the audit log: `REKEY_AUDIT_PII_KEY`,
- * else a random key kept in `.rekey/audit-pii.key` (created on first use,
- * readable by the owner only). Auditors need this key to check a value.
+ * else the file named by `REKEY_AUDIT_PII_KEY_FILE`, else
+ * `.rekey/audit-pii.key`; a missing key file is created with a random key,
+ * readable by the owner only. Auditors need this key to check a value.
+ * Throws `AUDIT_KEY_INVALID` for a key that is unreadable or too short.
  */
-export function piiKey(log?: Logger): Buffer {
-  const fromEnv = process.env.REKEY_AUDIT_PII_KEY;
-  if (fromEnv) return /^[0-9a-f]{32,}$/i.test(fromEnv) ? Buffer.from(fromEnv, 'hex') : Buffer.from(fromEnv, 'base64');
-  const file = resolve(process.env.REKEY_AUDIT_PII_KEY_FILE ?? '.rekey/audit-pii.key');
+export function piiKey(log?: Logger, env: NodeJS.ProcessEnv = process.env): Buffer {
+  if (env.REKEY_AUDIT_PII_KEY) return loadPiiKey(env);
+  const file = resolve(env.REKEY_AUDIT_PII_KEY_FILE ?? '.rekey/audit-pii.key');
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
     log?.warn({ file }, 'created a PII hashing key for the audit log; keep it safe, auditors need it to check values');
   }
-  return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+  return loadPiiKey({ REKEY_AUDIT_PII_KEY_FILE: file });
 }
 
 /** The flow's view of a loaded pipeline file. */
@@ -62,6 +63,7 @@ export function flowPipeline(p: LoadedPipeline): FlowPipeline {
   const rate = def.limits.ratePerSecond;
   const flow: FlowPipeline = {
     name: def.pipeline,
+    definitionVersion: p.version,
     mapping: p.mapping,
     source: p.source,
     target: p.target,

@@ -6,6 +6,8 @@
 import { contentHash, submissionKey } from './submission-key.js';
 import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import type { NdjsonResult, NdjsonTask } from './chunk.types.js';
+import { piiHash } from '../audit/pii.js';
+import { piiDetail } from './deliver.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -13,7 +15,11 @@ function jsonProblem(e: unknown): string {
   return `not valid JSON: ${(e as Error).message.replace(/, ".*$/s, '').replace(/ in JSON at position \d+.*/s, '')}`;
 }
 
-/** Maps every line of a chunk; a line that is not JSON becomes an error naming its line, without its content. */
+/**
+ * Maps every line of a chunk; a line that is not JSON becomes an error naming
+ * its line, without its content. With `task.piiKey`, also hashes each
+ * mapped record's PII fields for the audit log.
+ */
 export function mapNdjsonChunk(m: CompiledMapping, task: Omit<NdjsonTask, 'kind' | 'mappingFile'>): NdjsonResult {
   const text = decoder.decode(task.bytes);
   const out: NdjsonResult = { lines: [], keys: [], hashes: [], bodies: [], results: '', errors: [] };
@@ -41,5 +47,9 @@ export function mapNdjsonChunk(m: CompiledMapping, task: Omit<NdjsonTask, 'kind'
     start = end + 1;
   }
   out.results = JSON.stringify(results);
+  if (task.piiKey) {
+    const key = Buffer.from(task.piiKey.buffer, task.piiKey.byteOffset, task.piiKey.byteLength);
+    out.pii = JSON.stringify(results.map((r) => (r.ok ? piiDetail(m, r, (v) => piiHash(v, key)) : {})));
+  }
   return out;
 }

@@ -20,6 +20,8 @@ export interface NdjsonTask {
   /** Line number of the chunk's first line (1-based). */
   firstLine: number;
   bytes: Uint8Array;
+  /** The audit log's PII key: with it, the keyed hashes of each record's PII fields are computed here too. */
+  piiKey?: Uint8Array;
 }
 
 /** One line of a chunk that could not be parsed. */
@@ -38,6 +40,8 @@ export interface NdjsonResult {
   bodies: string[];
   /** JSON array of MapResult, one per readable line. */
   results: string;
+  /** With a PII key: JSON array of each record's PII hashes (`piiDetail`), one per readable line. */
+  pii?: string;
   errors: LineError[];
 }
 

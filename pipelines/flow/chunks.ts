@@ -9,7 +9,7 @@ import type { Ctx } from '../../connectors/connector.types.js';
 import type { MapResult } from '../../mappings/index.js';
 import type { IncomingSubmission } from '../ledger/ledger.types.js';
 import { crashPoint } from './crash-points.js';
-import { settle, type DeliverCounts } from './deliver.js';
+import { mappingError, settle, type DeliverCounts, type Settling } from './deliver.js';
 import type { IngestCounts } from './ingest.js';
 import { Pacer } from './pacer.js';
 import type { NdjsonResult, NdjsonTask } from './chunk.types.js';
@@ -32,9 +32,13 @@ export function hasChunks(source: unknown): source is ChunkSource {
 }
 
 /**
- * Reads, records and delivers every chunk. New submissions are leased to
- * this runner as they are recorded, so no other runner takes them between
- * recording and delivery. Returns the counts of both halves of a pass.
+ * Reads, records and delivers every chunk. New submissions are recorded
+ * already leased to this runner and, when the legacy system may be written
+ * to now, already moved on: `delivering` if the mapping took them,
+ * `rejected` if not, in the transaction that records them. Recording the
+ * next chunk overlaps delivering the one before (the ledger and the target
+ * are different databases); deliveries stay in order, one chunk at a time.
+ * Returns the counts of both halves of a pass.
  */
 export async function passByChunks(
   p: FlowPipeline & { source: ChunkSource },
@@ -48,32 +52,51 @@ export async function passByChunks(
   const counts = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
   const pacer = p.ratePerSecond ? new Pacer(p.ratePerSecond) : undefined;
   const writeOpen = p.writeAllowed(opts.now?.() ?? new Date());
+  const version = p.mapping.version;
   const queue: Promise<NdjsonResult>[] = [];
-  const take = async () => settleChunk(await queue.shift()!);
-  const settleChunk = async (r: NdjsonResult) => {
+  let delivering: Promise<void> = Promise.resolve();
+  const deliver = async (fresh: Settling[], results: MapResult[]) => {
+    for (let i = 0; i < fresh.length && !opts.signal.aborted; i += p.batchSize) {
+      await settle(p, ledger, runId, fresh.slice(i, i + p.batchSize), results.slice(i, i + p.batchSize), opts, ctx, counts, pacer);
+    }
+    opts.onProgress?.({ phase: 'reading', read: counts.read, done: counts.delivered + counts.rejected, pending: counts.receivedNew });
+  };
+  const record = async (r: NdjsonResult) => {
     for (const e of r.errors) opts.log.warn({ pipeline: p.name, line: e.line, code: e.code }, `unreadable record: ${e.message}`);
     counts.unreadable += r.errors.length;
     counts.read += r.keys.length;
     if (!r.keys.length) return;
-    const items: IncomingSubmission[] = r.keys.map((key, i) => ({ key, contentHash: r.hashes[i]!, body: undefined, bodyJson: r.bodies[i]!, source: `line ${r.lines[i]}` }));
-    const outcomes = await ledger.receive(p.name, runId, items, opts.actor, writeOpen ? { owner: opts.owner, leaseMs: opts.leaseMs } : undefined);
-    crashPoint('after-receive');
     const results = JSON.parse(r.results) as MapResult[];
-    const fresh: { key: string; state: 'received'; attempts: number; uncertain: boolean }[] = [];
+    const pii = r.pii === undefined ? undefined : (JSON.parse(r.pii) as Settling['pii'][]);
+    const items: IncomingSubmission[] = r.keys.map((key, i) => {
+      const item: IncomingSubmission = { key, contentHash: r.hashes[i]!, body: undefined, bodyJson: r.bodies[i]!, source: `line ${r.lines[i]}` };
+      const result = results[i]!;
+      if (writeOpen) item.then = result.ok ? { to: 'delivering', mappingVersion: version } : { to: 'rejected', error: mappingError(result) };
+      return item;
+    });
+    const lease = writeOpen ? { owner: opts.owner, leaseMs: opts.leaseMs } : undefined;
+    const outcomes = await ledger.receive(p.name, runId, items, opts.actor, { lease, target: p.targetName, mappingVersion: version });
+    crashPoint('after-receive');
+    const fresh: Settling[] = [];
     const freshResults: MapResult[] = [];
     outcomes.forEach((o, i) => {
-      if (o === 'new') {
+      if (o === 'duplicate') counts.duplicates++;
+      else if (o === 'conflict') counts.conflicts++;
+      else {
         counts.receivedNew++;
-        fresh.push({ key: r.keys[i]!, state: 'received', attempts: 0, uncertain: false });
-        freshResults.push(results[i]!);
-      } else if (o === 'duplicate') counts.duplicates++;
-      else counts.conflicts++;
+        if (!writeOpen) return;
+        if (!results[i]!.ok) counts.rejected++;
+        else {
+          fresh.push({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, pii: pii?.[i] });
+          freshResults.push(results[i]!);
+        }
+      }
     });
-    for (let i = 0; writeOpen && i < fresh.length && !opts.signal.aborted; i += p.batchSize) {
-      await settle(p, ledger, runId, fresh.slice(i, i + p.batchSize), freshResults.slice(i, i + p.batchSize), opts, ctx, counts, pacer);
-    }
-    opts.onProgress?.({ phase: 'reading', read: counts.read, done: counts.delivered + counts.rejected, pending: counts.receivedNew });
+    await delivering;
+    delivering = deliver(fresh, freshResults);
+    delivering.catch(() => undefined);
   };
+  const take = async () => record(await queue.shift()!);
   for await (const chunk of p.source.chunks(ctx)) {
     if (opts.signal.aborted) break;
     queue.push(mapChunk(chunk));
@@ -86,5 +109,6 @@ export async function passByChunks(
     }
     await take();
   }
+  await delivering;
   return counts;
 }

@@ -81,12 +81,13 @@ async function deliverBatch(
   await settle(p, ledger, runId, claimed, results, opts, ctx, counts, pacer);
 }
 
-/** What `settle` needs to know of each submission. */
-export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'>;
+/** What `settle` needs to know of each submission; `pii`, when given, are its PII hashes already computed (on a worker). */
+export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { pii?: Record<string, string | string[]> };
 
 /**
  * Takes mapped submissions the rest of the way: rejected by the mapping, or
- * marked delivering (durably), delivered, and their outcomes recorded.
+ * marked delivering (durably; already done for those in state `delivering`),
+ * delivered, and their outcomes recorded.
  */
 export async function settle(
   p: FlowPipeline,
@@ -136,7 +137,7 @@ export async function settle(
     const { claim, result } = byKey.get(r.key)!;
     if (o.status === 'delivered') {
       counts.delivered++;
-      const t: Transition = { key: r.key, to: 'delivered', mappingVersion: p.mapping.version, detail: { pii: piiDetail(p.mapping, result, opts.piiHash) } };
+      const t: Transition = { key: r.key, to: 'delivered', mappingVersion: p.mapping.version, detail: { pii: claim.pii ?? piiDetail(p.mapping, result, opts.piiHash) } };
       if (o.legacyRef !== undefined) t.legacyRef = o.legacyRef;
       if (o.confirmed !== undefined) t.confirmed = o.confirmed;
       if (o.alreadyPresent) t.detail!.alreadyPresent = true;

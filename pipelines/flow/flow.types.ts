@@ -15,10 +15,13 @@ import type {
   RunSummary,
   Transition,
 } from '../ledger/ledger.types.js';
+import type { ReceiveOptions } from '../ledger/ledger.receive.js';
 
 /** A pipeline ready to run: definition facts, compiled mapping, built connectors. */
 export interface FlowPipeline {
   name: string;
+  /** `sha256:<hex>` of the pipeline definition, to audit changes between runs. */
+  definitionVersion?: string;
   mapping: CompiledMapping;
   source: Source;
   target: Target;
@@ -41,15 +44,17 @@ export interface FlowPipeline {
 
 /** The ledger operations the flow calls (the `Ledger` class provides them). */
 export interface FlowLedger {
-  /** With `lease`, new submissions are recorded already leased to `owner` (for delivery straight after). */
-  receive(pipeline: string, runId: string, items: IncomingSubmission[], actor: Actor, lease?: { owner: string; leaseMs: number }): Promise<ReceiveOutcome[]>;
+  /** With `opts.lease`, new submissions are recorded already leased to `owner`; an item's `then` moves it on at once (see `Ledger.receive`). */
+  receive(pipeline: string, runId: string, items: IncomingSubmission[], actor: Actor, opts?: ReceiveOptions): Promise<ReceiveOutcome[]>;
   claim(pipeline: string, owner: string, limit: number, leaseMs: number, now?: Date): Promise<ClaimedSubmission[]>;
   apply(pipeline: string, runId: string, transitions: Transition[], actor: Actor, ctx: { target?: string; mappingVersion?: string }): Promise<void>;
   release(pipeline: string, owner: string): Promise<number | void>;
   /** Distinct owners of current leases in the pipeline. */
   leaseOwners(pipeline: string): Promise<string[]>;
   list(pipeline: string, opts: { states?: LedgerState[]; limit: number; offset?: number }): Promise<LedgerRow[]>;
-  startRun(pipeline: string, actor: Actor, mappingVersion: string): Promise<string>;
+  /** Row counts by state of the pipeline. */
+  counts(pipeline: string): Promise<Record<string, Record<LedgerState, number>>>;
+  startRun(pipeline: string, actor: Actor, mappingVersion: string, definitionVersion?: string): Promise<string>;
   finishRun(runId: string, summary: RunSummary): Promise<void>;
 }
 

@@ -17,7 +17,7 @@ import type { RunSummary } from '../ledger/ledger.types.js';
  * releasing this runner's leases so another pass can take the work.
  */
 export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOptions): Promise<PassResult> {
-  const runId = await ledger.startRun(p.name, opts.actor, p.mapping.version);
+  const runId = await ledger.startRun(p.name, opts.actor, p.mapping.version, p.definitionVersion);
   const ctx: Ctx = { log: opts.log.child({ pipeline: p.name, run: runId }), signal: opts.signal, attempt: 1 };
   const summary: RunSummary = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
   let windowClosedUntil: string | undefined;
@@ -48,8 +48,8 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
     await p.source.close().catch((e: unknown) => ctx.log.error({ err: e }, 'could not close the source'));
   }
   await ledger.finishRun(runId, summary);
-  const waiting = await ledger.list(p.name, { states: ['failed'], limit: 100_000 });
-  const result: PassResult = { ...summary, runId, waitingRetry: waiting.length };
+  const waiting = (await ledger.counts(p.name))[p.name]?.failed ?? 0;
+  const result: PassResult = { ...summary, runId, waitingRetry: waiting };
   if (windowClosedUntil !== undefined) result.windowClosedUntil = windowClosedUntil;
   return result;
 }

@@ -24,9 +24,13 @@ interface RunOptions {
   workers?: number;
 }
 
-/** Where a pass maps: on worker threads when there is a pool, else on this thread (bytes either way). */
-export function mappingOptions(pool: MappingPool | undefined, mapping: CompiledMapping): Pick<PassOptions, 'mapMany' | 'mapChunk' | 'chunksInFlight'> {
-  if (!pool) return { mapChunk: async (chunk) => mapNdjsonChunk(mapping, chunk), chunksInFlight: 1 };
+/**
+ * Where a pass maps: on worker threads when there is a pool (made with the
+ * same PII key), else on this thread (bytes either way); chunks are hashed
+ * for the audit log with `piiKey` where they are mapped.
+ */
+export function mappingOptions(pool: MappingPool | undefined, mapping: CompiledMapping, piiKey: Buffer): Pick<PassOptions, 'mapMany' | 'mapChunk' | 'chunksInFlight'> {
+  if (!pool) return { mapChunk: async (chunk) => mapNdjsonChunk(mapping, { ...chunk, piiKey }), chunksInFlight: 1 };
   return { mapMany: (bodies) => pool.mapMany(bodies), mapChunk: (chunk) => pool.mapNdjson(chunk), chunksInFlight: pool.threads * 2 };
 }
 
@@ -109,7 +113,8 @@ export function runCommand(program: Command, result: CommandResult): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       const threads = opts.workers ?? lp.def.workers ?? defaultThreads();
-      const pool = threads > 0 ? new MappingPool(resolve(lp.mappingFile), threads) : undefined;
+      const key = piiKey(log);
+      const pool = threads > 0 ? new MappingPool(resolve(lp.mappingFile), threads, key) : undefined;
       const bar = progressBar(!opts.json && process.stderr.isTTY === true);
       try {
         const flow = flowPipeline(lp);
@@ -121,9 +126,9 @@ export function runCommand(program: Command, result: CommandResult): void {
           signal: abort.signal,
           leaseMs: durationOption('--lease', opts.lease ?? '60s'),
           retryWaitMs: durationOption('--wait', opts.wait ?? '0s'),
-          piiHash: piiHasher(piiKey(log)),
+          piiHash: piiHasher(key),
           onProgress: (p) => bar.update(p),
-          ...mappingOptions(pool, lp.mapping),
+          ...mappingOptions(pool, lp.mapping, key),
         });
         bar.stop();
         if (opts.json) process.stdout.write(`${JSON.stringify({ pipeline: flow.name, ...summary }, null, 2)}\n`);

@@ -23,10 +23,15 @@ function workerFile(): { filename: string; execArgv: string[] } {
 export class MappingPool {
   private readonly piscina: Piscina;
 
-  /** Starts `threads` workers for the mapping at `mappingFile` (an absolute path). */
+  /**
+   * Starts `threads` workers for the mapping at `mappingFile` (an absolute
+   * path). With `piiKey`, NDJSON chunks come back with the PII hashes the
+   * audit log needs, computed on the workers.
+   */
   constructor(
     readonly mappingFile: string,
     readonly threads: number = defaultThreads(),
+    private readonly piiKey?: Buffer,
   ) {
     const { filename, execArgv } = workerFile();
     this.piscina = new Piscina({ filename, minThreads: threads, maxThreads: threads, execArgv, idleTimeout: 60_000 });
@@ -41,6 +46,7 @@ export class MappingPool {
   /** Parses, keys, hashes and maps one NDJSON chunk; its bytes are transferred, not copied. */
   async mapNdjson(chunk: Omit<NdjsonTask, 'kind' | 'mappingFile'>): Promise<NdjsonResult> {
     const task: NdjsonTask = { kind: 'ndjson', mappingFile: this.mappingFile, ...chunk };
+    if (this.piiKey) task.piiKey = this.piiKey;
     const buffer = chunk.bytes.buffer;
     const transfer = buffer instanceof ArrayBuffer && chunk.bytes.byteOffset === 0 && chunk.bytes.byteLength === buffer.byteLength ? [buffer] : [];
     return (await this.piscina.run(task, { transferList: transfer })) as NdjsonResult;
