@@ -100,9 +100,9 @@ export async function settle(
   counts: DeliverCounts,
   pacer: Pacer | undefined,
 ): Promise<void> {
-  const audit = { target: p.targetName, mappingVersion: p.mapping.version };
+  const audit = { target: p.targetName, mappingVersion: p.mapping.version, owner: opts.owner };
   const before: Transition[] = [];
-  const records: MappedRecord[] = [];
+  let records: MappedRecord[] = [];
   const byKey = new Map<string, { claim: Settling; result: MapResult }>();
   claimed.forEach((c, i) => {
     const r = results[i]!;
@@ -116,8 +116,12 @@ export async function settle(
     records.push({ key: c.key, record: r.record, children: r.children, mappingVersion: p.mapping.version, uncertain: c.uncertain });
     byKey.set(c.key, { claim: c, result: r });
   });
-  if (before.length) await ledger.apply(p.name, runId, before, opts.actor, audit);
+  const taken = new Set(before.length ? ((await ledger.apply(p.name, runId, before, opts.actor, audit)) ?? []) : []);
   crashPoint('after-delivering');
+  if (taken.size) {
+    opts.log.warn({ pipeline: p.name, keys: [...taken] }, 'leases lost before delivery (another runner took them over): left to that runner');
+    records = records.filter((r) => !taken.has(r.key));
+  }
   if (!records.length) return;
   await pacer?.take(records.length, opts.signal);
   const attempt = Math.max(...records.map((r) => byKey.get(r.key)!.claim.attempts)) + 1;
@@ -156,6 +160,7 @@ export async function settle(
     counts.failed++;
     return { key: r.key, to: 'failed', error: o.error, nextAttemptAt: new Date(Date.now() + p.retryDelay(attempts)) };
   });
-  await ledger.apply(p.name, runId, after, opts.actor, audit);
+  const lost = (await ledger.apply(p.name, runId, after, opts.actor, audit)) ?? [];
+  if (lost.length) opts.log.warn({ pipeline: p.name, keys: lost }, 'leases lost during delivery (another runner took them over): their outcomes are left to that runner, which checks the target first');
   crashPoint('after-ledger-delivered');
 }

@@ -47,7 +47,8 @@ export interface FlowLedger {
   /** With `opts.lease`, new submissions are recorded already leased to `owner`; an item's `then` moves it on at once (see `Ledger.receive`). */
   receive(pipeline: string, runId: string, items: IncomingSubmission[], actor: Actor, opts?: ReceiveOptions): Promise<ReceiveOutcome[]>;
   claim(pipeline: string, owner: string, limit: number, leaseMs: number, now?: Date): Promise<ClaimedSubmission[]>;
-  apply(pipeline: string, runId: string, transitions: Transition[], actor: Actor, ctx: { target?: string; mappingVersion?: string }): Promise<void>;
+  /** With `ctx.owner`, moves of rows no longer leased to it are skipped; resolves to their keys. */
+  apply(pipeline: string, runId: string, transitions: Transition[], actor: Actor, ctx: { target?: string; mappingVersion?: string; owner?: string }): Promise<string[] | void>;
   release(pipeline: string, owner: string): Promise<number | void>;
   /** Distinct owners of current leases in the pipeline. */
   leaseOwners(pipeline: string): Promise<string[]>;

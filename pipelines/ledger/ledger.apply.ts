@@ -105,19 +105,29 @@ async function writeRows(store: StateStore, pipeline: string, rows: MutableRow[]
  * Checks and applies `transitions` in one transaction: reads the rows (locked
  * on PostgreSQL), plans the moves, writes them back and appends the audit
  * entries. Resolves after COMMIT. Throws what `planMoves` throws, with
- * nothing written.
+ * nothing written. With `owner` (a runner's moves on rows it leased), the
+ * moves of rows whose lease another runner took over, or that were
+ * released, are left out (fencing): resolves to those keys, sorted.
  */
 export async function applyMoves(
   store: StateStore,
   audit: AuditLog,
   transitions: readonly Transition[],
   ctx: Omit<PlanContext, 'now'>,
-): Promise<void> {
-  if (!transitions.length) return;
-  await store.transaction(async (t) => {
+  owner?: string,
+): Promise<string[]> {
+  if (!transitions.length) return [];
+  return store.transaction(async (t) => {
     const current = await readCurrent(store, ctx.pipeline, [...new Set(transitions.map((x) => x.key))], t);
-    const { rows, entries } = planMoves(current, transitions, { ...ctx, now: new Date() });
+    const lost = owner === undefined ? [] : [...current.values()].filter((r) => r.lease_owner !== owner).map((r) => r.key);
+    const gone = new Set(lost);
+    const { rows, entries } = planMoves(
+      current,
+      gone.size ? transitions.filter((x) => !gone.has(x.key)) : transitions,
+      { ...ctx, now: new Date() },
+    );
     await writeRows(store, ctx.pipeline, rows, t);
     await audit.append(entries, { transaction: t });
+    return lost.sort();
   });
 }

@@ -190,6 +190,24 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
       expect(back.map((c) => [c.key, c.uncertain])).toEqual([['a', true]]);
       expect((await ledger.get(p, 'b'))?.leaseOwner).toBe('o2');
     });
+
+    it('fences a runner whose lease was taken over: its moves of those rows are skipped and reported', async () => {
+      const p = fresh();
+      await ledger.receive(p, null, [sub('a'), sub('b')], RUNNER);
+      const now = new Date();
+      await ledger.claim(p, 'o1', 10, 1000, now);
+      expect(await ledger.apply(p, null, [{ key: 'a', to: 'delivering' }, { key: 'b', to: 'delivering' }], RUNNER, { owner: 'o1' })).toEqual([]);
+      const taken = await ledger.claim(p, 'o2', 1, 60_000, new Date(now.getTime() + 1500));
+      expect(taken.map((c) => [c.key, c.uncertain])).toEqual([['a', true]]);
+      const late = [
+        { key: 'a', to: 'delivered' as const, legacyRef: 'LATE-A' },
+        { key: 'b', to: 'delivered' as const, legacyRef: 'B' },
+      ];
+      expect(await ledger.apply(p, null, late, RUNNER, { owner: 'o1' })).toEqual(['a']);
+      expect(await ledger.get(p, 'a')).toMatchObject({ state: 'delivering', leaseOwner: 'o2', legacyRef: null });
+      expect(await ledger.get(p, 'b')).toMatchObject({ state: 'delivered', legacyRef: 'B' });
+      expect((await ledger.history(p, 'a')).map((e) => e.event)).toEqual(['received', 'delivering']);
+    });
   });
 
   describe('operator actions', () => {

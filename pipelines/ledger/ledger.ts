@@ -68,16 +68,20 @@ export class Ledger {
    * key (legacy ref, error, PII hashes from `transition.detail.pii`).
    * Throws `LedgerTransitionError` (`LEDGER_ILLEGAL_TRANSITION`, fatal) or
    * `LEDGER_UNKNOWN_KEY`, and `LEDGER_BAD_REQUEST` if a PII field is not a
-   * `piiHash`; nothing is written then.
+   * `piiHash`; nothing is written then. With `ctx.owner` (a runner moving
+   * rows it leased) the moves of rows no longer leased to it are skipped:
+   * resolves to their keys (another runner holds them now, or they were
+   * released), so the caller can leave them alone.
    */
   apply(
     pipeline: string,
     runId: string | null,
     transitions: readonly Transition[],
     actor: Actor,
-    ctx: { target?: string; mappingVersion?: string } = {},
-  ): Promise<void> {
-    return applyMoves(this.store, this.audit, transitions, { pipeline, actor, ...ctx, extra: runId ? { runId } : {} });
+    ctx: { target?: string; mappingVersion?: string; owner?: string } = {},
+  ): Promise<string[]> {
+    const { owner, ...audited } = ctx;
+    return applyMoves(this.store, this.audit, transitions, { pipeline, actor, ...audited, extra: runId ? { runId } : {} }, owner);
   }
 
   /** Gives back every lease `owner` holds (graceful shutdown) and resolves to how many; `delivering` rows become due as uncertain. */
@@ -91,20 +95,20 @@ export class Ledger {
   }
 
   /** Operator: sends dead or failed submissions back to `received` with attempts reset (audited `retried`). */
-  retry(pipeline: string, key: string | readonly string[], actor: Actor): Promise<void> {
+  async retry(pipeline: string, key: string | readonly string[], actor: Actor): Promise<void> {
     const moves = keysOf(key).map((k): Transition => ({ key: k, to: 'received' }));
-    return applyMoves(this.store, this.audit, moves, { pipeline, actor, allowedFrom: ['dead', 'failed'] });
+    await applyMoves(this.store, this.audit, moves, { pipeline, actor, allowedFrom: ['dead', 'failed'] });
   }
 
   /** Operator: gives up on a dead submission for a stated reason (audited `discarded`). Throws `LEDGER_BAD_REQUEST` without a reason. */
-  discard(pipeline: string, key: string, reason: string, actor: Actor): Promise<void> {
-    if (!reason?.trim()) return Promise.reject(new PipelineError(PipelineCodes.LEDGER_BAD_REQUEST, 'discarding needs a reason'));
-    return applyMoves(this.store, this.audit, [{ key, to: 'discarded' }], { pipeline, actor, allowedFrom: ['dead'], extra: { reason: reason.trim() } });
+  async discard(pipeline: string, key: string, reason: string, actor: Actor): Promise<void> {
+    if (!reason?.trim()) throw new PipelineError(PipelineCodes.LEDGER_BAD_REQUEST, 'discarding needs a reason');
+    await applyMoves(this.store, this.audit, [{ key, to: 'discarded' }], { pipeline, actor, allowedFrom: ['dead'], extra: { reason: reason.trim() } });
   }
 
   /** Operator: sends a delivered or rejected submission through again (audited `replayed`). */
-  replay(pipeline: string, key: string, actor: Actor): Promise<void> {
-    return applyMoves(this.store, this.audit, [{ key, to: 'received' }], { pipeline, actor, allowedFrom: ['delivered', 'rejected'] });
+  async replay(pipeline: string, key: string, actor: Actor): Promise<void> {
+    await applyMoves(this.store, this.audit, [{ key, to: 'received' }], { pipeline, actor, allowedFrom: ['delivered', 'rejected'] });
   }
 
   /** One submission's row and stored body, or null. */
