@@ -1,7 +1,8 @@
 /**
  * What the dialect-neutral SQL writer needs from a database: quoting, the
- * INSERT that leaves existing keys alone, savepoints, values, and what an
- * error means. One implementation per database.
+ * INSERT that leaves existing keys alone, the condition that finds rows by
+ * key, savepoints, values, and what an error means. One implementation per
+ * database.
  */
 
 /** What the runner must do about a database error. */
@@ -23,31 +24,44 @@ export interface SqlErrorInfo {
   names: string[];
 }
 
-/** One database's SQL. Statements use `$1`, `$2`... bind parameters. */
+/**
+ * SQL and its bind parameters, in the dialect's own placeholder syntax
+ * (SQLite `?1`, PostgreSQL `$1`...): only the dialect that built it knows
+ * how its values are passed (one by one, or packed in one parameter).
+ */
+export interface SqlStatement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+/** One database's SQL. */
 export interface SqlDialect {
   readonly name: string;
-  /** Most bind parameters in one statement. */
-  readonly maxParams: number;
   /** Quotes an identifier, or a dotted `schema.table`. */
   quote(identifier: string): string;
-  /** INSERT of `rows` rows (row-major parameters) that skips a row whose key already exists. */
-  insertSkippingKeys(table: string, columns: readonly string[], rows: number, keyColumn: string): string;
+  /** Most rows one {@link insertSkippingKeys} statement may carry when each row has `width` columns (at least 1). */
+  maxRows(width: number): number;
+  /**
+   * INSERT of `rows` (one value per column, as {@link toDb} made it), in
+   * order, that skips a row whose key already exists. A failing row fails
+   * the whole statement.
+   */
+  insertSkippingKeys(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], keyColumn: string): SqlStatement;
+  /** Most keys one {@link keyIn} condition may carry. */
+  readonly maxKeys: number;
+  /** A condition true where `column` (already quoted) holds one of `keys`; the statement's only parameters. */
+  keyIn(column: string, keys: readonly string[]): SqlStatement;
   savepoint(name: string): string;
   /** SQL that undoes back to the savepoint and forgets it (one or more statements, run in order). */
   rollbackTo(name: string): string[];
   release(name: string): string[];
-  /** A record value as the driver takes it (booleans, dates). */
+  /** A record value as the database takes it (booleans, dates). */
   toDb(value: string | number | boolean | bigint | Date | null): unknown;
   classify(error: unknown): SqlErrorInfo;
 }
 
-/** A transaction in progress, as the writer uses it. */
+/** A transaction in progress, as the writer uses it; SQL comes from the dialect, with its placeholders. */
 export interface SqlTx {
-  select(sql: string, bind?: unknown[]): Promise<Record<string, unknown>[]>;
-  execute(sql: string, bind?: unknown[]): Promise<void>;
-}
-
-/** `$from, $from+1, ...` for `count` parameters. */
-export function params(from: number, count: number): string {
-  return Array.from({ length: count }, (_, i) => `$${from + i}`).join(', ');
+  select(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  execute(sql: string, params?: readonly unknown[]): Promise<void>;
 }

@@ -22,6 +22,7 @@ CREATE TABLE PEOPLE (
 );
 CREATE TABLE TYPED (K TEXT NOT NULL UNIQUE, N INTEGER) STRICT;
 CREATE TABLE LOOSE (K TEXT NOT NULL, V TEXT);
+CREATE TABLE VALS (K TEXT NOT NULL UNIQUE, S TEXT, I INTEGER, F REAL, B INTEGER, D TEXT, N TEXT, L TEXT, U TEXT, G TEXT, X);
 `;
 
 beforeAll(async () => {
@@ -96,6 +97,25 @@ describe('sqlite target: delivery', () => {
     await t.close();
   });
 
+  it('stores values of every type, read back as written', async () => {
+    const t = await open({ table: 'VALS', keyColumn: 'K', columns: {} });
+    const long = 'é'.repeat(1024);
+    const when = new Date('2024-02-29T23:59:59.123Z');
+    const out = await t.deliver(
+      [
+        rec('plain', { S: 'Ní Bhriain', I: 42, F: 2.5, B: true, D: when, N: null, L: long, U: 'Zoë 😀 “quoted” \\ \n', G: 12345678901234567890n, X: '0042' }),
+        rec('edges', { S: '', I: 3_000_000_000, F: 0.1, B: false, X: 7 }),
+      ],
+      ctx,
+    );
+    expect(out.map((o) => o.status)).toEqual(['delivered', 'delivered']);
+    await t.close();
+    expect(await query(t.path, 'SELECT K, S, I, F, B, D, N, L, U, G, X, typeof(I) AS TI, typeof(X) AS TX FROM VALS ORDER BY rowid')).toEqual([
+      { K: 'plain', S: 'Ní Bhriain', I: 42, F: 2.5, B: 1, D: '2024-02-29T23:59:59.123Z', N: null, L: long, U: 'Zoë 😀 “quoted” \\ \n', G: '12345678901234567890', X: '0042', TI: 'integer', TX: 'text' },
+      { K: 'edges', S: '', I: 3_000_000_000, F: 0.1, B: 0, D: null, N: null, L: null, U: null, G: null, X: 7, TI: 'integer', TX: 'integer' },
+    ]);
+  });
+
   it('lets deliveries made at once run one after the other', async () => {
     const t = await open();
     const [a, b] = await Promise.all([t.deliver([rec('a', { LAST_NAME: 'A' })], ctx), t.deliver([rec('b', { LAST_NAME: 'B' })], ctx)]);
@@ -134,6 +154,22 @@ describe('sqlite target: a bad record rejects only itself', () => {
     ]);
     expect(out.filter((o) => o.status === 'delivered')).toHaveLength(37);
     await t.close();
+  });
+
+  it('rejects one bad row in a batch of 5,000 and delivers the others in order', async () => {
+    const t = await open();
+    const batch = Array.from({ length: 5000 }, (_, i) => rec(`k${i}`, { LAST_NAME: `P${i}`, AGE: i === 2500 ? 12 : 30 }));
+    const out = await t.deliver(batch, ctx);
+    expect(out[2500]).toEqual({ key: 'k2500', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'CHECK constraint failed: AGE >= 17', field: 'AGE' } });
+    const refs = out.filter((o, i) => i !== 2500).map((o) => (o.status === 'delivered' ? o.legacyRef : o.status));
+    expect(refs).toEqual(Array.from({ length: 4999 }, (_, i) => String(i + 1)));
+    expect(await t.deliver(batch.slice(2499, 2502), ctx)).toEqual([
+      { key: 'k2499', status: 'delivered', legacyRef: '2500', alreadyPresent: true },
+      out[2500],
+      { key: 'k2501', status: 'delivered', legacyRef: '2501', alreadyPresent: true },
+    ]);
+    await t.close();
+    expect(await query(t.path, 'SELECT count(*) AS n, max(ID) AS top FROM PEOPLE')).toEqual([{ n: 4999, top: 4999 }]);
   });
 
   it('rejects a wrong type in a STRICT table', async () => {

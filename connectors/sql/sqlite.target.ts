@@ -1,8 +1,9 @@
 /**
  * Target `sqlite`: inserts mapped records into a table of a SQLite
- * database through Sequelize, idempotently by submission key (see
- * sql.writer.ts). One transaction (`BEGIN IMMEDIATE`) per batch on one
- * connection, batches one at a time; the database runs in WAL mode with
+ * database, idempotently by submission key (see sql.writer.ts). Sequelize
+ * opens and inspects the database; each batch runs on the driver connection
+ * Sequelize holds (see sqlite.connection.ts), in one transaction (`BEGIN
+ * IMMEDIATE`), batches one at a time; the database runs in WAL mode with
  * `synchronous=FULL`, so a delivered record survives a power cut.
  */
 import { access, readFile } from 'node:fs/promises';
@@ -11,8 +12,8 @@ import type { Sequelize } from 'sequelize';
 import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
 import { DEFAULT_SQL_BATCH_SIZE, sqlTableProperties, type SqlTableConfig, type SqlTableSpec } from './sql.config.js';
-import type { SqlTx } from './sql.dialect.js';
 import { writeBatch } from './sql.writer.js';
+import { SqliteConnection, type SqliteDriverDb } from './sqlite.connection.js';
 import { sqliteDialect } from './sqlite.dialect.js';
 
 /** `target.config` of kind `sqlite`. Relative paths are relative to the pipeline file. */
@@ -57,13 +58,8 @@ export class SqliteTarget implements Target {
   private readonly baseDir: string;
   private db?: Sequelize;
   private spec?: SqlTableSpec;
+  private conn?: SqliteConnection;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly tx: SqlTx = {
-    select: (sql, bind) => this.select(sql, bind),
-    execute: async (sql, bind) => {
-      await this.database().query(sql, bind === undefined ? { raw: true } : { bind, raw: true });
-    },
-  };
 
   /** Touches nothing: the database is opened by {@link connect}. */
   constructor(config: SqliteTargetConfig, env: ConnectorEnv) {
@@ -101,9 +97,11 @@ export class SqliteTarget implements Target {
         columns = await this.columns();
       }
       this.spec = await this.inspect(columns);
+      this.conn = new SqliteConnection(await this.driverDb());
     } catch (e) {
       if ((e as Error).name !== 'SequelizeConnectionError') await this.db.close().catch(() => undefined);
       this.db = undefined;
+      this.spec = undefined;
       if (e instanceof ConnectorFailure) throw e;
       const info = sqliteDialect.classify(e);
       const code = (e as NodeJS.ErrnoException).code === 'ENOENT' || info.kind === 'fatal' ? 'SQL_SCHEMA' : 'SQL_UNAVAILABLE';
@@ -129,12 +127,15 @@ export class SqliteTarget implements Target {
     return rows.map((r) => ({ name: String(r.name), pk: Number(r.pk), type: String(r.type) }));
   }
 
+  /** The driver connection Sequelize runs plain queries on (its `default` one). */
+  private driverDb(): Promise<SqliteDriverDb> {
+    const manager = this.database().connectionManager as unknown as { getConnection(o: object): Promise<SqliteDriverDb> };
+    return manager.getConnection({});
+  }
+
   private async runScript(sql: string): Promise<void> {
-    const manager = this.database().connectionManager as unknown as {
-      getConnection(o: object): Promise<{ exec(sql: string, cb: (e: Error | null) => void): void }>;
-    };
-    const conn = await manager.getConnection({});
-    await new Promise<void>((ok, ko) => conn.exec(sql, (e) => (e ? ko(e) : ok())));
+    const db = await this.driverDb();
+    await new Promise<void>((ok, ko) => db.exec(sql, (e) => (e ? ko(e) : ok())));
   }
 
   private async inspect(columns: { name: string; pk: number; type: string }[]): Promise<SqlTableSpec> {
@@ -184,16 +185,16 @@ export class SqliteTarget implements Target {
    */
   deliver(batch: MappedRecord[], _ctx: Ctx): Promise<Outcome[]> {
     return this.exclusive(async () => {
-      const spec = this.spec;
-      if (!spec) throw fail('SQL_SCHEMA', 'the sqlite target is not connected: call connect() first');
+      const { spec, conn } = this;
+      if (!spec || !conn) throw fail('SQL_SCHEMA', 'the sqlite target is not connected: call connect() first');
       try {
-        await this.tx.execute('BEGIN IMMEDIATE');
+        await conn.execute('BEGIN IMMEDIATE');
         try {
-          const outcomes = await writeBatch(this.tx, sqliteDialect, spec, batch);
-          await this.tx.execute('COMMIT');
+          const outcomes = await writeBatch(conn, sqliteDialect, spec, batch);
+          await conn.execute('COMMIT');
           return outcomes;
         } catch (e) {
-          await this.tx.execute('ROLLBACK').catch(() => undefined);
+          await conn.execute('ROLLBACK').catch(() => undefined);
           throw e;
         }
       } catch (e) {
@@ -219,9 +220,11 @@ export class SqliteTarget implements Target {
   /** Closes the database after the batch in progress; a later {@link connect} opens it again. */
   close(): Promise<void> {
     return this.exclusive(async () => {
-      const db = this.db;
+      const { db, conn } = this;
       this.db = undefined;
       this.spec = undefined;
+      this.conn = undefined;
+      await conn?.close();
       await db?.close();
     });
   }
