@@ -114,6 +114,12 @@ export async function pipelineBench(total = 1_000_000): Promise<Record<string, u
   const base = mkdtempSync(join(process.env.REKEY_BENCH_DIR ?? tmpdir(), 'rekey-bench-'));
   try {
     const input = await writeInput(base, total);
+    const only = process.env.REKEY_BENCH_ONLY;
+    if (only) {
+      const run = { main: () => withLedger(base, 'main', input, total, 0), workers: () => withLedger(base, 'workers', input, total, 2), bare: () => withoutLedger(base, 'bare', input, total, 2) }[only];
+      if (!run) throw new Error(`REKEY_BENCH_ONLY must be main, workers or bare, got ${only}`);
+      return { benchmark: 'pipeline', figures: [await run()], note: 'one configuration only (REKEY_BENCH_ONLY): no ratios' };
+    }
     const main = await withLedger(base, 'main', input, total, 0);
     const workers = await withLedger(base, 'workers', input, total, 2);
     const bare = await withoutLedger(base, 'bare', input, total, 2);

@@ -9,7 +9,7 @@ import type { Ctx } from '../../connectors/connector.types.js';
 import type { MapResult } from '../../mappings/index.js';
 import type { IncomingSubmission } from '../ledger/ledger.types.js';
 import { crashPoint } from './crash-points.js';
-import { mappingError, settle, type DeliverCounts, type Settling } from './deliver.js';
+import { deliverMapped, mappingError, recordOutcomes, type DeliverCounts, type Settling } from './deliver.js';
 import type { IngestCounts } from './ingest.js';
 import { Pacer } from './pacer.js';
 import type { NdjsonResult, NdjsonTask } from './chunk.types.js';
@@ -35,9 +35,10 @@ export function hasChunks(source: unknown): source is ChunkSource {
  * Reads, records and delivers every chunk. New submissions are recorded
  * already leased to this runner and, when the legacy system may be written
  * to now, already moved on: `delivering` if the mapping took them,
- * `rejected` if not, in the transaction that records them. Recording the
- * next chunk overlaps delivering the one before (the ledger and the target
- * are different databases); deliveries stay in order, one chunk at a time.
+ * `rejected` if not, in the transaction that records them. Recording a
+ * chunk, delivering the one before and recording the outcomes of the one
+ * before that overlap (the ledger and the target are different databases);
+ * deliveries stay in order, one batch at a time.
  * Returns the counts of both halves of a pass.
  */
 export async function passByChunks(
@@ -54,12 +55,34 @@ export async function passByChunks(
   const writeOpen = p.writeAllowed(opts.now?.() ?? new Date());
   const version = p.mapping.version;
   const queue: Promise<NdjsonResult>[] = [];
-  let delivering: Promise<void> = Promise.resolve();
+  // Two chains: the target's deliveries, one batch at a time and in order,
+  // and the recording of their outcomes, also in order. Recording batch N
+  // overlaps delivering batch N+1 (the ledger and the target are separate
+  // databases); at most two batches are between the target and the ledger.
+  let targetTail: Promise<unknown> = Promise.resolve();
+  let recordTail: Promise<void> = Promise.resolve();
+  const inFlightBatches: Promise<void>[] = [];
+  const quiet = <T>(x: Promise<T>) => {
+    x.catch(() => undefined);
+    return x;
+  };
   const deliver = async (fresh: Settling[], results: MapResult[]) => {
     for (let i = 0; i < fresh.length && !opts.signal.aborted; i += p.batchSize) {
-      await settle(p, ledger, runId, fresh.slice(i, i + p.batchSize), results.slice(i, i + p.batchSize), opts, ctx, counts, pacer);
+      if (inFlightBatches.length >= 2) await inFlightBatches.shift();
+      const batch = fresh.slice(i, i + p.batchSize);
+      const mapped = results.slice(i, i + p.batchSize);
+      const delivered = quiet(targetTail.then(() => deliverMapped(p, ledger, runId, batch, mapped, opts, ctx, counts, pacer)));
+      targetTail = delivered;
+      const before = recordTail;
+      recordTail = quiet(
+        delivered.then(async (d) => {
+          await before;
+          if (d) await recordOutcomes(p, ledger, runId, d, opts, counts);
+          opts.onProgress?.({ phase: 'reading', read: counts.read, done: counts.delivered + counts.rejected, pending: counts.receivedNew });
+        }),
+      );
+      inFlightBatches.push(recordTail);
     }
-    opts.onProgress?.({ phase: 'reading', read: counts.read, done: counts.delivered + counts.rejected, pending: counts.receivedNew });
   };
   const record = async (r: NdjsonResult) => {
     for (const e of r.errors) opts.log.warn({ pipeline: p.name, line: e.line, code: e.code }, `unreadable record: ${e.message}`);
@@ -92,9 +115,7 @@ export async function passByChunks(
         }
       }
     });
-    await delivering;
-    delivering = deliver(fresh, freshResults);
-    delivering.catch(() => undefined);
+    await deliver(fresh, freshResults);
   };
   const take = async () => record(await queue.shift()!);
   for await (const chunk of p.source.chunks(ctx)) {
@@ -109,6 +130,7 @@ export async function passByChunks(
     }
     await take();
   }
-  await delivering;
+  await targetTail;
+  await recordTail;
   return counts;
 }

@@ -84,6 +84,13 @@ async function deliverBatch(
 /** What `settle` needs to know of each submission; `pii`, when given, are its PII hashes already computed (on a worker). */
 export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { pii?: Record<string, string | string[]> };
 
+/** A batch the target has answered for, waiting for its outcomes to be recorded (see `recordOutcomes`). */
+export interface Delivered {
+  records: MappedRecord[];
+  outcomes: Outcome[];
+  byKey: Map<string, { claim: Settling; result: MapResult }>;
+}
+
 /**
  * Takes mapped submissions the rest of the way: rejected by the mapping, or
  * marked delivering (durably; already done for those in state `delivering`),
@@ -100,6 +107,26 @@ export async function settle(
   counts: DeliverCounts,
   pacer: Pacer | undefined,
 ): Promise<void> {
+  const d = await deliverMapped(p, ledger, runId, claimed, results, opts, ctx, counts, pacer);
+  if (d) await recordOutcomes(p, ledger, runId, d, opts, counts);
+}
+
+/**
+ * The first half of `settle`: mapping rejections and `delivering` recorded,
+ * then the target's delivery. Resolves to what the target answered (nothing
+ * when no record was left to deliver); throws only a fatal target error.
+ */
+export async function deliverMapped(
+  p: FlowPipeline,
+  ledger: FlowLedger,
+  runId: string,
+  claimed: Settling[],
+  results: MapResult[],
+  opts: PassOptions,
+  ctx: Ctx,
+  counts: DeliverCounts,
+  pacer: Pacer | undefined,
+): Promise<Delivered | undefined> {
   const audit = { target: p.targetName, mappingVersion: p.mapping.version, owner: opts.owner };
   const before: Transition[] = [];
   let records: MappedRecord[] = [];
@@ -122,7 +149,7 @@ export async function settle(
     opts.log.warn({ pipeline: p.name, keys: [...taken] }, 'leases lost before delivery (another runner took them over): left to that runner');
     records = records.filter((r) => !taken.has(r.key));
   }
-  if (!records.length) return;
+  if (!records.length) return undefined;
   await pacer?.take(records.length, opts.signal);
   const attempt = Math.max(...records.map((r) => byKey.get(r.key)!.claim.attempts)) + 1;
   let outcomes: Outcome[];
@@ -135,6 +162,13 @@ export async function settle(
     const error = { code: err.code ?? 'TARGET_UNAVAILABLE', disposition: 'retry' as const, message: err.message ?? String(e) };
     outcomes = records.map((r) => ({ key: r.key, status: 'failed', error }));
   }
+  return { records, outcomes, byKey };
+}
+
+/** The second half of `settle`: each record's outcome recorded (delivered, rejected, failed with its retry time, or dead). */
+export async function recordOutcomes(p: FlowPipeline, ledger: FlowLedger, runId: string, d: Delivered, opts: PassOptions, counts: DeliverCounts): Promise<void> {
+  const audit = { target: p.targetName, mappingVersion: p.mapping.version, owner: opts.owner };
+  const { records, outcomes, byKey } = d;
   const seen = new Map(outcomes.map((o) => [o.key, o]));
   const after: Transition[] = records.map((r) => {
     const o = seen.get(r.key) ?? { key: r.key, status: 'failed' as const, error: { code: 'TARGET_NO_OUTCOME', disposition: 'retry' as const, message: 'the target reported no outcome for this record' } };

@@ -165,7 +165,10 @@ function planFresh(
  * entry); a known key with other content is a `conflict` (the stored row is
  * kept, the new content goes to `ledger_conflicts`). Repeats inside the
  * batch are judged against the first occurrence. Audits one entry per
- * outcome kind, then one per `then` event. With `opts.lease`, new rows are
+ * outcome kind, then one per `then` event, except that a move to
+ * `delivering` is folded into the `received` entry: its record says
+ * `state: "delivering"` (and the entry carries the target and mapping
+ * version), which halves what the audit log writes on the fast path. With `opts.lease`, new rows are
  * recorded already leased (duplicates and conflicts are not). Throws what
  * `planMoves` throws for a `then` that is not a legal move from `received`,
  * with nothing written.
@@ -218,13 +221,15 @@ export async function receiveBatch(
     });
     await insertMany(store, 'ledger_conflicts', CONFLICT_COLUMNS, conflictRows, t);
     const entries: NewAuditEntry[] = [];
-    const add = (event: 'received' | 'duplicate' | 'conflict', records: AuditRecord[]) => {
-      if (records.length) entries.push({ pipeline, event, actor, at: now, detail: { runId, keys: records.map((r) => r.key), records } });
+    const add = (event: 'received' | 'duplicate' | 'conflict', records: AuditRecord[], extra: Partial<NewAuditEntry> = {}) => {
+      if (records.length) entries.push({ pipeline, event, actor, at: now, ...extra, detail: { runId, keys: records.map((r) => r.key), records } });
     };
-    add('received', received);
+    const delivering = new Set(plan.entries.filter((e) => e.event === 'delivering').flatMap((e) => e.detail.keys));
+    for (const r of received) if (delivering.has(r.key)) r.state = 'delivering';
+    add('received', received, delivering.size ? { mappingVersion: opts.mappingVersion ?? null, target: opts.target ?? null } : {});
     add('duplicate', duplicates);
     add('conflict', conflicts);
-    entries.push(...plan.entries);
+    entries.push(...plan.entries.filter((e) => e.event !== 'delivering'));
     await audit.append(entries, { transaction: t });
     return outcomes;
   });

@@ -141,6 +141,31 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
       expect(await ledger.leaseOwners(p)).toEqual(['me']);
     });
 
+    it('moves new rows on at once with `then`, audited in the same transaction; known keys are not moved', async () => {
+      const p = fresh();
+      await ledger.receive(p, null, [sub('old')], RUNNER);
+      const lease = { owner: 'me', leaseMs: 60_000 };
+      const items = [
+        { ...sub('a'), then: { to: 'delivering' as const, mappingVersion: 'sha256:m' } },
+        { ...sub('b'), then: { to: 'rejected' as const, error: { code: 'MAPPING_RECORD_REJECTED', disposition: 'reject' as const, message: 'DOB: required' } } },
+        { ...sub('old'), then: { to: 'delivering' as const } },
+      ];
+      expect(await ledger.receive(p, 'r', items, RUNNER, { lease, target: 'sqlite', mappingVersion: 'sha256:m' })).toEqual(['new', 'new', 'duplicate']);
+      expect(await ledger.get(p, 'a')).toMatchObject({ state: 'delivering', leaseOwner: 'me', mappingVersion: 'sha256:m', body: { ref: 'a' } });
+      expect(await ledger.get(p, 'b')).toMatchObject({ state: 'rejected', leaseOwner: null, lastError: { code: 'MAPPING_RECORD_REJECTED', message: 'DOB: required' } });
+      expect(await ledger.get(p, 'old')).toMatchObject({ state: 'received', leaseOwner: null });
+      const [received] = await ledger.history(p, 'a');
+      expect(received).toMatchObject({ event: 'received', target: 'sqlite', mappingVersion: 'sha256:m' });
+      expect(received?.detail.records?.find((r) => r.key === 'a')).toMatchObject({ state: 'delivering' });
+      expect(received?.detail.records?.find((r) => r.key === 'b')?.state).toBeUndefined();
+      expect((await ledger.history(p, 'b')).map((e) => e.event)).toEqual(['received', 'rejected']);
+      await ledger.apply(p, 'r', [{ key: 'a', to: 'delivered', legacyRef: 'R1' }], RUNNER, { owner: 'me' });
+      expect((await ledger.history(p, 'a')).map((e) => e.event)).toEqual(['received', 'delivered']);
+      await expect(ledger.receive(p, null, [{ ...sub('c'), then: { to: 'delivered' as const } }], RUNNER)).rejects.toBeInstanceOf(LedgerTransitionError);
+      expect(await ledger.get(p, 'c')).toBeNull();
+      expect((await audit.verify()).ok).toBe(true);
+    });
+
     it('rejects an item without key or hash, writing nothing', async () => {
       const p = fresh();
       await expect(ledger.receive(p, null, [sub('a'), { ...sub('b'), key: '' }], RUNNER)).rejects.toMatchObject({ code: 'LEDGER_BAD_REQUEST' });

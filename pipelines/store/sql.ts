@@ -6,14 +6,17 @@
  */
 import type { StateStore, StoreTx } from './state-store.js';
 
+/** Up to this many values, SQLite rows are bound one value each: a few rows with long texts (audit entries) are not escaped into JSON. */
+const POSITIONAL_MAX = 200;
+
 /**
  * Inserts `rows` (each an array in `columns` order) with ONE statement that
- * reads them from a single JSON parameter: `json_each` on SQLite,
- * `jsonb_populate_recordset(NULL::<table>, ...)` (typed by the table's own
- * row type) on PostgreSQL. No bind-parameter limit applies, and nothing is
- * quadratic in the row count (node-sqlite3 binds Sequelize's parameters by
- * name, which is; a 1,000-row VALUES list took 40x longer). `suffix` is
- * appended (e.g. `ON CONFLICT DO NOTHING`).
+ * reads them from a single JSON parameter: `json_each` (each row parsed
+ * once into JSONB) on SQLite, `jsonb_populate_recordset(NULL::<table>, ...)`
+ * (typed by the table's own row type) on PostgreSQL. No bind-parameter
+ * limit applies. A few rows on SQLite (up to `POSITIONAL_MAX` values) are
+ * bound value by value instead. `suffix` is appended (e.g. `ON CONFLICT DO
+ * NOTHING`).
  */
 export async function insertMany(
   store: StateStore,
@@ -26,8 +29,13 @@ export async function insertMany(
   if (!rows.length) return;
   const cols = columns.join(',');
   if (store.dialect === 'sqlite') {
-    const pick = columns.map((_, i) => `value ->> ${i}`).join(', ');
-    await store.exec(`INSERT INTO ${table} (${cols}) SELECT ${pick} FROM json_each($1) WHERE true ${suffix}`, [JSON.stringify(rows)], t);
+    if (rows.length * columns.length <= POSITIONAL_MAX) {
+      const values = rows.map((_, r) => `(${columns.map((_c, i) => `$${r * columns.length + i + 1}`).join(', ')})`).join(', ');
+      await store.exec(`INSERT INTO ${table} (${cols}) VALUES ${values} ${suffix}`, rows.flat(), t);
+      return;
+    }
+    const pick = columns.map((_, i) => `b ->> ${i}`).join(', ');
+    await store.exec(`WITH j AS MATERIALIZED (SELECT jsonb(value) AS b FROM json_each($1)) INSERT INTO ${table} (${cols}) SELECT ${pick} FROM j WHERE true ${suffix}`, [JSON.stringify(rows)], t);
     return;
   }
   const objects = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));

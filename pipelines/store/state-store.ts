@@ -133,7 +133,7 @@ function prepareSqliteConnections(sequelize: Sequelize): () => Promise<SqliteDb>
     if (!prepared.has(db)) {
       prepared.add(db);
       db.configure('busyTimeout', SQLITE_BUSY_TIMEOUT_MS);
-      await sqliteExec(db, `PRAGMA busy_timeout=${SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;`);
+      await sqliteExec(db, `PRAGMA busy_timeout=${SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;`);
     }
     return db;
   };

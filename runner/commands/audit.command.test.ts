@@ -30,7 +30,7 @@ describe('rekey audit (as processes)', () => {
       cli('audit', 'verify'),
       cli('audit', 'verify', '--checkpoints', worm, '--public-key', pub, '--json'),
       cli('audit', 'verify', '--checkpoints', worm),
-      cli('audit', 'export', '--pipeline', P, '--from', '2', '--out', join(dir, 'audit.csv')),
+      cli('audit', 'export', '--pipeline', P, '--from', '3', '--out', join(dir, 'audit.csv')),
       cli('audit', 'export', '--format', 'json', '--to', '3'),
       cli('audit', 'export', '--format', 'xml'),
     ]);
@@ -40,7 +40,7 @@ describe('rekey audit (as processes)', () => {
     expect(noKey.code).toBe(2);
     expect(csv.code).toBe(0);
     const rows = parseCsv(readFileSync(join(dir, 'audit.csv')), { columns: true }) as { seq: string; event: string }[];
-    expect(rows[0]).toMatchObject({ seq: '2', event: 'received' });
+    expect(rows[0]).toMatchObject({ seq: '3', event: 'received' });
     expect(JSON.parse(json.stdout).map((e: { seq: number }) => e.seq)).toEqual([1, 2, 3]);
     expect(badFormat.code).toBe(2);
 
