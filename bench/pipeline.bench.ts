@@ -13,7 +13,7 @@ import { loadPipelineFile } from '../runner/pipeline-files.js';
 import { flowPipeline, openRuntime } from '../runner/runtime.js';
 import { MappingPool } from '../runner/pool/mapping-pool.js';
 import { runPass } from '../pipelines/flow/pass.js';
-import { mapNdjsonChunk } from '../pipelines/flow/chunk-map.js';
+import { mappingOptions } from '../runner/commands/run.command.js';
 import { piiHash } from '../pipelines/audit/pii.js';
 import { hasChunks } from '../pipelines/flow/chunks.js';
 import type { MappedRecord } from '../connectors/connector.types.js';
@@ -59,7 +59,6 @@ async function withLedger(base: string, name: string, input: string, total: numb
   const runtime = await openRuntime(`sqlite:${join(base, `${name}.state.sqlite`)}`);
   const pool = threads ? new MappingPool(loaded.pipeline.mappingFile, threads, key) : undefined;
   if (pool) await pool.mapMany([]);
-  const m = loaded.pipeline.mapping;
   const t0 = process.hrtime.bigint();
   const r = await runPass(flowPipeline(loaded.pipeline), runtime.ledger, {
     owner: 'runner:bench:1',
@@ -69,8 +68,7 @@ async function withLedger(base: string, name: string, input: string, total: numb
     leaseMs: 600_000,
     retryWaitMs: 0,
     piiHash: (v) => piiHash(v, key),
-    mapChunk: pool ? (c) => pool.mapNdjson(c) : async (c) => mapNdjsonChunk(m, { ...c, piiKey: key }),
-    chunksInFlight: pool ? threads * 2 : 1,
+    ...mappingOptions(pool, loaded.pipeline.mapping, key),
   });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await pool?.close();

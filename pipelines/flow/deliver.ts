@@ -78,10 +78,11 @@ async function deliverBatch(
   pacer: Pacer | undefined,
 ): Promise<void> {
   const results = await mapAll(p, claimed, opts);
-  await settle(p, ledger, runId, claimed, results, opts, ctx, counts, pacer);
+  const d = await deliverMapped(p, ledger, runId, claimed, results, opts, ctx, counts, pacer);
+  if (d) await recordOutcomes(p, ledger, runId, d, opts, counts);
 }
 
-/** What `settle` needs to know of each submission; `pii`, when given, are its PII hashes already computed (on a worker). */
+/** What delivery needs to know of each submission; `pii`, when given, are its PII hashes already computed (on a worker). */
 export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { pii?: Record<string, string | string[]> };
 
 /** A batch the target has answered for, waiting for its outcomes to be recorded (see `recordOutcomes`). */
@@ -92,28 +93,9 @@ export interface Delivered {
 }
 
 /**
- * Takes mapped submissions the rest of the way: rejected by the mapping, or
- * marked delivering (durably; already done for those in state `delivering`),
- * delivered, and their outcomes recorded.
- */
-export async function settle(
-  p: FlowPipeline,
-  ledger: FlowLedger,
-  runId: string,
-  claimed: Settling[],
-  results: MapResult[],
-  opts: PassOptions,
-  ctx: Ctx,
-  counts: DeliverCounts,
-  pacer: Pacer | undefined,
-): Promise<void> {
-  const d = await deliverMapped(p, ledger, runId, claimed, results, opts, ctx, counts, pacer);
-  if (d) await recordOutcomes(p, ledger, runId, d, opts, counts);
-}
-
-/**
- * The first half of `settle`: mapping rejections and `delivering` recorded,
- * then the target's delivery. Resolves to what the target answered (nothing
+ * Takes mapped submissions on to the target, first half: mapping
+ * rejections and `delivering` recorded (durably; already done for those in
+ * state `delivering`), then the target's delivery. Resolves to what the target answered (nothing
  * when no record was left to deliver); throws only a fatal target error.
  */
 export async function deliverMapped(
@@ -165,7 +147,7 @@ export async function deliverMapped(
   return { records, outcomes, byKey };
 }
 
-/** The second half of `settle`: each record's outcome recorded (delivered, rejected, failed with its retry time, or dead). */
+/** Second half, after `deliverMapped`: each record's outcome recorded (delivered, rejected, failed with its retry time, or dead). */
 export async function recordOutcomes(p: FlowPipeline, ledger: FlowLedger, runId: string, d: Delivered, opts: PassOptions, counts: DeliverCounts): Promise<void> {
   const audit = { target: p.targetName, mappingVersion: p.mapping.version, owner: opts.owner };
   const { records, outcomes, byKey } = d;
