@@ -23,6 +23,8 @@ export const ConnectorCodes = {
   SQL_UNAVAILABLE: 'SQL_UNAVAILABLE',
   /** The table or its columns do not fit the configuration: nothing can be written until someone fixes it. */
   SQL_SCHEMA: 'SQL_SCHEMA',
+  /** A staging-table row whose body is not a submission (bad JSON, not an object, empty). */
+  STAGING_BODY: 'STAGING_BODY',
 } as const;
 
 /** One of {@link ConnectorCodes}' values. */
