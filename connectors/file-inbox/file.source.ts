@@ -38,9 +38,10 @@ export class FileSource implements Source {
 
   /**
    * Checks the read options that do not depend on the files (a throw here is
-   * a configuration problem: `ReaderOptionsError`); touches no file.
+   * a configuration problem: `ReaderOptionsError`); touches no file. With
+   * `opts.chunks: false` the source never offers {@link chunks}.
    */
-  constructor(config: FileSourceConfig, env: ConnectorEnv) {
+  constructor(config: FileSourceConfig, env: ConnectorEnv, opts: { chunks?: boolean } = {}) {
     this.config = config;
     this.path = resolve(env.baseDir, config.path);
     const pattern = config.pattern === undefined ? undefined : namePattern(config.pattern);
@@ -53,7 +54,7 @@ export class FileSource implements Source {
     const format = config.format ?? formatFromName(config.path);
     if (format !== undefined) resolveOptions({ ...this.readOptions(this.path), format });
     const named = config.format ?? formatFromName(config.pattern ?? config.path);
-    if (named === 'ndjson' && (config.encoding ?? 'utf-8') === 'utf-8') this.chunks = (ctx) => this.chunkFiles(ctx);
+    if (opts.chunks !== false && named === 'ndjson' && (config.encoding ?? 'utf-8') === 'utf-8') this.chunks = (ctx) => this.chunkFiles(ctx);
   }
 
   /**
@@ -114,9 +115,9 @@ export class FileSource implements Source {
     }
   }
 
-  /** Yields the records of one file as {@link read} does. */
-  protected async *readFile(file: string, ctx: Ctx): AsyncGenerator<SourceItem, void, undefined> {
-    const records = readFileRecords(file, this.readOptions(file));
+  /** Yields the records of one file as {@link read} does; locations name the file `label` (default `file`). */
+  protected async *readFile(file: string, ctx: Ctx, label = file): AsyncGenerator<SourceItem, void, undefined> {
+    const records = readFileRecords(file, this.readOptions(label));
     try {
       for await (const item of records) {
         yield toSourceItem(item);
