@@ -60,6 +60,12 @@ export interface Source {
    * then let go of its input (move a finished file to done). Optional.
    */
   commit?(ctx: Ctx): Promise<void>;
+  /**
+   * Optional: until `ctx.signal` aborts, calls `wake` whenever a pass would
+   * find new input (a file arrived); `rekey serve` then runs a pass at once
+   * instead of waiting for the schedule. Never throws.
+   */
+  watch?(ctx: Ctx, wake: () => void): void;
   close(): Promise<void>;
 }
 
