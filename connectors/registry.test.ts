@@ -4,7 +4,7 @@ import { BUILTIN_CONNECTORS, SOURCES, TARGETS } from './registry.js';
 
 describe('connector registry', () => {
   it('lists each built-in once, under its own name and kind', () => {
-    expect([...SOURCES.keys()]).toEqual(['file']);
+    expect([...SOURCES.keys()]).toEqual(['file', 'inbox']);
     expect([...TARGETS.keys()]).toEqual(['sqlite']);
     for (const [name, def] of SOURCES) expect([def.name, def.kind]).toEqual([name, 'source']);
     for (const [name, def] of TARGETS) expect([def.name, def.kind]).toEqual([name, 'target']);
@@ -23,6 +23,7 @@ describe('connector registry', () => {
   it('builds connectors without touching anything', () => {
     const env = { baseDir: '/nonexistent', pipeline: 't' };
     expect(() => SOURCES.get('file')?.create({ path: 'in.ndjson' }, env)).not.toThrow();
+    expect(() => SOURCES.get('inbox')?.create({ path: 'inbox' }, env)).not.toThrow();
     expect(() => TARGETS.get('sqlite')?.create({ path: 'db.sqlite', table: 'T', keyColumn: 'K' }, env)).not.toThrow();
   });
 });
