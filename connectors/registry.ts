@@ -11,6 +11,7 @@ import type { ConnectorDef, Source, Target } from './connector.types.js';
 import { fileSource } from './file-inbox/file.source.js';
 import { inboxSource } from './file-inbox/inbox.source.js';
 import { sqliteTarget } from './sql/sqlite.target.js';
+import { stagingTableSource } from './staging/staging.source.js';
 
 /** A source's declaration, whatever its config type. */
 export type SourceDef = ConnectorDef<Record<string, unknown>, Source>;
@@ -28,7 +29,7 @@ function byName<D extends { name: string }>(defs: D[]): ReadonlyMap<string, D> {
 }
 
 /** Built-in sources by name. */
-export const SOURCES: ReadonlyMap<string, SourceDef> = byName<SourceDef>([fileSource, inboxSource]);
+export const SOURCES: ReadonlyMap<string, SourceDef> = byName<SourceDef>([fileSource, inboxSource, stagingTableSource]);
 
 /** Built-in targets by name. */
 export const TARGETS: ReadonlyMap<string, TargetDef> = byName<TargetDef>([sqliteTarget]);

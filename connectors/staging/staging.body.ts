@@ -1,0 +1,51 @@
+/**
+ * From a staging row to a submission body: every chosen column by name, or
+ * the submission JSON held in one column. A row that cannot be a body is
+ * that row's error, naming table, key, column and reason, and never the
+ * value (it may hold personal data).
+ */
+import type { ConnectorError } from '../connector.types.js';
+import { ConnectorCodes, connectorError } from '../connector.errors.js';
+import type { Row } from './staging.db.js';
+
+/** How the body is made, with real column names. */
+export type BodyPlan = { kind: 'columns'; columns: string[] } | { kind: 'json'; column: string };
+
+/** A column value as plain JSON data: dates as ISO text, big integers and bytes as text. */
+export function plainValue(v: unknown): unknown {
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
+  if (typeof v === 'bigint') return v.toString();
+  if (Buffer.isBuffer(v)) return v.toString('base64');
+  return v;
+}
+
+function jsonReason(e: unknown): string {
+  const at = /position (\d+)/.exec(String((e as Error).message))?.[1];
+  return at === undefined ? 'is not valid JSON' : `is not valid JSON (at character ${Number(at) + 1})`;
+}
+
+/**
+ * The body of `row`, or the row's `reject` error. `table` and `key` name
+ * the row in the message.
+ */
+export function rowBody(row: Row, plan: BodyPlan, table: string, key: unknown): { ok: true; body: unknown } | { ok: false; error: ConnectorError } {
+  if (plan.kind === 'columns') {
+    const body: Record<string, unknown> = {};
+    for (const c of plan.columns) body[c] = plainValue(row[c]);
+    return { ok: true, body };
+  }
+  const col = plan.column;
+  const fail = (reason: string) => ({ ok: false as const, error: connectorError(ConnectorCodes.STAGING_BODY, 'reject', `${table} row ${String(key)}: column ${col} ${reason}`, col) });
+  let v = row[col];
+  if (Buffer.isBuffer(v)) v = v.toString('utf8');
+  if (v === null || v === undefined || (typeof v === 'string' && v.trim() === '')) return fail('is empty');
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v);
+    } catch (e) {
+      return fail(jsonReason(e));
+    }
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return fail(`holds JSON ${Array.isArray(v) ? 'list' : v === null ? 'null' : typeof v}, not a submission object`);
+  return { ok: true, body: v };
+}
