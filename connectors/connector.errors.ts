@@ -17,6 +17,8 @@ export const ConnectorCodes = {
   SQL_CONSTRAINT: 'SQL_CONSTRAINT',
   /** A record value no column can hold (a list or mapping), or child rows this target does not write. */
   SQL_VALUE: 'SQL_VALUE',
+  /** Update mode: no row has the record's key, so there is nothing to update. */
+  SQL_NO_ROW: 'SQL_NO_ROW',
   /** The database is busy or locked by another writer. */
   SQL_BUSY: 'SQL_BUSY',
   /** The database could not be reached or failed for a reason that may pass. */

@@ -4,6 +4,7 @@
  * known outside its folder.
  */
 import type { Logger } from 'pino';
+import type { FieldSpec } from '../mappings/mapping.types.js';
 
 /** One form submission as a source hands it over. */
 export interface Submission {
@@ -104,6 +105,8 @@ export interface ConnectorEnv {
   baseDir: string;
   /** Name of the pipeline (for naming state, files, tables). */
   pipeline: string;
+  /** The fields of the mapping that feeds a target, where known, so that it can check them against the legacy system before any write. */
+  mapping?: { name: string; fields: readonly FieldSpec[] };
 }
 
 /** A connector's declaration: its name, config schema and factory. */

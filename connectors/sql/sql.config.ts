@@ -17,7 +17,14 @@ export type SqlTableConfig = {
   refColumn?: string;
   /** Most rows in one INSERT statement; default 100. */
   batchSize?: number;
+  /** insert (default: existing keys are left alone), upsert (existing rows updated), update (a missing row is a rejection). */
+  mode?: SqlMode;
+  /** Mapping field whose column identifies the row to update or upsert (a business key such as DRIVER_NO); default the submission key in keyColumn. */
+  matchOn?: string;
 };
+
+/** How records meet existing rows. */
+export type SqlMode = 'insert' | 'upsert' | 'update';
 
 /** Default of {@link SqlTableConfig.batchSize}. */
 export const DEFAULT_SQL_BATCH_SIZE = 100;
@@ -38,6 +45,11 @@ export const sqlTableProperties: Record<string, unknown> = {
   },
   refColumn: identifier('Column read back as the legacy reference; default the row identity (SQLite rowid).'),
   batchSize: { type: 'integer', minimum: 1, maximum: 5000, description: 'Most rows in one INSERT statement; default 100.' },
+  mode: {
+    enum: ['insert', 'upsert', 'update'],
+    description: 'insert (default): a key already in the table is left alone; upsert: its row is updated; update: rows are only updated, a missing row is a rejection.',
+  },
+  matchOn: { type: 'string', minLength: 1, description: 'upsert/update: mapping field whose column identifies the row (a business key); default the submission key in keyColumn.' },
 };
 
 /** What the writer needs to know about the table, checked against the database at connect. */
@@ -50,4 +62,30 @@ export interface SqlTableSpec {
   /** The table's columns, upper-cased. */
   known: ReadonlySet<string>;
   batchSize: number;
+  /** Default insert. */
+  mode?: SqlMode;
+  /** Mapping field whose value identifies the row (upsert/update); absent: the submission key in keyColumn. */
+  matchOn?: { field: string; column: string };
+  /** Live column definitions by upper-cased name, where the target read them: real names, lengths, character sets. */
+  info?: ReadonlyMap<string, ColumnInfo>;
+}
+
+/** One column as the database describes it. */
+export interface ColumnInfo {
+  /** The name as the database spells it. */
+  name: string;
+  /** The declared type as the database prints it (`character(35)`, `varchar(30)`, `int(11)`...). */
+  type: string;
+  /** What values the column takes, broadly. */
+  family: 'text' | 'number' | 'date' | 'timestamp' | 'boolean' | 'other';
+  /** Longest text it holds, in characters; absent when unbounded or not text. */
+  maxLength?: number;
+  /** CHAR(n): padded with spaces to n. */
+  fixed: boolean;
+  nullable: boolean;
+  hasDefault: boolean;
+  /** Identity, serial, auto-increment or computed: not written by rekey. */
+  generated: boolean;
+  /** A single-byte character set the column is stored in (`latin1`), where that limits what it can hold. */
+  charset?: 'latin1';
 }

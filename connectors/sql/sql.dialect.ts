@@ -39,6 +39,8 @@ export interface SqlDialect {
   readonly name: string;
   /** Quotes an identifier, or a dotted `schema.table`. */
   quote(identifier: string): string;
+  /** Most bind parameters one statement may carry. */
+  readonly maxParams: number;
   /** Most rows one {@link insertSkippingKeys} statement may carry when each row has `width` columns (at least 1). */
   maxRows(width: number): number;
   /**
@@ -47,6 +49,8 @@ export interface SqlDialect {
    * the whole statement.
    */
   insertSkippingKeys(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], keyColumn: string): SqlStatement;
+  /** UPDATE of the row whose `keyColumn` holds `key`, setting `columns` to `values` (as {@link toDb} made them). */
+  updateByKey(table: string, columns: readonly string[], values: readonly unknown[], keyColumn: string, key: unknown): SqlStatement;
   /** Most keys one {@link keyIn} condition may carry. */
   readonly maxKeys: number;
   /** A condition true where `column` (already quoted) holds one of `keys`; the statement's only parameters. */

@@ -1,10 +1,14 @@
 /**
  * Writes one batch of mapped records into one table inside a transaction
- * the caller holds, idempotently by submission key, for any dialect:
+ * the caller holds, idempotently by submission key (or by the `matchOn`
+ * field's value), for any dialect:
  *
- * 1. keys already in the table are reported `delivered` with
- *    `alreadyPresent` and their reference, and are not written again (every
- *    record is probed, so an `uncertain` one needs nothing more);
+ * 1. keys already in the table are, by mode, reported `delivered` with
+ *    `alreadyPresent` and their reference and not written again (insert),
+ *    or updated (upsert, update); a key missing in update mode is rejected
+ *    (`SQL_NO_ROW`). Every record is probed, so an `uncertain` one needs
+ *    nothing more; updates run under one savepoint, and when one fails on a
+ *    constraint each runs again under its own, so that only it is rejected;
  * 2. the rest are inserted, rows with the same columns together, in
  *    statements of at most `batchSize` rows under one savepoint; when a
  *    statement fails on a constraint, everything since the savepoint is
@@ -18,13 +22,16 @@ import type { ConnectorError, MappedRecord, Outcome } from '../connector.types.j
 import { ConnectorCodes, ConnectorFailure, connectorError } from '../connector.errors.js';
 import type { SqlDialect, SqlTx } from './sql.dialect.js';
 import type { SqlTableSpec } from './sql.config.js';
+import { valueProblem } from './sql.values.js';
 
 interface Row {
   index: number;
   key: string;
+  /** The value that finds the row: the submission key, or the `matchOn` field's value. */
+  match: string;
   columns: string[];
   values: unknown[];
-  /** The mapping field of each column but the key (the last), for naming the field of a refused value. */
+  /** The mapping field of each column (the key column's is empty), for naming the field of a refused value. */
   fields: string[];
 }
 
@@ -35,9 +42,9 @@ function describe(v: unknown): string {
 }
 
 /**
- * Mapping field -> column for one batch, each field looked up once; null for
- * the key column, which takes the submission key instead. Throws
- * `SQL_SCHEMA` for a field with no column.
+ * Mapping field -> column (as the database spells it) for one batch, each
+ * field looked up once; null for the key column, which takes the
+ * submission key instead. Throws `SQL_SCHEMA` for a field with no column.
  */
 function columnsOf(spec: SqlTableSpec): (field: string) => string | null {
   const key = spec.keyColumn.toUpperCase();
@@ -50,7 +57,7 @@ function columnsOf(spec: SqlTableSpec): (field: string) => string | null {
     if (upper !== key && !spec.known.has(upper)) {
       throw new ConnectorFailure(ConnectorCodes.SQL_SCHEMA, 'fatal', `table ${spec.table} has no column "${name}" for mapping field ${field}: add the column, or name another in columns:`);
     }
-    const column = upper === key ? null : name;
+    const column = upper === key ? null : (spec.info?.get(upper)?.name ?? name);
     seen.set(field, column);
     return column;
   };
@@ -59,7 +66,15 @@ function columnsOf(spec: SqlTableSpec): (field: string) => string | null {
 function prepare(rec: MappedRecord, index: number, spec: SqlTableSpec, dialect: SqlDialect, columnOf: (field: string) => string | null): Row | ConnectorError {
   const groups = Object.entries(rec.children).filter(([, rows]) => rows.length > 0).map(([name]) => name);
   if (groups.length) return connectorError(ConnectorCodes.SQL_VALUE, 'reject', `the record has child rows (${groups.join(', ')}); this target writes one table`);
-  const row: Row = { index, key: rec.key, columns: [], values: [], fields: [] };
+  let match = rec.key;
+  if (spec.matchOn) {
+    const v = rec.record[spec.matchOn.field];
+    if (v === undefined || v === null || v === '' || (typeof v === 'object' && !(v instanceof Date))) {
+      return connectorError(ConnectorCodes.SQL_VALUE, 'reject', `field ${spec.matchOn.field} finds the row in ${spec.table} (matchOn) but is empty`, spec.matchOn.field);
+    }
+    match = v instanceof Date ? v.toISOString() : String(v);
+  }
+  const row: Row = { index, key: rec.key, match, columns: [], values: [], fields: [] };
   for (const field of Object.keys(rec.record)) {
     const value = rec.record[field];
     if (value === undefined) continue;
@@ -68,30 +83,79 @@ function prepare(rec: MappedRecord, index: number, spec: SqlTableSpec, dialect: 
     if (typeof value === 'object' && value !== null && !(value instanceof Date)) {
       return connectorError(ConnectorCodes.SQL_VALUE, 'reject', `field ${field} holds ${describe(value)}; a column takes one value`, field);
     }
+    const info = spec.info?.get(column.toUpperCase());
+    const problem = info && valueProblem(value, info, field, spec.table);
+    if (problem) return connectorError(ConnectorCodes.SQL_VALUE, 'reject', problem, field);
     row.columns.push(column);
     row.values.push(dialect.toDb(value as Scalar));
     row.fields.push(field);
   }
-  row.columns.push(spec.keyColumn);
-  row.values.push(rec.key);
+  if (!(spec.matchOn && spec.mode === 'update')) {
+    row.columns.push(spec.info?.get(spec.keyColumn.toUpperCase())?.name ?? spec.keyColumn);
+    row.values.push(rec.key);
+    row.fields.push('');
+  }
   return row;
 }
+
+/** The column that finds rows: the matchOn field's, else the key column. */
+const matchColumn = (spec: SqlTableSpec) => spec.matchOn?.column ?? spec.keyColumn;
 
 async function refsOf(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, keys: string[]): Promise<Map<string, string>> {
   const refs = new Map<string, string>();
   const q = (id: string) => dialect.quote(id);
+  const column = matchColumn(spec);
   for (let i = 0; i < keys.length; i += dialect.maxKeys) {
-    const where = dialect.keyIn(q(spec.keyColumn), keys.slice(i, i + dialect.maxKeys));
-    const sql = `SELECT ${spec.refExpr} AS ${q('rekey_ref')}, ${q(spec.keyColumn)} AS ${q('rekey_key')} FROM ${q(spec.table)} WHERE ${where.sql}`;
-    for (const r of await tx.select(sql, where.params)) refs.set(String(r.rekey_key), String(r.rekey_ref));
+    const where = dialect.keyIn(q(column), keys.slice(i, i + dialect.maxKeys));
+    const sql = `SELECT ${spec.refExpr} AS ${q('rekey_ref')}, ${q(column)} AS ${q('rekey_key')} FROM ${q(spec.table)} WHERE ${where.sql}`;
+    for (const r of await tx.select(sql, where.params)) refs.set(String(r.rekey_key).trimEnd(), String(r.rekey_ref).trimEnd());
   }
   return refs;
 }
 
 function rejected(row: Row, message: string, names: string[]): Outcome {
   const fields = new Map(row.fields.map((f, i) => [(row.columns[i] as string).toUpperCase(), f]));
-  const field = names.map((n) => fields.get(n.toUpperCase())).find((f) => f !== undefined);
+  const field = names.map((n) => fields.get(n.toUpperCase())).find((f) => f !== undefined && f !== '');
   return { key: row.key, status: 'rejected', error: connectorError(ConnectorCodes.SQL_CONSTRAINT, 'reject', message, field) };
+}
+
+/**
+ * Runs one UPDATE per row of `rows` (existing keys) under one savepoint;
+ * when one fails on a constraint, all are undone and each runs again under
+ * its own savepoint, the failing ones rejected. Rethrows other errors.
+ */
+async function updateRows(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, rows: readonly Row[], outcomes: (Outcome | undefined)[]): Promise<void> {
+  if (!rows.length) return;
+  const column = matchColumn(spec).toUpperCase();
+  const update = async (r: Row) => {
+    const keep = r.columns.map((c, i) => i).filter((i) => (r.columns[i] as string).toUpperCase() !== column);
+    if (!keep.length) return;
+    const { sql, params } = dialect.updateByKey(spec.table, keep.map((i) => r.columns[i] as string), keep.map((i) => r.values[i]), matchColumn(spec), r.match);
+    await tx.execute(sql, params);
+  };
+  const guarded = async (name: string, work: () => Promise<void>): Promise<unknown> => {
+    await tx.execute(dialect.savepoint(name));
+    try {
+      await work();
+      for (const sql of dialect.release(name)) await tx.execute(sql);
+      return undefined;
+    } catch (e) {
+      for (const sql of dialect.rollbackTo(name)) await tx.execute(sql);
+      if (dialect.classify(e).kind !== 'constraint') throw e;
+      return e;
+    }
+  };
+  const all = await guarded('rekey_upd', async () => {
+    for (const r of rows) await update(r);
+  });
+  if (all === undefined) return;
+  for (const [i, r] of rows.entries()) {
+    const e = await guarded(`rekey_upd_${i}`, () => update(r));
+    if (e !== undefined) {
+      const info = dialect.classify(e);
+      outcomes[r.index] = rejected(r, info.message, info.names);
+    }
+  }
 }
 
 const sameColumns = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((c, i) => c === b[i]);
@@ -176,12 +240,15 @@ async function insertRows(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, fr
  * Delivers `batch` through `tx` and returns one outcome per record, in
  * order: `delivered` (with `legacyRef`, and `alreadyPresent` when the key
  * was there before), or `rejected` (`SQL_CONSTRAINT` with the database's
- * message, `SQL_VALUE` for a list or mapping value or child rows). Throws a
+ * message, `SQL_VALUE` for a list or mapping value, child rows, or a value
+ * longer than its column or outside its character set, `SQL_NO_ROW` for a
+ * missing row in update mode). Throws a
  * {@link ConnectorFailure} `SQL_SCHEMA` when a field has no column, and
  * rethrows any database error that is not a constraint (busy, I/O): the
  * caller rolls the transaction back and decides.
  */
 export async function writeBatch(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, batch: readonly MappedRecord[]): Promise<Outcome[]> {
+  const mode = spec.mode ?? 'insert';
   const outcomes: (Outcome | undefined)[] = batch.map(() => undefined);
   const rows: Row[] = [];
   const columnOf = columnsOf(spec);
@@ -190,29 +257,41 @@ export async function writeBatch(tx: SqlTx, dialect: SqlDialect, spec: SqlTableS
     if ('code' in r) outcomes[i] = { key: rec.key, status: 'rejected', error: r };
     else rows.push(r);
   });
-  const existing = await refsOf(tx, dialect, spec, [...new Set(rows.map((r) => r.key))]);
+  const existing = await refsOf(tx, dialect, spec, [...new Set(rows.map((r) => r.match))]);
   const fresh: Row[] = [];
+  const updates: Row[] = [];
   const repeats: Row[] = [];
   const firstOf = new Map<string, Row>();
   for (const r of rows) {
-    const ref = existing.get(r.key);
-    if (ref !== undefined) outcomes[r.index] = { key: r.key, status: 'delivered', legacyRef: ref, alreadyPresent: true };
-    else if (firstOf.has(r.key)) repeats.push(r);
+    const ref = existing.get(r.match);
+    if (firstOf.has(r.match)) repeats.push(r);
+    else if (ref !== undefined && mode === 'insert') outcomes[r.index] = { key: r.key, status: 'delivered', legacyRef: ref, alreadyPresent: true };
     else {
-      firstOf.set(r.key, r);
-      fresh.push(r);
+      firstOf.set(r.match, r);
+      if (ref !== undefined) updates.push(r);
+      else if (mode === 'update') {
+        outcomes[r.index] = { key: r.key, status: 'rejected', error: connectorError(ConnectorCodes.SQL_NO_ROW, 'reject', `no row of ${spec.table} has ${matchColumn(spec)} = the value of ${spec.matchOn?.field ?? 'the submission key'}; update mode changes existing rows only`, spec.matchOn?.field) };
+      } else fresh.push(r);
     }
   }
+  await updateRows(tx, dialect, spec, updates, outcomes);
   await insertRows(tx, dialect, spec, fresh, outcomes);
-  const inserted = fresh.filter((r) => outcomes[r.index] === undefined);
-  const refs = await refsOf(tx, dialect, spec, inserted.map((r) => r.key));
-  for (const r of inserted) {
-    const ref = refs.get(r.key);
+  const refused = fresh.filter((r) => outcomes[r.index]?.status === 'rejected');
+  const since = refused.length ? await refsOf(tx, dialect, spec, refused.map((r) => r.match)) : new Map<string, string>();
+  for (const r of refused) {
+    const ref = since.get(r.match);
+    if (ref !== undefined) outcomes[r.index] = { key: r.key, status: 'delivered', legacyRef: ref, alreadyPresent: true };
+  }
+  const written = [...updates, ...fresh].filter((r) => outcomes[r.index] === undefined);
+  const refs = await refsOf(tx, dialect, spec, written.map((r) => r.match));
+  for (const r of written) {
+    const ref = refs.get(r.match);
     outcomes[r.index] = ref === undefined ? { key: r.key, status: 'delivered' } : { key: r.key, status: 'delivered', legacyRef: ref };
   }
   for (const r of repeats) {
-    const first = outcomes[(firstOf.get(r.key) as Row).index] as Outcome;
-    outcomes[r.index] = first.status === 'delivered' ? { ...first, alreadyPresent: true } : { ...first };
+    const first = outcomes[(firstOf.get(r.match) ?? r).index];
+    if (first === undefined) continue;
+    outcomes[r.index] = first.status === 'delivered' ? { ...first, key: r.key, alreadyPresent: true } : { ...first, key: r.key };
   }
   return outcomes as Outcome[];
 }

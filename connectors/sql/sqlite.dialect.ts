@@ -84,6 +84,7 @@ const bindable = (v: unknown): unknown => (typeof v === 'bigint' ? v.toString() 
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
   quote,
+  maxParams: MAX_PARAMS,
   maxRows: (width) => Math.max(1, Math.floor(MAX_PARAMS / width)),
   insertSkippingKeys(table, columns, rows, keyColumn): SqlStatement {
     const into = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')})`;
@@ -95,6 +96,10 @@ export const sqliteDialect: SqlDialect = {
     }
     const tuples = rows.map((_, r) => `(${numbered(r * columns.length + 1, columns.length)})`);
     return { sql: `${into} VALUES ${tuples.join(', ')} ${skip}`, params: rows.flatMap((r) => r.map(bindable)) };
+  },
+  updateByKey(table, columns, values, keyColumn, key): SqlStatement {
+    const sets = columns.map((c, i) => `${quote(c)} = ?${i + 1}`).join(', ');
+    return { sql: `UPDATE ${quote(table)} SET ${sets} WHERE ${quote(keyColumn)} = ?${columns.length + 1}`, params: [...values.map(bindable), bindable(key)] };
   },
   maxKeys: MAX_PARAMS,
   keyIn(column, keys): SqlStatement {

@@ -1,0 +1,200 @@
+/**
+ * The `sql` target on a database server (PostgreSQL, MariaDB/MySQL, SQL
+ * Server) through Sequelize and its connection pool: each batch in one
+ * transaction on a pooled connection, written by the dialect-neutral
+ * writer (sql.writer.ts). At connect it reads the table's live definition
+ * and checks the target's config and the mapping's fields against it.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Options, Sequelize } from 'sequelize';
+import type { ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
+import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import { DEFAULT_SQL_BATCH_SIZE, type SqlTableSpec } from './sql.config.js';
+import type { SqlDialect } from './sql.dialect.js';
+import { mariadbDialect } from './mariadb.dialect.js';
+import { mssqlDialect } from './mssql.dialect.js';
+import { postgresDialect } from './postgres.dialect.js';
+import { readTable, type TableInfo } from './sql.schema.js';
+import { checkMapping, SqlSchemaFailure } from './sql.mapping-check.js';
+import { redactSecrets, type ServerUrl } from './sql.url.js';
+import { SequelizeTx } from './sequelize.connection.js';
+import { writeBatch } from './sql.writer.js';
+import type { SqlTargetConfig } from './sql.target.config.js';
+
+/** Default pool size and statement timeout. */
+export const DEFAULT_POOL_SIZE = 5;
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
+const DIALECTS: Readonly<Record<ServerUrl['dialect'], SqlDialect>> = { postgres: postgresDialect, mariadb: mariadbDialect, mssql: mssqlDialect };
+
+/** Sequelize's options for `url`: pool size, statement timeout, never logging. */
+export function sequelizeOptions(url: ServerUrl, config: Pick<SqlTargetConfig, 'poolSize' | 'statementTimeoutMs'>, multipleStatements = false): Options {
+  const timeout = config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const o = url.options;
+  const base: Options = {
+    dialect: url.dialect,
+    host: url.host,
+    logging: false,
+    pool: { max: config.poolSize ?? DEFAULT_POOL_SIZE, min: 0, acquire: 30_000, idle: 10_000 },
+    ...(url.port !== undefined && { port: url.port }),
+    ...(url.username !== undefined && { username: url.username }),
+    ...(url.password !== undefined && { password: url.password }),
+    ...(url.database !== undefined && { database: url.database }),
+  };
+  if (url.dialect === 'postgres') {
+    base.dialectOptions = { statement_timeout: timeout, application_name: 'rekey', ...(o.ssl === 'true' || o.sslmode === 'require' ? { ssl: { rejectUnauthorized: o.sslmode !== 'require' } } : {}) };
+  } else if (url.dialect === 'mariadb') {
+    base.dialectOptions = { queryTimeout: timeout, multipleStatements, ...(o.ssl === 'true' ? { ssl: true } : {}) };
+  } else {
+    base.dialectOptions = { options: { requestTimeout: timeout, encrypt: o.encrypt !== 'false', trustServerCertificate: o.trustServerCertificate === 'true' } };
+  }
+  return base;
+}
+
+/** Delivers to one table of one database server; see {@link SqlTargetConfig}. */
+export class ServerSqlTarget implements Target {
+  readonly dialect: SqlDialect;
+  private readonly url: ServerUrl;
+  private readonly rawUrl: string;
+  private readonly config: SqlTargetConfig;
+  private readonly env: ConnectorEnv;
+  private db?: Sequelize;
+  private spec?: SqlTableSpec;
+
+  /** Touches nothing: the pool opens at {@link connect}. */
+  constructor(url: ServerUrl, rawUrl: string, config: SqlTargetConfig, env: ConnectorEnv) {
+    this.url = url;
+    this.rawUrl = rawUrl;
+    this.config = config;
+    this.env = env;
+    this.dialect = DIALECTS[url.dialect];
+  }
+
+  private redact(text: string): string {
+    return redactSecrets(text, this.rawUrl);
+  }
+
+  private fail(code: 'SQL_SCHEMA' | 'SQL_UNAVAILABLE', message: string, disposition: 'fatal' | 'retry' = code === 'SQL_SCHEMA' ? 'fatal' : 'retry'): ConnectorFailure {
+    return new ConnectorFailure(code, disposition, this.redact(message));
+  }
+
+  /**
+   * Opens the pool, reads the table (running `setupSql` first when it is
+   * missing) and checks it: it exists and is writable (a read-only view is
+   * fatal), the key column exists and is UNIQUE, `matchOn` and `refColumn`
+   * name columns, and the mapping's fields fit the columns. Throws
+   * {@link ConnectorFailure}: `SQL_SCHEMA` (fatal; a
+   * {@link SqlSchemaFailure} listing every mapping mismatch), or
+   * `SQL_UNAVAILABLE` (retry; fatal when the login is refused). Messages
+   * never hold the password.
+   */
+  async connect(_ctx: Ctx): Promise<void> {
+    if (this.db) return;
+    const { Sequelize: SequelizeClass, QueryTypes } = await import('sequelize');
+    const db = new SequelizeClass(sequelizeOptions(this.url, this.config, Boolean(this.config.setupSql)));
+    try {
+      const query = (sql: string, params: unknown[]) => db.query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, raw: true, ...(params.length ? { bind: params } : {}) });
+      let info = await readTable(this.url.dialect, query, this.config.table);
+      if (!info && this.config.setupSql) {
+        await db.query(await readFile(resolve(this.env.baseDir, this.config.setupSql), 'utf8'), { raw: true });
+        info = await readTable(this.url.dialect, query, this.config.table);
+      }
+      this.spec = this.inspect(info);
+      this.db = db;
+    } catch (e) {
+      await db.close().catch(() => undefined);
+      if (e instanceof ConnectorFailure) throw e;
+      const info = this.dialect.classify(e);
+      const where = `${this.url.dialect} database ${this.url.database ?? ''} at ${this.url.host}`;
+      if (info.kind === 'fatal') throw this.fail('SQL_SCHEMA', `cannot use the ${where}: ${info.message}`);
+      throw this.fail('SQL_UNAVAILABLE', `cannot reach the ${where}: ${info.message}`);
+    }
+  }
+
+  private inspect(info: TableInfo | undefined): SqlTableSpec {
+    const { table, keyColumn, refColumn, matchOn } = this.config;
+    const mode = this.config.mode ?? 'insert';
+    if (!info) throw this.fail('SQL_SCHEMA', `table ${table} does not exist${this.config.setupSql ? ' (setupSql did not create it)' : ''}`);
+    if (!info.writable) throw this.fail('SQL_SCHEMA', `${info.name} is a read-only view: rekey cannot ${mode === 'update' ? 'update' : 'insert into'} it; name its base table`);
+    const byName = new Map(info.columns.map((c) => [c.name.toUpperCase(), c]));
+    const columnOf = (name: string, what: string) => {
+      const c = byName.get(name.toUpperCase());
+      if (!c) throw this.fail('SQL_SCHEMA', `table ${info.name} has no ${what} ${name}`);
+      return c.name;
+    };
+    const key = columnOf(keyColumn, 'key column');
+    if (!info.unique.has(key.toUpperCase())) {
+      throw this.fail('SQL_SCHEMA', `${info.name}.${key} must have a UNIQUE constraint or index: without one a submission could be keyed twice`);
+    }
+    let match: SqlTableSpec['matchOn'];
+    if (matchOn !== undefined) {
+      const column = columnOf(this.config.columns?.[matchOn] ?? matchOn, `column for matchOn field ${matchOn}:`);
+      if (!info.unique.has(column.toUpperCase())) throw this.fail('SQL_SCHEMA', `${info.name}.${column} (matchOn ${matchOn}) must be UNIQUE: it has to find one row`);
+      match = { field: matchOn, column };
+    }
+    const ref = refColumn !== undefined ? columnOf(refColumn, 'reference column') : info.primaryKey.length === 1 ? (info.primaryKey[0] as string) : key;
+    const fields = this.env.mapping?.fields;
+    if (fields) {
+      const problems = checkMapping(fields, { table: info.name, columns: info.columns, rename: this.config.columns ?? {}, keyColumn: key, mode });
+      if (problems.length) throw new SqlSchemaFailure(info.name, problems);
+    }
+    return {
+      table: info.name,
+      keyColumn: key,
+      refExpr: this.dialect.quote(ref),
+      columns: this.config.columns ?? {},
+      known: new Set(byName.keys()),
+      batchSize: this.config.batchSize ?? DEFAULT_SQL_BATCH_SIZE,
+      mode,
+      info: byName,
+      ...(match && { matchOn: match }),
+    };
+  }
+
+  /**
+   * Writes the batch in one transaction and reports one outcome per record,
+   * in order (see `writeBatch`). When the database is busy (deadlock,
+   * serialization failure, lock timeout) or fails for a reason that may
+   * pass (connection lost, statement timeout), nothing is kept and every
+   * record is `failed` (`SQL_BUSY` / `SQL_UNAVAILABLE`, retry). Throws
+   * {@link ConnectorFailure} `SQL_SCHEMA` when no record could be written
+   * (a column or the table is gone, permission denied).
+   */
+  async deliver(batch: MappedRecord[], _ctx: Ctx): Promise<Outcome[]> {
+    const { db, spec } = this;
+    if (!db || !spec) throw this.fail('SQL_SCHEMA', 'the sql target is not connected: call connect() first');
+    try {
+      const transaction = await db.transaction();
+      try {
+        const outcomes = await writeBatch(new SequelizeTx(db, transaction), this.dialect, spec, batch);
+        await transaction.commit();
+        return outcomes;
+      } catch (e) {
+        await transaction.rollback().catch(() => undefined);
+        throw e;
+      }
+    } catch (e) {
+      if (e instanceof ConnectorFailure) throw e;
+      const info = this.dialect.classify(e);
+      if (info.kind === 'fatal' || info.kind === 'constraint') throw this.fail('SQL_SCHEMA', `cannot write to ${spec.table}: ${info.message}`);
+      const code = info.kind === 'busy' ? ConnectorCodes.SQL_BUSY : ConnectorCodes.SQL_UNAVAILABLE;
+      const message = this.redact(info.message);
+      return batch.map((r) => ({ key: r.key, status: 'failed' as const, error: { code, disposition: 'retry' as const, message } }));
+    }
+  }
+
+  /** The open pool, for tests and benchmarks that look at the table; throws before {@link connect}. */
+  sequelize(): Sequelize {
+    if (!this.db) throw this.fail('SQL_SCHEMA', 'the sql target is not connected: call connect() first');
+    return this.db;
+  }
+
+  /** Closes the pool; a later {@link connect} opens it again. */
+  async close(): Promise<void> {
+    const db = this.db;
+    this.db = undefined;
+    this.spec = undefined;
+    await db?.close();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Test helpers for the SQL target against the real servers on this machine:
+ * a fresh copy of the DVLA-like legacy schema (fixtures/legacy/) in a
+ * schema (PostgreSQL) or database (MariaDB) of its own, dropped after.
+ * URLs: REKEY_TEST_PG_URL, REKEY_TEST_MARIADB_URL.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { QueryTypes, Sequelize } from 'sequelize';
+import { root } from '../../runner/cli.test-helpers.js';
+
+/** PostgreSQL the tests use. */
+export const PG_URL = process.env.REKEY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** MariaDB the tests use. */
+export const MARIADB_URL = process.env.REKEY_TEST_MARIADB_URL ?? 'mariadb://root@127.0.0.1:3306/test';
+
+/** A legacy schema made for one test file. */
+export interface LegacyDb {
+  dialect: 'postgres' | 'mariadb';
+  /** URL the target is given. */
+  url: string;
+  /** A table as a target config names it (`schema.cases` on PostgreSQL, `CASES` on MariaDB). */
+  t(name: string): string;
+  /** Runs SQL on the schema with `?` replacements; table names through {@link t}. */
+  query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  drop(): Promise<void>;
+}
+
+const unique = () => `rekey_t_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+const fixture = (file: string) => readFileSync(join(root, 'fixtures/legacy', file), 'utf8');
+
+function querying(db: Sequelize): LegacyDb['query'] {
+  return (sql, params = []) => db.query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, replacements: params });
+}
+
+/** A PostgreSQL schema holding dvla.postgres.sql. */
+export async function legacyPostgres(): Promise<LegacyDb> {
+  const schema = unique();
+  const db = new Sequelize(PG_URL, { logging: false });
+  await db.query(`CREATE SCHEMA ${schema}; SET search_path TO ${schema};\n${fixture('dvla.postgres.sql')}`);
+  return {
+    dialect: 'postgres',
+    url: PG_URL,
+    t: (name) => `${schema}.${name.toLowerCase()}`,
+    query: querying(db),
+    drop: async () => {
+      await db.query(`DROP SCHEMA ${schema} CASCADE`);
+      await db.close();
+    },
+  };
+}
+
+/** A MariaDB database holding dvla.mariadb.sql. */
+export async function legacyMariaDb(): Promise<LegacyDb> {
+  const name = unique();
+  const u = new URL(MARIADB_URL);
+  const admin = new Sequelize(MARIADB_URL, { logging: false, dialect: 'mariadb' });
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.close();
+  u.pathname = `/${name}`;
+  const db = new Sequelize(u.toString(), { logging: false, dialect: 'mariadb', dialectOptions: { multipleStatements: true } });
+  await db.query(fixture('dvla.mariadb.sql'));
+  return {
+    dialect: 'mariadb',
+    url: u.toString(),
+    t: (table) => table.toUpperCase(),
+    query: querying(db),
+    drop: async () => {
+      await db.query(`DROP DATABASE ${name}`);
+      await db.close();
+    },
+  };
+}
