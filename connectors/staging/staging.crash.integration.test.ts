@@ -1,0 +1,136 @@
+/**
+ * The staging-table source through the real `rekey run` (built: `npm run
+ * build` first) as a child process: killed with SIGKILL after part of the
+ * rows are in the ledger and before the source commits, then run again.
+ * The rows must be read again (their claims are taken back at once, the
+ * dead runner being on this host), recorded once (the ledger knows the
+ * first part) and keyed once; none may be lost. Also: a database URL with a
+ * password never reaches the output.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sqlite3 from 'sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { root } from '../../runner/cli.test-helpers.js';
+import { makeSubmissions } from '../../bench/data.js';
+import type { StagingDialect } from './staging.db.js';
+import { createStatusTable, dropTable, testDb, uniqueTable } from './staging.test-helpers.js';
+
+const N = 60;
+const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(dir: string, env: Record<string, string>): Promise<Exit> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'run', '--json', '--state', `sqlite:${join(dir, 'state.sqlite')}`, join(dir, 'pipeline.yaml')], {
+      cwd: dir,
+      env: { ...process.env, REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+function legacyKeys(dir: string): Promise<{ SUBMISSION_KEY: string; n: number }[]> {
+  return new Promise((resolve, reject) => {
+    const db = new sqlite3.Database(join(dir, 'legacy.sqlite'), sqlite3.OPEN_READONLY, (e) => e && reject(e));
+    db.all('SELECT SUBMISSION_KEY, COUNT(*) AS n FROM LEGACY GROUP BY SUBMISSION_KEY', (e, rows) => {
+      db.close();
+      if (e) reject(e);
+      else resolve(rows as { SUBMISSION_KEY: string; n: number }[]);
+    });
+  });
+}
+
+function pipelineDir(table: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-staging-crash-'));
+  copyFileSync(join(root, 'bench/mapping-12.yaml'), join(dir, 'mapping.yaml'));
+  writeFileSync(join(dir, 'legacy.sql'), `CREATE TABLE LEGACY (CASE_ID INTEGER PRIMARY KEY AUTOINCREMENT, SUBMISSION_KEY TEXT NOT NULL UNIQUE, ${FIELDS.map((f) => `${f} TEXT`).join(', ')});\n`);
+  writeFileSync(
+    join(dir, 'pipeline.yaml'),
+    [
+      'pipeline: staging-crash',
+      'mapping: ./mapping.yaml',
+      'source:',
+      '  kind: staging-table',
+      '  config:',
+      '    url: { env: STAGING_URL }',
+      `    table: ${table}`,
+      '    keyColumn: ID',
+      '    body: { json: PAYLOAD }',
+      '    batchSize: 25',
+      '    status: { column: STATUS, new: NEW, claimed: CLAIMED, done: DONE, messageColumn: ERROR_MESSAGE }',
+      'target: { kind: sqlite, config: { path: ./legacy.sqlite, table: LEGACY, keyColumn: SUBMISSION_KEY, setupSql: ./legacy.sql } }',
+      'batch: { size: 10 }',
+      '',
+    ].join('\n'),
+  );
+  return dir;
+}
+
+describe.each<StagingDialect>(['sqlite', 'postgres'])('staging-table source on %s through `rekey run`, killed with SIGKILL', (dialect) => {
+  const db = testDb(dialect);
+  const tables: string[] = [];
+  afterAll(async () => {
+    for (const t of tables) await dropTable(db, t);
+    await db.close();
+  });
+
+  it(
+    'reads the claimed rows again after the kill, records each once and marks every row DONE',
+    async () => {
+      const table = uniqueTable('FORM_SUBMISSIONS');
+      tables.push(table);
+      await createStatusTable(db, table);
+      const subs = makeSubmissions(N, 7);
+      for (const [i, s] of subs.entries()) await db.query(`INSERT INTO ${table} (ID, REF, PAYLOAD) VALUES ($1, $2, $3)`, [i + 1, `R${i + 1}`, JSON.stringify(s)]);
+      const dir = pipelineDir(table);
+      const env = { STAGING_URL: db.url };
+
+      const crashed = await run(dir, { ...env, REKEY_CRASH_AT: 'after-receive:2' });
+      expect(crashed.signal).toBe('SIGKILL');
+      const left = await db.query(`SELECT STATUS AS s, COUNT(*) AS n FROM ${table} GROUP BY STATUS ORDER BY STATUS`);
+      expect(left.map((r) => [r.s, Number(r.n)])).toEqual([
+        ['CLAIMED', 25],
+        ['NEW', N - 25],
+      ]);
+
+      const again = await run(dir, env);
+      expect(again.stderr).not.toMatch(/"level":(50|60)/);
+      expect(again.code).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ read: N, receivedNew: N - 20, duplicates: 20, unreadable: 0, delivered: N });
+      const done = await db.query(`SELECT STATUS AS s, COUNT(*) AS n FROM ${table} GROUP BY STATUS`);
+      expect(done.map((r) => [r.s, Number(r.n)])).toEqual([['DONE', N]]);
+      const keyed = await legacyKeys(dir);
+      expect(keyed).toHaveLength(N);
+      expect(keyed.filter((r) => r.n !== 1)).toEqual([]);
+
+      const third = await run(dir, env);
+      expect(JSON.parse(third.stdout)).toMatchObject({ read: 0, receivedNew: 0, delivered: 0 });
+    },
+    90_000,
+  );
+});
+
+describe('staging-table source: a database URL with a password', () => {
+  it('never shows the password in the output of a failed run', async () => {
+    const dir = pipelineDir('FORM_SUBMISSIONS');
+    const secret = 'Pa55-w0rd-never-shown';
+    const r = await run(dir, { STAGING_URL: `postgres://postgres:${secret}@127.0.0.1:1/test`, REKEY_LOG_LEVEL: 'debug' });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(secret);
+    expect(r.stdout + r.stderr).toContain('postgres://postgres:***@127.0.0.1:1/test');
+  }, 30_000);
+});
