@@ -31,7 +31,11 @@ const unique = () => `rekey_t_${Date.now().toString(36)}_${randomBytes(3).toStri
 const fixture = (file: string) => readFileSync(join(root, 'fixtures/legacy', file), 'utf8');
 
 function querying(db: Sequelize): LegacyDb['query'] {
-  return (sql, params = []) => db.query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, replacements: params });
+  return async (sql, params = []) => {
+    if (/^\s*select/i.test(sql)) return db.query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, replacements: params });
+    await db.query(sql, { type: QueryTypes.RAW, replacements: params });
+    return [];
+  };
 }
 
 /** A PostgreSQL schema holding dvla.postgres.sql. */
