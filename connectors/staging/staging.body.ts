@@ -20,7 +20,9 @@ export function plainValue(v: unknown): unknown {
 }
 
 function jsonReason(e: unknown): string {
-  const at = /position (\d+)/.exec(String((e as Error).message))?.[1];
+  const text = String((e as Error).message);
+  if (/end of (JSON )?input/i.test(text)) return 'is not valid JSON (it ends too soon: cut off?)';
+  const at = /position (\d+)/.exec(text)?.[1];
   return at === undefined ? 'is not valid JSON' : `is not valid JSON (at character ${Number(at) + 1})`;
 }
 
