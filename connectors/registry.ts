@@ -10,6 +10,7 @@
 import type { ConnectorDef, Source, Target } from './connector.types.js';
 import { fileSource } from './file-inbox/file.source.js';
 import { inboxSource } from './file-inbox/inbox.source.js';
+import { sqlTarget } from './sql/sql.target.js';
 import { sqliteTarget } from './sql/sqlite.target.js';
 import { stagingTableSource } from './staging/staging.source.js';
 
@@ -32,7 +33,7 @@ function byName<D extends { name: string }>(defs: D[]): ReadonlyMap<string, D> {
 export const SOURCES: ReadonlyMap<string, SourceDef> = byName<SourceDef>([fileSource, inboxSource, stagingTableSource]);
 
 /** Built-in targets by name. */
-export const TARGETS: ReadonlyMap<string, TargetDef> = byName<TargetDef>([sqliteTarget]);
+export const TARGETS: ReadonlyMap<string, TargetDef> = byName<TargetDef>([sqliteTarget, sqlTarget]);
 
 /** The built-in connectors. */
 export const BUILTIN_CONNECTORS: ConnectorCatalog = { sources: SOURCES, targets: TARGETS };
