@@ -176,6 +176,25 @@ describe.each<StagingDialect>(['sqlite', 'postgres', 'mariadb'])('staging-table 
     await b.commit(testCtx());
   });
 
+  it('watermark mode: two runners reading at once never both take a row', async () => {
+    const t = table('FORM_FEED');
+    const stateTable = uniqueTable('REKEY_WM');
+    dropped.push(stateTable);
+    await createWatermarkTable(db, t);
+    await insertRows(db, t, range(1, 40), (i) => ({ SEQ: i }));
+    const config = { table: t, keyColumn: 'ID', body: { json: 'PAYLOAD' }, batchSize: 5, watermark: { column: 'SEQ', stateTable } };
+    const a = make(db, config);
+    const b = make(db, config);
+    const readAndCommit = async (s: StagingTableSource) => {
+      const got = refs(await readAll(s));
+      await s.commit(testCtx());
+      return got;
+    };
+    const [ra, rb] = await Promise.all([readAndCommit(a), readAndCommit(b)]);
+    expect(ra.filter((r) => rb.includes(r))).toEqual([]);
+    expect([...ra, ...rb].sort()).toEqual(range(1, 40).map(ref));
+  });
+
   it('watermark mode: a bad body row is reported once and the watermark moves past it', async () => {
     const t = table('FORM_FEED');
     const stateTable = uniqueTable('REKEY_WM');
