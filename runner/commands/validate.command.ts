@@ -11,6 +11,7 @@ import { parseCases } from '../../mappings/golden.js';
 import { fileProblem, loadMappingFile } from '../mapping-files.js';
 import { loadPipelineFile } from '../pipeline-files.js';
 import type { CommandResult } from '../cli.js';
+import pino from 'pino';
 
 /** The kinds of definition file `validate` knows. */
 export type DefinitionKind = 'pipeline' | 'mapping' | 'cases';
@@ -27,8 +28,30 @@ export function kindOf(text: string): DefinitionKind {
   return 'mapping';
 }
 
-/** Checks one file of any known kind (a pipeline with its mapping, secrets and connector configs); returns its problems. */
-export async function validateFile(file: string): Promise<Problem[]> {
+/**
+ * Connects the loaded pipeline's target (which checks the mapping against
+ * the live legacy system, e.g. a SQL table's columns) and closes it; the
+ * target's problems come back located at the mapping field where it names
+ * one, else at the pipeline file.
+ */
+async function connectProblems(file: string): Promise<Problem[]> {
+  const { pipeline } = await loadPipelineFile(file);
+  if (!pipeline) return [];
+  const ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1 };
+  try {
+    await pipeline.target.connect(ctx);
+    return [];
+  } catch (e) {
+    const listed = (e as { problems?: { message: string; pos?: { file: string; line: number; col: number } }[] }).problems;
+    if (!Array.isArray(listed)) return [fileProblem(file, `target ${pipeline.def.target.kind}: ${(e as Error).message}`)];
+    return listed.map((p) => (p.pos ? { file: p.pos.file, line: p.pos.line, col: p.pos.col, path: '', message: p.message } : fileProblem(file, p.message)));
+  } finally {
+    await pipeline.target.close().catch(() => undefined);
+  }
+}
+
+/** Checks one file of any known kind (a pipeline with its mapping, secrets and connector configs); returns its problems. With `connect`, a valid pipeline's target is also connected and checked against the live system. */
+export async function validateFile(file: string, opts: { connect?: boolean } = {}): Promise<Problem[]> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -36,7 +59,10 @@ export async function validateFile(file: string): Promise<Problem[]> {
     return [fileProblem(file, `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)];
   }
   const kind = kindOf(text);
-  if (kind === 'pipeline') return (await loadPipelineFile(file)).problems;
+  if (kind === 'pipeline') {
+    const problems = (await loadPipelineFile(file)).problems;
+    return problems.length || !opts.connect ? problems : connectProblems(file);
+  }
   if (kind === 'cases') return parseCases(file, text).problems;
   return (await loadMappingFile(file)).problems;
 }
@@ -48,9 +74,10 @@ export function validateCommand(program: Command, result: CommandResult): void {
     .description('check pipeline, mapping and golden-case files; print every problem as file:line:col')
     .argument('<files...>', 'definition files (YAML)')
     .option('--json', 'print problems as JSON')
-    .action(async (files: string[], opts: { json?: boolean }) => {
+    .option('--connect', "also connect each pipeline's target and check the mapping against the live legacy system (a SQL table's columns)")
+    .action(async (files: string[], opts: { json?: boolean; connect?: boolean }) => {
       const all: Problem[] = [];
-      for (const f of files) all.push(...(await validateFile(f)));
+      for (const f of files) all.push(...(await validateFile(f, { connect: opts.connect === true })));
       if (opts.json) process.stdout.write(`${JSON.stringify({ files: files.length, problems: all }, null, 2)}\n`);
       else {
         for (const p of all) process.stdout.write(`${formatProblem(p)}\n`);
