@@ -153,7 +153,9 @@ export class SqliteTarget implements Target {
         throw fail('SQL_SCHEMA', `table ${table} has no rowid (${sqliteDialect.classify(e).message}): set refColumn`, e);
       });
     }
-    return { table, keyColumn, refExpr, columns: this.config.columns ?? {}, known, batchSize: this.config.batchSize ?? DEFAULT_SQL_BATCH_SIZE };
+    const { mode, matchOn } = this.config;
+    const match = matchOn === undefined ? {} : { matchOn: { field: matchOn, column: this.config.columns?.[matchOn] ?? matchOn } };
+    return { table, keyColumn, refExpr, columns: this.config.columns ?? {}, known, batchSize: this.config.batchSize ?? DEFAULT_SQL_BATCH_SIZE, mode: mode ?? 'insert', ...match };
   }
 
   private async isUnique(column: string, columns: { name: string; pk: number; type: string }[]): Promise<boolean> {
