@@ -84,7 +84,6 @@ export const stagingSourceConfigSchema: Record<string, unknown> = {
     url: {
       type: 'string',
       minLength: 1,
-      pattern: '^(?![A-Za-z][A-Za-z0-9+.-]*://[^/@]*:[^/@]*@)',
       description:
         'The staging database: postgres://user@host:5432/db, mariadb://user@host:3306/db, or sqlite:path (relative to the pipeline file). A URL with a password must be a secret: { env: NAME } or { file: path }.',
     },

@@ -18,8 +18,7 @@ describe('staging-table config', () => {
     expect(validate({ ...base, status: { column: 'STATUS' }, watermark: { column: 'SEQ' } })).toBe(false);
   });
 
-  it('refuses a URL with a password written in the file, and odd identifiers', () => {
-    expect(validate({ ...base, url: 'postgres://rekey:secret@db:5432/forms', status: { column: 'S' } })).toBe(false);
+  it('refuses odd identifiers', () => {
     expect(validate({ ...base, url: 'postgres://rekey@db:5432/forms', status: { column: 'S' } })).toBe(true);
     expect(validate({ ...base, table: 'forms.FORM_SUBMISSIONS', status: { column: 'S' } })).toBe(true);
     expect(validate({ ...base, table: 'x; DROP TABLE y', status: { column: 'S' } })).toBe(false);
