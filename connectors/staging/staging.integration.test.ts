@@ -195,6 +195,26 @@ describe.each<StagingDialect>(['sqlite', 'postgres', 'mariadb'])('staging-table 
     expect([...ra, ...rb].sort()).toEqual(range(1, 40).map(ref));
   });
 
+  it('watermark mode: a timestamp watermark with microsecond ties loses no precision between reads', async () => {
+    const t = table('FORM_FEED');
+    const stateTable = uniqueTable('REKEY_WM');
+    dropped.push(stateTable);
+    const ts = dialect === 'postgres' ? 'TIMESTAMP(6)' : dialect === 'mariadb' ? 'DATETIME(6)' : 'TEXT';
+    await db.query(`CREATE TABLE ${t} (ID INTEGER PRIMARY KEY, AT_TS ${ts} NOT NULL, REF VARCHAR(20) NOT NULL, PAYLOAD TEXT)`);
+    const at = (us: number) => (dialect === 'sqlite' ? `2024-03-14T10:22:31.${String(us).padStart(6, '0')}Z` : `2024-03-14 10:22:31.${String(us).padStart(6, '0')}`);
+    const micro = [123456, 123456, 123456, 123457, 123457, 999999, 999999];
+    await insertRows(db, t, range(1, 7), (i) => ({ AT_TS: at(micro[i - 1] as number) }));
+    const config = { table: t, keyColumn: 'ID', body: { json: 'PAYLOAD' }, batchSize: 2, watermark: { column: 'AT_TS', stateTable } };
+    const s = make(db, config);
+    expect(refs(await readAll(s))).toEqual(range(1, 7).map(ref));
+    await s.commit(testCtx());
+    expect(await readAll(s)).toEqual([]);
+    await s.commit(testCtx());
+    await insertRows(db, t, [8], () => ({ AT_TS: at(999999) }));
+    expect(refs(await readAll(s))).toEqual([ref(8)]);
+    await s.commit(testCtx());
+  });
+
   it('watermark mode: a bad body row is reported once and the watermark moves past it', async () => {
     const t = table('FORM_FEED');
     const stateTable = uniqueTable('REKEY_WM');
