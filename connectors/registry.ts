@@ -13,6 +13,7 @@ import { inboxSource } from './file-inbox/inbox.source.js';
 import { sqlTarget } from './sql/sql.target.js';
 import { sqliteTarget } from './sql/sqlite.target.js';
 import { stagingTableSource } from './staging/staging.source.js';
+import { webhookSource } from './webhook/webhook.source.js';
 
 /** A source's declaration, whatever its config type. */
 export type SourceDef = ConnectorDef<Record<string, unknown>, Source>;
@@ -30,7 +31,7 @@ function byName<D extends { name: string }>(defs: D[]): ReadonlyMap<string, D> {
 }
 
 /** Built-in sources by name. */
-export const SOURCES: ReadonlyMap<string, SourceDef> = byName<SourceDef>([fileSource, inboxSource, stagingTableSource]);
+export const SOURCES: ReadonlyMap<string, SourceDef> = byName<SourceDef>([fileSource, inboxSource, webhookSource, stagingTableSource]);
 
 /** Built-in targets by name. */
 export const TARGETS: ReadonlyMap<string, TargetDef> = byName<TargetDef>([sqliteTarget, sqlTarget]);

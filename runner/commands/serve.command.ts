@@ -14,6 +14,7 @@ import { createLogger } from '../logging.js';
 import { durationOption, flowPipeline, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
 import { Scheduler } from '../serve/scheduler.js';
 import { startServer } from '../serve/server.js';
+import { WebhookIntake } from '../serve/intake.js';
 import type { CommandResult } from '../cli.js';
 
 interface ServeOptions {
@@ -48,7 +49,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       const loaded = [];
       for (const f of files) {
         const l = await loadPipelineFile(f);
-        if (l.pipeline) loaded.push({ file: f, def: l.pipeline.def, secrets: l.pipeline.secrets, source: l.pipeline.source });
+        if (l.pipeline) loaded.push({ file: f, def: l.pipeline.def, secrets: l.pipeline.secrets, source: l.pipeline.source, mapping: l.pipeline.mapping });
         else problems.push(...l.problems);
       }
       if (problems.length || loaded.length === 0) {
@@ -62,6 +63,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       const scheduler = new Scheduler(log);
       const id = runnerId();
       const key = piiKey(log);
+      const wakes = new Map<string, () => Promise<void>>();
       for (const { file, def, source } of loaded) {
         const pass = async () => {
           const fresh = await loadPipelineFile(file);
@@ -79,9 +81,14 @@ export function serveCommand(program: Command, result: CommandResult): void {
         };
         const entry = scheduler.add(def.pipeline, def.schedule?.cron, def.schedule?.timezone ?? 'Europe/London', pass);
         if (opts.runAtStart) void scheduler.runNow(entry, pass);
+        wakes.set(def.pipeline, () => scheduler.runNow(entry, pass));
         source.watch?.({ log: log.child({ pipeline: def.pipeline }), signal: abort.signal, attempt: 1 }, () => void scheduler.runNow(entry, pass));
       }
-      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, log });
+      const intake = new WebhookIntake(
+        loaded.map((l) => ({ name: l.def.pipeline, source: l.source, mapping: l.mapping })),
+        { ledger: runtime.ledger, actor: id, log, wake: (name) => wakes.get(name)?.() ?? Promise.resolve(), isRunning: (name) => scheduler.pipelines.some((p) => p.name === name && p.running) },
+      );
+      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, log, routes: [intake.routes] });
       log.info({ url: server.url, pipelines: loaded.map((l) => l.def.pipeline) }, 'serving');
       await new Promise<void>((done) => {
         const stop = (signal: string) => {
@@ -92,6 +99,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
+      await intake.stop();
       await scheduler.stop();
       await server.close();
       await runtime.close();
