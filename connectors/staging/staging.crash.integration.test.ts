@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { root } from '../../runner/cli.test-helpers.js';
 import { makeSubmissions } from '../../bench/data.js';
 import type { StagingDialect } from './staging.db.js';
-import { createStatusTable, dropTable, testDb, uniqueTable } from './staging.test-helpers.js';
+import { createStatusTable, createWatermarkTable, dropTable, testDb, uniqueTable } from './staging.test-helpers.js';
 
 const N = 60;
 const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
@@ -54,7 +54,7 @@ function legacyKeys(dir: string): Promise<{ SUBMISSION_KEY: string; n: number }[
   });
 }
 
-function pipelineDir(table: string): string {
+function pipelineDir(table: string, mode = '    status: { column: STATUS, new: NEW, claimed: CLAIMED, done: DONE, messageColumn: ERROR_MESSAGE }'): string {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-staging-crash-'));
   copyFileSync(join(root, 'bench/mapping-12.yaml'), join(dir, 'mapping.yaml'));
   writeFileSync(join(dir, 'legacy.sql'), `CREATE TABLE LEGACY (CASE_ID INTEGER PRIMARY KEY AUTOINCREMENT, SUBMISSION_KEY TEXT NOT NULL UNIQUE, ${FIELDS.map((f) => `${f} TEXT`).join(', ')});\n`);
@@ -71,7 +71,7 @@ function pipelineDir(table: string): string {
       '    keyColumn: ID',
       '    body: { json: PAYLOAD }',
       '    batchSize: 25',
-      '    status: { column: STATUS, new: NEW, claimed: CLAIMED, done: DONE, messageColumn: ERROR_MESSAGE }',
+      mode,
       'target: { kind: sqlite, config: { path: ./legacy.sqlite, table: LEGACY, keyColumn: SUBMISSION_KEY, setupSql: ./legacy.sql } }',
       'batch: { size: 10 }',
       '',
@@ -80,7 +80,7 @@ function pipelineDir(table: string): string {
   return dir;
 }
 
-describe.each<StagingDialect>(['sqlite', 'postgres'])('staging-table source on %s through `rekey run`, killed with SIGKILL', (dialect) => {
+describe.each<StagingDialect>(['sqlite', 'postgres', 'mariadb'])('staging-table source on %s through `rekey run`, killed with SIGKILL', (dialect) => {
   const db = testDb(dialect);
   const tables: string[] = [];
   afterAll(async () => {
@@ -119,6 +119,44 @@ describe.each<StagingDialect>(['sqlite', 'postgres'])('staging-table source on %
 
       const third = await run(dir, env);
       expect(JSON.parse(third.stdout)).toMatchObject({ read: 0, receivedNew: 0, delivered: 0 });
+    },
+    90_000,
+  );
+});
+
+describe.each<StagingDialect>(['sqlite', 'postgres'])('staging-table source in watermark mode on %s through `rekey run`, killed with SIGKILL', (dialect) => {
+  const db = testDb(dialect);
+  const tables: string[] = [];
+  afterAll(async () => {
+    for (const t of tables) await dropTable(db, t);
+    await db.close();
+  });
+
+  it(
+    'leaves the watermark where it was after the kill; the next run reads the rows again and records each once',
+    async () => {
+      const table = uniqueTable('FORM_FEED');
+      const state = uniqueTable('REKEY_WM').toLowerCase();
+      tables.push(table, state);
+      await createWatermarkTable(db, table);
+      const subs = makeSubmissions(N, 11);
+      for (const [i, s] of subs.entries()) await db.query(`INSERT INTO ${table} (ID, SEQ, REF, PAYLOAD) VALUES ($1, $2, $3, $4)`, [i + 1, Math.ceil((i + 1) / 4), `R${i + 1}`, JSON.stringify(s)]);
+      const dir = pipelineDir(table, `    watermark: { column: SEQ, stateTable: ${state} }`);
+      const env = { STAGING_URL: db.url };
+      const mark = async () => (await db.query(`SELECT mark, mark_key, owner FROM ${state}`)).map((r) => [r.mark, r.mark_key]);
+
+      const crashed = await run(dir, { ...env, REKEY_CRASH_AT: 'after-receive:2' });
+      expect(crashed.signal).toBe('SIGKILL');
+      expect(await mark()).toEqual([[null, null]]);
+
+      const again = await run(dir, env);
+      expect(again.code).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({ read: N, receivedNew: N - 20, duplicates: 20, delivered: N });
+      expect(await mark()).toEqual([[String(N / 4), String(N)]]);
+      const keyed = await legacyKeys(dir);
+      expect(keyed).toHaveLength(N);
+      expect(keyed.filter((r) => r.n !== 1)).toEqual([]);
+      expect(JSON.parse((await run(dir, env)).stdout)).toMatchObject({ read: 0, receivedNew: 0 });
     },
     90_000,
   );

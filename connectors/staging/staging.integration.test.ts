@@ -140,7 +140,7 @@ describe.each<StagingDialect>(['sqlite', 'postgres', 'mariadb'])('staging-table 
 
   it('watermark mode: reads in (watermark, key) order with ties, advances only on commit, then reads only what is new', async () => {
     const t = table('FORM_FEED');
-    const stateTable = uniqueTable('REKEY_WM');
+    const stateTable = uniqueTable('REKEY_WM').toLowerCase();
     dropped.push(stateTable);
     await createWatermarkTable(db, t);
     const seq = (i: number) => ({ SEQ: Math.ceil(i / 3) * 10 });
@@ -161,7 +161,7 @@ describe.each<StagingDialect>(['sqlite', 'postgres', 'mariadb'])('staging-table 
 
   it('watermark mode: while one runner reads, a second skips the table; afterwards it reads only the rest', async () => {
     const t = table('FORM_FEED');
-    const stateTable = uniqueTable('REKEY_WM');
+    const stateTable = uniqueTable('REKEY_WM').toLowerCase();
     dropped.push(stateTable);
     await createWatermarkTable(db, t);
     await insertRows(db, t, range(1, 10), (i) => ({ SEQ: i }));
@@ -178,7 +178,7 @@ describe.each<StagingDialect>(['sqlite', 'postgres', 'mariadb'])('staging-table 
 
   it('watermark mode: two runners reading at once never both take a row', async () => {
     const t = table('FORM_FEED');
-    const stateTable = uniqueTable('REKEY_WM');
+    const stateTable = uniqueTable('REKEY_WM').toLowerCase();
     dropped.push(stateTable);
     await createWatermarkTable(db, t);
     await insertRows(db, t, range(1, 40), (i) => ({ SEQ: i }));
@@ -197,7 +197,7 @@ describe.each<StagingDialect>(['sqlite', 'postgres', 'mariadb'])('staging-table 
 
   it('watermark mode: a timestamp watermark with microsecond ties loses no precision between reads', async () => {
     const t = table('FORM_FEED');
-    const stateTable = uniqueTable('REKEY_WM');
+    const stateTable = uniqueTable('REKEY_WM').toLowerCase();
     dropped.push(stateTable);
     const ts = dialect === 'postgres' ? 'TIMESTAMP(6)' : dialect === 'mariadb' ? 'DATETIME(6)' : 'TEXT';
     await db.query(`CREATE TABLE ${t} (ID INTEGER PRIMARY KEY, AT_TS ${ts} NOT NULL, REF VARCHAR(20) NOT NULL, PAYLOAD TEXT)`);
@@ -217,7 +217,7 @@ describe.each<StagingDialect>(['sqlite', 'postgres', 'mariadb'])('staging-table 
 
   it('watermark mode: a bad body row is reported once and the watermark moves past it', async () => {
     const t = table('FORM_FEED');
-    const stateTable = uniqueTable('REKEY_WM');
+    const stateTable = uniqueTable('REKEY_WM').toLowerCase();
     dropped.push(stateTable);
     await createWatermarkTable(db, t);
     await insertRows(db, t, range(1, 3), (i) => ({ SEQ: i }));
