@@ -15,11 +15,28 @@ export interface Submission {
   meta: Record<string, string>;
 }
 
+/**
+ * A connector's own durable state, kept per pipeline in the state store
+ * (file sequence numbers, journals of dropped files, watermarks). Every
+ * call resolves once the change is committed.
+ */
+export interface ConnectorState {
+  get(name: string): Promise<string | undefined>;
+  set(name: string, value: string): Promise<void>;
+  delete(name: string): Promise<void>;
+  /** Entries whose name starts with `prefix`, in name order. */
+  list(prefix: string): Promise<{ name: string; value: string }[]>;
+  /** Adds one to the counter `name` (first call: 1) and resolves to the new value; a value is never handed out twice, also across crashes. */
+  next(name: string): Promise<number>;
+}
+
 /** Handed to every connector call: never read these from globals. */
 export interface Ctx {
   log: Logger;
   signal: AbortSignal;
   attempt: number;
+  /** The connector's durable state; set by the flow on every call of a pass. */
+  state?: ConnectorState;
 }
 
 /** Where a record was found in an input file, for error messages. */
@@ -84,7 +101,9 @@ export interface MappedRecord {
 export type Outcome =
   | { key: string; status: 'delivered'; legacyRef?: string; confirmed?: boolean; alreadyPresent?: boolean }
   | { key: string; status: 'rejected'; error: ConnectorError }
-  | { key: string; status: 'failed'; error: ConnectorError };
+  | { key: string; status: 'failed'; error: ConnectorError }
+  /** Written where the legacy system cannot see it yet (a file not yet renamed into place): the final outcome comes from `flush`. */
+  | { key: string; status: 'held' };
 
 /** Delivers mapped records to a legacy system. */
 export interface Target {
@@ -96,6 +115,15 @@ export interface Target {
    * when the whole target is unusable (fatal).
    */
   deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]>;
+  /**
+   * Required of a target that answers `held`: called once the pass has no
+   * more to deliver (before `close`), it makes every held record visible
+   * to the legacy system (renames the open files into place) and resolves
+   * to the final outcome of each, never `held`. The records stay leased to
+   * the runner until then. Throws only when the target is unusable; the
+   * held records then come back as uncertain on the next pass.
+   */
+  flush?(ctx: Ctx): Promise<Outcome[]>;
   close(): Promise<void>;
 }
 

@@ -28,6 +28,8 @@ export const PipelineCodes = {
   AUDIT_KEY_INVALID: { code: 'AUDIT_KEY_INVALID', disposition: 'fatal' },
   /** A checkpoint file or entry cannot be parsed. */
   AUDIT_CHECKPOINT_INVALID: { code: 'AUDIT_CHECKPOINT_INVALID', disposition: 'fatal' },
+  /** A target answered `held` for records but offers no `flush` to settle them (a connector bug). */
+  TARGET_HELD_WITHOUT_FLUSH: { code: 'TARGET_HELD_WITHOUT_FLUSH', disposition: 'fatal' },
   /** There is nothing to checkpoint: the audit log is empty. */
   AUDIT_EMPTY: { code: 'AUDIT_EMPTY', disposition: 'reject' },
 } as const satisfies Record<string, { code: string; disposition: Disposition }>;

@@ -9,7 +9,7 @@ import type { Ctx } from '../../connectors/connector.types.js';
 import type { MapResult } from '../../mappings/index.js';
 import type { IncomingSubmission } from '../ledger/ledger.types.js';
 import { crashPoint } from './crash-points.js';
-import { deliverMapped, mappingError, recordOutcomes, type DeliverCounts, type Settling } from './deliver.js';
+import { deliverMapped, mappingError, recordOutcomes, type DeliverCounts, type HeldRecords, type Settling } from './deliver.js';
 import type { IngestCounts } from './ingest.js';
 import { Pacer } from './pacer.js';
 import type { NdjsonResult, NdjsonTask } from './chunk.types.js';
@@ -38,8 +38,8 @@ export function hasChunks(source: unknown): source is ChunkSource {
  * `rejected` if not, in the transaction that records them. Recording a
  * chunk, delivering the one before and recording the outcomes of the one
  * before that overlap (the ledger and the target are different databases);
- * deliveries stay in order, one batch at a time.
- * Returns the counts of both halves of a pass.
+ * deliveries stay in order, one batch at a time. Records the target
+ * holds go into `held` for the pass to flush. Returns the counts of both halves of a pass.
  */
 export async function passByChunks(
   p: FlowPipeline & { source: ChunkSource },
@@ -49,6 +49,7 @@ export async function passByChunks(
   ctx: Ctx,
   mapChunk: ChunkMapper,
   inFlight: number,
+  held: HeldRecords,
 ): Promise<IngestCounts & DeliverCounts> {
   const counts = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
   const pacer = p.ratePerSecond ? new Pacer(p.ratePerSecond) : undefined;
@@ -77,7 +78,7 @@ export async function passByChunks(
       recordTail = quiet(
         delivered.then(async (d) => {
           await before;
-          if (d) await recordOutcomes(p, ledger, runId, d, opts, counts);
+          if (d) await recordOutcomes(p, ledger, runId, d, opts, counts, held);
           opts.onProgress?.({ phase: 'reading', read: counts.read, done: counts.delivered + counts.rejected, pending: counts.receivedNew });
         }),
       );

@@ -9,6 +9,7 @@ import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import type { ClaimedSubmission, RunSummary, Transition } from '../ledger/ledger.types.js';
 import { Pacer, sleep } from './pacer.js';
 import { crashPoint } from './crash-points.js';
+import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
 /** Counts that delivery adds to a run's summary. */
@@ -35,8 +36,8 @@ export function piiDetail(mapping: CompiledMapping, r: MapResult, hash: (v: unkn
   return out;
 }
 
-/** Delivers everything due now (and failures that come due within the retry wait). */
-export async function deliverDue(p: FlowPipeline, ledger: FlowLedger, runId: string, opts: PassOptions, ctx: Ctx): Promise<DeliverCounts> {
+/** Delivers everything due now (and failures that come due within the retry wait); records the target holds go into `held`. */
+export async function deliverDue(p: FlowPipeline, ledger: FlowLedger, runId: string, opts: PassOptions, ctx: Ctx, held: HeldRecords): Promise<DeliverCounts> {
   const counts: DeliverCounts = { rejected: 0, delivered: 0, failed: 0, dead: 0 };
   const pacer = p.ratePerSecond ? new Pacer(p.ratePerSecond) : undefined;
   const now = () => opts.now?.() ?? new Date();
@@ -45,7 +46,7 @@ export async function deliverDue(p: FlowPipeline, ledger: FlowLedger, runId: str
     while (!opts.signal.aborted && p.writeAllowed(now())) {
       const claimed = await ledger.claim(p.name, opts.owner, p.batchSize, opts.leaseMs, now());
       if (!claimed.length) return;
-      await deliverBatch(p, ledger, runId, claimed, opts, ctx, counts, pacer);
+      await deliverBatch(p, ledger, runId, claimed, opts, ctx, counts, pacer, held);
       done += claimed.length;
       opts.onProgress?.({ phase: 'delivering', read: 0, done, pending: 0 });
     }
@@ -76,11 +77,19 @@ async function deliverBatch(
   ctx: Ctx,
   counts: DeliverCounts,
   pacer: Pacer | undefined,
+  held: HeldRecords,
 ): Promise<void> {
   const results = await mapAll(p, claimed, opts);
   const d = await deliverMapped(p, ledger, runId, claimed, results, opts, ctx, counts, pacer);
-  if (d) await recordOutcomes(p, ledger, runId, d, opts, counts);
+  if (d) await recordOutcomes(p, ledger, runId, d, opts, counts, held);
 }
+
+/**
+ * Records the target answered `held` for (written, not yet visible to the
+ * legacy system), by key, until the target's `flush` settles them. They
+ * stay leased to this runner (in `delivering`) meanwhile.
+ */
+export type HeldRecords = Map<string, { record: MappedRecord; claim: Settling; result: MapResult }>;
 
 /** What delivery needs to know of each submission; `pii`, when given, are its PII hashes already computed (on a worker). */
 export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { pii?: Record<string, string | string[]> };
@@ -147,36 +156,83 @@ export async function deliverMapped(
   return { records, outcomes, byKey };
 }
 
-/** Second half, after `deliverMapped`: each record's outcome recorded (delivered, rejected, failed with its retry time, or dead). */
-export async function recordOutcomes(p: FlowPipeline, ledger: FlowLedger, runId: string, d: Delivered, opts: PassOptions, counts: DeliverCounts): Promise<void> {
+/**
+ * Second half, after `deliverMapped`: each record's outcome recorded
+ * (delivered, rejected, failed with its retry time, or dead). A `held`
+ * record is put in `held` (without `held`, it counts as a failure: only
+ * a flushing pass may hold records) and nothing is recorded for it yet.
+ */
+export async function recordOutcomes(
+  p: FlowPipeline,
+  ledger: FlowLedger,
+  runId: string,
+  d: Delivered,
+  opts: PassOptions,
+  counts: DeliverCounts,
+  held?: HeldRecords,
+): Promise<void> {
   const audit = { target: p.targetName, mappingVersion: p.mapping.version, owner: opts.owner };
   const { records, outcomes, byKey } = d;
   const seen = new Map(outcomes.map((o) => [o.key, o]));
-  const after: Transition[] = records.map((r) => {
-    const o = seen.get(r.key) ?? { key: r.key, status: 'failed' as const, error: { code: 'TARGET_NO_OUTCOME', disposition: 'retry' as const, message: 'the target reported no outcome for this record' } };
+  const after: Transition[] = [];
+  for (const r of records) {
+    let o: Outcome = seen.get(r.key) ?? { key: r.key, status: 'failed', error: { code: 'TARGET_NO_OUTCOME', disposition: 'retry', message: 'the target reported no outcome for this record' } };
     const { claim, result } = byKey.get(r.key)!;
-    if (o.status === 'delivered') {
-      counts.delivered++;
-      const t: Transition = { key: r.key, to: 'delivered', mappingVersion: p.mapping.version, detail: { pii: claim.pii ?? piiDetail(p.mapping, result, opts.piiHash) } };
-      if (o.legacyRef !== undefined) t.legacyRef = o.legacyRef;
-      if (o.confirmed !== undefined) t.confirmed = o.confirmed;
-      if (o.alreadyPresent) t.detail!.alreadyPresent = true;
-      return t;
+    if (o.status === 'held') {
+      if (held) {
+        held.set(r.key, { record: r, claim, result });
+        continue;
+      }
+      o = { key: r.key, status: 'failed', error: { code: 'TARGET_HELD_WITHOUT_FLUSH', disposition: 'retry', message: 'the target held this record where no flush follows' } };
     }
-    if (o.status === 'rejected') {
-      counts.rejected++;
-      return { key: r.key, to: 'rejected', error: o.error };
-    }
-    const attempts = claim.attempts + 1;
-    if (attempts >= p.maxAttempts) {
-      counts.dead++;
-      opts.log.warn({ pipeline: p.name, key: r.key, attempts, code: o.error.code }, 'dead-lettered after the last attempt');
-      return { key: r.key, to: 'dead', error: o.error };
-    }
-    counts.failed++;
-    return { key: r.key, to: 'failed', error: o.error, nextAttemptAt: new Date(Date.now() + p.retryDelay(attempts)) };
-  });
-  const lost = (await ledger.apply(p.name, runId, after, opts.actor, audit)) ?? [];
+    after.push(settle(p, r, o, claim, result, opts, counts));
+  }
+  const lost = after.length ? ((await ledger.apply(p.name, runId, after, opts.actor, audit)) ?? []) : [];
   if (lost.length) opts.log.warn({ pipeline: p.name, keys: lost }, 'leases lost during delivery (another runner took them over): their outcomes are left to that runner, which checks the target first');
   crashPoint('after-ledger-delivered');
+}
+
+/**
+ * Settles what the target holds: its `flush` makes the held records
+ * visible to the legacy system and answers for each, and their outcomes
+ * are recorded as `recordOutcomes` does. A target that holds records
+ * without a `flush` is a connector bug (fatal).
+ */
+export async function flushHeld(p: FlowPipeline, ledger: FlowLedger, runId: string, held: HeldRecords, opts: PassOptions, ctx: Ctx, counts: DeliverCounts): Promise<void> {
+  if (!p.target.flush) {
+    if (held.size) throw new PipelineError(PipelineCodes.TARGET_HELD_WITHOUT_FLUSH, `target ${p.targetName} held records but has no flush`);
+    return;
+  }
+  const outcomes = (await p.target.flush(ctx)).filter((o) => o.status !== 'held');
+  crashPoint('after-target-commit');
+  const stray = outcomes.filter((o) => !held.has(o.key)).map((o) => o.key);
+  if (stray.length) opts.log.warn({ pipeline: p.name, keys: stray }, 'the target answered for records it was not holding: ignored');
+  if (!held.size) return;
+  const entries = [...held.values()];
+  held.clear();
+  const byKey = new Map(entries.map((e) => [e.record.key, { claim: e.claim, result: e.result }]));
+  await recordOutcomes(p, ledger, runId, { records: entries.map((e) => e.record), outcomes, byKey }, opts, counts);
+}
+
+function settle(p: FlowPipeline, r: MappedRecord, o: Exclude<Outcome, { status: 'held' }>, claim: Settling, result: MapResult, opts: PassOptions, counts: DeliverCounts): Transition {
+  if (o.status === 'delivered') {
+    counts.delivered++;
+    const t: Transition = { key: r.key, to: 'delivered', mappingVersion: p.mapping.version, detail: { pii: claim.pii ?? piiDetail(p.mapping, result, opts.piiHash) } };
+    if (o.legacyRef !== undefined) t.legacyRef = o.legacyRef;
+    if (o.confirmed !== undefined) t.confirmed = o.confirmed;
+    if (o.alreadyPresent) t.detail!.alreadyPresent = true;
+    return t;
+  }
+  if (o.status === 'rejected') {
+    counts.rejected++;
+    return { key: r.key, to: 'rejected', error: o.error };
+  }
+  const attempts = claim.attempts + 1;
+  if (attempts >= p.maxAttempts) {
+    counts.dead++;
+    opts.log.warn({ pipeline: p.name, key: r.key, attempts, code: o.error.code }, 'dead-lettered after the last attempt');
+    return { key: r.key, to: 'dead', error: o.error };
+  }
+  counts.failed++;
+  return { key: r.key, to: 'failed', error: o.error, nextAttemptAt: new Date(Date.now() + p.retryDelay(attempts)) };
 }

@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { CompiledMapping } from '../../mappings/index.js';
-import type { Source, Target } from '../../connectors/connector.types.js';
+import type { ConnectorState, Source, Target } from '../../connectors/connector.types.js';
 import type {
   Actor,
   ClaimedSubmission,
@@ -50,6 +50,10 @@ export interface FlowLedger {
   /** With `ctx.owner`, moves of rows no longer leased to it are skipped; resolves to their keys. */
   apply(pipeline: string, runId: string, transitions: Transition[], actor: Actor, ctx: { target?: string; mappingVersion?: string; owner?: string }): Promise<string[] | void>;
   release(pipeline: string, owner: string): Promise<number | void>;
+  /** Extends the leases `owner` holds (heartbeat while a pass runs). */
+  renew(pipeline: string, owner: string, leaseMs: number): Promise<number | void>;
+  /** The durable state of the pipeline's connectors, handed to them on `Ctx.state`. */
+  connectorState(pipeline: string): ConnectorState;
   /** Distinct owners of current leases in the pipeline. */
   leaseOwners(pipeline: string): Promise<string[]>;
   list(pipeline: string, opts: { states?: LedgerState[]; limit: number; offset?: number }): Promise<LedgerRow[]>;

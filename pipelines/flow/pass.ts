@@ -2,10 +2,12 @@
  * One pass of a pipeline: read the source into the ledger, deliver what is
  * due, and store the run's reconciliation summary. A pass can be killed at
  * any moment; the next pass finishes the work (see the ledger's leases).
+ * While it runs, the runner renews its leases every third of the lease
+ * time, so a long pass (a file held open until the end) keeps its work.
  */
 import type { Ctx } from '../../connectors/connector.types.js';
 import { ingest } from './ingest.js';
-import { deliverDue } from './deliver.js';
+import { deliverDue, flushHeld, type HeldRecords } from './deliver.js';
 import { releaseDeadLocalRunners } from './leases.js';
 import { hasChunks, passByChunks } from './chunks.js';
 import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
@@ -18,10 +20,15 @@ import type { RunSummary } from '../ledger/ledger.types.js';
  */
 export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOptions): Promise<PassResult> {
   const runId = await ledger.startRun(p.name, opts.actor, p.mapping.version, p.definitionVersion);
-  const ctx: Ctx = { log: opts.log.child({ pipeline: p.name, run: runId }), signal: opts.signal, attempt: 1 };
+  const ctx: Ctx = { log: opts.log.child({ pipeline: p.name, run: runId }), signal: opts.signal, attempt: 1, state: ledger.connectorState(p.name) };
+  const held: HeldRecords = new Map();
   const summary: RunSummary = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
   let windowClosedUntil: string | undefined;
   let connected = false;
+  const heartbeat = setInterval(() => {
+    ledger.renew(p.name, opts.owner, opts.leaseMs).catch((e: unknown) => ctx.log.error({ err: e }, 'could not renew leases'));
+  }, Math.max(1000, Math.floor(opts.leaseMs / 3)));
+  heartbeat.unref();
   try {
     await releaseDeadLocalRunners(p.name, ledger, opts.owner, ctx.log);
     const now = opts.now?.() ?? new Date();
@@ -30,7 +37,7 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
         await p.target.connect(ctx);
         connected = true;
       }
-      Object.assign(summary, await passByChunks({ ...p, source: p.source }, ledger, runId, opts, ctx, opts.mapChunk, opts.chunksInFlight ?? 4));
+      Object.assign(summary, await passByChunks({ ...p, source: p.source }, ledger, runId, opts, ctx, opts.mapChunk, opts.chunksInFlight ?? 4, held));
       if (!opts.signal.aborted) await p.source.commit?.(ctx);
     } else Object.assign(summary, await ingest(p, ledger, runId, opts, ctx));
     if (!p.writeAllowed(now)) {
@@ -39,10 +46,12 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
     } else if (!opts.signal.aborted) {
       if (!connected) await p.target.connect(ctx);
       connected = true;
-      const more = await deliverDue(p, ledger, runId, opts, ctx);
+      const more = await deliverDue(p, ledger, runId, opts, ctx, held);
       for (const k of ['rejected', 'delivered', 'failed', 'dead'] as const) summary[k] += more[k];
     }
+    if (connected) await flushHeld(p, ledger, runId, held, opts, ctx, summary);
   } finally {
+    clearInterval(heartbeat);
     await ledger.release(p.name, opts.owner).catch((e: unknown) => ctx.log.error({ err: e }, 'could not release leases'));
     if (connected) await p.target.close().catch((e: unknown) => ctx.log.error({ err: e }, 'could not close the target'));
     await p.source.close().catch((e: unknown) => ctx.log.error({ err: e }, 'could not close the source'));

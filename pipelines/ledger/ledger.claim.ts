@@ -99,3 +99,20 @@ export async function leaseOwners(store: StateStore, pipeline: string): Promise<
   );
   return rows.map((r) => r.lease_owner).sort();
 }
+
+/**
+ * Extends every lease `owner` holds in `pipeline` to `now + leaseMs` (the
+ * heartbeat of a runner that is alive and still working on them) and
+ * resolves to how many rows it extended. A lease another runner has taken
+ * over is not `owner`'s any more and is left alone.
+ */
+export async function renewLeases(store: StateStore, pipeline: string, owner: string, leaseMs: number, now: Date): Promise<number> {
+  const until = iso(new Date(now.getTime() + leaseMs));
+  const sql = `UPDATE ledger SET lease_until = $3 WHERE ${LEASED}`;
+  if (store.dialect === 'postgres') return (await store.select(`${sql} RETURNING key`, [pipeline, owner, until])).length;
+  return store.transaction(async (t) => {
+    const [row] = await store.select<{ n: number }>(`SELECT COUNT(*) AS n FROM ledger WHERE ${LEASED}`, [pipeline, owner], t);
+    await store.exec(sql, [pipeline, owner, until], t);
+    return Number(row?.n ?? 0);
+  });
+}

@@ -216,6 +216,18 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
       expect((await ledger.get(p, 'b'))?.leaseOwner).toBe('o2');
     });
 
+    it('renew extends one owner’s leases, so they do not run out under it', async () => {
+      const p = fresh();
+      await ledger.receive(p, null, [sub('a'), sub('b'), sub('c')], RUNNER);
+      const now = new Date();
+      await ledger.claim(p, 'o1', 2, 1000, now);
+      await ledger.claim(p, 'o2', 1, 1000, now);
+      expect(await ledger.renew(p, 'o1', 60_000, new Date(now.getTime() + 900))).toBe(2);
+      const later = await ledger.claim(p, 'o3', 10, 1000, new Date(now.getTime() + 1500));
+      expect(later.map((c) => c.key)).toEqual(['c']);
+      expect((await ledger.get(p, 'a'))?.leaseOwner).toBe('o1');
+    });
+
     it('fences a runner whose lease was taken over: its moves of those rows are skipped and reported', async () => {
       const p = fresh();
       await ledger.receive(p, null, [sub('a'), sub('b')], RUNNER);

@@ -9,8 +9,10 @@ import type { AuditEntry } from '../audit/audit.types.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { inList, listParam } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
+import { connectorState } from '../store/connector-state.js';
+import type { ConnectorState } from '../../connectors/connector.types.js';
 import { applyMoves } from './ledger.apply.js';
-import { claimDue, leaseOwners, releaseLeases } from './ledger.claim.js';
+import { claimDue, leaseOwners, releaseLeases, renewLeases } from './ledger.claim.js';
 import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
 import { ROW_COLUMNS, toConflict, toEntry, toListRow, type ConflictRow, type LedgerEntry, type LedgerListRow, type RunRow } from './ledger.rows.js';
 import { finishRun, listRuns, startRun } from './ledger.runs.js';
@@ -87,6 +89,16 @@ export class Ledger {
   /** Gives back every lease `owner` holds (graceful shutdown) and resolves to how many; `delivering` rows become due as uncertain. */
   release(pipeline: string, owner: string): Promise<number> {
     return releaseLeases(this.store, pipeline, owner);
+  }
+
+  /** Extends every lease `owner` holds in `pipeline` by `leaseMs` from `now` (a live runner's heartbeat); resolves to how many. */
+  renew(pipeline: string, owner: string, leaseMs: number, now = new Date()): Promise<number> {
+    return renewLeases(this.store, pipeline, owner, leaseMs, now);
+  }
+
+  /** The durable state the connectors of `pipeline` keep in this store. */
+  connectorState(pipeline: string): ConnectorState {
+    return connectorState(this.store, pipeline);
   }
 
   /** Distinct owners of leases (current or expired) in `pipeline`, e.g. to release those of runners known dead. */

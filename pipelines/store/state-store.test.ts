@@ -8,7 +8,7 @@ import { TEST_DIALECTS } from './store.test-helpers.js';
 import { openStateStore, resolveStateUrl, type StateStore } from './state-store.js';
 import { openTestStore, pgSkipReason, type TestStore } from './store.test-helpers.js';
 
-const TABLES = ['audit_checkpoints', 'audit_keys', 'audit_log', 'ledger', 'ledger_bodies', 'ledger_conflicts', 'rekey_migrations', 'runs'];
+const TABLES = ['audit_checkpoints', 'audit_keys', 'audit_log', 'connector_state', 'ledger', 'ledger_bodies', 'ledger_conflicts', 'rekey_migrations', 'runs'];
 
 describe('state store URL', () => {
   it('comes from the argument, else REKEY_STATE_URL, else .rekey/state.sqlite under the working directory', () => {
@@ -52,7 +52,7 @@ describe('SQLite state store', () => {
     open.push(a, b);
     expect(await migrate(a)).toEqual([]);
     const names = await a.select<{ name: string }>('SELECT name FROM rekey_migrations ORDER BY name');
-    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions']);
+    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state']);
   });
 
   it('rolls a failed transaction back and can be closed twice', async () => {

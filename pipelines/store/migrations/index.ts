@@ -3,7 +3,8 @@ import { migration0001 } from './0001-ledger.js';
 import { migration0002 } from './0002-audit.js';
 import { migration0003 } from './0003-ledger-bodies.js';
 import { migration0004 } from './0004-run-versions.js';
+import { migration0005 } from './0005-connector-state.js';
 import type { StoreMigration } from './migration.types.js';
 
 /** The ordered migration list umzug runs. */
-export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002, migration0003, migration0004];
+export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005];
