@@ -1,0 +1,167 @@
+/**
+ * Fixed-width files: a declared layout per record type (detail, one per
+ * child group, optional header and trailer), each field at its column and
+ * width. Header and trailer fields carry record counts, control totals
+ * (sums kept as integers of the smallest unit, so exact), the file date,
+ * sequence number and name. The header is written first with zero totals
+ * and rewritten in place at the end (same width).
+ */
+import { DateTime } from 'luxon';
+import { FileDropCodes, FileDropFailure, valueError } from '../file-drop.errors.js';
+import { describeChar, firstUnencodable, LINE_ENDINGS, OUTPUT_ENCODINGS, type LineEnding, type OutputEncoding } from './encoding.js';
+import { compileLayout, recordLayoutSchema, type CompiledLayout, type RecordLayoutConfig } from './fixed-width.layout.js';
+import { renderAmount, renderNumeric, renderText, type Rendered } from './fixed-width.values.js';
+import type { ControlTotal, FileFacts, FileFormat, FileTotals, FormatRecord, Formatted } from './format.types.js';
+
+/** `format:` of kind `fixed-width`. */
+export interface FixedWidthFormatConfig {
+  kind: 'fixed-width';
+  /** Default `utf-8`. */
+  encoding?: OutputEncoding;
+  /** Default `crlf`; `none` writes records back to back (record length only). */
+  lineEnding?: LineEnding | 'none';
+  /** Time zone of `date` fields; default `UTC`. */
+  timezone?: string;
+  header?: RecordLayoutConfig;
+  /** One line per mapped record. */
+  detail: RecordLayoutConfig;
+  /** One line per child row, after its record's line, by group name. */
+  children?: Record<string, RecordLayoutConfig>;
+  trailer?: RecordLayoutConfig;
+}
+
+/** JSON Schema (draft-07) of {@link FixedWidthFormatConfig}. */
+export const fixedWidthFormatSchema: Record<string, unknown> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'detail'],
+  properties: {
+    kind: { const: 'fixed-width' },
+    encoding: { enum: OUTPUT_ENCODINGS, description: 'utf-8 (default), utf-8-bom, windows-1252 or latin1; widths are bytes of this encoding.' },
+    lineEnding: { enum: [...Object.keys(LINE_ENDINGS), 'none'], description: 'crlf (default), lf, cr or none (records back to back).' },
+    timezone: { type: 'string', minLength: 1, description: 'IANA time zone of header/trailer dates; default UTC.' },
+    header: recordLayoutSchema,
+    detail: recordLayoutSchema,
+    children: { type: 'object', additionalProperties: recordLayoutSchema, description: 'Layouts of child rows by group name.' },
+    trailer: recordLayoutSchema,
+  },
+};
+
+/** Builds the fixed-width format. Throws an Error listing every layout problem. */
+export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & { readonly maxRecords: number | undefined } {
+  const encoding = config.encoding ?? 'utf-8';
+  const eol = config.lineEnding === 'none' ? '' : LINE_ENDINGS[config.lineEnding ?? 'crlf'];
+  const zone = config.timezone ?? 'UTC';
+  if (!DateTime.now().setZone(zone).isValid) throw new Error(`fixed-width layout: unknown time zone "${zone}"`);
+  const detail = compileLayout(config.detail, 'detail', encoding, false);
+  const children = Object.entries(config.children ?? {}).map(([g, l]) => [g, compileLayout(l, `children.${g}`, encoding, false)] as const);
+  const header = config.header && compileLayout(config.header, 'header', encoding, true, detail);
+  const trailer = config.trailer && compileLayout(config.trailer, 'trailer', encoding, true, detail);
+  const fileFields = [...(header?.fields ?? []), ...(trailer?.fields ?? [])];
+  const totals: ControlTotal[] = [];
+  for (const f of fileFields) {
+    if (f.source.kind === 'sum' && !totals.some((t) => t.field === (f.source as { field: string }).field)) {
+      const summed = detail.fields.find((d) => d.name === (f.source as { field: string }).field)!;
+      totals.push({ field: summed.name, decimals: summed.decimals });
+    }
+  }
+  const countWidths = fileFields.filter((f) => f.source.kind === 'count').map((f) => (f.sign === 'leading' || f.sign === 'trailing' ? f.length - 1 : f.length));
+  const maxRecords = countWidths.length ? Number(10n ** BigInt(Math.min(...countWidths)) - 1n) - 2 : undefined;
+  const extraLines = (header ? 1 : 0) + (trailer ? 1 : 0);
+
+  function line(layout: CompiledLayout, render: (i: number) => Rendered, where: string): string | Formatted {
+    let out = '';
+    for (let i = 0; i < layout.fields.length; i++) {
+      const f = layout.fields[i]!;
+      const r = render(i);
+      if (!r.ok) return { ok: false, error: valueError(FileDropCodes[r.code], where + f.name, r.message) };
+      out += (f.gap ? ' '.repeat(f.gap) : '') + r.text;
+    }
+    return out + (layout.tail ? ' '.repeat(layout.tail) : '') + eol;
+  }
+
+  function constant(value: string, f: CompiledLayout['fields'][number]): Rendered {
+    if (f.numeric) return renderNumeric(value, f);
+    const bad = firstUnencodable(value, encoding);
+    if (bad !== undefined) return { ok: false, code: 'ENCODING', message: `character ${describeChar(bad)} cannot be written in ${encoding}` };
+    return renderText(value, f, encoding);
+  }
+
+  function recordLine(layout: CompiledLayout, rec: Record<string, unknown>, where: string, amounts?: Record<string, bigint>): string | Formatted {
+    return line(
+      layout,
+      (i) => {
+        const f = layout.fields[i]!;
+        if (f.source.kind === 'const') return constant(f.source.value, f);
+        const r = f.numeric ? renderNumeric(rec[f.name], f) : renderText(rec[f.name], f, encoding);
+        if (amounts && r.ok && r.amount !== undefined && totals.some((t) => t.field === f.name)) amounts[f.name] = r.amount;
+        return r;
+      },
+      where,
+    );
+  }
+
+  function fileLine(layout: CompiledLayout, file: FileFacts, t: FileTotals, which: string): string {
+    const text = line(
+      layout,
+      (i) => {
+        const f = layout.fields[i]!;
+        const s = f.source;
+        switch (s.kind) {
+          case 'const':
+            return constant(s.value, f);
+          case 'count':
+            return renderAmount(BigInt(s.of === 'records' ? t.records : s.of === 'body' ? t.lines : t.lines + extraLines), f);
+          case 'sum':
+            return renderAmount((t.sums[s.field] ?? 0n) * s.scale, f);
+          case 'sequence':
+            return renderAmount(BigInt(file.sequence), f);
+          case 'date':
+            return renderText(DateTime.fromJSDate(file.createdAt, { zone }).toFormat(s.format), f, encoding);
+          case 'fileName':
+            return renderText(file.name, f, encoding);
+          default:
+            return renderText('', f, encoding);
+        }
+      },
+      `${which}.`,
+    );
+    if (typeof text !== 'string') throw new FileDropFailure(FileDropCodes.CONFIG, 'fatal', `file ${file.name}: ${text.ok ? '' : text.error.message}`);
+    return text;
+  }
+
+  const zero = (): FileTotals => ({ records: 0, lines: 0, sums: {} });
+
+  return {
+    encoding,
+    extension: 'dat',
+    totals,
+    maxRecords,
+    begin(file) {
+      return header ? fileLine(header, file, zero(), 'header') : '';
+    },
+    format(r: FormatRecord): Formatted {
+      const amounts: Record<string, bigint> | undefined = totals.length ? {} : undefined;
+      const first = recordLine(detail, r.record, '', amounts);
+      if (typeof first !== 'string') return first;
+      let text = first;
+      let lines = 1;
+      for (const group of Object.keys(r.children)) {
+        const rows = r.children[group] ?? [];
+        if (!rows.length) continue;
+        const layout = children.find(([g]) => g === group)?.[1];
+        if (!layout) return { ok: false, error: valueError(FileDropCodes.VALUE, group, 'child rows with no layout under format.children') };
+        for (let i = 0; i < rows.length; i++) {
+          const child = recordLine(layout, rows[i]!, `${group}[${i + 1}].`);
+          if (typeof child !== 'string') return child;
+          text += child;
+          lines++;
+        }
+      }
+      return { ok: true, text, lines, amounts };
+    },
+    end(file, t) {
+      return { head: header ? fileLine(header, file, t, 'header') : undefined, tail: trailer ? fileLine(trailer, file, t, 'trailer') : '' };
+    },
+  };
+}
