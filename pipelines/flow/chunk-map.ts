@@ -8,6 +8,7 @@ import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import type { NdjsonResult, NdjsonTask } from './chunk.types.js';
 import { piiHash } from '../audit/pii.js';
 import { piiDetail } from './deliver.js';
+import { undecodable } from '../../connectors/file-inbox/readers/decode.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -16,14 +17,15 @@ function jsonProblem(e: unknown): string {
 }
 
 /**
- * Maps every line of a chunk; a line that is not JSON becomes an error naming
- * its line, without its content. With `task.piiKey`, also hashes each
+ * Maps every line of a chunk; a line that is not JSON, or holds bytes that
+ * are not UTF-8, becomes an error naming its line (and field), without its content. With `task.piiKey`, also hashes each
  * mapped record's PII fields for the audit log.
  */
 export function mapNdjsonChunk(m: CompiledMapping, task: Omit<NdjsonTask, 'kind' | 'mappingFile'>): NdjsonResult {
   const text = decoder.decode(task.bytes);
   const out: NdjsonResult = { lines: [], keys: [], hashes: [], bodies: [], results: '', errors: [] };
   const results: MapResult[] = [];
+  const replaced = text.includes('\uFFFD');
   let line = task.firstLine;
   let start = 0;
   while (start < text.length) {
@@ -33,12 +35,17 @@ export function mapNdjsonChunk(m: CompiledMapping, task: Omit<NdjsonTask, 'kind'
     if (raw.trim() !== '') {
       try {
         const body = JSON.parse(raw) as unknown;
-        const hash = contentHash(body);
-        out.lines.push(line);
-        out.keys.push(submissionKey(m, body, hash));
-        out.hashes.push(hash);
-        out.bodies.push(raw);
-        results.push(m.map(body));
+        const bad = replaced && raw.includes('\uFFFD') ? undecodable(body) : undefined;
+        if (bad !== undefined) {
+          out.errors.push({ line, code: 'INPUT_UNDECODABLE', message: `field ${bad} holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding` });
+        } else {
+          const hash = contentHash(body);
+          out.lines.push(line);
+          out.keys.push(submissionKey(m, body, hash));
+          out.hashes.push(hash);
+          out.bodies.push(raw);
+          results.push(m.map(body));
+        }
       } catch (e) {
         out.errors.push({ line, code: 'INPUT_MALFORMED_RECORD', message: jsonProblem(e) });
       }

@@ -35,4 +35,15 @@ describe('mapping worker pool', () => {
     expect(r.bodies[0]).toBe(lines[0]);
     expect(JSON.parse(r.results)[0]).toEqual(JSON.parse(JSON.stringify(compiled.map(first))));
   });
+
+  it('reports a line with bytes that are not UTF-8 as undecodable, naming the field, and keeps the rest', async () => {
+    const lines = readFileSync(ndjsonFile, 'utf8').trim().split('\n');
+    const bad = Buffer.concat([Buffer.from('{"submission_reference":"ABC","town":"Caf'), Buffer.from([0xe9]), Buffer.from('"}\n')]);
+    const bytes = Buffer.concat([Buffer.from(`${lines[0]}\n`), bad, Buffer.from(`${lines[1]}\n`)]);
+    const r = await pool.mapNdjson({ file: 'x.ndjson', firstLine: 1, bytes: new Uint8Array(bytes) });
+    expect(r.lines).toEqual([1, 3]);
+    expect(r.errors).toEqual([
+      { line: 2, code: 'INPUT_UNDECODABLE', message: 'field town holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding' },
+    ]);
+  });
 });

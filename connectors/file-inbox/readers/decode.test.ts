@@ -2,7 +2,7 @@ import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeText, encodingFromBom, encodingFromXmlDeclaration } from './decode.js';
 import { readRecords } from './index.js';
-import { readAll, readChunks, tempDir, values, writeInput } from './test-support.js';
+import { failures, readAll, readChunks, tempDir, values, writeInput } from './test-support.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -97,5 +97,30 @@ describe('encodings through the readers', () => {
     expect(values(items)).toEqual([
       { submission_reference: 'ABC2DEF3', submitted_at: '2024-01-02T10:00:00.000Z', answers: [{ question_text: 'Fee', answer_text: '£3' }] },
     ]);
+  });
+});
+
+describe('bytes the encoding cannot decode', () => {
+  it('fail the records that hold them, naming the field, and the rest of the file is read', async () => {
+    const csv = Buffer.concat([Buffer.from('name,fee\r\nRene,10\r\n'), iconv.encode('René,£25\r\n', 'windows-1252'), Buffer.from('Zoë,£5\r\n')]);
+    const items = await readAll(await writeInput(dir, 'mixed.csv', csv));
+    expect(values(items)).toEqual([
+      { name: 'Rene', fee: '10' },
+      { name: 'Zoë', fee: '£5' },
+    ]);
+    expect(failures(items)).toEqual([
+      {
+        ok: false,
+        error: { code: 'INPUT_UNDECODABLE', message: 'field name holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding' },
+        at: expect.objectContaining({ record: 2, line: 3 }),
+      },
+    ]);
+  });
+
+  it('name the nested field in JSON', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"a":{"b":["ok","'), Buffer.from([0xa3]), Buffer.from('5"]}}\n{"a":1}\n')]);
+    const items = await readAll(await writeInput(dir, 'nested.ndjson', bytes));
+    expect(failures(items).map((f) => f.error.message)).toEqual(['field a.b[1] holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding']);
+    expect(values(items)).toEqual([{ a: 1 }]);
   });
 });

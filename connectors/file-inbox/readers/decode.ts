@@ -48,14 +48,25 @@ function toBuffer(chunk: Buffer | Uint8Array): Buffer {
  * a byte order mark; `encoding`; with `xmlDeclaration`, the XML
  * declaration's `encoding`; UTF-8. Line endings are left as they are
  * (readers accept CRLF and LF). Errors of the underlying stream are thrown;
- * invalid byte sequences become U+FFFD. Stopping the iteration early stops
+ * invalid byte sequences become U+FFFD, and `opts.onReplacement` is called
+ * once the text yielded so far holds one (see `undecodable`). Stopping the iteration early stops
  * (and for a Node stream, destroys) the input.
  */
 export async function* decodeText(
   input: ByteSource,
   encoding: ReadEncoding | undefined,
-  opts: { xmlDeclaration?: boolean } = {},
+  opts: { xmlDeclaration?: boolean; onReplacement?: () => void } = {},
 ): AsyncGenerator<string, void, undefined> {
+  for await (const text of decodeChunks(input, encoding, opts)) {
+    if (opts.onReplacement && text.includes('\uFFFD')) {
+      opts.onReplacement();
+      opts = { ...opts, onReplacement: undefined };
+    }
+    yield text;
+  }
+}
+
+async function* decodeChunks(input: ByteSource, encoding: ReadEncoding | undefined, opts: { xmlDeclaration?: boolean }): AsyncGenerator<string, void, undefined> {
   let decoder: iconv.DecoderStream | undefined;
   let head: Buffer[] = [];
   let headLength = 0;
@@ -92,4 +103,27 @@ export async function* decodeText(
   }
   const rest = decoder?.end();
   if (rest) yield rest;
+}
+
+/**
+ * The path (`a.b[2]`, or `(record)` for a bare string) of the first text in
+ * a decoded record that holds U+FFFD, the mark of bytes its encoding could
+ * not decode, or undefined when there is none.
+ */
+export function undecodable(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\uFFFD') ? path || '(record)' : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = undecodable(value[i], `${path}[${i}]`);
+      if (hit !== undefined) return hit;
+    }
+    return undefined;
+  }
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const hit = undecodable(k, path ? `${path}.${k}` : k) ?? undecodable(v, path ? `${path}.${k}` : k);
+      if (hit !== undefined) return hit;
+    }
+  }
+  return undefined;
 }

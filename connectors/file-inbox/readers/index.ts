@@ -6,7 +6,8 @@
 import { createReadStream } from 'node:fs';
 import type { ReadItem } from '../../connector.types.js';
 import { readCsv } from './csv.reader.js';
-import { decodeText, type ByteSource } from './decode.js';
+import { decodeText, undecodable, type ByteSource } from './decode.js';
+import { ReaderCodes } from './reader.errors.js';
 import { readJson } from './json.reader.js';
 import { readNdjson } from './ndjson.reader.js';
 import { formatFromName, resolveOptions, type ReadOptions } from './read-options.js';
@@ -27,14 +28,24 @@ const readers = { json: readJson, ndjson: readNdjson, csv: readCsv, xml: readXml
  * implies. Yields one item per record, in file order: `{ok: true, value}`
  * or `{ok: false, error: {code, message}}`, each located by file, 1-based
  * record number and start line. A bad record never stops the rest; see each
- * format's reader for the error codes. Throws {@link ReaderOptionsError} on
+ * format's reader for the error codes; a record with bytes its encoding
+ * cannot decode is `INPUT_UNDECODABLE`, naming the field. Throws {@link ReaderOptionsError} on
  * the first `next()` when the options are invalid, and rethrows I/O errors
  * of `input`. Reading is pull-driven: nothing is read ahead of the consumer
  * beyond one chunk, and `return()` (a `break` in `for await`) stops the input.
  */
 export async function* readRecords(input: ByteSource, opts: ReadOptions): AsyncGenerator<ReadItem, void, undefined> {
   const o = resolveOptions(opts);
-  yield* readers[o.format](decodeText(input, o.encoding, { xmlDeclaration: o.format === 'xml' }), o);
+  let replaced = false;
+  const text = decodeText(input, o.encoding, { xmlDeclaration: o.format === 'xml', onReplacement: () => (replaced = true) });
+  for await (const item of readers[o.format](text, o)) {
+    const field = replaced && item.ok ? undecodable(item.value) : undefined;
+    if (field === undefined) yield item;
+    else {
+      const message = `field ${field} holds bytes that are not valid ${o.encoding ?? 'utf-8'}; if the file is in another encoding (windows-1252, latin1), set encoding`;
+      yield { ok: false, error: { code: ReaderCodes.UNDECODABLE, message }, at: item.at };
+    }
+  }
 }
 
 /**

@@ -27,6 +27,8 @@ export const ReaderCodes = {
   DUPLICATE_COLUMN: 'INPUT_DUPLICATE_COLUMN',
   /** An XML file declares entities in a DOCTYPE; the whole file is refused, nothing is expanded. */
   XML_FORBIDDEN: 'INPUT_XML_FORBIDDEN',
+  /** One record holds bytes that are not valid in the file's encoding (e.g. a windows-1252 file read as UTF-8). */
+  UNDECODABLE: 'INPUT_UNDECODABLE',
   /** The read options are invalid (unknown format or encoding, bad delimiter, missing recordPath). */
   OPTIONS_INVALID: 'INPUT_OPTIONS_INVALID',
 } as const;
@@ -43,6 +45,7 @@ const dispositions: Record<ReaderCode, Disposition> = {
   INPUT_COLUMN_COUNT: 'reject',
   INPUT_DUPLICATE_COLUMN: 'reject',
   INPUT_XML_FORBIDDEN: 'reject',
+  INPUT_UNDECODABLE: 'reject',
   INPUT_OPTIONS_INVALID: 'fatal',
 };
 
