@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../../mappings/index.js';
-import { SOURCES, type ConnectorCatalog, type TargetDef } from '../../connectors/registry.js';
+import { SOURCES, TARGETS, type ConnectorCatalog, type TargetDef } from '../../connectors/registry.js';
 import { parsePipeline } from './pipeline.loader.js';
 import { DEFAULT_RETRY } from './retry.js';
 
@@ -104,7 +104,7 @@ describe('parsePipeline: every problem, located', () => {
     const text = lines('pipeline: p', 'mapping: m.yaml', 'source: { kind: fiel, config: { path: x } }', 'target: { kind: postgres, config: {} }');
     expect(problemsOf(text)).toEqual([
       'p.yaml:3:17 unknown source kind "fiel", did you mean "file"? (at source.kind)',
-      'p.yaml:4:17 unknown target kind "postgres"; the target kinds are: sqlite (at target.kind)',
+      `p.yaml:4:17 unknown target kind "postgres"; the target kinds are: ${[...TARGETS.keys()].join(', ')} (at target.kind)`,
     ]);
   });
 
@@ -190,6 +190,15 @@ describe('parsePipeline: secrets', () => {
       'p.yaml:11:15 "apiToken" must be { env: NAME } or { file: path } (at target.config.apiToken)',
     ]);
     expect(problems.join('\n')).not.toMatch(/hunter2|123456/);
+  });
+
+  it('refuses a URL with a password in it, without repeating it', () => {
+    const problems = problemsOf(target('url: "postgres://rekey:pa55word@db.internal/cases"', 'user: rekey'), withVault);
+    expect(problems).toEqual([
+      'p.yaml:9:10 "url" is a URL with a password written in the file: put secrets in the environment: { env: NAME } (or in a file: { file: path }) (at target.config.url)',
+    ]);
+    expect(problems.join('\n')).not.toContain('pa55word');
+    expect(problemsOf(target('url: "postgres://rekey@db.internal/cases"', 'user: rekey'), withVault)).toEqual([]);
   });
 
   it('checks the shape of a reference', () => {

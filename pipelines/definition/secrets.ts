@@ -29,6 +29,9 @@ export const secretRefSchema = {
   },
 } as const;
 
+/** A URL carrying a password (`scheme://user:password@host`). */
+const URL_WITH_PASSWORD = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#@\s:]*:[^/?#@\s]+@/;
+
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const envName = new RegExp(ENV_NAME);
 
@@ -49,8 +52,8 @@ export function isSecretPath(path: DocPath): boolean {
 
 /**
  * Every secret reference in `config` (the `side` connector's), located in
- * `src`. A secret-named key holding anything but a reference is reported on
- * `src` without its value.
+ * `src`. A secret-named key holding anything but a reference, and a URL
+ * with a password in it anywhere, are reported on `src` without the value.
  */
 export function findSecrets(src: YamlSource, side: 'source' | 'target', config: unknown): SecretRef[] {
   const refs: SecretRef[] = [];
@@ -65,6 +68,10 @@ export function findSecrets(src: YamlSource, side: 'source' | 'target', config: 
     if (typeof key === 'string' && SECRET_KEY.test(key) && value !== null && value !== undefined) {
       const label = `"${key}"`;
       src.report(at, typeof value === 'string' ? `${label} is a secret written in the file: ${SECRET_IN_CLEAR}` : `${label} must be { env: NAME } or { file: path }`);
+      return;
+    }
+    if (typeof value === 'string' && URL_WITH_PASSWORD.test(value)) {
+      src.report(at, `${typeof key === 'string' ? `"${key}"` : 'this value'} is a URL with a password written in the file: ${SECRET_IN_CLEAR}`);
       return;
     }
     if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]));
