@@ -8,6 +8,7 @@
  * `file` for its own purposes: pipeline files use those for secrets.
  */
 import type { ConnectorDef, Source, Target } from './connector.types.js';
+import { fileDropTarget } from './file-drop/file-drop.target.js';
 import { fileSource } from './file-inbox/file.source.js';
 import { inboxSource } from './file-inbox/inbox.source.js';
 import { sqlTarget } from './sql/sql.target.js';
@@ -34,7 +35,7 @@ function byName<D extends { name: string }>(defs: D[]): ReadonlyMap<string, D> {
 export const SOURCES: ReadonlyMap<string, SourceDef> = byName<SourceDef>([fileSource, inboxSource, webhookSource, stagingTableSource]);
 
 /** Built-in targets by name. */
-export const TARGETS: ReadonlyMap<string, TargetDef> = byName<TargetDef>([sqliteTarget, sqlTarget]);
+export const TARGETS: ReadonlyMap<string, TargetDef> = byName<TargetDef>([sqliteTarget, sqlTarget, fileDropTarget]);
 
 /** The built-in connectors. */
 export const BUILTIN_CONNECTORS: ConnectorCatalog = { sources: SOURCES, targets: TARGETS };

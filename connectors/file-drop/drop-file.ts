@@ -1,0 +1,147 @@
+/**
+ * Durable file operations of the drop folder: a data file written under a
+ * hidden temporary name in the same folder and published by rename, and
+ * small files (manifest, trigger) written the same atomic way. Every
+ * publication fsyncs the file before the rename and the folder after it.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { encodeText, fileStartBytes, type OutputEncoding } from './formats/encoding.js';
+
+/** The hidden temporary name of `name` while it is written. */
+export function tempName(name: string): string {
+  return `.${name}.tmp`;
+}
+
+/** Flushes a folder's entries (a rename in it) to disk. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes `bytes` to `dir/name` atomically: temporary file, fsync, rename, fsync of the folder. */
+export async function writeAtomic(dir: string, name: string, bytes: Buffer): Promise<void> {
+  const tmp = join(dir, tempName(name));
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, join(dir, name));
+  await fsyncDir(dir);
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * One data file being written under its temporary name. Text is buffered
+ * and encoded in chunks of about 1 MiB. `finish` writes the tail, puts the
+ * final head in place (same length as the start), fsyncs and closes; the
+ * caller then publishes it with {@link publishDataFile}.
+ */
+export class DropFile {
+  readonly path: string;
+  private fh?: FileHandle;
+  private pending: string[] = [];
+  private pendingLength = 0;
+  private offset = 0;
+  private headOffset = 0;
+  private headBytes = 0;
+  private hash?: Hash;
+
+  /** `hashAsWritten`: hash while writing (the head will not be replaced); otherwise the file is read back to hash it. */
+  constructor(
+    readonly dir: string,
+    readonly name: string,
+    readonly encoding: OutputEncoding,
+    hashAsWritten: boolean,
+  ) {
+    this.path = join(dir, tempName(name));
+    if (hashAsWritten) this.hash = createHash('sha256');
+  }
+
+  /** Creates the temporary file (replacing a leftover) and writes the start of the file. */
+  async open(begin: string): Promise<void> {
+    this.fh = await open(this.path, 'w');
+    const start = fileStartBytes(this.encoding);
+    const head = encodeText(begin, this.encoding);
+    this.headOffset = start.length;
+    this.headBytes = head.length;
+    await this.write(Buffer.concat([start, head]));
+  }
+
+  private async write(bytes: Buffer): Promise<void> {
+    if (!bytes.length) return;
+    this.hash?.update(bytes);
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesWritten } = await this.fh!.write(bytes, done, bytes.length - done, this.offset);
+      done += bytesWritten;
+      this.offset += bytesWritten;
+    }
+  }
+
+  /** Adds text; written out once about 1 MiB is buffered. */
+  async append(text: string): Promise<void> {
+    this.pending.push(text);
+    this.pendingLength += text.length;
+    if (this.pendingLength >= CHUNK) await this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (!this.pending.length) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingLength = 0;
+    await this.write(encodeText(text, this.encoding));
+  }
+
+  /** Writes the rest and `tail`, replaces the head with `head` when given (it must encode to the same length), fsyncs, closes; resolves to the size and SHA-256. */
+  async finish(tail: string, head?: string): Promise<{ bytes: number; sha256: string }> {
+    await this.drain();
+    await this.write(encodeText(tail, this.encoding));
+    if (head !== undefined) {
+      const h = encodeText(head, this.encoding);
+      if (h.length !== this.headBytes) throw new Error(`${this.name}: the final header is ${h.length} bytes, the placeholder ${this.headBytes}`);
+      await this.fh!.write(h, 0, h.length, this.headOffset);
+    }
+    await this.fh!.sync();
+    await this.fh!.close();
+    this.fh = undefined;
+    const sha256 = this.hash && head === undefined ? this.hash.digest('hex') : await hashFile(this.path);
+    return { bytes: this.offset, sha256 };
+  }
+
+  /** Closes and deletes the temporary file (a file given up). */
+  async abandon(): Promise<void> {
+    await this.fh?.close().catch(() => undefined);
+    this.fh = undefined;
+    await rm(this.path, { force: true });
+  }
+}
+
+/** SHA-256 (hex) of a file's bytes. */
+export async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Renames a finished temporary file to its final name and fsyncs the folder. */
+export async function publishDataFile(dir: string, name: string): Promise<void> {
+  await rename(join(dir, tempName(name)), join(dir, name));
+  await fsyncDir(dir);
+}
+
+/** The folder and name of a path, for checks that a name stayed in its folder. */
+export function splitPath(path: string): { dir: string; name: string } {
+  return { dir: dirname(path), name: basename(path) };
+}

@@ -1,0 +1,175 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectorState } from '../../pipelines/store/connector-state.js';
+import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
+import type { ConnectorState, Ctx, MappedRecord } from '../connector.types.js';
+import type { FileDropConfig } from './file-drop.config.js';
+import { FileDropTarget } from './file-drop.target.js';
+import { fixedWidthFormat, type FixedWidthFormatConfig } from './formats/fixed-width.format.js';
+import { renderFile } from './formats/render.js';
+import { entryName, loadEntries } from './journal.js';
+
+const LAYOUT: FixedWidthFormatConfig = {
+  kind: 'fixed-width',
+  header: { fields: [{ name: 'T', length: 1, value: 'H' }, { name: 'D', length: 8, date: 'yyyyMMdd' }, { name: 'S', length: 4, sequence: true }] },
+  detail: { fields: [{ name: 'T', length: 1, value: 'D' }, { name: 'REF', length: 6 }, { name: 'FEE', length: 6, type: 'numeric', decimals: 2 }] },
+  trailer: { fields: [{ name: 'T', length: 1, value: 'T' }, { name: 'N', length: 5, count: 'records' }, { name: 'SUM', length: 7, sum: 'FEE', decimals: 2 }] },
+};
+const NOW = new Date('2024-03-05T10:00:00Z');
+const rec = (n: number, uncertain = false, fee: unknown = `${n}.25`): MappedRecord => ({ key: `form/K${n}`, record: { REF: `R${n}`, FEE: fee }, children: {}, mappingVersion: 'v1', uncertain });
+
+let dir: string;
+let store: StateStore;
+let state: ConnectorState;
+let ctx: Ctx;
+
+const target = (over: Partial<FileDropConfig> = {}) =>
+  new FileDropTarget({ folder: 'drop', name: 'DRV_{date:yyyyMMdd}_{seq:6}.dat', trigger: '.ok', manifest: true, format: LAYOUT, ...over }, { baseDir: dir, pipeline: 'coa' }, () => NOW);
+const listing = async () => (await readdir(join(dir, 'drop'))).sort();
+const deadPid = () => spawnSync('true').pid!;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rekey-drop-'));
+  store = await openStateStore(`sqlite:${join(dir, 'state.sqlite')}`);
+  state = connectorState(store, 'coa');
+  ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1, state };
+});
+afterEach(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('file-drop target', () => {
+  it('holds every record until flush, then puts one file in place with manifest and trigger', async () => {
+    const t = target();
+    await t.connect(ctx);
+    expect(await t.deliver([rec(1), rec(2)], ctx)).toEqual([{ key: 'form/K1', status: 'held' }, { key: 'form/K2', status: 'held' }]);
+    expect(await t.deliver([rec(3), rec(4, false, '1.234')], ctx)).toEqual([
+      { key: 'form/K3', status: 'held' },
+      { key: 'form/K4', status: 'rejected', error: { code: 'FILE_DROP_VALUE', disposition: 'reject', field: 'FEE', message: 'FEE: has 3 decimal places; the field has 2' } },
+    ]);
+    expect(await listing()).toEqual(['.DRV_20240305_000001.dat.tmp']);
+    expect(await t.flush(ctx)).toEqual([1, 2, 3].map((n) => ({ key: `form/K${n}`, status: 'delivered', legacyRef: `DRV_20240305_000001.dat#${n}` })));
+    await t.close();
+    expect(await listing()).toEqual(['DRV_20240305_000001.dat', 'DRV_20240305_000001.dat.manifest.json', 'DRV_20240305_000001.dat.ok']);
+    const bytes = await readFile(join(dir, 'drop', 'DRV_20240305_000001.dat'));
+    const facts = { name: 'DRV_20240305_000001.dat', sequence: 1, createdAt: NOW, pipeline: 'coa' };
+    expect(bytes.equals(renderFile(fixedWidthFormat(LAYOUT), [rec(1), rec(2), rec(3)], facts).bytes)).toBe(true);
+    expect(bytes.toString('latin1')).toBe('H202403050001\r\nDR1    000125\r\nDR2    000225\r\nDR3    000325\r\nT000030000675\r\n');
+    const manifest = JSON.parse(await readFile(join(dir, 'drop', 'DRV_20240305_000001.dat.manifest.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest).toEqual({ file: 'DRV_20240305_000001.dat', sequence: 1, pipeline: 'coa', createdAt: NOW.toISOString(), records: 3, lines: 3, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), totals: { FEE: '6.75' } });
+    expect((await readFile(join(dir, 'drop', 'DRV_20240305_000001.dat.ok'))).length).toBe(0);
+    const [entry] = await loadEntries(state);
+    expect(entry).toMatchObject({ state: 'published', name: 'DRV_20240305_000001.dat', seq: 1, keys: ['form/K1', 'form/K2', 'form/K3'] });
+  });
+
+  it('rotates every N records: full files are delivered at once, the rest at flush; sequence numbers go on across runs', async () => {
+    const t = target({ rotate: { records: 2 }, trigger: undefined, manifest: false });
+    await t.connect(ctx);
+    expect((await t.deliver([rec(1)], ctx)).map((o) => o.status)).toEqual(['held']);
+    const second = await t.deliver([rec(2), rec(3), rec(4), rec(5)], ctx);
+    expect(second).toEqual([
+      { key: 'form/K2', status: 'delivered', legacyRef: 'DRV_20240305_000001.dat#2' },
+      { key: 'form/K3', status: 'delivered', legacyRef: 'DRV_20240305_000002.dat#1' },
+      { key: 'form/K4', status: 'delivered', legacyRef: 'DRV_20240305_000002.dat#2' },
+      { key: 'form/K5', status: 'held' },
+    ]);
+    expect(await t.flush(ctx)).toEqual([
+      { key: 'form/K1', status: 'delivered', legacyRef: 'DRV_20240305_000001.dat#1' },
+      { key: 'form/K5', status: 'delivered', legacyRef: 'DRV_20240305_000003.dat#1' },
+    ]);
+    await t.close();
+    const next = target({ manifest: false, trigger: undefined });
+    await next.connect(ctx);
+    await next.deliver([rec(6)], ctx);
+    await next.flush(ctx);
+    expect(await listing()).toEqual(['DRV_20240305_000001.dat', 'DRV_20240305_000002.dat', 'DRV_20240305_000003.dat', 'DRV_20240305_000004.dat']);
+  });
+
+  it('after a crash while writing, deletes the temporary file and writes the records again in a new file', async () => {
+    const t = target();
+    await t.connect(ctx);
+    await t.deliver([rec(1), rec(2)], ctx);
+    const [open] = await loadEntries(state);
+    await state.set(entryName(1), JSON.stringify({ ...open, pid: deadPid() }));
+    const restarted = target();
+    await restarted.connect(ctx);
+    expect(await listing()).toEqual([]);
+    expect(await loadEntries(state)).toEqual([]);
+    expect(await restarted.deliver([rec(1, true), rec(2, true)], ctx)).toEqual([{ key: 'form/K1', status: 'held' }, { key: 'form/K2', status: 'held' }]);
+    expect((await restarted.flush(ctx)).map((o) => o.status === 'delivered' && o.legacyRef)).toEqual(['DRV_20240305_000002.dat#1', 'DRV_20240305_000002.dat#2']);
+  });
+
+  it('after a crash between the rename and the ledger update, answers the records as already present and never writes them again', async () => {
+    const t = target();
+    await t.connect(ctx);
+    await t.deliver([rec(1), rec(2)], ctx);
+    await t.flush(ctx);
+    const [done] = await loadEntries(state);
+    await state.set(entryName(1), JSON.stringify({ ...done, state: 'pending', pid: deadPid() }));
+    await rm(join(dir, 'drop', 'DRV_20240305_000001.dat.ok'));
+    const restarted = target();
+    await restarted.connect(ctx);
+    expect(await listing()).toEqual(['DRV_20240305_000001.dat', 'DRV_20240305_000001.dat.manifest.json', 'DRV_20240305_000001.dat.ok']);
+    expect((await loadEntries(state))[0]!.state).toBe('published');
+    expect(await restarted.deliver([rec(1, true), rec(2, false), rec(3, false)], ctx)).toEqual([
+      { key: 'form/K1', status: 'delivered', legacyRef: 'DRV_20240305_000001.dat#1', alreadyPresent: true },
+      { key: 'form/K2', status: 'delivered', legacyRef: 'DRV_20240305_000001.dat#2', alreadyPresent: true },
+      { key: 'form/K3', status: 'held' },
+    ]);
+    await restarted.flush(ctx);
+    const all = (await loadEntries(state)).flatMap((e) => e.keys ?? []);
+    expect(all.sort()).toEqual(['form/K1', 'form/K2', 'form/K3']);
+  });
+
+  it('after a crash between journalling a finished file and renaming it, deletes it: nothing is visible under a final name', async () => {
+    const t = target();
+    await t.connect(ctx);
+    await t.deliver([rec(1)], ctx);
+    const [open] = await loadEntries(state);
+    await state.set(entryName(1), JSON.stringify({ ...open, state: 'pending', keys: ['form/K1'], pid: deadPid() }));
+    await target().connect(ctx);
+    expect(await listing()).toEqual([]);
+    expect(await loadEntries(state)).toEqual([]);
+  });
+
+  it('leaves the files of a live runner alone', async () => {
+    const t = target();
+    await t.connect(ctx);
+    await t.deliver([rec(1)], ctx);
+    const [open] = await loadEntries(state);
+    await state.set(entryName(1), JSON.stringify({ ...open, pid: process.ppid }));
+    await target().connect(ctx);
+    expect(await listing()).toEqual(['.DRV_20240305_000001.dat.tmp']);
+  });
+
+  it('refuses name templates that could leave the drop folder, listing every problem', () => {
+    const problems = (name: string) => {
+      try {
+        target({ name });
+        return [];
+      } catch (e) {
+        return (e as { problems: string[] }).problems;
+      }
+    };
+    expect(problems('../up_{seq:6}.dat')).toEqual(['name template "../up_{seq:6}.dat": a file name cannot hold / \\ : * ? " < > |, braces or control characters; the file must stay in the drop folder', 'name template "../up_{seq:6}.dat": ".." is not allowed; the file must stay in the drop folder', 'name template "../up_{seq:6}.dat": names starting with "." are the target\'s temporary files']);
+    expect(problems('/etc/x{seq}')).toHaveLength(1);
+    expect(problems('a\\b{seq}')).toHaveLength(1);
+    expect(problems('DRV_{date:yyyy/MM}_{seq}')).toEqual(['name template "DRV_{date:yyyy/MM}_{seq}": {date:yyyy/MM} is not one of {pipeline}, {date:FORMAT} (letters, digits, - _ .), {seq:WIDTH}, {ext}']);
+    expect(problems('DRV_{date:yyyyMMdd}.dat')).toEqual(['name template "DRV_{date:yyyyMMdd}.dat": needs {seq} (or {seq:WIDTH}) so that no two files get the same name']);
+    expect(problems('DRV_{field:SURNAME}_{seq}')).toHaveLength(1);
+    expect(problems('{pipeline}_{seq:4}.{ext}')).toEqual([]);
+    expect(() => new FileDropTarget({ folder: 'x', format: LAYOUT }, { baseDir: dir, pipeline: '../evil' })).toThrow('pipeline name "../evil" cannot be part of a file name');
+  });
+
+  it('needs the connector state', async () => {
+    await expect(target().connect({ ...ctx, state: undefined })).rejects.toMatchObject({ code: 'FILE_DROP_NO_STATE', disposition: 'fatal' });
+    await writeFile(join(dir, 'drop'), 'a file where the folder should be');
+    await expect(target().connect(ctx)).rejects.toMatchObject({ code: 'FILE_DROP_IO', disposition: 'retry' });
+  });
+});

@@ -1,0 +1,261 @@
+/**
+ * Target `file-drop`: writes mapped records into files in a drop folder
+ * (CSV, fixed-width, XML; see formats/), each file written under a hidden
+ * temporary name, fsynced, then renamed into place, with an optional
+ * manifest and trigger file after it. A record written into a file that is
+ * not in place yet is answered `held`; `flush` (end of pass) or the
+ * rotation rule puts the file in place and answers `delivered` with the
+ * file name and record number as the legacy reference. The journal (see
+ * journal.ts) in the connector state makes this exactly once across
+ * crashes.
+ */
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { resolve, join } from 'node:path';
+import type { ConnectorDef, ConnectorEnv, ConnectorState, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
+import { crashPoint, type CrashPoint } from '../../pipelines/flow/crash-points.js';
+import { DropFile, publishDataFile, splitPath, tempName, writeAtomic } from './drop-file.js';
+import { DEFAULT_NAME, fileDropConfigSchema, rotateMs, type FileDropConfig } from './file-drop.config.js';
+import { FileDropCodes, FileDropFailure } from './file-drop.errors.js';
+import { fileFormat, totalText, type FileFacts, type FileFormat, type FileTotals } from './formats/index.js';
+import { addToTotals } from './formats/render.js';
+import { entryName, loadEntries, openEntry, ownerMayBeAlive, saveEntry, SEQ_COUNTER, type JournalEntry } from './journal.js';
+import { compileNameTemplate, renderName, type NameTemplate } from './name-template.js';
+
+interface OpenFile {
+  file: DropFile;
+  facts: FileFacts;
+  entry: JournalEntry;
+  keys: string[];
+  totals: FileTotals;
+  openedMs: number;
+  /** Past `open`: finished and journalled; never deleted from the journal from here on. */
+  pending: boolean;
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+
+/** Delivers to files in a drop folder; see {@link FileDropConfig}. */
+export class FileDropTarget implements Target {
+  /** The drop folder, resolved against the pipeline file's folder. */
+  readonly folder: string;
+  private readonly format: FileFormat & { readonly maxRecords?: number | undefined };
+  private readonly template: NameTemplate;
+  private readonly zone: string;
+  private readonly perFile: number | undefined;
+  private readonly windowMs: number | undefined;
+  private current?: OpenFile;
+  /** Outcomes of records held in an earlier `deliver` whose file has since been put in place. */
+  private settled: Outcome[] = [];
+  /** Key to legacy reference, for every record of a published file (answers uncertain records). */
+  private published = new Map<string, string>();
+  /** Keys in files whose publication was completed by recovery: answered as present even when the ledger does not know they may be. */
+  private recovered = new Set<string>();
+
+  /** Checks the whole config (name template, layout, time zone); throws an Error with `problems` listing each. */
+  constructor(
+    private readonly config: FileDropConfig,
+    private readonly env: ConnectorEnv,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    const problems: string[] = [];
+    this.folder = resolve(env.baseDir, config.folder);
+    const t = compileNameTemplate(config.name ?? DEFAULT_NAME);
+    if ('problems' in t) problems.push(...t.problems);
+    this.template = 'problems' in t ? { source: '', parts: [] } : t;
+    this.zone = config.timezone ?? 'UTC';
+    if (!Intl.supportedValuesOf('timeZone').includes(this.zone) && this.zone !== 'UTC') problems.push(`unknown time zone "${this.zone}"`);
+    if (/[/\\]|^\.|\.\./.test(env.pipeline)) problems.push(`pipeline name "${env.pipeline}" cannot be part of a file name`);
+    let format: FileFormat | undefined;
+    try {
+      format = fileFormat(config.format, env.mapping?.fields.map((f) => f.name) ?? []);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+    if (problems.length || !format) throw Object.assign(new Error(problems.join('; ')), { problems });
+    this.format = format;
+    const limits = [config.rotate?.records, this.format.maxRecords].filter((n): n is number => n !== undefined && n > 0);
+    this.perFile = limits.length ? Math.min(...limits) : undefined;
+    this.windowMs = rotateMs(config.rotate?.every);
+  }
+
+  private state(ctx: Ctx): ConnectorState {
+    if (!ctx.state) throw new FileDropFailure(FileDropCodes.NO_STATE, 'fatal', 'the file-drop target needs the connector state (ctx.state) for its sequence numbers and journal');
+    return ctx.state;
+  }
+
+  /**
+   * Makes the drop folder, settles the journal entries of runs that died
+   * (deletes their temporary files, publishes files that were renamed but
+   * not recorded), and loads which keys are in published files. Throws
+   * `FILE_DROP_IO` (retry) when the folder cannot be used.
+   */
+  async connect(ctx: Ctx): Promise<void> {
+    const state = this.state(ctx);
+    try {
+      await mkdir(this.folder, { recursive: true });
+      this.published.clear();
+      this.recovered.clear();
+      for (const e of await loadEntries(state)) {
+        if (e.state !== 'published' && (ownerMayBeAlive(e) || this.current?.entry.seq === e.seq)) {
+          if (e.state === 'pending') ctx.log.warn({ file: e.name }, 'a file another live runner is publishing: left alone');
+          continue;
+        }
+        if (e.state === 'open') {
+          await rm(join(this.folder, tempName(e.name)), { force: true });
+          await state.delete(entryName(e.seq));
+          ctx.log.warn({ file: e.name, seq: e.seq }, 'deleted the unfinished temporary file of a run that stopped; its records are written again');
+          continue;
+        }
+        if (e.state === 'pending') {
+          const tmpLeft = await exists(join(this.folder, tempName(e.name)));
+          const inPlace = await exists(join(this.folder, e.name));
+          if (tmpLeft && !inPlace) {
+            await rm(join(this.folder, tempName(e.name)), { force: true });
+            await state.delete(entryName(e.seq));
+            ctx.log.warn({ file: e.name, seq: e.seq }, 'deleted a finished file that was never renamed into place; its records are written again');
+            continue;
+          }
+          await this.finishPublication(e, state);
+          e.keys?.forEach((k) => this.recovered.add(k));
+          ctx.log.warn({ file: e.name, seq: e.seq }, 'completed the publication of a file renamed before a crash; its records are answered as already present');
+        }
+        e.keys?.forEach((k, i) => this.published.set(k, `${e.name}#${i + 1}`));
+      }
+    } catch (e) {
+      if (e instanceof FileDropFailure) throw e;
+      throw new FileDropFailure(FileDropCodes.IO, 'retry', `drop folder ${this.folder}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /**
+   * Writes each record into the open file (opening one when needed) and
+   * answers `held`; records the format refuses are `rejected` naming the
+   * field; an uncertain record already in a published file is `delivered`
+   * with `alreadyPresent`. When a file reaches its record limit or time
+   * window it is put in place and its records in this batch are answered
+   * `delivered`. Throws `FILE_DROP_IO` (retry) when writing fails.
+   */
+  async deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
+    const state = this.state(ctx);
+    const out = new Map<string, Outcome>();
+    const inBatch = new Set(batch.map((r) => r.key));
+    try {
+      for (const r of batch) {
+        const ref = r.uncertain || this.recovered.has(r.key) ? this.published.get(r.key) : undefined;
+        if (ref !== undefined) {
+          out.set(r.key, { key: r.key, status: 'delivered', legacyRef: ref, alreadyPresent: true });
+          continue;
+        }
+        const f = this.format.format(r);
+        if (!f.ok) {
+          out.set(r.key, { key: r.key, status: 'rejected', error: f.error });
+          continue;
+        }
+        if (this.current && this.windowMs !== undefined && this.now().getTime() - this.current.openedMs >= this.windowMs) await this.complete(state, out, inBatch);
+        const file = this.current ?? (await this.openFile(state));
+        await file.file.append(f.text);
+        file.keys.push(r.key);
+        addToTotals(file.totals, f);
+        out.set(r.key, { key: r.key, status: 'held' });
+        if (this.perFile !== undefined && file.keys.length >= this.perFile) await this.complete(state, out, inBatch);
+      }
+    } catch (e) {
+      await this.giveUp(state);
+      if (e instanceof FileDropFailure) throw e;
+      throw new FileDropFailure(FileDropCodes.IO, 'retry', `writing in ${this.folder}: ${(e as Error).message}`, { cause: e });
+    }
+    return batch.map((r) => out.get(r.key)!);
+  }
+
+  /** Puts the open file in place and answers every record held so far (`delivered` with file name and record number). */
+  async flush(ctx: Ctx): Promise<Outcome[]> {
+    const state = this.state(ctx);
+    try {
+      if (this.current) await this.complete(state, undefined, new Set());
+    } catch (e) {
+      await this.giveUp(state);
+      throw new FileDropFailure(FileDropCodes.IO, 'retry', `putting a file in place in ${this.folder}: ${(e as Error).message}`, { cause: e });
+    }
+    const done = this.settled;
+    this.settled = [];
+    return done;
+  }
+
+  /**
+   * Gives up a file still open (a pass that stopped without flushing): its
+   * temporary file is deleted, and its journal entry is settled by the next
+   * connect (the state store may be closed by now).
+   */
+  async close(): Promise<void> {
+    const open = this.current;
+    this.current = undefined;
+    this.settled = [];
+    if (open && !open.pending) await open.file.abandon();
+  }
+
+  private async openFile(state: ConnectorState): Promise<OpenFile> {
+    const seq = await state.next(SEQ_COUNTER);
+    const createdAt = this.now();
+    const name = renderName(this.template, { pipeline: this.env.pipeline, date: createdAt, zone: this.zone, seq, ext: this.format.extension });
+    const where = splitPath(resolve(this.folder, name));
+    if (where.dir !== this.folder || where.name !== name) throw new FileDropFailure(FileDropCodes.CONFIG, 'fatal', `file name "${name}" would leave the drop folder`);
+    const entry = openEntry(name, seq, createdAt);
+    await saveEntry(state, entry);
+    const facts: FileFacts = { name, sequence: seq, createdAt, pipeline: this.env.pipeline };
+    const file = new DropFile(this.folder, name, this.format.encoding, this.format.totals.length === 0);
+    await file.open(this.format.begin(facts));
+    const totals: FileTotals = { records: 0, lines: 0, sums: Object.fromEntries(this.format.totals.map((t) => [t.field, 0n])) };
+    this.current = { file, facts, entry, keys: [], totals, openedMs: createdAt.getTime(), pending: false };
+    return this.current;
+  }
+
+  private async complete(state: ConnectorState, out: Map<string, Outcome> | undefined, inBatch: Set<string>): Promise<void> {
+    const c = this.current!;
+    const { head, tail } = this.format.end(c.facts, c.totals);
+    const { bytes, sha256 } = await c.file.finish(tail, head);
+    const totals = Object.fromEntries(this.format.totals.map((t) => [t.field, totalText(c.totals.sums[t.field] ?? 0n, t.decimals)]));
+    const entry: JournalEntry = { ...c.entry, state: 'pending', keys: c.keys, sha256, bytes, lines: c.totals.lines, totals };
+    await saveEntry(state, entry);
+    c.pending = true;
+    crashPoint('file-drop-before-rename' as CrashPoint);
+    await this.finishPublication(entry, state);
+    this.current = undefined;
+    c.keys.forEach((key, i) => {
+      const legacyRef = `${entry.name}#${i + 1}`;
+      this.published.set(key, legacyRef);
+      const o: Outcome = { key, status: 'delivered', legacyRef };
+      if (out && inBatch.has(key)) out.set(key, o);
+      else this.settled.push(o);
+    });
+  }
+
+  /** Renames (when still under its temporary name), writes manifest and trigger when missing, marks the entry published. Idempotent. */
+  private async finishPublication(e: JournalEntry, state: ConnectorState): Promise<void> {
+    if (await exists(join(this.folder, tempName(e.name)))) await publishDataFile(this.folder, e.name);
+    if (this.config.manifest) {
+      const manifest = { file: e.name, sequence: e.seq, pipeline: this.env.pipeline, createdAt: e.openedAt, records: e.keys?.length ?? 0, lines: e.lines, bytes: e.bytes, sha256: e.sha256, totals: e.totals ?? {} };
+      if (!(await exists(join(this.folder, `${e.name}.manifest.json`)))) await writeAtomic(this.folder, `${e.name}.manifest.json`, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+    }
+    if (this.config.trigger && !(await exists(join(this.folder, e.name + this.config.trigger)))) await writeAtomic(this.folder, e.name + this.config.trigger, Buffer.alloc(0));
+    await saveEntry(state, { ...e, state: 'published' });
+  }
+
+  private async giveUp(state: ConnectorState): Promise<void> {
+    const c = this.current;
+    if (!c) return;
+    this.current = undefined;
+    this.settled = [];
+    if (c.pending) return;
+    await c.file.abandon().catch(() => undefined);
+    await state.delete(entryName(c.entry.seq)).catch(() => undefined);
+  }
+}
+
+/** The `file-drop` target's declaration. */
+export const fileDropTarget: ConnectorDef<FileDropConfig, Target> = {
+  name: 'file-drop',
+  kind: 'target',
+  doc: 'Writes mapped records into CSV, fixed-width or XML files in a drop folder: atomic (temporary name, fsync, rename), numbered from the state store, with optional trigger file and manifest; each record in exactly one file.',
+  configSchema: fileDropConfigSchema,
+  create: (config, env) => new FileDropTarget(config, env),
+};
