@@ -4,7 +4,7 @@ import { BUILTIN_CONNECTORS, SOURCES, TARGETS } from './registry.js';
 
 describe('connector registry', () => {
   it('lists each built-in once, under its own name and kind', () => {
-    expect([...SOURCES.keys()]).toEqual(['file', 'inbox', 'staging-table']);
+    expect([...SOURCES.keys()]).toEqual(['file', 'inbox', 'webhook', 'staging-table']);
     expect([...TARGETS.keys()]).toEqual(['sqlite', 'sql', 'file-drop']);
     for (const [name, def] of SOURCES) expect([def.name, def.kind]).toEqual([name, 'source']);
     for (const [name, def] of TARGETS) expect([def.name, def.kind]).toEqual([name, 'target']);
@@ -24,6 +24,7 @@ describe('connector registry', () => {
     const env = { baseDir: '/nonexistent', pipeline: 't' };
     expect(() => SOURCES.get('file')?.create({ path: 'in.ndjson' }, env)).not.toThrow();
     expect(() => SOURCES.get('inbox')?.create({ path: 'inbox' }, env)).not.toThrow();
+    expect(() => SOURCES.get('webhook')?.create({ secret: 'a-signing-secret-of-sixteen-or-more' }, env)).not.toThrow();
     expect(() => TARGETS.get('sqlite')?.create({ path: 'db.sqlite', table: 'T', keyColumn: 'K' }, env)).not.toThrow();
   });
 });
