@@ -2,8 +2,9 @@
  * The crash harness (the named points guarantee kills mid-delivery; random
  * kills add moments nobody chose, and whether one lands mid-work is luck): `rekey run` as a real child process, killed with SIGKILL
  * at named points and at random moments, then run again; afterwards the
- * legacy table must hold every submission exactly once and the ledger must
- * say each was delivered.
+ * legacy table must hold every submission exactly once, the ledger must
+ * say each was delivered, the audit log must hold one `received` and one
+ * `delivered` record for each, and its hash chain must verify.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { describe, expect, it } from 'vitest';
-import { root } from '../../runner/cli.test-helpers.js';
+import { rekey, root } from '../../runner/cli.test-helpers.js';
 import { makeSubmissions } from '../../bench/data.js';
 
 const N = 300;
@@ -52,6 +53,7 @@ interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
+  stderr: string;
 }
 
 function run(dir: string, env: Record<string, string> = {}, killAfterMs?: number): Promise<Exit> {
@@ -62,12 +64,13 @@ function run(dir: string, env: Record<string, string> = {}, killAfterMs?: number
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.resume();
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
     child.on('exit', (code, signal) => {
       if (timer) clearTimeout(timer);
-      resolve({ code, signal, stdout });
+      resolve({ code, signal, stdout, stderr });
     });
   });
 }
@@ -90,12 +93,25 @@ async function expectEachOnce(dir: string): Promise<void> {
   expect(rows.map((r) => r.SUBMISSION_KEY).sort()).toEqual([...expected].sort());
   const states = await query<{ state: string; n: number }>(join(dir, 'state.sqlite'), "SELECT state, COUNT(*) AS n FROM ledger WHERE pipeline = 'crash-test' GROUP BY state");
   expect(states).toEqual([{ state: 'delivered', n: N }]);
+  const audited = await query<{ event: string; keys: number; entries: number }>(
+    join(dir, 'state.sqlite'),
+    `SELECT a.event, COUNT(DISTINCT k.key) AS keys, COUNT(*) AS entries FROM audit_keys k JOIN audit_log a ON a.seq = k.seq
+     WHERE k.pipeline = 'crash-test' AND a.event IN ('received', 'delivered') GROUP BY a.event ORDER BY a.event`,
+  );
+  expect(audited).toEqual([
+    { event: 'delivered', keys: N, entries: N },
+    { event: 'received', keys: N, entries: N },
+  ]);
+  const verify = await rekey(['audit', 'verify', '--state', `sqlite:${join(dir, 'state.sqlite')}`], dir);
+  expect(verify.stdout).toMatch(/^audit log OK: /);
+  expect(verify.code).toBe(0);
 }
 
 async function finish(dir: string): Promise<Exit> {
   let last: Exit | undefined;
   for (let i = 0; i < 5; i++) {
     last = await run(dir);
+    if (!last.stdout.trim()) throw new Error(`rekey run printed no summary (exit ${last.code}): ${last.stderr.slice(-2000)}`);
     const summary = JSON.parse(last.stdout) as { waitingRetry: number; delivered: number };
     if (last.code === 0 && summary.waitingRetry === 0 && summary.delivered === 0) break;
   }
