@@ -244,6 +244,7 @@ describe('webhook intake over real HTTP into a real SQLite ledger', () => {
       await new Promise((r) => setTimeout(r, 50));
       state = (await h.runtime.ledger.get('hook', keyOf('CA3HJ7WR')))?.state;
     }
+    expect(h.scheduler.pipelines[0]?.lastError).toBeUndefined();
     expect(state).toBe('delivered');
   });
 
