@@ -91,6 +91,13 @@ export const mariadbDialect: SqlDialect = {
     const tuples = rows.map((_, r) => `(${placeholders(r * columns.length + 1, columns.length)})`);
     return { sql: `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES ${tuples.join(', ')}`, params: rows.flat() };
   },
+  insertPlain(table, columns, rows): SqlStatement {
+    return mariadbDialect.insertSkippingKeys(table, columns, rows, '');
+  },
+  insertReturning(table, columns, values, _keyColumn, ref) {
+    const sql = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${placeholders(1, columns.length)})`;
+    return ref.generated ? { sql, params: values, then: 'SELECT LAST_INSERT_ID() AS `rekey_ref`' } : { sql, params: values, then: 'SELECT NULL AS `rekey_ref` FROM DUAL WHERE FALSE' };
+  },
   updateByKey(table, columns, values, keyColumn, key): SqlStatement {
     const sets = columns.map((c, i) => `${quote(c)} = $${i + 1}`).join(', ');
     return { sql: `UPDATE ${quote(table)} SET ${sets} WHERE ${quote(keyColumn)} = $${columns.length + 1}`, params: [...values, key] };

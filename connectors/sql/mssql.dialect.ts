@@ -72,6 +72,15 @@ export const mssqlDialect: SqlDialect = {
     const tuples = rows.map((_, r) => `(${placeholders(r * columns.length + 1, columns.length)})`);
     return { sql: `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES ${tuples.join(', ')}`, params: rows.flat() };
   },
+  insertPlain(table, columns, rows): SqlStatement {
+    return mssqlDialect.insertSkippingKeys(table, columns, rows, '');
+  },
+  insertReturning(table, columns, values, _keyColumn, ref) {
+    return {
+      sql: `DECLARE @rekey_ref TABLE ([rekey_ref] sql_variant); INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) OUTPUT INSERTED.${quote(ref.column)} INTO @rekey_ref VALUES (${placeholders(1, columns.length)}); SELECT CONVERT(nvarchar(100), [rekey_ref]) AS [rekey_ref] FROM @rekey_ref`,
+      params: values,
+    };
+  },
   updateByKey(table, columns, values, keyColumn, key): SqlStatement {
     const sets = columns.map((c, i) => `${quote(c)} = $${i + 1}`).join(', ');
     return { sql: `UPDATE ${quote(table)} SET ${sets} WHERE ${quote(keyColumn)} = $${columns.length + 1}`, params: [...values, key] };

@@ -79,6 +79,16 @@ export const postgresDialect: SqlDialect = {
       params: rows.flat(),
     };
   },
+  insertPlain(table, columns, rows): SqlStatement {
+    const tuples = rows.map((_, r) => `(${placeholders(r * columns.length + 1, columns.length)})`);
+    return { sql: `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES ${tuples.join(', ')}`, params: rows.flat() };
+  },
+  insertReturning(table, columns, values, keyColumn, ref) {
+    return {
+      sql: `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${placeholders(1, columns.length)}) ON CONFLICT (${quote(keyColumn)}) DO NOTHING RETURNING ${quote(ref.column)} AS "rekey_ref"`,
+      params: values,
+    };
+  },
   updateByKey(table, columns, values, keyColumn, key): SqlStatement {
     const sets = columns.map((c, i) => `${quote(c)} = $${i + 1}`).join(', ');
     return { sql: `UPDATE ${quote(table)} SET ${sets} WHERE ${quote(keyColumn)} = $${columns.length + 1}`, params: [...values, key] };

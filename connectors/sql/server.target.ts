@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import type { Options, Sequelize } from 'sequelize';
 import type { ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
-import { DEFAULT_SQL_BATCH_SIZE, type SqlTableSpec } from './sql.config.js';
+import { DEFAULT_SQL_BATCH_SIZE, type SqlChildSpec, type SqlTableSpec } from './sql.config.js';
 import type { SqlDialect } from './sql.dialect.js';
 import { mariadbDialect } from './mariadb.dialect.js';
 import { mssqlDialect } from './mssql.dialect.js';
@@ -100,7 +100,9 @@ export class ServerSqlTarget implements Target {
         await db.query(await readFile(resolve(this.env.baseDir, this.config.setupSql), 'utf8'), { raw: true });
         info = await readTable(this.url.dialect, query, this.config.table);
       }
-      this.spec = this.inspect(info);
+      const children = new Map<string, TableInfo | undefined>();
+      for (const c of Object.values(this.config.children ?? {})) children.set(c.table, await readTable(this.url.dialect, query, c.table));
+      this.spec = this.inspect(info, children);
       this.db = db;
     } catch (e) {
       await db.close().catch(() => undefined);
@@ -112,7 +114,7 @@ export class ServerSqlTarget implements Target {
     }
   }
 
-  private inspect(info: TableInfo | undefined): SqlTableSpec {
+  private inspect(info: TableInfo | undefined, childTables: ReadonlyMap<string, TableInfo | undefined>): SqlTableSpec {
     const { table, keyColumn, refColumn, matchOn } = this.config;
     const mode = this.config.mode ?? 'insert';
     if (!info) throw this.fail('SQL_SCHEMA', `table ${table} does not exist${this.config.setupSql ? ' (setupSql did not create it)' : ''}`);
@@ -134,6 +136,7 @@ export class ServerSqlTarget implements Target {
       match = { field: matchOn, column };
     }
     const ref = refColumn !== undefined ? columnOf(refColumn, 'reference column') : info.primaryKey.length === 1 ? (info.primaryKey[0] as string) : key;
+    const children = this.childSpecs(info.name, mode, childTables);
     const fields = this.env.mapping?.fields;
     if (fields) {
       const problems = checkMapping(fields, { table: info.name, columns: info.columns, rename: this.config.columns ?? {}, keyColumn: key, mode });
@@ -148,8 +151,27 @@ export class ServerSqlTarget implements Target {
       batchSize: this.config.batchSize ?? DEFAULT_SQL_BATCH_SIZE,
       mode,
       info: byName,
+      ref: { column: ref, generated: byName.get(ref.toUpperCase())?.generated ?? false },
       ...(match && { matchOn: match }),
+      ...(children && { children }),
     };
+  }
+
+  private childSpecs(parent: string, mode: string, tables: ReadonlyMap<string, TableInfo | undefined>): Record<string, SqlChildSpec> | undefined {
+    const config = this.config.children;
+    if (!config) return undefined;
+    if (mode !== 'insert') throw this.fail('SQL_SCHEMA', `children: writes child rows with their parent in insert mode only, not ${mode}`);
+    const out: Record<string, SqlChildSpec> = {};
+    for (const [group, c] of Object.entries(config)) {
+      const info = tables.get(c.table);
+      if (!info) throw this.fail('SQL_SCHEMA', `table ${c.table} (children.${group}) does not exist`);
+      if (!info.writable) throw this.fail('SQL_SCHEMA', `${info.name} (children.${group}) is a read-only view: name its base table`);
+      const byName = new Map(info.columns.map((col) => [col.name.toUpperCase(), col]));
+      const parentColumn = byName.get(c.parentColumn.toUpperCase());
+      if (!parentColumn) throw this.fail('SQL_SCHEMA', `table ${info.name} has no column ${c.parentColumn} (children.${group}.parentColumn) to take the identity of ${parent}`);
+      out[group] = { table: info.name, parentColumn: parentColumn.name, columns: c.columns ?? {}, known: new Set(byName.keys()), info: byName };
+    }
+    return out;
   }
 
   /**

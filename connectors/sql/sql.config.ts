@@ -21,6 +21,19 @@ export type SqlTableConfig = {
   mode?: SqlMode;
   /** Mapping field whose column identifies the row to update or upsert (a business key such as DRIVER_NO); default the submission key in keyColumn. */
   matchOn?: string;
+  /** Per mapping group: the table its child rows go into and the column that receives the parent row's identity (insert mode). */
+  children?: Record<string, SqlChildConfig>;
+  /** After the commit, read each written row back by key and compare it with what was sent; default on for upsert and procedure, off otherwise. */
+  readBack?: boolean;
+};
+
+/** Where one mapping group's child rows go. */
+export type SqlChildConfig = {
+  table: string;
+  /** Column of the child table that takes the parent row's identity (its refColumn, default its primary key). */
+  parentColumn: string;
+  /** Group field -> column, where the names differ. */
+  columns?: Record<string, string>;
 };
 
 /** How records meet existing rows. */
@@ -50,6 +63,22 @@ export const sqlTableProperties: Record<string, unknown> = {
     description: 'insert (default): a key already in the table is left alone; upsert: its row is updated; update: rows are only updated, a missing row is a rejection.',
   },
   matchOn: { type: 'string', minLength: 1, description: 'upsert/update: mapping field whose column identifies the row (a business key); default the submission key in keyColumn.' },
+  children: {
+    type: 'object',
+    description: 'Insert mode: per mapping group, the table its child rows go into, in the parent row\'s transaction, and the column that takes the parent row\'s generated identity.',
+    propertyNames: { pattern: SQL_IDENTIFIER },
+    additionalProperties: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['table', 'parentColumn'],
+      properties: {
+        table: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$', description: 'Table the group\'s rows go into.' },
+        parentColumn: identifier('Column that takes the parent row\'s identity (a foreign key).'),
+        columns: { type: 'object', description: 'Group field -> column, where the names differ.', additionalProperties: identifier('Column name.') },
+      },
+    },
+  },
+  readBack: { type: 'boolean', description: 'Read each written row back after the commit and compare it with what was sent (confirmed in the ledger only when equal); default true for upsert and procedure, false otherwise.' },
 };
 
 /** What the writer needs to know about the table, checked against the database at connect. */
@@ -67,6 +96,21 @@ export interface SqlTableSpec {
   /** Mapping field whose value identifies the row (upsert/update); absent: the submission key in keyColumn. */
   matchOn?: { field: string; column: string };
   /** Live column definitions by upper-cased name, where the target read them: real names, lengths, character sets. */
+  info?: ReadonlyMap<string, ColumnInfo>;
+  /** The column read back as the reference and given to child rows, where it is a column (not SQLite's rowid); `generated` when the database assigns it. */
+  ref?: { column: string; generated: boolean };
+  /** Child tables by mapping group name (insert mode). */
+  children?: Readonly<Record<string, SqlChildSpec>>;
+}
+
+/** A child table as the writer knows it. */
+export interface SqlChildSpec {
+  table: string;
+  /** The column taking the parent's identity, as the database spells it. */
+  parentColumn: string;
+  columns: Readonly<Record<string, string>>;
+  /** Upper-cased column names. */
+  known: ReadonlySet<string>;
   info?: ReadonlyMap<string, ColumnInfo>;
 }
 

@@ -49,6 +49,15 @@ export interface SqlDialect {
    * the whole statement.
    */
   insertSkippingKeys(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], keyColumn: string): SqlStatement;
+  /** Plain multi-row INSERT of `rows` (child rows: no key to skip on). */
+  insertPlain(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): SqlStatement;
+  /**
+   * INSERT of one parent row that yields its `ref` column as `rekey_ref`:
+   * run `sql` as a select, or, when `then` is given, run `sql` and then
+   * select `then`. No row back means the key was already there (where the
+   * dialect skips existing keys) or the reference must be found by key.
+   */
+  insertReturning(table: string, columns: readonly string[], values: readonly unknown[], keyColumn: string, ref: { column: string; generated: boolean }): SqlStatement & { then?: string };
   /** UPDATE of the row whose `keyColumn` holds `key`, setting `columns` to `values` (as {@link toDb} made them). */
   updateByKey(table: string, columns: readonly string[], values: readonly unknown[], keyColumn: string, key: unknown): SqlStatement;
   /** Most keys one {@link keyIn} condition may carry. */

@@ -17,12 +17,16 @@
  *    rejected with the database's own message, and the others go in; the
  *    statements after it start again under a new savepoint;
  * 3. the new rows' references are read back by key.
+ *
+ * A record with child rows (insert mode) is inserted on its own with them,
+ * under a savepoint of its own (sql.families.ts).
  */
 import type { ConnectorError, MappedRecord, Outcome } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure, connectorError } from '../connector.errors.js';
 import type { SqlDialect, SqlTx } from './sql.dialect.js';
 import type { SqlTableSpec } from './sql.config.js';
 import { valueProblem } from './sql.values.js';
+import { insertFamilies, prepareChildren, type ChildRow, type Family } from './sql.families.js';
 
 interface Row {
   index: number;
@@ -33,6 +37,8 @@ interface Row {
   values: unknown[];
   /** The mapping field of each column (the key column's is empty), for naming the field of a refused value. */
   fields: string[];
+  /** Child rows, inserted with the row in one unit (see sql.families.ts). */
+  children: ChildRow[];
 }
 
 type Scalar = string | number | boolean | bigint | Date | null;
@@ -64,8 +70,9 @@ function columnsOf(spec: SqlTableSpec): (field: string) => string | null {
 }
 
 function prepare(rec: MappedRecord, index: number, spec: SqlTableSpec, dialect: SqlDialect, columnOf: (field: string) => string | null): Row | ConnectorError {
-  const groups = Object.entries(rec.children).filter(([, rows]) => rows.length > 0).map(([name]) => name);
-  if (groups.length) return connectorError(ConnectorCodes.SQL_VALUE, 'reject', `the record has child rows (${groups.join(', ')}); this target writes one table`);
+  const children = prepareChildren(rec, spec, dialect);
+  if (!Array.isArray(children)) return children;
+  if (children.length && (spec.mode ?? 'insert') !== 'insert') return connectorError(ConnectorCodes.SQL_VALUE, 'reject', `the record has child rows; ${spec.mode} mode writes ${spec.table} alone (child rows go in with insert mode only)`);
   let match = rec.key;
   if (spec.matchOn) {
     const v = rec.record[spec.matchOn.field];
@@ -74,7 +81,7 @@ function prepare(rec: MappedRecord, index: number, spec: SqlTableSpec, dialect: 
     }
     match = v instanceof Date ? v.toISOString() : String(v);
   }
-  const row: Row = { index, key: rec.key, match, columns: [], values: [], fields: [] };
+  const row: Row = { index, key: rec.key, match, columns: [], values: [], fields: [], children };
   for (const field of Object.keys(rec.record)) {
     const value = rec.record[field];
     if (value === undefined) continue;
@@ -275,7 +282,9 @@ export async function writeBatch(tx: SqlTx, dialect: SqlDialect, spec: SqlTableS
     }
   }
   await updateRows(tx, dialect, spec, updates, outcomes);
-  await insertRows(tx, dialect, spec, fresh, outcomes);
+  await insertRows(tx, dialect, spec, fresh.filter((r) => !r.children.length), outcomes);
+  const families: Family[] = fresh.filter((r) => r.children.length > 0);
+  await insertFamilies(tx, dialect, spec, families, outcomes);
   const refused = fresh.filter((r) => outcomes[r.index]?.status === 'rejected');
   const since = refused.length ? await refsOf(tx, dialect, spec, refused.map((r) => r.match)) : new Map<string, string>();
   for (const r of refused) {

@@ -97,6 +97,16 @@ export const sqliteDialect: SqlDialect = {
     const tuples = rows.map((_, r) => `(${numbered(r * columns.length + 1, columns.length)})`);
     return { sql: `${into} VALUES ${tuples.join(', ')} ${skip}`, params: rows.flatMap((r) => r.map(bindable)) };
   },
+  insertPlain(table, columns, rows): SqlStatement {
+    const tuples = rows.map((_, r) => `(${numbered(r * columns.length + 1, columns.length)})`);
+    return { sql: `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES ${tuples.join(', ')}`, params: rows.flatMap((r) => r.map(bindable)) };
+  },
+  insertReturning(table, columns, values, keyColumn, ref) {
+    return {
+      sql: `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES (${numbered(1, columns.length)}) ON CONFLICT (${quote(keyColumn)}) DO NOTHING RETURNING ${ref.column === 'rowid' ? 'rowid' : quote(ref.column)} AS "rekey_ref"`,
+      params: values.map(bindable),
+    };
+  },
   updateByKey(table, columns, values, keyColumn, key): SqlStatement {
     const sets = columns.map((c, i) => `${quote(c)} = ?${i + 1}`).join(', ');
     return { sql: `UPDATE ${quote(table)} SET ${sets} WHERE ${quote(keyColumn)} = ?${columns.length + 1}`, params: [...values.map(bindable), bindable(key)] };

@@ -186,7 +186,7 @@ describe('sqlite target: a bad record rejects only itself', () => {
     const withChildren = { ...rec('k2', { LAST_NAME: 'B' }), children: { VEHICLES: [{ VRM: 'AB12CDE' }] } };
     expect(await t.deliver([rec('k1', { LAST_NAME: ['A', 'B'] }), withChildren, rec('k3', { LAST_NAME: 'C' })], ctx)).toEqual([
       { key: 'k1', status: 'rejected', error: { code: 'SQL_VALUE', disposition: 'reject', message: 'field LAST_NAME holds a list; a column takes one value', field: 'LAST_NAME' } },
-      { key: 'k2', status: 'rejected', error: { code: 'SQL_VALUE', disposition: 'reject', message: 'the record has child rows (VEHICLES); this target writes one table' } },
+      { key: 'k2', status: 'rejected', error: { code: 'SQL_VALUE', disposition: 'reject', message: "the record has child rows (VEHICLES); name their table under children: in the target's config" } },
       { key: 'k3', status: 'delivered', legacyRef: '1' },
     ]);
     await t.close();

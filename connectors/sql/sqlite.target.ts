@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import type { Sequelize } from 'sequelize';
 import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
-import { DEFAULT_SQL_BATCH_SIZE, sqlTableProperties, type SqlTableConfig, type SqlTableSpec } from './sql.config.js';
+import { DEFAULT_SQL_BATCH_SIZE, sqlTableProperties, type SqlChildSpec, type SqlTableConfig, type SqlTableSpec } from './sql.config.js';
 import { writeBatch } from './sql.writer.js';
 import { SqliteConnection, type SqliteDriverDb } from './sqlite.connection.js';
 import { sqliteDialect } from './sqlite.dialect.js';
@@ -155,7 +155,24 @@ export class SqliteTarget implements Target {
     }
     const { mode, matchOn } = this.config;
     const match = matchOn === undefined ? {} : { matchOn: { field: matchOn, column: this.config.columns?.[matchOn] ?? matchOn } };
-    return { table, keyColumn, refExpr, columns: this.config.columns ?? {}, known, batchSize: this.config.batchSize ?? DEFAULT_SQL_BATCH_SIZE, mode: mode ?? 'insert', ...match };
+    const children = await this.childSpecs(mode ?? 'insert');
+    const ref = { column: refColumn ?? 'rowid', generated: refColumn === undefined };
+    return { table, keyColumn, refExpr, columns: this.config.columns ?? {}, known, batchSize: this.config.batchSize ?? DEFAULT_SQL_BATCH_SIZE, mode: mode ?? 'insert', ref, ...match, ...(children && { children }) };
+  }
+
+  private async childSpecs(mode: string): Promise<Record<string, SqlChildSpec> | undefined> {
+    const config = this.config.children;
+    if (!config) return undefined;
+    if (mode !== 'insert') throw fail('SQL_SCHEMA', `children: writes child rows with their parent in insert mode only, not ${mode}`);
+    const out: Record<string, SqlChildSpec> = {};
+    for (const [group, c] of Object.entries(config)) {
+      const names = (await this.select(`pragma table_info(${sqliteDialect.quote(c.table)})`)).map((r) => String(r.name));
+      if (!names.length) throw fail('SQL_SCHEMA', `table ${c.table} (children.${group}) does not exist in ${this.path}`);
+      const parentColumn = names.find((n) => n.toUpperCase() === c.parentColumn.toUpperCase());
+      if (!parentColumn) throw fail('SQL_SCHEMA', `table ${c.table} has no column ${c.parentColumn} (children.${group}.parentColumn) to take the identity of ${this.config.table}`);
+      out[group] = { table: c.table, parentColumn, columns: c.columns ?? {}, known: new Set(names.map((n) => n.toUpperCase())) };
+    }
+    return out;
   }
 
   private async isUnique(column: string, columns: { name: string; pk: number; type: string }[]): Promise<boolean> {

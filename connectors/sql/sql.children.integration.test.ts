@@ -1,0 +1,143 @@
+/**
+ * Parent and child rows in one unit on PostgreSQL, MariaDB and SQLite: an
+ * application (a CASES row) with its previous addresses (ADDRESSES rows
+ * holding the case's generated CASE_ID).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { QueryTypes, Sequelize } from 'sequelize';
+import type { Ctx, MappedRecord, Target } from '../connector.types.js';
+import { root } from '../../runner/cli.test-helpers.js';
+import { sqlTarget, type SqlTargetConfig } from './sql.target.js';
+import { legacyMariaDb, legacyPostgres, type LegacyDb } from './sql.test-helpers.js';
+
+const ctx: Ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1 };
+const DRIVER = 'MORGA657054SM9IJ';
+
+const addr = (line: string, over: Record<string, unknown> = {}) => ({ ADDR_KIND: 'P', LINE_1: line, TOWN: 'Cardiff', POSTCODE: 'CF10 1AA', FROM_DATE: '20190101', ...over });
+const rec = (key: string, addresses: Record<string, unknown>[], over: Record<string, unknown> = {}, uncertain = false): MappedRecord => ({
+  key,
+  record: { CASE_TYPE: 'COA', DRIVER_NO: DRIVER, SURNAME: 'MORGAN', MOVE_DATE: '01.02.2024', ...over },
+  children: { PREV_ADDR: addresses },
+  mappingVersion: 'sha256:x',
+  uncertain,
+});
+
+function sqliteDb(): LegacyDb & { dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-sql-children-'));
+  const file = join(dir, 'legacy.sqlite');
+  let db: Sequelize | undefined;
+  const open = () => (db ??= new Sequelize({ dialect: 'sqlite', storage: file, logging: false }));
+  return {
+    dir,
+    dialect: 'sqlite' as 'postgres',
+    url: `sqlite:${file}`,
+    t: (name) => name.toUpperCase(),
+    query: async (sql, params = []) => open().query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, replacements: params }),
+    drop: async () => {
+      await db?.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.each([
+  ['PostgreSQL', legacyPostgres],
+  ['MariaDB', legacyMariaDb],
+  ['SQLite', async () => sqliteDb()],
+])('sql target on %s: parent and child rows in one unit', (name, make) => {
+  let db: LegacyDb;
+  const targets: Target[] = [];
+  beforeAll(async () => {
+    db = await make();
+  }, 60_000);
+  afterAll(async () => {
+    for (const t of targets) await t.close();
+    await db?.drop();
+  });
+
+  const sqlite = name === 'SQLite';
+  const open = async (config: Partial<SqlTargetConfig> = {}) => {
+    const t = sqlTarget.create(
+      {
+        url: db.url,
+        table: db.t('cases'),
+        keyColumn: 'SUBMISSION_KEY',
+        children: { PREV_ADDR: { table: db.t('addresses'), parentColumn: 'CASE_ID' } },
+        ...(sqlite && { setupSql: 'fixtures/legacy/dvla-cases.sqlite.sql' }),
+        ...config,
+      },
+      { baseDir: root, pipeline: 't' },
+    );
+    targets.push(t);
+    await t.connect(ctx);
+    return t;
+  };
+  const extra = (over: Record<string, unknown>) => (sqlite ? over : { WEB_REF: 'WEB00001', FORENAMES: 'SARAH', POSTCODE: 'SW1A 1AA', ...over });
+  const casesOf = async (prefix: string) => db.query(`SELECT CASE_ID AS id, SUBMISSION_KEY AS k FROM ${db.t('cases')} WHERE SUBMISSION_KEY LIKE ? ORDER BY CASE_ID`, [`${prefix}%`]);
+  const addressesOf = async (caseId: unknown) => db.query(`SELECT LINE_1 AS line FROM ${db.t('addresses')} WHERE CASE_ID = ? ORDER BY ADDRESS_ID`, [caseId]);
+
+  it('inserts the parent, gives its generated identity to every child row, and writes nothing again for a known key', async () => {
+    const t = await open();
+    const three = [addr('1 HIGH ST'), addr('2 LOW RD'), addr('3 MILL LANE', { ADDR_KIND: 'N', FROM_DATE: null })];
+    const out = await t.deliver([rec('fam/1', three, extra({})), rec('fam/2', [addr('9 PARK RD')], extra({}))], ctx);
+    const [c1, c2] = await casesOf('fam/');
+    expect(out).toEqual([
+      { key: 'fam/1', status: 'delivered', legacyRef: String(c1?.id) },
+      { key: 'fam/2', status: 'delivered', legacyRef: String(c2?.id) },
+    ]);
+    expect((await addressesOf(c1?.id)).map((r) => r.line)).toEqual(['1 HIGH ST', '2 LOW RD', '3 MILL LANE']);
+    expect((await addressesOf(c2?.id)).map((r) => r.line)).toEqual(['9 PARK RD']);
+    const again = await t.deliver([rec('fam/1', three, extra({}), true)], ctx);
+    expect(again).toEqual([{ key: 'fam/1', status: 'delivered', legacyRef: String(c1?.id), alreadyPresent: true }]);
+    expect(await casesOf('fam/')).toHaveLength(2);
+    expect(await addressesOf(c1?.id)).toHaveLength(3);
+  });
+
+  it('a refused child row undoes its parent: that record is rejected with the database’s message, the rest of the batch goes in', async () => {
+    const t = await open();
+    const out = await t.deliver(
+      [
+        rec('bad/1', [addr('1 HIGH ST')], extra({})),
+        rec('bad/2', [addr('22 LOW RD'), addr('lower case road')], extra({})),
+        rec('bad/3', [], extra({})),
+        rec('bad/4', [addr('44 HILL ST')], extra({ SURNAME: 'morgan' })),
+      ],
+      ctx,
+    );
+    expect(out.map((o) => o.status)).toEqual(['delivered', 'rejected', 'delivered', 'rejected']);
+    const child = out[1] as { error: { code: string; message: string; field?: string } };
+    expect(child.error).toMatchObject({ code: 'SQL_CONSTRAINT', field: 'PREV_ADDR[].LINE_1' });
+    expect(child.error.message).toBe(
+      name === 'PostgreSQL'
+        ? 'new row for relation "addresses" violates check constraint "addresses_line_1_check"'
+        : name === 'MariaDB'
+          ? `CONSTRAINT \`ADDRESSES.LINE_1\` failed for \`${db.url.split('/').pop()}\`.\`ADDRESSES\``
+          : 'CHECK constraint failed: LINE_1 = upper(LINE_1)',
+    );
+    expect((out[3] as { error: { field?: string } }).error.field).toBe('SURNAME');
+    const cases = (await casesOf('bad/')).sort((a, b) => String(a.k).localeCompare(String(b.k)));
+    expect(cases.map((c) => c.k)).toEqual(['bad/1', 'bad/3']);
+    expect(await addressesOf(cases[0]?.id)).toHaveLength(1);
+    const orphans = await db.query(`SELECT COUNT(*) AS n FROM ${db.t('addresses')} WHERE LINE_1 IN ('22 LOW RD', '44 HILL ST')`);
+    expect(Number(orphans[0]?.n)).toBe(0);
+  });
+
+  it('rejects child rows of a group the config does not name, and a child field writing the parent column', async () => {
+    const t = await open();
+    const stray: MappedRecord = { ...rec('grp/1', [], extra({})), children: { VEHICLES: [{ VRM: 'AB12CDE' }] } };
+    const out = await t.deliver([stray, rec('grp/2', [addr('1 HIGH ST', { CASE_ID: 7 })], extra({}))], ctx);
+    expect(out).toEqual([
+      { key: 'grp/1', status: 'rejected', error: { code: 'SQL_VALUE', disposition: 'reject', message: 'the record has child rows of group VEHICLES, which children: does not name (it names PREV_ADDR)' } },
+      { key: 'grp/2', status: 'rejected', error: { code: 'SQL_VALUE', disposition: 'reject', message: `field PREV_ADDR[0].CASE_ID writes ${name === 'PostgreSQL' ? db.t('addresses') : name === 'MariaDB' ? `${db.url.split('/').pop()}.ADDRESSES` : 'ADDRESSES'}.${name === 'PostgreSQL' ? 'case_id' : 'CASE_ID'}, which takes the parent row's identity`, field: 'PREV_ADDR[0].CASE_ID' } },
+    ]);
+    expect(await casesOf('grp/')).toHaveLength(0);
+  });
+
+  it('refuses children: outside insert mode at connect', async () => {
+    await expect(open({ mode: 'upsert' })).rejects.toMatchObject({ code: 'SQL_SCHEMA', disposition: 'fatal', message: 'children: writes child rows with their parent in insert mode only, not upsert' });
+  });
+});
