@@ -5,12 +5,14 @@
 import { mappingBench, type Figure } from './mapping.bench.js';
 import { pipelineBench } from './pipeline.bench.js';
 import { inboxBench } from './inbox.bench.js';
+import { fileDropBench } from './file-drop.bench.js';
 import { webhookBench } from './webhook.bench.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   mapping: () => mappingBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
   pipeline: () => pipelineBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
   inbox: () => inboxBench((process.env.REKEY_BENCH_INBOX_MB ?? '100,1024').split(',').map(Number)),
+  'file-drop': () => fileDropBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
   webhook: () => webhookBench(Number(process.env.REKEY_BENCH_WEBHOOK_REQUESTS ?? 20_000), Number(process.env.REKEY_BENCH_WEBHOOK_CONCURRENCY ?? 64)),
 };
 

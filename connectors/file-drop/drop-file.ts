@@ -40,6 +40,7 @@ export async function writeAtomic(dir: string, name: string, bytes: Buffer): Pro
 }
 
 const CHUNK = 1 << 20;
+const TEXT_CHUNK = 1 << 16;
 
 /**
  * One data file being written under its temporary name. Text is buffered
@@ -56,6 +57,8 @@ export class DropFile {
   private headOffset = 0;
   private headBytes = 0;
   private hash?: Hash;
+  /** The write under way, so that encoding the next chunk overlaps it; at most one at a time. */
+  private inflight: Promise<void> = Promise.resolve();
 
   /** `hashAsWritten`: hash while writing (the head will not be replaced); otherwise the file is read back to hash it. */
   constructor(
@@ -93,20 +96,23 @@ export class DropFile {
   async append(text: string): Promise<void> {
     this.pending.push(text);
     this.pendingLength += text.length;
-    if (this.pendingLength >= CHUNK) await this.drain();
+    if (this.pendingLength >= TEXT_CHUNK) await this.drain();
   }
 
   private async drain(): Promise<void> {
     if (!this.pending.length) return;
-    const text = this.pending.join('');
+    const bytes = encodeText(this.pending.join(''), this.encoding);
     this.pending = [];
     this.pendingLength = 0;
-    await this.write(encodeText(text, this.encoding));
+    await this.inflight;
+    this.inflight = this.write(bytes);
+    this.inflight.catch(() => undefined);
   }
 
   /** Writes the rest and `tail`, replaces the head with `head` when given (it must encode to the same length), fsyncs, closes; resolves to the size and SHA-256. */
   async finish(tail: string, head?: string): Promise<{ bytes: number; sha256: string }> {
     await this.drain();
+    await this.inflight;
     await this.write(encodeText(tail, this.encoding));
     if (head !== undefined) {
       const h = encodeText(head, this.encoding);
@@ -122,6 +128,7 @@ export class DropFile {
 
   /** Closes and deletes the temporary file (a file given up). */
   async abandon(): Promise<void> {
+    await this.inflight.catch(() => undefined);
     await this.fh?.close().catch(() => undefined);
     this.fh = undefined;
     await rm(this.path, { force: true });
