@@ -1,50 +1,80 @@
 /**
  * Brings the state store's schema up to date with umzug, recording applied
- * migrations in `rekey_migrations`.
+ * migrations in `rekey_migrations`. Each migration and its record commit in
+ * one transaction, so a process killed in the middle of one leaves the
+ * schema as it was before it, and the next start applies it whole.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SequelizeStorage, Umzug } from 'umzug';
+import { QueryTypes, type Transaction } from 'sequelize';
+import { Umzug, type UmzugStorage } from 'umzug';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { MigrationContext } from './migrations/migration.types.js';
 import type { StateStore } from './state-store.js';
 
-function umzugFor(store: StateStore): Umzug<MigrationContext> {
+/** `rekey_migrations` (the table umzug's Sequelize storage created in earlier versions), read and written in the migration's transaction. */
+const storage: UmzugStorage<MigrationContext> = {
+  async executed({ context }) {
+    const { qi, transaction } = context;
+    await qi.sequelize.query('CREATE TABLE IF NOT EXISTS rekey_migrations (name VARCHAR(255) NOT NULL PRIMARY KEY)', { transaction });
+    const rows = await qi.sequelize.query<{ name: string }>('SELECT name FROM rekey_migrations', { type: QueryTypes.SELECT, transaction });
+    return rows.map((r) => r.name);
+  },
+  async logMigration({ name, context }) {
+    await context.qi.sequelize.query('INSERT INTO rekey_migrations (name) VALUES ($1)', { bind: [name], transaction: context.transaction });
+  },
+  async unlogMigration({ name, context }) {
+    await context.qi.sequelize.query('DELETE FROM rekey_migrations WHERE name = $1', { bind: [name], transaction: context.transaction });
+  },
+};
+
+function umzugFor(store: StateStore, transaction: Transaction): Umzug<MigrationContext> {
   return new Umzug<MigrationContext>({
     migrations: MIGRATIONS.map((m) => ({ name: m.name, up: ({ context }) => m.up(context), down: ({ context }) => m.down(context) })),
-    context: { qi: store.sequelize.getQueryInterface(), dialect: store.dialect },
-    storage: new SequelizeStorage({ sequelize: store.sequelize, tableName: 'rekey_migrations' }),
+    context: { qi: store.sequelize.getQueryInterface(), dialect: store.dialect, transaction },
+    storage,
     logger: undefined,
   });
 }
 
 /**
- * Applies every pending migration and resolves to the names applied.
- * Several processes may start at once: on PostgreSQL they queue on an
- * advisory lock; on SQLite a process that loses the race waits for the
- * winner to finish. Throws `STORE_MIGRATION_FAILED` when the schema cannot
- * be brought up to date.
+ * Runs `step` in a transaction of its own (on PostgreSQL holding the
+ * schema's migration lock, so concurrent starters queue; on SQLite a write
+ * transaction, so they wait on the busy timeout) with an umzug bound to it.
+ */
+function inTransaction<T>(store: StateStore, step: (umzug: Umzug<MigrationContext>) => Promise<T>): Promise<T> {
+  return store.sequelize.transaction(async (t) => {
+    if (store.dialect === 'postgres') await store.sequelize.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.rekey_migrations'))`, { transaction: t });
+    return step(umzugFor(store, t));
+  });
+}
+
+/**
+ * Applies every pending migration, one transaction each, and resolves to
+ * the names applied. Several processes may start at once: the one that
+ * loses waits and then finds nothing left to do. Throws
+ * `STORE_MIGRATION_FAILED` when the schema cannot be brought up to date.
  */
 export async function migrate(store: StateStore): Promise<string[]> {
-  const umzug = umzugFor(store);
-  const up = async () => (await umzug.up()).map((m) => m.name);
+  const applied: string[] = [];
   try {
-    if (store.dialect === 'postgres') {
-      return await store.transaction(async (t) => {
-        await store.exec(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.rekey_migrations'))`, [], t);
-        return up();
-      });
-    }
-    for (let attempt = 0; ; attempt++) {
+    for (let busy = 0; ; ) {
       try {
-        return await up();
+        const [done] = await inTransaction(store, (u) => u.up({ step: 1 }));
+        if (!done) return applied;
+        applied.push(done.name);
       } catch (e) {
-        if (attempt >= 20) throw e;
-        if ((await umzug.pending()).length === 0) return [];
+        if (store.dialect === 'postgres' || !/SQLITE_BUSY|database is locked/.test(String((e as Error).message)) || ++busy > 20) throw e;
         await sleep(100);
       }
     }
   } catch (e) {
     throw new PipelineError(PipelineCodes.STORE_MIGRATION_FAILED, `state store ${store.location}: migration failed: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** Undoes the last applied migration in one transaction (tests and operators rolling back); resolves to its name, if any. */
+export async function migrateDown(store: StateStore): Promise<string | undefined> {
+  const [undone] = await inTransaction(store, (u) => u.down({ step: 1 }));
+  return undone?.name;
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrate } from './migrate.js';
+import { migrate, migrateDown } from './migrate.js';
 import { migration0003 } from './migrations/0003-ledger-bodies.js';
 import { TEST_DIALECTS } from './store.test-helpers.js';
 import { openStateStore, resolveStateUrl, type StateStore } from './state-store.js';
@@ -96,25 +96,54 @@ describe.each(TEST_DIALECTS)('migration 0003 on %s', (dialect) => {
   it('moves the bodies of existing rows into ledger_bodies, and back down', async () => {
     ts = await openTestStore(dialect);
     const { store } = ts;
-    const ctx = { qi: store.sequelize.getQueryInterface(), dialect: store.dialect };
-    await migration0003.down(ctx);
+    const qi = store.sequelize.getQueryInterface();
+    const step = (fn: typeof migration0003.up) => store.sequelize.transaction((transaction) => fn({ qi, dialect: store.dialect, transaction }));
+    await step(migration0003.down);
     const at = '2026-01-01T00:00:00.000Z';
     await store.exec(
       `INSERT INTO ledger (pipeline, key, content_hash, state, attempts, confirmed, body, created_at, updated_at) VALUES ('p', 'k1', 'h', 'received', 0, false, $1, $2, $2), ('p', 'k2', 'h', 'delivered', 1, false, $3, $2, $2)`,
       ['{"a":1}', at, '{"b":"\u00e9"}'],
     );
-    await migration0003.up(ctx);
+    await step(migration0003.up);
     expect(await store.select('SELECT pipeline, key, body FROM ledger_bodies ORDER BY key')).toEqual([
       { pipeline: 'p', key: 'k1', body: '{"a":1}' },
       { pipeline: 'p', key: 'k2', body: '{"b":"\u00e9"}' },
     ]);
     const columns = dialect === 'sqlite' ? await store.select<{ name: string }>("SELECT name FROM pragma_table_info('ledger')") : await store.select<{ name: string }>("SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'ledger' AND table_schema = current_schema()");
     expect(columns.map((c) => c.name)).not.toContain('body');
-    await migration0003.down(ctx);
+    await step(migration0003.down);
     expect(await store.select('SELECT key, body FROM ledger ORDER BY key')).toEqual([
       { key: 'k1', body: '{"a":1}' },
       { key: 'k2', body: '{"b":"\u00e9"}' },
     ]);
-    await migration0003.up(ctx);
+    await step(migration0003.up);
+  });
+});
+
+describe.each(TEST_DIALECTS)('migrations on %s', (dialect) => {
+  let ts: TestStore | undefined;
+  afterEach(async () => {
+    await ts?.dispose();
+    ts = undefined;
+  });
+
+  it('apply each migration whole or not at all, so a start cut short is finished by the next', async () => {
+    ts = await openTestStore(dialect);
+    const { store } = ts;
+    const tables = async () =>
+      (dialect === 'sqlite'
+        ? await store.select<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        : await store.select<{ name: string }>('SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename')
+      ).map((t) => t.name);
+    while (await migrateDown(store));
+    expect(await tables()).toEqual(['rekey_migrations']);
+    await store.exec('CREATE TABLE runs (pipeline TEXT, started_at TEXT)');
+    await store.exec('CREATE INDEX runs_pipeline_started ON runs (pipeline, started_at)');
+    await expect(migrate(store)).rejects.toMatchObject({ code: 'STORE_MIGRATION_FAILED' });
+    expect(await tables()).toEqual(['rekey_migrations', 'runs']);
+    expect(await store.select('SELECT name FROM rekey_migrations')).toEqual([]);
+    await store.exec('DROP TABLE runs');
+    expect(await migrate(store)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state']);
+    expect(await tables()).toEqual(TABLES);
   });
 });

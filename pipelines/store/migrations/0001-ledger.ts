@@ -12,7 +12,7 @@ export const DUE_STATES = ['received', 'mapped', 'failed', 'delivering'] as cons
 /** Creates the ledger tables and their indexes. */
 export const migration0001: StoreMigration = {
   name: '0001-ledger',
-  async up({ qi }) {
+  async up({ qi, transaction }) {
     const text = (allowNull = true) => ({ type: DataTypes.TEXT, allowNull });
     const date = (allowNull = true) => ({ type: DataTypes.DATE, allowNull });
     await qi.createTable('ledger', {
@@ -32,13 +32,14 @@ export const migration0001: StoreMigration = {
       lease_until: date(),
       created_at: date(false),
       updated_at: date(false),
-    });
-    await qi.addIndex('ledger', ['pipeline', 'state', 'next_attempt_at'], { name: 'ledger_state_due' });
+    }, { transaction });
+    await qi.addIndex('ledger', ['pipeline', 'state', 'next_attempt_at'], { name: 'ledger_state_due', transaction });
     await qi.addIndex('ledger', ['pipeline', 'created_at', 'key'], {
       name: 'ledger_claim_order',
       where: { state: [...DUE_STATES] },
+      transaction,
     });
-    await qi.addIndex('ledger', ['pipeline', 'lease_owner'], { name: 'ledger_leases', where: { lease_owner: { [Op.ne]: null } } });
+    await qi.addIndex('ledger', ['pipeline', 'lease_owner'], { name: 'ledger_leases', where: { lease_owner: { [Op.ne]: null } }, transaction });
     await qi.createTable('ledger_conflicts', {
       id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
       pipeline: text(false),
@@ -47,8 +48,8 @@ export const migration0001: StoreMigration = {
       body: text(false),
       source: text(),
       received_at: date(false),
-    });
-    await qi.addIndex('ledger_conflicts', ['pipeline', 'key'], { name: 'ledger_conflicts_key' });
+    }, { transaction });
+    await qi.addIndex('ledger_conflicts', ['pipeline', 'key'], { name: 'ledger_conflicts_key', transaction });
     await qi.createTable('runs', {
       id: { ...text(false), primaryKey: true },
       pipeline: text(false),
@@ -57,12 +58,12 @@ export const migration0001: StoreMigration = {
       started_at: date(false),
       finished_at: date(),
       summary: text(),
-    });
-    await qi.addIndex('runs', ['pipeline', 'started_at'], { name: 'runs_pipeline_started' });
+    }, { transaction });
+    await qi.addIndex('runs', ['pipeline', 'started_at'], { name: 'runs_pipeline_started', transaction });
   },
-  async down({ qi }) {
-    await qi.dropTable('runs');
-    await qi.dropTable('ledger_conflicts');
-    await qi.dropTable('ledger');
+  async down({ qi, transaction }) {
+    await qi.dropTable('runs', { transaction });
+    await qi.dropTable('ledger_conflicts', { transaction });
+    await qi.dropTable('ledger', { transaction });
   },
 };

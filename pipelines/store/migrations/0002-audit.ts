@@ -9,7 +9,7 @@ import type { StoreMigration } from './migration.types.js';
 /** Creates the audit tables and their indexes. */
 export const migration0002: StoreMigration = {
   name: '0002-audit',
-  async up({ qi }) {
+  async up({ qi, transaction }) {
     const text = (allowNull = true) => ({ type: DataTypes.TEXT, allowNull });
     await qi.createTable('audit_log', {
       seq: { type: DataTypes.BIGINT, primaryKey: true, allowNull: false },
@@ -23,15 +23,15 @@ export const migration0002: StoreMigration = {
       detail: text(false),
       prev_hash: text(false),
       hash: text(false),
-    });
-    await qi.addIndex('audit_log', ['pipeline', 'seq'], { name: 'audit_log_pipeline' });
-    await qi.addIndex('audit_log', ['at'], { name: 'audit_log_at' });
+    }, { transaction });
+    await qi.addIndex('audit_log', ['pipeline', 'seq'], { name: 'audit_log_pipeline', transaction });
+    await qi.addIndex('audit_log', ['at'], { name: 'audit_log_at', transaction });
     await qi.createTable('audit_keys', {
       seq: { type: DataTypes.BIGINT, allowNull: false },
       pipeline: text(false),
       key: text(false),
-    });
-    await qi.addIndex('audit_keys', ['pipeline', 'key', 'seq'], { name: 'audit_keys_key' });
+    }, { transaction });
+    await qi.addIndex('audit_keys', ['pipeline', 'key', 'seq'], { name: 'audit_keys_key', transaction });
     await qi.createTable('audit_checkpoints', {
       id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
       seq: { type: DataTypes.BIGINT, allowNull: false },
@@ -39,11 +39,11 @@ export const migration0002: StoreMigration = {
       signed_at: { type: DataTypes.DATE, allowNull: false },
       key_id: text(false),
       signature: text(false),
-    });
+    }, { transaction });
   },
-  async down({ qi }) {
-    await qi.dropTable('audit_checkpoints');
-    await qi.dropTable('audit_keys');
-    await qi.dropTable('audit_log');
+  async down({ qi, transaction }) {
+    await qi.dropTable('audit_checkpoints', { transaction });
+    await qi.dropTable('audit_keys', { transaction });
+    await qi.dropTable('audit_log', { transaction });
   },
 };

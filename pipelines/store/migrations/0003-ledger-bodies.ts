@@ -12,8 +12,8 @@ import type { StoreMigration } from './migration.types.js';
 /** Creates `ledger_bodies`, moves the bodies there, drops `ledger.body` and `ledger_leases`, and makes `ledger_state_due` partial. */
 export const migration0003: StoreMigration = {
   name: '0003-ledger-bodies',
-  async up({ qi }) {
-    const q = (sql: string) => qi.sequelize.query(sql);
+  async up({ qi, transaction }) {
+    const q = (sql: string) => qi.sequelize.query(sql, { transaction });
     await q('CREATE TABLE ledger_bodies (pipeline TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (pipeline, key))');
     await q('INSERT INTO ledger_bodies (pipeline, key, body) SELECT pipeline, key, body FROM ledger');
     await q('DROP INDEX ledger_leases');
@@ -21,8 +21,8 @@ export const migration0003: StoreMigration = {
     await q("CREATE INDEX ledger_state_due ON ledger (pipeline, state, next_attempt_at) WHERE state <> 'delivered'");
     await q('ALTER TABLE ledger DROP COLUMN body');
   },
-  async down({ qi }) {
-    const q = (sql: string) => qi.sequelize.query(sql);
+  async down({ qi, transaction }) {
+    const q = (sql: string) => qi.sequelize.query(sql, { transaction });
     await q("ALTER TABLE ledger ADD COLUMN body TEXT NOT NULL DEFAULT 'null'");
     await q('UPDATE ledger SET body = (SELECT b.body FROM ledger_bodies b WHERE b.pipeline = ledger.pipeline AND b.key = ledger.key)');
     await q('CREATE INDEX ledger_leases ON ledger (pipeline, lease_owner) WHERE lease_owner IS NOT NULL');

@@ -7,10 +7,10 @@ import type { StoreMigration } from './migration.types.js';
 /** Adds `runs.definition_version` (plain SQL: the query interface names the `public` schema, not the one on the search path). */
 export const migration0004: StoreMigration = {
   name: '0004-run-versions',
-  async up({ qi }) {
-    await qi.sequelize.query('ALTER TABLE runs ADD COLUMN definition_version TEXT');
+  async up({ qi, transaction }) {
+    await qi.sequelize.query('ALTER TABLE runs ADD COLUMN definition_version TEXT', { transaction });
   },
-  async down({ qi }) {
-    await qi.sequelize.query('ALTER TABLE runs DROP COLUMN definition_version');
+  async down({ qi, transaction }) {
+    await qi.sequelize.query('ALTER TABLE runs DROP COLUMN definition_version', { transaction });
   },
 };
