@@ -99,7 +99,8 @@ export interface MappedRecord {
 
 /** What happened to one record at the target. */
 export type Outcome =
-  | { key: string; status: 'delivered'; legacyRef?: string; confirmed?: boolean; alreadyPresent?: boolean }
+  /** `confirmed`: the target read the record back and found what it sent (false: `mismatches` names the mapping fields that differ, never their values). */
+  | { key: string; status: 'delivered'; legacyRef?: string; confirmed?: boolean; alreadyPresent?: boolean; mismatches?: string[] }
   | { key: string; status: 'rejected'; error: ConnectorError }
   | { key: string; status: 'failed'; error: ConnectorError }
   /** Written where the legacy system cannot see it yet (a file not yet renamed into place): the final outcome comes from `flush`. */

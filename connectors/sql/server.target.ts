@@ -20,6 +20,7 @@ import { checkMapping, SqlSchemaFailure } from './sql.mapping-check.js';
 import { redactSecrets, type ServerUrl } from './sql.url.js';
 import { SequelizeTx } from './sequelize.connection.js';
 import { writeBatch } from './sql.writer.js';
+import { confirmByReadBack, readBackOn, type ReadQuery } from './sql.readback.js';
 import type { SqlTargetConfig } from './sql.target.config.js';
 
 /** Default pool size and statement timeout. */
@@ -29,7 +30,7 @@ export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 const DIALECTS: Readonly<Record<ServerUrl['dialect'], SqlDialect>> = { postgres: postgresDialect, mariadb: mariadbDialect, mssql: mssqlDialect };
 
 /** Sequelize's options for `url`: pool size, statement timeout, never logging. */
-export function sequelizeOptions(url: ServerUrl, config: Pick<SqlTargetConfig, 'poolSize' | 'statementTimeoutMs'>, multipleStatements = false): Options {
+export function sequelizeOptions(url: ServerUrl, config: Pick<SqlTargetConfig, 'poolSize' | 'statementTimeoutMs' | 'sqlMode'>, multipleStatements = false): Options {
   const timeout = config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   const o = url.options;
   const base: Options = {
@@ -45,7 +46,7 @@ export function sequelizeOptions(url: ServerUrl, config: Pick<SqlTargetConfig, '
   if (url.dialect === 'postgres') {
     base.dialectOptions = { statement_timeout: timeout, application_name: 'rekey', ...(o.ssl === 'true' || o.sslmode === 'require' ? { ssl: { rejectUnauthorized: o.sslmode !== 'require' } } : {}) };
   } else if (url.dialect === 'mariadb') {
-    base.dialectOptions = { queryTimeout: timeout, multipleStatements, ...(o.ssl === 'true' ? { ssl: true } : {}) };
+    base.dialectOptions = { queryTimeout: timeout, multipleStatements, ...(o.ssl === 'true' ? { ssl: true } : {}), ...(config.sqlMode !== undefined && { sessionVariables: { sql_mode: config.sqlMode } }) };
   } else {
     base.dialectOptions = { options: { requestTimeout: timeout, encrypt: o.encrypt !== 'false', trustServerCertificate: o.trustServerCertificate === 'true' } };
   }
@@ -183,7 +184,7 @@ export class ServerSqlTarget implements Target {
    * {@link ConnectorFailure} `SQL_SCHEMA` when no record could be written
    * (a column or the table is gone, permission denied).
    */
-  async deliver(batch: MappedRecord[], _ctx: Ctx): Promise<Outcome[]> {
+  async deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
     const { db, spec } = this;
     if (!db || !spec) throw this.fail('SQL_SCHEMA', 'the sql target is not connected: call connect() first');
     try {
@@ -191,7 +192,7 @@ export class ServerSqlTarget implements Target {
       try {
         const outcomes = await writeBatch(new SequelizeTx(db, transaction), this.dialect, spec, batch);
         await transaction.commit();
-        return outcomes;
+        return await this.confirm(batch, outcomes, ctx);
       } catch (e) {
         await transaction.rollback().catch(() => undefined);
         throw e;
@@ -203,6 +204,29 @@ export class ServerSqlTarget implements Target {
       const code = info.kind === 'busy' ? ConnectorCodes.SQL_BUSY : ConnectorCodes.SQL_UNAVAILABLE;
       const message = this.redact(info.message);
       return batch.map((r) => ({ key: r.key, status: 'failed' as const, error: { code, disposition: 'retry' as const, message } }));
+    }
+  }
+
+  /**
+   * With read-back on (see {@link readBackOn}), reads the rows just
+   * committed and sets `confirmed` (and `mismatches`) on their outcomes;
+   * logs the differing field names, never values. A failed read leaves the
+   * outcomes unconfirmed: the rows are committed either way.
+   */
+  private async confirm(batch: MappedRecord[], outcomes: Outcome[], ctx: Ctx): Promise<Outcome[]> {
+    const { db, spec } = this;
+    if (!db || !spec || !readBackOn(this.config.readBack, this.config.mode)) return outcomes;
+    const { QueryTypes } = await import('sequelize');
+    const read: ReadQuery = (sql, params) => db.query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, raw: true, ...(params.length ? { bind: [...params] } : {}) });
+    try {
+      const confirmed = await confirmByReadBack(read, this.dialect, spec, batch, outcomes);
+      for (const o of confirmed) {
+        if (o.status === 'delivered' && o.mismatches) ctx.log.warn({ table: spec.table, key: o.key, fields: o.mismatches }, 'read-back differs from what was sent (a trigger or the database changed these fields)');
+      }
+      return confirmed;
+    } catch (e) {
+      ctx.log.warn({ table: spec.table, error: this.redact(this.dialect.classify(e).message) }, 'read-back failed: the batch is committed but unconfirmed');
+      return outcomes;
     }
   }
 

@@ -98,7 +98,7 @@ describe.each([
     const t = await open({ mode: 'upsert' });
     const out = await t.deliver([rec('ups/1', { SURNAME: 'JONES' }), rec('ups/2')], ctx);
     await t.close();
-    expect(out[0]).toEqual({ key: 'ups/1', status: 'delivered', legacyRef: (before as { legacyRef: string }).legacyRef });
+    expect(out[0]).toEqual({ key: 'ups/1', status: 'delivered', legacyRef: (before as { legacyRef: string }).legacyRef, confirmed: true });
     expect(out[1]?.status).toBe('delivered');
     expect(String((await row('ups/1'))?.[pg() ? 'surname' : 'SURNAME']).trimEnd()).toBe('JONES');
     expect(await countOf('ups/')).toBe(2);

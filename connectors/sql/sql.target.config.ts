@@ -20,6 +20,8 @@ export type SqlTargetConfig = SqlTableConfig & {
   statementTimeoutMs?: number;
   /** SQLite: how long to wait for another writer's lock; default 5000 ms. */
   busyTimeoutMs?: number;
+  /** MariaDB/MySQL: the connections' `sql_mode` (a legacy back office may run non-strict: `''`); default the server's. */
+  sqlMode?: string;
 };
 
 /** JSON Schema (draft-07) of {@link SqlTargetConfig}. */
@@ -38,5 +40,6 @@ export const sqlTargetConfigSchema: Record<string, unknown> = {
     poolSize: { type: 'integer', minimum: 1, maximum: 100, description: 'Most connections in the pool; default 5.' },
     statementTimeoutMs: { type: 'integer', minimum: 1, description: 'Longest a statement may run, in ms, before the database cancels it (the batch is retried); default 30000.' },
     busyTimeoutMs: { type: 'integer', minimum: 0, description: 'SQLite: how long to wait for another writer’s lock, in ms; default 5000.' },
+    sqlMode: { type: 'string', pattern: '^[A-Z_,]*$', description: 'MariaDB/MySQL: sql_mode of the connections, as the legacy screens run it (\'\' is non-strict: read-back then reports values the database changed); default the server\'s.' },
   },
 };

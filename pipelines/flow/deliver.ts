@@ -221,6 +221,7 @@ function settle(p: FlowPipeline, r: MappedRecord, o: Exclude<Outcome, { status: 
     if (o.legacyRef !== undefined) t.legacyRef = o.legacyRef;
     if (o.confirmed !== undefined) t.confirmed = o.confirmed;
     if (o.alreadyPresent) t.detail!.alreadyPresent = true;
+    if (o.mismatches?.length) t.detail!.mismatches = o.mismatches;
     return t;
   }
   if (o.status === 'rejected') {

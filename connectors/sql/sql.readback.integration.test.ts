@@ -1,0 +1,102 @@
+/**
+ * Read-back confirmation on PostgreSQL and MariaDB: a trigger that
+ * rewrites a value, MariaDB in non-strict mode clipping a number, CHAR
+ * padding and dates that match once normalised; the log names fields,
+ * never values.
+ */
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import type { Ctx, MappedRecord, Target } from '../connector.types.js';
+import { sqlTarget, type SqlTargetConfig } from './sql.target.js';
+import { legacyMariaDb, legacyPostgres, type LegacyDb } from './sql.test-helpers.js';
+
+function logged(): { ctx: Ctx; lines: () => string } {
+  let text = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { ctx: { log: pino({ level: 'warn' }, sink), signal: new AbortController().signal, attempt: 1 }, lines: () => text };
+}
+
+const driver = (key: string, no: string, over: Record<string, unknown> = {}): MappedRecord => ({
+  key,
+  record: { DRIVER_NO: no, SURNAME: 'GWYNEDD-JONES', FORENAMES: 'ELIN', TITLE: 'MS', DOB: '1990-03-14', POSTCODE: 'LL55 4UR', ...over },
+  children: {},
+  mappingVersion: 'sha256:x',
+  uncertain: false,
+});
+
+describe.each([
+  ['PostgreSQL', legacyPostgres],
+  ['MariaDB', legacyMariaDb],
+])('sql target on %s: read-back confirmation', (name, make) => {
+  let db: LegacyDb;
+  const targets: Target[] = [];
+  beforeAll(async () => {
+    db = await make();
+  }, 60_000);
+  afterAll(async () => {
+    for (const t of targets) await t.close();
+    await db?.drop();
+  });
+
+  const open = async (config: Partial<SqlTargetConfig>, ctx: Ctx) => {
+    const t = sqlTarget.create({ url: db.url, table: db.t('drivers'), keyColumn: 'SUBMISSION_KEY', ...config }, { baseDir: '.', pipeline: 't' });
+    targets.push(t);
+    await t.connect(ctx);
+    return t;
+  };
+
+  it('upsert confirms by default: CHAR padding and dates match; a value a trigger rewrote is delivered unconfirmed, naming the field only', async () => {
+    const { ctx, lines } = logged();
+    const t = await open({ mode: 'upsert', matchOn: 'DRIVER_NO' }, ctx);
+    const out = await t.deliver([driver('rb/1', 'GWYNE903144E99AB'), driver('rb/2', 'GWYNE903144E99AC', { TITLE: 'MX' })], ctx);
+    expect(out).toEqual([
+      { key: 'rb/1', status: 'delivered', legacyRef: expect.stringMatching(/^\d+$/), confirmed: true },
+      { key: 'rb/2', status: 'delivered', legacyRef: expect.stringMatching(/^\d+$/), confirmed: false, mismatches: ['TITLE'] },
+    ]);
+    const [row] = await db.query(`SELECT TITLE AS title FROM ${db.t('drivers')} WHERE DRIVER_NO = ?`, ['GWYNE903144E99AC']);
+    expect(String(row?.title).trimEnd()).toBe('OTH');
+    const log = lines();
+    expect(log).toContain('"fields":["TITLE"]');
+    expect(log).toContain('read-back differs');
+    expect(log).not.toContain('GWYNEDD');
+    expect(log).not.toContain('LL55');
+
+    const updated = await t.deliver([driver('rb/3', 'GWYNE903144E99AB', { TITLE: 'MX', POSTCODE: 'CF10 1AA' })], ctx);
+    expect(updated).toEqual([{ key: 'rb/3', status: 'delivered', legacyRef: (out[0] as { legacyRef: string }).legacyRef, confirmed: false, mismatches: ['TITLE'] }]);
+  });
+
+  it('insert mode confirms only when asked; a key already present is not read back', async () => {
+    const { ctx } = logged();
+    const plain = await open({}, ctx);
+    expect(await plain.deliver([driver('rb/10', 'PLAIN903144E99AB')], ctx)).toEqual([{ key: 'rb/10', status: 'delivered', legacyRef: expect.stringMatching(/^\d+$/) }]);
+    const asked = await open({ readBack: true }, ctx);
+    const out = await asked.deliver([driver('rb/11', 'ASKED903144E99AB'), driver('rb/10', 'PLAIN903144E99AB')], ctx);
+    expect(out[0]).toMatchObject({ status: 'delivered', confirmed: true });
+    expect(out[1]).toEqual({ key: 'rb/10', status: 'delivered', legacyRef: expect.stringMatching(/^\d+$/), alreadyPresent: true });
+  });
+
+  it.runIf(name === 'MariaDB')('MariaDB in non-strict mode clips an out-of-range number silently: read-back reports it; strict mode refuses it', async () => {
+    const { ctx, lines } = logged();
+    const rec = (key: string): MappedRecord => ({
+      key,
+      record: { CASE_TYPE: 'COA', WEB_REF: 'WEB00001', DRIVER_NO: 'FEE00657054SM9IJ', SURNAME: 'MORGAN', FORENAMES: 'SARAH', POSTCODE: 'SW1A 1AA', MOVE_DATE: '01.02.2024', FEE: 123456.78 },
+      children: {},
+      mappingVersion: 'x',
+      uncertain: false,
+    });
+    const lax = await open({ table: db.t('cases'), sqlMode: '', readBack: true }, ctx);
+    expect(await lax.deliver([rec('nonstrict/1')], ctx)).toEqual([{ key: 'nonstrict/1', status: 'delivered', legacyRef: expect.stringMatching(/^\d+$/), confirmed: false, mismatches: ['FEE'] }]);
+    const [row] = await db.query(`SELECT FEE AS fee FROM ${db.t('cases')} WHERE SUBMISSION_KEY = 'nonstrict/1'`);
+    expect(Number(row?.fee)).toBe(99999.99);
+    expect(lines()).not.toContain('123456');
+    const strict = await open({ table: db.t('cases'), readBack: true }, ctx);
+    const [refused] = await strict.deliver([rec('strict/1')], ctx);
+    expect(refused).toMatchObject({ status: 'rejected', error: { code: 'SQL_CONSTRAINT', message: "Out of range value for column 'FEE' at row 1", field: 'FEE' } });
+  });
+});
