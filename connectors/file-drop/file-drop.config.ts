@@ -2,6 +2,7 @@
  * `target.config` of kind `file-drop` and its JSON Schema, composed from
  * the formats' schemas.
  */
+import { ackConfigSchema, type AckConfig } from './ack/ack.config.js';
 import { formatConfigSchema, type FormatConfig } from './formats/index.js';
 
 /** When a new file is started; by default one file per pass. */
@@ -26,6 +27,8 @@ export type FileDropConfig = {
   /** After the data file (and before the trigger), `<name>.manifest.json` with record count, control totals and SHA-256. */
   manifest?: boolean;
   format: FormatConfig;
+  /** Acknowledgement or reject files the legacy system writes back, and their layout. */
+  ack?: AckConfig;
 };
 
 /** Default file name template. */
@@ -58,6 +61,7 @@ export const fileDropConfigSchema: Record<string, unknown> = {
     trigger: { type: 'string', pattern: '^\\.[A-Za-z0-9_-]{1,16}$', description: 'Suffix of an empty trigger file written after the data file, e.g. .ok or .done.' },
     manifest: { type: 'boolean', description: 'Write <name>.manifest.json (record count, control totals, SHA-256) after the data file.' },
     format: formatConfigSchema,
+    ack: ackConfigSchema,
   },
 };
 

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -165,6 +165,33 @@ describe('file-drop target', () => {
     expect(problems('DRV_{field:SURNAME}_{seq}')).toHaveLength(1);
     expect(problems('{pipeline}_{seq:4}.{ext}')).toEqual([]);
     expect(() => new FileDropTarget({ folder: 'x', format: LAYOUT }, { baseDir: dir, pipeline: '../evil' })).toThrow('pipeline name "../evil" cannot be part of a file name');
+  });
+
+  it('reads the answers of the legacy system for published files and maps record numbers back to keys', async () => {
+    const ack = { folder: 'answers', match: '{base}.ack', linePrefix: 'D', record: { start: 2, length: 4 }, status: { start: 6, length: 1 }, reason: { start: 7 }, accepted: ['A'], rejected: ['R'] };
+    const t = target({ ack });
+    await t.connect(ctx);
+    expect(await t.answers(ctx)).toEqual([]);
+    await t.deliver([rec(1), rec(2), rec(3)], ctx);
+    await t.flush(ctx);
+    await t.deliver([rec(4)], ctx);
+    await t.flush(ctx);
+    await mkdir(join(dir, 'answers'));
+    await writeFile(join(dir, 'answers', 'DRV_20240305_000001.ack'), 'H\nD0001A\nD0003RNO SUCH DRIVER\nD0002A\nT\n');
+    expect(await t.answers(ctx)).toEqual([
+      {
+        file: 'DRV_20240305_000001.dat',
+        ack: 'DRV_20240305_000001.ack',
+        results: [
+          { key: 'form/K1', record: 1, status: 'accepted' },
+          { key: 'form/K2', record: 2, status: 'accepted' },
+          { key: 'form/K3', record: 3, status: 'rejected', reason: 'NO SUCH DRIVER' },
+        ],
+        unanswered: [],
+        problems: [],
+      },
+    ]);
+    expect(await t.answers(ctx, new Set(['DRV_20240305_000001.dat']))).toEqual([]);
   });
 
   it('needs the connector state', async () => {

@@ -13,6 +13,8 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import type { ConnectorDef, ConnectorEnv, ConnectorState, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { crashPoint, type CrashPoint } from '../../pipelines/flow/crash-points.js';
+import { readAnswers } from './ack/ack.reader.js';
+import type { Reconciliation } from './ack/ack.reconcile.js';
 import { DropFile, publishDataFile, splitPath, tempName, writeAtomic } from './drop-file.js';
 import { DEFAULT_NAME, fileDropConfigSchema, rotateMs, type FileDropConfig } from './file-drop.config.js';
 import { FileDropCodes, FileDropFailure } from './file-drop.errors.js';
@@ -76,6 +78,17 @@ export class FileDropTarget implements Target {
     const limits = [config.rotate?.records, this.format.maxRecords].filter((n): n is number => n !== undefined && n > 0);
     this.perFile = limits.length ? Math.min(...limits) : undefined;
     this.windowMs = rotateMs(config.rotate?.every);
+  }
+
+  /**
+   * Reconciles the acknowledgement files found for published files (see
+   * `ack` in the config), skipping files named in `done`. Resolves to an
+   * empty list when no `ack` is configured. Reads only.
+   */
+  async answers(ctx: Ctx, done: ReadonlySet<string> = new Set()): Promise<Reconciliation[]> {
+    if (!this.config.ack) return [];
+    const folder = resolve(this.env.baseDir, this.config.ack.folder ?? this.config.folder);
+    return readAnswers(folder, await loadEntries(this.state(ctx)), this.config.ack, done);
   }
 
   private state(ctx: Ctx): ConnectorState {

@@ -1,0 +1,31 @@
+/**
+ * The I/O half of acknowledgement handling: finds the answer files in the
+ * answers folder for the published files of the journal and reconciles
+ * each (see ack.reconcile.ts). Reads only; what to do with the results
+ * (confirm accepted records, dead-letter rejected ones) is the ledger's.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import type { JournalEntry } from '../journal.js';
+import type { AckConfig } from './ack.config.js';
+import { decodeAck, matchAcks, reconcileAck, type Reconciliation } from './ack.reconcile.js';
+
+/**
+ * Reconciles every published file of `entries` whose answer is in
+ * `folder` and that is not listed in `done` (answers already applied).
+ * A missing folder means no answers yet.
+ */
+export async function readAnswers(folder: string, entries: readonly JournalEntry[], config: AckConfig, done: ReadonlySet<string> = new Set()): Promise<Reconciliation[]> {
+  let found: string[];
+  try {
+    found = await readdir(folder);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const published = entries.filter((e) => e.state === 'published' && e.keys !== undefined && !done.has(e.name)).map((e) => ({ name: e.name, seq: e.seq, keys: e.keys! }));
+  const out: Reconciliation[] = [];
+  for (const { file, ack } of matchAcks(config.match, published, found)) {
+    out.push(reconcileAck(file, ack, decodeAck(await readFile(`${folder}/${ack}`), config), config));
+  }
+  return out;
+}
