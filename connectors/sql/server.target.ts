@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import type { Options, Sequelize } from 'sequelize';
 import type { ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
-import { DEFAULT_SQL_BATCH_SIZE, type SqlChildSpec, type SqlTableSpec } from './sql.config.js';
+import { DEFAULT_SQL_BATCH_SIZE, type SqlChildSpec, type SqlProcedureConfig, type SqlTableSpec } from './sql.config.js';
 import type { SqlDialect } from './sql.dialect.js';
 import { mariadbDialect } from './mariadb.dialect.js';
 import { mssqlDialect } from './mssql.dialect.js';
@@ -20,6 +20,7 @@ import { checkMapping, SqlSchemaFailure } from './sql.mapping-check.js';
 import { redactSecrets, type ServerUrl } from './sql.url.js';
 import { SequelizeTx } from './sequelize.connection.js';
 import { writeBatch } from './sql.writer.js';
+import { callProcedure } from './sql.procedure.js';
 import { confirmByReadBack, readBackOn, type ReadQuery } from './sql.readback.js';
 import type { SqlTargetConfig } from './sql.target.config.js';
 
@@ -139,7 +140,8 @@ export class ServerSqlTarget implements Target {
     const ref = refColumn !== undefined ? columnOf(refColumn, 'reference column') : info.primaryKey.length === 1 ? (info.primaryKey[0] as string) : key;
     const children = this.childSpecs(info.name, mode, childTables);
     const fields = this.env.mapping?.fields;
-    if (fields) {
+    const procedure = this.procedureOf(mode, fields);
+    if (fields && !procedure) {
       const problems = checkMapping(fields, { table: info.name, columns: info.columns, rename: this.config.columns ?? {}, keyColumn: key, mode });
       if (problems.length) throw new SqlSchemaFailure(info.name, problems);
     }
@@ -155,7 +157,25 @@ export class ServerSqlTarget implements Target {
       ref: { column: ref, generated: byName.get(ref.toUpperCase())?.generated ?? false },
       ...(match && { matchOn: match }),
       ...(children && { children }),
+      ...(procedure && { procedure }),
     };
+  }
+
+  private procedureOf(mode: string, fields: readonly { name: string }[] | undefined): SqlProcedureConfig | undefined {
+    const proc = this.config.procedure;
+    if (mode !== 'procedure') {
+      if (proc) throw this.fail('SQL_SCHEMA', `procedure: is used in mode procedure only (the mode is ${mode})`);
+      return undefined;
+    }
+    if (!proc) throw this.fail('SQL_SCHEMA', 'mode procedure needs procedure: (name and params)');
+    if (proc.params.filter((p) => p.out).length > 1) throw this.fail('SQL_SCHEMA', `procedure ${proc.name}: at most one parameter is out (the legacy reference)`);
+    if (proc.kind === 'function' && proc.params.some((p) => p.out)) throw this.fail('SQL_SCHEMA', `procedure ${proc.name}: a function returns the reference as its result; no parameter is out`);
+    const known = fields && new Set(fields.map((f) => f.name));
+    for (const p of proc.params) {
+      const from = p.from ?? p.name;
+      if (!p.out && known && from !== '$key' && !known.has(from)) throw this.fail('SQL_SCHEMA', `procedure ${proc.name} parameter ${p.name}: the mapping has no field ${from}`);
+    }
+    return proc;
   }
 
   private childSpecs(parent: string, mode: string, tables: ReadonlyMap<string, TableInfo | undefined>): Record<string, SqlChildSpec> | undefined {
@@ -190,7 +210,8 @@ export class ServerSqlTarget implements Target {
     try {
       const transaction = await db.transaction();
       try {
-        const outcomes = await writeBatch(new SequelizeTx(db, transaction), this.dialect, spec, batch);
+        const tx = new SequelizeTx(db, transaction);
+        const outcomes = spec.procedure ? await callProcedure(tx, this.dialect, spec, spec.procedure, batch) : await writeBatch(tx, this.dialect, spec, batch);
         await transaction.commit();
         return await this.confirm(batch, outcomes, ctx);
       } catch (e) {

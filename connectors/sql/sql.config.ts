@@ -23,6 +23,8 @@ export type SqlTableConfig = {
   matchOn?: string;
   /** Per mapping group: the table its child rows go into and the column that receives the parent row's identity (insert mode). */
   children?: Record<string, SqlChildConfig>;
+  /** mode procedure: what to call. */
+  procedure?: SqlProcedureConfig;
   /** After the commit, read each written row back by key and compare it with what was sent; default on for upsert and procedure, off otherwise. */
   readBack?: boolean;
 };
@@ -37,13 +39,35 @@ export type SqlChildConfig = {
 };
 
 /** How records meet existing rows. */
-export type SqlMode = 'insert' | 'upsert' | 'update';
+export type SqlMode = 'insert' | 'upsert' | 'update' | 'procedure';
+
+/** Procedure mode: the stored procedure or function the clerks' screens call, and its typed parameters. */
+export type SqlProcedureConfig = {
+  /** `name` or `schema.name`. */
+  name: string;
+  /** PostgreSQL: `function` is called with SELECT and its result is the legacy reference; `procedure` (default) with CALL. */
+  kind?: 'procedure' | 'function';
+  /** In the procedure's order. */
+  params: SqlProcedureParam[];
+};
+
+/** One parameter: an input from a mapping field (`$key`: the submission key), or the OUT parameter that returns the legacy reference. */
+export type SqlProcedureParam = {
+  name: string;
+  /** The database type (`varchar(35)`, `char(3)`, `int`, `date`, `decimal(7,2)`). */
+  type: string;
+  from?: string;
+  out?: boolean;
+};
 
 /** Default of {@link SqlTableConfig.batchSize}. */
 export const DEFAULT_SQL_BATCH_SIZE = 100;
 
 /** Pattern of SQL identifiers the targets accept (quoted when used). */
 export const SQL_IDENTIFIER = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+/** Pattern of the database type names procedure parameters take. */
+export const SQL_TYPE = '^[A-Za-z][A-Za-z0-9_ ]*(\\(\\s*(\\d+|max|MAX)\\s*(,\\s*\\d+\\s*)?\\))?$';
 
 const identifier = (description: string) => ({ type: 'string', pattern: SQL_IDENTIFIER, description });
 
@@ -59,8 +83,33 @@ export const sqlTableProperties: Record<string, unknown> = {
   refColumn: identifier('Column read back as the legacy reference; default the row identity (SQLite rowid).'),
   batchSize: { type: 'integer', minimum: 1, maximum: 5000, description: 'Most rows in one INSERT statement; default 100.' },
   mode: {
-    enum: ['insert', 'upsert', 'update'],
-    description: 'insert (default): a key already in the table is left alone; upsert: its row is updated; update: rows are only updated, a missing row is a rejection.',
+    enum: ['insert', 'upsert', 'update', 'procedure'],
+    description: 'insert (default): a key already in the table is left alone; upsert: its row is updated; update: rows are only updated, a missing row is a rejection; procedure: each record is one call of `procedure`, table and keyColumn find what it wrote.',
+  },
+  procedure: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'params'],
+    description: 'mode procedure: the stored procedure (or PostgreSQL function) to call per record, with typed parameters.',
+    properties: {
+      name: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$', description: 'Procedure or function, schema.name where there are schemas.' },
+      kind: { enum: ['procedure', 'function'], description: 'PostgreSQL: function (SELECT, its result is the reference) or procedure (CALL; default).' },
+      params: {
+        type: 'array',
+        minItems: 1,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'type'],
+          properties: {
+            name: identifier('Parameter name as the procedure declares it.'),
+            type: { type: 'string', pattern: SQL_TYPE, description: 'Database type: varchar(35), char(3), int, decimal(7,2), date...' },
+            from: { type: 'string', pattern: '^(\\$key|[A-Za-z_][A-Za-z0-9_]*)$', description: 'Mapping field giving the value; $key for the submission key.' },
+            out: { type: 'boolean', description: 'The OUT parameter that returns the legacy reference.' },
+          },
+        },
+      },
+    },
   },
   matchOn: { type: 'string', minLength: 1, description: 'upsert/update: mapping field whose column identifies the row (a business key); default the submission key in keyColumn.' },
   children: {
@@ -99,6 +148,8 @@ export interface SqlTableSpec {
   info?: ReadonlyMap<string, ColumnInfo>;
   /** The column read back as the reference and given to child rows, where it is a column (not SQLite's rowid); `generated` when the database assigns it. */
   ref?: { column: string; generated: boolean };
+  /** mode procedure: what to call. */
+  procedure?: SqlProcedureConfig;
   /** Child tables by mapping group name (insert mode). */
   children?: Readonly<Record<string, SqlChildSpec>>;
 }

@@ -154,6 +154,7 @@ export class SqliteTarget implements Target {
       });
     }
     const { mode, matchOn } = this.config;
+    if (mode === 'procedure') throw fail('SQL_SCHEMA', 'mode procedure: SQLite has no stored procedures');
     if (this.config.readBack === true) throw fail('SQL_SCHEMA', 'readBack: the SQLite target does not read rows back yet (its outcomes are never marked confirmed); remove readBack or use a server database');
     const match = matchOn === undefined ? {} : { matchOn: { field: matchOn, column: this.config.columns?.[matchOn] ?? matchOn } };
     const children = await this.childSpecs(mode ?? 'insert');
