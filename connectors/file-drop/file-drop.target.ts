@@ -69,7 +69,8 @@ export class FileDropTarget implements Target {
     if (/[/\\]|^\.|\.\./.test(env.pipeline)) problems.push(`pipeline name "${env.pipeline}" cannot be part of a file name`);
     let format: FileFormat | undefined;
     try {
-      format = fileFormat(config.format, env.mapping?.fields.map((f) => f.name) ?? []);
+      const fc = config.format.kind === 'fixed-width' && config.format.timezone === undefined ? { ...config.format, timezone: this.zone } : config.format;
+      format = fileFormat(fc, env.mapping?.fields.map((f) => f.name) ?? []);
     } catch (e) {
       problems.push((e as Error).message);
     }

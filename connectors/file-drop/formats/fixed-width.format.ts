@@ -65,6 +65,11 @@ export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & {
       totals.push({ field: summed.name, decimals: summed.decimals });
     }
   }
+  const summed = new Set(totals.map((t) => t.field));
+  const constants = new Map<CompiledLayout['fields'][number], Rendered>();
+  for (const layout of [detail, ...children.map(([, l]) => l)]) {
+    for (const f of layout.fields) if (f.source.kind === 'const') constants.set(f, constant(f.source.value, f));
+  }
   const countWidths = fileFields.filter((f) => f.source.kind === 'count').map((f) => (f.sign === 'leading' || f.sign === 'trailing' ? f.length - 1 : f.length));
   const maxRecords = countWidths.length ? Number(10n ** BigInt(Math.min(...countWidths)) - 1n) - 2 : undefined;
   const extraLines = (header ? 1 : 0) + (trailer ? 1 : 0);
@@ -92,9 +97,9 @@ export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & {
       layout,
       (i) => {
         const f = layout.fields[i]!;
-        if (f.source.kind === 'const') return constant(f.source.value, f);
+        if (f.source.kind === 'const') return constants.get(f) ?? constant(f.source.value, f);
         const r = f.numeric ? renderNumeric(rec[f.name], f) : renderText(rec[f.name], f, encoding);
-        if (amounts && r.ok && r.amount !== undefined && totals.some((t) => t.field === f.name)) amounts[f.name] = r.amount;
+        if (amounts && r.ok && r.amount !== undefined && summed.has(f.name)) amounts[f.name] = r.amount;
         return r;
       },
       where,

@@ -12,6 +12,8 @@ import { valueText, valueTypeMessage } from './format.types.js';
 export type Rendered = { ok: true; text: string; amount?: bigint } | { ok: false; code: 'VALUE' | 'ENCODING'; message: string };
 
 const NON_ASCII = /[\u0080-\uFFFF]/;
+/** Text that needs the slow checks: line breaks, non-ASCII characters. */
+const SPECIAL = /[\r\n\u0080-\uFFFF]/;
 const OVERPUNCH_POS = '{ABCDEFGHI';
 const OVERPUNCH_NEG = '}JKLMNOPQR';
 
@@ -38,14 +40,19 @@ function cut(text: string, width: number, encoding: OutputEncoding): string {
 }
 
 function padTo(text: string, used: number, f: CompiledField): string {
-  const fill = f.pad.repeat(f.length - used);
-  return f.alignRight ? fill + text : text + fill;
+  const target = f.length + text.length - used;
+  return f.alignRight ? text.padStart(target, f.pad) : text.padEnd(target, f.pad);
 }
 
 /** Renders a text field: no line breaks, encodable, not longer than the field unless it truncates. */
 export function renderText(value: unknown, f: CompiledField, encoding: OutputEncoding): Rendered {
-  const text = valueText(value);
+  const text = typeof value === 'string' ? value : valueText(value);
   if (text === undefined) return { ok: false, code: 'VALUE', message: valueTypeMessage(value) };
+  if (!SPECIAL.test(text)) {
+    if (text.length <= f.length) return { ok: true, text: padTo(text, text.length, f) };
+    if (!f.truncate) return { ok: false, code: 'VALUE', message: `is ${text.length} ${utf8(encoding) ? 'bytes' : 'characters'} long; the field holds ${f.length}` };
+    return { ok: true, text: text.slice(0, f.length) };
+  }
   if (/[\r\n]/.test(text)) return { ok: false, code: 'VALUE', message: 'holds a line break, which would split the record' };
   const bad = firstUnencodable(text, encoding);
   if (bad !== undefined) return { ok: false, code: 'ENCODING', message: `character ${describeChar(bad)} cannot be written in ${encoding}` };
