@@ -8,6 +8,8 @@
 export interface BodiesTask {
   kind: 'bodies';
   mappingFile: string;
+  /** The version (`sha256:...`) the caller compiled: a worker holding another compiles the file again, and fails if it still differs. */
+  mappingVersion?: string;
   /** JSON array of submission bodies. */
   json: string;
 }
@@ -16,6 +18,8 @@ export interface BodiesTask {
 export interface NdjsonTask {
   kind: 'ndjson';
   mappingFile: string;
+  /** As in `BodiesTask`. */
+  mappingVersion?: string;
   file: string;
   /** Line number of the chunk's first line (1-based). */
   firstLine: number;

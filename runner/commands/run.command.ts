@@ -114,7 +114,7 @@ export function runCommand(program: Command, result: CommandResult): void {
       process.once('SIGTERM', stop);
       const threads = opts.workers ?? lp.def.workers ?? defaultThreads();
       const key = piiKey(log);
-      const pool = threads > 0 ? new MappingPool(resolve(lp.mappingFile), threads, key) : undefined;
+      const pool = threads > 0 ? new MappingPool(resolve(lp.mappingFile), threads, key, lp.mapping.version) : undefined;
       const bar = progressBar(!opts.json && process.stderr.isTTY === true);
       try {
         const flow = flowPipeline(lp);

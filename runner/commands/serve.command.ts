@@ -13,6 +13,9 @@ import { loadPipelineFile } from '../pipeline-files.js';
 import { createLogger } from '../logging.js';
 import { durationOption, flowPipeline, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
 import { Scheduler } from '../serve/scheduler.js';
+import { PipelinePools } from '../pool/pipeline-pools.js';
+import { defaultThreads } from '../pool/mapping-pool.js';
+import { mappingOptions } from './run.command.js';
 import { startServer } from '../serve/server.js';
 import { WebhookIntake } from '../serve/intake.js';
 import type { CommandResult } from '../cli.js';
@@ -64,12 +67,15 @@ export function serveCommand(program: Command, result: CommandResult): void {
       const id = runnerId();
       const key = piiKey(log);
       const wakes = new Map<string, () => Promise<void>>();
+      const pools = new PipelinePools(key);
       for (const { file, def, source } of loaded) {
         const pass = async () => {
           const fresh = await loadPipelineFile(file);
           if (!fresh.pipeline) throw new Error(fresh.problems.map(formatProblem).join('\n'));
-          const plog = createLogger({ secrets: fresh.pipeline.secrets });
-          return runPass(flowPipeline(fresh.pipeline), runtime.ledger, {
+          const lp = fresh.pipeline;
+          const plog = createLogger({ secrets: lp.secrets });
+          const pool = await pools.get(def.pipeline, { mappingFile: lp.mappingFile, mappingVersion: lp.mapping.version, threads: lp.def.workers ?? defaultThreads() });
+          return runPass(flowPipeline(lp), runtime.ledger, {
             owner: id,
             actor: id,
             log: plog,
@@ -77,6 +83,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
             leaseMs: durationOption('--lease', opts.lease),
             retryWaitMs: 0,
             piiHash: piiHasher(key),
+            ...mappingOptions(pool, lp.mapping, key),
           });
         };
         const entry = scheduler.add(def.pipeline, def.schedule?.cron, def.schedule?.timezone ?? 'Europe/London', pass);
@@ -101,6 +108,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       });
       await intake.stop();
       await scheduler.stop();
+      await pools.close();
       await server.close();
       await runtime.close();
       log.info('stopped cleanly');

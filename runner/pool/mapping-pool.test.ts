@@ -1,9 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMappingFile } from '../mapping-files.js';
 import { contentHash, submissionKey } from '../../pipelines/flow/submission-key.js';
 import { MappingPool } from './mapping-pool.js';
+import { PipelinePools } from './pipeline-pools.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const mappingFile = `${root}examples/mappings/change-of-address.yaml`;
@@ -45,5 +48,33 @@ describe('mapping worker pool', () => {
     expect(r.errors).toEqual([
       { line: 2, code: 'INPUT_UNDECODABLE', message: 'field town holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding' },
     ]);
+  });
+});
+
+describe('pools of a long-running runner', () => {
+  it('map with the version the caller compiled: kept while it is current, remade for a new version, failing when the file no longer holds it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rekey-pools-'));
+    const file = join(dir, 'm.yaml');
+    const text = (to: string) => ['mapping: pools', 'fields:', `  OUT: { from: x, transform: [${to}] }`, ''].join('\n');
+    writeFileSync(file, text('upper'));
+    const v1 = (await loadMappingFile(file)).compiled!.version;
+    const pools = new PipelinePools(Buffer.alloc(16, 1));
+    try {
+      const first = await pools.get('p', { mappingFile: file, mappingVersion: v1, threads: 1 });
+      expect(await pools.get('p', { mappingFile: file, mappingVersion: v1, threads: 1 })).toBe(first);
+      expect((await first!.mapMany([{ x: 'ab' }]))[0]).toMatchObject({ ok: true, record: { OUT: 'AB' } });
+      writeFileSync(file, text('lower'));
+      expect((await first!.mapMany([{ x: 'ab' }]))[0]).toMatchObject({ ok: true, record: { OUT: 'AB' } });
+      const stale = new MappingPool(file, 1, undefined, v1);
+      await expect(stale.mapMany([{ x: 'ab' }])).rejects.toThrow(/changed while running/);
+      await stale.close();
+      const v2 = (await loadMappingFile(file)).compiled!.version;
+      const second = await pools.get('p', { mappingFile: file, mappingVersion: v2, threads: 1 });
+      expect(second).not.toBe(first);
+      expect((await second!.mapMany([{ x: 'AB' }]))[0]).toMatchObject({ ok: true, record: { OUT: 'ab' } });
+      expect(await pools.get('p', { mappingFile: file, mappingVersion: v2, threads: 0 })).toBeUndefined();
+    } finally {
+      await pools.close();
+    }
   });
 });

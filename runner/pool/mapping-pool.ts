@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { MapResult } from '../../mappings/index.js';
-import type { BodiesResult, NdjsonResult, NdjsonTask } from '../../pipelines/flow/chunk.types.js';
+import type { BodiesResult, BodiesTask, NdjsonResult, NdjsonTask } from '../../pipelines/flow/chunk.types.js';
 
 /** Default pool size: one worker per core. */
 export function defaultThreads(): number {
@@ -26,12 +26,14 @@ export class MappingPool {
   /**
    * Starts `threads` workers for the mapping at `mappingFile` (an absolute
    * path). With `piiKey`, NDJSON chunks come back with the PII hashes the
-   * audit log needs, computed on the workers.
+   * audit log needs, computed on the workers. With `mappingVersion`, the
+   * workers map with exactly that version of the file or fail the task.
    */
   constructor(
     readonly mappingFile: string,
     readonly threads: number = defaultThreads(),
     private readonly piiKey?: Buffer,
+    readonly mappingVersion?: string,
   ) {
     const { filename, execArgv } = workerFile();
     this.piscina = new Piscina({ filename, minThreads: threads, maxThreads: threads, execArgv, idleTimeout: 60_000 });
@@ -39,7 +41,9 @@ export class MappingPool {
 
   /** Maps parsed bodies on the workers; results are in the same order. */
   async mapMany(bodies: unknown[]): Promise<MapResult[]> {
-    const out = (await this.piscina.run({ kind: 'bodies', mappingFile: this.mappingFile, json: JSON.stringify(bodies) })) as BodiesResult;
+    const task: BodiesTask = { kind: 'bodies', mappingFile: this.mappingFile, json: JSON.stringify(bodies) };
+    if (this.mappingVersion) task.mappingVersion = this.mappingVersion;
+    const out = (await this.piscina.run(task)) as BodiesResult;
     return JSON.parse(out.results) as MapResult[];
   }
 
@@ -47,6 +51,7 @@ export class MappingPool {
   async mapNdjson(chunk: Omit<NdjsonTask, 'kind' | 'mappingFile'>): Promise<NdjsonResult> {
     const task: NdjsonTask = { kind: 'ndjson', mappingFile: this.mappingFile, ...chunk };
     if (this.piiKey) task.piiKey = this.piiKey;
+    if (this.mappingVersion) task.mappingVersion = this.mappingVersion;
     const buffer = chunk.bytes.buffer;
     const transfer = buffer instanceof ArrayBuffer && chunk.bytes.byteOffset === 0 && chunk.bytes.byteLength === buffer.byteLength ? [buffer] : [];
     return (await this.piscina.run(task, { transferList: transfer })) as NdjsonResult;

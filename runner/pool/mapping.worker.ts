@@ -1,5 +1,6 @@
 /**
- * A mapping worker: loads and compiles each mapping once per thread, then
+ * A mapping worker: loads and compiles each mapping once per thread (again
+ * when the caller expects another version of it), then
  * parses, keys, hashes and maps whole chunks, answering in text.
  */
 import { loadMappingFile } from '../mapping-files.js';
@@ -9,24 +10,31 @@ import type { BodiesResult, BodiesTask, NdjsonResult, NdjsonTask } from '../../p
 
 const mappings = new Map<string, Promise<CompiledMapping>>();
 
-function mappingFor(file: string): Promise<CompiledMapping> {
-  let m = mappings.get(file);
-  if (!m) {
-    m = loadMappingFile(file).then((l) => {
-      if (!l.compiled) throw new Error(`mapping ${file} has problems: ${l.problems.map((p) => p.message).join('; ')}`);
-      return l.compiled;
-    });
-    mappings.set(file, m);
+function compile(file: string): Promise<CompiledMapping> {
+  const m = loadMappingFile(file).then((l) => {
+    if (!l.compiled) throw new Error(`mapping ${file} has problems: ${l.problems.map((p) => p.message).join('; ')}`);
+    return l.compiled;
+  });
+  mappings.set(file, m);
+  m.catch(() => mappings.delete(file));
+  return m;
+}
+
+async function mappingFor(task: NdjsonTask | BodiesTask): Promise<CompiledMapping> {
+  let m = await (mappings.get(task.mappingFile) ?? compile(task.mappingFile));
+  if (task.mappingVersion !== undefined && m.version !== task.mappingVersion) {
+    m = await compile(task.mappingFile);
+    if (m.version !== task.mappingVersion) throw new Error(`mapping ${task.mappingFile} changed while running (${task.mappingVersion} expected, ${m.version} on disk)`);
   }
   return m;
 }
 
 async function ndjson(task: NdjsonTask): Promise<NdjsonResult> {
-  return mapNdjsonChunk(await mappingFor(task.mappingFile), task);
+  return mapNdjsonChunk(await mappingFor(task), task);
 }
 
 async function bodies(task: BodiesTask): Promise<BodiesResult> {
-  const m = await mappingFor(task.mappingFile);
+  const m = await mappingFor(task);
   const list = JSON.parse(task.json) as unknown[];
   return { results: JSON.stringify(list.map((b) => m.map(b))) };
 }
