@@ -19,6 +19,7 @@ import { readTable, type TableInfo } from './sql.schema.js';
 import { checkMapping, SqlSchemaFailure } from './sql.mapping-check.js';
 import { redactSecrets, type ServerUrl } from './sql.url.js';
 import { SequelizeTx } from './sequelize.connection.js';
+import { PostgresTx } from './postgres.copy.js';
 import { writeBatch } from './sql.writer.js';
 import { callProcedure } from './sql.procedure.js';
 import { confirmByReadBack, readBackOn, type ReadQuery } from './sql.readback.js';
@@ -210,7 +211,7 @@ export class ServerSqlTarget implements Target {
     try {
       const transaction = await db.transaction();
       try {
-        const tx = new SequelizeTx(db, transaction);
+        const tx = this.url.dialect === 'postgres' && this.config.bulkLoad !== false ? new PostgresTx(db, transaction) : new SequelizeTx(db, transaction);
         const outcomes = spec.procedure ? await callProcedure(tx, this.dialect, spec, spec.procedure, batch) : await writeBatch(tx, this.dialect, spec, batch);
         await transaction.commit();
         return await this.confirm(batch, outcomes, ctx);

@@ -77,4 +77,6 @@ export interface SqlDialect {
 export interface SqlTx {
   select(sql: string, params?: readonly unknown[]): Promise<Record<string, unknown>[]>;
   execute(sql: string, params?: readonly unknown[]): Promise<void>;
+  /** Where the database has a bulk load (PostgreSQL COPY, SQL Server bulk insert): loads `rows` into `table` in the transaction; one refused row fails it all. */
+  copyRows?(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void>;
 }

@@ -20,6 +20,8 @@ export type SqlTargetConfig = SqlTableConfig & {
   statementTimeoutMs?: number;
   /** SQLite: how long to wait for another writer's lock; default 5000 ms. */
   busyTimeoutMs?: number;
+  /** Plain inserts of many new rows by the database's bulk load (PostgreSQL COPY, SQL Server bulk insert); default true. */
+  bulkLoad?: boolean;
   /** MariaDB/MySQL: the connections' `sql_mode` (a legacy back office may run non-strict: `''`); default the server's. */
   sqlMode?: string;
 };
@@ -40,6 +42,7 @@ export const sqlTargetConfigSchema: Record<string, unknown> = {
     poolSize: { type: 'integer', minimum: 1, maximum: 100, description: 'Most connections in the pool; default 5.' },
     statementTimeoutMs: { type: 'integer', minimum: 1, description: 'Longest a statement may run, in ms, before the database cancels it (the batch is retried); default 30000.' },
     busyTimeoutMs: { type: 'integer', minimum: 0, description: 'SQLite: how long to wait for another writer’s lock, in ms; default 5000.' },
+    bulkLoad: { type: 'boolean', description: 'Insert many new rows at once with the database’s bulk load (PostgreSQL COPY, SQL Server bulk insert), falling back to INSERT statements when a row is refused; default true.' },
     sqlMode: { type: 'string', pattern: '^[A-Z_,]*$', description: 'MariaDB/MySQL: sql_mode of the connections, as the legacy screens run it (\'\' is non-strict: read-back then reports values the database changed); default the server\'s.' },
   },
 };

@@ -22,7 +22,7 @@ export { sqlTargetConfigSchema, type SqlTargetConfig } from './sql.target.config
 export function createSqlTarget(config: SqlTargetConfig, env: ConnectorEnv): Target {
   const url = parseSqlUrl(config.url);
   if (url.dialect === 'sqlite') {
-    const { url: _url, poolSize: _pool, statementTimeoutMs: _timeout, sqlMode: _mode, ...rest } = config;
+    const { url: _url, poolSize: _pool, statementTimeoutMs: _timeout, sqlMode: _mode, bulkLoad: _bulk, ...rest } = config;
     return new SqliteTarget({ ...rest, path: url.path }, env);
   }
   return new ServerSqlTarget(url, config.url, config, env);

@@ -9,7 +9,9 @@
  *    (`SQL_NO_ROW`). Every record is probed, so an `uncertain` one needs
  *    nothing more; updates run under one savepoint, and when one fails on a
  *    constraint each runs again under its own, so that only it is rejected;
- * 2. the rest are inserted, rows with the same columns together, in
+ * 2. the rest are inserted: bulk-loaded (PostgreSQL COPY) where the
+ *    connection can and there are many, else (and when the load fails on
+ *    a refused value) rows with the same columns together, in
  *    statements of at most `batchSize` rows under one savepoint; when a
  *    statement fails on a constraint, everything since the savepoint is
  *    undone, the statements before it are written again and its rows are
@@ -190,12 +192,45 @@ function partsOf(rows: readonly Row[], dialect: SqlDialect, batchSize: number): 
   return parts;
 }
 
+/** Fewest new rows worth a bulk load rather than INSERT statements. */
+export const BULK_MIN_ROWS = 100;
+
+/**
+ * Loads `fresh` (keys just probed absent in this transaction) with the
+ * connection's bulk load, under a savepoint, when there is one and enough
+ * rows, and resolves true. When the load fails on a refused value (or a key
+ * another writer inserted since the probe), everything it loaded is undone
+ * and it resolves false: the caller inserts by statements, which isolates
+ * the bad rows. Rethrows any other error.
+ */
+async function bulkLoaded(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, fresh: readonly Row[]): Promise<boolean> {
+  if (!tx.copyRows || fresh.length < BULK_MIN_ROWS) return false;
+  const groups = new Map<string, Row[]>();
+  for (const r of fresh) {
+    const sig = r.columns.join('\u0000');
+    const g = groups.get(sig);
+    if (g) g.push(r);
+    else groups.set(sig, [r]);
+  }
+  await tx.execute(dialect.savepoint('rekey_bulk'));
+  try {
+    for (const rows of groups.values()) await tx.copyRows(spec.table, (rows[0] as Row).columns, rows.map((r) => r.values));
+    for (const sql of dialect.release('rekey_bulk')) await tx.execute(sql);
+    return true;
+  } catch (e) {
+    for (const sql of dialect.rollbackTo('rekey_bulk')) await tx.execute(sql);
+    if (dialect.classify(e).kind !== 'constraint') throw e;
+    return false;
+  }
+}
+
 /**
  * Inserts `fresh` (keys not in the table, each once) and records in
  * `outcomes` a rejection for each row the database refuses (see the module
  * comment). Rethrows any error that is not a constraint.
  */
 async function insertRows(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, fresh: readonly Row[], outcomes: (Outcome | undefined)[]): Promise<void> {
+  if (await bulkLoaded(tx, dialect, spec, fresh)) return;
   let savepoints = 0;
   const run = async (sqls: string[]) => {
     for (const sql of sqls) await tx.execute(sql);
