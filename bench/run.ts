@@ -7,6 +7,7 @@ import { pipelineBench } from './pipeline.bench.js';
 import { inboxBench } from './inbox.bench.js';
 import { fileDropBench } from './file-drop.bench.js';
 import { webhookBench } from './webhook.bench.js';
+import { sqlTargetBench } from './sql-target.bench.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   mapping: () => mappingBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
@@ -14,6 +15,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   inbox: () => inboxBench((process.env.REKEY_BENCH_INBOX_MB ?? '100,1024').split(',').map(Number)),
   'file-drop': () => fileDropBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
   webhook: () => webhookBench(Number(process.env.REKEY_BENCH_WEBHOOK_REQUESTS ?? 20_000), Number(process.env.REKEY_BENCH_WEBHOOK_CONCURRENCY ?? 64)),
+  'sql-target': () => sqlTargetBench(Number(process.env.REKEY_BENCH_RECORDS ?? 200_000)),
 };
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-GB');
