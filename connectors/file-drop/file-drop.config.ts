@@ -4,6 +4,7 @@
  */
 import { ackConfigSchema, type AckConfig } from './ack/ack.config.js';
 import { formatConfigSchema, type FormatConfig } from './formats/index.js';
+import { sftpConfigSchema, type SftpConfig } from './sftp.upload.js';
 
 /** When a new file is started; by default one file per pass. */
 export interface RotateConfig {
@@ -29,6 +30,8 @@ export type FileDropConfig = {
   format: FormatConfig;
   /** Acknowledgement or reject files the legacy system writes back, and their layout. */
   ack?: AckConfig;
+  /** Deliver to a remote folder over SFTP; the local folder is then the staging area. */
+  sftp?: SftpConfig;
 };
 
 /** Default file name template. */
@@ -62,6 +65,7 @@ export const fileDropConfigSchema: Record<string, unknown> = {
     manifest: { type: 'boolean', description: 'Write <name>.manifest.json (record count, control totals, SHA-256) after the data file.' },
     format: formatConfigSchema,
     ack: ackConfigSchema,
+    sftp: sftpConfigSchema,
   },
 };
 

@@ -21,6 +21,7 @@ import { FileDropCodes, FileDropFailure } from './file-drop.errors.js';
 import { fileFormat, totalText, type FileFacts, type FileFormat, type FileTotals } from './formats/index.js';
 import { addToTotals } from './formats/render.js';
 import { entryName, loadEntries, openEntry, ownerMayBeAlive, saveEntry, SEQ_COUNTER, type JournalEntry } from './journal.js';
+import { uploadAll } from './sftp.upload.js';
 import { compileNameTemplate, renderName, type NameTemplate } from './name-template.js';
 
 interface OpenFile {
@@ -251,6 +252,10 @@ export class FileDropTarget implements Target {
       if (!(await exists(join(this.folder, `${e.name}.manifest.json`)))) await writeAtomic(this.folder, `${e.name}.manifest.json`, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
     }
     if (this.config.trigger && !(await exists(join(this.folder, e.name + this.config.trigger)))) await writeAtomic(this.folder, e.name + this.config.trigger, Buffer.alloc(0));
+    if (this.config.sftp) {
+      const names = [e.name, ...(this.config.manifest ? [`${e.name}.manifest.json`] : []), ...(this.config.trigger ? [e.name + this.config.trigger] : [])];
+      await uploadAll(this.config.sftp, this.folder, names);
+    }
     await saveEntry(state, { ...e, state: 'published' });
   }
 

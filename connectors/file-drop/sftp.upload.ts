@@ -1,0 +1,88 @@
+/**
+ * Optional SFTP delivery of the file-drop target (ssh2-sftp-client): once
+ * a file is complete in the local drop folder (which then serves as
+ * staging), it is uploaded under a hidden temporary name in the remote
+ * folder and renamed into place, then its manifest and trigger the same
+ * way. Each step is skipped when its remote file is already in place, so
+ * a publication interrupted by a crash or a network failure is finished by
+ * repeating it. The server's host key is checked against the configured
+ * SHA-256 fingerprint; there is no trust on first use.
+ */
+import { createHash } from 'node:crypto';
+import { join, posix } from 'node:path';
+import SftpClient from 'ssh2-sftp-client';
+import { tempName } from './drop-file.js';
+
+/** `sftp:` of the file-drop target. Secrets (`privateKey`, `password`) come as `{env: NAME}` or `{file: PATH}` references in pipeline files. */
+export type SftpConfig = {
+  host: string;
+  /** Default 22. */
+  port?: number;
+  username: string;
+  /** The private key (PEM or OpenSSH text). */
+  privateKey?: string;
+  password?: string;
+  /** The server's host key fingerprint as `ssh-keygen -lf` prints it: `SHA256:...`. */
+  hostKey: string;
+  /** Remote folder (must exist). */
+  folder: string;
+  /** Connection timeout; default 20000 ms. */
+  timeoutMs?: number;
+};
+
+/** JSON Schema (draft-07) of {@link SftpConfig}. */
+export const sftpConfigSchema: Record<string, unknown> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['host', 'username', 'hostKey', 'folder'],
+  properties: {
+    host: { type: 'string', minLength: 1 },
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    username: { type: 'string', minLength: 1 },
+    privateKey: { type: 'string', minLength: 1, description: 'Private key text; use {file: PATH} or {env: NAME}.' },
+    password: { type: 'string', minLength: 1, description: 'Use {env: NAME} or {file: PATH}.' },
+    hostKey: { type: 'string', pattern: '^SHA256:[A-Za-z0-9+/]{43}=?$', description: 'Server host key fingerprint (ssh-keygen -lf), SHA256:...' },
+    folder: { type: 'string', minLength: 1, description: 'Remote folder, which must exist.' },
+    timeoutMs: { type: 'integer', minimum: 1 },
+  },
+};
+
+/** The OpenSSH SHA-256 fingerprint of a raw host key. */
+export function fingerprint(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+
+/**
+ * Uploads `names` (in order: data file, manifest, trigger) from `localDir`
+ * to the remote folder, each under its temporary name then renamed.
+ * Rejects with the client's error when the server cannot be reached, the
+ * host key does not match, or a step fails.
+ */
+export async function uploadAll(config: SftpConfig, localDir: string, names: readonly string[]): Promise<void> {
+  const quiet = () => undefined;
+  const client = new SftpClient('rekey-file-drop', { error: quiet, end: quiet, close: quiet });
+  const expected = config.hostKey.replace(/=+$/, '');
+  let seen: string | undefined;
+  await client.connect({
+    host: config.host,
+    port: config.port ?? 22,
+    username: config.username,
+    ...(config.privateKey !== undefined && { privateKey: config.privateKey }),
+    ...(config.password !== undefined && { password: config.password }),
+    readyTimeout: config.timeoutMs ?? 20_000,
+    hostVerifier: (key: Buffer) => (seen = fingerprint(key)) === expected,
+  }).catch((e: unknown) => {
+    throw seen !== undefined && seen !== expected ? new Error(`SFTP host ${config.host} presented host key ${seen}, not the configured ${expected}`, { cause: e }) : e;
+  });
+  try {
+    for (const name of names) {
+      const final = posix.join(config.folder, name);
+      if (await client.exists(final)) continue;
+      const tmp = posix.join(config.folder, tempName(name));
+      await client.put(join(localDir, name), tmp);
+      await client.rename(tmp, final);
+    }
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
