@@ -39,7 +39,7 @@ const UNENCODABLE: Record<OutputEncoding, RegExp> = {
  * undefined when all can be. A lone UTF-16 surrogate is never encodable.
  */
 export function firstUnencodable(text: string, encoding: OutputEncoding): string | undefined {
-  if (encoding !== 'utf-8' && encoding !== 'utf-8-bom' && !/[\u0080-\uFFFF]/.test(text)) return undefined;
+  if (encoding === 'utf-8' || encoding === 'utf-8-bom' ? !/[\uD800-\uDFFF]/.test(text) : !/[\u0080-\uFFFF]/.test(text)) return undefined;
   const m = UNENCODABLE[encoding].exec(text);
   if (m !== null) return m[0];
   return encoding === 'utf-8' || encoding === 'utf-8-bom' ? undefined : LONE_SURROGATE.exec(text)?.[0];

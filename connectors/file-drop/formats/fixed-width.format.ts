@@ -10,7 +10,7 @@ import { DateTime } from 'luxon';
 import { FileDropCodes, FileDropFailure, valueError } from '../file-drop.errors.js';
 import { describeChar, firstUnencodable, LINE_ENDINGS, OUTPUT_ENCODINGS, type LineEnding, type OutputEncoding } from './encoding.js';
 import { compileLayout, recordLayoutSchema, type CompiledLayout, type RecordLayoutConfig } from './fixed-width.layout.js';
-import { renderAmount, renderNumeric, renderText, type Rendered } from './fixed-width.values.js';
+import { renderAmount, renderNumeric, renderText, SPECIAL, type Rendered } from './fixed-width.values.js';
 import type { ControlTotal, FileFacts, FileFormat, FileTotals, FormatRecord, Formatted } from './format.types.js';
 
 /** `format:` of kind `fixed-width`. */
@@ -93,17 +93,20 @@ export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & {
   }
 
   function recordLine(layout: CompiledLayout, rec: Record<string, unknown>, where: string, amounts?: Record<string, bigint>): string | Formatted {
-    return line(
-      layout,
-      (i) => {
-        const f = layout.fields[i]!;
-        if (f.source.kind === 'const') return constants.get(f) ?? constant(f.source.value, f);
-        const r = f.numeric ? renderNumeric(rec[f.name], f) : renderText(rec[f.name], f, encoding);
-        if (amounts && r.ok && r.amount !== undefined && summed.has(f.name)) amounts[f.name] = r.amount;
-        return r;
-      },
-      where,
-    );
+    let out = '';
+    for (const f of layout.fields) {
+      if (f.gap) out += ' '.repeat(f.gap);
+      const v = f.source.kind === 'record' ? rec[f.name] : undefined;
+      if (!f.numeric && typeof v === 'string' && v.length <= f.length && !SPECIAL.test(v)) {
+        out += f.alignRight ? v.padStart(f.length, f.pad) : v.padEnd(f.length, f.pad);
+        continue;
+      }
+      const r = f.source.kind === 'const' ? (constants.get(f) ?? constant(f.source.value, f)) : f.numeric ? renderNumeric(v, f) : renderText(v, f, encoding);
+      if (!r.ok) return { ok: false, error: valueError(FileDropCodes[r.code], where + f.name, r.message) };
+      if (amounts && r.amount !== undefined && summed.has(f.name)) amounts[f.name] = r.amount;
+      out += r.text;
+    }
+    return out + (layout.tail ? ' '.repeat(layout.tail) : '') + eol;
   }
 
   function fileLine(layout: CompiledLayout, file: FileFacts, t: FileTotals, which: string): string {

@@ -13,7 +13,7 @@ export type Rendered = { ok: true; text: string; amount?: bigint } | { ok: false
 
 const NON_ASCII = /[\u0080-\uFFFF]/;
 /** Text that needs the slow checks: line breaks, non-ASCII characters. */
-const SPECIAL = /[\r\n\u0080-\uFFFF]/;
+export const SPECIAL = /[\r\n\u0080-\uFFFF]/;
 const OVERPUNCH_POS = '{ABCDEFGHI';
 const OVERPUNCH_NEG = '}JKLMNOPQR';
 
