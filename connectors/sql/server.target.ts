@@ -11,7 +11,7 @@ import type { Options, Sequelize } from 'sequelize';
 import type { ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
 import { DEFAULT_SQL_BATCH_SIZE, type SqlChildSpec, type SqlProcedureConfig, type SqlTableSpec } from './sql.config.js';
-import type { SqlDialect } from './sql.dialect.js';
+import type { SqlDialect, SqlTx } from './sql.dialect.js';
 import { mariadbDialect } from './mariadb.dialect.js';
 import { mssqlDialect } from './mssql.dialect.js';
 import { postgresDialect } from './postgres.dialect.js';
@@ -20,6 +20,7 @@ import { checkMapping, SqlSchemaFailure } from './sql.mapping-check.js';
 import { redactSecrets, type ServerUrl } from './sql.url.js';
 import { SequelizeTx } from './sequelize.connection.js';
 import { PostgresTx } from './postgres.copy.js';
+import { MssqlBulkTx, MssqlTx, openMssqlPool } from './mssql.native.js';
 import { writeBatch } from './sql.writer.js';
 import { callProcedure } from './sql.procedure.js';
 import { confirmByReadBack, readBackOn, type ReadQuery } from './sql.readback.js';
@@ -63,6 +64,8 @@ export class ServerSqlTarget implements Target {
   private readonly config: SqlTargetConfig;
   private readonly env: ConnectorEnv;
   private db?: Sequelize;
+  /** SQL Server: the `mssql` pool batches run on. */
+  private native?: Awaited<ReturnType<typeof openMssqlPool>>;
   private spec?: SqlTableSpec;
 
   /** Touches nothing: the pool opens at {@link connect}. */
@@ -106,6 +109,7 @@ export class ServerSqlTarget implements Target {
       const children = new Map<string, TableInfo | undefined>();
       for (const c of Object.values(this.config.children ?? {})) children.set(c.table, await readTable(this.url.dialect, query, c.table));
       this.spec = this.inspect(info, children);
+      if (this.url.dialect === 'mssql') this.native = await openMssqlPool(this.url, this.config.poolSize ?? DEFAULT_POOL_SIZE, this.config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
       this.db = db;
     } catch (e) {
       await db.close().catch(() => undefined);
@@ -209,14 +213,13 @@ export class ServerSqlTarget implements Target {
     const { db, spec } = this;
     if (!db || !spec) throw this.fail('SQL_SCHEMA', 'the sql target is not connected: call connect() first');
     try {
-      const transaction = await db.transaction();
+      const { tx, commit, rollback } = await this.begin(db, spec);
       try {
-        const tx = this.url.dialect === 'postgres' && this.config.bulkLoad !== false ? new PostgresTx(db, transaction) : new SequelizeTx(db, transaction);
         const outcomes = spec.procedure ? await callProcedure(tx, this.dialect, spec, spec.procedure, batch) : await writeBatch(tx, this.dialect, spec, batch);
-        await transaction.commit();
+        await commit();
         return await this.confirm(batch, outcomes, ctx);
       } catch (e) {
-        await transaction.rollback().catch(() => undefined);
+        await rollback().catch(() => undefined);
         throw e;
       }
     } catch (e) {
@@ -227,6 +230,21 @@ export class ServerSqlTarget implements Target {
       const message = this.redact(info.message);
       return batch.map((r) => ({ key: r.key, status: 'failed' as const, error: { code, disposition: 'retry' as const, message } }));
     }
+  }
+
+  /** A batch's transaction: on SQL Server through `mssql` (typed procedure calls, bulk insert), else through Sequelize (PostgreSQL with COPY). */
+  private async begin(db: Sequelize, spec: SqlTableSpec): Promise<{ tx: SqlTx; commit: () => Promise<void>; rollback: () => Promise<void> }> {
+    const bulk = this.config.bulkLoad !== false;
+    if (this.native) {
+      const { sql, pool } = this.native;
+      const t = new sql.Transaction(pool);
+      await t.begin();
+      const live = spec.info ?? new Map();
+      return { tx: bulk ? new MssqlBulkTx(sql, t, live) : new MssqlTx(sql, t, live), commit: () => t.commit(), rollback: () => t.rollback() };
+    }
+    const transaction = await db.transaction();
+    const tx = this.url.dialect === 'postgres' && bulk ? new PostgresTx(db, transaction) : new SequelizeTx(db, transaction);
+    return { tx, commit: () => transaction.commit(), rollback: () => transaction.rollback() };
   }
 
   /**
@@ -263,6 +281,9 @@ export class ServerSqlTarget implements Target {
     const db = this.db;
     this.db = undefined;
     this.spec = undefined;
+    const native = this.native;
+    this.native = undefined;
+    await native?.pool.close();
     await db?.close();
   }
 }

@@ -33,7 +33,7 @@ function sqliteDb(): LegacyDb & { dir: string } {
   const open = () => (db ??= new Sequelize({ dialect: 'sqlite', storage: file, logging: false }));
   return {
     dir,
-    dialect: 'sqlite' as 'postgres',
+    dialect: 'sqlite',
     url: `sqlite:${file}`,
     t: (name) => name.toUpperCase(),
     query: async (sql, params = []) => open().query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, replacements: params }),

@@ -5,6 +5,8 @@
  * database.
  */
 
+import type { SqlProcedureConfig } from './sql.config.js';
+
 /** What the runner must do about a database error. */
 export type SqlErrorKind =
   /** This record's data was refused (NOT NULL, CHECK, UNIQUE, foreign key, type): reject it. */
@@ -79,4 +81,6 @@ export interface SqlTx {
   execute(sql: string, params?: readonly unknown[]): Promise<void>;
   /** Where the database has a bulk load (PostgreSQL COPY, SQL Server bulk insert): loads `rows` into `table` in the transaction; one refused row fails it all. */
   copyRows?(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void>;
+  /** Where the driver calls procedures with typed parameters itself (SQL Server through `mssql`): calls it and resolves to the OUT parameter's value. */
+  callProcedure?(proc: SqlProcedureConfig, values: readonly unknown[]): Promise<unknown>;
 }

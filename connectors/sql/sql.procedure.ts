@@ -4,7 +4,8 @@
  * under a savepoint of its own inside the batch's transaction. An error the
  * procedure raises (RAISE EXCEPTION, SIGNAL, THROW) or a constraint it
  * trips rejects that record with the database's message. The legacy
- * reference is the OUT parameter, or a function's result.
+ * reference is the OUT parameter, or a function's result. SQL Server's
+ * calls go through `mssql` with typed parameters (mssql.native.ts).
  *
  * A procedure is not idempotent by itself: before any call, every key of
  * the batch is looked up in the configured table's key column, and a
@@ -57,6 +58,13 @@ function refOf(row: Record<string, unknown> | undefined, out: SqlProcedureParam 
   return key === undefined ? undefined : row[key];
 }
 
+async function viaSql(tx: SqlTx, dialect: SqlDialect, proc: SqlProcedureConfig, values: readonly unknown[], out: SqlProcedureParam | undefined): Promise<unknown> {
+  const call = procedureCall(dialect, proc, values);
+  if (call.then === undefined) return refOf((await tx.select(call.sql, call.params))[0], out);
+  await tx.execute(call.sql, call.params);
+  return refOf((await tx.select(call.then))[0], out);
+}
+
 /**
  * Delivers `batch` by calling the procedure once per record whose key is
  * not yet in the table (see the module comment) and returns one outcome
@@ -89,19 +97,12 @@ export async function callProcedure(tx: SqlTx, dialect: SqlDialect, spec: SqlTab
       continue;
     }
     const values = procedureValues(proc, rec).map((v) => dialect.toDb(v as Scalar));
-    const call = procedureCall(dialect, proc, values);
     const sp = `rekey_call_${i}`;
     await tx.execute(dialect.savepoint(sp));
     let outcome: Outcome;
     try {
-      let rows: Record<string, unknown>[];
-      if (call.then === undefined) rows = await tx.select(call.sql, call.params);
-      else {
-        await tx.execute(call.sql, call.params);
-        rows = await tx.select(call.then);
-      }
+      const value = tx.callProcedure ? await tx.callProcedure(proc, values) : await viaSql(tx, dialect, proc, values, out);
       for (const sql of dialect.release(sp)) await tx.execute(sql);
-      const value = refOf(rows[0], out);
       outcome = value === undefined || value === null ? { key: rec.key, status: 'delivered' } : { key: rec.key, status: 'delivered', legacyRef: String(value).trimEnd() };
     } catch (e) {
       for (const sql of dialect.rollbackTo(sp)) await tx.execute(sql);

@@ -17,7 +17,7 @@ export const MARIADB_URL = process.env.REKEY_TEST_MARIADB_URL ?? 'mariadb://root
 
 /** A legacy schema made for one test file. */
 export interface LegacyDb {
-  dialect: 'postgres' | 'mariadb';
+  dialect: 'postgres' | 'mariadb' | 'mssql' | 'sqlite';
   /** URL the target is given. */
   url: string;
   /** A table as a target config names it (`schema.cases` on PostgreSQL, `CASES` on MariaDB). */
@@ -73,6 +73,39 @@ export async function legacyMariaDb(): Promise<LegacyDb> {
     drop: async () => {
       await db.query(`DROP DATABASE ${name}`);
       await db.close();
+    },
+  };
+}
+
+/** SQL Server the tests use, when there is one (`mssql://sa:...@host:1433/master?encrypt=false&trustServerCertificate=true`). */
+export const MSSQL_URL = process.env.REKEY_TEST_MSSQL_URL;
+
+/** A SQL Server database holding dvla.mssql.sql (its batches split at GO lines). */
+export async function legacyMssql(): Promise<LegacyDb> {
+  if (!MSSQL_URL) throw new Error('REKEY_TEST_MSSQL_URL is not set');
+  const { parseSqlUrl } = await import('./sql.url.js');
+  const { sequelizeOptions } = await import('./server.target.js');
+  const name = unique();
+  const connect = (url: string) => new Sequelize(sequelizeOptions(parseSqlUrl(url) as Parameters<typeof sequelizeOptions>[0], {}));
+  const admin = connect(MSSQL_URL);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const u = new URL(MSSQL_URL);
+  u.pathname = `/${name}`;
+  const db = connect(u.toString());
+  for (const batch of fixture('dvla.mssql.sql').split(/^GO\s*$/m)) if (batch.trim()) await db.query(batch);
+  return {
+    dialect: 'mssql',
+    url: u.toString(),
+    t: (table) => table.toUpperCase(),
+    query: async (sql, params = []) => {
+      if (/^\s*select/i.test(sql)) return db.query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, replacements: params });
+      await db.query(sql, { type: QueryTypes.RAW, replacements: params });
+      return [];
+    },
+    drop: async () => {
+      await db.close();
+      await admin.query(`ALTER DATABASE ${name} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${name}`);
+      await admin.close();
     },
   };
 }
