@@ -2,7 +2,8 @@
  * Checks a mapping's fields against a table's live columns before anything
  * is written: a field with no column, a field that writes a generated
  * column, a declared length longer than the column's, a date formatted
- * for text going into a numeric or DATE column, and (for inserts) a NOT
+ * for text going into a numeric or DATE column or one too long for its
+ * text column (a legacy CHAR(8) takes yyyyMMdd), and (for inserts) a NOT
  * NULL column without a default that no field writes. Each problem names
  * the mapping field (with its place in the mapping file) and the column.
  * Pure.
@@ -62,6 +63,8 @@ function dateProblem(format: string, c: ColumnInfo): string | undefined {
   const digitsOnly = /^[yMdHms]+$/.test(format);
   if (c.family === 'number' && !digitsOnly) return `is a date formatted ${format}, which column type ${c.type} cannot hold: use a digits-only format such as yyyyMMdd`;
   if (c.family === 'date' && format !== 'iso' && format !== 'yyyy-MM-dd') return `is a date formatted ${format}; column type ${c.type} takes yyyy-MM-dd (to: yyyy-MM-dd)`;
+  const width = /^(?:yyyy|yy|MM|dd|HH|mm|ss|[ .\-/:T])+$/.test(format) ? format.length : undefined;
+  if (c.family === 'text' && width !== undefined && c.maxLength !== undefined && width > c.maxLength) return `is a date formatted ${format} (${width} characters), longer than column type ${c.type} holds`;
   return undefined;
 }
 

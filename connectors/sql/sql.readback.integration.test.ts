@@ -81,6 +81,21 @@ describe.each([
     expect(out[1]).toEqual({ key: 'rb/10', status: 'delivered', legacyRef: expect.stringMatching(/^\d+$/), alreadyPresent: true });
   });
 
+  it('CHAR padding: a business key shorter than its CHAR(16) column finds its row and reads back equal; an upper-case-only column names the field', async () => {
+    const { ctx } = logged();
+    const ups = await open({ mode: 'upsert', matchOn: 'DRIVER_NO' }, ctx);
+    expect((await ups.deliver([driver('pad/1', 'SHORT1')], ctx))[0]).toMatchObject({ status: 'delivered', confirmed: true });
+    const [stored] = await db.query(`SELECT DRIVER_NO AS no FROM ${db.t('drivers')} WHERE SUBMISSION_KEY = 'pad/1'`);
+    if (name === 'PostgreSQL') expect(stored?.no).toBe('SHORT1          ');
+    const upd = await open({ mode: 'update', matchOn: 'DRIVER_NO', readBack: true }, ctx);
+    const out = [
+      ...(await upd.deliver([{ ...driver('pad/2', 'SHORT1'), record: { DRIVER_NO: 'SHORT1', POSTCODE: 'CF10 1AA' } }], ctx)),
+      ...(await upd.deliver([{ ...driver('pad/3', 'SHORT1'), record: { DRIVER_NO: 'SHORT1', SURNAME: 'lower' } }], ctx)),
+    ];
+    expect(out[0]).toMatchObject({ status: 'delivered', legacyRef: expect.stringMatching(/^\d+$/), confirmed: true });
+    expect(out[1]).toMatchObject({ status: 'rejected', error: { code: 'SQL_CONSTRAINT', field: 'SURNAME' } });
+  });
+
   it.runIf(name === 'MariaDB')('MariaDB in non-strict mode clips an out-of-range number silently: read-back reports it; strict mode refuses it', async () => {
     const { ctx, lines } = logged();
     const rec = (key: string): MappedRecord => ({
