@@ -91,6 +91,23 @@ describe('file-drop target', () => {
     expect(await listing()).toEqual(['DRV_20240305_000001.dat', 'DRV_20240305_000002.dat', 'DRV_20240305_000003.dat', 'DRV_20240305_000004.dat']);
   });
 
+  it('rotates by time window: a file open longer than rotate.every is put in place when the next record comes', async () => {
+    let now = NOW.getTime();
+    const t = new FileDropTarget({ folder: 'drop', name: 'W_{date:HHmm}_{seq:2}.dat', rotate: { every: '1m' }, format: LAYOUT }, { baseDir: dir, pipeline: 'coa' }, () => new Date(now));
+    await t.connect(ctx);
+    expect(await t.deliver([rec(1)], ctx)).toEqual([{ key: 'form/K1', status: 'held' }]);
+    now += 30_000;
+    expect(await t.deliver([rec(2)], ctx)).toEqual([{ key: 'form/K2', status: 'held' }]);
+    now += 40_000;
+    expect(await t.deliver([rec(3)], ctx)).toEqual([{ key: 'form/K3', status: 'held' }]);
+    expect(await listing()).toEqual(['.W_1001_02.dat.tmp', 'W_1000_01.dat']);
+    expect(await t.flush(ctx)).toEqual([
+      { key: 'form/K1', status: 'delivered', legacyRef: 'W_1000_01.dat#1' },
+      { key: 'form/K2', status: 'delivered', legacyRef: 'W_1000_01.dat#2' },
+      { key: 'form/K3', status: 'delivered', legacyRef: 'W_1001_02.dat#1' },
+    ]);
+  });
+
   it('after a crash while writing, deletes the temporary file and writes the records again in a new file', async () => {
     const t = target();
     await t.connect(ctx);
