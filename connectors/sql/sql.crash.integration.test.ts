@@ -17,7 +17,7 @@ import { legacyMariaDb, legacyPostgres, type LegacyDb } from './sql.test-helpers
 const N = 200;
 const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 
-function setup(db: LegacyDb): string {
+function setup(db: LegacyDb, batch: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-sql-crash-'));
   writeFileSync(join(dir, 'submissions.ndjson'), makeSubmissions(N, 11).map((s) => JSON.stringify(s) + '\n').join(''));
   copyFileSync(join(root, 'bench/mapping-12.yaml'), join(dir, 'mapping.yaml'));
@@ -28,7 +28,7 @@ function setup(db: LegacyDb): string {
       'mapping: ./mapping.yaml',
       'source: { kind: file, config: { path: ./submissions.ndjson } }',
       `target: { kind: sql, config: { url: { env: REKEY_LEGACY_URL }, table: ${db.t('legacy')}, keyColumn: SUBMISSION_KEY, batchSize: 25 } }`,
-      'batch: { size: 20 }',
+      `batch: { size: ${batch} }`,
       'retry: { maxAttempts: 5, initialDelay: 10ms, maxDelay: 50ms }',
       '',
     ].join('\n'),
@@ -51,24 +51,25 @@ function run(dir: string, db: LegacyDb, env: Record<string, string> = {}): Promi
 }
 
 describe.each([
-  ['PostgreSQL', legacyPostgres, 'VARCHAR(200)'],
-  ['MariaDB', legacyMariaDb, 'VARCHAR(200)'],
-])('crash harness on %s: killed after the target commit, restarted, each submission keyed once', (_name, make, text) => {
+  ['PostgreSQL', legacyPostgres, 'VARCHAR(200)', 20, 3],
+  ['MariaDB', legacyMariaDb, 'VARCHAR(200)', 20, 3],
+  ['PostgreSQL, COPY path (batches of 100)', legacyPostgres, 'VARCHAR(200)', 100, 1],
+])('crash harness on %s: killed after the target commit, restarted, each submission keyed once', (_name, make, text, batch, crashAt) => {
   let db: LegacyDb;
   let dir: string;
   beforeAll(async () => {
     db = await make();
     const id = db.dialect === 'postgres' ? 'CASE_ID INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY' : 'CASE_ID INT AUTO_INCREMENT PRIMARY KEY';
     await db.query(`CREATE TABLE ${db.t('legacy')} (${id}, SUBMISSION_KEY VARCHAR(120) NOT NULL UNIQUE, ${FIELDS.map((f) => `${f} ${text}`).join(', ')})`);
-    dir = setup(db);
+    dir = setup(db, batch);
   }, 60_000);
   afterAll(async () => {
     await db?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('killed at after-target-commit (third batch), then run to the end', async () => {
-    const crashed = await run(dir, db, { REKEY_CRASH_AT: 'after-target-commit:3' });
+  it(`killed at after-target-commit (batch ${crashAt}), then run to the end`, async () => {
+    const crashed = await run(dir, db, { REKEY_CRASH_AT: `after-target-commit:${crashAt}` });
     expect(crashed.signal).toBe('SIGKILL');
     const [{ n: written } = { n: 0 }] = await db.query(`SELECT COUNT(*) AS n FROM ${db.t('legacy')}`);
     expect(Number(written)).toBeGreaterThan(0);
