@@ -28,6 +28,12 @@ describe.each(TEST_DIALECTS)('AuditLog on %s', (dialect) => {
   beforeEach(async () => {
     ts = await openTestStore(dialect);
     log = new AuditLog(ts.store);
+    const at = new Date().toISOString();
+    for (const pipeline of ['p', 'q']) {
+      for (let i = 1; i <= 15; i++) {
+        await sql(`INSERT INTO ledger (pipeline, key, content_hash, state, attempts, confirmed, created_at, updated_at) VALUES ($1, $2, 'h', 'received', 0, false, $3, $3)`, [pipeline, `K${i}`, at]);
+      }
+    }
     for (let i = 1; i <= 12; i++) await log.append([entry(i, i % 3 ? 'p' : 'q')]);
   });
   afterEach(() => ts.dispose());

@@ -85,14 +85,20 @@ export class AuditLog {
     return out;
   }
 
-  /** Adds `audit_keys` rows for each entry's keys, all in one statement (one JSON parameter of `[seq, pipeline, keys]`). */
+  /**
+   * Adds `audit_keys` rows (the ledger id of each key an entry names), all
+   * in one statement (one JSON parameter of `[seq, pipeline, keys]`). Keys
+   * are indexed through their ledger rows, which every audited submission
+   * has; a key without one is on the entry but not in the index.
+   */
   private async indexKeys(lists: [number, string, string[]][], t: StoreTx): Promise<void> {
     if (!lists.some((l) => l[2].length)) return;
     const sql =
       this.store.dialect === 'sqlite'
         ? `WITH e AS MATERIALIZED (SELECT value ->> 0 AS seq, value ->> 1 AS pipeline, value -> 2 AS keys FROM json_each($1))
-           INSERT INTO audit_keys (seq, pipeline, key) SELECT e.seq, e.pipeline, k.value FROM e, json_each(e.keys) k`
-        : `INSERT INTO audit_keys (seq, pipeline, key) SELECT (e ->> 0)::bigint, e ->> 1, k FROM jsonb_array_elements($1::jsonb) e, jsonb_array_elements_text(e -> 2) k`;
+           INSERT INTO audit_keys (seq, ledger_id) SELECT e.seq, l.id FROM e CROSS JOIN json_each(e.keys) k CROSS JOIN ledger l WHERE l.pipeline = e.pipeline AND l.key = k.value`
+        : `INSERT INTO audit_keys (seq, ledger_id) SELECT (e ->> 0)::bigint, l.id FROM jsonb_array_elements($1::jsonb) e
+           CROSS JOIN LATERAL jsonb_array_elements_text(e -> 2) k(value) JOIN ledger l ON l.pipeline = e ->> 1 AND l.key = k.value`;
     await this.store.exec(sql, [JSON.stringify(lists)], t);
   }
 
@@ -106,7 +112,7 @@ export class AuditLog {
   async entriesFor(pipeline: string, key: string): Promise<AuditEntry[]> {
     const cols = AUDIT_COLUMNS.map((c) => `a.${c}`).join(',');
     const rows = await this.store.select<AuditRow>(
-      `SELECT ${cols} FROM audit_keys k JOIN audit_log a ON a.seq = k.seq WHERE k.pipeline = $1 AND k.key = $2 ORDER BY a.seq`,
+      `SELECT ${cols} FROM ledger l JOIN audit_keys k ON k.ledger_id = l.id JOIN audit_log a ON a.seq = k.seq WHERE l.pipeline = $1 AND l.key = $2 ORDER BY a.seq`,
       [pipeline, key],
     );
     return rows.map(rowToEntry);

@@ -95,8 +95,8 @@ async function expectEachOnce(dir: string): Promise<void> {
   expect(states).toEqual([{ state: 'delivered', n: N }]);
   const audited = await query<{ event: string; keys: number; entries: number }>(
     join(dir, 'state.sqlite'),
-    `SELECT a.event, COUNT(DISTINCT k.key) AS keys, COUNT(*) AS entries FROM audit_keys k JOIN audit_log a ON a.seq = k.seq
-     WHERE k.pipeline = 'crash-test' AND a.event IN ('received', 'delivered') GROUP BY a.event ORDER BY a.event`,
+    `SELECT a.event, COUNT(DISTINCT l.key) AS keys, COUNT(*) AS entries FROM audit_keys k JOIN audit_log a ON a.seq = k.seq JOIN ledger l ON l.id = k.ledger_id
+     WHERE l.pipeline = 'crash-test' AND a.event IN ('received', 'delivered') GROUP BY a.event ORDER BY a.event`,
   );
   expect(audited).toEqual([
     { event: 'delivered', keys: N, entries: N },

@@ -48,7 +48,7 @@ export async function claimDue(store: StateStore, pipeline: string, owner: strin
   if (!(n > 0)) return [];
   const until = iso(new Date(now.getTime() + leaseMs));
   const cols = ['key', 'content_hash', 'state', 'attempts', 'created_at'].map((c) => `l.${c}`).join(', ');
-  const body = '(SELECT b.body FROM ledger_bodies b WHERE b.pipeline = l.pipeline AND b.key = l.key) AS body';
+  const body = '(SELECT b.body FROM ledger_bodies b WHERE b.id = l.id) AS body';
   if (store.dialect === 'postgres') {
     const rows = await store.transaction(async (t) => {
       await store.exec('SET LOCAL enable_sort = off', [], t);

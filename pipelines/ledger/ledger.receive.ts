@@ -61,21 +61,19 @@ export async function storedHashes(store: StateStore, pipeline: string, keys: re
   return new Map(rows.map((r) => [r.key, r.content_hash]));
 }
 
-/** Writes the bodies of new rows, once: positional parameters on SQLite (no JSON escaping of JSON), arrays on PostgreSQL. */
-async function insertBodies(store: StateStore, pipeline: string, fresh: readonly IncomingSubmission[], t: StoreTx): Promise<void> {
+/** Writes the bodies of new rows, once, by ledger id: positional parameters on SQLite (no JSON escaping of JSON), arrays on PostgreSQL. */
+async function insertBodies(store: StateStore, fresh: readonly IncomingSubmission[], ids: ReadonlyMap<string, number | string>, t: StoreTx): Promise<void> {
+  const rows = fresh.filter((s) => ids.has(s.key)).map((s) => [ids.get(s.key)!, bodyText(s)] as const);
+  if (!rows.length) return;
   if (store.dialect === 'postgres') {
-    await store.exec(
-      'INSERT INTO ledger_bodies (pipeline, key, body) SELECT $1, k, b FROM unnest($2::text[], $3::text[]) AS u(k, b)',
-      [pipeline, fresh.map((s) => s.key), fresh.map(bodyText)],
-      t,
-    );
+    await store.exec('INSERT INTO ledger_bodies (id, body) SELECT i, b FROM unnest($1::bigint[], $2::text[]) AS u(i, b)', [rows.map((r) => r[0]), rows.map((r) => r[1])], t);
     return;
   }
   const perStatement = 10_000;
-  for (let i = 0; i < fresh.length; i += perStatement) {
-    const part = fresh.slice(i, i + perStatement);
-    const values = part.map((_, j) => `($1, $${2 * j + 2}, $${2 * j + 3})`).join(', ');
-    await store.exec(`INSERT INTO ledger_bodies (pipeline, key, body) VALUES ${values}`, [pipeline, ...part.flatMap((s) => [s.key, bodyText(s)])], t);
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const part = rows.slice(i, i + perStatement);
+    const values = part.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(', ');
+    await store.exec(`INSERT INTO ledger_bodies (id, body) VALUES ${values}`, part.flat(), t);
   }
 }
 
@@ -97,26 +95,10 @@ async function insertFresh(
     const r = rows.get(s.key)!;
     return [pipeline, s.key, s.contentHash, r.state, r.attempts, r.next_attempt_at, r.last_error, r.legacy_ref, r.confirmed, r.mapping_version, s.source ?? null, r.lease_owner, r.lease_until, createdAt, r.updated_at];
   });
-  if (store.dialect === 'sqlite') {
-    await insertMany(store, 'ledger', INSERT_COLUMNS, values, t, 'ON CONFLICT (pipeline, key) DO NOTHING');
-    await insertBodies(store, pipeline, fresh, t);
-    return [];
-  }
-  const objects = values.map((r) => Object.fromEntries(INSERT_COLUMNS.map((c, i) => [c, r[i]])));
-  const inserted = await store.select<{ key: string }>(
-    `INSERT INTO ledger (${INSERT_COLUMNS.join(',')}) SELECT ${INSERT_COLUMNS.join(',')} FROM jsonb_populate_recordset(NULL::ledger, $1::jsonb)
-     ON CONFLICT (pipeline, key) DO NOTHING RETURNING key`,
-    [JSON.stringify(objects)],
-    t,
-  );
-  const got = new Set(inserted.map((r) => r.key));
-  await insertBodies(
-    store,
-    pipeline,
-    fresh.filter((s) => got.has(s.key)),
-    t,
-  );
-  return fresh.map((s) => s.key).filter((k) => !got.has(k));
+  const inserted = await insertMany<{ id: number | string; key: string }>(store, 'ledger', INSERT_COLUMNS, values, t, 'ON CONFLICT (pipeline, key) DO NOTHING', 'id, key');
+  const ids = new Map(inserted.map((r) => [r.key, r.id]));
+  await insertBodies(store, fresh, ids, t);
+  return fresh.map((s) => s.key).filter((k) => !ids.has(k));
 }
 
 function record(s: IncomingSubmission, extra: Record<string, unknown> = {}): AuditRecord {

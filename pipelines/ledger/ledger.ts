@@ -126,7 +126,7 @@ export class Ledger {
   /** One submission's row and stored body, or null. */
   async get(pipeline: string, key: string): Promise<LedgerEntry | null> {
     const [row] = await this.store.select<Record<string, unknown>>(
-      `SELECT ${ROW_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ')}, b.body FROM ledger l LEFT JOIN ledger_bodies b ON b.pipeline = l.pipeline AND b.key = l.key
+      `SELECT ${ROW_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ')}, b.body FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id
        WHERE l.pipeline = $1 AND l.key = $2`,
       [pipeline, key],
     );

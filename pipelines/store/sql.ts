@@ -16,30 +16,32 @@ const POSITIONAL_MAX = 200;
  * (typed by the table's own row type) on PostgreSQL. No bind-parameter
  * limit applies. A few rows on SQLite (up to `POSITIONAL_MAX` values) are
  * bound value by value instead. `suffix` is appended (e.g. `ON CONFLICT DO
- * NOTHING`).
+ * NOTHING`); with `returning` (e.g. `id, key`), resolves to those columns
+ * of the rows inserted, in no particular order.
  */
-export async function insertMany(
+export async function insertMany<R = never>(
   store: StateStore,
   table: string,
   columns: readonly string[],
   rows: readonly unknown[][],
   t: StoreTx,
   suffix = '',
-): Promise<void> {
-  if (!rows.length) return;
+  returning?: string,
+): Promise<R[]> {
+  if (!rows.length) return [];
   const cols = columns.join(',');
+  const tail = returning ? `${suffix} RETURNING ${returning}` : suffix;
+  const run = (sql: string, params: unknown[]) => (returning ? store.select<R>(sql, params, t) : store.exec(sql, params, t).then(() => []));
   if (store.dialect === 'sqlite') {
     if (rows.length * columns.length <= POSITIONAL_MAX) {
       const values = rows.map((_, r) => `(${columns.map((_c, i) => `$${r * columns.length + i + 1}`).join(', ')})`).join(', ');
-      await store.exec(`INSERT INTO ${table} (${cols}) VALUES ${values} ${suffix}`, rows.flat(), t);
-      return;
+      return run(`INSERT INTO ${table} (${cols}) VALUES ${values} ${tail}`, rows.flat());
     }
     const pick = columns.map((_, i) => `b ->> ${i}`).join(', ');
-    await store.exec(`WITH j AS MATERIALIZED (SELECT jsonb(value) AS b FROM json_each($1)) INSERT INTO ${table} (${cols}) SELECT ${pick} FROM j WHERE true ${suffix}`, [JSON.stringify(rows)], t);
-    return;
+    return run(`WITH j AS MATERIALIZED (SELECT jsonb(value) AS b FROM json_each($1)) INSERT INTO ${table} (${cols}) SELECT ${pick} FROM j WHERE true ${tail}`, [JSON.stringify(rows)]);
   }
   const objects = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
-  await store.exec(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb) ${suffix}`, [JSON.stringify(objects)], t);
+  return run(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb) ${tail}`, [JSON.stringify(objects)]);
 }
 
 /** `column IN (<the list in $n>)`, for short lists of values (e.g. states). */

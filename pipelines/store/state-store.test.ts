@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate, migrateDown } from './migrate.js';
 import { migration0003 } from './migrations/0003-ledger-bodies.js';
+import { migration0006 } from './migrations/0006-ledger-ids.js';
 import { TEST_DIALECTS } from './store.test-helpers.js';
 import { openStateStore, resolveStateUrl, type StateStore } from './state-store.js';
 import { openTestStore, pgSkipReason, type TestStore } from './store.test-helpers.js';
@@ -52,7 +53,7 @@ describe('SQLite state store', () => {
     open.push(a, b);
     expect(await migrate(a)).toEqual([]);
     const names = await a.select<{ name: string }>('SELECT name FROM rekey_migrations ORDER BY name');
-    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state']);
+    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids']);
   });
 
   it('rolls a failed transaction back and can be closed twice', async () => {
@@ -98,6 +99,7 @@ describe.each(TEST_DIALECTS)('migration 0003 on %s', (dialect) => {
     const { store } = ts;
     const qi = store.sequelize.getQueryInterface();
     const step = (fn: typeof migration0003.up) => store.sequelize.transaction((transaction) => fn({ qi, dialect: store.dialect, transaction }));
+    await step(migration0006.down);
     await step(migration0003.down);
     const at = '2026-01-01T00:00:00.000Z';
     await store.exec(
@@ -117,6 +119,55 @@ describe.each(TEST_DIALECTS)('migration 0003 on %s', (dialect) => {
       { key: 'k2', body: '{"b":"\u00e9"}' },
     ]);
     await step(migration0003.up);
+    await step(migration0006.up);
+  });
+});
+
+describe.each(TEST_DIALECTS)('migration 0006 on %s', (dialect) => {
+  let ts: TestStore | undefined;
+  afterEach(async () => {
+    await ts?.dispose();
+    ts = undefined;
+  });
+
+  it('numbers ledger rows by age and moves bodies and audit keys onto the numbers, and back down', async () => {
+    ts = await openTestStore(dialect);
+    const { store } = ts;
+    const qi = store.sequelize.getQueryInterface();
+    const step = (fn: typeof migration0006.up) => store.sequelize.transaction((transaction) => fn({ qi, dialect: store.dialect, transaction }));
+    await step(migration0006.down);
+    const row = (key: string, at: string) => [`('p', '${key}', 'h', 'received', 0, false, '${at}', '${at}')`];
+    await store.exec(
+      `INSERT INTO ledger (pipeline, key, content_hash, state, attempts, confirmed, created_at, updated_at) VALUES ${[...row('b', '2026-01-01T00:00:02.000Z'), ...row('a', '2026-01-01T00:00:01.000Z')].join(', ')}`,
+    );
+    await store.exec(`INSERT INTO ledger_bodies (pipeline, key, body) VALUES ('p', 'a', '{"a":1}'), ('p', 'b', '{"b":2}')`);
+    await store.exec(`INSERT INTO audit_keys (seq, pipeline, key) VALUES (1, 'p', 'a'), (1, 'p', 'b'), (2, 'p', 'b')`);
+    await step(migration0006.up);
+    const num = (rows: Record<string, unknown>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v])));
+    expect(num(await store.select('SELECT id, key FROM ledger ORDER BY id'))).toEqual([
+      { id: 1, key: 'a' },
+      { id: 2, key: 'b' },
+    ]);
+    expect(num(await store.select('SELECT id, body FROM ledger_bodies ORDER BY id'))).toEqual([
+      { id: 1, body: '{"a":1}' },
+      { id: 2, body: '{"b":2}' },
+    ]);
+    expect(num(await store.select('SELECT seq, ledger_id FROM audit_keys ORDER BY seq, ledger_id'))).toEqual([
+      { seq: 1, ledger_id: 1 },
+      { seq: 1, ledger_id: 2 },
+      { seq: 2, ledger_id: 2 },
+    ]);
+    await step(migration0006.down);
+    expect(await store.select('SELECT pipeline, key, body FROM ledger_bodies ORDER BY key')).toEqual([
+      { pipeline: 'p', key: 'a', body: '{"a":1}' },
+      { pipeline: 'p', key: 'b', body: '{"b":2}' },
+    ]);
+    expect(num(await store.select('SELECT seq, key FROM audit_keys ORDER BY seq, key'))).toEqual([
+      { seq: 1, key: 'a' },
+      { seq: 1, key: 'b' },
+      { seq: 2, key: 'b' },
+    ]);
+    await step(migration0006.up);
   });
 });
 
@@ -143,7 +194,7 @@ describe.each(TEST_DIALECTS)('migrations on %s', (dialect) => {
     expect(await tables()).toEqual(['rekey_migrations', 'runs']);
     expect(await store.select('SELECT name FROM rekey_migrations')).toEqual([]);
     await store.exec('DROP TABLE runs');
-    expect(await migrate(store)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state']);
+    expect(await migrate(store)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids']);
     expect(await tables()).toEqual(TABLES);
   });
 });
