@@ -12,7 +12,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import type { ConnectorDef, ConnectorEnv, ConnectorState, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
-import { crashPoint, type CrashPoint } from '../../pipelines/flow/crash-points.js';
+import { crashPoint } from '../../pipelines/flow/crash-points.js';
 import { readAnswers } from './ack/ack.reader.js';
 import type { Reconciliation } from './ack/ack.reconcile.js';
 import { DropFile, publishDataFile, splitPath, tempName, writeAtomic } from './drop-file.js';
@@ -232,7 +232,7 @@ export class FileDropTarget implements Target {
     const entry: JournalEntry = { ...c.entry, state: 'pending', keys: c.keys, sha256, bytes, lines: c.totals.lines, totals };
     await saveEntry(state, entry);
     c.pending = true;
-    crashPoint('file-drop-before-rename' as CrashPoint);
+    crashPoint('file-drop-before-rename');
     await this.finishPublication(entry, state);
     this.current = undefined;
     c.keys.forEach((key, i) => {

@@ -6,7 +6,7 @@
  */
 
 /** The points the flow passes. */
-export type CrashPoint = 'after-receive' | 'after-delivering' | 'after-target-commit' | 'after-ledger-delivered';
+export type CrashPoint = 'after-receive' | 'after-delivering' | 'after-target-commit' | 'after-ledger-delivered' | 'file-drop-before-rename';
 
 const spec = process.env.REKEY_CRASH_AT;
 const [wanted, nth] = spec ? spec.split(':') : [];
