@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, lstat, open, readdir, rename, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { processAlive } from '../local-process.js';
 import { extname, join } from 'node:path';
 import type { Stats } from 'node:fs';
 
@@ -133,14 +134,6 @@ export function claimantName(tag?: string): string {
   return tag === undefined ? `${hostname()}~${process.pid}` : `${hostname()}~${process.pid}~${tag}`;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The claim folders in `processing` whose runner is gone: on this host, a

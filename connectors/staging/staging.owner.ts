@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { processAlive } from '../local-process.js';
 
 const open = new Set<string>();
 
@@ -23,14 +24,6 @@ export function retireOwnerId(id: string): void {
   open.delete(id);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * True when `owner` names a runner on this host that is gone (see the file
@@ -42,5 +35,5 @@ export function isDeadLocalOwner(owner: string): boolean {
   const m = /^runner:(.+):(\d+):[0-9a-f]+$/.exec(owner);
   if (m === null || m[1] !== hostname()) return false;
   const pid = Number(m[2]);
-  return pid === process.pid ? !open.has(owner) : !alive(pid);
+  return pid === process.pid ? !open.has(owner) : !processAlive(pid);
 }

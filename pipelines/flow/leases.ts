@@ -5,6 +5,7 @@
  * start of the next pass instead of waiting for them to expire.
  */
 import { hostname } from 'node:os';
+import { processAlive } from '../../connectors/local-process.js';
 import type { Logger } from 'pino';
 
 /** What this needs from the ledger. */
@@ -13,14 +14,6 @@ export interface LeaseLedger {
   release(pipeline: string, owner: string): Promise<number | void>;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Releases the leases of runners on this host whose process is gone. A
@@ -32,7 +25,7 @@ export async function releaseDeadLocalRunners(pipeline: string, ledger: LeaseLed
   const released: string[] = [];
   for (const owner of await ledger.leaseOwners(pipeline)) {
     const m = /^runner:(.+):(\d+)$/.exec(owner);
-    if (!m || m[1] !== host || owner === self || alive(Number(m[2]))) continue;
+    if (!m || m[1] !== host || owner === self || processAlive(Number(m[2]))) continue;
     await ledger.release(pipeline, owner);
     released.push(owner);
   }
