@@ -106,6 +106,27 @@ export type Outcome =
   /** Written where the legacy system cannot see it yet (a file not yet renamed into place): the final outcome comes from `flush`. */
   | { key: string; status: 'held' };
 
+/**
+ * What the legacy system answered about one delivered record (an
+ * acknowledgement or reject file read back): accepted, or rejected with its
+ * own reason (and code, when it gives one). `legacyRef` names the delivery
+ * answered; the ledger applies the answer only while the row still holds it.
+ */
+export type AnswerResult =
+  | { key: string; legacyRef?: string; accepted: true }
+  | { key: string; legacyRef?: string; accepted: false; reason: string; code?: string };
+
+/** The answers a target read from one place (one acknowledgement file), applied together. */
+export interface AnswerSet {
+  /** Handed back to `Target.answered` once the ledger holds the results. */
+  id: string;
+  /** For people: where the answers came from (the answer file). */
+  source: string;
+  results: AnswerResult[];
+  /** Lines that could not be used, and records left unanswered, for the log (never values). */
+  problems: string[];
+}
+
 /** Delivers mapped records to a legacy system. */
 export interface Target {
   connect(ctx: Ctx): Promise<void>;
@@ -125,6 +146,15 @@ export interface Target {
    * held records then come back as uncertain on the next pass.
    */
   flush?(ctx: Ctx): Promise<Outcome[]>;
+  /**
+   * Optional: the legacy system's answers not yet applied (called after
+   * `connect`). The flow records them in the ledger, then calls `answered`;
+   * a set read again after a crash between the two is applied again, which
+   * the ledger makes harmless.
+   */
+  answers?(ctx: Ctx): Promise<AnswerSet[]>;
+  /** Marks answer sets (by `AnswerSet.id`) as applied, so `answers` no longer returns them. Required with `answers`. */
+  answered?(ctx: Ctx, ids: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 

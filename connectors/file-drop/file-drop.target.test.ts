@@ -188,6 +188,7 @@ describe('file-drop target', () => {
     const ack = { folder: 'answers', match: '{base}.ack', linePrefix: 'D', record: { start: 2, length: 4 }, status: { start: 6, length: 1 }, reason: { start: 7 }, accepted: ['A'], rejected: ['R'] };
     const t = target({ ack });
     await t.connect(ctx);
+    expect(await t.reconciliations(ctx)).toEqual([]);
     expect(await t.answers(ctx)).toEqual([]);
     await t.deliver([rec(1), rec(2), rec(3)], ctx);
     await t.flush(ctx);
@@ -195,7 +196,7 @@ describe('file-drop target', () => {
     await t.flush(ctx);
     await mkdir(join(dir, 'answers'));
     await writeFile(join(dir, 'answers', 'DRV_20240305_000001.ack'), 'H\nD0001A\nD0003RNO SUCH DRIVER\nD0002A\nT\n');
-    expect(await t.answers(ctx)).toEqual([
+    expect(await t.reconciliations(ctx)).toEqual([
       {
         file: 'DRV_20240305_000001.dat',
         ack: 'DRV_20240305_000001.ack',
@@ -208,7 +209,33 @@ describe('file-drop target', () => {
         problems: [],
       },
     ]);
-    expect(await t.answers(ctx, new Set(['DRV_20240305_000001.dat']))).toEqual([]);
+    expect(await t.reconciliations(ctx, new Set(['DRV_20240305_000001.dat']))).toEqual([]);
+  });
+
+  it('hands the answers over as answer sets naming each delivery, until they are marked applied in the journal', async () => {
+    const ack = { match: '{name}.ack', linePrefix: 'D', record: { start: 2, length: 4 }, status: { start: 6, length: 1 }, reason: { start: 7 }, accepted: ['A'], rejected: ['R'] };
+    const t = target({ ack });
+    await t.connect(ctx);
+    await t.deliver([rec(1), rec(2), rec(3)], ctx);
+    await t.flush(ctx);
+    await writeFile(join(dir, 'drop', 'DRV_20240305_000001.dat.ack'), 'D0002RE114 POSTCODE NOT ON FILE\nD0001A\nD0009A\n');
+    const sets = await t.answers(ctx);
+    expect(sets).toEqual([
+      {
+        id: 'DRV_20240305_000001.dat',
+        source: 'DRV_20240305_000001.dat.ack',
+        results: [
+          { key: 'form/K1', legacyRef: 'DRV_20240305_000001.dat#1', accepted: true },
+          { key: 'form/K2', legacyRef: 'DRV_20240305_000001.dat#2', accepted: false, reason: 'E114 POSTCODE NOT ON FILE' },
+        ],
+        problems: ['DRV_20240305_000001.dat.ack line 3: record 9 is not in DRV_20240305_000001.dat, which has 3', 'DRV_20240305_000001.dat.ack: 1 record(s) of DRV_20240305_000001.dat not answered'],
+      },
+    ]);
+    expect(await t.answers(ctx)).toEqual(sets);
+    await t.answered(ctx, ['DRV_20240305_000001.dat', 'NOT_A_FILE.dat']);
+    expect(await t.answers(ctx)).toEqual([]);
+    const [entry] = await loadEntries(state);
+    expect(entry).toMatchObject({ state: 'published', answered: { at: NOW.toISOString(), ack: 'DRV_20240305_000001.dat.ack' } });
   });
 
   it('needs the connector state', async () => {

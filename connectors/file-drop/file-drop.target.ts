@@ -11,10 +11,11 @@
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
-import type { ConnectorDef, ConnectorEnv, ConnectorState, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
+import type { AnswerSet, ConnectorDef, ConnectorEnv, ConnectorState, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { crashPoint } from '../../pipelines/flow/crash-points.js';
 import { readAnswers } from './ack/ack.reader.js';
-import type { Reconciliation } from './ack/ack.reconcile.js';
+import { ackNameFor, type Reconciliation } from './ack/ack.reconcile.js';
+import { answerSet } from './ack/ack.answers.js';
 import { DropFile, publishDataFile, splitPath, tempName, writeAtomic } from './drop-file.js';
 import { DEFAULT_NAME, fileDropConfigSchema, rotateMs, type FileDropConfig } from './file-drop.config.js';
 import { FileDropCodes, FileDropFailure } from './file-drop.errors.js';
@@ -87,10 +88,30 @@ export class FileDropTarget implements Target {
    * `ack` in the config), skipping files named in `done`. Resolves to an
    * empty list when no `ack` is configured. Reads only.
    */
-  async answers(ctx: Ctx, done: ReadonlySet<string> = new Set()): Promise<Reconciliation[]> {
+  async reconciliations(ctx: Ctx, done: ReadonlySet<string> = new Set()): Promise<Reconciliation[]> {
     if (!this.config.ack) return [];
     const folder = resolve(this.env.baseDir, this.config.ack.folder ?? this.config.folder);
     return readAnswers(folder, await loadEntries(this.state(ctx)), this.config.ack, done);
+  }
+
+  /**
+   * The answers not yet applied, one set per answered data file (its name
+   * is the set's id), each result naming its delivery (`file#record`).
+   * Unusable lines and unanswered records are the set's problems.
+   */
+  async answers(ctx: Ctx): Promise<AnswerSet[]> {
+    return (await this.reconciliations(ctx)).map(answerSet);
+  }
+
+  /** Records in the journal that the answers to the data files `ids` are applied. Unknown names are ignored. */
+  async answered(ctx: Ctx, ids: readonly string[]): Promise<void> {
+    const state = this.state(ctx);
+    const names = new Set(ids);
+    const at = this.now().toISOString();
+    for (const e of await loadEntries(state)) {
+      if (!names.has(e.name) || e.state !== 'published' || e.answered || !this.config.ack) continue;
+      await saveEntry(state, { ...e, answered: { at, ack: ackNameFor(this.config.ack.match, { name: e.name, seq: e.seq, keys: [] }) } });
+    }
   }
 
   private state(ctx: Ctx): ConnectorState {

@@ -9,6 +9,9 @@
  *   the SHA-256 and the totals are recorded; the rename comes next.
  * - `published`: renamed into place (with its manifest and trigger).
  *
+ * A published entry gets `answered` once the legacy system's answer file
+ * has been applied to the ledger; its answers are not read again.
+ *
  * On connect, entries left `open` or `pending` by a process that is gone
  * are settled: an open file is deleted (its records were never delivered,
  * they are delivered again); a pending file whose temporary file is still
@@ -39,6 +42,8 @@ export interface JournalEntry {
   lines?: number;
   /** Control totals as decimal text. */
   totals?: Record<string, string>;
+  /** Published only: when the legacy system's answer to the file was applied to the ledger (ISO time), and the answer file. */
+  answered?: { at: string; ack: string };
 }
 
 /** The state name of a file's entry (sequence-ordered). */

@@ -10,6 +10,7 @@ export const AUDIT_EVENTS = [
   'rejected',
   'delivering',
   'delivered',
+  'confirmed',
   'failed',
   'retried',
   'dead',

@@ -4,7 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { CompiledMapping } from '../../mappings/index.js';
-import type { ConnectorState, Source, Target } from '../../connectors/connector.types.js';
+import type { AnswerResult, ConnectorState, Source, Target } from '../../connectors/connector.types.js';
+import type { ReconcileReport } from '../ledger/ledger.reconcile.js';
 import type {
   Actor,
   ClaimedSubmission,
@@ -50,6 +51,8 @@ export interface FlowLedger {
   /** With `ctx.owner`, moves of rows no longer leased to it are skipped; resolves to their keys. */
   apply(pipeline: string, runId: string, transitions: Transition[], actor: Actor, ctx: { target?: string; mappingVersion?: string; owner?: string }): Promise<string[] | void>;
   release(pipeline: string, owner: string): Promise<number | void>;
+  /** Applies the legacy system's answers to delivered rows (confirmed, or dead with the legacy reason); idempotent. */
+  reconcile(pipeline: string, runId: string, results: readonly AnswerResult[], actor: Actor, opts: { target?: string }): Promise<ReconcileReport>;
   /** Extends the leases `owner` holds (heartbeat while a pass runs). */
   renew(pipeline: string, owner: string, leaseMs: number): Promise<number | void>;
   /** The durable state of the pipeline's connectors, handed to them on `Ctx.state`. */

@@ -6,6 +6,7 @@
  * time, so a long pass (a file held open until the end) keeps its work.
  */
 import type { Ctx } from '../../connectors/connector.types.js';
+import { applyAnswers } from './answers.js';
 import { ingest } from './ingest.js';
 import { deliverDue, flushHeld, type HeldRecords } from './deliver.js';
 import { releaseDeadLocalRunners } from './leases.js';
@@ -29,14 +30,18 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
     ledger.renew(p.name, opts.owner, opts.leaseMs).catch((e: unknown) => ctx.log.error({ err: e }, 'could not renew leases'));
   }, Math.max(1000, Math.floor(opts.leaseMs / 3)));
   heartbeat.unref();
+  const connect = async () => {
+    await p.target.connect(ctx);
+    connected = true;
+    const a = await applyAnswers(p, ledger, runId, opts, ctx);
+    if (a.confirmed) summary.confirmed = a.confirmed;
+    if (a.rejectedByLegacy) summary.rejectedByLegacy = a.rejectedByLegacy;
+  };
   try {
     await releaseDeadLocalRunners(p.name, ledger, opts.owner, ctx.log);
     const now = opts.now?.() ?? new Date();
     if (opts.mapChunk && hasChunks(p.source)) {
-      if (p.writeAllowed(now)) {
-        await p.target.connect(ctx);
-        connected = true;
-      }
+      if (p.writeAllowed(now)) await connect();
       Object.assign(summary, await passByChunks({ ...p, source: p.source }, ledger, runId, opts, ctx, opts.mapChunk, opts.chunksInFlight ?? 4, held));
       if (!opts.signal.aborted) await p.source.commit?.(ctx);
     } else Object.assign(summary, await ingest(p, ledger, runId, opts, ctx));
@@ -44,8 +49,7 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
       windowClosedUntil = p.nextWriteTime(now)?.toISOString() ?? 'never';
       ctx.log.info({ next: windowClosedUntil }, 'the legacy system may not be written to now; submissions stay in the ledger');
     } else if (!opts.signal.aborted) {
-      if (!connected) await p.target.connect(ctx);
-      connected = true;
+      if (!connected) await connect();
       const more = await deliverDue(p, ledger, runId, opts, ctx, held);
       for (const k of ['rejected', 'delivered', 'failed', 'dead'] as const) summary[k] += more[k];
     }

@@ -56,7 +56,7 @@ function toMutable(r: Record<string, unknown>): MutableRow {
  * The rows of `keys`, locked on PostgreSQL. On SQLite they come back as one
  * JSON text (the driver builds row objects slowly, field by field).
  */
-async function readCurrent(store: StateStore, pipeline: string, keys: string[], t: StoreTx): Promise<Map<string, MutableRow>> {
+export async function readCurrent(store: StateStore, pipeline: string, keys: string[], t: StoreTx): Promise<Map<string, MutableRow>> {
   const columns = ['key', ...MUTABLE];
   const sorted = listParam(store, [...keys].sort());
   let rows: Record<string, unknown>[];
@@ -77,7 +77,7 @@ async function readCurrent(store: StateStore, pipeline: string, keys: string[], 
  * planner drives the join from them and looks each row up by primary key,
  * rather than scanning the pipeline's rows.
  */
-async function writeRows(store: StateStore, pipeline: string, rows: MutableRow[], t: StoreTx): Promise<void> {
+export async function writeRows(store: StateStore, pipeline: string, rows: MutableRow[], t: StoreTx): Promise<void> {
   if (!rows.length) return;
   const set = MUTABLE.map((c) => `${c} = v.${c}`).join(', ');
   if (store.dialect === 'postgres') {

@@ -10,10 +10,11 @@ import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { inList, listParam } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import { connectorState } from '../store/connector-state.js';
-import type { ConnectorState } from '../../connectors/connector.types.js';
+import type { AnswerResult, ConnectorState } from '../../connectors/connector.types.js';
 import { applyMoves } from './ledger.apply.js';
 import { claimDue, leaseOwners, releaseLeases, renewLeases } from './ledger.claim.js';
 import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
+import { reconcileAnswers, type ReconcileReport } from './ledger.reconcile.js';
 import { ROW_COLUMNS, toConflict, toEntry, toListRow, type ConflictRow, type LedgerEntry, type LedgerListRow, type RunRow } from './ledger.rows.js';
 import { finishRun, listRuns, startRun } from './ledger.runs.js';
 import type { Actor, ClaimedSubmission, IncomingSubmission, LedgerState, ReceiveOutcome, RunSummary, Transition } from './ledger.types.js';
@@ -84,6 +85,16 @@ export class Ledger {
   ): Promise<string[]> {
     const { owner, ...audited } = ctx;
     return applyMoves(this.store, this.audit, transitions, { pipeline, actor, ...audited, extra: runId ? { runId } : {} }, owner);
+  }
+
+  /**
+   * Applies a legacy system's answers to delivered rows in one transaction
+   * (see `reconcileAnswers`): accepted ones confirmed, rejected ones dead
+   * with the legacy reason; a repeat changes nothing; answers that do not
+   * fit their row are reported, never thrown.
+   */
+  reconcile(pipeline: string, runId: string | null, results: readonly AnswerResult[], actor: Actor, opts: { target?: string } = {}): Promise<ReconcileReport> {
+    return reconcileAnswers(this.store, this.audit, pipeline, runId, results, actor, opts);
   }
 
   /** Gives back every lease `owner` holds (graceful shutdown) and resolves to how many; `delivering` rows become due as uncertain. */

@@ -14,7 +14,7 @@ export const TRANSITIONS: Readonly<Record<LedgerState, readonly LedgerState[]>> 
   mapped: ['delivering', 'rejected'],
   delivering: ['delivered', 'failed', 'rejected', 'dead'],
   failed: ['delivering', 'rejected', 'dead', 'received'],
-  delivered: ['received'],
+  delivered: ['received', 'dead'],
   rejected: ['received'],
   dead: ['received', 'discarded'],
   discarded: [],
@@ -96,4 +96,8 @@ export interface RunSummary {
   delivered: number;
   failed: number;
   dead: number;
+  /** Records the legacy system confirmed (its answer files), when any. */
+  confirmed?: number;
+  /** Delivered records the legacy system rejected, now dead-lettered with its reason, when any. */
+  rejectedByLegacy?: number;
 }

@@ -36,7 +36,7 @@ export function mappingOptions(pool: MappingPool | undefined, mapping: CompiledM
 
 /** Whether a pass's result calls for a non-zero exit. */
 export function passFailed(r: PassResult): boolean {
-  return r.rejected + r.dead + r.unreadable + r.conflicts > 0;
+  return r.rejected + r.dead + (r.rejectedByLegacy ?? 0) + r.unreadable + r.conflicts > 0;
 }
 
 /** The summary as a person reads it. */
@@ -53,6 +53,8 @@ export function renderSummary(name: string, r: PassResult): string {
     ['dead-lettered', r.dead],
     ['waiting to retry', r.waitingRetry],
   ];
+  if (r.confirmed) rows.push(['confirmed (answer)', r.confirmed]);
+  if (r.rejectedByLegacy) rows.push(['rejected (answer)', r.rejectedByLegacy]);
   let out = `\n${name}: run ${r.runId}\n`;
   for (const [k, v] of rows) out += `  ${k.padEnd(18)} ${String(v).padStart(8)}\n`;
   if (r.windowClosedUntil) out += `  the write window is closed; nothing delivered; it opens ${r.windowClosedUntil}\n`;

@@ -11,7 +11,8 @@ import { decodeAck, matchAcks, reconcileAck, type Reconciliation } from './ack.r
 
 /**
  * Reconciles every published file of `entries` whose answer is in
- * `folder` and that is not listed in `done` (answers already applied).
+ * `folder`, that is not listed in `done` and whose answer was not applied
+ * yet (`answered`).
  * A missing folder means no answers yet.
  */
 export async function readAnswers(folder: string, entries: readonly JournalEntry[], config: AckConfig, done: ReadonlySet<string> = new Set()): Promise<Reconciliation[]> {
@@ -22,7 +23,7 @@ export async function readAnswers(folder: string, entries: readonly JournalEntry
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
-  const published = entries.filter((e) => e.state === 'published' && e.keys !== undefined && !done.has(e.name)).map((e) => ({ name: e.name, seq: e.seq, keys: e.keys! }));
+  const published = entries.filter((e) => e.state === 'published' && e.keys !== undefined && !e.answered && !done.has(e.name)).map((e) => ({ name: e.name, seq: e.seq, keys: e.keys! }));
   const out: Reconciliation[] = [];
   for (const { file, ack } of matchAcks(config.match, published, found)) {
     out.push(reconcileAck(file, ack, decodeAck(await readFile(`${folder}/${ack}`), config), config));
