@@ -8,6 +8,7 @@
  * `file` for its own purposes: pipeline files use those for secrets.
  */
 import type { ConnectorDef, Source, Target } from './connector.types.js';
+import { browserTarget } from './browser/browser.target.js';
 import { fileDropTarget } from './file-drop/file-drop.target.js';
 import { fileSource } from './file-inbox/file.source.js';
 import { inboxSource } from './file-inbox/inbox.source.js';
@@ -35,7 +36,7 @@ function byName<D extends { name: string }>(defs: D[]): ReadonlyMap<string, D> {
 export const SOURCES: ReadonlyMap<string, SourceDef> = byName<SourceDef>([fileSource, inboxSource, webhookSource, stagingTableSource]);
 
 /** Built-in targets by name. */
-export const TARGETS: ReadonlyMap<string, TargetDef> = byName<TargetDef>([sqliteTarget, sqlTarget, fileDropTarget]);
+export const TARGETS: ReadonlyMap<string, TargetDef> = byName<TargetDef>([sqliteTarget, sqlTarget, fileDropTarget, browserTarget]);
 
 /** The built-in connectors. */
 export const BUILTIN_CONNECTORS: ConnectorCatalog = { sources: SOURCES, targets: TARGETS };

@@ -1,0 +1,196 @@
+/**
+ * Runs declared steps on a page: each step against the page or the frame
+ * it is in, values rendered from the record's templates, every action
+ * raced against the page's faults (a 5xx answer, a crash) so a broken
+ * page fails at once instead of at the step's timeout. Throws
+ * {@link BrowserFailure} (rejected by the page's message, or a system
+ * failure) or {@link SessionExpired}.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import type { FrameLocator, Locator as PwLocator, Page } from 'playwright';
+import type { Locator, Step } from './browser.config.js';
+import { asFailure, BrowserCodes, BrowserFailure, SessionExpired } from './browser.errors.js';
+import { parseTemplate, renderTemplate, type Template } from './browser.template.js';
+
+/** What a run of steps works with. */
+export interface StepEnv {
+  baseUrl: string;
+  baseDir: string;
+  timeout: number;
+  /** Looks a template name up: captures first, then the record. */
+  lookup(name: string): unknown;
+  /** Keeps a captured value. */
+  capture(name: string, value: string): void;
+  /** Saves a screenshot of `page` named `name` and resolves to its path. */
+  screenshot(page: Page, name: string): Promise<string>;
+  expired?: { url?: string; selector?: string };
+}
+
+/** Per-page state: what to do with dialogs, and the first fault seen. */
+export class PageWatch {
+  dialogs: 'accept' | 'dismiss' = 'dismiss';
+  private fail?: (e: Error) => void;
+  private faulted?: Error;
+  /** Rejects when the page faults; never resolves. */
+  fault: Promise<never>;
+
+  constructor(readonly page: Page) {
+    this.fault = this.arm();
+    page.on('dialog', (d) => void (this.dialogs === 'accept' ? d.accept() : d.dismiss()).catch(() => undefined));
+    page.on('response', (r) => {
+      if (r.status() >= 500 && r.request().isNavigationRequest()) this.trip(new BrowserFailure(BrowserCodes.SERVER_ERROR, 'retry', `the legacy app answered ${r.status()} for ${r.request().method()} ${new URL(r.url()).pathname}`));
+    });
+    page.on('crash', () => this.trip(new BrowserFailure(BrowserCodes.CRASHED, 'retry', 'the page crashed')));
+  }
+
+  private arm(): Promise<never> {
+    const p = new Promise<never>((_, reject) => (this.fail = reject));
+    p.catch(() => undefined);
+    return p;
+  }
+
+  private trip(e: Error): void {
+    if (this.faulted) return;
+    this.faulted = e;
+    this.fail?.(e);
+  }
+
+  /** Starts a new form: forgets an earlier fault and the dialog choice. */
+  reset(): void {
+    this.faulted = undefined;
+    this.dialogs = 'dismiss';
+    this.fault = this.arm();
+  }
+
+  /** Resolves as `p` does, or rejects at once when the page faults. */
+  guard<T>(p: Promise<T>): Promise<T> {
+    if (this.faulted) {
+      p.catch(() => undefined);
+      return Promise.reject(this.faulted);
+    }
+    return Promise.race([p, this.fault]);
+  }
+}
+
+const templates = new Map<string, Template>();
+function render(text: string, env: StepEnv): string {
+  let t = templates.get(text);
+  if (!t) templates.set(text, (t = parseTemplate(text)));
+  return renderTemplate(t, (n) => env.lookup(n));
+}
+
+type Scope = Page | FrameLocator;
+
+function locate(scope: Scope, l: Locator, env: StepEnv): PwLocator {
+  const exact = l.exact ?? true;
+  const r = (s: string) => render(s, env);
+  if (l.role) return scope.getByRole(l.role as Parameters<Page['getByRole']>[0], l.text === undefined ? {} : { name: r(l.text), exact }).first();
+  if (l.label !== undefined) return scope.getByLabel(r(l.label), { exact }).first();
+  if (l.name !== undefined) return scope.locator(`[name="${r(l.name).replace(/["\\]/g, '\\$&')}"]`).first();
+  if (l.selector !== undefined) return scope.locator(r(l.selector)).first();
+  return scope.getByText(r(l.text ?? ''), { exact }).first();
+}
+
+/** True when the page shows the session has expired. */
+export async function isExpired(page: Page, env: StepEnv): Promise<boolean> {
+  if (!env.expired) return false;
+  if (env.expired.url && page.url().includes(env.expired.url)) return true;
+  return env.expired.selector ? (await page.locator(env.expired.selector).count().catch(() => 0)) > 0 : false;
+}
+
+/** Runs `steps` in order on `watch.page` (inside `scope` when in a frame). */
+export async function runSteps(steps: Step[], watch: PageWatch, env: StepEnv, scope: Scope = watch.page): Promise<void> {
+  for (const step of steps) {
+    try {
+      await runStep(step, watch, env, scope);
+    } catch (e) {
+      if (e instanceof SessionExpired || (e instanceof BrowserFailure && e.disposition === 'reject')) throw e;
+      if (!watch.page.isClosed() && (await isExpired(watch.page, env))) throw new SessionExpired('the session expired');
+      throw asFailure(e);
+    }
+  }
+}
+
+async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope): Promise<void> {
+  const page = watch.page;
+  const g = <T>(p: Promise<T>) => watch.guard(p);
+  const t = (o: { timeout?: number }) => ({ timeout: o.timeout ?? env.timeout });
+  if ('goto' in step) {
+    await g(page.goto(new URL(render(step.goto, env), env.baseUrl).href, { timeout: env.timeout }));
+    if (await isExpired(page, env)) throw new SessionExpired('the session expired');
+  } else if ('fill' in step) {
+    const v = render(step.fill.value, env);
+    if (!(step.fill.skipEmpty && v === '')) await g(locate(scope, step.fill, env).fill(v, t(step.fill)));
+  } else if ('select' in step) {
+    const v = render(step.select.value, env);
+    if (!(step.select.skipEmpty && v === '')) await g(locate(scope, step.select, env).selectOption(v, t(step.select)));
+  } else if ('check' in step) {
+    await g(locate(scope, step.check, env).setChecked(step.check.checked ?? true, t(step.check)));
+  } else if ('click' in step) {
+    const l = typeof step.click === 'string' ? { selector: step.click } : step.click;
+    await g(locate(scope, l, env).click(t(l)));
+  } else if ('press' in step) {
+    await g(locate(scope, step.press, env).press(step.press.key, t(step.press)));
+  } else if ('waitFor' in step) {
+    const w = step.waitFor;
+    if (w.url !== undefined) {
+      const want = render(w.url, env);
+      await g(page.waitForURL((u) => u.href.includes(want), t(w)));
+    }
+    if (w.selector !== undefined) await g(scope.locator(render(w.selector, env)).first().waitFor(t(w)));
+    if (w.text !== undefined) await g(scope.getByText(render(w.text, env)).first().waitFor(t(w)));
+  } else if ('expect' in step) {
+    await expectOutcome(step.expect, watch, env, scope);
+  } else if ('dialog' in step) {
+    watch.dialogs = step.dialog;
+  } else if ('frame' in step) {
+    await runSteps(step.frame.steps, watch, env, scope.frameLocator(render(step.frame.selector, env)));
+  } else if ('popup' in step) {
+    const opened = page.waitForEvent('popup', t(step.popup.open));
+    await g(locate(scope, step.popup.open, env).click(t(step.popup.open)));
+    const popup = await g(opened);
+    const inner = new PageWatch(popup);
+    await runSteps(step.popup.steps, inner, { ...env, expired: undefined });
+    if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 2000 }).catch(() => popup.close());
+  } else if ('upload' in step) {
+    const u = step.upload;
+    const input = locate(scope, u, env);
+    if (u.path !== undefined) {
+      const file = resolve(env.baseDir, render(u.path, env));
+      const buffer = await readFile(file).catch(() => {
+        throw new BrowserFailure(BrowserCodes.STEP, 'reject', `the file to upload cannot be read: ${basename(file)}`);
+      });
+      await g(input.setInputFiles({ name: basename(file), mimeType: 'application/octet-stream', buffer }, t(u)));
+    } else if (u.content !== undefined) {
+      await g(input.setInputFiles({ name: render(u.fileName ?? 'document.txt', env), mimeType: 'text/plain', buffer: Buffer.from(render(u.content, env)) }, t(u)));
+    }
+  } else if ('capture' in step) {
+    const c = step.capture;
+    const text = ((await g(scope.locator(render(c.selector, env)).first().textContent(t(c)))) ?? '').trim();
+    env.capture(c.as ?? 'ref', c.regex ? pick(text, c.regex) : text);
+  } else if ('screenshot' in step) {
+    await env.screenshot(page, render(step.screenshot.name, env));
+  }
+}
+
+/** `regex`'s first group (or whole match) in `text`, or empty text. */
+export function pick(text: string, regex: string): string {
+  const m = new RegExp(regex).exec(text);
+  return m ? (m[1] ?? m[0]) : '';
+}
+
+async function expectOutcome(x: { success: string; error?: string; timeout?: number }, watch: PageWatch, env: StepEnv, scope: Scope): Promise<void> {
+  const success = scope.locator(render(x.success, env)).first();
+  const error = x.error === undefined ? undefined : scope.locator(render(x.error, env)).first();
+  const expired = env.expired?.selector ? watch.page.locator(env.expired.selector).first() : undefined;
+  let any = success;
+  if (error) any = any.or(error);
+  if (expired) any = any.or(expired);
+  await watch.guard(any.first().waitFor({ timeout: x.timeout ?? env.timeout }));
+  if (error && (await error.isVisible())) {
+    const message = ((await error.textContent()) ?? '').replace(/\s+/g, ' ').trim();
+    throw new BrowserFailure(BrowserCodes.REJECTED, 'reject', message || 'the legacy app showed its error message');
+  }
+  if (await isExpired(watch.page, env)) throw new SessionExpired('the session expired');
+}

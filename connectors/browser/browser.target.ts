@@ -1,0 +1,236 @@
+/**
+ * Target `browser`: keys each mapped record into a legacy web UI the way a
+ * clerk does, in headless Chromium, through the steps declared in the
+ * pipeline (see browser.config.ts), and captures the reference the legacy
+ * system shows. Records of a batch are keyed in parallel over a pool of
+ * signed-in contexts. A record that may have been keyed already (uncertain
+ * in the ledger, or an earlier attempt of this target got past its first
+ * step) is first searched for with the `probe` steps. Evidence of failures
+ * (a screenshot and a Playwright trace) goes to the evidence folder and its
+ * paths into the outcome's message; PII values never appear in messages.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Page } from 'playwright';
+import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
+import { browserConfigSchema, type BrowserConfig } from './browser.config.js';
+import { checkBrowserConfig } from './browser.check.js';
+import { asFailure, BrowserCodes, BrowserFailure, SessionExpired } from './browser.errors.js';
+import { ContextPool, type Slot } from './browser.pool.js';
+import { isExpired, pick, runSteps, type StepEnv } from './browser.steps.js';
+import { parseTemplate, renderTemplate } from './browser.template.js';
+
+const MARK = 'attempted:';
+const safe = (key: string) => `${key.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40)}-${createHash('sha1').update(key).digest('hex').slice(0, 8)}`;
+
+/** Keys records through a legacy web UI; see {@link BrowserConfig}. */
+export class BrowserTarget implements Target {
+  /** The pool of contexts (tests look at its launches). */
+  readonly pool: ContextPool;
+  private readonly evidenceDir: string;
+  private readonly pii: string[];
+  private readonly attempted = new Set<string>();
+
+  /** Checks the config against the mapping; throws an Error with `problems` listing each. */
+  constructor(
+    private readonly config: BrowserConfig,
+    private readonly env: ConnectorEnv,
+  ) {
+    const problems = checkBrowserConfig(config, env.mapping?.fields.map((f) => f.name));
+    if (problems.length) throw Object.assign(new Error(problems.join('; ')), { problems });
+    this.evidenceDir = config.evidence?.folder ? resolve(env.baseDir, config.evidence.folder) : resolve('.rekey/evidence', env.pipeline);
+    this.pii = env.mapping?.fields.filter((f) => f.pii).map((f) => f.name) ?? [];
+    this.pool = new ContextPool({
+      executablePath: config.executablePath,
+      size: config.contexts ?? 1,
+      recycleContextAfter: config.recycleContextAfter ?? 50,
+      restartBrowserAfter: config.restartBrowserAfter ?? 500,
+      traces: config.evidence?.traces ?? true,
+    });
+  }
+
+  /** Starts Chromium; throws `BROWSER_LAUNCH` (fatal) when it cannot. */
+  async connect(): Promise<void> {
+    await mkdir(this.evidenceDir, { recursive: true });
+    await this.pool.start();
+  }
+
+  /**
+   * Keys each record (in parallel over the contexts) and answers for each:
+   * `delivered` with the captured reference (and `confirmed`/`mismatches`
+   * when read back), `rejected` with the page's own message, or `failed`
+   * (retry) with the evidence paths. Throws only when Chromium cannot run
+   * or sign-in is refused (fatal).
+   */
+  async deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
+    return Promise.all(batch.map((r) => this.pool.use((slot) => this.keyOne(slot, r, ctx))));
+  }
+
+  private async keyOne(slot: Slot, r: MappedRecord, ctx: Ctx): Promise<{ value: Outcome; broken: boolean }> {
+    const captures = new Map<string, string>();
+    const env = this.stepEnv(r, captures);
+    const page = slot.watch.page;
+    const log = ctx.log.child({ key: r.key, attempt: ctx.attempt });
+    for (let round = 1; ; round++) {
+      slot.watch.reset();
+      for (const other of slot.context.pages()) if (other !== page) await other.close().catch(() => undefined);
+      if (slot.tracing) await slot.context.tracing.startChunk().catch(() => undefined);
+      try {
+        if (!slot.signedIn) await this.signIn(slot, env);
+        if (r.uncertain || (await this.wasAttempted(r.key, ctx))) {
+          const ref = await this.probe(slot, env, r);
+          log.info({ found: ref !== undefined }, 'probed the legacy UI for a record that may be keyed already');
+          if (ref !== undefined) {
+            await this.forget(r.key, ctx);
+            await this.stopTrace(slot);
+            return { value: { key: r.key, status: 'delivered', legacyRef: ref, alreadyPresent: true }, broken: false };
+          }
+        }
+        await this.remember(r.key, ctx);
+        await runSteps(this.config.steps, slot.watch, env);
+        const ref = captures.get(this.config.reference ?? 'ref');
+        if (!ref) throw new BrowserFailure(BrowserCodes.NO_REFERENCE, 'retry', `the steps captured no "${this.config.reference ?? 'ref'}"`);
+        if (this.config.evidence?.confirmations) await env.screenshot(page, `${safe(r.key)}-confirmation`);
+        const out: Outcome = { key: r.key, status: 'delivered', legacyRef: ref };
+        if (this.config.readBack) Object.assign(out, await this.readBack(slot, env, r, log));
+        await this.forget(r.key, ctx);
+        await this.stopTrace(slot);
+        return { value: out, broken: false };
+      } catch (e) {
+        if (e instanceof SessionExpired && round === 1) {
+          log.info('session expired: signing in again');
+          slot.signedIn = false;
+          await this.stopTrace(slot);
+          continue;
+        }
+        const f = e instanceof SessionExpired ? new BrowserFailure(BrowserCodes.SESSION, 'retry', 'the session expired again after signing in') : asFailure(e);
+        if (f.disposition === 'fatal') throw f;
+        if (f.disposition === 'reject') await this.forget(r.key, ctx);
+        const evidence = await this.keepEvidence(slot, r, ctx.attempt, f.disposition !== 'reject');
+        const message = `${this.mask(f.message, r)}${evidence.length ? ` (evidence: ${evidence.join(', ')})` : ''}`;
+        log.warn({ code: f.code, evidence }, f.disposition === 'reject' ? 'rejected by the legacy app' : 'keying failed');
+        const value: Outcome = { key: r.key, status: f.disposition === 'reject' ? 'rejected' : 'failed', error: { code: f.code, disposition: f.disposition, message } };
+        return { value, broken: page.isClosed() || f.code === BrowserCodes.CRASHED };
+      }
+    }
+  }
+
+  private stepEnv(r: MappedRecord, captures: Map<string, string>): StepEnv {
+    const cfg = this.config;
+    return {
+      baseUrl: cfg.baseUrl,
+      baseDir: this.env.baseDir,
+      timeout: cfg.stepTimeoutMs ?? 15_000,
+      lookup: (n) => (captures.has(n) ? captures.get(n) : n === 'key' ? r.key : n === 'login.username' ? cfg.login?.username : n === 'login.password' ? cfg.login?.password : r.record[n]),
+      capture: (n, v) => void captures.set(n, v),
+      screenshot: async (page: Page, name: string) => {
+        const path = join(this.evidenceDir, `${name.replace(/[^A-Za-z0-9_.-]+/g, '_')}.png`);
+        await page.screenshot({ path, fullPage: true });
+        return path;
+      },
+      ...(cfg.login && { expired: cfg.login.expired }),
+    };
+  }
+
+  private async signIn(slot: Slot, env: StepEnv): Promise<void> {
+    if (!this.config.login) {
+      slot.signedIn = true;
+      return;
+    }
+    try {
+      await runSteps(this.config.login.steps, slot.watch, { ...env, expired: undefined });
+    } catch (e) {
+      throw new BrowserFailure(BrowserCodes.SESSION, 'retry', `signing in failed: ${asFailure(e).message}`, { cause: e });
+    }
+    if (await isExpired(slot.watch.page, env)) throw new BrowserFailure(BrowserCodes.LOGIN_REFUSED, 'fatal', `the legacy app refused the sign-in of user "${this.config.login.username}"`);
+    slot.signedIn = true;
+  }
+
+  private async probe(slot: Slot, env: StepEnv, r: MappedRecord): Promise<string | undefined> {
+    const p = this.config.probe;
+    if (!p) return undefined;
+    await runSteps(p.steps, slot.watch, env);
+    const page = slot.watch.page;
+    const found = page.locator(p.found).first();
+    await slot.watch.guard(found.or(page.locator(p.notFound).first()).waitFor({ timeout: env.timeout }));
+    if (!(await found.isVisible())) return undefined;
+    const text = ((await found.textContent()) ?? '').trim();
+    const ref = p.regex ? pick(text, p.regex) : text;
+    if (!ref) throw new BrowserFailure(BrowserCodes.STEP, 'retry', `the probe found a result for ${r.key} but no reference in it`);
+    return ref;
+  }
+
+  private async readBack(slot: Slot, env: StepEnv, r: MappedRecord, log: Ctx['log']): Promise<{ confirmed: boolean; mismatches?: string[] }> {
+    const rb = this.config.readBack!;
+    const page = slot.watch.page;
+    await runSteps([{ goto: rb.goto }], slot.watch, env);
+    const mismatches: string[] = [];
+    for (const [field, f] of Object.entries(rb.fields)) {
+      const selector = typeof f === 'string' ? f : f.selector;
+      const want = typeof f === 'string' ? String(r.record[field] ?? '') : renderTemplate(parseTemplate(f.expect), (n) => env.lookup(n));
+      const shown = ((await slot.watch.guard(page.locator(selector).first().textContent({ timeout: env.timeout }))) ?? '').replace(/\s+/g, ' ').trim();
+      if (shown !== want.replace(/\s+/g, ' ').trim()) mismatches.push(field);
+    }
+    if (!mismatches.length) return { confirmed: true };
+    const shot = await env.screenshot(page, `${safe(r.key)}-readback-mismatch`);
+    log.warn({ fields: mismatches, evidence: shot }, 'read-back differs from what was keyed');
+    return { confirmed: false, mismatches };
+  }
+
+  private async keepEvidence(slot: Slot, r: MappedRecord, attempt: number, trace: boolean): Promise<string[]> {
+    const base = join(this.evidenceDir, `${safe(r.key)}-attempt${attempt}-${Date.now()}`);
+    const kept: string[] = [];
+    if (!slot.watch.page.isClosed()) {
+      const ok = await slot.watch.page.screenshot({ path: `${base}.png`, fullPage: true, timeout: 5000 }).then(() => true, () => false);
+      if (ok) kept.push(`${base}.png`);
+    }
+    if (slot.tracing) {
+      const ok = await slot.context.tracing.stopChunk(trace ? { path: `${base}.trace.zip` } : undefined).then(() => true, () => false);
+      if (ok && trace) kept.push(`${base}.trace.zip`);
+    }
+    return kept;
+  }
+
+  private async stopTrace(slot: Slot): Promise<void> {
+    if (slot.tracing) await slot.context.tracing.stopChunk().catch(() => undefined);
+  }
+
+  private mask(text: string, r: MappedRecord): string {
+    let out = text;
+    for (const f of this.pii) {
+      const v = r.record[f];
+      if (v === undefined || v === null || String(v).length < 2) continue;
+      out = out.split(String(v)).join(`[${f}]`);
+    }
+    return out;
+  }
+
+  private async wasAttempted(key: string, ctx: Ctx): Promise<boolean> {
+    return this.attempted.has(key) || (ctx.state ? (await ctx.state.get(MARK + key)) !== undefined : false);
+  }
+
+  private async remember(key: string, ctx: Ctx): Promise<void> {
+    this.attempted.add(key);
+    await ctx.state?.set(MARK + key, new Date().toISOString());
+  }
+
+  private async forget(key: string, ctx: Ctx): Promise<void> {
+    this.attempted.delete(key);
+    await ctx.state?.delete(MARK + key);
+  }
+
+  /** Closes every context and the browser. */
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+/** The `browser` target's declaration. */
+export const browserTarget: ConnectorDef<BrowserConfig, Target> = {
+  name: 'browser',
+  kind: 'target',
+  doc: 'Keys mapped records into a legacy web UI in headless Chromium through declared steps (fill, select, click, frames, popups, dialogs, uploads), capturing the reference it shows; signs in again when the session expires, probes before keying again after an uncertain attempt, optionally reads the record back.',
+  configSchema: browserConfigSchema,
+  create: (config, env) => new BrowserTarget(config, env),
+};

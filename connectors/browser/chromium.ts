@@ -1,0 +1,38 @@
+/**
+ * Which Chromium to run: a configured path, else Playwright's own download
+ * where one is installed, else Debian's chromium-headless-shell (faster
+ * per form), else Debian's full chromium. Launch flags fit running as root
+ * and offline.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright';
+import { BrowserCodes, BrowserFailure } from './browser.errors.js';
+
+/** Debian's Chromium binaries, in order of preference. */
+export const SYSTEM_CHROMIUMS = ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'] as const;
+
+/** The Chromium executable to use, or undefined when none is installed. */
+export function findChromium(configured?: string): string | undefined {
+  if (configured) return configured;
+  try {
+    const own = chromium.executablePath();
+    if (own && existsSync(own)) return own;
+  } catch {
+    /* Playwright has no browser of its own here */
+  }
+  return SYSTEM_CHROMIUMS.find((p) => existsSync(p));
+}
+
+/** Flags for a headless Chromium as root, offline, with no background traffic. */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
+
+/** Launches headless Chromium; throws `BROWSER_LAUNCH` (fatal) when there is none or it will not start. */
+export async function launchChromium(configured?: string): Promise<Browser> {
+  const executablePath = findChromium(configured);
+  if (!executablePath) throw new BrowserFailure(BrowserCodes.LAUNCH, 'fatal', `no Chromium found: install Debian's chromium-headless-shell or chromium, or set executablePath (looked in ${SYSTEM_CHROMIUMS.join(', ')})`);
+  try {
+    return await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+  } catch (e) {
+    throw new BrowserFailure(BrowserCodes.LAUNCH, 'fatal', `Chromium at ${executablePath} did not start: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+  }
+}
