@@ -5,5 +5,6 @@ export default defineConfig({
     include: ['{connectors,mappings,pipelines,runner,examples,fixtures}/**/*.test.ts'],
     testTimeout: 30_000,
     pool: 'forks',
+    globalSetup: ['connectors/browser/chromium.global-setup.ts'],
   },
 });

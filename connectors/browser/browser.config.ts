@@ -106,7 +106,7 @@ const locatorProps = {
 const obj = (props: Record<string, unknown>, required: string[], description: string) => ({ type: 'object', additionalProperties: false, required, properties: props, description });
 
 function stepSchema(depth: number): Record<string, unknown> {
-  const steps = { type: 'array', minItems: 1, items: depth > 0 ? stepSchema(depth - 1) : { type: 'object' } };
+  const steps = depth > 0 ? { type: 'array', minItems: 1, items: stepSchema(depth - 1) } : {};
   const kinds: Record<string, unknown> = {
     goto: str('URL to open, relative to baseUrl; a template.'),
     fill: obj({ ...locatorProps, value: { type: 'string', description: 'Text to type; a template.' }, skipEmpty: { type: 'boolean', description: 'Leave the field alone when the value is empty.' } }, ['value'], 'Types a value into a field.'),
@@ -123,12 +123,17 @@ function stepSchema(depth: number): Record<string, unknown> {
     capture: obj({ selector: str('Element whose text is captured.'), regex: str('Regular expression; its first group (or whole match) is kept.'), as: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Name of the capture; default ref.' }, timeout }, ['selector'], 'Captures a value shown on the page.'),
     screenshot: obj({ name: str('File name (a template) in the evidence folder, without .png.') }, ['name'], 'Saves a screenshot as evidence.'),
   };
+  if (depth === 0) {
+    delete kinds.frame;
+    delete kinds.popup;
+  }
   return { type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: false, properties: kinds, description: `One step: exactly one of ${STEP_KINDS.join(', ')}.` };
 }
 
-/** JSON Schema (draft-07) of one step, with frames and popups nested up to three deep. */
-export const stepJsonSchema = stepSchema(3);
+/** JSON Schema (draft-07) of one step: a popup in a frame (or a frame in a popup) holds plain steps. */
+export const stepJsonSchema = stepSchema(2);
 const stepList = { type: 'array', minItems: 1, items: stepJsonSchema };
+const plainStepList = { type: 'array', minItems: 1, items: stepSchema(0) };
 
 /** JSON Schema (draft-07) of {@link BrowserConfig}. */
 export const browserConfigSchema: Record<string, unknown> = {
@@ -143,10 +148,10 @@ export const browserConfigSchema: Record<string, unknown> = {
     restartBrowserAfter: { type: 'integer', minimum: 1, description: 'Forms before the browser is restarted; default 500.' },
     stepTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, description: 'Default time a step may take (ms); default 15000.' },
     evidence: obj({ folder: str('Evidence folder, relative to the pipeline file.'), confirmations: { type: 'boolean', description: 'Screenshot every confirmation page.' }, traces: { type: 'boolean', description: 'Record a Playwright trace of each form, kept on failure; default true.' } }, [], 'Where screenshots and traces go.'),
-    login: obj({ username: str('User ID: { env: NAME }.'), password: str('Password: { env: NAME }.'), steps: stepList, expired: obj({ url: str('Text of the sign-in page\'s URL.'), selector: str('Selector shown only when signed out.') }, [], 'How an expired session shows.') }, ['username', 'password', 'steps', 'expired'], 'Signing in, again whenever the session has expired.'),
+    login: obj({ username: str('User ID: { env: NAME }.'), password: str('Password: { env: NAME }.'), steps: plainStepList, expired: obj({ url: str('Text of the sign-in page\'s URL.'), selector: str('Selector shown only when signed out.') }, [], 'How an expired session shows.') }, ['username', 'password', 'steps', 'expired'], 'Signing in, again whenever the session has expired.'),
     steps: stepList,
     reference: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Capture holding the legacy reference; default ref.' },
-    probe: obj({ steps: stepList, found: str('Selector of a search result.'), notFound: str('Selector (or text=...) of the no-result message.'), regex: str('Regular expression for the reference in the result\'s text.') }, ['steps', 'found', 'notFound'], 'Searching the legacy UI for a record that may be keyed already.'),
+    probe: obj({ steps: plainStepList, found: str('Selector of a search result.'), notFound: str('Selector (or text=...) of the no-result message.'), regex: str('Regular expression for the reference in the result\'s text.') }, ['steps', 'found', 'notFound'], 'Searching the legacy UI for a record that may be keyed already.'),
     readBack: obj({ goto: str('Page of the created record (a template with {{ref}}).'), fields: { type: 'object', minProperties: 1, additionalProperties: { oneOf: [str('Selector showing the field\'s value.'), obj({ selector: str('Selector showing the value.'), expect: { type: 'string', description: 'Template of what it should read.' } }, ['selector', 'expect'], 'Selector and the expected text.')] } } }, ['goto', 'fields'], 'Reading the created record back, field by field.'),
   },
 };

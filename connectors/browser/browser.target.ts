@@ -141,7 +141,8 @@ export class BrowserTarget implements Target {
     try {
       await runSteps(this.config.login.steps, slot.watch, { ...env, expired: undefined });
     } catch (e) {
-      throw new BrowserFailure(BrowserCodes.SESSION, 'retry', `signing in failed: ${asFailure(e).message}`, { cause: e });
+      const f = asFailure(e);
+      throw new BrowserFailure(f.code, f.disposition === 'fatal' ? 'fatal' : 'retry', `signing in failed: ${f.message}`, { cause: e });
     }
     if (await isExpired(slot.watch.page, env)) throw new BrowserFailure(BrowserCodes.LOGIN_REFUSED, 'fatal', `the legacy app refused the sign-in of user "${this.config.login.username}"`);
     slot.signedIn = true;
