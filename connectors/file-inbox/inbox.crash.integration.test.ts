@@ -5,13 +5,12 @@
  * every submission exactly once, deliver each once, and leave every file in
  * done and no claim behind. Needs `npm run build`.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { root } from '../../runner/cli.test-helpers.js';
+import { root, runPipelineProcess, type PassExit } from '../../runner/cli.test-helpers.js';
 import { makeSubmissions } from '../../bench/data.js';
 
 const PER_FILE = 150;
@@ -49,24 +48,8 @@ function setup(): string {
   return dir;
 }
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-}
-
-function run(dir: string, env: Record<string, string> = {}): Promise<Exit> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'run', '--json', '--workers', '0', '--state', `sqlite:${join(dir, 'state.sqlite')}`, join(dir, 'pipeline.yaml')], {
-      cwd: dir,
-      env: { ...process.env, REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.resume();
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout }));
-  });
+function run(dir: string, env: Record<string, string> = {}): Promise<PassExit> {
+  return runPipelineProcess(dir, { env, args: ['--workers', '0'] });
 }
 
 function query<T>(file: string, sql: string): Promise<T[]> {

@@ -5,12 +5,11 @@
  * ledger heard of it, then run again: every submission must be in the legacy
  * table exactly once and the ledger must say each was delivered.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { root } from '../../runner/cli.test-helpers.js';
+import { root, runPipelineProcess, type PassExit } from '../../runner/cli.test-helpers.js';
 import { makeSubmissions } from '../../bench/data.js';
 import { legacyMariaDb, legacyPostgres, type LegacyDb } from './sql.test-helpers.js';
 
@@ -36,18 +35,8 @@ function setup(db: LegacyDb, batch: number): string {
   return dir;
 }
 
-function run(dir: string, db: LegacyDb, env: Record<string, string> = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'run', '--json', '--state', `sqlite:${join(dir, 'state.sqlite')}`, join(dir, 'pipeline.yaml')], {
-      cwd: dir,
-      env: { ...process.env, REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', REKEY_LEGACY_URL: db.url, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.resume();
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout }));
-  });
+function run(dir: string, db: LegacyDb, env: Record<string, string> = {}): Promise<PassExit> {
+  return runPipelineProcess(dir, { env: { REKEY_LEGACY_URL: db.url, ...env } });
 }
 
 describe.each([

@@ -7,13 +7,12 @@
  * first part) and keyed once; none may be lost. Also: a database URL with a
  * password never reaches the output.
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { root } from '../../runner/cli.test-helpers.js';
+import { root, runPipelineProcess, type PassExit } from '../../runner/cli.test-helpers.js';
 import { makeSubmissions } from '../../bench/data.js';
 import type { StagingDialect } from './staging.db.js';
 import { createStatusTable, createWatermarkTable, dropTable, testDb, uniqueTable } from './staging.test-helpers.js';
@@ -21,26 +20,8 @@ import { createStatusTable, createWatermarkTable, dropTable, testDb, uniqueTable
 const N = 60;
 const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(dir: string, env: Record<string, string>): Promise<Exit> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'run', '--json', '--state', `sqlite:${join(dir, 'state.sqlite')}`, join(dir, 'pipeline.yaml')], {
-      cwd: dir,
-      env: { ...process.env, REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+function run(dir: string, env: Record<string, string>): Promise<PassExit> {
+  return runPipelineProcess(dir, { env });
 }
 
 function legacyKeys(dir: string): Promise<{ SUBMISSION_KEY: string; n: number }[]> {

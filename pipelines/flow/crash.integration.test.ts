@@ -6,13 +6,12 @@
  * say each was delivered, the audit log must hold one `received` and one
  * `delivered` record for each, and its hash chain must verify.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { describe, expect, it } from 'vitest';
-import { rekey, root } from '../../runner/cli.test-helpers.js';
+import { rekey, root, runPipelineProcess, type PassExit } from '../../runner/cli.test-helpers.js';
 import { makeSubmissions } from '../../bench/data.js';
 
 const N = 300;
@@ -49,30 +48,8 @@ function setup(initial = N, extra: string[] = []): string {
   return dir;
 }
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(dir: string, env: Record<string, string> = {}, killAfterMs?: number): Promise<Exit> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'run', '--json', '--state', `sqlite:${join(dir, 'state.sqlite')}`, join(dir, 'pipeline.yaml')], {
-      cwd: dir,
-      env: { ...process.env, REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function run(dir: string, env: Record<string, string> = {}, killAfterMs?: number): Promise<PassExit> {
+  return runPipelineProcess(dir, { env, ...(killAfterMs !== undefined && { killAfterMs }) });
 }
 
 function query<T>(file: string, sql: string): Promise<T[]> {
@@ -107,8 +84,8 @@ async function expectEachOnce(dir: string): Promise<void> {
   expect(verify.code).toBe(0);
 }
 
-async function finish(dir: string): Promise<Exit> {
-  let last: Exit | undefined;
+async function finish(dir: string): Promise<PassExit> {
+  let last: PassExit | undefined;
   for (let i = 0; i < 5; i++) {
     last = await run(dir);
     if (!last.stdout.trim()) throw new Error(`rekey run printed no summary (exit ${last.code}): ${last.stderr.slice(-2000)}`);
