@@ -1,4 +1,4 @@
-# rekey: Debian-based Node 20 image with Debian's Chromium for the browser target.
+# rekey: Debian-based Node 20 image with Debian's headless Chromium for the browser target.
 # Build: docker build -t rekey .    Run: docker run --rm -v "$PWD:/work" rekey validate /work/my-mapping.yaml
 
 FROM node:20-bookworm-slim AS build
@@ -13,15 +13,15 @@ RUN npm rebuild && npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium tini ca-certificates \
+ && apt-get install -y --no-install-recommends chromium-headless-shell tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
-ENV NODE_ENV=production \
-    REKEY_CHROMIUM_PATH=/usr/bin/chromium
+ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/mappings/mapping.schema.json ./mappings/mapping.schema.json
+COPY --from=build /app/pipelines/definition/pipeline.schema.json ./pipelines/definition/pipeline.schema.json
 COPY --from=build /app/examples ./examples
 COPY --from=build /app/fixtures ./fixtures
 COPY --from=build /app/docs ./docs
