@@ -237,6 +237,16 @@ describe('sqlite target: connect', () => {
     await expect(open({ keyColumn: 'REF' })).rejects.toMatchObject({ code: 'SQL_SCHEMA', message: 'table PEOPLE has no key column REF' });
   });
 
+  it('runs the setup script whole or not at all, so a failed setup leaves nothing half made', async () => {
+    await writeFile(join(dir, 'broken.sql'), 'CREATE TABLE HALF (SUB_KEY TEXT NOT NULL UNIQUE);\nCREATE TABLE oops (;\n');
+    const t = sqliteTarget.create({ path: 'half.sqlite', table: 'HALF', keyColumn: 'SUB_KEY', setupSql: 'broken.sql' }, { baseDir: dir, pipeline: 't' });
+    await expect(t.connect(ctx)).rejects.toMatchObject({ disposition: 'fatal' });
+    expect(await query(join(dir, 'half.sqlite'), "SELECT name FROM sqlite_master WHERE type = 'table'")).toEqual([]);
+    await writeFile(join(dir, 'broken.sql'), 'CREATE TABLE HALF (SUB_KEY TEXT NOT NULL UNIQUE);\n');
+    await t.connect(ctx);
+    await t.close();
+  });
+
   it('does not create a database file it was not asked to set up', async () => {
     const t = sqliteTarget.create({ path: 'missing.sqlite', table: 'PEOPLE', keyColumn: 'SUB_KEY' }, { baseDir: dir, pipeline: 't' });
     await expect(t.connect(ctx)).rejects.toMatchObject({

@@ -133,9 +133,18 @@ export class SqliteTarget implements Target {
     return manager.getConnection({});
   }
 
+  /** Runs the setup script in one transaction, so a process killed halfway leaves no half-made table for the next start to trip on. */
   private async runScript(sql: string): Promise<void> {
     const db = await this.driverDb();
-    await new Promise<void>((ok, ko) => db.exec(sql, (e) => (e ? ko(e) : ok())));
+    const exec = (text: string) => new Promise<void>((ok, ko) => db.exec(text, (e) => (e ? ko(e) : ok())));
+    await exec('BEGIN IMMEDIATE');
+    try {
+      await exec(sql);
+      await exec('COMMIT');
+    } catch (e) {
+      await exec('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
   }
 
   private async inspect(columns: { name: string; pk: number; type: string }[]): Promise<SqlTableSpec> {
