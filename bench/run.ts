@@ -8,6 +8,7 @@ import { inboxBench } from './inbox.bench.js';
 import { fileDropBench } from './file-drop.bench.js';
 import { webhookBench } from './webhook.bench.js';
 import { sqlTargetBench } from './sql-target.bench.js';
+import { browserBench } from './browser.bench.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   mapping: () => mappingBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
@@ -16,6 +17,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'file-drop': () => fileDropBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
   webhook: () => webhookBench(Number(process.env.REKEY_BENCH_WEBHOOK_REQUESTS ?? 20_000), Number(process.env.REKEY_BENCH_WEBHOOK_CONCURRENCY ?? 64)),
   'sql-target': () => sqlTargetBench(Number(process.env.REKEY_BENCH_RECORDS ?? 200_000)),
+  browser: () => browserBench(Number(process.env.REKEY_BENCH_FORMS ?? 40), (process.env.REKEY_BENCH_CONTEXTS ?? '1,2,4,8').split(',').map(Number)),
 };
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-GB');
