@@ -70,9 +70,13 @@ async function throughWriter(dir: string, name: string, format: FileFormat, reco
   await file.open(format.begin(facts));
   const totals: FileTotals = { records: 0, lines: 0, sums: {} };
   for (let i = 0; i < n; i++) {
-    const f = format.format(records[i % POOL]!);
+    const r = records[i % POOL]!;
+    const f = format.encode ? format.encode(r) : format.format(r);
     if (!f.ok) throw new Error(f.error.message);
-    await file.append(f.text);
+    if ('bytes' in f) {
+      const wait = file.appendBytes(f.bytes);
+      if (wait) await wait;
+    } else await file.append(f.text);
     addToTotals(totals, f);
   }
   const { head, tail } = format.end(facts, totals);

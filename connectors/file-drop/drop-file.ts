@@ -44,7 +44,8 @@ const TEXT_CHUNK = 1 << 16;
 
 /**
  * One data file being written under its temporary name. Text is buffered
- * and encoded in chunks of about 1 MiB. `finish` writes the tail, puts the
+ * and encoded in chunks of 64 Ki characters; bytes are copied into chunks
+ * of 1 MiB; each chunk is written while the next one fills. `finish` writes the tail, puts the
  * final head in place (same length as the start), fsyncs and closes; the
  * caller then publishes it with {@link publishDataFile}.
  */
@@ -53,6 +54,9 @@ export class DropFile {
   private fh?: FileHandle;
   private pending: string[] = [];
   private pendingLength = 0;
+  /** Bytes waiting to be written; only one of `pending` and `chunk` holds anything at a time, so the order is kept. */
+  private chunk: Buffer = Buffer.allocUnsafe(CHUNK);
+  private chunkLength = 0;
   private offset = 0;
   private headOffset = 0;
   private headBytes = 0;
@@ -92,11 +96,46 @@ export class DropFile {
     }
   }
 
-  /** Adds text; written out once about 1 MiB is buffered. */
+  /** Adds text; written out once about 64 Ki characters are buffered. */
   async append(text: string): Promise<void> {
+    if (this.chunkLength) await this.drainBytes();
     this.pending.push(text);
     this.pendingLength += text.length;
     if (this.pendingLength >= TEXT_CHUNK) await this.drain();
+  }
+
+  /**
+   * Adds bytes, copied at once (the caller may reuse its buffer). Resolves
+   * at once (undefined) unless a full chunk had to be handed to the writer
+   * first: then the returned promise must be awaited before the next call.
+   */
+  appendBytes(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.pending.length || this.chunkLength + bytes.length > CHUNK) return this.drainThenCopy(bytes);
+    this.chunk.set(bytes, this.chunkLength);
+    this.chunkLength += bytes.length;
+    return undefined;
+  }
+
+  private async drainThenCopy(bytes: Uint8Array): Promise<void> {
+    await this.drain();
+    await this.drainBytes();
+    if (bytes.length > CHUNK) {
+      await this.inflight;
+      await this.write(Buffer.from(bytes));
+      return;
+    }
+    this.chunk.set(bytes, 0);
+    this.chunkLength = bytes.length;
+  }
+
+  private async drainBytes(): Promise<void> {
+    if (!this.chunkLength) return;
+    const bytes = this.chunk.subarray(0, this.chunkLength);
+    this.chunk = Buffer.allocUnsafe(CHUNK);
+    this.chunkLength = 0;
+    await this.inflight;
+    this.inflight = this.write(bytes);
+    this.inflight.catch(() => undefined);
   }
 
   private async drain(): Promise<void> {
@@ -112,6 +151,7 @@ export class DropFile {
   /** Writes the rest and `tail`, replaces the head with `head` when given (it must encode to the same length), fsyncs, closes; resolves to the size and SHA-256. */
   async finish(tail: string, head?: string): Promise<{ bytes: number; sha256: string }> {
     await this.drain();
+    await this.drainBytes();
     await this.inflight;
     await this.write(encodeText(tail, this.encoding));
     if (head !== undefined) {

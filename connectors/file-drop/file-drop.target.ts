@@ -182,14 +182,15 @@ export class FileDropTarget implements Target {
           out.set(r.key, { key: r.key, status: 'delivered', legacyRef: ref, alreadyPresent: true });
           continue;
         }
-        const f = this.format.format(r);
+        const f = this.format.encode ? this.format.encode(r) : this.format.format(r);
         if (!f.ok) {
           out.set(r.key, { key: r.key, status: 'rejected', error: f.error });
           continue;
         }
         if (this.current && this.windowMs !== undefined && this.now().getTime() - this.current.openedMs >= this.windowMs) await this.complete(state, out, inBatch);
         const file = this.current ?? (await this.openFile(state));
-        await file.file.append(f.text);
+        if ('bytes' in f) await file.file.appendBytes(f.bytes);
+        else await file.file.append(f.text);
         file.keys.push(r.key);
         addToTotals(file.totals, f);
         out.set(r.key, { key: r.key, status: 'held' });

@@ -9,6 +9,7 @@
 import { DateTime } from 'luxon';
 import { FileDropCodes, FileDropFailure, valueError } from '../file-drop.errors.js';
 import { describeChar, firstUnencodable, LINE_ENDINGS, OUTPUT_ENCODINGS, type LineEnding, type OutputEncoding } from './encoding.js';
+import { detailEncoder } from './fixed-width.bytes.js';
 import { compileLayout, recordLayoutSchema, type CompiledLayout, type RecordLayoutConfig } from './fixed-width.layout.js';
 import { renderAmount, renderNumeric, renderText, SPECIAL, type Rendered } from './fixed-width.values.js';
 import type { ControlTotal, FileFacts, FileFormat, FileTotals, FormatRecord, Formatted } from './format.types.js';
@@ -140,6 +141,29 @@ export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & {
 
   const zero = (): FileTotals => ({ records: 0, lines: 0, sums: {} });
 
+  function format(r: FormatRecord): Formatted {
+    const amounts: Record<string, bigint> | undefined = totals.length ? {} : undefined;
+    const first = recordLine(detail, r.record, '', amounts);
+    if (typeof first !== 'string') return first;
+    let text = first;
+    let lines = 1;
+    for (const group of Object.keys(r.children)) {
+      const rows = r.children[group] ?? [];
+      if (!rows.length) continue;
+      const layout = children.find(([g]) => g === group)?.[1];
+      if (!layout) return { ok: false, error: valueError(FileDropCodes.VALUE, group, 'child rows with no layout under format.children') };
+      for (let i = 0; i < rows.length; i++) {
+        const child = recordLine(layout, rows[i]!, `${group}[${i + 1}].`);
+        if (typeof child !== 'string') return child;
+        text += child;
+        lines++;
+      }
+    }
+    return { ok: true, text, lines, amounts };
+  }
+
+  const encode = detailEncoder(detail, encoding, eol, summed, (f) => constants.get(f) ?? constant((f.source as { value: string }).value, f), format);
+
   return {
     encoding,
     extension: 'dat',
@@ -148,26 +172,8 @@ export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & {
     begin(file) {
       return header ? fileLine(header, file, zero(), 'header') : '';
     },
-    format(r: FormatRecord): Formatted {
-      const amounts: Record<string, bigint> | undefined = totals.length ? {} : undefined;
-      const first = recordLine(detail, r.record, '', amounts);
-      if (typeof first !== 'string') return first;
-      let text = first;
-      let lines = 1;
-      for (const group of Object.keys(r.children)) {
-        const rows = r.children[group] ?? [];
-        if (!rows.length) continue;
-        const layout = children.find(([g]) => g === group)?.[1];
-        if (!layout) return { ok: false, error: valueError(FileDropCodes.VALUE, group, 'child rows with no layout under format.children') };
-        for (let i = 0; i < rows.length; i++) {
-          const child = recordLine(layout, rows[i]!, `${group}[${i + 1}].`);
-          if (typeof child !== 'string') return child;
-          text += child;
-          lines++;
-        }
-      }
-      return { ok: true, text, lines, amounts };
-    },
+    format,
+    ...(encode ? { encode } : {}),
     end(file, t) {
       return { head: header ? fileLine(header, file, t, 'header') : undefined, tail: trailer ? fileLine(trailer, file, t, 'trailer') : '' };
     },

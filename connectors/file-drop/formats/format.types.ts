@@ -38,6 +38,15 @@ export type Formatted =
   | { ok: true; text: string; lines: number; amounts: Record<string, bigint> | undefined }
   | { ok: false; error: ConnectorError };
 
+/**
+ * One record as bytes of the file's encoding, or why it cannot be written.
+ * `bytes` may be a view of a buffer the format reuses: valid only until
+ * the format's next call.
+ */
+export type Encoded =
+  | { ok: true; bytes: Uint8Array; lines: number; amounts: Record<string, bigint> | undefined }
+  | { ok: false; error: ConnectorError };
+
 /** A control total a format keeps: the field summed and its implied decimals. */
 export interface ControlTotal {
   field: string;
@@ -55,6 +64,11 @@ export interface FileFormat {
   begin(file: FileFacts): string;
   /** One record as text, or its error naming the field; never throws for bad data. */
   format(r: FormatRecord): Formatted;
+  /**
+   * Optional fast path: the record as the bytes `format`'s text encodes to,
+   * or the same error. Formats that have it are written through it.
+   */
+  encode?(r: FormatRecord): Encoded;
   /**
    * Text after the last record (`tail`) and, where the start of the file
    * depends on the totals, its final text (`head`), which replaces

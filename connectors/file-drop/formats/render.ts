@@ -13,7 +13,7 @@ export interface RenderedFile {
 }
 
 /** Adds one accepted record's lines and amounts to `totals`. */
-export function addToTotals(totals: FileTotals, f: Formatted & { ok: true }): void {
+export function addToTotals(totals: FileTotals, f: { lines: number; amounts: Record<string, bigint> | undefined }): void {
   totals.records += 1;
   totals.lines += f.lines;
   if (f.amounts) for (const [k, v] of Object.entries(f.amounts)) totals.sums[k] = (totals.sums[k] ?? 0n) + v;
