@@ -136,7 +136,7 @@ export function detailEncoder(
 
   return (r) => {
     for (const g in r.children) if ((r.children[g]?.length ?? 0) > 0) return slow(r);
-    template.copy(out, 0);
+    out.set(template);
     const amounts: Record<string, bigint> | undefined = totals ? {} : undefined;
     const rec = r.record;
     for (let s = 0; s < slots.length; s++) {
