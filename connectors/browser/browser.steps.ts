@@ -151,7 +151,9 @@ async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope)
     await g(locate(scope, step.popup.open, env).click(t(step.popup.open)));
     const popup = await g(opened);
     const inner = new PageWatch(popup);
-    await runSteps(step.popup.steps, inner, { ...env, expired: undefined });
+    await runSteps(step.popup.steps, inner, { ...env, expired: undefined }).catch((e: unknown) => {
+      if (!(popup.isClosed() && e instanceof BrowserFailure && e.code === BrowserCodes.CRASHED)) throw e;
+    });
     if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 2000 }).catch(() => popup.close());
   } else if ('upload' in step) {
     const u = step.upload;
