@@ -102,7 +102,10 @@ export function csvFormat(config: CsvFormatConfig, defaultColumns: readonly stri
   const fields = columns.map((c) => c.field);
   const delimiter = options.delimiter as string;
   const eol = options.record_delimiter as string;
-  const needsQuoting = !all && delimiter.length === 1 && !opts.library ? new RegExp(`[${regexChar(delimiter)}${regexChar(options.quote as string)}\\r\\n]`) : undefined;
+  const quoteClass = `${regexChar(delimiter)}${regexChar(options.quote as string)}\\r\\n`;
+  const needsQuoting = !all && delimiter.length === 1 && !opts.library ? new RegExp(`[${quoteClass}]`) : undefined;
+  /** Text values this does not match are written as they are, unquoted: encodable for certain, no formula start, nothing to quote. */
+  const asIs = needsQuoting && new RegExp(`[${encoding.startsWith('utf-8') ? '\\uD800-\\uDFFF' : '\\u0080-\\uFFFF'}${quoteClass}]${defuse ? '|^[=+\\-@\\t]' : ''}`);
 
   function cell(record: Record<string, unknown>, field: string): string | Formatted {
     const value = record[field];
@@ -133,6 +136,11 @@ export function csvFormat(config: CsvFormatConfig, defaultColumns: readonly stri
       const row: string[] = new Array<string>(fields.length);
       let plain = needsQuoting !== undefined;
       for (let i = 0; i < fields.length; i++) {
+        const v = r.record[fields[i]!];
+        if (asIs && typeof v === 'string' && !asIs.test(v)) {
+          row[i] = v;
+          continue;
+        }
         const c = cell(r.record, fields[i]!);
         if (typeof c !== 'string') return c;
         row[i] = c;
