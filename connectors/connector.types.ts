@@ -166,6 +166,8 @@ export interface ConnectorEnv {
   pipeline: string;
   /** The fields of the mapping that feeds a target, where known, so that it can check them against the legacy system before any write. */
   mapping?: { name: string; fields: readonly FieldSpec[] };
+  /** The pipeline's `limits.concurrency`, where known: a target that works in parallel may size itself by it. */
+  concurrency?: number;
 }
 
 /** A connector's declaration: its name, config schema and factory. */

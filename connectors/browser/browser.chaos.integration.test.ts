@@ -74,7 +74,7 @@ describe.skipIf(!chromium)(`browser target chaos run in Chromium${chromium ? '' 
 
   beforeAll(async () => {
     mapping = loadMapping(MAPPING, readFileSync(MAPPING, 'utf8')).compiled!;
-    items = manySubmissions(exportRows((b) => mapping.map(b).ok), COUNT);
+    items = manySubmissions(exportRows(root, (b) => mapping.map(b).ok), COUNT);
     const dir = mkdtempSync(join(tmpdir(), 'rekey-browser-chaos-'));
     evidence = join(dir, 'evidence');
     store = await openStateStore(`sqlite:${join(dir, 'state.sqlite')}`);

@@ -74,7 +74,7 @@ export type BrowserConfig = {
   baseUrl: string;
   /** Chromium to run; default: Playwright's own, else /usr/bin/chromium-headless-shell, else /usr/bin/chromium. */
   executablePath?: string;
-  /** Browser contexts (signed-in clerks) keying at once; default 1. */
+  /** Browser contexts (signed-in clerks) keying at once; default the pipeline's `limits.concurrency`. */
   contexts?: number;
   /** A context is replaced after this many forms; default 50. */
   recycleContextAfter?: number;
@@ -143,7 +143,7 @@ export const browserConfigSchema: Record<string, unknown> = {
   properties: {
     baseUrl: { type: 'string', pattern: '^https?://', description: 'Base of relative URLs, e.g. http://dcs.internal:8080.' },
     executablePath: str('Chromium to run; default Playwright\'s own, else /usr/bin/chromium-headless-shell, else /usr/bin/chromium.'),
-    contexts: { type: 'integer', minimum: 1, maximum: 32, description: 'Signed-in browser contexts keying at once; default 1.' },
+    contexts: { type: 'integer', minimum: 1, maximum: 32, description: 'Signed-in browser contexts keying at once; default the pipeline’s limits.concurrency.' },
     recycleContextAfter: { type: 'integer', minimum: 1, description: 'Forms per context before it is replaced; default 50.' },
     restartBrowserAfter: { type: 'integer', minimum: 1, description: 'Forms before the browser is restarted; default 500.' },
     stepTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, description: 'Default time a step may take (ms); default 15000.' },

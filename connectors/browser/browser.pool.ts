@@ -40,6 +40,11 @@ export class ContextPool {
 
   constructor(private readonly opts: PoolOptions) {}
 
+  /** Contexts keying at once at most. */
+  get size(): number {
+    return this.opts.size;
+  }
+
   /** Starts the browser now (fatal `BROWSER_LAUNCH` when it cannot). */
   async start(): Promise<void> {
     await this.getBrowser();

@@ -43,7 +43,7 @@ export class BrowserTarget implements Target {
     this.pii = env.mapping?.fields.filter((f) => f.pii).map((f) => f.name) ?? [];
     this.pool = new ContextPool({
       executablePath: config.executablePath,
-      size: config.contexts ?? 1,
+      size: config.contexts ?? env.concurrency ?? 1,
       recycleContextAfter: config.recycleContextAfter ?? 50,
       restartBrowserAfter: config.restartBrowserAfter ?? 500,
       traces: config.evidence?.traces ?? true,
