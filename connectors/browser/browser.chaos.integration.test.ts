@@ -120,5 +120,5 @@ describe.skipIf(!chromium)(`browser target chaos run in Chromium${chromium ? '' 
     const refs = new Map(after.map((r) => [licence.get(r.key)!, r.legacyRef]));
     expect(app.store.cases).toHaveLength(COUNT);
     expect(new Map(app.store.cases.map((c) => [c.licenceNo, c.ref]))).toEqual(refs);
-  }, 240_000);
+  }, Math.max(240_000, COUNT * 3_000));
 });
