@@ -5,22 +5,10 @@
  * and are reported as skipped, with the reason in their name, otherwise.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
-import type { Ctx, MappedRecord, Target } from '../connector.types.js';
+import type { Target } from '../connector.types.js';
 import { sqlTarget, type SqlTargetConfig } from './sql.target.js';
-import { legacyMssql, MSSQL_URL, type LegacyDb } from './sql.test-helpers.js';
+import { legacyMssql, MSSQL_URL, type LegacyDb, caseCtx as ctx, DRIVER, REVOKED, caseRecord as rec } from './sql.test-helpers.js';
 
-const ctx: Ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1 };
-const DRIVER = 'MORGA657054SM9IJ';
-const REVOKED = 'REVOK657054SM9IJ';
-
-const rec = (key: string, over: Record<string, unknown> = {}, uncertain = false): MappedRecord => ({
-  key,
-  record: { CASE_TYPE: 'COA', WEB_REF: 'WEB00001', DRIVER_NO: DRIVER, SURNAME: 'MORGAN', FORENAMES: 'SARAH JANE', POSTCODE: 'SW1A 1AA', MOVE_DATE: '01.02.2024', ...over },
-  children: {},
-  mappingVersion: 'sha256:x',
-  uncertain,
-});
 
 describe.skipIf(!MSSQL_URL)('sql target on SQL Server (skipped unless REKEY_TEST_MSSQL_URL names a server)', () => {
   let db: LegacyDb;

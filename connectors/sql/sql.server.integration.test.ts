@@ -1,23 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
-import type { Ctx, MappedRecord } from '../connector.types.js';
 import type { FieldSpec } from '../../mappings/mapping.types.js';
 import { ConnectorFailure } from '../connector.errors.js';
 import { sqlTarget, type SqlTargetConfig } from './sql.target.js';
 import type { SqlSchemaFailure } from './sql.mapping-check.js';
-import { legacyMariaDb, legacyPostgres, type LegacyDb } from './sql.test-helpers.js';
+import { legacyMariaDb, legacyPostgres, type LegacyDb, caseCtx as ctx, DRIVER, REVOKED, caseRecord as rec } from './sql.test-helpers.js';
 
-const ctx: Ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1 };
-const DRIVER = 'MORGA657054SM9IJ';
-const REVOKED = 'REVOK657054SM9IJ';
-
-const rec = (key: string, over: Record<string, unknown> = {}, uncertain = false): MappedRecord => ({
-  key,
-  record: { CASE_TYPE: 'COA', WEB_REF: 'WEB00001', DRIVER_NO: DRIVER, SURNAME: 'MORGAN', FORENAMES: 'SARAH JANE', POSTCODE: 'SW1A 1AA', MOVE_DATE: '01.02.2024', ...over },
-  children: {},
-  mappingVersion: 'sha256:x',
-  uncertain,
-});
 
 const field = (name: string, extra: Partial<FieldSpec> = {}): FieldSpec => ({ name, transform: [], required: false, pii: false, pos: { file: 'm.yaml', line: 3, col: 3 }, ...extra });
 

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { QueryTypes, Sequelize } from 'sequelize';
 import { root } from '../../runner/cli.test-helpers.js';
+import pino from 'pino';
+import type { Ctx, MappedRecord } from '../connector.types.js';
 
 /** PostgreSQL the tests use. */
 export const PG_URL = process.env.REKEY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -109,3 +111,18 @@ export async function legacyMssql(): Promise<LegacyDb> {
     },
   };
 }
+
+/** A silent connector context for the target tests. */
+export const caseCtx: Ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1 };
+/** A driver number in the DVLA fixture, and one whose licence is revoked (its trigger refuses cases). */
+export const DRIVER = 'MORGA657054SM9IJ';
+export const REVOKED = 'REVOK657054SM9IJ';
+
+/** A change-of-address case for the DVLA fixture's `cases` table, with `over` on top. */
+export const caseRecord = (key: string, over: Record<string, unknown> = {}, uncertain = false): MappedRecord => ({
+  key,
+  record: { CASE_TYPE: 'COA', WEB_REF: 'WEB00001', DRIVER_NO: DRIVER, SURNAME: 'MORGAN', FORENAMES: 'SARAH JANE', POSTCODE: 'SW1A 1AA', MOVE_DATE: '01.02.2024', ...over },
+  children: {},
+  mappingVersion: 'sha256:x',
+  uncertain,
+});
