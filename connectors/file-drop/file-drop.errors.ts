@@ -18,6 +18,8 @@ export const FileDropCodes = {
   IO: 'FILE_DROP_IO',
   /** The target needs the state store (`ctx.state`) and was not given it. */
   NO_STATE: 'FILE_DROP_NO_STATE',
+  /** The journal in the connector state is damaged (a published file without its keys row). */
+  JOURNAL: 'FILE_DROP_JOURNAL',
   /** An acknowledgement file that does not follow its declared layout. */
   ACK: 'FILE_DROP_ACK',
   /** The legacy system rejected the record in its acknowledgement file. */

@@ -12,7 +12,7 @@ import type { FileDropConfig } from './file-drop.config.js';
 import { FileDropTarget } from './file-drop.target.js';
 import { fixedWidthFormat, type FixedWidthFormatConfig } from './formats/fixed-width.format.js';
 import { renderFile } from './formats/render.js';
-import { entryName, loadEntries } from './journal.js';
+import { entryName, keysName, loadEntries, loadKeys } from './journal.js';
 
 const LAYOUT: FixedWidthFormatConfig = {
   kind: 'fixed-width',
@@ -65,7 +65,9 @@ describe('file-drop target', () => {
     expect(manifest).toEqual({ file: 'DRV_20240305_000001.dat', sequence: 1, pipeline: 'coa', createdAt: NOW.toISOString(), records: 3, lines: 3, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), totals: { FEE: '6.75' } });
     expect((await readFile(join(dir, 'drop', 'DRV_20240305_000001.dat.ok'))).length).toBe(0);
     const [entry] = await loadEntries(state);
-    expect(entry).toMatchObject({ state: 'published', name: 'DRV_20240305_000001.dat', seq: 1, keys: ['form/K1', 'form/K2', 'form/K3'] });
+    expect(entry).toMatchObject({ state: 'published', name: 'DRV_20240305_000001.dat', seq: 1, records: 3 });
+    expect(entry!.keys).toBeUndefined();
+    expect(await loadKeys(state, entry!)).toEqual(['form/K1', 'form/K2', 'form/K3']);
   });
 
   it('rotates every N records: full files are delivered at once, the rest at flush; sequence numbers go on across runs', async () => {
@@ -140,7 +142,7 @@ describe('file-drop target', () => {
       { key: 'form/K3', status: 'held' },
     ]);
     await restarted.flush(ctx);
-    const all = (await loadEntries(state)).flatMap((e) => e.keys ?? []);
+    const all = (await Promise.all((await loadEntries(state)).map((e) => loadKeys(state, e)))).flat();
     expect(all.sort()).toEqual(['form/K1', 'form/K2', 'form/K3']);
   });
 
@@ -149,10 +151,12 @@ describe('file-drop target', () => {
     await t.connect(ctx);
     await t.deliver([rec(1)], ctx);
     const [open] = await loadEntries(state);
-    await state.set(entryName(1), JSON.stringify({ ...open, state: 'pending', keys: ['form/K1'], pid: deadPid() }));
+    await state.set(keysName(1), JSON.stringify(['form/K1']));
+    await state.set(entryName(1), JSON.stringify({ ...open, state: 'pending', records: 1, pid: deadPid() }));
     await target().connect(ctx);
     expect(await listing()).toEqual([]);
     expect(await loadEntries(state)).toEqual([]);
+    expect(await state.list('file-drop.keys.')).toEqual([]);
   });
 
   it('leaves the files of a live runner alone', async () => {

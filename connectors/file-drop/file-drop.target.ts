@@ -21,7 +21,8 @@ import { DEFAULT_NAME, fileDropConfigSchema, rotateMs, type FileDropConfig } fro
 import { FileDropCodes, FileDropFailure } from './file-drop.errors.js';
 import { fileFormat, totalText, type FileFacts, type FileFormat, type FileTotals } from './formats/index.js';
 import { addToTotals } from './formats/render.js';
-import { entryName, loadEntries, openEntry, ownerMayBeAlive, saveEntry, SEQ_COUNTER, type JournalEntry } from './journal.js';
+import { entryName, keysName, loadEntries, loadKeys, moveKeys, openEntry, ownerMayBeAlive, recordCount, saveEntry, saveKeys, SEQ_COUNTER, type JournalEntry } from './journal.js';
+import { PublishedKeys } from './published-keys.js';
 import { uploadAll } from './sftp.upload.js';
 import { compileNameTemplate, renderName, type NameTemplate } from './name-template.js';
 
@@ -50,10 +51,10 @@ export class FileDropTarget implements Target {
   private current?: OpenFile;
   /** Outcomes of records held in an earlier `deliver` whose file has since been put in place. */
   private settled: Outcome[] = [];
-  /** Key to legacy reference, for every record of a published file (answers uncertain records). */
-  private published = new Map<string, string>();
-  /** Keys in files whose publication was completed by recovery: answered as present even when the ledger does not know they may be. */
-  private recovered = new Set<string>();
+  /** This pass's lookup of uncertain records in published files; made at the first uncertain record. */
+  private lookup?: PublishedKeys;
+  /** Key to legacy reference, for the files whose publication was completed by recovery: answered as present even when the ledger does not know they may be. */
+  private recovered = new Map<string, string>();
 
   /** Checks the whole config (name template, layout, time zone); throws an Error with `problems` listing each. */
   constructor(
@@ -86,12 +87,13 @@ export class FileDropTarget implements Target {
   /**
    * Reconciles the acknowledgement files found for published files (see
    * `ack` in the config), skipping files named in `done`. Resolves to an
-   * empty list when no `ack` is configured. Reads only.
+   * empty list when no `ack` is configured. Reads only, and reads the keys
+   * of answered files only.
    */
   async reconciliations(ctx: Ctx, done: ReadonlySet<string> = new Set()): Promise<Reconciliation[]> {
     if (!this.config.ack) return [];
     const folder = resolve(this.env.baseDir, this.config.ack.folder ?? this.config.folder);
-    return readAnswers(folder, await loadEntries(this.state(ctx)), this.config.ack, done);
+    return readAnswers(folder, this.state(ctx), this.config.ack, done);
   }
 
   /**
@@ -110,7 +112,7 @@ export class FileDropTarget implements Target {
     const at = this.now().toISOString();
     for (const e of await loadEntries(state)) {
       if (!names.has(e.name) || e.state !== 'published' || e.answered || !this.config.ack) continue;
-      await saveEntry(state, { ...e, answered: { at, ack: ackNameFor(this.config.ack.match, { name: e.name, seq: e.seq, keys: [] }) } });
+      await saveEntry(state, { ...e, answered: { at, ack: ackNameFor(this.config.ack.match, e) } });
     }
   }
 
@@ -122,14 +124,16 @@ export class FileDropTarget implements Target {
   /**
    * Makes the drop folder, settles the journal entries of runs that died
    * (deletes their temporary files, publishes files that were renamed but
-   * not recorded), and loads which keys are in published files. Throws
-   * `FILE_DROP_IO` (retry) when the folder cannot be used.
+   * not recorded) and moves keys held inline by entries of the earlier
+   * layout to their own rows. Reads the keys of recovered files only.
+   * Throws `FILE_DROP_IO` (retry) when the folder cannot be used,
+   * `FILE_DROP_JOURNAL` (fatal) when a recovered file has no keys.
    */
   async connect(ctx: Ctx): Promise<void> {
     const state = this.state(ctx);
     try {
       await mkdir(this.folder, { recursive: true });
-      this.published.clear();
+      this.lookup = undefined;
       this.recovered.clear();
       for (const e of await loadEntries(state)) {
         if (e.state !== 'published' && (ownerMayBeAlive(e) || this.current?.entry.seq === e.seq)) {
@@ -137,8 +141,7 @@ export class FileDropTarget implements Target {
           continue;
         }
         if (e.state === 'open') {
-          await rm(join(this.folder, tempName(e.name)), { force: true });
-          await state.delete(entryName(e.seq));
+          await this.discard(e, state);
           ctx.log.warn({ file: e.name, seq: e.seq }, 'deleted the unfinished temporary file of a run that stopped; its records are written again');
           continue;
         }
@@ -146,16 +149,16 @@ export class FileDropTarget implements Target {
           const tmpLeft = await exists(join(this.folder, tempName(e.name)));
           const inPlace = await exists(join(this.folder, e.name));
           if (tmpLeft && !inPlace) {
-            await rm(join(this.folder, tempName(e.name)), { force: true });
-            await state.delete(entryName(e.seq));
+            await this.discard(e, state);
             ctx.log.warn({ file: e.name, seq: e.seq }, 'deleted a finished file that was never renamed into place; its records are written again');
             continue;
           }
+          const keys = await loadKeys(state, e);
           await this.finishPublication(e, state);
-          e.keys?.forEach((k) => this.recovered.add(k));
+          keys.forEach((k, i) => this.recovered.set(k, `${e.name}#${i + 1}`));
           ctx.log.warn({ file: e.name, seq: e.seq }, 'completed the publication of a file renamed before a crash; its records are answered as already present');
         }
-        e.keys?.forEach((k, i) => this.published.set(k, `${e.name}#${i + 1}`));
+        await moveKeys(state, { ...e, state: 'published' });
       }
     } catch (e) {
       if (e instanceof FileDropFailure) throw e;
@@ -176,8 +179,10 @@ export class FileDropTarget implements Target {
     const out = new Map<string, Outcome>();
     const inBatch = new Set(batch.map((r) => r.key));
     try {
+      const asked = batch.filter((r) => r.uncertain && !this.recovered.has(r.key)).map((r) => r.key);
+      const found = asked.length ? await (this.lookup ??= new PublishedKeys(state)).find(asked) : undefined;
       for (const r of batch) {
-        const ref = r.uncertain || this.recovered.has(r.key) ? this.published.get(r.key) : undefined;
+        const ref = this.recovered.get(r.key) ?? found?.get(r.key);
         if (ref !== undefined) {
           out.set(r.key, { key: r.key, status: 'delivered', legacyRef: ref, alreadyPresent: true });
           continue;
@@ -227,6 +232,7 @@ export class FileDropTarget implements Target {
     const open = this.current;
     this.current = undefined;
     this.settled = [];
+    this.lookup = undefined;
     if (open && !open.pending) await open.file.abandon();
   }
 
@@ -251,15 +257,16 @@ export class FileDropTarget implements Target {
     const { head, tail } = this.format.end(c.facts, c.totals);
     const { bytes, sha256 } = await c.file.finish(tail, head);
     const totals = Object.fromEntries(this.format.totals.map((t) => [t.field, totalText(c.totals.sums[t.field] ?? 0n, t.decimals)]));
-    const entry: JournalEntry = { ...c.entry, state: 'pending', keys: c.keys, sha256, bytes, lines: c.totals.lines, totals };
+    await saveKeys(state, c.entry.seq, c.keys);
+    const entry: JournalEntry = { ...c.entry, state: 'pending', records: c.keys.length, sha256, bytes, lines: c.totals.lines, totals };
     await saveEntry(state, entry);
     c.pending = true;
     crashPoint('file-drop-before-rename');
     await this.finishPublication(entry, state);
     this.current = undefined;
+    this.lookup?.published(entry.name, c.keys);
     c.keys.forEach((key, i) => {
       const legacyRef = `${entry.name}#${i + 1}`;
-      this.published.set(key, legacyRef);
       const o: Outcome = { key, status: 'delivered', legacyRef };
       if (out && inBatch.has(key)) out.set(key, o);
       else this.settled.push(o);
@@ -270,7 +277,7 @@ export class FileDropTarget implements Target {
   private async finishPublication(e: JournalEntry, state: ConnectorState): Promise<void> {
     if (await exists(join(this.folder, tempName(e.name)))) await publishDataFile(this.folder, e.name);
     if (this.config.manifest) {
-      const manifest = { file: e.name, sequence: e.seq, pipeline: this.env.pipeline, createdAt: e.openedAt, records: e.keys?.length ?? 0, lines: e.lines, bytes: e.bytes, sha256: e.sha256, totals: e.totals ?? {} };
+      const manifest = { file: e.name, sequence: e.seq, pipeline: this.env.pipeline, createdAt: e.openedAt, records: recordCount(e), lines: e.lines, bytes: e.bytes, sha256: e.sha256, totals: e.totals ?? {} };
       if (!(await exists(join(this.folder, `${e.name}.manifest.json`)))) await writeAtomic(this.folder, `${e.name}.manifest.json`, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
     }
     if (this.config.trigger && !(await exists(join(this.folder, e.name + this.config.trigger)))) await writeAtomic(this.folder, e.name + this.config.trigger, Buffer.alloc(0));
@@ -288,7 +295,15 @@ export class FileDropTarget implements Target {
     this.settled = [];
     if (c.pending) return;
     await c.file.abandon().catch(() => undefined);
-    await state.delete(entryName(c.entry.seq)).catch(() => undefined);
+    await state.delete(keysName(c.entry.seq)).then(() => state.delete(entryName(c.entry.seq))).catch(() => undefined);
+  }
+
+  /** Deletes a file that never reached its final name, then its keys row, then its entry; a pending entry is put back to `open` first, so that a crash half-way is settled the same way. */
+  private async discard(e: JournalEntry, state: ConnectorState): Promise<void> {
+    if (e.state === 'pending') await saveEntry(state, { state: 'open', name: e.name, seq: e.seq, host: e.host, pid: e.pid, openedAt: e.openedAt });
+    await rm(join(this.folder, tempName(e.name)), { force: true });
+    await state.delete(keysName(e.seq));
+    await state.delete(entryName(e.seq));
   }
 }
 

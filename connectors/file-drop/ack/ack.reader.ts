@@ -5,17 +5,18 @@
  * (confirm accepted records, dead-letter rejected ones) is the ledger's.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import type { JournalEntry } from '../journal.js';
+import type { ConnectorState } from '../../connector.types.js';
+import { loadEntries, loadKeys } from '../journal.js';
 import type { AckConfig } from './ack.config.js';
 import { decodeAck, matchAcks, reconcileAck, type Reconciliation } from './ack.reconcile.js';
 
 /**
- * Reconciles every published file of `entries` whose answer is in
- * `folder`, that is not listed in `done` and whose answer was not applied
- * yet (`answered`).
+ * Reconciles every published file of the journal in `state` whose answer
+ * is in `folder`, that is not listed in `done` and whose answer was not
+ * applied yet (`answered`); reads the keys of those files only.
  * A missing folder means no answers yet.
  */
-export async function readAnswers(folder: string, entries: readonly JournalEntry[], config: AckConfig, done: ReadonlySet<string> = new Set()): Promise<Reconciliation[]> {
+export async function readAnswers(folder: string, state: ConnectorState, config: AckConfig, done: ReadonlySet<string> = new Set()): Promise<Reconciliation[]> {
   let found: string[];
   try {
     found = await readdir(folder);
@@ -23,10 +24,11 @@ export async function readAnswers(folder: string, entries: readonly JournalEntry
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
-  const published = entries.filter((e) => e.state === 'published' && e.keys !== undefined && !e.answered && !done.has(e.name)).map((e) => ({ name: e.name, seq: e.seq, keys: e.keys! }));
+  const waiting = (await loadEntries(state)).filter((e) => e.state === 'published' && !e.answered && !done.has(e.name));
   const out: Reconciliation[] = [];
-  for (const { file, ack } of matchAcks(config.match, published, found)) {
-    out.push(reconcileAck(file, ack, decodeAck(await readFile(`${folder}/${ack}`), config), config));
+  for (const { file, ack } of matchAcks(config.match, waiting, found)) {
+    const keys = await loadKeys(state, file);
+    out.push(reconcileAck({ name: file.name, seq: file.seq, keys }, ack, decodeAck(await readFile(`${folder}/${ack}`), config), config));
   }
   return out;
 }

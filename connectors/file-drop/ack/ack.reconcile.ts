@@ -39,7 +39,7 @@ export interface DroppedFile {
 }
 
 /** The name of the acknowledgement file that answers `file`, from the `match` template. */
-export function ackNameFor(match: string, file: DroppedFile): string {
+export function ackNameFor(match: string, file: Pick<DroppedFile, 'name' | 'seq'>): string {
   const dot = file.name.lastIndexOf('.');
   const base = dot > 0 ? file.name.slice(0, dot) : file.name;
   return match.replace(/\{(name|base|seq)(?::([1-9]\d?))?\}/g, (_m, what: string, width?: string) =>
@@ -48,7 +48,7 @@ export function ackNameFor(match: string, file: DroppedFile): string {
 }
 
 /** Pairs acknowledgement files found in a folder with the data files they answer (by the `match` template); unmatched names are left out. */
-export function matchAcks(match: string, files: readonly DroppedFile[], found: readonly string[]): { file: DroppedFile; ack: string }[] {
+export function matchAcks<F extends Pick<DroppedFile, 'name' | 'seq'>>(match: string, files: readonly F[], found: readonly string[]): { file: F; ack: string }[] {
   const present = new Set(found);
   return files.flatMap((file) => {
     const ack = ackNameFor(match, file);
