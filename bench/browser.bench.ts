@@ -8,8 +8,11 @@
  * Playwright script doing the same steps over the same number of contexts,
  * on records mapped beforehand. Both times include launching Chromium and
  * signing in; the pipeline file is loaded once untimed first (the pipeline
- * schema is compiled on first use, once per process). Peak memory: RSS of this process and of
- * every process under it (the Chromium processes), sampled from /proc.
+ * schema is compiled on first use, once per process). Evidence as the
+ * target's default (traces of retries only; REKEY_BENCH_TRACES=always|off to
+ * change). Peak memory: RSS of this process and of every process under it
+ * (the Chromium processes), sampled from /proc; CPU: the machine's busy share
+ * over the run, from /proc/stat.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +44,16 @@ interface BrowserFigure {
   formsPerMinute: number;
   msPerForm: number;
   peakRssMb: number;
+  /** Share of the machine's CPU time (all cores) that was busy during the run, from /proc/stat. */
+  cpuBusy: number;
+}
+
+/** Busy and total CPU time of the whole machine so far (clock ticks, all cores). */
+function cpuTicks(): { busy: number; total: number } {
+  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+  const n = f.map(Number);
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - n[3]! - n[4]!, total };
 }
 
 function rssOf(pid: number): number {
@@ -78,18 +91,22 @@ function treeRss(): number {
 async function measured(name: string, contexts: number, forms: number, run: () => Promise<number>): Promise<BrowserFigure> {
   let peak = treeRss();
   const sampler = setInterval(() => (peak = Math.max(peak, treeRss())), 250);
+  const cpu0 = cpuTicks();
   const t0 = process.hrtime.bigint();
   const done = await run().finally(() => clearInterval(sampler));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu1 = cpuTicks();
   if (done !== forms) throw new Error(`${name}: keyed ${done} of ${forms}`);
-  return { name, contexts, forms, seconds, formsPerMinute: (forms * 60) / seconds, msPerForm: (seconds * 1000) / forms, peakRssMb: Math.round(peak / MB) };
+  const cpuBusy = Number(((cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total)).toFixed(2));
+  return { name, contexts, forms, seconds, formsPerMinute: (forms * 60) / seconds, msPerForm: (seconds * 1000) / forms, peakRssMb: Math.round(peak / MB), cpuBusy };
 }
 
 function pipelineFile(dir: string, input: string, contexts: number): string {
   const def = parse(readFileSync(join(repoRoot(), PIPELINE), 'utf8')) as Record<string, Record<string, unknown>>;
   const cfg = def.target!.config as Record<string, unknown>;
   delete cfg.readBack;
-  Object.assign(cfg, { contexts, evidence: { folder: join(dir, 'evidence'), traces: process.env.REKEY_BENCH_TRACES !== '0' } });
+  const traces = process.env.REKEY_BENCH_TRACES;
+  Object.assign(cfg, { contexts, evidence: { folder: join(dir, 'evidence'), ...(traces && { traces }) } });
   Object.assign(def, {
     pipeline: `bench-browser-${contexts}`,
     mapping: join(repoRoot(), MAPPING),

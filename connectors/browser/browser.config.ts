@@ -68,6 +68,19 @@ export interface ReadBackConfig {
   fields: Record<string, string | { selector: string; expect: string }>;
 }
 
+/**
+ * Which forms are traced (Playwright trace with DOM snapshots, kept when the
+ * form fails): `retries`, forms on a retry or after an uncertain attempt;
+ * `always`, every form (measured here: about a fifth more time per form);
+ * `off`, none. A failure always keeps a screenshot.
+ */
+export type TraceMode = 'retries' | 'always' | 'off';
+
+/** The trace mode a config asks for (`true` is `always`, `false` is `off`; default `retries`). */
+export function traceMode(v: TraceMode | boolean | undefined): TraceMode {
+  return v === true ? 'always' : v === false ? 'off' : (v ?? 'retries');
+}
+
 /** `target.config` of kind `browser`. */
 export type BrowserConfig = {
   /** Base of relative `goto` URLs. */
@@ -83,7 +96,7 @@ export type BrowserConfig = {
   /** Default time a step may take (ms); default 15000. */
   stepTimeoutMs?: number;
   /** Evidence folder (screenshots, traces), relative to the pipeline file; default `.rekey/evidence/<pipeline>`. */
-  evidence?: { folder?: string; confirmations?: boolean; traces?: boolean };
+  evidence?: { folder?: string; confirmations?: boolean; traces?: TraceMode | boolean };
   login?: LoginConfig;
   steps: Step[];
   /** The capture holding the legacy reference; default `ref`. */
@@ -147,7 +160,7 @@ export const browserConfigSchema: Record<string, unknown> = {
     recycleContextAfter: { type: 'integer', minimum: 1, description: 'Forms per context before it is replaced; default 50.' },
     restartBrowserAfter: { type: 'integer', minimum: 1, description: 'Forms before the browser is restarted; default 500.' },
     stepTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, description: 'Default time a step may take (ms); default 15000.' },
-    evidence: obj({ folder: str('Evidence folder, relative to the pipeline file.'), confirmations: { type: 'boolean', description: 'Screenshot every confirmation page.' }, traces: { type: 'boolean', description: 'Record a Playwright trace of each form, kept on failure; default true.' } }, [], 'Where screenshots and traces go.'),
+    evidence: obj({ folder: str('Evidence folder, relative to the pipeline file.'), confirmations: { type: 'boolean', description: 'Screenshot every confirmation page.' }, traces: { enum: ['retries', 'always', 'off', true, false], description: 'Playwright traces (with DOM snapshots), kept on failure: of forms on a retry or after an uncertain attempt (retries, the default), of every form (always; true), or none (off; false).' } }, [], 'Where screenshots and traces go.'),
     login: obj({ username: str('User ID: { env: NAME }.'), password: str('Password: { env: NAME }.'), steps: plainStepList, expired: obj({ url: str('Text of the sign-in page\'s URL.'), selector: str('Selector shown only when signed out.') }, [], 'How an expired session shows.') }, ['username', 'password', 'steps', 'expired'], 'Signing in, again whenever the session has expired.'),
     steps: stepList,
     reference: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Capture holding the legacy reference; default ref.' },

@@ -93,14 +93,25 @@ describe.skipIf(!chromium)(`browser target in Chromium${chromium ? '' : ' (skipp
     expect(app.store.cases).toHaveLength(1);
   }, 60_000);
 
-  it('retries a system failure (HTTP 500) and then delivers once, with evidence of the failure', async () => {
+  it('retries a system failure (HTTP 500) and then delivers once, with a screenshot of each failure and a trace of the retry\'s', async () => {
+    const [one] = valid();
+    app.chaos.failNext = 2;
+    const r = await pass(target(), [one]);
+    expect(r).toMatchObject({ delivered: 1, failed: 2 });
+    expect(app.store.cases).toHaveLength(1);
+    const audit = await store.select<{ detail: string }>("SELECT detail FROM audit_log WHERE event = 'failed' ORDER BY seq");
+    expect(audit).toHaveLength(2);
+    expect(audit[0]!.detail).toMatch(/BROWSER_SERVER_ERROR[^}]*signing in failed: the legacy app answered 500 for GET \/login \(evidence: [^,)]+\.png\)/);
+    expect(audit[1]!.detail).toMatch(/BROWSER_SERVER_ERROR[^}]*signing in failed: the legacy app answered 500 for GET \/login \(evidence: [^,)]+\.png, [^)]+\.trace\.zip\)/);
+  }, 60_000);
+
+  it('traces the first attempt too with traces: always', async () => {
     const [one] = valid();
     app.chaos.failNext = 1;
-    const r = await pass(target(), [one]);
+    const r = await pass(target({ evidence: { folder: evidence, traces: 'always' } }), [one]);
     expect(r).toMatchObject({ delivered: 1, failed: 1 });
-    expect(app.store.cases).toHaveLength(1);
-    const audit = await store.select<{ detail: string }>('SELECT detail FROM audit_log');
-    expect(audit.map((a) => a.detail).join()).toMatch(/BROWSER_SERVER_ERROR[^}]*signing in failed: the legacy app answered 500 for GET \/login \(evidence: [^)]+\.png, [^)]+\.trace\.zip\)/);
+    const audit = await store.select<{ detail: string }>("SELECT detail FROM audit_log WHERE event = 'failed'");
+    expect(audit.map((a) => a.detail).join()).toMatch(/\(evidence: [^,)]+\.png, [^)]+\.trace\.zip\)/);
   }, 60_000);
 
   it('signs in again when the session expires between forms', async () => {

@@ -14,7 +14,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright';
 import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
-import { browserConfigSchema, type BrowserConfig } from './browser.config.js';
+import { browserConfigSchema, traceMode, type BrowserConfig, type TraceMode } from './browser.config.js';
 import { checkBrowserConfig } from './browser.check.js';
 import { asFailure, BrowserCodes, BrowserFailure, SessionExpired } from './browser.errors.js';
 import { ContextPool, type Slot } from './browser.pool.js';
@@ -31,6 +31,7 @@ export class BrowserTarget implements Target {
   private readonly evidenceDir: string;
   private readonly pii: string[];
   private readonly attempted = new Set<string>();
+  private readonly traces: TraceMode;
 
   /** Checks the config against the mapping; throws an Error with `problems` listing each. */
   constructor(
@@ -41,12 +42,13 @@ export class BrowserTarget implements Target {
     if (problems.length) throw Object.assign(new Error(problems.join('; ')), { problems });
     this.evidenceDir = config.evidence?.folder ? resolve(env.baseDir, config.evidence.folder) : resolve('.rekey/evidence', env.pipeline);
     this.pii = env.mapping?.fields.filter((f) => f.pii).map((f) => f.name) ?? [];
+    this.traces = traceMode(config.evidence?.traces);
     this.pool = new ContextPool({
       executablePath: config.executablePath,
       size: config.contexts ?? env.concurrency ?? 1,
       recycleContextAfter: config.recycleContextAfter ?? 50,
       restartBrowserAfter: config.restartBrowserAfter ?? 500,
-      traces: config.evidence?.traces ?? true,
+      traces: this.traces !== 'off',
     });
   }
 
@@ -72,10 +74,11 @@ export class BrowserTarget implements Target {
     const env = this.stepEnv(r, captures);
     const page = slot.watch.page;
     const log = ctx.log.child({ key: r.key, attempt: ctx.attempt });
+    const wanted = this.traces === 'always' || (this.traces === 'retries' && (ctx.attempt > 1 || r.uncertain === true || this.attempted.has(r.key)));
     for (let round = 1; ; round++) {
       slot.watch.reset();
       for (const other of slot.context.pages()) if (other !== page) await other.close().catch(() => undefined);
-      if (slot.tracing) await slot.context.tracing.startChunk().catch(() => undefined);
+      const traced = slot.tracing && wanted && (await slot.context.tracing.startChunk().then(() => true, () => false));
       try {
         if (!slot.signedIn) await this.signIn(slot, env);
         if (r.uncertain || (await this.wasAttempted(r.key, ctx))) {
@@ -83,7 +86,7 @@ export class BrowserTarget implements Target {
           log.info({ found: ref !== undefined }, 'probed the legacy UI for a record that may be keyed already');
           if (ref !== undefined) {
             await this.forget(r.key, ctx);
-            await this.stopTrace(slot);
+            await this.stopTrace(slot, traced);
             return { value: { key: r.key, status: 'delivered', legacyRef: ref, alreadyPresent: true }, broken: false };
           }
         }
@@ -95,19 +98,19 @@ export class BrowserTarget implements Target {
         const out: Outcome = { key: r.key, status: 'delivered', legacyRef: ref };
         if (this.config.readBack) Object.assign(out, await this.readBack(slot, env, r, log));
         await this.forget(r.key, ctx);
-        await this.stopTrace(slot);
+        await this.stopTrace(slot, traced);
         return { value: out, broken: false };
       } catch (e) {
         if (e instanceof SessionExpired && round === 1) {
           log.info('session expired: signing in again');
           slot.signedIn = false;
-          await this.stopTrace(slot);
+          await this.stopTrace(slot, traced);
           continue;
         }
         const f = e instanceof SessionExpired ? new BrowserFailure(BrowserCodes.SESSION, 'retry', 'the session expired again after signing in') : asFailure(e);
         if (f.disposition === 'fatal') throw f;
         if (f.disposition === 'reject') await this.forget(r.key, ctx);
-        const evidence = await this.keepEvidence(slot, r, ctx.attempt, f.disposition !== 'reject');
+        const evidence = await this.keepEvidence(slot, r, ctx.attempt, traced, f.disposition !== 'reject');
         const message = `${this.mask(f.message, r)}${evidence.length ? ` (evidence: ${evidence.join(', ')})` : ''}`;
         log.warn({ code: f.code, evidence }, f.disposition === 'reject' ? 'rejected by the legacy app' : 'keying failed');
         const value: Outcome = { key: r.key, status: f.disposition === 'reject' ? 'rejected' : 'failed', error: { code: f.code, disposition: f.disposition, message } };
@@ -179,22 +182,23 @@ export class BrowserTarget implements Target {
     return { confirmed: false, mismatches };
   }
 
-  private async keepEvidence(slot: Slot, r: MappedRecord, attempt: number, trace: boolean): Promise<string[]> {
+  /** A screenshot, and the form's trace when it was `traced` (kept when `keepTrace`); resolves to the paths kept. */
+  private async keepEvidence(slot: Slot, r: MappedRecord, attempt: number, traced: boolean, keepTrace: boolean): Promise<string[]> {
     const base = join(this.evidenceDir, `${safe(r.key)}-attempt${attempt}-${Date.now()}`);
     const kept: string[] = [];
     if (!slot.watch.page.isClosed()) {
       const ok = await slot.watch.page.screenshot({ path: `${base}.png`, fullPage: true, timeout: 5000 }).then(() => true, () => false);
       if (ok) kept.push(`${base}.png`);
     }
-    if (slot.tracing) {
-      const ok = await slot.context.tracing.stopChunk(trace ? { path: `${base}.trace.zip` } : undefined).then(() => true, () => false);
-      if (ok && trace) kept.push(`${base}.trace.zip`);
+    if (traced) {
+      const ok = await slot.context.tracing.stopChunk(keepTrace ? { path: `${base}.trace.zip` } : undefined).then(() => true, () => false);
+      if (ok && keepTrace) kept.push(`${base}.trace.zip`);
     }
     return kept;
   }
 
-  private async stopTrace(slot: Slot): Promise<void> {
-    if (slot.tracing) await slot.context.tracing.stopChunk().catch(() => undefined);
+  private async stopTrace(slot: Slot, traced: boolean): Promise<void> {
+    if (traced) await slot.context.tracing.stopChunk().catch(() => undefined);
   }
 
   private mask(text: string, r: MappedRecord): string {
