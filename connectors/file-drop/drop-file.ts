@@ -6,8 +6,9 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { link, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { FileDropCodes, FileDropFailure } from './file-drop.errors.js';
 import { encodeText, fileStartBytes, type OutputEncoding } from './formats/encoding.js';
 
 /** The hidden temporary name of `name` while it is written. */
@@ -182,10 +183,46 @@ export async function hashFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Renames a finished temporary file to its final name and fsyncs the folder. */
+/** Error codes of file systems without hard links (some network shares). */
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+function refuse(dir: string, name: string): FileDropFailure {
+  return new FileDropFailure(FileDropCodes.EXISTS, 'fatal', `"${name}" is already in the drop folder ${dir} and is not this run's file: it is never replaced (move it away; check the name template and, if the state store was replaced, the sequence counter)`);
+}
+
+/**
+ * Puts a finished temporary file in place under its final name, never
+ * replacing a file already there: a hard link to the final name (which
+ * fails when the name exists), then the temporary name removed, then an
+ * fsync of the folder. A final name that is already this file (linked
+ * before a crash) completes the move. Where the file system has no hard
+ * links, the name is checked and the file renamed. Throws
+ * `FILE_DROP_EXISTS` (fatal) when another file has the name.
+ */
 export async function publishDataFile(dir: string, name: string): Promise<void> {
-  await rename(join(dir, tempName(name)), join(dir, name));
+  const tmp = join(dir, tempName(name));
+  const final = join(dir, name);
+  try {
+    await link(tmp, final);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') {
+      const [a, b] = await Promise.all([stat(tmp), stat(final)]);
+      if (a.ino !== b.ino || a.dev !== b.dev) throw refuse(dir, name);
+    } else if (NO_LINKS.has(code)) {
+      if (await stat(final).then(() => true, () => false)) throw refuse(dir, name);
+      await rename(tmp, final);
+      await fsyncDir(dir);
+      return;
+    } else throw e;
+  }
+  await rm(tmp);
   await fsyncDir(dir);
+}
+
+/** Throws `FILE_DROP_EXISTS` (fatal) when `dir/name` exists: checked before a file is written under that name. */
+export async function assertFree(dir: string, name: string): Promise<void> {
+  if (await stat(join(dir, name)).then(() => true, () => false)) throw refuse(dir, name);
 }
 
 /** The folder and name of a path, for checks that a name stayed in its folder. */

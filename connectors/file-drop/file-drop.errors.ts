@@ -14,6 +14,8 @@ export const FileDropCodes = {
   ENCODING: 'FILE_DROP_ENCODING',
   /** The configuration cannot work (layout overlaps, name template escapes the folder). */
   CONFIG: 'FILE_DROP_CONFIG',
+  /** A file of another run (or another pipeline, or from before the state store was replaced) already has the name: never replaced. */
+  EXISTS: 'FILE_DROP_EXISTS',
   /** The drop folder cannot be written now (full disk, permissions, remote down). */
   IO: 'FILE_DROP_IO',
   /** The target needs the state store (`ctx.state`) and was not given it. */

@@ -159,6 +159,44 @@ describe('file-drop target', () => {
     expect(await state.list('file-drop.keys.')).toEqual([]);
   });
 
+  it('never replaces a file already under the next name (a state store started afresh): refuses before writing, and the old file is untouched', async () => {
+    await mkdir(join(dir, 'drop'), { recursive: true });
+    await writeFile(join(dir, 'drop', 'DRV_20240305_000001.dat'), 'collected tomorrow\n');
+    const t = target();
+    await t.connect(ctx);
+    await expect(t.deliver([rec(1)], ctx)).rejects.toMatchObject({ code: 'FILE_DROP_EXISTS', disposition: 'fatal', message: expect.stringContaining('"DRV_20240305_000001.dat" is already in the drop folder') });
+    expect(await readFile(join(dir, 'drop', 'DRV_20240305_000001.dat'), 'utf8')).toBe('collected tomorrow\n');
+    expect(await listing()).toEqual(['DRV_20240305_000001.dat']);
+    expect(await loadEntries(state)).toEqual([]);
+    await t.close();
+    const again = target();
+    await again.connect(ctx);
+    expect(await again.deliver([rec(1)], ctx)).toEqual([{ key: 'form/K1', status: 'held' }]);
+    expect(await again.flush(ctx)).toEqual([{ key: 'form/K1', status: 'delivered', legacyRef: 'DRV_20240305_000002.dat#1' }]);
+    await again.close();
+  });
+
+  it('a file that appears under the final name while the run writes is not replaced either; once it is moved away the run is written again', async () => {
+    const t = target({ trigger: undefined, manifest: false });
+    await t.connect(ctx);
+    await t.deliver([rec(1), rec(2)], ctx);
+    await writeFile(join(dir, 'drop', 'DRV_20240305_000001.dat'), 'someone else\n');
+    await expect(t.flush(ctx)).rejects.toMatchObject({ code: 'FILE_DROP_EXISTS', disposition: 'fatal' });
+    await t.close();
+    expect(await readFile(join(dir, 'drop', 'DRV_20240305_000001.dat'), 'utf8')).toBe('someone else\n');
+    const [pending] = await loadEntries(state);
+    expect(pending).toMatchObject({ state: 'pending', seq: 1 });
+    await expect(target().connect(ctx)).rejects.toMatchObject({ code: 'FILE_DROP_EXISTS' });
+    await rm(join(dir, 'drop', 'DRV_20240305_000001.dat'));
+    const next = target({ trigger: undefined, manifest: false });
+    await next.connect(ctx);
+    expect(await listing()).toEqual([]);
+    expect(await loadEntries(state)).toEqual([]);
+    await next.deliver([rec(1), rec(2)], ctx);
+    expect((await next.flush(ctx)).map((o) => o.legacyRef)).toEqual(['DRV_20240305_000002.dat#1', 'DRV_20240305_000002.dat#2']);
+    await next.close();
+  });
+
   it('leaves the files of a live runner alone', async () => {
     const t = target();
     await t.connect(ctx);

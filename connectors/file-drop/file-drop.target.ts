@@ -16,7 +16,7 @@ import { crashPoint } from '../../pipelines/flow/crash-points.js';
 import { readAnswers } from './ack/ack.reader.js';
 import { ackNameFor, type Reconciliation } from './ack/ack.reconcile.js';
 import { answerSet } from './ack/ack.answers.js';
-import { DropFile, publishDataFile, splitPath, tempName, writeAtomic } from './drop-file.js';
+import { assertFree, DropFile, publishDataFile, splitPath, tempName, writeAtomic } from './drop-file.js';
 import { DEFAULT_NAME, fileDropConfigSchema, rotateMs, type FileDropConfig } from './file-drop.config.js';
 import { FileDropCodes, FileDropFailure } from './file-drop.errors.js';
 import { fileFormat, totalText, type FileFacts, type FileFormat, type FileTotals } from './formats/index.js';
@@ -216,6 +216,7 @@ export class FileDropTarget implements Target {
       if (this.current) await this.complete(state, undefined, new Set());
     } catch (e) {
       await this.giveUp(state);
+      if (e instanceof FileDropFailure) throw e;
       throw new FileDropFailure(FileDropCodes.IO, 'retry', `putting a file in place in ${this.folder}: ${(e as Error).message}`, { cause: e });
     }
     const done = this.settled;
@@ -242,6 +243,7 @@ export class FileDropTarget implements Target {
     const name = renderName(this.template, { pipeline: this.env.pipeline, date: createdAt, zone: this.zone, seq, ext: this.format.extension });
     const where = splitPath(resolve(this.folder, name));
     if (where.dir !== this.folder || where.name !== name) throw new FileDropFailure(FileDropCodes.CONFIG, 'fatal', `file name "${name}" would leave the drop folder`);
+    await assertFree(this.folder, name);
     const entry = openEntry(name, seq, createdAt);
     await saveEntry(state, entry);
     const facts: FileFacts = { name, sequence: seq, createdAt, pipeline: this.env.pipeline };
