@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['{connectors,mappings,pipelines,runner,examples,fixtures}/**/*.test.ts'],
     testTimeout: 30_000,
     pool: 'forks',
-    globalSetup: ['connectors/browser/chromium.global-setup.ts'],
+    // Two files at a time even on two cores: most suites wait on child processes, browsers and databases.
+    maxWorkers: 2,
+    globalSetup: ['connectors/system-packages.global-setup.ts'],
   },
 });

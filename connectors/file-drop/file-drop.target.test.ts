@@ -193,7 +193,7 @@ describe('file-drop target', () => {
     expect(await listing()).toEqual([]);
     expect(await loadEntries(state)).toEqual([]);
     await next.deliver([rec(1), rec(2)], ctx);
-    expect((await next.flush(ctx)).map((o) => o.legacyRef)).toEqual(['DRV_20240305_000002.dat#1', 'DRV_20240305_000002.dat#2']);
+    expect(await next.flush(ctx)).toEqual([1, 2].map((n) => ({ key: `form/K${n}`, status: 'delivered', legacyRef: `DRV_20240305_000002.dat#${n}` })));
     await next.close();
   });
 
