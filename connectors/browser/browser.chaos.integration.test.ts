@@ -29,7 +29,7 @@ import { BrowserTarget } from './browser.target.js';
 import { findChromium } from './chromium.js';
 
 const chromium = findChromium();
-const COUNT = Number(process.env.REKEY_CHAOS_SUBMISSIONS ?? 40);
+const COUNT = Number(process.env.REKEY_CHAOS_SUBMISSIONS ?? 200);
 const NAME = 'browser-chaos';
 const MAPPING = join(root, 'examples/mappings/browser-change-of-address.yaml');
 const PIPELINE = join(root, 'examples/pipelines/browser-change-of-address.yaml');
