@@ -23,7 +23,8 @@ import { repoRoot, type Figure } from './mapping.bench.js';
 
 const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 
-async function writeInput(dir: string, total: number): Promise<string> {
+/** Writes `total` fixture-shaped submissions (unique references) to `dir`/submissions.ndjson and returns its path. */
+export async function writeInput(dir: string, total: number): Promise<string> {
   const file = join(dir, 'submissions.ndjson');
   const out = createWriteStream(file);
   for (let done = 0; done < total; done += 10_000) {

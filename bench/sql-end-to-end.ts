@@ -1,0 +1,129 @@
+/**
+ * The sql-target benchmark's end-to-end run: fixture-shaped submissions
+ * (bench/data.ts) from an NDJSON file, mapped by bench/mapping-cases.yaml on
+ * 2 worker threads, recorded in the SQLite ledger with the audit log,
+ * delivered by the `sql` target's COPY path into the legacy `cases` table on
+ * PostgreSQL and their outcomes recorded: one pass of the runner, built as
+ * `rekey run` builds it (pipeline file, mapping pool with the PII key and
+ * the mapping's version, its default lease and no retry wait).
+ */
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pino from 'pino';
+import { formatProblem } from '../mappings/index.js';
+import { loadPipelineFile } from '../runner/pipeline-files.js';
+import { flowPipeline, openRuntime, piiHasher } from '../runner/runtime.js';
+import { MappingPool } from '../runner/pool/mapping-pool.js';
+import { mappingOptions } from '../runner/commands/run.command.js';
+import { runPass } from '../pipelines/flow/pass.js';
+import type { StateCounts } from '../pipelines/ledger/ledger.js';
+import { DEFAULT_CHUNK_BYTES } from '../connectors/file-inbox/file.config.js';
+import { writeInput } from './pipeline.bench.js';
+import { repoRoot, type Figure } from './mapping.bench.js';
+
+/** Mapping worker threads, as in the pipeline benchmark's 2-worker run. */
+const THREADS = 2;
+/** Records handed to the target at once (the target-only runs' batch); a 1 MiB chunk of the file holds fewer. */
+const BATCH = 5_000;
+/** `rekey run`'s default `--lease`. */
+const LEASE_MS = 60_000;
+const PIPELINE = 'bench-sql-end-to-end';
+const URL_VAR = 'REKEY_BENCH_SQL_URL';
+
+/** What the end-to-end run needs from the benchmark around it. */
+export interface EndToEndSetup {
+  /** PostgreSQL URL; handed to the pipeline through the environment, as a pipeline file takes it. */
+  pgUrl: string;
+  /** `schema.cases`, empty. */
+  table: string;
+  total: number;
+  /** Runs one SELECT on the benchmark's own connection and returns its rows. */
+  select: (sql: string) => Promise<Record<string, unknown>[]>;
+}
+
+/** The run's figure and what was checked after it. */
+export interface EndToEndResult {
+  figure: Figure;
+  checks: { tableRows: number; distinctKeys: number; distinctWebRefs: number; ledgerDelivered: number; ledgerOther: number; inputBytes: number; ledgerBytes: number; submissionsPerChunk: number };
+}
+
+function pipelineFile(dir: string, input: string, table: string): string {
+  const file = join(dir, 'sql-end-to-end.yaml');
+  writeFileSync(
+    file,
+    [
+      `pipeline: ${PIPELINE}`,
+      `mapping: ${join(repoRoot(), 'bench/mapping-cases.yaml')}`,
+      `source: { kind: file, config: { path: ${input} } }`,
+      `target: { kind: sql, config: { url: { env: ${URL_VAR} }, table: ${table}, keyColumn: SUBMISSION_KEY, batchSize: 1000 } }`,
+      `batch: { size: ${BATCH} }`,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/**
+ * Runs the pass over `total` new submissions into the empty `table`, timed
+ * from the start of the pass to its summary (the input file is written and
+ * the workers started before). Throws when the pass does not deliver every
+ * submission, or afterwards the table does not hold exactly one row per
+ * submission (count, distinct keys, distinct references) or the ledger does
+ * not hold every one as delivered.
+ */
+export async function sqlEndToEnd(s: EndToEndSetup): Promise<EndToEndResult> {
+  const dir = mkdtempSync(join(process.env.REKEY_BENCH_DIR ?? tmpdir(), 'rekey-bench-sql-'));
+  try {
+    const input = await writeInput(dir, s.total);
+    const loaded = await loadPipelineFile(pipelineFile(dir, input, s.table), { env: { ...process.env, [URL_VAR]: s.pgUrl } });
+    if (!loaded.pipeline) throw new Error(loaded.problems.map(formatProblem).join('\n'));
+    const lp = loaded.pipeline;
+    const key = Buffer.alloc(16, 7);
+    const runtime = await openRuntime(`sqlite:${join(dir, 'state.sqlite')}`);
+    const pool = new MappingPool(resolve(lp.mappingFile), THREADS, key, lp.mapping.version);
+    let result: Awaited<ReturnType<typeof runPass>>;
+    let seconds: number;
+    let state: StateCounts | undefined;
+    try {
+      await pool.mapMany([]);
+      const t0 = process.hrtime.bigint();
+      result = await runPass(flowPipeline(lp), runtime.ledger, {
+        owner: 'runner:bench:1',
+        actor: 'runner:bench:1',
+        log: pino({ level: 'warn' }),
+        signal: new AbortController().signal,
+        leaseMs: LEASE_MS,
+        retryWaitMs: 0,
+        piiHash: piiHasher(key),
+        ...mappingOptions(pool, lp.mapping, key),
+      });
+      seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      state = (await runtime.ledger.counts(PIPELINE))[PIPELINE];
+    } finally {
+      await pool.close();
+      await runtime.close();
+    }
+    if (result.delivered !== s.total) throw new Error(`end to end: the pass delivered ${result.delivered} of ${s.total}: ${JSON.stringify(result)}`);
+    const inputBytes = statSync(input).size;
+    const [row] = await s.select(`SELECT count(*) AS n, count(DISTINCT submission_key) AS keys, count(DISTINCT web_ref) AS refs FROM ${s.table}`);
+    const checks = {
+      tableRows: Number(row?.n),
+      distinctKeys: Number(row?.keys),
+      distinctWebRefs: Number(row?.refs),
+      ledgerDelivered: state?.delivered ?? 0,
+      ledgerOther: Object.entries(state ?? {}).reduce((sum, [k, v]) => (k === 'delivered' ? sum : sum + v), 0),
+      inputBytes,
+      ledgerBytes: statSync(join(dir, 'state.sqlite')).size,
+      submissionsPerChunk: Math.round(s.total / Math.ceil(inputBytes / DEFAULT_CHUNK_BYTES)),
+    };
+    const { tableRows, distinctKeys, distinctWebRefs, ledgerDelivered, ledgerOther } = checks;
+    if (tableRows !== s.total || distinctKeys !== s.total || distinctWebRefs !== s.total) {
+      throw new Error(`end to end: ${s.table} holds ${tableRows} rows, ${distinctKeys} distinct keys and ${distinctWebRefs} distinct references, not ${s.total} of each`);
+    }
+    if (ledgerDelivered !== s.total || ledgerOther !== 0) throw new Error(`end to end: the ledger holds ${ledgerDelivered} delivered and ${ledgerOther} in other states, not ${s.total} delivered: ${JSON.stringify(state)}`);
+    return { figure: { name: `rekey end to end (${THREADS} workers, SQLite ledger and audit, sql target COPY path)`, records: s.total, seconds, perSecond: s.total / seconds }, checks };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
