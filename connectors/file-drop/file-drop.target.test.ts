@@ -1,18 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectorState } from '../../pipelines/store/connector-state.js';
-import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectorState, Ctx, MappedRecord } from '../connector.types.js';
 import type { FileDropConfig } from './file-drop.config.js';
 import { FileDropTarget } from './file-drop.target.js';
+import { deadPid, journalledNotRenamed, useDropTestEnv } from './file-drop.test-helpers.js';
 import { fixedWidthFormat, type FixedWidthFormatConfig } from './formats/fixed-width.format.js';
 import { renderFile } from './formats/render.js';
-import { entryName, keysName, loadEntries, loadKeys } from './journal.js';
+import { entryName, loadEntries, loadKeys } from './journal.js';
 
 const LAYOUT: FixedWidthFormatConfig = {
   kind: 'fixed-width',
@@ -23,26 +19,16 @@ const LAYOUT: FixedWidthFormatConfig = {
 const NOW = new Date('2024-03-05T10:00:00Z');
 const rec = (n: number, uncertain = false, fee: unknown = `${n}.25`): MappedRecord => ({ key: `form/K${n}`, record: { REF: `R${n}`, FEE: fee }, children: {}, mappingVersion: 'v1', uncertain });
 
+const env = useDropTestEnv('rekey-drop-');
 let dir: string;
-let store: StateStore;
 let state: ConnectorState;
 let ctx: Ctx;
 
 const target = (over: Partial<FileDropConfig> = {}) =>
   new FileDropTarget({ folder: 'drop', name: 'DRV_{date:yyyyMMdd}_{seq:6}.dat', trigger: '.ok', manifest: true, format: LAYOUT, ...over }, { baseDir: dir, pipeline: 'coa' }, () => NOW);
 const listing = async () => (await readdir(join(dir, 'drop'))).sort();
-const deadPid = () => spawnSync('true').pid!;
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'rekey-drop-'));
-  store = await openStateStore(`sqlite:${join(dir, 'state.sqlite')}`);
-  state = connectorState(store, 'coa');
-  ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1, state };
-});
-afterEach(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
+beforeEach(() => void ({ dir, state, ctx } = env));
 
 describe('file-drop target', () => {
   it('holds every record until flush, then puts one file in place with manifest and trigger', async () => {
@@ -148,11 +134,7 @@ describe('file-drop target', () => {
 
   it('after a crash between journalling a finished file and renaming it, deletes it: nothing is visible under a final name', async () => {
     const t = target();
-    await t.connect(ctx);
-    await t.deliver([rec(1)], ctx);
-    const [open] = await loadEntries(state);
-    await state.set(keysName(1), JSON.stringify(['form/K1']));
-    await state.set(entryName(1), JSON.stringify({ ...open, state: 'pending', records: 1, pid: deadPid() }));
+    await journalledNotRenamed(t, ctx, state, rec(1));
     await target().connect(ctx);
     expect(await listing()).toEqual([]);
     expect(await loadEntries(state)).toEqual([]);

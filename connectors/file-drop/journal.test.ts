@@ -1,29 +1,24 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectorState } from '../../pipelines/store/connector-state.js';
-import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectorState, Ctx, MappedRecord } from '../connector.types.js';
 import type { AckConfig } from './ack/ack.config.js';
 import type { FileDropConfig } from './file-drop.config.js';
 import { FileDropTarget } from './file-drop.target.js';
+import { deadPid, journalledNotRenamed, useDropTestEnv } from './file-drop.test-helpers.js';
 import { entryName, keysName, loadEntries, loadKeys } from './journal.js';
 
 const ACK: AckConfig = { match: '{name}.ack', linePrefix: 'D', record: { start: 2, length: 4 }, status: { start: 6, length: 1 }, reason: { start: 7 }, accepted: ['A'], rejected: ['R'] };
 const rec = (n: number, uncertain = false): MappedRecord => ({ key: `form/K${n}`, record: { REF: `R${n}` }, children: {}, mappingVersion: 'v1', uncertain });
 const present = (n: number, ref: string) => ({ key: `form/K${n}`, status: 'delivered', legacyRef: ref, alreadyPresent: true });
 
+const env = useDropTestEnv('rekey-drop-journal-');
 let dir: string;
-let store: StateStore;
 let state: ConnectorState;
 let ctx: Ctx;
 
 const target = (over: Partial<FileDropConfig> = {}) => new FileDropTarget({ folder: 'drop', name: 'F_{seq:4}.csv', format: { kind: 'csv', columns: ['REF'] }, ack: ACK, ...over }, { baseDir: dir, pipeline: 'coa' }, () => new Date('2024-03-05T10:00:00Z'));
 const listing = async () => (await readdir(join(dir, 'drop'))).sort();
-const deadPid = () => spawnSync('true').pid!;
 
 /** Publishes records 1..n, `perFile` to a file, in one pass. */
 async function publish(n: number, perFile: number): Promise<void> {
@@ -55,16 +50,7 @@ async function toEarlierLayout(seq: number, over: Record<string, unknown> = {}):
   await state.delete(keysName(seq));
 }
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'rekey-drop-journal-'));
-  store = await openStateStore(`sqlite:${join(dir, 'state.sqlite')}`);
-  state = connectorState(store, 'coa');
-  ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1, state };
-});
-afterEach(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
+beforeEach(() => void ({ dir, state, ctx } = env));
 
 describe('file-drop journal: keys in rows of their own', () => {
   it('connect reads no keys of published files; uncertain records are looked up newest file first, each keys row read at most once a pass', async () => {
@@ -146,11 +132,7 @@ describe('file-drop journal: keys in rows of their own', () => {
 
   it('a crash while deleting a finished file that was never renamed leaves its entry open, never pending without its file', async () => {
     const t = target();
-    await t.connect(ctx);
-    await t.deliver([rec(1)], ctx);
-    const [open] = await loadEntries(state);
-    await state.set(keysName(1), JSON.stringify(['form/K1']));
-    await state.set(entryName(1), JSON.stringify({ ...open, state: 'pending', records: 1, pid: deadPid() }));
+    await journalledNotRenamed(t, ctx, state, rec(1));
     const dies: ConnectorState = { ...state, delete: (name) => (name.startsWith('file-drop.keys.') ? Promise.reject(new Error('killed')) : state.delete(name)) };
     await expect(target().connect({ ...ctx, state: dies })).rejects.toMatchObject({ code: 'FILE_DROP_IO' });
     expect(await listing()).toEqual([]);
