@@ -16,14 +16,14 @@ import { mariadbDialect } from './mariadb.dialect.js';
 import { mssqlDialect } from './mssql.dialect.js';
 import { postgresDialect } from './postgres.dialect.js';
 import { readTable, type TableInfo } from './sql.schema.js';
-import { checkMapping, SqlSchemaFailure } from './sql.mapping-check.js';
+import { checkTarget, SqlSchemaFailure, type CheckedMapping } from './sql.mapping-check.js';
 import { redactSecrets, type ServerUrl } from './sql.url.js';
 import { SequelizeTx } from './sequelize.connection.js';
 import { PostgresTx } from './postgres.copy.js';
 import { MssqlBulkTx, MssqlTx, openMssqlPool } from './mssql.native.js';
 import { writeBatch } from './sql.writer.js';
 import { callProcedure } from './sql.procedure.js';
-import { confirmByReadBack, readBackOn, type ReadQuery } from './sql.readback.js';
+import { readBack, readBackOn, type ReadQuery } from './sql.readback.js';
 import type { SqlTargetConfig } from './sql.target.config.js';
 
 /** Default pool size and statement timeout. */
@@ -89,7 +89,9 @@ export class ServerSqlTarget implements Target {
    * Opens the pool, reads the table (running `setupSql` first when it is
    * missing) and checks it: it exists and is writable (a read-only view is
    * fatal), the key column exists and is UNIQUE, `matchOn` and `refColumn`
-   * name columns, and the mapping's fields fit the columns. Throws
+   * name columns, the child tables of `children:` exist with their parent
+   * columns, and the mapping's fields fit the table's columns and each
+   * group's fields its child table's (see {@link checkTarget}). Throws
    * {@link ConnectorFailure}: `SQL_SCHEMA` (fatal; a
    * {@link SqlSchemaFailure} listing every mapping mismatch), or
    * `SQL_UNAVAILABLE` (retry; fatal when the login is refused). Messages
@@ -144,13 +146,9 @@ export class ServerSqlTarget implements Target {
     }
     const ref = refColumn !== undefined ? columnOf(refColumn, 'reference column') : info.primaryKey.length === 1 ? (info.primaryKey[0] as string) : key;
     const children = this.childSpecs(info.name, mode, childTables);
-    const fields = this.env.mapping?.fields;
-    const procedure = this.procedureOf(mode, fields);
-    if (fields && !procedure) {
-      const problems = checkMapping(fields, { table: info.name, columns: info.columns, rename: this.config.columns ?? {}, keyColumn: key, mode });
-      if (problems.length) throw new SqlSchemaFailure(info.name, problems);
-    }
-    return {
+    const mapping: CheckedMapping | undefined = this.env.mapping;
+    const procedure = this.procedureOf(mode, mapping?.fields);
+    const spec: SqlTableSpec = {
       table: info.name,
       keyColumn: key,
       refExpr: this.dialect.quote(ref),
@@ -164,6 +162,9 @@ export class ServerSqlTarget implements Target {
       ...(children && { children }),
       ...(procedure && { procedure }),
     };
+    const problems = mapping && !procedure ? checkTarget(mapping, spec) : [];
+    if (problems.length) throw new SqlSchemaFailure(info.name, problems);
+    return spec;
   }
 
   private procedureOf(mode: string, fields: readonly { name: string }[] | undefined): SqlProcedureConfig | undefined {
@@ -247,27 +248,13 @@ export class ServerSqlTarget implements Target {
     return { tx, commit: () => transaction.commit(), rollback: () => transaction.rollback() };
   }
 
-  /**
-   * With read-back on (see {@link readBackOn}), reads the rows just
-   * committed and sets `confirmed` (and `mismatches`) on their outcomes;
-   * logs the differing field names, never values. A failed read leaves the
-   * outcomes unconfirmed: the rows are committed either way.
-   */
+  /** With read-back on (see {@link readBackOn}), reads the rows just committed and sets `confirmed` (and `mismatches`) on their outcomes (see {@link readBack}). */
   private async confirm(batch: MappedRecord[], outcomes: Outcome[], ctx: Ctx): Promise<Outcome[]> {
     const { db, spec } = this;
     if (!db || !spec || !readBackOn(this.config.readBack, this.config.mode)) return outcomes;
     const { QueryTypes } = await import('sequelize');
     const read: ReadQuery = (sql, params) => db.query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, raw: true, ...(params.length ? { bind: [...params] } : {}) });
-    try {
-      const confirmed = await confirmByReadBack(read, this.dialect, spec, batch, outcomes);
-      for (const o of confirmed) {
-        if (o.status === 'delivered' && o.mismatches) ctx.log.warn({ table: spec.table, key: o.key, fields: o.mismatches }, 'read-back differs from what was sent (a trigger or the database changed these fields)');
-      }
-      return confirmed;
-    } catch (e) {
-      ctx.log.warn({ table: spec.table, error: this.redact(this.dialect.classify(e).message) }, 'read-back failed: the batch is committed but unconfirmed');
-      return outcomes;
-    }
+    return readBack(read, this.dialect, spec, batch, outcomes, ctx, (text) => this.redact(text));
   }
 
   /** The open pool, for tests and benchmarks that look at the table; throws before {@link connect}. */

@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { QueryTypes, Sequelize } from 'sequelize';
 import type { Ctx, MappedRecord, Target } from '../connector.types.js';
+import type { FieldSpec, GroupSpec } from '../../mappings/mapping.types.js';
 import { root } from '../../runner/cli.test-helpers.js';
 import { sqlTarget, type SqlTargetConfig } from './sql.target.js';
+import { SqlSchemaFailure, type CheckedMapping } from './sql.mapping-check.js';
 import { legacyMariaDb, legacyPostgres, type LegacyDb } from './sql.test-helpers.js';
 
 const ctx: Ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1 };
@@ -60,7 +62,7 @@ describe.each([
   });
 
   const sqlite = name === 'SQLite';
-  const open = async (config: Partial<SqlTargetConfig> = {}) => {
+  const open = async (config: Partial<SqlTargetConfig> = {}, mapping?: CheckedMapping) => {
     const t = sqlTarget.create(
       {
         url: db.url,
@@ -70,7 +72,7 @@ describe.each([
         ...(sqlite && { setupSql: 'fixtures/legacy/dvla-cases.sqlite.sql' }),
         ...config,
       },
-      { baseDir: root, pipeline: 't' },
+      { baseDir: root, pipeline: 't', ...(mapping && { mapping: { name: 'm', ...mapping } }) },
     );
     targets.push(t);
     await t.connect(ctx);
@@ -139,5 +141,55 @@ describe.each([
 
   it('refuses children: outside insert mode at connect', async () => {
     await expect(open({ mode: 'upsert' })).rejects.toMatchObject({ code: 'SQL_SCHEMA', disposition: 'fatal', message: 'children: writes child rows with their parent in insert mode only, not upsert' });
+  });
+
+  describe('checks each group’s fields against its child table at connect', () => {
+    const at = (line: number) => ({ file: 'm.yaml', line, col: 5 });
+    const field = (name: string, line: number, extra: Partial<FieldSpec> = {}): FieldSpec => ({ name, transform: [], required: false, pii: false, pos: at(line), ...extra });
+    const parent = () => ['CASE_TYPE', 'DRIVER_NO', 'SURNAME', 'MOVE_DATE', ...(sqlite ? [] : ['WEB_REF', 'FORENAMES', 'POSTCODE'])].map((f, i) => field(f, 3 + i));
+    const group = (name: string, line: number, fields: FieldSpec[]): GroupSpec => ({ name, each: 'addresses', fields, pos: { file: 'm.yaml', line, col: 3 } });
+    const fitting = () => [field('ADDR_KIND', 21), field('LINE_1', 22), field('TOWN', 23), field('POSTCODE', 24), field('FROM_DATE', 25, { transform: [{ name: 'date', args: { from: 'dd/MM/yyyy', to: 'yyyyMMdd' } }] })];
+
+    it('reports nothing for a child table that fits, and delivers', async () => {
+      const t = await open({}, { fields: parent(), groups: [group('PREV_ADDR', 20, fitting())] });
+      expect((await t.deliver([rec('fit/1', [addr('1 HIGH ST')], extra({}))], ctx))[0]).toMatchObject({ status: 'delivered' });
+    });
+
+    it('reports every problem at once, each naming group field and child column, placed at the field or the group', async () => {
+      const fields = [
+        field('ADDR_KIND', 21),
+        field('LINE1', 22),
+        field('CITY', 23),
+        field('POSTCODE', 24, { validate: { length: 10 } }),
+        field('FROM_DATE', 25, { transform: [{ name: 'date', args: { from: 'dd/MM/yyyy', to: 'dd.MM.yyyy' } }] }),
+        field('CASE_ID', 26),
+        field('ADDRESS_ID', 27),
+      ];
+      const mapping = { fields: parent(), groups: [group('PREV_ADDR', 20, fields), group('VEHICLES', 30, [field('VRM', 31)])] };
+      const config = { children: { PREV_ADDR: { table: db.t('addresses'), parentColumn: 'CASE_ID', columns: { LINE1: 'LINE_ONE' } }, OLD_ADDR: { table: db.t('addresses'), parentColumn: 'CASE_ID' } } };
+      const e = await open(config, mapping).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(SqlSchemaFailure);
+      expect(e).toMatchObject({ code: 'SQL_SCHEMA', disposition: 'fatal' });
+      const table = name === 'PostgreSQL' ? db.t('addresses') : name === 'MariaDB' ? `${db.url.split('/').pop()}.ADDRESSES` : 'ADDRESSES';
+      const c = (column: string) => (name === 'PostgreSQL' ? column.toLowerCase() : column);
+      const type = (pg: string, maria: string, lite: string) => (name === 'PostgreSQL' ? pg : name === 'MariaDB' ? maria : lite);
+      const char8 = type('character(8)', 'char(8)', 'CHAR(8)');
+      expect((e as SqlSchemaFailure).problems.map((p) => p.message)).toEqual([
+        `mapping field PREV_ADDR[].LINE1: table ${table} has no column LINE_ONE`,
+        `mapping field PREV_ADDR[].CITY: table ${table} has no column CITY (name another in children.PREV_ADDR.columns:)`,
+        `mapping field PREV_ADDR[].POSTCODE: can be 10 characters long (validate length 10); column ${table}.${c('POSTCODE')} (${char8}) holds at most 8`,
+        `mapping field PREV_ADDR[].FROM_DATE: is a date formatted dd.MM.yyyy (10 characters), longer than column type ${char8} holds (column ${table}.${c('FROM_DATE')} (${char8}))`,
+        `mapping field PREV_ADDR[].CASE_ID: column ${table}.${c('CASE_ID')} (${type('integer', 'int(11)', 'INTEGER')}) takes the parent row's identity; the field would overwrite it`,
+        `mapping field PREV_ADDR[].ADDRESS_ID: column ${table}.${c('ADDRESS_ID')} (${type('integer', 'int(11)', 'INTEGER')}) is generated by the database (identity, auto-increment or computed) and cannot be written`,
+        `column ${table}.${c('LINE_1')} (${type('character varying(30)', 'varchar(30)', 'VARCHAR(30)')}) is NOT NULL without a default, and no mapping field of group PREV_ADDR writes it`,
+        `column ${table}.${c('TOWN')} (${type('character varying(30)', 'varchar(30)', 'VARCHAR(30)')}) is NOT NULL without a default, and no mapping field of group PREV_ADDR writes it`,
+        'children.OLD_ADDR: the mapping has no group OLD_ADDR (its groups: PREV_ADDR, VEHICLES)',
+        'mapping group VEHICLES: no table takes its rows (name one under children:)',
+      ]);
+      const problems = (e as SqlSchemaFailure).problems;
+      expect(problems[1]).toMatchObject({ field: 'PREV_ADDR[].CITY', pos: at(23) });
+      expect(problems[6]).toMatchObject({ column: c('LINE_1'), pos: { file: 'm.yaml', line: 20, col: 3 } });
+      expect(problems[9]).toMatchObject({ pos: { file: 'm.yaml', line: 30, col: 3 } });
+    });
   });
 });

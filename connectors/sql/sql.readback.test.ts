@@ -19,6 +19,12 @@ describe('read-back comparison', () => {
     expect(sameValue(true, 1, col('boolean'))).toBe(true);
     expect(sameValue(false, 't', col('boolean'))).toBe(false);
   });
+  it('compares a boolean by truth in any column (SQLite stores true as 1 in a TEXT or untyped column)', () => {
+    expect(sameValue(true, 1, col('other'))).toBe(true);
+    expect(sameValue(false, 0, col('text'))).toBe(true);
+    expect(sameValue(true, 'true', col('text'))).toBe(true);
+    expect(sameValue(true, 0, col('other'))).toBe(false);
+  });
   it('treats a missing value as NULL and text dates in a text column as text', () => {
     expect(sameValue(null, null, col('text'))).toBe(true);
     expect(sameValue(undefined, null, col('number'))).toBe(true);

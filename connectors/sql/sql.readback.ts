@@ -8,7 +8,7 @@
  * CHAR padding trimmed, dates as calendar days, numbers numerically.
  * Never logs or returns a value, only field names.
  */
-import type { MappedRecord, Outcome } from '../connector.types.js';
+import type { Ctx, MappedRecord, Outcome } from '../connector.types.js';
 import type { ColumnInfo, SqlTableSpec } from './sql.config.js';
 import type { SqlDialect } from './sql.dialect.js';
 
@@ -46,6 +46,10 @@ function truthy(v: unknown): boolean | undefined {
  */
 export function sameValue(sent: unknown, got: unknown, column: ColumnInfo | undefined): boolean {
   if (sent === null || sent === undefined || got === null || got === undefined) return (sent ?? null) === (got ?? null);
+  if (typeof sent === 'boolean') {
+    const b = truthy(got);
+    if (b !== undefined) return sent === b;
+  }
   const family = column?.family ?? 'text';
   if (family === 'number') {
     const a = Number(sent);
@@ -115,6 +119,25 @@ export async function confirmByReadBack(read: ReadQuery, dialect: SqlDialect, sp
     out[i] = mismatches.length ? { ...o, confirmed: false, mismatches: mismatches.sort() } : { ...o, confirmed: true };
   }
   return out;
+}
+
+/**
+ * {@link confirmByReadBack} for a target: logs the mapping fields (never
+ * the values) of each record read back different, and when the read fails
+ * logs why (its message through `redact`) and returns `outcomes`
+ * unchanged, the batch being committed either way. Never rejects.
+ */
+export async function readBack(read: ReadQuery, dialect: SqlDialect, spec: SqlTableSpec, batch: readonly MappedRecord[], outcomes: Outcome[], ctx: Ctx, redact: (text: string) => string = (t) => t): Promise<Outcome[]> {
+  try {
+    const confirmed = await confirmByReadBack(read, dialect, spec, batch, outcomes);
+    for (const o of confirmed) {
+      if (o.status === 'delivered' && o.mismatches) ctx.log.warn({ table: spec.table, key: o.key, fields: o.mismatches }, 'read-back differs from what was sent (a trigger or the database changed these fields)');
+    }
+    return confirmed;
+  } catch (e) {
+    ctx.log.warn({ table: spec.table, error: redact(dialect.classify(e).message) }, 'read-back failed: the batch is committed but unconfirmed');
+    return outcomes;
+  }
 }
 
 /** Whether read-back runs: `readBack` when given, else on for upsert and procedure modes. */

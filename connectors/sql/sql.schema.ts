@@ -4,7 +4,7 @@
  * the table's real name, whether it can be written, its columns (types,
  * lengths, nullability, defaults, identity, character set), its
  * single-column UNIQUE indexes and its primary key. One reader per server
- * dialect; SQLite's lives in sqlite.target.ts (PRAGMA table_info).
+ * dialect; SQLite's lives in sqlite.schema.ts (PRAGMA table_xinfo).
  */
 import type { ColumnInfo } from './sql.config.js';
 import type { SqlDialectName } from './sql.url.js';

@@ -1,4 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,21 @@ CREATE TABLE PEOPLE (
 CREATE TABLE TYPED (K TEXT NOT NULL UNIQUE, N INTEGER) STRICT;
 CREATE TABLE LOOSE (K TEXT NOT NULL, V TEXT);
 CREATE TABLE VALS (K TEXT NOT NULL UNIQUE, S TEXT, I INTEGER, F REAL, B INTEGER, D TEXT, N TEXT, L TEXT, U TEXT, G TEXT, X);
+CREATE TABLE APPS (
+  APP_ID    INTEGER PRIMARY KEY AUTOINCREMENT,
+  SUB_KEY   TEXT NOT NULL UNIQUE,
+  DRIVER_NO CHAR(16) NOT NULL UNIQUE,
+  TITLE     CHAR(4),
+  SURNAME   VARCHAR(35) NOT NULL,
+  DOB       DATE,
+  FEE       DECIMAL(7, 2),
+  WELSH     BOOLEAN,
+  FLAGGED
+);
+CREATE TRIGGER APPS_TITLE_IN AFTER INSERT ON APPS WHEN NEW.TITLE NOT IN ('MR', 'MRS', 'MS', 'DR')
+  BEGIN UPDATE APPS SET TITLE = 'OTH' WHERE APP_ID = NEW.APP_ID; END;
+CREATE TRIGGER APPS_TITLE_UP AFTER UPDATE OF TITLE ON APPS WHEN NEW.TITLE NOT IN ('MR', 'MRS', 'MS', 'DR', 'OTH')
+  BEGIN UPDATE APPS SET TITLE = 'OTH' WHERE APP_ID = NEW.APP_ID; END;
 `;
 
 beforeAll(async () => {
@@ -266,5 +282,59 @@ describe('sqlite target: connect', () => {
   it('refuses to deliver before connect', async () => {
     const t = sqliteTarget.create({ path: 'x.sqlite', table: 'PEOPLE', keyColumn: 'SUB_KEY' }, { baseDir: dir, pipeline: 't' });
     await expect(t.deliver([rec('k', {})], ctx)).rejects.toMatchObject({ code: 'SQL_SCHEMA' });
+  });
+});
+
+describe('sqlite target: read-back confirmation', () => {
+  const logged = (): { ctx: Ctx; text: () => string } => {
+    let text = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    return { ctx: { log: pino({ level: 'warn' }, sink), signal: new AbortController().signal, attempt: 1 }, text: () => text };
+  };
+  const app = (key: string, over: Record<string, unknown> = {}, uncertain = false) =>
+    rec(key, { DRIVER_NO: 'GWYNE903144E99AB', TITLE: 'MS', SURNAME: 'GWYNEDD-JONES', DOB: '1990-03-14', FEE: '12.50', WELSH: true, FLAGGED: false, ...over }, uncertain);
+  const apps = { table: 'APPS', keyColumn: 'SUB_KEY', columns: {} };
+
+  it('insert with readBack: true confirms rows read back equal; a value a trigger rewrote is delivered unconfirmed, naming the field only', async () => {
+    const { ctx: logCtx, text } = logged();
+    const t = await open({ ...apps, readBack: true });
+    const out = await t.deliver([app('a1'), app('a2', { DRIVER_NO: 'GWYNE903144E99AC', TITLE: 'MX' })], logCtx);
+    expect(out).toEqual([
+      { key: 'a1', status: 'delivered', legacyRef: '1', confirmed: true },
+      { key: 'a2', status: 'delivered', legacyRef: '2', confirmed: false, mismatches: ['TITLE'] },
+    ]);
+    expect(await t.deliver([app('a2', { DRIVER_NO: 'GWYNE903144E99AC', TITLE: 'MX' }, true)], logCtx)).toEqual([{ key: 'a2', status: 'delivered', legacyRef: '2', alreadyPresent: true }]);
+    await t.close();
+    expect(await query(t.path, 'SELECT SUB_KEY, TITLE, FEE, WELSH, FLAGGED FROM APPS ORDER BY APP_ID')).toEqual([
+      { SUB_KEY: 'a1', TITLE: 'MS', FEE: 12.5, WELSH: 1, FLAGGED: 0 },
+      { SUB_KEY: 'a2', TITLE: 'OTH', FEE: 12.5, WELSH: 1, FLAGGED: 0 },
+    ]);
+    expect(text()).toContain('"fields":["TITLE"]');
+    expect(text()).toContain('read-back differs');
+    expect(text()).not.toContain('GWYNE');
+    expect(text()).not.toContain('MX');
+  });
+
+  it('upsert reads back by default: an update a trigger rewrote is unconfirmed; without readBack insert mode confirms nothing', async () => {
+    const { ctx: logCtx } = logged();
+    const plain = await open(apps);
+    expect(await plain.deliver([app('u1')], logCtx)).toEqual([{ key: 'u1', status: 'delivered', legacyRef: '1' }]);
+    await plain.close();
+    const ups = await open({ ...apps, path: `db${n}.sqlite`, mode: 'upsert', matchOn: 'DRIVER_NO' });
+    expect(await ups.deliver([app('u2', { SURNAME: 'JONES' }), app('u3', { DRIVER_NO: 'JONES903144E99AB' })], logCtx)).toEqual([
+      { key: 'u2', status: 'delivered', legacyRef: '1', confirmed: true },
+      { key: 'u3', status: 'delivered', legacyRef: '2', confirmed: true },
+    ]);
+    expect(await ups.deliver([app('u4', { TITLE: 'MX' })], logCtx)).toEqual([{ key: 'u4', status: 'delivered', legacyRef: '1', confirmed: false, mismatches: ['TITLE'] }]);
+    await ups.close();
+    expect(await query(ups.path, 'SELECT SUB_KEY, DRIVER_NO, TITLE, SURNAME FROM APPS ORDER BY APP_ID')).toEqual([
+      { SUB_KEY: 'u4', DRIVER_NO: 'GWYNE903144E99AB', TITLE: 'OTH', SURNAME: 'GWYNEDD-JONES' },
+      { SUB_KEY: 'u3', DRIVER_NO: 'JONES903144E99AB', TITLE: 'MS', SURNAME: 'GWYNEDD-JONES' },
+    ]);
   });
 });

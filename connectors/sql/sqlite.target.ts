@@ -13,8 +13,11 @@ import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } f
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
 import { DEFAULT_SQL_BATCH_SIZE, sqlTableProperties, type SqlChildSpec, type SqlTableConfig, type SqlTableSpec } from './sql.config.js';
 import { writeBatch } from './sql.writer.js';
+import { checkTarget, SqlSchemaFailure, type CheckedMapping } from './sql.mapping-check.js';
+import { readBack, readBackOn } from './sql.readback.js';
 import { SqliteConnection, type SqliteDriverDb } from './sqlite.connection.js';
 import { sqliteDialect } from './sqlite.dialect.js';
+import { sqliteColumnRows, sqliteColumns, tableXinfoSql, type SqliteColumnRow } from './sqlite.schema.js';
 
 /** `target.config` of kind `sqlite`. Relative paths are relative to the pipeline file. */
 export type SqliteTargetConfig = SqlTableConfig & {
@@ -56,6 +59,7 @@ export class SqliteTarget implements Target {
   readonly path: string;
   private readonly config: SqliteTargetConfig;
   private readonly baseDir: string;
+  private readonly mapping?: CheckedMapping;
   private db?: Sequelize;
   private spec?: SqlTableSpec;
   private conn?: SqliteConnection;
@@ -65,6 +69,7 @@ export class SqliteTarget implements Target {
   constructor(config: SqliteTargetConfig, env: ConnectorEnv) {
     this.config = config;
     this.baseDir = env.baseDir;
+    if (env.mapping) this.mapping = env.mapping;
     this.path = resolve(env.baseDir, config.path);
   }
 
@@ -72,8 +77,12 @@ export class SqliteTarget implements Target {
    * Opens the database (creating the file only when `setupSql` is given),
    * sets WAL, `synchronous=FULL` and the busy timeout, runs `setupSql` when
    * the table is missing, and checks the table: it exists, the key column is
-   * UNIQUE, the reference column exists. Throws {@link ConnectorFailure}:
-   * `SQL_SCHEMA` (fatal) for a table that does not fit, `SQL_UNAVAILABLE`
+   * UNIQUE, the reference column exists, the child tables of `children:`
+   * exist with their parent columns, and the mapping's fields fit the
+   * table's columns and each group's fields its child table's (see
+   * `checkTarget`). Throws {@link ConnectorFailure}: `SQL_SCHEMA` (fatal)
+   * for a table that does not fit (a {@link SqlSchemaFailure} listing every
+   * mapping mismatch), `SQL_UNAVAILABLE`
    * when the database cannot be opened (fatal when the file is missing,
    * retry otherwise).
    */
@@ -120,11 +129,8 @@ export class SqliteTarget implements Target {
     return this.database().query<Record<string, unknown>>(sql, bind === undefined ? opts : { ...opts, bind });
   }
 
-  private async columns(): Promise<{ name: string; pk: number; type: string }[]> {
-    const [schema, table] = this.config.table.includes('.') ? this.config.table.split('.') : [undefined, this.config.table];
-    const q = sqliteDialect.quote;
-    const rows = await this.select(`pragma ${schema ? `${q(schema)}.` : ''}table_info(${q(table as string)})`);
-    return rows.map((r) => ({ name: String(r.name), pk: Number(r.pk), type: String(r.type) }));
+  private async columns(table = this.config.table): Promise<SqliteColumnRow[]> {
+    return sqliteColumnRows(await this.select(tableXinfoSql(table)));
   }
 
   /** The driver connection Sequelize runs plain queries on (its `default` one). */
@@ -147,7 +153,7 @@ export class SqliteTarget implements Target {
     }
   }
 
-  private async inspect(columns: { name: string; pk: number; type: string }[]): Promise<SqlTableSpec> {
+  private async inspect(columns: SqliteColumnRow[]): Promise<SqlTableSpec> {
     const { table, keyColumn, refColumn } = this.config;
     const known = new Set(columns.map((c) => c.name.toUpperCase()));
     if (known.size === 0) throw fail('SQL_SCHEMA', `table ${table} does not exist in ${this.path}${this.config.setupSql ? ' (setupSql did not create it)' : ''}`);
@@ -164,11 +170,14 @@ export class SqliteTarget implements Target {
     }
     const { mode, matchOn } = this.config;
     if (mode === 'procedure') throw fail('SQL_SCHEMA', 'mode procedure: SQLite has no stored procedures');
-    if (this.config.readBack === true) throw fail('SQL_SCHEMA', 'readBack: the SQLite target does not read rows back yet (its outcomes are never marked confirmed); remove readBack or use a server database');
     const match = matchOn === undefined ? {} : { matchOn: { field: matchOn, column: this.config.columns?.[matchOn] ?? matchOn } };
     const children = await this.childSpecs(mode ?? 'insert');
     const ref = { column: refColumn ?? 'rowid', generated: refColumn === undefined };
-    return { table, keyColumn, refExpr, columns: this.config.columns ?? {}, known, batchSize: this.config.batchSize ?? DEFAULT_SQL_BATCH_SIZE, mode: mode ?? 'insert', ref, ...match, ...(children && { children }) };
+    const info = new Map(sqliteColumns(columns).map((c) => [c.name.toUpperCase(), c]));
+    const spec: SqlTableSpec = { table, keyColumn, refExpr, columns: this.config.columns ?? {}, known, batchSize: this.config.batchSize ?? DEFAULT_SQL_BATCH_SIZE, mode: mode ?? 'insert', info, ref, ...match, ...(children && { children }) };
+    const problems = this.mapping ? checkTarget(this.mapping, spec) : [];
+    if (problems.length) throw new SqlSchemaFailure(table, problems);
+    return spec;
   }
 
   private async childSpecs(mode: string): Promise<Record<string, SqlChildSpec> | undefined> {
@@ -177,16 +186,16 @@ export class SqliteTarget implements Target {
     if (mode !== 'insert') throw fail('SQL_SCHEMA', `children: writes child rows with their parent in insert mode only, not ${mode}`);
     const out: Record<string, SqlChildSpec> = {};
     for (const [group, c] of Object.entries(config)) {
-      const names = (await this.select(`pragma table_info(${sqliteDialect.quote(c.table)})`)).map((r) => String(r.name));
-      if (!names.length) throw fail('SQL_SCHEMA', `table ${c.table} (children.${group}) does not exist in ${this.path}`);
-      const parentColumn = names.find((n) => n.toUpperCase() === c.parentColumn.toUpperCase());
+      const info = new Map(sqliteColumns(await this.columns(c.table)).map((col) => [col.name.toUpperCase(), col]));
+      if (!info.size) throw fail('SQL_SCHEMA', `table ${c.table} (children.${group}) does not exist in ${this.path}`);
+      const parentColumn = info.get(c.parentColumn.toUpperCase())?.name;
       if (!parentColumn) throw fail('SQL_SCHEMA', `table ${c.table} has no column ${c.parentColumn} (children.${group}.parentColumn) to take the identity of ${this.config.table}`);
-      out[group] = { table: c.table, parentColumn, columns: c.columns ?? {}, known: new Set(names.map((n) => n.toUpperCase())) };
+      out[group] = { table: c.table, parentColumn, columns: c.columns ?? {}, known: new Set(info.keys()), info };
     }
     return out;
   }
 
-  private async isUnique(column: string, columns: { name: string; pk: number; type: string }[]): Promise<boolean> {
+  private async isUnique(column: string, columns: SqliteColumnRow[]): Promise<boolean> {
     const same = (name: unknown) => String(name).toUpperCase() === column.toUpperCase();
     const pks = columns.filter((c) => c.pk > 0);
     if (pks.length === 1 && same(pks[0]?.name) && /^INTEGER$/i.test(pks[0]?.type ?? '')) return true;
@@ -207,22 +216,25 @@ export class SqliteTarget implements Target {
 
   /**
    * Writes the batch in one transaction and reports one outcome per record,
-   * in order (see `writeBatch`). When the database is busy or fails for a
-   * reason that may pass, nothing is kept and every record is `failed`
-   * (`SQL_BUSY` / `SQL_UNAVAILABLE`, retry). Throws {@link ConnectorFailure}
-   * `SQL_SCHEMA` when the table does not fit the records (no such column,
-   * read-only database): no record could be written.
+   * in order (see `writeBatch`); with read-back on (`readBack`, default for
+   * upsert), the rows just committed are read again and their outcomes
+   * marked `confirmed` or given `mismatches` (see `readBack`). When the
+   * database is busy or fails for a reason that may pass, nothing is kept
+   * and every record is `failed` (`SQL_BUSY` / `SQL_UNAVAILABLE`, retry).
+   * Throws {@link ConnectorFailure} `SQL_SCHEMA` when the table does not
+   * fit the records (no such column, read-only database): no record could
+   * be written.
    */
-  deliver(batch: MappedRecord[], _ctx: Ctx): Promise<Outcome[]> {
+  deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
     return this.exclusive(async () => {
       const { spec, conn } = this;
       if (!spec || !conn) throw fail('SQL_SCHEMA', 'the sqlite target is not connected: call connect() first');
+      let outcomes: Outcome[];
       try {
         await conn.execute('BEGIN IMMEDIATE');
         try {
-          const outcomes = await writeBatch(conn, sqliteDialect, spec, batch);
+          outcomes = await writeBatch(conn, sqliteDialect, spec, batch);
           await conn.execute('COMMIT');
-          return outcomes;
         } catch (e) {
           await conn.execute('ROLLBACK').catch(() => undefined);
           throw e;
@@ -234,6 +246,8 @@ export class SqliteTarget implements Target {
         const code = info.kind === 'busy' ? ConnectorCodes.SQL_BUSY : ConnectorCodes.SQL_UNAVAILABLE;
         return batch.map((r) => ({ key: r.key, status: 'failed' as const, error: { code, disposition: 'retry' as const, message: info.message } }));
       }
+      if (!readBackOn(this.config.readBack, spec.mode)) return outcomes;
+      return readBack((sql, params) => conn.select(sql, params), sqliteDialect, spec, batch, outcomes, ctx);
     });
   }
 
