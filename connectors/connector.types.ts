@@ -4,7 +4,7 @@
  * known outside its folder.
  */
 import type { Logger } from 'pino';
-import type { FieldSpec } from '../mappings/mapping.types.js';
+import type { FieldSpec, GroupSpec } from '../mappings/mapping.types.js';
 
 /** One form submission as a source hands it over. */
 export interface Submission {
@@ -165,7 +165,7 @@ export interface ConnectorEnv {
   /** Name of the pipeline (for naming state, files, tables). */
   pipeline: string;
   /** The fields of the mapping that feeds a target, where known, so that it can check them against the legacy system before any write. */
-  mapping?: { name: string; fields: readonly FieldSpec[] };
+  mapping?: { name: string; fields: readonly FieldSpec[]; groups?: readonly Pick<GroupSpec, 'name' | 'fields' | 'pos'>[] };
   /** The pipeline's `limits.concurrency`, where known: a target that works in parallel may size itself by it. */
   concurrency?: number;
 }

@@ -142,7 +142,7 @@ export async function loadPipelineFile(path: string, opts: PipelineLoadOptions =
   const resolved = await resolveSecrets(def, opts.env, opts.readFile);
   problems.push(...resolved.problems);
   if (resolved.problems.length) return { problems: byPosition(path, problems) };
-  const env = { baseDir, pipeline: def.pipeline, concurrency: def.limits.concurrency, ...(mapping && { mapping: { name: mapping.spec.name, fields: mapping.spec.fields } }) };
+  const env = { baseDir, pipeline: def.pipeline, concurrency: def.limits.concurrency, ...(mapping && { mapping: { name: mapping.spec.name, fields: mapping.spec.fields, groups: mapping.spec.groups } }) };
   const build = <T>(side: 'source' | 'target', make: () => T): T | undefined => {
     try {
       return make();

@@ -112,5 +112,5 @@ describe('file-drop crash: kill -9 while writing and around the rename, then res
       expect([r.legacy_ref]).toEqual(where.get(r.key.split('/').pop()!));
     }
     for (const name of readdirSync(join(dir, 'drop')).filter((n) => n.endsWith('.csv'))) expect(readdirSync(join(dir, 'drop'))).toContain(`${name}.ok`);
-  });
+  }, 120_000);
 });

@@ -151,5 +151,5 @@ describe('staging-table source: a database URL with a password', () => {
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).not.toContain(secret);
     expect(r.stdout + r.stderr).toContain('postgres://postgres:***@127.0.0.1:1/test');
-  }, 30_000);
+  }, 120_000);
 });
