@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['{connectors,mappings,pipelines,runner,examples,fixtures}/**/*.test.ts'],
-    testTimeout: 30_000,
+    // Generous: many tests run real processes, browsers and databases, two files at a time on two cores.
+    testTimeout: 90_000,
     pool: 'forks',
     // Two files at a time even on two cores: most suites wait on child processes, browsers and databases.
     maxWorkers: 2,
