@@ -62,6 +62,20 @@ describe('rekey validate (as a process)', () => {
       problems: [{ file: join(dir, 'a.yaml'), line: 2, col: 9, path: 'fields', message: '"fields" must NOT have fewer than 1 properties' }],
     });
   });
+
+  it('checks a pipeline whose secrets are not set with --without-secrets, saying which checks that skipped', async () => {
+    for (const v of ['DCS_URL', 'DCS_USER', 'DCS_PASSWORD']) delete process.env[v];
+    const file = 'examples/pipelines/browser-change-of-address.yaml';
+    const strict = await rekey(['validate', file]);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain(`${file}:23:14 environment variable DCS_URL is not set (at target.config.baseUrl)`);
+    const r = await rekey(['validate', '--without-secrets', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`note: ${file}: the browser target was not built, so its own checks were skipped: secrets not given (DCS_URL, DCS_USER, DCS_PASSWORD)\n1 file(s) valid\n`);
+    const json = await rekey(['validate', '--json', '--without-secrets', '--connect', file]);
+    expect(JSON.parse(json.stdout)).toEqual({ files: 1, problems: [], skipped: [`${file}: the browser target was not built, so its own checks and --connect were skipped: secrets not given (DCS_URL, DCS_USER, DCS_PASSWORD)`] });
+  });
 });
 
 describe('rekey preview (as a process)', () => {

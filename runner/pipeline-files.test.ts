@@ -82,6 +82,20 @@ describe('loadPipelineFile', () => {
     ]);
   });
 
+  it('without secrets: missing ones are no problem, the connector lacking them is not built and is listed, other problems still count', async () => {
+    const path = await write('nosecrets.yaml', pipeline('  kind: vault-db', '  config:', '    url: { env: DB_URL }', '    user: { env: DB_USER }', '    password: { file: secrets/nope.txt }'));
+    const before = built.length;
+    const r = await loadPipelineFile(path, { env: { DB_USER: '' }, connectors, withoutSecrets: true });
+    expect(r).toEqual({ problems: [], unchecked: [{ side: 'target', kind: 'vault-db', missing: ['DB_URL', 'DB_USER', 'secrets/nope.txt'] }] });
+    expect(built.length).toBe(before);
+    const bad = await write('nosecrets-bad.yaml', pipeline('  kind: vault-db', '  config: { url: { env: DB_URL }, usr: x }'));
+    expect((await loadPipelineFile(bad, { env: {}, connectors, withoutSecrets: true })).problems.map(formatProblem)).toEqual([`${bad}:8:35 unknown key "usr" under target.config, did you mean "user"? (at target.config.usr)`]);
+    const all = await write('allsecrets.yaml', pipeline('  kind: vault-db', '  config: { url: { env: DB_URL } }'));
+    const full = await loadPipelineFile(all, { env: { DB_URL: 'postgres://legacy' }, connectors, withoutSecrets: true });
+    expect(full.unchecked).toBeUndefined();
+    expect(full.pipeline?.secrets).toEqual(['postgres://legacy']);
+  });
+
   it('locates a mapping file that cannot be read at the mapping key', async () => {
     const path = await write('nomap.yaml', pipeline('  kind: sqlite', '  config: { path: db.sqlite, table: T, keyColumn: K }').replace('m.yaml', 'gone.yaml'));
     expect((await loadPipelineFile(path)).problems.map(formatProblem)).toEqual([`${path}:2:10 cannot read the mapping "gone.yaml": ENOENT (at mapping)`]);
@@ -144,7 +158,7 @@ describe('resolveSecrets', () => {
       reads.push(p);
       return 'pw\r\n';
     });
-    expect(out).toEqual({ source: { path: 'in.ndjson' }, target: { url: 'x://y', password: 'pw' }, secrets: ['x://y', 'pw'], problems: [] });
+    expect(out).toEqual({ source: { path: 'in.ndjson' }, target: { url: 'x://y', password: 'pw' }, secrets: ['x://y', 'pw'], missing: [], problems: [] });
     expect(reads).toEqual([resolve(dir, 'secrets/db.txt')]);
     expect(def.target.config.url).toEqual({ env: 'DB_URL' });
   });

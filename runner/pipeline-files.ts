@@ -38,6 +38,21 @@ export interface PipelineLoadOptions {
   env?: Record<string, string | undefined>;
   readFile?: (path: string) => Promise<string>;
   connectors?: ConnectorCatalog;
+  /**
+   * Secrets may be missing (checking definitions where the deployment's
+   * secrets are not, e.g. a repository's CI): an unresolved secret is no
+   * problem, and the connector it belongs to is not built, so its own
+   * checks are skipped and reported in `unchecked`; no pipeline results.
+   */
+  withoutSecrets?: boolean;
+}
+
+/** What loading a pipeline file found: the pipeline when nothing is wrong, every problem, and the connectors left unbuilt for want of secrets. */
+export interface LoadedPipelineFile {
+  pipeline?: LoadedPipeline;
+  problems: Problem[];
+  /** With `withoutSecrets`: per connector not built, the secrets it lacked (variable names or file paths). */
+  unchecked?: { side: 'source' | 'target'; kind: string; missing: string[] }[];
 }
 
 /** Connector configs with every `{ env }` / `{ file }` replaced by its value. */
@@ -46,6 +61,8 @@ export interface ResolvedSecrets {
   target: Record<string, unknown>;
   /** The values put in, for log redaction. */
   secrets: string[];
+  /** The references that could not be resolved. */
+  missing: SecretRef[];
   /** One per reference that could not be resolved, at the reference; never containing a value. */
   problems: Problem[];
 }
@@ -75,9 +92,11 @@ export async function resolveSecrets(
   env: Record<string, string | undefined> = process.env,
   read: (path: string) => Promise<string> = readText,
 ): Promise<ResolvedSecrets> {
-  const out: ResolvedSecrets = { source: structuredClone(def.source.config), target: structuredClone(def.target.config), secrets: [], problems: [] };
-  const problem = (ref: SecretRef, message: string) =>
+  const out: ResolvedSecrets = { source: structuredClone(def.source.config), target: structuredClone(def.target.config), secrets: [], missing: [], problems: [] };
+  const problem = (ref: SecretRef, message: string) => {
+    out.missing.push(ref);
     out.problems.push({ file: ref.pos.file, line: ref.pos.line, col: ref.pos.col, path: pathLabel([ref.side, 'config', ...ref.path]), message });
+  };
   for (const ref of def.secrets) {
     let value: string | undefined;
     if ('env' in ref.from) {
@@ -112,7 +131,7 @@ function byPosition(file: string, problems: Problem[]): Problem[] {
  * file has problems), secrets and connector set-up problems, all located.
  * `pipeline` is present only when there are none.
  */
-export async function loadPipelineFile(path: string, opts: PipelineLoadOptions = {}): Promise<{ pipeline?: LoadedPipeline; problems: Problem[] }> {
+export async function loadPipelineFile(path: string, opts: PipelineLoadOptions = {}): Promise<LoadedPipelineFile> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -140,8 +159,15 @@ export async function loadPipelineFile(path: string, opts: PipelineLoadOptions =
   const def = parsed.def;
   if (!def) return { problems: byPosition(path, problems) };
   const resolved = await resolveSecrets(def, opts.env, opts.readFile);
-  problems.push(...resolved.problems);
-  if (resolved.problems.length) return { problems: byPosition(path, problems) };
+  if (!opts.withoutSecrets) {
+    problems.push(...resolved.problems);
+    if (resolved.problems.length) return { problems: byPosition(path, problems) };
+  }
+  const unchecked = (['source', 'target'] as const).flatMap((side) => {
+    const missing = resolved.missing.filter((r) => r.side === side).map((r) => ('env' in r.from ? r.from.env : r.from.file));
+    return missing.length ? [{ side, kind: def[side].kind, missing }] : [];
+  });
+  const skipped = new Set(unchecked.map((u) => u.side));
   const env = { baseDir, pipeline: def.pipeline, concurrency: def.limits.concurrency, ...(mapping && { mapping: { name: mapping.spec.name, fields: mapping.spec.fields, groups: mapping.spec.groups } }) };
   const build = <T>(side: 'source' | 'target', make: () => T): T | undefined => {
     try {
@@ -153,8 +179,9 @@ export async function loadPipelineFile(path: string, opts: PipelineLoadOptions =
       return undefined;
     }
   };
-  const source = build('source', () => connectors.sources.get(def.source.kind)?.create(resolved.source, env));
-  const target = build('target', () => connectors.targets.get(def.target.kind)?.create(resolved.target, env));
+  const source = skipped.has('source') ? undefined : build('source', () => connectors.sources.get(def.source.kind)?.create(resolved.source, env));
+  const target = skipped.has('target') ? undefined : build('target', () => connectors.targets.get(def.target.kind)?.create(resolved.target, env));
+  if (unchecked.length) return { problems: byPosition(path, problems), unchecked };
   if (problems.length || !mapping || !source || !target) return { problems: byPosition(path, problems) };
   return { pipeline: { def, file: path, version: definitionVersion(def), mappingFile, mapping, source, target, secrets: resolved.secrets }, problems: [] };
 }

@@ -1,7 +1,10 @@
 /**
  * `rekey validate FILE...`: checks pipeline, mapping and golden-case files
  * and prints every problem of every file in one pass as
- * `file:line:col message`.
+ * `file:line:col message`. `--without-secrets` checks definitions where
+ * the deployment's secrets are not (a repository's CI): a connector whose
+ * secrets are missing is not built, and a note on standard error says
+ * which checks that skipped.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -34,8 +37,8 @@ export function kindOf(text: string): DefinitionKind {
  * target's problems come back located at the mapping field where it names
  * one, else at the pipeline file.
  */
-async function connectProblems(file: string): Promise<Problem[]> {
-  const { pipeline } = await loadPipelineFile(file);
+async function connectProblems(file: string, withoutSecrets: boolean): Promise<Problem[]> {
+  const { pipeline } = await loadPipelineFile(file, { withoutSecrets });
   if (!pipeline) return [];
   const ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1 };
   try {
@@ -50,8 +53,18 @@ async function connectProblems(file: string): Promise<Problem[]> {
   }
 }
 
-/** Checks one file of any known kind (a pipeline with its mapping, secrets and connector configs); returns its problems. With `connect`, a valid pipeline's target is also connected and checked against the live system. */
-export async function validateFile(file: string, opts: { connect?: boolean } = {}): Promise<Problem[]> {
+/** How `validateFile` checks. */
+export interface ValidateOptions {
+  /** Also connect a valid pipeline's target and check it against the live system. */
+  connect?: boolean;
+  /** Missing secrets are no problem; the connectors that lack them are not built (see `notes`). */
+  withoutSecrets?: boolean;
+  /** Receives a line per check skipped for want of secrets. */
+  notes?: string[];
+}
+
+/** Checks one file of any known kind (a pipeline with its mapping, secrets and connector configs); returns its problems. */
+export async function validateFile(file: string, opts: ValidateOptions = {}): Promise<Problem[]> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -60,8 +73,9 @@ export async function validateFile(file: string, opts: { connect?: boolean } = {
   }
   const kind = kindOf(text);
   if (kind === 'pipeline') {
-    const problems = (await loadPipelineFile(file)).problems;
-    return problems.length || !opts.connect ? problems : connectProblems(file);
+    const { problems, unchecked } = await loadPipelineFile(file, { withoutSecrets: opts.withoutSecrets === true });
+    for (const u of unchecked ?? []) opts.notes?.push(`${file}: the ${u.kind} ${u.side} was not built, so its own checks${u.side === 'target' && opts.connect ? ' and --connect' : ''} were skipped: secrets not given (${u.missing.join(', ')})`);
+    return problems.length || !opts.connect || unchecked?.some((u) => u.side === 'target') ? problems : connectProblems(file, opts.withoutSecrets === true);
   }
   if (kind === 'cases') return parseCases(file, text).problems;
   return (await loadMappingFile(file)).problems;
@@ -75,11 +89,14 @@ export function validateCommand(program: Command, result: CommandResult): void {
     .argument('<files...>', 'definition files (YAML)')
     .option('--json', 'print problems as JSON')
     .option('--connect', "also connect each pipeline's target and check the mapping against the live legacy system (a SQL table's columns)")
-    .action(async (files: string[], opts: { json?: boolean; connect?: boolean }) => {
+    .option('--without-secrets', "secrets that are not set are no problem (checking definitions where the deployment's secrets are not); a connector lacking them is not built, and a note says which checks that skipped")
+    .action(async (files: string[], opts: { json?: boolean; connect?: boolean; withoutSecrets?: boolean }) => {
       const all: Problem[] = [];
-      for (const f of files) all.push(...(await validateFile(f, { connect: opts.connect === true })));
-      if (opts.json) process.stdout.write(`${JSON.stringify({ files: files.length, problems: all }, null, 2)}\n`);
+      const notes: string[] = [];
+      for (const f of files) all.push(...(await validateFile(f, { connect: opts.connect === true, withoutSecrets: opts.withoutSecrets === true, notes })));
+      if (opts.json) process.stdout.write(`${JSON.stringify({ files: files.length, problems: all, ...(notes.length && { skipped: notes }) }, null, 2)}\n`);
       else {
+        for (const n of notes) process.stderr.write(`note: ${n}\n`);
         for (const p of all) process.stdout.write(`${formatProblem(p)}\n`);
         const bad = new Set(all.map((p) => p.file)).size;
         const summary = all.length
