@@ -14,10 +14,10 @@
  * (the Chromium processes), sampled from /proc; CPU: the machine's busy share
  * over the run, from /proc/stat.
  */
+import { benchPassOptions } from './pass-options.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import type { Page } from 'playwright';
 import { parse, stringify } from 'yaml';
 import { launchChromium } from '../connectors/browser/chromium.js';
@@ -27,13 +27,11 @@ import { loadMappingFile } from '../runner/mapping-files.js';
 import { loadPipelineFile } from '../runner/pipeline-files.js';
 import { flowPipeline, openRuntime } from '../runner/runtime.js';
 import { runPass } from '../pipelines/flow/pass.js';
-import { piiHash } from '../pipelines/audit/pii.js';
 import { repoRoot } from './mapping.bench.js';
 
 const MB = 1024 * 1024;
 const PIPELINE = 'examples/pipelines/browser-change-of-address.yaml';
 const MAPPING = 'examples/mappings/browser-change-of-address.yaml';
-const key = Buffer.alloc(16, 7);
 
 /** One configuration's figures. */
 interface BrowserFigure {
@@ -124,15 +122,7 @@ async function rekeyRun(dir: string, input: string, contexts: number): Promise<n
   if (!loaded.pipeline) throw new Error(loaded.problems.map((p) => p.message).join('\n'));
   const runtime = await openRuntime(`sqlite:${join(dir, `state-${contexts}.sqlite`)}`);
   try {
-    const r = await runPass(flowPipeline(loaded.pipeline), runtime.ledger, {
-      owner: 'runner:bench:1',
-      actor: 'runner:bench:1',
-      log: pino({ level: 'warn' }),
-      signal: new AbortController().signal,
-      leaseMs: 600_000,
-      retryWaitMs: 0,
-      piiHash: (v) => piiHash(v, key),
-    });
+    const r = await runPass(flowPipeline(loaded.pipeline), runtime.ledger, benchPassOptions());
     if (r.failed || r.dead || r.rejected) {
       const bad = await runtime.ledger.list(loaded.pipeline.def.pipeline, { states: ['failed', 'dead', 'rejected'], limit: 5 });
       throw new Error(`rekey, ${contexts} contexts: ${bad.map((b) => `${b.key}: ${b.lastError?.code}: ${b.lastError?.message}`).join('; ')}`);

@@ -4,6 +4,7 @@
  * ledger and audit log, mapping on the main thread only and on 2 worker
  * threads; and the same 2-worker run without the ledger, to price it.
  */
+import { BENCH_PII_KEY, benchPassOptions } from './pass-options.js';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,6 @@ import { flowPipeline, openRuntime } from '../runner/runtime.js';
 import { MappingPool } from '../runner/pool/mapping-pool.js';
 import { runPass } from '../pipelines/flow/pass.js';
 import { mappingOptions } from '../runner/commands/run.command.js';
-import { piiHash } from '../pipelines/audit/pii.js';
 import { hasChunks } from '../pipelines/flow/chunks.js';
 import type { MappedRecord } from '../connectors/connector.types.js';
 import type { MapResult } from '../mappings/index.js';
@@ -52,7 +52,7 @@ function pipelineDir(base: string, name: string, input: string): string {
   return join(base, `${name}.yaml`);
 }
 
-const key = Buffer.alloc(16, 7);
+const key = BENCH_PII_KEY;
 
 async function withLedger(base: string, name: string, input: string, total: number, threads: number): Promise<Figure> {
   const loaded = await loadPipelineFile(pipelineDir(base, name, input));
@@ -61,16 +61,7 @@ async function withLedger(base: string, name: string, input: string, total: numb
   const pool = threads ? new MappingPool(loaded.pipeline.mappingFile, threads, key) : undefined;
   if (pool) await pool.mapMany([]);
   const t0 = process.hrtime.bigint();
-  const r = await runPass(flowPipeline(loaded.pipeline), runtime.ledger, {
-    owner: 'runner:bench:1',
-    actor: 'runner:bench:1',
-    log: pino({ level: 'warn' }),
-    signal: new AbortController().signal,
-    leaseMs: 600_000,
-    retryWaitMs: 0,
-    piiHash: (v) => piiHash(v, key),
-    ...mappingOptions(pool, loaded.pipeline.mapping, key),
-  });
+  const r = await runPass(flowPipeline(loaded.pipeline), runtime.ledger, { ...benchPassOptions(), ...mappingOptions(pool, loaded.pipeline.mapping, key) });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await pool?.close();
   await runtime.close();

@@ -7,13 +7,13 @@
  * `rekey run` builds it (pipeline file, mapping pool with the PII key and
  * the mapping's version, its default lease and no retry wait).
  */
+import { BENCH_PII_KEY, benchPassOptions } from './pass-options.js';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import pino from 'pino';
 import { formatProblem } from '../mappings/index.js';
 import { loadPipelineFile } from '../runner/pipeline-files.js';
-import { flowPipeline, openRuntime, piiHasher } from '../runner/runtime.js';
+import { flowPipeline, openRuntime } from '../runner/runtime.js';
 import { MappingPool } from '../runner/pool/mapping-pool.js';
 import { mappingOptions } from '../runner/commands/run.command.js';
 import { runPass } from '../pipelines/flow/pass.js';
@@ -79,7 +79,7 @@ export async function sqlEndToEnd(s: EndToEndSetup): Promise<EndToEndResult> {
     const loaded = await loadPipelineFile(pipelineFile(dir, input, s.table), { env: { ...process.env, [URL_VAR]: s.pgUrl } });
     if (!loaded.pipeline) throw new Error(loaded.problems.map(formatProblem).join('\n'));
     const lp = loaded.pipeline;
-    const key = Buffer.alloc(16, 7);
+    const key = BENCH_PII_KEY;
     const runtime = await openRuntime(`sqlite:${join(dir, 'state.sqlite')}`);
     const pool = new MappingPool(resolve(lp.mappingFile), THREADS, key, lp.mapping.version);
     let result: Awaited<ReturnType<typeof runPass>>;
@@ -88,16 +88,7 @@ export async function sqlEndToEnd(s: EndToEndSetup): Promise<EndToEndResult> {
     try {
       await pool.mapMany([]);
       const t0 = process.hrtime.bigint();
-      result = await runPass(flowPipeline(lp), runtime.ledger, {
-        owner: 'runner:bench:1',
-        actor: 'runner:bench:1',
-        log: pino({ level: 'warn' }),
-        signal: new AbortController().signal,
-        leaseMs: LEASE_MS,
-        retryWaitMs: 0,
-        piiHash: piiHasher(key),
-        ...mappingOptions(pool, lp.mapping, key),
-      });
+      result = await runPass(flowPipeline(lp), runtime.ledger, { ...benchPassOptions(LEASE_MS), ...mappingOptions(pool, lp.mapping, key) });
       seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       state = (await runtime.ledger.counts(PIPELINE))[PIPELINE];
     } finally {
