@@ -1,30 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../audit/audit-log.js';
-import { openTestStore, TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
+import { TEST_DIALECTS } from '../store/store.test-helpers.js';
+import { pipelineNames, sub, useTestLedger } from './ledger.test-helpers.js';
 import { Ledger } from './ledger.js';
 import type { AnswerResult } from '../../connectors/connector.types.js';
 
 const RUNNER = 'runner:test:1';
-const sub = (key: string) => ({ key, contentHash: `sha256:${key}`, body: { ref: key }, source: `test.ndjson:${key}` });
 
 describe.each(TEST_DIALECTS)('Ledger.reconcile (legacy answers) on %s', (dialect) => {
-  let ts: TestStore;
+  const env = useTestLedger(dialect);
   let ledger: Ledger;
   let audit: AuditLog;
-  let n = 0;
-  const fresh = () => `p${++n}`;
-
-  beforeAll(async () => {
-    ts = await openTestStore(dialect);
-    audit = new AuditLog(ts.store);
-    ledger = new Ledger(ts.store, audit);
-  });
-  afterAll(() => ts?.dispose());
+  const fresh = pipelineNames();
+  beforeAll(() => void ({ ledger, audit } = env));
 
   /** Keys a..e delivered as F1#1..F1#5; `f` received only. */
   async function delivered(p: string): Promise<void> {
     const keys = ['a', 'b', 'c', 'd', 'e'];
-    await ledger.receive(p, null, [...keys, 'f'].map(sub), RUNNER);
+    await ledger.receive(p, null, [...keys, 'f'].map((k) => sub(k)), RUNNER);
     await ledger.apply(p, null, keys.flatMap((k, i) => [{ key: k, to: 'delivering' as const }, { key: k, to: 'delivered' as const, legacyRef: `F1#${i + 1}` }]), RUNNER);
   }
 

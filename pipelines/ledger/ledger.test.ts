@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../audit/audit-log.js';
 import { LedgerTransitionError, PipelineError } from '../pipeline.errors.js';
-import { openTestStore, TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
+import { TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
+import { pipelineNames, sub, useTestLedger } from './ledger.test-helpers.js';
 import { Ledger } from './ledger.js';
 import { TRANSITIONS, type LedgerState, type Transition } from './ledger.types.js';
 
@@ -21,23 +22,14 @@ const PATH: Record<LedgerState, LedgerState[]> = {
   discarded: ['delivering', 'dead', 'discarded'],
 };
 
-function sub(key: string, hash = `sha256:${key}`, body: unknown = { ref: key }) {
-  return { key, contentHash: hash, body, source: `test.ndjson:${key}` };
-}
 
 describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
+  const env = useTestLedger(dialect);
   let ts: TestStore;
   let ledger: Ledger;
   let audit: AuditLog;
-  let n = 0;
-  const fresh = () => `p${++n}`;
-
-  beforeAll(async () => {
-    ts = await openTestStore(dialect);
-    audit = new AuditLog(ts.store);
-    ledger = new Ledger(ts.store, audit);
-  });
-  afterAll(() => ts?.dispose());
+  const fresh = pipelineNames();
+  beforeAll(() => void ({ ts, ledger, audit } = env));
 
   async function putInState(p: string, key: string, state: LedgerState): Promise<void> {
     await ledger.receive(p, null, [sub(key)], RUNNER);
