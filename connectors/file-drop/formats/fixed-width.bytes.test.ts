@@ -4,54 +4,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DropFile, publishDataFile } from '../drop-file.js';
 import { encodeText, type OutputEncoding } from './encoding.js';
-import { fixedWidthFormat, type FixedWidthFormatConfig } from './fixed-width.format.js';
-import { GOLDEN_DIR, EURO, FACTS, POLISH, RECORDS } from './formats.test-support.js';
+import { fixedWidthFormat } from './fixed-width.format.js';
+import { GOLDEN_DIR, GOLDEN_LAYOUT, EURO, FACTS, POLISH, RECORDS } from './formats.test-support.js';
 import type { FileFormat, FileTotals, FormatRecord } from './format.types.js';
 import { addToTotals } from './render.js';
 
 const ENCODINGS: OutputEncoding[] = ['utf-8', 'utf-8-bom', 'windows-1252', 'latin1'];
 
-/** The layout of the golden files (fixed-width.format.test.ts). */
-const LAYOUT = (encoding: OutputEncoding, over: Partial<FixedWidthFormatConfig> = {}): FixedWidthFormatConfig => ({
-  kind: 'fixed-width',
-  encoding,
-  timezone: 'Europe/London',
-  header: {
-    fields: [
-      { name: 'TYPE', length: 1, value: 'H' },
-      { name: 'SYSTEM', length: 8, value: 'DRVADDR' },
-      { name: 'DATE', length: 8, date: 'yyyyMMdd' },
-      { name: 'SEQ', length: 6, sequence: true },
-      { name: 'RECORDS', length: 7, count: 'records' },
-    ],
-    length: 64,
-  },
-  detail: {
-    fields: [
-      { name: 'TYPE', length: 1, value: 'D' },
-      { name: 'WEB_REF', length: 8 },
-      { name: 'SURNAME', length: 12, truncate: true },
-      { name: 'FORENAMES', length: 10, truncate: true },
-      { name: 'POSTCODE', start: 33, length: 8 },
-      { name: 'FEE', length: 10, type: 'numeric', decimals: 2 },
-      { name: 'ADJ', length: 6, type: 'numeric', decimals: 2, sign: 'trailing' },
-      { name: 'ADJ', length: 5, type: 'numeric', decimals: 2, sign: 'overpunch' },
-    ],
-    length: 64,
-  },
-  children: { VEHICLES: { fields: [{ name: 'TYPE', length: 1, value: 'V' }, { name: 'REG', length: 8 }, { name: 'AMOUNT', length: 9, type: 'numeric', decimals: 2, pad: ' ' }], length: 64 } },
-  trailer: {
-    fields: [
-      { name: 'TYPE', length: 1, value: 'T' },
-      { name: 'RECORDS', length: 7, count: 'records' },
-      { name: 'LINES', length: 7, count: 'lines' },
-      { name: 'FEE_TOTAL', length: 14, sum: 'FEE', decimals: 2 },
-      { name: 'ADJ_TOTAL', length: 10, sum: 'ADJ', decimals: 3, sign: 'leading' },
-    ],
-    length: 64,
-  },
-  ...over,
-});
 
 const base = RECORDS[0]!.record;
 const rec = (over: Record<string, unknown>): FormatRecord => ({ record: { ...base, ...over }, children: {} });
@@ -112,7 +71,7 @@ describe('fixed-width bytes (the fast path)', () => {
   for (const encoding of ENCODINGS) {
     it(`gives every record the bytes its text encodes to, or the same error, in ${encoding}`, () => {
       for (const lineEnding of ['crlf', 'none'] as const) {
-        const f = fixedWidthFormat(LAYOUT(encoding, { lineEnding }));
+        const f = fixedWidthFormat(GOLDEN_LAYOUT({ encoding, lineEnding }));
         expect(f.encode).toBeDefined();
         for (const r of [...RECORDS, EURO, POLISH, ...HOSTILE]) {
           const text = f.format(r);
@@ -132,7 +91,7 @@ describe('fixed-width bytes (the fast path)', () => {
       const dir = await mkdtemp(join(tmpdir(), 'rekey-fw-bytes-'));
       try {
         const records = [...RECORDS, EURO, POLISH].map((r) => ({ ...r, record: { ...r.record, FORENAMES: String(r.record.FORENAMES).replace(/[\t\r\n]/g, ' ') } }));
-        const written = await writeThrough(fixedWidthFormat(LAYOUT(encoding)), records, dir);
+        const written = await writeThrough(fixedWidthFormat(GOLDEN_LAYOUT({ encoding })), records, dir);
         expect(written.equals(await readFile(join(GOLDEN_DIR, `fixed-width-${encoding}.dat`)))).toBe(true);
       } finally {
         await rm(dir, { recursive: true, force: true });

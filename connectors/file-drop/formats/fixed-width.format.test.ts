@@ -1,58 +1,10 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import type { OutputEncoding } from './encoding.js';
-import { fixedWidthFormat, type FixedWidthFormatConfig } from './fixed-width.format.js';
+import { fixedWidthFormat } from './fixed-width.format.js';
 import { renderFile } from './render.js';
-import { EURO, expectGolden, FACTS, POLISH, RECORDS } from './formats.test-support.js';
+import { EURO, expectGolden, FACTS, GOLDEN_LAYOUT as LAYOUT, POLISH, RECORDS } from './formats.test-support.js';
 
-const LAYOUT = (over: Partial<FixedWidthFormatConfig> = {}): FixedWidthFormatConfig => ({
-  kind: 'fixed-width',
-  timezone: 'Europe/London',
-  header: {
-    fields: [
-      { name: 'TYPE', length: 1, value: 'H' },
-      { name: 'SYSTEM', length: 8, value: 'DRVADDR' },
-      { name: 'DATE', length: 8, date: 'yyyyMMdd' },
-      { name: 'SEQ', length: 6, sequence: true },
-      { name: 'RECORDS', length: 7, count: 'records' },
-    ],
-    length: 64,
-  },
-  detail: {
-    fields: [
-      { name: 'TYPE', length: 1, value: 'D' },
-      { name: 'WEB_REF', length: 8 },
-      { name: 'SURNAME', length: 12, truncate: true },
-      { name: 'FORENAMES', length: 10, truncate: true },
-      { name: 'POSTCODE', start: 33, length: 8 },
-      { name: 'FEE', length: 10, type: 'numeric', decimals: 2 },
-      { name: 'ADJ', length: 6, type: 'numeric', decimals: 2, sign: 'trailing' },
-      { name: 'ADJ', length: 5, type: 'numeric', decimals: 2, sign: 'overpunch' },
-    ],
-    length: 64,
-  },
-  children: {
-    VEHICLES: {
-      fields: [
-        { name: 'TYPE', length: 1, value: 'V' },
-        { name: 'REG', length: 8 },
-        { name: 'AMOUNT', length: 9, type: 'numeric', decimals: 2, pad: ' ' },
-      ],
-      length: 64,
-    },
-  },
-  trailer: {
-    fields: [
-      { name: 'TYPE', length: 1, value: 'T' },
-      { name: 'RECORDS', length: 7, count: 'records' },
-      { name: 'LINES', length: 7, count: 'lines' },
-      { name: 'FEE_TOTAL', length: 14, sum: 'FEE', decimals: 2 },
-      { name: 'ADJ_TOTAL', length: 10, sum: 'ADJ', decimals: 3, sign: 'leading' },
-    ],
-    length: 64,
-  },
-  ...over,
-});
 
 /** Sums a column of the detail lines by reading digits off the file, independently of the format's code. */
 function columnSum(lines: string[], start: number, length: number, decimalsIn: number, decimalsOut: number): bigint {

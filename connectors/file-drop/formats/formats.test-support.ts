@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import type { FixedWidthFormatConfig } from './fixed-width.format.js';
 import type { FileFacts, FormatRecord } from './format.types.js';
 
 /** fixtures/file-drop, where golden files live. */
@@ -46,3 +47,53 @@ export const EURO: FormatRecord = rec({ WEB_REF: 'UV12WX34', SURNAME: 'EUROPA', 
 
 /** A record with a Polish letter: only UTF-8 holds it. */
 export const POLISH: FormatRecord = rec({ WEB_REF: 'YZ56AB78', SURNAME: 'WAŁĘSA', FORENAMES: 'LECH', POSTCODE: 'E1 6AN', FEE: '3.00', ADJ: 2, NOTE: 'ok' });
+
+/** The fixed-width layout of the golden files (header, detail with a child layout, trailer with totals), UTF-8 unless `over` says. */
+export const GOLDEN_LAYOUT = (over: Partial<FixedWidthFormatConfig> = {}): FixedWidthFormatConfig => ({
+  kind: 'fixed-width',
+  timezone: 'Europe/London',
+  header: {
+    fields: [
+      { name: 'TYPE', length: 1, value: 'H' },
+      { name: 'SYSTEM', length: 8, value: 'DRVADDR' },
+      { name: 'DATE', length: 8, date: 'yyyyMMdd' },
+      { name: 'SEQ', length: 6, sequence: true },
+      { name: 'RECORDS', length: 7, count: 'records' },
+    ],
+    length: 64,
+  },
+  detail: {
+    fields: [
+      { name: 'TYPE', length: 1, value: 'D' },
+      { name: 'WEB_REF', length: 8 },
+      { name: 'SURNAME', length: 12, truncate: true },
+      { name: 'FORENAMES', length: 10, truncate: true },
+      { name: 'POSTCODE', start: 33, length: 8 },
+      { name: 'FEE', length: 10, type: 'numeric', decimals: 2 },
+      { name: 'ADJ', length: 6, type: 'numeric', decimals: 2, sign: 'trailing' },
+      { name: 'ADJ', length: 5, type: 'numeric', decimals: 2, sign: 'overpunch' },
+    ],
+    length: 64,
+  },
+  children: {
+    VEHICLES: {
+      fields: [
+        { name: 'TYPE', length: 1, value: 'V' },
+        { name: 'REG', length: 8 },
+        { name: 'AMOUNT', length: 9, type: 'numeric', decimals: 2, pad: ' ' },
+      ],
+      length: 64,
+    },
+  },
+  trailer: {
+    fields: [
+      { name: 'TYPE', length: 1, value: 'T' },
+      { name: 'RECORDS', length: 7, count: 'records' },
+      { name: 'LINES', length: 7, count: 'lines' },
+      { name: 'FEE_TOTAL', length: 14, sum: 'FEE', decimals: 2 },
+      { name: 'ADJ_TOTAL', length: 10, sum: 'ADJ', decimals: 3, sign: 'leading' },
+    ],
+    length: 64,
+  },
+  ...over,
+});
