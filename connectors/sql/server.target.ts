@@ -196,7 +196,9 @@ export class ServerSqlTarget implements Target {
       const byName = new Map(info.columns.map((col) => [col.name.toUpperCase(), col]));
       const parentColumn = byName.get(c.parentColumn.toUpperCase());
       if (!parentColumn) throw this.fail('SQL_SCHEMA', `table ${info.name} has no column ${c.parentColumn} (children.${group}.parentColumn) to take the identity of ${parent}`);
-      out[group] = { table: info.name, parentColumn: parentColumn.name, columns: c.columns ?? {}, known: new Set(byName.keys()), info: byName };
+      const pk = info.primaryKey.length === 1 ? byName.get((info.primaryKey[0] as string).toUpperCase()) : undefined;
+      const order = pk?.generated && pk.family === 'number' ? pk.name : undefined;
+      out[group] = { table: info.name, parentColumn: parentColumn.name, columns: c.columns ?? {}, known: new Set(byName.keys()), info: byName, ...(order && { order }) };
     }
     return out;
   }

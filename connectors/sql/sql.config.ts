@@ -25,7 +25,7 @@ export type SqlTableConfig = {
   children?: Record<string, SqlChildConfig>;
   /** mode procedure: what to call. */
   procedure?: SqlProcedureConfig;
-  /** After the commit, read each written row back by key and compare it with what was sent; default on for upsert and procedure, off otherwise. */
+  /** After the commit, read each written row (and its child rows) back by key and compare it with what was sent; default on for upsert and procedure, off otherwise. */
   readBack?: boolean;
 };
 
@@ -163,6 +163,13 @@ export interface SqlChildSpec {
   /** Upper-cased column names. */
   known: ReadonlySet<string>;
   info?: ReadonlyMap<string, ColumnInfo>;
+  /**
+   * The column whose values follow the order rows were inserted in: the
+   * table's generated single-column numeric primary key (identity, serial,
+   * auto-increment), SQLite's rowid; absent where there is none (read-back
+   * then pairs child rows by their values).
+   */
+  order?: string;
 }
 
 /** One column as the database describes it. */

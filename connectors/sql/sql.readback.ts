@@ -1,15 +1,30 @@
 /**
  * Read-back confirmation: after the batch's commit, the rows just written
  * are read again by key and compared, field by field, with what was sent.
- * A difference (a trigger rewrote a value, MariaDB in non-strict mode cut
- * or clipped one) turns the outcome into `delivered` with
+ * A difference (a trigger rewrote a value, MariaDB in non-strict mode
+ * cut or clipped one) turns the outcome into `delivered` with
  * `confirmed: false` and the differing fields in `mismatches`; a match
  * gives `confirmed: true`. Values are compared as the column holds them:
  * CHAR padding trimmed, dates as calendar days, numbers numerically.
  * Never logs or returns a value, only field names.
+ *
+ * Child rows (`children:`) are compared too. Each child table is read once
+ * per batch (per chunk of keys), joined to the parent rows through its
+ * parent column and the parent's identity, as the writer inserted them.
+ * A record's rows in one table are the rows of its groups for that table,
+ * in the order the writer inserted them (group by group, each group's rows
+ * in order). Where the table has an order column ({@link SqlChildSpec.order}:
+ * a generated key, SQLite's rowid) they are read in its order and paired by
+ * position: the n-th row read is the n-th row sent. Without one, the
+ * database keeps no order, so a row read is paired with an equal row sent
+ * where there is one, and the rest in the order read. A differing value is
+ * named `GROUP[i].FIELD`; a row sent but not found names each of its fields
+ * (`GROUP[i].FIELD`, or `GROUP[i]` for a row without fields); a row found
+ * but not sent is named `GROUP[i]`, `i` counting on from the group's last
+ * row sent (the table's first group when the record sent it none).
  */
 import type { Ctx, MappedRecord, Outcome } from '../connector.types.js';
-import type { ColumnInfo, SqlTableSpec } from './sql.config.js';
+import type { ColumnInfo, SqlChildSpec, SqlTableSpec } from './sql.config.js';
 import type { SqlDialect } from './sql.dialect.js';
 
 /** Runs one SELECT with the dialect's placeholders, outside the batch's transaction. */
@@ -83,12 +98,136 @@ function comparable(rec: MappedRecord, spec: SqlTableSpec): [string, string][] {
   return out;
 }
 
+/** Group field -> column (as the database spells it) of the fields of a child row the writer put in `child`'s table: the parent column and unknown fields left out, as the writer refuses them. */
+function childComparable(row: Readonly<Record<string, unknown>>, child: SqlChildSpec): [string, string][] {
+  const parent = child.parentColumn.toUpperCase();
+  const out: [string, string][] = [];
+  for (const field of Object.keys(row)) {
+    if (row[field] === undefined) continue;
+    const name = child.columns[field] ?? field;
+    const upper = name.toUpperCase();
+    if (upper === parent || !child.known.has(upper)) continue;
+    out.push([field, child.info?.get(upper)?.name ?? name]);
+  }
+  return out;
+}
+
+/** One child row sent: its place (`GROUP[i]`), its values and its group's table. */
+interface SentChild {
+  at: string;
+  row: Readonly<Record<string, unknown>>;
+  child: SqlChildSpec;
+}
+
+/** The groups of `children:` by the table (and parent column) their rows go into, in the config's order. */
+function childTables(spec: SqlTableSpec): Record<string, SqlChildSpec>[] {
+  const tables = new Map<string, Record<string, SqlChildSpec>>();
+  for (const [group, child] of Object.entries(spec.children ?? {})) {
+    const id = `${child.table}\u0000${child.parentColumn}`.toUpperCase();
+    tables.set(id, { ...tables.get(id), [group]: child });
+  }
+  return [...tables.values()];
+}
+
+/** The rows `rec` sent into the table of `groups`, in the order the writer inserted them (its groups in the record's order), and the name of the k-th row found beyond them. */
+function sentInto(rec: MappedRecord, groups: Readonly<Record<string, SqlChildSpec>>): { sent: SentChild[]; extra: (k: number) => string } {
+  const sent: SentChild[] = [];
+  let last: [string, number] = [Object.keys(groups)[0] as string, 0];
+  for (const [group, rows] of Object.entries(rec.children)) {
+    const child = Object.hasOwn(groups, group) ? groups[group] : undefined;
+    if (!rows.length || !child) continue;
+    rows.forEach((row, i) => sent.push({ at: `${group}[${i}]`, row, child }));
+    last = [group, rows.length];
+  }
+  return { sent, extra: (k) => `${last[0]}[${last[1] + k}]` };
+}
+
+/**
+ * The mismatches of the child rows `rec` sent into one table (the rows of
+ * `groups`: the groups `children:` sends there, all naming that table)
+ * against `got`, the rows read back from it for the record (column as the
+ * database spells it -> value), in the order of the table's
+ * {@link SqlChildSpec.order} where it has one: paired and named as the
+ * module comment says, in row order; empty when all match. Pure.
+ */
+export function childRowMismatches(rec: MappedRecord, groups: Readonly<Record<string, SqlChildSpec>>, got: readonly Readonly<Record<string, unknown>>[]): string[] {
+  const { sent, extra } = sentInto(rec, groups);
+  const differing = (s: SentChild, g: Readonly<Record<string, unknown>>) =>
+    childComparable(s.row, s.child)
+      .filter(([field, column]) => !sameValue(s.row[field], g[column], s.child.info?.get(column.toUpperCase())))
+      .map(([field]) => `${s.at}.${field}`);
+  const ordered = Object.values(groups)[0]?.order !== undefined;
+  const pairOf: (number | undefined)[] = sent.map((_, i) => (ordered && i < got.length ? i : undefined));
+  if (!ordered) {
+    const claimed = new Set<number>();
+    const claim = (i: number, fits: (j: number) => boolean) => {
+      const j = got.findIndex((_, n) => !claimed.has(n) && fits(n));
+      if (j < 0) return;
+      claimed.add(j);
+      pairOf[i] = j;
+    };
+    for (const [i, s] of sent.entries()) claim(i, (j) => differing(s, got[j] as Record<string, unknown>).length === 0);
+    for (const i of sent.keys()) if (pairOf[i] === undefined) claim(i, () => true);
+  }
+  const out: string[] = [];
+  for (const [i, s] of sent.entries()) {
+    const j = pairOf[i];
+    if (j !== undefined) out.push(...differing(s, got[j] as Record<string, unknown>));
+    else {
+      const fields = childComparable(s.row, s.child).map(([field]) => `${s.at}.${field}`);
+      out.push(...(fields.length ? fields : [s.at]));
+    }
+  }
+  const paired = new Set(pairOf);
+  const unsent = got.map((_, j) => j).filter((j) => !paired.has(j));
+  return [...out, ...unsent.map((_, k) => extra(k))];
+}
+
+/**
+ * Reads back the child rows of the records in `todo` (every record
+ * delivered by this batch) from each child table, in one query per table
+ * and chunk of keys, and returns the differing fields of each record that
+ * has any (see the module comment), by its index in the batch.
+ */
+async function childMismatches(read: ReadQuery, dialect: SqlDialect, spec: SqlTableSpec, todo: readonly { rec: MappedRecord; i: number }[]): Promise<Map<number, string[]>> {
+  const out = new Map<number, string[]>();
+  if (!spec.ref || !spec.children) return out;
+  const q = (id: string) => dialect.quote(id);
+  const [p, c] = [q('rekey_p'), q('rekey_c')];
+  const keys = [...new Set(todo.map(({ rec }) => rec.key))];
+  for (const groups of childTables(spec)) {
+    const child = Object.values(groups)[0] as SqlChildSpec;
+    const columns = [...new Set(todo.flatMap(({ rec }) => sentInto(rec, groups).sent.flatMap((r) => childComparable(r.row, r.child).map(([, column]) => column))))];
+    const rows = new Map<string, Record<string, unknown>[]>();
+    for (let n = 0; n < keys.length; n += dialect.maxKeys) {
+      const where = dialect.keyIn(`${p}.${q(spec.keyColumn)}`, keys.slice(n, n + dialect.maxKeys));
+      const picks = [`${p}.${q(spec.keyColumn)} AS ${q('rekey_key')}`, ...columns.map((col, k) => `${c}.${q(col)} AS ${q(`c${k}`)}`)];
+      const sql = `SELECT ${picks.join(', ')} FROM ${q(child.table)} ${c} JOIN ${q(spec.table)} ${p} ON ${c}.${q(child.parentColumn)} = ${p}.${q(spec.ref.column)} WHERE ${where.sql}${child.order ? ` ORDER BY ${c}.${q(child.order)}` : ''}`;
+      for (const r of await read(sql, where.params)) {
+        const key = String(r.rekey_key).trimEnd();
+        const row = Object.fromEntries(columns.map((col, k) => [col, r[`c${k}`]]));
+        const list = rows.get(key);
+        if (list) list.push(row);
+        else rows.set(key, [row]);
+      }
+    }
+    for (const { rec, i } of todo) {
+      const diffs = childRowMismatches(rec, groups, rows.get(rec.key.trimEnd()) ?? []);
+      if (diffs.length) out.set(i, [...(out.get(i) ?? []), ...diffs]);
+    }
+  }
+  return out;
+}
+
 /**
  * Reads back the rows of the records `batch` delivered (not those already
- * present) and returns their outcomes with `confirmed` set, and
- * `mismatches` (mapping field names, sorted) where a value differs or the
- * row cannot be found. Outcomes of other records are returned unchanged.
- * Rejects with the database's error when the read fails.
+ * present), and their child rows where the target has `children:`, and
+ * returns their outcomes with `confirmed` set, and `mismatches` where a
+ * value differs or a row cannot be found: the parent's mapping field
+ * names, sorted, then the child rows' `GROUP[i].FIELD` and `GROUP[i]`
+ * (see the module comment), table by table in row order. Outcomes of
+ * other records are returned unchanged. Rejects with the database's error
+ * when a read fails.
  */
 export async function confirmByReadBack(read: ReadQuery, dialect: SqlDialect, spec: SqlTableSpec, batch: readonly MappedRecord[], outcomes: readonly Outcome[]): Promise<Outcome[]> {
   const q = (id: string) => dialect.quote(id);
@@ -108,15 +247,17 @@ export async function confirmByReadBack(read: ReadQuery, dialect: SqlDialect, sp
     const sql = `SELECT ${[...picks, `${q(matchColumn)} AS ${q('rekey_key')}`].join(', ')} FROM ${q(spec.table)} WHERE ${where.sql}`;
     for (const r of await read(sql, where.params)) rows.set(String(r.rekey_key).trimEnd(), r);
   }
+  const children = await childMismatches(read, dialect, spec, todo);
   const out = [...outcomes];
   for (const { rec, i } of todo) {
     const o = out[i] as Extract<Outcome, { status: 'delivered' }>;
     const got = rows.get(matchOf(rec).trimEnd());
     const pairs = comparable(rec, spec);
-    const mismatches = got
+    const differing = got
       ? pairs.filter(([field, column]) => !sameValue(rec.record[field], got[`c${columns.indexOf(column)}`], spec.info?.get(column.toUpperCase()))).map(([field]) => field)
       : pairs.map(([field]) => field);
-    out[i] = mismatches.length ? { ...o, confirmed: false, mismatches: mismatches.sort() } : { ...o, confirmed: true };
+    const mismatches = [...differing.sort(), ...(children.get(i) ?? [])];
+    out[i] = mismatches.length ? { ...o, confirmed: false, mismatches } : { ...o, confirmed: true };
   }
   return out;
 }

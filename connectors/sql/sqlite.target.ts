@@ -190,9 +190,18 @@ export class SqliteTarget implements Target {
       if (!info.size) throw fail('SQL_SCHEMA', `table ${c.table} (children.${group}) does not exist in ${this.path}`);
       const parentColumn = info.get(c.parentColumn.toUpperCase())?.name;
       if (!parentColumn) throw fail('SQL_SCHEMA', `table ${c.table} has no column ${c.parentColumn} (children.${group}.parentColumn) to take the identity of ${this.config.table}`);
-      out[group] = { table: c.table, parentColumn, columns: c.columns ?? {}, known: new Set(info.keys()), info };
+      out[group] = { table: c.table, parentColumn, columns: c.columns ?? {}, known: new Set(info.keys()), info, ...(await this.rowOrder(c.table)) };
     }
     return out;
+  }
+
+  /** Where `table` has a rowid (not WITHOUT ROWID), `rowid`: it orders the rows as inserted (see {@link SqlChildSpec.order}). */
+  private async rowOrder(table: string): Promise<{ order?: string }> {
+    const hasRowid = await this.select(`SELECT rowid FROM ${sqliteDialect.quote(table)} LIMIT 0`).then(
+      () => true,
+      () => false,
+    );
+    return hasRowid ? { order: 'rowid' } : {};
   }
 
   private async isUnique(column: string, columns: SqliteColumnRow[]): Promise<boolean> {
