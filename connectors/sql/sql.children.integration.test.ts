@@ -1,7 +1,7 @@
 /**
  * Parent and child rows in one unit on PostgreSQL, MariaDB and SQLite: an
  * application (a CASES row) with its previous addresses (ADDRESSES rows
- * holding the case's generated CASE_ID).
+ * holding the case's generated CASE_ID), and read-back comparing both.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,11 @@ function sqliteDb(): LegacyDb & { dir: string } {
     dialect: 'sqlite',
     url: `sqlite:${file}`,
     t: (name) => name.toUpperCase(),
-    query: async (sql, params = []) => open().query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, replacements: params }),
+    query: async (sql, params = []) => {
+      if (/^\s*select/i.test(sql)) return open().query<Record<string, unknown>>(sql, { type: QueryTypes.SELECT, replacements: params });
+      await open().query(sql, { type: QueryTypes.RAW, replacements: params });
+      return [];
+    },
     drop: async () => {
       await db?.close();
       rmSync(dir, { recursive: true, force: true });
@@ -141,6 +145,91 @@ describe.each([
 
   it('refuses children: outside insert mode at connect', async () => {
     await expect(open({ mode: 'upsert' })).rejects.toMatchObject({ code: 'SQL_SCHEMA', disposition: 'fatal', message: 'children: writes child rows with their parent in insert mode only, not upsert' });
+  });
+
+  describe('read-back compares the child rows too', () => {
+    const caseOf = async (...keys: string[]) => Promise.all(keys.map(async (k) => (await db.query(`SELECT CASE_ID AS id FROM ${db.t('cases')} WHERE SUBMISSION_KEY = ?`, [k]))[0]));
+    const townsOf = async (caseId: unknown) => (await db.query(`SELECT TOWN AS town FROM ${db.t('addresses')} WHERE CASE_ID = ? ORDER BY ADDRESS_ID`, [caseId])).map((r) => r.town);
+    /** Runs `create`, then `work`, and drops what `create` made (`drop`) whatever happens. */
+    const withTrigger = async (create: string[], drop: string[], work: () => Promise<void>) => {
+      for (const sql of create) await db.query(sql);
+      try {
+        await work();
+      } finally {
+        for (const sql of drop) await db.query(sql);
+      }
+    };
+    const schema = () => db.t('addresses').split('.')[0] as string;
+
+    it('confirms a record whose child rows read back as sent', async () => {
+      const t = await open({ readBack: true });
+      const out = await t.deliver([rec('rbc/1', [addr('1 HIGH ST'), addr('2 LOW RD', { POSTCODE: 'CF5' }), addr('3 MILL LANE', { FROM_DATE: null })], extra({})), rec('rbc/2', [], extra({}))], ctx);
+      const [c1, c2] = await caseOf('rbc/1', 'rbc/2');
+      expect(out).toEqual([
+        { key: 'rbc/1', status: 'delivered', legacyRef: String(c1?.id), confirmed: true },
+        { key: 'rbc/2', status: 'delivered', legacyRef: String(c2?.id), confirmed: true },
+      ]);
+      expect((await addressesOf(c1?.id)).map((r) => r.line)).toEqual(['1 HIGH ST', '2 LOW RD', '3 MILL LANE']);
+    });
+
+    it('a trigger that rewrites a child value: the record is delivered unconfirmed, naming group, row and field, and every row is there', async () => {
+      const trigger = {
+        PostgreSQL: [
+          [
+            `CREATE FUNCTION ${schema()}.addresses_town_upper() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.town := upper(NEW.town); RETURN NEW; END $$`,
+            `CREATE TRIGGER addresses_town_upper BEFORE INSERT ON ${db.t('addresses')} FOR EACH ROW EXECUTE FUNCTION ${schema()}.addresses_town_upper()`,
+          ],
+          [`DROP TRIGGER addresses_town_upper ON ${db.t('addresses')}`, `DROP FUNCTION ${schema()}.addresses_town_upper()`],
+        ],
+        MariaDB: [['CREATE TRIGGER ADDRESSES_TOWN_UPPER BEFORE INSERT ON ADDRESSES FOR EACH ROW SET NEW.TOWN = UPPER(NEW.TOWN)'], ['DROP TRIGGER ADDRESSES_TOWN_UPPER']],
+        SQLite: [['CREATE TRIGGER ADDRESSES_TOWN_UPPER AFTER INSERT ON ADDRESSES BEGIN UPDATE ADDRESSES SET TOWN = upper(TOWN) WHERE ADDRESS_ID = NEW.ADDRESS_ID; END'], ['DROP TRIGGER ADDRESSES_TOWN_UPPER']],
+      }[name] as [string[], string[]];
+      await withTrigger(...trigger, async () => {
+        const t = await open({ readBack: true });
+        const upper = [addr('1 HIGH ST', { TOWN: 'CARDIFF' }), addr('2 LOW RD', { TOWN: 'SWANSEA' })];
+        const out = await t.deliver([rec('rbt/1', [...upper, addr('3 MILL LANE')], extra({})), rec('rbt/2', upper, extra({}))], ctx);
+        const [c1, c2] = await caseOf('rbt/1', 'rbt/2');
+        expect(out).toEqual([
+          { key: 'rbt/1', status: 'delivered', legacyRef: String(c1?.id), confirmed: false, mismatches: ['PREV_ADDR[2].TOWN'] },
+          { key: 'rbt/2', status: 'delivered', legacyRef: String(c2?.id), confirmed: true },
+        ]);
+        expect(await townsOf(c1?.id)).toEqual(['CARDIFF', 'SWANSEA', 'CARDIFF']);
+        expect(await townsOf(c2?.id)).toEqual(['CARDIFF', 'SWANSEA']);
+      });
+    });
+
+    it.runIf(name !== 'MariaDB')('a trigger that silently skips a child row, and one that adds a row: the missing row’s fields and the extra row are named', async () => {
+      const trigger = {
+        PostgreSQL: [
+          [
+            `CREATE FUNCTION ${schema()}.addresses_skip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.line_1 = '99 NOWHERE RD' THEN RETURN NULL; END IF; RETURN NEW; END $$`,
+            `CREATE TRIGGER addresses_skip BEFORE INSERT ON ${db.t('addresses')} FOR EACH ROW EXECUTE FUNCTION ${schema()}.addresses_skip()`,
+            `CREATE FUNCTION ${schema()}.addresses_copy() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO ${db.t('addresses')} (case_id, addr_kind, line_1, town, postcode) VALUES (NEW.case_id, 'N', 'COPY OF ' || NEW.line_1, NEW.town, NEW.postcode); RETURN NULL; END $$`,
+            `CREATE TRIGGER addresses_copy AFTER INSERT ON ${db.t('addresses')} FOR EACH ROW WHEN (NEW.line_1 = '5 TWICE ST') EXECUTE FUNCTION ${schema()}.addresses_copy()`,
+          ],
+          [`DROP TRIGGER addresses_skip ON ${db.t('addresses')}`, `DROP TRIGGER addresses_copy ON ${db.t('addresses')}`, `DROP FUNCTION ${schema()}.addresses_skip()`, `DROP FUNCTION ${schema()}.addresses_copy()`],
+        ],
+        SQLite: [
+          [
+            "CREATE TRIGGER ADDRESSES_SKIP BEFORE INSERT ON ADDRESSES WHEN NEW.LINE_1 = '99 NOWHERE RD' BEGIN SELECT RAISE(IGNORE); END",
+            "CREATE TRIGGER ADDRESSES_COPY AFTER INSERT ON ADDRESSES WHEN NEW.LINE_1 = '5 TWICE ST' BEGIN INSERT INTO ADDRESSES (CASE_ID, ADDR_KIND, LINE_1, TOWN, POSTCODE) VALUES (NEW.CASE_ID, 'N', 'COPY OF ' || NEW.LINE_1, NEW.TOWN, NEW.POSTCODE); END",
+          ],
+          ['DROP TRIGGER ADDRESSES_SKIP', 'DROP TRIGGER ADDRESSES_COPY'],
+        ],
+      }[name as 'PostgreSQL' | 'SQLite'] as [string[], string[]];
+      await withTrigger(...trigger, async () => {
+        const t = await open({ readBack: true });
+        const out = await t.deliver([rec('rbs/1', [addr('1 HIGH ST'), addr('99 NOWHERE RD')], extra({})), rec('rbs/2', [addr('1 HIGH ST'), addr('5 TWICE ST')], extra({}))], ctx);
+        const [c1, c2] = await caseOf('rbs/1', 'rbs/2');
+        const missing = ['ADDR_KIND', 'LINE_1', 'TOWN', 'POSTCODE', 'FROM_DATE'].map((f) => `PREV_ADDR[1].${f}`);
+        expect(out).toEqual([
+          { key: 'rbs/1', status: 'delivered', legacyRef: String(c1?.id), confirmed: false, mismatches: missing },
+          { key: 'rbs/2', status: 'delivered', legacyRef: String(c2?.id), confirmed: false, mismatches: ['PREV_ADDR[2]'] },
+        ]);
+        expect((await addressesOf(c1?.id)).map((r) => r.line)).toEqual(['1 HIGH ST']);
+        expect((await addressesOf(c2?.id)).map((r) => r.line)).toEqual(['1 HIGH ST', '5 TWICE ST', 'COPY OF 5 TWICE ST']);
+      });
+    });
   });
 
   describe('checks each group’s fields against its child table at connect', () => {

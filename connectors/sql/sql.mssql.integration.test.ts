@@ -94,6 +94,25 @@ describe.skipIf(!MSSQL_URL)('sql target on SQL Server (skipped unless REKEY_TEST
     expect(await count('fam/')).toBe(1);
   });
 
+  it('read-back compares child rows: rows as sent confirm; a trigger rewriting a child value is named by group, row and field, and every row is kept', async () => {
+    const t = await open({ children: { PREV_ADDR: { table: 'ADDRESSES', parentColumn: 'CASE_ID' } }, readBack: true });
+    const addr = (line: string, town = 'CARDIFF') => ({ ADDR_KIND: 'P', LINE_1: line, TOWN: town, POSTCODE: 'CF10 1AA' });
+    const same = await t.deliver([{ ...rec('rbc/1'), children: { PREV_ADDR: [addr('1 HIGH ST'), addr('2 LOW RD')] } }], ctx);
+    expect(same).toEqual([{ key: 'rbc/1', status: 'delivered', legacyRef: expect.stringMatching(/^\d+$/), confirmed: true }]);
+    await db.query('CREATE TRIGGER ADDRESSES_TOWN_UPPER ON ADDRESSES AFTER INSERT AS UPDATE a SET TOWN = UPPER(a.TOWN) FROM ADDRESSES a JOIN inserted i ON i.ADDRESS_ID = a.ADDRESS_ID');
+    try {
+      const out = await t.deliver([{ ...rec('rbc/2'), children: { PREV_ADDR: [addr('1 HIGH ST'), addr('2 LOW RD', 'Cardiff')] } }], ctx);
+      expect(out).toEqual([{ key: 'rbc/2', status: 'delivered', legacyRef: expect.stringMatching(/^\d+$/), confirmed: false, mismatches: ['PREV_ADDR[1].TOWN'] }]);
+      const rows = await db.query('SELECT LINE_1 AS line, TOWN AS town FROM ADDRESSES WHERE CASE_ID = ? ORDER BY ADDRESS_ID', [Number((out[0] as { legacyRef: string }).legacyRef)]);
+      expect(rows).toEqual([
+        { line: '1 HIGH ST', town: 'CARDIFF' },
+        { line: '2 LOW RD', town: 'CARDIFF' },
+      ]);
+    } finally {
+      await db.query('DROP TRIGGER ADDRESSES_TOWN_UPPER');
+    }
+  });
+
   it('checks each group’s fields against its child table at connect, as the parent’s against CASES', async () => {
     const field = (name: string, extra: Partial<FieldSpec> = {}): FieldSpec => ({ name, transform: [], required: false, pii: false, ...extra });
     const parent = ['CASE_TYPE', 'WEB_REF', 'DRIVER_NO', 'SURNAME', 'FORENAMES', 'POSTCODE', 'MOVE_DATE'].map((f) => field(f));
