@@ -78,10 +78,11 @@ async function insertBodies(store: StateStore, fresh: readonly IncomingSubmissio
 }
 
 /**
- * Inserts `fresh` with `ON CONFLICT DO NOTHING` and resolves to the keys
- * some other transaction inserted first (only possible on PostgreSQL, where
- * receivers run concurrently; SQLite write transactions are serial). Rows
- * are written in their final state (after any `then` move).
+ * Inserts `fresh` with `ON CONFLICT DO NOTHING` and resolves to the ids of
+ * the rows inserted, by key, and the keys some other transaction inserted
+ * first (only possible on PostgreSQL, where receivers run concurrently;
+ * SQLite write transactions are serial). Rows are written in their final
+ * state (after any `then` move).
  */
 async function insertFresh(
   store: StateStore,
@@ -90,7 +91,7 @@ async function insertFresh(
   rows: ReadonlyMap<string, MutableRow>,
   createdAt: string,
   t: StoreTx,
-): Promise<string[]> {
+): Promise<{ ids: Map<string, number | string>; lost: string[] }> {
   const values = fresh.map((s) => {
     const r = rows.get(s.key)!;
     return [pipeline, s.key, s.contentHash, r.state, r.attempts, r.next_attempt_at, r.last_error, r.legacy_ref, r.confirmed, r.mapping_version, s.source ?? null, r.lease_owner, r.lease_until, createdAt, r.updated_at];
@@ -98,7 +99,7 @@ async function insertFresh(
   const inserted = await insertMany<{ id: number | string; key: string }>(store, 'ledger', INSERT_COLUMNS, values, t, 'ON CONFLICT (pipeline, key) DO NOTHING', 'id, key');
   const ids = new Map(inserted.map((r) => [r.key, r.id]));
   await insertBodies(store, fresh, ids, t);
-  return fresh.map((s) => s.key).filter((k) => !ids.has(k));
+  return { ids, lost: fresh.map((s) => s.key).filter((k) => !ids.has(k)) };
 }
 
 function record(s: IncomingSubmission, extra: Record<string, unknown> = {}): AuditRecord {
@@ -173,7 +174,7 @@ export async function receiveBatch(
     const existing = await storedHashes(store, pipeline, [...first.keys()], t);
     let fresh = [...first.values()].filter((s) => !existing.has(s.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     let plan = planFresh(pipeline, runId, fresh, actor, now, opts);
-    const lost = await insertFresh(store, pipeline, fresh, plan.rows, iso(now), t);
+    const { ids, lost } = await insertFresh(store, pipeline, fresh, plan.rows, iso(now), t);
     if (lost.length) {
       for (const [k, h] of await storedHashes(store, pipeline, lost, t)) existing.set(k, h);
       fresh = fresh.filter((s) => !existing.has(s.key));
@@ -212,7 +213,7 @@ export async function receiveBatch(
     add('duplicate', duplicates);
     add('conflict', conflicts);
     entries.push(...plan.entries.filter((e) => e.event !== 'delivering'));
-    await audit.append(entries, { transaction: t });
+    await audit.append(entries, { transaction: t, ledgerIds: ids });
     return outcomes;
   });
 }

@@ -37,11 +37,43 @@ export async function insertMany<R = never>(
       const values = rows.map((_, r) => `(${columns.map((_c, i) => `$${r * columns.length + i + 1}`).join(', ')})`).join(', ');
       return run(`INSERT INTO ${table} (${cols}) VALUES ${values} ${tail}`, rows.flat());
     }
-    const pick = columns.map((_, i) => `b ->> ${i}`).join(', ');
-    return run(`WITH j AS MATERIALIZED (SELECT jsonb(value) AS b FROM json_each($1)) INSERT INTO ${table} (${cols}) SELECT ${pick} FROM j WHERE true ${tail}`, [JSON.stringify(rows)]);
+    const src = sqliteRowSet(rows, 1);
+    return run(`WITH ${src.cte} INSERT INTO ${table} (${cols}) SELECT ${src.pick.join(', ')} FROM j WHERE true ${tail}`, src.params);
   }
   const objects = rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
   return run(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb) ${tail}`, [JSON.stringify(objects)]);
+}
+
+function isScalar(v: unknown): boolean {
+  return v === null || ['string', 'number', 'boolean'].includes(typeof v);
+}
+
+/**
+ * SQLite: `rows` (arrays, one value per column) as a CTE `j` to select
+ * from, and the expression of each column in `pick`. A column whose value
+ * is the same in every row is bound once as a parameter; the others travel
+ * in one JSON parameter, each row parsed once into JSONB (extracting a
+ * value from it costs about half a microsecond, so a batch whose rows share
+ * most columns, such as new ledger rows, sends only the few that differ).
+ * Parameters are numbered from `first`.
+ */
+export function sqliteRowSet(rows: readonly unknown[][], first: number): { cte: string; pick: string[]; params: unknown[] } {
+  const width = rows[0]?.length ?? 0;
+  const same = Array.from({ length: width }, (_, c) => rows.length > 1 && isScalar(rows[0]![c]) && rows.every((r) => r[c] === rows[0]![c]));
+  const params: unknown[] = [null];
+  const pick: string[] = [];
+  const varying: number[] = [];
+  for (let c = 0; c < width; c++) {
+    if (same[c]) {
+      params.push(rows[0]![c]);
+      pick.push(`$${first + params.length - 1}`);
+    } else {
+      pick.push(`b ->> ${varying.length}`);
+      varying.push(c);
+    }
+  }
+  params[0] = JSON.stringify(varying.length === width ? rows : rows.map((r) => varying.map((c) => r[c])));
+  return { cte: `j AS MATERIALIZED (SELECT jsonb(value) AS b FROM json_each($${first}))`, pick, params };
 }
 
 /** `column IN (<the list in $n>)`, for short lists of values (e.g. states). */
