@@ -46,12 +46,15 @@ export class AuditLog {
    * the chain; SQLite write transactions are already exclusive. Call it last
    * in a transaction: the lock is held until commit. Throws
    * `LEDGER_BAD_REQUEST` for an unknown event, a detail without `keys`, or a
-   * PII field that is not a `piiHash`; nothing is written then.
+   * PII field that is not a `piiHash`; nothing is written then. With
+   * `opts.ledgerIds` (the caller's ledger ids by key, for keys whose rows
+   * it just wrote), entries whose keys all have one are indexed by those
+   * ids without looking the keys up.
    */
-  async append(entries: readonly NewAuditEntry[], opts: { transaction?: StoreTx } = {}): Promise<AuditEntry[]> {
+  async append(entries: readonly NewAuditEntry[], opts: { transaction?: StoreTx; ledgerIds?: ReadonlyMap<string, number | string> } = {}): Promise<AuditEntry[]> {
     if (!entries.length) return [];
     const t = opts.transaction;
-    if (!t) return this.store.transaction((tx) => this.append(entries, { transaction: tx }));
+    if (!t) return this.store.transaction((tx) => this.append(entries, { ...opts, transaction: tx }));
     entries.forEach(checkEntry);
     if (this.store.dialect === 'postgres') {
       await this.store.exec(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`, [], t);
@@ -81,25 +84,40 @@ export class AuditLog {
       prev = hash;
     }
     await insertMany(this.store, 'audit_log', AUDIT_COLUMNS, rows, t);
-    await this.indexKeys(keyLists, t);
+    await this.indexKeys(keyLists, t, opts.ledgerIds);
     return out;
   }
 
   /**
-   * Adds `audit_keys` rows (the ledger id of each key an entry names), all
-   * in one statement (one JSON parameter of `[seq, pipeline, keys]`). Keys
-   * are indexed through their ledger rows, which every audited submission
-   * has; a key without one is on the entry but not in the index.
+   * Adds `audit_keys` rows (the ledger id of each key an entry names): one
+   * statement for the entries whose keys all have an id in `ids`, bound as
+   * pairs, and one that looks the other entries' keys up by (pipeline, key),
+   * each with one JSON parameter. Keys are indexed through their ledger
+   * rows, which every audited submission has; a key without one is on the
+   * entry but not in the index.
    */
-  private async indexKeys(lists: [number, string, string[]][], t: StoreTx): Promise<void> {
-    if (!lists.some((l) => l[2].length)) return;
+  private async indexKeys(lists: [number, string, string[]][], t: StoreTx, ids?: ReadonlyMap<string, number | string>): Promise<void> {
+    const pairs: [number, number | string][] = [];
+    const lookUp = lists.filter(([seq, , keys]) => {
+      if (!ids || !keys.every((k) => ids.has(k))) return keys.length > 0;
+      for (const k of keys) pairs.push([seq, ids.get(k)!]);
+      return false;
+    });
+    if (pairs.length) {
+      const sql =
+        this.store.dialect === 'sqlite'
+          ? 'INSERT INTO audit_keys (seq, ledger_id) SELECT value ->> 0, value ->> 1 FROM json_each($1)'
+          : 'INSERT INTO audit_keys (seq, ledger_id) SELECT (e ->> 0)::bigint, (e ->> 1)::bigint FROM jsonb_array_elements($1::jsonb) e';
+      await this.store.exec(sql, [JSON.stringify(pairs)], t);
+    }
+    if (!lookUp.length) return;
     const sql =
       this.store.dialect === 'sqlite'
         ? `WITH e AS MATERIALIZED (SELECT value ->> 0 AS seq, value ->> 1 AS pipeline, value -> 2 AS keys FROM json_each($1))
            INSERT INTO audit_keys (seq, ledger_id) SELECT e.seq, l.id FROM e CROSS JOIN json_each(e.keys) k CROSS JOIN ledger l WHERE l.pipeline = e.pipeline AND l.key = k.value`
         : `INSERT INTO audit_keys (seq, ledger_id) SELECT (e ->> 0)::bigint, l.id FROM jsonb_array_elements($1::jsonb) e
            CROSS JOIN LATERAL jsonb_array_elements_text(e -> 2) k(value) JOIN ledger l ON l.pipeline = e ->> 1 AND l.key = k.value`;
-    await this.store.exec(sql, [JSON.stringify(lists)], t);
+    await this.store.exec(sql, [JSON.stringify(lookUp)], t);
   }
 
   /** The last entry's seq and hash (`0` and 64 zeros for an empty log). */

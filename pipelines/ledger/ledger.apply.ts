@@ -5,7 +5,7 @@
  * rows are read `FOR UPDATE`, in key order.
  */
 import type { AuditLog } from '../audit/audit-log.js';
-import { iso, listParam, readBool, readDate, readInt } from '../store/sql.js';
+import { iso, listParam, readBool, readDate, readInt, sqliteRowSet } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { planMoves, type MutableRow, type PlanContext } from './ledger.plan.js';
 import { selectByKeys } from './ledger.rows.js';
@@ -73,7 +73,7 @@ export async function readCurrent(store: StateStore, pipeline: string, keys: str
 /**
  * Writes every row's mutable columns with one UPDATE ... FROM a JSON
  * parameter (no per-row statements, no parameter limit). On SQLite the rows
- * are arrays, each parsed once into JSONB, in MATERIALIZED CTEs, so the
+ * come from `sqliteRowSet`, in MATERIALIZED CTEs, so the
  * planner drives the join from them and looks each row up by primary key,
  * rather than scanning the pipeline's rows.
  */
@@ -91,14 +91,91 @@ export async function writeRows(store: StateStore, pipeline: string, rows: Mutab
     return;
   }
   const columns = ['key', ...MUTABLE] as const;
-  const pick = columns.map((c, i) => `b ->> ${i} AS ${c}`).join(', ');
-  const arrays = JSON.stringify(rows.map((r) => columns.map((c) => r[c])));
+  const src = sqliteRowSet(rows.map((r) => columns.map((c) => r[c])), 2);
   await store.exec(
-    `WITH j AS MATERIALIZED (SELECT jsonb(value) AS b FROM json_each($2)), v AS MATERIALIZED (SELECT ${pick} FROM j)
+    `WITH ${src.cte}, v AS MATERIALIZED (SELECT ${src.pick.map((e, i) => `${e} AS ${columns[i]}`).join(', ')} FROM j)
      UPDATE ledger SET ${set} FROM v WHERE ledger.pipeline = $1 AND ledger.key = v.key`,
-    [pipeline, arrays],
+    [pipeline, ...src.params],
     t,
   );
+}
+
+/** Moves whose new column values do not depend on the stored row (beyond its state and lease), so a runner can write them blind. */
+const BLIND: ReadonlySet<LedgerState> = new Set(['delivered', 'rejected', 'dead']);
+
+/** Thrown inside the blind transaction to roll it back when a row was not as expected. */
+class NotAsExpected extends Error {}
+
+/**
+ * The runner's outcomes on rows it leased in `delivering`, on SQLite: the
+ * moves are planned against the state they should be in, then written with
+ * one UPDATE that only touches rows still in `delivering` and leased to
+ * `owner`, and the audit entries indexed by the ids it returns. No row is
+ * read first. If any row was not as expected (lease taken over, state
+ * moved), throws `NotAsExpected` so the transaction rolls back and the
+ * caller takes the reading path.
+ */
+async function applyBlind(store: StateStore, audit: AuditLog, transitions: readonly Transition[], ctx: Omit<PlanContext, 'now'>, owner: string, t: StoreTx): Promise<string[]> {
+  const now = new Date();
+  const expected = new Map<string, MutableRow>();
+  for (const tr of transitions) {
+    expected.set(tr.key, {
+      key: tr.key,
+      state: 'delivering',
+      attempts: 0,
+      next_attempt_at: null,
+      last_error: null,
+      legacy_ref: null,
+      confirmed: false,
+      mapping_version: null,
+      lease_owner: owner,
+      lease_until: null,
+      updated_at: iso(now),
+    });
+  }
+  const { rows, entries } = planMoves(expected, transitions, { ...ctx, now });
+  const src = sqliteRowSet(rows.map((r) => BLIND_VALUES.map((c) => r[c])), 3);
+  const hit = await store.select<{ id: number; key: string }>(
+    `WITH ${src.cte}, v AS MATERIALIZED (SELECT ${src.pick.map((e, i) => `${e} AS ${BLIND_VALUES[i]}`).join(', ')} FROM j)
+     UPDATE ledger SET ${BLIND_SET} FROM v
+     WHERE ledger.pipeline = $1 AND ledger.key = v.key AND ledger.state = 'delivering' AND ledger.lease_owner = $2
+     RETURNING ledger.id AS id, ledger.key AS key`,
+    [ctx.pipeline, owner, ...src.params],
+    t,
+  );
+  if (hit.length !== rows.length) throw new NotAsExpected();
+  await audit.append(entries, { transaction: t, ledgerIds: new Map(hit.map((h) => [h.key, h.id])) });
+  return [];
+}
+
+const BLIND_VALUES = ['key', 'state', 'last_error', 'legacy_ref', 'confirmed', 'mapping_version', 'updated_at'] as const;
+
+/**
+ * What a blind move writes, as `moveRow` would from `delivering`: the lease
+ * and retry time cleared; the legacy reference and confirmation only when
+ * delivered; the error cleared when delivered, else the move's (or the
+ * stored one); the mapping version the move's, else the stored one.
+ */
+const BLIND_SET = [
+  'state = v.state',
+  'next_attempt_at = NULL',
+  'lease_owner = NULL',
+  'lease_until = NULL',
+  'updated_at = v.updated_at',
+  "last_error = CASE WHEN v.state = 'delivered' THEN NULL ELSE COALESCE(v.last_error, ledger.last_error) END",
+  "legacy_ref = CASE WHEN v.state = 'delivered' THEN v.legacy_ref ELSE ledger.legacy_ref END",
+  "confirmed = CASE WHEN v.state = 'delivered' THEN v.confirmed ELSE ledger.confirmed END",
+  'mapping_version = COALESCE(v.mapping_version, ledger.mapping_version)',
+].join(', ');
+
+function blindable(store: StateStore, transitions: readonly Transition[], ctx: Omit<PlanContext, 'now'>, owner: string | undefined): owner is string {
+  if (store.dialect !== 'sqlite' || owner === undefined || ctx.allowedFrom) return false;
+  const keys = new Set<string>();
+  for (const tr of transitions) {
+    if (!BLIND.has(tr.to) || keys.has(tr.key)) return false;
+    keys.add(tr.key);
+  }
+  return true;
 }
 
 /**
@@ -117,6 +194,13 @@ export async function applyMoves(
   owner?: string,
 ): Promise<string[]> {
   if (!transitions.length) return [];
+  if (blindable(store, transitions, ctx, owner)) {
+    try {
+      return await store.transaction((t) => applyBlind(store, audit, transitions, ctx, owner, t));
+    } catch (e) {
+      if (!(e instanceof NotAsExpected)) throw e;
+    }
+  }
   return store.transaction(async (t) => {
     const current = await readCurrent(store, ctx.pipeline, [...new Set(transitions.map((x) => x.key))], t);
     const lost = owner === undefined ? [] : [...current.values()].filter((r) => r.lease_owner !== owner).map((r) => r.key);

@@ -237,6 +237,44 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
       expect(await ledger.get(p, 'b')).toMatchObject({ state: 'delivered', legacyRef: 'B' });
       expect((await ledger.history(p, 'a')).map((e) => e.event)).toEqual(['received', 'delivering']);
     });
+
+    it('writes a runner’s outcomes on its leased rows as a read-then-write would: what a move leaves alone stays', async () => {
+      const p = fresh();
+      const lease = { owner: 'me', leaseMs: 60_000 };
+      await ledger.receive(p, 'r', [sub('a'), sub('b')], RUNNER, { lease });
+      await ledger.apply(p, 'r', [{ key: 'a', to: 'delivering' }, { key: 'b', to: 'delivering', mappingVersion: 'sha256:v1' }], RUNNER, { owner: 'me' });
+      await ledger.apply(p, 'r', [{ key: 'b', to: 'delivered', legacyRef: 'OLD-REF', confirmed: true }], RUNNER, { owner: 'me' });
+      await ledger.replay(p, 'b', 'operator:bob');
+      expect((await ledger.claim(p, 'me', 10, 60_000)).map((c) => c.key)).toEqual(['b']);
+      await ledger.apply(p, 'r', [{ key: 'b', to: 'delivering' }], RUNNER, { owner: 'me' });
+      const rejected = { code: 'TARGET_CONSTRAINT', disposition: 'reject' as const, message: 'CHECK failed' };
+      const moves = [
+        { key: 'a', to: 'delivered' as const, legacyRef: 'CASE-1', confirmed: true, detail: { pii: { SURNAME: `hmac:${'0'.repeat(32)}` } } },
+        { key: 'b', to: 'rejected' as const, error: rejected },
+      ];
+      expect(await ledger.apply(p, 'r', moves, RUNNER, { target: 'sqlite', mappingVersion: 'sha256:v2', owner: 'me' })).toEqual([]);
+      expect(await ledger.get(p, 'a')).toMatchObject({ state: 'delivered', legacyRef: 'CASE-1', confirmed: true, lastError: null, nextAttemptAt: null, leaseOwner: null, leaseUntil: null, mappingVersion: 'sha256:v2' });
+      expect(await ledger.get(p, 'b')).toMatchObject({ state: 'rejected', legacyRef: 'OLD-REF', confirmed: true, lastError: rejected, leaseOwner: null, mappingVersion: 'sha256:v1' });
+      const [aLast, bLast] = [(await ledger.history(p, 'a')).at(-1)!, (await ledger.history(p, 'b')).at(-1)!];
+      expect(aLast).toMatchObject({ event: 'delivered', target: 'sqlite', mappingVersion: 'sha256:v2', legacyRef: 'CASE-1' });
+      expect(aLast.detail.records).toEqual([{ key: 'a', from: 'delivering', legacyRef: 'CASE-1', confirmed: true, pii: { SURNAME: `hmac:${'0'.repeat(32)}` } }]);
+      expect(bLast).toMatchObject({ event: 'rejected', detail: { records: [{ key: 'b', from: 'delivering', error: rejected }] } });
+      expect((await ledger.history(p, 'b')).map((e) => e.event)).toEqual(['received', 'delivering', 'delivered', 'replayed', 'delivering', 'rejected']);
+      expect((await audit.verify()).ok).toBe(true);
+    });
+
+    it('checks a runner’s outcome on a row that is not delivering as any move, writing nothing when illegal', async () => {
+      const p = fresh();
+      await ledger.receive(p, 'r', [sub('a'), sub('b')], RUNNER, { lease: { owner: 'me', leaseMs: 60_000 } });
+      await ledger.apply(p, 'r', [{ key: 'a', to: 'delivering' }], RUNNER, { owner: 'me' });
+      const moves = [
+        { key: 'a', to: 'delivered' as const, legacyRef: 'CASE-1' },
+        { key: 'b', to: 'delivered' as const, legacyRef: 'CASE-2' },
+      ];
+      await expect(ledger.apply(p, 'r', moves, RUNNER, { owner: 'me' })).rejects.toBeInstanceOf(LedgerTransitionError);
+      expect(await ledger.get(p, 'a')).toMatchObject({ state: 'delivering', legacyRef: null, leaseOwner: 'me' });
+      expect((await ledger.history(p, 'a')).map((e) => e.event)).toEqual(['received', 'delivering']);
+    });
   });
 
   describe('operator actions', () => {
