@@ -22,12 +22,18 @@ function badRequest(message: string): PipelineError {
   return new PipelineError(PipelineCodes.LEDGER_BAD_REQUEST, message);
 }
 
+function isPiiHash(v: unknown): boolean {
+  return typeof v === 'string' && PII_HASH.test(v);
+}
+
 function checkEntry(e: NewAuditEntry): void {
   if (!EVENTS.has(e.event)) throw badRequest(`unknown audit event ${JSON.stringify(e.event)}`);
   if (!Array.isArray(e.detail?.keys)) throw badRequest('audit detail must list the keys it names (detail.keys)');
   for (const r of e.detail.records ?? []) {
-    for (const [field, v] of Object.entries(r.pii ?? {})) {
-      if (typeof v !== 'string' || !PII_HASH.test(v)) {
+    const pii = r.pii ?? {};
+    for (const field in pii) {
+      const v = pii[field];
+      if (!(Array.isArray(v) ? v.every(isPiiHash) : isPiiHash(v))) {
         throw badRequest(`audit record for ${JSON.stringify(r.key)}: PII field ${field} must be a piiHash (hmac:...), never a value`);
       }
     }

@@ -30,8 +30,8 @@ export interface AuditRecord {
   key: string;
   legacyRef?: string;
   error?: ConnectorError;
-  /** Target field name -> `hmac:<32 hex>` of the value (see `piiHash`). */
-  pii?: Record<string, string>;
+  /** Target field name -> `hmac:<32 hex>` of the value (see `piiHash`); a group's field (`GROUP.FIELD`) -> one per child row. */
+  pii?: Record<string, string | string[]>;
   [extra: string]: unknown;
 }
 

@@ -8,6 +8,7 @@ import { Ledger } from '../ledger/ledger.js';
 import { runPass } from './pass.js';
 import { arraySource, submission, TEST_PII_KEY, testOptions, testPipeline, TestTarget } from './flow.test-helpers.js';
 import { piiHash } from '../audit/pii.js';
+import { loadMapping } from '../../mappings/index.js';
 
 let store: StateStore;
 let ledger: Ledger;
@@ -126,6 +127,27 @@ describe('a pass of a pipeline', () => {
     expect(text).not.toMatch(/featherstonehaugh/i);
     expect(text).toContain(piiHash('FEATHERSTONEHAUGH', TEST_PII_KEY));
     expect((await audit.verify()).ok).toBe(true);
+  });
+
+  it('records a delivery whose mapping has PII in a group: one keyed hash per child row', async () => {
+    const text = [
+      'mapping: flow-groups',
+      'fields:',
+      '  REF: { from: submission_reference, required: true }',
+      'groups:',
+      '  PREV:',
+      '    each: { answer: prev }',
+      '    fields:',
+      '      PC: { from: $item.postcode, pii: true }',
+      '',
+    ].join('\n');
+    const body = { form_name: 'F', submission_reference: 'GG1', answers: [{ question_id: 'prev', question_text: 'Previous addresses', can_have_multiple_answers: true, answer_text: ['LS1 1AA', 'YO1 7HH'], postcode: ['LS1 1AA', 'YO1 7HH'] }] };
+    const target = new TestTarget();
+    const r = await runPass(testPipeline(arraySource([body]), target, { mapping: loadMapping('flow-groups.yaml', text).compiled! }), ledger, testOptions());
+    expect(r).toMatchObject({ delivered: 1, dead: 0, failed: 0 });
+    const delivered = (await ledger.history('flow-test', 'F/GG1')).find((h) => h.event === 'delivered');
+    expect(delivered?.detail.records?.[0]?.pii).toEqual({ 'PREV.PC': [piiHash('LS1 1AA', TEST_PII_KEY), piiHash('YO1 7HH', TEST_PII_KEY)] });
+    expect(JSON.stringify(await ledger.history('flow-test', 'F/GG1'))).not.toContain('LS1 1AA');
   });
 
   it('marks a redelivery after a lost lease as uncertain, so the target checks before keying again', async () => {

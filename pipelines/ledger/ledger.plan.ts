@@ -41,8 +41,7 @@ export function eventFor(from: LedgerState, to: LedgerState): AuditEvent {
   return from === 'delivered' || from === 'rejected' ? 'replayed' : 'retried';
 }
 
-function moveRow(r: MutableRow, tr: Transition, ctx: PlanContext): void {
-  const now = ctx.now.toISOString();
+function moveRow(r: MutableRow, tr: Transition, ctx: PlanContext, now: string): void {
   const version = tr.mappingVersion ?? ctx.mappingVersion ?? r.mapping_version;
   const clearLease = () => {
     r.lease_owner = null;
@@ -98,7 +97,7 @@ function auditRecord(tr: Transition, from: LedgerState, row: MutableRow): AuditR
     rec.attempts = row.attempts;
     rec.nextAttemptAt = row.next_attempt_at;
   }
-  if (pii && typeof pii === 'object') rec.pii = pii as Record<string, string>;
+  if (pii && typeof pii === 'object') rec.pii = pii as Record<string, string | string[]>;
   return rec;
 }
 
@@ -119,6 +118,7 @@ export function planMoves(
   const rows = new Map<string, MutableRow>();
   const waves: Map<AuditEvent, AuditRecord[]>[] = [];
   const moves = new Map<string, number>();
+  const now = ctx.now.toISOString();
   for (const tr of transitions) {
     const base = rows.get(tr.key) ?? current.get(tr.key);
     if (!base) throw new PipelineError(PipelineCodes.LEDGER_UNKNOWN_KEY, `pipeline ${ctx.pipeline} holds no submission ${JSON.stringify(tr.key)}`);
@@ -126,7 +126,7 @@ export function planMoves(
     const from = row.state;
     const allowed = TRANSITIONS[from]?.includes(tr.to) && (!ctx.allowedFrom || ctx.allowedFrom.includes(from));
     if (!allowed) throw new LedgerTransitionError(tr.key, from, tr.to);
-    moveRow(row, tr, ctx);
+    moveRow(row, tr, ctx, now);
     rows.set(tr.key, row);
     const n = moves.get(tr.key) ?? 0;
     moves.set(tr.key, n + 1);

@@ -375,4 +375,18 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
     const text = (await ts.store.select<{ detail: string }>('SELECT detail FROM audit_log')).map((r) => r.detail).join('\n');
     expect(text).not.toContain('Smith-Jones');
   });
+
+  it('takes a group field’s PII as one keyed hash per child row, and no value among them', async () => {
+    const p = fresh();
+    await ledger.receive(p, null, [sub('a'), sub('b')], RUNNER);
+    const hashes = ['hmac:0123456789abcdef0123456789abcdef', 'hmac:fedcba9876543210fedcba9876543210'];
+    await ledger.apply(p, null, [{ key: 'a', to: 'mapped', detail: { pii: { SURNAME: hashes[0]!, 'PREV_ADDR.POSTCODE': hashes } } }], RUNNER);
+    expect((await ledger.history(p, 'a')).at(-1)?.detail.records?.[0]?.pii).toEqual({ SURNAME: hashes[0], 'PREV_ADDR.POSTCODE': hashes });
+    const leaky = { key: 'b', to: 'mapped' as const, detail: { pii: { 'PREV_ADDR.POSTCODE': [hashes[0]!, 'SW1A 1AA'] } } };
+    await expect(ledger.apply(p, null, [leaky], RUNNER)).rejects.toMatchObject({
+      code: 'LEDGER_BAD_REQUEST',
+      message: 'audit record for "b": PII field PREV_ADDR.POSTCODE must be a piiHash (hmac:...), never a value',
+    });
+    expect((await ledger.get(p, 'b'))?.state).toBe('received');
+  });
 });
