@@ -95,6 +95,10 @@ export const postgresDialect: SqlDialect = {
   },
   maxKeys: 50_000,
   keyIn: (column, keys) => ({ sql: `${column} = ANY($1)`, params: [[...keys]] }),
+  keyLookup: (table, column, baseType, keys, select) => ({
+    sql: `SELECT ${select} FROM unnest($1::${baseType}[]) AS rekey_k(rekey_v) CROSS JOIN LATERAL (SELECT * FROM ${table} WHERE ${column} = rekey_k.rekey_v LIMIT 1) AS rekey_t`,
+    params: [[...keys]],
+  }),
   savepoint: (name) => `SAVEPOINT ${quote(name)}`,
   rollbackTo: (name) => [`ROLLBACK TO SAVEPOINT ${quote(name)}`, `RELEASE SAVEPOINT ${quote(name)}`],
   release: (name) => [`RELEASE SAVEPOINT ${quote(name)}`],

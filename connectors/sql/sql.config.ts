@@ -190,4 +190,6 @@ export interface ColumnInfo {
   generated: boolean;
   /** A single-byte character set the column is stored in (`latin1`), where that limits what it can hold. */
   charset?: 'latin1';
+  /** PostgreSQL: the column's type without its length or precision (`pg_catalog.bpchar`), to type a list of its values. */
+  baseType?: string;
 }

@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
+import pg from 'pg';
 import type { Ctx, MappedRecord, Target } from '../connector.types.js';
 import { PostgresTx } from './postgres.copy.js';
 import { sqlTarget, type SqlTargetConfig } from './sql.target.js';
@@ -42,6 +43,28 @@ describe('sql target on PostgreSQL: COPY for plain inserts', () => {
     return t;
   };
   const count = async (prefix: string) => Number((await db.query(`SELECT COUNT(*) AS n FROM ${db.t('cases')} WHERE submission_key LIKE ?`, [`${prefix}%`]))[0]?.n);
+
+  it('looks a batch’s keys up one by one in the key’s index, so a batch costs the same however large the table (statistics lagging or not)', async () => {
+    const select = vi.spyOn(PostgresTx.prototype, 'select');
+    const t = await open();
+    for (let b = 0; b < 4; b++) {
+      const out = await t.deliver(Array.from({ length: 5000 }, (_, i) => rec(`grow/${b}/${i}`)), ctx);
+      expect(out.every((o) => o.status === 'delivered')).toBe(true);
+    }
+    const probes = select.mock.calls.filter(([sql]) => String(sql).includes('rekey_ref'));
+    const [sql, params] = probes.at(-1)!;
+    expect((params as unknown[][])[0]).toHaveLength(5000);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${String(sql)}`, params as unknown[])).rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(plan).toMatch(/Index (Only )?Scan using cases_submission_key_key/);
+      expect(plan).not.toMatch(/Seq Scan on cases/);
+    } finally {
+      await client.end();
+    }
+    expect(await count('grow/')).toBe(20_000);
+  });
 
   it('loads many new rows with COPY; text with tabs, newlines and backslashes arrives intact; a rerun loads nothing twice', async () => {
     const copy = vi.spyOn(PostgresTx.prototype, 'copyRows');

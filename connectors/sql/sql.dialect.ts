@@ -5,7 +5,7 @@
  * database.
  */
 
-import type { SqlProcedureConfig } from './sql.config.js';
+import type { SqlProcedureConfig, SqlTableSpec } from './sql.config.js';
 
 /** What the runner must do about a database error. */
 export type SqlErrorKind =
@@ -66,6 +66,16 @@ export interface SqlDialect {
   readonly maxKeys: number;
   /** A condition true where `column` (already quoted) holds one of `keys`; the statement's only parameters. */
   keyIn(column: string, keys: readonly string[]): SqlStatement;
+  /**
+   * Where the database would rather scan the whole table than look a long
+   * key list up in the key's index (PostgreSQL's cost model does, for a few
+   * thousand keys, and more so while the table's statistics lag behind a
+   * bulk load, so each batch costs more as the table grows): `SELECT
+   * select` of the rows of `table` whose `column` (both quoted; the column
+   * unique and indexed, of type `baseType`) holds one of `keys`, one index
+   * lookup per key. Columns in `select` are unqualified.
+   */
+  keyLookup?(table: string, column: string, baseType: string, keys: readonly string[], select: string): SqlStatement;
   savepoint(name: string): string;
   /** SQL that undoes back to the savepoint and forgets it (one or more statements, run in order). */
   rollbackTo(name: string): string[];
@@ -83,4 +93,18 @@ export interface SqlTx {
   copyRows?(table: string, columns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void>;
   /** Where the driver calls procedures with typed parameters itself (SQL Server through `mssql`): calls it and resolves to the OUT parameter's value. */
   callProcedure?(proc: SqlProcedureConfig, values: readonly unknown[]): Promise<unknown>;
+}
+
+/**
+ * `SELECT select` of the rows of `spec.table` whose `column` (unquoted)
+ * holds one of `keys` (at most `dialect.maxKeys`): through the dialect's
+ * `keyLookup` where it has one and the column's type is known, else with
+ * `keyIn`.
+ */
+export function selectByKeys(dialect: SqlDialect, spec: Pick<SqlTableSpec, 'table' | 'info'>, column: string, keys: readonly string[], select: string): SqlStatement {
+  const q = (id: string) => dialect.quote(id);
+  const baseType = spec.info?.get(column.toUpperCase())?.baseType;
+  if (dialect.keyLookup && baseType) return dialect.keyLookup(q(spec.table), q(column), baseType, keys, select);
+  const where = dialect.keyIn(q(column), keys);
+  return { sql: `SELECT ${select} FROM ${q(spec.table)} WHERE ${where.sql}`, params: where.params };
 }

@@ -25,7 +25,7 @@
  */
 import type { Ctx, MappedRecord, Outcome } from '../connector.types.js';
 import type { ColumnInfo, SqlChildSpec, SqlTableSpec } from './sql.config.js';
-import type { SqlDialect } from './sql.dialect.js';
+import { selectByKeys, type SqlDialect } from './sql.dialect.js';
 
 /** Runs one SELECT with the dialect's placeholders, outside the batch's transaction. */
 export type ReadQuery = (sql: string, params: readonly unknown[]) => Promise<Record<string, unknown>[]>;
@@ -242,10 +242,9 @@ export async function confirmByReadBack(read: ReadQuery, dialect: SqlDialect, sp
   const rows = new Map<string, Record<string, unknown>>();
   const keys = [...new Set(todo.map(({ rec }) => matchOf(rec)))];
   for (let i = 0; i < keys.length; i += dialect.maxKeys) {
-    const where = dialect.keyIn(q(matchColumn), keys.slice(i, i + dialect.maxKeys));
     const picks = columns.map((c, n) => `${q(c)} AS ${q(`c${n}`)}`);
-    const sql = `SELECT ${[...picks, `${q(matchColumn)} AS ${q('rekey_key')}`].join(', ')} FROM ${q(spec.table)} WHERE ${where.sql}`;
-    for (const r of await read(sql, where.params)) rows.set(String(r.rekey_key).trimEnd(), r);
+    const { sql, params } = selectByKeys(dialect, spec, matchColumn, keys.slice(i, i + dialect.maxKeys), [...picks, `${q(matchColumn)} AS ${q('rekey_key')}`].join(', '));
+    for (const r of await read(sql, params)) rows.set(String(r.rekey_key).trimEnd(), r);
   }
   const children = await childMismatches(read, dialect, spec, todo);
   const out = [...outcomes];

@@ -83,9 +83,11 @@ async function postgres(query: CatalogQuery, table: string): Promise<TableInfo |
   const rel = `"${schema.replace(/"/g, '""')}"."${name.replace(/"/g, '""')}"`;
   const cols = await query(
     `SELECT c.column_name AS name, format_type(a.atttypid, a.atttypmod) AS type, c.data_type AS dt, c.udt_name AS udt, c.character_maximum_length AS len,
-            c.is_nullable AS nullable, c.column_default AS def, c.is_identity AS ident, c.is_generated AS gen
+            c.is_nullable AS nullable, c.column_default AS def, c.is_identity AS ident, c.is_generated AS gen,
+            quote_ident(tn.nspname) || '.' || quote_ident(t.typname) AS base
        FROM information_schema.columns c
        JOIN pg_attribute a ON a.attrelid = $3::regclass AND a.attname = c.column_name
+       JOIN pg_type t ON t.oid = a.atttypid JOIN pg_namespace tn ON tn.oid = t.typnamespace
       WHERE c.table_schema = $1 AND c.table_name = $2 ORDER BY c.ordinal_position`,
     [schema, name, rel],
   );
@@ -102,7 +104,8 @@ async function postgres(query: CatalogQuery, table: string): Promise<TableInfo |
     columns: cols.map((c) => {
       const dt = String(c.dt) === 'USER-DEFINED' || String(c.dt) === 'ARRAY' ? String(c.udt) : String(c.dt);
       const def = str(c.def);
-      return column(c.name, String(c.type), dt, c.len, c.nullable, def !== undefined, c.ident === 'YES' || c.gen === 'ALWAYS' || /^nextval\(/.test(def ?? ''));
+      const info = column(c.name, String(c.type), dt, c.len, c.nullable, def !== undefined, c.ident === 'YES' || c.gen === 'ALWAYS' || /^nextval\(/.test(def ?? ''));
+      return { ...info, baseType: String(c.base) };
     }),
     unique: new Set(uniques.filter((u) => u.uq && u.whole && Number(u.n) === 1).map((u) => String(u.name).toUpperCase())),
     primaryKey: uniques.filter((u) => u.pk).map((u) => String(u.name)),

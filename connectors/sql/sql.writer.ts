@@ -25,7 +25,7 @@
  */
 import type { ConnectorError, MappedRecord, Outcome } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure, connectorError } from '../connector.errors.js';
-import type { SqlDialect, SqlTx } from './sql.dialect.js';
+import { selectByKeys, type SqlDialect, type SqlTx } from './sql.dialect.js';
 import type { SqlTableSpec } from './sql.config.js';
 import { valueProblem } from './sql.values.js';
 import { insertFamilies, prepareChildren, type ChildRow, type Family } from './sql.families.js';
@@ -115,9 +115,8 @@ async function refsOf(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, keys: 
   const q = (id: string) => dialect.quote(id);
   const column = matchColumn(spec);
   for (let i = 0; i < keys.length; i += dialect.maxKeys) {
-    const where = dialect.keyIn(q(column), keys.slice(i, i + dialect.maxKeys));
-    const sql = `SELECT ${spec.refExpr} AS ${q('rekey_ref')}, ${q(column)} AS ${q('rekey_key')} FROM ${q(spec.table)} WHERE ${where.sql}`;
-    for (const r of await tx.select(sql, where.params)) refs.set(String(r.rekey_key).trimEnd(), String(r.rekey_ref).trimEnd());
+    const { sql, params } = selectByKeys(dialect, spec, column, keys.slice(i, i + dialect.maxKeys), `${spec.refExpr} AS ${q('rekey_ref')}, ${q(column)} AS ${q('rekey_key')}`);
+    for (const r of await tx.select(sql, params)) refs.set(String(r.rekey_key).trimEnd(), String(r.rekey_ref).trimEnd());
   }
   return refs;
 }
