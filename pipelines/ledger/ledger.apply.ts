@@ -7,7 +7,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import { iso, listParam, readBool, readDate, readInt, sqliteRowSet } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
-import { planMoves, type MutableRow, type PlanContext } from './ledger.plan.js';
+import { planMoves, startRow, type MutableRow, type PlanContext } from './ledger.plan.js';
 import { selectByKeys } from './ledger.rows.js';
 import type { LedgerState, Transition } from './ledger.types.js';
 
@@ -117,22 +117,8 @@ class NotAsExpected extends Error {}
  */
 async function applyBlind(store: StateStore, audit: AuditLog, transitions: readonly Transition[], ctx: Omit<PlanContext, 'now'>, owner: string, t: StoreTx): Promise<string[]> {
   const now = new Date();
-  const expected = new Map<string, MutableRow>();
-  for (const tr of transitions) {
-    expected.set(tr.key, {
-      key: tr.key,
-      state: 'delivering',
-      attempts: 0,
-      next_attempt_at: null,
-      last_error: null,
-      legacy_ref: null,
-      confirmed: false,
-      mapping_version: null,
-      lease_owner: owner,
-      lease_until: null,
-      updated_at: iso(now),
-    });
-  }
+  const at = iso(now);
+  const expected = new Map<string, MutableRow>(transitions.map((tr) => [tr.key, startRow(tr.key, 'delivering', owner, null, at)]));
   const { rows, entries } = planMoves(expected, transitions, { ...ctx, now });
   const src = sqliteRowSet(rows.map((r) => BLIND_VALUES.map((c) => r[c])), 3);
   const hit = await store.select<{ id: number; key: string }>(

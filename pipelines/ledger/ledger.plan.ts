@@ -22,6 +22,23 @@ export interface MutableRow {
   updated_at: string;
 }
 
+/** A row as a new submission starts it: in `state`, no attempt, error or reference yet, leased to `owner` until `until` (or not leased). */
+export function startRow(key: string, state: LedgerState, owner: string | null, until: string | null, at: string): MutableRow {
+  return {
+    key,
+    state,
+    attempts: 0,
+    next_attempt_at: null,
+    last_error: null,
+    legacy_ref: null,
+    confirmed: false,
+    mapping_version: null,
+    lease_owner: owner,
+    lease_until: until,
+    updated_at: at,
+  };
+}
+
 /** Who asks, in which context, and (for operator actions) from which states. */
 export interface PlanContext {
   pipeline: string;

@@ -4,7 +4,7 @@ import type { AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { insertMany, iso, listParam } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
-import { planMoves, type MutableRow } from './ledger.plan.js';
+import { planMoves, startRow, type MutableRow } from './ledger.plan.js';
 import { selectByKeys } from './ledger.rows.js';
 import type { Actor, IncomingSubmission, ReceiveOutcome, Transition } from './ledger.types.js';
 
@@ -120,19 +120,7 @@ function planFresh(
   const rows = new Map<string, MutableRow>();
   const moves: Transition[] = [];
   for (const s of fresh) {
-    rows.set(s.key, {
-      key: s.key,
-      state: 'received',
-      attempts: 0,
-      next_attempt_at: null,
-      last_error: null,
-      legacy_ref: null,
-      confirmed: false,
-      mapping_version: null,
-      lease_owner: opts.lease?.owner ?? null,
-      lease_until: until,
-      updated_at: at,
-    });
+    rows.set(s.key, startRow(s.key, 'received', opts.lease?.owner ?? null, until, at));
     if (s.then) moves.push({ ...s.then, key: s.key });
   }
   if (!moves.length) return { rows, entries: [] };
