@@ -5,8 +5,14 @@
  * and offline.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright';
+import { createRequire } from 'node:module';
+import type { Browser, BrowserType } from 'playwright';
 import { BrowserCodes, BrowserFailure } from './browser.errors.js';
+
+/** Playwright's Chromium, loaded on first use: loading Playwright takes about half a second, which every `rekey` command paid before, browser target or not. */
+function chromium(): BrowserType {
+  return (createRequire(import.meta.url)('playwright') as typeof import('playwright')).chromium;
+}
 
 /** Debian's Chromium binaries, in order of preference. */
 export const SYSTEM_CHROMIUMS = ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'] as const;
@@ -15,7 +21,7 @@ export const SYSTEM_CHROMIUMS = ['/usr/bin/chromium-headless-shell', '/usr/bin/c
 export function findChromium(configured?: string): string | undefined {
   if (configured) return configured;
   try {
-    const own = chromium.executablePath();
+    const own = chromium().executablePath();
     if (own && existsSync(own)) return own;
   } catch {
     /* Playwright has no browser of its own here */
@@ -31,7 +37,7 @@ export async function launchChromium(configured?: string): Promise<Browser> {
   const executablePath = findChromium(configured);
   if (!executablePath) throw new BrowserFailure(BrowserCodes.LAUNCH, 'fatal', `no Chromium found: install Debian's chromium-headless-shell or chromium, or set executablePath (looked in ${SYSTEM_CHROMIUMS.join(', ')})`);
   try {
-    return await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+    return await chromium().launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
   } catch (e) {
     throw new BrowserFailure(BrowserCodes.LAUNCH, 'fatal', `Chromium at ${executablePath} did not start: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
