@@ -7,7 +7,6 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { compileMapping, parseMapping, MappingInvalidError, type LoadedMapping, type Problem } from '../mappings/index.js';
 
 /**
@@ -57,7 +56,10 @@ export async function loadMappingFile(path: string): Promise<LoadedMapping> {
 }
 
 async function importModule(absPath: string): Promise<unknown> {
-  if (/\.(c|m)?ts$/.test(absPath)) return tsImport(pathToFileURL(absPath).href, import.meta.url);
+  if (/\.(c|m)?ts$/.test(absPath)) {
+    const { tsImport } = await import('tsx/esm/api');
+    return tsImport(pathToFileURL(absPath).href, import.meta.url);
+  }
   return import(pathToFileURL(absPath).href);
 }
 
