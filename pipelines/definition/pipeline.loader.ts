@@ -26,7 +26,8 @@ const obj = (v: unknown): Obj => (isObj(v) ? v : {});
 /** Defaults of a pipeline's optional settings. */
 export const PIPELINE_DEFAULTS = { batchSize: 100, concurrency: 1, timezone: 'Europe/London' } as const;
 
-const validators = new WeakMap<ConnectorCatalog, ValidateFunction>();
+/** Compiled pipeline schemas, per catalog and per pair of kinds named (see `PipelineSchemaOptions.kinds`). */
+const validators = new WeakMap<ConnectorCatalog, Map<string, ValidateFunction>>();
 let zoneNames: string[] | undefined;
 
 /** Result of reading a pipeline file: the definition when it has no problems, every problem, and the parsed YAML for locating later ones. */
@@ -55,8 +56,13 @@ function readPipeline(file: string, text: string, connectors: ConnectorCatalog):
     return { problems: src.problems, yaml: src };
   }
   const doc = src.value;
-  let validate = validators.get(connectors);
-  if (!validate) validators.set(connectors, (validate = compileSchema(buildPipelineSchema(connectors, { published: false }))));
+  const kindOf = (v: unknown) => (isObj(v) && typeof v.kind === 'string' ? v.kind : undefined);
+  const kinds = { source: kindOf(doc.source), target: kindOf(doc.target) };
+  const compiled = validators.get(connectors) ?? new Map<string, ValidateFunction>();
+  validators.set(connectors, compiled);
+  const id = JSON.stringify([kinds.source, kinds.target]);
+  let validate = compiled.get(id);
+  if (!validate) compiled.set(id, (validate = compileSchema(buildPipelineSchema(connectors, { published: false, kinds }))));
   const isKind = (p: DocPath) => p.length === 2 && (p[0] === 'source' || p[0] === 'target') && p[1] === 'kind';
   checkAgainstSchema(src, doc, validate, { skip: (p) => isKind(p) || isSecretPath(p) });
   checkKind(src, 'source', doc.source, [...connectors.sources.keys()]);

@@ -29,6 +29,12 @@ export interface PipelineSchemaOptions {
    * itself with plainer messages.
    */
   published: boolean;
+  /**
+   * Only these kinds' config schemas (the kinds a file names): the schema
+   * then checks that file exactly as the whole one would, and compiles in a
+   * fraction of the time. Absent: every kind's (the published schema).
+   */
+  kinds?: { source?: string; target?: string };
 }
 
 /** Accepts `{ env }` / `{ file }` wherever a connector's config takes a free string. */
@@ -50,8 +56,9 @@ export function allowSecretRefs(schema: unknown): unknown {
   return out;
 }
 
-function connectorUse(side: 'source' | 'target', defs: ReadonlyMap<string, { name: string; doc: string; configSchema: Json }>): Json {
+function connectorUse(side: 'source' | 'target', defs: ReadonlyMap<string, { name: string; doc: string; configSchema: Json }>, only?: { source?: string; target?: string }): Json {
   const list = [...defs.values()];
+  const checked = only ? list.filter((d) => d.name === only[side]) : list;
   return {
     type: 'object',
     additionalProperties: false,
@@ -61,13 +68,15 @@ function connectorUse(side: 'source' | 'target', defs: ReadonlyMap<string, { nam
       kind: { type: 'string', enum: list.map((d) => d.name), description: list.map((d) => `${d.name}: ${d.doc}`).join('\n') },
       config: { type: 'object', description: 'Settings of the connector named by kind.' },
     },
-    allOf: list.map((d) => ({
-      if: { properties: { kind: { const: d.name } }, required: ['kind'] },
-      then: {
-        properties: { config: { ...(allowSecretRefs(d.configSchema) as Json), description: d.doc } },
-        ...((d.configSchema.required as unknown[] | undefined)?.length ? { required: ['config'] } : {}),
-      },
-    })),
+    ...(checked.length && {
+      allOf: checked.map((d) => ({
+        if: { properties: { kind: { const: d.name } }, required: ['kind'] },
+        then: {
+          properties: { config: { ...(allowSecretRefs(d.configSchema) as Json), description: d.doc } },
+          ...((d.configSchema.required as unknown[] | undefined)?.length ? { required: ['config'] } : {}),
+        },
+      })),
+    }),
   };
 }
 
@@ -90,8 +99,8 @@ export function buildPipelineSchema(catalog: ConnectorCatalog, opts: PipelineSch
       pipeline: { type: 'string', pattern: PIPELINE_NAME, description: 'Name of the pipeline: names its ledger entries, logs and metrics.' },
       description: { type: 'string' },
       mapping: { type: 'string', minLength: 1, description: 'Mapping file, relative to this file.' },
-      source: connectorUse('source', catalog.sources),
-      target: connectorUse('target', catalog.targets),
+      source: connectorUse('source', catalog.sources, opts.kinds),
+      target: connectorUse('target', catalog.targets, opts.kinds),
       schedule: {
         type: 'object',
         additionalProperties: false,
