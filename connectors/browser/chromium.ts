@@ -10,8 +10,9 @@ import type { Browser, BrowserType } from 'playwright';
 import { BrowserCodes, BrowserFailure } from './browser.errors.js';
 
 /** Playwright's Chromium, loaded on first use: loading Playwright takes about half a second, which every `rekey` command paid before, browser target or not. */
+const load = createRequire(import.meta.url);
 function chromium(): BrowserType {
-  return (createRequire(import.meta.url)('playwright') as typeof import('playwright')).chromium;
+  return (load('playwright') as typeof import('playwright')).chromium;
 }
 
 /** Debian's Chromium binaries, in order of preference. */

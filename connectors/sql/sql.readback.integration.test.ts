@@ -4,23 +4,11 @@
  * padding and dates that match once normalised; the log names fields,
  * never values.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import type { Ctx, MappedRecord, Target } from '../connector.types.js';
 import { sqlTarget, type SqlTargetConfig } from './sql.target.js';
-import { legacyMariaDb, legacyPostgres, type LegacyDb } from './sql.test-helpers.js';
+import { legacyMariaDb, legacyPostgres, loggedCtx, type LegacyDb } from './sql.test-helpers.js';
 
-function logged(): { ctx: Ctx; lines: () => string } {
-  let text = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      text += chunk.toString();
-      done();
-    },
-  });
-  return { ctx: { log: pino({ level: 'warn' }, sink), signal: new AbortController().signal, attempt: 1 }, lines: () => text };
-}
 
 const driver = (key: string, no: string, over: Record<string, unknown> = {}): MappedRecord => ({
   key,
@@ -52,7 +40,7 @@ describe.each([
   };
 
   it('upsert confirms by default: CHAR padding and dates match; a value a trigger rewrote is delivered unconfirmed, naming the field only', async () => {
-    const { ctx, lines } = logged();
+    const { ctx, text: lines } = loggedCtx();
     const t = await open({ mode: 'upsert', matchOn: 'DRIVER_NO' }, ctx);
     const out = await t.deliver([driver('rb/1', 'GWYNE903144E99AB'), driver('rb/2', 'GWYNE903144E99AC', { TITLE: 'MX' })], ctx);
     expect(out).toEqual([
@@ -72,7 +60,7 @@ describe.each([
   });
 
   it('insert mode confirms only when asked; a key already present is not read back', async () => {
-    const { ctx } = logged();
+    const { ctx } = loggedCtx();
     const plain = await open({}, ctx);
     expect(await plain.deliver([driver('rb/10', 'PLAIN903144E99AB')], ctx)).toEqual([{ key: 'rb/10', status: 'delivered', legacyRef: expect.stringMatching(/^\d+$/) }]);
     const asked = await open({ readBack: true }, ctx);
@@ -82,7 +70,7 @@ describe.each([
   });
 
   it('CHAR padding: a business key shorter than its CHAR(16) column finds its row and reads back equal; an upper-case-only column names the field', async () => {
-    const { ctx } = logged();
+    const { ctx } = loggedCtx();
     const ups = await open({ mode: 'upsert', matchOn: 'DRIVER_NO' }, ctx);
     expect((await ups.deliver([driver('pad/1', 'SHORT1')], ctx))[0]).toMatchObject({ status: 'delivered', confirmed: true });
     const [stored] = await db.query(`SELECT DRIVER_NO AS no FROM ${db.t('drivers')} WHERE SUBMISSION_KEY = 'pad/1'`);
@@ -97,7 +85,7 @@ describe.each([
   });
 
   it.runIf(name === 'MariaDB')('MariaDB in non-strict mode clips an out-of-range number silently: read-back reports it; strict mode refuses it', async () => {
-    const { ctx, lines } = logged();
+    const { ctx, text: lines } = loggedCtx();
     const rec = (key: string): MappedRecord => ({
       key,
       record: { CASE_TYPE: 'COA', WEB_REF: 'WEB00001', DRIVER_NO: 'FEE00657054SM9IJ', SURNAME: 'MORGAN', FORENAMES: 'SARAH', POSTCODE: 'SW1A 1AA', MOVE_DATE: '01.02.2024', FEE: 123456.78 },

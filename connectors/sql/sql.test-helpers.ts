@@ -5,6 +5,7 @@
  * URLs: REKEY_TEST_PG_URL, REKEY_TEST_MARIADB_URL.
  */
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { QueryTypes, Sequelize } from 'sequelize';
@@ -126,3 +127,15 @@ export const caseRecord = (key: string, over: Record<string, unknown> = {}, unce
   mappingVersion: 'sha256:x',
   uncertain,
 });
+
+/** A context whose log (warn and above) is kept as text, to check what was logged and what was not. */
+export function loggedCtx(): { ctx: Ctx; text: () => string } {
+  let text = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return { ctx: { log: pino({ level: 'warn' }, sink), signal: new AbortController().signal, attempt: 1 }, text: () => text };
+}

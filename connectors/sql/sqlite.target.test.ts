@@ -1,5 +1,4 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import pino from 'pino';
 import sqlite3 from 'sqlite3';
 import type { Ctx, MappedRecord } from '../connector.types.js';
 import { sqliteTarget, type SqliteTarget, type SqliteTargetConfig } from './sqlite.target.js';
+import { loggedCtx } from './sql.test-helpers.js';
 
 const ctx: Ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1 };
 let dir: string;
@@ -286,22 +286,12 @@ describe('sqlite target: connect', () => {
 });
 
 describe('sqlite target: read-back confirmation', () => {
-  const logged = (): { ctx: Ctx; text: () => string } => {
-    let text = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        text += chunk.toString();
-        done();
-      },
-    });
-    return { ctx: { log: pino({ level: 'warn' }, sink), signal: new AbortController().signal, attempt: 1 }, text: () => text };
-  };
   const app = (key: string, over: Record<string, unknown> = {}, uncertain = false) =>
     rec(key, { DRIVER_NO: 'GWYNE903144E99AB', TITLE: 'MS', SURNAME: 'GWYNEDD-JONES', DOB: '1990-03-14', FEE: '12.50', WELSH: true, FLAGGED: false, ...over }, uncertain);
   const apps = { table: 'APPS', keyColumn: 'SUB_KEY', columns: {} };
 
   it('insert with readBack: true confirms rows read back equal; a value a trigger rewrote is delivered unconfirmed, naming the field only', async () => {
-    const { ctx: logCtx, text } = logged();
+    const { ctx: logCtx, text } = loggedCtx();
     const t = await open({ ...apps, readBack: true });
     const out = await t.deliver([app('a1'), app('a2', { DRIVER_NO: 'GWYNE903144E99AC', TITLE: 'MX' })], logCtx);
     expect(out).toEqual([
@@ -321,7 +311,7 @@ describe('sqlite target: read-back confirmation', () => {
   });
 
   it('upsert reads back by default: an update a trigger rewrote is unconfirmed; without readBack insert mode confirms nothing', async () => {
-    const { ctx: logCtx } = logged();
+    const { ctx: logCtx } = loggedCtx();
     const plain = await open(apps);
     expect(await plain.deliver([app('u1')], logCtx)).toEqual([{ key: 'u1', status: 'delivered', legacyRef: '1' }]);
     await plain.close();
