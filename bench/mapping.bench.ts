@@ -17,6 +17,10 @@ export interface Figure {
   records: number;
   seconds: number;
   perSecond: number;
+  /** CPU time of the whole process (every thread: main, workers, libuv's, V8's) per record over the timed part, in µs; where measured (see `cpu.ts`). */
+  cpuMicrosPerRecord?: number;
+  /** CPU time of the database server's processes per record over the timed part, in µs; where measured (see `cpu.ts`). */
+  serverCpuMicrosPerRecord?: number;
 }
 
 function time(name: string, records: number, fn: () => void): Figure {

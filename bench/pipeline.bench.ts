@@ -20,6 +20,7 @@ import type { MappedRecord } from '../connectors/connector.types.js';
 import type { MapResult } from '../mappings/index.js';
 import { makeSubmissions } from './data.js';
 import { repoRoot, type Figure } from './mapping.bench.js';
+import { cpuClock } from './cpu.js';
 
 const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 
@@ -60,13 +61,15 @@ async function withLedger(base: string, name: string, input: string, total: numb
   const runtime = await openRuntime(`sqlite:${join(base, `${name}.state.sqlite`)}`);
   const pool = threads ? new MappingPool(loaded.pipeline.mappingFile, threads, key) : undefined;
   if (pool) await pool.mapMany([]);
+  const cpu = cpuClock();
   const t0 = process.hrtime.bigint();
   const r = await runPass(flowPipeline(loaded.pipeline), runtime.ledger, { ...benchPassOptions(), ...mappingOptions(pool, loaded.pipeline.mapping, key) });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpuMicrosPerRecord = cpu(total);
   await pool?.close();
   await runtime.close();
   if (r.delivered !== total) throw new Error(`${name}: delivered ${r.delivered} of ${total}`);
-  return { name: `${name} (${threads ? `${threads} workers` : 'main thread only'}, ledger and audit)`, records: total, seconds, perSecond: total / seconds };
+  return { name: `${name} (${threads ? `${threads} workers` : 'main thread only'}, ledger and audit)`, records: total, seconds, perSecond: total / seconds, cpuMicrosPerRecord };
 }
 
 async function withoutLedger(base: string, name: string, input: string, total: number, threads: number): Promise<Figure> {
@@ -77,6 +80,7 @@ async function withoutLedger(base: string, name: string, input: string, total: n
   const pool = new MappingPool(loaded.pipeline.mappingFile, threads);
   await pool.mapMany([]);
   const ctx = { log: pino({ level: 'warn' }), signal: new AbortController().signal, attempt: 1 };
+  const cpu = cpuClock();
   const t0 = process.hrtime.bigint();
   await target.connect(ctx);
   let delivered = 0;
@@ -94,9 +98,10 @@ async function withoutLedger(base: string, name: string, input: string, total: n
   while (queue.length) await settle();
   await target.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpuMicrosPerRecord = cpu(total);
   await pool.close();
   if (delivered !== total) throw new Error(`${name}: delivered ${delivered} of ${total}`);
-  return { name: `${name} (${threads} workers, no ledger)`, records: total, seconds, perSecond: total / seconds };
+  return { name: `${name} (${threads} workers, no ledger)`, records: total, seconds, perSecond: total / seconds, cpuMicrosPerRecord };
 }
 
 /** Runs the pipeline benchmark over `total` submissions. */
@@ -119,6 +124,8 @@ export async function pipelineBench(total = 1_000_000): Promise<Record<string, u
       ratios: {
         twoWorkersVsMainThread: workers.perSecond / main.perSecond,
         ledgerCost: 1 - workers.perSecond / bare.perSecond,
+        // What the ledger would cost were both runs bound by CPU alone: its share of the CPU a submission takes.
+        ledgerCostByCpu: 1 - bare.cpuMicrosPerRecord! / workers.cpuMicrosPerRecord!,
       },
       goals: { twoWorkersVsMainThread: '>= 1.6', ledgerCost: '< 0.30' },
     };

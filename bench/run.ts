@@ -28,8 +28,14 @@ async function main(): Promise<void> {
     const bench = BENCHES[name];
     if (!bench) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
     const result = await bench();
-    process.stdout.write(`\n## ${name}\n\n| run | records | seconds | records/s |\n|---|---:|---:|---:|\n`);
-    for (const f of result.figures as Figure[]) process.stdout.write(`| ${f.name} | ${fmt(f.records)} | ${f.seconds.toFixed(2)} | ${fmt(f.perSecond)} |\n`);
+    const figures = result.figures as Figure[];
+    const extra = (['cpuMicrosPerRecord', 'serverCpuMicrosPerRecord'] as const).filter((k) => figures.some((f) => f[k] !== undefined));
+    const heads = { cpuMicrosPerRecord: 'CPU µs/record', serverCpuMicrosPerRecord: 'server CPU µs/record' };
+    process.stdout.write(`\n## ${name}\n\n| run | records | seconds | records/s |${extra.map((k) => ` ${heads[k]} |`).join('')}\n|---|---:|---:|---:|${extra.map(() => '---:|').join('')}\n`);
+    for (const f of figures) {
+      const cells = extra.map((k) => ` ${f[k] === undefined ? '' : f[k].toFixed(1)} |`).join('');
+      process.stdout.write(`| ${f.name} | ${fmt(f.records)} | ${f.seconds.toFixed(2)} | ${fmt(f.perSecond)} |${cells}\n`);
+    }
     process.stdout.write(`\n${JSON.stringify(result, null, 2)}\n`);
   }
 }

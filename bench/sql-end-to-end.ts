@@ -21,6 +21,11 @@ import type { StateCounts } from '../pipelines/ledger/ledger.js';
 import { DEFAULT_CHUNK_BYTES } from '../connectors/file-inbox/file.config.js';
 import { writeInput } from './pipeline.bench.js';
 import { repoRoot, type Figure } from './mapping.bench.js';
+import { cpuClock, serverCpuClock } from './cpu.js';
+import pino from 'pino';
+import { hasChunks } from '../pipelines/flow/chunks.js';
+import type { NdjsonResult } from '../pipelines/flow/chunk.types.js';
+import type { LoadedPipeline } from '../runner/pipeline-files.js';
 
 /** Mapping worker threads, as in the pipeline benchmark's 2-worker run. */
 const THREADS = 2;
@@ -42,9 +47,11 @@ export interface EndToEndSetup {
   select: (sql: string) => Promise<Record<string, unknown>[]>;
 }
 
-/** The run's figure and what was checked after it. */
+/** The run's figure, the mapping stage's alone, and what was checked after the run. */
 export interface EndToEndResult {
   figure: Figure;
+  /** The same file through the workers' stage only (read, parse, key, content hash, map, PII hashes): no ledger, no target. The most end to end could reach here. */
+  stage: Figure;
   checks: { tableRows: number; distinctKeys: number; distinctWebRefs: number; ledgerDelivered: number; ledgerOther: number; inputBytes: number; ledgerBytes: number; submissionsPerChunk: number };
 }
 
@@ -62,6 +69,34 @@ function pipelineFile(dir: string, input: string, table: string): string {
     ].join('\n'),
   );
   return file;
+}
+
+/**
+ * The workers' stage alone over the pipeline's file: its chunks read and
+ * mapped on `pool` with `inFlight` chunks in the workers, as the pass does,
+ * and the answers' records counted; nothing recorded or delivered. Throws
+ * unless every one of `total` submissions was mapped.
+ */
+async function mappingStage(source: LoadedPipeline['source'], inFlight: number, pool: MappingPool, total: number): Promise<Figure> {
+  if (!hasChunks(source)) throw new Error('the file source offers no chunks');
+  const ctx = { log: pino({ level: 'warn' }), signal: new AbortController().signal, attempt: 1 };
+  const queue: Promise<NdjsonResult>[] = [];
+  let mapped = 0;
+  const take = async () => {
+    const r = await queue.shift()!;
+    mapped += (JSON.parse(r.results) as unknown[]).length;
+  };
+  const cpu = cpuClock();
+  const t0 = process.hrtime.bigint();
+  for await (const chunk of source.chunks(ctx)) {
+    queue.push(pool.mapNdjson(chunk));
+    if (queue.length >= inFlight) await take();
+  }
+  while (queue.length) await take();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (mapped !== total) throw new Error(`mapping stage: mapped ${mapped} of ${total}`);
+  const name = `mapping stage alone (${THREADS} workers: read, parse, key, content hash, map, PII hashes; no ledger, no target)`;
+  return { name, records: total, seconds, perSecond: total / seconds, cpuMicrosPerRecord: cpu(total) };
 }
 
 /**
@@ -85,12 +120,21 @@ export async function sqlEndToEnd(s: EndToEndSetup): Promise<EndToEndResult> {
     let result: Awaited<ReturnType<typeof runPass>>;
     let seconds: number;
     let state: StateCounts | undefined;
+    let cpuMicrosPerRecord: number;
+    let serverCpuMicrosPerRecord: number | undefined;
+    let stage: Figure;
     try {
       await pool.mapMany([]);
+      const cpu = cpuClock();
+      const server = serverCpuClock();
       const t0 = process.hrtime.bigint();
-      result = await runPass(flowPipeline(lp), runtime.ledger, { ...benchPassOptions(LEASE_MS), ...mappingOptions(pool, lp.mapping, key) });
+      const options = { ...benchPassOptions(LEASE_MS), ...mappingOptions(pool, lp.mapping, key) };
+      result = await runPass(flowPipeline(lp), runtime.ledger, options);
       seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      cpuMicrosPerRecord = cpu(s.total);
+      serverCpuMicrosPerRecord = server(s.total);
       state = (await runtime.ledger.counts(PIPELINE))[PIPELINE];
+      stage = await mappingStage(lp.source, options.chunksInFlight ?? THREADS * 2, pool, s.total);
     } finally {
       await pool.close();
       await runtime.close();
@@ -113,7 +157,8 @@ export async function sqlEndToEnd(s: EndToEndSetup): Promise<EndToEndResult> {
       throw new Error(`end to end: ${s.table} holds ${tableRows} rows, ${distinctKeys} distinct keys and ${distinctWebRefs} distinct references, not ${s.total} of each`);
     }
     if (ledgerDelivered !== s.total || ledgerOther !== 0) throw new Error(`end to end: the ledger holds ${ledgerDelivered} delivered and ${ledgerOther} in other states, not ${s.total} delivered: ${JSON.stringify(state)}`);
-    return { figure: { name: `rekey end to end (${THREADS} workers, SQLite ledger and audit, sql target COPY path)`, records: s.total, seconds, perSecond: s.total / seconds }, checks };
+    const name = `rekey end to end (${THREADS} workers, SQLite ledger and audit, sql target COPY path)`;
+    return { figure: { name, records: s.total, seconds, perSecond: s.total / seconds, cpuMicrosPerRecord, serverCpuMicrosPerRecord }, stage, checks };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
