@@ -95,8 +95,10 @@ export const postgresDialect: SqlDialect = {
   },
   maxKeys: 50_000,
   keyIn: (column, keys) => ({ sql: `${column} = ANY($1)`, params: [[...keys]] }),
-  keyLookup: (table, column, baseType, keys, select) => ({
-    sql: `SELECT ${select} FROM unnest($1::${baseType}[]) AS rekey_k(rekey_v) CROSS JOIN LATERAL (SELECT * FROM ${table} WHERE ${column} = rekey_k.rekey_v LIMIT 1) AS rekey_t`,
+  keyLookup: (table, column, baseType, keys, select, from) => ({
+    sql:
+      `SELECT ${select} FROM unnest($1::${baseType}[]) AS rekey_k(rekey_v) CROSS JOIN LATERAL (SELECT * FROM ${table} WHERE ${column} = rekey_k.rekey_v LIMIT 1) AS ${from?.alias ?? 'rekey_t'}` +
+      (from ? ` ${from.join}${from.orderBy ? ` ${from.orderBy}` : ''}` : ''),
     params: [[...keys]],
   }),
   savepoint: (name) => `SAVEPOINT ${quote(name)}`,

@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import pg from 'pg';
 import pino from 'pino';
 import { QueryTypes, Sequelize } from 'sequelize';
 import type { Ctx, MappedRecord, Target } from '../connector.types.js';
@@ -196,6 +197,27 @@ describe.each([
         expect(await townsOf(c1?.id)).toEqual(['CARDIFF', 'SWANSEA', 'CARDIFF']);
         expect(await townsOf(c2?.id)).toEqual(['CARDIFF', 'SWANSEA']);
       });
+    });
+
+    it.runIf(name === 'PostgreSQL')('finds the parents of the child rows it reads back one by one in the key’s index, not by scanning the parent table', async () => {
+      const query = vi.spyOn(Sequelize.prototype, 'query');
+      try {
+        const t = await open({ readBack: true });
+        const out = await t.deliver(Array.from({ length: 400 }, (_, i) => rec(`rbi/${i}`, [addr('1 HIGH ST')], extra({}))), ctx);
+        expect(out.every((o) => o.status === 'delivered' && o.confirmed)).toBe(true);
+        const reads = query.mock.calls.filter(([sql]) => String(sql).includes('"rekey_c"'));
+        expect(reads).toHaveLength(1);
+        const [sql, options] = reads[0] as [string, { bind: unknown[] }];
+        expect((options.bind[0] as string[]).length).toBe(400);
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        const plan = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, options.bind).finally(() => client.end());
+        const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
+        expect(text).toMatch(/Index Scan using cases_submission_key_key/);
+        expect(text).not.toMatch(/Seq Scan on cases/);
+      } finally {
+        query.mockRestore();
+      }
     });
 
     it.runIf(name !== 'MariaDB')('a trigger that silently skips a child row, and one that adds a row: the missing row’s fields and the extra row are named', async () => {

@@ -73,9 +73,11 @@ export interface SqlDialect {
    * bulk load, so each batch costs more as the table grows): `SELECT
    * select` of the rows of `table` whose `column` (both quoted; the column
    * unique and indexed, of type `baseType`) holds one of `keys`, one index
-   * lookup per key. Columns in `select` are unqualified.
+   * lookup per key. Columns in `select` are unqualified, unless `from`
+   * names the matched rows `from.alias` and joins other tables to them
+   * (`from.join`, then `from.orderBy`).
    */
-  keyLookup?(table: string, column: string, baseType: string, keys: readonly string[], select: string): SqlStatement;
+  keyLookup?(table: string, column: string, baseType: string, keys: readonly string[], select: string, from?: KeyedFrom): SqlStatement;
   savepoint(name: string): string;
   /** SQL that undoes back to the savepoint and forgets it (one or more statements, run in order). */
   rollbackTo(name: string): string[];
@@ -95,16 +97,24 @@ export interface SqlTx {
   callProcedure?(proc: SqlProcedureConfig, values: readonly unknown[]): Promise<unknown>;
 }
 
+/** Joins from the rows found by key: they are named `alias` (quoted), `join` follows (JOIN clauses), then `orderBy` (an ORDER BY clause), if any. */
+export interface KeyedFrom {
+  alias: string;
+  join: string;
+  orderBy?: string;
+}
+
 /**
  * `SELECT select` of the rows of `spec.table` whose `column` (unquoted)
- * holds one of `keys` (at most `dialect.maxKeys`): through the dialect's
- * `keyLookup` where it has one and the column's type is known, else with
- * `keyIn`.
+ * holds one of `keys` (at most `dialect.maxKeys`), with the tables `from`
+ * joins to them: through the dialect's `keyLookup` where it has one and
+ * the column's type is known, else with `keyIn`.
  */
-export function selectByKeys(dialect: SqlDialect, spec: Pick<SqlTableSpec, 'table' | 'info'>, column: string, keys: readonly string[], select: string): SqlStatement {
+export function selectByKeys(dialect: SqlDialect, spec: Pick<SqlTableSpec, 'table' | 'info'>, column: string, keys: readonly string[], select: string, from?: KeyedFrom): SqlStatement {
   const q = (id: string) => dialect.quote(id);
   const baseType = spec.info?.get(column.toUpperCase())?.baseType;
-  if (dialect.keyLookup && baseType) return dialect.keyLookup(q(spec.table), q(column), baseType, keys, select);
-  const where = dialect.keyIn(q(column), keys);
-  return { sql: `SELECT ${select} FROM ${q(spec.table)} WHERE ${where.sql}`, params: where.params };
+  if (dialect.keyLookup && baseType) return dialect.keyLookup(q(spec.table), q(column), baseType, keys, select, from);
+  const where = dialect.keyIn(from ? `${from.alias}.${q(column)}` : q(column), keys);
+  const tables = from ? `${q(spec.table)} ${from.alias} ${from.join}` : q(spec.table);
+  return { sql: `SELECT ${select} FROM ${tables} WHERE ${where.sql}${from?.orderBy ? ` ${from.orderBy}` : ''}`, params: where.params };
 }

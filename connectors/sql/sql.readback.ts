@@ -200,10 +200,13 @@ async function childMismatches(read: ReadQuery, dialect: SqlDialect, spec: SqlTa
     const columns = [...new Set(todo.flatMap(({ rec }) => sentInto(rec, groups).sent.flatMap((r) => childComparable(r.row, r.child).map(([, column]) => column))))];
     const rows = new Map<string, Record<string, unknown>[]>();
     for (let n = 0; n < keys.length; n += dialect.maxKeys) {
-      const where = dialect.keyIn(`${p}.${q(spec.keyColumn)}`, keys.slice(n, n + dialect.maxKeys));
       const picks = [`${p}.${q(spec.keyColumn)} AS ${q('rekey_key')}`, ...columns.map((col, k) => `${c}.${q(col)} AS ${q(`c${k}`)}`)];
-      const sql = `SELECT ${picks.join(', ')} FROM ${q(child.table)} ${c} JOIN ${q(spec.table)} ${p} ON ${c}.${q(child.parentColumn)} = ${p}.${q(spec.ref.column)} WHERE ${where.sql}${child.order ? ` ORDER BY ${c}.${q(child.order)}` : ''}`;
-      for (const r of await read(sql, where.params)) {
+      const { sql, params } = selectByKeys(dialect, spec, spec.keyColumn, keys.slice(n, n + dialect.maxKeys), picks.join(', '), {
+        alias: p,
+        join: `JOIN ${q(child.table)} ${c} ON ${c}.${q(child.parentColumn)} = ${p}.${q(spec.ref.column)}`,
+        orderBy: child.order ? `ORDER BY ${c}.${q(child.order)}` : undefined,
+      });
+      for (const r of await read(sql, params)) {
         const key = String(r.rekey_key).trimEnd();
         const row = Object.fromEntries(columns.map((col, k) => [col, r[`c${k}`]]));
         const list = rows.get(key);
