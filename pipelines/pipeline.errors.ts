@@ -14,6 +14,8 @@ export type Disposition = 'retry' | 'reject' | 'fatal';
 export const PipelineCodes = {
   /** `--state` / `REKEY_STATE_URL` is not a URL rekey can open. */
   STORE_URL_INVALID: { code: 'STORE_URL_INVALID', disposition: 'fatal' },
+  /** The state store cannot be created, opened or reached (a folder that cannot be written, a file SQLite cannot open, a refused connection). */
+  STORE_UNAVAILABLE: { code: 'STORE_UNAVAILABLE', disposition: 'fatal' },
   /** The state store schema could not be brought up to date. */
   STORE_MIGRATION_FAILED: { code: 'STORE_MIGRATION_FAILED', disposition: 'fatal' },
   /** A requested state move is not in `TRANSITIONS`; nothing was written. */

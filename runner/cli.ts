@@ -3,6 +3,7 @@
  * listed here once. Exit codes: 0 success, 1 the work found problems
  * (invalid files, rejected records, failed cases), 2 usage error.
  */
+import { PipelineError } from '../pipelines/pipeline.errors.js';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from './runtime.js';
 import { validateCommand } from './commands/validate.command.js';
@@ -48,6 +49,11 @@ export async function run(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return EXIT_USAGE;
+    }
+    if (e instanceof PipelineError) {
+      // Its code and message say what is wrong (a state store that cannot be opened, say); a stack would bury them.
+      process.stderr.write(`rekey: ${e.code} ${e.message}\n`);
+      return 1;
     }
     throw e;
   }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,6 +21,22 @@ describe('state store URL', () => {
   it('refuses what it cannot open', async () => {
     await expect(openStateStore('mysql://h/db')).rejects.toMatchObject({ code: 'STORE_URL_INVALID', disposition: 'fatal' });
     await expect(openStateStore('postgres://h/db?schema=x;drop')).rejects.toMatchObject({ code: 'STORE_URL_INVALID' });
+  });
+
+  it('says a SQLite store is unavailable, without hanging, when its folder cannot be made or its file cannot be opened', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rekey-unavailable-'));
+    writeFileSync(join(dir, 'a-file'), '');
+    await expect(openStateStore(`sqlite:${join(dir, 'a-file', 'state.sqlite')}`)).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      disposition: 'fatal',
+      message: `cannot create the state store's folder ${join(dir, 'a-file')}: a file is in the way (EEXIST); run rekey where it may write, or set REKEY_STATE_URL (--state)`,
+    });
+    // SQLite cannot open a folder as its file (as it cannot open one in a folder it may not write, which a test running as root cannot arrange).
+    mkdirSync(join(dir, 'folder.sqlite'));
+    await expect(openStateStore(`sqlite:${join(dir, 'folder.sqlite')}`)).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: `cannot open the state store sqlite:${join(dir, 'folder.sqlite')}: SQLITE_CANTOPEN: unable to open database file`,
+    });
   });
 });
 

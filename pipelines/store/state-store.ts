@@ -84,6 +84,15 @@ function invalid(message: string): PipelineError {
   return new PipelineError(PipelineCodes.STORE_URL_INVALID, message);
 }
 
+/** Why a folder could not be made, in words, for the usual codes. */
+const FOLDER_PROBLEMS: Record<string, string> = {
+  EACCES: 'permission denied (EACCES)',
+  EPERM: 'not permitted (EPERM)',
+  EROFS: 'the file system is read-only (EROFS)',
+  EEXIST: 'a file is in the way (EEXIST)',
+  ENOTDIR: 'a file is in the way (ENOTDIR)',
+};
+
 function parseTarget(url: string, opts: StateStoreOptions): Target {
   const logging = opts.logging ? (sql: string) => process.stderr.write(`${sql}\n`) : false;
   if (url.startsWith('sqlite:')) {
@@ -91,7 +100,15 @@ function parseTarget(url: string, opts: StateStoreOptions): Target {
     if (path.startsWith('//')) path = path.slice(2);
     if (!path) throw invalid(`state URL ${JSON.stringify(url)} names no file`);
     const storage = path === ':memory:' ? ':memory:' : resolve(path);
-    if (storage !== ':memory:') mkdirSync(dirname(storage), { recursive: true });
+    if (storage !== ':memory:') {
+      try {
+        mkdirSync(dirname(storage), { recursive: true });
+      } catch (e) {
+        const { code, message } = e as NodeJS.ErrnoException;
+        const why = (code && FOLDER_PROBLEMS[code]) ?? code ?? message;
+        throw new PipelineError(PipelineCodes.STORE_UNAVAILABLE, `cannot create the state store's folder ${dirname(storage)}: ${why}; run rekey where it may write, or set REKEY_STATE_URL (--state)`);
+      }
+    }
     const config: Options = { dialect: 'sqlite', storage, logging, transactionType: Transaction.TYPES.IMMEDIATE };
     return { dialect: 'sqlite', location: `sqlite:${storage}`, config };
   }
@@ -200,8 +217,9 @@ async function createSchema(store: StateStore, schema: string): Promise<void> {
  * `sqlite:relative/file.sqlite`, `sqlite::memory:` (tests) and
  * `postgres://user:pass@host:port/db[?schema=name]`.
  * Throws `STORE_URL_INVALID` for any other URL, `STORE_MIGRATION_FAILED`
- * when the schema cannot be brought up to date, and the driver's connection
- * error when the database cannot be reached.
+ * when the schema cannot be brought up to date, and `STORE_UNAVAILABLE`
+ * (with the driver's message) when the folder cannot be created or the
+ * database cannot be opened or reached.
  */
 export async function openStateStore(url?: string, opts: StateStoreOptions = {}): Promise<StateStore> {
   const target = parseTarget(resolveStateUrl(url), opts);
@@ -248,8 +266,11 @@ export async function openStateStore(url?: string, opts: StateStoreOptions = {})
     if (target.schema) await createSchema(store, target.schema);
     if (opts.migrate !== false) await migrate(store);
   } catch (e) {
-    await sequelize.close().catch(() => undefined);
-    throw e;
+    // Not awaited: after SQLite fails to open its file, Sequelize's close never settles, and waiting for
+    // it left nothing to keep the process alive, so `rekey` exited 0 without a word.
+    void sequelize.close().catch(() => undefined);
+    if (e instanceof PipelineError) throw e;
+    throw new PipelineError(PipelineCodes.STORE_UNAVAILABLE, `cannot open the state store ${target.location}: ${(e as Error).message}`);
   }
   return store;
 }

@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rekey } from '../cli.test-helpers.js';
+import { rekey, root } from '../cli.test-helpers.js';
 import { P, seed } from './state.test-helpers.js';
 
 describe('state commands (as processes)', () => {
@@ -21,6 +21,15 @@ describe('state commands (as processes)', () => {
     expect(table.stdout.split('\n')[0]).toMatch(/^PIPELINE\s+RECEIVED\s+MAPPED\s+.*CONFLICTS\s+LAST RUN$/);
     expect(table.stdout).toMatch(new RegExp(`^${P}\\s+1\\s+0\\s+0\\s+1\\s+1\\s+0\\s+2\\s+0\\s+1\\s+\\S+ read 6,`, 'm'));
     expect(JSON.parse(none.stdout).pipelines[0]).toMatchObject({ pipeline: 'nothing-here', total: 0, lastRun: null });
+  });
+
+  it('status and run say the state store cannot be opened, and exit 1, rather than exiting 0 without a word', async () => {
+    mkdirSync(join(dir, 'folder.sqlite'), { recursive: true });
+    const bad = `sqlite:${join(dir, 'folder.sqlite')}`;
+    const said = `rekey: STORE_UNAVAILABLE cannot open the state store ${bad}: SQLITE_CANTOPEN: unable to open database file\n`;
+    const [status, run] = await Promise.all([rekey(['status', '--state', bad], dir), rekey(['run', join(root, 'examples/pipelines/change-of-address.yaml'), '--state', bad], dir)]);
+    expect(status).toMatchObject({ code: 1, stderr: said });
+    expect(run).toMatchObject({ code: 1, stderr: said });
   });
 
   it('dlq list and show read the dead letters without printing bodies', async () => {
