@@ -1,5 +1,6 @@
 # rekey: Debian-based Node 20 image with Debian's headless Chromium for the browser target.
 # Build: docker build -t rekey .    Run: docker run --rm -v "$PWD:/work" rekey validate /work/my-mapping.yaml
+# The quick start inside the image: docker run --rm rekey run /app/examples/pipelines/change-of-address.yaml
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -25,7 +26,10 @@ COPY --from=build /app/pipelines/definition/pipeline.schema.json ./pipelines/def
 COPY --from=build /app/examples ./examples
 COPY --from=build /app/fixtures ./fixtures
 COPY --from=build /app/docs ./docs
-RUN ln -s /app/dist/runner/main.js /usr/local/bin/rekey && chmod +x /app/dist/runner/main.js
+# /work belongs to node: without a volume there, `rekey run` keeps its state in /work/.rekey. So does
+# /app/.rekey, where the bundled examples keep their SQLite "legacy" database.
+RUN ln -s /app/dist/runner/main.js /usr/local/bin/rekey && chmod +x /app/dist/runner/main.js \
+ && mkdir -p /work /app/.rekey && chown node:node /work /app/.rekey
 USER node
 WORKDIR /work
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/runner/main.js"]
