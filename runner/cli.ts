@@ -1,7 +1,8 @@
 /**
  * The `rekey` command. Each subcommand lives in runner/commands/ and is
  * listed here once. Exit codes: 0 success, 1 the work found problems
- * (invalid files, rejected records, failed cases), 2 usage error.
+ * (invalid files, rejected records, failed cases) or a `PipelineError`
+ * (printed as `rekey: CODE message`), 2 usage error.
  */
 import { PipelineError } from '../pipelines/pipeline.errors.js';
 import { Command, CommanderError } from 'commander';

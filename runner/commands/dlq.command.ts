@@ -7,7 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { AuditEntry } from '../../pipelines/audit/audit.types.js';
 import type { LedgerState } from '../../pipelines/ledger/ledger.types.js';
 import type { CommandResult } from '../cli.js';
-import { formatTable, operatorActor, printJson, reportErrors, withLedger, withStateOptions, type StateOptions } from './status.command.js';
+import { formatTable, operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
 
 const RETRY_PAGE = 1000;
 
@@ -25,101 +25,97 @@ function historyLine(e: AuditEntry, key: string): unknown[] {
   return [e.seq, e.at.toISOString(), e.event, e.actor, note];
 }
 
-function list(dlq: Command, result: CommandResult): void {
+function list(dlq: Command): void {
   withStateOptions(dlq.command('list').description('dead submissions of a pipeline (with --failed, also those waiting to retry)').argument('<pipeline>'))
     .option('--failed', 'include failed submissions waiting to retry')
     .option('--limit <n>', 'at most this many', intOption('--limit'), 100)
     .option('--offset <n>', 'skip this many', intOption('--offset'), 0)
-    .action((pipeline: string, opts: StateOptions & { failed?: boolean; limit: number; offset: number }) =>
-      reportErrors(result, async () => {
-        const states: LedgerState[] = opts.failed ? ['dead', 'failed'] : ['dead'];
-        const rows = await withLedger(opts.state, (l) => l.list(pipeline, { states, limit: opts.limit, offset: opts.offset }));
-        if (opts.json) return printJson({ pipeline, rows });
-        const table = rows.map((r) => [r.key, r.state, r.attempts, r.lastError ? `${r.lastError.code}: ${r.lastError.message}` : '', r.updatedAt.toISOString()]);
-        process.stdout.write(formatTable(['KEY', 'STATE', 'ATTEMPTS', 'LAST ERROR', 'UPDATED'], table));
-      }),
+    .action(async (pipeline: string, opts: StateOptions & { failed?: boolean; limit: number; offset: number }) => {
+      const states: LedgerState[] = opts.failed ? ['dead', 'failed'] : ['dead'];
+      const rows = await withLedger(opts.state, (l) => l.list(pipeline, { states, limit: opts.limit, offset: opts.offset }));
+      if (opts.json) return printJson({ pipeline, rows });
+      const table = rows.map((r) => [r.key, r.state, r.attempts, r.lastError ? `${r.lastError.code}: ${r.lastError.message}` : '', r.updatedAt.toISOString()]);
+      process.stdout.write(formatTable(['KEY', 'STATE', 'ATTEMPTS', 'LAST ERROR', 'UPDATED'], table));
+    },
     );
 }
 
 function show(dlq: Command, result: CommandResult): void {
   withStateOptions(dlq.command('show').description('one submission: its row, last error and history').argument('<pipeline>').argument('<key>'))
     .option('--body', 'also print the stored submission body (may hold personal data)')
-    .action((pipeline: string, key: string, opts: StateOptions & { body?: boolean }) =>
-      reportErrors(result, async () => {
-        const found = await withLedger(opts.state, async (l) => ({ row: await l.get(pipeline, key), history: await l.history(pipeline, key) }));
-        if (!found.row) {
-          process.stderr.write(`rekey: pipeline ${pipeline} holds no submission ${JSON.stringify(key)}\n`);
-          result.code = 1;
-          return;
-        }
-        const { body, ...row } = found.row;
-        if (opts.json) return printJson({ row: opts.body ? found.row : row, history: found.history });
-        const fields: [string, unknown][] = [
-          ['key', row.key],
-          ['state', row.state],
-          ['attempts', row.attempts],
-          ['next attempt', row.nextAttemptAt?.toISOString()],
-          ['last error', row.lastError ? `${row.lastError.code} (${row.lastError.disposition}): ${row.lastError.message}` : ''],
-          ['legacy ref', row.legacyRef],
-          ['mapping', row.mappingVersion],
-          ['source', row.source],
-          ['received', row.createdAt.toISOString()],
-          ['updated', row.updatedAt.toISOString()],
-        ];
-        process.stdout.write(formatTable(['FIELD', 'VALUE'], fields));
-        process.stdout.write(`\nhistory\n${formatTable(['SEQ', 'AT', 'EVENT', 'ACTOR', 'NOTE'], found.history.map((e) => historyLine(e, key)))}`);
-        if (opts.body) process.stdout.write(`\nbody\n${JSON.stringify(body, null, 2)}\n`);
-      }),
+    .action(async (pipeline: string, key: string, opts: StateOptions & { body?: boolean }) => {
+      const found = await withLedger(opts.state, async (l) => ({ row: await l.get(pipeline, key), history: await l.history(pipeline, key) }));
+      if (!found.row) {
+        process.stderr.write(`rekey: pipeline ${pipeline} holds no submission ${JSON.stringify(key)}\n`);
+        result.code = 1;
+        return;
+      }
+      const { body, ...row } = found.row;
+      if (opts.json) return printJson({ row: opts.body ? found.row : row, history: found.history });
+      const fields: [string, unknown][] = [
+        ['key', row.key],
+        ['state', row.state],
+        ['attempts', row.attempts],
+        ['next attempt', row.nextAttemptAt?.toISOString()],
+        ['last error', row.lastError ? `${row.lastError.code} (${row.lastError.disposition}): ${row.lastError.message}` : ''],
+        ['legacy ref', row.legacyRef],
+        ['mapping', row.mappingVersion],
+        ['source', row.source],
+        ['received', row.createdAt.toISOString()],
+        ['updated', row.updatedAt.toISOString()],
+      ];
+      process.stdout.write(formatTable(['FIELD', 'VALUE'], fields));
+      process.stdout.write(`\nhistory\n${formatTable(['SEQ', 'AT', 'EVENT', 'ACTOR', 'NOTE'], found.history.map((e) => historyLine(e, key)))}`);
+      if (opts.body) process.stdout.write(`\nbody\n${JSON.stringify(body, null, 2)}\n`);
+    },
     );
 }
 
-function retry(dlq: Command, result: CommandResult): void {
+function retry(dlq: Command): void {
   withStateOptions(dlq.command('retry').description('send dead or failed submissions back to received').argument('<pipeline>').argument('[keys...]'))
     .option('--all', 'retry every dead submission of the pipeline')
     .option('--operator <name>', 'who is acting (default: $USER)')
-    .action((pipeline: string, keys: string[], opts: StateOptions & { all?: boolean; operator?: string }, cmd: Command) =>
-      reportErrors(result, async () => {
-        if (Boolean(opts.all) === keys.length > 0) cmd.error('rekey: give either keys or --all', { exitCode: 2, code: 'rekey.usage' });
-        const actor = operatorActor(opts.operator);
-        const retried = await withLedger(opts.state, async (l) => {
-          if (!opts.all) {
-            await l.retry(pipeline, keys, actor);
-            return keys;
-          }
-          const done: string[] = [];
-          for (;;) {
-            const page = (await l.list(pipeline, { states: ['dead'], limit: RETRY_PAGE })).map((r) => r.key);
-            if (!page.length) return done;
-            await l.retry(pipeline, page, actor);
-            done.push(...page);
-          }
-        });
-        if (opts.json) return printJson({ pipeline, retried });
-        process.stdout.write(`retried ${retried.length} submission(s) of ${pipeline} as ${actor}\n`);
-      }),
+    .action(async (pipeline: string, keys: string[], opts: StateOptions & { all?: boolean; operator?: string }, cmd: Command) => {
+      if (Boolean(opts.all) === keys.length > 0) cmd.error('rekey: give either keys or --all', { exitCode: 2, code: 'rekey.usage' });
+      const actor = operatorActor(opts.operator);
+      const retried = await withLedger(opts.state, async (l) => {
+        if (!opts.all) {
+          await l.retry(pipeline, keys, actor);
+          return keys;
+        }
+        const done: string[] = [];
+        for (;;) {
+          const page = (await l.list(pipeline, { states: ['dead'], limit: RETRY_PAGE })).map((r) => r.key);
+          if (!page.length) return done;
+          await l.retry(pipeline, page, actor);
+          done.push(...page);
+        }
+      });
+      if (opts.json) return printJson({ pipeline, retried });
+      process.stdout.write(`retried ${retried.length} submission(s) of ${pipeline} as ${actor}\n`);
+    },
     );
 }
 
-function discard(dlq: Command, result: CommandResult): void {
+function discard(dlq: Command): void {
   withStateOptions(dlq.command('discard').description('give up on a dead submission, for a stated reason').argument('<pipeline>').argument('<key>'))
     .requiredOption('--reason <text>', 'why it is given up (kept on the audit log)')
     .option('--operator <name>', 'who is acting (default: $USER)')
-    .action((pipeline: string, key: string, opts: StateOptions & { reason: string; operator?: string }, cmd: Command) =>
-      reportErrors(result, async () => {
-        if (!opts.reason.trim()) cmd.error('rekey: --reason must not be empty', { exitCode: 2, code: 'rekey.usage' });
-        const actor = operatorActor(opts.operator);
-        await withLedger(opts.state, (l) => l.discard(pipeline, key, opts.reason, actor));
-        if (opts.json) return printJson({ pipeline, discarded: key });
-        process.stdout.write(`discarded ${key} of ${pipeline} as ${actor}\n`);
-      }),
+    .action(async (pipeline: string, key: string, opts: StateOptions & { reason: string; operator?: string }, cmd: Command) => {
+      if (!opts.reason.trim()) cmd.error('rekey: --reason must not be empty', { exitCode: 2, code: 'rekey.usage' });
+      const actor = operatorActor(opts.operator);
+      await withLedger(opts.state, (l) => l.discard(pipeline, key, opts.reason, actor));
+      if (opts.json) return printJson({ pipeline, discarded: key });
+      process.stdout.write(`discarded ${key} of ${pipeline} as ${actor}\n`);
+    },
     );
 }
 
 /** Registers `dlq` and its subcommands. */
 export function dlqCommand(program: Command, result: CommandResult): void {
   const dlq = program.command('dlq').description('dead letters: list, show, retry, discard');
-  list(dlq, result);
+  list(dlq);
   show(dlq, result);
-  retry(dlq, result);
-  discard(dlq, result);
+  retry(dlq);
+  discard(dlq);
 }

@@ -2,13 +2,12 @@
  * `rekey status [PIPELINE]`: per pipeline, submissions by state, conflicts
  * and the last run. Also home of the small helpers the state commands
  * (status, dlq, replay, audit) share: `--state`/`--json`, opening the
- * ledger, tables, operator names, error reporting.
+ * ledger, tables, operator names.
  */
 import type { Command } from 'commander';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { Ledger, LEDGER_STATES, type StateCounts } from '../../pipelines/ledger/ledger.js';
 import type { RunRow } from '../../pipelines/ledger/ledger.rows.js';
-import { PipelineError } from '../../pipelines/pipeline.errors.js';
 import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
 import type { CommandResult } from '../cli.js';
 
@@ -33,21 +32,6 @@ export async function withLedger<T>(state: string | undefined, fn: (ledger: Ledg
     return await fn(new Ledger(store, audit), audit, store);
   } finally {
     await store.close();
-  }
-}
-
-/**
- * Runs a command body: a `PipelineError` (illegal move, unknown key, bad
- * key file...) is printed as `rekey: CODE message` and exits 1; anything
- * else propagates.
- */
-export async function reportErrors(result: CommandResult, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    if (!(e instanceof PipelineError)) throw e;
-    process.stderr.write(`rekey: ${e.code} ${e.message}\n`);
-    result.code = 1;
   }
 }
 
@@ -117,23 +101,22 @@ function lastRunText(run: RunRow | null): string {
  * what it knows (next scheduled run); without one, `nextRunAt` is null.
  */
 export function makeStatusCommand(extend?: StatusExtension): (program: Command, result: CommandResult) => void {
-  return (program, result) => {
+  return (program) => {
     withStateOptions(program.command('status').description('submissions by state, conflicts and the last run, per pipeline').argument('[pipeline]')).action(
-      (pipeline: string | undefined, opts: StateOptions) =>
-        reportErrors(result, async () => {
-          const statuses = await withLedger(opts.state, (ledger) => collectStatus(ledger, pipeline, extend));
-          if (opts.json) return printJson({ pipelines: statuses });
-          if (!statuses.length) return void process.stdout.write('no pipelines in the state store yet\n');
-          const headers = ['PIPELINE', ...LEDGER_STATES.map((s) => s.toUpperCase()), 'CONFLICTS', 'LAST RUN', ...(extend ? ['NEXT RUN'] : [])];
-          const rows = statuses.map((s) => [
-            s.pipeline,
-            ...LEDGER_STATES.map((st) => s.counts[st]),
-            s.conflicts,
-            lastRunText(s.lastRun),
-            ...(extend ? [s.nextRunAt ?? '-'] : []),
-          ]);
-          process.stdout.write(formatTable(headers, rows));
-        }),
+      async (pipeline: string | undefined, opts: StateOptions) => {
+        const statuses = await withLedger(opts.state, (ledger) => collectStatus(ledger, pipeline, extend));
+        if (opts.json) return printJson({ pipelines: statuses });
+        if (!statuses.length) return void process.stdout.write('no pipelines in the state store yet\n');
+        const headers = ['PIPELINE', ...LEDGER_STATES.map((s) => s.toUpperCase()), 'CONFLICTS', 'LAST RUN', ...(extend ? ['NEXT RUN'] : [])];
+        const rows = statuses.map((s) => [
+          s.pipeline,
+          ...LEDGER_STATES.map((st) => s.counts[st]),
+          s.conflicts,
+          lastRunText(s.lastRun),
+          ...(extend ? [s.nextRunAt ?? '-'] : []),
+        ]);
+        process.stdout.write(formatTable(headers, rows));
+      },
     );
   };
 }
