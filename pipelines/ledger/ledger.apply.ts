@@ -90,14 +90,14 @@ export async function writeRows(store: StateStore, pipeline: string, rows: Mutab
     );
     return;
   }
-  const columns = ['key', ...MUTABLE] as const;
-  const src = sqliteRowSet(rows.map((r) => columns.map((c) => r[c])), 2);
-  await store.exec(
-    `WITH ${src.cte}, v AS MATERIALIZED (SELECT ${src.pick.map((e, i) => `${e} AS ${columns[i]}`).join(', ')} FROM j)
-     UPDATE ledger SET ${set} FROM v WHERE ledger.pipeline = $1 AND ledger.key = v.key`,
-    [pipeline, ...src.params],
-    t,
-  );
+  const v = rowsAsV(rows, ['key', ...MUTABLE], 2);
+  await store.exec(`WITH ${v.ctes} UPDATE ledger SET ${set} FROM v WHERE ledger.pipeline = $1 AND ledger.key = v.key`, [pipeline, ...v.params], t);
+}
+
+/** SQLite: `rows` as CTE `v` with `columns` (from `sqliteRowSet`'s `j`), its parameters numbered from `first`. */
+function rowsAsV(rows: readonly MutableRow[], columns: readonly (keyof MutableRow)[], first: number): { ctes: string; params: unknown[] } {
+  const src = sqliteRowSet(rows.map((r) => columns.map((c) => r[c])), first);
+  return { ctes: `${src.cte}, v AS MATERIALIZED (SELECT ${src.pick.map((e, i) => `${e} AS ${columns[i]}`).join(', ')} FROM j)`, params: src.params };
 }
 
 /** Moves whose new column values do not depend on the stored row (beyond its state and lease), so a runner can write them blind. */
@@ -120,13 +120,12 @@ async function applyBlind(store: StateStore, audit: AuditLog, transitions: reado
   const at = iso(now);
   const expected = new Map<string, MutableRow>(transitions.map((tr) => [tr.key, startRow(tr.key, 'delivering', owner, null, at)]));
   const { rows, entries } = planMoves(expected, transitions, { ...ctx, now });
-  const src = sqliteRowSet(rows.map((r) => BLIND_VALUES.map((c) => r[c])), 3);
+  const v = rowsAsV(rows, BLIND_VALUES, 3);
   const hit = await store.select<{ id: number; key: string }>(
-    `WITH ${src.cte}, v AS MATERIALIZED (SELECT ${src.pick.map((e, i) => `${e} AS ${BLIND_VALUES[i]}`).join(', ')} FROM j)
-     UPDATE ledger SET ${BLIND_SET} FROM v
+    `WITH ${v.ctes} UPDATE ledger SET ${BLIND_SET} FROM v
      WHERE ledger.pipeline = $1 AND ledger.key = v.key AND ledger.state = 'delivering' AND ledger.lease_owner = $2
      RETURNING ledger.id AS id, ledger.key AS key`,
-    [ctx.pipeline, owner, ...src.params],
+    [ctx.pipeline, owner, ...v.params],
     t,
   );
   if (hit.length !== rows.length) throw new NotAsExpected();
