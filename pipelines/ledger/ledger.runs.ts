@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { NewAuditEntry } from '../audit/audit.types.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
-import { iso } from '../store/sql.js';
+import { iso, readDateStrict } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import { toRun, type RunRow } from './ledger.rows.js';
 import type { Actor, RunSummary } from './ledger.types.js';
@@ -23,13 +23,17 @@ export async function startRun(
   definitionVersion: string | null = null,
 ): Promise<string> {
   const id = randomUUID();
-  const now = new Date();
+  let now = new Date();
   await store.transaction(async (t) => {
-    const [last] = await store.select<{ mapping_version: string | null; definition_version: string | null }>(
-      `SELECT mapping_version, definition_version FROM runs WHERE pipeline = $1 ORDER BY started_at DESC, id DESC LIMIT 1`,
+    const [last] = await store.select<{ mapping_version: string | null; definition_version: string | null; started_at: unknown }>(
+      `SELECT mapping_version, definition_version, started_at FROM runs WHERE pipeline = $1 ORDER BY started_at DESC LIMIT 1`,
       [pipeline],
       t,
     );
+    // A pipeline's runs start at distinct, increasing times, so the one before is always the latest
+    // (two runs in one millisecond used to tie, and the tie went by the random id).
+    const previous = last ? readDateStrict(last.started_at).getTime() : -Infinity;
+    if (now.getTime() <= previous) now = new Date(previous + 1);
     await store.exec(
       'INSERT INTO runs (id, pipeline, actor, mapping_version, definition_version, started_at) VALUES ($1,$2,$3,$4,$5,$6)',
       [id, pipeline, actor, mappingVersion, definitionVersion, iso(now)],

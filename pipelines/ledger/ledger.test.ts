@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../audit/audit-log.js';
 import { LedgerTransitionError, PipelineError } from '../pipeline.errors.js';
 import { TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
@@ -358,6 +358,26 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
       ['pipeline-changed', { from: 'sha256:d1', to: 'sha256:d2' }],
       ['run-started', undefined],
     ]);
+  });
+
+  it('compares with the run just before even when runs start in the same millisecond', async () => {
+    const p = fresh();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2026-11-24T09:00:00.000Z'));
+      const froms: (string | null)[] = [];
+      for (const v of ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']) {
+        const seq = (await audit.head()).seq;
+        await ledger.startRun(p, RUNNER, `sha256:${v}`, 'sha256:d1');
+        const [changed] = await ts.store.select<{ detail: string }>("SELECT detail FROM audit_log WHERE pipeline = $1 AND seq > $2 AND event = 'mapping-changed'", [p, seq]);
+        froms.push((JSON.parse(changed!.detail) as { from: string | null }).from);
+      }
+      expect(froms).toEqual([null, 'sha256:m1', 'sha256:m2', 'sha256:m3', 'sha256:m4', 'sha256:m5']);
+      const starts = (await ledger.runs(p)).map((r) => r.startedAt.toISOString());
+      expect(new Set(starts).size).toBe(6);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps PII out of the audit log: only keyed hashes pass', async () => {
