@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{connectors,mappings,pipelines,runner,examples,fixtures}/**/*.test.ts'],
+    include: ['{lib,connectors,mappings,pipelines,runner,examples,fixtures}/**/*.test.ts'],
     // Generous: many tests run real processes, browsers and databases, two files at a time on two cores.
     testTimeout: 90_000,
     pool: 'forks',

