@@ -1,8 +1,8 @@
-# rekey: Debian-based Node 20 image with Debian's headless Chromium for the browser target.
+# rekey: Debian-based Node 24 LTS image with Debian's headless Chromium for the browser target.
 # Build: docker build -t rekey .    Run: docker run --rm -v "$PWD:/work" rekey validate /work/my-mapping.yaml
 # The quick start inside the image: docker run --rm rekey run /app/examples/pipelines/change-of-address.yaml
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -12,7 +12,7 @@ RUN npm ci --ignore-scripts
 COPY . .
 RUN npm rebuild && npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium-headless-shell tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
