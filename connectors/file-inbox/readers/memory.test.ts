@@ -80,7 +80,6 @@ describe('memory stays flat on large inputs', () => {
       let errors = 0;
       let peak = 0;
       let retained = 0;
-      const started = performance.now();
       for await (const item of readRecords(generate(shape), { file: `big.${shape.format}`, ...shape.options })) {
         records++;
         if (!item.ok) errors++;
@@ -90,15 +89,13 @@ describe('memory stays flat on large inputs', () => {
           retained = Math.max(retained, process.memoryUsage().heapUsed - base);
         }
       }
-      const seconds = (performance.now() - started) / 1000;
       console.info(
-        `${shape.format}: ${records} records in ${seconds.toFixed(1)} s; heap growth peak ${(peak / MB).toFixed(1)} MB, after GC at most ${(retained / MB).toFixed(1)} MB`,
+        `${shape.format}: ${records} records; heap growth peak ${(peak / MB).toFixed(1)} MB, after GC at most ${(retained / MB).toFixed(1)} MB`,
       );
       expect(errors).toBe(0);
       expect(records).toBeGreaterThan(30_000);
       expect(retained).toBeLessThan(20 * MB);
       expect(peak).toBeLessThan(150 * MB);
-      expect(seconds).toBeLessThan(10);
     });
   }
 });
