@@ -13,7 +13,7 @@ import { AuditLog } from '../pipelines/audit/audit-log.js';
 import { loadPiiKey, piiHash } from '../pipelines/audit/pii.js';
 import { isWriteAllowed, nextWriteTime } from '../pipelines/definition/window.js';
 import { backoffDelay } from '../pipelines/definition/retry.js';
-import { parseDuration } from '../pipelines/definition/duration.js';
+import { parseDuration } from '../lib/duration.js';
 import type { FlowPipeline } from '../pipelines/flow/flow.types.js';
 import type { LoadedPipeline } from './pipeline-files.js';
 import type { Logger } from 'pino';

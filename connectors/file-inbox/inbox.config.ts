@@ -4,7 +4,7 @@
  * how often the folder is looked at, and the read options of the `file`
  * source (declared once, in file.config.ts).
  */
-import { DURATION_PATTERN } from '../../pipelines/definition/duration.js';
+import { DURATION_PATTERN } from '../../lib/duration.js';
 import { fileReadSchemaProperties, type FileReadConfig } from './file.config.js';
 
 /** `source.config` of kind `inbox`. Relative paths are relative to the pipeline file. */

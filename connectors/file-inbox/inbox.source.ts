@@ -13,7 +13,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { ConnectorDef, ConnectorEnv, Ctx, SourceItem } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
-import { parseDuration } from '../../pipelines/definition/duration.js';
+import { parseDuration } from '../../lib/duration.js';
 import { FileSource } from './file.source.js';
 import { INBOX_DEFAULTS, inboxSourceConfigSchema, type InboxSourceConfig } from './inbox.config.js';
 import {

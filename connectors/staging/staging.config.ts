@@ -2,7 +2,7 @@
  * The `staging-table` source's configuration: its type, the JSON Schema it
  * declares to the registry, and the settings with defaults filled in.
  */
-import { DURATION_PATTERN, parseDuration } from '../../pipelines/definition/duration.js';
+import { DURATION_PATTERN, parseDuration } from '../../lib/duration.js';
 
 /** Which columns make the submission body. */
 export type StagingBodySpec = { columns: string[] } | { json: string };

@@ -12,7 +12,7 @@ import { checkAgainstSchema, compileSchema } from '../../mappings/schema-check.j
 import { YamlSource, suggest, type DocPath } from '../../mappings/yaml-source.js';
 import { BUILTIN_CONNECTORS, type ConnectorCatalog } from '../../connectors/registry.js';
 import { checkCron } from './cron.js';
-import { DURATION_HINT, formatDuration, parseDuration } from './duration.js';
+import { DURATION_HINT, formatDuration, parseDuration } from '../../lib/duration.js';
 import { buildPipelineSchema, DATE_PATTERN, TIME_PATTERN } from './pipeline.schema.js';
 import { DEFAULT_RETRY } from './retry.js';
 import { findSecrets, isSecretPath } from './secrets.js';

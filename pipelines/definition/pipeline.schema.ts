@@ -7,7 +7,7 @@
  */
 import { BUILTIN_CONNECTORS, type ConnectorCatalog } from '../../connectors/registry.js';
 import { BANK_HOLIDAY_REGIONS } from './bank-holidays.js';
-import { DURATION_PATTERN } from './duration.js';
+import { DURATION_PATTERN } from '../../lib/duration.js';
 import { secretRefSchema } from './secrets.js';
 
 type Json = Record<string, unknown>;
