@@ -1,6 +1,6 @@
 /**
  * `npm run bench [name...]`: runs the benchmarks and prints their figures and
- * ratios as JSON and as a table. Names: mapping, pipeline.
+ * ratios as JSON and as a table. Names: the keys of BENCHES below.
  */
 import { mappingBench, type Figure } from './mapping.bench.js';
 import { pipelineBench } from './pipeline.bench.js';
@@ -9,6 +9,7 @@ import { fileDropBench } from './file-drop.bench.js';
 import { webhookBench } from './webhook.bench.js';
 import { sqlTargetBench } from './sql-target.bench.js';
 import { browserBench } from './browser.bench.js';
+import { sqliteDriversBench } from './sqlite-drivers.bench.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   mapping: () => mappingBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'file-drop': () => fileDropBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
   webhook: () => webhookBench(Number(process.env.REKEY_BENCH_WEBHOOK_REQUESTS ?? 20_000), Number(process.env.REKEY_BENCH_WEBHOOK_CONCURRENCY ?? 64)),
   'sql-target': () => sqlTargetBench(Number(process.env.REKEY_BENCH_RECORDS ?? 200_000)),
+  'sqlite-drivers': () => sqliteDriversBench(Number(process.env.REKEY_BENCH_RECORDS ?? 200_000)),
   browser: () => browserBench(Number(process.env.REKEY_BENCH_FORMS ?? 40), (process.env.REKEY_BENCH_CONTEXTS ?? '1,2,4,8').split(',').map(Number)),
 };
 
