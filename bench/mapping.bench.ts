@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jsonata from 'jsonata';
 import { loadMappingFile } from '../runner/mapping-files.js';
-import { canonicalJson } from '../mappings/version.js';
+import { canonicalJson } from '../lib/canonical-json.js';
 import { makeSubmissions } from './data.js';
 import { mapByHand } from './hand-written.js';
 import { JSONATA_12 } from './jsonata-12.js';

@@ -5,7 +5,7 @@
  */
 import { checkAgainstSchema, compileSchema } from './schema-check.js';
 import { YamlSource } from './yaml-source.js';
-import { canonicalJson } from './version.js';
+import { canonicalJson } from '../lib/canonical-json.js';
 import type { Problem } from './mapping.errors.js';
 import type { MapResult, SourcePos } from './mapping.types.js';
 

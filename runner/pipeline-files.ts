@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
-import { canonicalJson } from '../mappings/version.js';
+import { canonicalJson } from '../lib/canonical-json.js';
 import { dirname, resolve } from 'node:path';
 import type { CompiledMapping, Problem } from '../mappings/index.js';
 import { pathLabel } from '../mappings/yaml-source.js';

@@ -16,7 +16,7 @@
  * hashed separately.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../mappings/version.js';
+import { canonicalJson } from '../../lib/canonical-json.js';
 import type { AuditEntry } from './audit.types.js';
 
 /** `prevHash` of the first entry. */

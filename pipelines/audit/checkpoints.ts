@@ -10,7 +10,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { constants } from 'node:fs';
 import { chmod, mkdir, open, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalJson } from '../../mappings/version.js';
+import { canonicalJson } from '../../lib/canonical-json.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import type { SignedCheckpoint } from './audit.types.js';
 

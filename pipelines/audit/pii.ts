@@ -6,7 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { canonicalJson } from '../../mappings/version.js';
+import { canonicalJson } from '../../lib/canonical-json.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 
 /** Shape of every PII hash: `hmac:` and the first 32 hex digits of HMAC-SHA256. */

@@ -3,7 +3,7 @@
  * scoped by form, from the mapping's key template) and a hash of its content.
  */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../mappings/version.js';
+import { canonicalJson } from '../../lib/canonical-json.js';
 import type { CompiledMapping } from '../../mappings/index.js';
 
 /** `sha256:<hex>` of the body's canonical JSON (key order and formatting ignored). */

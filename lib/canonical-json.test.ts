@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './version.js';
+import { canonicalJson } from './canonical-json.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every level by UTF-16 code units and drops undefined members', () => {
