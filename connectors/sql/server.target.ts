@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import type { Options, Sequelize } from 'sequelize';
 import type { ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
-import { DEFAULT_SQL_BATCH_SIZE, type SqlChildSpec, type SqlProcedureConfig, type SqlTableSpec } from './sql.config.js';
+import { SQL_TABLE_DEFAULTS, type SqlChildSpec, type SqlProcedureConfig, type SqlTableSpec } from './sql.config.js';
 import type { SqlDialect, SqlTx } from './sql.dialect.js';
 import { mariadbDialect } from './mariadb.dialect.js';
 import { mssqlDialect } from './mssql.dialect.js';
@@ -24,23 +24,19 @@ import { MssqlBulkTx, MssqlTx, openMssqlPool } from './mssql.native.js';
 import { writeBatch } from './sql.writer.js';
 import { callProcedure } from './sql.procedure.js';
 import { readBack, readBackOn, type ReadQuery } from './sql.readback.js';
-import type { SqlTargetConfig } from './sql.target.config.js';
-
-/** Default pool size and statement timeout. */
-export const DEFAULT_POOL_SIZE = 5;
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+import { SQL_TARGET_DEFAULTS, type SqlTargetConfig } from './sql.target.config.js';
 
 const DIALECTS: Readonly<Record<ServerUrl['dialect'], SqlDialect>> = { postgres: postgresDialect, mariadb: mariadbDialect, mssql: mssqlDialect };
 
 /** Sequelize's options for `url`: pool size, statement timeout, never logging. */
 export function sequelizeOptions(url: ServerUrl, config: Pick<SqlTargetConfig, 'poolSize' | 'statementTimeoutMs' | 'sqlMode'>, multipleStatements = false): Options {
-  const timeout = config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const timeout = config.statementTimeoutMs ?? SQL_TARGET_DEFAULTS.statementTimeoutMs;
   const o = url.options;
   const base: Options = {
     dialect: url.dialect,
     host: url.host,
     logging: false,
-    pool: { max: config.poolSize ?? DEFAULT_POOL_SIZE, min: 0, acquire: 30_000, idle: 10_000 },
+    pool: { max: config.poolSize ?? SQL_TARGET_DEFAULTS.poolSize, min: 0, acquire: 30_000, idle: 10_000 },
     ...(url.port !== undefined && { port: url.port }),
     ...(url.username !== undefined && { username: url.username }),
     ...(url.password !== undefined && { password: url.password }),
@@ -111,7 +107,7 @@ export class ServerSqlTarget implements Target {
       const children = new Map<string, TableInfo | undefined>();
       for (const c of Object.values(this.config.children ?? {})) children.set(c.table, await readTable(this.url.dialect, query, c.table));
       this.spec = this.inspect(info, children);
-      if (this.url.dialect === 'mssql') this.native = await openMssqlPool(this.url, this.config.poolSize ?? DEFAULT_POOL_SIZE, this.config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
+      if (this.url.dialect === 'mssql') this.native = await openMssqlPool(this.url, this.config.poolSize ?? SQL_TARGET_DEFAULTS.poolSize, this.config.statementTimeoutMs ?? SQL_TARGET_DEFAULTS.statementTimeoutMs);
       this.db = db;
     } catch (e) {
       await db.close().catch(() => undefined);
@@ -125,7 +121,7 @@ export class ServerSqlTarget implements Target {
 
   private inspect(info: TableInfo | undefined, childTables: ReadonlyMap<string, TableInfo | undefined>): SqlTableSpec {
     const { table, keyColumn, refColumn, matchOn } = this.config;
-    const mode = this.config.mode ?? 'insert';
+    const mode = this.config.mode ?? SQL_TABLE_DEFAULTS.mode;
     if (!info) throw this.fail('SQL_SCHEMA', `table ${table} does not exist${this.config.setupSql ? ' (setupSql did not create it)' : ''}`);
     if (!info.writable) throw this.fail('SQL_SCHEMA', `${info.name} is a read-only view: rekey cannot ${mode === 'update' ? 'update' : 'insert into'} it; name its base table`);
     const byName = new Map(info.columns.map((c) => [c.name.toUpperCase(), c]));
@@ -154,7 +150,7 @@ export class ServerSqlTarget implements Target {
       refExpr: this.dialect.quote(ref),
       columns: this.config.columns ?? {},
       known: new Set(byName.keys()),
-      batchSize: this.config.batchSize ?? DEFAULT_SQL_BATCH_SIZE,
+      batchSize: this.config.batchSize ?? SQL_TABLE_DEFAULTS.batchSize,
       mode,
       info: byName,
       ref: { column: ref, generated: byName.get(ref.toUpperCase())?.generated ?? false },
@@ -237,7 +233,7 @@ export class ServerSqlTarget implements Target {
 
   /** A batch's transaction: on SQL Server through `mssql` (typed procedure calls, bulk insert), else through Sequelize (PostgreSQL with COPY). */
   private async begin(db: Sequelize, spec: SqlTableSpec): Promise<{ tx: SqlTx; commit: () => Promise<void>; rollback: () => Promise<void> }> {
-    const bulk = this.config.bulkLoad !== false;
+    const bulk = this.config.bulkLoad ?? SQL_TARGET_DEFAULTS.bulkLoad;
     if (this.native) {
       const { sql, pool } = this.native;
       const t = new sql.Transaction(pool);

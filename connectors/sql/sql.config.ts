@@ -4,64 +4,10 @@
  * writer's view of a table. Each dialect's target adds how to reach its
  * database.
  */
+import { Type, type Static, type TObject } from 'typebox';
+import { closed, defaultsOf, mapOf, withDefault } from '../config.schema.js';
 
-/** Table settings of a SQL target's config. */
-export type SqlTableConfig = {
-  /** Table the records go into; `schema.table` where the database has schemas. */
-  table: string;
-  /** Column holding the submission key; it must have a UNIQUE constraint or index. */
-  keyColumn: string;
-  /** Mapping field -> column, for fields whose column has another name; other fields go to the column of their own name. */
-  columns?: Record<string, string>;
-  /** Column read back as the legacy reference; default the dialect's row identity (SQLite: rowid). */
-  refColumn?: string;
-  /** Most rows in one INSERT statement; default 100. */
-  batchSize?: number;
-  /** insert (default: existing keys are left alone), upsert (existing rows updated), update (a missing row is a rejection). */
-  mode?: SqlMode;
-  /** Mapping field whose column identifies the row to update or upsert (a business key such as DRIVER_NO); default the submission key in keyColumn. */
-  matchOn?: string;
-  /** Per mapping group: the table its child rows go into and the column that receives the parent row's identity (insert mode). */
-  children?: Record<string, SqlChildConfig>;
-  /** mode procedure: what to call. */
-  procedure?: SqlProcedureConfig;
-  /** After the commit, read each written row (and its child rows) back by key and compare it with what was sent; default on for upsert and procedure, off otherwise. */
-  readBack?: boolean;
-};
-
-/** Where one mapping group's child rows go. */
-export type SqlChildConfig = {
-  table: string;
-  /** Column of the child table that takes the parent row's identity (its refColumn, default its primary key). */
-  parentColumn: string;
-  /** Group field -> column, where the names differ. */
-  columns?: Record<string, string>;
-};
-
-/** How records meet existing rows. */
-export type SqlMode = 'insert' | 'upsert' | 'update' | 'procedure';
-
-/** Procedure mode: the stored procedure or function the clerks' screens call, and its typed parameters. */
-export type SqlProcedureConfig = {
-  /** `name` or `schema.name`. */
-  name: string;
-  /** PostgreSQL: `function` is called with SELECT and its result is the legacy reference; `procedure` (default) with CALL. */
-  kind?: 'procedure' | 'function';
-  /** In the procedure's order. */
-  params: SqlProcedureParam[];
-};
-
-/** One parameter: an input from a mapping field (`$key`: the submission key), or the OUT parameter that returns the legacy reference. */
-export type SqlProcedureParam = {
-  name: string;
-  /** The database type (`varchar(35)`, `char(3)`, `int`, `date`, `decimal(7,2)`). */
-  type: string;
-  from?: string;
-  out?: boolean;
-};
-
-/** Default of {@link SqlTableConfig.batchSize}. */
-export const DEFAULT_SQL_BATCH_SIZE = 100;
+const QUALIFIED = '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$';
 
 /** Pattern of SQL identifiers the targets accept (quoted when used). */
 export const SQL_IDENTIFIER = '^[A-Za-z_][A-Za-z0-9_]*$';
@@ -69,66 +15,74 @@ export const SQL_IDENTIFIER = '^[A-Za-z_][A-Za-z0-9_]*$';
 /** Pattern of the database type names procedure parameters take. */
 export const SQL_TYPE = '^[A-Za-z][A-Za-z0-9_ ]*(\\(\\s*(\\d+|max|MAX)\\s*(,\\s*\\d+\\s*)?\\))?$';
 
-const identifier = (description: string) => ({ type: 'string', pattern: SQL_IDENTIFIER, description });
+const identifier = (description: string) => Type.String({ pattern: SQL_IDENTIFIER, description });
+const columnMap = (description: string) => mapOf(identifier('Column name.'), { description });
 
-/** JSON Schema properties of {@link SqlTableConfig}, for a dialect's config schema. */
-export const sqlTableProperties: Record<string, unknown> = {
-  table: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$', description: 'Table the records go into (schema.table where there are schemas).' },
+const modeSchema = Type.Enum(['insert', 'upsert', 'update', 'procedure'], {
+  description:
+    'insert (default): a key already in the table is left alone; upsert: its row is updated; update: rows are only updated, a missing row is a rejection; procedure: each record is one call of `procedure`, table and keyColumn find what it wrote.',
+});
+
+/** How records meet existing rows. */
+export type SqlMode = Static<typeof modeSchema>;
+
+const procedureParamSchema = closed({
+  name: identifier('Parameter name as the procedure declares it.'),
+  type: Type.String({ pattern: SQL_TYPE, description: 'Database type: varchar(35), char(3), int, decimal(7,2), date...' }),
+  from: Type.Optional(Type.String({ pattern: '^(\\$key|[A-Za-z_][A-Za-z0-9_]*)$', description: 'Mapping field giving the value; $key for the submission key.' })),
+  out: Type.Optional(Type.Boolean({ description: 'The OUT parameter that returns the legacy reference.' })),
+});
+
+/** One parameter: an input from a mapping field (`$key`: the submission key), or the OUT parameter that returns the legacy reference. */
+export type SqlProcedureParam = Static<typeof procedureParamSchema>;
+
+const procedureSchema = closed(
+  {
+    name: Type.String({ pattern: QUALIFIED, description: 'Procedure or function, schema.name where there are schemas.' }),
+    kind: Type.Optional(Type.Enum(['procedure', 'function'], { description: 'PostgreSQL: function (SELECT, its result is the reference) or procedure (CALL; default).' })),
+    params: Type.Array(procedureParamSchema, { minItems: 1 }),
+  },
+  { description: 'mode procedure: the stored procedure (or PostgreSQL function) to call per record, with typed parameters.' },
+);
+
+/** Procedure mode: the stored procedure or function the clerks' screens call, and its typed parameters (in the procedure's order). */
+export type SqlProcedureConfig = Static<typeof procedureSchema>;
+
+const childSchema = closed({
+  table: Type.String({ pattern: QUALIFIED, description: 'Table the group\'s rows go into.' }),
+  parentColumn: identifier('Column that takes the parent row\'s identity (a foreign key).'),
+  columns: Type.Optional(columnMap('Group field -> column, where the names differ.')),
+});
+
+/** Where one mapping group's child rows go. */
+export type SqlChildConfig = Static<typeof childSchema>;
+
+/** Settings of the table a SQL target writes, for a dialect's config schema (spread into its properties). */
+export const sqlTableProperties = {
+  table: Type.String({ pattern: QUALIFIED, description: 'Table the records go into (schema.table where there are schemas).' }),
   keyColumn: identifier('Column holding the submission key; must be UNIQUE. Makes delivery idempotent.'),
-  columns: {
-    type: 'object',
-    description: 'Mapping field -> column, for fields whose column has another name.',
-    additionalProperties: identifier('Column name.'),
-  },
-  refColumn: identifier('Column read back as the legacy reference; default the row identity (SQLite rowid).'),
-  batchSize: { type: 'integer', minimum: 1, maximum: 5000, description: 'Most rows in one INSERT statement; default 100.' },
-  mode: {
-    enum: ['insert', 'upsert', 'update', 'procedure'],
-    description: 'insert (default): a key already in the table is left alone; upsert: its row is updated; update: rows are only updated, a missing row is a rejection; procedure: each record is one call of `procedure`, table and keyColumn find what it wrote.',
-  },
-  procedure: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['name', 'params'],
-    description: 'mode procedure: the stored procedure (or PostgreSQL function) to call per record, with typed parameters.',
-    properties: {
-      name: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$', description: 'Procedure or function, schema.name where there are schemas.' },
-      kind: { enum: ['procedure', 'function'], description: 'PostgreSQL: function (SELECT, its result is the reference) or procedure (CALL; default).' },
-      params: {
-        type: 'array',
-        minItems: 1,
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['name', 'type'],
-          properties: {
-            name: identifier('Parameter name as the procedure declares it.'),
-            type: { type: 'string', pattern: SQL_TYPE, description: 'Database type: varchar(35), char(3), int, decimal(7,2), date...' },
-            from: { type: 'string', pattern: '^(\\$key|[A-Za-z_][A-Za-z0-9_]*)$', description: 'Mapping field giving the value; $key for the submission key.' },
-            out: { type: 'boolean', description: 'The OUT parameter that returns the legacy reference.' },
-          },
-        },
-      },
-    },
-  },
-  matchOn: { type: 'string', minLength: 1, description: 'upsert/update: mapping field whose column identifies the row (a business key); default the submission key in keyColumn.' },
-  children: {
-    type: 'object',
-    description: 'Insert mode: per mapping group, the table its child rows go into, in the parent row\'s transaction, and the column that takes the parent row\'s generated identity.',
-    propertyNames: { pattern: SQL_IDENTIFIER },
-    additionalProperties: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['table', 'parentColumn'],
-      properties: {
-        table: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$', description: 'Table the group\'s rows go into.' },
-        parentColumn: identifier('Column that takes the parent row\'s identity (a foreign key).'),
-        columns: { type: 'object', description: 'Group field -> column, where the names differ.', additionalProperties: identifier('Column name.') },
-      },
-    },
-  },
-  readBack: { type: 'boolean', description: 'Read each written row back after the commit and compare it with what was sent (confirmed in the ledger only when equal); default true for upsert and procedure, false otherwise.' },
+  columns: Type.Optional(columnMap('Mapping field -> column, for fields whose column has another name.')),
+  refColumn: Type.Optional(identifier('Column read back as the legacy reference; default the row identity (SQLite rowid).')),
+  batchSize: withDefault(Type.Integer({ minimum: 1, maximum: 5000, description: 'Most rows in one INSERT statement; default 100.' }), 100),
+  mode: withDefault(modeSchema, 'insert'),
+  procedure: Type.Optional(procedureSchema),
+  matchOn: Type.Optional(Type.String({ minLength: 1, description: 'upsert/update: mapping field whose column identifies the row (a business key); default the submission key in keyColumn.' })),
+  children: Type.Optional(
+    mapOf(childSchema, {
+      description: 'Insert mode: per mapping group, the table its child rows go into, in the parent row\'s transaction, and the column that takes the parent row\'s generated identity.',
+      propertyNames: { pattern: SQL_IDENTIFIER },
+    }),
+  ),
+  readBack: Type.Optional(
+    Type.Boolean({ description: 'Read each written row back after the commit and compare it with what was sent (confirmed in the ledger only when equal); default true for upsert and procedure, false otherwise.' }),
+  ),
 };
+
+/** Table settings of a SQL target's config. */
+export type SqlTableConfig = Static<TObject<typeof sqlTableProperties>>;
+
+/** Defaults of {@link SqlTableConfig}. */
+export const SQL_TABLE_DEFAULTS = defaultsOf(Type.Object(sqlTableProperties));
 
 /** What the writer needs to know about the table, checked against the database at connect. */
 export interface SqlTableSpec {

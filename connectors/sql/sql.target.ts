@@ -9,6 +9,7 @@ import type { ConnectorDef, ConnectorEnv, Target } from '../connector.types.js';
 import { ServerSqlTarget } from './server.target.js';
 import { SqliteTarget } from './sqlite.target.js';
 import { parseSqlUrl } from './sql.url.js';
+import { jsonSchema } from '../config.schema.js';
 import { sqlTargetConfigSchema, type SqlTargetConfig } from './sql.target.config.js';
 
 export { sqlTargetConfigSchema, type SqlTargetConfig } from './sql.target.config.js';
@@ -33,6 +34,6 @@ export const sqlTarget: ConnectorDef<SqlTargetConfig, Target> = {
   name: 'sql',
   kind: 'target',
   doc: 'Writes each record as a row of a table in PostgreSQL, MariaDB/MySQL, SQL Server or SQLite (chosen by the URL), once per submission key: insert, upsert or update by key, batches isolated row by row on a refused value, the table and mapping checked at connect.',
-  configSchema: sqlTargetConfigSchema,
+  configSchema: jsonSchema(sqlTargetConfigSchema),
   create: (config, env) => createSqlTarget(config, env),
 };

@@ -11,7 +11,9 @@ import { resolve } from 'node:path';
 import type { Sequelize } from 'sequelize';
 import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
-import { DEFAULT_SQL_BATCH_SIZE, sqlTableProperties, type SqlChildSpec, type SqlTableConfig, type SqlTableSpec } from './sql.config.js';
+import { jsonSchema } from '../config.schema.js';
+import { SQL_TABLE_DEFAULTS, type SqlChildSpec, type SqlTableSpec } from './sql.config.js';
+import { SQLITE_TARGET_DEFAULTS, sqliteTargetConfigSchema, type SqliteTargetConfig } from './sqlite.target.config.js';
 import { writeBatch } from './sql.writer.js';
 import { checkTarget, SqlSchemaFailure, type CheckedMapping } from './sql.mapping-check.js';
 import { readBack, readBackOn } from './sql.readback.js';
@@ -19,28 +21,7 @@ import { SqliteConnection, type SqliteDriverDb } from './sqlite.connection.js';
 import { sqliteDialect } from './sqlite.dialect.js';
 import { sqliteColumnRows, sqliteColumns, tableXinfoSql, type SqliteColumnRow } from './sqlite.schema.js';
 
-/** `target.config` of kind `sqlite`. Relative paths are relative to the pipeline file. */
-export type SqliteTargetConfig = SqlTableConfig & {
-  /** The database file. It must exist unless `setupSql` is given. */
-  path: string;
-  /** SQL file run once when the table does not exist (demos and tests that need the legacy table made). */
-  setupSql?: string;
-  /** How long to wait for another writer's lock; default 5000 ms. */
-  busyTimeoutMs?: number;
-};
-
-/** JSON Schema (draft-07) of {@link SqliteTargetConfig}. */
-export const sqliteTargetConfigSchema: Record<string, unknown> = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['path', 'table', 'keyColumn'],
-  properties: {
-    path: { type: 'string', minLength: 1, description: 'The SQLite database file, relative to the pipeline file.' },
-    ...sqlTableProperties,
-    setupSql: { type: 'string', minLength: 1, description: 'SQL file run once when the table does not exist.' },
-    busyTimeoutMs: { type: 'integer', minimum: 0, description: 'How long to wait for another writer’s lock, in ms; default 5000.' },
-  },
-};
+export { sqliteTargetConfigSchema, type SqliteTargetConfig } from './sqlite.target.config.js';
 
 /** Durability settings of the open connection. */
 export interface SqliteSettings {
@@ -99,7 +80,7 @@ export class SqliteTarget implements Target {
     try {
       await this.select('PRAGMA journal_mode=WAL');
       await this.select('PRAGMA synchronous=FULL');
-      await this.select(`PRAGMA busy_timeout=${this.config.busyTimeoutMs ?? 5000}`);
+      await this.select(`PRAGMA busy_timeout=${this.config.busyTimeoutMs ?? SQLITE_TARGET_DEFAULTS.busyTimeoutMs}`);
       let columns = await this.columns();
       if (columns.length === 0 && this.config.setupSql) {
         await this.runScript(await readFile(resolve(this.baseDir, this.config.setupSql), 'utf8'));
@@ -171,10 +152,10 @@ export class SqliteTarget implements Target {
     const { mode, matchOn } = this.config;
     if (mode === 'procedure') throw fail('SQL_SCHEMA', 'mode procedure: SQLite has no stored procedures');
     const match = matchOn === undefined ? {} : { matchOn: { field: matchOn, column: this.config.columns?.[matchOn] ?? matchOn } };
-    const children = await this.childSpecs(mode ?? 'insert');
+    const children = await this.childSpecs(mode ?? SQL_TABLE_DEFAULTS.mode);
     const ref = { column: refColumn ?? 'rowid', generated: refColumn === undefined };
     const info = new Map(sqliteColumns(columns).map((c) => [c.name.toUpperCase(), c]));
-    const spec: SqlTableSpec = { table, keyColumn, refExpr, columns: this.config.columns ?? {}, known, batchSize: this.config.batchSize ?? DEFAULT_SQL_BATCH_SIZE, mode: mode ?? 'insert', info, ref, ...match, ...(children && { children }) };
+    const spec: SqlTableSpec = { table, keyColumn, refExpr, columns: this.config.columns ?? {}, known, batchSize: this.config.batchSize ?? SQL_TABLE_DEFAULTS.batchSize, mode: mode ?? SQL_TABLE_DEFAULTS.mode, info, ref, ...match, ...(children && { children }) };
     const problems = this.mapping ? checkTarget(this.mapping, spec) : [];
     if (problems.length) throw new SqlSchemaFailure(table, problems);
     return spec;
@@ -288,6 +269,6 @@ export const sqliteTarget: ConnectorDef<SqliteTargetConfig, SqliteTarget> = {
   name: 'sqlite',
   kind: 'target',
   doc: 'Inserts each record as a row of a table in a SQLite database, once per submission key, reading back the rowid as the legacy reference.',
-  configSchema: sqliteTargetConfigSchema,
+  configSchema: jsonSchema(sqliteTargetConfigSchema),
   create: (config, env) => new SqliteTarget(config, env),
 };
