@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Options, Sequelize } from 'sequelize';
+import { redactUrlIn } from '../../lib/redact.js';
 import type { ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
 import { SQL_TABLE_DEFAULTS, type SqlChildSpec, type SqlProcedureConfig, type SqlTableSpec } from './sql.config.js';
@@ -17,7 +18,7 @@ import { mssqlDialect } from './mssql.dialect.js';
 import { postgresDialect } from './postgres.dialect.js';
 import { readTable, type TableInfo } from './sql.schema.js';
 import { checkTarget, SqlSchemaFailure, type CheckedMapping } from './sql.mapping-check.js';
-import { redactSecrets, type ServerUrl } from './sql.url.js';
+import type { ServerUrl } from './sql.url.js';
 import { SequelizeTx } from './sequelize.connection.js';
 import { PostgresTx } from './postgres.copy.js';
 import { MssqlBulkTx, MssqlTx, openMssqlPool } from './mssql.native.js';
@@ -74,7 +75,7 @@ export class ServerSqlTarget implements Target {
   }
 
   private redact(text: string): string {
-    return redactSecrets(text, this.rawUrl);
+    return redactUrlIn(text, this.rawUrl);
   }
 
   private fail(code: 'SQL_SCHEMA' | 'SQL_UNAVAILABLE', message: string, disposition: 'fatal' | 'retry' = code === 'SQL_SCHEMA' ? 'fatal' : 'retry'): ConnectorFailure {

@@ -1,7 +1,7 @@
 /**
- * Database URLs of the `sql` target: which dialect a URL names, its parts
- * for Sequelize, and the URL or its password taken out of any text that
- * might be shown (errors, logs). Pure.
+ * Database URLs of the `sql` target: which dialect a URL names and its
+ * parts for Sequelize (lib/redact takes a URL's password out of text
+ * that is shown). Pure.
  */
 
 /** The databases the `sql` target reaches. */
@@ -55,27 +55,5 @@ export function parseSqlUrl(url: string): ParsedSqlUrl {
   if (u.password) out.password = decodeURIComponent(u.password);
   const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
   if (db) out.database = db;
-  return out;
-}
-
-/** `url` fit to show: the password (if any) replaced by `***`. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
-}
-
-/** `text` with the URL's password, raw and URL-encoded, replaced by `***` wherever it occurs. */
-export function redactSecrets(text: string, url: string): string {
-  let out = text.split(url).join(redactUrl(url));
-  const parsed = (() => {
-    try {
-      return parseSqlUrl(url);
-    } catch {
-      return undefined;
-    }
-  })();
-  const password = parsed && parsed.dialect !== 'sqlite' ? parsed.password : undefined;
-  if (password) {
-    for (const p of new Set([password, encodeURIComponent(password)])) out = out.split(p).join('***');
-  }
   return out;
 }

@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
+import { redactUrl, redactUrlIn } from '../../lib/redact.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
 
 /** The database kinds the source reads. */
@@ -19,43 +20,6 @@ export interface StagingTx {
 /** Row as the driver returns it, by column name. */
 export type Row = Record<string, unknown>;
 
-/** Where `url` points, with the password replaced by `***`; never throws. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/(\/\/[^/@:]*:)[^/@]*@/, '$1***@');
-  }
-}
-
-/** `text` with every occurrence of `secrets` (and their URL-encoded forms) replaced by `***`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) {
-    for (const form of new Set([s, encodeURIComponent(s), decodeURIComponentSafe(s)])) if (form.length > 0) out = out.split(form).join('***');
-  }
-  return out;
-}
-
-function decodeURIComponentSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
-function passwordOf(url: string): string | undefined {
-  try {
-    const p = new URL(url).password;
-    return p === '' ? undefined : p;
-  } catch {
-    return /\/\/[^/@:]*:([^/@]*)@/.exec(url)?.[1];
-  }
-}
-
 const TRANSIENT = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|timeout|Connection terminated|too many connections|SQLITE_BUSY|database is locked|deadlock|could not serialize|Lock wait timeout/i;
 
 /** The staging database behind one source instance. Calls on one instance must not overlap. */
@@ -63,7 +27,6 @@ export class StagingDb {
   readonly dialect: StagingDialect;
   /** Where the database is, without its password, for messages. */
   readonly where: string;
-  private readonly secrets: string[];
   private readonly url: string;
   private readonly baseDir: string;
   private sequelize: Sequelize | undefined;
@@ -74,8 +37,6 @@ export class StagingDb {
   constructor(url: string, baseDir: string) {
     this.url = url;
     this.baseDir = baseDir;
-    const pw = passwordOf(url);
-    this.secrets = pw === undefined ? [] : [pw];
     this.where = redactUrl(url);
     const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
     if (scheme === 'postgres' || scheme === 'postgresql') this.dialect = 'postgres';
@@ -240,7 +201,7 @@ export class StagingDb {
   failure(e: unknown, what: string): ConnectorFailure {
     if (e instanceof ConnectorFailure) return e;
     const err = e as { message?: string; parent?: { code?: string }; original?: { code?: string } };
-    const reason = redact(String(err.message ?? e), this.secrets);
+    const reason = redactUrlIn(String(err.message ?? e), this.url);
     const code = err.parent?.code ?? err.original?.code;
     const transient = TRANSIENT.test(reason) || (code !== undefined && TRANSIENT.test(code));
     const msg = `${what} (${this.where}): ${reason}`;

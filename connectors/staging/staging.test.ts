@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileSchema } from '../../mappings/schema-check.js';
 import { stagingSettings, stagingSourceConfigSchema } from './staging.config.js';
-import { StagingDb, redact, redactUrl } from './staging.db.js';
+import { StagingDb } from './staging.db.js';
 import { rowBody } from './staging.body.js';
 import { isDeadLocalOwner, newOwnerId, retireOwnerId } from './staging.owner.js';
 import { stagingTableSource } from './staging.source.js';
@@ -48,10 +48,7 @@ describe('staging-table config', () => {
 });
 
 describe('staging database URLs', () => {
-  it('shows a URL without its password, and takes the password out of any text', () => {
-    expect(redactUrl('postgres://rekey:s%40cret@db:5432/forms')).toBe('postgres://rekey:***@db:5432/forms');
-    expect(redactUrl('mariadb://root@db/forms')).toBe('mariadb://root@db/forms');
-    expect(redact('failed for s@cret and s%40cret', ['s@cret'])).toBe('failed for *** and ***');
+  it('shows a URL without its password, and takes the password out of driver errors', () => {
     const db = new StagingDb('postgres://rekey:s%40cret@db:5432/forms', '/x');
     expect(db.where).toBe('postgres://rekey:***@db:5432/forms');
     const f = db.failure(new Error('password authentication failed: s@cret rejected'), 'cannot connect');
