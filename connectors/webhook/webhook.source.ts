@@ -15,6 +15,7 @@ import addFormats from 'ajv-formats';
 import type { ConnectorDef, ConnectorEnv, Source, SourceItem } from '../connector.types.js';
 import { IntakeError } from './intake.errors.js';
 import { checkSignature, checkTimestamp } from './signature.js';
+import { jsonSchema } from '../config.schema.js';
 import { WEBHOOK_DEFAULTS, webhookSourceConfigSchema, type WebhookSourceConfig } from './webhook.config.js';
 
 /** The intake rules of one pipeline, without the key. */
@@ -169,6 +170,6 @@ export const webhookSource: ConnectorDef<WebhookSourceConfig, WebhookSource> = {
   name: 'webhook',
   kind: 'source',
   doc: 'Signed JSON submissions POSTed to `rekey serve` at /intake/<pipeline>, recorded in the ledger before they are acknowledged.',
-  configSchema: webhookSourceConfigSchema,
+  configSchema: jsonSchema(webhookSourceConfigSchema),
   create: (config, env) => new WebhookSource(config, env),
 };
