@@ -84,7 +84,7 @@ async function withoutLedger(base: string, name: string, input: string, total: n
   const t0 = process.hrtime.bigint();
   await target.connect(ctx);
   let delivered = 0;
-  const queue: ReturnType<MappingPool['mapNdjson']>[] = [];
+  const queue: ReturnType<MappingPool['mapChunk']>[] = [];
   const settle = async () => {
     const r = await queue.shift()!;
     const results = JSON.parse(r.results) as MapResult[];
@@ -92,7 +92,7 @@ async function withoutLedger(base: string, name: string, input: string, total: n
     for (let i = 0; i < batch.length; i += 2000) delivered += (await target.deliver(batch.slice(i, i + 2000), ctx)).filter((o) => o.status === 'delivered').length;
   };
   for await (const chunk of source.chunks(ctx)) {
-    queue.push(pool.mapNdjson(chunk));
+    queue.push(pool.mapChunk(chunk));
     if (queue.length >= threads * 2) await settle();
   }
   while (queue.length) await settle();

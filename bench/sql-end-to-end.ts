@@ -24,7 +24,7 @@ import { repoRoot, type Figure } from './mapping.bench.js';
 import { cpuClock, serverCpuClock } from './cpu.js';
 import pino from 'pino';
 import { hasChunks } from '../pipelines/flow/chunks.js';
-import type { NdjsonResult } from '../pipelines/flow/chunk.types.js';
+import type { ChunkResult } from '../pipelines/flow/chunk.types.js';
 import type { LoadedPipeline } from '../runner/pipeline-files.js';
 
 /** Mapping worker threads, as in the pipeline benchmark's 2-worker run. */
@@ -80,7 +80,7 @@ function pipelineFile(dir: string, input: string, table: string): string {
 async function mappingStage(source: LoadedPipeline['source'], inFlight: number, pool: MappingPool, total: number): Promise<Figure> {
   if (!hasChunks(source)) throw new Error('the file source offers no chunks');
   const ctx = { log: pino({ level: 'warn' }), signal: new AbortController().signal, attempt: 1 };
-  const queue: Promise<NdjsonResult>[] = [];
+  const queue: Promise<ChunkResult>[] = [];
   let mapped = 0;
   const take = async () => {
     const r = await queue.shift()!;
@@ -89,7 +89,7 @@ async function mappingStage(source: LoadedPipeline['source'], inFlight: number, 
   const cpu = cpuClock();
   const t0 = process.hrtime.bigint();
   for await (const chunk of source.chunks(ctx)) {
-    queue.push(pool.mapNdjson(chunk));
+    queue.push(pool.mapChunk(chunk));
     if (queue.length >= inFlight) await take();
   }
   while (queue.length) await take();

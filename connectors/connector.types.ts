@@ -3,6 +3,7 @@
  * them and declares its own config schema; nothing else about a connector is
  * known outside its folder.
  */
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { FieldSpec, GroupSpec } from '../mappings/mapping.types.js';
 
@@ -69,6 +70,81 @@ export type SourceItem =
   | { ok: true; body: unknown; at: RecordLocation }
   | { ok: false; error: ConnectorError; at: RecordLocation };
 
+/**
+ * Names a chunk parser so that a worker thread can load it: the export
+ * `export` of the module at the file URL `module`. Plain data, so it
+ * crosses to workers with the bytes.
+ */
+export interface ChunkParserRef {
+  module: string;
+  export: string;
+}
+
+/** Whole records of a source's input as raw bytes, cut without parsing them. */
+export interface ByteChunk {
+  /** Where the bytes come from (the file), for people. */
+  file: string;
+  /** 1-based line of the input the chunk starts at. */
+  firstLine: number;
+  bytes: Uint8Array;
+  /** The parser that reads these bytes (see {@link ChunkParser}). */
+  parser: ChunkParserRef;
+}
+
+/** Where a {@link ChunkParser} reports each record of a chunk, in input order. */
+export interface ChunkRecords {
+  /** A readable record: its 1-based line, its value, and its value as JSON text (stored as it is). */
+  record(line: number, body: unknown, json: string): void;
+  /** A record that could not be read: its line, the reader's code and why, never its content. */
+  unreadable(line: number, code: string, message: string): void;
+}
+
+/**
+ * Parses the bytes of one {@link ByteChunk}, reporting every record to
+ * `out` in order. Runs on worker threads: pure, no I/O, never throws for
+ * content. Owned by the connector whose format it reads.
+ */
+export type ChunkParser = (chunk: ByteChunk, out: ChunkRecords) => void;
+
+/**
+ * What admission did with one pushed submission: recorded now (`new`),
+ * already recorded with the same content (`duplicate`), already recorded
+ * with other content (`conflict`: the new content is kept aside); or
+ * refused with nothing stored: too many waiting (`busy`), shutting down
+ * (`stopping`), the ledger failed (`unavailable`, with its error).
+ */
+export type AdmitResult =
+  | { status: 'new' | 'duplicate' | 'conflict'; key: string }
+  | { status: 'busy' | 'stopping' }
+  | { status: 'unavailable'; error: { code?: string; message: string } };
+
+/** The door a push source hands its submissions to (see {@link PushIntake}). */
+export interface AdmissionDoor {
+  /**
+   * Keys `body` with the pipeline's mapping and records it in the ledger;
+   * resolves once it is durable, or refused with nothing stored. Never
+   * rejects. `source` says where it came from, for people.
+   */
+  admit(body: unknown, source: string): Promise<AdmitResult>;
+  /** True once the runner is shutting down: refuse new submissions before reading them. */
+  readonly closing: boolean;
+}
+
+/** Adds routes to the runner's HTTP server (Fastify) before it listens. */
+export type RouteRegistrar = (app: FastifyInstance) => void;
+
+/** The capability of a source whose submissions are pushed to the runner over HTTP. */
+export interface PushIntake {
+  /** How the door batches this source's submissions: at most `maxBatch` per ledger write, at most `maxPending` waiting (more are refused `busy`). */
+  readonly limits: { maxBatch: number; maxPending: number };
+  /**
+   * The HTTP routes taking pipeline `pipeline`'s submissions, each handed
+   * to `door` and answered only once the door has answered. `now` is the
+   * clock for time checks (tests).
+   */
+  routes(pipeline: string, door: AdmissionDoor, opts?: { now?: () => number }): RouteRegistrar;
+}
+
 /** Brings submissions in. */
 export interface Source {
   /** Reads what is there now, in order. Unreadable records are yielded as errors, never dropped. */
@@ -84,6 +160,15 @@ export interface Source {
    * instead of waiting for the schedule. Never throws.
    */
   watch?(ctx: Ctx, wake: () => void): void;
+  /**
+   * Optional: what {@link read} would yield, as byte chunks of whole
+   * records in order, each naming the parser workers run on it. A pass that
+   * maps on workers reads these instead of {@link read}, so the main thread
+   * never parses. Throws as {@link read} does for input it cannot read.
+   */
+  chunks?(ctx: Ctx): AsyncIterable<ByteChunk>;
+  /** Optional: submissions are pushed (HTTP), not read; `rekey serve` wires them to the ledger's admission. */
+  readonly push?: PushIntake;
   close(): Promise<void>;
 }
 

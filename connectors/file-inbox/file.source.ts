@@ -32,7 +32,7 @@ export class FileSource implements Source {
    * The worker-thread path, present only when every file this source reads
    * is UTF-8 NDJSON (by `format`, or the name of the file or `pattern`):
    * each file as byte chunks of about `chunkBytes` (default 1 MiB) cut at
-   * line ends, for workers to parse with `readChunk` and map.
+   * line ends, each naming the NDJSON chunk parser that workers run on it.
    */
   readonly chunks?: (ctx: Ctx) => AsyncGenerator<FileChunk, void, undefined>;
 

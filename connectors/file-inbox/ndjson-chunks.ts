@@ -2,26 +2,23 @@
  * NDJSON files as byte chunks for mapping workers: sending bytes to a
  * worker thread costs less than sending the objects parsed from them, so
  * the main thread only cuts files at line boundaries and numbers the
- * chunks, and each worker parses and maps its own chunk with
- * {@link readChunk}, with the same records, lines and errors as reading the
- * whole file.
+ * chunks, and each worker parses its own chunk with the parser the chunk
+ * names (`parseNdjsonChunk`) and maps it. {@link readChunk} reads a
+ * chunk with the same records, lines and errors as reading the whole file.
  */
 import { createReadStream } from 'node:fs';
 import iconv from 'iconv-lite';
-import type { SourceItem } from '../connector.types.js';
+import type { ByteChunk, SourceItem } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
 import { encodingFromBom } from './readers/decode.js';
+import { NDJSON_CHUNK_PARSER } from './readers/ndjson.chunk-parser.js';
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadEncoding } from './readers/index.js';
 import { toSourceItem } from './source-items.js';
 
-/** Whole lines of one NDJSON file, with the numbers of the first line and first record in them. */
-export interface FileChunk {
-  file: string;
+/** Whole lines of one NDJSON file, with the numbers of the first line and first record in them, for the NDJSON chunk parser. */
+export interface FileChunk extends ByteChunk {
   /** 1-based number the chunk's first record has in the file (blank lines are not records). */
   firstRecord: number;
-  /** 1-based line the chunk starts at. */
-  firstLine: number;
-  bytes: Uint8Array;
 }
 
 /** How to cut and read chunks. */
@@ -85,7 +82,7 @@ export async function* ndjsonChunks(file: string, opts: ChunkOptions): AsyncGene
     lineBytes = 0;
   };
   const emit = (): FileChunk => {
-    const chunk = { file, firstRecord: next.record, firstLine: next.line, bytes: Buffer.concat(pending, size) };
+    const chunk = { file, firstRecord: next.record, firstLine: next.line, bytes: Buffer.concat(pending, size), parser: NDJSON_CHUNK_PARSER };
     next = { line: next.line + lines, record: next.record + records };
     pending = [];
     size = lines = records = 0;

@@ -1,8 +1,8 @@
 /**
  * Source `webhook`: submissions are POSTed to `rekey serve` at
- * `/intake/<pipeline>` and recorded in the ledger by the intake route as
- * they arrive, so a pass has nothing to read (`read` yields nothing) and
- * only delivers what is due. This class holds the pipeline's intake rules:
+ * `/intake/<pipeline>` and admitted into the ledger by the intake route as
+ * they arrive (the `push` capability), so a pass has nothing to read
+ * (`read` yields nothing) and only delivers what is due. This class holds the pipeline's intake rules:
  * the signing key, header names, replay window, body limit and optional
  * JSON Schema, and checks a request against them.
  */
@@ -12,8 +12,9 @@ import { Ajv, type AnySchema, type ErrorObject, type ValidateFunction } from 'aj
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import type { ConnectorDef, ConnectorEnv, Source, SourceItem } from '../connector.types.js';
+import type { ConnectorDef, ConnectorEnv, PushIntake, Source, SourceItem } from '../connector.types.js';
 import { IntakeError } from './intake.errors.js';
+import { intakeRoute } from './intake.route.js';
 import { checkSignature, checkTimestamp } from './signature.js';
 import { jsonSchema } from '../config.schema.js';
 import { WEBHOOK_DEFAULTS, webhookSourceConfigSchema, type WebhookSourceConfig } from './webhook.config.js';
@@ -76,6 +77,8 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
 export class WebhookSource implements Source {
   /** The intake rules. */
   readonly settings: IntakeSettings;
+  /** Pushed over HTTP: `POST /intake/<pipeline>`, batched into the ledger by the intake's `maxBatch` and `maxPending`. */
+  readonly push: PushIntake;
   private readonly key: Buffer;
   private readonly validate?: ValidateFunction;
 
@@ -95,9 +98,13 @@ export class WebhookSource implements Source {
       maxPending: config.maxPending ?? WEBHOOK_DEFAULTS.maxPending,
     };
     if (config.schema !== undefined) this.validate = loadSchema(resolve(env.baseDir, config.schema));
+    this.push = {
+      limits: { maxBatch: this.settings.maxBatch, maxPending: this.settings.maxPending },
+      routes: (pipeline, door, opts) => intakeRoute(pipeline, this, door, opts),
+    };
   }
 
-  /** Nothing to read: the intake route records submissions as they arrive. */
+  /** Nothing to read: the intake route admits submissions as they arrive. */
   // eslint-disable-next-line require-yield
   async *read(): AsyncIterable<SourceItem> {
     return;

@@ -3,6 +3,7 @@
  * is text or bytes (cheap to copy or transfer), never object graphs, whose
  * structured cloning costs more than the mapping itself.
  */
+import type { ByteChunk } from '../../connectors/connector.types.js';
 
 /** Map bodies that are already parsed on the main thread (claimed from the ledger). */
 export interface BodiesTask {
@@ -14,37 +15,37 @@ export interface BodiesTask {
   json: string;
 }
 
-/** Parse, key, hash and map a chunk of NDJSON bytes (whole lines only). */
-export interface NdjsonTask {
-  kind: 'ndjson';
+/** A source's chunk to map, with the audit log's PII key where the chunk is mapped on this thread. */
+export type ChunkInput = ByteChunk & {
+  /** The audit log's PII key: with it, the keyed hashes of each record's PII fields are computed too. */
+  piiKey?: Uint8Array;
+};
+
+/** Parse (with the parser the chunk names), key, hash and map a chunk of a source's bytes (whole records only). */
+export type ChunkTask = ChunkInput & {
+  kind: 'chunk';
   mappingFile: string;
   /** As in `BodiesTask`. */
   mappingVersion?: string;
-  file: string;
-  /** Line number of the chunk's first line (1-based). */
-  firstLine: number;
-  bytes: Uint8Array;
-  /** The audit log's PII key: with it, the keyed hashes of each record's PII fields are computed here too. */
-  piiKey?: Uint8Array;
-}
+};
 
-/** One line of a chunk that could not be parsed. */
+/** One record of a chunk that could not be read. */
 export interface LineError {
   line: number;
   code: string;
   message: string;
 }
 
-/** What a worker returns for an NDJSON chunk: parallel arrays, one entry per readable line. */
-export interface NdjsonResult {
+/** What a worker returns for a chunk: parallel arrays, one entry per readable record. */
+export interface ChunkResult {
   lines: number[];
   keys: string[];
   hashes: string[];
-  /** The raw JSON text of each body, stored as it is in the ledger. */
+  /** The JSON text of each body, stored as it is in the ledger. */
   bodies: string[];
-  /** JSON array of MapResult, one per readable line. */
+  /** JSON array of MapResult, one per readable record. */
   results: string;
-  /** With a PII key: JSON array of each record's PII hashes (`piiDetail`), one per readable line. */
+  /** With a PII key: JSON array of each record's PII hashes (`piiDetail`), one per readable record. */
   pii?: string;
   errors: LineError[];
 }

@@ -1,34 +1,30 @@
 /**
- * The chunked path of a pass, for sources that hand over raw NDJSON bytes:
- * chunks are parsed, keyed, hashed and mapped (on worker threads when a pool
- * is given), while the main thread records each chunk in the ledger and
- * delivers it. Several chunks are in the workers at once, so mapping runs
- * alongside the main thread's database work.
+ * The chunked path of a pass, for sources that hand over raw byte chunks
+ * (`Source.chunks`): chunks are parsed by the parser each names, keyed,
+ * hashed and mapped (on worker threads when a pool is given), while the
+ * main thread admits each chunk into the ledger and delivers it. Several
+ * chunks are in the workers at once, so mapping runs alongside the main
+ * thread's database work.
  */
-import type { Ctx } from '../../connectors/connector.types.js';
+import type { ByteChunk, Ctx, Source } from '../../connectors/connector.types.js';
 import type { MapResult } from '../../mappings/index.js';
 import type { IncomingSubmission } from '../ledger/ledger.types.js';
-import { crashPoint } from './crash-points.js';
+import { admit, type Door } from './admission.js';
 import { deliverMapped, mappingError, recordOutcomes, type DeliverCounts, type HeldRecords, type Settling } from './deliver.js';
 import type { IngestCounts } from './ingest.js';
 import { Pacer } from './pacer.js';
-import type { NdjsonResult, NdjsonTask } from './chunk.types.js';
+import type { ChunkResult } from './chunk.types.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
-/** A chunk of whole NDJSON lines from a source. */
-export type Chunk = Omit<NdjsonTask, 'kind' | 'mappingFile'>;
+/** A source that offers raw byte chunks. */
+export type ChunkSource = Source & Required<Pick<Source, 'chunks'>>;
 
-/** A source that can hand over raw NDJSON chunks. */
-export interface ChunkSource {
-  chunks(ctx: Ctx): AsyncIterable<Chunk>;
-}
-
-/** Maps chunks: a worker pool, or `mapNdjsonChunk` on this thread. */
-export type ChunkMapper = (chunk: Chunk) => Promise<NdjsonResult>;
+/** Maps chunks: a worker pool, or `mapChunk` on this thread. */
+export type ChunkMapper = (chunk: ByteChunk) => Promise<ChunkResult>;
 
 /** Whether a source offers raw chunks. */
-export function hasChunks(source: unknown): source is ChunkSource {
-  return typeof (source as Partial<ChunkSource>).chunks === 'function';
+export function hasChunks(source: Source): source is ChunkSource {
+  return typeof source.chunks === 'function';
 }
 
 /**
@@ -55,7 +51,8 @@ export async function passByChunks(
   const pacer = p.ratePerSecond ? new Pacer(p.ratePerSecond) : undefined;
   const writeOpen = p.writeAllowed(opts.now?.() ?? new Date());
   const version = p.mapping.version;
-  const queue: Promise<NdjsonResult>[] = [];
+  const queue: Promise<ChunkResult>[] = [];
+  const door: Door = { pipeline: p.name, ledger, runId, actor: opts.actor, log: opts.log };
   // Two chains: the target's deliveries, one batch at a time and in order,
   // and the recording of their outcomes, also in order. Recording batch N
   // overlaps delivering batch N+1 (the ledger and the target are separate
@@ -85,7 +82,7 @@ export async function passByChunks(
       inFlightBatches.push(recordTail);
     }
   };
-  const record = async (r: NdjsonResult) => {
+  const record = async (r: ChunkResult) => {
     for (const e of r.errors) opts.log.warn({ pipeline: p.name, line: e.line, code: e.code }, `unreadable record: ${e.message}`);
     counts.unreadable += r.errors.length;
     counts.read += r.keys.length;
@@ -99,16 +96,11 @@ export async function passByChunks(
       return item;
     });
     const lease = writeOpen ? { owner: opts.owner, leaseMs: opts.leaseMs } : undefined;
-    const outcomes = await ledger.receive(p.name, runId, items, opts.actor, { lease, target: p.targetName, mappingVersion: version });
-    crashPoint('after-receive');
+    const outcomes = await admit(door, items, counts, { lease, target: p.targetName, mappingVersion: version });
     const fresh: Settling[] = [];
     const freshResults: MapResult[] = [];
     outcomes.forEach((o, i) => {
-      if (o === 'duplicate') counts.duplicates++;
-      else if (o === 'conflict') counts.conflicts++;
-      else {
-        counts.receivedNew++;
-        if (!writeOpen) return;
+      if (o === 'new' && writeOpen) {
         if (!results[i]!.ok) counts.rejected++;
         else {
           fresh.push({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, pii: pii?.[i] });

@@ -42,6 +42,11 @@ export class GroupCommit<I, O> {
     private readonly limits: GroupCommitLimits,
   ) {}
 
+  /** True once {@link close} was called: `submit` refuses from then on. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Items waiting for a write (not counting the one in flight). */
   get pending(): number {
     return this.queue.length;

@@ -1,15 +1,15 @@
 /**
- * Reading a source into the ledger: every submission read is recorded
- * (durably) before anything else happens to it; unreadable records are
- * counted and reported with their location, never dropped silently.
+ * Reading a pull source into the ledger: every submission read goes
+ * through the admission door (recorded durably before anything else
+ * happens to it); unreadable records are counted and reported with their
+ * location, never dropped silently.
  */
 import type { Ctx, SourceItem } from '../../connectors/connector.types.js';
 import type { IncomingSubmission, RunSummary } from '../ledger/ledger.types.js';
-import { contentHash, submissionKey } from './submission-key.js';
-import { crashPoint } from './crash-points.js';
+import { admit, identify, type Door } from './admission.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
-/** Counts that ingest adds to a run's summary. */
+/** Counts that reading a source adds to a run's summary. */
 export type IngestCounts = Pick<RunSummary, 'read' | 'receivedNew' | 'duplicates' | 'conflicts' | 'unreadable'>;
 
 function location(item: SourceItem): string {
@@ -18,24 +18,18 @@ function location(item: SourceItem): string {
 }
 
 /**
- * Reads everything the source has now into the ledger in batches, then lets
- * the source commit (it may release its input only once all is recorded).
+ * Reads everything the source has now into the ledger in batches (a key
+ * repeated within a batch starts the next one), then lets the source
+ * commit (it may release its input only once all is recorded).
  */
 export async function ingest(p: FlowPipeline, ledger: FlowLedger, runId: string, opts: PassOptions, ctx: Ctx): Promise<IngestCounts> {
   const counts: IngestCounts = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0 };
+  const door: Door = { pipeline: p.name, ledger, runId, actor: opts.actor, log: opts.log };
   let batch: IncomingSubmission[] = [];
   let inBatch = new Set<string>();
   const flush = async () => {
     if (!batch.length) return;
-    const outcomes = await ledger.receive(p.name, runId, batch, opts.actor);
-    crashPoint('after-receive');
-    for (const o of outcomes) {
-      if (o === 'new') counts.receivedNew++;
-      else if (o === 'duplicate') counts.duplicates++;
-      else counts.conflicts++;
-    }
-    const conflicted = batch.filter((_, i) => outcomes[i] === 'conflict').map((s) => s.key);
-    if (conflicted.length) opts.log.warn({ pipeline: p.name, keys: conflicted }, 'same key arrived with different content: recorded as a conflict, not overwritten');
+    await admit(door, batch, counts);
     batch = [];
     inBatch = new Set();
     opts.onProgress?.({ phase: 'reading', read: counts.read, done: 0, pending: counts.receivedNew });
@@ -48,11 +42,10 @@ export async function ingest(p: FlowPipeline, ledger: FlowLedger, runId: string,
       continue;
     }
     counts.read++;
-    const hash = contentHash(item.body);
-    const key = submissionKey(p.mapping, item.body, hash);
+    const { key, contentHash } = identify(p.mapping, item.body);
     if (inBatch.has(key)) await flush();
     inBatch.add(key);
-    batch.push({ key, contentHash: hash, body: item.body, source: location(item) });
+    batch.push({ key, contentHash, body: item.body, source: location(item) });
     if (batch.length >= p.batchSize) await flush();
   }
   await flush();

@@ -13,7 +13,7 @@ import { loadPipelineFile } from '../pipeline-files.js';
 import { createLogger } from '../logging.js';
 import { durationOption, flowPipeline, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
 import { defaultThreads, MappingPool } from '../pool/mapping-pool.js';
-import { mapNdjsonChunk } from '../../pipelines/flow/chunk-map.js';
+import { chunkParser, mapChunk } from '../../pipelines/flow/chunk-map.js';
 import type { CommandResult } from '../cli.js';
 
 interface RunOptions {
@@ -30,8 +30,8 @@ interface RunOptions {
  * for the audit log with `piiKey` where they are mapped.
  */
 export function mappingOptions(pool: MappingPool | undefined, mapping: CompiledMapping, piiKey: Buffer): Pick<PassOptions, 'mapMany' | 'mapChunk' | 'chunksInFlight'> {
-  if (!pool) return { mapChunk: async (chunk) => mapNdjsonChunk(mapping, { ...chunk, piiKey }), chunksInFlight: 1 };
-  return { mapMany: (bodies) => pool.mapMany(bodies), mapChunk: (chunk) => pool.mapNdjson(chunk), chunksInFlight: pool.threads * 2 };
+  if (!pool) return { mapChunk: async (chunk) => mapChunk(mapping, await chunkParser(chunk.parser), { ...chunk, piiKey }), chunksInFlight: 1 };
+  return { mapMany: (bodies) => pool.mapMany(bodies), mapChunk: (chunk) => pool.mapChunk(chunk), chunksInFlight: pool.threads * 2 };
 }
 
 /** Whether a pass's result calls for a non-zero exit. */

@@ -17,7 +17,7 @@ import { PipelinePools } from '../pool/pipeline-pools.js';
 import { defaultThreads } from '../pool/mapping-pool.js';
 import { mappingOptions } from './run.command.js';
 import { startServer } from '../serve/server.js';
-import { WebhookIntake } from '../serve/intake.js';
+import { Intake } from '../serve/intake.js';
 import type { CommandResult } from '../cli.js';
 
 interface ServeOptions {
@@ -91,7 +91,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
         wakes.set(def.pipeline, () => scheduler.runNow(entry, pass));
         source.watch?.({ log: log.child({ pipeline: def.pipeline }), signal: abort.signal, attempt: 1 }, () => void scheduler.runNow(entry, pass));
       }
-      const intake = new WebhookIntake(
+      const intake = new Intake(
         loaded.map((l) => ({ name: l.def.pipeline, source: l.source, mapping: l.mapping })),
         { ledger: runtime.ledger, actor: id, log, wake: (name) => wakes.get(name)?.() ?? Promise.resolve(), isRunning: (name) => scheduler.pipelines.some((p) => p.name === name && p.running) },
       );

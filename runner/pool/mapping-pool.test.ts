@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMappingFile } from '../mapping-files.js';
 import { contentHash, submissionKey } from '../../pipelines/flow/submission-key.js';
+import { NDJSON_CHUNK_PARSER } from '../../connectors/file-inbox/readers/ndjson.chunk-parser.js';
 import { MappingPool } from './mapping-pool.js';
 import { PipelinePools } from './pipeline-pools.js';
 
@@ -23,11 +24,11 @@ describe('mapping worker pool', () => {
     expect(JSON.parse(JSON.stringify(results))).toEqual(JSON.parse(JSON.stringify(bodies.map((b) => compiled.map(b)))));
   });
 
-  it('parses, keys, hashes and maps an NDJSON chunk, reporting a bad line and keeping the rest', async () => {
+  it('parses (with the parser the chunk names), keys, hashes and maps an NDJSON chunk, reporting a bad line and keeping the rest', async () => {
     const compiled = (await loadMappingFile(mappingFile)).compiled!;
     const lines = readFileSync(ndjsonFile, 'utf8').trim().split('\n');
     const text = [lines[0], '{"broken": ', '', lines[1]].join('\n') + '\n';
-    const r = await pool.mapNdjson({ file: 'x.ndjson', firstLine: 10, bytes: new TextEncoder().encode(text) });
+    const r = await pool.mapChunk({ file: 'x.ndjson', firstLine: 10, bytes: new TextEncoder().encode(text), parser: NDJSON_CHUNK_PARSER });
     expect(r.lines).toEqual([10, 13]);
     expect(r.errors).toEqual([{ line: 11, code: 'INPUT_MALFORMED_RECORD', message: expect.stringMatching(/^not valid JSON: /) }]);
     expect(r.errors[0]!.message).not.toContain('broken');
@@ -43,7 +44,7 @@ describe('mapping worker pool', () => {
     const lines = readFileSync(ndjsonFile, 'utf8').trim().split('\n');
     const bad = Buffer.concat([Buffer.from('{"submission_reference":"ABC","town":"Caf'), Buffer.from([0xe9]), Buffer.from('"}\n')]);
     const bytes = Buffer.concat([Buffer.from(`${lines[0]}\n`), bad, Buffer.from(`${lines[1]}\n`)]);
-    const r = await pool.mapNdjson({ file: 'x.ndjson', firstLine: 1, bytes: new Uint8Array(bytes) });
+    const r = await pool.mapChunk({ file: 'x.ndjson', firstLine: 1, bytes: new Uint8Array(bytes), parser: NDJSON_CHUNK_PARSER });
     expect(r.lines).toEqual([1, 3]);
     expect(r.errors).toEqual([
       { line: 2, code: 'INPUT_UNDECODABLE', message: 'field town holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding' },

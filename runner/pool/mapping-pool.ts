@@ -6,7 +6,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { MapResult } from '../../mappings/index.js';
-import type { BodiesResult, BodiesTask, NdjsonResult, NdjsonTask } from '../../pipelines/flow/chunk.types.js';
+import type { ByteChunk } from '../../connectors/connector.types.js';
+import type { BodiesResult, BodiesTask, ChunkResult, ChunkTask } from '../../pipelines/flow/chunk.types.js';
 
 /** Default pool size: one worker per core. */
 export function defaultThreads(): number {
@@ -25,7 +26,7 @@ export class MappingPool {
 
   /**
    * Starts `threads` workers for the mapping at `mappingFile` (an absolute
-   * path). With `piiKey`, NDJSON chunks come back with the PII hashes the
+   * path). With `piiKey`, chunks come back with the PII hashes the
    * audit log needs, computed on the workers. With `mappingVersion`, the
    * workers map with exactly that version of the file or fail the task.
    */
@@ -47,14 +48,14 @@ export class MappingPool {
     return JSON.parse(out.results) as MapResult[];
   }
 
-  /** Parses, keys, hashes and maps one NDJSON chunk; its bytes are transferred, not copied. */
-  async mapNdjson(chunk: Omit<NdjsonTask, 'kind' | 'mappingFile'>): Promise<NdjsonResult> {
-    const task: NdjsonTask = { kind: 'ndjson', mappingFile: this.mappingFile, ...chunk };
+  /** Parses (with the parser the chunk names), keys, hashes and maps one chunk of a source's bytes; its bytes are transferred, not copied. */
+  async mapChunk(chunk: ByteChunk): Promise<ChunkResult> {
+    const task: ChunkTask = { kind: 'chunk', mappingFile: this.mappingFile, ...chunk };
     if (this.piiKey) task.piiKey = this.piiKey;
     if (this.mappingVersion) task.mappingVersion = this.mappingVersion;
     const buffer = chunk.bytes.buffer;
     const transfer = buffer instanceof ArrayBuffer && chunk.bytes.byteOffset === 0 && chunk.bytes.byteLength === buffer.byteLength ? [buffer] : [];
-    return (await this.piscina.run(task, { transferList: transfer })) as NdjsonResult;
+    return (await this.piscina.run(task, { transferList: transfer })) as ChunkResult;
   }
 
   /** Stops the workers once their current tasks finish. */

@@ -1,12 +1,13 @@
 /**
  * A mapping worker: loads and compiles each mapping once per thread (again
- * when the caller expects another version of it), then
- * parses, keys, hashes and maps whole chunks, answering in text.
+ * when the caller expects another version of it) and each chunk parser
+ * the chunks name, then parses, keys, hashes and maps whole chunks,
+ * answering in text.
  */
 import { loadMappingFile } from '../mapping-files.js';
-import { mapNdjsonChunk } from '../../pipelines/flow/chunk-map.js';
+import { chunkParser, mapChunk } from '../../pipelines/flow/chunk-map.js';
 import type { CompiledMapping } from '../../mappings/index.js';
-import type { BodiesResult, BodiesTask, NdjsonResult, NdjsonTask } from '../../pipelines/flow/chunk.types.js';
+import type { BodiesResult, BodiesTask, ChunkResult, ChunkTask } from '../../pipelines/flow/chunk.types.js';
 
 const mappings = new Map<string, Promise<CompiledMapping>>();
 
@@ -20,7 +21,7 @@ function compile(file: string): Promise<CompiledMapping> {
   return m;
 }
 
-async function mappingFor(task: NdjsonTask | BodiesTask): Promise<CompiledMapping> {
+async function mappingFor(task: ChunkTask | BodiesTask): Promise<CompiledMapping> {
   let m = await (mappings.get(task.mappingFile) ?? compile(task.mappingFile));
   if (task.mappingVersion !== undefined && m.version !== task.mappingVersion) {
     m = await compile(task.mappingFile);
@@ -29,8 +30,9 @@ async function mappingFor(task: NdjsonTask | BodiesTask): Promise<CompiledMappin
   return m;
 }
 
-async function ndjson(task: NdjsonTask): Promise<NdjsonResult> {
-  return mapNdjsonChunk(await mappingFor(task), task);
+async function chunk(task: ChunkTask): Promise<ChunkResult> {
+  const [mapping, parse] = await Promise.all([mappingFor(task), chunkParser(task.parser)]);
+  return mapChunk(mapping, parse, task);
 }
 
 async function bodies(task: BodiesTask): Promise<BodiesResult> {
@@ -40,6 +42,6 @@ async function bodies(task: BodiesTask): Promise<BodiesResult> {
 }
 
 /** Piscina's entry point: one task, one answer. */
-export default function run(task: NdjsonTask | BodiesTask): Promise<NdjsonResult | BodiesResult> {
-  return task.kind === 'ndjson' ? ndjson(task) : bodies(task);
+export default function run(task: ChunkTask | BodiesTask): Promise<ChunkResult | BodiesResult> {
+  return task.kind === 'chunk' ? chunk(task) : bodies(task);
 }

@@ -11,21 +11,21 @@ import type { IncomingSubmission } from '../../pipelines/ledger/ledger.types.js'
 import { sign } from '../../connectors/webhook/signature.js';
 import { Scheduler } from './scheduler.js';
 import { startServer, type RunningServer } from './server.js';
-import { WebhookIntake, type WebhookIntakeOptions } from './intake.js';
+import { Intake, type IntakeOptions } from './intake.js';
 import { exampleSubmission, FORM, post, refOf, SECRET, submissionWithRef, writeWebhookPipeline } from './intake.test-helpers.js';
 
 interface Harness {
   dir: string;
   url: string;
   runtime: Runtime;
-  intake: WebhookIntake;
+  intake: Intake;
   loaded: LoadedPipeline;
   logs: string[];
   scheduler: Scheduler;
   batches: number[];
 }
 
-const open: { server: RunningServer; runtime: Runtime; dir: string; scheduler: Scheduler; intake: WebhookIntake }[] = [];
+const open: { server: RunningServer; runtime: Runtime; dir: string; scheduler: Scheduler; intake: Intake }[] = [];
 
 afterEach(async () => {
   for (const h of open.splice(0)) {
@@ -37,7 +37,7 @@ afterEach(async () => {
   }
 });
 
-async function serve(extra: Record<string, unknown> = {}, opts: Partial<WebhookIntakeOptions> & { deliver?: boolean } = {}): Promise<Harness> {
+async function serve(extra: Record<string, unknown> = {}, opts: Partial<IntakeOptions> & { deliver?: boolean } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-intake-'));
   const file = writeWebhookPipeline(dir, 'hook', extra);
   const result = await loadPipelineFile(file, { env: { HOOK_SECRET: SECRET } });
@@ -57,7 +57,7 @@ async function serve(extra: Record<string, unknown> = {}, opts: Partial<WebhookI
   const pass = () => runPass(flowPipeline(loaded), runtime.ledger, { owner: 'test-runner', actor: 'test-runner', log, signal: new AbortController().signal, leaseMs: 30_000, retryWaitMs: 0, piiHash: piiHasher(Buffer.alloc(32, 7)) });
   const entry = scheduler.add('hook', undefined, 'Europe/London', pass);
   const wake = opts.deliver ? { wake: () => scheduler.runNow(entry, pass), isRunning: () => entry.running, wakeDelayMs: 50 } : {};
-  const intake = new WebhookIntake([{ name: 'hook', source: loaded.source, mapping: loaded.mapping }], { ledger, actor: 'test-runner', log, ...wake, ...opts });
+  const intake = new Intake([{ name: 'hook', source: loaded.source, mapping: loaded.mapping }], { ledger, actor: 'test-runner', log, ...wake, ...opts });
   const server = await startServer({ host: '127.0.0.1', port: 0, scheduler, ledger: runtime.ledger, log, routes: [intake.routes] });
   open.push({ server, runtime, dir, scheduler, intake });
   return { dir, url: `${server.url}/intake/hook`, runtime, intake, loaded, logs, scheduler, batches };

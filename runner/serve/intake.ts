@@ -1,38 +1,31 @@
 /**
- * Wires the webhook intake of `rekey serve`: for each served pipeline whose
- * source is a webhook, a route that keys each admitted body as a pass would
- * (content hash, key from the pipeline's mapping), records it in the ledger
- * by group commit (one transaction for the requests that arrived while the
- * last one was written), answers once it is durable, and wakes the
- * pipeline soon after (debounced) so that new submissions do not wait for
- * the next cron tick. On shutdown it refuses new requests with 503 and
- * lets the writes in flight finish.
+ * Wires the push sources of `rekey serve` (the webhook): for each served
+ * pipeline whose source pushes its submissions (`Source.push`), an
+ * admission door (keys each submission as a pass would, records it by
+ * group commit, answers once it is durable) and the source's own HTTP
+ * routes, which hand their submissions to it. A new submission wakes the
+ * pipeline soon after (debounced), so it does not wait for the next cron
+ * tick. On shutdown the doors refuse new submissions and let the writes
+ * in flight finish.
  */
 import type { Logger } from 'pino';
-import { intakeRoutes, type Accepted, type IntakeEndpoint } from '../../connectors/webhook/intake.route.js';
-import { IntakeError } from '../../connectors/webhook/intake.errors.js';
-import { WebhookSource } from '../../connectors/webhook/webhook.source.js';
+import type { RouteRegistrar, Source } from '../../connectors/connector.types.js';
 import type { CompiledMapping } from '../../mappings/index.js';
-import { contentHash, submissionKey } from '../../pipelines/flow/submission-key.js';
-import type { Actor, IncomingSubmission, ReceiveOutcome } from '../../pipelines/ledger/ledger.types.js';
-import { GroupCommit, GroupCommitRefused } from './group-commit.js';
-import type { RouteRegistrar } from './server.js';
+import type { AdmissionLedger } from '../../pipelines/flow/admission.js';
+import { PushDoor } from '../../pipelines/flow/push-door.js';
+import type { Actor } from '../../pipelines/ledger/ledger.types.js';
 
 /** A served pipeline, as far as the intake needs it. */
 export interface IntakePipeline {
   name: string;
-  source: unknown;
+  source: Source;
   mapping: CompiledMapping;
 }
 
-/** What the intake records into. */
-export interface IntakeLedger {
-  receive(pipeline: string, runId: string | null, items: readonly IncomingSubmission[], actor: Actor): Promise<ReceiveOutcome[]>;
-}
-
-/** Options of {@link WebhookIntake}. */
-export interface WebhookIntakeOptions {
-  ledger: IntakeLedger;
+/** Options of {@link Intake}. */
+export interface IntakeOptions {
+  /** What the doors record into. */
+  ledger: AdmissionLedger;
   actor: Actor;
   log: Logger;
   /** Starts a pass of the pipeline now; resolves when it ends. Absent: nothing is woken. */
@@ -41,7 +34,7 @@ export interface WebhookIntakeOptions {
   isRunning?: (pipeline: string) => boolean;
   /** How long after a new submission the pass starts, gathering those that follow; default 250 ms. */
   wakeDelayMs?: number;
-  /** Clock for the replay window (tests). */
+  /** Clock for the sources' time checks (tests). */
   now?: () => number;
 }
 
@@ -79,61 +72,44 @@ class Waker {
   }
 }
 
-/** The webhook intake of a set of served pipelines. */
-export class WebhookIntake {
-  private stopping = false;
-  private readonly commits: GroupCommit<IncomingSubmission, ReceiveOutcome>[] = [];
+/** The push intake of a set of served pipelines. */
+export class Intake {
+  private readonly doors: PushDoor[] = [];
   private readonly wakers: Waker[] = [];
   /** The routes to hand to `startServer`. */
   readonly routes: RouteRegistrar;
-  /** Names of the pipelines taking submissions over HTTP. */
+  /** Names of the pipelines whose submissions are pushed. */
   readonly pipelines: string[];
 
-  /** Builds the endpoints of the `pipelines` whose source is a {@link WebhookSource}; the others are left alone. */
-  constructor(pipelines: readonly IntakePipeline[], opts: WebhookIntakeOptions) {
-    const endpoints = pipelines.filter((p) => p.source instanceof WebhookSource).map((p) => this.endpoint(p, opts));
-    this.pipelines = endpoints.map((e) => e.pipeline);
-    this.routes = intakeRoutes(endpoints, { isStopping: () => this.stopping, ...(opts.now ? { now: opts.now } : {}) });
+  /** Builds a door and the routes of each of `pipelines` whose source pushes; the others are left alone. */
+  constructor(pipelines: readonly IntakePipeline[], opts: IntakeOptions) {
+    const registrars: RouteRegistrar[] = [];
+    this.pipelines = [];
+    for (const p of pipelines) {
+      if (!p.source.push) continue;
+      registrars.push(p.source.push.routes(p.name, this.door(p, p.source.push.limits, opts), opts.now ? { now: opts.now } : {}));
+      this.pipelines.push(p.name);
+    }
+    this.routes = (app) => {
+      for (const add of registrars) add(app);
+    };
   }
 
-  private endpoint(p: IntakePipeline, opts: WebhookIntakeOptions): IntakeEndpoint {
-    const source = p.source as WebhookSource;
-    const commit = new GroupCommit<IncomingSubmission, ReceiveOutcome>((items) => opts.ledger.receive(p.name, null, items, opts.actor), source.settings);
-    this.commits.push(commit);
+  private door(p: IntakePipeline, limits: { maxBatch: number; maxPending: number }, opts: IntakeOptions): PushDoor {
     const wake = opts.wake;
     let waker: Waker | undefined;
     if (wake) {
       waker = new Waker(() => wake(p.name), () => opts.isRunning?.(p.name) ?? false, opts.wakeDelayMs ?? 250);
       this.wakers.push(waker);
     }
-    const accept = async (body: Record<string, unknown>, requestId: string): Promise<Accepted> => {
-      const hash = contentHash(body);
-      const key = submissionKey(p.mapping, body, hash);
-      let outcome: ReceiveOutcome;
-      try {
-        outcome = await commit.submit({ key, contentHash: hash, body, source: `POST /intake/${p.name} id=${requestId}` });
-      } catch (e) {
-        if (e instanceof GroupCommitRefused && e.reason === 'full') {
-          throw new IntakeError('WEBHOOK_BUSY', `more than ${source.settings.maxPending} submissions are waiting to be recorded; nothing was stored, send it again shortly`, {}, 1);
-        }
-        if (e instanceof GroupCommitRefused) throw new IntakeError('WEBHOOK_STOPPING', 'the server is shutting down; send it again later', {}, 5);
-        opts.log.error({ pipeline: p.name, requestId, err: { code: (e as { code?: unknown }).code, message: (e as Error).message } }, 'the ledger could not record a webhook submission');
-        throw new IntakeError('WEBHOOK_UNAVAILABLE', 'the submission could not be recorded; nothing was stored, send it again later', {}, 5);
-      }
-      if (outcome === 'conflict') {
-        opts.log.warn({ pipeline: p.name, requestId, key }, 'same key arrived with different content: recorded as a conflict, not overwritten');
-        throw new IntakeError('WEBHOOK_CONFLICT', `a submission with key "${key}" and different content is already recorded; this one is kept aside as a conflict`, { key });
-      }
-      if (outcome === 'new') waker?.poke();
-      return { key, status: outcome === 'new' ? 'accepted' : 'duplicate' };
-    };
-    return { pipeline: p.name, source, accept };
+    const door = new PushDoor({ pipeline: p.name, ledger: opts.ledger, runId: null, actor: opts.actor, log: opts.log }, p.mapping, limits, waker && (() => waker.poke()));
+    this.doors.push(door);
+    return door;
   }
 
-  /** Refuses new requests (503 `WEBHOOK_STOPPING`) from now on and resolves once every write in flight has finished and answered. */
+  /** Refuses new submissions (503 `WEBHOOK_STOPPING` for the webhook) from now on and resolves once every write in flight has finished and answered. */
   async stop(): Promise<void> {
-    this.stopping = true;
     for (const w of this.wakers) w.stop();
-    await Promise.all(this.commits.map((c) => c.close()));
+    await Promise.all(this.doors.map((d) => d.close()));
   }
 }

@@ -1,0 +1,74 @@
+/**
+ * The one door into the ledger. Every submission, whatever its source
+ * (read by a pass, cut into byte chunks for workers, pushed over HTTP), is
+ * keyed with {@link identify} (or, on workers, with the same functions of
+ * `submission-key.ts`) and recorded by {@link admit} before anything else
+ * happens to it: durably, duplicates and conflicts judged by the ledger,
+ * counted, and conflicts reported.
+ */
+import type { Logger } from 'pino';
+import type { CompiledMapping } from '../../mappings/index.js';
+import type { ReceiveOptions } from '../ledger/ledger.receive.js';
+import type { Actor, IncomingSubmission, ReceiveOutcome, RunSummary } from '../ledger/ledger.types.js';
+import { crashPoint } from './crash-points.js';
+import { contentHash, submissionKey } from './submission-key.js';
+
+/** The counts admission adds to (a run's summary). */
+export type AdmitCounts = Pick<RunSummary, 'receivedNew' | 'duplicates' | 'conflicts'>;
+
+/** The ledger operation behind the door (the `Ledger` class provides it). */
+export interface AdmissionLedger {
+  receive(pipeline: string, runId: string | null, items: IncomingSubmission[], actor: Actor, opts?: ReceiveOptions): Promise<ReceiveOutcome[]>;
+}
+
+/** Where admission records, and as whom. */
+export interface Door {
+  pipeline: string;
+  ledger: AdmissionLedger;
+  /** The run that reads the submissions; null for those pushed between runs. */
+  runId: string | null;
+  actor: Actor;
+  /** Where conflicts are reported. */
+  log: Logger;
+}
+
+/** A submission's ledger identity. */
+export interface Identity {
+  key: string;
+  contentHash: string;
+}
+
+/** The identity of `body`: its key from `mapping`'s key template (else its content hash) and its content hash. */
+export function identify(mapping: CompiledMapping, body: unknown): Identity {
+  const hash = contentHash(body);
+  return { key: submissionKey(mapping, body, hash), contentHash: hash };
+}
+
+/**
+ * Records `items` (keyed as {@link identify} keys) in the ledger in one
+ * transaction and resolves each one's outcome, in order, once they are
+ * durable: `new`, `duplicate` (same key, same content) or `conflict`
+ * (same key, other content: kept aside, never overwriting). Adds the
+ * outcomes to `counts` and warns of conflicts by key. `opts` as the
+ * ledger's `receive` takes them (record new ones leased, move them on at
+ * once). Rejects when the ledger cannot record them, with none recorded.
+ */
+export async function admit(door: Door, items: IncomingSubmission[], counts?: AdmitCounts, opts?: ReceiveOptions): Promise<ReceiveOutcome[]> {
+  if (!items.length) return [];
+  const outcomes = await door.ledger.receive(door.pipeline, door.runId, items, door.actor, opts);
+  crashPoint('after-receive');
+  const conflicted: string[] = [];
+  for (let i = 0; i < outcomes.length; i++) {
+    const o = outcomes[i];
+    if (o === 'new') {
+      if (counts) counts.receivedNew++;
+    } else if (o === 'duplicate') {
+      if (counts) counts.duplicates++;
+    } else {
+      if (counts) counts.conflicts++;
+      conflicted.push(items[i]!.key);
+    }
+  }
+  if (conflicted.length) door.log.warn({ pipeline: door.pipeline, keys: conflicted }, 'same key arrived with different content: recorded as a conflict, not overwritten');
+  return outcomes;
+}
