@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileSchema } from '../mappings/schema-check.js';
+import { compileSchema } from '../lib/schema-check.js';
 import { BUILTIN_CONNECTORS, SOURCES, TARGETS } from './registry.js';
 
 describe('connector registry', () => {

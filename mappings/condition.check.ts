@@ -2,7 +2,7 @@
  * Load-time checks of `when` and rule conditions: one operand and one
  * operator per comparison, known fields, valid paths and regular expressions.
  */
-import { suggest, type DocPath, type YamlSource } from './yaml-source.js';
+import { suggest, type DocPath, type YamlSource } from '../lib/yaml-source.js';
 import { checkRef, checkRegex } from './ref.check.js';
 
 /** Keys that name what a comparison reads. */

@@ -3,8 +3,8 @@
  * it must give, kept as data beside the mapping. This file reads a cases
  * document and compares results field by field; the caller reads files.
  */
-import { checkAgainstSchema, compileSchema } from './schema-check.js';
-import { YamlSource } from './yaml-source.js';
+import { checkAgainstSchema, compileSchema } from '../lib/schema-check.js';
+import { YamlSource } from '../lib/yaml-source.js';
 import { canonicalJson } from '../lib/canonical-json.js';
 import type { Problem } from './mapping.errors.js';
 import type { MapResult, SourcePos } from './mapping.types.js';

@@ -26,21 +26,9 @@ export const MappingCodes = {
   INVALID_CASES: 'MAPPING_CASES_INVALID',
 } as const;
 
-/** One problem in a definition file, located for `file:line:col` output. */
-export interface Problem {
-  file: string;
-  line: number;
-  col: number;
-  /** Path in the document, e.g. `fields.SURNAME.transform[2]`. */
-  path: string;
-  message: string;
-}
+import { formatProblem, type Problem } from '../lib/problem.js';
 
-/** Formats a problem the way editors and CI annotate: `file:line:col message`. */
-export function formatProblem(p: Problem): string {
-  const where = p.path ? ` (at ${p.path})` : '';
-  return `${p.file}:${p.line}:${p.col} ${p.message}${where}`;
-}
+export { formatProblem, type Problem };
 
 /** Thrown when a mapping cannot be loaded; carries every problem found, not only the first. */
 export class MappingInvalidError extends Error {

@@ -5,8 +5,8 @@
  */
 import type { ValidateFunction } from 'ajv';
 import { buildMappingSchema } from './mapping.schema.js';
-import { checkAgainstSchema, compileSchema } from './schema-check.js';
-import { YamlSource, suggest, type DocPath } from './yaml-source.js';
+import { checkAgainstSchema, compileSchema } from '../lib/schema-check.js';
+import { YamlSource, suggest, type DocPath } from '../lib/yaml-source.js';
 import { FORBIDDEN_KEYS } from './path.js';
 import { checkRef, checkRegex } from './ref.check.js';
 import { checkCondition } from './condition.check.js';

@@ -3,12 +3,9 @@
  * the compiler turns into a function. Pure types, no behaviour.
  */
 
-/** A place in a source file, 1-based, as the YAML parser reports it. */
-export interface SourcePos {
-  file: string;
-  line: number;
-  col: number;
-}
+import type { SourcePos } from '../lib/problem.js';
+
+export type { SourcePos };
 
 /** A transform step as written: a bare name, or a one-key object `{name: args}`. */
 export interface TransformStep {

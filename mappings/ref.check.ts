@@ -4,7 +4,7 @@
  * the character where it goes wrong.
  */
 import { parseAnswerRef, parsePath, parseTemplate, PathSyntaxError } from './path.js';
-import type { DocPath, YamlSource } from './yaml-source.js';
+import type { DocPath, YamlSource } from '../lib/yaml-source.js';
 
 /** Checks a regular expression compiles; reports it at `path` if not. */
 export function checkRegex(src: YamlSource, path: DocPath, pattern: string): void {

@@ -10,7 +10,7 @@ import { access, readFile } from 'node:fs/promises';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { dirname, resolve } from 'node:path';
 import type { CompiledMapping, Problem } from '../mappings/index.js';
-import { pathLabel } from '../mappings/yaml-source.js';
+import { pathLabel } from '../lib/yaml-source.js';
 import { BUILTIN_CONNECTORS, type ConnectorCatalog } from '../connectors/registry.js';
 import type { Source, Target } from '../connectors/connector.types.js';
 import { parsePipeline } from '../pipelines/definition/pipeline.loader.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileSchema } from '../../mappings/schema-check.js';
+import { compileSchema } from '../../lib/schema-check.js';
 import { stagingSettings, stagingSourceConfigSchema } from './staging.config.js';
 import { StagingDb } from './staging.db.js';
 import { rowBody } from './staging.body.js';

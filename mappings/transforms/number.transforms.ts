@@ -4,7 +4,7 @@
  * the exact decimal digits, half away from zero.
  */
 import { Args } from './args.js';
-import { decimalOf, groupThousands, parseDecimal, roundDecimal, toNumber, type Decimal } from './decimal.js';
+import { decimalOf, groupThousands, parseDecimal, roundDecimal, toNumber, type Decimal } from '../../lib/decimal.js';
 import { TransformFailure, type TransformDef } from './transform.types.js';
 import { kindOf, quote } from './values.js';
 

@@ -6,7 +6,7 @@
  * month and weekday names, `?` in the day fields, and @-macros.
  */
 import { validate as nodeCronValidate } from 'node-cron';
-import { suggest } from '../../mappings/yaml-source.js';
+import { suggest } from '../../lib/yaml-source.js';
 
 /** What is wrong with an expression, and where (0-based offset into it). */
 export interface CronProblem {

@@ -7,9 +7,9 @@
  */
 import type { ValidateFunction } from 'ajv';
 import { IANAZone, DateTime } from 'luxon';
-import type { Problem } from '../../mappings/mapping.errors.js';
-import { checkAgainstSchema, compileSchema } from '../../mappings/schema-check.js';
-import { YamlSource, suggest, type DocPath } from '../../mappings/yaml-source.js';
+import type { Problem } from '../../lib/problem.js';
+import { checkAgainstSchema, compileSchema } from '../../lib/schema-check.js';
+import { YamlSource, suggest, type DocPath } from '../../lib/yaml-source.js';
 import { BUILTIN_CONNECTORS, type ConnectorCatalog } from '../../connectors/registry.js';
 import { checkCron } from './cron.js';
 import { DURATION_HINT, formatDuration, parseDuration } from '../../lib/duration.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { compileSchema } from '../../mappings/schema-check.js';
+import { compileSchema } from '../../lib/schema-check.js';
 import { BUILTIN_CONNECTORS, SOURCES, TARGETS, type TargetDef } from '../../connectors/registry.js';
 import { allowSecretRefs, buildPipelineSchema, pipelineSchema, pipelineSchemaText } from './pipeline.schema.js';
 

@@ -3,7 +3,7 @@
  * `rekey serve` need to move submissions from one source, through one
  * mapping, to one target. Plain data; durations in milliseconds.
  */
-import type { SourcePos } from '../../mappings/mapping.types.js';
+import type { SourcePos } from '../../lib/problem.js';
 import type { BankHolidayRegion } from './bank-holidays.js';
 
 export type { BankHolidayRegion } from './bank-holidays.js';

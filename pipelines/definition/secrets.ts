@@ -4,7 +4,7 @@
  * pipeline starts (runner/pipeline-files.ts). Pure: this finds the
  * references and refuses secrets written in clear, never echoing them.
  */
-import type { DocPath, YamlSource } from '../../mappings/yaml-source.js';
+import type { DocPath, YamlSource } from '../../lib/yaml-source.js';
 import type { SecretRef, SecretSource } from './pipeline.types.js';
 
 /** Config keys whose values are secrets (also as suffixes: `clientSecret`, `dbPassword`, `accessToken`). */

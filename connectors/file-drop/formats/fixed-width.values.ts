@@ -3,7 +3,7 @@
  * or cut, numbers with implied decimals, zero-fill and sign, computed on
  * decimal digits (never through binary floating point).
  */
-import { decimalOf, parseDecimal, type Decimal } from '../../../mappings/transforms/decimal.js';
+import { decimalOf, parseDecimal, type Decimal } from '../../../lib/decimal.js';
 import { describeChar, firstUnencodable, type OutputEncoding } from './encoding.js';
 import type { CompiledField } from './fixed-width.layout.js';
 import { valueText, valueTypeMessage } from './format.types.js';

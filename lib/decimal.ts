@@ -1,7 +1,8 @@
 /**
- * Exact decimal handling for the number transforms: numeric text is read into
- * decimal digits without going through a binary float, and rounding works on
- * those digits (half away from zero), so "1.005" rounds to "1.01".
+ * Exact decimal handling for the number transforms and fixed-width files:
+ * numeric text is read into decimal digits without going through a binary
+ * float, and rounding works on those digits (half away from zero), so
+ * "1.005" rounds to "1.01". Pure.
  */
 
 /** A finite decimal: sign, integer digits (no leading zeros except "0") and fraction digits. */

@@ -1,12 +1,11 @@
 /**
  * A parsed YAML document that remembers where everything is, so that every
  * problem in a definition file can be reported as `file:line:col`. Shared by
- * the mapping loader and (later) the pipeline loader.
+ * the mapping, pipeline and golden-case loaders.
  */
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { closest, distance } from 'fastest-levenshtein';
-import type { Problem } from './mapping.errors.js';
-import type { SourcePos } from './mapping.types.js';
+import type { Problem, SourcePos } from './problem.js';
 
 /** A document path: keys and array indexes from the root. */
 export type DocPath = ReadonlyArray<string | number>;
