@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import type { ConnectorDef, ConnectorEnv, Ctx, InputFormat, Source, SourceItem } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
 import { formatFromName, readFileRecords, resolveOptions, type ReadOptions } from './readers/index.js';
+import { jsonSchema } from '../config.schema.js';
 import { DEFAULT_CHUNK_BYTES, fileSourceConfigSchema, type FileSourceConfig } from './file.config.js';
 import { ndjsonChunks, type FileChunk } from './ndjson-chunks.js';
 import { namePattern, toSourceItem } from './source-items.js';
@@ -161,6 +162,6 @@ export const fileSource: ConnectorDef<FileSourceConfig, FileSource> = {
   name: 'file',
   kind: 'source',
   doc: 'Reads JSON, NDJSON, CSV or XML submissions from a file, or from the files of a folder in name order; leaves the files in place.',
-  configSchema: fileSourceConfigSchema,
+  configSchema: jsonSchema(fileSourceConfigSchema),
   create: (config, env) => new FileSource(config, env),
 };

@@ -15,6 +15,7 @@ import type { ConnectorDef, ConnectorEnv, Ctx, SourceItem } from '../connector.t
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
 import { parseDuration } from '../../lib/duration.js';
 import { FileSource } from './file.source.js';
+import { jsonSchema } from '../config.schema.js';
 import { INBOX_DEFAULTS, inboxSourceConfigSchema, type InboxSourceConfig } from './inbox.config.js';
 import {
   adoptClaims,
@@ -299,6 +300,6 @@ export const inboxSource: ConnectorDef<InboxSourceConfig, InboxSource> = {
   name: 'inbox',
   kind: 'source',
   doc: 'Watches a folder that senders drop JSON, NDJSON, CSV or XML files into: claims each complete file, reads it, then moves it to done (with a report of bad records) or to quarantine (with the reason).',
-  configSchema: inboxSourceConfigSchema,
+  configSchema: jsonSchema(inboxSourceConfigSchema),
   create: (config, env) => new InboxSource(config, env),
 };
