@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import type { ByteChunk } from '../../connector.types.js';
+import { NDJSON_CHUNK_PARSER, parseNdjsonChunk } from './ndjson.chunk-parser.js';
+
+function parse(bytes: Uint8Array, firstLine = 1): { records: [number, unknown, string][]; errors: [number, string, string][] } {
+  const out = { records: [] as [number, unknown, string][], errors: [] as [number, string, string][] };
+  const chunk: ByteChunk = { file: 'x.ndjson', firstLine, bytes, parser: NDJSON_CHUNK_PARSER };
+  parseNdjsonChunk(chunk, { record: (line, body, json) => out.records.push([line, body, json]), unreadable: (line, code, message) => out.errors.push([line, code, message]) });
+  return out;
+}
+
+describe('the NDJSON chunk parser', () => {
+  it('reports each non-blank line with its line number, value and text, across CRLF and blank lines, and names itself for workers', async () => {
+    const r = parse(new TextEncoder().encode('{"a":1}\r\n\n   \n{"b":"é"}\n[2]'), 7);
+    expect(r.records).toEqual([
+      [7, { a: 1 }, '{"a":1}'],
+      [10, { b: 'é' }, '{"b":"é"}'],
+      [11, [2], '[2]'],
+    ]);
+    expect(r.errors).toEqual([]);
+    const mod = (await import(NDJSON_CHUNK_PARSER.module)) as Record<string, unknown>;
+    expect(mod[NDJSON_CHUNK_PARSER.export]).toBe(parseNdjsonChunk);
+  });
+
+  it('reports a line that is not JSON and one with bytes that are not UTF-8 by line, code and field, never their content, and goes on', () => {
+    const bytes = Buffer.concat([Buffer.from('{"secret": \n{"town":"Caf'), Buffer.from([0xe9]), Buffer.from('"}\n{"ok":true}\n')]);
+    const r = parse(new Uint8Array(bytes));
+    expect(r.records).toEqual([[3, { ok: true }, '{"ok":true}']]);
+    expect(r.errors).toEqual([
+      [1, 'INPUT_MALFORMED_RECORD', expect.stringMatching(/^not valid JSON: /)],
+      [2, 'INPUT_UNDECODABLE', 'field town holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding'],
+    ]);
+    expect(r.errors[0]![2]).not.toContain('secret');
+  });
+});
