@@ -1,0 +1,155 @@
+/**
+ * The `sql` target runs the conformance suite on each database it reaches:
+ * PostgreSQL (also its COPY path, batches of 100), MariaDB and SQLite on
+ * this machine, SQL Server when REKEY_TEST_MSSQL_URL names one (skipped,
+ * visibly, otherwise). Each scenario gets a table of its own with a CHECK
+ * that refuses one town; the URL comes from the environment and carries a
+ * password wherever the database takes one.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import sqlite3 from 'sqlite3';
+import { BENCH_MAPPING, benchPii, benchSubmissions, withTown } from '../conformance/bench-bodies.js';
+import { BENCH_FIELDS, benchLegacyTableSql, querySqlite } from '../conformance/conformance.run.js';
+import { targetConformance, type ConformanceTarget, type LegacySystem } from '../conformance/target.conformance.js';
+import type { ConnectorError } from '../connector.types.js';
+import { legacyMariaDb, legacyMssql, legacyPostgres, MSSQL_URL, type LegacyDb } from './sql.test-helpers.js';
+
+const CHECK = "CONSTRAINT TOWN_KNOWN CHECK (TOWN <> 'NOWHERE')";
+const canary = () => `canary-${randomBytes(6).toString('hex')}`;
+
+/** A server database: a schema of the suite's own, a table per scenario, the URL the runs are given (with its secret). */
+interface Server {
+  name: string;
+  skip?: string;
+  open(): Promise<LegacyDb>;
+  identity: string;
+  text: string;
+  /** The URL for the runs and the secret in it, once `db` is open; `drop` undoes what it made. */
+  login(db: LegacyDb): Promise<{ url: string; secret: string; drop?: () => Promise<void> }>;
+  /** The database's message for the CHECK refusing a row of `table` (as the target config names it) in `db`. */
+  constraintError(table: string, db: LegacyDb): string;
+  crashAt: ConformanceTarget['crashAt'];
+}
+
+function serverTarget(s: Server): ConformanceTarget {
+  let db: LegacyDb;
+  let login: Awaited<ReturnType<Server['login']>>;
+  let tables = 0;
+  return {
+    name: `sql on ${s.name}`,
+    ...(s.skip !== undefined && { skip: s.skip }),
+    mapping: BENCH_MAPPING,
+    submissions: benchSubmissions,
+    records: 30,
+    batch: 10,
+    crashAt: s.crashAt,
+    readBack: true,
+    secretSetting: 'the password in the database URL',
+    bad: { make: (b) => withTown(b, 'Nowhere'), error: (legacy): ConnectorError => ({ code: 'SQL_CONSTRAINT', disposition: 'reject', message: s.constraintError(legacy.where, db) }) },
+    pii: benchPii,
+    async start() {
+      db = await s.open();
+      login = await s.login(db);
+    },
+    async stop() {
+      await login?.drop?.();
+      await db?.drop();
+    },
+    async legacy(): Promise<LegacySystem> {
+      const name = `legacy_${++tables}`;
+      const table = db.t(name);
+      await db.query(`CREATE TABLE ${table} (CASE_ID ${s.identity}, SUBMISSION_KEY VARCHAR(120) NOT NULL UNIQUE, ${BENCH_FIELDS.map((f) => `${f} ${s.text}`).join(', ')}, ${CHECK})`);
+      return {
+        target: { kind: 'sql', config: { url: { env: 'REKEY_LEGACY_URL' }, table, keyColumn: 'SUBMISSION_KEY', refColumn: 'CASE_ID', readBack: true } },
+        where: table,
+        env: { REKEY_LEGACY_URL: login.url },
+        secret: login.secret,
+        records: async () => (await db.query(`SELECT SUBMISSION_KEY AS k, CASE_ID AS id FROM ${table}`)).map((r) => ({ key: String(r.k), ref: String(r.id) })),
+      };
+    },
+  };
+}
+
+const withPassword = (url: string, password: string) => {
+  const u = new URL(url);
+  u.password = password;
+  return u.toString();
+};
+
+targetConformance(
+  serverTarget({
+    name: 'PostgreSQL',
+    open: legacyPostgres,
+    identity: 'INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+    text: 'VARCHAR(200)',
+    // The server trusts local connections, so any password is taken: the canary rides in the URL as a real one would.
+    login: async (db) => {
+      const secret = canary();
+      return { url: withPassword(db.url, secret), secret };
+    },
+    constraintError: (table) => `new row for relation "${table.split('.').pop()!}" violates check constraint "town_known"`,
+    crashAt: ['after-receive:1', 'after-delivering:2', 'after-ledger-delivered:2', { at: 'after-target-commit:2', batch: 100 }],
+  }),
+);
+
+targetConformance(
+  serverTarget({
+    name: 'MariaDB',
+    open: legacyMariaDb,
+    identity: 'INT AUTO_INCREMENT PRIMARY KEY',
+    text: 'VARCHAR(200)',
+    login: async (db) => {
+      const secret = canary();
+      const user = `rk_${randomBytes(4).toString('hex')}`;
+      const database = new URL(db.url).pathname.slice(1);
+      await db.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${secret}'`);
+      await db.query(`GRANT ALL PRIVILEGES ON ${database}.* TO '${user}'@'%'`);
+      const u = new URL(db.url);
+      u.username = user;
+      u.password = secret;
+      return { url: u.toString(), secret, drop: async () => void (await db.query(`DROP USER '${user}'@'%'`)) };
+    },
+    constraintError: (table, db) => `CONSTRAINT \`TOWN_KNOWN\` failed for \`${new URL(db.url).pathname.slice(1)}\`.\`${table}\``,
+    crashAt: ['after-receive:1', 'after-delivering:2', 'after-target-commit:3', 'after-ledger-delivered:2'],
+  }),
+);
+
+targetConformance(
+  serverTarget({
+    name: 'SQL Server',
+    ...(!MSSQL_URL && { skip: 'REKEY_TEST_MSSQL_URL is not set' }),
+    open: legacyMssql,
+    identity: 'INT IDENTITY(1,1) PRIMARY KEY',
+    text: 'NVARCHAR(200)',
+    login: async (db) => ({ url: db.url, secret: decodeURIComponent(new URL(db.url).password) }),
+    constraintError: (table, db) =>
+      `The INSERT statement conflicted with the CHECK constraint "TOWN_KNOWN". The conflict occurred in database "${new URL(db.url).pathname.slice(1)}", table "dbo.${table}", column 'TOWN'.`,
+    crashAt: ['after-delivering:2', 'after-target-commit:3'],
+  }),
+);
+
+targetConformance({
+  name: 'sql on SQLite',
+  mapping: BENCH_MAPPING,
+  submissions: benchSubmissions,
+  records: 30,
+  batch: 10,
+  crashAt: ['after-delivering:2', 'after-target-commit:3'],
+  readBack: true,
+  bad: { make: (b) => withTown(b, 'Nowhere'), error: () => ({ code: 'SQL_CONSTRAINT', disposition: 'reject', message: "CHECK constraint failed: TOWN_KNOWN" }) },
+  pii: benchPii,
+  async legacy(dir) {
+    const file = join(dir, 'legacy.sqlite');
+    await new Promise<void>((resolve, reject) => {
+      const db = new sqlite3.Database(file, (e) => e && reject(e));
+      db.exec(benchLegacyTableSql().replace(/\);\n$/, `, ${CHECK});`), (e) => db.close(() => (e ? reject(e) : resolve())));
+    });
+    return {
+      target: { kind: 'sql', config: { url: { env: 'REKEY_LEGACY_URL' }, table: 'LEGACY', keyColumn: 'SUBMISSION_KEY', refColumn: 'CASE_ID', readBack: true } },
+      where: 'LEGACY',
+      env: { REKEY_LEGACY_URL: `sqlite:${file}` },
+      records: async () => (await querySqlite<{ k: string; id: number }>(file, 'SELECT SUBMISSION_KEY AS k, CASE_ID AS id FROM LEGACY')).map((r) => ({ key: r.k, ref: String(r.id) })),
+    };
+  },
+});
