@@ -25,7 +25,8 @@ import { DEFAULT_USER, startLegacyApp, type LegacyApp } from '../fixtures/legacy
 import { exportRows, manySubmissions } from '../fixtures/legacy-app/legacy-app.submissions.js';
 import { loadMappingFile } from '../runner/mapping-files.js';
 import { loadPipelineFile } from '../runner/pipeline-files.js';
-import { flowPipeline, openRuntime } from '../runner/runtime.js';
+import { flowPipeline } from '../pipelines/flow/flow-pipeline.js';
+import { openRuntime } from '../runner/runtime.js';
 import { runPass } from '../pipelines/flow/pass.js';
 import { repoRoot } from './mapping.bench.js';
 

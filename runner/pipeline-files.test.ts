@@ -1,6 +1,6 @@
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatProblem } from '../mappings/index.js';
 import { SOURCES, type ConnectorCatalog, type TargetDef } from '../connectors/registry.js';
@@ -8,8 +8,7 @@ import pino from 'pino';
 import type { MappedRecord, Target } from '../connectors/connector.types.js';
 import { FileSource } from '../connectors/file-inbox/file.source.js';
 import { SqliteTarget } from '../connectors/sql/sqlite.target.js';
-import { parsePipeline } from '../pipelines/definition/pipeline.loader.js';
-import { loadPipelineFile, resolveSecrets } from './pipeline-files.js';
+import { loadPipelineFile } from './pipeline-files.js';
 import { validateFile } from './commands/validate.command.js';
 import { root } from './cli.test-helpers.js';
 
@@ -146,26 +145,6 @@ describe('the example end to end, into a scratch copy of the legacy table', () =
     expect((await p.target.deliver(batch, ctx)).every((o) => o.status === 'delivered' && o.alreadyPresent)).toBe(true);
     await p.target.close();
     expect(batch.length).toBe(6);
-  });
-});
-
-describe('resolveSecrets', () => {
-  it('fills copies of the configs and leaves the definition as it was', async () => {
-    const text = pipeline('  kind: vault-db', '  config: { url: { env: DB_URL }, password: { file: secrets/db.txt } }');
-    const def = parsePipeline(join(dir, 'p.yaml'), text, connectors).def!;
-    const reads: string[] = [];
-    const out = await resolveSecrets(def, { DB_URL: 'x://y' }, async (p) => {
-      reads.push(p);
-      return 'pw\r\n';
-    });
-    expect(out).toEqual({ source: { path: 'in.ndjson' }, target: { url: 'x://y', password: 'pw' }, secrets: ['x://y', 'pw'], missing: [], problems: [] });
-    expect(reads).toEqual([resolve(dir, 'secrets/db.txt')]);
-    expect(def.target.config.url).toEqual({ env: 'DB_URL' });
-  });
-
-  it('refuses an empty secret file', async () => {
-    const def = parsePipeline(join(dir, 'p.yaml'), pipeline('  kind: vault-db', '  config: { url: { file: secrets/empty.txt } }'), connectors).def!;
-    expect((await resolveSecrets(def, {})).problems.map((p) => p.message)).toEqual(['secret file "secrets/empty.txt" is empty']);
   });
 });
 

@@ -10,25 +10,19 @@ import { access, readFile } from 'node:fs/promises';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { dirname, resolve } from 'node:path';
 import type { CompiledMapping, Problem } from '../mappings/index.js';
-import { pathLabel } from '../lib/yaml-source.js';
 import { BUILTIN_CONNECTORS, type ConnectorCatalog } from '../connectors/registry.js';
-import type { Source, Target } from '../connectors/connector.types.js';
 import { parsePipeline } from '../pipelines/definition/pipeline.loader.js';
-import type { PipelineDef, SecretRef } from '../pipelines/definition/pipeline.types.js';
+import type { PipelineDef } from '../pipelines/definition/pipeline.types.js';
+import { resolveSecrets } from '../pipelines/definition/secrets.js';
+import type { BuiltPipeline } from '../pipelines/flow/flow-pipeline.js';
 import { fileProblem, loadMappingFile } from './mapping-files.js';
 
-/** A pipeline ready to run: its definition, compiled mapping, and unconnected source and target. */
-export interface LoadedPipeline {
-  def: PipelineDef;
+/** A pipeline ready to run: its definition, compiled mapping, and unconnected source and target; `version` covers secret references, not values. */
+export interface LoadedPipeline extends BuiltPipeline {
   /** The pipeline file as named to the loader. */
   file: string;
-  /** `sha256:<hex>` of the definition as written (secret references, not values). */
-  version: string;
   /** The mapping file, absolute (for worker threads that load it themselves). */
   mappingFile: string;
-  mapping: CompiledMapping;
-  source: Source;
-  target: Target;
   /** Every resolved secret value, for redaction in logs; never log this list. */
   secrets: string[];
 }
@@ -55,68 +49,9 @@ export interface LoadedPipelineFile {
   unchecked?: { side: 'source' | 'target'; kind: string; missing: string[] }[];
 }
 
-/** Connector configs with every `{ env }` / `{ file }` replaced by its value. */
-export interface ResolvedSecrets {
-  source: Record<string, unknown>;
-  target: Record<string, unknown>;
-  /** The values put in, for log redaction. */
-  secrets: string[];
-  /** The references that could not be resolved. */
-  missing: SecretRef[];
-  /** One per reference that could not be resolved, at the reference; never containing a value. */
-  problems: Problem[];
-}
-
-const readText = (path: string) => readFile(path, 'utf8');
-
 /** `sha256:<hex>` of the definition's canonical JSON: formatting and comments do not count as a change. */
 function definitionVersion(def: PipelineDef): string {
   return `sha256:${createHash('sha256').update(canonicalJson(def)).digest('hex')}`;
-}
-
-function setAt(root: Record<string, unknown>, path: (string | number)[], value: string): void {
-  let node = root as Record<string | number, unknown>;
-  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
-  node[path[path.length - 1] as string | number] = value;
-}
-
-/**
- * Reads each secret reference of `def` from `env` (default `process.env`)
- * or through `read` (files relative to the pipeline file, one trailing
- * newline dropped) and returns copies of the configs with the values in.
- * An unset or empty variable and an unreadable or empty file are problems
- * located at the reference.
- */
-export async function resolveSecrets(
-  def: PipelineDef,
-  env: Record<string, string | undefined> = process.env,
-  read: (path: string) => Promise<string> = readText,
-): Promise<ResolvedSecrets> {
-  const out: ResolvedSecrets = { source: structuredClone(def.source.config), target: structuredClone(def.target.config), secrets: [], missing: [], problems: [] };
-  const problem = (ref: SecretRef, message: string) => {
-    out.missing.push(ref);
-    out.problems.push({ file: ref.pos.file, line: ref.pos.line, col: ref.pos.col, path: pathLabel([ref.side, 'config', ...ref.path]), message });
-  };
-  for (const ref of def.secrets) {
-    let value: string | undefined;
-    if ('env' in ref.from) {
-      value = env[ref.from.env];
-      if (value === undefined) problem(ref, `environment variable ${ref.from.env} is not set`);
-      else if (value === '') problem(ref, `environment variable ${ref.from.env} is empty`);
-    } else {
-      const path = resolve(dirname(def.file), ref.from.file);
-      try {
-        value = (await read(path)).replace(/\r?\n$/, '');
-        if (value === '') problem(ref, `secret file "${ref.from.file}" is empty`);
-      } catch (e) {
-        problem(ref, `cannot read secret file "${ref.from.file}": ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-      }
-    }
-    if (!value) continue;
-    setAt(out[ref.side], ref.path, value);
-    if (!out.secrets.includes(value)) out.secrets.push(value);
-  }
-  return out;
 }
 
 /** The pipeline file's problems first, then the mapping's, each file's by position. */

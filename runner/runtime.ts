@@ -1,7 +1,6 @@
 /**
  * What every command that runs pipelines needs: the state store, ledger and
- * audit log, the runner's identity, the PII key for audit hashes, and the
- * adapter from a loaded pipeline file to the flow.
+ * audit log, the runner's identity, and the PII key for audit hashes.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -11,11 +10,7 @@ import { openStateStore, type StateStore } from '../pipelines/store/state-store.
 import { Ledger } from '../pipelines/ledger/ledger.js';
 import { AuditLog } from '../pipelines/audit/audit-log.js';
 import { loadPiiKey, piiHash } from '../pipelines/audit/pii.js';
-import { isWriteAllowed, nextWriteTime } from '../pipelines/definition/window.js';
-import { backoffDelay } from '../pipelines/definition/retry.js';
 import { parseDuration } from '../lib/duration.js';
-import type { FlowPipeline } from '../pipelines/flow/flow.types.js';
-import type { LoadedPipeline } from './pipeline-files.js';
 import type { Logger } from 'pino';
 
 /** The state a runner works against. */
@@ -55,28 +50,6 @@ export function piiKey(log?: Logger, env: NodeJS.ProcessEnv = process.env): Buff
     log?.warn({ file }, 'created a PII hashing key for the audit log; keep it safe, auditors need it to check values');
   }
   return loadPiiKey({ REKEY_AUDIT_PII_KEY_FILE: file });
-}
-
-/** The flow's view of a loaded pipeline file. */
-export function flowPipeline(p: LoadedPipeline): FlowPipeline {
-  const def = p.def;
-  const rate = def.limits.ratePerSecond;
-  const flow: FlowPipeline = {
-    name: def.pipeline,
-    definitionVersion: p.version,
-    mapping: p.mapping,
-    source: p.source,
-    target: p.target,
-    targetName: def.target.kind,
-    batchSize: rate ? Math.max(1, Math.min(def.batch.size, Math.floor(rate))) : def.batch.size,
-    concurrency: def.limits.concurrency,
-    maxAttempts: def.retry.maxAttempts,
-    retryDelay: (attempt) => backoffDelay(def.retry, attempt),
-    writeAllowed: (now) => (def.window ? isWriteAllowed(def.window, now) : true),
-    nextWriteTime: (now) => (def.window ? nextWriteTime(def.window, now) : now),
-  };
-  if (rate !== undefined) flow.ratePerSecond = rate;
-  return flow;
 }
 
 /** A duration option (`30s`, `5m`), or a usage error naming the option. */

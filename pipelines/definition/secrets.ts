@@ -1,11 +1,14 @@
 /**
  * Secrets in connector configs. A pipeline file never holds a secret: a
- * value is written `{ env: NAME }` or `{ file: path }` and read when the
- * pipeline starts (runner/pipeline-files.ts). Pure: this finds the
- * references and refuses secrets written in clear, never echoing them.
+ * value is written `{ env: NAME }` or `{ file: path }`. Loading a file
+ * finds the references and refuses secrets written in clear, never echoing
+ * them; {@link resolveSecrets} reads the values when the pipeline starts.
  */
-import type { DocPath, YamlSource } from '../../lib/yaml-source.js';
-import type { SecretRef, SecretSource } from './pipeline.types.js';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Problem } from '../../lib/problem.js';
+import { pathLabel, type DocPath, type YamlSource } from '../../lib/yaml-source.js';
+import type { PipelineDef, SecretRef, SecretSource } from './pipeline.types.js';
 
 /** Config keys whose values are secrets (also as suffixes: `clientSecret`, `dbPassword`, `accessToken`). */
 export const SECRET_KEY = /(password|passwd|passphrase|secret|token|apikey|privatekey|authorization)$/i;
@@ -79,4 +82,63 @@ export function findSecrets(src: YamlSource, side: 'source' | 'target', config: 
   };
   if (isObj(config)) for (const [k, v] of Object.entries(config)) walk(v, [k]);
   return refs;
+}
+
+/** Connector configs with every `{ env }` / `{ file }` replaced by its value. */
+export interface ResolvedSecrets {
+  source: Record<string, unknown>;
+  target: Record<string, unknown>;
+  /** The values put in, for log redaction. */
+  secrets: string[];
+  /** The references that could not be resolved. */
+  missing: SecretRef[];
+  /** One per reference that could not be resolved, at the reference; never containing a value. */
+  problems: Problem[];
+}
+
+const readText = (path: string) => readFile(path, 'utf8');
+
+function setAt(root: Record<string, unknown>, path: (string | number)[], value: string): void {
+  let node = root as Record<string | number, unknown>;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  node[path[path.length - 1] as string | number] = value;
+}
+
+/**
+ * Reads each secret reference of `def` from `env` (default `process.env`)
+ * or through `read` (files relative to the pipeline file, one trailing
+ * newline dropped) and returns copies of the configs with the values in.
+ * An unset or empty variable and an unreadable or empty file are problems
+ * located at the reference.
+ */
+export async function resolveSecrets(
+  def: PipelineDef,
+  env: Record<string, string | undefined> = process.env,
+  read: (path: string) => Promise<string> = readText,
+): Promise<ResolvedSecrets> {
+  const out: ResolvedSecrets = { source: structuredClone(def.source.config), target: structuredClone(def.target.config), secrets: [], missing: [], problems: [] };
+  const problem = (ref: SecretRef, message: string) => {
+    out.missing.push(ref);
+    out.problems.push({ file: ref.pos.file, line: ref.pos.line, col: ref.pos.col, path: pathLabel([ref.side, 'config', ...ref.path]), message });
+  };
+  for (const ref of def.secrets) {
+    let value: string | undefined;
+    if ('env' in ref.from) {
+      value = env[ref.from.env];
+      if (value === undefined) problem(ref, `environment variable ${ref.from.env} is not set`);
+      else if (value === '') problem(ref, `environment variable ${ref.from.env} is empty`);
+    } else {
+      const path = resolve(dirname(def.file), ref.from.file);
+      try {
+        value = (await read(path)).replace(/\r?\n$/, '');
+        if (value === '') problem(ref, `secret file "${ref.from.file}" is empty`);
+      } catch (e) {
+        problem(ref, `cannot read secret file "${ref.from.file}": ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      }
+    }
+    if (!value) continue;
+    setAt(out[ref.side], ref.path, value);
+    if (!out.secrets.includes(value)) out.secrets.push(value);
+  }
+  return out;
 }
