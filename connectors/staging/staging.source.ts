@@ -8,6 +8,7 @@
  */
 import type { ConnectorDef, ConnectorEnv, Ctx, Source, SourceItem } from '../connector.types.js';
 import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import { jsonSchema } from '../config.schema.js';
 import { stagingSettings, stagingSourceConfigSchema, type StagingSettings, type StagingSourceConfig } from './staging.config.js';
 import { StagingDb } from './staging.db.js';
 import { rowBody, type BodyPlan } from './staging.body.js';
@@ -146,6 +147,6 @@ export const stagingTableSource: ConnectorDef<StagingSourceConfig, StagingTableS
   name: 'staging-table',
   kind: 'source',
   doc: 'Polls a table a forms platform writes into (PostgreSQL, MariaDB or SQLite) by a status or a watermark column; rows are marked consumed only once they are in the ledger.',
-  configSchema: stagingSourceConfigSchema,
+  configSchema: jsonSchema(stagingSourceConfigSchema),
   create: (config, env) => new StagingTableSource(config, env),
 };
