@@ -17,7 +17,8 @@ import { readAnswers } from './ack/ack.reader.js';
 import { ackNameFor, type Reconciliation } from './ack/ack.reconcile.js';
 import { answerSet } from './ack/ack.answers.js';
 import { assertFree, DropFile, publishDataFile, splitPath, tempName, writeAtomic } from './drop-file.js';
-import { DEFAULT_NAME, fileDropConfigSchema, rotateMs, type FileDropConfig } from './file-drop.config.js';
+import { jsonSchema } from '../config.schema.js';
+import { FILE_DROP_DEFAULTS, fileDropConfigSchema, rotateMs, type FileDropConfig } from './file-drop.config.js';
 import { FileDropCodes, FileDropFailure } from './file-drop.errors.js';
 import { fileFormat, totalText, type FileFacts, type FileFormat, type FileTotals } from './formats/index.js';
 import { addToTotals } from './formats/render.js';
@@ -64,10 +65,10 @@ export class FileDropTarget implements Target {
   ) {
     const problems: string[] = [];
     this.folder = resolve(env.baseDir, config.folder);
-    const t = compileNameTemplate(config.name ?? DEFAULT_NAME);
+    const t = compileNameTemplate(config.name ?? FILE_DROP_DEFAULTS.name);
     if ('problems' in t) problems.push(...t.problems);
     this.template = 'problems' in t ? { source: '', parts: [] } : t;
-    this.zone = config.timezone ?? 'UTC';
+    this.zone = config.timezone ?? FILE_DROP_DEFAULTS.timezone;
     if (!Intl.supportedValuesOf('timeZone').includes(this.zone) && this.zone !== 'UTC') problems.push(`unknown time zone "${this.zone}"`);
     if (/[/\\]|^\.|\.\./.test(env.pipeline)) problems.push(`pipeline name "${env.pipeline}" cannot be part of a file name`);
     let format: FileFormat | undefined;
@@ -314,6 +315,6 @@ export const fileDropTarget: ConnectorDef<FileDropConfig, Target> = {
   name: 'file-drop',
   kind: 'target',
   doc: 'Writes mapped records into CSV, fixed-width or XML files in a drop folder: atomic (temporary name, fsync, rename), numbered from the state store, with optional trigger file and manifest; each record in exactly one file.',
-  configSchema: fileDropConfigSchema,
+  configSchema: jsonSchema(fileDropConfigSchema),
   create: (config, env) => new FileDropTarget(config, env),
 };

@@ -12,40 +12,9 @@ import { createHash } from 'node:crypto';
 import { join, posix } from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import { tempName } from './drop-file.js';
+import { SFTP_DEFAULTS, type SftpConfig } from './sftp.config.js';
 
-/** `sftp:` of the file-drop target. Secrets (`privateKey`, `password`) come as `{env: NAME}` or `{file: PATH}` references in pipeline files. */
-export type SftpConfig = {
-  host: string;
-  /** Default 22. */
-  port?: number;
-  username: string;
-  /** The private key (PEM or OpenSSH text). */
-  privateKey?: string;
-  password?: string;
-  /** The server's host key fingerprint as `ssh-keygen -lf` prints it: `SHA256:...`. */
-  hostKey: string;
-  /** Remote folder (must exist). */
-  folder: string;
-  /** Connection timeout; default 20000 ms. */
-  timeoutMs?: number;
-};
-
-/** JSON Schema (draft-07) of {@link SftpConfig}. */
-export const sftpConfigSchema: Record<string, unknown> = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['host', 'username', 'hostKey', 'folder'],
-  properties: {
-    host: { type: 'string', minLength: 1 },
-    port: { type: 'integer', minimum: 1, maximum: 65535 },
-    username: { type: 'string', minLength: 1 },
-    privateKey: { type: 'string', minLength: 1, description: 'Private key text; use {file: PATH} or {env: NAME}.' },
-    password: { type: 'string', minLength: 1, description: 'Use {env: NAME} or {file: PATH}.' },
-    hostKey: { type: 'string', pattern: '^SHA256:[A-Za-z0-9+/]{43}=?$', description: 'Server host key fingerprint (ssh-keygen -lf), SHA256:...' },
-    folder: { type: 'string', minLength: 1, description: 'Remote folder, which must exist.' },
-    timeoutMs: { type: 'integer', minimum: 1 },
-  },
-};
+export { sftpConfigSchema, type SftpConfig } from './sftp.config.js';
 
 /** The OpenSSH SHA-256 fingerprint of a raw host key. */
 export function fingerprint(key: Buffer): string {
@@ -65,11 +34,11 @@ export async function uploadAll(config: SftpConfig, localDir: string, names: rea
   let seen: string | undefined;
   await client.connect({
     host: config.host,
-    port: config.port ?? 22,
+    port: config.port ?? SFTP_DEFAULTS.port,
     username: config.username,
     ...(config.privateKey !== undefined && { privateKey: config.privateKey }),
     ...(config.password !== undefined && { password: config.password }),
-    readyTimeout: config.timeoutMs ?? 20_000,
+    readyTimeout: config.timeoutMs ?? SFTP_DEFAULTS.timeoutMs,
     hostVerifier: (key: Buffer) => (seen = fingerprint(key)) === expected,
   }).catch((e: unknown) => {
     throw seen !== undefined && seen !== expected ? new Error(`SFTP host ${config.host} presented host key ${seen}, not the configured ${expected}`, { cause: e }) : e;

@@ -8,7 +8,7 @@
  */
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
-import type { AckColumn, AckConfig } from './ack.config.js';
+import { ACK_DEFAULTS, type AckColumn, type AckConfig } from './ack.config.js';
 
 /** What the legacy system said about one record. */
 export type AckResult = { key: string; record: number; status: 'accepted' } | { key: string; record: number; status: 'rejected'; reason: string };
@@ -59,9 +59,9 @@ export function matchAcks<F extends Pick<DroppedFile, 'name' | 'seq'>>(match: st
 type Row = { line: number; get(c: AckColumn | undefined): string | undefined };
 
 function rows(text: string, config: AckConfig): Row[] {
-  if (config.format === 'csv') {
-    const header = config.header !== false;
-    const records = parse(text, { delimiter: config.delimiter ?? ',', relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as { record: string[]; info: { lines: number } }[];
+  if ((config.format ?? ACK_DEFAULTS.format) === 'csv') {
+    const header = config.header ?? ACK_DEFAULTS.header;
+    const records = parse(text, { delimiter: config.delimiter ?? ACK_DEFAULTS.delimiter, relax_column_count: true, skip_empty_lines: true, info: true }) as unknown as { record: string[]; info: { lines: number } }[];
     const names = header ? (records.shift()?.record ?? []) : [];
     return records.map(({ record, info }) => ({
       line: info.lines,
@@ -81,7 +81,7 @@ function rows(text: string, config: AckConfig): Row[] {
 
 /** Decodes an acknowledgement file's bytes in its declared encoding (a UTF-8 byte order mark is dropped). */
 export function decodeAck(bytes: Buffer, config: AckConfig): string {
-  const enc = config.encoding ?? 'utf-8';
+  const enc = config.encoding ?? ACK_DEFAULTS.encoding;
   return iconv.decode(bytes, enc === 'utf-8-bom' ? 'utf-8' : enc);
 }
 
@@ -96,7 +96,7 @@ export function reconcileAck(file: DroppedFile, ack: string, text: string, confi
   try {
     all = rows(text, config);
   } catch (e) {
-    return { file: file.name, ack, results, unanswered: [...file.keys], problems: [{ line: 0, message: `cannot be read as ${config.format ?? 'fixed-width'}: ${(e as Error).message}` }] };
+    return { file: file.name, ack, results, unanswered: [...file.keys], problems: [{ line: 0, message: `cannot be read as ${config.format ?? ACK_DEFAULTS.format}: ${(e as Error).message}` }] };
   }
   for (const row of all) {
     const rawRecord = row.get(config.record)?.trim() ?? '';
