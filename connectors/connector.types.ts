@@ -38,7 +38,16 @@ export interface Ctx {
   attempt: number;
   /** The connector's durable state; set by the flow on every call of a pass. */
   state?: ConnectorState;
+  /** Called at the connector's named crash points; set by the flow only when the crash tests ask for a crash. */
+  crash?: (point: CrashPoint) => void;
 }
+
+/**
+ * A named point where the crash tests kill the process
+ * (`REKEY_CRASH_AT=point`, or `point:N` for its Nth hit): the flow's, and
+ * those connectors pass through `Ctx.crash`.
+ */
+export type CrashPoint = 'after-receive' | 'after-delivering' | 'after-target-commit' | 'after-ledger-delivered' | 'file-drop-before-rename';
 
 /** Where a record was found in an input file, for error messages. */
 export interface RecordLocation {

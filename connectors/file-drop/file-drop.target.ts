@@ -12,7 +12,6 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import type { AnswerSet, ConnectorDef, ConnectorEnv, ConnectorState, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
-import { crashPoint } from '../../pipelines/flow/crash-points.js';
 import { readAnswers } from './ack/ack.reader.js';
 import { ackNameFor, type Reconciliation } from './ack/ack.reconcile.js';
 import { answerSet } from './ack/ack.answers.js';
@@ -193,14 +192,14 @@ export class FileDropTarget implements Target {
           out.set(r.key, { key: r.key, status: 'rejected', error: f.error });
           continue;
         }
-        if (this.current && this.windowMs !== undefined && this.now().getTime() - this.current.openedMs >= this.windowMs) await this.complete(state, out, inBatch);
+        if (this.current && this.windowMs !== undefined && this.now().getTime() - this.current.openedMs >= this.windowMs) await this.complete(ctx, state, out, inBatch);
         const file = this.current ?? (await this.openFile(state));
         if ('bytes' in f) await file.file.appendBytes(f.bytes);
         else await file.file.append(f.text);
         file.keys.push(r.key);
         addToTotals(file.totals, f);
         out.set(r.key, { key: r.key, status: 'held' });
-        if (this.perFile !== undefined && file.keys.length >= this.perFile) await this.complete(state, out, inBatch);
+        if (this.perFile !== undefined && file.keys.length >= this.perFile) await this.complete(ctx, state, out, inBatch);
       }
     } catch (e) {
       await this.giveUp(state);
@@ -214,7 +213,7 @@ export class FileDropTarget implements Target {
   async flush(ctx: Ctx): Promise<Outcome[]> {
     const state = this.state(ctx);
     try {
-      if (this.current) await this.complete(state, undefined, new Set());
+      if (this.current) await this.complete(ctx, state, undefined, new Set());
     } catch (e) {
       await this.giveUp(state);
       if (e instanceof FileDropFailure) throw e;
@@ -255,7 +254,7 @@ export class FileDropTarget implements Target {
     return this.current;
   }
 
-  private async complete(state: ConnectorState, out: Map<string, Outcome> | undefined, inBatch: Set<string>): Promise<void> {
+  private async complete(ctx: Ctx, state: ConnectorState, out: Map<string, Outcome> | undefined, inBatch: Set<string>): Promise<void> {
     const c = this.current!;
     const { head, tail } = this.format.end(c.facts, c.totals);
     const { bytes, sha256 } = await c.file.finish(tail, head);
@@ -264,7 +263,7 @@ export class FileDropTarget implements Target {
     const entry: JournalEntry = { ...c.entry, state: 'pending', records: c.keys.length, sha256, bytes, lines: c.totals.lines, totals };
     await saveEntry(state, entry);
     c.pending = true;
-    crashPoint('file-drop-before-rename');
+    ctx.crash?.('file-drop-before-rename');
     await this.finishPublication(entry, state);
     this.current = undefined;
     this.lookup?.published(entry.name, c.keys);

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { CompiledMapping } from '../../mappings/index.js';
 import type { ReceiveOptions } from '../ledger/ledger.receive.js';
 import type { Actor, IncomingSubmission, ReceiveOutcome, RunSummary } from '../ledger/ledger.types.js';
-import { crashPoint } from './crash-points.js';
+import type { CrashHook } from './crash-points.js';
 import { contentHash, submissionKey } from './submission-key.js';
 
 /** The counts admission adds to (a run's summary). */
@@ -30,6 +30,8 @@ export interface Door {
   actor: Actor;
   /** Where conflicts are reported. */
   log: Logger;
+  /** Called once a batch is recorded (`after-receive`); see `PassOptions.crash`. */
+  crash?: CrashHook;
 }
 
 /** A submission's ledger identity. */
@@ -56,7 +58,7 @@ export function identify(mapping: CompiledMapping, body: unknown): Identity {
 export async function admit(door: Door, items: IncomingSubmission[], counts?: AdmitCounts, opts?: ReceiveOptions): Promise<ReceiveOutcome[]> {
   if (!items.length) return [];
   const outcomes = await door.ledger.receive(door.pipeline, door.runId, items, door.actor, opts);
-  crashPoint('after-receive');
+  door.crash?.('after-receive');
   const conflicted: string[] = [];
   for (let i = 0; i < outcomes.length; i++) {
     const o = outcomes[i];

@@ -52,7 +52,7 @@ export async function passByChunks(
   const writeOpen = p.writeAllowed(opts.now?.() ?? new Date());
   const version = p.mapping.version;
   const queue: Promise<ChunkResult>[] = [];
-  const door: Door = { pipeline: p.name, ledger, runId, actor: opts.actor, log: opts.log };
+  const door: Door = { pipeline: p.name, ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash };
   // Two chains: the target's deliveries, one batch at a time and in order,
   // and the recording of their outcomes, also in order. Recording batch N
   // overlaps delivering batch N+1 (the ledger and the target are separate

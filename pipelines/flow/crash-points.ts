@@ -1,21 +1,34 @@
 /**
  * Named points where the crash tests kill the process (kill -9 semantics),
- * to prove that a restart finishes the work. Inert unless `REKEY_CRASH_AT`
- * names the point: `REKEY_CRASH_AT=after-target-commit` kills at its first
- * hit, `after-target-commit:3` at its third.
+ * to prove that a restart finishes the work. The runner makes one hook per
+ * process from `REKEY_CRASH_AT` and hands it to the flow (`PassOptions.crash`),
+ * which hands it on to connectors (`Ctx.crash`); nothing reads the
+ * environment at a crash point.
  */
+import type { CrashPoint } from '../../connectors/connector.types.js';
 
-/** The points the flow passes. */
-export type CrashPoint = 'after-receive' | 'after-delivering' | 'after-target-commit' | 'after-ledger-delivered' | 'file-drop-before-rename';
+export type { CrashPoint };
 
-const spec = process.env.REKEY_CRASH_AT;
-const [wanted, nth] = spec ? spec.split(':') : [];
-const hitsBeforeCrash = Number(nth ?? 1);
-let hits = 0;
+/** Called at each named point; kills the process when its point and hit count are reached. */
+export type CrashHook = (point: CrashPoint) => void;
 
-/** Kills this process with SIGKILL when `REKEY_CRASH_AT` names `point` and its hit count is reached. */
-export function crashPoint(point: CrashPoint): void {
-  if (wanted !== point) return;
-  hits++;
-  if (hits >= hitsBeforeCrash) process.kill(process.pid, 'SIGKILL');
+/** The environment variable the runner reads the crash spec from. */
+export const CRASH_ENV = 'REKEY_CRASH_AT';
+
+/**
+ * The hook `spec` asks for, or undefined when it is empty or unset:
+ * `after-target-commit` kills (SIGKILL) at that point's first hit,
+ * `after-target-commit:3` at its third. Hits are counted per hook, so
+ * make one per process.
+ */
+export function crashHook(spec: string | undefined): CrashHook | undefined {
+  if (!spec) return undefined;
+  const [wanted, nth] = spec.split(':');
+  const hitsBeforeCrash = Number(nth ?? 1);
+  let hits = 0;
+  return (point) => {
+    if (wanted !== point) return;
+    hits++;
+    if (hits >= hitsBeforeCrash) process.kill(process.pid, 'SIGKILL');
+  };
 }

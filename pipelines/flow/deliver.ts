@@ -8,7 +8,6 @@ import type { Ctx, MappedRecord, Outcome } from '../../connectors/connector.type
 import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import type { ClaimedSubmission, RunSummary, Transition } from '../ledger/ledger.types.js';
 import { Pacer, sleep } from './pacer.js';
-import { crashPoint } from './crash-points.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
@@ -135,7 +134,7 @@ export async function deliverMapped(
     byKey.set(c.key, { claim: c, result: r });
   });
   const taken = new Set(before.length ? ((await ledger.apply(p.name, runId, before, opts.actor, audit)) ?? []) : []);
-  crashPoint('after-delivering');
+  opts.crash?.('after-delivering');
   if (taken.size) {
     opts.log.warn({ pipeline: p.name, keys: [...taken] }, 'leases lost before delivery (another runner took them over): left to that runner');
     records = records.filter((r) => !taken.has(r.key));
@@ -146,7 +145,7 @@ export async function deliverMapped(
   let outcomes: Outcome[];
   try {
     outcomes = await p.target.deliver(records, { ...ctx, attempt });
-    crashPoint('after-target-commit');
+    opts.crash?.('after-target-commit');
   } catch (e) {
     const err = e as { code?: string; disposition?: string; message?: string };
     if (err.disposition === 'fatal') throw e;
@@ -189,7 +188,7 @@ export async function recordOutcomes(
   }
   const lost = after.length ? ((await ledger.apply(p.name, runId, after, opts.actor, audit)) ?? []) : [];
   if (lost.length) opts.log.warn({ pipeline: p.name, keys: lost }, 'leases lost during delivery (another runner took them over): their outcomes are left to that runner, which checks the target first');
-  crashPoint('after-ledger-delivered');
+  opts.crash?.('after-ledger-delivered');
 }
 
 /**
@@ -204,7 +203,7 @@ export async function flushHeld(p: FlowPipeline, ledger: FlowLedger, runId: stri
     return;
   }
   const outcomes = (await p.target.flush(ctx)).filter((o) => o.status !== 'held');
-  crashPoint('after-target-commit');
+  opts.crash?.('after-target-commit');
   const stray = outcomes.filter((o) => !held.has(o.key)).map((o) => o.key);
   if (stray.length) opts.log.warn({ pipeline: p.name, keys: stray }, 'the target answered for records it was not holding: ignored');
   if (!held.size) return;

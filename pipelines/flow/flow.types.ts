@@ -17,6 +17,7 @@ import type {
   Transition,
 } from '../ledger/ledger.types.js';
 import type { ReceiveOptions } from '../ledger/ledger.receive.js';
+import type { CrashHook } from './crash-points.js';
 
 /** A pipeline ready to run: definition facts, compiled mapping, built connectors. */
 export interface FlowPipeline {
@@ -87,6 +88,8 @@ export interface PassOptions {
   chunksInFlight?: number;
   /** Called as work progresses. */
   onProgress?(p: Progress): void;
+  /** Called at the named crash points, and handed to connectors on `Ctx.crash`; set only for the crash tests (`REKEY_CRASH_AT`). */
+  crash?: CrashHook;
   now?: () => Date;
 }
 

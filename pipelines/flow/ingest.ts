@@ -24,7 +24,7 @@ function location(item: SourceItem): string {
  */
 export async function ingest(p: FlowPipeline, ledger: FlowLedger, runId: string, opts: PassOptions, ctx: Ctx): Promise<IngestCounts> {
   const counts: IngestCounts = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0 };
-  const door: Door = { pipeline: p.name, ledger, runId, actor: opts.actor, log: opts.log };
+  const door: Door = { pipeline: p.name, ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash };
   let batch: IncomingSubmission[] = [];
   let inBatch = new Set<string>();
   const flush = async () => {

@@ -12,6 +12,7 @@ import type { PassOptions, PassResult, Progress } from '../../pipelines/flow/flo
 import { loadPipelineFile } from '../pipeline-files.js';
 import { createLogger } from '../logging.js';
 import { flowPipeline } from '../../pipelines/flow/flow-pipeline.js';
+import { CRASH_ENV, crashHook } from '../../pipelines/flow/crash-points.js';
 import { durationOption, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
 import { defaultThreads, MappingPool } from '../pool/mapping-pool.js';
 import { chunkParser, mapChunk } from '../../pipelines/flow/chunk-map.js';
@@ -117,6 +118,7 @@ export function runCommand(program: Command, result: CommandResult): void {
       process.once('SIGTERM', stop);
       const threads = opts.workers ?? lp.def.workers ?? defaultThreads();
       const key = piiKey(log);
+      const crash = crashHook(process.env[CRASH_ENV]);
       const pool = threads > 0 ? new MappingPool(resolve(lp.mappingFile), threads, key, lp.mapping.version) : undefined;
       const bar = progressBar(!opts.json && process.stderr.isTTY === true);
       try {
@@ -130,6 +132,7 @@ export function runCommand(program: Command, result: CommandResult): void {
           leaseMs: durationOption('--lease', opts.lease ?? '60s'),
           retryWaitMs: durationOption('--wait', opts.wait ?? '0s'),
           piiHash: piiHasher(key),
+          crash,
           onProgress: (p) => bar.update(p),
           ...mappingOptions(pool, lp.mapping, key),
         });

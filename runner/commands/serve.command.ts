@@ -12,6 +12,7 @@ import { runPass } from '../../pipelines/flow/pass.js';
 import { loadPipelineFile } from '../pipeline-files.js';
 import { createLogger } from '../logging.js';
 import { flowPipeline } from '../../pipelines/flow/flow-pipeline.js';
+import { CRASH_ENV, crashHook } from '../../pipelines/flow/crash-points.js';
 import { durationOption, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
 import { Scheduler } from '../serve/scheduler.js';
 import { PipelinePools } from '../pool/pipeline-pools.js';
@@ -67,6 +68,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       const scheduler = new Scheduler(log);
       const id = runnerId();
       const key = piiKey(log);
+      const crash = crashHook(process.env[CRASH_ENV]);
       const wakes = new Map<string, () => Promise<void>>();
       const pools = new PipelinePools(key);
       for (const { file, def, source } of loaded) {
@@ -84,6 +86,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
             leaseMs: durationOption('--lease', opts.lease),
             retryWaitMs: 0,
             piiHash: piiHasher(key),
+            crash,
             ...mappingOptions(pool, lp.mapping, key),
           });
         };
