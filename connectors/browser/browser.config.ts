@@ -3,70 +3,81 @@
  * web UI, declared in the pipeline, and their JSON Schema. Each step is a
  * mapping of exactly one step kind (`- fill: {...}`), with every key of
  * every kind declared, so a misspelt kind or option is reported at its
- * line and column by `rekey validate`.
+ * line and column by `rekey validate`. Declared once: the JSON Schema, the
+ * types and the defaults derive from one typebox schema.
  */
+import { Type, type Static, type TObject, type TProperties, type TSchema } from 'typebox';
+import { closed, defaultsOf, mapOf, oneOf, withDefault } from '../config.schema.js';
 
-/** Where an element is: by label, `name` attribute, CSS selector, ARIA role (with `text` as its accessible name) or text. */
-export interface Locator {
-  label?: string;
-  name?: string;
-  selector?: string;
-  role?: string;
-  text?: string;
-  /** Exact match of label, role name or text; default true. */
-  exact?: boolean;
+const str = (description: string) => Type.String({ minLength: 1, description });
+const optStr = (description: string) => Type.Optional(str(description));
+const optBool = (description?: string) => Type.Optional(Type.Boolean(description === undefined ? {} : { description }));
+const timeout = Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: 'Milliseconds this step may take.' }));
+const obj = <P extends TProperties>(props: P, description: string) => closed(props, { description });
+const locatorProps = {
+  label: optStr('The field\'s label text.'),
+  name: optStr('The element\'s name attribute.'),
+  selector: optStr('A CSS (or Playwright) selector.'),
+  role: Type.Optional(
+    Type.Enum(['button', 'link', 'textbox', 'checkbox', 'radio', 'combobox', 'option', 'tab', 'menuitem'], { type: 'string', description: 'ARIA role; `text` gives its accessible name.' }),
+  ),
+  text: optStr('Text of the element (with `role`: its accessible name).'),
+  exact: optBool('Exact match of label, role name or text; default true.'),
+  timeout,
+};
+
+/** Where an element is: by label, `name` attribute, CSS selector, ARIA role (with `text` as its accessible name) or text; `exact` match by default; `timeout` of its step. */
+export type Locator = Static<TObject<typeof locatorProps>>;
+
+/** The step kinds; `steps` is the schema of the nested step lists of `frame` and `popup`. */
+function stepKinds<S extends TSchema>(steps: S) {
+  return {
+    goto: str('URL to open, relative to baseUrl; a template.'),
+    fill: obj({ ...locatorProps, value: Type.String({ description: 'Text to type; a template.' }), skipEmpty: optBool('Leave the field alone when the value is empty.') }, 'Types a value into a field.'),
+    select: obj({ ...locatorProps, value: Type.String({ description: 'Option value or label; a template.' }), skipEmpty: optBool() }, 'Chooses an option of a select.'),
+    check: obj({ ...locatorProps, checked: optBool('Default true.') }, 'Ticks (or unticks) a checkbox or radio.'),
+    click: oneOf([str('Selector of the element to click.'), obj(locatorProps, 'The element to click.')]),
+    press: obj({ ...locatorProps, key: str('Key, e.g. Enter or Tab.') }, 'Presses a key in an element.'),
+    waitFor: obj({ text: optStr('Text to appear.'), selector: optStr('Selector to appear.'), url: optStr('Text the URL is to contain.'), timeout }, 'Waits for text, an element or a URL.'),
+    expect: obj({ success: str('Selector (or text=...) that shows success.'), error: optStr('Selector of the page\'s own error message: its text rejects the record.'), timeout }, 'Waits for success or the page\'s error message.'),
+    dialog: Type.Enum(['accept', 'dismiss'], { type: 'string', description: 'What to do with the dialogs (confirm, alert) that follow.' }),
+    frame: obj({ selector: str('Selector of the iframe.'), steps }, 'Steps inside a frame.'),
+    popup: obj({ open: obj(locatorProps, 'The element whose click opens the popup.'), steps }, 'Steps inside a popup window opened by a click.'),
+    upload: obj(
+      { ...locatorProps, path: optStr('File to upload (a template), relative to the pipeline file.'), content: Type.Optional(Type.String({ description: 'Text to upload as a file (a template).' })), fileName: optStr('Name of the uploaded content (a template).') },
+      'Uploads a file into a file input.',
+    ),
+    capture: obj(
+      { selector: str('Element whose text is captured.'), regex: optStr('Regular expression; its first group (or whole match) is kept.'), as: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Name of the capture; default ref.' })), timeout },
+      'Captures a value shown on the page.',
+    ),
+    screenshot: obj({ name: str('File name (a template) in the evidence folder, without .png.') }, 'Saves a screenshot as evidence.'),
+  };
 }
 
-/** Per-step options. */
-interface StepOptions {
-  /** Milliseconds this step may take; default `stepTimeoutMs`. */
-  timeout?: number;
-}
-
-/** One step. Texts are templates: `{{FIELD}}` from the mapped record, `{{ref}}` and other captures, `{{key}}`, `{{login.username}}`. */
-export type Step =
-  | { goto: string }
-  | { fill: Locator & StepOptions & { value: string; skipEmpty?: boolean } }
-  | { select: Locator & StepOptions & { value: string; skipEmpty?: boolean } }
-  | { check: Locator & StepOptions & { checked?: boolean } }
-  | { click: string | (Locator & StepOptions) }
-  | { press: Locator & StepOptions & { key: string } }
-  | { waitFor: StepOptions & { text?: string; selector?: string; url?: string } }
-  | { expect: StepOptions & { success: string; error?: string } }
-  | { dialog: 'accept' | 'dismiss' }
-  | { frame: { selector: string; steps: Step[] } }
-  | { popup: { open: Locator & StepOptions; steps: Step[] } }
-  | { upload: Locator & StepOptions & { path?: string; content?: string; fileName?: string } }
-  | { capture: StepOptions & { selector: string; regex?: string; as?: string } }
-  | { screenshot: { name: string } };
+/** One step of the kinds `K`: an object of exactly one of them. */
+type OneStep<K extends TProperties> = { [N in keyof K]: { [P in N]: Static<K[N]> } }[keyof K];
 
 /** The step kinds, in the order the docs list them. */
 export const STEP_KINDS = ['goto', 'fill', 'select', 'check', 'click', 'press', 'waitFor', 'expect', 'dialog', 'frame', 'popup', 'upload', 'capture', 'screenshot'] as const;
 
-/** Signing in; run on a fresh context and again whenever `expired` matches. */
-export interface LoginConfig {
-  username: string;
-  password: string;
-  steps: Step[];
-  /** How an expired session shows: the page's URL contains `url`, or `selector` is on the page. */
-  expired: { url?: string; selector?: string };
+function stepSchema<K extends TProperties>(kinds: K) {
+  const description = `One step: exactly one of ${STEP_KINDS.join(', ')}.`;
+  return Type.Unsafe<OneStep<K>>({ type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: false, properties: kinds, description });
 }
 
-/** Finding a record already keyed (after an uncertain attempt): steps that search, then `found` or `notFound` appears. */
-export interface ProbeConfig {
-  steps: Step[];
-  /** Selector of a result; the reference is captured from its text (or `regex`'s first group). */
-  found: string;
-  /** Selector or `text=` of the no-result message. */
-  notFound: string;
-  regex?: string;
-}
+const stepList = <S extends TSchema>(step: S) => Type.Array(step, { minItems: 1 });
+const { frame: _frame, popup: _popup, ...plainKinds } = stepKinds(Type.Object({}));
+const plainStep = stepSchema(plainKinds);
+const nestedStep = stepSchema(stepKinds(stepList(plainStep)));
 
-/** Reading the created case back: its page, and per mapping field where the value shows (or a template of what it should read). */
-export interface ReadBackConfig {
-  goto: string;
-  fields: Record<string, string | { selector: string; expect: string }>;
-}
+/** JSON Schema (draft-07) of one step: a popup in a frame (or a frame in a popup) holds plain steps. */
+export const stepJsonSchema = stepSchema(stepKinds(stepList(nestedStep)));
+
+/** One step. Texts are templates: `{{FIELD}}` from the mapped record, `{{ref}}` and other captures, `{{key}}`, `{{login.username}}`. */
+export type Step = Static<typeof stepJsonSchema>;
+
+const TRACE_MODES = ['retries', 'always', 'off'] as const;
 
 /**
  * Which forms are traced (Playwright trace with DOM snapshots, kept when the
@@ -74,97 +85,79 @@ export interface ReadBackConfig {
  * `always`, every form (measured here: about a fifth more time per form);
  * `off`, none. A failure always keeps a screenshot.
  */
-export type TraceMode = 'retries' | 'always' | 'off';
+export type TraceMode = (typeof TRACE_MODES)[number];
+
+const evidenceSchema = obj(
+  {
+    folder: optStr('Evidence folder, relative to the pipeline file.'),
+    confirmations: optBool('Screenshot every confirmation page.'),
+    traces: withDefault(
+      Type.Unsafe<TraceMode | boolean>({
+        enum: [...TRACE_MODES, true, false],
+        description: 'Playwright traces (with DOM snapshots), kept on failure: of forms on a retry or after an uncertain attempt (retries, the default), of every form (always; true), or none (off; false).',
+      }),
+      'retries',
+    ),
+  },
+  'Where screenshots and traces go.',
+);
+
+/** JSON Schema (draft-07) of {@link BrowserConfig}. */
+export const browserConfigSchema = closed({
+  baseUrl: Type.String({ pattern: '^https?://', description: 'Base of relative URLs, e.g. http://dcs.internal:8080.' }),
+  executablePath: optStr('Chromium to run; default Playwright\'s own, else /usr/bin/chromium-headless-shell, else /usr/bin/chromium.'),
+  contexts: Type.Optional(Type.Integer({ minimum: 1, maximum: 32, description: 'Signed-in browser contexts keying at once; default the pipeline’s limits.concurrency.' })),
+  recycleContextAfter: withDefault(Type.Integer({ minimum: 1, description: 'Forms per context before it is replaced; default 50.' }), 50),
+  restartBrowserAfter: withDefault(Type.Integer({ minimum: 1, description: 'Forms before the browser is restarted; default 500.' }), 500),
+  stepTimeoutMs: withDefault(Type.Integer({ minimum: 100, maximum: 600_000, description: 'Default time a step may take (ms); default 15000.' }), 15_000),
+  evidence: Type.Optional(evidenceSchema),
+  login: Type.Optional(
+    obj(
+      {
+        username: str('User ID: { env: NAME }.'),
+        password: str('Password: { env: NAME }.'),
+        steps: stepList(plainStep),
+        expired: obj({ url: optStr('Text of the sign-in page\'s URL.'), selector: optStr('Selector shown only when signed out.') }, 'How an expired session shows.'),
+      },
+      'Signing in, again whenever the session has expired.',
+    ),
+  ),
+  steps: stepList(stepJsonSchema),
+  reference: withDefault(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Capture holding the legacy reference; default ref.' }), 'ref'),
+  probe: Type.Optional(
+    obj(
+      { steps: stepList(plainStep), found: str('Selector of a search result.'), notFound: str('Selector (or text=...) of the no-result message.'), regex: optStr('Regular expression for the reference in the result\'s text.') },
+      'Searching the legacy UI for a record that may be keyed already.',
+    ),
+  ),
+  readBack: Type.Optional(
+    obj(
+      {
+        goto: str('Page of the created record (a template with {{ref}}).'),
+        fields: mapOf(oneOf([str('Selector showing the field\'s value.'), obj({ selector: str('Selector showing the value.'), expect: Type.String({ description: 'Template of what it should read.' }) }, 'Selector and the expected text.')]), { minProperties: 1 }),
+      },
+      'Reading the created record back, field by field.',
+    ),
+  ),
+});
+
+/** `target.config` of kind `browser`: the legacy UI's base URL, the steps of one form, and how to sign in, find a keyed record and read it back. */
+export type BrowserConfig = Static<typeof browserConfigSchema>;
+
+/** Signing in; run on a fresh context and again whenever `expired` matches (the page's URL contains `url`, or `selector` is on the page). */
+export type LoginConfig = NonNullable<BrowserConfig['login']>;
+
+/** Finding a record already keyed (after an uncertain attempt): steps that search, then `found` (whose text, or `regex`'s first group, is the reference) or `notFound` appears. */
+export type ProbeConfig = NonNullable<BrowserConfig['probe']>;
+
+/** Reading the created case back: its page, and per mapping field where the value shows (or a template of what it should read). */
+export type ReadBackConfig = NonNullable<BrowserConfig['readBack']>;
+
+/** Defaults of {@link BrowserConfig}. */
+export const BROWSER_DEFAULTS = defaultsOf(browserConfigSchema);
 
 /** The trace mode a config asks for (`true` is `always`, `false` is `off`; default `retries`). */
 export function traceMode(v: TraceMode | boolean | undefined): TraceMode {
-  return v === true ? 'always' : v === false ? 'off' : (v ?? 'retries');
+  const mode = v ?? defaultsOf(evidenceSchema).traces;
+  return mode === true ? 'always' : mode === false ? 'off' : mode;
 }
-
-/** `target.config` of kind `browser`. */
-export type BrowserConfig = {
-  /** Base of relative `goto` URLs. */
-  baseUrl: string;
-  /** Chromium to run; default: Playwright's own, else /usr/bin/chromium-headless-shell, else /usr/bin/chromium. */
-  executablePath?: string;
-  /** Browser contexts (signed-in clerks) keying at once; default the pipeline's `limits.concurrency`. */
-  contexts?: number;
-  /** A context is replaced after this many forms; default 50. */
-  recycleContextAfter?: number;
-  /** The browser is restarted after this many forms; default 500. */
-  restartBrowserAfter?: number;
-  /** Default time a step may take (ms); default 15000. */
-  stepTimeoutMs?: number;
-  /** Evidence folder (screenshots, traces), relative to the pipeline file; default `.rekey/evidence/<pipeline>`. */
-  evidence?: { folder?: string; confirmations?: boolean; traces?: TraceMode | boolean };
-  login?: LoginConfig;
-  steps: Step[];
-  /** The capture holding the legacy reference; default `ref`. */
-  reference?: string;
-  probe?: ProbeConfig;
-  readBack?: ReadBackConfig;
-};
-
-const str = (description: string) => ({ type: 'string', minLength: 1, description });
-const timeout = { type: 'integer', minimum: 1, maximum: 600_000, description: 'Milliseconds this step may take.' };
-const locatorProps = {
-  label: str('The field\'s label text.'),
-  name: str('The element\'s name attribute.'),
-  selector: str('A CSS (or Playwright) selector.'),
-  role: { type: 'string', enum: ['button', 'link', 'textbox', 'checkbox', 'radio', 'combobox', 'option', 'tab', 'menuitem'], description: 'ARIA role; `text` gives its accessible name.' },
-  text: str('Text of the element (with `role`: its accessible name).'),
-  exact: { type: 'boolean', description: 'Exact match of label, role name or text; default true.' },
-  timeout,
-};
-const obj = (props: Record<string, unknown>, required: string[], description: string) => ({ type: 'object', additionalProperties: false, required, properties: props, description });
-
-function stepSchema(depth: number): Record<string, unknown> {
-  const steps = depth > 0 ? { type: 'array', minItems: 1, items: stepSchema(depth - 1) } : {};
-  const kinds: Record<string, unknown> = {
-    goto: str('URL to open, relative to baseUrl; a template.'),
-    fill: obj({ ...locatorProps, value: { type: 'string', description: 'Text to type; a template.' }, skipEmpty: { type: 'boolean', description: 'Leave the field alone when the value is empty.' } }, ['value'], 'Types a value into a field.'),
-    select: obj({ ...locatorProps, value: { type: 'string', description: 'Option value or label; a template.' }, skipEmpty: { type: 'boolean' } }, ['value'], 'Chooses an option of a select.'),
-    check: obj({ ...locatorProps, checked: { type: 'boolean', description: 'Default true.' } }, [], 'Ticks (or unticks) a checkbox or radio.'),
-    click: { oneOf: [str('Selector of the element to click.'), obj(locatorProps, [], 'The element to click.')] },
-    press: obj({ ...locatorProps, key: str('Key, e.g. Enter or Tab.') }, ['key'], 'Presses a key in an element.'),
-    waitFor: obj({ text: str('Text to appear.'), selector: str('Selector to appear.'), url: str('Text the URL is to contain.'), timeout }, [], 'Waits for text, an element or a URL.'),
-    expect: obj({ success: str('Selector (or text=...) that shows success.'), error: str('Selector of the page\'s own error message: its text rejects the record.'), timeout }, ['success'], 'Waits for success or the page\'s error message.'),
-    dialog: { type: 'string', enum: ['accept', 'dismiss'], description: 'What to do with the dialogs (confirm, alert) that follow.' },
-    frame: obj({ selector: str('Selector of the iframe.'), steps }, ['selector', 'steps'], 'Steps inside a frame.'),
-    popup: obj({ open: obj(locatorProps, [], 'The element whose click opens the popup.'), steps }, ['open', 'steps'], 'Steps inside a popup window opened by a click.'),
-    upload: obj({ ...locatorProps, path: str('File to upload (a template), relative to the pipeline file.'), content: { type: 'string', description: 'Text to upload as a file (a template).' }, fileName: str('Name of the uploaded content (a template).') }, [], 'Uploads a file into a file input.'),
-    capture: obj({ selector: str('Element whose text is captured.'), regex: str('Regular expression; its first group (or whole match) is kept.'), as: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Name of the capture; default ref.' }, timeout }, ['selector'], 'Captures a value shown on the page.'),
-    screenshot: obj({ name: str('File name (a template) in the evidence folder, without .png.') }, ['name'], 'Saves a screenshot as evidence.'),
-  };
-  if (depth === 0) {
-    delete kinds.frame;
-    delete kinds.popup;
-  }
-  return { type: 'object', minProperties: 1, maxProperties: 1, additionalProperties: false, properties: kinds, description: `One step: exactly one of ${STEP_KINDS.join(', ')}.` };
-}
-
-/** JSON Schema (draft-07) of one step: a popup in a frame (or a frame in a popup) holds plain steps. */
-export const stepJsonSchema = stepSchema(2);
-const stepList = { type: 'array', minItems: 1, items: stepJsonSchema };
-const plainStepList = { type: 'array', minItems: 1, items: stepSchema(0) };
-
-/** JSON Schema (draft-07) of {@link BrowserConfig}. */
-export const browserConfigSchema: Record<string, unknown> = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['baseUrl', 'steps'],
-  properties: {
-    baseUrl: { type: 'string', pattern: '^https?://', description: 'Base of relative URLs, e.g. http://dcs.internal:8080.' },
-    executablePath: str('Chromium to run; default Playwright\'s own, else /usr/bin/chromium-headless-shell, else /usr/bin/chromium.'),
-    contexts: { type: 'integer', minimum: 1, maximum: 32, description: 'Signed-in browser contexts keying at once; default the pipeline’s limits.concurrency.' },
-    recycleContextAfter: { type: 'integer', minimum: 1, description: 'Forms per context before it is replaced; default 50.' },
-    restartBrowserAfter: { type: 'integer', minimum: 1, description: 'Forms before the browser is restarted; default 500.' },
-    stepTimeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, description: 'Default time a step may take (ms); default 15000.' },
-    evidence: obj({ folder: str('Evidence folder, relative to the pipeline file.'), confirmations: { type: 'boolean', description: 'Screenshot every confirmation page.' }, traces: { enum: ['retries', 'always', 'off', true, false], description: 'Playwright traces (with DOM snapshots), kept on failure: of forms on a retry or after an uncertain attempt (retries, the default), of every form (always; true), or none (off; false).' } }, [], 'Where screenshots and traces go.'),
-    login: obj({ username: str('User ID: { env: NAME }.'), password: str('Password: { env: NAME }.'), steps: plainStepList, expired: obj({ url: str('Text of the sign-in page\'s URL.'), selector: str('Selector shown only when signed out.') }, [], 'How an expired session shows.') }, ['username', 'password', 'steps', 'expired'], 'Signing in, again whenever the session has expired.'),
-    steps: stepList,
-    reference: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Capture holding the legacy reference; default ref.' },
-    probe: obj({ steps: plainStepList, found: str('Selector of a search result.'), notFound: str('Selector (or text=...) of the no-result message.'), regex: str('Regular expression for the reference in the result\'s text.') }, ['steps', 'found', 'notFound'], 'Searching the legacy UI for a record that may be keyed already.'),
-    readBack: obj({ goto: str('Page of the created record (a template with {{ref}}).'), fields: { type: 'object', minProperties: 1, additionalProperties: { oneOf: [str('Selector showing the field\'s value.'), obj({ selector: str('Selector showing the value.'), expect: { type: 'string', description: 'Template of what it should read.' } }, ['selector', 'expect'], 'Selector and the expected text.')] } } }, ['goto', 'fields'], 'Reading the created record back, field by field.'),
-  },
-};

@@ -14,7 +14,8 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright';
 import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
-import { browserConfigSchema, traceMode, type BrowserConfig, type TraceMode } from './browser.config.js';
+import { jsonSchema } from '../config.schema.js';
+import { BROWSER_DEFAULTS, browserConfigSchema, traceMode, type BrowserConfig, type TraceMode } from './browser.config.js';
 import { checkBrowserConfig } from './browser.check.js';
 import { asFailure, BrowserCodes, BrowserFailure, SessionExpired } from './browser.errors.js';
 import { ContextPool, type Slot } from './browser.pool.js';
@@ -46,8 +47,8 @@ export class BrowserTarget implements Target {
     this.pool = new ContextPool({
       executablePath: config.executablePath,
       size: config.contexts ?? env.concurrency ?? 1,
-      recycleContextAfter: config.recycleContextAfter ?? 50,
-      restartBrowserAfter: config.restartBrowserAfter ?? 500,
+      recycleContextAfter: config.recycleContextAfter ?? BROWSER_DEFAULTS.recycleContextAfter,
+      restartBrowserAfter: config.restartBrowserAfter ?? BROWSER_DEFAULTS.restartBrowserAfter,
       traces: this.traces !== 'off',
     });
   }
@@ -92,8 +93,8 @@ export class BrowserTarget implements Target {
         }
         await this.remember(r.key, ctx);
         await runSteps(this.config.steps, slot.watch, env);
-        const ref = captures.get(this.config.reference ?? 'ref');
-        if (!ref) throw new BrowserFailure(BrowserCodes.NO_REFERENCE, 'retry', `the steps captured no "${this.config.reference ?? 'ref'}"`);
+        const ref = captures.get(this.config.reference ?? BROWSER_DEFAULTS.reference);
+        if (!ref) throw new BrowserFailure(BrowserCodes.NO_REFERENCE, 'retry', `the steps captured no "${this.config.reference ?? BROWSER_DEFAULTS.reference}"`);
         if (this.config.evidence?.confirmations) await env.screenshot(page, `${safe(r.key)}-confirmation`);
         const out: Outcome = { key: r.key, status: 'delivered', legacyRef: ref };
         if (this.config.readBack) Object.assign(out, await this.readBack(slot, env, r, log));
@@ -124,7 +125,7 @@ export class BrowserTarget implements Target {
     return {
       baseUrl: cfg.baseUrl,
       baseDir: this.env.baseDir,
-      timeout: cfg.stepTimeoutMs ?? 15_000,
+      timeout: cfg.stepTimeoutMs ?? BROWSER_DEFAULTS.stepTimeoutMs,
       lookup: (n) => (captures.has(n) ? captures.get(n) : n === 'key' ? r.key : n === 'login.username' ? cfg.login?.username : n === 'login.password' ? cfg.login?.password : r.record[n]),
       capture: (n, v) => void captures.set(n, v),
       screenshot: async (page: Page, name: string) => {
@@ -236,6 +237,6 @@ export const browserTarget: ConnectorDef<BrowserConfig, Target> = {
   name: 'browser',
   kind: 'target',
   doc: 'Keys mapped records into a legacy web UI in headless Chromium through declared steps (fill, select, click, frames, popups, dialogs, uploads), capturing the reference it shows; signs in again when the session expires, probes before keying again after an uncertain attempt, optionally reads the record back.',
-  configSchema: browserConfigSchema,
+  configSchema: jsonSchema(browserConfigSchema),
   create: (config, env) => new BrowserTarget(config, env),
 };
