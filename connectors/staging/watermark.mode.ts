@@ -16,9 +16,6 @@ import type { StagingMode, TableInfo } from './staging.mode.js';
 const MARK = 'rekey_mark__';
 const MARK_KEY = 'rekey_key__';
 
-/** The columns this mode adds to each row it reads (not part of any body). */
-export const WATERMARK_HELPER_COLUMNS: readonly string[] = [MARK, MARK_KEY];
-
 interface Pair {
   mark: string;
   key: string;
