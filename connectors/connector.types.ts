@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { ErrorData } from '../lib/errors.js';
 import type { FieldSpec, GroupSpec } from '../mappings/mapping.types.js';
 
 /** One form submission as a source hands it over. */
@@ -66,13 +67,8 @@ export type ReadItem =
 /** Input formats the readers understand. */
 export type InputFormat = 'json' | 'ndjson' | 'csv' | 'xml';
 
-/** Plain-data error that crosses layers and worker threads (see STYLE §3). */
-export interface ConnectorError {
-  code: string;
-  disposition: 'retry' | 'reject' | 'fatal';
-  message: string;
-  field?: string;
-}
+/** Plain-data error that crosses layers and worker threads (see STYLE §3 and lib/errors). */
+export type ConnectorError = ErrorData;
 
 /** One item a source yields: a submission body, or why a record could not be read. */
 export type SourceItem =

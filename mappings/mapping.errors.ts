@@ -1,48 +1,38 @@
 /**
- * The mapping layer's error catalogue. Every error that leaves this layer has
- * a stable code and a disposition telling the runner what to do with it:
- * `reject` (this record is wrong: report why, never retry) or `fatal` (the
- * mapping cannot be used: stop). Mapping code never produces `retry`.
+ * The mapping layer's error catalogue (STYLE §3), built with lib/errors.
+ * Mapping code never produces `retry`: a record is `reject`ed (report
+ * why, never retry) or the mapping is `fatal` (it cannot be used: stop).
  */
+import { CodedError, defineErrors } from '../lib/errors.js';
 
-/** What the runner must do with an error. */
-export type Disposition = 'retry' | 'reject' | 'fatal';
+export type { Disposition, ErrorData } from '../lib/errors.js';
 
-/** Plain-data form of an error, safe to send across a worker-thread boundary. */
-export interface ErrorData {
-  code: string;
-  disposition: Disposition;
-  message: string;
-  field?: string;
-}
-
-/** Stable codes of this layer. */
-export const MappingCodes = {
-  /** The mapping file is not valid YAML or breaks the mapping schema. */
-  INVALID_MAPPING: 'MAPPING_INVALID',
-  /** A record broke one or more field rules. */
-  RECORD_REJECTED: 'MAPPING_RECORD_REJECTED',
-  /** A golden case file is malformed. */
-  INVALID_CASES: 'MAPPING_CASES_INVALID',
-} as const;
+/** Every error of this layer, defined once. */
+export const MappingErrors = defineErrors({
+  INVALID_MAPPING: {
+    code: 'MAPPING_INVALID',
+    disposition: 'fatal',
+    means: 'The mapping file is not valid YAML or breaks the mapping schema, so the pipeline cannot map anything.',
+    hint: 'Fix each problem listed at its file:line:col (rekey validate lists them all) and run again.',
+  },
+  RECORD_REJECTED: {
+    code: 'MAPPING_RECORD_REJECTED',
+    disposition: 'reject',
+    means: 'A submission broke one or more field rules of the mapping; the message names each field, rule and reason.',
+    hint: 'Correct the submission (or the mapping rule if the rule is wrong), then replay it with rekey replay.',
+  },
+});
 
 import { formatProblem, type Problem } from '../lib/problem.js';
 
 export { formatProblem, type Problem };
 
 /** Thrown when a mapping cannot be loaded; carries every problem found, not only the first. */
-export class MappingInvalidError extends Error {
-  readonly code = MappingCodes.INVALID_MAPPING;
-  readonly disposition: Disposition = 'fatal';
+export class MappingInvalidError extends CodedError {
   readonly problems: Problem[];
   constructor(problems: Problem[]) {
-    super(problems.map(formatProblem).join('\n'));
+    super(MappingErrors.INVALID_MAPPING, problems.map(formatProblem).join('\n'));
     this.name = 'MappingInvalidError';
     this.problems = problems;
-  }
-
-  /** Plain data for logs and worker boundaries. */
-  toData(): ErrorData {
-    return { code: this.code, disposition: this.disposition, message: this.message };
   }
 }

@@ -1,58 +1,115 @@
 /**
- * The flow layer's error catalogue (state store, ledger, audit log). Every
- * error that leaves this layer has a stable code and a disposition telling
- * the runner what to do: `retry` (transient, back off), `reject` (this
- * request is wrong, report why, never retry) or `fatal` (stop and alert).
- * Other parts of `pipelines/` add their codes here.
+ * The flow layer's error catalogue (state store, ledger, audit log,
+ * delivery), built with lib/errors: each code once, with its disposition
+ * (STYLE §3), what it means and what to do. Other parts of `pipelines/`
+ * add their codes here.
  */
-import type { ConnectorError } from '../connectors/connector.types.js';
+import { CodedError, defineErrors } from '../lib/errors.js';
 
-/** What the runner must do with an error. */
-export type Disposition = 'retry' | 'reject' | 'fatal';
+export type { Disposition } from '../lib/errors.js';
 
-/** Stable codes of this layer, each with its disposition. */
-export const PipelineCodes = {
-  /** `--state` / `REKEY_STATE_URL` is not a URL rekey can open. */
-  STORE_URL_INVALID: { code: 'STORE_URL_INVALID', disposition: 'fatal' },
-  /** The state store cannot be created, opened or reached (a folder that cannot be written, a file SQLite cannot open, a refused connection). */
-  STORE_UNAVAILABLE: { code: 'STORE_UNAVAILABLE', disposition: 'fatal' },
-  /** The state store schema could not be brought up to date. */
-  STORE_MIGRATION_FAILED: { code: 'STORE_MIGRATION_FAILED', disposition: 'fatal' },
-  /** A requested state move is not in `TRANSITIONS`; nothing was written. */
-  LEDGER_ILLEGAL_TRANSITION: { code: 'LEDGER_ILLEGAL_TRANSITION', disposition: 'fatal' },
-  /** A transition or operator action named a key the ledger does not hold. */
-  LEDGER_UNKNOWN_KEY: { code: 'LEDGER_UNKNOWN_KEY', disposition: 'reject' },
-  /** A call broke this layer's input rules (missing reason, PII not hashed, ...). */
-  LEDGER_BAD_REQUEST: { code: 'LEDGER_BAD_REQUEST', disposition: 'reject' },
-  /** `finishRun` was given a run id that was never started. */
-  LEDGER_UNKNOWN_RUN: { code: 'LEDGER_UNKNOWN_RUN', disposition: 'fatal' },
-  /** A signing, verifying or PII key is missing or unreadable. */
-  AUDIT_KEY_INVALID: { code: 'AUDIT_KEY_INVALID', disposition: 'fatal' },
-  /** A checkpoint file or entry cannot be parsed. */
-  AUDIT_CHECKPOINT_INVALID: { code: 'AUDIT_CHECKPOINT_INVALID', disposition: 'fatal' },
-  /** A target answered `held` for records but offers no `flush` to settle them (a connector bug). */
-  TARGET_HELD_WITHOUT_FLUSH: { code: 'TARGET_HELD_WITHOUT_FLUSH', disposition: 'fatal' },
-  /** There is nothing to checkpoint: the audit log is empty. */
-  AUDIT_EMPTY: { code: 'AUDIT_EMPTY', disposition: 'reject' },
-} as const satisfies Record<string, { code: string; disposition: Disposition }>;
+/** Every error of this layer, defined once; pass an entry to {@link PipelineError}. */
+export const PipelineCodes = defineErrors({
+  STORE_URL_INVALID: {
+    code: 'STORE_URL_INVALID',
+    disposition: 'fatal',
+    means: '`--state` or REKEY_STATE_URL is not a state store URL rekey can open (or the SQLite found is too old).',
+    hint: 'Give a sqlite: file path or a postgres:// URL, as the message says.',
+  },
+  STORE_UNAVAILABLE: {
+    code: 'STORE_UNAVAILABLE',
+    disposition: 'fatal',
+    means: 'The state store cannot be created, opened or reached (a folder that cannot be written, a file SQLite cannot open, a refused connection).',
+    hint: 'Check the place named in the message exists and is writable (or the database is up), or point --state elsewhere.',
+  },
+  STORE_MIGRATION_FAILED: {
+    code: 'STORE_MIGRATION_FAILED',
+    disposition: 'fatal',
+    means: 'The state store schema could not be brought up to date.',
+    hint: 'Read the database error in the message, fix its cause (permissions, disk space), and run again; the migration is retried whole.',
+  },
+  LEDGER_ILLEGAL_TRANSITION: {
+    code: 'LEDGER_ILLEGAL_TRANSITION',
+    disposition: 'fatal',
+    means: 'A requested state move is not one the ledger allows; nothing was written.',
+    hint: 'This is a bug in rekey: report it with the message and the submission key.',
+  },
+  LEDGER_UNKNOWN_KEY: {
+    code: 'LEDGER_UNKNOWN_KEY',
+    disposition: 'reject',
+    means: 'A transition or operator action named a submission key the ledger does not hold.',
+    hint: 'Check the key and pipeline (rekey dlq list shows the keys held).',
+  },
+  LEDGER_BAD_REQUEST: {
+    code: 'LEDGER_BAD_REQUEST',
+    disposition: 'reject',
+    means: 'A call broke the ledger\'s input rules (a missing reason or key, PII not hashed).',
+    hint: 'Give what the message says is missing and try again.',
+  },
+  LEDGER_UNKNOWN_RUN: {
+    code: 'LEDGER_UNKNOWN_RUN',
+    disposition: 'fatal',
+    means: 'A run was finished that was never started.',
+    hint: 'This is a bug in rekey: report it with the message.',
+  },
+  AUDIT_KEY_INVALID: {
+    code: 'AUDIT_KEY_INVALID',
+    disposition: 'fatal',
+    means: 'A signing, verifying or PII key is missing or unreadable.',
+    hint: 'Set REKEY_AUDIT_PII_KEY (or its _FILE) or the key file the message names, readable by rekey.',
+  },
+  AUDIT_CHECKPOINT_INVALID: {
+    code: 'AUDIT_CHECKPOINT_INVALID',
+    disposition: 'fatal',
+    means: 'A checkpoint file or entry cannot be parsed.',
+    hint: 'Give the checkpoint file rekey audit checkpoint wrote, unedited.',
+  },
+  AUDIT_EMPTY: {
+    code: 'AUDIT_EMPTY',
+    disposition: 'reject',
+    means: 'There is nothing to checkpoint: the audit log is empty.',
+    hint: 'Run a pipeline first; a checkpoint signs the head of a non-empty audit log.',
+  },
+  TARGET_HELD_WITHOUT_FLUSH: {
+    code: 'TARGET_HELD_WITHOUT_FLUSH',
+    disposition: 'fatal',
+    means: 'A target answered `held` for records but no flush follows to settle them (a connector bug); the records stay in delivering and are checked again on the next pass.',
+    hint: 'Report it against the connector named in the message; until it is fixed that target cannot be used.',
+  },
+  TARGET_UNAVAILABLE: {
+    code: 'TARGET_UNAVAILABLE',
+    disposition: 'retry',
+    means: 'The target failed a whole batch with an error that carries no code of its own.',
+    hint: 'Nothing to do if it passes: the records are retried with backoff; if they end dead-lettered, read the message and fix the target.',
+  },
+  TARGET_NO_OUTCOME: {
+    code: 'TARGET_NO_OUTCOME',
+    disposition: 'retry',
+    means: 'The target answered for a batch but said nothing about this record.',
+    hint: 'Nothing to do if it passes on retry; if it keeps happening, report it against the connector.',
+  },
+  LEGACY_REJECTED: {
+    code: 'LEGACY_REJECTED',
+    disposition: 'reject',
+    means: 'The legacy system rejected a delivered record in its own answer (an acknowledgement file); the message is its reason.',
+    hint: 'Correct the submission (or the legacy system) as its reason says, then send it again with rekey dlq retry.',
+  },
+  UNEXPECTED_ERROR: {
+    code: 'UNEXPECTED_ERROR',
+    disposition: 'fatal',
+    means: 'A pass stopped on an error that has no code (a bug in rekey or a connector).',
+    hint: 'Run again with --debug to see its stack, and report it.',
+  },
+});
 
 /** One entry of the catalogue. */
 export type PipelineCode = (typeof PipelineCodes)[keyof typeof PipelineCodes];
 
-/** Base of every error this layer throws: a catalogue code, a disposition and a PII-free message. */
-export class PipelineError extends Error {
-  readonly code: string;
-  readonly disposition: Disposition;
+/** Base of every error this layer throws: a catalogue entry's code, disposition and hint, and a PII-free message. */
+export class PipelineError extends CodedError {
   constructor(kind: PipelineCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(kind, message, options);
     this.name = 'PipelineError';
-    this.code = kind.code;
-    this.disposition = kind.disposition;
-  }
-
-  /** Plain data for logs, the audit log and worker boundaries. */
-  toData(): ConnectorError {
-    return { code: this.code, disposition: this.disposition, message: this.message };
   }
 }
 

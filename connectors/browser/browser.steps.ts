@@ -3,14 +3,15 @@
  * it is in, values rendered from the record's templates, every action
  * raced against the page's faults (a 5xx answer, a crash) so a broken
  * page fails at once instead of at the step's timeout. Throws
- * {@link BrowserFailure} (rejected by the page's message, or a system
+ * {@link ConnectorFailure} (rejected by the page's message, or a system
  * failure) or {@link SessionExpired}.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { FrameLocator, Locator as PwLocator, Page } from 'playwright';
 import type { Locator, Step } from './browser.config.js';
-import { asFailure, BrowserCodes, BrowserFailure, SessionExpired } from './browser.errors.js';
+import { asFailure, SessionExpired } from './browser.errors.js';
+import { BrowserErrors, ConnectorFailure } from '../connector.errors.js';
 import { parseTemplate, renderTemplate, type Template } from './browser.template.js';
 
 /** What a run of steps works with. */
@@ -39,9 +40,9 @@ export class PageWatch {
     this.fault = this.arm();
     page.on('dialog', (d) => void (this.dialogs === 'accept' ? d.accept() : d.dismiss()).catch(() => undefined));
     page.on('response', (r) => {
-      if (r.status() >= 500 && r.request().isNavigationRequest()) this.trip(new BrowserFailure(BrowserCodes.SERVER_ERROR, 'retry', `the legacy app answered ${r.status()} for ${r.request().method()} ${new URL(r.url()).pathname}`));
+      if (r.status() >= 500 && r.request().isNavigationRequest()) this.trip(new ConnectorFailure(BrowserErrors.SERVER_ERROR, `the legacy app answered ${r.status()} for ${r.request().method()} ${new URL(r.url()).pathname}`));
     });
-    page.on('crash', () => this.trip(new BrowserFailure(BrowserCodes.CRASHED, 'retry', 'the page crashed')));
+    page.on('crash', () => this.trip(new ConnectorFailure(BrowserErrors.CRASHED, 'the page crashed')));
   }
 
   private arm(): Promise<never> {
@@ -105,7 +106,7 @@ export async function runSteps(steps: Step[], watch: PageWatch, env: StepEnv, sc
     try {
       await runStep(step, watch, env, scope);
     } catch (e) {
-      if (e instanceof SessionExpired || (e instanceof BrowserFailure && e.disposition === 'reject')) throw e;
+      if (e instanceof SessionExpired || (e instanceof ConnectorFailure && e.disposition === 'reject')) throw e;
       if (!watch.page.isClosed() && (await isExpired(watch.page, env))) throw new SessionExpired('the session expired');
       throw asFailure(e);
     }
@@ -152,7 +153,7 @@ async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope)
     const popup = await g(opened);
     const inner = new PageWatch(popup);
     await runSteps(step.popup.steps, inner, { ...env, expired: undefined }).catch((e: unknown) => {
-      if (!(popup.isClosed() && e instanceof BrowserFailure && e.code === BrowserCodes.CRASHED)) throw e;
+      if (!(popup.isClosed() && e instanceof ConnectorFailure && e.code === BrowserErrors.CRASHED.code)) throw e;
     });
     if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 2000 }).catch(() => popup.close());
   } else if ('upload' in step) {
@@ -161,7 +162,7 @@ async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope)
     if (u.path !== undefined) {
       const file = resolve(env.baseDir, render(u.path, env));
       const buffer = await readFile(file).catch(() => {
-        throw new BrowserFailure(BrowserCodes.STEP, 'reject', `the file to upload cannot be read: ${basename(file)}`);
+        throw new ConnectorFailure(BrowserErrors.STEP, `the file to upload cannot be read: ${basename(file)}`, { disposition: 'reject' });
       });
       await g(input.setInputFiles({ name: basename(file), mimeType: 'application/octet-stream', buffer }, t(u)));
     } else if (u.content !== undefined) {
@@ -192,7 +193,7 @@ async function expectOutcome(x: { success: string; error?: string; timeout?: num
   await watch.guard(any.first().waitFor({ timeout: x.timeout ?? env.timeout }));
   if (error && (await error.isVisible())) {
     const message = ((await error.textContent()) ?? '').replace(/\s+/g, ' ').trim();
-    throw new BrowserFailure(BrowserCodes.REJECTED, 'reject', message || 'the legacy app showed its error message');
+    throw new ConnectorFailure(BrowserErrors.REJECTED, message || 'the legacy app showed its error message');
   }
   if (await isExpired(watch.page, env)) throw new SessionExpired('the session expired');
 }

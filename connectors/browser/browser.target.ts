@@ -17,7 +17,8 @@ import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } f
 import { jsonSchema } from '../config.schema.js';
 import { BROWSER_DEFAULTS, browserConfigSchema, traceMode, type BrowserConfig, type TraceMode } from './browser.config.js';
 import { checkBrowserConfig } from './browser.check.js';
-import { asFailure, BrowserCodes, BrowserFailure, SessionExpired } from './browser.errors.js';
+import { asFailure, SessionExpired } from './browser.errors.js';
+import { BrowserErrors, ConnectorFailure, connectorErrorDef } from '../connector.errors.js';
 import { ContextPool, type Slot } from './browser.pool.js';
 import { isExpired, pick, runSteps, type StepEnv } from './browser.steps.js';
 import { parseTemplate, renderTemplate } from './browser.template.js';
@@ -94,7 +95,7 @@ export class BrowserTarget implements Target {
         await this.remember(r.key, ctx);
         await runSteps(this.config.steps, slot.watch, env);
         const ref = captures.get(this.config.reference ?? BROWSER_DEFAULTS.reference);
-        if (!ref) throw new BrowserFailure(BrowserCodes.NO_REFERENCE, 'retry', `the steps captured no "${this.config.reference ?? BROWSER_DEFAULTS.reference}"`);
+        if (!ref) throw new ConnectorFailure(BrowserErrors.NO_REFERENCE, `the steps captured no "${this.config.reference ?? BROWSER_DEFAULTS.reference}"`);
         if (this.config.evidence?.confirmations) await env.screenshot(page, `${safe(r.key)}-confirmation`);
         const out: Outcome = { key: r.key, status: 'delivered', legacyRef: ref };
         if (this.config.readBack) Object.assign(out, await this.readBack(slot, env, r, log));
@@ -108,14 +109,14 @@ export class BrowserTarget implements Target {
           await this.stopTrace(slot, traced);
           continue;
         }
-        const f = e instanceof SessionExpired ? new BrowserFailure(BrowserCodes.SESSION, 'retry', 'the session expired again after signing in') : asFailure(e);
+        const f = e instanceof SessionExpired ? new ConnectorFailure(BrowserErrors.SESSION, 'the session expired again after signing in') : asFailure(e);
         if (f.disposition === 'fatal') throw f;
         if (f.disposition === 'reject') await this.forget(r.key, ctx);
         const evidence = await this.keepEvidence(slot, r, ctx.attempt, traced, f.disposition !== 'reject');
         const message = `${this.mask(f.message, r)}${evidence.length ? ` (evidence: ${evidence.join(', ')})` : ''}`;
         log.warn({ code: f.code, evidence }, f.disposition === 'reject' ? 'rejected by the legacy app' : 'keying failed');
         const value: Outcome = { key: r.key, status: f.disposition === 'reject' ? 'rejected' : 'failed', error: { code: f.code, disposition: f.disposition, message } };
-        return { value, broken: page.isClosed() || f.code === BrowserCodes.CRASHED };
+        return { value, broken: page.isClosed() || f.code === BrowserErrors.CRASHED.code };
       }
     }
   }
@@ -146,9 +147,9 @@ export class BrowserTarget implements Target {
       await runSteps(this.config.login.steps, slot.watch, { ...env, expired: undefined });
     } catch (e) {
       const f = asFailure(e);
-      throw new BrowserFailure(f.code, f.disposition === 'fatal' ? 'fatal' : 'retry', `signing in failed: ${f.message}`, { cause: e });
+      throw new ConnectorFailure(connectorErrorDef(f.code)!, `signing in failed: ${f.message}`, { disposition: f.disposition === 'fatal' ? 'fatal' : 'retry', cause: e });
     }
-    if (await isExpired(slot.watch.page, env)) throw new BrowserFailure(BrowserCodes.LOGIN_REFUSED, 'fatal', `the legacy app refused the sign-in of user "${this.config.login.username}"`);
+    if (await isExpired(slot.watch.page, env)) throw new ConnectorFailure(BrowserErrors.LOGIN_REFUSED, `the legacy app refused the sign-in of user "${this.config.login.username}"`);
     slot.signedIn = true;
   }
 
@@ -162,7 +163,7 @@ export class BrowserTarget implements Target {
     if (!(await found.isVisible())) return undefined;
     const text = ((await found.textContent()) ?? '').trim();
     const ref = p.regex ? pick(text, p.regex) : text;
-    if (!ref) throw new BrowserFailure(BrowserCodes.STEP, 'retry', `the probe found a result for ${r.key} but no reference in it`);
+    if (!ref) throw new ConnectorFailure(BrowserErrors.STEP, `the probe found a result for ${r.key} but no reference in it`);
     return ref;
   }
 

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Browser, BrowserType } from 'playwright';
-import { BrowserCodes, BrowserFailure } from './browser.errors.js';
+import { BrowserErrors, ConnectorFailure } from '../connector.errors.js';
 
 /** Playwright's Chromium, loaded on first use: loading Playwright takes about half a second, which every `rekey` command paid before, browser target or not. */
 const load = createRequire(import.meta.url);
@@ -36,10 +36,10 @@ export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-backgr
 /** Launches headless Chromium; throws `BROWSER_LAUNCH` (fatal) when there is none or it will not start. */
 export async function launchChromium(configured?: string): Promise<Browser> {
   const executablePath = findChromium(configured);
-  if (!executablePath) throw new BrowserFailure(BrowserCodes.LAUNCH, 'fatal', `no Chromium found: install Debian's chromium-headless-shell or chromium, or set executablePath (looked in ${SYSTEM_CHROMIUMS.join(', ')})`);
+  if (!executablePath) throw new ConnectorFailure(BrowserErrors.LAUNCH, `no Chromium found: install Debian's chromium-headless-shell or chromium, or set executablePath (looked in ${SYSTEM_CHROMIUMS.join(', ')})`);
   try {
     return await chromium().launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
   } catch (e) {
-    throw new BrowserFailure(BrowserCodes.LAUNCH, 'fatal', `Chromium at ${executablePath} did not start: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+    throw new ConnectorFailure(BrowserErrors.LAUNCH, `Chromium at ${executablePath} did not start: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
 }

@@ -8,7 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { FileDropCodes, FileDropFailure } from './file-drop.errors.js';
+import { ConnectorFailure, FileDropErrors } from '../connector.errors.js';
 import { encodeText, fileStartBytes, type OutputEncoding } from './formats/encoding.js';
 
 /** The hidden temporary name of `name` while it is written. */
@@ -186,8 +186,8 @@ export async function hashFile(path: string): Promise<string> {
 /** Error codes of file systems without hard links (some network shares). */
 const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
 
-function refuse(dir: string, name: string): FileDropFailure {
-  return new FileDropFailure(FileDropCodes.EXISTS, 'fatal', `"${name}" is already in the drop folder ${dir} and is not this run's file: it is never replaced (move it away; check the name template and, if the state store was replaced, the sequence counter)`);
+function refuse(dir: string, name: string): ConnectorFailure {
+  return new ConnectorFailure(FileDropErrors.EXISTS, `"${name}" is already in the drop folder ${dir} and is not this run's file: it is never replaced (move it away; check the name template and, if the state store was replaced, the sequence counter)`);
 }
 
 /**

@@ -18,7 +18,7 @@ import { answerSet } from './ack/ack.answers.js';
 import { assertFree, DropFile, publishDataFile, splitPath, tempName, writeAtomic } from './drop-file.js';
 import { jsonSchema } from '../config.schema.js';
 import { FILE_DROP_DEFAULTS, fileDropConfigSchema, rotateMs, type FileDropConfig } from './file-drop.config.js';
-import { FileDropCodes, FileDropFailure } from './file-drop.errors.js';
+import { ConnectorFailure, FileDropErrors } from '../connector.errors.js';
 import { fileFormat, totalText, type FileFacts, type FileFormat, type FileTotals } from './formats/index.js';
 import { addToTotals } from './formats/render.js';
 import { entryName, keysName, loadEntries, loadKeys, moveKeys, openEntry, ownerMayBeAlive, recordCount, saveEntry, saveKeys, SEQ_COUNTER, type JournalEntry } from './journal.js';
@@ -117,7 +117,7 @@ export class FileDropTarget implements Target {
   }
 
   private state(ctx: Ctx): ConnectorState {
-    if (!ctx.state) throw new FileDropFailure(FileDropCodes.NO_STATE, 'fatal', 'the file-drop target needs the connector state (ctx.state) for its sequence numbers and journal');
+    if (!ctx.state) throw new ConnectorFailure(FileDropErrors.NO_STATE, 'the file-drop target needs the connector state (ctx.state) for its sequence numbers and journal');
     return ctx.state;
   }
 
@@ -161,8 +161,8 @@ export class FileDropTarget implements Target {
         await moveKeys(state, { ...e, state: 'published' });
       }
     } catch (e) {
-      if (e instanceof FileDropFailure) throw e;
-      throw new FileDropFailure(FileDropCodes.IO, 'retry', `drop folder ${this.folder}: ${(e as Error).message}`, { cause: e });
+      if (e instanceof ConnectorFailure) throw e;
+      throw new ConnectorFailure(FileDropErrors.IO, `drop folder ${this.folder}: ${(e as Error).message}`, { cause: e });
     }
   }
 
@@ -203,8 +203,8 @@ export class FileDropTarget implements Target {
       }
     } catch (e) {
       await this.giveUp(state);
-      if (e instanceof FileDropFailure) throw e;
-      throw new FileDropFailure(FileDropCodes.IO, 'retry', `writing in ${this.folder}: ${(e as Error).message}`, { cause: e });
+      if (e instanceof ConnectorFailure) throw e;
+      throw new ConnectorFailure(FileDropErrors.IO, `writing in ${this.folder}: ${(e as Error).message}`, { cause: e });
     }
     return batch.map((r) => out.get(r.key)!);
   }
@@ -216,8 +216,8 @@ export class FileDropTarget implements Target {
       if (this.current) await this.complete(ctx, state, undefined, new Set());
     } catch (e) {
       await this.giveUp(state);
-      if (e instanceof FileDropFailure) throw e;
-      throw new FileDropFailure(FileDropCodes.IO, 'retry', `putting a file in place in ${this.folder}: ${(e as Error).message}`, { cause: e });
+      if (e instanceof ConnectorFailure) throw e;
+      throw new ConnectorFailure(FileDropErrors.IO, `putting a file in place in ${this.folder}: ${(e as Error).message}`, { cause: e });
     }
     const done = this.settled;
     this.settled = [];
@@ -242,7 +242,7 @@ export class FileDropTarget implements Target {
     const createdAt = this.now();
     const name = renderName(this.template, { pipeline: this.env.pipeline, date: createdAt, zone: this.zone, seq, ext: this.format.extension });
     const where = splitPath(resolve(this.folder, name));
-    if (where.dir !== this.folder || where.name !== name) throw new FileDropFailure(FileDropCodes.CONFIG, 'fatal', `file name "${name}" would leave the drop folder`);
+    if (where.dir !== this.folder || where.name !== name) throw new ConnectorFailure(FileDropErrors.CONFIG, `file name "${name}" would leave the drop folder`);
     await assertFree(this.folder, name);
     const entry = openEntry(name, seq, createdAt);
     await saveEntry(state, entry);

@@ -32,7 +32,7 @@
  */
 import { hostname } from 'node:os';
 import type { ConnectorState } from '../connector.types.js';
-import { FileDropCodes, FileDropFailure } from './file-drop.errors.js';
+import { ConnectorFailure, FileDropErrors } from '../connector.errors.js';
 
 /** Name of the sequence counter in the connector state. */
 export const SEQ_COUNTER = 'file-drop.seq';
@@ -99,7 +99,7 @@ export async function saveKeys(state: ConnectorState, seq: number, keys: readonl
 export async function loadKeys(state: ConnectorState, e: JournalEntry): Promise<string[]> {
   if (e.keys) return e.keys;
   const row = await state.get(keysName(e.seq));
-  if (row === undefined) throw new FileDropFailure(FileDropCodes.JOURNAL, 'fatal', `the journal has no keys for ${e.state} file ${e.name} (${keysName(e.seq)})`);
+  if (row === undefined) throw new ConnectorFailure(FileDropErrors.JOURNAL, `the journal has no keys for ${e.state} file ${e.name} (${keysName(e.seq)})`);
   return JSON.parse(row) as string[];
 }
 

@@ -7,7 +7,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ConnectorDef, ConnectorEnv, Ctx, InputFormat, Source, SourceItem } from '../connector.types.js';
-import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
 import { formatFromName, readFileRecords, resolveOptions, type ReadOptions } from './readers/index.js';
 import { jsonSchema } from '../config.schema.js';
 import { DEFAULT_CHUNK_BYTES, fileSourceConfigSchema, type FileSourceConfig } from './file.config.js';
@@ -20,7 +20,7 @@ function unreadable(path: string, e: unknown): ConnectorFailure {
   const code = (e as NodeJS.ErrnoException).code;
   const transient = code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EACCES' && code !== 'EPERM';
   const what = code === 'ENOENT' ? 'does not exist' : `cannot be read: ${code ?? (e as Error).message}`;
-  return new ConnectorFailure(ConnectorCodes.SOURCE_UNREADABLE, transient ? 'retry' : 'fatal', `source path "${path}" ${what}`, { cause: e });
+  return new ConnectorFailure(ConnectorErrors.SOURCE_UNREADABLE, `source path "${path}" ${what}`, { disposition: transient ? 'retry' : 'fatal', cause: e });
 }
 
 /** Reads submissions from `config.path`; see {@link FileSourceConfig}. */

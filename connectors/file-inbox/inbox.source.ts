@@ -12,7 +12,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { ConnectorDef, ConnectorEnv, Ctx, SourceItem } from '../connector.types.js';
-import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import { isCoded } from '../../lib/errors.js';
+import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
 import { parseDuration } from '../../lib/duration.js';
 import { FileSource } from './file.source.js';
 import { jsonSchema } from '../config.schema.js';
@@ -65,7 +66,7 @@ const HEARTBEAT_MS = 30_000;
 
 function durationMs(value: string, name: string): number {
   const ms = parseDuration(value);
-  if (ms === undefined) throw new ConnectorFailure(ConnectorCodes.SOURCE_UNREADABLE, 'fatal', `${name} must be a duration like 2s or 10m, got "${value}"`);
+  if (ms === undefined) throw new ConnectorFailure(ConnectorErrors.SOURCE_UNREADABLE, `${name} must be a duration like 2s or 10m, got "${value}"`);
   return ms;
 }
 
@@ -73,7 +74,7 @@ function inboxFailure(path: string, e: unknown): ConnectorFailure {
   const code = (e as NodeJS.ErrnoException).code;
   const fatal = code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EXDEV';
   const what = code === 'ENOENT' ? 'does not exist' : code === 'EXDEV' ? 'is on another file system than the inbox' : `cannot be used: ${code ?? (e as Error).message}`;
-  return new ConnectorFailure(ConnectorCodes.SOURCE_UNREADABLE, fatal ? 'fatal' : 'retry', `inbox folder "${path}" ${what}`, { cause: e });
+  return new ConnectorFailure(ConnectorErrors.SOURCE_UNREADABLE, `inbox folder "${path}" ${what}`, { disposition: fatal ? 'fatal' : 'retry', cause: e });
 }
 
 /** Reads the files dropped in `config.path`; see {@link InboxSourceConfig}. */
@@ -285,8 +286,7 @@ export class InboxSource extends FileSource {
         }
       }
     } catch (e) {
-      const err = e as Error & { code?: string };
-      const error = { code: err.code ?? ConnectorCodes.SOURCE_UNREADABLE, disposition: 'reject' as const, message: err.message };
+      const error = isCoded(e) ? { code: e.code, disposition: 'reject' as const, message: e.message } : connectorError(ConnectorErrors.SOURCE_UNREADABLE, (e as Error).message, undefined, 'reject');
       tally.fail(error);
       yield { ok: false, error, at: { file: label, record: tally.records + tally.unreadable + 1 } };
     }

@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import iconv from 'iconv-lite';
 import type { ByteChunk, SourceItem } from '../connector.types.js';
-import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
 import { encodingFromBom } from './readers/decode.js';
 import { NDJSON_CHUNK_PARSER } from './readers/ndjson.chunk-parser.js';
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadEncoding } from './readers/index.js';
@@ -95,7 +95,7 @@ export async function* ndjsonChunks(file: string, opts: ChunkOptions): AsyncGene
       if (!started) {
         started = true;
         const bom = encodingFromBom(buf);
-        if (bom?.startsWith('utf-16')) throw new ConnectorFailure(ConnectorCodes.SOURCE_NOT_CHUNKABLE, 'fatal', `${file} is UTF-16: its lines cannot be cut as bytes; read it whole`);
+        if (bom?.startsWith('utf-16')) throw new ConnectorFailure(ConnectorErrors.SOURCE_NOT_CHUNKABLE, `${file} is UTF-16: its lines cannot be cut as bytes; read it whole`);
         if (bom) encoding = bom;
       }
       let pos = 0;

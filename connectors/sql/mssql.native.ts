@@ -9,7 +9,7 @@
 import type { ColumnInfo, SqlProcedureConfig } from './sql.config.js';
 import type { SqlTx } from './sql.dialect.js';
 import type { ServerUrl } from './sql.url.js';
-import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
 
 /** A SQL Server type as `mssql` builds it: the type's name in `mssql` and its arguments (length, precision, scale; -1 is MAX). */
 export interface MssqlTypeSpec {
@@ -51,7 +51,7 @@ const NAMES: Readonly<Record<string, string>> = {
 export function mssqlTypeOf(type: string): MssqlTypeSpec {
   const m = /^\s*([A-Za-z][A-Za-z0-9_]*)\s*(?:\(\s*(\d+|max)\s*(?:,\s*(\d+)\s*)?\))?\s*$/i.exec(type);
   const name = m && NAMES[(m[1] as string).toLowerCase()];
-  if (!m || !name) throw new ConnectorFailure(ConnectorCodes.SQL_SCHEMA, 'fatal', `SQL Server type ${type} is not one rekey can bind (use varchar(n), nvarchar(n), char(n), int, bigint, decimal(p,s), date, datetime2, bit...)`);
+  if (!m || !name) throw new ConnectorFailure(ConnectorErrors.SQL_SCHEMA, `SQL Server type ${type} is not one rekey can bind (use varchar(n), nvarchar(n), char(n), int, bigint, decimal(p,s), date, datetime2, bit...)`);
   const args = [m[2], m[3]].filter((a): a is string => a !== undefined).map((a) => (a.toLowerCase() === 'max' ? -1 : Number(a)));
   return { name, args };
 }
@@ -92,7 +92,7 @@ interface MssqlTable {
 /** The `mssql` type object of a {@link MssqlTypeSpec}. */
 function typeObject(sql: MssqlModule, spec: MssqlTypeSpec): unknown {
   const t = sql[spec.name] as ((...a: number[]) => unknown) | undefined;
-  if (typeof t !== 'function') throw new ConnectorFailure(ConnectorCodes.SQL_SCHEMA, 'fatal', `mssql has no type ${spec.name}`);
+  if (typeof t !== 'function') throw new ConnectorFailure(ConnectorErrors.SQL_SCHEMA, `mssql has no type ${spec.name}`);
   return spec.args.length ? t(...spec.args.map((a) => (a === -1 ? sql.MAX : a))) : t;
 }
 

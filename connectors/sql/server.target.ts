@@ -10,7 +10,8 @@ import { resolve } from 'node:path';
 import type { Options, Sequelize } from 'sequelize';
 import { redactUrlIn } from '../../lib/redact.js';
 import type { ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
-import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import type { ErrorDef } from '../../lib/errors.js';
+import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
 import { SQL_TABLE_DEFAULTS, type SqlChildSpec, type SqlProcedureConfig, type SqlTableSpec } from './sql.config.js';
 import type { SqlDialect, SqlTx } from './sql.dialect.js';
 import { mariadbDialect } from './mariadb.dialect.js';
@@ -78,8 +79,8 @@ export class ServerSqlTarget implements Target {
     return redactUrlIn(text, this.rawUrl);
   }
 
-  private fail(code: 'SQL_SCHEMA' | 'SQL_UNAVAILABLE', message: string, disposition: 'fatal' | 'retry' = code === 'SQL_SCHEMA' ? 'fatal' : 'retry'): ConnectorFailure {
-    return new ConnectorFailure(code, disposition, this.redact(message));
+  private fail(def: ErrorDef, message: string): ConnectorFailure {
+    return new ConnectorFailure(def, this.redact(message));
   }
 
   /**
@@ -115,30 +116,30 @@ export class ServerSqlTarget implements Target {
       if (e instanceof ConnectorFailure) throw e;
       const info = this.dialect.classify(e);
       const where = `${this.url.dialect} database ${this.url.database ?? ''} at ${this.url.host}`;
-      if (info.kind === 'fatal') throw this.fail('SQL_SCHEMA', `cannot use the ${where}: ${info.message}`);
-      throw this.fail('SQL_UNAVAILABLE', `cannot reach the ${where}: ${info.message}`);
+      if (info.kind === 'fatal') throw this.fail(ConnectorErrors.SQL_SCHEMA, `cannot use the ${where}: ${info.message}`);
+      throw this.fail(ConnectorErrors.SQL_UNAVAILABLE, `cannot reach the ${where}: ${info.message}`);
     }
   }
 
   private inspect(info: TableInfo | undefined, childTables: ReadonlyMap<string, TableInfo | undefined>): SqlTableSpec {
     const { table, keyColumn, refColumn, matchOn } = this.config;
     const mode = this.config.mode ?? SQL_TABLE_DEFAULTS.mode;
-    if (!info) throw this.fail('SQL_SCHEMA', `table ${table} does not exist${this.config.setupSql ? ' (setupSql did not create it)' : ''}`);
-    if (!info.writable) throw this.fail('SQL_SCHEMA', `${info.name} is a read-only view: rekey cannot ${mode === 'update' ? 'update' : 'insert into'} it; name its base table`);
+    if (!info) throw this.fail(ConnectorErrors.SQL_SCHEMA, `table ${table} does not exist${this.config.setupSql ? ' (setupSql did not create it)' : ''}`);
+    if (!info.writable) throw this.fail(ConnectorErrors.SQL_SCHEMA, `${info.name} is a read-only view: rekey cannot ${mode === 'update' ? 'update' : 'insert into'} it; name its base table`);
     const byName = new Map(info.columns.map((c) => [c.name.toUpperCase(), c]));
     const columnOf = (name: string, what: string) => {
       const c = byName.get(name.toUpperCase());
-      if (!c) throw this.fail('SQL_SCHEMA', `table ${info.name} has no ${what} ${name}`);
+      if (!c) throw this.fail(ConnectorErrors.SQL_SCHEMA, `table ${info.name} has no ${what} ${name}`);
       return c.name;
     };
     const key = columnOf(keyColumn, 'key column');
     if (!info.unique.has(key.toUpperCase())) {
-      throw this.fail('SQL_SCHEMA', `${info.name}.${key} must have a UNIQUE constraint or index: without one a submission could be keyed twice`);
+      throw this.fail(ConnectorErrors.SQL_SCHEMA, `${info.name}.${key} must have a UNIQUE constraint or index: without one a submission could be keyed twice`);
     }
     let match: SqlTableSpec['matchOn'];
     if (matchOn !== undefined) {
       const column = columnOf(this.config.columns?.[matchOn] ?? matchOn, `column for matchOn field ${matchOn}:`);
-      if (!info.unique.has(column.toUpperCase())) throw this.fail('SQL_SCHEMA', `${info.name}.${column} (matchOn ${matchOn}) must be UNIQUE: it has to find one row`);
+      if (!info.unique.has(column.toUpperCase())) throw this.fail(ConnectorErrors.SQL_SCHEMA, `${info.name}.${column} (matchOn ${matchOn}) must be UNIQUE: it has to find one row`);
       match = { field: matchOn, column };
     }
     const ref = refColumn !== undefined ? columnOf(refColumn, 'reference column') : info.primaryKey.length === 1 ? (info.primaryKey[0] as string) : key;
@@ -167,16 +168,16 @@ export class ServerSqlTarget implements Target {
   private procedureOf(mode: string, fields: readonly { name: string }[] | undefined): SqlProcedureConfig | undefined {
     const proc = this.config.procedure;
     if (mode !== 'procedure') {
-      if (proc) throw this.fail('SQL_SCHEMA', `procedure: is used in mode procedure only (the mode is ${mode})`);
+      if (proc) throw this.fail(ConnectorErrors.SQL_SCHEMA, `procedure: is used in mode procedure only (the mode is ${mode})`);
       return undefined;
     }
-    if (!proc) throw this.fail('SQL_SCHEMA', 'mode procedure needs procedure: (name and params)');
-    if (proc.params.filter((p) => p.out).length > 1) throw this.fail('SQL_SCHEMA', `procedure ${proc.name}: at most one parameter is out (the legacy reference)`);
-    if (proc.kind === 'function' && proc.params.some((p) => p.out)) throw this.fail('SQL_SCHEMA', `procedure ${proc.name}: a function returns the reference as its result; no parameter is out`);
+    if (!proc) throw this.fail(ConnectorErrors.SQL_SCHEMA, 'mode procedure needs procedure: (name and params)');
+    if (proc.params.filter((p) => p.out).length > 1) throw this.fail(ConnectorErrors.SQL_SCHEMA, `procedure ${proc.name}: at most one parameter is out (the legacy reference)`);
+    if (proc.kind === 'function' && proc.params.some((p) => p.out)) throw this.fail(ConnectorErrors.SQL_SCHEMA, `procedure ${proc.name}: a function returns the reference as its result; no parameter is out`);
     const known = fields && new Set(fields.map((f) => f.name));
     for (const p of proc.params) {
       const from = p.from ?? p.name;
-      if (!p.out && known && from !== '$key' && !known.has(from)) throw this.fail('SQL_SCHEMA', `procedure ${proc.name} parameter ${p.name}: the mapping has no field ${from}`);
+      if (!p.out && known && from !== '$key' && !known.has(from)) throw this.fail(ConnectorErrors.SQL_SCHEMA, `procedure ${proc.name} parameter ${p.name}: the mapping has no field ${from}`);
     }
     return proc;
   }
@@ -184,15 +185,15 @@ export class ServerSqlTarget implements Target {
   private childSpecs(parent: string, mode: string, tables: ReadonlyMap<string, TableInfo | undefined>): Record<string, SqlChildSpec> | undefined {
     const config = this.config.children;
     if (!config) return undefined;
-    if (mode !== 'insert') throw this.fail('SQL_SCHEMA', `children: writes child rows with their parent in insert mode only, not ${mode}`);
+    if (mode !== 'insert') throw this.fail(ConnectorErrors.SQL_SCHEMA, `children: writes child rows with their parent in insert mode only, not ${mode}`);
     const out: Record<string, SqlChildSpec> = {};
     for (const [group, c] of Object.entries(config)) {
       const info = tables.get(c.table);
-      if (!info) throw this.fail('SQL_SCHEMA', `table ${c.table} (children.${group}) does not exist`);
-      if (!info.writable) throw this.fail('SQL_SCHEMA', `${info.name} (children.${group}) is a read-only view: name its base table`);
+      if (!info) throw this.fail(ConnectorErrors.SQL_SCHEMA, `table ${c.table} (children.${group}) does not exist`);
+      if (!info.writable) throw this.fail(ConnectorErrors.SQL_SCHEMA, `${info.name} (children.${group}) is a read-only view: name its base table`);
       const byName = new Map(info.columns.map((col) => [col.name.toUpperCase(), col]));
       const parentColumn = byName.get(c.parentColumn.toUpperCase());
-      if (!parentColumn) throw this.fail('SQL_SCHEMA', `table ${info.name} has no column ${c.parentColumn} (children.${group}.parentColumn) to take the identity of ${parent}`);
+      if (!parentColumn) throw this.fail(ConnectorErrors.SQL_SCHEMA, `table ${info.name} has no column ${c.parentColumn} (children.${group}.parentColumn) to take the identity of ${parent}`);
       const pk = info.primaryKey.length === 1 ? byName.get((info.primaryKey[0] as string).toUpperCase()) : undefined;
       const order = pk?.generated && pk.family === 'number' ? pk.name : undefined;
       out[group] = { table: info.name, parentColumn: parentColumn.name, columns: c.columns ?? {}, known: new Set(byName.keys()), info: byName, ...(order && { order }) };
@@ -211,7 +212,7 @@ export class ServerSqlTarget implements Target {
    */
   async deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
     const { db, spec } = this;
-    if (!db || !spec) throw this.fail('SQL_SCHEMA', 'the sql target is not connected: call connect() first');
+    if (!db || !spec) throw this.fail(ConnectorErrors.SQL_SCHEMA, 'the sql target is not connected: call connect() first');
     try {
       const { tx, commit, rollback } = await this.begin(db, spec);
       try {
@@ -225,10 +226,10 @@ export class ServerSqlTarget implements Target {
     } catch (e) {
       if (e instanceof ConnectorFailure) throw e;
       const info = this.dialect.classify(e);
-      if (info.kind === 'fatal' || info.kind === 'constraint') throw this.fail('SQL_SCHEMA', `cannot write to ${spec.table}: ${info.message}`);
-      const code = info.kind === 'busy' ? ConnectorCodes.SQL_BUSY : ConnectorCodes.SQL_UNAVAILABLE;
+      if (info.kind === 'fatal' || info.kind === 'constraint') throw this.fail(ConnectorErrors.SQL_SCHEMA, `cannot write to ${spec.table}: ${info.message}`);
+      const def = info.kind === 'busy' ? ConnectorErrors.SQL_BUSY : ConnectorErrors.SQL_UNAVAILABLE;
       const message = this.redact(info.message);
-      return batch.map((r) => ({ key: r.key, status: 'failed' as const, error: { code, disposition: 'retry' as const, message } }));
+      return batch.map((r) => ({ key: r.key, status: 'failed' as const, error: connectorError(def, message) }));
     }
   }
 
@@ -258,7 +259,7 @@ export class ServerSqlTarget implements Target {
 
   /** The open pool, for tests and benchmarks that look at the table; throws before {@link connect}. */
   sequelize(): Sequelize {
-    if (!this.db) throw this.fail('SQL_SCHEMA', 'the sql target is not connected: call connect() first');
+    if (!this.db) throw this.fail(ConnectorErrors.SQL_SCHEMA, 'the sql target is not connected: call connect() first');
     return this.db;
   }
 

@@ -9,7 +9,7 @@
  * a parent already present is not written again, children included.
  */
 import type { ConnectorError, MappedRecord, Outcome } from '../connector.types.js';
-import { ConnectorCodes, ConnectorFailure, connectorError } from '../connector.errors.js';
+import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
 import type { SqlDialect, SqlTx } from './sql.dialect.js';
 import type { SqlChildSpec, SqlTableSpec } from './sql.config.js';
 import { valueProblem } from './sql.values.js';
@@ -38,11 +38,7 @@ export function prepareChildren(rec: MappedRecord, spec: SqlTableSpec, dialect: 
     const child = spec.children?.[group];
     if (!child) {
       const configured = Object.keys(spec.children ?? {});
-      return connectorError(
-        ConnectorCodes.SQL_VALUE,
-        'reject',
-        configured.length ? `the record has child rows of group ${group}, which children: does not name (it names ${configured.join(', ')})` : `the record has child rows (${group}); name their table under children: in the target's config`,
-      );
+      return connectorError(ConnectorErrors.SQL_VALUE, configured.length ? `the record has child rows of group ${group}, which children: does not name (it names ${configured.join(', ')})` : `the record has child rows (${group}); name their table under children: in the target's config`);
     }
     for (const [i, row] of rows.entries()) {
       const r: ChildRow = { group, columns: [], values: [], fields: [] };
@@ -51,12 +47,12 @@ export function prepareChildren(rec: MappedRecord, spec: SqlTableSpec, dialect: 
         const at = `${group}[${i}].${field}`;
         const name = child.columns[field] ?? field;
         const upper = name.toUpperCase();
-        if (!child.known.has(upper)) throw new ConnectorFailure(ConnectorCodes.SQL_SCHEMA, 'fatal', `table ${child.table} has no column "${name}" for field ${field} of group ${group}: add the column, or name another in children.${group}.columns`);
-        if (upper === child.parentColumn.toUpperCase()) return connectorError(ConnectorCodes.SQL_VALUE, 'reject', `field ${at} writes ${child.table}.${child.parentColumn}, which takes the parent row's identity`, at);
-        if (typeof value === 'object' && value !== null && !(value instanceof Date)) return connectorError(ConnectorCodes.SQL_VALUE, 'reject', `field ${at} holds ${Array.isArray(value) ? 'a list' : 'a mapping'}; a column takes one value`, at);
+        if (!child.known.has(upper)) throw new ConnectorFailure(ConnectorErrors.SQL_SCHEMA, `table ${child.table} has no column "${name}" for field ${field} of group ${group}: add the column, or name another in children.${group}.columns`);
+        if (upper === child.parentColumn.toUpperCase()) return connectorError(ConnectorErrors.SQL_VALUE, `field ${at} writes ${child.table}.${child.parentColumn}, which takes the parent row's identity`, at);
+        if (typeof value === 'object' && value !== null && !(value instanceof Date)) return connectorError(ConnectorErrors.SQL_VALUE, `field ${at} holds ${Array.isArray(value) ? 'a list' : 'a mapping'}; a column takes one value`, at);
         const info = child.info?.get(upper);
         const problem = info && valueProblem(value, info, at, child.table);
-        if (problem) return connectorError(ConnectorCodes.SQL_VALUE, 'reject', problem, at);
+        if (problem) return connectorError(ConnectorErrors.SQL_VALUE, problem, at);
         r.columns.push(info?.name ?? name);
         r.values.push(dialect.toDb(value as Scalar));
         r.fields.push(at);
@@ -124,7 +120,7 @@ async function insertChildren(tx: SqlTx, dialect: SqlDialect, child: SqlChildSpe
 export async function insertFamilies(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, families: readonly Family[], outcomes: (Outcome | undefined)[]): Promise<void> {
   const q = (id: string) => dialect.quote(id);
   const ref = spec.ref;
-  if (!ref) throw new ConnectorFailure(ConnectorCodes.SQL_SCHEMA, 'fatal', `table ${spec.table} has no identity column to give child rows: set refColumn`);
+  if (!ref) throw new ConnectorFailure(ConnectorErrors.SQL_SCHEMA, `table ${spec.table} has no identity column to give child rows: set refColumn`);
   for (const [n, f] of families.entries()) {
     const sp = `rekey_fam_${n}`;
     await tx.execute(dialect.savepoint(sp));
@@ -142,7 +138,7 @@ export async function insertFamilies(tx: SqlTx, dialect: SqlDialect, spec: SqlTa
         parentRef = found[0]?.rekey_ref;
         if (stmt.then === undefined || parentRef === undefined) {
           for (const sql of dialect.rollbackTo(sp)) await tx.execute(sql);
-          outcomes[f.index] = parentRef === undefined ? { key: f.key, status: 'rejected', error: connectorError(ConnectorCodes.SQL_SCHEMA, 'reject', `the row of ${spec.table} was inserted but cannot be found again by ${spec.keyColumn}`) } : { key: f.key, status: 'delivered', legacyRef: String(parentRef).trimEnd(), alreadyPresent: true };
+          outcomes[f.index] = parentRef === undefined ? { key: f.key, status: 'rejected', error: connectorError(ConnectorErrors.SQL_SCHEMA, `the row of ${spec.table} was inserted but cannot be found again by ${spec.keyColumn}`, undefined, 'reject') } : { key: f.key, status: 'delivered', legacyRef: String(parentRef).trimEnd(), alreadyPresent: true };
           continue;
         }
       }
@@ -157,7 +153,7 @@ export async function insertFamilies(tx: SqlTx, dialect: SqlDialect, spec: SqlTa
       if (info.kind !== 'constraint') throw e;
       const pairs: [string, string][] = [...f.columns.map((c, i): [string, string] => [c, f.fields[i] as string]), ...f.children.flatMap((c) => c.columns.map((col, i): [string, string] => [col, c.fields[i] as string]))];
       const field = fieldNamed(info.names, pairs);
-      outcomes[f.index] = { key: f.key, status: 'rejected', error: connectorError(ConnectorCodes.SQL_CONSTRAINT, 'reject', info.message, field) };
+      outcomes[f.index] = { key: f.key, status: 'rejected', error: connectorError(ConnectorErrors.SQL_CONSTRAINT, info.message, field) };
     }
   }
 }

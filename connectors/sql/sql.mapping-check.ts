@@ -10,7 +10,7 @@
  * the mapping file) and the column. Pure.
  */
 import type { FieldSpec, GroupSpec, SourcePos, TransformStep } from '../../mappings/mapping.types.js';
-import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
 import type { ColumnInfo, SqlMode, SqlTableSpec } from './sql.config.js';
 
 /** One mismatch between mapping and table. */
@@ -164,7 +164,7 @@ export function checkTarget(mapping: CheckedMapping, spec: SqlTableSpec): Schema
 export class SqlSchemaFailure extends ConnectorFailure {
   readonly problems: SchemaProblem[];
   constructor(table: string, problems: SchemaProblem[]) {
-    super(ConnectorCodes.SQL_SCHEMA, 'fatal', `the mapping does not fit table ${table}: ${problems.map((p) => p.message).join('; ')}`);
+    super(ConnectorErrors.SQL_SCHEMA, `the mapping does not fit table ${table}: ${problems.map((p) => p.message).join('; ')}`);
     this.name = 'SqlSchemaFailure';
     this.problems = problems;
   }

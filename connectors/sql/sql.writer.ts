@@ -24,7 +24,7 @@
  * under a savepoint of its own (sql.families.ts).
  */
 import type { ConnectorError, MappedRecord, Outcome } from '../connector.types.js';
-import { ConnectorCodes, ConnectorFailure, connectorError } from '../connector.errors.js';
+import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
 import { selectByKeys, type SqlDialect, type SqlTx } from './sql.dialect.js';
 import type { SqlTableSpec } from './sql.config.js';
 import { valueProblem } from './sql.values.js';
@@ -63,7 +63,7 @@ function columnsOf(spec: SqlTableSpec): (field: string) => string | null {
     const name = spec.columns[field] ?? field;
     const upper = name.toUpperCase();
     if (upper !== key && !spec.known.has(upper)) {
-      throw new ConnectorFailure(ConnectorCodes.SQL_SCHEMA, 'fatal', `table ${spec.table} has no column "${name}" for mapping field ${field}: add the column, or name another in columns:`);
+      throw new ConnectorFailure(ConnectorErrors.SQL_SCHEMA, `table ${spec.table} has no column "${name}" for mapping field ${field}: add the column, or name another in columns:`);
     }
     const column = upper === key ? null : (spec.info?.get(upper)?.name ?? name);
     seen.set(field, column);
@@ -74,12 +74,12 @@ function columnsOf(spec: SqlTableSpec): (field: string) => string | null {
 function prepare(rec: MappedRecord, index: number, spec: SqlTableSpec, dialect: SqlDialect, columnOf: (field: string) => string | null): Row | ConnectorError {
   const children = prepareChildren(rec, spec, dialect);
   if (!Array.isArray(children)) return children;
-  if (children.length && (spec.mode ?? 'insert') !== 'insert') return connectorError(ConnectorCodes.SQL_VALUE, 'reject', `the record has child rows; ${spec.mode} mode writes ${spec.table} alone (child rows go in with insert mode only)`);
+  if (children.length && (spec.mode ?? 'insert') !== 'insert') return connectorError(ConnectorErrors.SQL_VALUE, `the record has child rows; ${spec.mode} mode writes ${spec.table} alone (child rows go in with insert mode only)`);
   let match = rec.key;
   if (spec.matchOn) {
     const v = rec.record[spec.matchOn.field];
     if (v === undefined || v === null || v === '' || (typeof v === 'object' && !(v instanceof Date))) {
-      return connectorError(ConnectorCodes.SQL_VALUE, 'reject', `field ${spec.matchOn.field} finds the row in ${spec.table} (matchOn) but is empty`, spec.matchOn.field);
+      return connectorError(ConnectorErrors.SQL_VALUE, `field ${spec.matchOn.field} finds the row in ${spec.table} (matchOn) but is empty`, spec.matchOn.field);
     }
     match = v instanceof Date ? v.toISOString() : String(v);
   }
@@ -90,11 +90,11 @@ function prepare(rec: MappedRecord, index: number, spec: SqlTableSpec, dialect: 
     const column = columnOf(field);
     if (column === null) continue;
     if (typeof value === 'object' && value !== null && !(value instanceof Date)) {
-      return connectorError(ConnectorCodes.SQL_VALUE, 'reject', `field ${field} holds ${describe(value)}; a column takes one value`, field);
+      return connectorError(ConnectorErrors.SQL_VALUE, `field ${field} holds ${describe(value)}; a column takes one value`, field);
     }
     const info = spec.info?.get(column.toUpperCase());
     const problem = info && valueProblem(value, info, field, spec.table);
-    if (problem) return connectorError(ConnectorCodes.SQL_VALUE, 'reject', problem, field);
+    if (problem) return connectorError(ConnectorErrors.SQL_VALUE, problem, field);
     row.columns.push(column);
     row.values.push(dialect.toDb(value as Scalar));
     row.fields.push(field);
@@ -124,7 +124,7 @@ async function refsOf(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, keys: 
 function rejected(row: Row, message: string, names: string[]): Outcome {
   const fields = new Map(row.fields.map((f, i) => [(row.columns[i] as string).toUpperCase(), f]));
   const field = names.map((n) => fields.get(n.toUpperCase())).find((f) => f !== undefined && f !== '');
-  return { key: row.key, status: 'rejected', error: connectorError(ConnectorCodes.SQL_CONSTRAINT, 'reject', message, field) };
+  return { key: row.key, status: 'rejected', error: connectorError(ConnectorErrors.SQL_CONSTRAINT, message, field) };
 }
 
 /**
@@ -311,7 +311,7 @@ export async function writeBatch(tx: SqlTx, dialect: SqlDialect, spec: SqlTableS
       firstOf.set(r.match, r);
       if (ref !== undefined) updates.push(r);
       else if (mode === 'update') {
-        outcomes[r.index] = { key: r.key, status: 'rejected', error: connectorError(ConnectorCodes.SQL_NO_ROW, 'reject', `no row of ${spec.table} has ${matchColumn(spec)} = the value of ${spec.matchOn?.field ?? 'the submission key'}; update mode changes existing rows only`, spec.matchOn?.field) };
+        outcomes[r.index] = { key: r.key, status: 'rejected', error: connectorError(ConnectorErrors.SQL_NO_ROW, `no row of ${spec.table} has ${matchColumn(spec)} = the value of ${spec.matchOn?.field ?? 'the submission key'}; update mode changes existing rows only`, spec.matchOn?.field) };
       } else fresh.push(r);
     }
   }

@@ -10,7 +10,8 @@ import { access, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Sequelize } from 'sequelize';
 import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
-import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import type { ErrorDef } from '../../lib/errors.js';
+import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
 import { jsonSchema } from '../config.schema.js';
 import { SQL_TABLE_DEFAULTS, type SqlChildSpec, type SqlTableSpec } from './sql.config.js';
 import { SQLITE_TARGET_DEFAULTS, sqliteTargetConfigSchema, type SqliteTargetConfig } from './sqlite.target.config.js';
@@ -31,8 +32,7 @@ export interface SqliteSettings {
   busyTimeoutMs: number;
 }
 
-const fail = (code: 'SQL_SCHEMA' | 'SQL_UNAVAILABLE', message: string, cause?: unknown) =>
-  new ConnectorFailure(code, code === 'SQL_SCHEMA' ? 'fatal' : 'retry', message, cause === undefined ? undefined : { cause });
+const fail = (def: ErrorDef, message: string, cause?: unknown) => new ConnectorFailure(def, message, cause === undefined ? {} : { cause });
 
 /** Delivers to one table of one SQLite database; see {@link SqliteTargetConfig}. */
 export class SqliteTarget implements Target {
@@ -71,7 +71,7 @@ export class SqliteTarget implements Target {
     if (this.db) return;
     if (!this.config.setupSql) {
       await access(this.path).catch((e: unknown) => {
-        throw new ConnectorFailure(ConnectorCodes.SQL_UNAVAILABLE, 'fatal', `database ${this.path} does not exist (${(e as NodeJS.ErrnoException).code}); setupSql would create it`, { cause: e });
+        throw new ConnectorFailure(ConnectorErrors.SQL_UNAVAILABLE, `database ${this.path} does not exist (${(e as NodeJS.ErrnoException).code}); setupSql would create it`, { disposition: 'fatal', cause: e });
       });
     }
     const [{ Sequelize: SequelizeClass }, sqlite3] = await Promise.all([import('sequelize'), import('sqlite3')]);
@@ -94,13 +94,13 @@ export class SqliteTarget implements Target {
       this.spec = undefined;
       if (e instanceof ConnectorFailure) throw e;
       const info = sqliteDialect.classify(e);
-      const code = (e as NodeJS.ErrnoException).code === 'ENOENT' || info.kind === 'fatal' ? 'SQL_SCHEMA' : 'SQL_UNAVAILABLE';
-      throw fail(code, `cannot use ${this.path}: ${info.message}`, e);
+      const def = (e as NodeJS.ErrnoException).code === 'ENOENT' || info.kind === 'fatal' ? ConnectorErrors.SQL_SCHEMA : ConnectorErrors.SQL_UNAVAILABLE;
+      throw fail(def, `cannot use ${this.path}: ${info.message}`, e);
     }
   }
 
   private database(): Sequelize {
-    if (!this.db) throw fail('SQL_SCHEMA', 'the sqlite target is not connected: call connect() first');
+    if (!this.db) throw fail(ConnectorErrors.SQL_SCHEMA, 'the sqlite target is not connected: call connect() first');
     return this.db;
   }
 
@@ -137,20 +137,20 @@ export class SqliteTarget implements Target {
   private async inspect(columns: SqliteColumnRow[]): Promise<SqlTableSpec> {
     const { table, keyColumn, refColumn } = this.config;
     const known = new Set(columns.map((c) => c.name.toUpperCase()));
-    if (known.size === 0) throw fail('SQL_SCHEMA', `table ${table} does not exist in ${this.path}${this.config.setupSql ? ' (setupSql did not create it)' : ''}`);
-    if (!known.has(keyColumn.toUpperCase())) throw fail('SQL_SCHEMA', `table ${table} has no key column ${keyColumn}`);
+    if (known.size === 0) throw fail(ConnectorErrors.SQL_SCHEMA, `table ${table} does not exist in ${this.path}${this.config.setupSql ? ' (setupSql did not create it)' : ''}`);
+    if (!known.has(keyColumn.toUpperCase())) throw fail(ConnectorErrors.SQL_SCHEMA, `table ${table} has no key column ${keyColumn}`);
     if (!(await this.isUnique(keyColumn, columns))) {
-      throw fail('SQL_SCHEMA', `${table}.${keyColumn} must have a UNIQUE constraint or index: without one a submission could be keyed twice`);
+      throw fail(ConnectorErrors.SQL_SCHEMA, `${table}.${keyColumn} must have a UNIQUE constraint or index: without one a submission could be keyed twice`);
     }
-    if (refColumn !== undefined && !known.has(refColumn.toUpperCase())) throw fail('SQL_SCHEMA', `table ${table} has no reference column ${refColumn}`);
+    if (refColumn !== undefined && !known.has(refColumn.toUpperCase())) throw fail(ConnectorErrors.SQL_SCHEMA, `table ${table} has no reference column ${refColumn}`);
     const refExpr = refColumn === undefined ? 'rowid' : sqliteDialect.quote(refColumn);
     if (refColumn === undefined) {
       await this.select(`SELECT rowid FROM ${sqliteDialect.quote(table)} LIMIT 0`).catch((e: unknown) => {
-        throw fail('SQL_SCHEMA', `table ${table} has no rowid (${sqliteDialect.classify(e).message}): set refColumn`, e);
+        throw fail(ConnectorErrors.SQL_SCHEMA, `table ${table} has no rowid (${sqliteDialect.classify(e).message}): set refColumn`, e);
       });
     }
     const { mode, matchOn } = this.config;
-    if (mode === 'procedure') throw fail('SQL_SCHEMA', 'mode procedure: SQLite has no stored procedures');
+    if (mode === 'procedure') throw fail(ConnectorErrors.SQL_SCHEMA, 'mode procedure: SQLite has no stored procedures');
     const match = matchOn === undefined ? {} : { matchOn: { field: matchOn, column: this.config.columns?.[matchOn] ?? matchOn } };
     const children = await this.childSpecs(mode ?? SQL_TABLE_DEFAULTS.mode);
     const ref = { column: refColumn ?? 'rowid', generated: refColumn === undefined };
@@ -164,13 +164,13 @@ export class SqliteTarget implements Target {
   private async childSpecs(mode: string): Promise<Record<string, SqlChildSpec> | undefined> {
     const config = this.config.children;
     if (!config) return undefined;
-    if (mode !== 'insert') throw fail('SQL_SCHEMA', `children: writes child rows with their parent in insert mode only, not ${mode}`);
+    if (mode !== 'insert') throw fail(ConnectorErrors.SQL_SCHEMA, `children: writes child rows with their parent in insert mode only, not ${mode}`);
     const out: Record<string, SqlChildSpec> = {};
     for (const [group, c] of Object.entries(config)) {
       const info = new Map(sqliteColumns(await this.columns(c.table)).map((col) => [col.name.toUpperCase(), col]));
-      if (!info.size) throw fail('SQL_SCHEMA', `table ${c.table} (children.${group}) does not exist in ${this.path}`);
+      if (!info.size) throw fail(ConnectorErrors.SQL_SCHEMA, `table ${c.table} (children.${group}) does not exist in ${this.path}`);
       const parentColumn = info.get(c.parentColumn.toUpperCase())?.name;
-      if (!parentColumn) throw fail('SQL_SCHEMA', `table ${c.table} has no column ${c.parentColumn} (children.${group}.parentColumn) to take the identity of ${this.config.table}`);
+      if (!parentColumn) throw fail(ConnectorErrors.SQL_SCHEMA, `table ${c.table} has no column ${c.parentColumn} (children.${group}.parentColumn) to take the identity of ${this.config.table}`);
       out[group] = { table: c.table, parentColumn, columns: c.columns ?? {}, known: new Set(info.keys()), info, ...(await this.rowOrder(c.table)) };
     }
     return out;
@@ -218,7 +218,7 @@ export class SqliteTarget implements Target {
   deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
     return this.exclusive(async () => {
       const { spec, conn } = this;
-      if (!spec || !conn) throw fail('SQL_SCHEMA', 'the sqlite target is not connected: call connect() first');
+      if (!spec || !conn) throw fail(ConnectorErrors.SQL_SCHEMA, 'the sqlite target is not connected: call connect() first');
       let outcomes: Outcome[];
       try {
         await conn.execute('BEGIN IMMEDIATE');
@@ -232,9 +232,9 @@ export class SqliteTarget implements Target {
       } catch (e) {
         if (e instanceof ConnectorFailure) throw e;
         const info = sqliteDialect.classify(e);
-        if (info.kind === 'fatal' || info.kind === 'constraint') throw fail('SQL_SCHEMA', `cannot write to ${spec.table}: ${info.message}`, e);
-        const code = info.kind === 'busy' ? ConnectorCodes.SQL_BUSY : ConnectorCodes.SQL_UNAVAILABLE;
-        return batch.map((r) => ({ key: r.key, status: 'failed' as const, error: { code, disposition: 'retry' as const, message: info.message } }));
+        if (info.kind === 'fatal' || info.kind === 'constraint') throw fail(ConnectorErrors.SQL_SCHEMA, `cannot write to ${spec.table}: ${info.message}`, e);
+        const def = info.kind === 'busy' ? ConnectorErrors.SQL_BUSY : ConnectorErrors.SQL_UNAVAILABLE;
+        return batch.map((r) => ({ key: r.key, status: 'failed' as const, error: connectorError(def, info.message) }));
       }
       if (!readBackOn(this.config.readBack, spec.mode)) return outcomes;
       return readBack((sql, params) => conn.select(sql, params), sqliteDialect, spec, batch, outcomes, ctx);

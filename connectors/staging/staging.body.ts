@@ -5,7 +5,7 @@
  * value (it may hold personal data).
  */
 import type { ConnectorError } from '../connector.types.js';
-import { ConnectorCodes, connectorError } from '../connector.errors.js';
+import { ConnectorErrors, connectorError } from '../connector.errors.js';
 import type { Row } from './staging.db.js';
 
 /** How the body is made, with real column names. */
@@ -37,7 +37,7 @@ export function rowBody(row: Row, plan: BodyPlan, table: string, key: unknown): 
     return { ok: true, body };
   }
   const col = plan.column;
-  const fail = (reason: string) => ({ ok: false as const, error: connectorError(ConnectorCodes.STAGING_BODY, 'reject', `${table} row ${String(key)}: column ${col} ${reason}`, col) });
+  const fail = (reason: string) => ({ ok: false as const, error: connectorError(ConnectorErrors.STAGING_BODY, `${table} row ${String(key)}: column ${col} ${reason}`, col) });
   let v = row[col];
   if (Buffer.isBuffer(v)) v = v.toString('utf8');
   if (v === null || v === undefined || (typeof v === 'string' && v.trim() === '')) return fail('is empty');

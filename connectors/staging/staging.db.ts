@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
 import { redactUrl, redactUrlIn } from '../../lib/redact.js';
-import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
 
 /** The database kinds the source reads. */
 export type StagingDialect = 'postgres' | 'mariadb' | 'sqlite';
@@ -194,7 +194,7 @@ export class StagingDb {
       }
     }
     if (last !== undefined && TRANSIENT.test(String((last as Error).message))) throw this.failure(last, `cannot read the columns of ${table}`);
-    throw new ConnectorFailure(ConnectorCodes.SQL_SCHEMA, 'fatal', `staging table ${table} does not exist in ${this.where}`);
+    throw new ConnectorFailure(ConnectorErrors.SQL_SCHEMA, `staging table ${table} does not exist in ${this.where}`);
   }
 
   /** A {@link ConnectorFailure} for a driver error, its message free of the URL's password. */
@@ -206,8 +206,8 @@ export class StagingDb {
     const transient = TRANSIENT.test(reason) || (code !== undefined && TRANSIENT.test(code));
     const msg = `${what} (${this.where}): ${reason}`;
     return transient
-      ? new ConnectorFailure(ConnectorCodes.SQL_UNAVAILABLE, 'retry', msg)
-      : new ConnectorFailure(ConnectorCodes.SQL_SCHEMA, 'fatal', msg);
+      ? new ConnectorFailure(ConnectorErrors.SQL_UNAVAILABLE, msg)
+      : new ConnectorFailure(ConnectorErrors.SQL_SCHEMA, msg);
   }
 
   /** Closes every connection; the next call connects again. */

@@ -7,7 +7,7 @@
  * them to be read again, and the ledger knows them by key.
  */
 import type { ConnectorDef, ConnectorEnv, Ctx, Source, SourceItem } from '../connector.types.js';
-import { ConnectorCodes, ConnectorFailure } from '../connector.errors.js';
+import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
 import { jsonSchema } from '../config.schema.js';
 import { stagingSettings, stagingSourceConfigSchema, type StagingSettings, type StagingSourceConfig } from './staging.config.js';
 import { StagingDb } from './staging.db.js';
@@ -55,7 +55,7 @@ export class StagingTableSource implements Source {
       const loose = found.columns.filter((c) => c.toLowerCase() === name.toLowerCase());
       const real = exact ?? (loose.length === 1 ? loose[0] : undefined);
       if (real === undefined) {
-        throw new ConnectorFailure(ConnectorCodes.SQL_SCHEMA, 'fatal', `staging table ${s.table} has no ${what} column ${name} (its columns: ${found.columns.join(', ')})`);
+        throw new ConnectorFailure(ConnectorErrors.SQL_SCHEMA, `staging table ${s.table} has no ${what} column ${name} (its columns: ${found.columns.join(', ')})`);
       }
       return real;
     };

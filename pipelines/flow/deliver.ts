@@ -9,15 +9,17 @@ import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import type { ClaimedSubmission, RunSummary, Transition } from '../ledger/ledger.types.js';
 import { Pacer, sleep } from './pacer.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
+import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
+import { MappingErrors } from '../../mappings/mapping.errors.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
 /** Counts that delivery adds to a run's summary. */
 export type DeliverCounts = Pick<RunSummary, 'rejected' | 'delivered' | 'failed' | 'dead'>;
 
 /** The error recorded for a submission its mapping rejected; messages of PII fields are already masked. */
-export function mappingError(result: MapResult): { code: string; disposition: 'reject'; message: string } {
+export function mappingError(result: MapResult): ErrorData {
   const message = result.errors.map((e) => `${e.field}${e.source ? ` (${e.source})` : ''}: ${e.rule}: ${e.message}`).join('; ');
-  return { code: 'MAPPING_RECORD_REJECTED', disposition: 'reject', message };
+  return errorData(MappingErrors.RECORD_REJECTED, message);
 }
 
 /** Keyed hashes of the PII fields of a mapped record, for the audit log. */
@@ -149,7 +151,7 @@ export async function deliverMapped(
   } catch (e) {
     const err = e as { code?: string; disposition?: string; message?: string };
     if (err.disposition === 'fatal') throw e;
-    const error = { code: err.code ?? 'TARGET_UNAVAILABLE', disposition: 'retry' as const, message: err.message ?? String(e) };
+    const error: ErrorData = isCoded(e) ? { code: e.code, disposition: 'retry', message: e.message } : errorData(PipelineCodes.TARGET_UNAVAILABLE, err.message ?? String(e));
     outcomes = records.map((r) => ({ key: r.key, status: 'failed', error }));
   }
   return { records, outcomes, byKey };
@@ -158,8 +160,8 @@ export async function deliverMapped(
 /**
  * Second half, after `deliverMapped`: each record's outcome recorded
  * (delivered, rejected, failed with its retry time, or dead). A `held`
- * record is put in `held` (without `held`, it counts as a failure: only
- * a flushing pass may hold records) and nothing is recorded for it yet.
+ * record is put in `held` (without `held`, a fatal
+ * `TARGET_HELD_WITHOUT_FLUSH`: only a flushing pass may hold records) and nothing is recorded for it yet.
  */
 export async function recordOutcomes(
   p: FlowPipeline,
@@ -175,14 +177,12 @@ export async function recordOutcomes(
   const seen = new Map(outcomes.map((o) => [o.key, o]));
   const after: Transition[] = [];
   for (const r of records) {
-    let o: Outcome = seen.get(r.key) ?? { key: r.key, status: 'failed', error: { code: 'TARGET_NO_OUTCOME', disposition: 'retry', message: 'the target reported no outcome for this record' } };
+    const o: Outcome = seen.get(r.key) ?? { key: r.key, status: 'failed', error: errorData(PipelineCodes.TARGET_NO_OUTCOME, 'the target reported no outcome for this record') };
     const { claim, result } = byKey.get(r.key)!;
     if (o.status === 'held') {
-      if (held) {
-        held.set(r.key, { record: r, claim, result });
-        continue;
-      }
-      o = { key: r.key, status: 'failed', error: { code: 'TARGET_HELD_WITHOUT_FLUSH', disposition: 'retry', message: 'the target held this record where no flush follows' } };
+      if (!held) throw new PipelineError(PipelineCodes.TARGET_HELD_WITHOUT_FLUSH, `target ${p.targetName} held a record where no flush follows`);
+      held.set(r.key, { record: r, claim, result });
+      continue;
     }
     after.push(settle(p, r, o, claim, result, opts, counts));
   }

@@ -12,12 +12,14 @@ import type { AnswerResult, ConnectorError } from '../../connectors/connector.ty
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
 import type { StateStore } from '../store/state-store.js';
+import { errorData } from '../../lib/errors.js';
+import { PipelineCodes } from '../pipeline.errors.js';
 import { readCurrent, writeRows } from './ledger.apply.js';
 import { planMoves, type MutableRow } from './ledger.plan.js';
 import type { Actor } from './ledger.types.js';
 
 /** Error code of a record the legacy system rejected after delivery. */
-export const LEGACY_REJECTED = 'LEGACY_REJECTED';
+export const LEGACY_REJECTED = PipelineCodes.LEGACY_REJECTED.code;
 
 /** An answer that was not applied, and why. */
 export interface SkippedAnswer {
@@ -38,7 +40,7 @@ export interface ReconcileReport {
 
 /** The ledger error of a legacy rejection: the legacy system's reason as the message. */
 export function legacyRejection(reason: string): ConnectorError {
-  return { code: LEGACY_REJECTED, disposition: 'reject', message: reason };
+  return errorData(PipelineCodes.LEGACY_REJECTED, reason);
 }
 
 function rejectedWith(row: MutableRow, reason: string): boolean {

@@ -16,64 +16,13 @@
  * per-field checks), several times the cost of writing the line.
  */
 import { stringify, type Options } from 'csv-stringify/sync';
-import { FileDropCodes, valueError } from '../file-drop.errors.js';
-import { describeChar, firstUnencodable, LINE_ENDINGS, OUTPUT_ENCODINGS, type LineEnding, type OutputEncoding } from './encoding.js';
+import { FileDropErrors } from '../../connector.errors.js';
+import { valueError } from '../file-drop.errors.js';
+import { CSV_DEFAULTS, type CsvColumn, type CsvFormatConfig } from './csv.config.js';
+import { describeChar, firstUnencodable, LINE_ENDINGS } from './encoding.js';
 import { valueText, valueTypeMessage, type FileFormat, type FormatRecord, type Formatted } from './format.types.js';
 
-/** One CSV column: a record field and the header text (default: the field name). */
-export interface CsvColumn {
-  field: string;
-  header?: string;
-}
-
-/** `format:` of kind `csv`. */
-export interface CsvFormatConfig {
-  kind: 'csv';
-  /** Default `,`. */
-  delimiter?: string;
-  /** Default `"`. */
-  quote?: string;
-  /** `needed` (default) quotes a value only when it holds the delimiter, the quote or a line break; `all` quotes every value. */
-  quoting?: 'needed' | 'all';
-  /** Default `crlf`. */
-  lineEnding?: LineEnding;
-  /** A first line with the column headers; default true. */
-  header?: boolean;
-  /** Default `utf-8`. */
-  encoding?: OutputEncoding;
-  /** Columns in order; default: the mapping's fields in order. */
-  columns?: (string | CsvColumn)[];
-  /** Default true: see the module documentation. */
-  defuseFormulas?: boolean;
-}
-
-/** JSON Schema (draft-07) of {@link CsvFormatConfig}. */
-export const csvFormatSchema: Record<string, unknown> = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['kind'],
-  properties: {
-    kind: { const: 'csv' },
-    delimiter: { type: 'string', minLength: 1, maxLength: 4, not: { pattern: '[\\r\\n"]' }, description: 'Field separator; default ",".' },
-    quote: { type: 'string', minLength: 1, maxLength: 1, not: { pattern: '[\\r\\n]' }, description: 'Quote character; default ".' },
-    quoting: { enum: ['needed', 'all'], description: 'needed (default): only values holding the delimiter, a quote or a line break; all: every value.' },
-    lineEnding: { enum: Object.keys(LINE_ENDINGS), description: 'crlf (default), lf or cr.' },
-    header: { type: 'boolean', description: 'Write a header line; default true.' },
-    encoding: { enum: OUTPUT_ENCODINGS, description: 'utf-8 (default), utf-8-bom, windows-1252 or latin1. A character the encoding lacks rejects the record.' },
-    columns: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        oneOf: [
-          { type: 'string', minLength: 1 },
-          { type: 'object', additionalProperties: false, required: ['field'], properties: { field: { type: 'string', minLength: 1 }, header: { type: 'string' } } },
-        ],
-      },
-      description: 'Columns in order (a field name, or {field, header}); default: the mapping’s fields.',
-    },
-    defuseFormulas: { type: 'boolean', description: 'Prefix a single quote to text starting with = + - @ tab or CR so spreadsheets do not run it; default true.' },
-  },
-};
+export { csvFormatSchema, type CsvColumn, type CsvFormatConfig } from './csv.config.js';
 
 const FORMULA_START = /^[=+\-@\t\r]/;
 
@@ -87,13 +36,13 @@ const regexChar = (c: string) => c.replace(/[\\\]^-]/g, (m) => `\\${m}`);
 export function csvFormat(config: CsvFormatConfig, defaultColumns: readonly string[] = [], opts: { library?: boolean } = {}): FileFormat {
   const columns: CsvColumn[] = (config.columns ?? defaultColumns.map((field) => ({ field }))).map((c) => (typeof c === 'string' ? { field: c } : c));
   if (columns.length === 0) throw new Error('csv format: no columns: list them under format.columns (the mapping’s fields are used when known)');
-  const encoding = config.encoding ?? 'utf-8';
-  const defuse = config.defuseFormulas !== false;
-  const all = config.quoting === 'all';
+  const encoding = config.encoding ?? CSV_DEFAULTS.encoding;
+  const defuse = config.defuseFormulas ?? CSV_DEFAULTS.defuseFormulas;
+  const all = (config.quoting ?? CSV_DEFAULTS.quoting) === 'all';
   const options: Options = {
-    delimiter: config.delimiter ?? ',',
-    quote: config.quote ?? '"',
-    record_delimiter: LINE_ENDINGS[config.lineEnding ?? 'crlf'],
+    delimiter: config.delimiter ?? CSV_DEFAULTS.delimiter,
+    quote: config.quote ?? CSV_DEFAULTS.quote,
+    record_delimiter: LINE_ENDINGS[config.lineEnding ?? CSV_DEFAULTS.lineEnding],
     quoted: all,
     quoted_empty: all,
     quoted_string: false,
@@ -110,9 +59,9 @@ export function csvFormat(config: CsvFormatConfig, defaultColumns: readonly stri
   function cell(record: Record<string, unknown>, field: string): string | Formatted {
     const value = record[field];
     let text = valueText(value);
-    if (text === undefined) return { ok: false, error: valueError(FileDropCodes.VALUE, field, valueTypeMessage(value)) };
+    if (text === undefined) return { ok: false, error: valueError(FileDropErrors.VALUE, field, valueTypeMessage(value)) };
     const bad = firstUnencodable(text, encoding);
-    if (bad !== undefined) return { ok: false, error: valueError(FileDropCodes.ENCODING, field, `character ${describeChar(bad)} cannot be written in ${encoding}`) };
+    if (bad !== undefined) return { ok: false, error: valueError(FileDropErrors.ENCODING, field, `character ${describeChar(bad)} cannot be written in ${encoding}`) };
     if (defuse && typeof value === 'string' && FORMULA_START.test(text)) text = `'${text}`;
     return text;
   }
@@ -122,7 +71,7 @@ export function csvFormat(config: CsvFormatConfig, defaultColumns: readonly stri
     extension: 'csv',
     totals: [],
     begin() {
-      if (config.header === false) return '';
+      if (!(config.header ?? CSV_DEFAULTS.header)) return '';
       const headers = columns.map((c) => c.header ?? c.field);
       for (const h of headers) {
         const bad = firstUnencodable(h, encoding);
@@ -132,7 +81,7 @@ export function csvFormat(config: CsvFormatConfig, defaultColumns: readonly stri
     },
     format(r: FormatRecord): Formatted {
       const group = Object.keys(r.children).find((g) => (r.children[g]?.length ?? 0) > 0);
-      if (group !== undefined) return { ok: false, error: valueError(FileDropCodes.VALUE, group, 'child rows cannot be written to a CSV file (one line per record); use a fixed-width child layout or XML') };
+      if (group !== undefined) return { ok: false, error: valueError(FileDropErrors.VALUE, group, 'child rows cannot be written to a CSV file (one line per record); use a fixed-width child layout or XML') };
       const row: string[] = new Array<string>(fields.length);
       let plain = needsQuoting !== undefined;
       for (let i = 0; i < fields.length; i++) {

@@ -7,52 +7,22 @@
  * and rewritten in place at the end (same width).
  */
 import { DateTime } from 'luxon';
-import { FileDropCodes, FileDropFailure, valueError } from '../file-drop.errors.js';
-import { describeChar, firstUnencodable, LINE_ENDINGS, OUTPUT_ENCODINGS, type LineEnding, type OutputEncoding } from './encoding.js';
+import { ConnectorFailure, FileDropErrors } from '../../connector.errors.js';
+import { valueError } from '../file-drop.errors.js';
+import { describeChar, firstUnencodable, LINE_ENDINGS } from './encoding.js';
+import { FIXED_WIDTH_DEFAULTS, type FixedWidthFormatConfig } from './fixed-width.config.js';
 import { detailEncoder } from './fixed-width.bytes.js';
-import { compileLayout, recordLayoutSchema, type CompiledLayout, type RecordLayoutConfig } from './fixed-width.layout.js';
+import { compileLayout, type CompiledLayout } from './fixed-width.layout.js';
 import { renderAmount, renderNumeric, renderText, SPECIAL, type Rendered } from './fixed-width.values.js';
 import type { ControlTotal, FileFacts, FileFormat, FileTotals, FormatRecord, Formatted } from './format.types.js';
 
-/** `format:` of kind `fixed-width`. */
-export interface FixedWidthFormatConfig {
-  kind: 'fixed-width';
-  /** Default `utf-8`. */
-  encoding?: OutputEncoding;
-  /** Default `crlf`; `none` writes records back to back (record length only). */
-  lineEnding?: LineEnding | 'none';
-  /** Time zone of `date` fields; default `UTC`. */
-  timezone?: string;
-  header?: RecordLayoutConfig;
-  /** One line per mapped record. */
-  detail: RecordLayoutConfig;
-  /** One line per child row, after its record's line, by group name. */
-  children?: Record<string, RecordLayoutConfig>;
-  trailer?: RecordLayoutConfig;
-}
-
-/** JSON Schema (draft-07) of {@link FixedWidthFormatConfig}. */
-export const fixedWidthFormatSchema: Record<string, unknown> = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['kind', 'detail'],
-  properties: {
-    kind: { const: 'fixed-width' },
-    encoding: { enum: OUTPUT_ENCODINGS, description: 'utf-8 (default), utf-8-bom, windows-1252 or latin1; widths are bytes of this encoding.' },
-    lineEnding: { enum: [...Object.keys(LINE_ENDINGS), 'none'], description: 'crlf (default), lf, cr or none (records back to back).' },
-    timezone: { type: 'string', minLength: 1, description: 'IANA time zone of header/trailer dates; default UTC.' },
-    header: recordLayoutSchema,
-    detail: recordLayoutSchema,
-    children: { type: 'object', additionalProperties: recordLayoutSchema, description: 'Layouts of child rows by group name.' },
-    trailer: recordLayoutSchema,
-  },
-};
+export { fixedWidthFormatSchema, type FixedWidthFormatConfig } from './fixed-width.config.js';
 
 /** Builds the fixed-width format. Throws an Error listing every layout problem. */
 export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & { readonly maxRecords: number | undefined } {
-  const encoding = config.encoding ?? 'utf-8';
-  const eol = config.lineEnding === 'none' ? '' : LINE_ENDINGS[config.lineEnding ?? 'crlf'];
-  const zone = config.timezone ?? 'UTC';
+  const encoding = config.encoding ?? FIXED_WIDTH_DEFAULTS.encoding;
+  const eol = config.lineEnding === 'none' ? '' : LINE_ENDINGS[config.lineEnding ?? FIXED_WIDTH_DEFAULTS.lineEnding];
+  const zone = config.timezone ?? FIXED_WIDTH_DEFAULTS.timezone;
   if (!DateTime.now().setZone(zone).isValid) throw new Error(`fixed-width layout: unknown time zone "${zone}"`);
   const detail = compileLayout(config.detail, 'detail', encoding, false);
   const children = Object.entries(config.children ?? {}).map(([g, l]) => [g, compileLayout(l, `children.${g}`, encoding, false)] as const);
@@ -80,7 +50,7 @@ export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & {
     for (let i = 0; i < layout.fields.length; i++) {
       const f = layout.fields[i]!;
       const r = render(i);
-      if (!r.ok) return { ok: false, error: valueError(FileDropCodes[r.code], where + f.name, r.message) };
+      if (!r.ok) return { ok: false, error: valueError(FileDropErrors[r.code], where + f.name, r.message) };
       out += (f.gap ? ' '.repeat(f.gap) : '') + r.text;
     }
     return out + (layout.tail ? ' '.repeat(layout.tail) : '') + eol;
@@ -103,7 +73,7 @@ export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & {
         continue;
       }
       const r = f.source.kind === 'const' ? (constants.get(f) ?? constant(f.source.value, f)) : f.numeric ? renderNumeric(v, f) : renderText(v, f, encoding);
-      if (!r.ok) return { ok: false, error: valueError(FileDropCodes[r.code], where + f.name, r.message) };
+      if (!r.ok) return { ok: false, error: valueError(FileDropErrors[r.code], where + f.name, r.message) };
       if (amounts && r.amount !== undefined && summed.has(f.name)) amounts[f.name] = r.amount;
       out += r.text;
     }
@@ -135,7 +105,7 @@ export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & {
       },
       `${which}.`,
     );
-    if (typeof text !== 'string') throw new FileDropFailure(FileDropCodes.CONFIG, 'fatal', `file ${file.name}: ${text.ok ? '' : text.error.message}`);
+    if (typeof text !== 'string') throw new ConnectorFailure(FileDropErrors.CONFIG, `file ${file.name}: ${text.ok ? '' : text.error.message}`);
     return text;
   }
 
@@ -151,7 +121,7 @@ export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & {
       const rows = r.children[group] ?? [];
       if (!rows.length) continue;
       const layout = children.find(([g]) => g === group)?.[1];
-      if (!layout) return { ok: false, error: valueError(FileDropCodes.VALUE, group, 'child rows with no layout under format.children') };
+      if (!layout) return { ok: false, error: valueError(FileDropErrors.VALUE, group, 'child rows with no layout under format.children') };
       for (let i = 0; i < rows.length; i++) {
         const child = recordLine(layout, rows[i]!, `${group}[${i + 1}].`);
         if (typeof child !== 'string') return child;

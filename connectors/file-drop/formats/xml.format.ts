@@ -12,58 +12,15 @@
  * the field.
  */
 import { XMLBuilder } from 'fast-xml-parser';
-import { FileDropCodes, valueError } from '../file-drop.errors.js';
-import { describeChar, firstUnencodable, LINE_ENDINGS, OUTPUT_ENCODINGS, replaceUnencodable, xmlEncodingName, type OutputEncoding } from './encoding.js';
+import { FileDropErrors } from '../../connector.errors.js';
+import { valueError } from '../file-drop.errors.js';
+import { describeChar, firstUnencodable, LINE_ENDINGS, replaceUnencodable, xmlEncodingName } from './encoding.js';
+import { XML_DEFAULTS, XML_NAME, type XmlFormatConfig } from './xml.config.js';
 import { valueText, valueTypeMessage, type FileFormat, type FormatRecord, type Formatted } from './format.types.js';
 
-/** `format:` of kind `xml`. */
-export interface XmlFormatConfig {
-  kind: 'xml';
-  /** Default `utf-8`. */
-  encoding?: OutputEncoding;
-  /** Root element name; default `records`. */
-  root?: string;
-  /** Element of one record; default `record`. */
-  record?: string;
-  /** Namespace declarations on the root: prefix (`''` for the default namespace) to URI. */
-  namespaces?: Record<string, string>;
-  /** Further attributes of the root element. */
-  rootAttributes?: Record<string, string>;
-  /** Record fields written in order as child elements; default the mapping's fields (minus `attributes`). */
-  fields?: string[];
-  /** Record fields written as attributes of the record element. */
-  attributes?: string[];
-  /** Element name of each child row, by group name; default the group name. */
-  children?: Record<string, string>;
-  /** Indentation of nested elements; default two spaces; `''` writes each record on one line. */
-  indent?: string;
-  /** Default `lf`. */
-  lineEnding?: 'crlf' | 'lf';
-}
+export { xmlFormatSchema, type XmlFormatConfig } from './xml.config.js';
 
-const NAME = '^[A-Za-z_][A-Za-z0-9._-]*(:[A-Za-z_][A-Za-z0-9._-]*)?$';
-
-/** JSON Schema (draft-07) of {@link XmlFormatConfig}. */
-export const xmlFormatSchema: Record<string, unknown> = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['kind'],
-  properties: {
-    kind: { const: 'xml' },
-    encoding: { enum: OUTPUT_ENCODINGS, description: 'utf-8 (default), utf-8-bom, windows-1252 or latin1; other characters become character references.' },
-    root: { type: 'string', pattern: NAME, description: 'Root element; default records.' },
-    record: { type: 'string', pattern: NAME, description: 'Element of one record; default record.' },
-    namespaces: { type: 'object', propertyNames: { pattern: '^([A-Za-z_][A-Za-z0-9._-]*)?$' }, additionalProperties: { type: 'string', minLength: 1 }, description: 'prefix ("" for the default) to namespace URI.' },
-    rootAttributes: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: { type: 'string' } },
-    fields: { type: 'array', items: { type: 'string', pattern: NAME }, description: 'Fields as child elements, in order; default the mapping’s fields.' },
-    attributes: { type: 'array', items: { type: 'string', pattern: NAME }, description: 'Fields as attributes of the record element.' },
-    children: { type: 'object', additionalProperties: { type: 'string', pattern: NAME }, description: 'Element of each child row, by group name.' },
-    indent: { type: 'string', pattern: '^[ \\t]*$', description: 'Indentation; default two spaces; "" for one line per record.' },
-    lineEnding: { enum: ['crlf', 'lf'], description: 'lf (default) or crlf.' },
-  },
-};
-
-const NAME_RE = new RegExp(NAME);
+const NAME_RE = new RegExp(XML_NAME);
 const REFUSED = Symbol('refused');
 type Refused = { [REFUSED]: Formatted };
 /** Code points XML 1.0 does not allow: controls other than tab, LF and CR, U+FFFE, U+FFFF, lone surrogates. */
@@ -98,15 +55,15 @@ function escapeAttr(text: string): string {
 
 /** Builds the XML format; `defaultFields` (the mapping's fields) apply when the config lists none. */
 export function xmlFormat(config: XmlFormatConfig, defaultFields: readonly string[] = []): FileFormat {
-  const encoding = config.encoding ?? 'utf-8';
-  const root = config.root ?? 'records';
-  const recordName = config.record ?? 'record';
+  const encoding = config.encoding ?? XML_DEFAULTS.encoding;
+  const root = config.root ?? XML_DEFAULTS.root;
+  const recordName = config.record ?? XML_DEFAULTS.record;
   const attributes = config.attributes ?? [];
   const fields = config.fields ?? defaultFields.filter((f) => !attributes.includes(f));
   const bad = [...fields, ...attributes, ...Object.values(config.children ?? {})].filter((n) => !NAME_RE.test(n));
   if (bad.length) throw new Error(`xml format: not XML element or attribute names: ${bad.join(', ')} (list the fields to write under format.fields)`);
-  const indent = config.indent ?? '  ';
-  const eol = LINE_ENDINGS[config.lineEnding ?? 'lf'];
+  const indent = config.indent ?? XML_DEFAULTS.indent;
+  const eol = LINE_ENDINGS[config.lineEnding ?? XML_DEFAULTS.lineEnding];
   const builder = new XMLBuilder({
     ignoreAttributes: false,
     attributeNamePrefix: '@_',
@@ -120,16 +77,16 @@ export function xmlFormat(config: XmlFormatConfig, defaultFields: readonly strin
 
   function text(value: unknown, field: string): string | Formatted {
     const t = valueText(value);
-    if (t === undefined) return { ok: false, error: valueError(FileDropCodes.VALUE, field, valueTypeMessage(value)) };
+    if (t === undefined) return { ok: false, error: valueError(FileDropErrors.VALUE, field, valueTypeMessage(value)) };
     const c = notXml(t);
-    if (c !== undefined) return { ok: false, error: valueError(FileDropCodes.ENCODING, field, `character ${describeChar(c)} is not allowed in XML 1.0`) };
+    if (c !== undefined) return { ok: false, error: valueError(FileDropErrors.ENCODING, field, `character ${describeChar(c)} is not allowed in XML 1.0`) };
     return t;
   }
 
   function element(rec: Record<string, unknown>, names: readonly string[], attrs: readonly string[], where: string): Record<string, unknown> | Refused {
     const out: Record<string, unknown> = {};
     const badName = names.find((n) => !NAME_RE.test(n));
-    if (badName !== undefined) return { [REFUSED]: { ok: false, error: valueError(FileDropCodes.VALUE, where + badName, 'is not an XML element name') } };
+    if (badName !== undefined) return { [REFUSED]: { ok: false, error: valueError(FileDropErrors.VALUE, where + badName, 'is not an XML element name') } };
     for (const a of attrs) {
       const t = text(rec[a], where + a);
       if (typeof t !== 'string') return { [REFUSED]: t };
