@@ -3,6 +3,7 @@
  * pipeline's facts and connectors, and the ledger operations it calls.
  */
 import type { Logger } from 'pino';
+import type { ErrorData } from '../../lib/errors.js';
 import type { CompiledMapping } from '../../mappings/index.js';
 import type { AnswerResult, ConnectorState, Source, Target } from '../../connectors/connector.types.js';
 import type { ReconcileReport } from '../ledger/ledger.reconcile.js';
@@ -64,7 +65,7 @@ export interface FlowLedger {
   /** Row counts by state of the pipeline. */
   counts(pipeline: string): Promise<Record<string, Record<LedgerState, number>>>;
   startRun(pipeline: string, actor: Actor, mappingVersion: string, definitionVersion?: string): Promise<string>;
-  finishRun(runId: string, summary: RunSummary): Promise<void>;
+  finishRun(runId: string, summary: RunSummary, error?: ErrorData): Promise<void>;
 }
 
 /** How one pass runs. */

@@ -13,11 +13,15 @@ import { releaseDeadLocalRunners } from './leases.js';
 import { hasChunks, passByChunks } from './chunks.js';
 import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
 import type { RunSummary } from '../ledger/ledger.types.js';
+import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
+import { PipelineCodes } from '../pipeline.errors.js';
 
 /**
  * Runs one pass. Resolves with the summary (also stored with the run);
  * rejects only for fatal errors (the target or store unusable), after
- * releasing this runner's leases so another pass can take the work.
+ * releasing this runner's leases so another pass can take the work and
+ * recording the run as failed with the error's code (an error without
+ * one as `UNEXPECTED_ERROR`).
  */
 export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOptions): Promise<PassResult> {
   const runId = await ledger.startRun(p.name, opts.actor, p.mapping.version, p.definitionVersion);
@@ -26,6 +30,7 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
   const summary: RunSummary = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
   let windowClosedUntil: string | undefined;
   let connected = false;
+  let failure: ErrorData | undefined;
   const heartbeat = setInterval(() => {
     ledger.renew(p.name, opts.owner, opts.leaseMs).catch((e: unknown) => ctx.log.error({ err: e }, 'could not renew leases'));
   }, Math.max(1000, Math.floor(opts.leaseMs / 3)));
@@ -54,11 +59,15 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
       for (const k of ['rejected', 'delivered', 'failed', 'dead'] as const) summary[k] += more[k];
     }
     if (connected) await flushHeld(p, ledger, runId, held, opts, ctx, summary);
+  } catch (e) {
+    failure = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, e instanceof Error ? e.message : String(e));
+    throw e;
   } finally {
     clearInterval(heartbeat);
     await ledger.release(p.name, opts.owner).catch((e: unknown) => ctx.log.error({ err: e }, 'could not release leases'));
     if (connected) await p.target.close().catch((e: unknown) => ctx.log.error({ err: e }, 'could not close the target'));
     await p.source.close().catch((e: unknown) => ctx.log.error({ err: e }, 'could not close the source'));
+    if (failure) await ledger.finishRun(runId, summary, failure).catch((e: unknown) => ctx.log.error({ err: e }, 'could not record the failed run'));
   }
   await ledger.finishRun(runId, summary);
   const waiting = (await ledger.counts(p.name))[p.name]?.failed ?? 0;

@@ -1,5 +1,6 @@
 /** Ledger, conflict and run rows as read back from the state store. */
 import type { ConnectorError } from '../../connectors/connector.types.js';
+import type { ErrorData } from '../../lib/errors.js';
 import type { StateStore } from '../store/state-store.js';
 import { readBool, readDate, readDateStrict, readInt, readJson } from '../store/sql.js';
 import type { LedgerRow, LedgerState, RunSummary } from './ledger.types.js';
@@ -35,6 +36,8 @@ export interface RunRow {
   startedAt: Date;
   finishedAt: Date | null;
   summary: RunSummary | null;
+  /** The error the run stopped on (it failed); null when it finished its work or is still running. */
+  error: ErrorData | null;
 }
 
 /** Columns `list` reads (everything but the body). */
@@ -92,6 +95,7 @@ export function toRun(r: Raw): RunRow {
     startedAt: readDateStrict(r.started_at),
     finishedAt: readDate(r.finished_at),
     summary: readJson<RunSummary>(r.summary),
+    error: readJson<ErrorData>(r.error),
   };
 }
 

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { NewAuditEntry } from '../audit/audit.types.js';
+import type { ErrorData } from '../../lib/errors.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { iso, readDateStrict } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
@@ -51,16 +52,22 @@ export async function startRun(
   return id;
 }
 
-/** Stores a run's summary and audits `run-finished` with it. Throws `LEDGER_UNKNOWN_RUN` for an id never started. */
-export async function finishRun(store: StateStore, audit: AuditLog, runId: string, summary: RunSummary): Promise<void> {
+/**
+ * Stores a run's summary and audits `run-finished` with it; with `error`,
+ * the run is recorded as failed with that error (the audit entry names its
+ * code and disposition). Throws `LEDGER_UNKNOWN_RUN` for an id never started.
+ */
+export async function finishRun(store: StateStore, audit: AuditLog, runId: string, summary: RunSummary, error?: ErrorData): Promise<void> {
   const now = new Date();
   await store.transaction(async (t) => {
     const [row] = await store.select<Record<string, unknown>>('SELECT * FROM runs WHERE id = $1', [runId], t);
     if (!row) throw new PipelineError(PipelineCodes.LEDGER_UNKNOWN_RUN, `no run ${JSON.stringify(runId)} was started`);
     const run = toRun(row);
-    await store.exec('UPDATE runs SET finished_at = $1, summary = $2 WHERE id = $3', [iso(now), JSON.stringify(summary), runId], t);
+    const failed = error ? { code: error.code, disposition: error.disposition, message: error.message } : null;
+    await store.exec('UPDATE runs SET finished_at = $1, summary = $2, error = $3 WHERE id = $4', [iso(now), JSON.stringify(summary), failed && JSON.stringify(failed), runId], t);
+    const detail = { runId, keys: [], summary, ...(failed && { error: { code: failed.code, disposition: failed.disposition } }) };
     await audit.append(
-      [{ pipeline: run.pipeline, event: 'run-finished', actor: run.actor, mappingVersion: run.mappingVersion, at: now, detail: { runId, keys: [], summary } }],
+      [{ pipeline: run.pipeline, event: 'run-finished', actor: run.actor, mappingVersion: run.mappingVersion, at: now, detail }],
       { transaction: t },
     );
   });

@@ -4,6 +4,7 @@
  * same transaction. Every write resolves only after COMMIT, so a caller that
  * acknowledges after `receive` resolves has the submission on disk.
  */
+import type { ErrorData } from '../../lib/errors.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEntry } from '../audit/audit.types.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
@@ -218,9 +219,9 @@ export class Ledger {
     return startRun(this.store, this.audit, pipeline, actor, mappingVersion, definitionVersion ?? null);
   }
 
-  /** Stores a run's summary (audited `run-finished`). Throws `LEDGER_UNKNOWN_RUN`. */
-  finishRun(runId: string, summary: RunSummary): Promise<void> {
-    return finishRun(this.store, this.audit, runId, summary);
+  /** Stores a run's summary (audited `run-finished`), and the error it stopped on when given. Throws `LEDGER_UNKNOWN_RUN`. */
+  finishRun(runId: string, summary: RunSummary, error?: ErrorData): Promise<void> {
+    return finishRun(this.store, this.audit, runId, summary, error);
   }
 
   /** The latest `limit` runs of `pipeline`, newest first. */

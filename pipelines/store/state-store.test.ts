@@ -69,7 +69,7 @@ describe('SQLite state store', () => {
     open.push(a, b);
     expect(await migrate(a)).toEqual([]);
     const names = await a.select<{ name: string }>('SELECT name FROM rekey_migrations ORDER BY name');
-    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids']);
+    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors']);
   });
 
   it('rolls a failed transaction back and can be closed twice', async () => {
@@ -210,7 +210,7 @@ describe.each(TEST_DIALECTS)('migrations on %s', (dialect) => {
     expect(await tables()).toEqual(['rekey_migrations', 'runs']);
     expect(await store.select('SELECT name FROM rekey_migrations')).toEqual([]);
     await store.exec('DROP TABLE runs');
-    expect(await migrate(store)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids']);
+    expect(await migrate(store)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors']);
     expect(await tables()).toEqual(TABLES);
   });
 });

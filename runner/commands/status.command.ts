@@ -91,6 +91,7 @@ export async function collectStatus(ledger: Ledger, pipeline?: string, extend?: 
 
 function lastRunText(run: RunRow | null): string {
   if (!run) return 'never';
+  if (run.finishedAt && run.error) return `${run.finishedAt.toISOString()} failed: ${run.error.code} ${run.error.message}`;
   if (!run.finishedAt || !run.summary) return `${run.startedAt.toISOString()} (running or interrupted)`;
   const s = run.summary;
   return `${run.finishedAt.toISOString()} read ${s.read}, new ${s.receivedNew}, delivered ${s.delivered}, rejected ${s.rejected}, dead ${s.dead}`;
