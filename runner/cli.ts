@@ -1,11 +1,14 @@
 /**
  * The `rekey` command. Each subcommand lives in runner/commands/ and is
  * listed here once. Exit codes: 0 success, 1 the work found problems
- * (invalid files, rejected records, failed cases) or a `PipelineError`
- * (printed as `rekey: CODE message`), 2 usage error.
+ * (invalid files, rejected records, failed cases) or stopped on an error,
+ * 2 usage error. A coded error is printed as `rekey: CODE message` with
+ * its catalogue hint on the next line; any other as `rekey: message`;
+ * a stack only with the global `--debug`.
  */
-import { PipelineError } from '../pipelines/pipeline.errors.js';
 import { Command, CommanderError } from 'commander';
+import { isCoded } from '../lib/errors.js';
+import { catalogued } from './errors.catalogue.js';
 import { UsageError } from './runtime.js';
 import { validateCommand } from './commands/validate.command.js';
 import { previewCommand } from './commands/preview.command.js';
@@ -30,10 +33,26 @@ export function buildProgram(result: CommandResult): Command {
   const program = new Command('rekey')
     .description('Keys online form submissions into legacy back-office systems.')
     .version(process.env.npm_package_version ?? '0.1.0')
+    .option('--debug', 'print the stack of an error as well as its message')
     .showHelpAfterError('(run rekey --help for usage)')
     .exitOverride();
   for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand, statusCommand, dlqCommand, replayCommand, auditCommand]) add(program, result);
   return program;
+}
+
+/**
+ * What the CLI prints for an error that stopped a command: `rekey: CODE
+ * message` and the catalogue's hint for a coded error, `rekey: message`
+ * for any other; with `debug`, the stack after it.
+ */
+export function describeError(e: unknown, debug: boolean): string {
+  const stack = debug && e instanceof Error && e.stack ? `${e.stack}\n` : '';
+  if (isCoded(e)) {
+    const hint = catalogued(e.code)?.hint;
+    return `rekey: ${e.code} ${e.message}\n${hint ? `  ${hint}\n` : ''}${stack}`;
+  }
+  const message = e instanceof Error ? e.message || e.name : String(e);
+  return `rekey: ${message.split('\n')[0]}\n${stack}`;
 }
 
 /** Runs the CLI with `argv` and resolves to the process exit code. */
@@ -51,12 +70,8 @@ export async function run(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return EXIT_USAGE;
     }
-    if (e instanceof PipelineError) {
-      // Its code and message say what is wrong (a state store that cannot be opened, say); a stack would bury them.
-      process.stderr.write(`rekey: ${e.code} ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    process.stderr.write(describeError(e, argv.includes('--debug')));
+    return 1;
   }
   return result.code;
 }

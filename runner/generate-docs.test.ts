@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { GENERATED, referenceText, schemaText } from './generate-docs.js';
 import { pipelineSchemaText } from '../pipelines/definition/pipeline.schema.js';
+import { ERROR_CATALOGUES, errorsDocText } from './errors.catalogue.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (rel: string) => readFileSync(`${root}/${rel}`, 'utf8');
@@ -19,6 +20,20 @@ describe('generated documentation', () => {
   it('the transform reference in docs/mapping-language.md is current (run npm run docs)', () => {
     const page = read(GENERATED.reference);
     expect(page).toBe(referenceText(page));
+  });
+
+  it('docs/errors.md is current (run npm run docs)', () => {
+    expect(read(GENERATED.errors)).toBe(errorsDocText());
+  });
+
+  it('lists every catalogued code in docs/errors.md with its disposition and what to do', () => {
+    const page = read(GENERATED.errors);
+    for (const e of ERROR_CATALOGUES.flatMap((s) => s.entries)) {
+      const line = page.split('\n').find((l) => l.startsWith(`| \`${e.code}\` |`));
+      expect(line, e.code).toContain(`| ${e.disposition}`);
+      expect(line, e.code).toContain(`| ${e.means} |`);
+      expect(line, e.code).toContain(`| ${e.hint} |`);
+    }
   });
 
   it('names every transform in the reference', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rekey, root } from '../cli.test-helpers.js';
 import { P, seed } from './state.test-helpers.js';
+import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 
 describe('state commands (as processes)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-state-cli-'));
@@ -26,7 +27,7 @@ describe('state commands (as processes)', () => {
   it('status and run say the state store cannot be opened, and exit 1, rather than exiting 0 without a word', async () => {
     mkdirSync(join(dir, 'folder.sqlite'), { recursive: true });
     const bad = `sqlite:${join(dir, 'folder.sqlite')}`;
-    const said = `rekey: STORE_UNAVAILABLE cannot open the state store ${bad}: SQLITE_CANTOPEN: unable to open database file\n`;
+    const said = `rekey: STORE_UNAVAILABLE cannot open the state store ${bad}: SQLITE_CANTOPEN: unable to open database file\n  ${PipelineCodes.STORE_UNAVAILABLE.hint}\n`;
     const [status, run] = await Promise.all([rekey(['status', '--state', bad], dir), rekey(['run', join(root, 'examples/pipelines/change-of-address.yaml'), '--state', bad], dir)]);
     expect(status).toMatchObject({ code: 1, stderr: said });
     expect(run).toMatchObject({ code: 1, stderr: said });
