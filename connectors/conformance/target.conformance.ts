@@ -88,6 +88,8 @@ export interface ConformanceTarget {
 }
 
 const PIPELINE = 'conformance';
+/** Per test: generous, since a scenario runs two or three `rekey run` processes (the browser's each start Chromium) on a busy machine. */
+const TIMEOUT = 240_000;
 
 /** One scenario: a work folder, its legacy system, the submissions it was given. */
 interface Scenario {
@@ -111,14 +113,14 @@ export function targetConformance(t: ConformanceTarget): void {
   const title = `conformance of the ${t.name} target${t.skip ? ` (skipped: ${t.skip})` : ''}`;
   describe.skipIf(t.skip !== undefined)(title, () => {
     const made: Scenario[] = [];
-    beforeAll(async () => t.start?.(), 120_000);
+    beforeAll(async () => t.start?.(), TIMEOUT);
     afterAll(async () => {
       for (const s of made) {
         await s.legacy.drop?.();
         rmSync(s.work.dir, { recursive: true, force: true });
       }
       await t.stop?.();
-    }, 120_000);
+    }, TIMEOUT);
 
     const scenario = async (bodies: object[], batch = t.batch): Promise<Scenario> => {
       const work = new WorkDir('rekey-conformance-', t.runArgs ?? ['--workers', '0']);
@@ -170,7 +172,7 @@ export function targetConformance(t: ConformanceTarget): void {
       const done = await s.finish();
       expect(done.code, show(done)).toBe(0);
       await expectExactlyOnce(s, s.bodies.map(keyOf), before);
-    }, 120_000);
+    }, TIMEOUT);
 
     it(`probes after an uncertain attempt (killed at ${t.uncertainAt ?? 'after-target-commit:1'}): what reached the target is not keyed again`, async () => {
       const s = await scenario(t.submissions(t.records, 0));
@@ -185,7 +187,7 @@ export function targetConformance(t: ConformanceTarget): void {
       const audit = await expectExactlyOnce(s, s.bodies.map(keyOf), reached);
       const found = audit.entries.filter((e) => e.event === 'delivered' && e.detail.alreadyPresent === true).map((e) => e.key);
       expect(found.sort(), 'delivered as already present: found by the probe').toEqual(uncertain.sort());
-    }, 120_000);
+    }, TIMEOUT);
 
     describe('one pass with a bad record, then another on a new connection', () => {
       const n = t.records;
@@ -198,7 +200,7 @@ export function targetConformance(t: ConformanceTarget): void {
         bodies[badAt] = t.bad.make(bodies[badAt]!);
         s = await scenario(bodies);
         first = await s.run(logLevel);
-      }, 120_000);
+      }, TIMEOUT);
 
       it('rejects the one bad record with its exact error and delivers the rest, nothing lost', async () => {
         expect(summaryOf(first), show(first)).toMatchObject({ read: n, receivedNew: n, rejected: 1, delivered: n - 1, failed: 0, dead: 0, waitingRetry: 0 });
