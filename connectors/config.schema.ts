@@ -56,3 +56,13 @@ export function jsonSchema(schema: TSchema): Record<string, unknown> {
 export function mapOf<V extends TSchema>(value: V, options: Record<string, unknown> = {}): TUnsafe<Record<string, Static<V>>> {
   return Type.Unsafe<Record<string, Static<V>>>({ type: 'object', ...options, additionalProperties: value });
 }
+
+/** Exactly the value `value` (draft-07 `const`, without the `type` typebox's literal adds). */
+export function constant<const V extends string | number | boolean>(value: V): TUnsafe<V> {
+  return Type.Unsafe<V>({ const: value });
+}
+
+/** One of `values` (draft-07 `enum` as given); its type is the union of them. */
+export function oneOfValues<const V extends string | number | boolean>(values: readonly V[], options: Record<string, unknown> = {}): TUnsafe<V> {
+  return Type.Unsafe<V>({ enum: values, ...options });
+}

@@ -6,7 +6,7 @@
 import { Type, type Static } from 'typebox';
 import { closed, defaultsOf, withDefault } from '../config.schema.js';
 import { ackConfigSchema } from './ack/ack.config.js';
-import { formatConfigSchema, type FormatConfig } from './formats/index.js';
+import { formatConfigSchema } from './formats/index.js';
 import { sftpConfigSchema } from './sftp.config.js';
 
 const rotateSchema = closed(
@@ -36,7 +36,7 @@ export const fileDropConfigSchema = closed({
   rotate: Type.Optional(rotateSchema),
   trigger: Type.Optional(Type.String({ pattern: '^\\.[A-Za-z0-9_-]{1,16}$', description: 'Suffix of an empty trigger file written after the data file, e.g. .ok or .done.' })),
   manifest: Type.Optional(Type.Boolean({ description: 'Write <name>.manifest.json (record count, control totals, SHA-256) after the data file.' })),
-  format: Type.Unsafe<FormatConfig>(formatConfigSchema),
+  format: formatConfigSchema,
   ack: Type.Optional(ackConfigSchema),
   sftp: Type.Optional(sftpConfigSchema),
 });

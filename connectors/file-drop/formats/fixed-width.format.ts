@@ -21,7 +21,8 @@ export { fixedWidthFormatSchema, type FixedWidthFormatConfig } from './fixed-wid
 /** Builds the fixed-width format. Throws an Error listing every layout problem. */
 export function fixedWidthFormat(config: FixedWidthFormatConfig): FileFormat & { readonly maxRecords: number | undefined } {
   const encoding = config.encoding ?? FIXED_WIDTH_DEFAULTS.encoding;
-  const eol = config.lineEnding === 'none' ? '' : LINE_ENDINGS[config.lineEnding ?? FIXED_WIDTH_DEFAULTS.lineEnding];
+  const lineEnding = config.lineEnding ?? FIXED_WIDTH_DEFAULTS.lineEnding;
+  const eol = lineEnding === 'none' ? '' : LINE_ENDINGS[lineEnding];
   const zone = config.timezone ?? FIXED_WIDTH_DEFAULTS.timezone;
   if (!DateTime.now().setZone(zone).isValid) throw new Error(`fixed-width layout: unknown time zone "${zone}"`);
   const detail = compileLayout(config.detail, 'detail', encoding, false);

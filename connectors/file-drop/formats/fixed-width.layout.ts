@@ -5,84 +5,9 @@
  * encoding lacks, a total of a field that is not numeric are config errors.
  */
 import { firstUnencodable, type OutputEncoding } from './encoding.js';
+import { FIXED_FIELD_DEFAULTS, type RecordLayoutConfig, type SignStyle } from './fixed-width.config.js';
 
-/** How a numeric field shows its sign: `none` (negative values are refused), `leading`/`trailing` (`+` or `-`), `overpunch` (zoned decimal: the last digit carries the sign). */
-export type SignStyle = 'none' | 'leading' | 'trailing' | 'overpunch';
-
-/** One field of a fixed-width record layout. */
-export interface FixedFieldConfig {
-  /** The record field it shows (detail and child layouts), or a label (header, trailer, constants). */
-  name: string;
-  /** 1-based column where it starts; default right after the previous field. Gaps are filled with spaces. */
-  start?: number;
-  /** Width in bytes of the file's encoding (characters, in a single-byte encoding). */
-  length: number;
-  /** Default `text`. */
-  type?: 'text' | 'numeric';
-  /** Default `left` for text, `right` for numeric. */
-  align?: 'left' | 'right';
-  /** One character; default space for text, `0` for numeric (zero-fill). */
-  pad?: string;
-  /** Numeric: digits after an implied decimal point (`12.34` with 2 is `1234`). */
-  decimals?: number;
-  /** Numeric: default `none`. */
-  sign?: SignStyle;
-  /** Text: cut a value that is too long instead of refusing the record. */
-  truncate?: boolean;
-  /** A constant written in every record of this type (record-type codes, fillers). */
-  value?: string;
-  /** Header and trailer: a count of the file's `records` (mapped records), `body` lines (records and child lines) or all `lines` (header and trailer included). */
-  count?: 'records' | 'body' | 'lines';
-  /** Header and trailer: the control total of this numeric detail field. */
-  sum?: string;
-  /** Header and trailer: when the file was opened, in the target's time zone, as a Luxon format (`yyyyMMdd`, `HHmmss`). */
-  date?: string;
-  /** Header and trailer: the file's sequence number. */
-  sequence?: boolean;
-  /** Header and trailer: the file's name. */
-  fileName?: boolean;
-}
-
-/** The layout of one record type. */
-export interface RecordLayoutConfig {
-  fields: FixedFieldConfig[];
-  /** Total record width; the line is padded with spaces to it. Default: where the last field ends. */
-  length?: number;
-}
-
-const fieldSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'length'],
-  properties: {
-    name: { type: 'string', minLength: 1, description: 'Record field shown (detail, child), or a label (header, trailer, constants).' },
-    start: { type: 'integer', minimum: 1, description: '1-based start column; default right after the previous field.' },
-    length: { type: 'integer', minimum: 1, description: 'Width in bytes of the encoding.' },
-    type: { enum: ['text', 'numeric'], description: 'Default text.' },
-    align: { enum: ['left', 'right'], description: 'Default left for text, right for numeric.' },
-    pad: { type: 'string', minLength: 1, maxLength: 1, description: 'Pad character; default space (text) or 0 (numeric).' },
-    decimals: { type: 'integer', minimum: 0, maximum: 18, description: 'Numeric: implied decimal places.' },
-    sign: { enum: ['none', 'leading', 'trailing', 'overpunch'], description: 'Numeric sign: none (negatives refused), leading/trailing + or -, overpunch (zoned).' },
-    truncate: { type: 'boolean', description: 'Text: cut a value that is too long instead of refusing the record.' },
-    value: { type: 'string', description: 'Constant in every record of this type (record-type code, filler).' },
-    count: { enum: ['records', 'body', 'lines'], description: 'Header/trailer: count of records, body lines or all lines.' },
-    sum: { type: 'string', minLength: 1, description: 'Header/trailer: control total of this numeric detail field.' },
-    date: { type: 'string', minLength: 1, description: 'Header/trailer: file date in the target time zone, as a Luxon format.' },
-    sequence: { type: 'boolean', description: 'Header/trailer: the file sequence number.' },
-    fileName: { type: 'boolean', description: 'Header/trailer: the file name.' },
-  },
-};
-
-/** JSON Schema (draft-07) of {@link RecordLayoutConfig}. */
-export const recordLayoutSchema: Record<string, unknown> = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['fields'],
-  properties: {
-    fields: { type: 'array', minItems: 1, items: fieldSchema },
-    length: { type: 'integer', minimum: 1, description: 'Record width; padded with spaces. Default: end of the last field.' },
-  },
-};
+export { recordLayoutSchema, type FixedFieldConfig, type RecordLayoutConfig, type SignStyle } from './fixed-width.config.js';
 
 /** Where a header or trailer field's value comes from. */
 export type FieldSource =
@@ -163,7 +88,7 @@ export function compileLayout(config: RecordLayoutConfig, where: string, encodin
       alignRight: (f.align ?? (numeric ? 'right' : 'left')) === 'right',
       pad,
       decimals,
-      sign: f.sign ?? 'none',
+      sign: f.sign ?? FIXED_FIELD_DEFAULTS.sign,
       truncate: f.truncate === true,
       source,
     });

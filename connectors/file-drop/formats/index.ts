@@ -2,6 +2,7 @@
  * The file-drop target's formats by kind: their config union, the JSON
  * Schema that composes theirs, and the factory.
  */
+import { Type } from 'typebox';
 import { csvFormat, csvFormatSchema, type CsvFormatConfig } from './csv.format.js';
 import { fixedWidthFormat, fixedWidthFormatSchema, type FixedWidthFormatConfig } from './fixed-width.format.js';
 import type { FileFormat } from './format.types.js';
@@ -11,14 +12,14 @@ import { xmlFormat, xmlFormatSchema, type XmlFormatConfig } from './xml.format.j
 export type FormatConfig = CsvFormatConfig | FixedWidthFormatConfig | XmlFormatConfig;
 
 /** JSON Schema (draft-07) of {@link FormatConfig}: one of the formats, chosen by `kind`. */
-export const formatConfigSchema: Record<string, unknown> = {
+export const formatConfigSchema = Type.Unsafe<FormatConfig>({
   type: 'object',
   required: ['kind'],
   properties: { kind: { enum: ['csv', 'fixed-width', 'xml'], description: 'csv, fixed-width or xml.' } },
   if: { properties: { kind: { const: 'csv' } } },
   then: csvFormatSchema,
   else: { if: { properties: { kind: { const: 'fixed-width' } } }, then: fixedWidthFormatSchema, else: xmlFormatSchema },
-};
+});
 
 /**
  * Builds the format of a config that passed {@link formatConfigSchema};
