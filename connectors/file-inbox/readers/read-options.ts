@@ -3,78 +3,56 @@
  * checks them. Pure: no I/O.
  */
 import type { InputFormat } from '../../connector.types.js';
+import type { FileReadConfig } from '../file.config.js';
 import { ReaderOptionsError } from './reader.errors.js';
 
 /** Character encodings the readers decode. A byte order mark in the file overrides this choice. */
-export type ReadEncoding = 'utf-8' | 'windows-1252' | 'latin1';
+export type ReadEncoding = NonNullable<FileReadConfig['encoding']>;
 
-/** CSV options. */
-export interface CsvReadOptions {
-  /** Field delimiter, one character; default `,`. */
-  delimiter?: string;
-  /** Quote character, one character; default `"`. */
-  quote?: string;
-  /** Escape character inside quoted fields, one character; default the quote (RFC 4180 `""`). */
-  escape?: string;
-  /** Lines starting with this character (outside quoted fields) are skipped; default none. */
-  comment?: string;
-  /** The first row names the columns and each record is an object; default true. When false each record is a string array. */
-  columns?: boolean;
-  /** `rows`: one object per row (default). `govuk-forms`: rows of a GOV.UK Forms CSV export turned into its JSON submission shape. */
-  shape?: 'rows' | 'govuk-forms';
-  /** `form_name` to put on each `govuk-forms` submission (the CSV export does not carry it). */
-  formName?: string;
-  /**
-   * A header naming a column twice: `error` (default) fails the file with one
-   * `INPUT_DUPLICATE_COLUMN` item; `suffix` names the later ones `Name_2`,
-   * `Name_3`; `array` gives that key an array of the values in column order.
-   * Ignored by `govuk-forms`, where columns are read by position.
-   */
-  duplicateColumns?: 'error' | 'suffix' | 'array';
-}
+/**
+ * CSV options: `delimiter`, `quote` and `escape` (one character each;
+ * default `,`, `"`, and the quote as in RFC 4180 `""`), `comment` (lines
+ * starting with it are skipped), `columns` (default true: the first row
+ * names the columns, else each record is a string array), `shape` (`rows`,
+ * or `govuk-forms` for the rows of a GOV.UK Forms CSV export turned into
+ * its JSON submission shape, with `formName` as each `form_name`), and
+ * `duplicateColumns` for a header naming a column twice: `error` (default,
+ * one `INPUT_DUPLICATE_COLUMN` item for the file), `suffix` (`Name_2`,
+ * `Name_3`) or `array` (the values in column order); `govuk-forms` reads
+ * columns by position and ignores it.
+ */
+export type CsvReadOptions = NonNullable<FileReadConfig['csv']>;
 
-/** XML options. */
-export interface XmlReadOptions {
-  /** Dotted path of local element names from the root to the repeating record element, e.g. `submissions.submission`. */
-  recordPath: string;
-  /** Largest record, in UTF-8 bytes of its text; default the top-level `maxRecordBytes`. */
-  maxRecordBytes?: number;
-  /** Deepest element nesting, counted from the document root (root = 1); default 64. */
-  maxDepth?: number;
-  /** Prefix of attribute keys; default `@_`. */
-  attributePrefix?: string;
-  /**
-   * Dotted paths inside a record (starting below the record element, e.g.
-   * `answers.answer`) whose elements are always arrays. Elsewhere an element
-   * that occurs once in its parent is a value and one that repeats is an array.
-   */
-  arrays?: string[];
-}
+/**
+ * XML options: `recordPath` (dotted local element names from the root to
+ * the repeating record element, e.g. `submissions.submission`),
+ * `maxRecordBytes` (default the top-level one), `maxDepth` (element
+ * nesting from the root = 1; default 64), `attributePrefix` (default
+ * `@_`) and `arrays`: dotted paths below the record element (e.g.
+ * `answers.answer`) whose elements are always arrays; elsewhere an element
+ * that occurs once in its parent is a value and one that repeats an array.
+ */
+export type XmlReadOptions = NonNullable<FileReadConfig['xml']>;
 
-/** JSON options. */
-export interface JsonReadOptions {
-  /**
-   * Dotted key path to the array of records, e.g. `submissions` for
-   * `{"submissions":[...]}`. Default: a top-level array's elements are the
-   * records, any other top-level value is one record. A non-array value at
-   * the path is one record.
-   */
-  recordsPath?: string;
-}
+/**
+ * JSON options: `recordsPath`, the dotted key path to the array of records
+ * (`submissions` for `{"submissions":[...]}`). Without it a top-level
+ * array's elements are the records and any other top-level value is one
+ * record; a non-array value at the path is one record.
+ */
+export type JsonReadOptions = NonNullable<FileReadConfig['json']>;
 
-/** How to read one input. Only `file` is required; it names the input in every location and message. */
-export interface ReadOptions {
-  file: string;
-  /** Default: from the file name's extension (`.json`, `.ndjson`/`.jsonl`, `.csv`, `.xml`). */
-  format?: InputFormat;
-  /** Default `utf-8`; for XML, the XML declaration's encoding when it names one. A byte order mark overrides both. */
-  encoding?: ReadEncoding;
-  csv?: CsvReadOptions;
-  xml?: XmlReadOptions;
-  json?: JsonReadOptions;
-  /** Largest record, in UTF-8 bytes of its decoded text; default 10 MiB. A larger record becomes one `INPUT_RECORD_TOO_LARGE` item and is never held whole. */
-  maxRecordBytes?: number;
-}
+/**
+ * How to read one input: a file-reading source's read settings
+ * ({@link FileReadConfig} but `pattern`, declared once in its schema) and
+ * `file`, which names the input in every location and message. `format`
+ * defaults from the file name's extension (`.json`, `.ndjson`/`.jsonl`,
+ * `.csv`, `.xml`); `encoding` to UTF-8 (for XML, the declaration's when it
+ * names one; a byte order mark overrides both); `maxRecordBytes` (of a
+ * record's decoded UTF-8 text) to 10 MiB: a larger record becomes one
+ * `INPUT_RECORD_TOO_LARGE` item and is never held whole.
+ */
+export type ReadOptions = Omit<FileReadConfig, 'pattern'> & { file: string };
 
 /** Default record size limit: 10 MiB. */
 export const DEFAULT_MAX_RECORD_BYTES = 10 * 1024 * 1024;
