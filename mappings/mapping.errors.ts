@@ -4,8 +4,10 @@
  * why, never retry) or the mapping is `fatal` (it cannot be used: stop).
  */
 import { CodedError, defineErrors } from '../lib/errors.js';
+import { formatProblem, type Problem } from '../lib/problem.js';
 
 export type { Disposition, ErrorData } from '../lib/errors.js';
+export { formatProblem, type Problem };
 
 /** Every error of this layer, defined once. */
 export const MappingErrors = defineErrors({
@@ -22,10 +24,6 @@ export const MappingErrors = defineErrors({
     hint: 'Correct the submission (or the mapping rule if the rule is wrong), then replay it with rekey replay.',
   },
 });
-
-import { formatProblem, type Problem } from '../lib/problem.js';
-
-export { formatProblem, type Problem };
 
 /** Thrown when a mapping cannot be loaded; carries every problem found, not only the first. */
 export class MappingInvalidError extends CodedError {
