@@ -38,6 +38,12 @@ describe('state store URL', () => {
       message: `cannot open the state store sqlite:${join(dir, 'folder.sqlite')}: SQLITE_CANTOPEN: unable to open database file`,
     });
   });
+
+  it('names a PostgreSQL store it cannot reach without its password', async () => {
+    const failed = await openStateStore('postgres://rekey:s%40cret@127.0.0.1:1/state').catch((e: Error) => e);
+    expect(failed).toMatchObject({ disposition: 'fatal', message: 'state store postgres://rekey:***@127.0.0.1:1/state: migration failed: connect ECONNREFUSED 127.0.0.1:1' });
+    expect((failed as Error).message).not.toMatch(/s@cret|s%40cret/);
+  });
 });
 
 describe('SQLite state store', () => {

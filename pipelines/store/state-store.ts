@@ -17,6 +17,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { QueryTypes, Sequelize, Transaction, type Options } from 'sequelize';
+import { redactUrl } from '../../lib/redact.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { migrate } from './migrate.js';
 import { sqliteAll, sqliteExec, sqliteRun, type SqliteDb } from './sqlite-exec.js';
@@ -131,9 +132,7 @@ function parseTarget(url: string, opts: StateStoreOptions): Target {
       pool: { max: 10, min: 0, idle: 10_000 },
       dialectOptions: { options: session.join(' '), application_name: 'rekey' },
     };
-    const shown = new URL(parsed.href);
-    if (shown.password) shown.password = '***';
-    return { dialect: 'postgres', location: shown.href, config, uri: parsed.href, schema };
+    return { dialect: 'postgres', location: redactUrl(parsed.href), config, uri: parsed.href, schema };
   }
   throw invalid(`state URL ${JSON.stringify(url)} is neither sqlite:<file> nor postgres://...`);
 }
