@@ -39,10 +39,10 @@ export class IntakeError extends CodedError {
   /** Seconds for a `Retry-After` header (503 only). */
   readonly retryAfter?: number;
 
-  constructor(code: IntakeCode, message: string, details: Record<string, unknown> = {}, retryAfter?: number) {
-    super(IntakeErrors[code], message, { data: details });
+  constructor(def: (typeof IntakeErrors)[IntakeCode], message: string, details: Record<string, unknown> = {}, retryAfter?: number) {
+    super(def, message, { data: details });
     this.name = 'IntakeError';
-    this.status = STATUS[code];
+    this.status = STATUS[def.code];
     this.details = details;
     if (retryAfter !== undefined) this.retryAfter = retryAfter;
   }

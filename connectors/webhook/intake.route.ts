@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdmissionDoor, RouteRegistrar } from '../connector.types.js';
+import { IntakeErrors } from '../connector.errors.js';
 import { IntakeError } from './intake.errors.js';
 import type { WebhookSource } from './webhook.source.js';
 
@@ -54,14 +55,14 @@ function refuse(req: FastifyRequest, reply: FastifyReply, pipeline: string | und
 function fromFastify(err: { code?: string; statusCode?: number; message: string }, maxBodyBytes: number | undefined): IntakeError {
   if (err instanceof IntakeError) return err;
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return new IntakeError('WEBHOOK_TOO_LARGE', `the body is larger than ${maxBodyBytes ?? 'the limit of'} bytes`, maxBodyBytes ? { maxBodyBytes } : {});
+    return new IntakeError(IntakeErrors.WEBHOOK_TOO_LARGE, `the body is larger than ${maxBodyBytes ?? 'the limit of'} bytes`, maxBodyBytes ? { maxBodyBytes } : {});
   }
-  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new IntakeError('WEBHOOK_CONTENT_TYPE', 'the body must be JSON in UTF-8 (Content-Type: application/json)');
-  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return new IntakeError('WEBHOOK_NOT_JSON', `the request could not be read: ${err.message}`);
-  return new IntakeError('WEBHOOK_UNAVAILABLE', 'the submission could not be recorded; nothing was stored, send it again later', {}, 5);
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new IntakeError(IntakeErrors.WEBHOOK_CONTENT_TYPE, 'the body must be JSON in UTF-8 (Content-Type: application/json)');
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return new IntakeError(IntakeErrors.WEBHOOK_NOT_JSON, `the request could not be read: ${err.message}`);
+  return new IntakeError(IntakeErrors.WEBHOOK_UNAVAILABLE, 'the submission could not be recorded; nothing was stored, send it again later', {}, 5);
 }
 
-const STOPPING = () => new IntakeError('WEBHOOK_STOPPING', 'the server is shutting down; send it again later', {}, 5);
+const STOPPING = () => new IntakeError(IntakeErrors.WEBHOOK_STOPPING, 'the server is shutting down; send it again later', {}, 5);
 
 async function accept(ep: Endpoint, req: FastifyRequest, body: Record<string, unknown>, id: string): Promise<Accepted> {
   const r = await ep.door.admit(body, `POST /intake/${ep.pipeline} id=${id}`);
@@ -71,14 +72,14 @@ async function accept(ep: Endpoint, req: FastifyRequest, body: Record<string, un
     case 'duplicate':
       return { key: r.key, status: 'duplicate' };
     case 'conflict':
-      throw new IntakeError('WEBHOOK_CONFLICT', `a submission with key "${r.key}" and different content is already recorded; this one is kept aside as a conflict`, { key: r.key });
+      throw new IntakeError(IntakeErrors.WEBHOOK_CONFLICT, `a submission with key "${r.key}" and different content is already recorded; this one is kept aside as a conflict`, { key: r.key });
     case 'busy':
-      throw new IntakeError('WEBHOOK_BUSY', `more than ${ep.source.settings.maxPending} submissions are waiting to be recorded; nothing was stored, send it again shortly`, {}, 1);
+      throw new IntakeError(IntakeErrors.WEBHOOK_BUSY, `more than ${ep.source.settings.maxPending} submissions are waiting to be recorded; nothing was stored, send it again shortly`, {}, 1);
     case 'stopping':
       throw STOPPING();
     case 'unavailable':
       req.log.error({ pipeline: ep.pipeline, requestId: id, err: r.error }, 'the ledger could not record a webhook submission');
-      throw new IntakeError('WEBHOOK_UNAVAILABLE', 'the submission could not be recorded; nothing was stored, send it again later', {}, 5);
+      throw new IntakeError(IntakeErrors.WEBHOOK_UNAVAILABLE, 'the submission could not be recorded; nothing was stored, send it again later', {}, 5);
   }
 }
 
@@ -86,11 +87,11 @@ function mount(endpoints: ReadonlyMap<string, Endpoint>) {
   return async (scope: FastifyInstance) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    scope.setNotFoundHandler((req, reply) => refuse(req, reply, undefined, new IntakeError('WEBHOOK_NOT_FOUND', `no webhook intake at ${req.method} ${req.url.split('?')[0]}`)));
+    scope.setNotFoundHandler((req, reply) => refuse(req, reply, undefined, new IntakeError(IntakeErrors.WEBHOOK_NOT_FOUND, `no webhook intake at ${req.method} ${req.url.split('?')[0]}`)));
     scope.setErrorHandler((err, req, reply) => {
       const pipeline = (req.routeOptions.config as { pipeline?: string } | undefined)?.pipeline;
       const refusal = fromFastify(err as { code?: string; statusCode?: number; message: string }, pipeline ? endpoints.get(pipeline)?.source.settings.maxBodyBytes : undefined);
-      if (refusal.code === 'WEBHOOK_UNAVAILABLE') req.log.error({ requestId: requestId(req), pipeline, err }, 'intake failed');
+      if (refusal.code === IntakeErrors.WEBHOOK_UNAVAILABLE.code) req.log.error({ requestId: requestId(req), pipeline, err }, 'intake failed');
       return refuse(req, reply, pipeline, refusal);
     });
     for (const ep of endpoints.values()) {

@@ -13,6 +13,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { ConnectorDef, ConnectorEnv, PushIntake, Source, SourceItem } from '../connector.types.js';
+import { IntakeErrors } from '../connector.errors.js';
 import { IntakeError } from './intake.errors.js';
 import { intakeRoute } from './intake.route.js';
 import { checkSignature, checkTimestamp } from './signature.js';
@@ -125,20 +126,20 @@ export class WebhookSource implements Source {
     const signature = header(headers, signatureHeader);
     const timestamp = header(headers, timestampHeader);
     const missing = [signature ? undefined : signatureHeader, timestamp ? undefined : timestampHeader].filter((h) => h !== undefined);
-    if (missing.length) return new IntakeError('WEBHOOK_UNSIGNED', `the request is not signed: missing header ${missing.join(' and ')}`);
+    if (missing.length) return new IntakeError(IntakeErrors.WEBHOOK_UNSIGNED, `the request is not signed: missing header ${missing.join(' and ')}`);
     const t = checkTimestamp(timestamp!.trim(), replayWindowSeconds, nowMs);
-    if (!t.ok && t.reason === 'bad-timestamp') return new IntakeError('WEBHOOK_BAD_TIMESTAMP', `header ${timestampHeader} must be the signing time in unix seconds`);
+    if (!t.ok && t.reason === 'bad-timestamp') return new IntakeError(IntakeErrors.WEBHOOK_BAD_TIMESTAMP, `header ${timestampHeader} must be the signing time in unix seconds`);
     if (!t.ok && t.reason === 'stale') {
-      return new IntakeError('WEBHOOK_STALE', `the signing time is ${t.skewSeconds} seconds old, more than the replay window of ${replayWindowSeconds} seconds`);
+      return new IntakeError(IntakeErrors.WEBHOOK_STALE, `the signing time is ${t.skewSeconds} seconds old, more than the replay window of ${replayWindowSeconds} seconds`);
     }
     if (!t.ok && t.reason === 'future') {
-      return new IntakeError('WEBHOOK_FUTURE', `the signing time is ${-t.skewSeconds!} seconds ahead of the server clock, more than the replay window of ${replayWindowSeconds} seconds`);
+      return new IntakeError(IntakeErrors.WEBHOOK_FUTURE, `the signing time is ${-t.skewSeconds!} seconds ahead of the server clock, more than the replay window of ${replayWindowSeconds} seconds`);
     }
     const type = header(headers, 'content-type');
     const [media = '', ...params] = (type ?? '').split(';').map((s) => s.trim().toLowerCase());
     const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
     if (!JSON_TYPE.test(media) || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
-      return new IntakeError('WEBHOOK_CONTENT_TYPE', `the body must be JSON in UTF-8 (Content-Type: application/json), not ${type ? `"${type}"` : 'untyped'}`);
+      return new IntakeError(IntakeErrors.WEBHOOK_CONTENT_TYPE, `the body must be JSON in UTF-8 (Content-Type: application/json), not ${type ? `"${type}"` : 'untyped'}`);
     }
     return undefined;
   }
@@ -152,21 +153,21 @@ export class WebhookSource implements Source {
    */
   admit(headers: Record<string, string | string[] | undefined>, raw: Buffer): Record<string, unknown> {
     const sig = checkSignature(this.key, header(headers, this.settings.timestampHeader)!.trim(), raw, header(headers, this.settings.signatureHeader)!);
-    if (!sig.ok) throw new IntakeError('WEBHOOK_BAD_SIGNATURE', 'the signature does not match the body and timestamp');
+    if (!sig.ok) throw new IntakeError(IntakeErrors.WEBHOOK_BAD_SIGNATURE, 'the signature does not match the body and timestamp');
     let body: unknown;
     try {
       body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
     } catch (e) {
       const why = raw.length === 0 ? 'the body is empty' : e instanceof SyntaxError ? `the body is not JSON: ${e.message}` : 'the body is not UTF-8';
-      throw new IntakeError('WEBHOOK_NOT_JSON', why);
+      throw new IntakeError(IntakeErrors.WEBHOOK_NOT_JSON, why);
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new IntakeError('WEBHOOK_NOT_OBJECT', `a submission must be a JSON object, not ${Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body}`);
+      throw new IntakeError(IntakeErrors.WEBHOOK_NOT_OBJECT, `a submission must be a JSON object, not ${Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body}`);
     }
     if (this.validate && !this.validate(body)) {
       const problems = (this.validate.errors ?? []).slice(0, MAX_PROBLEMS).map(problemOf);
       const first = problems[0];
-      throw new IntakeError('WEBHOOK_SCHEMA', `the body does not match the pipeline's schema${first ? `: ${first.path || '(body)'} ${first.reason}` : ''}`, { problems });
+      throw new IntakeError(IntakeErrors.WEBHOOK_SCHEMA, `the body does not match the pipeline's schema${first ? `: ${first.path || '(body)'} ${first.reason}` : ''}`, { problems });
     }
     return body as Record<string, unknown>;
   }
