@@ -56,7 +56,7 @@ targetConformance({
       login: { ...example.login!, username: { env: 'DCS_USER' } as unknown as string, password: { env: 'DCS_PASSWORD' } as unknown as string },
       contexts: 1,
       stepTimeoutMs: 5000,
-      evidence: { folder: './evidence' },
+      evidence: { folder: './evidence', traces: 'off' },
     };
     return {
       target: { kind: 'browser', config: config as unknown as Record<string, unknown> },

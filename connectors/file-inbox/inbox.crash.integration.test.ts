@@ -8,16 +8,14 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sqlite3 from 'sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { root, runPipelineProcess, type PassExit } from '../../runner/cli.test-helpers.js';
-import { makeSubmissions } from '../../bench/data.js';
+import { runPipelineProcess, type PassExit } from '../../runner/cli.test-helpers.js';
+import { BENCH_MAPPING, benchSubmissions } from '../conformance/bench-bodies.js';
+import { benchLegacyTableSql, keyOf, querySqlite as query } from '../conformance/conformance.run.js';
 
 const PER_FILE = 150;
 const FILES = ['a.ndjson', 'b.ndjson'];
-const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
-const all = makeSubmissions(PER_FILE * FILES.length, 11);
-const keyOf = (s: object) => `${(s as { form_name: string }).form_name}/${(s as { submission_reference: string }).submission_reference}`;
+const all = benchSubmissions(PER_FILE * FILES.length, 0);
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -31,8 +29,8 @@ function setup(): string {
     const body = all.slice(i * PER_FILE, (i + 1) * PER_FILE).map((s) => `${JSON.stringify(s)}\n`);
     writeFileSync(join(dir, 'inbox', f), body.join(''));
   });
-  copyFileSync(join(root, 'bench/mapping-12.yaml'), join(dir, 'mapping.yaml'));
-  writeFileSync(join(dir, 'legacy.sql'), `CREATE TABLE LEGACY (CASE_ID INTEGER PRIMARY KEY AUTOINCREMENT, SUBMISSION_KEY TEXT NOT NULL UNIQUE, ${FIELDS.map((f) => `${f} TEXT`).join(', ')});\n`);
+  copyFileSync(BENCH_MAPPING, join(dir, 'mapping.yaml'));
+  writeFileSync(join(dir, 'legacy.sql'), benchLegacyTableSql());
   writeFileSync(
     join(dir, 'pipeline.yaml'),
     [
@@ -50,17 +48,6 @@ function setup(): string {
 
 function run(dir: string, env: Record<string, string> = {}): Promise<PassExit> {
   return runPipelineProcess(dir, { env, args: ['--workers', '0'] });
-}
-
-function query<T>(file: string, sql: string): Promise<T[]> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (e) => e && reject(e));
-    db.all(sql, (e, rows) => {
-      db.close();
-      if (e) reject(e);
-      else resolve(rows as T[]);
-    });
-  });
 }
 
 const ledgerKeys = async (dir: string) => (await query<{ key: string }>(join(dir, 'state.sqlite'), "SELECT key FROM ledger WHERE pipeline = 'inbox-crash'")).map((r) => r.key);

@@ -10,35 +10,28 @@
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sqlite3 from 'sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { root, runPipelineProcess, type PassExit } from '../../runner/cli.test-helpers.js';
+import { runPipelineProcess, type PassExit } from '../../runner/cli.test-helpers.js';
 import { makeSubmissions } from '../../bench/data.js';
+import { BENCH_MAPPING } from '../conformance/bench-bodies.js';
+import { benchLegacyTableSql, querySqlite } from '../conformance/conformance.run.js';
 import type { StagingDialect } from './staging.db.js';
 import { createStatusTable, createWatermarkTable, dropTable, testDb, uniqueTable } from './staging.test-helpers.js';
 
 const N = 60;
-const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 
 function run(dir: string, env: Record<string, string>): Promise<PassExit> {
   return runPipelineProcess(dir, { env });
 }
 
 function legacyKeys(dir: string): Promise<{ SUBMISSION_KEY: string; n: number }[]> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlite3.Database(join(dir, 'legacy.sqlite'), sqlite3.OPEN_READONLY, (e) => e && reject(e));
-    db.all('SELECT SUBMISSION_KEY, COUNT(*) AS n FROM LEGACY GROUP BY SUBMISSION_KEY', (e, rows) => {
-      db.close();
-      if (e) reject(e);
-      else resolve(rows as { SUBMISSION_KEY: string; n: number }[]);
-    });
-  });
+  return querySqlite(join(dir, 'legacy.sqlite'), 'SELECT SUBMISSION_KEY, COUNT(*) AS n FROM LEGACY GROUP BY SUBMISSION_KEY');
 }
 
 function pipelineDir(table: string, mode = '    status: { column: STATUS, new: NEW, claimed: CLAIMED, done: DONE, messageColumn: ERROR_MESSAGE }'): string {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-staging-crash-'));
-  copyFileSync(join(root, 'bench/mapping-12.yaml'), join(dir, 'mapping.yaml'));
-  writeFileSync(join(dir, 'legacy.sql'), `CREATE TABLE LEGACY (CASE_ID INTEGER PRIMARY KEY AUTOINCREMENT, SUBMISSION_KEY TEXT NOT NULL UNIQUE, ${FIELDS.map((f) => `${f} TEXT`).join(', ')});\n`);
+  copyFileSync(BENCH_MAPPING, join(dir, 'mapping.yaml'));
+  writeFileSync(join(dir, 'legacy.sql'), benchLegacyTableSql());
   writeFileSync(
     join(dir, 'pipeline.yaml'),
     [
