@@ -37,14 +37,14 @@ export interface PipelineSchemaOptions {
   kinds?: { source?: string; target?: string };
 }
 
-/** Accepts `{ env }` / `{ file }` wherever a connector's config takes a free string. */
+/** Accepts `{ env }` / `{ file }` wherever a connector's config takes a free string; the setting keeps its description and default beside the choice. */
 export function allowSecretRefs(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(allowSecretRefs);
   if (typeof schema !== 'object' || schema === null) return schema;
   const s = schema as Json;
   if (s.type === 'string' && s.enum === undefined && s.const === undefined) {
-    const { description, ...plain } = s;
-    return { ...(description !== undefined && { description }), oneOf: [plain, secretRefSchema] };
+    const { description, default: fallback, ...plain } = s;
+    return { ...(description !== undefined && { description }), ...(fallback !== undefined && { default: fallback }), oneOf: [plain, secretRefSchema] };
   }
   const out: Json = {};
   for (const [k, v] of Object.entries(s)) {
