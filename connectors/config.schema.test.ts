@@ -70,4 +70,13 @@ describe('connector settings declared once', () => {
     }
     expect(count).toBeGreaterThan(60);
   });
+
+  it('has every built-in connector name each default in the description beside it, where there is one', () => {
+    for (const def of [...SOURCES.values(), ...TARGETS.values()]) {
+      for (const d of defaultsIn(def.configSchema)) {
+        const description = d.schema.description;
+        if (typeof description === 'string') expect(description, `${def.name}${d.at}`).toContain(String(d.value));
+      }
+    }
+  });
 });

@@ -45,7 +45,7 @@ export const fileReadSchemaProperties = {
     }),
   ),
   json: Type.Optional(closed({ recordsPath: Type.Optional(Type.String({ minLength: 1, description: 'Dotted key path to the array of records.' })) })),
-  maxRecordBytes: withDefault(positive('Largest record in bytes; default 10 MiB. A larger one is reported, never held.'), DEFAULT_MAX_RECORD_BYTES),
+  maxRecordBytes: withDefault(positive('Largest record in bytes; default 10485760 (10 MiB). A larger one is reported, never held.'), DEFAULT_MAX_RECORD_BYTES),
 };
 
 /** How the files of a folder are chosen and read: the options the `file` source and the file inbox share. */

@@ -24,7 +24,7 @@ export const xmlFormatSchema = closed({
   fields: Type.Optional(Type.Array(Type.String({ pattern: XML_NAME }), { description: 'Fields as child elements, in order; default the mapping’s fields.' })),
   attributes: Type.Optional(Type.Array(Type.String({ pattern: XML_NAME }), { description: 'Fields as attributes of the record element.' })),
   children: Type.Optional(mapOf(Type.String({ pattern: XML_NAME }), { description: 'Element of each child row, by group name.' })),
-  indent: withDefault(Type.String({ pattern: '^[ \\t]*$', description: 'Indentation; default two spaces; "" for one line per record.' }), '  '),
+  indent: withDefault(Type.String({ pattern: '^[ \\t]*$', description: 'Indentation; default two spaces ("  "); "" for one line per record.' }), '  '),
   lineEnding: withDefault(oneOfValues(['crlf', 'lf'], { description: 'lf (default) or crlf.' }), 'lf'),
 });
 
