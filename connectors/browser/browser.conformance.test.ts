@@ -63,6 +63,7 @@ targetConformance({
       where: app.url,
       env: { DCS_URL: app.url, DCS_USER: 'clerk', DCS_PASSWORD: password },
       secret: password,
+      loseNextAnswers: (n) => void (app.chaos.loseNextSaves = n),
       records: async () => app.store.cases.map((c) => ({ key: keyByLicence.get(c.licenceNo) ?? `unknown licence ${c.licenceNo}`, ref: c.ref })),
       drop: () => app.close(),
     };

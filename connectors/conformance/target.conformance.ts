@@ -7,7 +7,9 @@
  * real legacy system:
  * - exactly once across kill -9 at the named crash points, then a restart;
  * - after an uncertain attempt (killed after the target committed, before
- *   the ledger heard), the target probes and keys nothing twice;
+ *   the ledger heard, or a failure whose answer was lost where the legacy
+ *   system can be made to lose one), the target probes and keys nothing
+ *   twice;
  * - one bad record in a batch is rejected with its exact error, the rest
  *   delivered, nothing lost;
  * - read-back, where the target has it;
@@ -15,6 +17,9 @@
  *   records and keys nothing twice;
  * - a secret of the target config (read from the environment) and the
  *   submissions' PII never appear in the output, nor a secret in any file.
+ * A new target gets the suite by adding one file that calls
+ * {@link targetConformance} with its factory; a part it cannot run (no
+ * read-back, no secret setting) shows as skipped, saying why.
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +47,8 @@ export interface LegacySystem {
   records(): Promise<LegacyRecord[]>;
   /** Target-specific checks that hold after any run, even a killed one (files whole, nothing temporary in view). */
   check?(): Promise<void>;
+  /** Makes the legacy system store the next `n` records it is sent but answer each with a failure (a lost answer); undefined when it cannot. */
+  loseNextAnswers?(n: number): void;
   /** Target-specific checks that hold once a run has finished cleanly (nothing temporary left in view). */
   settled?(): Promise<void>;
   /** Removes what the system left outside the work folder. */
@@ -187,6 +194,17 @@ export function targetConformance(t: ConformanceTarget): void {
       const audit = await expectExactlyOnce(s, s.bodies.map(keyOf), reached);
       const found = audit.entries.filter((e) => e.event === 'delivered' && e.detail.alreadyPresent === true).map((e) => e.key);
       expect(found.sort(), 'delivered as already present: found by the probe').toEqual(uncertain.sort());
+    }, TIMEOUT);
+
+    it('probes after a failure whose answer was lost (the record stored all the same): keyed once', async (ctx) => {
+      const s = await scenario(t.submissions(t.records, 0));
+      if (!s.legacy.loseNextAnswers) return ctx.skip('the legacy system cannot lose an answer on purpose');
+      s.legacy.loseNextAnswers(1);
+      const done = await s.finish();
+      expect(done.code, show(done)).toBe(0);
+      expect(s.work.outputs.reduce((n, o) => n + summaryOf(o).failed!, 0), 'the lost answer counted as a failure').toBe(1);
+      const audit = await expectExactlyOnce(s, s.bodies.map(keyOf));
+      expect(audit.entries.filter((e) => e.event === 'delivered' && e.detail.alreadyPresent === true), 'found by the probe').toHaveLength(1);
     }, TIMEOUT);
 
     describe('one pass with a bad record, then another on a new connection', () => {

@@ -11,7 +11,7 @@ targetConformance({
   submissions: benchSubmissions,
   records: 40,
   batch: 10,
-  crashAt: ['after-receive:1', 'after-delivering:2', 'after-target-commit:3', 'after-ledger-delivered:2'],
+  crashAt: ['after-delivering:2', 'after-target-commit:3', 'after-ledger-delivered:2'],
   readBack: true,
   bad: {
     make: (b) => withTown(b, 'Nowhere'),
