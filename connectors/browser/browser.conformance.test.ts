@@ -39,7 +39,7 @@ targetConformance({
   records: 4,
   batch: 2,
   pipeline: { limits: { concurrency: 1 } },
-  crashAt: ['after-delivering:2'],
+  crashAt: [{ at: 'after-delivering:2', reached: 2 }],
   readBack: true,
   secretSetting: 'the sign-in password',
   bad: {

@@ -28,7 +28,12 @@ targetConformance({
   records: 40,
   batch: 10,
   // Hits of after-target-commit: one per batch (1-4), then the end-of-run flush (5); the first file fills at record 25, in batch 3.
-  crashAt: ['after-target-commit:2', 'file-drop-before-rename:1', 'after-target-commit:5', 'after-ledger-delivered:3'],
+  crashAt: [
+    { at: 'after-target-commit:2', reached: 0 },
+    { at: 'file-drop-before-rename:1', reached: 0 },
+    { at: 'after-target-commit:5', reached: 40 },
+    { at: 'after-ledger-delivered:3', reached: 25 },
+  ],
   uncertainAt: 'after-target-commit:3',
   bad: {
     make: (b) => withTown(b, 'Łódź'),

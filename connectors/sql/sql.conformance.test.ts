@@ -89,7 +89,12 @@ targetConformance(
       return { url: withPassword(db.url, secret), secret };
     },
     constraintError: (table) => `new row for relation "${table.split('.').pop()!}" violates check constraint "town_known"`,
-    crashAt: ['after-receive:1', 'after-delivering:2', 'after-ledger-delivered:2', { at: 'after-target-commit:2', batch: 100 }],
+    crashAt: [
+      { at: 'after-receive:1', reached: 0 },
+      { at: 'after-delivering:2', reached: 10 },
+      { at: 'after-ledger-delivered:2' },
+      { at: 'after-target-commit:2', batch: 100, reached: 200 },
+    ],
   }),
 );
 
@@ -111,7 +116,11 @@ targetConformance(
       return { url: u.toString(), secret, drop: async () => void (await db.query(`DROP USER '${user}'@'%'`)) };
     },
     constraintError: (table, db) => `CONSTRAINT \`TOWN_KNOWN\` failed for \`${new URL(db.url).pathname.slice(1)}\`.\`${table}\``,
-    crashAt: ['after-delivering:2', 'after-target-commit:3', 'after-ledger-delivered:2'],
+    crashAt: [
+      { at: 'after-delivering:2', reached: 10 },
+      { at: 'after-target-commit:3', reached: 30 },
+      { at: 'after-ledger-delivered:2' },
+    ],
   }),
 );
 
@@ -125,7 +134,10 @@ targetConformance(
     login: async (db) => ({ url: db.url, secret: decodeURIComponent(new URL(db.url).password) }),
     constraintError: (table, db) =>
       `The INSERT statement conflicted with the CHECK constraint "TOWN_KNOWN". The conflict occurred in database "${new URL(db.url).pathname.slice(1)}", table "dbo.${table}", column 'TOWN'.`,
-    crashAt: ['after-delivering:2', 'after-target-commit:3'],
+    crashAt: [
+      { at: 'after-delivering:2', reached: 10 },
+      { at: 'after-target-commit:3', reached: 30 },
+    ],
   }),
 );
 
@@ -135,7 +147,10 @@ targetConformance({
   submissions: benchSubmissions,
   records: 30,
   batch: 10,
-  crashAt: ['after-delivering:2', 'after-target-commit:3'],
+  crashAt: [
+    { at: 'after-delivering:2', reached: 10 },
+    { at: 'after-target-commit:3', reached: 30 },
+  ],
   readBack: true,
   bad: { make: (b) => withTown(b, 'Nowhere'), error: () => ({ code: 'SQL_CONSTRAINT', disposition: 'reject', message: "CHECK constraint failed: TOWN_KNOWN" }) },
   pii: benchPii,

@@ -11,7 +11,11 @@ targetConformance({
   submissions: benchSubmissions,
   records: 40,
   batch: 10,
-  crashAt: ['after-delivering:2', 'after-target-commit:3', 'after-ledger-delivered:2'],
+  crashAt: [
+    { at: 'after-delivering:2', reached: 10 },
+    { at: 'after-target-commit:3', reached: 30 },
+    { at: 'after-ledger-delivered:2' },
+  ],
   readBack: true,
   bad: {
     make: (b) => withTown(b, 'Nowhere'),
