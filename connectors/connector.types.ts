@@ -96,20 +96,23 @@ export interface ByteChunk {
   parser: ChunkParserRef;
 }
 
-/** Where a {@link ChunkParser} reports each record of a chunk, in input order. */
-export interface ChunkRecords {
-  /** A readable record: its 1-based line, its value, and its value as JSON text (stored as it is). */
-  record(line: number, body: unknown, json: string): void;
-  /** A record that could not be read: its line, the reader's code and why, never its content. */
-  unreadable(line: number, code: string, message: string): void;
+/** What a {@link ChunkParser} read in a chunk: parallel arrays, one entry per readable record, in input order, and the records it could not read. */
+export interface ParsedChunk {
+  /** 1-based line of each record. */
+  lines: number[];
+  bodies: unknown[];
+  /** Each body as JSON text (stored as it is). */
+  json: string[];
+  /** Records that could not be read: line, the reader's code and why, never their content. */
+  errors: { line: number; code: string; message: string }[];
 }
 
 /**
- * Parses the bytes of one {@link ByteChunk}, reporting every record to
- * `out` in order. Runs on worker threads: pure, no I/O, never throws for
- * content. Owned by the connector whose format it reads.
+ * Parses the bytes of one {@link ByteChunk}. Runs on worker threads: pure,
+ * no I/O, never throws for content. Owned by the connector whose format it
+ * reads.
  */
-export type ChunkParser = (chunk: ByteChunk, out: ChunkRecords) => void;
+export type ChunkParser = (chunk: ByteChunk) => ParsedChunk;
 
 /**
  * What admission did with one pushed submission: recorded now (`new`),

@@ -34,27 +34,21 @@ export function chunkParser(ref: ChunkParserRef): Promise<ChunkParser> {
 }
 
 /**
- * Maps every record `parse` reports in a chunk; a record it could not read
+ * Maps every record `parse` reads in a chunk; a record it could not read
  * becomes an error naming its line, without its content. With
  * `chunk.piiKey`, also hashes each mapped record's PII fields for the
  * audit log.
  */
 export function mapChunk(m: CompiledMapping, parse: ChunkParser, chunk: ChunkInput): ChunkResult {
-  const out: ChunkResult = { lines: [], keys: [], hashes: [], bodies: [], results: '', errors: [] };
+  const parsed = parse(chunk);
+  const out: ChunkResult = { lines: parsed.lines, keys: [], hashes: [], bodies: parsed.json, results: '', errors: parsed.errors };
   const results: MapResult[] = [];
-  parse(chunk, {
-    record(line, body, json) {
-      const hash = contentHash(body);
-      out.lines.push(line);
-      out.keys.push(submissionKey(m, body, hash));
-      out.hashes.push(hash);
-      out.bodies.push(json);
-      results.push(m.map(body));
-    },
-    unreadable(line, code, message) {
-      out.errors.push({ line, code, message });
-    },
-  });
+  for (const body of parsed.bodies) {
+    const hash = contentHash(body);
+    out.keys.push(submissionKey(m, body, hash));
+    out.hashes.push(hash);
+    results.push(m.map(body));
+  }
   out.results = JSON.stringify(results);
   if (chunk.piiKey) {
     const key = Buffer.from(chunk.piiKey.buffer, chunk.piiKey.byteOffset, chunk.piiKey.byteLength);

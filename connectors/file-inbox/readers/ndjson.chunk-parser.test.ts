@@ -3,14 +3,15 @@ import type { ByteChunk } from '../../connector.types.js';
 import { NDJSON_CHUNK_PARSER, parseNdjsonChunk } from './ndjson.chunk-parser.js';
 
 function parse(bytes: Uint8Array, firstLine = 1): { records: [number, unknown, string][]; errors: [number, string, string][] } {
-  const out = { records: [] as [number, unknown, string][], errors: [] as [number, string, string][] };
   const chunk: ByteChunk = { file: 'x.ndjson', firstLine, bytes, parser: NDJSON_CHUNK_PARSER };
-  parseNdjsonChunk(chunk, { record: (line, body, json) => out.records.push([line, body, json]), unreadable: (line, code, message) => out.errors.push([line, code, message]) });
-  return out;
+  const r = parseNdjsonChunk(chunk);
+  expect(r.bodies).toHaveLength(r.lines.length);
+  expect(r.json).toHaveLength(r.lines.length);
+  return { records: r.lines.map((l, i) => [l, r.bodies[i], r.json[i]!]), errors: r.errors.map((e) => [e.line, e.code, e.message]) };
 }
 
 describe('the NDJSON chunk parser', () => {
-  it('reports each non-blank line with its line number, value and text, across CRLF and blank lines, and names itself for workers', async () => {
+  it('reads each non-blank line with its line number, value and text, across CRLF and blank lines, and names itself for workers', async () => {
     const r = parse(new TextEncoder().encode('{"a":1}\r\n\n   \n{"b":"é"}\n[2]'), 7);
     expect(r.records).toEqual([
       [7, { a: 1 }, '{"a":1}'],

@@ -2,9 +2,10 @@
  * The NDJSON chunk parser that mapping workers run on the byte chunks of
  * UTF-8 NDJSON files (see `ndjson-chunks.ts`): one JSON value per line,
  * decoded, parsed and checked for undecodable bytes in one pass over the
- * chunk's text, each record handed on with its own line as JSON text.
+ * chunk's text, each record returned with its own line as JSON text.
  */
-import type { ByteChunk, ChunkParserRef, ChunkRecords } from '../../connector.types.js';
+import { isUtf8 } from 'node:buffer';
+import type { ByteChunk, ChunkParserRef, ParsedChunk } from '../../connector.types.js';
 import { undecodable } from './decode.js';
 import { ReaderCodes } from './reader.errors.js';
 
@@ -15,14 +16,17 @@ function jsonProblem(e: unknown): string {
 }
 
 /**
- * Reports every non-blank line of a chunk of UTF-8 NDJSON: a line that is
- * not JSON is `INPUT_MALFORMED_RECORD`, one holding bytes that are not
- * UTF-8 is `INPUT_UNDECODABLE` naming the field; messages never hold the
- * line's content. A CR before the LF is dropped. Never throws for content.
+ * Reads every non-blank line of a chunk of UTF-8 NDJSON: a line that is
+ * not JSON is an `INPUT_MALFORMED_RECORD` error, one holding bytes that
+ * are not UTF-8 an `INPUT_UNDECODABLE` error naming the field (checked
+ * only when the chunk's bytes are not valid UTF-8); messages
+ * never hold the line's content. A CR before the LF is dropped. Never
+ * throws for content.
  */
-export function parseNdjsonChunk(chunk: ByteChunk, out: ChunkRecords): void {
+export function parseNdjsonChunk(chunk: ByteChunk): ParsedChunk {
+  const out: ParsedChunk = { lines: [], bodies: [], json: [], errors: [] };
   const text = decoder.decode(chunk.bytes);
-  const replaced = text.includes('\uFFFD');
+  const replaced = !isUtf8(chunk.bytes);
   let line = chunk.firstLine;
   let start = 0;
   while (start < text.length) {
@@ -30,23 +34,24 @@ export function parseNdjsonChunk(chunk: ByteChunk, out: ChunkRecords): void {
     if (end < 0) end = text.length;
     const raw = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
     if (raw.trim() !== '') {
-      let body: unknown;
-      let parsed = false;
       try {
-        body = JSON.parse(raw) as unknown;
-        parsed = true;
-      } catch (e) {
-        out.unreadable(line, ReaderCodes.MALFORMED_RECORD, jsonProblem(e));
-      }
-      if (parsed) {
+        const body = JSON.parse(raw) as unknown;
         const bad = replaced && raw.includes('\uFFFD') ? undecodable(body) : undefined;
-        if (bad === undefined) out.record(line, body, raw);
-        else out.unreadable(line, ReaderCodes.UNDECODABLE, `field ${bad} holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding`);
+        if (bad === undefined) {
+          out.lines.push(line);
+          out.bodies.push(body);
+          out.json.push(raw);
+        } else {
+          out.errors.push({ line, code: ReaderCodes.UNDECODABLE, message: `field ${bad} holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding` });
+        }
+      } catch (e) {
+        out.errors.push({ line, code: ReaderCodes.MALFORMED_RECORD, message: jsonProblem(e) });
       }
     }
     line++;
     start = end + 1;
   }
+  return out;
 }
 
 /** Names {@link parseNdjsonChunk} for the workers. */
