@@ -136,13 +136,14 @@ async function applyBlind(store: StateStore, audit: AuditLog, transitions: reado
 const BLIND_VALUES = ['key', 'state', 'last_error', 'legacy_ref', 'confirmed', 'mapping_version', 'updated_at'] as const;
 
 /**
- * What a blind move writes, as `moveRow` would from `delivering`: the lease
- * and retry time cleared; the legacy reference and confirmation only when
+ * What a blind move writes, as `moveRow` would from `delivering`: one more
+ * attempt counted; the lease and retry time cleared; the legacy reference and confirmation only when
  * delivered; the error cleared when delivered, else the move's (or the
  * stored one); the mapping version the move's, else the stored one.
  */
 const BLIND_SET = [
   'state = v.state',
+  'attempts = ledger.attempts + 1',
   'next_attempt_at = NULL',
   'lease_owner = NULL',
   'lease_until = NULL',

@@ -65,6 +65,7 @@ function moveRow(r: MutableRow, tr: Transition, ctx: PlanContext, now: string): 
     r.lease_until = null;
   };
   const error = tr.error ? JSON.stringify(tr.error) : r.last_error;
+  if (r.state === 'delivering') r.attempts += 1;
   switch (tr.to) {
     case 'mapped':
     case 'delivering':
@@ -79,7 +80,6 @@ function moveRow(r: MutableRow, tr: Transition, ctx: PlanContext, now: string): 
       clearLease();
       break;
     case 'failed':
-      r.attempts += 1;
       r.next_attempt_at = (tr.nextAttemptAt ?? ctx.now).toISOString();
       r.last_error = error;
       clearLease();
@@ -120,7 +120,9 @@ function auditRecord(tr: Transition, from: LedgerState, row: MutableRow): AuditR
 
 /**
  * Applies `transitions` in order to copies of `current` and returns the rows
- * to write back and the audit entries. Moves of one key are applied in the
+ * to write back and the audit entries. Every move out of `delivering`
+ * (delivered, failed, rejected, dead) counts one delivery attempt; a move
+ * back to `received` resets the count. Moves of one key are applied in the
  * order given; entries are grouped per event inside each "wave" (the n-th
  * move of every key), so each key's history keeps its order. Throws
  * `LEDGER_UNKNOWN_KEY` for a key not in `current`, and

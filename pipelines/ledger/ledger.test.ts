@@ -86,7 +86,7 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
     expect(delivered.detail).toMatchObject({ runId: 'r', keys: ['a'], records: [{ key: 'a', from: 'delivering', legacyRef: 'CASE-1', confirmed: false }] });
   });
 
-  it('failed counts an attempt and sets the retry time; delivered clears lease and error', async () => {
+  it('each settled delivery counts an attempt; failed sets the retry time; delivered clears lease and error', async () => {
     const p = fresh();
     await ledger.receive(p, null, [sub('a')], RUNNER);
     await ledger.claim(p, 'owner-1', 10, 60_000);
@@ -98,7 +98,7 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
     await ledger.apply(p, null, [{ key: 'a', to: 'delivering' }, { key: 'a', to: 'failed', error: ERR, nextAttemptAt: retryAt }], RUNNER);
     expect((await ledger.get(p, 'a'))?.attempts).toBe(2);
     await ledger.apply(p, null, [{ key: 'a', to: 'delivering' }, { key: 'a', to: 'delivered', legacyRef: 'R9', confirmed: true, mappingVersion: 'sha256:v' }], RUNNER);
-    expect(await ledger.get(p, 'a')).toMatchObject({ state: 'delivered', legacyRef: 'R9', confirmed: true, lastError: null, nextAttemptAt: null, leaseUntil: null });
+    expect(await ledger.get(p, 'a')).toMatchObject({ state: 'delivered', attempts: 3, legacyRef: 'R9', confirmed: true, lastError: null, nextAttemptAt: null, leaseUntil: null });
   });
 
   describe('receive', () => {

@@ -41,7 +41,11 @@ describe('state commands (as processes)', () => {
       cli('dlq', 'show', P, 'B', '--json'),
       cli('dlq', 'show', P, 'ZZ'),
     ]);
-    expect(list.stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/)[0])).toEqual(['KEY', 'B', 'C']);
+    expect(list.stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/).slice(0, 3))).toEqual([
+      ['KEY', 'STATE', 'ATTEMPTS'],
+      ['B', 'dead', '1'],
+      ['C', 'dead', '2'],
+    ]);
     expect(list.stdout).toContain('TARGET_REFUSED: case system said no');
     expect(JSON.parse(failed.stdout).rows.map((r: { key: string }) => r.key)).toEqual(['B', 'C', 'D']);
     expect(show.code).toBe(0);

@@ -8,7 +8,7 @@ const ERR = { code: 'TARGET_REFUSED', disposition: 'retry' as const, message: 'c
 /** The pipeline `seed` fills. */
 export const P = 'licences';
 
-/** Seeds `url` with one run of pipeline `licences`: A delivered (and a conflict), B and C dead, D failed, E received. */
+/** Seeds `url` with one run of pipeline `licences`: A delivered (and a conflict), B dead after one attempt, C dead after two, D failed, E received. */
 export async function seed(url: string): Promise<void> {
   const store = await openStateStore(url);
   const ledger = new Ledger(store, new AuditLog(store));
@@ -20,7 +20,7 @@ export async function seed(url: string): Promise<void> {
     ledger.apply(P, run, moves.map((to) => ({ key, to, ...(to === 'delivered' ? { legacyRef: `REF-${key}` } : {}), ...(to === 'failed' || to === 'dead' ? { error: ERR } : {}) })), 'runner:test:1', { target: 'sql' });
   await go('A', 'delivering', 'delivered');
   await go('B', 'delivering', 'dead');
-  await go('C', 'delivering', 'dead');
+  await go('C', 'delivering', 'failed', 'delivering', 'dead');
   await go('D', 'delivering', 'failed');
   await ledger.finishRun(run, { read: 6, receivedNew: 5, duplicates: 0, conflicts: 1, unreadable: 0, rejected: 0, delivered: 1, failed: 1, dead: 2 });
   await store.close();
