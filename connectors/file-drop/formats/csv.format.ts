@@ -8,6 +8,11 @@
  * numbers, not numeric text) are never changed. `defuseFormulas: false`
  * turns this off for systems that are not spreadsheets.
  *
+ * A value holding the delimiter, the quote, CR or LF is always quoted,
+ * whatever the line ending: csv-stringify stops quoting bare CR and LF once
+ * a record delimiter is set, so `quote_record_delimiter` and `quoted_match`
+ * force it back on; a line break inside a value can never start a row.
+ *
  * Quoting is csv-stringify's: a record whose values need no quoting at all
  * (no delimiter, quote or line break in any value, quoting `needed`, a
  * one-character delimiter) is joined directly, as csv-stringify writes
@@ -46,6 +51,8 @@ export function csvFormat(config: CsvFormatConfig, defaultColumns: readonly stri
     quoted: all,
     quoted_empty: all,
     quoted_string: false,
+    quote_record_delimiter: true,
+    quoted_match: /[\r\n]/,
     eof: true,
   };
   const fields = columns.map((c) => c.field);
