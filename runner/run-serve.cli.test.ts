@@ -52,7 +52,7 @@ describe('rekey run (as a process)', () => {
 });
 
 describe('rekey serve (as a process)', () => {
-  it('runs a scheduled pipeline, answers health, status and metrics, and stops cleanly on SIGTERM', async () => {
+  it('runs a scheduled pipeline, answers health, status and metrics, warns of no deprecation, and stops cleanly on SIGTERM', async () => {
     const dir = example();
     const port = 20000 + Math.floor(Math.random() * 20000);
     const pipelines = join(dir, 'examples/pipelines');
@@ -88,5 +88,6 @@ describe('rekey serve (as a process)', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).not.toMatch(/"level":50/);
+    expect(stderr).not.toMatch(/FSTDEP|DeprecationWarning|FastifyDeprecation/);
   }, 60_000);
 });

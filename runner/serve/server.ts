@@ -3,7 +3,7 @@
  * for people, `/metrics` in Prometheus text for monitoring. Later sources
  * (webhook intake) add their routes here.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Scheduler } from './scheduler.js';
 import type { LedgerState } from '../../pipelines/ledger/ledger.types.js';
@@ -24,7 +24,10 @@ export type RouteRegistrar = (app: FastifyInstance) => void;
 
 /** Starts the server; resolves once it listens. */
 export async function startServer(opts: { host: string; port: number; scheduler: Scheduler; ledger: CountsSource; log: Logger; routes?: RouteRegistrar[] }): Promise<RunningServer> {
-  const app = Fastify({ loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true }) as unknown as FastifyInstance;
+  const app = Fastify({
+    loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  }) as unknown as FastifyInstance;
   for (const add of opts.routes ?? []) add(app);
   app.get('/health', async (_req, reply) => {
     const stopping = opts.scheduler.isStopping;
