@@ -41,6 +41,33 @@ export interface Ctx {
   state?: ConnectorState;
   /** Called at the connector's named crash points; set by the flow only when the crash tests ask for a crash. */
   crash?: (point: CrashPoint) => void;
+  /** Where a connector keeps files that hold citizens' data (evidence, inbox copies): encrypted, registered, purged and erased by the flow. Set by the flow on every call of a pass. */
+  files?: SealedFiles;
+}
+
+/** What a file kept by a connector is, for retention: evidence of one delivery, or an input file done with or quarantined. */
+export type SealedFileKind = 'evidence' | 'inbox-done' | 'inbox-quarantine';
+
+/** Who a sealed file belongs to: its kind, and the submission key when it is one submission's (evidence). */
+export interface SealedFileMeta {
+  kind: SealedFileKind;
+  subject?: string;
+}
+
+/**
+ * Files that hold citizens' data, kept encrypted at rest: each file is
+ * sealed (AES-256-GCM) under a data key of its own, wrapped under the
+ * deployer's key and registered in the state store with its kind and
+ * submission, so that keys rotate, retention purges and erasure shreds it.
+ * Only ciphertext ever reaches the disk at `path`.
+ */
+export interface SealedFiles {
+  /** Seals `bytes` into the file `path` (replacing it), registered under `meta`; resolves once file and key are durable. */
+  write(path: string, bytes: Uint8Array, meta: SealedFileMeta): Promise<void>;
+  /** Seals the clear file `src` into `path`, registered under `meta`, then removes `src`; streams, so any size. */
+  moveIn(src: string, path: string, meta: SealedFileMeta): Promise<void>;
+  /** The clear bytes of a sealed file written by `write` or `moveIn`. */
+  read(path: string): Promise<Buffer>;
 }
 
 /**

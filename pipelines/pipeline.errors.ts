@@ -100,6 +100,24 @@ export const PipelineCodes = defineErrors({
     means: 'A pass stopped on an error that has no code (a bug in rekey or a connector).',
     hint: 'Run again with --debug to see its stack, and report it.',
   },
+  SEALED_FILE_UNKNOWN: {
+    code: 'SEALED_FILE_UNKNOWN',
+    disposition: 'reject',
+    means: 'A file rekey keeps encrypted (evidence, an inbox copy) has no data key in the state store: it was purged or erased, or rekey never sealed it.',
+    hint: 'Check the path and pipeline; a purged or erased file cannot be read again, by design.',
+  },
+  SUBMISSION_ERASED: {
+    code: 'SUBMISSION_ERASED',
+    disposition: 'reject',
+    means: "The submission was erased (right to erasure): its data key, body and evidence are destroyed, so it cannot be retried, replayed or shown.",
+    hint: 'Nothing can bring it back; `rekey show` and the audit log still explain what was done with it. If it must be keyed again, the citizen submits again.',
+  },
+  BODY_PURGED: {
+    code: 'BODY_PURGED',
+    disposition: 'reject',
+    means: "The submission's body was removed by the retention policy, so it cannot be retried, replayed or shown.",
+    hint: 'Its audit trail still explains it. Lengthen `retention.bodies` for this pipeline if operators need bodies for longer.',
+  },
 });
 
 /** One entry of the catalogue. */

@@ -4,6 +4,7 @@
  * thrown anywhere is catalogued. The catalogues themselves stay one per
  * layer (mappings, connectors, pipelines); this only gathers them.
  */
+import { CryptoErrors } from '../lib/envelope.errors.js';
 import { DISPOSITIONS, type ErrorDef } from '../lib/errors.js';
 import { CONNECTOR_CATALOGUES } from '../connectors/connector.errors.js';
 import { MappingErrors } from '../mappings/mapping.errors.js';
@@ -19,6 +20,7 @@ export interface CatalogueSection {
 
 /** Every catalogue, in layer order. */
 export const ERROR_CATALOGUES: readonly CatalogueSection[] = [
+  { layer: 'lib', file: 'lib/envelope.errors.ts', about: 'Encryption at rest: key-encryption keys, data keys, sealed bodies and files.', entries: Object.values(CryptoErrors) },
   { layer: 'mappings', file: 'mappings/mapping.errors.ts', about: 'Loading a mapping and mapping a record.', entries: Object.values(MappingErrors) },
   {
     layer: 'connectors',

@@ -27,6 +27,7 @@ import { exportRows, manySubmissions } from '../../fixtures/legacy-app/legacy-ap
 import type { BrowserConfig } from './browser.config.js';
 import { BrowserTarget } from './browser.target.js';
 import { findChromium } from './chromium.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 const chromium = findChromium();
 const COUNT = Number(process.env.REKEY_CHAOS_SUBMISSIONS ?? 200);
@@ -78,7 +79,7 @@ describe.skipIf(!chromium)(`browser target chaos run in Chromium${chromium ? '' 
     const dir = mkdtempSync(join(tmpdir(), 'rekey-browser-chaos-'));
     evidence = join(dir, 'evidence');
     store = await openStateStore(`sqlite:${join(dir, 'state.sqlite')}`);
-    ledger = new Ledger(store, new AuditLog(store));
+    ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
     app = await startLegacyApp({ seed: 7, chaos: { latencyMs: 5, failRate: 0.02, expireRate: 0.01, lostSaveRate: 0.1, slowConfirmMs: 150 } });
   });
   afterAll(async () => {

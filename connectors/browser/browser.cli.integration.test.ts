@@ -16,6 +16,7 @@ import { openStateStore } from '../../pipelines/store/state-store.js';
 import { rekey, root, TEST_PII_KEY_HEX } from '../../runner/cli.test-helpers.js';
 import { DEFAULT_USER, startLegacyApp, type LegacyApp } from '../../fixtures/legacy-app/legacy-app.js';
 import { findChromium } from './chromium.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 const chromium = findChromium();
 const PIPELINE = 'examples/pipelines/browser-change-of-address.yaml';
@@ -50,7 +51,7 @@ describe.skipIf(!chromium)(`rekey run of the browser example pipeline${chromium 
 
     const store = await openStateStore(state);
     try {
-      const ledger = new Ledger(store, new AuditLog(store));
+      const ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
       const rows = await ledger.list('browser-change-of-address', { limit: 100 });
       const byKey = new Map(rows.map((r) => [r.key, r]));
       for (const v of valid) {

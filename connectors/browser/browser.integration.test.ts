@@ -20,6 +20,7 @@ import { DEFAULT_USER, startLegacyApp, type LegacyApp } from '../../fixtures/leg
 import type { BrowserConfig } from './browser.config.js';
 import { BrowserTarget } from './browser.target.js';
 import { findChromium } from './chromium.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 const chromium = findChromium();
 const MAPPING = join(root, 'examples/mappings/browser-change-of-address.yaml');
@@ -58,7 +59,7 @@ describe.skipIf(!chromium)(`browser target in Chromium${chromium ? '' : ' (skipp
     const dir = mkdtempSync(join(tmpdir(), 'rekey-browser-'));
     evidence = join(dir, 'evidence');
     store = await openStateStore(`sqlite:${join(dir, 'state.sqlite')}`);
-    ledger = new Ledger(store, new AuditLog(store));
+    ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
     app = await startLegacyApp();
   });
   afterEach(async () => {

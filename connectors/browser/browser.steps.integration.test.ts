@@ -23,6 +23,7 @@ import { exportRows } from '../../fixtures/legacy-app/legacy-app.submissions.js'
 import type { BrowserConfig, Step } from './browser.config.js';
 import { BrowserTarget } from './browser.target.js';
 import { findChromium } from './chromium.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 const chromium = findChromium();
 const MAPPING = join(root, 'examples/mappings/browser-change-of-address.yaml');
@@ -74,7 +75,7 @@ describe.skipIf(!chromium)(`browser step kinds in Chromium${chromium ? '' : ' (s
     const config: BrowserConfig = { ...cfg, contexts: undefined, readBack: undefined, steps: steps(), baseUrl: app.url, login: { ...cfg.login!, username: DEFAULT_USER.username, password: DEFAULT_USER.password }, evidence: { folder: 'evidence' }, stepTimeoutMs: 10_000 };
     const target = new BrowserTarget(config, { baseDir: dir, pipeline: 'browser-steps', concurrency: 3, mapping: { name: mapping.spec.name, fields: mapping.spec.fields } });
     expect(target.pool.size).toBe(3);
-    const ledger = new Ledger(store, new AuditLog(store));
+    const ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
     const r = await runPass(testPipeline(arraySource(items), target, { name: 'browser-steps', mapping, targetName: 'browser', batchSize: 3, maxAttempts: 1 }), ledger, testOptions());
     expect(r).toMatchObject({ read: 3, delivered: 3, failed: 0, rejected: 0, dead: 0 });
     expect(app.store.logins).toHaveLength(3);

@@ -16,6 +16,8 @@ import { Ledger } from '../../pipelines/ledger/ledger.js';
 import type { LedgerListRow } from '../../pipelines/ledger/ledger.rows.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
 import { runPipelineProcess, type PassExit } from '../../runner/cli.test-helpers.js';
+import { dataKeys } from '../../runner/runtime.js';
+
 
 /** The columns bench/mapping-12.yaml fills, in order. */
 export const BENCH_FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'] as const;
@@ -136,7 +138,7 @@ export function summaryOf(exit: PassExit): Record<string, number> & { pipeline?:
 export async function ledgerRows(file: string, pipeline: string): Promise<LedgerListRow[]> {
   const store = await openStateStore(`sqlite:${file}`);
   try {
-    return await new Ledger(store, new AuditLog(store)).list(pipeline, { limit: 1_000_000 });
+    return await new Ledger(store, new AuditLog(store), dataKeys(`sqlite:${file}`)).list(pipeline, { limit: 1_000_000 });
   } finally {
     await store.close();
   }

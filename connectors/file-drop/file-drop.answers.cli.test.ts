@@ -15,6 +15,7 @@ import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { Ledger } from '../../pipelines/ledger/ledger.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
 import { rekey, root } from '../../runner/cli.test-helpers.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 const PIPELINE = 'examples/pipelines/file-drop-change-of-address.yaml';
 const NAME = 'file-drop-change-of-address';
@@ -48,7 +49,7 @@ function freshCopy(): string {
 async function ledgerOf(dir: string, historyOf = '') {
   const store = await openStateStore(`sqlite:${join(dir, '.rekey/state.sqlite')}`);
   try {
-    const ledger = new Ledger(store, new AuditLog(store));
+    const ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
     return { rows: await ledger.list(NAME, { limit: 100 }), history: (await ledger.history(NAME, historyOf)).map((e) => e.event) };
   } finally {
     await store.close();

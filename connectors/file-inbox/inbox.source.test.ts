@@ -17,6 +17,7 @@ import { testOptions, testPipeline, TestTarget } from '../../pipelines/flow/flow
 import { InboxSource, inboxSource, type InboxOptions } from './inbox.source.js';
 import type { InboxSourceConfig } from './inbox.config.js';
 import type { ErrorsReport, QuarantineReport } from './inbox.report.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/submissions/govuk-forms/', import.meta.url));
 const ctx = (signal = new AbortController().signal): Ctx => ({ log: pino({ level: 'silent' }), signal, attempt: 1 });
@@ -31,7 +32,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'rekey-inbox-'));
   inbox = join(dir, 'inbox');
   store = await openStateStore(`sqlite:${join(dir, 'state.sqlite')}`);
-  ledger = new Ledger(store, new AuditLog(store));
+  ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
 });
 afterEach(async () => {
   await store.close();

@@ -11,6 +11,7 @@ import type { IncomingSubmission } from '../ledger/ledger.types.js';
 import { admit, identify, type AdmitCounts, type Door } from './admission.js';
 import { PushDoor } from './push-door.js';
 import { submission, testMapping } from './flow.test-helpers.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 const P = 'admit-test';
 let url: string;
@@ -37,7 +38,7 @@ function incoming(body: unknown, source = 'test'): IncomingSubmission {
 beforeEach(async () => {
   url = `sqlite:${join(mkdtempSync(join(tmpdir(), 'rekey-admit-')), 'state.sqlite')}`;
   store = await openStateStore(url);
-  ledger = new Ledger(store, new AuditLog(store));
+  ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
   logs = [];
   batches = [];
 });

@@ -9,6 +9,7 @@ import { runPass } from './pass.js';
 import { arraySource, submission, TEST_PII_KEY, testOptions, testPipeline, TestTarget } from './flow.test-helpers.js';
 import { piiHash } from '../audit/pii.js';
 import { loadMapping } from '../../mappings/index.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 let store: StateStore;
 let ledger: Ledger;
@@ -17,7 +18,7 @@ let audit: AuditLog;
 beforeEach(async () => {
   store = await openStateStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'rekey-flow-')), 'state.sqlite')}`);
   audit = new AuditLog(store);
-  ledger = new Ledger(store, audit);
+  ledger = new Ledger(store, audit, TEST_KEYS);
 });
 afterEach(() => store.close());
 

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { ErrorData } from '../../lib/errors.js';
 import type { CompiledMapping } from '../../mappings/index.js';
-import type { AnswerResult, ConnectorState, Source, Target } from '../../connectors/connector.types.js';
+import type { AnswerResult, ConnectorState, SealedFiles, Source, Target } from '../../connectors/connector.types.js';
 import type { ReconcileReport } from '../ledger/ledger.reconcile.js';
 import type {
   Actor,
@@ -59,6 +59,8 @@ export interface FlowLedger {
   renew(pipeline: string, owner: string, leaseMs: number): Promise<number | void>;
   /** The durable state of the pipeline's connectors, handed to them on `Ctx.state`. */
   connectorState(pipeline: string): ConnectorState;
+  /** Where the pipeline's connectors keep files holding citizens' data, handed to them on `Ctx.files`. */
+  sealedFiles(pipeline: string): SealedFiles;
   /** Distinct owners of current leases in the pipeline. */
   leaseOwners(pipeline: string): Promise<string[]>;
   list(pipeline: string, opts: { states?: LedgerState[]; limit: number; offset?: number }): Promise<LedgerRow[]>;

@@ -8,6 +8,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { Ledger } from '../ledger/ledger.js';
 import { runPass } from './pass.js';
 import { arraySource, submission, testOptions, testPipeline } from './flow.test-helpers.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 /** A target that writes records into an open "file" and makes it visible only on flush, numbered from its connector state. */
 class HoldingTarget implements Target {
@@ -40,7 +41,7 @@ let ledger: Ledger;
 
 beforeEach(async () => {
   store = await openStateStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'rekey-held-')), 'state.sqlite')}`);
-  ledger = new Ledger(store, new AuditLog(store));
+  ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
 });
 afterEach(() => store.close());
 

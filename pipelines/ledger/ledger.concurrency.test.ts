@@ -3,6 +3,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { openStateStore, type StateStore } from '../store/state-store.js';
 import { openTestStore, TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
 import { Ledger } from './ledger.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 const items = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, contentHash: `h${i}`, body: { i }, source: 't' }));
 
@@ -17,7 +18,7 @@ describe.each(TEST_DIALECTS)('two runners on one %s state store', (dialect) => {
   async function twoLedgers(): Promise<[Ledger, Ledger]> {
     ts = await openTestStore(dialect);
     other = await openStateStore(ts.url);
-    return [new Ledger(ts.store, new AuditLog(ts.store)), new Ledger(other, new AuditLog(other))];
+    return [new Ledger(ts.store, new AuditLog(ts.store), TEST_KEYS), new Ledger(other, new AuditLog(other), TEST_KEYS)];
   }
 
   it('never lease the same submission twice', async () => {

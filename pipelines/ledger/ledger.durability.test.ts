@@ -5,6 +5,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { openStateStore } from '../store/state-store.js';
 import { openTestStore, TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
 import { Ledger } from './ledger.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 const child = fileURLToPath(new URL('./receive-then-die.test-helpers.ts', import.meta.url));
 
@@ -29,7 +30,7 @@ describe.each(TEST_DIALECTS)('durability on %s', (dialect) => {
     expect(r).toEqual({ signal: 'SIGKILL', stdout: 'received\n' });
     const store = await openStateStore(ts.url);
     onTestFinished(() => store.close());
-    const ledger = new Ledger(store, new AuditLog(store));
+    const ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
     expect((await ledger.counts('durable')).durable?.received).toBe(250);
     expect((await ledger.get('durable', 'K249'))?.body).toEqual({ i: 249 });
     const audit = await new AuditLog(store).verify();

@@ -7,6 +7,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import type { StoreDialect } from '../store/state-store.js';
 import { openTestStore, type TestStore } from '../store/store.test-helpers.js';
 import { Ledger } from './ledger.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 /** What a ledger test works with; the fields are set before the file's first test. */
 export interface LedgerTestEnv {
@@ -21,7 +22,7 @@ export function useTestLedger(dialect: StoreDialect): LedgerTestEnv {
   beforeAll(async () => {
     env.ts = await openTestStore(dialect);
     env.audit = new AuditLog(env.ts.store);
-    env.ledger = new Ledger(env.ts.store, env.audit);
+    env.ledger = new Ledger(env.ts.store, env.audit, TEST_KEYS);
   });
   afterAll(() => env.ts?.dispose());
   return env;

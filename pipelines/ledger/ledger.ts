@@ -11,7 +11,9 @@ import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { inList, listParam } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import { connectorState } from '../store/connector-state.js';
-import type { AnswerResult, ConnectorState } from '../../connectors/connector.types.js';
+import type { AnswerResult, ConnectorState, SealedFiles } from '../../connectors/connector.types.js';
+import type { KeyRing } from '../../lib/envelope.js';
+import { sealedFiles } from '../privacy/sealed-files.js';
 import { applyMoves } from './ledger.apply.js';
 import { claimDue, leaseOwners, releaseLeases, renewLeases } from './ledger.claim.js';
 import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
@@ -36,6 +38,8 @@ export class Ledger {
   constructor(
     readonly store: StateStore,
     readonly audit: AuditLog,
+    /** The deployer's key-encryption keys: every body and kept file is sealed under a data key they wrap. */
+    readonly keys: KeyRing,
   ) {}
 
   /**
@@ -111,6 +115,11 @@ export class Ledger {
   /** The durable state the connectors of `pipeline` keep in this store. */
   connectorState(pipeline: string): ConnectorState {
     return connectorState(this.store, pipeline);
+  }
+
+  /** Where the connectors of `pipeline` keep files holding citizens' data, sealed and registered in this store. */
+  sealedFiles(pipeline: string): SealedFiles {
+    return sealedFiles(this.store, this.keys, pipeline);
   }
 
   /** Distinct owners of leases (current or expired) in `pipeline`, e.g. to release those of runners known dead. */

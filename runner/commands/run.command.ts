@@ -108,7 +108,7 @@ export function runCommand(program: Command, result: CommandResult): void {
       }
       const lp = loaded.pipeline;
       const log = createLogger({ secrets: lp.secrets });
-      const runtime = await openRuntime(opts.state);
+      const runtime = await openRuntime(opts.state, log);
       const abort = new AbortController();
       const stop = (signal: string) => {
         log.warn({ signal }, 'stopping: finishing the batch in hand; nothing read is lost');

@@ -63,7 +63,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
         result.code = 1;
         return;
       }
-      const runtime = await openRuntime(opts.state);
+      const runtime = await openRuntime(opts.state, log);
       const abort = new AbortController();
       const scheduler = new Scheduler(log);
       const id = runnerId();

@@ -2,6 +2,7 @@
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { Ledger } from '../../pipelines/ledger/ledger.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 const ERR = { code: 'TARGET_REFUSED', disposition: 'retry' as const, message: 'case system said no' };
 
@@ -11,7 +12,7 @@ export const P = 'licences';
 /** Seeds `url` with one run of pipeline `licences`: A delivered (and a conflict), B dead after one attempt, C dead after two, D failed, E received. */
 export async function seed(url: string): Promise<void> {
   const store = await openStateStore(url);
-  const ledger = new Ledger(store, new AuditLog(store));
+  const ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
   const run = await ledger.startRun(P, 'runner:test:1', 'sha256:map');
   const sub = (key: string, hash = `h-${key}`) => ({ key, contentHash: hash, body: { surname: `Surname-${key}` }, source: `in.ndjson:${key}` });
   await ledger.receive(P, run, ['A', 'B', 'C', 'D', 'E'].map((k) => sub(k)), 'runner:test:1');

@@ -10,6 +10,7 @@ import { Ledger, LEDGER_STATES, type StateCounts } from '../../pipelines/ledger/
 import type { RunRow } from '../../pipelines/ledger/ledger.rows.js';
 import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
 import type { CommandResult } from '../cli.js';
+import { dataKeys } from '../runtime.js';
 
 /** Options every state command takes. */
 export interface StateOptions {
@@ -29,7 +30,7 @@ export async function withLedger<T>(state: string | undefined, fn: (ledger: Ledg
   const store = await openStateStore(state);
   try {
     const audit = new AuditLog(store);
-    return await fn(new Ledger(store, audit), audit, store);
+    return await fn(new Ledger(store, audit, dataKeys(state)), audit, store);
   } finally {
     await store.close();
   }
