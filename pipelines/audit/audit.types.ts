@@ -20,6 +20,14 @@ export const AUDIT_EVENTS = [
   'run-finished',
   'pipeline-changed',
   'mapping-changed',
+  /** `rekey keys rotate` re-wrapped data keys under the current key-encryption key (counts by kind, never keys). */
+  'keys-rotated',
+  /** The retention policy removed bodies, files or ledger rows (what kind, how many, up to when; never values). */
+  'purged',
+  /** An operator erased a submission (right to erasure): data key, body and files destroyed; operator and reason kept. */
+  'erased',
+  /** An operator had a submission's evidence decrypted (`rekey evidence`): who, which files, when. */
+  'evidence-opened',
 ] as const;
 
 /** One audited event. */
