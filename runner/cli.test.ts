@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rekey } from './cli.test-helpers.js';
+import { rekey, root } from './cli.test-helpers.js';
+import { TEST_DATA_KEY } from '../lib/envelope.test-helpers.js';
 
 function tmp(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-cli-'));
@@ -18,6 +19,10 @@ const goodMapping = [
   '  AGE: { from: age, validate: { range: { min: 17 } } }',
   '',
 ].join('\n');
+
+/** The warning `validate` gives for a pipeline run with a generated data key (state store in the repository's .rekey/). */
+const generated = (file: string) =>
+  `${file}: this pipeline would run with a data key rekey generated beside the state store (${join(root, '.rekey', 'data.keys')}); anyone who copies that folder can read the citizens' data in it. Set REKEY_DATA_KEY or REKEY_DATA_KEY_FILE to a key kept elsewhere (docs/privacy.md)`;
 
 describe('rekey validate (as a process)', () => {
   it('exits 0 for a valid mapping', async () => {
@@ -72,9 +77,28 @@ describe('rekey validate (as a process)', () => {
     const r = await rekey(['validate', '--without-secrets', file]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`note: ${file}: the browser target was not built, so its own checks were skipped: secrets not given (DCS_URL, DCS_USER, DCS_PASSWORD)\n1 file(s) valid\n`);
+    expect(r.stderr).toBe(`note: ${file}: the browser target was not built, so its own checks were skipped: secrets not given (DCS_URL, DCS_USER, DCS_PASSWORD)\nwarning: ${generated(file)}\n1 file(s) valid\n`);
     const json = await rekey(['validate', '--json', '--without-secrets', '--connect', file]);
-    expect(JSON.parse(json.stdout)).toEqual({ files: 1, problems: [], skipped: [`${file}: the browser target was not built, so its own checks and --connect were skipped: secrets not given (DCS_URL, DCS_USER, DCS_PASSWORD)`] });
+    expect(JSON.parse(json.stdout)).toEqual({
+      files: 1,
+      problems: [],
+      skipped: [`${file}: the browser target was not built, so its own checks and --connect were skipped: secrets not given (DCS_URL, DCS_USER, DCS_PASSWORD)`],
+      warnings: [generated(file)],
+    });
+  });
+
+  it('warns when a pipeline would run with a generated data key, and not once a key is given', async () => {
+    const file = 'examples/pipelines/change-of-address.yaml';
+    const bare = await rekey(['validate', file]);
+    expect(bare.code).toBe(0);
+    expect(bare.stderr).toBe(`warning: ${generated(file)}\n1 file(s) valid\n`);
+    process.env.REKEY_DATA_KEY = TEST_DATA_KEY;
+    try {
+      const keyed = await rekey(['validate', file]);
+      expect(keyed.stderr).toBe('1 file(s) valid\n');
+    } finally {
+      delete process.env.REKEY_DATA_KEY;
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import { parseCases } from '../../mappings/golden.js';
 import { fileProblem, loadMappingFile } from '../mapping-files.js';
 import { loadPipelineFile } from '../pipeline-files.js';
 import type { CommandResult } from '../cli.js';
+import { generatedKeyFile } from '../runtime.js';
 import pino from 'pino';
 
 /** The kinds of definition file `validate` knows. */
@@ -61,6 +62,17 @@ export interface ValidateOptions {
   withoutSecrets?: boolean;
   /** Receives a line per check skipped for want of secrets. */
   notes?: string[];
+  /** Receives a line per pipeline that would run in a way the deployer should change (a generated data key). */
+  warnings?: string[];
+}
+
+/**
+ * Why a pipeline would run with a data key rekey generated, or undefined
+ * when the deployer gives one (`REKEY_DATA_KEY` or `REKEY_DATA_KEY_FILE`).
+ */
+export function generatedKeyWarning(file: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.REKEY_DATA_KEY || env.REKEY_DATA_KEY_FILE) return undefined;
+  return `${file}: this pipeline would run with a data key rekey generated beside the state store (${generatedKeyFile(undefined, env)}); anyone who copies that folder can read the citizens' data in it. Set REKEY_DATA_KEY or REKEY_DATA_KEY_FILE to a key kept elsewhere (docs/privacy.md)`;
 }
 
 /** Checks one file of any known kind (a pipeline with its mapping, secrets and connector configs); returns its problems. */
@@ -74,6 +86,8 @@ export async function validateFile(file: string, opts: ValidateOptions = {}): Pr
   const kind = kindOf(text);
   if (kind === 'pipeline') {
     const { problems, unchecked } = await loadPipelineFile(file, { withoutSecrets: opts.withoutSecrets === true });
+    const warning = generatedKeyWarning(file);
+    if (warning && !problems.length) opts.warnings?.push(warning);
     for (const u of unchecked ?? []) opts.notes?.push(`${file}: the ${u.kind} ${u.side} was not built, so its own checks${u.side === 'target' && opts.connect ? ' and --connect' : ''} were skipped: secrets not given (${u.missing.join(', ')})`);
     return problems.length || !opts.connect || unchecked?.some((u) => u.side === 'target') ? problems : connectProblems(file, opts.withoutSecrets === true);
   }
@@ -93,10 +107,12 @@ export function validateCommand(program: Command, result: CommandResult): void {
     .action(async (files: string[], opts: { json?: boolean; connect?: boolean; withoutSecrets?: boolean }) => {
       const all: Problem[] = [];
       const notes: string[] = [];
-      for (const f of files) all.push(...(await validateFile(f, { connect: opts.connect === true, withoutSecrets: opts.withoutSecrets === true, notes })));
-      if (opts.json) process.stdout.write(`${JSON.stringify({ files: files.length, problems: all, ...(notes.length && { skipped: notes }) }, null, 2)}\n`);
+      const warnings: string[] = [];
+      for (const f of files) all.push(...(await validateFile(f, { connect: opts.connect === true, withoutSecrets: opts.withoutSecrets === true, notes, warnings })));
+      if (opts.json) process.stdout.write(`${JSON.stringify({ files: files.length, problems: all, ...(notes.length && { skipped: notes }), ...(warnings.length && { warnings }) }, null, 2)}\n`);
       else {
         for (const n of notes) process.stderr.write(`note: ${n}\n`);
+        for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
         for (const p of all) process.stdout.write(`${formatProblem(p)}\n`);
         const bad = new Set(all.map((p) => p.file)).size;
         const summary = all.length
