@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactSecrets, redactUrl, redactUrlIn } from './redact.js';
+import { redactSecrets, redactUrl, redactUrlIn, scrubMessage } from './redact.js';
 
 describe('redactUrl', () => {
   it('replaces the password and keeps the rest as written', () => {
@@ -34,5 +34,21 @@ describe('redactUrlIn', () => {
   it('changes nothing for a URL without a password', () => {
     expect(redactUrlIn('cannot open sqlite:x.db', 'sqlite:x.db')).toBe('cannot open sqlite:x.db');
     expect(redactUrlIn('root@db refused', 'mariadb://root@db/forms')).toBe('root@db refused');
+  });
+});
+
+describe('scrubMessage', () => {
+  it("hides what a library's message quotes of the data, such as JSON.parse's snippet", () => {
+    let message = '';
+    try {
+      JSON.parse('CANARY-Smythe-77 is not JSON');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('CANARY-Smy');
+    expect(scrubMessage(message)).not.toContain('CANARY');
+    expect(scrubMessage(`Duplicate entry 'CANARY-1' for key 'PRIMARY'`)).toBe('Duplicate entry "…" for key "…"');
+    expect(scrubMessage('first line\nsecond CANARY')).toBe('first line');
+    expect(scrubMessage('x'.repeat(400))).toHaveLength(300);
   });
 });

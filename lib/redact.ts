@@ -41,3 +41,18 @@ function decodeSafe(s: string): string {
     return s;
   }
 }
+
+const QUOTED = /"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\\n]|\\.)*`|“[^”\n]*”|‘[^’\n]*’/g;
+
+/**
+ * The message of an error rekey did not raise itself (a library's, a
+ * runtime's), made safe to store or print: every quoted passage, where
+ * such messages echo the data they choked on (JSON.parse quotes its input,
+ * databases quote duplicate values), becomes `"…"`, and the whole is cut
+ * to its first line and 300 characters.
+ */
+export function scrubMessage(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  const scrubbed = line.replace(QUOTED, '"…"');
+  return scrubbed.length > 300 ? `${scrubbed.slice(0, 299)}…` : scrubbed;
+}

@@ -8,6 +8,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isCoded } from '../lib/errors.js';
+import { scrubMessage } from '../lib/redact.js';
 import { catalogued } from './errors.catalogue.js';
 import { UsageError } from './runtime.js';
 import { validateCommand } from './commands/validate.command.js';
@@ -52,7 +53,7 @@ export function describeError(e: unknown, debug: boolean): string {
     return `rekey: ${e.code} ${e.message}\n${hint ? `  ${hint}\n` : ''}${stack}`;
   }
   const message = e instanceof Error ? e.message || e.name : String(e);
-  return `rekey: ${message.split('\n')[0]}\n${stack}`;
+  return `rekey: ${scrubMessage(message)}\n${stack}`;
 }
 
 /** Runs the CLI with `argv` and resolves to the process exit code. */

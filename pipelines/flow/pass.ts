@@ -5,6 +5,7 @@
  * While it runs, the runner renews its leases every third of the lease
  * time, so a long pass (a file held open until the end) keeps its work.
  */
+import { scrubMessage } from '../../lib/redact.js';
 import type { Ctx } from '../../connectors/connector.types.js';
 import { applyAnswers } from './answers.js';
 import { ingest } from './ingest.js';
@@ -60,7 +61,7 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
     }
     if (connected) await flushHeld(p, ledger, runId, held, opts, ctx, summary);
   } catch (e) {
-    failure = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, e instanceof Error ? e.message : String(e));
+    failure = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, scrubMessage(e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
     throw e;
   } finally {
     clearInterval(heartbeat);
