@@ -4,6 +4,8 @@
  * Connectors receive it through their context; nothing reads it globally.
  */
 import pino, { type Logger } from 'pino';
+import { isCoded } from '../lib/errors.js';
+import { scrubMessage } from '../lib/redact.js';
 
 /** Paths whose values are never logged, whatever they hold. */
 export const REDACTED_PATHS = [
@@ -41,9 +43,24 @@ function scrub(value: unknown, secrets: readonly string[], depth = 0): unknown {
     return s;
   }
   if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return scrub(errSerializer(value), secrets, depth + 1);
   if (Array.isArray(value)) return value.map((v) => scrub(v, secrets, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = scrub(v, secrets, depth + 1);
+  return out;
+}
+
+/**
+ * Logs an error as pino does, except that the message and stack of an
+ * error rekey did not raise itself are scrubbed of quoted passages (where
+ * libraries echo the data they choked on); rekey's own coded messages
+ * never carry values and are kept whole.
+ */
+function errSerializer(e: unknown): unknown {
+  const out = pino.stdSerializers.err(e as Error) as unknown as Record<string, unknown> | undefined;
+  if (!out || typeof out !== 'object' || isCoded(e)) return out;
+  if (typeof out.message === 'string') out.message = scrubMessage(out.message);
+  if (typeof out.stack === 'string') out.stack = out.stack.split('\n').map((l) => scrubMessage(l)).join('\n');
   return out;
 }
 
@@ -55,6 +72,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     level: opts.level ?? process.env.REKEY_LOG_LEVEL ?? 'info',
     base: { pid: process.pid },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { err: errSerializer },
     formatters: { log: (obj) => (secrets.length ? (scrub(obj, secrets) as Record<string, unknown>) : obj) },
     hooks: {
       logMethod(args, method) {
