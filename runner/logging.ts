@@ -57,6 +57,7 @@ function scrub(value: unknown, secrets: readonly string[], depth = 0): unknown {
  * never carry values and are kept whole.
  */
 function errSerializer(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
   const out = pino.stdSerializers.err(e as Error) as unknown as Record<string, unknown> | undefined;
   if (!out || typeof out !== 'object' || isCoded(e)) return out;
   if (typeof out.message === 'string') out.message = scrubMessage(out.message);
