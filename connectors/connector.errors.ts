@@ -70,6 +70,12 @@ export const ConnectorErrors = defineErrors({
     means: 'A staging-table row whose body is not a submission (bad JSON, not an object, empty).',
     hint: 'Fix the row in the staging table (the message names the row and column); it is read again as a new submission.',
   },
+  SEALED_FILES_MISSING: {
+    code: 'SEALED_FILES_MISSING',
+    disposition: 'fatal',
+    means: "A connector that keeps copies of citizens' data (the inbox's done and quarantine files) was started without the encrypted file store (ctx.files), so it would have kept them in clear; it stopped instead.",
+    hint: 'This is a bug in how the connector was started (the flow hands ctx.files to every call): report it.',
+  },
 });
 
 /** The input readers' codes: a bad record is yielded as an error and the reading goes on. */

@@ -75,7 +75,7 @@ export interface SealedFiles {
  * (`REKEY_CRASH_AT=point`, or `point:N` for its Nth hit): the flow's, and
  * those connectors pass through `Ctx.crash`.
  */
-export type CrashPoint = 'after-receive' | 'after-delivering' | 'after-target-commit' | 'after-ledger-delivered' | 'file-drop-before-rename';
+export type CrashPoint = 'after-receive' | 'after-delivering' | 'after-target-commit' | 'after-ledger-delivered' | 'file-drop-before-rename' | 'inbox-before-seal' | 'inbox-after-seal';
 
 /** Where a record was found in an input file, for error messages. */
 export interface RecordLocation {

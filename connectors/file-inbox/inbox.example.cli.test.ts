@@ -1,7 +1,7 @@
 /**
  * The inbox example pipeline as users run it: `rekey validate`, `rekey run`
  * from a fresh copy (the inbox made on first use, then a dropped file read
- * and moved to done), and `rekey serve` woken by a file arriving rather than
+ * and sealed into done), and `rekey serve` woken by a file arriving rather than
  * by its schedule. Needs `npm run build`.
  */
 import { spawn } from 'node:child_process';
@@ -54,7 +54,7 @@ describe('the inbox example pipeline', () => {
     dropOld(fixture('change-of-address.csv'), inbox);
     const r = await rekey(['run', '--json', PIPELINE], dir);
     expect(JSON.parse(r.stdout)).toMatchObject({ read: 9, receivedNew: 9, unreadable: 0, dead: 0 });
-    expect(readdirSync(join(inbox, 'done'))).toEqual(['change-of-address.csv']);
+    expect(readdirSync(join(inbox, 'done'))).toEqual(['change-of-address.csv.sealed']);
     expect(readdirSync(inbox).sort()).toEqual(['.processing', 'done', 'quarantine']);
   });
 
@@ -80,7 +80,7 @@ describe('the inbox example pipeline', () => {
       copyFileSync(fixture('change-of-address.ndjson'), join(inbox, 'change-of-address.ndjson'));
       const total = async () => Object.values((await status()).pipelines[0]?.counts ?? {}).reduce((a, b) => a + b, 0);
       await expect.poll(total, { timeout: 20_000, interval: 200 }).toBe(11);
-      await expect.poll(() => readdirSync(join(inbox, 'done')), { timeout: 5_000, interval: 100 }).toEqual(['change-of-address.ndjson']);
+      await expect.poll(() => readdirSync(join(inbox, 'done')), { timeout: 5_000, interval: 100 }).toEqual(['change-of-address.ndjson.sealed']);
     } finally {
       child.kill('SIGTERM');
     }

@@ -1,6 +1,7 @@
 /**
  * The file inbox's moves between its folders: claiming a file by rename,
- * moving without overwriting, writing reports atomically, telling
+ * moving without overwriting, reserving the name of a sealed copy,
+ * writing reports atomically, telling
  * temporary and still-changing files apart, and finding the claims of
  * runners that are gone. Every function here touches the file system and
  * nothing else.
@@ -90,6 +91,39 @@ export async function moveNoClobber(src: string, dir: string, name: string): Pro
     await unlink(src);
     return dst;
   }
+}
+
+/** The ending of every file the inbox keeps in done and quarantine: a sealed (encrypted) copy of the file read. */
+export const SEALED_SUFFIX = '.sealed';
+
+/**
+ * Reserves in `dir` the first `<numberedName(name, n)>.sealed` that is
+ * free (and whose stem no file from before sealing has), by creating it
+ * empty with O_EXCL, so that two runners never seal into one name and a
+ * sealed file is never replaced (its key would be). Resolves to the path
+ * and its stem, the name the file's report takes (`<stem>.errors.json`).
+ * The sealed file is later renamed over the empty one; an empty one left
+ * by a crash holds nothing.
+ */
+export async function reserveSealedName(dir: string, name: string): Promise<{ path: string; stem: string }> {
+  for (let n = 1; ; n++) {
+    const stem = numberedName(name, n);
+    const path = join(dir, stem + SEALED_SUFFIX);
+    if (await exists(join(dir, stem))) continue;
+    try {
+      await (await open(path, 'wx', 0o600)).close();
+      return { path, stem };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw e;
+    }
+  }
+}
+
+/** Removes the reservation at `path` when it is still empty (the sealing failed before its file was put in place). */
+export async function releaseReservation(path: string): Promise<void> {
+  const s = await stat(path).catch(() => undefined);
+  if (s?.isFile() && s.size === 0) await unlink(path).catch(() => undefined);
 }
 
 /**

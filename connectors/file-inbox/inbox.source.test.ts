@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { appendFile, copyFile, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,9 +18,10 @@ import { InboxSource, inboxSource, type InboxOptions } from './inbox.source.js';
 import type { InboxSourceConfig } from './inbox.config.js';
 import type { ErrorsReport, QuarantineReport } from './inbox.report.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
+import { SEALED_FILE_MAGIC } from '../../lib/envelope.js';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/submissions/govuk-forms/', import.meta.url));
-const ctx = (signal = new AbortController().signal): Ctx => ({ log: pino({ level: 'silent' }), signal, attempt: 1 });
+const ctx = (signal = new AbortController().signal): Ctx => ({ log: pino({ level: 'silent' }), signal, attempt: 1, files: ledger.sealedFiles('inbox-test') });
 const mapping = loadMapping('inbox-test.yaml', 'mapping: inbox-test\nfields:\n  REF: { from: submission_reference }\n').compiled!;
 
 let dir: string;
@@ -87,7 +88,7 @@ describe('inbox: files move through the folders', () => {
     expect(first).toMatchObject({ unreadable: 0, conflicts: 0 });
     expect(first.receivedNew).toBe(first.read);
     expect(ls('')).toEqual(['.processing', 'done', 'quarantine']);
-    expect(ls('done')).toEqual(['change-of-address.ndjson', 'provisional-licence.json', 'vehicle-keeper-change.xml']);
+    expect(ls('done')).toEqual(['change-of-address.ndjson.sealed', 'provisional-licence.json.sealed', 'vehicle-keeper-change.xml.sealed']);
     expect(readdirSync(claimFolder())).toEqual([]);
     const recorded = (await keys()).length;
     expect(recorded).toBe(first.read);
@@ -95,7 +96,7 @@ describe('inbox: files move through the folders', () => {
     await copyFile(join(fixtures, 'change-of-address.ndjson'), join(inbox, 'change-of-address.ndjson'));
     const again = await pass(source());
     expect(again).toMatchObject({ read: 11, receivedNew: 0, duplicates: 11 });
-    expect(ls('done')).toEqual(['change-of-address-2.ndjson', 'change-of-address.ndjson', 'provisional-licence.json', 'vehicle-keeper-change.xml']);
+    expect(ls('done')).toEqual(['change-of-address-2.ndjson.sealed', 'change-of-address.ndjson.sealed', 'provisional-licence.json.sealed', 'vehicle-keeper-change.xml.sealed']);
     expect((await keys()).length).toBe(recorded);
   });
 
@@ -103,7 +104,7 @@ describe('inbox: files move through the folders', () => {
     await drop('gw.xml', '<?xml version="1.0"?>\n<g:batch xmlns:g="urn:gw"><g:sub ref="A1" g:lang="cy"><g:name>Siân</g:name></g:sub><g:sub ref="A2"><g:name>Ifan</g:name></g:sub></g:batch>\n');
     await pass(source({ xml: { recordPath: 'batch.sub' } }));
     expect(await bodies()).toEqual(expect.arrayContaining([{ '@_ref': 'A1', '@_lang': 'cy', name: 'Siân' }, { '@_ref': 'A2', name: 'Ifan' }]));
-    expect(ls('done')).toEqual(['gw.xml']);
+    expect(ls('done')).toEqual(['gw.xml.sealed']);
   });
 
   it('goes on past bad records: the file goes to done with a report of each, naming no value', async () => {
@@ -112,9 +113,9 @@ describe('inbox: files move through the folders', () => {
     const r = await pass(source());
     expect(r).toMatchObject({ read: 3, receivedNew: 3, unreadable: 2 });
     expect(await keys()).toEqual(['F/A1', 'F/A3', 'F/A4']);
-    expect(ls('done')).toEqual(['mixed.ndjson', 'mixed.ndjson.errors.json']);
+    expect(ls('done')).toEqual(['mixed.ndjson.errors.json', 'mixed.ndjson.sealed']);
     const rep = report<ErrorsReport>('done', 'mixed.ndjson.errors.json');
-    expect(rep).toMatchObject({ outcome: 'done', file: 'mixed.ndjson', movedTo: 'inbox/done/mixed.ndjson', recordsRead: 3, unreadable: 2, errorsNotListed: 0 });
+    expect(rep).toMatchObject({ outcome: 'done', file: 'mixed.ndjson', movedTo: 'inbox/done/mixed.ndjson.sealed', recordsRead: 3, unreadable: 2, errorsNotListed: 0 });
     expect(rep.errors).toEqual([
       { record: 2, line: 2, code: 'INPUT_MALFORMED_RECORD', message: expect.stringMatching(/^not valid JSON: /) },
       { record: 4, line: 4, code: 'INPUT_MALFORMED_RECORD', message: expect.stringMatching(/^not valid JSON: /) },
@@ -142,10 +143,10 @@ describe('inbox: files that cannot be read at all are quarantined, and the next 
     const r = await pass(source({ xml: { recordPath: 'submissions.submission' } }));
     expect(r).toMatchObject({ read: 1, receivedNew: 1, unreadable: 1 });
     expect(await bodies()).toEqual([{ name: 'Good' }]);
-    expect(ls('quarantine')).toEqual(['a-bomb.xml', 'a-bomb.xml.error.json']);
-    expect(ls('done')).toEqual(['b-good.xml']);
+    expect(ls('quarantine')).toEqual(['a-bomb.xml.error.json', 'a-bomb.xml.sealed']);
+    expect(ls('done')).toEqual(['b-good.xml.sealed']);
     const rep = report<QuarantineReport>('quarantine', 'a-bomb.xml.error.json');
-    expect(rep).toMatchObject({ outcome: 'quarantined', file: 'a-bomb.xml', movedTo: 'inbox/quarantine/a-bomb.xml', recordsRead: 0, note: 'nothing from this file was recorded' });
+    expect(rep).toMatchObject({ outcome: 'quarantined', file: 'a-bomb.xml', movedTo: 'inbox/quarantine/a-bomb.xml.sealed', recordsRead: 0, note: 'nothing from this file was recorded' });
     expect(rep.reason).toMatchObject({ code: 'INPUT_XML_FORBIDDEN', line: 2, message: expect.stringContaining('Export the file without a DOCTYPE.') });
   });
 
@@ -154,14 +155,14 @@ describe('inbox: files that cannot be read at all are quarantined, and the next 
     await drop('b-good.xml', good);
     const r = await pass(source({ xml: { recordPath: 'submissions.submission' } }));
     expect(r).toMatchObject({ receivedNew: 1, unreadable: 1 });
-    expect(ls('quarantine')).toEqual(['a-deep.xml', 'a-deep.xml.error.json']);
+    expect(ls('quarantine')).toEqual(['a-deep.xml.error.json', 'a-deep.xml.sealed']);
     expect(report<QuarantineReport>('quarantine', 'a-deep.xml.error.json').reason).toEqual({
       code: 'INPUT_TOO_DEEP',
       message: 'no record of the file could be read; the first: elements nest deeper than 64 levels (xml.maxDepth)',
       record: 1,
       line: 1,
     });
-    expect(ls('done')).toEqual(['b-good.xml']);
+    expect(ls('done')).toEqual(['b-good.xml.sealed']);
   });
 
   it('a truncated file: the records before the cut are recorded, the file quarantined saying so', async () => {
@@ -174,7 +175,7 @@ describe('inbox: files that cannot be read at all are quarantined, and the next 
     const rep = report<QuarantineReport>('quarantine', 'cut.json.error.json');
     expect(rep.reason).toMatchObject({ code: 'INPUT_TRUNCATED', record: 3, message: 'the file ends inside this record: the JSON is incomplete' });
     expect(rep).toMatchObject({ recordsRead: 2, note: expect.stringContaining('the 2 record(s) read before the failure are in the ledger') });
-    expect(ls('done')).toEqual(['next.ndjson']);
+    expect(ls('done')).toEqual(['next.ndjson.sealed']);
   });
 
   it('a file whose format cannot be told: quarantined with the reason', async () => {
@@ -186,7 +187,7 @@ describe('inbox: files that cannot be read at all are quarantined, and the next 
       code: 'INPUT_OPTIONS_INVALID',
       message: `${join(inbox, 'notes.txt')}: cannot tell the format from the name "${join(inbox, 'notes.txt')}": set format to json, ndjson, csv or xml`,
     });
-    expect(ls('done')).toEqual(['z.ndjson']);
+    expect(ls('done')).toEqual(['z.ndjson.sealed']);
   });
 });
 
@@ -216,7 +217,7 @@ describe('inbox: encodings and CSV dialects, end to end', () => {
         { form_name: 'F', submission_reference: 'E1', name: 'Zoë Ó Brádaigh', address: 'Flat 2\r\nGrove Street' },
         { form_name: 'F', submission_reference: 'E2', name: "Seán 'Shaun' O;Connor", address: 'Café Road' },
       ]);
-      expect(ls('done')).toEqual(['export.csv']);
+      expect(ls('done')).toEqual(['export.csv.sealed']);
     });
   }
 });
@@ -249,7 +250,7 @@ describe('inbox: half-written files are left alone', () => {
     expect((await src().pending()).ready).toBe(true);
     const r = await pass(src());
     expect(r).toMatchObject({ read: n, receivedNew: n });
-    expect(ls('done')).toEqual(['growing.ndjson']);
+    expect(ls('done')).toEqual(['growing.ndjson.sealed']);
   });
 });
 
@@ -282,7 +283,7 @@ describe('inbox: claims', () => {
     const r = await pass(source());
     expect(r).toMatchObject({ read: 50, receivedNew: 50 });
     expect(await keys()).toHaveLength(50);
-    expect(ls('done')).toEqual(['big.ndjson']);
+    expect(ls('done')).toEqual(['big.ndjson.sealed']);
   });
 
   it('takes over the claims of a runner on this host that is gone, and of a runner elsewhere untouched for staleClaim', async () => {
@@ -298,8 +299,77 @@ describe('inbox: claims', () => {
     const r = await pass(source({ staleClaim: '30m' }));
     expect(r).toMatchObject({ read: 2, receivedNew: 2 });
     expect(await keys()).toEqual(['F/DEAD', 'F/STALE']);
-    expect(ls('done')).toEqual(['same-2.ndjson', 'same.ndjson']);
+    expect(ls('done')).toEqual(['same-2.ndjson.sealed', 'same.ndjson.sealed']);
     expect(readdirSync(processing).sort()).toEqual(['elsewhere~43', `${hostname()}~${process.pid}`, `${hostname()}~${process.pid}~other`].sort());
+  });
+});
+
+describe('inbox: only sealed copies are kept', () => {
+  const CANARY = 'Zqx7Canary';
+  const good = `form_name,submission_reference,name\nF,S1,${CANARY} One\nF,S2,${CANARY} Two\n`;
+  const bad = `form_name,submission_reference,name,name\nF,Q1,${CANARY} Dup,x\n`;
+  const raw = (sub: string, name: string) => readFileSync(join(inbox, sub, name));
+
+  it('done and quarantine hold ciphertext only; each opens to the exact bytes dropped', async () => {
+    await drop('good.csv', good);
+    await drop('bad.csv', bad);
+    const r = await pass(source());
+    expect(r).toMatchObject({ read: 2, receivedNew: 2, unreadable: 1 });
+    expect(ls('done')).toEqual(['good.csv.sealed']);
+    expect(ls('quarantine')).toEqual(['bad.csv.error.json', 'bad.csv.sealed']);
+    for (const [sub, name] of [['done', 'good.csv.sealed'], ['quarantine', 'bad.csv.sealed']] as const) {
+      const bytes = raw(sub, name);
+      expect(bytes.subarray(0, SEALED_FILE_MAGIC.length).equals(SEALED_FILE_MAGIC)).toBe(true);
+      for (const clear of [CANARY, 'submission_reference', 'form_name', 'F,S1', 'F,Q1']) expect(bytes.includes(clear)).toBe(false);
+      expect(statSync(join(inbox, sub, name)).mode & 0o077).toBe(0);
+    }
+    expect(raw('quarantine', 'bad.csv.error.json').includes(CANARY)).toBe(false);
+    const files = ledger.sealedFiles('inbox-test');
+    expect((await files.read(join(inbox, 'done', 'good.csv.sealed'))).equals(Buffer.from(good))).toBe(true);
+    expect((await files.read(join(inbox, 'quarantine', 'bad.csv.sealed'))).equals(Buffer.from(bad))).toBe(true);
+    const rows = await store.select<{ path: string; kind: string; subject: string | null }>('SELECT path, kind, subject FROM sealed_files WHERE pipeline = $1 ORDER BY kind', ['inbox-test']);
+    expect(rows).toEqual([
+      { path: join(inbox, 'done', 'good.csv.sealed'), kind: 'inbox-done', subject: null },
+      { path: join(inbox, 'quarantine', 'bad.csv.sealed'), kind: 'inbox-quarantine', subject: null },
+    ]);
+    expect(readdirSync(claimFolder())).toEqual([]);
+    expect(readdirSync(inbox).sort()).toEqual(['.processing', 'done', 'quarantine']);
+  });
+
+  it('never seals into a name taken: an empty reservation a crash left, or a clear file from before sealing', async () => {
+    await mkdir(join(inbox, 'done'), { recursive: true });
+    await writeFile(join(inbox, 'done', 'x.ndjson.sealed'), '');
+    await writeFile(join(inbox, 'done', 'x-2.ndjson'), 'kept by an older version');
+    await drop('x.ndjson', ndjson(['X1']));
+    await pass(source());
+    expect(ls('done')).toEqual(['x-2.ndjson', 'x-3.ndjson.sealed', 'x.ndjson.sealed']);
+    expect((await ledger.sealedFiles('inbox-test').read(join(inbox, 'done', 'x-3.ndjson.sealed'))).toString()).toBe(ndjson(['X1']));
+  });
+
+  it('without ctx.files the inbox refuses to start and claims nothing', async () => {
+    await drop('a.ndjson', ndjson(['A1']));
+    const { files: _files, ...bare } = ctx();
+    await expect(all(source().read(bare))).rejects.toMatchObject({ code: 'SEALED_FILES_MISSING', disposition: 'fatal' });
+    expect(readdirSync(inbox)).toEqual(['a.ndjson']);
+  });
+
+  it('a file that cannot be sealed stays claimed, its reservation removed; the next pass seals it', async () => {
+    await drop('a.ndjson', ndjson(['A1']));
+    const closed = await openStateStore(`sqlite:${join(dir, 'closed.sqlite')}`);
+    await closed.close();
+    const src = source();
+    expect(await all(src.read(ctx()))).toHaveLength(1);
+    await src.commit({ ...ctx(), files: new Ledger(closed, new AuditLog(closed), TEST_KEYS).sealedFiles('inbox-test') });
+    expect(readdirSync(claimFolder())).toEqual(['a.ndjson']);
+    expect(ls('done')).toEqual([]);
+    const { files: _files, ...bare } = ctx();
+    expect(await all(src.read(ctx()))).toHaveLength(1);
+    await src.commit(bare);
+    expect(readdirSync(claimFolder())).toEqual(['a.ndjson']);
+    expect(ls('done')).toEqual([]);
+    await pass(source());
+    expect(ls('done')).toEqual(['a.ndjson.sealed']);
+    expect(readdirSync(claimFolder())).toEqual([]);
   });
 });
 

@@ -7,11 +7,17 @@
  * quarantine (with the reason beside it) when it could not be read at all.
  * Files a crashed runner had claimed are read again by the next pass; the
  * ledger knows the records already recorded by their keys.
+ *
+ * What is kept in done and quarantine is never the clear file: each is
+ * sealed (encrypted under a key of its own, registered in the state store)
+ * into `<name>.sealed` through `ctx.files`, and the clear file is removed
+ * from the claim folder only once its sealed copy is in place. The clear
+ * file lives only in the inbox and, while it is read, in the claim folder.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import type { ConnectorDef, ConnectorEnv, Ctx, SourceItem } from '../connector.types.js';
+import type { ConnectorDef, ConnectorEnv, Ctx, SealedFiles, SourceItem } from '../connector.types.js';
 import { isCoded } from '../../lib/errors.js';
 import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
 import { parseDuration } from '../../lib/duration.js';
@@ -25,8 +31,9 @@ import {
   heartbeat,
   isTemporaryName,
   look,
-  moveNoClobber,
   orphanedClaims,
+  releaseReservation,
+  reserveSealedName,
   sameLook,
   writeJsonAtomic,
   type FileLook,
@@ -68,6 +75,12 @@ function durationMs(value: string, name: string): number {
   const ms = parseDuration(value);
   if (ms === undefined) throw new ConnectorFailure(ConnectorErrors.SOURCE_UNREADABLE, `${name} must be a duration like 2s or 10m, got "${value}"`);
   return ms;
+}
+
+/** `ctx.files`, or the fatal failure of running without it: the inbox never keeps a clear copy. */
+function sealedFilesOf(ctx: Ctx): SealedFiles {
+  if (ctx.files) return ctx.files;
+  throw new ConnectorFailure(ConnectorErrors.SEALED_FILES_MISSING, 'the inbox keeps only sealed copies of the files it reads, and was started without the sealed file store (ctx.files)');
 }
 
 function inboxFailure(path: string, e: unknown): ConnectorFailure {
@@ -115,9 +128,11 @@ export class InboxSource extends FileSource {
    * unreadable record is yielded as an error item and reading goes on; a
    * file that cannot be read at all yields one error item and the next file
    * is read. Throws {@link ConnectorFailure} `SOURCE_UNREADABLE` only when
-   * the inbox's folders cannot be used.
+   * the inbox's folders cannot be used, and `SEALED_FILES_MISSING` (before
+   * claiming anything) when `ctx.files` is not set.
    */
   override async *read(ctx: Ctx): AsyncGenerator<SourceItem, void, undefined> {
+    sealedFilesOf(ctx);
     await this.prepare();
     for (const claimed of await this.leftovers(ctx)) {
       if (ctx.signal.aborted) return;
@@ -138,11 +153,16 @@ export class InboxSource extends FileSource {
   }
 
   /**
-   * Moves each file read to its end in this pass: to done, with
-   * `<name>.errors.json` beside it when some records could not be read, or to
-   * quarantine with `<name>.error.json` when it could not be read at all.
+   * Seals each file read to its end in this pass into done as
+   * `<name>.sealed` (kind `inbox-done`), with `<name>.errors.json` beside it
+   * when some records could not be read, or into quarantine (kind
+   * `inbox-quarantine`) with `<name>.error.json` when it could not be read
+   * at all; a name taken gets a number (`<name-2>.sealed`). The clear file
+   * leaves the claim folder only once its sealed copy is in place, so a
+   * crash at any point leaves it claimed (read again by the next pass, at
+   * worst sealed twice) and never a clear copy in done or quarantine.
    * Called by the flow once everything read is in the ledger. A file that
-   * cannot be moved is logged and stays claimed (the next pass reads it
+   * cannot be sealed is logged and stays claimed (the next pass reads it
    * again and the ledger knows its records); commit itself never throws.
    */
   async commit(ctx: Ctx): Promise<void> {
@@ -151,18 +171,27 @@ export class InboxSource extends FileSource {
     for (const f of files) {
       const reason = f.tally.quarantineReason;
       const dir = reason ? this.folders.quarantine : this.folders.done;
+      let reserved: string | undefined;
       try {
-        const moved = await moveNoClobber(f.path, dir, f.name);
+        const sealed = sealedFilesOf(ctx);
+        const { path: moved, stem } = await reserveSealedName(dir, f.name);
+        reserved = moved;
+        ctx.crash?.('inbox-before-seal');
+        await sealed.moveIn(f.path, moved, { kind: reason ? 'inbox-quarantine' : 'inbox-done' });
+        reserved = undefined;
+        ctx.crash?.('inbox-after-seal');
         const shown = relative(dirname(this.folders.inbox), moved);
+        const reportPath = join(dir, stem);
         if (reason) {
-          await writeJsonAtomic(`${moved}.error.json`, reportOf(f.tally, f.name, shown, new Date(this.now())));
+          await writeJsonAtomic(`${reportPath}.error.json`, reportOf(f.tally, f.name, shown, new Date(this.now())));
           ctx.log.warn({ file: f.name, movedTo: shown, code: reason.code }, `quarantined a file that could not be read: ${reason.message}`);
         } else {
-          if (f.tally.unreadable > 0) await writeJsonAtomic(`${moved}.errors.json`, reportOf(f.tally, f.name, shown, new Date(this.now())));
+          if (f.tally.unreadable > 0) await writeJsonAtomic(`${reportPath}.errors.json`, reportOf(f.tally, f.name, shown, new Date(this.now())));
           ctx.log.info({ file: f.name, movedTo: shown, records: f.tally.records, unreadable: f.tally.unreadable }, 'file done');
         }
       } catch (e) {
-        ctx.log.error({ file: f.name, err: e }, 'could not move a read file out of processing; the next pass reads it again');
+        if (reserved !== undefined) await releaseReservation(reserved);
+        ctx.log.error({ file: f.name, err: e }, 'could not seal a read file out of processing; the next pass reads it again');
       }
     }
   }
@@ -299,7 +328,7 @@ export class InboxSource extends FileSource {
 export const inboxSource: ConnectorDef<InboxSourceConfig, InboxSource> = {
   name: 'inbox',
   kind: 'source',
-  doc: 'Watches a folder that senders drop JSON, NDJSON, CSV or XML files into: claims each complete file, reads it, then moves it to done (with a report of bad records) or to quarantine (with the reason).',
+  doc: 'Watches a folder that senders drop JSON, NDJSON, CSV or XML files into: claims each complete file, reads it, then seals it (encrypted) into done (with a report of bad records) or into quarantine (with the reason).',
   configSchema: jsonSchema(inboxSourceConfigSchema),
   create: (config, env) => new InboxSource(config, env),
 };
