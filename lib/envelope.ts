@@ -25,7 +25,8 @@ import { CryptoErrors } from './envelope.errors.js';
 
 /** Bytes of every key: data keys and key-encryption keys (AES-256). */
 export const KEY_BYTES = 32;
-const IV_BYTES = 12;
+/** Bytes of the random nonce (IV) of every sealed value. */
+export const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const VERSION = 1;
 const ALGORITHM = 'aes-256-gcm';
@@ -71,9 +72,12 @@ export function newKeyText(): string {
   return randomBytes(KEY_BYTES).toString('hex');
 }
 
-/** `plaintext` sealed under `key` with `aad`: `[1][iv][ciphertext][tag]`. */
-export function seal(key: Buffer, plaintext: Buffer | string, aad: string): Buffer {
-  const iv = randomBytes(IV_BYTES);
+/**
+ * `plaintext` sealed under `key` with `aad`: `[1][iv][ciphertext][tag]`.
+ * `iv` (12 random bytes, never used twice with one key) is drawn here unless
+ * a caller sealing many values hands in a slice of one larger random draw.
+ */
+export function seal(key: Buffer, plaintext: Buffer | string, aad: string, iv: Buffer = randomBytes(IV_BYTES)): Buffer {
   const cipher = createCipheriv(ALGORITHM, key, iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const body = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
@@ -131,9 +135,9 @@ export class KeyRing {
     return { key, wrapped: this.wrap(key) };
   }
 
-  /** `dataKey` wrapped under the current key-encryption key. */
-  wrap(dataKey: Buffer): WrappedKey {
-    return { kid: this.current.id, wrapped: seal(this.current.key, dataKey, `rekey data key\0${this.current.id}`).toString('base64') };
+  /** `dataKey` wrapped under the current key-encryption key (`iv` as {@link seal} takes it). */
+  wrap(dataKey: Buffer, iv?: Buffer): WrappedKey {
+    return { kid: this.current.id, wrapped: seal(this.current.key, dataKey, `rekey data key\0${this.current.id}`, iv).toString('base64') };
   }
 
   /** The data key inside `w`; throws `DATA_KEY_UNKNOWN` when its key-encryption key is not held, `DATA_DECRYPT_FAILED` when it does not open. */

@@ -2,6 +2,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TEST_DATA_KEY } from '../lib/envelope.test-helpers.js';
 
 /** The repository root. */
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -14,10 +15,14 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the built CLI (`npm run build` first) with `args` in `cwd`. */
-export function rekey(args: string[], cwd = root): Promise<Run> {
+/**
+ * Runs the built CLI (`npm run build` first) with `args` in `cwd`, with
+ * `env` on top of this process's; its data key is `TEST_DATA_KEY` (the key
+ * of `TEST_KEYS`) unless this process or `env` gives another.
+ */
+export function rekey(args: string[], cwd = root, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [main, ...args], { cwd, env: { REKEY_DATA_KEY: TEST_DATA_KEY, ...process.env, NO_COLOR: '1', ...env }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -45,7 +50,7 @@ export function runPipelineProcess(dir: string, opts: { env?: Record<string, str
     const args = [main, 'run', '--json', '--state', `sqlite:${join(dir, 'state.sqlite')}`, ...(opts.args ?? []), join(dir, 'pipeline.yaml')];
     const child = spawn(process.execPath, args, {
       cwd: dir,
-      env: { ...process.env, REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, ...opts.env },
+      env: { REKEY_DATA_KEY: TEST_DATA_KEY, ...process.env, REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -26,14 +26,16 @@ export interface Runtime {
 
 /**
  * Opens the state store (`--state`, `REKEY_STATE_URL`, or
- * `.rekey/state.sqlite`), migrates it, and loads the data keys that seal
- * citizens' data in it (see {@link dataKeys}).
+ * `.rekey/state.sqlite`), migrates it, loads the data keys that seal
+ * citizens' data in it (see {@link dataKeys}), and seals any body a rekey
+ * before migration 0008 left in clear.
  */
 export async function openRuntime(stateUrl?: string, log?: Logger): Promise<Runtime> {
   const keys = dataKeys(stateUrl, log);
   const store = await openStateStore(stateUrl);
   const audit = new AuditLog(store);
   const ledger = new Ledger(store, audit, keys);
+  await ledger.sealExisting();
   return { store, ledger, audit, close: () => store.close() };
 }
 

@@ -1,5 +1,6 @@
 /** Leasing due submissions to one runner, and giving leases back. */
-import { inList, iso, listParam, readDateStrict, readInt, readJson } from '../store/sql.js';
+import type { BodyCodec } from '../privacy/bodies.js';
+import { inList, iso, listParam, readDateStrict, readInt } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import type { ClaimedSubmission, LedgerState } from './ledger.types.js';
 
@@ -20,11 +21,14 @@ const DUE = `pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delive
  */
 const LEASED = `pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delivering') AND lease_owner = $2`;
 
-type Raw = { key: string; content_hash: string; body: string; state: string; attempts: number | string; created_at: unknown };
+type Raw = { key: string; content_hash: string; body: string | null; kid: string | null; dek: string | null; state: string; attempts: number | string; created_at: unknown };
 
-function toClaimed(r: Raw): ClaimedSubmission {
-  const state = r.state as LedgerState;
-  return { key: r.key, contentHash: r.content_hash, body: readJson(r.body), state, attempts: readInt(r.attempts), uncertain: state === 'delivering' };
+function claimed(bodies: BodyCodec, pipeline: string): (r: Raw) => ClaimedSubmission {
+  return (r) => {
+    const state = r.state as LedgerState;
+    const body = r.body === null ? null : JSON.parse(bodies.open(pipeline, 'body', r.key, { body: r.body, kid: r.kid, dek: r.dek }));
+    return { key: r.key, contentHash: r.content_hash, body, state, attempts: readInt(r.attempts), uncertain: state === 'delivering' };
+  };
 }
 
 function byAge(a: Raw, b: Raw): number {
@@ -41,14 +45,16 @@ function byAge(a: Raw, b: Raw): number {
  * On PostgreSQL sorting is switched off for the claim's transaction, so
  * the planner walks `ledger_claim_order` in order and stops after `limit`
  * rows even when its statistics are stale (fresh tables under a big first
- * load), instead of sorting every due row on each claim.
+ * load), instead of sorting every due row on each claim. Bodies are
+ * opened by `bodies`: a body that does not open throws `DATA_KEY_UNKNOWN`
+ * or `DATA_DECRYPT_FAILED` (on PostgreSQL the leases taken then run out).
  */
-export async function claimDue(store: StateStore, pipeline: string, owner: string, limit: number, leaseMs: number, now: Date): Promise<ClaimedSubmission[]> {
+export async function claimDue(store: StateStore, bodies: BodyCodec, pipeline: string, owner: string, limit: number, leaseMs: number, now: Date): Promise<ClaimedSubmission[]> {
   const n = Math.floor(limit);
   if (!(n > 0)) return [];
   const until = iso(new Date(now.getTime() + leaseMs));
   const cols = ['key', 'content_hash', 'state', 'attempts', 'created_at'].map((c) => `l.${c}`).join(', ');
-  const body = '(SELECT b.body FROM ledger_bodies b WHERE b.id = l.id) AS body';
+  const body = ['body', 'kid', 'dek'].map((c) => `(SELECT b.${c} FROM ledger_bodies b WHERE b.id = l.id) AS ${c}`).join(', ');
   if (store.dialect === 'postgres') {
     const rows = await store.transaction(async (t) => {
       await store.exec('SET LOCAL enable_sort = off', [], t);
@@ -60,7 +66,7 @@ export async function claimDue(store: StateStore, pipeline: string, owner: strin
         t,
       );
     });
-    return rows.sort(byAge).map(toClaimed);
+    return rows.sort(byAge).map(claimed(bodies, pipeline));
   }
   return store.transaction(async (t) => {
     const rows = await store.select<Raw>(`SELECT ${cols}, ${body} FROM ledger l WHERE ${DUE} ORDER BY l.created_at, l.key LIMIT ${n}`, [pipeline, iso(now)], t);
@@ -71,7 +77,7 @@ export async function claimDue(store: StateStore, pipeline: string, owner: strin
         t,
       );
     }
-    return rows.map(toClaimed);
+    return rows.map(claimed(bodies, pipeline));
   });
 }
 

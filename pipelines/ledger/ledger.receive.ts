@@ -2,6 +2,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
+import type { BodyCodec } from '../privacy/bodies.js';
 import { insertMany, iso, listParam } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { planMoves, startRow, type MutableRow } from './ledger.plan.js';
@@ -25,7 +26,7 @@ const INSERT_COLUMNS = [
   'created_at',
   'updated_at',
 ] as const;
-const CONFLICT_COLUMNS = ['pipeline', 'key', 'content_hash', 'body', 'source', 'received_at'] as const;
+const CONFLICT_COLUMNS = ['pipeline', 'key', 'content_hash', 'body', 'kid', 'dek', 'source', 'received_at'] as const;
 
 /** Records new submissions already leased to `owner` for `leaseMs`, for a runner that delivers them straight away. */
 export interface ReceiveLease {
@@ -61,19 +62,36 @@ export async function storedHashes(store: StateStore, pipeline: string, keys: re
   return new Map(rows.map((r) => [r.key, r.content_hash]));
 }
 
-/** Writes the bodies of new rows, once, by ledger id: positional parameters on SQLite (no JSON escaping of JSON), arrays on PostgreSQL. */
-async function insertBodies(store: StateStore, fresh: readonly IncomingSubmission[], ids: ReadonlyMap<string, number | string>, t: StoreTx): Promise<void> {
-  const rows = fresh.filter((s) => ids.has(s.key)).map((s) => [ids.get(s.key)!, bodyText(s)] as const);
-  if (!rows.length) return;
+/**
+ * Writes the bodies of new rows, once, by ledger id, each sealed by
+ * `bodies` (ciphertext and wrapped data key): positional parameters on
+ * SQLite (no JSON escaping), arrays on PostgreSQL.
+ */
+async function insertBodies(
+  store: StateStore,
+  bodies: BodyCodec,
+  pipeline: string,
+  fresh: readonly IncomingSubmission[],
+  ids: ReadonlyMap<string, number | string>,
+  t: StoreTx,
+): Promise<void> {
+  const kept = fresh.filter((s) => ids.has(s.key));
+  if (!kept.length) return;
+  const sealed = bodies.seal(pipeline, 'body', kept.map((s) => ({ key: s.key, text: bodyText(s) })));
+  const rows = kept.map((s, i) => [ids.get(s.key)!, sealed[i]!.body, sealed[i]!.kid, sealed[i]!.dek] as const);
   if (store.dialect === 'postgres') {
-    await store.exec('INSERT INTO ledger_bodies (id, body) SELECT i, b FROM unnest($1::bigint[], $2::text[]) AS u(i, b)', [rows.map((r) => r[0]), rows.map((r) => r[1])], t);
+    await store.exec(
+      'INSERT INTO ledger_bodies (id, body, kid, dek) SELECT i, b, k, d FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(i, b, k, d)',
+      [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])],
+      t,
+    );
     return;
   }
-  const perStatement = 10_000;
+  const perStatement = 5_000;
   for (let i = 0; i < rows.length; i += perStatement) {
     const part = rows.slice(i, i + perStatement);
-    const values = part.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(', ');
-    await store.exec(`INSERT INTO ledger_bodies (id, body) VALUES ${values}`, part.flat(), t);
+    const values = part.map((_, j) => `($${4 * j + 1}, $${4 * j + 2}, $${4 * j + 3}, $${4 * j + 4})`).join(', ');
+    await store.exec(`INSERT INTO ledger_bodies (id, body, kid, dek) VALUES ${values}`, part.flat(), t);
   }
 }
 
@@ -86,6 +104,7 @@ async function insertBodies(store: StateStore, fresh: readonly IncomingSubmissio
  */
 async function insertFresh(
   store: StateStore,
+  bodies: BodyCodec,
   pipeline: string,
   fresh: readonly IncomingSubmission[],
   rows: ReadonlyMap<string, MutableRow>,
@@ -98,7 +117,7 @@ async function insertFresh(
   });
   const inserted = await insertMany<{ id: number | string; key: string }>(store, 'ledger', INSERT_COLUMNS, values, t, 'ON CONFLICT (pipeline, key) DO NOTHING', 'id, key');
   const ids = new Map(inserted.map((r) => [r.key, r.id]));
-  await insertBodies(store, fresh, ids, t);
+  await insertBodies(store, bodies, pipeline, fresh, ids, t);
   return { ids, lost: fresh.map((s) => s.key).filter((k) => !ids.has(k)) };
 }
 
@@ -134,7 +153,8 @@ function planFresh(
  * inserted as `received` (then moved by its `then`, if any); a known key
  * with the same content hash is a `duplicate` (nothing written but the audit
  * entry); a known key with other content is a `conflict` (the stored row is
- * kept, the new content goes to `ledger_conflicts`). Repeats inside the
+ * kept, the new content goes to `ledger_conflicts`); every body, new or
+ * conflicting, is stored sealed by `bodies`. Repeats inside the
  * batch are judged against the first occurrence. Audits one entry per
  * outcome kind, then one per `then` event, except that a move to
  * `delivering` is folded into the `received` entry: its record says
@@ -147,6 +167,7 @@ function planFresh(
 export async function receiveBatch(
   store: StateStore,
   audit: AuditLog,
+  bodies: BodyCodec,
   pipeline: string,
   runId: string | null,
   items: readonly IncomingSubmission[],
@@ -162,7 +183,7 @@ export async function receiveBatch(
     const existing = await storedHashes(store, pipeline, [...first.keys()], t);
     let fresh = [...first.values()].filter((s) => !existing.has(s.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     let plan = planFresh(pipeline, runId, fresh, actor, now, opts);
-    const { ids, lost } = await insertFresh(store, pipeline, fresh, plan.rows, iso(now), t);
+    const { ids, lost } = await insertFresh(store, bodies, pipeline, fresh, plan.rows, iso(now), t);
     if (lost.length) {
       for (const [k, h] of await storedHashes(store, pipeline, lost, t)) existing.set(k, h);
       fresh = fresh.filter((s) => !existing.has(s.key));
@@ -172,7 +193,7 @@ export async function receiveBatch(
     const received: AuditRecord[] = [];
     const duplicates: AuditRecord[] = [];
     const conflicts: AuditRecord[] = [];
-    const conflictRows: unknown[][] = [];
+    const conflicting: IncomingSubmission[] = [];
     const outcomes = items.map((s): ReceiveOutcome => {
       const stored = existing.get(s.key);
       const isFirst = !seen.has(s.key);
@@ -187,9 +208,11 @@ export async function receiveBatch(
         return 'duplicate';
       }
       conflicts.push(record(s, { storedHash: against }));
-      conflictRows.push([pipeline, s.key, s.contentHash, bodyText(s), s.source ?? null, iso(now)]);
+      conflicting.push(s);
       return 'conflict';
     });
+    const sealed = bodies.seal(pipeline, 'conflict', conflicting.map((s) => ({ key: s.key, text: bodyText(s) })));
+    const conflictRows = conflicting.map((s, i) => [pipeline, s.key, s.contentHash, sealed[i]!.body, sealed[i]!.kid, sealed[i]!.dek, s.source ?? null, iso(now)]);
     await insertMany(store, 'ledger_conflicts', CONFLICT_COLUMNS, conflictRows, t);
     const entries: NewAuditEntry[] = [];
     const add = (event: 'received' | 'duplicate' | 'conflict', records: AuditRecord[], extra: Partial<NewAuditEntry> = {}) => {

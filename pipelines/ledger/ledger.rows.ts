@@ -67,19 +67,19 @@ export function toListRow(r: Raw): LedgerListRow {
   };
 }
 
-/** Reads a ledger row with its body. */
-export function toEntry(r: Raw): LedgerEntry {
-  return { ...toListRow(r), body: readJson<unknown>(r.body) };
+/** Reads a ledger row with its body, given as opened JSON text (null when the row has none). */
+export function toEntry(r: Raw, bodyText: string | null): LedgerEntry {
+  return { ...toListRow(r), body: readJson<unknown>(bodyText) };
 }
 
-/** Reads a conflict row. */
-export function toConflict(r: Raw): ConflictRow {
+/** Reads a conflict row with its body, given as opened JSON text. */
+export function toConflict(r: Raw, bodyText: string | null): ConflictRow {
   return {
     id: readInt(r.id),
     pipeline: String(r.pipeline),
     key: String(r.key),
     contentHash: String(r.content_hash),
-    body: readJson<unknown>(r.body),
+    body: readJson<unknown>(bodyText),
     source: (r.source as string | null) ?? null,
     receivedAt: readDateStrict(r.received_at),
   };

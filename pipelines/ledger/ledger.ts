@@ -14,6 +14,8 @@ import { connectorState } from '../store/connector-state.js';
 import type { AnswerResult, ConnectorState, SealedFiles } from '../../connectors/connector.types.js';
 import type { KeyRing } from '../../lib/envelope.js';
 import { sealedFiles } from '../privacy/sealed-files.js';
+import { sealedBodies, type BodyCodec } from '../privacy/bodies.js';
+import { sealExistingBodies, type SealedCounts } from '../privacy/seal-existing.js';
 import { applyMoves } from './ledger.apply.js';
 import { claimDue, leaseOwners, releaseLeases, renewLeases } from './ledger.claim.js';
 import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
@@ -33,14 +35,33 @@ function keysOf(key: string | readonly string[]): string[] {
   return typeof key === 'string' ? [key] : [...key];
 }
 
+/**
+ * Options of the Ledger no configuration, command line or environment
+ * reaches: set only by code that builds a Ledger itself.
+ */
+export interface LedgerInternals {
+  /**
+   * BENCHMARK ONLY (bench/pipeline.bench.ts prices encryption with it):
+   * how bodies are stored. Default, and the only codec production code
+   * uses: {@link sealedBodies} over the ledger's keys.
+   */
+  bodies?: BodyCodec;
+}
+
 /** The ledger of one state store. */
 export class Ledger {
+  /** How bodies are sealed into the store and opened again. */
+  private readonly bodies: BodyCodec;
+
   constructor(
     readonly store: StateStore,
     readonly audit: AuditLog,
     /** The deployer's key-encryption keys: every body and kept file is sealed under a data key they wrap. */
     readonly keys: KeyRing,
-  ) {}
+    internals: LedgerInternals = {},
+  ) {
+    this.bodies = internals.bodies ?? sealedBodies(keys);
+  }
 
   /**
    * Records a batch read from a source: `new` rows (state `received`),
@@ -55,7 +76,7 @@ export class Ledger {
    * not a move from `received`; nothing is written then.
    */
   receive(pipeline: string, runId: string | null, items: readonly IncomingSubmission[], actor: Actor, opts?: ReceiveOptions): Promise<ReceiveOutcome[]> {
-    return receiveBatch(this.store, this.audit, pipeline, runId, items, actor, opts);
+    return receiveBatch(this.store, this.audit, this.bodies, pipeline, runId, items, actor, opts);
   }
 
   /**
@@ -65,7 +86,7 @@ export class Ledger {
    * before writing again). Oldest first; never the same row to two runners.
    */
   claim(pipeline: string, owner: string, limit: number, leaseMs: number, now = new Date()): Promise<ClaimedSubmission[]> {
-    return claimDue(this.store, pipeline, owner, limit, leaseMs, now);
+    return claimDue(this.store, this.bodies, pipeline, owner, limit, leaseMs, now);
   }
 
   /**
@@ -144,14 +165,32 @@ export class Ledger {
     await applyMoves(this.store, this.audit, [{ key, to: 'received' }], { pipeline, actor, allowedFrom: ['delivered', 'rejected'] });
   }
 
-  /** One submission's row and stored body, or null. */
+  /**
+   * One submission's row and stored body (opened), or null. Throws
+   * `DATA_KEY_UNKNOWN` or `DATA_DECRYPT_FAILED` when the body does not open.
+   */
   async get(pipeline: string, key: string): Promise<LedgerEntry | null> {
     const [row] = await this.store.select<Record<string, unknown>>(
-      `SELECT ${ROW_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ')}, b.body FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id
+      `SELECT ${ROW_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ')}, b.body, b.kid, b.dek FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id
        WHERE l.pipeline = $1 AND l.key = $2`,
       [pipeline, key],
     );
-    return row ? toEntry(row) : null;
+    return row ? toEntry(row, this.openBody(pipeline, 'body', key, row)) : null;
+  }
+
+  private openBody(pipeline: string, place: 'body' | 'conflict', key: string, row: Record<string, unknown>): string | null {
+    if (row.body === null || row.body === undefined) return null;
+    return this.bodies.open(pipeline, place, key, { body: String(row.body), kid: (row.kid as string | null) ?? null, dek: (row.dek as string | null) ?? null });
+  }
+
+  /**
+   * Seals every body still stored in clear (written before migration 0008),
+   * in `ledger_bodies` and `ledger_conflicts`, `batch` rows per transaction;
+   * resolves to how many it sealed. Safe to run while runners work, and
+   * from several processes at once (a row sealed meanwhile is left alone).
+   */
+  sealExisting(batch = 500): Promise<SealedCounts> {
+    return sealExistingBodies(this.store, this.bodies, batch);
   }
 
   /** A page of rows (without bodies), oldest first, optionally only in `states`. */
@@ -204,13 +243,13 @@ export class Ledger {
     return this.audit.entriesFor(pipeline, key);
   }
 
-  /** Submissions kept aside because their key was known with other content, oldest first. */
+  /** Submissions kept aside because their key was known with other content, oldest first, bodies opened (throws as `get`). */
   async conflicts(pipeline: string, limit = 1000): Promise<ConflictRow[]> {
     const rows = await this.store.select<Record<string, unknown>>(
       `SELECT * FROM ledger_conflicts WHERE pipeline = $1 ORDER BY id LIMIT ${Math.max(1, Math.floor(limit))}`,
       [pipeline],
     );
-    return rows.map(toConflict);
+    return rows.map((r) => toConflict(r, this.openBody(pipeline, 'conflict', String(r.key), r)));
   }
 
   /** How many conflicts `pipeline` has. */

@@ -44,6 +44,38 @@ export async function insertMany<R = never>(
   return run(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb) ${tail}`, [JSON.stringify(objects)]);
 }
 
+/**
+ * Updates rows of `table` by `id`, in ONE statement: each of `rows` is
+ * `[id, ...values]`, the values in `columns` order, read from a single JSON
+ * parameter (`json_each` on SQLite; `jsonb_populate_recordset` typed by the
+ * table's row type on PostgreSQL). `guard` is a further condition on the row
+ * as stored (alias `x`; its parameters, `guardParams`, are numbered from
+ * `$2`): a row that no longer meets it is left alone.
+ */
+export async function updateMany(
+  store: StateStore,
+  table: string,
+  columns: readonly string[],
+  rows: readonly unknown[][],
+  t: StoreTx,
+  guard = 'true',
+  guardParams: readonly unknown[] = [],
+): Promise<void> {
+  if (!rows.length) return;
+  if (store.dialect === 'sqlite') {
+    const set = columns.map((c, i) => `${c} = j.value ->> ${i + 1}`).join(', ');
+    await store.exec(`UPDATE ${table} AS x SET ${set} FROM json_each($1) AS j WHERE x.id = j.value ->> 0 AND (${guard})`, [JSON.stringify(rows), ...guardParams], t);
+    return;
+  }
+  const objects = rows.map((r) => Object.fromEntries(['id', ...columns].map((c, i) => [c, r[i]])));
+  const set = columns.map((c) => `${c} = u.${c}`).join(', ');
+  await store.exec(
+    `UPDATE ${table} AS x SET ${set} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb) AS u WHERE x.id = u.id AND (${guard})`,
+    [JSON.stringify(objects), ...guardParams],
+    t,
+  );
+}
+
 function isScalar(v: unknown): boolean {
   return v === null || ['string', 'number', 'boolean'].includes(typeof v);
 }

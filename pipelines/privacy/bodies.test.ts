@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KeyRing } from '../../lib/envelope.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { Ledger } from '../ledger/ledger.js';
+import { pipelineNames, sub, useTestLedger } from '../ledger/ledger.test-helpers.js';
+import { TEST_DIALECTS } from '../store/store.test-helpers.js';
+import { bodyAad, sealedBodies } from './bodies.js';
+
+const RUNNER = 'runner:test:1';
+const canary = (what: string) => `CANARY-${what}-${randomBytes(4).toString('hex')}`;
+
+type RawBody = { id: number | string; body: string; kid: string | null; dek: string | null };
+
+describe('sealedBodies', () => {
+  it('opens what it sealed only as the same body of the same key, pipeline and place', () => {
+    const codec = sealedBodies(TEST_KEYS);
+    const [a, b] = codec.seal('p', 'body', [
+      { key: 'k1', text: '{"n":1}' },
+      { key: 'k2', text: '{"n":2}' },
+    ]);
+    expect(a!.kid).toBe(TEST_KEYS.current.id);
+    expect(a!.dek).not.toBe(b!.dek);
+    expect(codec.open('p', 'body', 'k1', a!)).toBe('{"n":1}');
+    expect(() => codec.open('p', 'body', 'k2', a!)).toThrow(expect.objectContaining({ code: 'DATA_DECRYPT_FAILED' }));
+    expect(() => codec.open('q', 'body', 'k1', a!)).toThrow(expect.objectContaining({ code: 'DATA_DECRYPT_FAILED' }));
+    expect(() => codec.open('p', 'conflict', 'k1', a!)).toThrow(expect.objectContaining({ code: 'DATA_DECRYPT_FAILED' }));
+    expect(() => codec.open('p', 'body', 'k1', { ...a!, dek: null })).toThrow(expect.objectContaining({ code: 'DATA_DECRYPT_FAILED' }));
+    expect(codec.open('p', 'body', 'k1', { body: '{"old":true}', kid: null, dek: null })).toBe('{"old":true}');
+    expect(bodyAad('p', 'body', 'k1')).toBe('rekey body\0p\0k1');
+  });
+});
+
+describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
+  const env = useTestLedger(dialect);
+  let ledger: Ledger;
+  const fresh = pipelineNames();
+  beforeAll(() => void ({ ledger } = env));
+
+  const raw = (table: string) => env.ts.store.select<RawBody>(`SELECT id, body, kid, dek FROM ${table} ORDER BY id`);
+
+  it('stores bodies and conflicting bodies as ciphertext with a wrapped data key, and opens them on every read', async () => {
+    const p = fresh();
+    const [surname, postcode, other] = [canary('SURNAME'), canary('POSTCODE'), canary('CONFLICT')];
+    await ledger.receive(p, null, [sub('a', 'h-a', { surname, postcode }), sub('b', 'h-b', { surname: 'x' })], RUNNER);
+    await ledger.receive(p, null, [sub('a', 'h-a2', { surname: other })], RUNNER);
+    const rows = [...(await raw('ledger_bodies')), ...(await raw('ledger_conflicts'))];
+    expect(rows).toHaveLength(3);
+    const dump = JSON.stringify(rows);
+    for (const c of [surname, postcode, other]) expect(dump).not.toContain(c);
+    for (const r of rows) {
+      expect(r.kid).toBe(TEST_KEYS.current.id);
+      expect(r.dek).toMatch(/^[A-Za-z0-9+/]+=*$/);
+      expect(r.body).toMatch(/^[A-Za-z0-9+/]+=*$/);
+      for (const c of [surname, postcode, other]) expect(Buffer.from(r.body, 'base64').toString('latin1')).not.toContain(c);
+    }
+    expect(new Set(rows.map((r) => r.dek)).size).toBe(3);
+    expect((await ledger.get(p, 'a'))?.body).toEqual({ surname, postcode });
+    expect((await ledger.conflicts(p)).map((c) => c.body)).toEqual([{ surname: other }]);
+    const claimed = await ledger.claim(p, RUNNER, 10, 60_000);
+    expect(claimed.map((c) => [c.key, c.body])).toEqual([
+      ['a', { surname, postcode }],
+      ['b', { surname: 'x' }],
+    ]);
+  });
+
+  it('leaves no canary anywhere in the SQLite files', async () => {
+    if (dialect !== 'sqlite') return;
+    const p = fresh();
+    const secret = canary('FILE');
+    await ledger.receive(p, null, [sub('f', 'h-f', { secret })], RUNNER);
+    await ledger.receive(p, null, [sub('f', 'h-f2', { secret: `${secret}-2` })], RUNNER);
+    const file = env.ts.url.slice('sqlite:'.length);
+    const dir = dirname(file);
+    const bytes = readdirSync(dir).map((f) => readFileSync(join(dir, f)).toString('latin1'));
+    expect(bytes.join('')).toContain('h-f2');
+    expect(bytes.join('')).not.toContain(secret);
+  });
+
+  it('refuses a body moved onto another row, and a body whose key-encryption key is not given', async () => {
+    const p = fresh();
+    await ledger.receive(p, null, [sub('m1', 'h1', { n: canary('M1') }), sub('m2', 'h2', { n: canary('M2') })], RUNNER);
+    const [m1, m2] = (await raw('ledger_bodies')).slice(-2);
+    await env.ts.store.transaction((t) => env.ts.store.exec('UPDATE ledger_bodies SET body = $1, kid = $2, dek = $3 WHERE id = $4', [m2!.body, m2!.kid, m2!.dek, m1!.id], t));
+    await expect(ledger.get(p, 'm1')).rejects.toMatchObject({ code: 'DATA_DECRYPT_FAILED' });
+    await expect(ledger.claim(p, RUNNER, 10, 60_000)).rejects.toMatchObject({ code: 'DATA_DECRYPT_FAILED' });
+    const stranger = new Ledger(env.ts.store, new AuditLog(env.ts.store), new KeyRing(randomBytes(32)));
+    const err = await stranger.get(p, 'm2').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'DATA_KEY_UNKNOWN' });
+    expect((err as Error).message).toContain(TEST_KEYS.current.id);
+  });
+
+  it('sealExisting seals bodies stored in clear before migration 0008, once', async () => {
+    const p = fresh();
+    const [old, oldConflict] = [canary('OLD'), canary('OLD-CONFLICT')];
+    await ledger.receive(p, null, [sub('o', 'h-o', { n: 1 })], RUNNER);
+    await ledger.receive(p, null, [sub('o', 'h-o2', { n: 2 })], RUNNER);
+    const [body] = (await raw('ledger_bodies')).slice(-1);
+    const [conflict] = (await raw('ledger_conflicts')).slice(-1);
+    await env.ts.store.transaction(async (t) => {
+      await env.ts.store.exec('UPDATE ledger_bodies SET body = $1, kid = NULL, dek = NULL WHERE id = $2', [JSON.stringify({ old }), body!.id], t);
+      await env.ts.store.exec('UPDATE ledger_conflicts SET body = $1, kid = NULL, dek = NULL WHERE id = $2', [JSON.stringify({ oldConflict }), conflict!.id], t);
+    });
+    expect((await ledger.get(p, 'o'))?.body).toEqual({ old });
+    expect(await ledger.sealExisting(1)).toEqual({ bodies: 1, conflicts: 1 });
+    const after = [...(await raw('ledger_bodies')), ...(await raw('ledger_conflicts'))];
+    expect(after.every((r) => r.kid === TEST_KEYS.current.id && r.dek)).toBe(true);
+    expect(JSON.stringify(after)).not.toContain(old);
+    expect(JSON.stringify(after)).not.toContain(oldConflict);
+    expect((await ledger.get(p, 'o'))?.body).toEqual({ old });
+    expect((await ledger.conflicts(p)).map((c) => c.body)).toEqual([{ oldConflict }]);
+    expect(await ledger.sealExisting()).toEqual({ bodies: 0, conflicts: 0 });
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Submission bodies at rest: each body the ledger stores (in
+ * `ledger_bodies`, or kept aside in `ledger_conflicts`) is sealed under a
+ * data key of its own (lib/envelope), stored beside it wrapped under the
+ * deployer's key-encryption key (`kid`, `dek`). The additional
+ * authenticated data names the pipeline, the submission key and the table,
+ * so a body copied onto another row does not open there.
+ */
+import { randomBytes } from 'node:crypto';
+import { CodedError } from '../../lib/errors.js';
+import { CryptoErrors } from '../../lib/envelope.errors.js';
+import { IV_BYTES, KEY_BYTES, seal, unseal, type KeyRing } from '../../lib/envelope.js';
+
+/** Where a body is kept: a submission's own body (`ledger_bodies`), or a conflicting one kept aside (`ledger_conflicts`). */
+export type BodyPlace = 'body' | 'conflict';
+
+/**
+ * A body as stored. Sealed: `body` is the base64 of the sealed JSON text,
+ * `kid` and `dek` its wrapped data key. `kid` null: clear JSON text written
+ * before migration 0008, until `Ledger.sealExisting` seals it.
+ */
+export interface StoredBody {
+  body: string;
+  kid: string | null;
+  dek: string | null;
+}
+
+/** One body to seal: its submission key and its JSON text. */
+export interface BodyToSeal {
+  key: string;
+  text: string;
+}
+
+/**
+ * Seals bodies for storage and opens them again. The ledger's one
+ * production codec is {@link sealedBodies}; the pipeline benchmark injects
+ * another (bench/, through the Ledger's internal constructor option) to
+ * price encryption, and nothing else can reach that option.
+ */
+export interface BodyCodec {
+  /** `items` sealed for `place` in `pipeline`, one result per item, in order. */
+  seal(pipeline: string, place: BodyPlace, items: readonly BodyToSeal[]): StoredBody[];
+  /**
+   * The JSON text of a stored body of `key` in `pipeline`. Throws
+   * `DATA_KEY_UNKNOWN` when its key-encryption key is not given, and
+   * `DATA_DECRYPT_FAILED` when it was altered or belongs to another row.
+   */
+  open(pipeline: string, place: BodyPlace, key: string, row: StoredBody): string;
+}
+
+/** The additional authenticated data of a body: it opens only as `key`'s body in `place` of `pipeline`. */
+export function bodyAad(pipeline: string, place: BodyPlace, key: string): string {
+  return `rekey ${place}\0${pipeline}\0${key}`;
+}
+
+/** Random bytes one body takes: its data key, the nonce that wraps it and the nonce that seals the body. */
+const PER_BODY = KEY_BYTES + 2 * IV_BYTES;
+
+/**
+ * The codec that seals every body under a fresh data key wrapped by the
+ * current key of `keys`. A batch draws its randomness once (data keys and
+ * nonces are disjoint slices of one draw, zeroed once the batch is
+ * sealed): per body, one wrap and one seal.
+ */
+export function sealedBodies(keys: KeyRing): BodyCodec {
+  return {
+    seal(pipeline, place, items) {
+      if (!items.length) return [];
+      const random = randomBytes(items.length * PER_BODY);
+      try {
+        return items.map((item, i) => {
+          const at = i * PER_BODY;
+          const dataKey = random.subarray(at, at + KEY_BYTES);
+          const wrapped = keys.wrap(dataKey, random.subarray(at + KEY_BYTES, at + KEY_BYTES + IV_BYTES));
+          const sealed = seal(dataKey, item.text, bodyAad(pipeline, place, item.key), random.subarray(at + KEY_BYTES + IV_BYTES, at + PER_BODY));
+          return { body: sealed.toString('base64'), kid: wrapped.kid, dek: wrapped.wrapped };
+        });
+      } finally {
+        random.fill(0);
+      }
+    },
+    open(pipeline, place, key, row) {
+      if (row.kid === null && row.dek === null) return row.body;
+      if (row.kid === null || row.dek === null) {
+        throw new CodedError(CryptoErrors.DATA_DECRYPT_FAILED, `the stored ${place} of ${JSON.stringify(key)} in ${pipeline} has half a data key (kid or dek missing)`);
+      }
+      const dataKey = keys.unwrap({ kid: row.kid, wrapped: row.dek });
+      return unseal(dataKey, Buffer.from(row.body, 'base64'), bodyAad(pipeline, place, key), `the stored ${place} of ${JSON.stringify(key)}`).toString('utf8');
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Sealing bodies stored in clear before migration 0008: a store upgraded
+ * from an earlier rekey holds no clear body once a runtime has opened it.
+ */
+import { updateMany } from '../store/sql.js';
+import type { StateStore } from '../store/state-store.js';
+import type { BodyCodec, BodyPlace, StoredBody } from './bodies.js';
+
+/** How many clear bodies were sealed, by table. */
+export interface SealedCounts {
+  bodies: number;
+  conflicts: number;
+}
+
+/** The clear rows (`kid` null) of one table, with the pipeline and key their seal is bound to. */
+const CLEAR: Record<BodyPlace, { table: string; select: string }> = {
+  body: {
+    table: 'ledger_bodies',
+    select: 'SELECT b.id, b.body, l.pipeline, l.key FROM ledger_bodies b JOIN ledger l ON l.id = b.id WHERE b.kid IS NULL ORDER BY b.id',
+  },
+  conflict: {
+    table: 'ledger_conflicts',
+    select: 'SELECT id, body, pipeline, key FROM ledger_conflicts WHERE kid IS NULL ORDER BY id',
+  },
+};
+
+type ClearRow = { id: number | string; body: string; pipeline: string; key: string };
+
+/** Seals `rows`, one codec call per pipeline (a batch draws its randomness once). */
+function sealRows(bodies: BodyCodec, place: BodyPlace, rows: readonly ClearRow[]): StoredBody[] {
+  const out = new Array<StoredBody>(rows.length);
+  const byPipeline = new Map<string, number[]>();
+  rows.forEach((r, i) => byPipeline.set(r.pipeline, [...(byPipeline.get(r.pipeline) ?? []), i]));
+  for (const [pipeline, at] of byPipeline) {
+    const sealed = bodies.seal(pipeline, place, at.map((i) => ({ key: rows[i]!.key, text: rows[i]!.body })));
+    at.forEach((i, j) => (out[i] = sealed[j]!));
+  }
+  return out;
+}
+
+async function sealTable(store: StateStore, bodies: BodyCodec, place: BodyPlace, batch: number): Promise<number> {
+  const { table, select } = CLEAR[place];
+  let sealed = 0;
+  for (;;) {
+    const n = await store.transaction(async (t) => {
+      const rows = await store.select<ClearRow>(`${select} LIMIT ${batch}`, [], t);
+      const stored = sealRows(bodies, place, rows);
+      if (stored.some((s) => s.kid === null)) throw new Error('sealExisting needs a codec that seals');
+      await updateMany(store, table, ['body', 'kid', 'dek'], rows.map((r, i) => [r.id, stored[i]!.body, stored[i]!.kid, stored[i]!.dek]), t, 'x.kid IS NULL');
+      return rows.length;
+    });
+    sealed += n;
+    if (n < batch) return sealed;
+  }
+}
+
+/**
+ * Seals every clear body in `ledger_bodies` and `ledger_conflicts` with
+ * `bodies`, `batch` rows per transaction, and resolves to how many. A row
+ * sealed by another process meanwhile is left as that process sealed it.
+ */
+export async function sealExistingBodies(store: StateStore, bodies: BodyCodec, batch: number): Promise<SealedCounts> {
+  const size = Math.max(1, Math.floor(batch));
+  return { bodies: await sealTable(store, bodies, 'body', size), conflicts: await sealTable(store, bodies, 'conflict', size) };
+}
