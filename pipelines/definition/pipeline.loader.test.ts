@@ -3,6 +3,7 @@ import { formatProblem } from '../../mappings/index.js';
 import { SOURCES, TARGETS, type ConnectorCatalog, type TargetDef } from '../../connectors/registry.js';
 import { parsePipeline } from './pipeline.loader.js';
 import { DEFAULT_RETRY } from './retry.js';
+import { DEFAULT_RETENTION } from '../privacy/retention.js';
 
 const lines = (...l: string[]) => l.join('\n') + '\n';
 const problemsOf = (text: string, connectors?: ConnectorCatalog) => parsePipeline('p.yaml', text, connectors).problems.map(formatProblem);
@@ -49,6 +50,7 @@ describe('parsePipeline: a valid file', () => {
       '  blackout: ["2026-12-25", "2026-12-26", { from: "2026-03-29", to: "2026-04-05", reason: year end }]',
       '  bankHolidays: england-and-wales',
       'retry: { maxAttempts: 8, initialDelay: 30s, maxDelay: 1h, multiplier: 2, jitter: 0.2 }',
+      'retention: { bodies: 14d, evidence: 60d, inboxDone: 7d, inboxQuarantine: 30d, ledger: 365d }',
       'workers: 2',
     );
     const { def, problems } = parsePipeline('p.yaml', text);
@@ -77,6 +79,7 @@ describe('parsePipeline: a valid file', () => {
         bankHolidays: 'england-and-wales',
       },
       retry: { maxAttempts: 8, initialDelayMs: 30_000, maxDelayMs: 3_600_000, multiplier: 2, jitter: 0.2 },
+      retention: { bodiesMs: 14 * 86_400_000, evidenceMs: 60 * 86_400_000, inboxDoneMs: 7 * 86_400_000, inboxQuarantineMs: 30 * 86_400_000, ledgerMs: 365 * 86_400_000 },
       workers: 2,
       secrets: [],
     });
@@ -84,7 +87,8 @@ describe('parsePipeline: a valid file', () => {
 
   it('fills in defaults', () => {
     const { def } = parsePipeline('p.yaml', minimal('schedule: { cron: "0 2 * * *" }', 'window: { blackout: ["2026-12-25"] }'));
-    expect(def).toMatchObject({ batch: { size: 100 }, limits: { concurrency: 1 }, retry: DEFAULT_RETRY, schedule: { timezone: 'Europe/London' }, window: { timezone: 'Europe/London' } });
+    expect(def).toMatchObject({ batch: { size: 100 }, limits: { concurrency: 1 }, retry: DEFAULT_RETRY, retention: DEFAULT_RETENTION, schedule: { timezone: 'Europe/London' }, window: { timezone: 'Europe/London' } });
+    expect(DEFAULT_RETENTION).toEqual({ bodiesMs: 30 * 86_400_000, evidenceMs: 90 * 86_400_000, inboxDoneMs: 30 * 86_400_000, inboxQuarantineMs: 90 * 86_400_000, ledgerMs: 730 * 86_400_000 });
     expect(def?.workers).toBeUndefined();
     expect(def?.limits.ratePerSecond).toBeUndefined();
   });
@@ -159,6 +163,21 @@ describe('parsePipeline: every problem, located', () => {
     ]);
     expect(problemsOf(minimal('retry: { initialDelay: 2h }'))).toEqual([
       'p.yaml:9:24 initialDelay (2h) is longer than maxDelay (1h, the default) (at retry.initialDelay)',
+    ]);
+  });
+
+  it('reads retention periods, keeps the defaults of those left out, and refuses bad, zero and a ledger shorter than bodies', () => {
+    expect(parsePipeline('p.yaml', minimal('retention: { bodies: 7d }')).def?.retention).toEqual({ ...DEFAULT_RETENTION, bodiesMs: 7 * 86_400_000 });
+    expect(problemsOf(minimal('retention: { bodies: 30 days, evidence: 0d, inbox: 1d }'))).toEqual([
+      'p.yaml:9:22 "bodies" must be a duration like 30s, 5m, 1h or 2d, got "30 days" (at retention.bodies)',
+      'p.yaml:9:41 "evidence" must be longer than 0 (at retention.evidence)',
+      'p.yaml:9:45 unknown key "inbox" under retention (at retention.inbox)',
+    ]);
+    expect(problemsOf(minimal('retention: { bodies: 800d }'))).toEqual([
+      'p.yaml:9:22 retention.ledger (730d, the default) is shorter than retention.bodies (800d): a ledger row is kept at least as long as its body (at retention.bodies)',
+    ]);
+    expect(problemsOf(minimal('retention: { bodies: 30d, ledger: 7d }'))).toEqual([
+      'p.yaml:9:35 retention.ledger (7d) is shorter than retention.bodies (30d): a ledger row is kept at least as long as its body (at retention.ledger)',
     ]);
   });
 

@@ -15,8 +15,9 @@ import { checkCron } from './cron.js';
 import { DURATION_HINT, formatDuration, parseDuration } from '../../lib/duration.js';
 import { buildPipelineSchema, DATE_PATTERN, TIME_PATTERN } from './pipeline.schema.js';
 import { DEFAULT_RETRY } from './retry.js';
+import { DEFAULT_RETENTION } from '../privacy/retention.js';
 import { findSecrets, isSecretPath } from './secrets.js';
-import type { Blackout, ConnectorUse, HoursRange, PipelineDef, RetryPolicy, Schedule, WriteWindow } from './pipeline.types.js';
+import type { Blackout, ConnectorUse, HoursRange, PipelineDef, RetentionPolicy, RetryPolicy, Schedule, WriteWindow } from './pipeline.types.js';
 import type { BankHolidayRegion } from './bank-holidays.js';
 
 type Obj = Record<string, unknown>;
@@ -70,6 +71,7 @@ function readPipeline(file: string, text: string, connectors: ConnectorCatalog):
   const schedule = readSchedule(src, doc.schedule);
   const window = readWindow(src, doc.window);
   const retry = readRetry(src, obj(doc.retry));
+  const retention = readRetention(src, obj(doc.retention));
   const secrets = [...findSecrets(src, 'source', obj(doc.source).config), ...findSecrets(src, 'target', obj(doc.target).config)];
   if (src.problems.length) return { problems: src.problems, yaml: src };
 
@@ -84,6 +86,7 @@ function readPipeline(file: string, text: string, connectors: ConnectorCatalog):
     batch: { size: (obj(doc.batch).size as number | undefined) ?? PIPELINE_DEFAULTS.batchSize },
     limits: { concurrency: (limits.concurrency as number | undefined) ?? PIPELINE_DEFAULTS.concurrency },
     retry,
+    retention,
     secrets,
   };
   if (typeof limits.ratePerSecond === 'number') def.limits.ratePerSecond = limits.ratePerSecond;
@@ -193,5 +196,24 @@ function readRetry(src: YamlSource, raw: Obj): RetryPolicy {
     src.report(['retry', initial !== undefined ? 'initialDelay' : 'maxDelay'], `initialDelay (${formatDuration(policy.initialDelayMs)}) is longer than maxDelay (${formatDuration(policy.maxDelayMs)}${note})`);
   }
   for (const k of ['maxAttempts', 'multiplier', 'jitter'] as const) if (typeof raw[k] === 'number') policy[k] = raw[k];
+  return policy;
+}
+
+const RETENTION_KEYS = { bodies: 'bodiesMs', evidence: 'evidenceMs', inboxDone: 'inboxDoneMs', inboxQuarantine: 'inboxQuarantineMs', ledger: 'ledgerMs' } as const;
+
+function readRetention(src: YamlSource, raw: Obj): RetentionPolicy {
+  const policy: RetentionPolicy = { ...DEFAULT_RETENTION };
+  for (const [key, field] of Object.entries(RETENTION_KEYS)) {
+    const v = raw[key];
+    if (typeof v !== 'string') continue;
+    const ms = parseDuration(v);
+    if (ms === undefined) src.report(['retention', key], `"${key}" must be ${DURATION_HINT}, got "${v}"`);
+    else if (ms === 0) src.report(['retention', key], `"${key}" must be longer than 0`);
+    else policy[field] = ms;
+  }
+  if (policy.ledgerMs < policy.bodiesMs) {
+    const note = raw.ledger === undefined ? ', the default' : '';
+    src.report(['retention', raw.ledger === undefined ? 'bodies' : 'ledger'], `retention.ledger (${formatDuration(policy.ledgerMs)}${note}) is shorter than retention.bodies (${formatDuration(policy.bodiesMs)}): a ledger row is kept at least as long as its body`);
+  }
   return policy;
 }

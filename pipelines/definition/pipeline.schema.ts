@@ -91,7 +91,7 @@ export function buildPipelineSchema(catalog: ConnectorCatalog, opts: PipelineSch
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'https://rekey.dev/schemas/pipeline.schema.json',
     title: 'rekey pipeline',
-    description: 'One source, one mapping, one target, with schedule, limits, write window and retries.',
+    description: 'One source, one mapping, one target, with schedule, limits, write window, retries and retention.',
     type: 'object',
     additionalProperties: false,
     required: ['pipeline', 'mapping', 'source', 'target'],
@@ -174,6 +174,21 @@ export function buildPipelineSchema(catalog: ConnectorCatalog, opts: PipelineSch
         },
       },
       workers: { type: 'integer', minimum: 0, maximum: 256, description: 'Worker threads for mapping; 0 maps on the main thread; default one per core.' },
+      retention: {
+        type: 'object',
+        additionalProperties: false,
+        description:
+          'How long citizens’ data is kept; `rekey purge` (and `rekey serve`, hourly) removes what is older. A submission’s clock starts at its final state: delivered, rejected, dead or discarded; submissions still on their way are never purged.',
+        properties: {
+          bodies: duration('Submission bodies and their data keys, after the final state (and conflicts’ bodies, after they arrived); then retry and replay say BODY_PURGED. Default 30d.'),
+          evidence: duration('Evidence files (screenshots, traces), after they were written; default 90d.'),
+          inboxDone: duration('Inbox files in done/, after they were moved there; default 30d.'),
+          inboxQuarantine: duration('Inbox files in quarantine/, after they were moved there; default 90d.'),
+          ledger: duration(
+            'Ledger rows, after the final state; at least bodies. A purged row forgets the key: the same submission sent again is keyed again. The audit log keeps the trail. Default 730d (two years).',
+          ),
+        },
+      },
     },
   };
 }

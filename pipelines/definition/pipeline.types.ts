@@ -67,6 +67,23 @@ export interface RetryPolicy {
   jitter: number;
 }
 
+/**
+ * How long a pipeline keeps citizens' data, in milliseconds (defaults and
+ * final states in pipelines/privacy/retention.ts).
+ */
+export interface RetentionPolicy {
+  /** Submission bodies (and their wrapped data keys) after the submission's final state; conflicts' bodies after they arrived. */
+  bodiesMs: number;
+  /** Evidence files (screenshots, traces) after they were written. */
+  evidenceMs: number;
+  /** Inbox files in `done/` after they were moved there. */
+  inboxDoneMs: number;
+  /** Inbox files in `quarantine/` after they were moved there. */
+  inboxQuarantineMs: number;
+  /** Ledger rows after the submission's final state; never shorter than `bodiesMs`. */
+  ledgerMs: number;
+}
+
 /** Where a config value is to be read from when the pipeline starts. */
 export type SecretSource = { env: string } | { file: string };
 
@@ -98,6 +115,8 @@ export interface PipelineDef {
   limits: { concurrency: number; ratePerSecond?: number };
   window?: WriteWindow;
   retry: RetryPolicy;
+  /** How long bodies, files and ledger rows are kept; defaults filled in. */
+  retention: RetentionPolicy;
   /** Worker threads for mapping; 0 maps on the main thread; undefined: one per CPU core. */
   workers?: number;
   /** Every secret reference in the source and target configs. */
