@@ -132,11 +132,12 @@ export class AuditLog {
     return row ? { seq: readInt(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
   }
 
-  /** Every entry that names `key` in `pipeline`, oldest first (through `audit_keys`). */
+  /** Every entry that names `key` in `pipeline`, oldest first (through `audit_keys`, and `audit_keys_retired` once retention purged its ledger row). */
   async entriesFor(pipeline: string, key: string): Promise<AuditEntry[]> {
     const cols = AUDIT_COLUMNS.map((c) => `a.${c}`).join(',');
     const rows = await this.store.select<AuditRow>(
-      `SELECT ${cols} FROM ledger l JOIN audit_keys k ON k.ledger_id = l.id JOIN audit_log a ON a.seq = k.seq WHERE l.pipeline = $1 AND l.key = $2 ORDER BY a.seq`,
+      `SELECT ${cols} FROM audit_log a WHERE a.seq IN (SELECT k.seq FROM ledger l JOIN audit_keys k ON k.ledger_id = l.id WHERE l.pipeline = $1 AND l.key = $2
+         UNION SELECT r.seq FROM audit_keys_retired r WHERE r.pipeline = $1 AND r.key = $2) ORDER BY a.seq`,
       [pipeline, key],
     );
     return rows.map(rowToEntry);

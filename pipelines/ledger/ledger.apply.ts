@@ -5,6 +5,7 @@
  * rows are read `FOR UPDATE`, in key order.
  */
 import type { AuditLog } from '../audit/audit-log.js';
+import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { iso, listParam, readBool, readDate, readInt, sqliteRowSet } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { planMoves, startRow, type MutableRow, type PlanContext } from './ledger.plan.js';
@@ -155,13 +156,30 @@ const BLIND_SET = [
 ].join(', ');
 
 function blindable(store: StateStore, transitions: readonly Transition[], ctx: Omit<PlanContext, 'now'>, owner: string | undefined): owner is string {
-  if (store.dialect !== 'sqlite' || owner === undefined || ctx.allowedFrom) return false;
+  if (store.dialect !== 'sqlite' || owner === undefined || ctx.allowedFrom || ctx.needsBody) return false;
   const keys = new Set<string>();
   for (const tr of transitions) {
     if (!BLIND.has(tr.to) || keys.has(tr.key)) return false;
     keys.add(tr.key);
   }
   return true;
+}
+
+/**
+ * Throws `SUBMISSION_ERASED` for the first of `keys` that was erased, else
+ * `BODY_PURGED` for the first without a body (retention purged it): an
+ * operator cannot `verb` them. Keys without a row are left to `planMoves`.
+ */
+async function refuseWithoutBody(store: StateStore, pipeline: string, keys: string[], verb: 'retry' | 'replay', t: StoreTx): Promise<void> {
+  const cols = 'l.key, l.erased_at, EXISTS (SELECT 1 FROM ledger_bodies b WHERE b.id = l.id) AS has_body';
+  const rows = await store.select<{ key: string; erased_at: unknown; has_body: unknown }>(selectByKeys(store, cols), [pipeline, listParam(store, [...keys].sort())], t);
+  const erased = rows.find((r) => r.erased_at !== null && r.erased_at !== undefined);
+  if (erased) {
+    const at = readDate(erased.erased_at)?.toISOString();
+    throw new PipelineError(PipelineCodes.SUBMISSION_ERASED, `cannot ${verb} ${JSON.stringify(erased.key)} of pipeline ${pipeline}: it was erased at ${at} (right to erasure)`);
+  }
+  const purged = rows.find((r) => !readBool(r.has_body));
+  if (purged) throw new PipelineError(PipelineCodes.BODY_PURGED, `cannot ${verb} ${JSON.stringify(purged.key)} of pipeline ${pipeline}: its body was purged by the retention policy`);
 }
 
 /**
@@ -188,7 +206,9 @@ export async function applyMoves(
     }
   }
   return store.transaction(async (t) => {
-    const current = await readCurrent(store, ctx.pipeline, [...new Set(transitions.map((x) => x.key))], t);
+    const keys = [...new Set(transitions.map((x) => x.key))];
+    if (ctx.needsBody) await refuseWithoutBody(store, ctx.pipeline, keys, ctx.needsBody, t);
+    const current = await readCurrent(store, ctx.pipeline, keys, t);
     const lost = owner === undefined ? [] : [...current.values()].filter((r) => r.lease_owner !== owner).map((r) => r.key);
     const gone = new Set(lost);
     const { rows, entries } = planMoves(

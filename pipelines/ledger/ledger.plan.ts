@@ -49,6 +49,8 @@ export interface PlanContext {
   extra?: Record<string, unknown>;
   /** Operator actions only: the states the action may start from. */
   allowedFrom?: readonly LedgerState[];
+  /** Operator actions that send a submission through again: refused for one erased (`SUBMISSION_ERASED`) or whose body was purged (`BODY_PURGED`). */
+  needsBody?: 'retry' | 'replay';
   now: Date;
 }
 

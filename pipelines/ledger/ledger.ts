@@ -148,10 +148,10 @@ export class Ledger {
     return leaseOwners(this.store, pipeline);
   }
 
-  /** Operator: sends dead or failed submissions back to `received` with attempts reset (audited `retried`). */
+  /** Operator: sends dead or failed submissions back to `received` with attempts reset (audited `retried`). Throws `SUBMISSION_ERASED` or `BODY_PURGED` for one whose body is gone; nothing is written then. */
   async retry(pipeline: string, key: string | readonly string[], actor: Actor): Promise<void> {
     const moves = keysOf(key).map((k): Transition => ({ key: k, to: 'received' }));
-    await applyMoves(this.store, this.audit, moves, { pipeline, actor, allowedFrom: ['dead', 'failed'] });
+    await applyMoves(this.store, this.audit, moves, { pipeline, actor, allowedFrom: ['dead', 'failed'], needsBody: 'retry' });
   }
 
   /** Operator: gives up on a dead submission for a stated reason (audited `discarded`). Throws `LEDGER_BAD_REQUEST` without a reason. */
@@ -160,9 +160,9 @@ export class Ledger {
     await applyMoves(this.store, this.audit, [{ key, to: 'discarded' }], { pipeline, actor, allowedFrom: ['dead'], extra: { reason: reason.trim() } });
   }
 
-  /** Operator: sends a delivered or rejected submission through again (audited `replayed`). */
+  /** Operator: sends a delivered or rejected submission through again (audited `replayed`). Throws `SUBMISSION_ERASED` or `BODY_PURGED` when its body is gone. */
   async replay(pipeline: string, key: string, actor: Actor): Promise<void> {
-    await applyMoves(this.store, this.audit, [{ key, to: 'received' }], { pipeline, actor, allowedFrom: ['delivered', 'rejected'] });
+    await applyMoves(this.store, this.audit, [{ key, to: 'received' }], { pipeline, actor, allowedFrom: ['delivered', 'rejected'], needsBody: 'replay' });
   }
 
   /**

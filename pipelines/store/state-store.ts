@@ -6,7 +6,9 @@
  * Durability: a resolved write is on disk. SQLite connections run with
  * `journal_mode=WAL`, `synchronous=FULL` (the WAL is fsynced at every
  * commit) and a busy timeout; write transactions are `BEGIN IMMEDIATE` and
- * serialised inside the process. PostgreSQL sessions run with
+ * serialised inside the process. `secure_delete=ON` overwrites deleted
+ * content with zeros, so a purged or erased body leaves no copy in free
+ * pages. PostgreSQL sessions run with
  * `synchronous_commit=on`, so COMMIT returns only once the WAL is flushed.
  *
  * On SQLite every statement after migration runs on Sequelize's default
@@ -149,7 +151,7 @@ function prepareSqliteConnections(sequelize: Sequelize): () => Promise<SqliteDb>
     if (!prepared.has(db)) {
       prepared.add(db);
       db.configure('busyTimeout', SQLITE_BUSY_TIMEOUT_MS);
-      await sqliteExec(db, `PRAGMA busy_timeout=${SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;`);
+      await sqliteExec(db, `PRAGMA busy_timeout=${SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON;`);
     }
     return db;
   };
