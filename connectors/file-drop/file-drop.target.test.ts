@@ -53,6 +53,7 @@ describe('file-drop target', () => {
     const [entry] = await loadEntries(state);
     expect(entry).toMatchObject({ state: 'published', name: 'DRV_20240305_000001.dat', seq: 1, records: 3 });
     expect(entry!.keys).toBeUndefined();
+    expect(entry!.totals).toBeUndefined();
     expect(await loadKeys(state, entry!)).toEqual(['form/K1', 'form/K2', 'form/K3']);
   });
 

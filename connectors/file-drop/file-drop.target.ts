@@ -124,8 +124,9 @@ export class FileDropTarget implements Target {
   /**
    * Makes the drop folder, settles the journal entries of runs that died
    * (deletes their temporary files, publishes files that were renamed but
-   * not recorded) and moves keys held inline by entries of the earlier
-   * layout to their own rows. Reads the keys of recovered files only.
+   * not recorded), moves keys held inline by entries of the earlier
+   * layout to their own rows, and drops the control totals an earlier
+   * version kept in published entries. Reads the keys of recovered files only.
    * Throws `FILE_DROP_IO` (retry) when the folder cannot be used,
    * `FILE_DROP_JOURNAL` (fatal) when a recovered file has no keys.
    */
@@ -158,6 +159,7 @@ export class FileDropTarget implements Target {
           keys.forEach((k, i) => this.recovered.set(k, `${e.name}#${i + 1}`));
           ctx.log.warn({ file: e.name, seq: e.seq }, 'completed the publication of a file renamed before a crash; its records are answered as already present');
         }
+        if (e.state === 'published' && e.totals) await saveEntry(state, e);
         await moveKeys(state, { ...e, state: 'published' });
       }
     } catch (e) {

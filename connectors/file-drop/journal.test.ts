@@ -114,6 +114,19 @@ describe('file-drop journal: keys in rows of their own', () => {
     await t.close();
   });
 
+  it('keeps no control totals once a file is published, and connect drops those an earlier version kept', async () => {
+    await publish(2, 1);
+    await state.set(entryName(1), JSON.stringify({ ...(await loadEntries(state))[0], totals: { FEE: '1234.56' } }));
+    await state.set(entryName(2), JSON.stringify({ ...(await loadEntries(state))[1], state: 'pending', pid: deadPid(), totals: { FEE: '7.89' } }));
+    const t = target();
+    await t.connect(ctx);
+    await t.close();
+    expect((await loadEntries(state)).map((e) => [e.state, e.totals])).toEqual([['published', undefined], ['published', undefined]]);
+    const stored = (await state.list('file-drop.')).map((r) => r.value).join('\n');
+    expect(stored).not.toContain('1234.56');
+    expect(stored).not.toContain('7.89');
+  });
+
   it('after a crash between storing the keys and journalling the file pending, deletes the keys row with the file', async () => {
     const t = target();
     await t.connect(ctx);

@@ -7,6 +7,7 @@
  *   when the file is opened, with the runner's host and process id).
  * - `pending`: the file is complete and fsynced; the SHA-256, the totals
  *   and the number of records are recorded; the rename comes next.
+ *   (The totals, sums of record values, are dropped at publication.)
  * - `published`: renamed into place (with its manifest and trigger).
  *
  * The keys of a file's records, in record order, are in a row of their own
@@ -55,7 +56,7 @@ export interface JournalEntry {
   bytes?: number;
   /** Lines of every record type. */
   lines?: number;
-  /** Control totals as decimal text. */
+  /** Control totals as decimal text. Pending only: dropped once the file (and its manifest) is published. */
   totals?: Record<string, string>;
   /** Published only: when the legacy system's answer to the file was applied to the ledger (ISO time), and the answer file. */
   answered?: { at: string; ack: string };
@@ -76,9 +77,15 @@ export function openEntry(name: string, seq: number, at: Date): JournalEntry {
   return { state: 'open', name, seq, host: hostname(), pid: process.pid, openedAt: at.toISOString() };
 }
 
-/** Writes an entry (committed on return). */
+/**
+ * Writes an entry (committed on return). A published entry is written
+ * without its control totals: they serve only to write the manifest, and
+ * the total of a file of one record is that citizen's value, which rekey
+ * does not keep in clear.
+ */
 export async function saveEntry(state: ConnectorState, e: JournalEntry): Promise<void> {
-  await state.set(entryName(e.seq), JSON.stringify(e));
+  const { totals: _totals, ...published } = e;
+  await state.set(entryName(e.seq), JSON.stringify(e.state === 'published' ? published : e));
 }
 
 /** Every entry, in sequence order. */
