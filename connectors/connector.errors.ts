@@ -182,6 +182,12 @@ export const BrowserErrors = defineErrors({
   NO_REFERENCE: { code: 'BROWSER_NO_REFERENCE', disposition: 'retry', means: 'The steps ran but captured no reference.', hint: 'Check the capture step\'s selector still matches the page that shows the reference.' },
   LOGIN_REFUSED: { code: 'BROWSER_LOGIN_REFUSED', disposition: 'fatal', means: 'Signing in did not work with the configured credentials.', hint: 'Check the user name and password secrets, and that the account is not locked.' },
   LAUNCH: { code: 'BROWSER_LAUNCH', disposition: 'fatal', means: 'No Chromium could be started.', hint: "Install Debian's chromium-headless-shell (or chromium), or set executablePath." },
+  EVIDENCE_NOT_KEPT: {
+    code: 'BROWSER_EVIDENCE_NOT_KEPT',
+    disposition: 'retry',
+    means: 'A screenshot or trace was not kept: it could not be sealed (no encrypted file store was handed to the target, or writing it failed). Evidence is never written in clear; the form itself is unaffected.',
+    hint: 'Run the target through rekey run or serve, which seal evidence; if the state store failed, check it.',
+  },
   STEP: {
     code: 'BROWSER_STEP',
     disposition: 'retry',

@@ -103,7 +103,8 @@ describe.skipIf(!chromium)(`browser target chaos run in Chromium${chromium ? '' 
     for (const r of dead) {
       expect(r.lastError?.disposition, r.key).toBe('retry');
       const paths = EVIDENCE.exec(r.lastError?.message ?? '')?.[1]?.split(', ') ?? [];
-      expect(paths.some((p) => p.endsWith('.png')) && paths.some((p) => p.endsWith('.trace.zip')), `${r.key}: ${r.lastError?.message}`).toBe(true);
+      const inSignIn = r.lastError?.message.startsWith('signing in failed') === true;
+      expect(paths.some((p) => p.endsWith('.png.sealed')) && (inSignIn || paths.some((p) => p.endsWith('.trace.zip.sealed'))), `${r.key}: ${r.lastError?.message}`).toBe(true);
       for (const p of paths) expect(existsSync(p), p).toBe(true);
     }
     const deliveredLicences = new Set(delivered.map((r) => licence.get(r.key)!));

@@ -90,11 +90,11 @@ describe.skipIf(!chromium)(`browser target in Chromium${chromium ? '' : ' (skipp
     const row = await ledger.get('browser-test', `${String(bad.form_name)}/${String(bad.submission_reference)}`);
     expect(row?.state).toBe('rejected');
     expect(row?.lastError?.code).toBe('BROWSER_REJECTED');
-    expect(row?.lastError?.message).toMatch(/^Postcode \[POSTCODE\] was not found by the address finder \(evidence: .+\.png\)$/);
+    expect(row?.lastError?.message).toMatch(/^Postcode \[POSTCODE\] was not found by the address finder \(evidence: .+\.png\.sealed\)$/);
     expect(app.store.cases).toHaveLength(1);
   }, 60_000);
 
-  it('retries a system failure (HTTP 500) and then delivers once, with a screenshot of each failure and a trace of the retry\'s', async () => {
+  it('retries a system failure (HTTP 500) in signing in and then delivers once, with a sealed screenshot of each failure and never a trace of the sign-in', async () => {
     const [one] = valid();
     app.chaos.failNext = 2;
     const r = await pass(target(), [one]);
@@ -102,17 +102,21 @@ describe.skipIf(!chromium)(`browser target in Chromium${chromium ? '' : ' (skipp
     expect(app.store.cases).toHaveLength(1);
     const audit = await store.select<{ detail: string }>("SELECT detail FROM audit_log WHERE event = 'failed' ORDER BY seq");
     expect(audit).toHaveLength(2);
-    expect(audit[0]!.detail).toMatch(/BROWSER_SERVER_ERROR[^}]*signing in failed: the legacy app answered 500 for GET \/login \(evidence: [^,)]+\.png\)/);
-    expect(audit[1]!.detail).toMatch(/BROWSER_SERVER_ERROR[^}]*signing in failed: the legacy app answered 500 for GET \/login \(evidence: [^,)]+\.png, [^)]+\.trace\.zip\)/);
+    expect(audit[0]!.detail).toMatch(/BROWSER_SERVER_ERROR[^}]*signing in failed: the legacy app answered 500 for GET \/login \(evidence: [^,)]+\.png\.sealed\)/);
+    expect(audit[1]!.detail).toMatch(/BROWSER_SERVER_ERROR[^}]*signing in failed: the legacy app answered 500 for GET \/login \(evidence: [^,)]+\.png\.sealed\)/);
   }, 60_000);
 
-  it('traces the first attempt too with traces: always', async () => {
+  it('traces the first attempt too with traces: always, and seals the trace of a failed form', async () => {
     const [one] = valid();
-    app.chaos.failNext = 1;
+    app.chaos.loseNextSaves = 1;
     const r = await pass(target({ evidence: { folder: evidence, traces: 'always' } }), [one]);
     expect(r).toMatchObject({ delivered: 1, failed: 1 });
     const audit = await store.select<{ detail: string }>("SELECT detail FROM audit_log WHERE event = 'failed'");
-    expect(audit.map((a) => a.detail).join()).toMatch(/\(evidence: [^,)]+\.png, [^)]+\.trace\.zip\)/);
+    expect(audit.map((a) => a.detail).join()).toMatch(/\(evidence: [^,)]+\.png\.sealed, [^)]+\.trace\.zip\.sealed\)/);
+    const key = `${String((one as Record<string, unknown>).form_name)}/${String((one as Record<string, unknown>).submission_reference)}`;
+    const files = await store.select<{ path: string; subject: string }>("SELECT path, subject FROM sealed_files WHERE kind = 'evidence'");
+    expect(files.map((f) => f.subject)).toEqual([key, key]);
+    expect(files.map((f) => f.path.replace(/^.*-attempt1-\d+/, '')).sort()).toEqual(['.png.sealed', '.trace.zip.sealed']);
   }, 60_000);
 
   it('signs in again when the session expires between forms', async () => {

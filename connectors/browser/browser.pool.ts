@@ -14,7 +14,7 @@ export interface Slot {
   watch: PageWatch;
   forms: number;
   signedIn: boolean;
-  /** Tracing started on the context (a chunk is recorded only for forms that are traced). */
+  /** Forms on this context may be traced: each traced form is a trace of its own, started after sign-in (see BrowserTarget). */
   tracing: boolean;
 }
 
@@ -24,7 +24,7 @@ export interface PoolOptions {
   size: number;
   recycleContextAfter: number;
   restartBrowserAfter: number;
-  /** Start tracing on each context (chunks then start and stop per form). */
+  /** Forms may be traced (the target starts and stops a trace per form; the pool starts none). */
   traces: boolean;
 }
 
@@ -93,10 +93,6 @@ export class ContextPool {
   private async newSlot(): Promise<Slot> {
     const browser = await this.getBrowser();
     const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
-    if (this.opts.traces) {
-      await context.tracing.start({ snapshots: true, screenshots: false });
-      await context.tracing.stopChunk();
-    }
     const page = await context.newPage();
     return { context, watch: new PageWatch(page), forms: 0, signedIn: false, tracing: this.opts.traces };
   }

@@ -5,7 +5,7 @@
  * by the pipeline's `limits.concurrency` when `contexts` is not set.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -84,7 +84,9 @@ describe.skipIf(!chromium)(`browser step kinds in Chromium${chromium ? '' : ' (s
       const c = app.store.cases.find((x) => x.licenceNo === rec.DRIVER_NO)!;
       const bytes = readFileSync(join(dir, 'docs', `${String(rec.WEB_REF)}.txt`));
       expect(c).toMatchObject({ welsh: true, document: { name: `${String(rec.WEB_REF)}.txt`, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') } });
-      expect(existsSync(join(dir, 'evidence', `${String(rec.WEB_REF)}-found.png`))).toBe(true);
+      const shot = join(dir, 'evidence', `${String(rec.WEB_REF)}-found.png.sealed`);
+      expect(readFileSync(shot).subarray(0, 4).toString('latin1')).not.toBe('\x89PNG');
+      expect((await ledger.sealedFiles('browser-steps').read(shot)).subarray(0, 4).toString('latin1')).toBe('\x89PNG');
     }
   }, 90_000);
 });

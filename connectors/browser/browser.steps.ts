@@ -23,8 +23,8 @@ export interface StepEnv {
   lookup(name: string): unknown;
   /** Keeps a captured value. */
   capture(name: string, value: string): void;
-  /** Saves a screenshot of `page` named `name` and resolves to its path. */
-  screenshot(page: Page, name: string): Promise<string>;
+  /** Seals a screenshot of `page` named `name` as evidence and resolves to its path, or to undefined when evidence cannot be kept sealed (never kept in clear); rejects when taking or sealing it failed. */
+  screenshot(page: Page, name: string): Promise<string | undefined>;
   expired?: { url?: string; selector?: string };
 }
 

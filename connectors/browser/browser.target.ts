@@ -6,12 +6,14 @@
  * signed-in contexts. A record that may have been keyed already (uncertain
  * in the ledger, or an earlier attempt of this target got past its first
  * step) is first searched for with the `probe` steps. Evidence of failures
- * (a screenshot and a Playwright trace) goes to the evidence folder and its
- * paths into the outcome's message; PII values never appear in messages.
+ * (a screenshot and a Playwright trace) is sealed into the evidence folder
+ * through `ctx.files` (see browser.evidence.ts: one form per file, no
+ * sign-in traced, never in clear) and its paths go into the outcome's
+ * message; PII values never appear in messages.
  */
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Page } from 'playwright';
 import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { jsonSchema } from '../config.schema.js';
@@ -19,6 +21,7 @@ import { BROWSER_DEFAULTS, browserConfigSchema, traceMode, type BrowserConfig, t
 import { checkBrowserConfig } from './browser.check.js';
 import { asFailure, SessionExpired } from './browser.errors.js';
 import { BrowserErrors, ConnectorFailure, connectorErrorDef } from '../connector.errors.js';
+import { clearPage, dropTrace, evidenceOf, evidencePath, sealScreenshot, sealTrace, startTrace } from './browser.evidence.js';
 import { ContextPool, type Slot } from './browser.pool.js';
 import { isExpired, pick, runSteps, type StepEnv } from './browser.steps.js';
 import { parseTemplate, renderTemplate } from './browser.template.js';
@@ -34,6 +37,7 @@ export class BrowserTarget implements Target {
   private readonly pii: string[];
   private readonly attempted = new Set<string>();
   private readonly traces: TraceMode;
+  private warnedUnsealed = false;
 
   /** Checks the config against the mapping; throws an Error with `problems` listing each. */
   constructor(
@@ -56,7 +60,7 @@ export class BrowserTarget implements Target {
 
   /** Starts Chromium; throws `BROWSER_LAUNCH` (fatal) when it cannot. */
   async connect(): Promise<void> {
-    await mkdir(this.evidenceDir, { recursive: true });
+    await mkdir(this.evidenceDir, { recursive: true, mode: 0o700 });
     await this.pool.start();
   }
 
@@ -73,22 +77,24 @@ export class BrowserTarget implements Target {
 
   private async keyOne(slot: Slot, r: MappedRecord, ctx: Ctx): Promise<{ value: Outcome; broken: boolean }> {
     const captures = new Map<string, string>();
-    const env = this.stepEnv(r, captures);
-    const page = slot.watch.page;
     const log = ctx.log.child({ key: r.key, attempt: ctx.attempt });
-    const wanted = this.traces === 'always' || (this.traces === 'retries' && (ctx.attempt > 1 || r.uncertain === true || this.attempted.has(r.key)));
+    const env = this.stepEnv(r, captures, ctx, log);
+    const page = slot.watch.page;
+    const wanted = slot.tracing && ctx.files !== undefined && (this.traces === 'always' || (this.traces === 'retries' && (ctx.attempt > 1 || r.uncertain === true || this.attempted.has(r.key))));
     for (let round = 1; ; round++) {
       slot.watch.reset();
       for (const other of slot.context.pages()) if (other !== page) await other.close().catch(() => undefined);
-      const traced = slot.tracing && wanted && (await slot.context.tracing.startChunk().then(() => true, () => false));
+      let traced = false;
       try {
         if (!slot.signedIn) await this.signIn(slot, env);
+        await clearPage(page);
+        traced = wanted && (await startTrace(slot.context));
         if (r.uncertain || (await this.wasAttempted(r.key, ctx))) {
           const ref = await this.probe(slot, env, r);
           log.info({ found: ref !== undefined }, 'probed the legacy UI for a record that may be keyed already');
           if (ref !== undefined) {
             await this.forget(r.key, ctx);
-            await this.stopTrace(slot, traced);
+            await dropTrace(slot.context, traced);
             return { value: { key: r.key, status: 'delivered', legacyRef: ref, alreadyPresent: true }, broken: false };
           }
         }
@@ -96,23 +102,23 @@ export class BrowserTarget implements Target {
         await runSteps(this.config.steps, slot.watch, env);
         const ref = captures.get(this.config.reference ?? BROWSER_DEFAULTS.reference);
         if (!ref) throw new ConnectorFailure(BrowserErrors.NO_REFERENCE, `the steps captured no "${this.config.reference ?? BROWSER_DEFAULTS.reference}"`);
-        if (this.config.evidence?.confirmations) await env.screenshot(page, `${safe(r.key)}-confirmation`);
+        if (this.config.evidence?.confirmations) await this.shotQuietly(env, page, `${safe(r.key)}-confirmation`, log);
         const out: Outcome = { key: r.key, status: 'delivered', legacyRef: ref };
         if (this.config.readBack) Object.assign(out, await this.readBack(slot, env, r, log));
         await this.forget(r.key, ctx);
-        await this.stopTrace(slot, traced);
+        await dropTrace(slot.context, traced);
         return { value: out, broken: false };
       } catch (e) {
         if (e instanceof SessionExpired && round === 1) {
           log.info('session expired: signing in again');
           slot.signedIn = false;
-          await this.stopTrace(slot, traced);
+          await dropTrace(slot.context, traced);
           continue;
         }
         const f = e instanceof SessionExpired ? new ConnectorFailure(BrowserErrors.SESSION, 'the session expired again after signing in') : asFailure(e);
         if (f.disposition === 'fatal') throw f;
         if (f.disposition === 'reject') await this.forget(r.key, ctx);
-        const evidence = await this.keepEvidence(slot, r, ctx.attempt, traced, f.disposition !== 'reject');
+        const evidence = await this.keepEvidence(slot, r, ctx, log, traced, f.disposition !== 'reject');
         const message = `${this.mask(f.message, r)}${evidence.length ? ` (evidence: ${evidence.join(', ')})` : ''}`;
         log.warn({ code: f.code, evidence }, f.disposition === 'reject' ? 'rejected by the legacy app' : 'keying failed');
         const value: Outcome = { key: r.key, status: f.disposition === 'reject' ? 'rejected' : 'failed', error: { code: f.code, disposition: f.disposition, message } };
@@ -121,7 +127,7 @@ export class BrowserTarget implements Target {
     }
   }
 
-  private stepEnv(r: MappedRecord, captures: Map<string, string>): StepEnv {
+  private stepEnv(r: MappedRecord, captures: Map<string, string>, ctx: Ctx, log: Ctx['log']): StepEnv {
     const cfg = this.config;
     return {
       baseUrl: cfg.baseUrl,
@@ -130,8 +136,9 @@ export class BrowserTarget implements Target {
       lookup: (n) => (captures.has(n) ? captures.get(n) : n === 'key' ? r.key : n === 'login.username' ? cfg.login?.username : n === 'login.password' ? cfg.login?.password : r.record[n]),
       capture: (n, v) => void captures.set(n, v),
       screenshot: async (page: Page, name: string) => {
-        const path = join(this.evidenceDir, `${name.replace(/[^A-Za-z0-9_.-]+/g, '_')}.png`);
-        await page.screenshot({ path, fullPage: true });
+        if (!ctx.files) return void this.notKept(log, 'no encrypted file store');
+        const path = evidencePath(this.evidenceDir, name, 'png');
+        await sealScreenshot(page, ctx.files, path, evidenceOf(r.key));
         return path;
       },
       ...(cfg.login && { expired: cfg.login.expired }),
@@ -179,28 +186,52 @@ export class BrowserTarget implements Target {
       if (shown !== want.replace(/\s+/g, ' ').trim()) mismatches.push(field);
     }
     if (!mismatches.length) return { confirmed: true };
-    const shot = await env.screenshot(page, `${safe(r.key)}-readback-mismatch`);
+    const shot = await this.shotQuietly(env, page, `${safe(r.key)}-readback-mismatch`, log);
     log.warn({ fields: mismatches, evidence: shot }, 'read-back differs from what was keyed');
     return { confirmed: false, mismatches };
   }
 
-  /** A screenshot, and the form's trace when it was `traced` (kept when `keepTrace`); resolves to the paths kept. */
-  private async keepEvidence(slot: Slot, r: MappedRecord, attempt: number, traced: boolean, keepTrace: boolean): Promise<string[]> {
-    const base = join(this.evidenceDir, `${safe(r.key)}-attempt${attempt}-${Date.now()}`);
+  /**
+   * Seals a screenshot, and the form's trace when it was `traced` (kept
+   * when `keepTrace`, else thrown away); resolves to the paths kept. Keeps
+   * nothing, with a warning, without `ctx.files`; never throws.
+   */
+  private async keepEvidence(slot: Slot, r: MappedRecord, ctx: Ctx, log: Ctx['log'], traced: boolean, keepTrace: boolean): Promise<string[]> {
+    const files = ctx.files;
+    if (!files) {
+      await dropTrace(slot.context, traced);
+      this.notKept(log, 'no encrypted file store');
+      return [];
+    }
+    const name = `${safe(r.key)}-attempt${ctx.attempt}-${Date.now()}`;
+    const meta = evidenceOf(r.key);
     const kept: string[] = [];
-    if (!slot.watch.page.isClosed()) {
-      const ok = await slot.watch.page.screenshot({ path: `${base}.png`, fullPage: true, timeout: 5000 }).then(() => true, () => false);
-      if (ok) kept.push(`${base}.png`);
+    const keep = async (path: string, write: () => Promise<void>) => {
+      const ok = await write().then(() => true, (e: unknown) => void this.notKept(log, (e as { code?: string }).code ?? 'writing failed'));
+      if (ok) kept.push(path);
+    };
+    const page = slot.watch.page;
+    if (!page.isClosed()) {
+      const path = evidencePath(this.evidenceDir, name, 'png');
+      await keep(path, () => sealScreenshot(page, files, path, meta, 5000));
     }
-    if (traced) {
-      const ok = await slot.context.tracing.stopChunk(keepTrace ? { path: `${base}.trace.zip` } : undefined).then(() => true, () => false);
-      if (ok && keepTrace) kept.push(`${base}.trace.zip`);
-    }
+    if (traced && keepTrace) {
+      const path = evidencePath(this.evidenceDir, name, 'trace.zip');
+      await keep(path, () => sealTrace(slot.context, files, path, meta));
+    } else await dropTrace(slot.context, traced);
     return kept;
   }
 
-  private async stopTrace(slot: Slot, traced: boolean): Promise<void> {
-    if (traced) await slot.context.tracing.stopChunk().catch(() => undefined);
+  /** A screenshot that does not fail the form: resolves to its path, or undefined (with a warning) when it was not kept. */
+  private async shotQuietly(env: StepEnv, page: Page, name: string, log: Ctx['log']): Promise<string | undefined> {
+    return env.screenshot(page, name).catch((e: unknown) => void this.notKept(log, (e as { code?: string }).code ?? 'screenshot failed'));
+  }
+
+  /** Warns that evidence was not kept (`why`: a code or a few words, never a value); without a file store, once per target. */
+  private notKept(log: Ctx['log'], why: string): void {
+    if (why === 'no encrypted file store' && this.warnedUnsealed) return;
+    if (why === 'no encrypted file store') this.warnedUnsealed = true;
+    log.warn({ code: BrowserErrors.EVIDENCE_NOT_KEPT.code, why }, 'evidence not kept: it is never written in clear');
   }
 
   private mask(text: string, r: MappedRecord): string {
