@@ -1,0 +1,73 @@
+/**
+ * `rekey evidence PIPELINE KEY [--out DIR]`: decrypts the evidence kept of
+ * one submission (screenshots, Playwright traces: sealed files of kind
+ * `evidence` whose subject is the key) into a folder for an operator, and
+ * records that access in the audit log (one `evidence-opened` entry: the
+ * operator, the key, the sealed files' names; `rekey files --open` opens
+ * any one sealed file). Exit 1 when the submission has no evidence (unknown
+ * key, none taken, purged or erased) or none of it could be opened.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { CommandResult } from '../cli.js';
+import { operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
+
+/** The folder `rekey evidence` writes to without `--out`: `evidence-<pipeline>-<key>` in the working folder, unsafe characters replaced. */
+export function defaultEvidenceOut(pipeline: string, key: string): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
+  return resolve(`evidence-${safe(pipeline)}-${safe(key)}`);
+}
+
+/** The clear name of a sealed evidence file: its base name without `.sealed`. */
+const clearName = (path: string) => basename(path).replace(/\.sealed$/, '');
+
+interface EvidenceOptions extends StateOptions {
+  out?: string;
+  operator?: string;
+}
+
+/** What one `rekey evidence` did. */
+interface Opened {
+  written: { file: string; bytes: number }[];
+  failed: { file: string; code: string }[];
+  known: boolean;
+}
+
+/** Registers `evidence`. */
+export function evidenceCommand(program: Command, result: CommandResult): void {
+  withStateOptions(program.command('evidence').description("decrypt a submission's evidence (screenshots, traces) into a folder; the access is audited").argument('<pipeline>').argument('<key>'))
+    .option('--out <dir>', 'folder to write the decrypted copies to (created mode 0700; default ./evidence-<pipeline>-<key>)')
+    .option('--operator <name>', 'who is looking (default: $USER)')
+    .action(async (pipeline: string, key: string, opts: EvidenceOptions) => {
+      const actor = operatorActor(opts.operator);
+      const out = opts.out ? resolve(opts.out) : defaultEvidenceOut(pipeline, key);
+      const opened = await withLedger(opts.state, async (ledger, audit, store): Promise<Opened> => {
+        const rows = await store.select<{ path: string }>("SELECT path FROM sealed_files WHERE pipeline = $1 AND kind = 'evidence' AND subject = $2 ORDER BY created_at, path", [pipeline, key]);
+        if (!rows.length) return { written: [], failed: [], known: (await ledger.get(pipeline, key)) !== null };
+        const files = ledger.sealedFiles(pipeline);
+        const clear: { file: string; sealed: string; bytes: Buffer }[] = [];
+        const failed: Opened['failed'] = [];
+        for (const { path } of rows) {
+          await files.read(path).then(
+            (bytes) => void clear.push({ file: clearName(path), sealed: basename(path), bytes }),
+            (e: unknown) => void failed.push({ file: clearName(path), code: (e as { code?: string }).code ?? 'UNREADABLE' }),
+          );
+        }
+        if (!clear.length) return { written: [], failed, known: true };
+        await audit.append([{ pipeline, event: 'evidence-opened', actor, detail: { keys: [key], files: clear.map((c) => c.sealed), kind: 'evidence' } }]);
+        await mkdir(out, { recursive: true, mode: 0o700 });
+        for (const c of clear) await writeFile(join(out, c.file), c.bytes, { mode: 0o600 });
+        return { written: clear.map((c) => ({ file: c.file, bytes: c.bytes.length })), failed, known: true };
+      });
+      if (!opened.written.length) result.code = 1;
+      if (opts.json) return printJson({ pipeline, key, out: opened.written.length ? out : null, actor, written: opened.written, failed: opened.failed });
+      if (!opened.known) return void process.stderr.write(`rekey: no submission ${JSON.stringify(key)} in pipeline ${pipeline}, and no evidence of one\n`);
+      if (!opened.written.length && !opened.failed.length) return void process.stderr.write(`rekey: no evidence is kept of ${JSON.stringify(key)} in pipeline ${pipeline} (none was taken, or it was purged or erased)\n`);
+      for (const f of opened.failed) process.stderr.write(`rekey: could not open ${f.file}: ${f.code}\n`);
+      if (!opened.written.length) return;
+      process.stdout.write(`wrote ${opened.written.length} evidence file${opened.written.length === 1 ? '' : 's'} of ${key} (${pipeline}) to ${out}, opened as ${actor} (audited):\n`);
+      for (const w of opened.written) process.stdout.write(`  ${w.file}  ${w.bytes} bytes\n`);
+      process.stdout.write("They hold citizens' data in clear: delete the folder when done.\n");
+    });
+}
