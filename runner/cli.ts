@@ -22,6 +22,8 @@ import { replayCommand } from './commands/replay.command.js';
 import { auditCommand } from './commands/audit.command.js';
 import { filesCommand } from './commands/files.command.js';
 import { keysCommand } from './commands/keys.command.js';
+import { purgeCommand } from './commands/purge.command.js';
+import { eraseCommand } from './commands/erase.command.js';
 import { evidenceCommand } from './commands/evidence.command.js';
 
 /** Exit code for a command line that could not be understood. */
@@ -40,7 +42,7 @@ export function buildProgram(result: CommandResult): Command {
     .option('--debug', 'print the stack of an error as well as its message')
     .showHelpAfterError('(run rekey --help for usage)')
     .exitOverride();
-  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand, statusCommand, dlqCommand, replayCommand, auditCommand, filesCommand, keysCommand, evidenceCommand]) add(program, result);
+  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand, statusCommand, dlqCommand, replayCommand, auditCommand, filesCommand, keysCommand, purgeCommand, eraseCommand, evidenceCommand]) add(program, result);
   return program;
 }
 

@@ -2,9 +2,11 @@
  * `rekey serve [FOLDER]`: runs every pipeline in a folder on its cron
  * schedule, with health, status and metrics endpoints. On SIGTERM or SIGINT
  * it stops taking new work, lets the batch in hand finish, releases its
- * leases and exits; nothing read is lost.
+ * leases and exits; nothing read is lost. It also applies each pipeline's
+ * `retention:` (the purge of `rekey purge`) once at start and then hourly,
+ * on the hour (UTC).
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { formatProblem } from '../../mappings/index.js';
@@ -21,6 +23,25 @@ import { mappingOptions } from './run.command.js';
 import { startServer } from '../serve/server.js';
 import { Intake } from '../serve/intake.js';
 import type { CommandResult } from '../cli.js';
+import { parsePipeline } from '../../pipelines/definition/pipeline.loader.js';
+import type { PipelineDef } from '../../pipelines/definition/pipeline.types.js';
+import { purgePipeline } from '../../pipelines/privacy/purge.js';
+import type { Runtime } from '../runtime.js';
+import type { Logger } from 'pino';
+
+/** When `rekey serve` purges: on the hour, every hour (UTC); and once at start. */
+export const PURGE_CRON = '0 * * * *';
+
+/** Purges each pipeline under the `retention:` its file holds now (the one loaded at start if the file no longer reads), logging counts only. */
+async function purgeAll(runtime: Runtime, pipelines: readonly { file: string; def: PipelineDef }[], actor: string, log: Logger): Promise<void> {
+  for (const { file, def } of pipelines) {
+    const fresh = parsePipeline(file, await readFile(file, 'utf8').catch(() => '')).def;
+    const retention = fresh?.pipeline === def.pipeline ? fresh.retention : def.retention;
+    const counts = await purgePipeline(runtime.store, runtime.audit, def.pipeline, retention, { actor });
+    const purged = Object.fromEntries(counts.filter((c) => c.count > 0).map((c) => [c.kind, c.count]));
+    if (Object.keys(purged).length) log.info({ pipeline: def.pipeline, purged }, 'retention purge');
+  }
+}
 
 interface ServeOptions {
   state?: string;
@@ -95,6 +116,9 @@ export function serveCommand(program: Command, result: CommandResult): void {
         wakes.set(def.pipeline, () => scheduler.runNow(entry, pass));
         source.watch?.({ log: log.child({ pipeline: def.pipeline }), signal: abort.signal, attempt: 1 }, () => void scheduler.runNow(entry, pass));
       }
+      const kept = loaded.map(({ file, def }) => ({ file, def }));
+      const purge = scheduler.chore('retention-purge', PURGE_CRON, () => purgeAll(runtime, kept, id, log));
+      void purge();
       const intake = new Intake(
         loaded.map((l) => ({ name: l.def.pipeline, source: l.source, mapping: l.mapping })),
         { ledger: runtime.ledger, actor: id, log, wake: (name) => wakes.get(name)?.() ?? Promise.resolve(), isRunning: (name) => scheduler.pipelines.some((p) => p.name === name && p.running) },

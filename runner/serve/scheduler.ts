@@ -51,6 +51,19 @@ export class Scheduler {
     return entry;
   }
 
+  /**
+   * Schedules `job`, housekeeping such as the retention purge, on `cronExpr`
+   * in UTC. It runs like a pass (never two at once, `stop` waits for it)
+   * but is not one of `pipelines`. Returns a function that runs it now.
+   */
+  chore(name: string, cronExpr: string, job: () => Promise<unknown>): () => Promise<void> {
+    const entry: ScheduledPipeline = { name, cron: cronExpr, timezone: 'UTC', running: false, nextRun: () => task.getNextRun()?.toISOString() };
+    const run = () => this.runNow(entry, job);
+    const task = cron.schedule(cronExpr, run, { timezone: 'UTC', name, noOverlap: true });
+    this.tasks.push(task);
+    return run;
+  }
+
   /** Starts a pass now unless one is running or the scheduler is stopping. */
   runNow(entry: ScheduledPipeline, pass: () => Promise<unknown>): Promise<void> {
     if (this.stopping || entry.running) {

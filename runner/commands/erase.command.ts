@@ -1,0 +1,34 @@
+/**
+ * `rekey erase PIPELINE KEY --reason TEXT`: the right to erasure. Destroys
+ * the submission's body and data key, its conflicts and files (see
+ * pipelines/privacy/erase.ts); the ledger row and the audit trail stay.
+ * Audited `erased` with the operator and the reason. Exit 1 when the
+ * submission is unknown, still on its way, or erased already.
+ */
+import type { Command } from 'commander';
+import { AuditLog } from '../../pipelines/audit/audit-log.js';
+import { eraseSubmission } from '../../pipelines/privacy/erase.js';
+import { openStateStore } from '../../pipelines/store/state-store.js';
+import { operatorActor, printJson, withStateOptions, type StateOptions } from './status.command.js';
+
+/** Registers `erase`. */
+export function eraseCommand(program: Command): void {
+  withStateOptions(
+    program
+      .command('erase')
+      .description('right to erasure: destroy a submission\'s body, data key, conflicts and files; its ledger row and audit trail stay')
+      .argument('<pipeline>')
+      .argument('<key>'),
+  )
+    .requiredOption('--reason <text>', 'why (kept on the audit log: a request reference, never personal data)')
+    .option('--operator <name>', 'who is acting (default: $USER)')
+    .action(async (pipeline: string, key: string, opts: StateOptions & { reason: string; operator?: string }, cmd: Command) => {
+      if (!opts.reason.trim()) cmd.error('rekey: --reason must not be empty', { exitCode: 2, code: 'rekey.usage' });
+      const actor = operatorActor(opts.operator);
+      const store = await openStateStore(opts.state);
+      const done = await eraseSubmission(store, new AuditLog(store), pipeline, key, { reason: opts.reason, actor }).finally(() => store.close());
+      if (opts.json) return printJson(done);
+      const body = done.bodies ? 'its body and data key' : 'no body (purged before)';
+      process.stdout.write(`erased ${key} of ${pipeline} as ${actor}: ${body}, ${done.conflicts} conflict(s) and ${done.files} file(s) destroyed\n`);
+    });
+}
