@@ -9,7 +9,7 @@
  * journal.ts) in the connector state makes this exactly once across
  * crashes.
  */
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat, truncate } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
 import type { AnswerSet, ConnectorDef, ConnectorEnv, ConnectorState, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
 import { readAnswers } from './ack/ack.reader.js';
@@ -125,8 +125,9 @@ export class FileDropTarget implements Target {
    * Makes the drop folder, settles the journal entries of runs that died
    * (deletes their temporary files, publishes files that were renamed but
    * not recorded), moves keys held inline by entries of the earlier
-   * layout to their own rows, and drops the control totals an earlier
-   * version kept in published entries. Reads the keys of recovered files only.
+   * layout to their own rows, drops the control totals an earlier
+   * version kept in published entries, and (with `sftp`) empties the local
+   * staging copies of published files that still hold data. Reads the keys of recovered files only.
    * Throws `FILE_DROP_IO` (retry) when the folder cannot be used,
    * `FILE_DROP_JOURNAL` (fatal) when a recovered file has no keys.
    */
@@ -159,8 +160,10 @@ export class FileDropTarget implements Target {
           keys.forEach((k, i) => this.recovered.set(k, `${e.name}#${i + 1}`));
           ctx.log.warn({ file: e.name, seq: e.seq }, 'completed the publication of a file renamed before a crash; its records are answered as already present');
         }
+        let published: JournalEntry = { ...e, state: 'published' };
         if (e.state === 'published' && e.totals) await saveEntry(state, e);
-        await moveKeys(state, { ...e, state: 'published' });
+        if (e.state === 'published' && this.config.sftp && !e.stagingEmptied) published = await this.emptyStaging(e, state);
+        await moveKeys(state, published);
       }
     } catch (e) {
       if (e instanceof ConnectorFailure) throw e;
@@ -277,7 +280,12 @@ export class FileDropTarget implements Target {
     });
   }
 
-  /** Renames (when still under its temporary name), writes manifest and trigger when missing, marks the entry published. Idempotent. */
+  /**
+   * Renames (when still under its temporary name), writes manifest and
+   * trigger when missing, uploads them (with `sftp`), marks the entry
+   * published, then (with `sftp`) empties the local staging copies.
+   * Idempotent.
+   */
   private async finishPublication(e: JournalEntry, state: ConnectorState): Promise<void> {
     if (await exists(join(this.folder, tempName(e.name)))) await publishDataFile(this.folder, e.name);
     if (this.config.manifest) {
@@ -290,6 +298,26 @@ export class FileDropTarget implements Target {
       await uploadAll(this.config.sftp, this.folder, names);
     }
     await saveEntry(state, { ...e, state: 'published' });
+    if (this.config.sftp) await this.emptyStaging({ ...e, state: 'published' }, state);
+  }
+
+  /**
+   * With `sftp`, the local folder is only staging: once a file is published
+   * on the server, the local data file is truncated to no bytes (its name
+   * stays taken, so a state store started afresh never reuses it) and the
+   * local manifest (control totals) is removed, so that rekey keeps no
+   * clear copy of what it delivered. Only after the entry is published: a
+   * publication finished after a crash must never upload an emptied file.
+   * Resolves to the entry as saved.
+   */
+  private async emptyStaging(e: JournalEntry, state: ConnectorState): Promise<JournalEntry> {
+    await truncate(join(this.folder, e.name), 0).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    });
+    await rm(join(this.folder, `${e.name}.manifest.json`), { force: true });
+    const emptied: JournalEntry = { ...e, state: 'published', stagingEmptied: true };
+    await saveEntry(state, emptied);
+    return emptied;
   }
 
   private async giveUp(state: ConnectorState): Promise<void> {

@@ -58,6 +58,8 @@ export interface JournalEntry {
   lines?: number;
   /** Control totals as decimal text. Pending only: dropped once the file (and its manifest) is published. */
   totals?: Record<string, string>;
+  /** Published with `sftp` only: the local staging copies (data file, manifest) have been emptied since the upload. */
+  stagingEmptied?: boolean;
   /** Published only: when the legacy system's answer to the file was applied to the ledger (ISO time), and the answer file. */
   answered?: { at: string; ack: string };
 }

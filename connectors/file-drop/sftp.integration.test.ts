@@ -2,10 +2,11 @@
  * SFTP delivery against a real OpenSSH server on loopback: sshd (Debian's
  * openssh-server) started by the test with its own host key, config and
  * authorized key, on a free port. Skipped, visibly, when /usr/sbin/sshd is
- * not installed.
+ * not installed. Once a file is on the server, the local staging copy keeps
+ * its name but no data.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { openStateStore, type StateStore } from '../../pipelines/store/state-sto
 import type { Ctx, MappedRecord } from '../connector.types.js';
 import { FileDropTarget } from './file-drop.target.js';
 import type { SftpConfig } from './sftp.upload.js';
+import { entryName, loadEntries } from './journal.js';
 
 const SSHD = '/usr/sbin/sshd';
 const haveSshd = existsSync(SSHD);
@@ -79,6 +81,8 @@ describe.skipIf(!haveSshd)('file-drop over SFTP to a real OpenSSH server on loop
     expect(await t.flush(ctx)).toEqual([{ key: 'k1', status: 'delivered', legacyRef: 'OUT_001.csv#1' }, { key: 'k2', status: 'delivered', legacyRef: 'OUT_001.csv#2' }]);
     expect(readdirSync(join(dir, 'remote')).sort()).toEqual(['OUT_001.csv', 'OUT_001.csv.done', 'OUT_001.csv.manifest.json']);
     expect(readFileSync(join(dir, 'remote', 'OUT_001.csv'), 'utf8')).toBe('A,B\r\na1,1\r\na2,2\r\n');
+    expect(readdirSync(join(dir, 'staging')).sort()).toEqual(['OUT_001.csv', 'OUT_001.csv.done']);
+    expect(statSync(join(dir, 'staging', 'OUT_001.csv')).size).toBe(0);
   });
 
   it('refuses a server whose host key is not the configured one, and keeps the records for a retry', async () => {
@@ -91,5 +95,22 @@ describe.skipIf(!haveSshd)('file-drop over SFTP to a real OpenSSH server on loop
     await retry.connect(ctx);
     expect(readdirSync(join(dir, 'remote')).filter((n) => n.startsWith('OUT_002')).sort()).toEqual(['OUT_002.csv', 'OUT_002.csv.done', 'OUT_002.csv.manifest.json']);
     expect(await retry.deliver([rec(3, true)], ctx)).toEqual([{ key: 'k3', status: 'delivered', legacyRef: 'OUT_002.csv#1', alreadyPresent: true }]);
+    expect(statSync(join(dir, 'staging', 'OUT_002.csv')).size).toBe(0);
+    expect(readFileSync(join(dir, 'remote', 'OUT_002.csv'), 'utf8')).toBe('A,B\r\na3,3\r\n');
+  });
+
+  it('empties the local staging copies an earlier version left in clear, and never reuses their names', async () => {
+    const entry = (await loadEntries(ctx.state!)).find((e) => e.name === 'OUT_001.csv')!;
+    writeFileSync(join(dir, 'staging', 'OUT_001.csv'), 'A,B\r\na1,1\r\na2,2\r\n');
+    writeFileSync(join(dir, 'staging', 'OUT_001.csv.manifest.json'), '{"totals":{"B":"3"}}');
+    const { stagingEmptied: _emptied, ...earlier } = entry;
+    await ctx.state!.set(entryName(entry.seq), JSON.stringify(earlier));
+    const t = target();
+    await t.connect(ctx);
+    expect(statSync(join(dir, 'staging', 'OUT_001.csv')).size).toBe(0);
+    expect(existsSync(join(dir, 'staging', 'OUT_001.csv.manifest.json'))).toBe(false);
+    expect((await loadEntries(ctx.state!)).find((e) => e.name === 'OUT_001.csv')).toMatchObject({ state: 'published', stagingEmptied: true });
+    expect(readFileSync(join(dir, 'remote', 'OUT_001.csv'), 'utf8')).toBe('A,B\r\na1,1\r\na2,2\r\n');
+    await t.close();
   });
 });
