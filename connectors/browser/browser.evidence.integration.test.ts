@@ -8,7 +8,7 @@
  * file holds the sign-in password or the session cookie, and the second's
  * holds nothing of the first submission.
  */
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
@@ -98,6 +98,7 @@ describe.skipIf(!chromium)(`browser evidence in Chromium${chromium ? '' : ' (ski
     const config: BrowserConfig = { ...cfg, baseUrl: app.url, login: { ...cfg.login!, username: 'clerk', password }, contexts: 1, readBack: undefined, stepTimeoutMs: 5000, evidence: { folder: join(dir, 'evidence'), confirmations: true, traces: 'always' } };
     const target = new BrowserTarget(config, { baseDir: dir, pipeline: NAME, mapping: { name: mapping.spec.name, fields: mapping.spec.fields } });
     const ctx: Ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1, files };
+    let traceFolder: string | undefined;
     try {
       await target.connect();
       const [one] = await target.deliver([first], ctx);
@@ -107,9 +108,12 @@ describe.skipIf(!chromium)(`browser evidence in Chromium${chromium ? '' : ' (ski
       const [two] = await target.deliver([second], ctx);
       expect(two).toMatchObject({ status: 'failed', error: { code: 'BROWSER_SERVER_ERROR' } });
       expect(two?.status === 'failed' && two.error.message).toMatch(/\(evidence: \S+-attempt1-\d+\.png\.sealed, \S+-attempt1-\d+\.trace\.zip\.sealed\)$/);
+      traceFolder = target.pool.traceFolder;
+      expect(readdirSync(traceFolder!).filter((f) => f.endsWith('.trace') || f.endsWith('.network'))).toEqual([]);
     } finally {
       await target.close();
     }
+    expect(existsSync(traceFolder!)).toBe(false);
     expect(app.store.logins).toHaveLength(2);
     expect(app.store.cases).toHaveLength(2);
     const sessions = [...app.store.sessions.keys()];

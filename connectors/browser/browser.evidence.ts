@@ -10,7 +10,8 @@
  * session cookie is taken out of it before it is kept). Without `ctx.files`
  * nothing is kept.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright';
@@ -31,23 +32,49 @@ export async function clearPage(page: Page): Promise<void> {
   await page.goto('about:blank', { timeout: 5000 }).catch(() => undefined);
 }
 
+/** A running trace of one form: its context, its name, and the browser's folder of trace working files when known. */
+export interface FormTrace {
+  context: BrowserContext;
+  name: string;
+  dir?: string;
+}
+
 /**
  * Starts a trace of one form (DOM snapshots and network, no screencast) on
- * `context`, signed in and showing a blank page. A trace left running by a
- * failure is stopped first. Resolves to false, never throws, when tracing
- * cannot start: the form then goes untraced.
+ * `context`, signed in and showing a blank page; `dir` is the browser's
+ * tracesDir. A trace left running by a failure is stopped first. Resolves
+ * to undefined, never throws, when tracing cannot start: the form then
+ * goes untraced.
  */
-export async function startTrace(context: BrowserContext): Promise<boolean> {
-  const start = () => context.tracing.start({ snapshots: true, screenshots: false, sources: false });
-  return start().then(
+export async function startTrace(context: BrowserContext, dir?: string): Promise<FormTrace | undefined> {
+  const name = `rekey-${randomBytes(8).toString('hex')}`;
+  const start = () => context.tracing.start({ name, snapshots: true, screenshots: false, sources: false });
+  const ok = await start().then(
     () => true,
     () => context.tracing.stop().then(start).then(() => true, () => false),
   );
+  return ok ? { context, name, ...(dir !== undefined && { dir }) } : undefined;
 }
 
-/** Stops the form's trace (when `traced`) and throws it away. Never throws. */
-export async function dropTrace(context: BrowserContext, traced: boolean): Promise<void> {
-  if (traced) await context.tracing.stop().catch(() => undefined);
+/**
+ * Removes the trace's own working files (its event log with the DOM
+ * snapshots, its network log) from the browser's trace folder. The
+ * content-addressed resources (page and request bodies) stay until the
+ * browser closes: Playwright remembers having written them and would not
+ * write them again for a later trace.
+ */
+async function forget(t: FormTrace): Promise<void> {
+  if (!t.dir) return;
+  const names = await readdir(t.dir).catch(() => [] as string[]);
+  const own = names.filter((n) => n.startsWith(t.name) && (n.endsWith('.trace') || n.endsWith('.network')));
+  await Promise.all(own.map((n) => rm(join(t.dir!, n), { force: true })));
+}
+
+/** Stops the form's trace (when there is one) and throws it away. Never throws. */
+export async function dropTrace(t: FormTrace | undefined): Promise<void> {
+  if (!t) return;
+  await t.context.tracing.stop().catch(() => undefined);
+  await forget(t);
 }
 
 /**
@@ -58,14 +85,16 @@ export async function dropTrace(context: BrowserContext, traced: boolean): Promi
  * Rejects when the trace could not be saved or sealed (nothing is left in
  * clear either way).
  */
-export async function sealTrace(context: BrowserContext, files: SealedFiles, path: string, meta: SealedFileMeta): Promise<void> {
+export async function sealTrace(t: FormTrace, files: SealedFiles, path: string, meta: SealedFileMeta): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), 'rekey-trace-'));
   try {
     const zip = join(tmp, 'trace.zip');
-    await context.tracing.stop({ path: zip });
+    await t.context.tracing.stop({ path: zip });
+    await forget(t);
     await files.write(path, redactTrace(await readFile(zip)), meta);
   } finally {
     await rm(tmp, { recursive: true, force: true });
+    await forget(t);
   }
 }
 

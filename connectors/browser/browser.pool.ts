@@ -4,6 +4,9 @@
  * the browser restarted (when no form is in progress) after more, to keep
  * memory bounded; a context whose page broke is replaced at once.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright';
 import { PageWatch } from './browser.steps.js';
 import { launchChromium } from './chromium.js';
@@ -16,6 +19,8 @@ export interface Slot {
   signedIn: boolean;
   /** Forms on this context may be traced: each traced form is a trace of its own, started after sign-in (see BrowserTarget). */
   tracing: boolean;
+  /** Where Playwright keeps the working files of this context's traces (clear copies of the traced forms): a private folder per browser launch, removed with the browser. */
+  tracesDir?: string;
 }
 
 /** How the pool is sized and recycled. */
@@ -31,6 +36,7 @@ export interface PoolOptions {
 /** Hands out slots, at most `size` at once. */
 export class ContextPool {
   private browser?: Browser;
+  private tracesDir?: string;
   private launching?: Promise<Browser>;
   private readonly idle: Slot[] = [];
   private busy = 0;
@@ -40,6 +46,11 @@ export class ContextPool {
   launches = 0;
 
   constructor(private readonly opts: PoolOptions) {}
+
+  /** The running browser's folder of trace working files, if any (tests look into it). */
+  get traceFolder(): string | undefined {
+    return this.tracesDir;
+  }
 
   /** Contexts keying at once at most. */
   get size(): number {
@@ -53,7 +64,7 @@ export class ContextPool {
 
   private async getBrowser(): Promise<Browser> {
     if (this.browser?.isConnected()) return this.browser;
-    this.launching ??= launchChromium(this.opts.executablePath).then((b) => {
+    this.launching ??= this.launch().then((b) => {
       this.browser = b;
       this.launches++;
       this.formsSinceLaunch = 0;
@@ -64,6 +75,21 @@ export class ContextPool {
       throw e;
     });
     return this.launching;
+  }
+
+  /** Launches Chromium, with a private folder (mode 0700) for trace working files when forms may be traced; the folder of a browser that went away is removed first. */
+  private async launch(): Promise<Browser> {
+    await this.dropTracesDir();
+    if (!this.opts.traces) return launchChromium(this.opts.executablePath);
+    const dir = await mkdtemp(join(tmpdir(), 'rekey-traces-'));
+    this.tracesDir = dir;
+    return launchChromium(this.opts.executablePath, dir);
+  }
+
+  private async dropTracesDir(): Promise<void> {
+    const dir = this.tracesDir;
+    this.tracesDir = undefined;
+    if (dir) await rm(dir, { recursive: true, force: true });
   }
 
   /** Runs `work` with a slot, waiting for one to be free; `broken` from work's result drops the slot. */
@@ -94,7 +120,7 @@ export class ContextPool {
     const browser = await this.getBrowser();
     const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
     const page = await context.newPage();
-    return { context, watch: new PageWatch(page), forms: 0, signedIn: false, tracing: this.opts.traces };
+    return { context, watch: new PageWatch(page), forms: 0, signedIn: false, tracing: this.opts.traces, ...(this.tracesDir !== undefined && { tracesDir: this.tracesDir }) };
   }
 
   private async restart(): Promise<void> {
@@ -108,6 +134,7 @@ export class ContextPool {
     const b = this.browser;
     this.browser = undefined;
     await b?.close().catch(() => undefined);
+    await this.dropTracesDir();
   }
 
   /** Closes every context and the browser. */

@@ -21,7 +21,7 @@ import { BROWSER_DEFAULTS, browserConfigSchema, traceMode, type BrowserConfig, t
 import { checkBrowserConfig } from './browser.check.js';
 import { asFailure, SessionExpired } from './browser.errors.js';
 import { BrowserErrors, ConnectorFailure, connectorErrorDef } from '../connector.errors.js';
-import { clearPage, dropTrace, evidenceOf, evidencePath, sealScreenshot, sealTrace, startTrace } from './browser.evidence.js';
+import { clearPage, dropTrace, evidenceOf, evidencePath, sealScreenshot, sealTrace, startTrace, type FormTrace } from './browser.evidence.js';
 import { ContextPool, type Slot } from './browser.pool.js';
 import { isExpired, pick, runSteps, type StepEnv } from './browser.steps.js';
 import { parseTemplate, renderTemplate } from './browser.template.js';
@@ -84,17 +84,17 @@ export class BrowserTarget implements Target {
     for (let round = 1; ; round++) {
       slot.watch.reset();
       for (const other of slot.context.pages()) if (other !== page) await other.close().catch(() => undefined);
-      let traced = false;
+      let trace: FormTrace | undefined;
       try {
         if (!slot.signedIn) await this.signIn(slot, env);
         await clearPage(page);
-        traced = wanted && (await startTrace(slot.context));
+        if (wanted) trace = await startTrace(slot.context, slot.tracesDir);
         if (r.uncertain || (await this.wasAttempted(r.key, ctx))) {
           const ref = await this.probe(slot, env, r);
           log.info({ found: ref !== undefined }, 'probed the legacy UI for a record that may be keyed already');
           if (ref !== undefined) {
             await this.forget(r.key, ctx);
-            await dropTrace(slot.context, traced);
+            await dropTrace(trace);
             return { value: { key: r.key, status: 'delivered', legacyRef: ref, alreadyPresent: true }, broken: false };
           }
         }
@@ -106,19 +106,19 @@ export class BrowserTarget implements Target {
         const out: Outcome = { key: r.key, status: 'delivered', legacyRef: ref };
         if (this.config.readBack) Object.assign(out, await this.readBack(slot, env, r, log));
         await this.forget(r.key, ctx);
-        await dropTrace(slot.context, traced);
+        await dropTrace(trace);
         return { value: out, broken: false };
       } catch (e) {
         if (e instanceof SessionExpired && round === 1) {
           log.info('session expired: signing in again');
           slot.signedIn = false;
-          await dropTrace(slot.context, traced);
+          await dropTrace(trace);
           continue;
         }
         const f = e instanceof SessionExpired ? new ConnectorFailure(BrowserErrors.SESSION, 'the session expired again after signing in') : asFailure(e);
         if (f.disposition === 'fatal') throw f;
         if (f.disposition === 'reject') await this.forget(r.key, ctx);
-        const evidence = await this.keepEvidence(slot, r, ctx, log, traced, f.disposition !== 'reject');
+        const evidence = await this.keepEvidence(slot, r, ctx, log, trace, f.disposition !== 'reject');
         const message = `${this.mask(f.message, r)}${evidence.length ? ` (evidence: ${evidence.join(', ')})` : ''}`;
         log.warn({ code: f.code, evidence }, f.disposition === 'reject' ? 'rejected by the legacy app' : 'keying failed');
         const value: Outcome = { key: r.key, status: f.disposition === 'reject' ? 'rejected' : 'failed', error: { code: f.code, disposition: f.disposition, message } };
@@ -192,14 +192,14 @@ export class BrowserTarget implements Target {
   }
 
   /**
-   * Seals a screenshot, and the form's trace when it was `traced` (kept
+   * Seals a screenshot, and the form's `trace` when there is one (kept
    * when `keepTrace`, else thrown away); resolves to the paths kept. Keeps
    * nothing, with a warning, without `ctx.files`; never throws.
    */
-  private async keepEvidence(slot: Slot, r: MappedRecord, ctx: Ctx, log: Ctx['log'], traced: boolean, keepTrace: boolean): Promise<string[]> {
+  private async keepEvidence(slot: Slot, r: MappedRecord, ctx: Ctx, log: Ctx['log'], trace: FormTrace | undefined, keepTrace: boolean): Promise<string[]> {
     const files = ctx.files;
     if (!files) {
-      await dropTrace(slot.context, traced);
+      await dropTrace(trace);
       this.notKept(log, 'no encrypted file store');
       return [];
     }
@@ -215,10 +215,10 @@ export class BrowserTarget implements Target {
       const path = evidencePath(this.evidenceDir, name, 'png');
       await keep(path, () => sealScreenshot(page, files, path, meta, 5000));
     }
-    if (traced && keepTrace) {
+    if (trace && keepTrace) {
       const path = evidencePath(this.evidenceDir, name, 'trace.zip');
-      await keep(path, () => sealTrace(slot.context, files, path, meta));
-    } else await dropTrace(slot.context, traced);
+      await keep(path, () => sealTrace(trace, files, path, meta));
+    } else await dropTrace(trace);
     return kept;
   }
 

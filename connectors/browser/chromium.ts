@@ -33,12 +33,17 @@ export function findChromium(configured?: string): string | undefined {
 /** Flags for a headless Chromium as root, offline, with no background traffic. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'];
 
-/** Launches headless Chromium; throws `BROWSER_LAUNCH` (fatal) when there is none or it will not start. */
-export async function launchChromium(configured?: string): Promise<Browser> {
+/**
+ * Launches headless Chromium; throws `BROWSER_LAUNCH` (fatal) when there is
+ * none or it will not start. `tracesDir`: where Playwright keeps the
+ * working files of traces (the caller removes it; by default a folder of
+ * Playwright's own, removed when the browser closes).
+ */
+export async function launchChromium(configured?: string, tracesDir?: string): Promise<Browser> {
   const executablePath = findChromium(configured);
   if (!executablePath) throw new ConnectorFailure(BrowserErrors.LAUNCH, `no Chromium found: install Debian's chromium-headless-shell or chromium, or set executablePath (looked in ${SYSTEM_CHROMIUMS.join(', ')})`);
   try {
-    return await chromium().launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+    return await chromium().launch({ executablePath, headless: true, args: CHROMIUM_ARGS, ...(tracesDir !== undefined && { tracesDir }) });
   } catch (e) {
     throw new ConnectorFailure(BrowserErrors.LAUNCH, `Chromium at ${executablePath} did not start: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
