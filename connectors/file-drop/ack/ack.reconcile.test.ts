@@ -54,6 +54,14 @@ describe('acknowledgement files', () => {
     });
   });
 
+  it('keeps a reason without the values it quotes (the legacy system may echo what it refused), first line only', () => {
+    const answer = decodeAck(Buffer.from("D0000001R Postcode 'M1 1AE' not on file for \"O'Connor\"\nD0000002R E114\n"), FIXED);
+    expect(reconcileAck(file('F.dat', 1, 2), 'F.dat.ack', answer, FIXED).results).toEqual([
+      { key: 'form/K1', record: 1, status: 'rejected', reason: 'Postcode "…" not on file for "…"' },
+      { key: 'form/K2', record: 2, status: 'rejected', reason: 'E114' },
+    ]);
+  });
+
   it('finds the answer to each file by name or sequence number', () => {
     const files = [file('DRV_20240305_000001.dat', 1, 1), file('DRV_20240306_000002.dat', 2, 1), file('ADDR_000007.csv', 7, 1)];
     expect(ackNameFor('{base}.rej', files[0]!)).toBe('DRV_20240305_000001.rej');

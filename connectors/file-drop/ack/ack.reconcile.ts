@@ -8,6 +8,7 @@
  */
 import { parse } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
+import { scrubMessage } from '../../../lib/redact.js';
 import { ACK_DEFAULTS, type AckColumn, type AckConfig } from './ack.config.js';
 
 /** What the legacy system said about one record. */
@@ -122,7 +123,7 @@ export function reconcileAck(file: DroppedFile, ack: string, text: string, confi
     }
     seen.set(n, row.line);
     if (accepted.has(status)) results.push({ key, record: n, status: 'accepted' });
-    else results.push({ key, record: n, status: 'rejected', reason: row.get(config.reason)?.trim() || `rejected with status ${status}` });
+    else results.push({ key, record: n, status: 'rejected', reason: scrubMessage(row.get(config.reason)?.trim() ?? '') || `rejected with status ${status}` });
   }
   results.sort((a, b) => a.record - b.record);
   const unanswered = file.keys.filter((_k, i) => !seen.has(i + 1));
