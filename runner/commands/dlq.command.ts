@@ -5,11 +5,19 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AuditEntry } from '../../pipelines/audit/audit.types.js';
+import type { Ledger } from '../../pipelines/ledger/ledger.js';
 import type { LedgerState } from '../../pipelines/ledger/ledger.types.js';
+import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 import type { CommandResult } from '../cli.js';
 import { formatTable, operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
 
 const RETRY_PAGE = 1000;
+
+/** A dead letter `retry --all` passes over: its body was erased or purged, so it cannot go through again. */
+function bodyGone(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === PipelineCodes.SUBMISSION_ERASED.code || code === PipelineCodes.BODY_PURGED.code;
+}
 
 function intOption(name: string): (v: string) => number {
   return (v) => {
@@ -71,28 +79,47 @@ function show(dlq: Command, result: CommandResult): void {
     );
 }
 
+/** Retries `keys` in one move, else (one of them lost its body) one by one; resolves to whether each went through. */
+async function retryPage(l: Ledger, pipeline: string, keys: string[], actor: string): Promise<boolean[]> {
+  try {
+    await l.retry(pipeline, keys, actor);
+    return keys.map(() => true);
+  } catch (e) {
+    if (!bodyGone(e)) throw e;
+    if (keys.length === 1) return [false];
+  }
+  const out: boolean[] = [];
+  for (const key of keys) out.push(...(await retryPage(l, pipeline, [key], actor)));
+  return out;
+}
+
+/** Every dead letter of `pipeline` back to received, a page at a time; those whose body was erased or purged stay dead (`skipped`). */
+async function retryAllDead(l: Ledger, pipeline: string, actor: string): Promise<{ retried: string[]; skipped: string[] }> {
+  const retried: string[] = [];
+  const skipped: string[] = [];
+  for (;;) {
+    const page = (await l.list(pipeline, { states: ['dead'], limit: RETRY_PAGE, offset: skipped.length })).map((r) => r.key);
+    if (!page.length) return { retried, skipped };
+    const went = await retryPage(l, pipeline, page, actor);
+    page.forEach((key, i) => (went[i] ? retried : skipped).push(key));
+  }
+}
+
 function retry(dlq: Command): void {
   withStateOptions(dlq.command('retry').description('send dead or failed submissions back to received').argument('<pipeline>').argument('[keys...]'))
-    .option('--all', 'retry every dead submission of the pipeline')
+    .option('--all', 'retry every dead submission of the pipeline (those whose body was erased or purged stay dead)')
     .option('--operator <name>', 'who is acting (default: $USER)')
     .action(async (pipeline: string, keys: string[], opts: StateOptions & { all?: boolean; operator?: string }, cmd: Command) => {
       if (Boolean(opts.all) === keys.length > 0) cmd.error('rekey: give either keys or --all', { exitCode: 2, code: 'rekey.usage' });
       const actor = operatorActor(opts.operator);
-      const retried = await withLedger(opts.state, async (l) => {
-        if (!opts.all) {
-          await l.retry(pipeline, keys, actor);
-          return keys;
-        }
-        const done: string[] = [];
-        for (;;) {
-          const page = (await l.list(pipeline, { states: ['dead'], limit: RETRY_PAGE })).map((r) => r.key);
-          if (!page.length) return done;
-          await l.retry(pipeline, page, actor);
-          done.push(...page);
-        }
+      const { retried, skipped } = await withLedger(opts.state, async (l) => {
+        if (opts.all) return retryAllDead(l, pipeline, actor);
+        await l.retry(pipeline, keys, actor);
+        return { retried: keys, skipped: [] };
       });
-      if (opts.json) return printJson({ pipeline, retried });
-      process.stdout.write(`retried ${retried.length} submission(s) of ${pipeline} as ${actor}\n`);
+      if (opts.json) return printJson({ pipeline, retried, ...(opts.all && { skipped }) });
+      const note = skipped.length ? `; ${skipped.length} left dead, their bodies erased or purged` : '';
+      process.stdout.write(`retried ${retried.length} submission(s) of ${pipeline} as ${actor}${note}\n`);
     },
     );
 }

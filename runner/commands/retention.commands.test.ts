@@ -54,6 +54,9 @@ describe('purge and erase (as processes)', () => {
     expect(purge.stdout).toMatch(new RegExp(`^${P}\\s+ledger\\s+0\\s+\\S+Z$`, 'm'));
     const retry = await cli('dlq', 'retry', P, 'B');
     expect(retry).toMatchObject({ code: 1, stderr: `rekey: BODY_PURGED cannot retry "B" of pipeline ${P}: its body was purged by the retention policy\n  ${PipelineCodes.BODY_PURGED.hint}\n` });
+    const all = await cli('dlq', 'retry', P, '--all', '--json');
+    expect(JSON.parse(all.stdout)).toEqual({ pipeline: P, retried: ['C'], skipped: ['B'] });
+    expect((await cli('dlq', 'retry', P, '--all')).stdout).toBe(`retried 0 submission(s) of ${P} as operator:${process.env.USER ?? 'unknown'}; 1 left dead, their bodies erased or purged\n`);
     const entries = JSON.parse((await cli('audit', 'export', '--format', 'json')).stdout) as { event: string; actor: string; detail: Record<string, unknown> }[];
     expect(entries.filter((e) => e.event === 'purged').map((e) => [e.actor, e.detail.kind, e.detail.count, e.detail.keys])).toEqual([['operator:alice', 'bodies', 1, []]]);
     expect((await cli('audit', 'verify')).code).toBe(0);
