@@ -120,4 +120,21 @@ describe('the webhook source in a pipeline file', () => {
     expect(source.checkHeaders({ 'x-rekey-signature': 'x', 'x-rekey-timestamp': '1700000000', 'content-type': 'application/json' }, 1_700_000_000_000)?.code).toBe('WEBHOOK_UNSIGNED');
     expect(source.checkHeaders({ 'x-sig': 'x', 'x-rekey-timestamp': '1700000000', 'content-type': 'application/vnd.forms+json; charset=UTF-8' }, 1_700_000_000_000)).toBeUndefined();
   });
+
+  it('refuses a body that is not JSON without quoting any of it (the refusal is logged)', async () => {
+    const r = await loadPipelineFile(pipeline('form', '{ secret: { env: HOOK_SECRET } }'), { env: { HOOK_SECRET: SECRET } });
+    const source = r.pipeline!.source as WebhookSource;
+    for (const text of ['{"name": "Siân Zqx7Canary" oops}', 'Zqx7Canary Siân', '{"name": "Siân Zqx7Canary", "x": tru}']) {
+      const body = Buffer.from(text);
+      let err: unknown;
+      try {
+        source.admit({ 'x-rekey-signature': sign(SECRET, '1700000000', body), 'x-rekey-timestamp': '1700000000' }, body);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as IntakeError).code).toBe('WEBHOOK_NOT_JSON');
+      expect((err as IntakeError).message).toMatch(/^the body is not JSON: /);
+      expect((err as IntakeError).message).not.toMatch(/Zqx7Canary|Siân/);
+    }
+  });
 });

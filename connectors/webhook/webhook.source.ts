@@ -59,6 +59,17 @@ function loadSchema(file: string): ValidateFunction {
   }
 }
 
+/**
+ * The reason of a `JSON.parse` error without the input V8 quotes in it
+ * (`Unexpected token 'S', "{"name": "Siân..." is not valid JSON`): the
+ * refusal is logged, and a log never holds a citizen's value.
+ */
+function jsonProblem(e: SyntaxError): string {
+  if (!/ is not valid JSON$/.test(e.message)) return e.message;
+  const snippet = e.message.search(/, (\.\.\.)?"/);
+  return snippet > 0 ? e.message.slice(0, snippet) : 'unexpected content';
+}
+
 function problemOf(e: ErrorObject): SchemaProblem {
   const p = e.params as { missingProperty?: string; additionalProperty?: string };
   const escape = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -158,7 +169,7 @@ export class WebhookSource implements Source {
     try {
       body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
     } catch (e) {
-      const why = raw.length === 0 ? 'the body is empty' : e instanceof SyntaxError ? `the body is not JSON: ${e.message}` : 'the body is not UTF-8';
+      const why = raw.length === 0 ? 'the body is empty' : e instanceof SyntaxError ? `the body is not JSON: ${jsonProblem(e)}` : 'the body is not UTF-8';
       throw new IntakeError(IntakeErrors.WEBHOOK_NOT_JSON, why);
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
