@@ -6,11 +6,13 @@
  * second's save answered 500 so that its screenshot and trace are kept.
  * Every evidence file is ciphertext on disk; opened (traces unzipped), no
  * file holds the sign-in password or the session cookie, and the second's
- * holds nothing of the first submission.
+ * holds nothing of the first submission. And without an encrypted file
+ * store, nothing is kept at all.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { inflateRawSync } from 'node:zlib';
 import { pino } from 'pino';
 import { parse } from 'yaml';
@@ -68,6 +70,13 @@ describe.skipIf(!chromium)(`browser evidence in Chromium${chromium ? '' : ' (ski
   let dir: string;
   const password = canary();
 
+  const records = (): MappedRecord[] => exportRows(root, (b) => mapping.map(b).ok).slice(0, 2).map((body) => ({ key: mapping.keyOf(body)!, record: mapping.map(body).record, children: {}, mappingVersion: mapping.version, uncertain: false }));
+  const makeTarget = (evidence: string) => {
+    const cfg = (parse(readFileSync(PIPELINE, 'utf8')) as { target: { config: BrowserConfig } }).target.config;
+    const config: BrowserConfig = { ...cfg, baseUrl: app.url, login: { ...cfg.login!, username: 'clerk', password }, contexts: 1, readBack: undefined, stepTimeoutMs: 5000, evidence: { folder: evidence, confirmations: true, traces: 'always' } };
+    return new BrowserTarget(config, { baseDir: dir, pipeline: NAME, mapping: { name: mapping.spec.name, fields: mapping.spec.fields } });
+  };
+
   beforeAll(async () => {
     mapping = loadMapping(MAPPING, readFileSync(MAPPING, 'utf8')).compiled!;
     dir = mkdtempSync(join(tmpdir(), 'rekey-browser-evidence-'));
@@ -82,7 +91,7 @@ describe.skipIf(!chromium)(`browser evidence in Chromium${chromium ? '' : ' (ski
 
   it('seals every screenshot and trace; none holds the sign-in password, and the second form\'s holds nothing of the first', async () => {
     const people = [0, 1].map(() => ({ forenames: canary(), surname: canary(), address: canary(), email: canary() }));
-    const records: MappedRecord[] = exportRows(root, (b) => mapping.map(b).ok).slice(0, 2).map((row, i) => {
+    const keyed: MappedRecord[] = exportRows(root, (b) => mapping.map(b).ok).slice(0, 2).map((row, i) => {
       const body = structuredClone(row) as { answers: Record<string, unknown>[] };
       const answer = (id: string) => body.answers.find((a) => a.question_id === id)!;
       const p = people[i]!;
@@ -93,10 +102,8 @@ describe.skipIf(!chromium)(`browser evidence in Chromium${chromium ? '' : ' (ski
       expect(m.ok).toBe(true);
       return { key: mapping.keyOf(body)!, record: m.record, children: m.children, mappingVersion: mapping.version, uncertain: false };
     });
-    const [first, second] = records as [MappedRecord, MappedRecord];
-    const cfg = (parse(readFileSync(PIPELINE, 'utf8')) as { target: { config: BrowserConfig } }).target.config;
-    const config: BrowserConfig = { ...cfg, baseUrl: app.url, login: { ...cfg.login!, username: 'clerk', password }, contexts: 1, readBack: undefined, stepTimeoutMs: 5000, evidence: { folder: join(dir, 'evidence'), confirmations: true, traces: 'always' } };
-    const target = new BrowserTarget(config, { baseDir: dir, pipeline: NAME, mapping: { name: mapping.spec.name, fields: mapping.spec.fields } });
+    const [first, second] = keyed as [MappedRecord, MappedRecord];
+    const target = makeTarget(join(dir, 'evidence'));
     const ctx: Ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1, files };
     let traceFolder: string | undefined;
     try {
@@ -152,4 +159,23 @@ describe.skipIf(!chromium)(`browser evidence in Chromium${chromium ? '' : ' (ski
       expect([...seen].sort(), 'the trace records the second form itself').toEqual(Object.keys(secondCanaries).sort());
     }
   }, 60_000);
+
+  it('keeps no evidence at all, and says so once, when it is given no encrypted file store', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _e, done) => void (lines.push(chunk.toString()), done()) }));
+    const evidence = join(dir, 'unsealed');
+    const target = makeTarget(evidence);
+    const [a, b] = records() as [MappedRecord, MappedRecord];
+    try {
+      await target.connect();
+      app.chaos.failNext = 2;
+      const out = await target.deliver([a, b], { log, signal: new AbortController().signal, attempt: 2 });
+      expect(out.map((o) => o.status === 'failed' && o.error.message)).toEqual([expect.stringMatching(/500 for GET \/login$/), expect.stringMatching(/500 for GET \/login$/)]);
+    } finally {
+      await target.close();
+    }
+    expect(readdirSync(evidence)).toEqual([]);
+    const warned = lines.map((l) => JSON.parse(l) as { code?: string }).filter((l) => l.code === 'BROWSER_EVIDENCE_NOT_KEPT');
+    expect(warned).toHaveLength(1);
+  }, 30_000);
 });
