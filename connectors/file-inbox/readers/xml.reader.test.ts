@@ -96,6 +96,14 @@ describe('XML reader', () => {
     ]);
   });
 
+  it('never quotes text that only looks like a tag name: a value with a stray < is no element', async () => {
+    const xml = ['<submissions>', '  <submission><name>Jones <jones@zqx7canary.example></name></submission>', '  <submission><ref>B</ref></submission>', '</submissions>'].join('\n');
+    const path = await writeInput(dir, 'stray.xml', xml);
+    const items = await readAll(path, { xml: { recordPath } });
+    expect(values(items)).toEqual([{ ref: 'B' }]);
+    expect(failures(items)).toEqual([{ ok: false, error: { code: 'INPUT_MALFORMED_RECORD', message: 'not well-formed XML: a tag has an invalid name at line 2' }, at: { file: path, record: 1, line: 2 } }]);
+  });
+
   it('ends a truncated file with INPUT_TRUNCATED after the complete records', async () => {
     const path = await writeInput(dir, 'truncated.xml', '<submissions>\n<submission><ref>A</ref></submission>\n<submission><ref>B</re');
     const items = await readAll(path, { xml: { recordPath } });

@@ -74,6 +74,7 @@ function toItem(raw: RawXmlRecord, parser: XMLParser, o: ResolvedOptions): ReadI
   if (valid !== true) {
     const reason = valid.err.msg
       .replace(/\(opened in line (\d+), col \d+\)/, (_m, l: string) => `(opened at line ${raw.line + Number(l) - 1})`)
+      .replace(/^(Tag|Attribute) '.*' is an invalid name\.?$/s, (_m, what: string) => `${what === 'Tag' ? 'a tag' : 'an attribute'} has an invalid name`)
       .replace(/\.$/, '');
     const message = `not well-formed XML: ${reason} at line ${raw.line + valid.err.line - 1}`;
     return failure(ReaderCodes.MALFORMED_RECORD, message, file, raw.record, raw.line);
