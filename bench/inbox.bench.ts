@@ -4,8 +4,8 @@
  * folder, streamed out and never held, then read twice, each time in a child
  * process of its own so that resident memory is measured cleanly: by
  * csv-parse alone (the practical limit of the parser the inbox uses) and by
- * the inbox source's read loop (claim, decode, split, parse, locate, move to
- * done). Reports records/s, MB/s, the resident set at start and its peak,
+ * the inbox source's read loop (claim, decode, split, parse, locate, seal
+ * into done, with a SQLite state store holding the file's key). Reports records/s, MB/s, the resident set at start and its peak,
  * sampled every 20 ms. The inbox's goal is a peak that does not grow with
  * the file.
  */
@@ -13,11 +13,15 @@ import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse';
 import pino from 'pino';
 import { InboxSource } from '../connectors/file-inbox/inbox.source.js';
+import { KeyRing } from '../lib/envelope.js';
+import { sealedFiles } from '../pipelines/privacy/sealed-files.js';
+import { openStateStore } from '../pipelines/store/state-store.js';
 import type { Figure } from './mapping.bench.js';
 
 const MB = 1024 * 1024;
@@ -60,6 +64,7 @@ interface Measured {
 }
 
 async function measure(mode: string, path: string): Promise<Measured> {
+  const store = mode === 'inbox' ? await openStateStore(`sqlite:${join(dirname(path), 'state.sqlite')}`) : undefined;
   const rssStart = process.memoryUsage().rss;
   let peak = rssStart;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
@@ -69,7 +74,8 @@ async function measure(mode: string, path: string): Promise<Measured> {
   if (mode === 'csv-parse') {
     for await (const _ of createReadStream(path).pipe(parse({ columns: true }))) records++;
   } else {
-    const ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1 };
+    const files = sealedFiles(store!, new KeyRing(randomBytes(32)), 'bench');
+    const ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1, files };
     const src = new InboxSource({ path, settle: '0s' }, { baseDir: path, pipeline: 'bench' });
     for await (const item of src.read(ctx)) {
       if (item.ok) records++;
@@ -80,6 +86,7 @@ async function measure(mode: string, path: string): Promise<Measured> {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
+  await store?.close();
   return { records, unreadable, seconds, rssStartMb: rssStart / MB, rssPeakMb: peak / MB };
 }
 
