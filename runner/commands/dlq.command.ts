@@ -53,6 +53,11 @@ function show(dlq: Command, result: CommandResult): void {
     .option('--body', 'also print the stored submission body (may hold personal data)')
     .action(async (pipeline: string, key: string, opts: StateOptions & { body?: boolean }) => {
       const found = await withLedger(opts.state, async (l) => ({ row: await l.get(pipeline, key), history: await l.history(pipeline, key) }));
+      const history = () => `\nhistory\n${formatTable(['SEQ', 'AT', 'EVENT', 'ACTOR', 'NOTE'], found.history.map((e) => historyLine(e, key)))}`;
+      if (!found.row && found.history.length) {
+        if (opts.json) return printJson({ row: null, history: found.history });
+        return void process.stdout.write(`${key} of ${pipeline}: its ledger row was purged by the retention policy; its audit trail remains\n${history()}`);
+      }
       if (!found.row) {
         process.stderr.write(`rekey: pipeline ${pipeline} holds no submission ${JSON.stringify(key)}\n`);
         result.code = 1;
@@ -73,7 +78,7 @@ function show(dlq: Command, result: CommandResult): void {
         ['updated', row.updatedAt.toISOString()],
       ];
       process.stdout.write(formatTable(['FIELD', 'VALUE'], fields));
-      process.stdout.write(`\nhistory\n${formatTable(['SEQ', 'AT', 'EVENT', 'ACTOR', 'NOTE'], found.history.map((e) => historyLine(e, key)))}`);
+      process.stdout.write(history());
       if (opts.body) process.stdout.write(`\nbody\n${JSON.stringify(body, null, 2)}\n`);
     },
     );
