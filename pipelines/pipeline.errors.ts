@@ -110,7 +110,7 @@ export const PipelineCodes = defineErrors({
     code: 'SUBMISSION_ERASED',
     disposition: 'reject',
     means: "The submission was erased (right to erasure): its data key, body and evidence are destroyed, so it cannot be retried, replayed or shown.",
-    hint: 'Nothing can bring it back; `rekey show` and the audit log still explain what was done with it. If it must be keyed again, the citizen submits again.',
+    hint: 'Nothing can bring it back; `rekey dlq show` and the audit log still explain what was done with it. If it must be keyed again, the citizen submits again.',
   },
   BODY_PURGED: {
     code: 'BODY_PURGED',
