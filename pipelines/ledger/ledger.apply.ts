@@ -169,6 +169,8 @@ function blindable(store: StateStore, transitions: readonly Transition[], ctx: O
  * Throws `SUBMISSION_ERASED` for the first of `keys` that was erased, else
  * `BODY_PURGED` for the first without a body (retention purged it): an
  * operator cannot `verb` them. Keys without a row are left to `planMoves`.
+ * Call it once the rows are locked: a purge or an erasure locks them too
+ * before it deletes a body, so the two never cross.
  */
 async function refuseWithoutBody(store: StateStore, pipeline: string, keys: string[], verb: 'retry' | 'replay', t: StoreTx): Promise<void> {
   const cols = 'l.key, l.erased_at, EXISTS (SELECT 1 FROM ledger_bodies b WHERE b.id = l.id) AS has_body';
@@ -207,8 +209,8 @@ export async function applyMoves(
   }
   return store.transaction(async (t) => {
     const keys = [...new Set(transitions.map((x) => x.key))];
-    if (ctx.needsBody) await refuseWithoutBody(store, ctx.pipeline, keys, ctx.needsBody, t);
     const current = await readCurrent(store, ctx.pipeline, keys, t);
+    if (ctx.needsBody) await refuseWithoutBody(store, ctx.pipeline, keys, ctx.needsBody, t);
     const lost = owner === undefined ? [] : [...current.values()].filter((r) => r.lease_owner !== owner).map((r) => r.key);
     const gone = new Set(lost);
     const { rows, entries } = planMoves(

@@ -60,11 +60,24 @@ async function count(store: StateStore, pipeline: string, kind: PurgeKind, upTo:
   return readInt(row?.n ?? 0);
 }
 
-/** Deletes the rows of one kind past `upTo` inside `t`; resolves to how many, and the files whose keys went with them. */
+/**
+ * Deletes the rows of one kind past `upTo` inside `t`; resolves to how
+ * many, and the files whose keys went with them. On PostgreSQL the ledger
+ * rows whose bodies or selves go are locked first, as an operator's retry
+ * locks them before it checks for a body: a row retried meanwhile is no
+ * longer final when the lock is granted, and keeps its body.
+ */
 async function remove(store: StateStore, pipeline: string, kind: PurgeKind, upTo: string, t: StoreTx): Promise<{ n: number; files: string[] }> {
   const p = [pipeline, upTo];
-  if (kind === 'bodies') {
+  const lock = store.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  if (kind === 'bodies' && store.dialect === 'sqlite') {
     const rows = await store.select(`DELETE FROM ledger_bodies WHERE id IN (SELECT id FROM ledger WHERE ${PAST}) RETURNING id`, p, t);
+    return { n: rows.length, files: [] };
+  }
+  if (kind === 'bodies') {
+    const ids = (await store.select<{ id: number | string }>(`SELECT id FROM ledger WHERE ${PAST}${lock}`, p, t)).map((r) => r.id);
+    if (!ids.length) return { n: 0, files: [] };
+    const rows = await store.select(`DELETE FROM ledger_bodies WHERE ${inIds(store, 'id', 1)} RETURNING id`, [idsParam(store, ids)], t);
     return { n: rows.length, files: [] };
   }
   if (kind === 'conflicts') {
@@ -75,7 +88,6 @@ async function remove(store: StateStore, pipeline: string, kind: PurgeKind, upTo
     const rows = await store.select<{ path: string }>('DELETE FROM sealed_files WHERE pipeline = $1 AND created_at < $2 AND kind = $3 RETURNING path', [...p, kind], t);
     return { n: rows.length, files: rows.map((r) => r.path) };
   }
-  const lock = store.dialect === 'postgres' ? ' FOR UPDATE' : '';
   const ids = (await store.select<{ id: number | string }>(`SELECT id FROM ledger WHERE ${PAST}${lock}`, p, t)).map((r) => r.id);
   if (!ids.length) return { n: 0, files: [] };
   const list = idsParam(store, ids);
