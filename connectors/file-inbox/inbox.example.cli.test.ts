@@ -122,7 +122,7 @@ describe('the inbox example pipeline', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('SEALED_FILE_UNKNOWN');
     expect(await querySqlite(join(dir, '.rekey/state.sqlite'), "SELECT seq FROM audit_log WHERE event = 'evidence-opened'")).toHaveLength(2);
-  }, 60_000);
+  }, 120_000);
 
   it('under rekey serve, a file arriving wakes a pass without waiting for the schedule', async () => {
     const dir = freshCopy();
