@@ -5,7 +5,8 @@
  * the data and audit keys), driven through every target (SQLite,
  * PostgreSQL, MariaDB, file drop, browser) and the webhook intake by the
  * real CLI, along every path (delivered, rejected by the mapping and by the
- * legacy system, retried, dead-lettered, replayed, corrected); then every
+ * legacy system, retried, dead-lettered, replayed, corrected, purged,
+ * erased; a database that is down or refuses the password); then every
  * byte rekey wrote outside the legacy targets (state stores, logs JSON and
  * pretty, evidence with traces unzipped, inbox folders, temp files, audit
  * exports, CLI output) is searched for them. Expected: none, in any
@@ -47,6 +48,7 @@ const secrets = {
   pg: canaries.add('PostgreSQL target password', `CANARY-PGPW-${letters(12)}`),
   pgState: canaries.add('PostgreSQL state store password', `CANARY-STPW-${letters(12)}`),
   maria: canaries.add('MariaDB target password', `CANARY-MDBPW-${letters(12)}`),
+  mariaWrong: canaries.add('a wrong MariaDB password', `CANARY-MDBWRONG-${letters(12)}`),
   hook: canaries.add('webhook signing key', `CANARY-HOOK-${letters(20)}`),
   dcs: canaries.add('browser sign-in password', `CANARY-DCSPW-${letters(12)}`),
 };
@@ -70,6 +72,7 @@ const people = {
   browserRefused: person(canaries, 'browser-rejected-by-legacy'),
   hookGood: person(canaries, 'webhook-delivered'),
   hookRefused: person(canaries, 'webhook-refused'),
+  unreachable: person(canaries, 'legacy-unreachable'),
 };
 const corrected = { ...people.sqliteGood, address1: canaries.add('corrected ADDR_1 of sqlite-delivered', `CANARY-A1C-${letters(8)}`) };
 const quarantined = canaries.add('value in an unreadable inbox file', `CANARY-QUAR-${letters(10)}`);
@@ -328,6 +331,44 @@ async function sqliteLane(): Promise<void> {
   want(mariaRun, has(summary(mariaRun), { delivered: 1 }), 'delivered 1');
 
   await webhookLane();
+  await refusedConnections();
+}
+
+/**
+ * Legacy databases that cannot be reached or refuse the password: what
+ * `validate --connect`, `run` and `dlq list` say must not carry the
+ * password from the URL.
+ */
+async function refusedConnections(): Promise<void> {
+  const down = new URL(pgTargetUrl);
+  down.port = '1';
+  const denied = new URL(mariaUrl);
+  denied.password = secrets.mariaWrong;
+  const files = [
+    writePipeline(dirs.pipelines, 'canary-pg-down', {
+      pipeline: 'canary-pg-down',
+      mapping: MAPPING,
+      source: { kind: 'file', config: { path: join(dirs.input, 'pg-down.ndjson') } },
+      target: { kind: 'sql', config: { url: { env: 'CANARY_PG_DOWN_URL' }, table: `${pgSchema}.drv_addr_chg`, keyColumn: 'submission_key' } },
+      retry: FAST_RETRY,
+      workers: 0,
+    }),
+    writePipeline(dirs.pipelines, 'canary-mariadb-denied', {
+      pipeline: 'canary-mariadb-denied',
+      mapping: MAPPING,
+      source: { kind: 'file', config: { path: join(dirs.input, 'pg-down.ndjson') } },
+      target: { kind: 'sql', config: { url: { env: 'CANARY_MARIA_DENIED_URL' }, table: mariaTable, keyColumn: 'submission_key' } },
+      retry: FAST_RETRY,
+      workers: 0,
+    }),
+  ];
+  writeFileSync(join(dirs.input, 'pg-down.ndjson'), ndjson([people.unreachable]));
+  const env = { CANARY_PG_DOWN_URL: down.toString(), CANARY_MARIA_DENIED_URL: denied.toString() };
+  await Promise.all([
+    cli('validate --connect', ['validate', '--connect', join(dirs.pipelines, 'canary-pg.yaml'), join(dirs.pipelines, 'canary-mariadb.yaml'), ...files], { env }),
+    ...files.map((f) => cli(`run --debug ${f.split('/').pop()}`, ['run', '--debug', '--json', '--state', SQLITE_STATE, f], { env })),
+  ]);
+  await Promise.all(['canary-pg-down', 'canary-mariadb-denied'].map((p) => cli(`dlq list ${p}`, ['dlq', 'list', '--failed', '--state', SQLITE_STATE, p])));
 }
 
 /** `rekey serve` with the webhook example: one signed submission keyed, one refused by the schema, one with a bad signature. */
@@ -366,6 +407,10 @@ async function webhookLane(): Promise<void> {
       const keyed = await sqliteColumn(legacy, 'SELECT SURNAME AS v FROM DRV_ADDR_CHG').catch((): string[] => []);
       if (keyed.includes(people.hookGood.surname)) break;
       await new Promise((r) => setTimeout(r, 200));
+    }
+    for (const path of ['/status', '/metrics', '/health']) {
+      const res = await fetch(`${url}${path}`);
+      outputs.push({ label: `serve GET ${path}`, code: res.status, stdout: await res.text(), stderr: '' });
     }
   } finally {
     child.kill('SIGTERM');
@@ -479,6 +524,10 @@ async function purgeAndErase(): Promise<void> {
   await Promise.all([cli('keys status after rotation', ['keys', 'status', '--state', BROWSER_STATE], { env: rotated }), cli('audit export after rotation', ['audit', 'export', '--format', 'json', '--state', BROWSER_STATE], { env: rotated })]);
 }
 
+/** `text` without terminal escape sequences (colours, cursor moves). */
+// eslint-disable-next-line no-control-regex -- terminal escapes start with ESC
+const plain = (text: string) => text.replace(/\x1b(\[[0-9;?]*[A-Za-z]|[78])/g, '');
+
 /** Both scans of the working folder together, each leak and file once. */
 function mergeScans(a: { files: string[]; leaks: Leak[] }, b: { files: string[]; leaks: Leak[] }): { files: string[]; leaks: Leak[] } {
   return { files: [...new Set([...a.files, ...b.files])], leaks: [...a.leaks, ...b.leaks] };
@@ -539,7 +588,7 @@ describe('the canary suite: no citizen\'s value and no secret in anything rekey 
     expect(shown('canary-drop', people.dropBad)?.row.state).toBe('rejected');
     expect(shown('canary-inbox', people.inboxBad)?.row.state).toBe('rejected');
     expect(shown('canary-hook', people.hookGood)?.row.state).toBe('delivered');
-    expect(outputs.filter((o) => o.label.endsWith('(pretty, in a terminal)') && /\b(INFO|DEBUG|WARN)\b/.test(o.stdout)).length, 'runs whose logs were drawn pretty').toBeGreaterThan(0);
+    expect(outputs.filter((o) => o.label.endsWith('(pretty, in a terminal)') && /^\[[\d:.]+\] (INFO|DEBUG|WARN) \(\d+\)/m.test(plain(o.stdout))).length, 'runs whose logs were drawn pretty').toBeGreaterThan(0);
     expect(outputs.find((o) => o.label === 'run canary-sqlite, corrected resent')?.stdout).toMatch(/"conflicts": 1/);
     if (app) {
       expect(shown('canary-browser', people.browserRefused)?.row.state).toMatch(/rejected/);
@@ -583,6 +632,7 @@ describe('the canary suite: no citizen\'s value and no secret in anything rekey 
     const leaks: Leak[] = [];
     for (const o of outputs) {
       leaks.push(...scanBytes(canaries, `stderr of ${o.label}`, Buffer.from(o.stderr)));
+      leaks.push(...scanBytes(canaries, `stdout and stderr of ${o.label} without terminal escapes`, Buffer.from(plain(`${o.stdout}\n${o.stderr}`))));
       const drawn = o.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => pretty(l)).join('');
       leaks.push(...scanBytes(canaries, `stderr of ${o.label} drawn by pino-pretty`, Buffer.from(drawn)));
     }
