@@ -96,20 +96,27 @@ export async function moveNoClobber(src: string, dir: string, name: string): Pro
 /** The ending of every file the inbox keeps in done and quarantine: a sealed (encrypted) copy of the file read. */
 export const SEALED_SUFFIX = '.sealed';
 
+/** Whether a file from before sealing, or a report, already has `stem` in `dir`. */
+async function takenStem(dir: string, stem: string): Promise<boolean> {
+  for (const name of [stem, `${stem}.errors.json`, `${stem}.error.json`]) if (await exists(join(dir, name))) return true;
+  return false;
+}
+
 /**
  * Reserves in `dir` the first `<numberedName(name, n)>.sealed` that is
- * free (and whose stem no file from before sealing has), by creating it
- * empty with O_EXCL, so that two runners never seal into one name and a
- * sealed file is never replaced (its key would be). Resolves to the path
- * and its stem, the name the file's report takes (`<stem>.errors.json`).
- * The sealed file is later renamed over the empty one; an empty one left
- * by a crash holds nothing.
+ * free, and whose stem no report and no file from before sealing has
+ * (unless `src` is that clear file, about to be sealed there), by
+ * creating it empty with O_EXCL: two runners never seal into one name,
+ * and a sealed file is never replaced (its key would be). Resolves to the
+ * path and its stem, the name the file's report takes
+ * (`<stem>.errors.json`). The sealed file is later renamed over the empty
+ * one; an empty one left by a crash holds nothing.
  */
-export async function reserveSealedName(dir: string, name: string): Promise<{ path: string; stem: string }> {
+export async function reserveSealedName(dir: string, name: string, src?: string): Promise<{ path: string; stem: string }> {
   for (let n = 1; ; n++) {
     const stem = numberedName(name, n);
     const path = join(dir, stem + SEALED_SUFFIX);
-    if (await exists(join(dir, stem))) continue;
+    if (join(dir, stem) !== src && (await takenStem(dir, stem))) continue;
     try {
       await (await open(path, 'wx', 0o600)).close();
       return { path, stem };
@@ -118,6 +125,14 @@ export async function reserveSealedName(dir: string, name: string): Promise<{ pa
       throw e;
     }
   }
+}
+
+/**
+ * Whether `name`, in done or quarantine, is a clear copy an earlier version
+ * of rekey kept there: not sealed, not a report, not a temporary file.
+ */
+export function isClearCopy(name: string): boolean {
+  return !name.endsWith(SEALED_SUFFIX) && !name.endsWith('.errors.json') && !name.endsWith('.error.json') && !isTemporaryName(name);
 }
 
 /** Removes the reservation at `path` when it is still empty (the sealing failed before its file was put in place). */

@@ -336,14 +336,37 @@ describe('inbox: only sealed copies are kept', () => {
     expect(readdirSync(inbox).sort()).toEqual(['.processing', 'done', 'quarantine']);
   });
 
-  it('never seals into a name taken: an empty reservation a crash left, or a clear file from before sealing', async () => {
+  it('never seals into a name taken: an empty reservation a crash left, or a report of a file from before sealing', async () => {
     await mkdir(join(inbox, 'done'), { recursive: true });
     await writeFile(join(inbox, 'done', 'x.ndjson.sealed'), '');
-    await writeFile(join(inbox, 'done', 'x-2.ndjson'), 'kept by an older version');
+    await writeFile(join(inbox, 'done', 'x-2.ndjson.errors.json'), '{}');
     await drop('x.ndjson', ndjson(['X1']));
     await pass(source());
-    expect(ls('done')).toEqual(['x-2.ndjson', 'x-3.ndjson.sealed', 'x.ndjson.sealed']);
+    expect(ls('done')).toEqual(['x-2.ndjson.errors.json', 'x-3.ndjson.sealed', 'x.ndjson.sealed']);
     expect((await ledger.sealedFiles('inbox-test').read(join(inbox, 'done', 'x-3.ndjson.sealed'))).toString()).toBe(ndjson(['X1']));
+  });
+
+  it('seals the clear files an earlier version left in done and quarantine, once, keeping their reports', async () => {
+    await mkdir(join(inbox, 'done'), { recursive: true });
+    await mkdir(join(inbox, 'quarantine'), { recursive: true });
+    await writeFile(join(inbox, 'done', 'old.csv'), good);
+    await writeFile(join(inbox, 'done', 'old.csv.errors.json'), '{"outcome":"done"}');
+    await writeFile(join(inbox, 'quarantine', 'bad.csv'), bad);
+    await writeFile(join(inbox, 'quarantine', 'bad.csv.error.json'), '{"outcome":"quarantined"}');
+    await writeFile(join(inbox, 'done', '.half.csv.sealed.0a1b.tmp'), 'ciphertext a kill left');
+    const src = source();
+    await pass(src);
+    expect(ls('done')).toEqual(['.half.csv.sealed.0a1b.tmp', 'old.csv.errors.json', 'old.csv.sealed']);
+    expect(ls('quarantine')).toEqual(['bad.csv.error.json', 'bad.csv.sealed']);
+    expect(raw('done', 'old.csv.sealed').includes(CANARY)).toBe(false);
+    const files = ledger.sealedFiles('inbox-test');
+    expect((await files.read(join(inbox, 'done', 'old.csv.sealed'))).toString()).toBe(good);
+    expect((await files.read(join(inbox, 'quarantine', 'bad.csv.sealed'))).toString()).toBe(bad);
+    const kinds = await store.select<{ kind: string }>('SELECT kind FROM sealed_files WHERE pipeline = $1 ORDER BY kind', ['inbox-test']);
+    expect(kinds.map((k) => k.kind)).toEqual(['inbox-done', 'inbox-quarantine']);
+    await writeFile(join(inbox, 'done', 'later.csv'), good);
+    await pass(src);
+    expect(ls('done')).toContain('later.csv');
   });
 
   it('without ctx.files the inbox refuses to start and claims nothing', async () => {

@@ -29,6 +29,7 @@ import {
   claimantName,
   claimFile,
   heartbeat,
+  isClearCopy,
   isTemporaryName,
   look,
   orphanedClaims,
@@ -100,6 +101,7 @@ export class InboxSource extends FileSource {
   private readonly staleMs: number;
   private readonly now: () => number;
   private finished: ReadFile[] = [];
+  private clearCopiesSealed = false;
 
   /** Checks the options; touches no file (folders are made by the first read). */
   constructor(config: InboxSourceConfig, env: ConnectorEnv, opts: InboxOptions = {}) {
@@ -134,6 +136,7 @@ export class InboxSource extends FileSource {
   override async *read(ctx: Ctx): AsyncGenerator<SourceItem, void, undefined> {
     sealedFilesOf(ctx);
     await this.prepare();
+    await this.sealClearCopies(ctx);
     for (const claimed of await this.leftovers(ctx)) {
       if (ctx.signal.aborted) return;
       yield* this.readClaimed(claimed, ctx);
@@ -262,6 +265,42 @@ export class InboxSource extends FileSource {
         throw inboxFailure(dir, e);
       });
     }
+  }
+
+  /**
+   * Once per source: seals the clear files an earlier version of rekey left
+   * in done and quarantine (`<name>` becomes `<name>.sealed`, its report
+   * keeping its name), so that those folders hold ciphertext only after an
+   * upgrade too. A file that cannot be sealed is logged and left as it is.
+   */
+  private async sealClearCopies(ctx: Ctx): Promise<void> {
+    if (this.clearCopiesSealed) return;
+    const files = sealedFilesOf(ctx);
+    const folders = [
+      [this.folders.done, 'inbox-done'],
+      [this.folders.quarantine, 'inbox-quarantine'],
+    ] as const;
+    for (const [dir, kind] of folders) {
+      const entries = await readdir(dir, { withFileTypes: true }).catch((e: unknown) => {
+        throw inboxFailure(dir, e);
+      });
+      let sealed = 0;
+      for (const name of entries.filter((e) => e.isFile() && isClearCopy(e.name)).map((e) => e.name).sort()) {
+        const src = join(dir, name);
+        let reserved: string | undefined;
+        try {
+          reserved = (await reserveSealedName(dir, name, src)).path;
+          await files.moveIn(src, reserved, { kind });
+          reserved = undefined;
+          sealed++;
+        } catch (e) {
+          if (reserved !== undefined) await releaseReservation(reserved);
+          ctx.log.error({ file: name, folder: dir, err: e }, 'could not seal a file an earlier version of rekey left in clear');
+        }
+      }
+      if (sealed > 0) ctx.log.warn({ folder: dir, files: sealed }, 'sealed the files an earlier version of rekey had left in clear');
+    }
+    this.clearCopiesSealed = true;
   }
 
   /** This runner's claimed files, then those of runners that are gone (moved into this runner's claim folder). */
