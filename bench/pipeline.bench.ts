@@ -3,6 +3,9 @@
  * submissions through the 12-field mapping into the SQLite target, with the
  * ledger and audit log, mapping on the main thread only and on 2 worker
  * threads; and the same 2-worker run without the ledger, to price it.
+ * With REKEY_BENCH_ONLY=encryption, the 2-worker run with bodies sealed
+ * (as rekey always stores them) against the same run with bodies in clear
+ * (a bench-only codec, bench/clear-bodies.ts), to price encryption at rest.
  */
 import { BENCH_PII_KEY, benchPassOptions } from './pass-options.js';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +16,9 @@ import pino from 'pino';
 import { loadPipelineFile } from '../runner/pipeline-files.js';
 import { flowPipeline } from '../pipelines/flow/flow-pipeline.js';
 import { openRuntime } from '../runner/runtime.js';
+import { Ledger } from '../pipelines/ledger/ledger.js';
+import { CLEAR_BODIES_FOR_BENCH } from './clear-bodies.js';
+import { sealedBodies, type BodyCodec } from '../pipelines/privacy/bodies.js';
 import { MappingPool } from '../runner/pool/mapping-pool.js';
 import { runPass } from '../pipelines/flow/pass.js';
 import { mappingOptions } from '../runner/commands/run.command.js';
@@ -56,21 +62,59 @@ function pipelineDir(base: string, name: string, input: string): string {
 
 const key = BENCH_PII_KEY;
 
-async function withLedger(base: string, name: string, input: string, total: number, threads: number): Promise<Figure> {
+/** How a run stores bodies: as rekey does (`sealed`), or `clear` (bench only), to price encryption at rest. */
+type Bodies = 'sealed' | 'clear';
+
+/** Main-thread CPU time spent sealing bodies, summed over runs (bench only: it wraps rekey's own codec). */
+interface SealClock {
+  micros: number;
+  bodies: number;
+}
+
+/** This thread's CPU time so far, in µs (unlike wall time, not inflated when other processes take the cores). */
+function threadCpuMicros(): number {
+  const u = process.threadCpuUsage();
+  return u.user + u.system;
+}
+
+/** `codec` timed into `clock`: two clock reads per batch, none per body. */
+function timedCodec(codec: BodyCodec, clock: SealClock): BodyCodec {
+  return {
+    seal(pipeline, place, items) {
+      const t0 = threadCpuMicros();
+      const out = codec.seal(pipeline, place, items);
+      clock.micros += threadCpuMicros() - t0;
+      clock.bodies += items.length;
+      return out;
+    },
+    open: (pipeline, place, key, row) => codec.open(pipeline, place, key, row),
+  };
+}
+
+/** A run's figure, with the main thread's own CPU time per record (the thread that serves the ledger). */
+type LedgerFigure = Figure & { mainThreadCpuMicrosPerRecord: number };
+
+async function withLedger(base: string, name: string, input: string, total: number, threads: number, bodies: Bodies = 'sealed', clock?: SealClock): Promise<LedgerFigure> {
   const loaded = await loadPipelineFile(pipelineDir(base, name, input));
   if (!loaded.pipeline) throw new Error(loaded.problems.map((p) => p.message).join('\n'));
   const runtime = await openRuntime(`sqlite:${join(base, `${name}.state.sqlite`)}`);
   const pool = threads ? new MappingPool(loaded.pipeline.mappingFile, threads, key) : undefined;
   if (pool) await pool.mapMany([]);
+  const injected = bodies === 'clear' ? CLEAR_BODIES_FOR_BENCH : clock ? timedCodec(sealedBodies(runtime.ledger.keys), clock) : undefined;
+  const ledger = injected ? new Ledger(runtime.store, runtime.audit, runtime.ledger.keys, { bodies: injected }) : runtime.ledger;
   const cpu = cpuClock();
+  const main0 = threadCpuMicros();
   const t0 = process.hrtime.bigint();
-  const r = await runPass(flowPipeline(loaded.pipeline), runtime.ledger, { ...benchPassOptions(), ...mappingOptions(pool, loaded.pipeline.mapping, key) });
+  const r = await runPass(flowPipeline(loaded.pipeline), ledger, { ...benchPassOptions(), ...mappingOptions(pool, loaded.pipeline.mapping, key) });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpuMicrosPerRecord = cpu(total);
+  const mainThreadCpuMicrosPerRecord = (threadCpuMicros() - main0) / total;
   await pool?.close();
   await runtime.close();
   if (r.delivered !== total) throw new Error(`${name}: delivered ${r.delivered} of ${total}`);
-  return { name: `${name} (${threads ? `${threads} workers` : 'main thread only'}, ledger and audit)`, records: total, seconds, perSecond: total / seconds, cpuMicrosPerRecord };
+  const what = bodies === 'clear' ? 'ledger and audit, bodies in clear (bench only)' : 'ledger and audit';
+  const figure = { name: `${name} (${threads ? `${threads} workers` : 'main thread only'}, ${what})`, records: total, seconds, perSecond: total / seconds, cpuMicrosPerRecord };
+  return { ...figure, mainThreadCpuMicrosPerRecord };
 }
 
 async function withoutLedger(base: string, name: string, input: string, total: number, threads: number): Promise<Figure> {
@@ -105,30 +149,81 @@ async function withoutLedger(base: string, name: string, input: string, total: n
   return { name: `${name} (${threads} workers, no ledger)`, records: total, seconds, perSecond: total / seconds, cpuMicrosPerRecord };
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/**
+ * Encryption at rest priced in one process: the 2-worker run with bodies
+ * in clear and sealed, alternated clear, sealed, sealed, clear (and again
+ * for more rounds, REKEY_BENCH_ENCRYPTION_ROUNDS, default 1) so that a
+ * drift of the machine weighs on both alike; ratios of the medians.
+ */
+async function encryptionBench(base: string, input: string, total: number): Promise<Record<string, unknown>> {
+  const rounds = Math.max(1, Number(process.env.REKEY_BENCH_ENCRYPTION_ROUNDS ?? 1));
+  const clear: LedgerFigure[] = [];
+  const sealed: LedgerFigure[] = [];
+  const clock: SealClock = { micros: 0, bodies: 0 };
+  for (let i = 0; i < rounds; i++) {
+    clear.push(await withLedger(base, `clear${2 * i + 1}`, input, total, 2, 'clear'));
+    sealed.push(await withLedger(base, `sealed${2 * i + 1}`, input, total, 2, 'sealed', clock));
+    sealed.push(await withLedger(base, `sealed${2 * i + 2}`, input, total, 2, 'sealed', clock));
+    clear.push(await withLedger(base, `clear${2 * i + 2}`, input, total, 2, 'clear'));
+  }
+  const sealMicrosPerBody = clock.micros / clock.bodies;
+  const rate = (fs: Figure[]) => median(fs.map((f) => f.perSecond));
+  const cpu = (fs: Figure[]) => median(fs.map((f) => f.cpuMicrosPerRecord!));
+  const mainCpu = (fs: LedgerFigure[]) => median(fs.map((f) => f.mainThreadCpuMicrosPerRecord));
+  return {
+    benchmark: 'pipeline',
+    figures: [...clear, ...sealed],
+    ratios: {
+      // Throughput with encryption over throughput without (1 = free).
+      sealedVsClear: rate(sealed) / rate(clear),
+      // What encryption adds to the time a submission takes.
+      encryptionCost: rate(clear) / rate(sealed) - 1,
+      // What it adds to the CPU a submission takes.
+      encryptionCostByCpu: cpu(sealed) / cpu(clear) - 1,
+      // What it adds to the CPU of the main thread, which serves the ledger and bounds the 2-worker run.
+      encryptionCostByMainThreadCpu: mainCpu(sealed) / mainCpu(clear) - 1,
+      // Main-thread CPU sealing a body (one randomBytes per batch, one wrap and one seal per body) over the main thread's CPU a submission takes in the clear runs.
+      sealShareOfMainThread: sealMicrosPerBody / mainCpu(clear),
+    },
+    sealMicrosPerBody,
+    mainThreadCpuMicrosPerRecord: { clear: clear.map((f) => f.mainThreadCpuMicrosPerRecord), sealed: sealed.map((f) => f.mainThreadCpuMicrosPerRecord) },
+    goals: { encryptionCost: '<= 0.10' },
+  };
+}
+
 /** Runs the pipeline benchmark over `total` submissions. */
 export async function pipelineBench(total = 1_000_000): Promise<Record<string, unknown>> {
   const base = mkdtempSync(join(process.env.REKEY_BENCH_DIR ?? tmpdir(), 'rekey-bench-'));
   try {
     const input = await writeInput(base, total);
     const only = process.env.REKEY_BENCH_ONLY;
+    if (only === 'encryption') return await encryptionBench(base, input, total);
     if (only) {
       const run = { main: () => withLedger(base, 'main', input, total, 0), workers: () => withLedger(base, 'workers', input, total, 2), bare: () => withoutLedger(base, 'bare', input, total, 2) }[only];
-      if (!run) throw new Error(`REKEY_BENCH_ONLY must be main, workers or bare, got ${only}`);
+      if (!run) throw new Error(`REKEY_BENCH_ONLY must be main, workers, bare or encryption, got ${only}`);
       return { benchmark: 'pipeline', figures: [await run()], note: 'one configuration only (REKEY_BENCH_ONLY): no ratios' };
     }
     const main = await withLedger(base, 'main', input, total, 0);
     const workers = await withLedger(base, 'workers', input, total, 2);
     const bare = await withoutLedger(base, 'bare', input, total, 2);
+    const clear = await withLedger(base, 'clear', input, total, 2, 'clear');
     return {
       benchmark: 'pipeline',
-      figures: [main, workers, bare],
+      figures: [main, workers, bare, clear],
       ratios: {
         twoWorkersVsMainThread: workers.perSecond / main.perSecond,
         ledgerCost: 1 - workers.perSecond / bare.perSecond,
         // What the ledger would cost were both runs bound by CPU alone: its share of the CPU a submission takes.
         ledgerCostByCpu: 1 - bare.cpuMicrosPerRecord! / workers.cpuMicrosPerRecord!,
+        // What sealing bodies adds to a submission's time (2 workers, one pair; REKEY_BENCH_ONLY=encryption alternates runs).
+        encryptionCost: clear.perSecond / workers.perSecond - 1,
       },
-      goals: { twoWorkersVsMainThread: '>= 1.6', ledgerCost: '< 0.30' },
+      goals: { twoWorkersVsMainThread: '>= 1.6', ledgerCost: '< 0.30', encryptionCost: '<= 0.10' },
     };
   } finally {
     rmSync(base, { recursive: true, force: true });
