@@ -93,7 +93,7 @@ describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
     expect((err as Error).message).toContain(TEST_KEYS.current.id);
   });
 
-  it('sealExisting seals bodies stored in clear before migration 0008, once', async () => {
+  it('sealExisting seals the bodies an upgraded store holds in clear (the oldest rows), once', async () => {
     const p = fresh();
     const [old, oldConflict] = [canary('OLD'), canary('OLD-CONFLICT')];
     await ledger.receive(p, null, [sub('o', 'h-o', { n: 1 })], RUNNER);
@@ -101,11 +101,13 @@ describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
     const [body] = (await raw('ledger_bodies')).slice(-1);
     const [conflict] = (await raw('ledger_conflicts')).slice(-1);
     await env.ts.store.transaction(async (t) => {
-      await env.ts.store.exec('UPDATE ledger_bodies SET body = $1, kid = NULL, dek = NULL WHERE id = $2', [JSON.stringify({ old }), body!.id], t);
-      await env.ts.store.exec('UPDATE ledger_conflicts SET body = $1, kid = NULL, dek = NULL WHERE id = $2', [JSON.stringify({ oldConflict }), conflict!.id], t);
+      await env.ts.store.exec('UPDATE ledger_bodies SET body = $1, kid = NULL, dek = NULL WHERE id <= $2', [JSON.stringify({ old }), body!.id], t);
+      await env.ts.store.exec('UPDATE ledger_conflicts SET body = $1, kid = NULL, dek = NULL WHERE id <= $2', [JSON.stringify({ oldConflict }), conflict!.id], t);
     });
+    const clear = { bodies: (await raw('ledger_bodies')).length, conflicts: (await raw('ledger_conflicts')).length };
+    expect(clear.bodies).toBeGreaterThan(1);
     expect((await ledger.get(p, 'o'))?.body).toEqual({ old });
-    expect(await ledger.sealExisting(1)).toEqual({ bodies: 1, conflicts: 1 });
+    expect(await ledger.sealExisting(2)).toEqual(clear);
     const after = [...(await raw('ledger_bodies')), ...(await raw('ledger_conflicts'))];
     expect(after.every((r) => r.kid === TEST_KEYS.current.id && r.dek)).toBe(true);
     expect(JSON.stringify(after)).not.toContain(old);
@@ -114,4 +116,27 @@ describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
     expect((await ledger.conflicts(p)).map((c) => c.body)).toEqual([{ oldConflict }]);
     expect(await ledger.sealExisting()).toEqual({ bodies: 0, conflicts: 0 });
   });
+
+  it('sealExisting finishes what an interrupted start left in clear', async () => {
+    const p = fresh();
+    await ledger.receive(p, null, [sub('i1', 'h-i1', { n: 1 }), sub('i2', 'h-i2', { n: 2 })], RUNNER);
+    const rows = await raw('ledger_bodies');
+    await env.ts.store.transaction((t) => env.ts.store.exec('UPDATE ledger_bodies SET body = $1, kid = NULL, dek = NULL', ['{"again":true}'], t));
+    const keysOnly = new Ledger(env.ts.store, new AuditLog(env.ts.store), TEST_KEYS);
+    let calls = 0;
+    const failing = new Ledger(env.ts.store, new AuditLog(env.ts.store), TEST_KEYS, {
+      bodies: {
+        seal: (pipeline, place, items) => {
+          if (++calls > 1) throw new Error('killed');
+          return sealedBodies(TEST_KEYS).seal(pipeline, place, items);
+        },
+        open: (pipeline, place, key, row) => sealedBodies(TEST_KEYS).open(pipeline, place, key, row),
+      },
+    });
+    await expect(failing.sealExisting(1)).rejects.toThrow('killed');
+    expect((await raw('ledger_bodies')).filter((r) => r.kid === null)).toHaveLength(rows.length - 1);
+    expect(await keysOnly.sealExisting(1)).toEqual({ bodies: rows.length - 1, conflicts: 0 });
+    expect((await raw('ledger_bodies')).filter((r) => r.kid === null)).toEqual([]);
+  });
+
 });

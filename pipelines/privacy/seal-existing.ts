@@ -1,6 +1,14 @@
 /**
  * Sealing bodies stored in clear before migration 0008: a store upgraded
  * from an earlier rekey holds no clear body once a runtime has opened it.
+ *
+ * Only rows written before 0008 can be clear, and they are the oldest, so
+ * the clear rows of a table are a prefix of it in id order. Sealing walks
+ * that prefix from its newest row down, so whatever is left clear (after an
+ * interrupted start, say) is still a prefix, and "is the oldest row
+ * clear?" (one primary-key lookup) tells whether there is anything to do:
+ * a sealed store is not scanned on every start (about 0.7 s a 500,000
+ * bodies on SQLite here, were it scanned).
  */
 import { updateMany } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
@@ -16,11 +24,11 @@ export interface SealedCounts {
 const CLEAR: Record<BodyPlace, { table: string; select: string }> = {
   body: {
     table: 'ledger_bodies',
-    select: 'SELECT b.id, b.body, l.pipeline, l.key FROM ledger_bodies b JOIN ledger l ON l.id = b.id WHERE b.kid IS NULL ORDER BY b.id',
+    select: 'SELECT b.id, b.body, l.pipeline, l.key FROM ledger_bodies b JOIN ledger l ON l.id = b.id WHERE b.kid IS NULL ORDER BY b.id DESC',
   },
   conflict: {
     table: 'ledger_conflicts',
-    select: 'SELECT id, body, pipeline, key FROM ledger_conflicts WHERE kid IS NULL ORDER BY id',
+    select: 'SELECT id, body, pipeline, key FROM ledger_conflicts WHERE kid IS NULL ORDER BY id DESC',
   },
 };
 
@@ -40,6 +48,8 @@ function sealRows(bodies: BodyCodec, place: BodyPlace, rows: readonly ClearRow[]
 
 async function sealTable(store: StateStore, bodies: BodyCodec, place: BodyPlace, batch: number): Promise<number> {
   const { table, select } = CLEAR[place];
+  const [oldest] = await store.select<{ kid: string | null }>(`SELECT kid FROM ${table} ORDER BY id LIMIT 1`);
+  if (!oldest || oldest.kid !== null) return 0;
   let sealed = 0;
   for (;;) {
     const n = await store.transaction(async (t) => {
