@@ -243,6 +243,7 @@ async function browserLane(): Promise<void> {
   keysOf['canary-browser'] = { state: BROWSER_STATE, people: list };
   const run = await cli('run canary-browser', ['run', '--json', '--wait', '30s', '--state', BROWSER_STATE, file]);
   want(run, has(summary(run), { delivered: 2 }), 'delivered 2');
+  for (const p of list) await cli(`evidence canary-browser ${p.tag}`, ['evidence', '--state', BROWSER_STATE, '--out', join(OPENED_EVIDENCE, p.tag), 'canary-browser', p.key]);
 }
 
 /** The operator's view: status, dead letters, each submission shown, audit verified and exported. */
@@ -250,6 +251,7 @@ async function operatorCommands(): Promise<void> {
   const jobs: [string, string[]][] = [];
   for (const state of [SQLITE_STATE, BROWSER_STATE, PG_STATE]) jobs.push(['status --json', ['status', '--json', '--state', state]], ['audit export json', ['audit', 'export', '--format', 'json', '--state', state]]);
   jobs.push(['status', ['status', '--state', SQLITE_STATE]], ['audit export csv', ['audit', 'export', '--state', SQLITE_STATE]]);
+  jobs.push([CONTROL, ['dlq', 'show', '--body', '--json', '--state', SQLITE_STATE, 'canary-sqlite', people.sqliteBad.key]]);
   jobs.push(['audit export --out', ['audit', 'export', '--state', SQLITE_STATE, '--out', join(dirs.reports, 'audit.csv')]]);
   jobs.push(['keys status', ['keys', 'status', '--state', SQLITE_STATE]], ['files canary-inbox', ['files', '--state', SQLITE_STATE, 'canary-inbox']], ['files --json canary-browser', ['files', '--json', '--state', BROWSER_STATE, 'canary-browser']]);
   for (const [pipeline, { state, people: list }] of Object.entries(keysOf)) {
@@ -310,6 +312,16 @@ async function purgeAndErase(): Promise<void> {
 function mergeScans(a: { files: string[]; leaks: Leak[] }, b: { files: string[]; leaks: Leak[] }): { files: string[]; leaks: Leak[] } {
   return { files: [...new Set([...a.files, ...b.files])], leaks: [...a.leaks, ...b.leaks] };
 }
+
+/**
+ * Where `rekey evidence` writes the operator's decrypted copies: with the
+ * legacy targets, left out of the search (a clear copy is what was asked
+ * for), and searched on their own for secrets and other people's data.
+ */
+export const OPENED_EVIDENCE = join(dirs.legacy, 'opened-evidence');
+
+/** The label of `dlq show --body`, which prints a body on purpose: the control that the search finds values in real output. */
+export const CONTROL = 'control: dlq show --body';
 
 /** The legacy targets and the canaries' inputs: left out of the search. */
 export const inLegacy = (f: string) => f.startsWith(`${dirs.legacy}/`) || f.startsWith(`${dirs.input}/`);

@@ -34,6 +34,19 @@ export interface Person {
 }
 
 const INWARD = 'ABDEFGHJLNPQRSTUWXYZ';
+const used = new Set<string>();
+
+/** Parts from `make` that no earlier citizen of this run has had: two people sharing a birth date must not look like one leaking into the other's evidence. */
+function fresh(make: () => string[]): string[] {
+  for (;;) {
+    const parts = make();
+    const id = parts.join('/');
+    if (!used.has(id)) {
+      used.add(id);
+      return parts;
+    }
+  }
+}
 /** What a GOV.UK Forms reference is made of (the webhook example's schema checks it). */
 const REF_CHARS = 'ABCDEFGHJKLMNPRSTUVWXY23456789';
 
@@ -48,9 +61,7 @@ function inwardLetters(): string {
  */
 export function person(canaries: Canaries, tag: string, opts: { marker?: string; licence?: string; email?: string } = {}): Person {
   const add = (field: string, value: string) => canaries.add(`${field} of ${tag}`, value);
-  const day = String(randomInt(10, 28));
-  const month = String(randomInt(10, 13));
-  const year = String(randomInt(1930, 1950));
+  const [day = '', month = '', year = ''] = fresh(() => [String(randomInt(10, 28)), String(randomInt(10, 13)), String(randomInt(1930, 1950))]);
   const dob = `${day}/${month}/${year}`;
   add('DOB', dob);
   add('DOB (mapped)', `${day}.${month}.${year}`);
@@ -60,7 +71,7 @@ export function person(canaries: Canaries, tag: string, opts: { marker?: string;
   const ninoDigits = digits(6);
   add('NINO', `JH${ninoDigits}C`);
   add('NINO (spaced)', `JH ${ninoDigits.slice(0, 2)} ${ninoDigits.slice(2, 4)} ${ninoDigits.slice(4)} C`);
-  const phoneEnd = digits(3);
+  const [phoneEnd = ''] = fresh(() => [digits(3)]);
   add('PHONE', `07700 900${phoneEnd}`);
   add('PHONE (mapped)', `7700900${phoneEnd}`);
   const licence = opts.licence ?? `${letters(5)}${year.charAt(2)}${month}${day}${year.charAt(3)}${letters(2)}${digits(1)}${letters(2)}`;
