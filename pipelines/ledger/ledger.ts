@@ -168,14 +168,17 @@ export class Ledger {
   /**
    * One submission's row and stored body (opened), or null. Throws
    * `DATA_KEY_UNKNOWN` or `DATA_DECRYPT_FAILED` when the body does not open.
+   * With `body: false` the body is neither read nor opened (`body` is
+   * null), so no key is needed.
    */
-  async get(pipeline: string, key: string): Promise<LedgerEntry | null> {
+  async get(pipeline: string, key: string, opts: { body?: boolean } = {}): Promise<LedgerEntry | null> {
+    const withBody = opts.body !== false;
     const [row] = await this.store.select<Record<string, unknown>>(
-      `SELECT ${ROW_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ')}, b.body, b.kid, b.dek FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id
+      `SELECT ${ROW_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ')}${withBody ? ', b.body, b.kid, b.dek' : ''} FROM ledger l${withBody ? ' LEFT JOIN ledger_bodies b ON b.id = l.id' : ''}
        WHERE l.pipeline = $1 AND l.key = $2`,
       [pipeline, key],
     );
-    return row ? toEntry(row, this.openBody(pipeline, 'body', key, row)) : null;
+    return row ? toEntry(row, withBody ? this.openBody(pipeline, 'body', key, row) : null) : null;
   }
 
   private openBody(pipeline: string, place: 'body' | 'conflict', key: string, row: Record<string, unknown>): string | null {

@@ -52,7 +52,7 @@ function show(dlq: Command, result: CommandResult): void {
   withStateOptions(dlq.command('show').description('one submission: its row, last error and history').argument('<pipeline>').argument('<key>'))
     .option('--body', 'also print the stored submission body (may hold personal data)')
     .action(async (pipeline: string, key: string, opts: StateOptions & { body?: boolean }) => {
-      const found = await withLedger(opts.state, async (l) => ({ row: await l.get(pipeline, key), history: await l.history(pipeline, key) }));
+      const found = await withLedger(opts.state, async (l) => ({ row: await l.get(pipeline, key, { body: opts.body === true }), history: await l.history(pipeline, key) }));
       const history = () => `\nhistory\n${formatTable(['SEQ', 'AT', 'EVENT', 'ACTOR', 'NOTE'], found.history.map((e) => historyLine(e, key)))}`;
       if (!found.row && found.history.length) {
         if (opts.json) return printJson({ row: null, history: found.history });

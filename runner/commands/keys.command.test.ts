@@ -62,6 +62,9 @@ describe('rekey keys (as processes)', () => {
     expect(statusB.stdout).toMatch(new RegExp(`^${idA}\\s+NOT GIVEN\\s+5\\s+1\\s+1$`, 'm'));
     expect(statusB.stdout).toContain(`data under keys not given, which cannot be opened: ${idA}`);
     await expect(withStore(new KeyRing(Buffer.from(B, 'hex')), (l) => l.get(P, 'A'))).rejects.toMatchObject({ code: 'DATA_KEY_UNKNOWN' });
+    const rowOnly = await cli({ REKEY_DATA_KEY: B }, 'dlq', 'show', P, 'A');
+    expect(rowOnly.code).toBe(0);
+    expect(rowOnly.stdout).toMatch(/^key\s+A$/m);
 
     const before = await raw();
     const headBefore = await withStore(TEST_KEYS, (_l, audit) => audit.head());
