@@ -25,6 +25,7 @@ import { PG_URL } from '../../../connectors/sql/sql.test-helpers.js';
 
 const leaksOf = (title: string, leaks: Leak[]) => expect(report(leaks), `${title}: canaries found in clear`).toEqual([]);
 let treeScan: { files: string[]; leaks: Leak[] } = { files: [], leaks: [] };
+const NO_CHROMIUM = chromium ? '' : ' (skipped: no Chromium installed and none could be installed; the browser lane did not run)';
 
 describe('the canary suite: no citizen\'s value and no secret in anything rekey writes', () => {
   beforeAll(async () => {
@@ -86,13 +87,13 @@ describe('the canary suite: no citizen\'s value and no secret in anything rekey 
     leaksOf('PostgreSQL state store', leaks);
   });
 
-  it.skipIf(!chromium)('no canary in the evidence: screenshots and traces, unzipped', () => {
+  it.skipIf(!chromium)(`no canary in the evidence: screenshots and traces, unzipped${NO_CHROMIUM}`, () => {
     const evidence = treeScan.files.filter((f) => f.startsWith(`${dirs.evidence}/`));
     expect(evidence.length).toBeGreaterThan(0);
     leaksOf('evidence', treeScan.leaks.filter((l) => l.where.startsWith('evidence/')));
   });
 
-  it.skipIf(!chromium)('decrypted by rekey evidence, a submission\'s evidence holds its own data only, and never a secret (the sign-in password)', () => {
+  it.skipIf(!chromium)(`decrypted by rekey evidence, a submission's evidence holds its own data only, and never a secret (the sign-in password)${NO_CHROMIUM}`, () => {
     let own = 0;
     const foreign: Leak[] = [];
     for (const p of [people.browserGood, people.browserLost, people.browserRefused]) {
