@@ -34,7 +34,7 @@ describe('the canary suite: a state store from before encryption at rest', () =>
     try {
       const ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
       const run = await ledger.startRun('canary-upgrade', 'runner:test', null);
-      await ledger.receive('canary-upgrade', run, people.map((p) => ({ key: p.key, contentHash: `sha256:${p.ref}`, body: submission(p) })), 'runner:test');
+      await ledger.receive('canary-upgrade', run, people.map((p) => ({ key: p.key, contentHash: `sha256:${p.ref}`, body: submission(p), source: `upgrade.ndjson:${p.tag}` })), 'runner:test');
     } finally {
       await store.close();
     }
