@@ -11,5 +11,9 @@ import type { BodyCodec } from '../pipelines/privacy/bodies.js';
 /** Stores and reads bodies in clear: for bench/pipeline.bench.ts alone. */
 export const CLEAR_BODIES_FOR_BENCH: BodyCodec = {
   seal: (_pipeline, _place, items) => items.map((i) => ({ body: i.text, kid: null, dek: null })),
-  open: (_pipeline, _place, _key, row) => row.body,
+  open: (_pipeline, _place, _key, row) => {
+    if (row.kid !== null) throw new Error('the clear bench codec cannot open a sealed body');
+    return row.body;
+  },
+  // No workerKey: mapping workers are given no key and leave bodies clear too.
 };

@@ -8,9 +8,11 @@
 import type { ChunkParser, ChunkParserRef } from '../../connectors/connector.types.js';
 import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import { contentHash, submissionKey } from './submission-key.js';
-import type { ChunkInput, ChunkResult } from './chunk.types.js';
+import type { BodySeal, ChunkInput, ChunkResult } from './chunk.types.js';
 import { piiHash } from '../audit/pii.js';
 import { piiDetail } from './deliver.js';
+import { KeyRing } from '../../lib/envelope.js';
+import { sealedBodies, type BodyCodec } from '../privacy/bodies.js';
 
 const parsers = new Map<string, Promise<ChunkParser>>();
 
@@ -33,11 +35,27 @@ export function chunkParser(ref: ChunkParserRef): Promise<ChunkParser> {
   return p;
 }
 
+const codecs = new Map<string, { key: Buffer; codec: BodyCodec }>();
+
+/** The ledger's body codec over the one key `seal` hands over, made once per thread and key. Throws when the key is not the one its id names. */
+function sealingCodec(seal: BodySeal): BodyCodec {
+  const key = Buffer.from(seal.key.buffer, seal.key.byteOffset, seal.key.byteLength);
+  const held = codecs.get(seal.kid);
+  if (held?.key.equals(key)) return held.codec;
+  const ring = new KeyRing(Buffer.from(key));
+  if (ring.current.id !== seal.kid) throw new Error(`the key handed over to seal bodies is not ${seal.kid}`);
+  const codec = sealedBodies(ring);
+  codecs.set(seal.kid, { key: ring.current.key, codec });
+  return codec;
+}
+
 /**
  * Maps every record `parse` reads in a chunk; a record it could not read
  * becomes an error naming its line, without its content. With
  * `chunk.piiKey`, also hashes each mapped record's PII fields for the
- * audit log.
+ * audit log. With `chunk.seal`, seals each body for `ledger_bodies` as
+ * the ledger would (one random draw for the chunk) and returns it only
+ * sealed, so the main thread writes it as it is.
  */
 export function mapChunk(m: CompiledMapping, parse: ChunkParser, chunk: ChunkInput): ChunkResult {
   const parsed = parse(chunk);
@@ -50,6 +68,11 @@ export function mapChunk(m: CompiledMapping, parse: ChunkParser, chunk: ChunkInp
     results.push(m.map(body));
   }
   out.results = JSON.stringify(results);
+  if (chunk.seal && out.keys.length) {
+    const sealed = sealingCodec(chunk.seal).seal(chunk.seal.pipeline, 'body', out.keys.map((key, i) => ({ key, text: out.bodies[i]! })));
+    out.sealed = { kid: chunk.seal.kid, bodies: sealed.map((b) => b.body), deks: sealed.map((b) => b.dek!) };
+    out.bodies = [];
+  }
   if (chunk.piiKey) {
     const key = Buffer.from(chunk.piiKey.buffer, chunk.piiKey.byteOffset, chunk.piiKey.byteLength);
     out.pii = JSON.stringify(results.map((r) => (r.ok ? piiDetail(m, r, (v) => piiHash(v, key)) : {})));

@@ -15,10 +15,24 @@ export interface BodiesTask {
   json: string;
 }
 
+/**
+ * What a chunk's bodies are sealed with where the chunk is mapped: the
+ * ledger's current key-encryption key (its bytes and id) and the pipeline
+ * that names the bodies' additional authenticated data.
+ */
+export interface BodySeal {
+  pipeline: string;
+  kid: string;
+  /** The key-encryption key's 32 bytes (in an ArrayBuffer of their own: cloning a view copies its whole buffer). */
+  key: Uint8Array;
+}
+
 /** A source's chunk to map, with the audit log's PII key where the chunk is mapped on this thread. */
 export type ChunkInput = ByteChunk & {
   /** The audit log's PII key: with it, the keyed hashes of each record's PII fields are computed too. */
   piiKey?: Uint8Array;
+  /** With it, each readable record's body comes back sealed for `ledger_bodies` (`ChunkResult.sealed`), not in clear. */
+  seal?: BodySeal;
 };
 
 /** Parse (with the parser the chunk names), key, hash and map a chunk of a source's bytes (whole records only). */
@@ -41,8 +55,14 @@ export interface ChunkResult {
   lines: number[];
   keys: string[];
   hashes: string[];
-  /** The JSON text of each body, stored as it is in the ledger. */
+  /** The JSON text of each body, stored as it is in the ledger (sealed there); empty when the chunk was sealed (`sealed`). */
   bodies: string[];
+  /**
+   * With `ChunkInput.seal`: each body sealed for `ledger_bodies` under a
+   * data key of its own (`pipelines/privacy/bodies.ts`): base64 ciphertexts
+   * and wrapped data keys, one per readable record, all under `kid`.
+   */
+  sealed?: { kid: string; bodies: string[]; deks: string[] };
   /** JSON array of MapResult, one per readable record. */
   results: string;
   /** With a PII key: JSON array of each record's PII hashes (`piiDetail`), one per readable record. */

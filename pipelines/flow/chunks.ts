@@ -2,7 +2,9 @@
  * The chunked path of a pass, for sources that hand over raw byte chunks
  * (`Source.chunks`): chunks are parsed by the parser each names, keyed,
  * hashed and mapped (on worker threads when a pool is given), while the
- * main thread admits each chunk into the ledger and delivers it. Several
+ * main thread admits each chunk into the ledger and delivers it. Bodies
+ * are sealed where the chunk is mapped, so the main thread only writes
+ * them. Several
  * chunks are in the workers at once, so mapping runs alongside the main
  * thread's database work.
  */
@@ -13,14 +15,14 @@ import { admit, type Door } from './admission.js';
 import { deliverMapped, mappingError, recordOutcomes, type DeliverCounts, type HeldRecords, type Settling } from './deliver.js';
 import type { IngestCounts } from './ingest.js';
 import { Pacer } from './pacer.js';
-import type { ChunkResult } from './chunk.types.js';
+import type { BodySeal, ChunkResult } from './chunk.types.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
 /** A source that offers raw byte chunks. */
 export type ChunkSource = Source & Required<Pick<Source, 'chunks'>>;
 
-/** Maps chunks: a worker pool, or `mapChunk` on this thread. */
-export type ChunkMapper = (chunk: ByteChunk) => Promise<ChunkResult>;
+/** Maps chunks: a worker pool, or `mapChunk` on this thread; with `seal`, returns the bodies sealed (`ChunkResult.sealed`). */
+export type ChunkMapper = (chunk: ByteChunk, seal?: BodySeal) => Promise<ChunkResult>;
 
 /** Whether a source offers raw chunks. */
 export function hasChunks(source: Source): source is ChunkSource {
@@ -52,6 +54,9 @@ export async function passByChunks(
   const writeOpen = p.writeAllowed(opts.now?.() ?? new Date());
   const version = p.mapping.version;
   const queue: Promise<ChunkResult>[] = [];
+  // Bodies are sealed where chunks are mapped, under the ledger's current key, so the main thread only writes them.
+  const sealKey = ledger.bodySealKey?.();
+  const seal: BodySeal | undefined = sealKey && { pipeline: p.name, kid: sealKey.id, key: new Uint8Array(sealKey.key) };
   const door: Door = { pipeline: p.name, ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash };
   // Two chains: the target's deliveries, one batch at a time and in order,
   // and the recording of their outcomes, also in order. Recording batch N
@@ -90,7 +95,9 @@ export async function passByChunks(
     const results = JSON.parse(r.results) as MapResult[];
     const pii = r.pii === undefined ? undefined : (JSON.parse(r.pii) as Settling['pii'][]);
     const items: IncomingSubmission[] = r.keys.map((key, i) => {
-      const item: IncomingSubmission = { key, contentHash: r.hashes[i]!, body: undefined, bodyJson: r.bodies[i]!, source: `line ${r.lines[i]}` };
+      const item: IncomingSubmission = { key, contentHash: r.hashes[i]!, body: undefined, source: `line ${r.lines[i]}` };
+      if (r.sealed) item.sealedBody = { body: r.sealed.bodies[i]!, kid: r.sealed.kid, dek: r.sealed.deks[i]! };
+      else item.bodyJson = r.bodies[i]!;
       const result = results[i]!;
       if (writeOpen) item.then = result.ok ? { to: 'delivering', mappingVersion: version } : { to: 'rejected', error: mappingError(result) };
       return item;
@@ -113,7 +120,7 @@ export async function passByChunks(
   const take = async () => record(await queue.shift()!);
   for await (const chunk of p.source.chunks(ctx)) {
     if (opts.signal.aborted) break;
-    queue.push(mapChunk(chunk));
+    queue.push(mapChunk(chunk, seal));
     if (queue.length >= inFlight) await take();
   }
   while (queue.length) {

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { ErrorData } from '../../lib/errors.js';
+import type { KeyEncryptionKey } from '../../lib/envelope.js';
 import type { CompiledMapping } from '../../mappings/index.js';
 import type { AnswerResult, ConnectorState, SealedFiles, Source, Target } from '../../connectors/connector.types.js';
 import type { ReconcileReport } from '../ledger/ledger.reconcile.js';
@@ -49,6 +50,8 @@ export interface FlowPipeline {
 export interface FlowLedger {
   /** With `opts.lease`, new submissions are recorded already leased to `owner`; an item's `then` moves it on at once (see `Ledger.receive`). */
   receive(pipeline: string, runId: string, items: IncomingSubmission[], actor: Actor, opts?: ReceiveOptions): Promise<ReceiveOutcome[]>;
+  /** The key mapping workers seal new bodies with, for `receive` to store as they are (see `Ledger.bodySealKey`); absent or undefined: bodies are sealed by `receive`. */
+  bodySealKey?(): KeyEncryptionKey | undefined;
   claim(pipeline: string, owner: string, limit: number, leaseMs: number, now?: Date): Promise<ClaimedSubmission[]>;
   /** With `ctx.owner`, moves of rows no longer leased to it are skipped; resolves to their keys. */
   apply(pipeline: string, runId: string, transitions: Transition[], actor: Actor, ctx: { target?: string; mappingVersion?: string; owner?: string }): Promise<string[] | void>;

@@ -2,7 +2,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
-import type { BodyCodec } from '../privacy/bodies.js';
+import type { BodyCodec, BodyPlace, StoredBody } from '../privacy/bodies.js';
 import { insertMany, iso, listParam } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { planMoves, startRow, type MutableRow } from './ledger.plan.js';
@@ -52,8 +52,30 @@ function checkItems(items: readonly IncomingSubmission[]): void {
   });
 }
 
-function bodyText(s: IncomingSubmission): string {
-  return s.bodyJson ?? JSON.stringify(s.body ?? null);
+/** The JSON text of `s`'s body: as given, else opened from its worker's seal (throws as `BodyCodec.open`). */
+function bodyText(bodies: BodyCodec, pipeline: string, s: IncomingSubmission): string {
+  if (s.bodyJson !== undefined) return s.bodyJson;
+  if (s.sealedBody) return bodies.open(pipeline, 'body', s.key, s.sealedBody);
+  return JSON.stringify(s.body ?? null);
+}
+
+/**
+ * The bodies of `items` as stored in `place`, one per item, in order. A
+ * body a mapping worker sealed for `ledger_bodies` is kept as it is when
+ * `bodies` holds its key; any other is sealed here, in one batch (a
+ * worker's seal is opened first when it is all there is: a conflict's
+ * additional authenticated data differs, and an unknown key is refused).
+ */
+function stored(bodies: BodyCodec, pipeline: string, place: BodyPlace, items: readonly IncomingSubmission[]): StoredBody[] {
+  const out: (StoredBody | undefined)[] = items.map((s) => (place === 'body' && s.sealedBody && bodies.storable?.(s.sealedBody) ? s.sealedBody : undefined));
+  const todo: number[] = [];
+  out.forEach((b, i) => {
+    if (!b) todo.push(i);
+  });
+  if (!todo.length) return out as StoredBody[];
+  const sealed = bodies.seal(pipeline, place, todo.map((i) => ({ key: items[i]!.key, text: bodyText(bodies, pipeline, items[i]!) })));
+  todo.forEach((at, j) => (out[at] = sealed[j]));
+  return out as StoredBody[];
 }
 
 /** Content hashes already stored for `keys`. */
@@ -64,7 +86,8 @@ export async function storedHashes(store: StateStore, pipeline: string, keys: re
 
 /**
  * Writes the bodies of new rows, once, by ledger id, each sealed by
- * `bodies` (ciphertext and wrapped data key): positional parameters on
+ * `bodies` or already sealed by a worker (ciphertext and wrapped data
+ * key): positional parameters on
  * SQLite (no JSON escaping), arrays on PostgreSQL.
  */
 async function insertBodies(
@@ -77,7 +100,7 @@ async function insertBodies(
 ): Promise<void> {
   const kept = fresh.filter((s) => ids.has(s.key));
   if (!kept.length) return;
-  const sealed = bodies.seal(pipeline, 'body', kept.map((s) => ({ key: s.key, text: bodyText(s) })));
+  const sealed = stored(bodies, pipeline, 'body', kept);
   const rows = kept.map((s, i) => [ids.get(s.key)!, sealed[i]!.body, sealed[i]!.kid, sealed[i]!.dek] as const);
   if (store.dialect === 'postgres') {
     await store.exec(
@@ -154,7 +177,8 @@ function planFresh(
  * with the same content hash is a `duplicate` (nothing written but the audit
  * entry); a known key with other content is a `conflict` (the stored row is
  * kept, the new content goes to `ledger_conflicts`); every body, new or
- * conflicting, is stored sealed by `bodies`. Repeats inside the
+ * conflicting, is stored sealed by `bodies` (a new body a worker sealed
+ * under a key `bodies` holds is stored as it is). Repeats inside the
  * batch are judged against the first occurrence. Audits one entry per
  * outcome kind, then one per `then` event, except that a move to
  * `delivering` is folded into the `received` entry: its record says
@@ -211,7 +235,7 @@ export async function receiveBatch(
       conflicting.push(s);
       return 'conflict';
     });
-    const sealed = bodies.seal(pipeline, 'conflict', conflicting.map((s) => ({ key: s.key, text: bodyText(s) })));
+    const sealed = stored(bodies, pipeline, 'conflict', conflicting);
     const conflictRows = conflicting.map((s, i) => [pipeline, s.key, s.contentHash, sealed[i]!.body, sealed[i]!.kid, sealed[i]!.dek, s.source ?? null, iso(now)]);
     await insertMany(store, 'ledger_conflicts', CONFLICT_COLUMNS, conflictRows, t);
     const entries: NewAuditEntry[] = [];

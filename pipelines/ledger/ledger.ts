@@ -12,7 +12,7 @@ import { inList, listParam } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import { connectorState } from '../store/connector-state.js';
 import type { AnswerResult, ConnectorState, SealedFiles } from '../../connectors/connector.types.js';
-import type { KeyRing } from '../../lib/envelope.js';
+import type { KeyEncryptionKey, KeyRing } from '../../lib/envelope.js';
 import { sealedFiles } from '../privacy/sealed-files.js';
 import { sealedBodies, type BodyCodec } from '../privacy/bodies.js';
 import { sealExistingBodies, type SealedCounts } from '../privacy/seal-existing.js';
@@ -77,6 +77,15 @@ export class Ledger {
    */
   receive(pipeline: string, runId: string | null, items: readonly IncomingSubmission[], actor: Actor, opts?: ReceiveOptions): Promise<ReceiveOutcome[]> {
     return receiveBatch(this.store, this.audit, this.bodies, pipeline, runId, items, actor, opts);
+  }
+
+  /**
+   * The key mapping workers seal new bodies with (the current
+   * key-encryption key), so that `receive` stores their seals as they are;
+   * undefined when bodies are sealed here only (the bench's clear codec).
+   */
+  bodySealKey(): KeyEncryptionKey | undefined {
+    return this.bodies.workerKey;
   }
 
   /**

@@ -4,6 +4,7 @@
  * the same transaction.
  */
 import type { ConnectorError } from '../../connectors/connector.types.js';
+import type { StoredBody } from '../privacy/bodies.js';
 
 /** Where a submission is on its way to the legacy system. */
 export type LedgerState = 'received' | 'mapped' | 'rejected' | 'delivering' | 'delivered' | 'failed' | 'dead' | 'discarded';
@@ -28,6 +29,13 @@ export interface IncomingSubmission {
   body: unknown;
   /** The body as JSON text when the caller already has it (stored as it is, not serialised again). */
   bodyJson?: string;
+  /**
+   * The body already sealed for `ledger_bodies` of this pipeline and key
+   * (by a mapping worker, with the ledger's codec over its current key):
+   * stored as it is if new and its key is held; `body` and `bodyJson` may
+   * then be absent (a conflict opens it to seal it as a conflict).
+   */
+  sealedBody?: StoredBody;
   /** Where it came from, for people: `file.ndjson:12`, `POST /intake/x id=...`. */
   source: string;
   /**

@@ -93,6 +93,66 @@ describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
     expect((err as Error).message).toContain(TEST_KEYS.current.id);
   });
 
+  // What a mapping worker does with a chunk (pipelines/flow/chunk-map.ts): the ledger's codec over the current key alone.
+  const workerSeal = (p: string, key: string, body: unknown, ring = new KeyRing(TEST_KEYS.current.key)) =>
+    sealedBodies(ring).seal(p, 'body', [{ key, text: JSON.stringify(body) }])[0]!;
+  const sealedSub = (p: string, key: string, hash: string, body: unknown) => ({ key, contentHash: hash, body: undefined, sealedBody: workerSeal(p, key, body), source: `chunk:${key}` });
+
+  it('stores a body a worker sealed as it is (no second seal), and it opens with the ledger\'s keys', async () => {
+    const p = fresh();
+    const secret = canary('WORKER');
+    const item = sealedSub(p, 'w1', 'h-w1', { secret });
+    expect(await ledger.receive(p, null, [item, sub('w2', 'h-w2', { n: 2 })], RUNNER)).toEqual(['new', 'new']);
+    const [w1, w2] = (await raw('ledger_bodies')).slice(-2);
+    expect({ body: w1!.body, kid: w1!.kid, dek: w1!.dek }).toEqual(item.sealedBody);
+    expect(w2!.kid).toBe(TEST_KEYS.current.id);
+    expect((await ledger.get(p, 'w1'))?.body).toEqual({ secret });
+    expect((await ledger.get(p, 'w2'))?.body).toEqual({ n: 2 });
+    expect(ledger.bodySealKey()).toBe(TEST_KEYS.current);
+  });
+
+  it('a worker-sealed duplicate stores nothing, a worker-sealed conflict is sealed again as a conflict', async () => {
+    const p = fresh();
+    const [first, other] = [canary('FIRST'), canary('OTHER')];
+    await ledger.receive(p, null, [sealedSub(p, 'd', 'h-d', { first })], RUNNER);
+    const before = await raw('ledger_bodies');
+    const conflict = sealedSub(p, 'd', 'h-d2', { other });
+    expect(await ledger.receive(p, null, [sealedSub(p, 'd', 'h-d', { first }), conflict], RUNNER)).toEqual(['duplicate', 'conflict']);
+    expect(await raw('ledger_bodies')).toEqual(before);
+    expect((await ledger.get(p, 'd'))?.body).toEqual({ first });
+    expect((await ledger.conflicts(p)).map((c) => c.body)).toEqual([{ other }]);
+    const kept = (await raw('ledger_conflicts')).at(-1)!;
+    expect(kept.body).not.toBe(conflict.sealedBody.body);
+    expect(kept.dek).not.toBe(conflict.sealedBody.dek);
+    expect(JSON.stringify(kept)).not.toContain(other);
+    // A repeat inside one batch is judged against the first occurrence, as for bodies in clear.
+    const q = fresh();
+    expect(await ledger.receive(q, null, [sealedSub(q, 'r', 'h-r', { n: 1 }), sealedSub(q, 'r', 'h-r', { n: 1 }), sealedSub(q, 'r', 'h-r2', { n: 2 })], RUNNER)).toEqual([
+      'new',
+      'duplicate',
+      'conflict',
+    ]);
+    expect((await ledger.conflicts(q)).map((c) => c.body)).toEqual([{ n: 2 }]);
+  });
+
+  it('a worker-sealed body is bound to its pipeline and key; one under a key not held is sealed here, or refused', async () => {
+    const p = fresh();
+    await ledger.receive(p, null, [{ ...sealedSub(p, 'x', 'h-x', { n: 1 }), sealedBody: workerSeal(p, 'y', { n: 1 }) }], RUNNER);
+    await expect(ledger.get(p, 'x')).rejects.toMatchObject({ code: 'DATA_DECRYPT_FAILED' });
+    await ledger.receive(p, null, [{ ...sealedSub(p, 'z', 'h-z', { n: 1 }), sealedBody: workerSeal('other', 'z', { n: 1 }) }], RUNNER);
+    await expect(ledger.get(p, 'z')).rejects.toMatchObject({ code: 'DATA_DECRYPT_FAILED' });
+    const foreign = new KeyRing(randomBytes(32));
+    const withText = { key: 'f1', contentHash: 'h-f1', body: undefined, bodyJson: '{"n":3}', sealedBody: workerSeal(p, 'f1', { n: 3 }, foreign), source: 'chunk:f1' };
+    expect(await ledger.receive(p, null, [withText], RUNNER)).toEqual(['new']);
+    const f1 = (await raw('ledger_bodies')).at(-1)!;
+    expect(f1.kid).toBe(TEST_KEYS.current.id);
+    expect(f1.body).not.toBe(withText.sealedBody.body);
+    expect((await ledger.get(p, 'f1'))?.body).toEqual({ n: 3 });
+    const sealedOnly = { key: 'f2', contentHash: 'h-f2', body: undefined, sealedBody: workerSeal(p, 'f2', { n: 4 }, foreign), source: 'chunk:f2' };
+    await expect(ledger.receive(p, null, [sealedOnly], RUNNER)).rejects.toMatchObject({ code: 'DATA_KEY_UNKNOWN' });
+    expect(await ledger.get(p, 'f2')).toBeNull();
+  });
+
   it('sealExisting seals the bodies an upgraded store holds in clear (the oldest rows), once', async () => {
     const p = fresh();
     const [old, oldConflict] = [canary('OLD'), canary('OLD-CONFLICT')];

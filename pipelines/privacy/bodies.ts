@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { CodedError } from '../../lib/errors.js';
 import { CryptoErrors } from '../../lib/envelope.errors.js';
-import { IV_BYTES, KEY_BYTES, seal, unseal, type KeyRing } from '../../lib/envelope.js';
+import { IV_BYTES, KEY_BYTES, seal, unseal, type KeyEncryptionKey, type KeyRing } from '../../lib/envelope.js';
 
 /** Where a body is kept: a submission's own body (`ledger_bodies`), or a conflicting one kept aside (`ledger_conflicts`). */
 export type BodyPlace = 'body' | 'conflict';
@@ -46,6 +46,20 @@ export interface BodyCodec {
    * `DATA_DECRYPT_FAILED` when it was altered or belongs to another row.
    */
   open(pipeline: string, place: BodyPlace, key: string, row: StoredBody): string;
+  /**
+   * The key-encryption key that wraps new data keys, handed to mapping
+   * workers so that they seal bodies for `ledger_bodies` themselves, with
+   * {@link sealedBodies} over that key alone (the same seal, off the main
+   * thread). Absent: bodies are sealed by this codec only (the bench's
+   * clear codec, whose bodies must stay clear on workers too).
+   */
+  readonly workerKey?: KeyEncryptionKey;
+  /**
+   * Whether `row`, a body sealed elsewhere with `workerKey`, may be stored
+   * as it is: its data key is wrapped under a key this codec holds.
+   * Absent: never (it is opened, if it can be, and sealed again).
+   */
+  storable?(row: StoredBody): boolean;
 }
 
 /** The additional authenticated data of a body: it opens only as `key`'s body in `place` of `pipeline`. */
@@ -64,6 +78,8 @@ const PER_BODY = KEY_BYTES + 2 * IV_BYTES;
  */
 export function sealedBodies(keys: KeyRing): BodyCodec {
   return {
+    workerKey: keys.current,
+    storable: (row) => row.kid !== null && row.dek !== null && (row.kid === keys.current.id || keys.has(row.kid)),
     seal(pipeline, place, items) {
       if (!items.length) return [];
       const random = randomBytes(items.length * PER_BODY);

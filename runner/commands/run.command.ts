@@ -32,8 +32,8 @@ interface RunOptions {
  * for the audit log with `piiKey` where they are mapped.
  */
 export function mappingOptions(pool: MappingPool | undefined, mapping: CompiledMapping, piiKey: Buffer): Pick<PassOptions, 'mapMany' | 'mapChunk' | 'chunksInFlight'> {
-  if (!pool) return { mapChunk: async (chunk) => mapChunk(mapping, await chunkParser(chunk.parser), { ...chunk, piiKey }), chunksInFlight: 1 };
-  return { mapMany: (bodies) => pool.mapMany(bodies), mapChunk: (chunk) => pool.mapChunk(chunk), chunksInFlight: pool.threads * 2 };
+  if (!pool) return { mapChunk: async (chunk, seal) => mapChunk(mapping, await chunkParser(chunk.parser), { ...chunk, piiKey, seal }), chunksInFlight: 1 };
+  return { mapMany: (bodies) => pool.mapMany(bodies), mapChunk: (chunk, seal) => pool.mapChunk(chunk, seal), chunksInFlight: pool.threads * 2 };
 }
 
 /** Whether a pass's result calls for a non-zero exit. */

@@ -7,6 +7,8 @@ import { loadMappingFile } from '../mapping-files.js';
 import { contentHash, submissionKey } from '../../pipelines/flow/submission-key.js';
 import { NDJSON_CHUNK_PARSER } from '../../connectors/file-inbox/readers/ndjson.chunk-parser.js';
 import { MappingPool } from './mapping-pool.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
+import { sealedBodies } from '../../pipelines/privacy/bodies.js';
 import { PipelinePools } from './pipeline-pools.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -49,6 +51,29 @@ describe('mapping worker pool', () => {
     expect(r.errors).toEqual([
       { line: 2, code: 'INPUT_UNDECODABLE', message: 'field town holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding' },
     ]);
+  });
+
+  it('seals each body on the worker for ledger_bodies of its pipeline and key, with the ledger\'s codec, and returns it only sealed', async () => {
+    const lines = readFileSync(ndjsonFile, 'utf8').trim().split('\n').slice(0, 3);
+    const chunk = () => ({ file: 'x.ndjson', firstLine: 1, bytes: new TextEncoder().encode(`${lines.join('\n')}\n`), parser: NDJSON_CHUNK_PARSER });
+    const seal = { pipeline: 'p', kid: TEST_KEYS.current.id, key: new Uint8Array(TEST_KEYS.current.key) };
+    const r = await pool.mapChunk(chunk(), seal);
+    expect(r.bodies).toEqual([]);
+    expect(r.sealed!.kid).toBe(TEST_KEYS.current.id);
+    expect(r.sealed!.bodies).toHaveLength(3);
+    expect(new Set(r.sealed!.deks).size).toBe(3);
+    const ledgerCodec = sealedBodies(TEST_KEYS);
+    const row = (i: number) => ({ body: r.sealed!.bodies[i]!, kid: r.sealed!.kid, dek: r.sealed!.deks[i]! });
+    r.keys.forEach((key, i) => expect(ledgerCodec.open('p', 'body', key, row(i))).toBe(lines[i]));
+    expect(ledgerCodec.storable!(row(0))).toBe(true);
+    for (const [pipeline, place, key] of [['q', 'body', r.keys[0]], ['p', 'conflict', r.keys[0]], ['p', 'body', r.keys[1]]] as const) {
+      expect(() => ledgerCodec.open(pipeline, place, key!, row(0))).toThrow(expect.objectContaining({ code: 'DATA_DECRYPT_FAILED' }));
+    }
+    for (const b of r.sealed!.bodies) expect(Buffer.from(b, 'base64').toString('latin1')).not.toContain('submission_reference');
+    await expect(pool.mapChunk(chunk(), { ...seal, key: new Uint8Array(32) })).rejects.toThrow(/not kek-/);
+    const clear = await pool.mapChunk(chunk());
+    expect(clear.sealed).toBeUndefined();
+    expect(clear.bodies).toEqual(lines);
   });
 });
 

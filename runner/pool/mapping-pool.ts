@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { MapResult } from '../../mappings/index.js';
 import type { ByteChunk } from '../../connectors/connector.types.js';
-import type { BodiesResult, BodiesTask, ChunkResult, ChunkTask } from '../../pipelines/flow/chunk.types.js';
+import type { BodiesResult, BodiesTask, BodySeal, ChunkResult, ChunkTask } from '../../pipelines/flow/chunk.types.js';
 
 /** Default pool size: one worker per core. */
 export function defaultThreads(): number {
@@ -48,10 +48,15 @@ export class MappingPool {
     return JSON.parse(out.results) as MapResult[];
   }
 
-  /** Parses (with the parser the chunk names), keys, hashes and maps one chunk of a source's bytes; its bytes are transferred, not copied. */
-  async mapChunk(chunk: ByteChunk): Promise<ChunkResult> {
+  /**
+   * Parses (with the parser the chunk names), keys, hashes and maps one
+   * chunk of a source's bytes; its bytes are transferred, not copied. With
+   * `seal`, the workers also seal each body for the ledger.
+   */
+  async mapChunk(chunk: ByteChunk, seal?: BodySeal): Promise<ChunkResult> {
     const task: ChunkTask = { kind: 'chunk', mappingFile: this.mappingFile, ...chunk };
     if (this.piiKey) task.piiKey = this.piiKey;
+    if (seal) task.seal = seal;
     if (this.mappingVersion) task.mappingVersion = this.mappingVersion;
     const buffer = chunk.bytes.buffer;
     const transfer = buffer instanceof ArrayBuffer && chunk.bytes.byteOffset === 0 && chunk.bytes.byteLength === buffer.byteLength ? [buffer] : [];
