@@ -49,6 +49,7 @@ import {
   pgTargetUrl,
   problems,
   quarantined,
+  unreadableLine,
   secrets,
   sqliteColumn,
   sqliteTarget,
@@ -60,7 +61,7 @@ import {
 /** The SQLite target through every path the ledger has: delivered, rejected, corrected (a conflict), replayed. Logs drawn pretty. */
 async function sqliteLane(): Promise<void> {
   const source = join(dirs.input, 'sqlite.ndjson');
-  writeFileSync(source, ndjson([people.sqliteGood, people.sqliteBad]));
+  writeFileSync(source, `${ndjson([people.sqliteGood, people.sqliteBad])}[${unreadableLine}]\n`);
   const file = writePipeline(dirs.pipelines, 'canary-sqlite', { pipeline: 'canary-sqlite', mapping: MAPPING, source: { kind: 'file', config: { path: source } }, target: sqliteTarget('sqlite.sqlite'), retry: FAST_RETRY, workers: 0, retention: SHORT_RETENTION });
   keysOf['canary-sqlite'] = { state: SQLITE_STATE, people: [people.sqliteGood, people.sqliteBad] };
   const first = await cli('run canary-sqlite', ['run', '--state', SQLITE_STATE, file], { pretty: true });
@@ -91,7 +92,8 @@ async function sqliteLane(): Promise<void> {
   mkdirSync(dirs.inbox, { recursive: true });
   const past = new Date(Date.now() - 60_000);
   writeFileSync(join(dirs.inbox, 'good.ndjson'), ndjson([people.inboxGood, people.inboxBad]));
-  writeFileSync(join(dirs.inbox, 'broken.json'), `{"form_name": "x", "answers": [{"answer_text": "${quarantined}" oops`);
+  // Short, so that V8's JSON.parse message would quote all of it.
+  writeFileSync(join(dirs.inbox, 'broken.json'), `[${quarantined}]`);
   for (const f of ['good.ndjson', 'broken.json']) utimesSync(join(dirs.inbox, f), past, past);
   keysOf['canary-inbox'] = { state: SQLITE_STATE, people: [people.inboxGood, people.inboxBad] };
   const inboxRun = await cli('run canary-inbox', ['run', '--json', '--state', SQLITE_STATE, inbox]);
@@ -246,6 +248,9 @@ async function browserLane(): Promise<void> {
   for (const p of list) await cli(`evidence canary-browser ${p.tag}`, ['evidence', '--state', BROWSER_STATE, '--out', join(OPENED_EVIDENCE, p.tag), 'canary-browser', p.key]);
 }
 
+/** Shown as a table too (JSON shows every submission): one of each kind of last error. */
+const TABLES_SHOWN = new Set<Person>([people.sqliteBad, people.pgDead, people.pgRefused, people.mariaRefused, people.browserRefused]);
+
 /** The operator's view: status, dead letters, each submission shown, audit verified and exported. */
 async function operatorCommands(): Promise<void> {
   const jobs: [string, string[]][] = [];
@@ -259,7 +264,7 @@ async function operatorCommands(): Promise<void> {
     if (pipeline === 'canary-pg') jobs.push([`dlq list ${pipeline}`, ['dlq', 'list', '--failed', '--state', state, pipeline]]);
     for (const p of list) {
       jobs.push([`dlq show --json ${pipeline} ${p.tag}`, ['dlq', 'show', '--json', '--state', state, pipeline, p.key]]);
-      if (!p.tag.endsWith('-delivered')) jobs.push([`dlq show ${pipeline} ${p.tag}`, ['dlq', 'show', '--state', state, pipeline, p.key]]);
+      if (TABLES_SHOWN.has(p)) jobs.push([`dlq show ${pipeline} ${p.tag}`, ['dlq', 'show', '--state', state, pipeline, p.key]]);
     }
   }
   mkdirSync(dirs.reports, { recursive: true });

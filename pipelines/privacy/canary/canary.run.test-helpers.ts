@@ -63,6 +63,7 @@ export const people = {
 };
 export const corrected = { ...people.sqliteGood, address1: canaries.add('corrected ADDR_1 of sqlite-delivered', `CANARY-A1C-${letters(8)}`) };
 export const quarantined = canaries.add('value in an unreadable inbox file', `CANARY-QUAR-${letters(10)}`);
+export const unreadableLine = canaries.add('value in an unreadable NDJSON line', `CANARY-LINE-${letters(10)}`);
 export const badRef = canaries.add('submission_reference refused by the webhook schema', `CANARY-REF-${letters(8)}`);
 
 export const W = mkdtempSync(join(tmpdir(), 'rekey-canary-'));
