@@ -20,9 +20,13 @@ import { root, TEST_PII_KEY_HEX } from '../../../runner/cli.test-helpers.js';
 import { Canaries, letters } from './canary.test-helpers.js';
 import { person, type Person } from './canary.people.test-helpers.js';
 
+/** The built CLI the suite runs. */
 export const MAIN = join(root, 'dist/runner/main.js');
+/** Chromium for the browser lane, or undefined (the lane and its tests then skip). */
 export const chromium = findChromium();
+/** Every canary of this run. */
 export const canaries = new Canaries();
+/** Names this run's schemas, table and database user. */
 export const id = randomBytes(4).toString('hex');
 
 canaries.add('data key (REKEY_DATA_KEY, hex)', TEST_DATA_KEY);
@@ -31,6 +35,7 @@ canaries.add('audit PII key (REKEY_AUDIT_PII_KEY)', TEST_PII_KEY_HEX);
 /** The key `rekey keys rotate` moves the browser state store's data keys to. */
 export const ROTATED_KEY = canaries.add('rotated data key (hex)', randomBytes(32).toString('hex'));
 canaries.add('rotated data key (base64)', Buffer.from(ROTATED_KEY, 'hex').toString('base64'));
+/** The secrets, each a canary. */
 export const secrets = {
   pg: canaries.add('PostgreSQL target password', `CANARY-PGPW-${letters(12)}`),
   pgState: canaries.add('PostgreSQL state store password', `CANARY-STPW-${letters(12)}`),
@@ -61,15 +66,21 @@ export const people = {
   hookRefused: person(canaries, 'webhook-refused'),
   unreachable: person(canaries, 'legacy-unreachable'),
 };
+/** The delivered SQLite citizen sent again with another address: a conflict. */
 export const corrected = { ...people.sqliteGood, address1: canaries.add('corrected ADDR_1 of sqlite-delivered', `CANARY-A1C-${letters(8)}`) };
 export const quarantined = canaries.add('value in an unreadable inbox file', `CANARY-QUAR-${letters(10)}`);
 export const unreadableLine = canaries.add('value in an unreadable NDJSON line', `CANARY-LINE-${letters(10)}`);
 export const badRef = canaries.add('submission_reference refused by the webhook schema', `CANARY-REF-${letters(8)}`);
 
+/** The working folder every process runs in. */
 export const W = mkdtempSync(join(tmpdir(), 'rekey-canary-'));
+/** Its parts: `legacy` and `in` are left out of the search. */
 export const dirs = { pipelines: join(W, 'pipelines'), serve: join(W, 'serve'), input: join(W, 'in'), legacy: join(W, 'legacy'), state: join(W, 'state'), tmp: join(W, 'tmp'), inbox: join(W, 'inbox'), evidence: join(W, 'evidence'), reports: join(W, 'reports') };
+/** The state store of the SQLite, MariaDB, file-drop, inbox and webhook lanes. */
 export const SQLITE_STATE = `sqlite:${join(dirs.state, 'state.sqlite')}`;
+/** The browser lane's state store. */
 export const BROWSER_STATE = `sqlite:${join(dirs.state, 'browser-state.sqlite')}`;
+/** This run's PostgreSQL schemas (target, state store), MariaDB table and user. */
 export const pgSchema = `rekey_canary_${id}`;
 export const pgStateSchema = `rekey_canary_state_${id}`;
 export const mariaTable = `canary_${id}`;
@@ -79,6 +90,7 @@ export const withPassword = (url: string, password: string) => {
   if (!u.password) u.password = password;
   return u.toString();
 };
+/** The legacy databases' URLs, their passwords canaries (PostgreSQL on this machine trusts local connections, so any password is taken). */
 export const pgTargetUrl = withPassword(PG_URL, secrets.pg);
 export const PG_STATE = `${withPassword(PG_URL, secrets.pgState)}${PG_URL.includes('?') ? '&' : '?'}schema=${pgStateSchema}`;
 export const mariaUrl = (() => {
@@ -188,6 +200,7 @@ export function fromExample(example: string, name: string, edit: (def: ExampleDe
   return writePipeline(dirs.pipelines, name, def);
 }
 
+/** The example mapping every SQL and file lane uses. */
 export const MAPPING = join(root, 'examples/mappings/change-of-address.yaml');
 export const SQLITE_SETUP = join(root, 'fixtures/legacy/drv_addr_chg.sqlite.sql');
 export const FAST_RETRY = { maxAttempts: 3, initialDelay: '200ms', maxDelay: '1s', multiplier: 2, jitter: 0 };
@@ -229,6 +242,7 @@ export function mariaParts(url: string): { host: string; port: number; user: str
   return { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: u.pathname.slice(1) };
 }
 
+/** DRV_ADDR_CHG in PostgreSQL with a gate: an ADDR_2 marked RETRYME fails once with 40001, DEADME always, REJECTME breaks a CHECK. */
 export const PG_TABLE = `
 CREATE SCHEMA ${pgSchema};
 CREATE TABLE ${pgSchema}.drv_addr_chg (
@@ -247,6 +261,7 @@ BEGIN
 END $$;
 CREATE TRIGGER gate BEFORE INSERT ON ${pgSchema}.drv_addr_chg FOR EACH ROW EXECUTE FUNCTION ${pgSchema}.gate();`;
 
+/** DRV_ADDR_CHG in MariaDB (REJECTME breaks a CHECK), and a user whose password is a canary. */
 export const MARIA_TABLE = `
 CREATE TABLE ${mariaTable} (
   case_id INT AUTO_INCREMENT PRIMARY KEY, submission_key VARCHAR(120) NOT NULL UNIQUE,
