@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rekey, root } from '../cli.test-helpers.js';
+import { TEST_DATA_KEY } from '../../lib/envelope.test-helpers.js';
 import { openRuntime } from '../runtime.js';
 import { FORM, post, refOf, SECRET, submissionWithRef, writeWebhookPipeline } from './intake.test-helpers.js';
 
 process.env.REKEY_AUDIT_PII_KEY = '00112233445566778899aabbccddeeff';
 process.env.HOOK_SECRET = SECRET;
+// serve, the later `rekey run` and this process must share one data key (rekey() gives children TEST_DATA_KEY)
+process.env.REKEY_DATA_KEY = TEST_DATA_KEY;
 const env = { ...process.env, NO_COLOR: '1' };
 
 interface Served {
