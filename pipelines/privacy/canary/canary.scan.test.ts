@@ -4,7 +4,7 @@
  * cells; otherwise the canary suite could pass without looking.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync, gzipSync } from 'node:zlib';
@@ -93,5 +93,6 @@ describe('the canary scanner', () => {
     const tree = scanTree(canaries, dir, (f) => f.endsWith('.sqlite'));
     expect(tree.leaks.map((l) => l.where)).toContain('plain.txt');
     expect(tree.files.some((f) => f.endsWith('.sqlite'))).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
