@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { gunzipSync, inflateRawSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
+import { unzipSync } from 'fflate';
 import pg from 'pg';
 import sqlite3 from 'sqlite3';
 
@@ -136,34 +137,14 @@ export class Canaries {
   }
 }
 
-/** The entries of a zip archive (stored or deflated), by name; undefined when `bytes` is not one. */
+/** The entries of a zip archive, by name (fflate); undefined when `bytes` is not one. */
 export function unzip(bytes: Buffer): Map<string, Buffer> | undefined {
   if (bytes.length < 22 || bytes.readUInt32LE(0) !== 0x04034b50) return undefined;
-  let end = -1;
-  for (let i = bytes.length - 22; i >= Math.max(0, bytes.length - 22 - 65_535); i--) {
-    if (bytes.readUInt32LE(i) === 0x06054b50) {
-      end = i;
-      break;
-    }
+  try {
+    return new Map(Object.entries(unzipSync(bytes)).map(([name, data]) => [name, Buffer.from(data)]));
+  } catch {
+    return undefined;
   }
-  if (end < 0) return undefined;
-  const count = bytes.readUInt16LE(end + 10);
-  let p = bytes.readUInt32LE(end + 16);
-  const out = new Map<string, Buffer>();
-  for (let n = 0; n < count && bytes.readUInt32LE(p) === 0x02014b50; n++) {
-    const method = bytes.readUInt16LE(p + 10);
-    const size = bytes.readUInt32LE(p + 20);
-    const nameLength = bytes.readUInt16LE(p + 28);
-    const extraLength = bytes.readUInt16LE(p + 30);
-    const commentLength = bytes.readUInt16LE(p + 32);
-    const local = bytes.readUInt32LE(p + 42);
-    const name = bytes.subarray(p + 46, p + 46 + nameLength).toString('utf8');
-    const start = local + 30 + bytes.readUInt16LE(local + 26) + bytes.readUInt16LE(local + 28);
-    const data = bytes.subarray(start, start + size);
-    out.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data));
-    p += 46 + nameLength + extraLength + commentLength;
-  }
-  return out;
 }
 
 /** Scans `bytes` named `where`, and inside it when it is a zip archive or gzip. */
