@@ -57,6 +57,12 @@ export const ConnectorErrors = defineErrors({
     hint: 'Check the database is up and reachable at the configured URL; the records are retried with backoff.',
     otherwise: { fatal: 'when a SQLite database file does not exist and no setupSql would create it' },
   },
+  SQL_ACCESS_DENIED: {
+    code: 'SQL_ACCESS_DENIED',
+    disposition: 'fatal',
+    means: "The legacy database refused rekey's user: a wrong user name or password, or a grant missing on the database or table.",
+    hint: "Check the user and password the target's url gives (from the environment or file it names) and the user's grants (connect, and insert, select and update on the table), then run again.",
+  },
   SQL_SCHEMA: {
     code: 'SQL_SCHEMA',
     disposition: 'fatal',

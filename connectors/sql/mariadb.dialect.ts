@@ -56,6 +56,9 @@ const ERRNO: Readonly<Record<number, SqlErrorKind>> = {
   1792: 'fatal', // read-only transaction
 };
 
+/** Errors that mean the server refused the user: to the database, the login itself, a table, a column. */
+const ACCESS_DENIED = new Set([1044, 1045, 1142, 1143]);
+
 /**
  * Classifies a MariaDB/MySQL error (raw from the mariadb driver or wrapped
  * by Sequelize) by errno: refused data, and SIGNAL raised by a trigger,
@@ -71,7 +74,7 @@ export function classifyMariaDbError(error: unknown): SqlErrorInfo {
   const kind = (e.errno !== undefined && ERRNO[e.errno]) || (e.sqlState === '45000' ? 'constraint' : 'transient');
   const message = e.message.replace(/^\(conn[^)]*\)\s*/, '').replace(/^Duplicate entry '(?:[^'\\]|\\.|'')*'/, "Duplicate entry '…'").replace(/\n[\s\S]*$/, '');
   const names = identifiersIn(message).filter((n) => n !== '…');
-  return { kind, message, names };
+  return e.errno !== undefined && ACCESS_DENIED.has(e.errno) ? { kind, message, names, access: true } : { kind, message, names };
 }
 
 function quote(identifier: string): string {

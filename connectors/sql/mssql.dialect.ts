@@ -52,7 +52,7 @@ export function classifyMssqlError(error: unknown): SqlErrorInfo {
   const n = e.errno;
   const kind = n === undefined ? 'transient' : (NUMBER[n] ?? (n >= 50_000 ? 'constraint' : 'transient'));
   const message = e.message.replace(/\nThe duplicate key value is \([\s\S]*?\)\./, '').replace(/ The duplicate key value is \(.*\)\.$/, '').replace(/ Truncated value: '.*'\.$/, '');
-  return { kind, message, names: identifiersIn(message) };
+  return n === 18456 || n === 229 || n === 230 ? { kind, message, names: identifiersIn(message), access: true } : { kind, message, names: identifiersIn(message) };
 }
 
 function quote(identifier: string): string {

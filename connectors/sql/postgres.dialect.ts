@@ -56,7 +56,7 @@ export function classifyPostgresError(error: unknown): SqlErrorInfo {
   const table = e.table ? `${e.table}_` : '';
   const fromConstraint = e.constraint?.startsWith(table) ? e.constraint.slice(table.length).replace(/_(check|key|fkey|excl)\d*$/, '') : undefined;
   const names = [e.column, fromConstraint, e.constraint, ...identifiersIn(e.message)].filter((n): n is string => typeof n === 'string' && n.length > 0);
-  return { kind, message: e.message, names };
+  return code.startsWith('28') || code === '42501' ? { kind, message: e.message, names, access: true } : { kind, message: e.message, names };
 }
 
 function quote(identifier: string): string {

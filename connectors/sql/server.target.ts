@@ -116,6 +116,7 @@ export class ServerSqlTarget implements Target {
       if (e instanceof ConnectorFailure) throw e;
       const info = this.dialect.classify(e);
       const where = `${this.url.dialect} database ${this.url.database ?? ''} at ${this.url.host}`;
+      if (info.kind === 'fatal' && info.access) throw this.fail(ConnectorErrors.SQL_ACCESS_DENIED, `the ${where} refused rekey's user: ${info.message}`);
       if (info.kind === 'fatal') throw this.fail(ConnectorErrors.SQL_SCHEMA, `cannot use the ${where}: ${info.message}`);
       throw this.fail(ConnectorErrors.SQL_UNAVAILABLE, `cannot reach the ${where}: ${info.message}`);
     }

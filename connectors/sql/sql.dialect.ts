@@ -24,6 +24,8 @@ export interface SqlErrorInfo {
   message: string;
   /** Identifiers named in the message, in order (candidates for the offending column). */
   names: string[];
+  /** The database refused the user: a wrong user or password, or a missing grant (a `fatal` error). */
+  access?: true;
 }
 
 /**

@@ -52,6 +52,13 @@ describe('server dialects: what an error means', () => {
     expect(classifyPostgresError(wrapped({ code, message: 'm' })).kind).toBe(kind);
   });
 
+  it('marks the errors where the database refused the user (login, grants), in every dialect', () => {
+    for (const code of ['28P01', '28000', '42501']) expect(classifyPostgresError(wrapped({ code, message: 'm' }))).toMatchObject({ kind: 'fatal', access: true });
+    expect(classifyPostgresError(wrapped({ code: '42P01', message: 'm' })).access).toBeUndefined();
+    for (const errno of [1044, 1045, 1142, 1143]) expect(classifyMariaDbError(wrapped({ errno, sqlMessage: 'm' }))).toMatchObject({ kind: 'fatal', access: true });
+    expect(classifyMariaDbError(wrapped({ errno: 1146, sqlMessage: 'm' })).access).toBeUndefined();
+  });
+
   it('PostgreSQL: the column of a check constraint named table_column_check is a candidate field', () => {
     const info = classifyPostgresError(wrapped({ code: '23514', message: 'new row for relation "cases" violates check constraint "cases_surname_check"', table: 'cases', constraint: 'cases_surname_check' }));
     expect(info.names.slice(0, 1)).toEqual(['surname']);

@@ -194,6 +194,19 @@ describe.each([
   });
 });
 
+describe('sql target: a server that refuses rekey\'s user', () => {
+  it('is SQL_ACCESS_DENIED (fatal), not a table problem, and the password never appears in the message', async () => {
+    const url = new URL(process.env.REKEY_TEST_MARIADB_URL ?? 'mariadb://root@127.0.0.1:3306/test');
+    url.username = 'rekey_no_such_user';
+    url.password = 'Wr0ngPassw0rd';
+    const t = sqlTarget.create({ url: url.toString(), table: 'cases', keyColumn: 'K' }, { baseDir: '.', pipeline: 't' });
+    const e = (await t.connect(ctx).catch((err: unknown) => err)) as ConnectorFailure;
+    expect(e).toMatchObject({ code: 'SQL_ACCESS_DENIED', disposition: 'fatal' });
+    expect(e.message).toMatch(new RegExp(`^the mariadb database ${url.pathname.slice(1)} at ${url.hostname} refused rekey's user: `));
+    expect(e.message).not.toMatch(/Wr0ng/);
+  });
+});
+
 describe('sql target: an unreachable server', () => {
   it('is SQL_UNAVAILABLE (retry), and the password never appears in the message', async () => {
     const t = sqlTarget.create({ url: 'postgres://clerk:S3cr%40tPass@127.0.0.1:1/legacy', table: 'cases', keyColumn: 'K' }, { baseDir: '.', pipeline: 't' });
