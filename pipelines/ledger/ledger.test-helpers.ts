@@ -5,6 +5,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { AuditLog } from '../audit/audit-log.js';
 import type { StoreDialect } from '../store/state-store.js';
+import type { LedgerState } from './ledger.types.js';
 import { openTestStore, type TestStore } from '../store/store.test-helpers.js';
 import { Ledger } from './ledger.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
@@ -38,3 +39,18 @@ export function pipelineNames(): () => string {
 export function sub(key: string, hash = `sha256:${key}`, body: unknown = { ref: key }) {
   return { key, contentHash: hash, body, source: `test.ndjson:${key}` };
 }
+
+/** A retryable error for the moves to `failed` and `dead`. */
+export const ERR = { code: 'TARGET_DOWN', disposition: 'retry' as const, message: 'connection refused' };
+
+/** A legal path of moves from `received` to each state. */
+export const PATH: Record<LedgerState, LedgerState[]> = {
+  received: [],
+  mapped: ['mapped'],
+  delivering: ['delivering'],
+  delivered: ['delivering', 'delivered'],
+  failed: ['delivering', 'failed'],
+  rejected: ['rejected'],
+  dead: ['delivering', 'dead'],
+  discarded: ['delivering', 'dead', 'discarded'],
+};

@@ -2,25 +2,13 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../audit/audit-log.js';
 import { LedgerTransitionError, PipelineError } from '../pipeline.errors.js';
 import { TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
-import { pipelineNames, sub, useTestLedger } from './ledger.test-helpers.js';
+import { ERR, PATH, pipelineNames, sub, useTestLedger } from './ledger.test-helpers.js';
 import { Ledger } from './ledger.js';
 import { TRANSITIONS, type LedgerState, type Transition } from './ledger.types.js';
 
 const RUNNER = 'runner:test:1';
 const STATES = Object.keys(TRANSITIONS) as LedgerState[];
-const ERR = { code: 'TARGET_DOWN', disposition: 'retry' as const, message: 'connection refused' };
 
-/** A legal path from `received` to each state. */
-const PATH: Record<LedgerState, LedgerState[]> = {
-  received: [],
-  mapped: ['mapped'],
-  delivering: ['delivering'],
-  delivered: ['delivering', 'delivered'],
-  failed: ['delivering', 'failed'],
-  rejected: ['rejected'],
-  dead: ['delivering', 'dead'],
-  discarded: ['delivering', 'dead', 'discarded'],
-};
 
 
 describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {

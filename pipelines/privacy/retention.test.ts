@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditLog } from '../audit/audit-log.js';
-import { pipelineNames, sub, useTestLedger } from '../ledger/ledger.test-helpers.js';
+import { ERR, PATH, pipelineNames, sub, useTestLedger } from '../ledger/ledger.test-helpers.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { LedgerState, Transition } from '../ledger/ledger.types.js';
 import { PipelineCodes } from '../pipeline.errors.js';
@@ -14,21 +14,10 @@ import { purgePipeline } from './purge.js';
 import { DEFAULT_RETENTION, type RetentionPolicy } from './retention.js';
 
 const RUNNER = 'runner:test:1';
-const ERR = { code: 'TARGET_DOWN', disposition: 'retry' as const, message: 'connection refused' };
 const DAY = 86_400_000;
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const ago = (days: number) => new Date(NOW.getTime() - days * DAY);
 
-const PATH: Record<LedgerState, LedgerState[]> = {
-  received: [],
-  mapped: ['mapped'],
-  delivering: ['delivering'],
-  delivered: ['delivering', 'delivered'],
-  failed: ['delivering', 'failed'],
-  rejected: ['rejected'],
-  dead: ['delivering', 'dead'],
-  discarded: ['delivering', 'dead', 'discarded'],
-};
 
 async function collect(chunks: AsyncIterable<string>): Promise<string> {
   let out = '';
