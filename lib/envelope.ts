@@ -19,6 +19,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { CodedError } from './errors.js';
 import { CryptoErrors } from './envelope.errors.js';
@@ -253,7 +254,5 @@ export async function openSealedFile(path: string, key: Buffer, aad: string): Pr
 
 /** The plaintext of the sealed file at `path`, whole. */
 export async function readSealedFile(path: string, key: Buffer, aad: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const chunk of await openSealedFile(path, key, aad)) parts.push(chunk as Buffer);
-  return Buffer.concat(parts);
+  return buffer(await openSealedFile(path, key, aad));
 }

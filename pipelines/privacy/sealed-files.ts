@@ -8,8 +8,10 @@
 import { createReadStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { SealedFileMeta, SealedFiles } from '../../connectors/connector.types.js';
-import { readSealedFile, writeSealedFile, type KeyRing } from '../../lib/envelope.js';
+import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import type { SealedFileKind, SealedFileMeta, SealedFiles } from '../../connectors/connector.types.js';
+import { openSealedFile, writeSealedFile, type KeyRing } from '../../lib/envelope.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { iso } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
@@ -20,6 +22,23 @@ const UPSERT = `INSERT INTO sealed_files (pipeline, path, kind, subject, kid, de
 /** The additional authenticated data of a sealed file: it opens only as this pipeline's file at this path. */
 export function fileAad(pipeline: string, path: string): string {
   return `rekey file\0${pipeline}\0${path}`;
+}
+
+/**
+ * The clear contents of the sealed file `path` of `pipeline` as a stream,
+ * with what it was registered as. Throws `SEALED_FILE_UNKNOWN` when no key
+ * is held for it (purged, erased, never sealed by rekey), and the
+ * envelope's errors when it does not open.
+ */
+export async function openSealed(store: StateStore, keys: KeyRing, pipeline: string, path: string): Promise<{ kind: SealedFileKind; subject: string | null; clear: Readable }> {
+  const abs = resolve(path);
+  const [row] = await store.select<{ kind: SealedFileKind; subject: string | null; kid: string; dek: string }>(
+    'SELECT kind, subject, kid, dek FROM sealed_files WHERE pipeline = $1 AND path = $2',
+    [pipeline, abs],
+  );
+  if (!row) throw new PipelineError(PipelineCodes.SEALED_FILE_UNKNOWN, `no key is held for the file ${abs} of pipeline ${pipeline}: it was purged, erased or never sealed by rekey (see rekey files ${pipeline})`);
+  const clear = await openSealedFile(abs, keys.unwrap({ kid: row.kid, wrapped: row.dek }), fileAad(pipeline, abs));
+  return { kind: row.kind, subject: row.subject, clear };
 }
 
 /** The sealed files of `pipeline` in `store`, keys wrapped by `keys`; paths are kept absolute. */
@@ -41,10 +60,7 @@ export function sealedFiles(store: StateStore, keys: KeyRing, pipeline: string):
       await unlink(src);
     },
     async read(path) {
-      const abs = resolve(path);
-      const [row] = await store.select<{ kid: string; dek: string }>('SELECT kid, dek FROM sealed_files WHERE pipeline = $1 AND path = $2', [pipeline, abs]);
-      if (!row) throw new PipelineError(PipelineCodes.SEALED_FILE_UNKNOWN, `no key is held for the file ${abs} of pipeline ${pipeline}: it was purged, erased or never sealed by rekey`);
-      return readSealedFile(abs, keys.unwrap({ kid: row.kid, wrapped: row.dek }), fileAad(pipeline, abs));
+      return buffer((await openSealed(store, keys, pipeline, path)).clear);
     },
   };
 }

@@ -15,9 +15,7 @@ import { basename, resolve } from 'node:path';
 import { pipeline as pump } from 'node:stream/promises';
 import { Option, type Command } from 'commander';
 import type { SealedFileKind } from '../../connectors/connector.types.js';
-import { openSealedFile } from '../../lib/envelope.js';
-import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
-import { fileAad } from '../../pipelines/privacy/sealed-files.js';
+import { openSealed } from '../../pipelines/privacy/sealed-files.js';
 import type { CommandResult } from '../cli.js';
 import { UsageError } from '../runtime.js';
 import { formatTable, operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
@@ -85,13 +83,7 @@ async function list(pipeline: string, opts: FilesOptions): Promise<void> {
 async function open(pipeline: string, path: string, out: string, opts: FilesOptions): Promise<number> {
   const actor = operatorActor(opts.operator);
   const done = await withLedger(opts.state, async (ledger, audit, store) => {
-    const [row] = await store.select<{ kind: SealedFileKind; subject: string | null; kid: string; dek: string }>(
-      'SELECT kind, subject, kid, dek FROM sealed_files WHERE pipeline = $1 AND path = $2',
-      [pipeline, path],
-    );
-    if (!row) throw new PipelineError(PipelineCodes.SEALED_FILE_UNKNOWN, `no key is held for the file ${path} of pipeline ${pipeline}: it was purged, erased or never sealed by rekey (see rekey files ${pipeline})`);
-    const key = ledger.keys.unwrap({ kid: row.kid, wrapped: row.dek });
-    const clear = await openSealedFile(path, key, fileAad(pipeline, path));
+    const { kind, subject, clear } = await openSealed(store, ledger.keys, pipeline, path);
     const sink = createWriteStream(out, { flags: 'wx', mode: 0o600 });
     const created = new Promise<void>((ok, fail) => {
       sink.once('open', () => ok());
@@ -105,7 +97,7 @@ async function open(pipeline: string, path: string, out: string, opts: FilesOpti
       throw e;
     }
     try {
-      await audit.append([{ pipeline, event: 'evidence-opened', actor, detail: { keys: row.subject ? [row.subject] : [], files: [basename(path)], kind: row.kind } }]);
+      await audit.append([{ pipeline, event: 'evidence-opened', actor, detail: { keys: subject ? [subject] : [], files: [basename(path)], kind } }]);
       await pump(clear, sink);
     } catch (e) {
       clear.destroy();
@@ -113,7 +105,7 @@ async function open(pipeline: string, path: string, out: string, opts: FilesOpti
       await unlink(out).catch(() => undefined);
       throw e;
     }
-    return { kind: row.kind, bytes: sink.bytesWritten };
+    return { kind, bytes: sink.bytesWritten };
   });
   if (opts.json) printJson({ pipeline, file: path, kind: done.kind, out, bytes: done.bytes, actor });
   else process.stdout.write(`wrote the clear copy of ${basename(path)} (${done.kind}, ${done.bytes} bytes) to ${out}, opened as ${actor} (audited). It holds citizens' data in clear: delete it when done.\n`);
