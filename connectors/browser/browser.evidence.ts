@@ -90,7 +90,6 @@ export async function sealTrace(t: FormTrace, files: SealedFiles, path: string, 
   try {
     const zip = join(tmp, 'trace.zip');
     await t.context.tracing.stop({ path: zip });
-    await forget(t);
     await files.write(path, redactTrace(await readFile(zip)), meta);
   } finally {
     await rm(tmp, { recursive: true, force: true });

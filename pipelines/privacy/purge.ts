@@ -9,7 +9,7 @@
  */
 import { unlink } from 'node:fs/promises';
 import type { AuditLog } from '../audit/audit-log.js';
-import { iso, readInt } from '../store/sql.js';
+import { inList, iso, listParam, readInt } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { cutoff, FINAL_STATES, PURGE_KINDS, type PurgeKind, type RetentionPolicy } from './retention.js';
 
@@ -34,15 +34,6 @@ export interface PurgeCount {
 const FINAL = FINAL_STATES.map((s) => `'${s}'`).join(', ');
 /** Ledger rows of pipeline `$1` in a final state since before `$2`. */
 const PAST = `pipeline = $1 AND state IN (${FINAL}) AND updated_at < $2`;
-
-/** `column` is one of the ids in parameter `$n` (JSON text on SQLite, an array on PostgreSQL). */
-function inIds(store: StateStore, column: string, n: number): string {
-  return store.dialect === 'sqlite' ? `${column} IN (SELECT value FROM json_each($${n}))` : `${column} = ANY($${n}::bigint[])`;
-}
-
-function idsParam(store: StateStore, ids: readonly (number | string)[]): unknown {
-  return store.dialect === 'sqlite' ? JSON.stringify(ids.map(Number)) : ids.map(String);
-}
 
 const FILE_KINDS = new Set<PurgeKind>(['evidence', 'inbox-done', 'inbox-quarantine']);
 
@@ -77,7 +68,7 @@ async function remove(store: StateStore, pipeline: string, kind: PurgeKind, upTo
   if (kind === 'bodies') {
     const ids = (await store.select<{ id: number | string }>(`SELECT id FROM ledger WHERE ${PAST}${lock}`, p, t)).map((r) => r.id);
     if (!ids.length) return { n: 0, files: [] };
-    const rows = await store.select(`DELETE FROM ledger_bodies WHERE ${inIds(store, 'id', 1)} RETURNING id`, [idsParam(store, ids)], t);
+    const rows = await store.select(`DELETE FROM ledger_bodies WHERE ${inList(store, 'id', 1, 'bigint')} RETURNING id`, [listParam(store, ids.map(Number))], t);
     return { n: rows.length, files: [] };
   }
   if (kind === 'conflicts') {
@@ -90,11 +81,11 @@ async function remove(store: StateStore, pipeline: string, kind: PurgeKind, upTo
   }
   const ids = (await store.select<{ id: number | string }>(`SELECT id FROM ledger WHERE ${PAST}${lock}`, p, t)).map((r) => r.id);
   if (!ids.length) return { n: 0, files: [] };
-  const list = idsParam(store, ids);
-  await store.exec(`INSERT INTO audit_keys_retired (seq, pipeline, key) SELECT k.seq, l.pipeline, l.key FROM audit_keys k JOIN ledger l ON l.id = k.ledger_id WHERE ${inIds(store, 'l.id', 1)}`, [list], t);
-  await store.exec(`DELETE FROM audit_keys WHERE ${inIds(store, 'ledger_id', 1)}`, [list], t);
-  await store.exec(`DELETE FROM ledger_bodies WHERE ${inIds(store, 'id', 1)}`, [list], t);
-  await store.exec(`DELETE FROM ledger WHERE ${inIds(store, 'id', 1)}`, [list], t);
+  const list = listParam(store, ids.map(Number));
+  await store.exec(`INSERT INTO audit_keys_retired (seq, pipeline, key) SELECT k.seq, l.pipeline, l.key FROM audit_keys k JOIN ledger l ON l.id = k.ledger_id WHERE ${inList(store, 'l.id', 1, 'bigint')}`, [list], t);
+  await store.exec(`DELETE FROM audit_keys WHERE ${inList(store, 'ledger_id', 1, 'bigint')}`, [list], t);
+  await store.exec(`DELETE FROM ledger_bodies WHERE ${inList(store, 'id', 1, 'bigint')}`, [list], t);
+  await store.exec(`DELETE FROM ledger WHERE ${inList(store, 'id', 1, 'bigint')}`, [list], t);
   return { n: ids.length, files: [] };
 }
 

@@ -108,13 +108,13 @@ export function sqliteRowSet(rows: readonly unknown[][], first: number): { cte: 
   return { cte: `j AS MATERIALIZED (SELECT jsonb(value) AS b FROM json_each($${first}))`, pick, params };
 }
 
-/** `column IN (<the list in $n>)`, for short lists of values (e.g. states). */
-export function inList(store: StateStore, column: string, n: number): string {
-  return store.dialect === 'sqlite' ? `${column} IN (SELECT value FROM json_each($${n}))` : `${column} = ANY($${n}::text[])`;
+/** `column IN (<the list in $n>)`, for lists of text values (states, keys) or of row ids (`bigint`). */
+export function inList(store: StateStore, column: string, n: number, type: 'text' | 'bigint' = 'text'): string {
+  return store.dialect === 'sqlite' ? `${column} IN (SELECT value FROM json_each($${n}))` : `${column} = ANY($${n}::${type}[])`;
 }
 
 /** The parameter value `inList` (and lists joined by key) expect for `values`: JSON text on SQLite, an array on PostgreSQL. */
-export function listParam(store: StateStore, values: readonly string[]): unknown {
+export function listParam(store: StateStore, values: readonly (string | number)[]): unknown {
   return store.dialect === 'sqlite' ? JSON.stringify(values) : [...values];
 }
 
