@@ -8,7 +8,8 @@ import { migration0006 } from './0006-ledger-ids.js';
 import { migration0007 } from './0007-run-errors.js';
 import { migration0008 } from './0008-data-at-rest.js';
 import { migration0010 } from './0010-retention.js';
+import { migration0011 } from './0011-audit-trail.js';
 import type { StoreMigration } from './migration.types.js';
 
 /** The ordered migration list umzug runs. */
-export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0010];
+export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0010, migration0011];
