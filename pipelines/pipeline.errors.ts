@@ -106,6 +106,18 @@ export const PipelineCodes = defineErrors({
     means: 'A file rekey keeps encrypted (evidence, an inbox copy) has no data key in the state store: it was purged or erased, or rekey never sealed it.',
     hint: 'Check the path and pipeline; a purged or erased file cannot be read again, by design.',
   },
+  SUBMISSION_NOT_FOUND: {
+    code: 'SUBMISSION_NOT_FOUND',
+    disposition: 'reject',
+    means: 'No submission of the pipeline matches the reference given: not its full key, the form platform\'s reference, the legacy system\'s reference, nor the start of one.',
+    hint: 'Check the pipeline name and the reference (`rekey dlq list PIPELINE --all` lists what the ledger holds).',
+  },
+  SUBMISSION_AMBIGUOUS: {
+    code: 'SUBMISSION_AMBIGUOUS',
+    disposition: 'reject',
+    means: 'The reference given matches more than one submission of the pipeline; the message lists them.',
+    hint: 'Give more of the reference, or one of the full keys the message lists.',
+  },
   SUBMISSION_ERASED: {
     code: 'SUBMISSION_ERASED',
     disposition: 'reject',
