@@ -23,6 +23,12 @@ export const MappingErrors = defineErrors({
     means: 'A submission broke one or more field rules of the mapping; the message names each field, rule and reason.',
     hint: 'Correct the submission (or the mapping rule if the rule is wrong), then replay it with rekey replay.',
   },
+  TEXT_INVALID: {
+    code: 'MAPPING_TEXT_INVALID',
+    disposition: 'fatal',
+    means: 'A stored mapping version is not the canonical JSON rekey writes ({document, related, functions}), so its rules cannot be shown.',
+    hint: 'The state store row was edited or damaged: compare it with the audit log (rekey audit verify) and restore the state store from a backup.',
+  },
 });
 
 /** Thrown when a mapping cannot be loaded; carries every problem found, not only the first. */
