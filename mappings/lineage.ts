@@ -5,9 +5,9 @@
  * whether it is PII. Read from the mapping spec alone, so it describes the
  * rule without any submission's values. Pure.
  */
-import { CodedError } from '../lib/errors.js';
 import { parseMapping } from './mapping.loader.js';
-import { MappingErrors, MappingInvalidError } from './mapping.errors.js';
+import { MappingInvalidError } from './mapping.errors.js';
+import { parseStoredMapping } from './stored-mapping.js';
 import { parseAnswerRef, parsePath, parseTemplate, type ParsedPath } from './path.js';
 import type { ComparisonCondition, CompiledMapping, Condition, FieldSpec, FieldValidation, GroupSpec, LookupSpec, MappingSpec } from './mapping.types.js';
 
@@ -88,16 +88,7 @@ export function lineageFromCanonical(text: string, label = 'stored mapping'): Fi
 
 /** The mapping spec held in a stored canonical text; throws as {@link lineageFromCanonical} does. */
 export function specFromCanonical(text: string, label = 'stored mapping'): MappingSpec {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new CodedError(MappingErrors.TEXT_INVALID, `${label} is not JSON`);
-  }
-  const document = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>).document : undefined;
-  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-    throw new CodedError(MappingErrors.TEXT_INVALID, `${label} has no "document" object`);
-  }
+  const { document } = parseStoredMapping(text, label);
   const loaded = parseMapping(label, JSON.stringify(document));
   if (!loaded.spec) throw new MappingInvalidError(loaded.problems);
   return loaded.spec;
