@@ -3,7 +3,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../lib/canonical-json.js';
 import { mappingVersion } from './version.js';
-import { parseStoredMapping, storedMappingYaml } from './stored-mapping.js';
+import { parseStoredMapping, storedMappingDiff, storedMappingYaml } from './stored-mapping.js';
 
 const example = (name: string) => readFileSync(new URL(`../examples/mappings/${name}`, import.meta.url), 'utf8');
 const stored = (document: unknown, related: Record<string, string> = {}, functions: string | null = null) => canonicalJson({ document, related, functions });
@@ -47,6 +47,28 @@ describe('storedMappingYaml', () => {
     for (const g of Object.values(back.groups)) expect(Object.keys(g)[0]).toBe('each');
     for (const r of back.rules) expect(Object.keys(r)[0]).toBe('rule');
     expect(back).toEqual(document);
+  });
+});
+
+describe('storedMappingDiff', () => {
+  it('shows exactly the changed rule, with three lines of context, and nothing for equal versions', () => {
+    const yaml = example('change-of-address.yaml');
+    const before = stored(parseYaml(yaml));
+    const after = stored(parseYaml(yaml.replace("SURNAME:                             # CHAR(35)\n    answer: Fn3kQ8aZ.last_name\n    transform: [trim, collapse, upper, { transliterate: { charset: latin1 } }, { truncate: 35 }]", "SURNAME:\n    answer: Fn3kQ8aZ.last_name\n    transform: [trim, collapse, upper, { transliterate: { charset: latin1 } }, { truncate: 30 }]")));
+    expect(after).not.toBe(before);
+    const diff = storedMappingDiff(before, 'sha256:aaa', after, 'sha256:bbb');
+    expect(diff.split('\n').slice(0, 2)).toEqual(['--- sha256:aaa', '+++ sha256:bbb']);
+    expect(diff.split('\n').filter((l) => /^[-+][^-+]/.test(l))).toEqual([
+      '-    transform: [ trim, collapse, upper, { transliterate: { charset: latin1 } }, { truncate: 35 } ]',
+      '+    transform: [ trim, collapse, upper, { transliterate: { charset: latin1 } }, { truncate: 30 } ]',
+    ]);
+    expect(storedMappingDiff(before, 'sha256:aaa', before, 'sha256:aaa')).toBe('');
+  });
+
+  it('shows a changed lookup file under its name', () => {
+    const document = parseYaml(example('provisional-licence.yaml'));
+    const diff = storedMappingDiff(stored(document, { './n.csv': 'code,name\nGB,British\n' }), 'sha256:a', stored(document, { './n.csv': 'code,name\nGB,UK\n' }), 'sha256:b');
+    expect(diff).toContain(' file: ./n.csv\n text: |\n   code,name\n-  GB,British\n+  GB,UK\n');
   });
 });
 

@@ -4,6 +4,7 @@
  * and rendered as YAML in the order the language page documents, with the
  * lookup files and the functions module it was hashed with. Pure.
  */
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { Document, isMap, isScalar, isSeq, visit } from 'yaml';
 import { CodedError } from '../lib/errors.js';
 import { MappingErrors } from './mapping.errors.js';
@@ -135,4 +136,16 @@ export function storedMappingYaml(text: string, opts: { version?: string; label?
     out += `---\n${yamlText({ file, text: stored.functions }, ' functions module source, as read for this version')}`;
   }
   return out;
+}
+
+/**
+ * A unified diff (3 lines of context) between two stored versions' YAML
+ * renderings, headed `--- <old version>` and `+++ <new version>`; empty
+ * when they render the same. Throws as {@link parseStoredMapping} does.
+ */
+export function storedMappingDiff(oldText: string, oldVersion: string, newText: string, newVersion: string): string {
+  const a = storedMappingYaml(oldText, { label: oldVersion });
+  const b = storedMappingYaml(newText, { label: newVersion });
+  if (a === b) return '';
+  return createTwoFilesPatch(oldVersion, newVersion, a, b, undefined, undefined, { context: 3, headerOptions: FILE_HEADERS_ONLY });
 }
