@@ -64,6 +64,18 @@ export const PipelineCodes = defineErrors({
     means: 'A checkpoint file or entry cannot be parsed.',
     hint: 'Give the checkpoint file rekey audit checkpoint wrote, unedited.',
   },
+  AUDIT_EXPORT_INVALID: {
+    code: 'AUDIT_EXPORT_INVALID',
+    disposition: 'fatal',
+    means: 'The file given to `rekey audit verify --export` is not an audit export this version of rekey can verify (its first line is not a rekey-audit-export header).',
+    hint: 'Give the file `rekey audit export --format jsonl` wrote; CSV and JSON exports are for reading, not for offline verification.',
+  },
+  AUDIT_CHECKPOINTS_UNAVAILABLE: {
+    code: 'AUDIT_CHECKPOINTS_UNAVAILABLE',
+    disposition: 'fatal',
+    means: 'REKEY_AUDIT_CHECKPOINTS names neither a folder rekey can write to nor an http(s) URL.',
+    hint: 'Set REKEY_AUDIT_CHECKPOINTS to an existing write-once folder or an http(s) URL that accepts PUT (see docs/audit-checkpoints.md).',
+  },
   AUDIT_EMPTY: {
     code: 'AUDIT_EMPTY',
     disposition: 'reject',

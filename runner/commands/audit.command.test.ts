@@ -1,9 +1,16 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { AuditLog } from '../../pipelines/audit/audit-log.js';
+import type { ExportEntryLine } from '../../pipelines/audit/audit.export.js';
+import { entryHash } from '../../pipelines/audit/audit.hash.js';
+import { readCheckpointFile } from '../../pipelines/audit/checkpoints.js';
+import { Ledger } from '../../pipelines/ledger/ledger.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
+import { NO_EXTERNAL_CHECKPOINT } from './audit.command.js';
 import { rekey } from '../cli.test-helpers.js';
 import { P, seed } from './state.test-helpers.js';
 
@@ -50,5 +57,143 @@ describe('rekey audit (as processes)', () => {
     const broken = await cli('audit', 'verify');
     expect(broken.code).toBe(1);
     expect(broken.stdout).toMatch(/^audit log BROKEN at seq 3: edited/);
+  });
+});
+
+describe('rekey audit export filters and offline verification (as processes)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-audit-export-'));
+  const url = `sqlite:${join(dir, 'state.sqlite')}`;
+  const keys = join(dir, 'keys');
+  const env = { REKEY_AUDIT_SIGNING_KEY: join(keys, 'audit-signing.key.pem'), REKEY_AUDIT_VERIFY_KEY: join(keys, 'audit-verify.pub.pem'), REKEY_AUDIT_CHECKPOINTS: '' };
+  const cli = (...args: string[]) => rekey([...args, '--state', url], dir, env);
+  const offline = (...args: string[]) => rekey(['audit', 'verify', ...args], dir, env);
+  const CITIZEN = 'Change the address on your driving licence/CA3HJ7WR';
+  const lines = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n');
+  const write = (name: string, text: string[]) => {
+    const file = join(dir, name);
+    writeFileSync(file, `${text.join('\n')}\n`);
+    return file;
+  };
+
+  beforeAll(async () => {
+    await seed(url);
+    const store = await openStateStore(url);
+    const ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
+    const run = await ledger.startRun(P, 'runner:test:1', 'sha256:map');
+    await ledger.receive(P, run, [{ key: CITIZEN, contentHash: 'h-citizen', body: { surname: 'Canary' }, source: 'in.ndjson:7' }], 'runner:test:1');
+    await store.close();
+    expect((await rekey(['audit', 'keygen', keys])).code).toBe(0);
+    mkdirSync(join(dir, 'worm'));
+    expect((await cli('audit', 'checkpoint', '--export', join(dir, 'worm'))).code).toBe(0);
+  });
+
+  it('filters by key (any reference), ledger state and events; keys are a JSON array in CSV and JSON', async () => {
+    const [byRef, csv, byState, byEvent, noPipeline, badState, badEvent] = await Promise.all([
+      cli('audit', 'export', '--pipeline', P, '--key', 'ca3hj7wr', '--format', 'json'),
+      cli('audit', 'export', '--pipeline', P, '--key', 'CA3HJ7WR'),
+      cli('audit', 'export', '--in-state', 'dead', '--event', 'dead', '--format', 'json'),
+      cli('audit', 'export', '--event', 'delivered,dead', '--event', 'received', '--format', 'json'),
+      cli('audit', 'export', '--key', 'CA3HJ7WR'),
+      cli('audit', 'export', '--in-state', 'lost'),
+      cli('audit', 'export', '--event', 'sent'),
+    ]);
+    const entries = JSON.parse(byRef.stdout) as { event: string; keys: string[] }[];
+    expect(entries.map((e) => [e.event, e.keys])).toEqual([['received', [CITIZEN]]]);
+    const rows = parseCsv(csv.stdout, { columns: true }) as { keys: string; event: string }[];
+    expect(rows.map((r) => [r.event, JSON.parse(r.keys)])).toEqual([['received', [CITIZEN]]]);
+    expect(csv.stdout).toContain(`"[""${CITIZEN}""]"`);
+    expect((JSON.parse(byState.stdout) as { keys: string[] }[]).map((e) => e.keys)).toEqual([['B'], ['C']]);
+    expect(new Set((JSON.parse(byEvent.stdout) as { event: string }[]).map((e) => e.event))).toEqual(new Set(['received', 'delivered', 'dead']));
+    expect(noPipeline).toMatchObject({ code: 2, stderr: 'rekey: --key needs --pipeline\n(run rekey --help for usage)\n' });
+    expect(badState.code).toBe(2);
+    expect(badState.stderr).toContain('unknown state "lost"; states are received,');
+    expect(badEvent.code).toBe(2);
+    expect(badEvent.stderr).toContain('unknown event "sent"; events are received,');
+  });
+
+  it('a jsonl export verifies offline against the exported checkpoints, and an edited, removed or appended line fails at its seq', async () => {
+    const file = join(dir, 'all.jsonl');
+    expect((await cli('audit', 'export', '--format', 'jsonl', '--out', file)).code).toBe(0);
+    const all = lines(file);
+    const header = JSON.parse(all[0]!) as { format: string; version: number; range: { from: number; to: number }; checkpoint: { seq: number } };
+    const head = all.length - 1;
+    expect(header).toMatchObject({ format: 'rekey-audit-export', version: 1, range: { from: 1, to: head }, checkpoint: { seq: head } });
+    const worm = join(dir, 'worm');
+    const ok = await offline('--export', file, '--checkpoints', worm);
+    expect(ok).toMatchObject({ code: 0, stdout: `export OK: seqs 1..${head}, ${head} entries recomputed, 0 omitted by the filter, 2 checkpoint(s) matched, the last at seq ${head}\n` });
+
+    const edited = all.map((l, i) => (i === 3 ? l.replace('"actor":"runner:test:1"', '"actor":"operator:mallory"') : l));
+    const removed = all.filter((_, i) => i !== 5);
+    const last = JSON.parse(all[head]!) as ExportEntryLine;
+    const extra = { ...last, seq: head + 1, prevHash: last.hash };
+    extra.hash = entryHash(last.hash, { ...extra, at: new Date(extra.at) }, JSON.stringify(extra.detail));
+    const appended = [...all, JSON.stringify(extra)];
+    const [e, r, a] = await Promise.all([
+      offline('--export', write('edited.jsonl', edited), '--checkpoints', worm),
+      offline('--export', write('removed.jsonl', removed), '--checkpoints', worm),
+      offline('--export', write('appended.jsonl', appended), '--checkpoints', worm),
+    ]);
+    expect(e).toMatchObject({ code: 1, stdout: 'export BROKEN at seq 3: edited: the entry at seq 3 no longer matches its hash\n' });
+    expect(r).toMatchObject({ code: 1, stdout: 'export BROKEN at seq 5: deleted: seq 5 is missing\n' });
+    expect(a).toMatchObject({
+      code: 1,
+      stdout: `export BROKEN at seq ${head + 1}: appended: seq ${head + 1} is past the signed range (the last checkpoint the export covers is at seq ${head}): it cannot be told from an appended line\n`,
+    });
+    expect(readFileSync(file, 'utf8').split('\n').slice(0, -1)).toEqual(all);
+  });
+
+  it('a filtered export (--key) verifies, carries only hashes of the entries it leaves out, and catches a removed last line', async () => {
+    const file = join(dir, 'citizen.jsonl');
+    expect((await cli('audit', 'export', '--format', 'jsonl', '--pipeline', P, '--key', 'CA3HJ7WR', '--out', file)).code).toBe(0);
+    const all = lines(file);
+    expect(JSON.parse(all[0]!)).toMatchObject({ filter: { pipeline: P, key: CITIZEN, reference: 'CA3HJ7WR' } });
+    const omitted = all.slice(1).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.omitted);
+    expect(omitted.length).toBe(all.length - 2);
+    for (const l of omitted) expect(Object.keys(l).sort()).toEqual(['hash', 'omitted', 'prevHash', 'seq']);
+    expect(all.join('\n')).not.toContain('in.ndjson:A');
+    const ok = await offline('--export', file, '--checkpoints', join(dir, 'worm'), '--json');
+    expect(JSON.parse(ok.stdout)).toEqual({ ok: true, range: { from: 1, to: all.length - 1 }, entries: 1, omitted: all.length - 2, checkpoints: 2, lastCheckpoint: all.length - 1 });
+    const cut = await offline('--export', write('cut.jsonl', all.slice(0, -1)), '--checkpoints', join(dir, 'worm'));
+    expect(cut).toMatchObject({ code: 1, stdout: `export BROKEN at seq ${all.length - 1}: deleted: the export ends at seq ${all.length - 2} but a checkpoint signed seq ${all.length - 1}\n` });
+  });
+
+  it('an unsigned export fails past the last external checkpoint; a CSV file is refused as an export', async () => {
+    const store = await openStateStore(url);
+    const ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
+    await ledger.receive(P, await ledger.startRun(P, 'runner:test:1', 'sha256:map'), [{ key: 'F', contentHash: 'h-F', body: {}, source: 'in.ndjson:8' }], 'runner:test:1');
+    await store.close();
+    const file = join(dir, 'unsigned.jsonl');
+    expect((await cli('audit', 'export', '--format', 'jsonl', '--no-sign', '--out', file)).code).toBe(0);
+    const head = lines(file).length - 1;
+    expect(JSON.parse(lines(file)[0]!)).toMatchObject({ checkpoint: null });
+    const worm = join(dir, 'worm');
+    const [short, csv] = await Promise.all([
+      offline('--export', file, '--checkpoints', worm),
+      offline('--export', write('x.csv', ['seq,at']), '--checkpoints', worm),
+    ]);
+    const cpSeq = Math.max(...(await readCheckpointFile(worm)).map((c) => c.seq));
+    expect(cpSeq).toBeLessThan(head);
+    expect(short).toMatchObject({
+      code: 1,
+      stdout: `export BROKEN at seq ${cpSeq + 1}: appended: seq ${cpSeq + 1} is past the signed range (the last checkpoint the export covers is at seq ${cpSeq}): it cannot be told from an appended line\n`,
+    });
+    expect(csv.code).toBe(1);
+    expect(csv.stderr).toContain('AUDIT_EXPORT_INVALID');
+    expect(csv.stderr).toContain('the first line is not JSON: not a rekey audit export (export with --format jsonl)');
+  });
+
+  it('verify on the store says plainly when no external checkpoint holds the chain', async () => {
+    const none = { ...env, REKEY_AUDIT_VERIFY_KEY: '', REKEY_AUDIT_SIGNING_KEY: '' };
+    const [plain, json, held] = await Promise.all([
+      rekey(['audit', 'verify', '--state', url], dir, none),
+      rekey(['audit', 'verify', '--state', url, '--json'], dir, none),
+      rekey(['audit', 'verify', '--state', url], dir, { ...env, REKEY_AUDIT_CHECKPOINTS: join(dir, 'worm') }),
+    ]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/^audit log OK: \d+ entries, 0 checkpoint\(s\) matched\nno external checkpoint: a rewrite of the whole chain or of its tail cannot be detected; see docs\/audit-checkpoints.md\n$/);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, externalCheckpoints: 0, lastExternalCheckpoint: null, warning: NO_EXTERNAL_CHECKPOINT });
+    expect(held.code).toBe(0);
+    const cpSeq = Math.max(...(await readCheckpointFile(join(dir, 'worm'))).map((c) => c.seq));
+    expect(held.stdout).toMatch(new RegExp(`^audit log OK: \\d+ entries, 1 checkpoint\\(s\\) matched\nentries after seq ${cpSeq}, the last external checkpoint, are not covered by one yet\n$`));
   });
 });

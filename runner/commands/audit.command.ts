@@ -1,16 +1,22 @@
 /**
  * `rekey audit verify|export|checkpoint|keygen`: check the hash chain (exit
- * 1 when broken), export it, sign its head, make a signing key pair.
- * Keys come from the deployer: `REKEY_AUDIT_SIGNING_KEY` (PEM private key
- * file) and `REKEY_AUDIT_VERIFY_KEY` (PEM public key file).
+ * 1 when broken) in the state store or, offline, in a `jsonl` export; export
+ * it; sign its head; make a signing key pair. Keys come from the deployer:
+ * `REKEY_AUDIT_SIGNING_KEY` (PEM private key file) and
+ * `REKEY_AUDIT_VERIFY_KEY` (PEM public key file); external checkpoints from
+ * `REKEY_AUDIT_CHECKPOINTS` (the write-once folder `rekey serve` writes to).
  */
-import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline as pipe } from 'node:stream/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { VerifyResult } from '../../pipelines/audit/audit.types.js';
+import { AUDIT_EVENTS, type SignedCheckpoint, type VerifyResult } from '../../pipelines/audit/audit.types.js';
 import { generateSigningKeys, parsePublicKey, readCheckpointFile } from '../../pipelines/audit/checkpoints.js';
+import { verifyExport, type ExportVerifyResult } from '../../pipelines/audit/export-verify.js';
+import { LEDGER_STATES } from '../../pipelines/ledger/ledger.js';
+import { findSubmission } from '../../pipelines/ledger/lookup.js';
 import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
 import type { CommandResult } from '../cli.js';
 import { printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
@@ -37,23 +43,77 @@ function bound(name: string): (v: string) => number | Date {
   };
 }
 
-function verifyText(r: VerifyResult): string {
-  if (r.ok) return `audit log OK: ${r.entries} entries, ${r.checkpoints} checkpoint(s) matched\n`;
-  return `audit log BROKEN at seq ${r.firstBad!.seq}: ${r.firstBad!.problem}: ${r.firstBad!.detail} (${r.entries} entries verified before it)\n`;
+/** What `rekey audit verify` says when no external checkpoint holds the chain. */
+export const NO_EXTERNAL_CHECKPOINT = 'no external checkpoint: a rewrite of the whole chain or of its tail cannot be detected; see docs/audit-checkpoints.md';
+
+/** The store's verdict, with what the external checkpoints covered. */
+type StoreVerify = VerifyResult & { externalCheckpoints: number; lastExternalCheckpoint: number | null; warning?: string };
+
+function verifyText(r: StoreVerify): string {
+  if (!r.ok) return `audit log BROKEN at seq ${r.firstBad!.seq}: ${r.firstBad!.problem}: ${r.firstBad!.detail} (${r.entries} entries verified before it)\n`;
+  const tail =
+    r.lastExternalCheckpoint !== null && r.lastExternalCheckpoint < r.entries
+      ? `entries after seq ${r.lastExternalCheckpoint}, the last external checkpoint, are not covered by one yet\n`
+      : '';
+  return `audit log OK: ${r.entries} entries, ${r.checkpoints} checkpoint(s) matched\n${r.warning ? `${r.warning}\n` : tail}`;
+}
+
+function exportText(r: ExportVerifyResult): string {
+  if (!r.ok) return `export BROKEN at seq ${r.firstBad!.seq}: ${r.firstBad!.problem}: ${r.firstBad!.detail}\n`;
+  const range = r.range ? `seqs ${r.range.from}..${r.range.to}` : 'no entries';
+  const omitted = r.omitted
+    ? `${r.omitted} entries the filter left out are hashes only: they link the chain, but their hashes are taken from the export, not recomputed\n`
+    : '';
+  return `export OK: ${range}, ${r.entries} entries recomputed, ${r.omitted} omitted by the filter, ${r.checkpoints} checkpoint(s) matched, the last at seq ${r.lastCheckpoint}\n${omitted}`;
+}
+
+/** `--checkpoints`, else `$REKEY_AUDIT_CHECKPOINTS` when it names a folder; null when neither gives one. */
+async function externalCheckpointPath(given: string | undefined): Promise<string | null> {
+  if (given) return given;
+  const env = process.env.REKEY_AUDIT_CHECKPOINTS;
+  if (!env || /^https?:\/\//.test(env)) return null;
+  return (await stat(env).catch(() => null))?.isDirectory() ? env : null;
+}
+
+async function verifyExportFile(file: string, checkpoints: SignedCheckpoint[], publicKeyPem: string | undefined): Promise<ExportVerifyResult> {
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  try {
+    return await verifyExport(lines, { checkpoints, publicKey: publicKeyPem ? parsePublicKey(publicKeyPem) : undefined });
+  } finally {
+    lines.close();
+  }
 }
 
 function verify(audit: Command, result: CommandResult): void {
-  withStateOptions(audit.command('verify').description('recompute the hash chain; exit 1 if any entry was edited, deleted or reordered'))
-    .option('--checkpoints <file>', 'signed checkpoints (a .jsonl file or a folder of them) from the WORM copy')
+  withStateOptions(audit.command('verify').description('recompute the hash chain (in the state store, or offline in an export); exit 1 if any entry was edited, deleted, reordered or appended'))
+    .option('--export <file>', 'verify a `rekey audit export --format jsonl` file offline instead of the state store (no state store needed)')
+    .option('--checkpoints <file|dir>', 'signed checkpoints (a .jsonl file or a folder of them) from the write-once copy (default: $REKEY_AUDIT_CHECKPOINTS when a folder)')
     .option('--public-key <pem>', 'public key file for the checkpoints (default: $REKEY_AUDIT_VERIFY_KEY)')
-    .action(async (opts: StateOptions & { checkpoints?: string; publicKey?: string }, cmd: Command) => {
-      const keyPath = opts.publicKey ?? process.env.REKEY_AUDIT_VERIFY_KEY;
-      if (opts.checkpoints && !keyPath) usage(cmd, '--checkpoints needs --public-key (or REKEY_AUDIT_VERIFY_KEY)');
-      const publicKey = keyPath ? parsePublicKey(await readKeyFile(keyPath, 'verify key')) : undefined;
-      const r = await withLedger(opts.state, async (_l, log) => {
-        const checkpoints = opts.checkpoints ? await readCheckpointFile(opts.checkpoints) : publicKey ? await log.checkpoints() : [];
+    .addHelpText('after', '\nWithout external checkpoints, a rewrite of the whole chain or of its tail cannot be detected (see docs/audit-checkpoints.md).\nWith --export, a line past the last checkpoint the export covers fails: it cannot be told from an appended one.')
+    .action(async (opts: StateOptions & { export?: string; checkpoints?: string; publicKey?: string }, cmd: Command) => {
+      const cpPath = await externalCheckpointPath(opts.checkpoints);
+      const keyPath = opts.publicKey ?? process.env.REKEY_AUDIT_VERIFY_KEY ?? (opts.checkpoints ? undefined : process.env.REKEY_AUDIT_SIGNING_KEY);
+      if ((opts.checkpoints || opts.export) && !keyPath) usage(cmd, `${opts.export ? '--export' : '--checkpoints'} needs --public-key (or REKEY_AUDIT_VERIFY_KEY)`);
+      const pem = keyPath ? await readKeyFile(keyPath, 'verify key') : undefined;
+      const publicKey = pem ? parsePublicKey(pem) : undefined;
+      const external = cpPath && publicKey ? await readCheckpointFile(cpPath) : [];
+      if (opts.export) {
+        const r = await verifyExportFile(opts.export, external, pem);
+        if (opts.json) printJson(r);
+        else process.stdout.write(exportText(r));
+        result.code = r.ok ? 0 : 1;
+        return;
+      }
+      const v = await withLedger(opts.state, async (_l, log) => {
+        const checkpoints = external.length ? external : publicKey ? await log.checkpoints() : [];
         return log.verify({ checkpoints, publicKey });
       });
+      const r: StoreVerify = {
+        ...v,
+        externalCheckpoints: external.length,
+        lastExternalCheckpoint: external.length ? Math.max(...external.map((c) => c.seq)) : null,
+        ...(external.length ? {} : { warning: NO_EXTERNAL_CHECKPOINT }),
+      };
       if (opts.json) printJson(r);
       else process.stdout.write(verifyText(r));
       result.code = r.ok ? 0 : 1;
@@ -61,17 +121,63 @@ function verify(audit: Command, result: CommandResult): void {
     );
 }
 
+/** `--event`: repeatable, or a comma list; each an audit event. */
+function collectEvents(v: string, prev: string[]): string[] {
+  const events = v.split(',').map((e) => e.trim()).filter(Boolean);
+  const unknown = events.find((e) => !(AUDIT_EVENTS as readonly string[]).includes(e));
+  if (unknown !== undefined) throw new InvalidArgumentError(`unknown event ${JSON.stringify(unknown)}; events are ${AUDIT_EVENTS.join(', ')}`);
+  return [...prev, ...events];
+}
+
+function ledgerState(v: string): string {
+  if (!(LEDGER_STATES as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown state ${JSON.stringify(v)}; states are ${LEDGER_STATES.join(', ')}`);
+  return v;
+}
+
+interface ExportOptions extends StateOptions {
+  from?: number | Date;
+  to?: number | Date;
+  pipeline?: string;
+  key?: string;
+  inState?: string;
+  event: string[];
+  format: string;
+  out?: string;
+  sign?: boolean;
+  signingKey?: string;
+}
+
 function exportCmd(audit: Command): void {
-  withStateOptions(audit.command('export').description('stream audit entries as CSV or JSON'))
+  withStateOptions(audit.command('export').description('stream audit entries as CSV, JSON, or JSON lines verifiable offline'))
     .option('--from <seq|time>', 'first entry (seq number, or ISO date-time)', bound('--from'))
-    .option('--to <seq|time>', 'last entry (seq number, or ISO date-time)', bound('--to'))
+    .option('--to <seq|time>', 'last entry (seq number, or ISO date-time; default: the head when the export starts)', bound('--to'))
     .option('--pipeline <name>', 'only this pipeline')
-    .option('--format <format>', 'csv or json', 'csv')
+    .option('--key <reference>', "only entries naming this submission: its key, the form's or the legacy system's reference, or an unambiguous prefix (needs --pipeline)")
+    .option('--in-state <state>', `only entries naming submissions now in this ledger state (${LEDGER_STATES.join(', ')}); --state is the state store`, ledgerState)
+    .option('--event <event>', 'only these events (repeat the option, or give a comma list)', collectEvents, [])
+    .option('--format <format>', 'csv, json, or jsonl (the only one `rekey audit verify --export` verifies offline)', 'csv')
+    .option('--sign', 'jsonl: sign a checkpoint at the range end for the header (default when a signing key is set)')
+    .option('--no-sign', 'jsonl: leave the checkpoint out of the header')
+    .option('--signing-key <pem>', 'private key file for --sign (default: $REKEY_AUDIT_SIGNING_KEY)')
     .option('--out <file>', 'write here instead of stdout')
-    .action(async (opts: StateOptions & { from?: number | Date; to?: number | Date; pipeline?: string; format: string; out?: string }, cmd: Command) => {
-      if (opts.format !== 'csv' && opts.format !== 'json') usage(cmd, '--format must be csv or json');
-      await withLedger(opts.state, async (_l, log) => {
-        const chunks = Readable.from(log.export({ from: opts.from, to: opts.to, pipeline: opts.pipeline, format: opts.format as 'csv' | 'json' }));
+    .addHelpText(
+      'after',
+      '\nCSV and JSON hold the selected entries, for reading; each entry\'s keys are a JSON array.\n' +
+        'jsonl is verifiable offline: a header line (format, version, chain range, filter, checkpoint), then one line per seq of the range:\n' +
+        'the whole entry, or {seq, omitted, prevHash, hash} for an entry the filters leave out, so the chain links and nothing else about it leaks.',
+    )
+    .action(async (opts: ExportOptions, cmd: Command) => {
+      if (opts.format !== 'csv' && opts.format !== 'json' && opts.format !== 'jsonl') usage(cmd, '--format must be csv, json or jsonl');
+      if (opts.key !== undefined && opts.pipeline === undefined) usage(cmd, '--key needs --pipeline');
+      const keyPath = opts.signingKey ?? process.env.REKEY_AUDIT_SIGNING_KEY;
+      if (opts.sign === true && opts.format !== 'jsonl') usage(cmd, '--sign needs --format jsonl');
+      if (opts.sign === true && !keyPath) usage(cmd, '--sign needs --signing-key or REKEY_AUDIT_SIGNING_KEY');
+      const signingKey = opts.format === 'jsonl' && opts.sign !== false && keyPath ? await readKeyFile(keyPath, 'signing key') : undefined;
+      await withLedger(opts.state, async (_l, log, store) => {
+        const key = opts.key === undefined ? undefined : (await findSubmission(store, opts.pipeline!, opts.key)).key;
+        const filter = { pipeline: opts.pipeline, key, state: opts.inState, events: opts.event.length ? opts.event : undefined };
+        const describe = Object.fromEntries(Object.entries({ ...filter, reference: opts.key }).filter(([, v]) => v !== undefined));
+        const chunks = Readable.from(log.export({ from: opts.from, to: opts.to, ...filter, format: opts.format as 'csv' | 'json' | 'jsonl', signingKey, describe }));
         if (opts.out) await pipe(chunks, createWriteStream(opts.out));
         else for await (const chunk of chunks) if (!process.stdout.write(chunk as string)) await new Promise((ok) => process.stdout.once('drain', ok));
       });

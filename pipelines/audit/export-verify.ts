@@ -1,0 +1,190 @@
+/**
+ * Offline verification of a `jsonl` audit export (see `audit.export.ts`)
+ * against signed checkpoints, with no state store: reads the file line by
+ * line (memory stays bounded), recomputes every whole entry's hash, checks
+ * that seqs run on without a gap and each line links to the one before, and
+ * holds the lines to every checkpoint the export covers (the header's and
+ * the external ones). Stops at the first problem and names it:
+ *
+ * - `edited`: a line no longer matches its hash, or does not link to the
+ *   line before (that line was changed and its hash recomputed);
+ * - `deleted`: a seq is missing, or a checkpoint signed a seq past the end;
+ * - `reordered`: a seq appears after a later one;
+ * - `appended`: a line lies past the last checkpoint the export covers, so
+ *   it cannot be told from a line added after the export;
+ * - `checkpoint-mismatch`: a checkpoint's signature is bad, or the line at
+ *   its seq does not have the signed hash.
+ *
+ * Lines the export's filter left out carry only their hashes: they link the
+ * chain, but their hashes are taken from the file, not recomputed.
+ */
+import type { KeyObject } from 'node:crypto';
+import { canonicalJson } from '../../lib/canonical-json.js';
+import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
+import { entryHash, GENESIS_HASH } from './audit.hash.js';
+import type { AuditEvent, SignedCheckpoint } from './audit.types.js';
+import { EXPORT_FORMAT, EXPORT_VERSION, type ExportEntryLine, type ExportHeader } from './audit.export.js';
+import { checkpointSignatureValid, keyIdOf } from './checkpoints.js';
+
+/** What kind of problem `verifyExport` found. */
+export type ExportProblem = 'edited' | 'deleted' | 'reordered' | 'appended' | 'checkpoint-mismatch';
+
+/** The outcome of `verifyExport`. */
+export interface ExportVerifyResult {
+  ok: boolean;
+  /** The header's range. */
+  range: { from: number; to: number } | null;
+  /** Whole entries whose hash was recomputed. */
+  entries: number;
+  /** Lines the export's filter left out (hashes only). */
+  omitted: number;
+  /** Checkpoints held against a line. */
+  checkpoints: number;
+  /** Seq of the last checkpoint the export covers (null when none). */
+  lastCheckpoint: number | null;
+  firstBad?: { seq: number; problem: ExportProblem; detail: string };
+}
+
+/** What `verifyExport` checks the export against. */
+export interface ExportVerifyOptions {
+  /** External checkpoints (from the write-once store); the header's own checkpoint is added to them. */
+  checkpoints?: readonly SignedCheckpoint[];
+  publicKey?: KeyObject;
+}
+
+type Bad = NonNullable<ExportVerifyResult['firstBad']>;
+
+function invalid(message: string): PipelineError {
+  return new PipelineError(PipelineCodes.AUDIT_EXPORT_INVALID, message);
+}
+
+function parseHeader(line: string | undefined): ExportHeader {
+  let h: Partial<ExportHeader>;
+  try {
+    h = JSON.parse(line ?? '') as Partial<ExportHeader>;
+  } catch {
+    throw invalid('the first line is not JSON: not a rekey audit export (export with --format jsonl)');
+  }
+  if (h?.format !== EXPORT_FORMAT) throw invalid(`the first line is not a ${EXPORT_FORMAT} header (export with --format jsonl)`);
+  if (h.version !== EXPORT_VERSION) throw invalid(`export version ${JSON.stringify(h.version)} is not supported (this rekey reads version ${EXPORT_VERSION})`);
+  const r = h.range;
+  if (r !== null && !(r && Number.isSafeInteger(r.from) && Number.isSafeInteger(r.to) && r.from >= 1 && r.from <= r.to)) throw invalid('the header has no valid range');
+  return h as ExportHeader;
+}
+
+function signatureProblem(checkpoints: readonly SignedCheckpoint[], publicKey: KeyObject | undefined): Bad | undefined {
+  if (!checkpoints.length) return undefined;
+  if (!publicKey) return { seq: checkpoints[0]!.seq, problem: 'checkpoint-mismatch', detail: 'checkpoints given without a public key to check them' };
+  const keyId = keyIdOf(publicKey);
+  for (const cp of checkpoints) {
+    if (!checkpointSignatureValid(cp, publicKey)) {
+      const other = cp.keyId !== keyId ? ` (signed by key ${cp.keyId}, verifying with ${keyId})` : '';
+      return { seq: cp.seq, problem: 'checkpoint-mismatch', detail: `the checkpoint signed at ${cp.signedAt} has a bad signature${other}` };
+    }
+  }
+  return undefined;
+}
+
+const isHash = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+const isText = (v: unknown): v is string => typeof v === 'string';
+const isTextOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
+
+/** Null when `l` is a whole entry that gives its own hash, else what is wrong with it. */
+function wholeEntryProblem(l: ExportEntryLine): string | null {
+  const shaped =
+    isText(l.at) && isText(l.pipeline) && isText(l.event) && isText(l.actor) && isTextOrNull(l.mappingVersion) && isTextOrNull(l.target) && isTextOrNull(l.legacyRef) &&
+    typeof l.detail === 'object' && l.detail !== null && Array.isArray(l.keys) && (l.detailText === undefined || isText(l.detailText));
+  if (!shaped) return `the line at seq ${l.seq} is not a whole entry`;
+  const at = new Date(l.at);
+  if (Number.isNaN(at.getTime())) return `the entry at seq ${l.seq} has no valid time`;
+  const detailText = l.detailText ?? JSON.stringify(l.detail);
+  try {
+    if (l.detailText !== undefined && canonicalJson(JSON.parse(l.detailText)) !== canonicalJson(l.detail)) return `the entry at seq ${l.seq} shows a detail that is not the one hashed`;
+  } catch {
+    return `the entry at seq ${l.seq} has a detail text that is not JSON`;
+  }
+  if (canonicalJson(l.keys) !== canonicalJson(l.detail.keys ?? [])) return `the entry at seq ${l.seq} lists keys that are not its detail's`;
+  const fields = { seq: l.seq, at, pipeline: l.pipeline, event: l.event as AuditEvent, actor: l.actor, mappingVersion: l.mappingVersion, target: l.target, legacyRef: l.legacyRef };
+  return entryHash(l.prevHash, fields, detailText) === l.hash ? null : `the entry at seq ${l.seq} no longer matches its hash`;
+}
+
+/**
+ * Verifies a `jsonl` export given as its lines (e.g. `readline` over the
+ * file); see the module comment for what each problem means. Never throws
+ * for tampering with entry lines: the result says where the first problem
+ * is. Throws `AUDIT_EXPORT_INVALID` when the first line is not an export
+ * header this version reads.
+ */
+export async function verifyExport(lines: AsyncIterable<string>, opts: ExportVerifyOptions = {}): Promise<ExportVerifyResult> {
+  const it = lines[Symbol.asyncIterator]();
+  const first = await it.next();
+  const h = parseHeader(first.done ? undefined : first.value);
+  const all = [...(opts.checkpoints ?? []), ...(h.checkpoint ? [h.checkpoint] : [])];
+  const result: ExportVerifyResult = { ok: true, range: h.range, entries: 0, omitted: 0, checkpoints: 0, lastCheckpoint: null };
+  const fail = (firstBad: Bad): ExportVerifyResult => ({ ...result, ok: false, firstBad });
+  const sig = signatureProblem(all, opts.publicKey);
+  if (sig) return fail(sig);
+  const lo = (h.range?.from ?? 1) - 1;
+  const hi = Math.max(h.range?.to ?? 0, h.checkpoint?.seq ?? 0);
+  const covering = all.filter((cp) => cp.seq >= lo && cp.seq <= hi).sort((a, b) => a.seq - b.seq);
+  const bySeq = new Map<number, SignedCheckpoint[]>();
+  for (const cp of covering) bySeq.set(cp.seq, [...(bySeq.get(cp.seq) ?? []), cp]);
+  result.lastCheckpoint = covering.length ? covering[covering.length - 1]!.seq : null;
+  let expected = h.range?.from ?? 1;
+  let prev: { hash: string; whole: boolean } | null = null;
+  const atStart = (hash: string, seq: number): Bad | null => {
+    if (seq === 1 && hash !== GENESIS_HASH) return { seq: 1, problem: 'edited', detail: 'the first entry does not start from the genesis hash' };
+    const cp = bySeq.get(seq - 1)?.find((c) => c.headHash !== hash);
+    return cp ? { seq: seq - 1, problem: 'checkpoint-mismatch', detail: `seq ${seq} does not link to the head signed at ${cp.signedAt} for seq ${seq - 1}` } : null;
+  };
+  let blank = false;
+  for (let next = await it.next(); !next.done; next = await it.next()) {
+    const text = next.value;
+    if (!text.trim()) {
+      blank = true;
+      continue;
+    }
+    let l: ExportEntryLine & { omitted?: boolean };
+    try {
+      l = JSON.parse(text) as ExportEntryLine & { omitted?: boolean };
+    } catch {
+      return fail({ seq: expected, problem: 'edited', detail: `the line after seq ${expected - 1} is not JSON` });
+    }
+    if (blank || typeof l !== 'object' || l === null || !Number.isSafeInteger(l.seq)) {
+      return fail({ seq: expected, problem: 'edited', detail: `the line after seq ${expected - 1} is not an entry` });
+    }
+    const seq = l.seq;
+    if (seq > expected) return fail({ seq: expected, problem: 'deleted', detail: seq - 1 === expected ? `seq ${expected} is missing` : `seqs ${expected}..${seq - 1} are missing` });
+    if (seq < expected) return fail({ seq, problem: 'reordered', detail: `seq ${seq} appears after seq ${expected - 1}` });
+    if (!isHash(l.prevHash) || !isHash(l.hash)) return fail({ seq, problem: 'edited', detail: `the line at seq ${seq} has no valid prevHash and hash` });
+    if (l.omitted !== true) {
+      const problem = wholeEntryProblem(l);
+      if (problem) return fail({ seq, problem: 'edited', detail: problem });
+    }
+    if (prev && l.prevHash !== prev.hash) {
+      const detail = prev.whole
+        ? `the entry at seq ${seq - 1} was changed and its hash recomputed: seq ${seq} links to another hash`
+        : `seq ${seq} does not link to the hash of seq ${seq - 1}`;
+      return fail({ seq: seq - 1, problem: 'edited', detail });
+    }
+    if (!prev) {
+      const bad = atStart(l.prevHash, seq);
+      if (bad) return fail(bad);
+    }
+    for (const cp of bySeq.get(seq) ?? []) {
+      if (cp.headHash !== l.hash) return fail({ seq, problem: 'checkpoint-mismatch', detail: `the line at seq ${seq} differs from the head signed at ${cp.signedAt}` });
+      result.checkpoints++;
+    }
+    if (result.lastCheckpoint === null || seq > result.lastCheckpoint) {
+      const last = result.lastCheckpoint === null ? 'no signed checkpoint covers the export' : `the last checkpoint the export covers is at seq ${result.lastCheckpoint}`;
+      return fail({ seq, problem: 'appended', detail: `seq ${seq} is past the signed range (${last}): it cannot be told from an appended line` });
+    }
+    if (l.omitted === true) result.omitted++;
+    else result.entries++;
+    prev = { hash: l.hash, whole: l.omitted !== true };
+    expected = seq + 1;
+  }
+  const beyond = covering.find((cp) => cp.seq >= expected);
+  if (beyond) return fail({ seq: expected, problem: 'deleted', detail: `the export ends at seq ${expected - 1} but a checkpoint signed seq ${beyond.seq}` });
+  return result;
+}
