@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { AuditEntry } from '../../pipelines/audit/audit.types.js';
 import type { Ledger } from '../../pipelines/ledger/ledger.js';
 import type { LedgerState } from '../../pipelines/ledger/ledger.types.js';
+import { errorFields, formReference } from '../../pipelines/ledger/run-problems.js';
 import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 import type { CommandResult } from '../cli.js';
 import { formatTable, operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
@@ -34,16 +35,19 @@ function historyLine(e: AuditEntry, key: string): unknown[] {
 }
 
 function list(dlq: Command): void {
-  withStateOptions(dlq.command('list').description('dead submissions of a pipeline (with --failed, also those waiting to retry)').argument('<pipeline>'))
+  withStateOptions(dlq.command('list').description('dead submissions of a pipeline (with --failed, also those waiting to retry; with --rejected, also those refused)').argument('<pipeline>'))
     .option('--failed', 'include failed submissions waiting to retry')
+    .option('--rejected', 'include rejected submissions (refused by the mapping or the legacy system; never retried): key, reference, field, reason, when')
     .option('--limit <n>', 'at most this many', intOption('--limit'), 100)
     .option('--offset <n>', 'skip this many', intOption('--offset'), 0)
-    .action(async (pipeline: string, opts: StateOptions & { failed?: boolean; limit: number; offset: number }) => {
-      const states: LedgerState[] = opts.failed ? ['dead', 'failed'] : ['dead'];
-      const rows = await withLedger(opts.state, (l) => l.list(pipeline, { states, limit: opts.limit, offset: opts.offset }));
+    .addHelpText('after', '\nOldest first; page with --limit and --offset. FIELD is the field an error names; reasons never hold a value of the submission.')
+    .action(async (pipeline: string, opts: StateOptions & { failed?: boolean; rejected?: boolean; limit: number; offset: number }) => {
+      const states: LedgerState[] = ['dead', ...(opts.failed ? ['failed' as const] : []), ...(opts.rejected ? ['rejected' as const] : [])];
+      const found = await withLedger(opts.state, (l) => l.list(pipeline, { states, limit: opts.limit, offset: opts.offset }));
+      const rows = found.map((r) => ({ ...r, reference: formReference(r.key), field: errorFields(r.lastError) }));
       if (opts.json) return printJson({ pipeline, rows });
-      const table = rows.map((r) => [r.key, r.state, r.attempts, r.lastError ? `${r.lastError.code}: ${r.lastError.message}` : '', r.updatedAt.toISOString()]);
-      process.stdout.write(formatTable(['KEY', 'STATE', 'ATTEMPTS', 'LAST ERROR', 'UPDATED'], table));
+      const table = rows.map((r) => [r.key, r.state, r.attempts, r.reference, r.field, r.updatedAt.toISOString(), r.lastError ? `${r.lastError.code}: ${r.lastError.message}` : '']);
+      process.stdout.write(formatTable(['KEY', 'STATE', 'ATTEMPTS', 'REFERENCE', 'FIELD', 'UPDATED', 'LAST ERROR'], table));
     },
     );
 }

@@ -1,7 +1,8 @@
 /**
  * `rekey run PIPELINE`: one pass of a pipeline: read its source into the
- * ledger, deliver what is due, print the reconciliation summary. Exit 1 when
- * anything was rejected, dead-lettered, unreadable or in conflict.
+ * ledger, deliver what is due, print the reconciliation summary and the
+ * submissions it rejected or dead-lettered (see `run.summary.ts`). Exit 1
+ * when anything was rejected, dead-lettered, unreadable or in conflict.
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -17,6 +18,8 @@ import { durationOption, openRuntime, piiHasher, piiKey, runnerId } from '../run
 import { defaultThreads, MappingPool } from '../pool/mapping-pool.js';
 import { chunkParser, mapChunk } from '../../pipelines/flow/chunk-map.js';
 import type { CommandResult } from '../cli.js';
+import { runProblems } from '../../pipelines/ledger/run-problems.js';
+import { hasProblems, renderProblems, writeJsonSummary } from './run.summary.js';
 
 interface RunOptions {
   state?: string;
@@ -137,8 +140,11 @@ export function runCommand(program: Command, result: CommandResult): void {
           ...mappingOptions(pool, lp.mapping, key),
         });
         bar.stop();
-        if (opts.json) process.stdout.write(`${JSON.stringify({ pipeline: flow.name, ...summary }, null, 2)}\n`);
-        else process.stdout.write(renderSummary(flow.name, summary));
+        const problems = async function* () {
+          if (hasProblems(summary)) yield* runProblems(runtime.ledger.store, summary.runId);
+        };
+        if (opts.json) await writeJsonSummary(process.stdout, flow.name, summary, problems());
+        else process.stdout.write(renderSummary(flow.name, summary) + (await renderProblems(flow.name, problems())));
         result.code = passFailed(summary) ? 1 : 0;
       } finally {
         bar.stop();
