@@ -216,7 +216,7 @@ describe('fieldLineage', () => {
       { kind: 'parent', field: 'REF' },
     ]);
     expect(formatLineage([f['PREV.LINE1']!])).toBe(
-      lines('PREV.LINE1  [pii]', '  each       answer prev, min 1, max 5', '  reads      group item $item.address1 of answer prev', '  transform  trim -> upper'),
+      lines('PREV.LINE1  [pii]', '  each       answer prev, min 1, max 5', '  reads      group item $item.address1', '  transform  trim -> upper'),
     );
   });
 

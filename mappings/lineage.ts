@@ -95,7 +95,7 @@ export function specFromCanonical(text: string, label = 'stored mapping'): Mappi
 }
 
 function lineageOf(spec: MappingSpec, f: FieldSpec, g?: GroupSpec): FieldLineage {
-  const each = g ? eachText(g.each) : '';
+  const each = g ? eachText(g.each, spec) : '';
   const sources: LineageSource[] = [];
   let reads: FieldLineage['reads'] = 'default';
   if (f.from !== undefined) {
@@ -143,8 +143,10 @@ function lineageOf(spec: MappingSpec, f: FieldSpec, g?: GroupSpec): FieldLineage
   return out;
 }
 
-function eachText(each: string): string {
-  return each.startsWith('answer:') ? `answer ${each.slice(7)}` : `path ${each}`;
+function eachText(each: string, spec: MappingSpec): string {
+  if (!each.startsWith('answer:')) return `path ${each}`;
+  const text = spec.questions[each.slice(7)]?.[0];
+  return `answer ${each.slice(7)}${text !== undefined ? ` (${JSON.stringify(text)})` : ''}`;
 }
 
 function answerSource(ref: string, spec: MappingSpec): LineageSource {
@@ -257,7 +259,7 @@ function sourceText(s: LineageSource): string {
     case 'path':
       return `submission ${s.path}`;
     case 'item':
-      return `group item ${s.path} of ${s.each}`;
+      return `group item ${s.path}`;
     case 'parent':
       return `parent field ${s.field}`;
     case 'constant':

@@ -47,6 +47,7 @@ const FIELD = ['description', 'from', 'answer', 'const', 'template', 'function',
 const GROUP = ['each', 'min', 'max', 'fields'];
 const LOOKUP = ['values', 'file', 'keyColumn', 'valueColumn', 'missing', 'default', 'caseInsensitive'];
 const RULE = ['rule', 'when', 'assert', 'message', 'fields'];
+const VALIDATE = ['pattern', 'length', 'enum', 'range', 'message'];
 const CONDITION = ['all', 'any', 'not', 'path', 'answer', 'field'];
 const FLOW = new Set(['transform', 'when', 'assert', 'validate', 'each']);
 
@@ -72,6 +73,7 @@ function condition(c: unknown): unknown {
 function field(f: unknown): unknown {
   const out = ordered(f, FIELD);
   if (isObj(out) && 'when' in out) out.when = condition(out.when);
+  if (isObj(out) && 'validate' in out) out.validate = ordered(out.validate, VALIDATE);
   return out;
 }
 
