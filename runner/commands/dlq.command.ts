@@ -4,12 +4,12 @@
  * operator (`--operator`, else $USER) as actor.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { AuditEntry } from '../../pipelines/audit/audit.types.js';
+import { loadStory, resolveReference } from '../../pipelines/audit/story.js';
 import type { Ledger } from '../../pipelines/ledger/ledger.js';
 import type { LedgerState } from '../../pipelines/ledger/ledger.types.js';
 import { errorFields, formReference } from '../../pipelines/ledger/run-problems.js';
 import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
-import type { CommandResult } from '../cli.js';
+import { formatHistory } from './show.text.js';
 import { formatTable, operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
 
 const RETRY_PAGE = 1000;
@@ -26,12 +26,6 @@ function intOption(name: string): (v: string) => number {
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
     return n;
   };
-}
-
-function historyLine(e: AuditEntry, key: string): unknown[] {
-  const rec = e.detail.records?.find((r) => r.key === key);
-  const note = rec?.error ? `${rec.error.code}: ${rec.error.message}` : (rec?.legacyRef ?? (typeof e.detail.reason === 'string' ? e.detail.reason : ''));
-  return [e.seq, e.at.toISOString(), e.event, e.actor, note];
 }
 
 function list(dlq: Command): void {
@@ -52,20 +46,19 @@ function list(dlq: Command): void {
     );
 }
 
-function show(dlq: Command, result: CommandResult): void {
-  withStateOptions(dlq.command('show').description('one submission: its row, last error and history').argument('<pipeline>').argument('<key>'))
+function show(dlq: Command): void {
+  withStateOptions(dlq.command('show').description('one submission: its row, last error and history').argument('<pipeline>').argument('<reference>', 'key, form reference, legacy reference or the start of one'))
     .option('--body', 'also print the stored submission body (may hold personal data)')
-    .action(async (pipeline: string, key: string, opts: StateOptions & { body?: boolean }) => {
-      const found = await withLedger(opts.state, async (l) => ({ row: await l.get(pipeline, key, { body: opts.body === true }), history: await l.history(pipeline, key) }));
-      const history = () => `\nhistory\n${formatTable(['SEQ', 'AT', 'EVENT', 'ACTOR', 'NOTE'], found.history.map((e) => historyLine(e, key)))}`;
-      if (!found.row && found.history.length) {
+    .action(async (pipeline: string, reference: string, opts: StateOptions & { body?: boolean }) => {
+      const found = await withLedger(opts.state, async (l, audit, store) => {
+        const key = await resolveReference(store, pipeline, reference);
+        return { key, row: await l.get(pipeline, key, { body: opts.body === true }), history: await l.history(pipeline, key), story: (await loadStory(store, audit, pipeline, key))! };
+      });
+      const { key } = found;
+      const history = () => `\n${formatHistory(found.story)}`;
+      if (!found.row) {
         if (opts.json) return printJson({ row: null, history: found.history });
         return void process.stdout.write(`${key} of ${pipeline}: its ledger row was purged by the retention policy; its audit trail remains\n${history()}`);
-      }
-      if (!found.row) {
-        process.stderr.write(`rekey: pipeline ${pipeline} holds no submission ${JSON.stringify(key)}\n`);
-        result.code = 1;
-        return;
       }
       const { body, ...row } = found.row;
       if (opts.json) return printJson({ row: opts.body ? found.row : row, history: found.history });
@@ -115,14 +108,16 @@ async function retryAllDead(l: Ledger, pipeline: string, actor: string): Promise
 }
 
 function retry(dlq: Command): void {
-  withStateOptions(dlq.command('retry').description('send dead or failed submissions back to received').argument('<pipeline>').argument('[keys...]'))
+  withStateOptions(dlq.command('retry').description('send dead or failed submissions back to received').argument('<pipeline>').argument('[references...]', 'keys, form references, legacy references or the start of one'))
     .option('--all', 'retry every dead submission of the pipeline (those whose body was erased or purged stay dead)')
     .option('--operator <name>', 'who is acting (default: $USER)')
-    .action(async (pipeline: string, keys: string[], opts: StateOptions & { all?: boolean; operator?: string }, cmd: Command) => {
-      if (Boolean(opts.all) === keys.length > 0) cmd.error('rekey: give either keys or --all', { exitCode: 2, code: 'rekey.usage' });
+    .action(async (pipeline: string, references: string[], opts: StateOptions & { all?: boolean; operator?: string }, cmd: Command) => {
+      if (Boolean(opts.all) === references.length > 0) cmd.error('rekey: give either keys or --all', { exitCode: 2, code: 'rekey.usage' });
       const actor = operatorActor(opts.operator);
-      const { retried, skipped } = await withLedger(opts.state, async (l) => {
+      const { retried, skipped } = await withLedger(opts.state, async (l, _a, store) => {
         if (opts.all) return retryAllDead(l, pipeline, actor);
+        const keys: string[] = [];
+        for (const r of references) keys.push(await resolveReference(store, pipeline, r));
         await l.retry(pipeline, keys, actor);
         return { retried: keys, skipped: [] };
       });
@@ -134,13 +129,17 @@ function retry(dlq: Command): void {
 }
 
 function discard(dlq: Command): void {
-  withStateOptions(dlq.command('discard').description('give up on a dead submission, for a stated reason').argument('<pipeline>').argument('<key>'))
+  withStateOptions(dlq.command('discard').description('give up on a dead submission, for a stated reason').argument('<pipeline>').argument('<reference>', 'key, form reference, legacy reference or the start of one'))
     .requiredOption('--reason <text>', 'why it is given up (kept on the audit log)')
     .option('--operator <name>', 'who is acting (default: $USER)')
-    .action(async (pipeline: string, key: string, opts: StateOptions & { reason: string; operator?: string }, cmd: Command) => {
+    .action(async (pipeline: string, reference: string, opts: StateOptions & { reason: string; operator?: string }, cmd: Command) => {
       if (!opts.reason.trim()) cmd.error('rekey: --reason must not be empty', { exitCode: 2, code: 'rekey.usage' });
       const actor = operatorActor(opts.operator);
-      await withLedger(opts.state, (l) => l.discard(pipeline, key, opts.reason, actor));
+      const key = await withLedger(opts.state, async (l, _a, store) => {
+        const key = await resolveReference(store, pipeline, reference);
+        await l.discard(pipeline, key, opts.reason, actor);
+        return key;
+      });
       if (opts.json) return printJson({ pipeline, discarded: key });
       process.stdout.write(`discarded ${key} of ${pipeline} as ${actor}\n`);
     },
@@ -148,10 +147,10 @@ function discard(dlq: Command): void {
 }
 
 /** Registers `dlq` and its subcommands. */
-export function dlqCommand(program: Command, result: CommandResult): void {
+export function dlqCommand(program: Command): void {
   const dlq = program.command('dlq').description('dead letters: list, show, retry, discard');
   list(dlq);
-  show(dlq, result);
+  show(dlq);
   retry(dlq);
   discard(dlq);
 }

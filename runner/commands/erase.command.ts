@@ -1,12 +1,15 @@
 /**
- * `rekey erase PIPELINE KEY --reason TEXT`: the right to erasure. Destroys
+ * `rekey erase PIPELINE REFERENCE --reason TEXT`: the right to erasure of
+ * the submission any reference names (see `findSubmission`). Destroys
  * the submission's body and data key, its conflicts and files (see
  * pipelines/privacy/erase.ts); the ledger row and the audit trail stay.
  * Audited `erased` with the operator and the reason. Exit 1 when the
- * submission is unknown, still on its way, or erased already.
+ * reference is unknown or ambiguous, or the submission still on its way or
+ * erased already.
  */
 import type { Command } from 'commander';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
+import { resolveReference } from '../../pipelines/audit/story.js';
 import { eraseSubmission } from '../../pipelines/privacy/erase.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
 import { operatorActor, printJson, withStateOptions, type StateOptions } from './status.command.js';
@@ -18,15 +21,17 @@ export function eraseCommand(program: Command): void {
       .command('erase')
       .description('right to erasure: destroy a submission\'s body, data key, conflicts and files; its ledger row and audit trail stay')
       .argument('<pipeline>')
-      .argument('<key>'),
+      .argument('<reference>', 'key, form reference, legacy reference or the start of one'),
   )
     .requiredOption('--reason <text>', 'why (kept on the audit log: a request reference, never personal data)')
     .option('--operator <name>', 'who is acting (default: $USER)')
-    .action(async (pipeline: string, key: string, opts: StateOptions & { reason: string; operator?: string }, cmd: Command) => {
+    .action(async (pipeline: string, reference: string, opts: StateOptions & { reason: string; operator?: string }, cmd: Command) => {
       if (!opts.reason.trim()) cmd.error('rekey: --reason must not be empty', { exitCode: 2, code: 'rekey.usage' });
       const actor = operatorActor(opts.operator);
       const store = await openStateStore(opts.state);
-      const done = await eraseSubmission(store, new AuditLog(store), pipeline, key, { reason: opts.reason, actor }).finally(() => store.close());
+      const erase = async () => eraseSubmission(store, new AuditLog(store), pipeline, await resolveReference(store, pipeline, reference), { reason: opts.reason, actor });
+      const done = await erase().finally(() => store.close());
+      const key = done.key;
       if (opts.json) return printJson(done);
       const body = done.bodies ? 'its body and data key' : 'no body (purged before)';
       process.stdout.write(`erased ${key} of ${pipeline} as ${actor}: ${body}, ${done.conflicts} conflict(s) and ${done.files} file(s) destroyed\n`);

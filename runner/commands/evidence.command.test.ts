@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEST_DATA_KEY, TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { Ledger } from '../../pipelines/ledger/ledger.js';
+import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
 import { run } from '../cli.js';
 import { defaultEvidenceOut } from './evidence.command.js';
@@ -82,7 +83,7 @@ describe('rekey evidence', () => {
   it('exits 1 with a clear message, auditing nothing, for an unknown key, a submission without evidence, or evidence that cannot be opened', async () => {
     const before = (await opened()).length;
     const unknown = await cli(['evidence', P, 'ZZ', '--state', url, '--out', join(dir, 'none')]);
-    expect(unknown).toMatchObject({ code: 1, stdout: '', stderr: `rekey: no submission "ZZ" in pipeline ${P}, and no evidence of one\n` });
+    expect(unknown).toMatchObject({ code: 1, stdout: '', stderr: `rekey: SUBMISSION_NOT_FOUND pipeline ${P} holds no submission matching "ZZ" (by key, form reference, legacy reference or prefix)\n  ${PipelineCodes.SUBMISSION_NOT_FOUND.hint}\n` });
     const none = await cli(['evidence', P, 'A', '--state', url, '--out', join(dir, 'none')]);
     expect(none).toMatchObject({ code: 1, stdout: '' });
     expect(none.stderr).toMatch(/^rekey: no evidence is kept of "A" in pipeline licences/);

@@ -1,15 +1,18 @@
 /**
- * `rekey evidence PIPELINE KEY [--out DIR]`: decrypts the evidence kept of
- * one submission (screenshots, Playwright traces: sealed files of kind
+ * `rekey evidence PIPELINE REFERENCE [--out DIR]`: decrypts the evidence
+ * kept of the submission any reference names (see `findSubmission`;
+ * screenshots, Playwright traces: sealed files of kind
  * `evidence` whose subject is the key) into a folder for an operator, and
  * records that access in the audit log (one `evidence-opened` entry: the
  * operator, the key, the sealed files' names; `rekey files --open` opens
- * any one sealed file). Exit 1 when the submission has no evidence (unknown
- * key, none taken, purged or erased) or none of it could be opened.
+ * any one sealed file). Exit 1 when the reference is unknown or ambiguous,
+ * the submission has no evidence (none taken, purged or erased) or none of
+ * it could be opened.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { resolveReference } from '../../pipelines/audit/story.js';
 import type { CommandResult } from '../cli.js';
 import { operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
 
@@ -31,20 +34,22 @@ interface EvidenceOptions extends StateOptions {
 interface Opened {
   written: { file: string; bytes: number }[];
   failed: { file: string; code: string }[];
-  known: boolean;
+  key: string;
 }
 
 /** Registers `evidence`. */
 export function evidenceCommand(program: Command, result: CommandResult): void {
-  withStateOptions(program.command('evidence').description("decrypt a submission's evidence (screenshots, traces) into a folder; the access is audited").argument('<pipeline>').argument('<key>'))
+  withStateOptions(program.command('evidence').description("decrypt a submission's evidence (screenshots, traces) into a folder; the access is audited").argument('<pipeline>').argument('<reference>', 'key, form reference, legacy reference or the start of one'))
     .option('--out <dir>', 'folder to write the decrypted copies to (created mode 0700; default ./evidence-<pipeline>-<key>)')
     .option('--operator <name>', 'who is looking (default: $USER)')
-    .action(async (pipeline: string, key: string, opts: EvidenceOptions) => {
+    .action(async (pipeline: string, reference: string, opts: EvidenceOptions) => {
       const actor = operatorActor(opts.operator);
-      const out = opts.out ? resolve(opts.out) : defaultEvidenceOut(pipeline, key);
+      let out = '';
       const opened = await withLedger(opts.state, async (ledger, audit, store): Promise<Opened> => {
+        const key = await resolveReference(store, pipeline, reference);
+        out = opts.out ? resolve(opts.out) : defaultEvidenceOut(pipeline, key);
         const rows = await store.select<{ path: string }>("SELECT path FROM sealed_files WHERE pipeline = $1 AND kind = 'evidence' AND subject = $2 ORDER BY created_at, path", [pipeline, key]);
-        if (!rows.length) return { written: [], failed: [], known: (await ledger.get(pipeline, key)) !== null };
+        if (!rows.length) return { written: [], failed: [], key };
         const files = ledger.sealedFiles(pipeline);
         const clear: { file: string; sealed: string; bytes: Buffer }[] = [];
         const failed: Opened['failed'] = [];
@@ -54,15 +59,15 @@ export function evidenceCommand(program: Command, result: CommandResult): void {
             (e: unknown) => void failed.push({ file: clearName(path), code: (e as { code?: string }).code ?? 'UNREADABLE' }),
           );
         }
-        if (!clear.length) return { written: [], failed, known: true };
+        if (!clear.length) return { written: [], failed, key };
         await audit.append([{ pipeline, event: 'evidence-opened', actor, detail: { keys: [key], files: clear.map((c) => c.sealed), kind: 'evidence' } }]);
         await mkdir(out, { recursive: true, mode: 0o700 });
         for (const c of clear) await writeFile(join(out, c.file), c.bytes, { mode: 0o600 });
-        return { written: clear.map((c) => ({ file: c.file, bytes: c.bytes.length })), failed, known: true };
+        return { written: clear.map((c) => ({ file: c.file, bytes: c.bytes.length })), failed, key };
       });
+      const { key } = opened;
       if (!opened.written.length) result.code = 1;
       if (opts.json) return printJson({ pipeline, key, out: opened.written.length ? out : null, actor, written: opened.written, failed: opened.failed });
-      if (!opened.known) return void process.stderr.write(`rekey: no submission ${JSON.stringify(key)} in pipeline ${pipeline}, and no evidence of one\n`);
       if (!opened.written.length && !opened.failed.length) return void process.stderr.write(`rekey: no evidence is kept of ${JSON.stringify(key)} in pipeline ${pipeline} (none was taken, or it was purged or erased)\n`);
       for (const f of opened.failed) process.stderr.write(`rekey: could not open ${f.file}: ${f.code}\n`);
       if (!opened.written.length) return;

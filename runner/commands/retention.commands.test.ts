@@ -104,8 +104,8 @@ describe('purge and erase (as processes)', () => {
     expect((await cli('purge', file, '--json')).stdout).toMatch(/"kind": "ledger",\s+"count": 1,/);
     const [show, json] = await Promise.all([cli('dlq', 'show', P, 'A'), cli('dlq', 'show', P, 'A', '--json')]);
     expect(show.code).toBe(0);
-    expect(show.stdout).toMatch(new RegExp(`^A of ${P}: its ledger row was purged by the retention policy; its audit trail remains\n\nhistory\nSEQ`));
-    expect(show.stdout).toMatch(/^\d+\s+\S+\s+delivered\s+runner:test:1\s+REF-A$/m);
+    expect(show.stdout).toMatch(new RegExp(`^A of ${P}: its ledger row was purged by the retention policy; its audit trail remains\n\nhistory \\(audit log, oldest first\\)\n`));
+    expect(show.stdout).toMatch(/^ {2}\S+Z {2}#\d+ {2}attempt 1: delivered, legacy ref REF-A$/m);
     const parsed = JSON.parse(json.stdout) as { row: null; history: { event: string }[] };
     expect(parsed.row).toBeNull();
     expect(parsed.history.map((e) => e.event)).toEqual(['received', 'conflict', 'delivering', 'delivered', 'erased']);

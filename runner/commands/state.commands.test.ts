@@ -50,7 +50,7 @@ describe('state commands (as processes)', () => {
     expect(JSON.parse(failed.stdout).rows.map((r: { key: string }) => r.key)).toEqual(['B', 'C', 'D']);
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/^state\s+dead$/m);
-    expect(show.stdout).toMatch(/^\d+\s+\S+\s+dead\s+runner:test:1\s+TARGET_REFUSED: case system said no$/m);
+    expect(show.stdout).toMatch(/^ {2}\S+Z {2}#\d+ {2}attempt 1: dead-lettered\n {4}by runner:test:1, run \S+\n {4}TARGET_REFUSED: case system said no$/m);
     expect(show.stdout).not.toContain('Surname-B');
     const parsed = JSON.parse(showJson.stdout);
     expect(parsed.row).not.toHaveProperty('body');

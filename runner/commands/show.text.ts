@@ -1,0 +1,92 @@
+/**
+ * A submission's story as text for people (`rekey show`, `rekey dlq
+ * show`): a header of what the ledger says now, then each audit step in
+ * time order with its facts indented beneath, wrapped to fit a terminal.
+ * Prints only what the story holds, which is never a citizen's value.
+ */
+import { targetText, type StoryStep, type SubmissionStory } from '../../pipelines/audit/story.js';
+
+/** Widest line the text aims for (long words, such as hashes, may pass it). */
+export const TEXT_WIDTH = 100;
+
+/** `text` broken at spaces into lines of at most `width` characters, the first after `first`, the rest after `rest`. */
+export function wrap(text: string, first: string, rest: string, width = TEXT_WIDTH): string[] {
+  const lines: string[] = [];
+  let line = first;
+  let fresh = true;
+  for (const word of text.split(' ')) {
+    if (!fresh && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = rest + word;
+    } else line += (fresh ? '' : ' ') + word;
+    fresh = false;
+  }
+  lines.push(line);
+  return lines;
+}
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : '-');
+
+function stateText(s: SubmissionStory): string {
+  if (!s.row) return 'unknown: its ledger row was purged by the retention policy; its audit trail remains';
+  const r = s.row;
+  if (r.state === 'delivered') return r.confirmed ? 'delivered, confirmed by the legacy system' : 'delivered (not confirmed by the legacy system)';
+  if (r.state === 'failed' && r.nextAttemptAt) return `failed, next attempt ${iso(r.nextAttemptAt)}`;
+  return r.state;
+}
+
+function bodyText(s: SubmissionStory): string {
+  if (s.erasedAt) return `erased ${iso(s.erasedAt)} (body, data key and files destroyed)`;
+  if (!s.row) return 'purged with the ledger row';
+  return s.bodyKept ? 'kept, encrypted at rest' : 'purged by the retention policy';
+}
+
+/** The header: what the ledger holds now, and where to look further. */
+function header(s: SubmissionStory, hints: { mapping?: string; sent?: string }): string[] {
+  const out: string[] = [];
+  const row = (label: string, value: string | number | null | undefined) => {
+    if (value === null || value === undefined || value === '') return;
+    out.push(...wrap(String(value), `  ${label.padEnd(16)}`, ' '.repeat(18)));
+  };
+  out.push(`${s.pipeline}: ${s.key}`);
+  row('form reference', s.reference);
+  row('state', stateText(s));
+  if (s.row?.lastError && s.row.state !== 'delivered') row('last error', `${s.row.lastError.code}${s.row.lastError.field ? ` on ${s.row.lastError.field}` : ''}: ${s.row.lastError.message}`);
+  row('legacy ref', s.row?.legacyRef);
+  row('attempts', s.row?.attempts);
+  row('first received', `${iso(s.firstReceived)}${s.row?.source ? `, from ${s.row.source}` : ''}`);
+  row('last change', iso(s.lastChange));
+  row('mapping', s.mappingVersion ?? 'none recorded');
+  if (hints.mapping) row('', hints.mapping);
+  if (s.delivery?.target) row('delivered to', targetText(s.delivery.target));
+  if (s.delivery?.sent) row('record as sent', s.delivery.sent.hash);
+  if (hints.sent) row('', hints.sent);
+  row('body', bodyText(s));
+  row('evidence', s.files.length ? s.files.map((f) => f.file).join(', ') : 'none kept');
+  return out;
+}
+
+function stepLines(step: StoryStep): string[] {
+  const indent = ' '.repeat(4);
+  const out = wrap(step.what, `  ${iso(step.at)}  #${step.seq}  `, indent);
+  const facts = [`by ${step.actor}${step.runId ? `, run ${step.runId}` : ''}`, ...(step.mappingVersion && step.event !== 'delivered' ? [`mapping ${step.mappingVersion}`] : []), ...step.notes];
+  for (const f of facts) out.push(...wrap(f, indent, `${indent}  `));
+  return out;
+}
+
+/** The steps alone: `history (audit log, oldest first)` and one block per step. */
+export function formatHistory(s: SubmissionStory): string {
+  const lines = ['history (audit log, oldest first)'];
+  if (!s.steps.length) lines.push('  no audit entry names this submission');
+  for (const step of s.steps) lines.push(...stepLines(step));
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The story as text: the header, then the history (see `formatHistory`).
+ * `hints` adds a line under the mapping version and under the
+ * record-as-sent hash (what command shows more).
+ */
+export function formatStory(s: SubmissionStory, hints: { mapping?: string; sent?: string } = {}): string {
+  return `${header(s, hints).join('\n')}\n\n${formatHistory(s)}`;
+}
