@@ -4,7 +4,9 @@
  * it stops taking new work, lets the batch in hand finish, releases its
  * leases and exits; nothing read is lost. It also applies each pipeline's
  * `retention:` (the purge of `rekey purge`) once at start and then hourly,
- * on the hour (UTC).
+ * on the hour (UTC), and writes signed audit checkpoints to
+ * `REKEY_AUDIT_CHECKPOINTS` at start, hourly and at shutdown (see
+ * `serve/audit-checkpoints.ts`).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -17,6 +19,7 @@ import { flowPipeline } from '../../pipelines/flow/flow-pipeline.js';
 import { CRASH_ENV, crashHook } from '../../pipelines/flow/crash-points.js';
 import { durationOption, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
 import { Scheduler } from '../serve/scheduler.js';
+import { auditCheckpoints } from '../serve/audit-checkpoints.js';
 import { PipelinePools } from '../pool/pipeline-pools.js';
 import { defaultThreads } from '../pool/mapping-pool.js';
 import { mappingOptions } from './run.command.js';
@@ -85,6 +88,10 @@ export function serveCommand(program: Command, result: CommandResult): void {
         return;
       }
       const runtime = await openRuntime(opts.state, log);
+      const checkpoints = await auditCheckpoints(process.env, runtime.audit, log).catch(async (e: unknown) => {
+        await runtime.close();
+        throw e;
+      });
       const abort = new AbortController();
       const scheduler = new Scheduler(log);
       const id = runnerId();
@@ -99,7 +106,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
           const lp = fresh.pipeline;
           const plog = createLogger({ secrets: lp.secrets });
           const pool = await pools.get(def.pipeline, { mappingFile: lp.mappingFile, mappingVersion: lp.mapping.version, threads: lp.def.workers ?? defaultThreads() });
-          return runPass(flowPipeline(lp), runtime.ledger, {
+          const summary = await runPass(flowPipeline(lp), runtime.ledger, {
             owner: id,
             actor: id,
             log: plog,
@@ -110,6 +117,8 @@ export function serveCommand(program: Command, result: CommandResult): void {
             crash,
             ...mappingOptions(pool, lp.mapping, key),
           });
+          plog.info({ pipeline: def.pipeline, ...summary }, 'pass finished');
+          return summary;
         };
         const entry = scheduler.add(def.pipeline, def.schedule?.cron, def.schedule?.timezone ?? 'Europe/London', pass);
         if (opts.runAtStart) void scheduler.runNow(entry, pass);
@@ -119,6 +128,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       const kept = loaded.map(({ file, def }) => ({ file, def }));
       const purge = scheduler.chore('retention-purge', PURGE_CRON, () => purgeAll(runtime, kept, id, log));
       void purge();
+      if (checkpoints) void scheduler.chore('audit-checkpoint', checkpoints.cron, checkpoints.writeNow)();
       const intake = new Intake(
         loaded.map((l) => ({ name: l.def.pipeline, source: l.source, mapping: l.mapping })),
         { ledger: runtime.ledger, actor: id, log, wake: (name) => wakes.get(name)?.() ?? Promise.resolve(), isRunning: (name) => scheduler.pipelines.some((p) => p.name === name && p.running) },
@@ -136,6 +146,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       });
       await intake.stop();
       await scheduler.stop();
+      await checkpoints?.writeNow();
       await pools.close();
       await server.close();
       await runtime.close();
