@@ -106,7 +106,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
           const lp = fresh.pipeline;
           const plog = createLogger({ secrets: lp.secrets });
           const pool = await pools.get(def.pipeline, { mappingFile: lp.mappingFile, mappingVersion: lp.mapping.version, threads: lp.def.workers ?? defaultThreads() });
-          return runPass(flowPipeline(lp), runtime.ledger, {
+          const summary = await runPass(flowPipeline(lp), runtime.ledger, {
             owner: id,
             actor: id,
             log: plog,
@@ -117,6 +117,8 @@ export function serveCommand(program: Command, result: CommandResult): void {
             crash,
             ...mappingOptions(pool, lp.mapping, key),
           });
+          plog.info({ pipeline: def.pipeline, ...summary }, 'pass finished');
+          return summary;
         };
         const entry = scheduler.add(def.pipeline, def.schedule?.cron, def.schedule?.timezone ?? 'Europe/London', pass);
         if (opts.runAtStart) void scheduler.runNow(entry, pass);
