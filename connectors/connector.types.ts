@@ -220,7 +220,8 @@ export interface MappedRecord {
 /** What happened to one record at the target. */
 export type Outcome =
   /** `confirmed`: the target read the record back and found what it sent (false: `mismatches` names the mapping fields that differ, never their values). */
-  | { key: string; status: 'delivered'; legacyRef?: string; confirmed?: boolean; alreadyPresent?: boolean; mismatches?: string[] }
+  /** `sentTo`: where exactly this record went, where the target knows more than its identity (the file and the record's place in it, the screen URL); never a credential. */
+  | { key: string; status: 'delivered'; legacyRef?: string; confirmed?: boolean; alreadyPresent?: boolean; mismatches?: string[]; sentTo?: string }
   | { key: string; status: 'rejected'; error: ConnectorError }
   | { key: string; status: 'failed'; error: ConnectorError }
   /** Written where the legacy system cannot see it yet (a file not yet renamed into place): the final outcome comes from `flush`. */
@@ -247,8 +248,22 @@ export interface AnswerSet {
   problems: string[];
 }
 
+/**
+ * Which legacy system a target writes to, for the audit log: its kind,
+ * the system (`host:port/database`, a folder, `sftp host:path`, a base
+ * URL) and the object in it (table or procedure, file name template, form
+ * path). Never a user name, password or token.
+ */
+export interface TargetIdentity {
+  kind: string;
+  system: string;
+  object?: string;
+}
+
 /** Delivers mapped records to a legacy system. */
 export interface Target {
+  /** Optional: which system this target writes to (see {@link TargetIdentity}); known from its config, before `connect`. */
+  identity?(): TargetIdentity;
   connect(ctx: Ctx): Promise<void>;
   /**
    * Delivers a batch and reports one outcome per record, in order. Never

@@ -7,7 +7,7 @@ import * as H from './runtime.js';
 import { Pools, condition, nameLiteral, readAnswer, readPath, readTemplate, type Scope } from './codegen.js';
 import { parseAnswerRef, parsePath, parseTemplate, type ParsedPath } from './path.js';
 import { buildLookup } from './lookups.js';
-import { mappingVersion } from './version.js';
+import { mappingCanonical, versionOfText } from './version.js';
 import { MappingInvalidError, type Problem } from './mapping.errors.js';
 import { TRANSFORMS } from './transforms/index.js';
 import type { TransformCtx, TransformEnv, TransformFn } from './transforms/transform.types.js';
@@ -123,8 +123,9 @@ export function compileMapping(spec: MappingSpec, input: CompileInput = {}): Com
   const pii = new Set<string>();
   for (const f of spec.fields) if (f.pii) pii.add(f.name);
   for (const g of spec.groups) for (const f of g.fields) if (f.pii) pii.add(`${g.name}.${f.name}`);
-  const version = mappingVersion(input.document ?? spec, related, input.functionsSource);
-  return { spec: { ...spec, version }, version, piiFields: pii, map, keyOf: keyFunction(spec), source };
+  const canonical = mappingCanonical(input.document ?? spec, related, input.functionsSource);
+  const version = versionOfText(canonical);
+  return { spec: { ...spec, version }, version, canonical, piiFields: pii, map, keyOf: keyFunction(spec), source };
 }
 
 const DEFAULT_KEY = '{{form_name}}/{{submission_reference}}';

@@ -151,6 +151,8 @@ export interface MapResult {
 export interface CompiledMapping {
   spec: MappingSpec;
   version: string;
+  /** The exact text `version` hashes (`sha256(canonical) === version`): stored once per version so the rule can be shown later. */
+  canonical: string;
   /** Target fields (parent) marked `pii: true`, and per group. */
   piiFields: ReadonlySet<string>;
   map(submission: unknown): MapResult;

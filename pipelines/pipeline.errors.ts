@@ -76,6 +76,24 @@ export const PipelineCodes = defineErrors({
     means: 'REKEY_AUDIT_CHECKPOINTS names neither a folder rekey can write to nor an http(s) URL.',
     hint: 'Set REKEY_AUDIT_CHECKPOINTS to an existing write-once folder or an http(s) URL that accepts PUT (see docs/audit-checkpoints.md).',
   },
+  MAPPING_TEXT_ALTERED: {
+    code: 'MAPPING_TEXT_ALTERED',
+    disposition: 'fatal',
+    means: 'The mapping text stored for a version no longer hashes to that version: the state store was edited.',
+    hint: 'Treat the state store as tampered with: run rekey audit verify, and restore the mapping_texts table from a backup.',
+  },
+  AUDIT_CHECK_FIELD_UNKNOWN: {
+    code: 'AUDIT_CHECK_FIELD_UNKNOWN',
+    disposition: 'reject',
+    means: 'The field given to `rekey audit check` was not among the fields the audit log recorded as sent for that submission; the message lists those.',
+    hint: 'Give one of the fields the message lists (a group field as GROUP.FIELD).',
+  },
+  AUDIT_CHECK_NOT_SENT: {
+    code: 'AUDIT_CHECK_NOT_SENT',
+    disposition: 'reject',
+    means: 'The submission given to `rekey audit check` was never delivered, so the audit log holds nothing sent to compare with.',
+    hint: 'Check the reference and pipeline; `rekey show` prints what happened to the submission.',
+  },
   AUDIT_EMPTY: {
     code: 'AUDIT_EMPTY',
     disposition: 'reject',
@@ -129,6 +147,18 @@ export const PipelineCodes = defineErrors({
     disposition: 'reject',
     means: 'The reference given matches more than one submission of the pipeline; the message lists them.',
     hint: 'Give more of the reference, or one of the full keys the message lists.',
+  },
+  MAPPING_VERSION_UNKNOWN: {
+    code: 'MAPPING_VERSION_UNKNOWN',
+    disposition: 'reject',
+    means: 'The mapping version given is not `sha256:` and hex digits, or no stored mapping version starts with it.',
+    hint: 'Give a version as the audit log or `rekey audit mapping --list` shows it, in full or its first hex digits.',
+  },
+  MAPPING_VERSION_AMBIGUOUS: {
+    code: 'MAPPING_VERSION_AMBIGUOUS',
+    disposition: 'reject',
+    means: 'The version prefix given starts more than one stored mapping version; the message lists them.',
+    hint: 'Give more hex digits, or one of the full versions the message lists.',
   },
   SUBMISSION_ERASED: {
     code: 'SUBMISSION_ERASED',

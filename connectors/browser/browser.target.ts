@@ -15,7 +15,8 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Page } from 'playwright';
-import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
+import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target, TargetIdentity } from '../connector.types.js';
+import { urlWithoutSecrets } from '../target-identity.js';
 import { jsonSchema } from '../config.schema.js';
 import { BROWSER_DEFAULTS, browserConfigSchema, traceMode, type BrowserConfig, type TraceMode } from './browser.config.js';
 import { checkBrowserConfig } from './browser.check.js';
@@ -56,6 +57,14 @@ export class BrowserTarget implements Target {
       restartBrowserAfter: config.restartBrowserAfter ?? BROWSER_DEFAULTS.restartBrowserAfter,
       traces: this.traces !== 'off',
     });
+  }
+
+  /** `browser`, the legacy app's base URL (no user, password, query) and the first page the steps open. */
+  identity(): TargetIdentity {
+    const first = this.config.steps.find((s): s is { goto: string } => typeof (s as { goto?: unknown }).goto === 'string');
+    const id: TargetIdentity = { kind: 'browser', system: urlWithoutSecrets(this.config.baseUrl) };
+    if (first) id.object = first.goto;
+    return id;
   }
 
   /** Starts Chromium; throws `BROWSER_LAUNCH` (fatal) when it cannot. */
@@ -103,7 +112,7 @@ export class BrowserTarget implements Target {
         const ref = captures.get(this.config.reference ?? BROWSER_DEFAULTS.reference);
         if (!ref) throw new ConnectorFailure(BrowserErrors.NO_REFERENCE, `the steps captured no "${this.config.reference ?? BROWSER_DEFAULTS.reference}"`);
         if (this.config.evidence?.confirmations) await this.shotQuietly(env, page, `${safe(r.key)}-confirmation`, log);
-        const out: Outcome = { key: r.key, status: 'delivered', legacyRef: ref };
+        const out: Outcome = { key: r.key, status: 'delivered', legacyRef: ref, sentTo: urlWithoutSecrets(page.url()) };
         if (this.config.readBack) Object.assign(out, await this.readBack(slot, env, r, log));
         await this.forget(r.key, ctx);
         await dropTrace(trace);

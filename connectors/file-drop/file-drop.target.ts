@@ -11,7 +11,8 @@
  */
 import { mkdir, rm, stat, truncate } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
-import type { AnswerSet, ConnectorDef, ConnectorEnv, ConnectorState, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
+import type { AnswerSet, ConnectorDef, ConnectorEnv, ConnectorState, Ctx, MappedRecord, Outcome, Target, TargetIdentity } from '../connector.types.js';
+import { displayPath } from '../target-identity.js';
 import { readAnswers } from './ack/ack.reader.js';
 import { ackNameFor, type Reconciliation } from './ack/ack.reconcile.js';
 import { answerSet } from './ack/ack.answers.js';
@@ -179,6 +180,18 @@ export class FileDropTarget implements Target {
    * window it is put in place and its records in this batch are answered
    * `delivered`. Throws `FILE_DROP_IO` (retry) when writing fails.
    */
+  /**
+   * `file-drop`, the drop folder (`sftp host:port:folder` when files are
+   * uploaded; never the user) and the file name template. Each delivery's
+   * legacy reference already names its file and record (`NAME#N`), so
+   * outcomes carry no `sentTo`.
+   */
+  identity(): TargetIdentity {
+    const sftp = this.config.sftp;
+    const system = sftp ? `sftp ${sftp.host}:${sftp.port ?? 22}:${sftp.folder}` : displayPath(this.folder);
+    return { kind: 'file-drop', system, object: this.template.source };
+  }
+
   async deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
     const state = this.state(ctx);
     const out = new Map<string, Outcome>();

@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Options, Sequelize } from 'sequelize';
 import { redactUrlIn } from '../../lib/redact.js';
-import type { ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
+import type { ConnectorEnv, Ctx, MappedRecord, Outcome, Target, TargetIdentity } from '../connector.types.js';
+import { serverSystem } from '../target-identity.js';
 import type { ErrorDef } from '../../lib/errors.js';
 import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
 import { SQL_TABLE_DEFAULTS, type SqlChildSpec, type SqlProcedureConfig, type SqlTableSpec } from './sql.config.js';
@@ -73,6 +74,12 @@ export class ServerSqlTarget implements Target {
     this.config = config;
     this.env = env;
     this.dialect = DIALECTS[url.dialect];
+  }
+
+  /** The dialect, `host:port/database` (never the user or password) and the table, or the procedure in mode procedure. */
+  identity(): TargetIdentity {
+    const object = this.config.mode === 'procedure' && this.config.procedure ? this.config.procedure.name : this.config.table;
+    return { kind: this.url.dialect, system: serverSystem(this.url), object };
   }
 
   private redact(text: string): string {

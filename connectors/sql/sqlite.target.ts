@@ -9,7 +9,8 @@
 import { access, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Sequelize } from 'sequelize';
-import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target } from '../connector.types.js';
+import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target, TargetIdentity } from '../connector.types.js';
+import { displayPath } from '../target-identity.js';
 import type { ErrorDef } from '../../lib/errors.js';
 import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
 import { jsonSchema } from '../config.schema.js';
@@ -52,6 +53,11 @@ export class SqliteTarget implements Target {
     this.baseDir = env.baseDir;
     if (env.mapping) this.mapping = env.mapping;
     this.path = resolve(env.baseDir, config.path);
+  }
+
+  /** `sqlite`, the database file (relative to the working folder when inside it) and the table. */
+  identity(): TargetIdentity {
+    return { kind: 'sqlite', system: displayPath(this.path), object: this.config.table };
   }
 
   /**

@@ -15,6 +15,7 @@ import { AUDIT_EVENTS, type AuditEntry, type NewAuditEntry, type SignedCheckpoin
 import { verifyChain } from './audit.verify.js';
 import { signCheckpoint, writeCheckpointFile } from './checkpoints.js';
 import { PII_HASH } from './pii.js';
+import { sentProblem } from './sent-detail.js';
 
 const EVENTS = new Set<string>(AUDIT_EVENTS);
 
@@ -37,6 +38,8 @@ function checkEntry(e: NewAuditEntry): void {
         throw badRequest(`audit record for ${JSON.stringify(r.key)}: PII field ${field} must be a piiHash (hmac:...), never a value`);
       }
     }
+    const problem = r.sent === undefined ? undefined : sentProblem(r.sent);
+    if (problem) throw badRequest(`audit record for ${JSON.stringify(r.key)}: ${problem}`);
   }
 }
 

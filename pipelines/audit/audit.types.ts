@@ -40,6 +40,10 @@ export interface AuditRecord {
   error?: ConnectorError;
   /** Target field name -> `hmac:<32 hex>` of the value (see `piiHash`); a group's field (`GROUP.FIELD`) -> one per child row. */
   pii?: Record<string, string | string[]>;
+  /** On `delivered`: what was sent, as hashes only: `sha256:` of the record as sent, and every field's `piiHash` (see `sent-detail.ts`). */
+  sent?: { hash: string; fields: Record<string, string | string[]> };
+  /** On `delivered`: the target's identity (kind, system, object; never a credential) and where this record went (`sentTo`), when it knows. */
+  target?: { kind: string; system: string; object?: string; sentTo?: string };
   [extra: string]: unknown;
 }
 

@@ -10,6 +10,7 @@ import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import { contentHash, submissionKey } from './submission-key.js';
 import type { BodySeal, ChunkInput, ChunkResult } from './chunk.types.js';
 import { piiHash } from '../audit/pii.js';
+import { sentDetail, sentText } from '../audit/sent-detail.js';
 import { piiDetail } from './deliver.js';
 import { KeyRing } from '../../lib/envelope.js';
 import { sealedBodies, type BodyCodec } from '../privacy/bodies.js';
@@ -52,8 +53,8 @@ function sealingCodec(seal: BodySeal): BodyCodec {
 /**
  * Maps every record `parse` reads in a chunk; a record it could not read
  * becomes an error naming its line, without its content. With
- * `chunk.piiKey`, also hashes each mapped record's PII fields for the
- * audit log. With `chunk.seal`, seals each body for `ledger_bodies` as
+ * `chunk.piiKey`, also hashes each mapped record's PII fields, and what
+ * it would send (`sentDetail`), for the audit log. With `chunk.seal`, seals each body for `ledger_bodies` as
  * the ledger would (one random draw for the chunk) and returns it only
  * sealed, so the main thread writes it as it is.
  */
@@ -75,7 +76,9 @@ export function mapChunk(m: CompiledMapping, parse: ChunkParser, chunk: ChunkInp
   }
   if (chunk.piiKey) {
     const key = Buffer.from(chunk.piiKey.buffer, chunk.piiKey.byteOffset, chunk.piiKey.byteLength);
-    out.pii = JSON.stringify(results.map((r) => (r.ok ? piiDetail(m, r, (v) => piiHash(v, key)) : {})));
+    const hash = (v: unknown) => piiHash(v, key);
+    out.pii = JSON.stringify(results.map((r) => (r.ok ? piiDetail(m, r, hash) : {})));
+    out.sent = JSON.stringify(results.map((r) => (r.ok ? sentDetail(r, sentText(r), hash) : null)));
   }
   return out;
 }

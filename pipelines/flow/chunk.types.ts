@@ -67,6 +67,8 @@ export interface ChunkResult {
   results: string;
   /** With a PII key: JSON array of each record's PII hashes (`piiDetail`), one per readable record. */
   pii?: string;
+  /** With a PII key: JSON array of each record's `sentDetail` (null for one the mapping rejected), one per readable record. */
+  sent?: string;
   errors: LineError[];
 }
 

@@ -8,6 +8,7 @@
  * chunks are in the workers at once, so mapping runs alongside the main
  * thread's database work.
  */
+import { basename } from 'node:path';
 import type { ByteChunk, Ctx, Source } from '../../connectors/connector.types.js';
 import type { MapResult } from '../../mappings/index.js';
 import type { IncomingSubmission } from '../ledger/ledger.types.js';
@@ -16,6 +17,7 @@ import { deliverMapped, mappingError, recordOutcomes, type DeliverCounts, type H
 import type { IngestCounts } from './ingest.js';
 import { Pacer } from './pacer.js';
 import type { BodySeal, ChunkResult } from './chunk.types.js';
+import type { SentDetail } from '../audit/sent-detail.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
 /** A source that offers raw byte chunks. */
@@ -53,7 +55,7 @@ export async function passByChunks(
   const pacer = p.ratePerSecond ? new Pacer(p.ratePerSecond) : undefined;
   const writeOpen = p.writeAllowed(opts.now?.() ?? new Date());
   const version = p.mapping.version;
-  const queue: Promise<ChunkResult>[] = [];
+  const queue: Promise<{ r: ChunkResult; file: string }>[] = [];
   // Bodies are sealed where chunks are mapped, under the ledger's current key, so the main thread only writes them.
   const sealKey = ledger.bodySealKey?.();
   const seal: BodySeal | undefined = sealKey && { pipeline: p.name, kid: sealKey.id, key: new Uint8Array(sealKey.key) };
@@ -87,19 +89,21 @@ export async function passByChunks(
       inFlightBatches.push(recordTail);
     }
   };
-  const record = async (r: ChunkResult) => {
+  const record = async ({ r, file }: { r: ChunkResult; file: string }) => {
+    const name = basename(file);
     for (const e of r.errors) opts.log.warn({ pipeline: p.name, line: e.line, code: e.code }, `unreadable record: ${e.message}`);
     counts.unreadable += r.errors.length;
     counts.read += r.keys.length;
     if (!r.keys.length) return;
     const results = JSON.parse(r.results) as MapResult[];
     const pii = r.pii === undefined ? undefined : (JSON.parse(r.pii) as Settling['pii'][]);
+    const sent = r.sent === undefined ? undefined : (JSON.parse(r.sent) as (SentDetail | null)[]);
     const items: IncomingSubmission[] = r.keys.map((key, i) => {
-      const item: IncomingSubmission = { key, contentHash: r.hashes[i]!, body: undefined, source: `line ${r.lines[i]}` };
+      const item: IncomingSubmission = { key, contentHash: r.hashes[i]!, body: undefined, source: `${name}:${r.lines[i]}` };
       if (r.sealed) item.sealedBody = { body: r.sealed.bodies[i]!, kid: r.sealed.kid, dek: r.sealed.deks[i]! };
       else item.bodyJson = r.bodies[i]!;
       const result = results[i]!;
-      if (writeOpen) item.then = result.ok ? { to: 'delivering', mappingVersion: version } : { to: 'rejected', error: mappingError(result) };
+      if (writeOpen) item.then = result.ok ? { to: 'delivering', mappingVersion: version } : { to: 'rejected', error: mappingError(result), mappingVersion: version };
       return item;
     });
     const lease = writeOpen ? { owner: opts.owner, leaseMs: opts.leaseMs } : undefined;
@@ -110,7 +114,7 @@ export async function passByChunks(
       if (o === 'new' && writeOpen) {
         if (!results[i]!.ok) counts.rejected++;
         else {
-          fresh.push({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, pii: pii?.[i] });
+          fresh.push({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, pii: pii?.[i], sent: sent?.[i] ?? undefined });
           freshResults.push(results[i]!);
         }
       }
@@ -120,7 +124,8 @@ export async function passByChunks(
   const take = async () => record(await queue.shift()!);
   for await (const chunk of p.source.chunks(ctx)) {
     if (opts.signal.aborted) break;
-    queue.push(mapChunk(chunk, seal));
+    const file = chunk.file;
+    queue.push(mapChunk(chunk, seal).then((r) => ({ r, file })));
     if (queue.length >= inFlight) await take();
   }
   while (queue.length) {

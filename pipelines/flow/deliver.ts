@@ -4,7 +4,8 @@
  * each record's outcome: delivered, rejected (never retried), failed (retried
  * with backoff) or dead (attempts used up).
  */
-import type { Ctx, MappedRecord, Outcome } from '../../connectors/connector.types.js';
+import type { Ctx, MappedRecord, Outcome, TargetIdentity } from '../../connectors/connector.types.js';
+import { sentDetail, sentText, type SentDetail } from '../audit/sent-detail.js';
 import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import type { ClaimedSubmission, RunSummary, Transition } from '../ledger/ledger.types.js';
 import { Pacer, sleep } from './pacer.js';
@@ -92,8 +93,8 @@ async function deliverBatch(
  */
 export type HeldRecords = Map<string, { record: MappedRecord; claim: Settling; result: MapResult }>;
 
-/** What delivery needs to know of each submission; `pii`, when given, are its PII hashes already computed (on a worker). */
-export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { pii?: Record<string, string | string[]> };
+/** What delivery needs to know of each submission; `pii` and `sent`, when given, are its audit hashes already computed (on a worker). */
+export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { pii?: Record<string, string | string[]>; sent?: SentDetail };
 
 /** A batch the target has answered for, waiting for its outcomes to be recorded (see `recordOutcomes`). */
 export interface Delivered {
@@ -126,7 +127,7 @@ export async function deliverMapped(
   claimed.forEach((c, i) => {
     const r = results[i]!;
     if (!r.ok) {
-      before.push({ key: c.key, to: 'rejected', error: mappingError(r) });
+      before.push({ key: c.key, to: 'rejected', error: mappingError(r), mappingVersion: p.mapping.version });
       counts.rejected++;
       opts.log.debug({ pipeline: p.name, key: c.key, fields: r.errors.map((e) => `${e.field}:${e.rule}`) }, 'rejected by the mapping');
       return;
@@ -174,6 +175,7 @@ export async function recordOutcomes(
 ): Promise<void> {
   const audit = { target: p.targetName, mappingVersion: p.mapping.version, owner: opts.owner };
   const { records, outcomes, byKey } = d;
+  const identity = p.target.identity?.() ?? { kind: p.targetName, system: '' };
   const seen = new Map(outcomes.map((o) => [o.key, o]));
   const after: Transition[] = [];
   for (const r of records) {
@@ -184,7 +186,7 @@ export async function recordOutcomes(
       held.set(r.key, { record: r, claim, result });
       continue;
     }
-    after.push(settle(p, r, o, claim, result, opts, counts));
+    after.push(settle(p, r, o, claim, result, opts, counts, identity));
   }
   const lost = after.length ? ((await ledger.apply(p.name, runId, after, opts.actor, audit)) ?? []) : [];
   if (lost.length) opts.log.warn({ pipeline: p.name, keys: lost }, 'leases lost during delivery (another runner took them over): their outcomes are left to that runner, which checks the target first');
@@ -213,10 +215,33 @@ export async function flushHeld(p: FlowPipeline, ledger: FlowLedger, runId: stri
   await recordOutcomes(p, ledger, runId, { records: entries.map((e) => e.record), outcomes, byKey }, opts, counts);
 }
 
-function settle(p: FlowPipeline, r: MappedRecord, o: Exclude<Outcome, { status: 'held' }>, claim: Settling, result: MapResult, opts: PassOptions, counts: DeliverCounts): Transition {
+/**
+ * The audit detail and kept copy of a delivered record: its PII hashes
+ * (`pii`, kept for older readers), what was sent (`sent`: the hash of the
+ * record as handed to the target and every field's keyed hash) and where
+ * (`target`: the target's identity and, when it says, `sentTo`).
+ */
+function deliveredDetail(r: MappedRecord, o: Extract<Outcome, { status: 'delivered' }>, claim: Settling, p: FlowPipeline, result: MapResult, opts: PassOptions, identity: TargetIdentity) {
+  const text = sentText(r);
+  const sent = claim.sent ?? sentDetail(r, text, opts.piiHash);
+  const target = o.sentTo === undefined ? identity : { ...identity, sentTo: o.sentTo };
+  return { text, detail: { pii: claim.pii ?? piiDetail(p.mapping, result, opts.piiHash), sent, target } };
+}
+
+function settle(
+  p: FlowPipeline,
+  r: MappedRecord,
+  o: Exclude<Outcome, { status: 'held' }>,
+  claim: Settling,
+  result: MapResult,
+  opts: PassOptions,
+  counts: DeliverCounts,
+  identity: TargetIdentity,
+): Transition {
   if (o.status === 'delivered') {
     counts.delivered++;
-    const t: Transition = { key: r.key, to: 'delivered', mappingVersion: p.mapping.version, detail: { pii: claim.pii ?? piiDetail(p.mapping, result, opts.piiHash) } };
+    const { text, detail } = deliveredDetail(r, o, claim, p, result, opts, identity);
+    const t: Transition = { key: r.key, to: 'delivered', mappingVersion: p.mapping.version, detail, sent: text };
     if (o.legacyRef !== undefined) t.legacyRef = o.legacyRef;
     if (o.confirmed !== undefined) t.confirmed = o.confirmed;
     if (o.alreadyPresent) t.detail!.alreadyPresent = true;
@@ -225,7 +250,7 @@ function settle(p: FlowPipeline, r: MappedRecord, o: Exclude<Outcome, { status: 
   }
   if (o.status === 'rejected') {
     counts.rejected++;
-    return { key: r.key, to: 'rejected', error: o.error };
+    return { key: r.key, to: 'rejected', error: o.error, mappingVersion: p.mapping.version };
   }
   const attempts = claim.attempts + 1;
   if (attempts >= p.maxAttempts) {

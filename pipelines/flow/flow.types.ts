@@ -69,7 +69,8 @@ export interface FlowLedger {
   list(pipeline: string, opts: { states?: LedgerState[]; limit: number; offset?: number }): Promise<LedgerRow[]>;
   /** Row counts by state of the pipeline. */
   counts(pipeline: string): Promise<Record<string, Record<LedgerState, number>>>;
-  startRun(pipeline: string, actor: Actor, mappingVersion: string, definitionVersion?: string): Promise<string>;
+  /** With `mappingText` (the canonical text the version hashes), the text is stored once by its version. */
+  startRun(pipeline: string, actor: Actor, mappingVersion: string, definitionVersion?: string, mappingText?: string): Promise<string>;
   finishRun(runId: string, summary: RunSummary, error?: ErrorData): Promise<void>;
 }
 

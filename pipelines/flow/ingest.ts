@@ -4,6 +4,7 @@
  * happens to it); unreadable records are counted and reported with their
  * location, never dropped silently.
  */
+import { basename } from 'node:path';
 import type { Ctx, SourceItem } from '../../connectors/connector.types.js';
 import type { IncomingSubmission, RunSummary } from '../ledger/ledger.types.js';
 import { admit, identify, type Door } from './admission.js';
@@ -11,6 +12,12 @@ import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
 /** Counts that reading a source adds to a run's summary. */
 export type IngestCounts = Pick<RunSummary, 'read' | 'receivedNew' | 'duplicates' | 'conflicts' | 'unreadable'>;
+
+/** Where a record came from, as the ledger keeps it: the file's name (not its folder) and the line, else `#` and the record number. */
+function sourceOf(item: SourceItem): string {
+  const at = item.at;
+  return `${basename(at.file)}:${at.line ?? `#${at.record}`}`;
+}
 
 function location(item: SourceItem): string {
   const at = item.at;
@@ -29,7 +36,7 @@ export async function ingest(p: FlowPipeline, ledger: FlowLedger, runId: string,
   let inBatch = new Set<string>();
   const flush = async () => {
     if (!batch.length) return;
-    await admit(door, batch, counts);
+    await admit(door, batch, counts, { mappingVersion: p.mapping.version });
     batch = [];
     inBatch = new Set();
     opts.onProgress?.({ phase: 'reading', read: counts.read, done: 0, pending: counts.receivedNew });
@@ -45,7 +52,7 @@ export async function ingest(p: FlowPipeline, ledger: FlowLedger, runId: string,
     const { key, contentHash } = identify(p.mapping, item.body);
     if (inBatch.has(key)) await flush();
     inBatch.add(key);
-    batch.push({ key, contentHash, body: item.body, source: location(item) });
+    batch.push({ key, contentHash, body: item.body, source: sourceOf(item) });
     if (batch.length >= p.batchSize) await flush();
   }
   await flush();

@@ -25,7 +25,13 @@ export class PushDoor implements AdmissionDoor {
     limits: GroupCommitLimits,
     private readonly onNew?: () => void,
   ) {
-    this.commit = new GroupCommit((items) => admit(door, items), limits);
+    // The mapping's text is stored with the first write (a pushed submission may reach the ledger before any run).
+    let textSaved = false;
+    this.commit = new GroupCommit(async (items) => {
+      const out = await admit(door, items, undefined, { mappingVersion: mapping.version, ...(textSaved ? {} : { mappingText: mapping.canonical }) });
+      textSaved = true;
+      return out;
+    }, limits);
   }
 
   /** True once {@link close} was called. */

@@ -5,6 +5,8 @@
  * rows are read `FOR UPDATE`, in key order.
  */
 import type { AuditLog } from '../audit/audit-log.js';
+import type { KeyRing } from '../../lib/envelope.js';
+import { writeSentCopies } from '../privacy/sent-copy.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { iso, listParam, readBool, readDate, readInt, sqliteRowSet } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
@@ -116,7 +118,7 @@ class NotAsExpected extends Error {}
  * moved), throws `NotAsExpected` so the transaction rolls back and the
  * caller takes the reading path.
  */
-async function applyBlind(store: StateStore, audit: AuditLog, transitions: readonly Transition[], ctx: Omit<PlanContext, 'now'>, owner: string, t: StoreTx): Promise<string[]> {
+async function applyBlind(store: StateStore, audit: AuditLog, keys: KeyRing | undefined, transitions: readonly Transition[], ctx: Omit<PlanContext, 'now'>, owner: string, t: StoreTx): Promise<string[]> {
   const now = new Date();
   const at = iso(now);
   const expected = new Map<string, MutableRow>(transitions.map((tr) => [tr.key, startRow(tr.key, 'delivering', owner, null, at)]));
@@ -131,7 +133,15 @@ async function applyBlind(store: StateStore, audit: AuditLog, transitions: reado
   );
   if (hit.length !== rows.length) throw new NotAsExpected();
   await audit.append(entries, { transaction: t, ledgerIds: new Map(hit.map((h) => [h.key, h.id])) });
+  if (keys) await writeSentCopies(store, keys, ctx.pipeline, sentCopies(transitions), t);
   return [];
+}
+
+/** The `sent` copies of `transitions` (delivered ones that carry one), by key, leaving out `lost` keys. */
+function sentCopies(transitions: readonly Transition[], lost: ReadonlySet<string> = new Set()): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const tr of transitions) if (tr.to === 'delivered' && tr.sent !== undefined && !lost.has(tr.key)) out.set(tr.key, tr.sent);
+  return out;
 }
 
 const BLIND_VALUES = ['key', 'state', 'last_error', 'legacy_ref', 'confirmed', 'mapping_version', 'updated_at'] as const;
@@ -191,6 +201,8 @@ async function refuseWithoutBody(store: StateStore, pipeline: string, keys: stri
  * nothing written. With `owner` (a runner's moves on rows it leased), the
  * moves of rows whose lease another runner took over, or that were
  * released, are left out (fencing): resolves to those keys, sorted.
+ * With `ring`, the `sent` copy of each delivered move is stored sealed
+ * under its submission's data key, in the same transaction.
  */
 export async function applyMoves(
   store: StateStore,
@@ -198,11 +210,12 @@ export async function applyMoves(
   transitions: readonly Transition[],
   ctx: Omit<PlanContext, 'now'>,
   owner?: string,
+  ring?: KeyRing,
 ): Promise<string[]> {
   if (!transitions.length) return [];
   if (blindable(store, transitions, ctx, owner)) {
     try {
-      return await store.transaction((t) => applyBlind(store, audit, transitions, ctx, owner, t));
+      return await store.transaction((t) => applyBlind(store, audit, ring, transitions, ctx, owner, t));
     } catch (e) {
       if (!(e instanceof NotAsExpected)) throw e;
     }
@@ -220,6 +233,7 @@ export async function applyMoves(
     );
     await writeRows(store, ctx.pipeline, rows, t);
     await audit.append(entries, { transaction: t });
+    if (ring) await writeSentCopies(store, ring, ctx.pipeline, sentCopies(transitions, gone), t);
     return lost.sort();
   });
 }

@@ -88,6 +88,7 @@ function moveRow(r: MutableRow, tr: Transition, ctx: PlanContext, now: string): 
       break;
     case 'rejected':
     case 'dead':
+      if (tr.mappingVersion !== undefined) r.mapping_version = tr.mappingVersion;
       r.last_error = error;
       r.next_attempt_at = null;
       clearLease();
@@ -118,6 +119,12 @@ function auditRecord(tr: Transition, from: LedgerState, row: MutableRow): AuditR
   }
   if (pii && typeof pii === 'object') rec.pii = pii as Record<string, string | string[]>;
   return rec;
+}
+
+/** The mapping version every record's row holds, when they all hold the same one (an operator's move names no version of its own); else null. */
+function commonVersion(records: readonly AuditRecord[], rows: ReadonlyMap<string, MutableRow>): string | null {
+  const versions = new Set(records.map((r) => rows.get(r.key)?.mapping_version ?? null));
+  return versions.size === 1 ? [...versions][0]! : null;
 }
 
 /**
@@ -165,7 +172,7 @@ export function planMoves(
         pipeline: ctx.pipeline,
         event,
         actor: ctx.actor,
-        mappingVersion: ctx.mappingVersion ?? null,
+        mappingVersion: ctx.mappingVersion ?? commonVersion(records, rows),
         target: ctx.target ?? null,
         legacyRef: only ?? null,
         at: ctx.now,

@@ -1,6 +1,7 @@
 /** Recording incoming submissions: new rows, duplicates and conflicts, in one transaction. */
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
+import { saveMappingText } from '../audit/mapping-texts.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import type { BodyCodec, BodyPlace, StoredBody } from '../privacy/bodies.js';
 import { insertMany, iso, listParam } from '../store/sql.js';
@@ -40,7 +41,10 @@ export interface ReceiveOptions {
   lease?: ReceiveLease;
   /** Recorded on the audit entries of `then` moves. */
   target?: string;
+  /** The mapping version that keyed the items: recorded on every entry (received, duplicate, conflict, and `then` moves). */
   mappingVersion?: string;
+  /** The canonical text of `mappingVersion` (`CompiledMapping.canonical`), stored once in `mapping_texts` in the same transaction (a door without runs gives it on its first write). */
+  mappingText?: string;
 }
 
 function checkItems(items: readonly IncomingSubmission[]): void {
@@ -204,6 +208,7 @@ export async function receiveBatch(
   for (const s of items) if (!first.has(s.key)) first.set(s.key, s);
   return store.transaction(async (t) => {
     const now = new Date();
+    if (opts.mappingVersion !== undefined && opts.mappingText !== undefined) await saveMappingText(store, opts.mappingVersion, opts.mappingText, t);
     const existing = await storedHashes(store, pipeline, [...first.keys()], t);
     let fresh = [...first.values()].filter((s) => !existing.has(s.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     let plan = planFresh(pipeline, runId, fresh, actor, now, opts);
@@ -244,9 +249,10 @@ export async function receiveBatch(
     };
     const delivering = new Set(plan.entries.filter((e) => e.event === 'delivering').flatMap((e) => e.detail.keys));
     for (const r of received) if (delivering.has(r.key)) r.state = 'delivering';
-    add('received', received, delivering.size ? { mappingVersion: opts.mappingVersion ?? null, target: opts.target ?? null } : {});
-    add('duplicate', duplicates);
-    add('conflict', conflicts);
+    const version = { mappingVersion: opts.mappingVersion ?? null };
+    add('received', received, delivering.size ? { ...version, target: opts.target ?? null } : version);
+    add('duplicate', duplicates, version);
+    add('conflict', conflicts, version);
     entries.push(...plan.entries.filter((e) => e.event !== 'delivering'));
     await audit.append(entries, { transaction: t, ledgerIds: ids });
     return outcomes;

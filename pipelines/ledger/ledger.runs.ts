@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { NewAuditEntry } from '../audit/audit.types.js';
+import { saveMappingText } from '../audit/mapping-texts.js';
 import type { ErrorData } from '../../lib/errors.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { iso, readDateStrict } from '../store/sql.js';
@@ -13,7 +14,9 @@ import type { Actor, RunSummary } from './ledger.types.js';
  * Records the start of a run and audits `run-started`, preceded by
  * `pipeline-changed` and `mapping-changed` when the definition or mapping
  * version differs from the pipeline's previous run (or there is none),
- * with both versions; resolves to the new run id.
+ * with both versions; resolves to the new run id. With `mappingText`
+ * (the canonical text `mappingVersion` hashes), the text is stored once
+ * in `mapping_texts`, in the same transaction.
  */
 export async function startRun(
   store: StateStore,
@@ -22,6 +25,7 @@ export async function startRun(
   actor: Actor,
   mappingVersion: string | null,
   definitionVersion: string | null = null,
+  mappingText?: string,
 ): Promise<string> {
   const id = randomUUID();
   let now = new Date();
@@ -40,6 +44,7 @@ export async function startRun(
       [id, pipeline, actor, mappingVersion, definitionVersion, iso(now)],
       t,
     );
+    if (mappingVersion !== null && mappingText !== undefined) await saveMappingText(store, mappingVersion, mappingText, t);
     const entries: NewAuditEntry[] = [];
     const changed = (event: 'pipeline-changed' | 'mapping-changed', from: string | null | undefined, to: string | null) => {
       if (to !== null && from !== to) entries.push({ pipeline, event, actor, mappingVersion, at: now, detail: { runId: id, keys: [], from: from ?? null, to } });

@@ -16,6 +16,7 @@ import type { KeyEncryptionKey, KeyRing } from '../../lib/envelope.js';
 import { sealedFiles } from '../privacy/sealed-files.js';
 import { sealedBodies, type BodyCodec } from '../privacy/bodies.js';
 import { sealExistingBodies, type SealedCounts } from '../privacy/seal-existing.js';
+import { readSentCopy, type SentRecord } from '../privacy/sent-copy.js';
 import { applyMoves } from './ledger.apply.js';
 import { claimDue, leaseOwners, releaseLeases, renewLeases } from './ledger.claim.js';
 import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
@@ -119,7 +120,18 @@ export class Ledger {
     ctx: { target?: string; mappingVersion?: string; owner?: string } = {},
   ): Promise<string[]> {
     const { owner, ...audited } = ctx;
-    return applyMoves(this.store, this.audit, transitions, { pipeline, actor, ...audited, extra: runId ? { runId } : {} }, owner);
+    return applyMoves(this.store, this.audit, transitions, { pipeline, actor, ...audited, extra: runId ? { runId } : {} }, owner, this.keys);
+  }
+
+  /**
+   * The record exactly as last delivered for `key` (what a `delivered`
+   * move's `sent` carried), opened from its seal under the submission's
+   * data key; null when it was never delivered, or its body was purged or
+   * erased. Throws `DATA_KEY_UNKNOWN` or `DATA_DECRYPT_FAILED` as a body
+   * does.
+   */
+  sentRecord(pipeline: string, key: string): Promise<SentRecord | null> {
+    return readSentCopy(this.store, this.keys, pipeline, key);
   }
 
   /**
@@ -275,8 +287,8 @@ export class Ledger {
    * `pipeline-changed` / `mapping-changed` when a version differs from the
    * previous run's) and resolves to its id.
    */
-  startRun(pipeline: string, actor: Actor, mappingVersion: string | null, definitionVersion?: string | null): Promise<string> {
-    return startRun(this.store, this.audit, pipeline, actor, mappingVersion, definitionVersion ?? null);
+  startRun(pipeline: string, actor: Actor, mappingVersion: string | null, definitionVersion?: string | null, mappingText?: string): Promise<string> {
+    return startRun(this.store, this.audit, pipeline, actor, mappingVersion, definitionVersion ?? null, mappingText);
   }
 
   /** Stores a run's summary (audited `run-finished`), and the error it stopped on when given. Throws `LEDGER_UNKNOWN_RUN`. */

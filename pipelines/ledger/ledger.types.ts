@@ -88,6 +88,8 @@ export interface Transition {
   mappingVersion?: string;
   /** Extra audit detail (already PII-safe: keyed hashes, never values). */
   detail?: Record<string, unknown>;
+  /** On `delivered`: the record exactly as sent (`sentText`), kept sealed under the submission's data key (`Ledger.sentRecord`), never on the audit log. */
+  sent?: string;
 }
 
 /** Who did something: the runner (`runner:<host>:<pid>`) or an operator (`operator:<name>`). */

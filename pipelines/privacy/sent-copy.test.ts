@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { KeyRing } from '../../lib/envelope.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { sentText } from '../audit/sent-detail.js';
+import { Ledger } from '../ledger/ledger.js';
+import { pipelineNames, sub, useTestLedger } from '../ledger/ledger.test-helpers.js';
+import { TEST_DIALECTS } from '../store/store.test-helpers.js';
+import { eraseSubmission } from './erase.js';
+import { rotateKeys } from './rotate.js';
+
+const RUNNER = 'runner:test:1';
+const CANARY = 'Zqxwvortanic';
+const SENT = { record: { REF: 'AA2BB3CC', SURNAME: CANARY, N: 3 }, children: { LINES: [{ ITEM: `${CANARY}-line` }] } };
+
+describe.each(TEST_DIALECTS)('the record as sent, kept sealed with its submission, on %s', (dialect) => {
+  const env = useTestLedger(dialect);
+  const next = pipelineNames();
+  const raw = (p: string) =>
+    env.ts.store.select<{ key: string; sent: string | null }>('SELECT l.key, b.sent FROM ledger l JOIN ledger_bodies b ON b.id = l.id WHERE l.pipeline = $1 ORDER BY l.key', [p]);
+
+  async function delivered(p: string, keys: string[], owner?: string): Promise<void> {
+    await env.ledger.receive(p, null, keys.map((k) => sub(k)), RUNNER, owner ? { lease: { owner, leaseMs: 60_000 } } : {});
+    await env.ledger.apply(p, null, keys.map((k) => ({ key: k, to: 'delivering' as const })), RUNNER, owner ? { owner } : {});
+    await env.ledger.apply(p, null, keys.map((k) => ({ key: k, to: 'delivered' as const, sent: sentText(SENT) })), RUNNER, owner ? { owner } : {});
+  }
+
+  it.each([
+    ['an operator or reading path', undefined],
+    ['a runner on its own leases (the blind SQLite path)', RUNNER],
+  ])('is stored by the delivered move (%s), sealed, and read back by sentRecord', async (_, owner) => {
+    const p = next();
+    await delivered(p, ['k1', 'k2'], owner);
+    await env.ledger.receive(p, null, [sub('k3')], RUNNER);
+    expect(await env.ledger.sentRecord(p, 'k1')).toEqual(SENT);
+    expect(await env.ledger.sentRecord(p, 'k3')).toBeNull();
+    expect(await env.ledger.sentRecord(p, 'nope')).toBeNull();
+    const rows = await raw(p);
+    expect(rows.map((r) => r.sent === null)).toEqual([false, false, true]);
+    expect(rows.map((r) => r.sent ?? '').join('\n')).not.toContain(CANARY);
+    expect(Buffer.from(rows[0]!.sent!, 'base64').toString('latin1')).not.toContain(CANARY);
+  });
+
+  it('opens only on its own row: a copy moved to another submission does not open', async () => {
+    const p = next();
+    await delivered(p, ['k1', 'k2']);
+    const [one] = await raw(p);
+    await env.ts.store.exec('UPDATE ledger_bodies SET sent = $1 WHERE id = (SELECT id FROM ledger WHERE pipeline = $2 AND key = $3)', [one!.sent, p, 'k2']);
+    await expect(env.ledger.sentRecord(p, 'k2')).rejects.toMatchObject({ code: 'DATA_DECRYPT_FAILED' });
+  });
+
+  // Last in the file: it rotates every data key of the store away from TEST_KEYS.
+  it('survives a key rotation, and an erasure removes it while the audit log keeps the delivery', async () => {
+    const p = next();
+    const a = new KeyRing(randomBytes(32));
+    const ledger = new Ledger(env.ts.store, new AuditLog(env.ts.store), a);
+    await ledger.receive(p, null, [sub('k1')], RUNNER);
+    await ledger.apply(p, null, [{ key: 'k1', to: 'delivering' }], RUNNER);
+    await ledger.apply(p, null, [{ key: 'k1', to: 'delivered', sent: sentText(SENT) }], RUNNER);
+    const b = new KeyRing(randomBytes(32), [a.current.key, TEST_KEYS.current.key]);
+    await rotateKeys(env.ts.store, env.audit, b, 'operator:alice');
+    expect(await new Ledger(env.ts.store, new AuditLog(env.ts.store), new KeyRing(b.current.key)).sentRecord(p, 'k1')).toEqual(SENT);
+    await eraseSubmission(env.ts.store, env.audit, p, 'k1', { reason: 'citizen asked', actor: 'operator:alice' });
+    expect(await new Ledger(env.ts.store, new AuditLog(env.ts.store), b).sentRecord(p, 'k1')).toBeNull();
+    expect(await raw(p)).toEqual([]);
+    const history = await env.ledger.history(p, 'k1');
+    expect(history.map((e) => e.event)).toEqual(['received', 'delivering', 'delivered', 'erased']);
+  });
+});

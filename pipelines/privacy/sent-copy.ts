@@ -1,0 +1,71 @@
+/**
+ * The record exactly as sent to the legacy system, kept with its
+ * submission: `canonicalJson({ record, children })` sealed under the
+ * submission's own data key (the one its body is sealed under, wrapped in
+ * the same `ledger_bodies` row) with additional authenticated data of its
+ * own, in `ledger_bodies.sent`. It lives and dies with the body: a key
+ * rotation re-wraps the one data key, an erasure or a body purge deletes
+ * the row. A row whose body is not sealed (clear, before migration 0008)
+ * keeps no copy: citizens' data is never stored in clear.
+ */
+import { unseal, seal, type KeyRing } from '../../lib/envelope.js';
+import { inList, listParam, updateMany } from '../store/sql.js';
+import type { StateStore, StoreTx } from '../store/state-store.js';
+
+/** What a delivery sent: the mapped record and its child rows by group, as handed to the target. */
+export interface SentRecord {
+  record: Record<string, unknown>;
+  children: Record<string, Record<string, unknown>[]>;
+}
+
+/** The additional authenticated data of a sent copy: it opens only as `key`'s copy in `pipeline`. */
+export function sentAad(pipeline: string, key: string): string {
+  return `rekey sent\0${pipeline}\0${key}`;
+}
+
+interface KeyedRow {
+  id: number | string;
+  key: string;
+  kid: string | null;
+  dek: string | null;
+}
+
+/**
+ * Stores each copy's text (`canonicalJson` of a {@link SentRecord}) in
+ * the `ledger_bodies` row of its key, sealed under that row's data key,
+ * in `t`. Keys without a body row (purged, erased) or with a clear body
+ * are skipped. Throws `DATA_KEY_UNKNOWN` when a row's data key is wrapped
+ * under a key `keys` does not hold.
+ */
+export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline: string, copies: ReadonlyMap<string, string>, t: StoreTx): Promise<void> {
+  if (!copies.size) return;
+  const rows = await store.select<KeyedRow>(
+    `SELECT b.id, l.key, b.kid, b.dek FROM ledger l JOIN ledger_bodies b ON b.id = l.id WHERE l.pipeline = $1 AND ${inList(store, 'l.key', 2)}`,
+    [pipeline, listParam(store, [...copies.keys()].sort())],
+    t,
+  );
+  const updates: unknown[][] = [];
+  for (const r of rows) {
+    if (r.kid === null || r.dek === null) continue;
+    const dataKey = keys.unwrap({ kid: r.kid, wrapped: r.dek });
+    updates.push([r.id, seal(dataKey, copies.get(r.key)!, sentAad(pipeline, r.key)).toString('base64')]);
+  }
+  await updateMany(store, 'ledger_bodies', ['sent'], updates, t);
+}
+
+/**
+ * The copy of what was sent for `key` in `pipeline`, opened; null when
+ * none is kept (never delivered, body purged, erased, or delivered before
+ * copies were kept). Throws `DATA_KEY_UNKNOWN` or `DATA_DECRYPT_FAILED`
+ * as a body does.
+ */
+export async function readSentCopy(store: StateStore, keys: KeyRing, pipeline: string, key: string): Promise<SentRecord | null> {
+  const [row] = await store.select<{ sent: string | null; kid: string | null; dek: string | null }>(
+    'SELECT b.sent, b.kid, b.dek FROM ledger l JOIN ledger_bodies b ON b.id = l.id WHERE l.pipeline = $1 AND l.key = $2',
+    [pipeline, key],
+  );
+  if (!row?.sent || row.kid === null || row.dek === null) return null;
+  const dataKey = keys.unwrap({ kid: row.kid, wrapped: row.dek });
+  const text = unseal(dataKey, Buffer.from(row.sent, 'base64'), sentAad(pipeline, key), `the record sent for ${JSON.stringify(key)}`).toString('utf8');
+  return JSON.parse(text) as SentRecord;
+}
