@@ -124,9 +124,9 @@ describe.each(TEST_DIALECTS)('AuditLog on %s', (dialect) => {
     let csv = '';
     for await (const chunk of log.export({ format: 'csv', pipeline: 'p', from: 2, to: 8, pageSize: 2 })) csv += chunk;
     const rows = parseCsv(csv, { columns: true }) as Record<string, string>[];
-    expect(Object.keys(rows[0]!)).toEqual(['seq', 'at', 'pipeline', 'event', 'actor', 'keys', 'mapping_version', 'target', 'legacy_ref', 'detail', 'hash']);
+    expect(Object.keys(rows[0]!)).toEqual(['seq', 'at', 'pipeline', 'event', 'actor', 'keys', 'mapping_version', 'target', 'legacy_ref', 'detail', 'prev_hash', 'hash']);
     expect(rows.map((r) => r.seq)).toEqual(['2', '4', '5', '7', '8']);
-    expect(rows[0]).toMatchObject({ pipeline: 'p', keys: 'K2 K3', target: 'sql' });
+    expect(rows[0]).toMatchObject({ pipeline: 'p', keys: '["K2","K3"]', target: 'sql' });
     expect(JSON.parse(rows[0]!.detail!)).toEqual({ keys: ['K2', 'K3'], records: [{ key: 'K2', legacyRef: 'L2' }] });
     let json = '';
     for await (const chunk of log.export({ format: 'json', from: new Date(0) })) json += chunk;
@@ -135,7 +135,7 @@ describe.each(TEST_DIALECTS)('AuditLog on %s', (dialect) => {
     expect(all[1]?.prevHash).toBe(all[0]?.hash);
     let empty = '';
     for await (const chunk of log.export({ format: 'csv', pipeline: 'none' })) empty += chunk;
-    expect(empty.trim()).toBe('seq,at,pipeline,event,actor,keys,mapping_version,target,legacy_ref,detail,hash');
+    expect(empty.trim()).toBe('seq,at,pipeline,event,actor,keys,mapping_version,target,legacy_ref,detail,prev_hash,hash');
   });
 
   it('refuses unknown events, missing keys and PII values', async () => {
