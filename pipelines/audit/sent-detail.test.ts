@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { useTestLedger } from '../ledger/ledger.test-helpers.js';
 import { TEST_DIALECTS } from '../store/store.test-helpers.js';
+import type { AuditRecord } from './audit.types.js';
 import { piiHash } from './pii.js';
 import { sentDetail, sentText } from './sent-detail.js';
 
@@ -25,7 +26,7 @@ describe.each(TEST_DIALECTS)('the audit log refuses values in sent fields, on %s
 
   it('refuses a sent field that is not a keyed hash, and a malformed sent hash, writing nothing', async () => {
     const head = await env.audit.head();
-    const entry = (sent: unknown) => ({ pipeline: 'p', event: 'delivered' as const, actor: 'runner:test:1', detail: { keys: ['k'], records: [{ key: 'k', sent }] } });
+    const entry = (sent: unknown) => ({ pipeline: 'p', event: 'delivered' as const, actor: 'runner:test:1', detail: { keys: ['k'], records: [{ key: 'k', sent: sent as AuditRecord['sent'] }] } });
     await expect(env.audit.append([entry({ hash: `sha256:${'a'.repeat(64)}`, fields: { SURNAME: 'Smith' } })])).rejects.toMatchObject({
       code: 'LEDGER_BAD_REQUEST',
       message: 'audit record for "k": sent field SURNAME must be a piiHash (hmac:...), never a value',
