@@ -19,6 +19,7 @@ import { LEDGER_STATES } from '../../pipelines/ledger/ledger.js';
 import { findSubmission } from '../../pipelines/ledger/lookup.js';
 import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
 import type { CommandResult } from '../cli.js';
+import { auditCheckCommand } from './audit-check.command.js';
 import { auditMappingCommands } from './audit-mapping.command.js';
 import { printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
 
@@ -230,4 +231,5 @@ export function auditCommand(program: Command, result: CommandResult): void {
   checkpoint(audit);
   keygen(audit);
   auditMappingCommands(audit);
+  auditCheckCommand(audit, result);
 }
