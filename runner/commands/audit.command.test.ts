@@ -85,7 +85,7 @@ describe('rekey audit export filters and offline verification (as processes)', (
     expect((await rekey(['audit', 'keygen', keys])).code).toBe(0);
     mkdirSync(join(dir, 'worm'));
     expect((await cli('audit', 'checkpoint', '--export', join(dir, 'worm'))).code).toBe(0);
-  });
+  }, 90_000);
 
   it('filters by key (any reference), ledger state and events; keys are a JSON array in CSV and JSON', async () => {
     const [byRef, csv, byState, byEvent, noPipeline, badState, badEvent] = await Promise.all([
