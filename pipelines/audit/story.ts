@@ -164,9 +164,8 @@ export function buildStory(input: StoryInput): SubmissionStory {
     const rec = e.detail.records?.find((r) => r.key === input.key);
     const step = stepOf(e, rec);
     if (e.event === 'received' && rec?.state === 'delivering') {
-      steps.push(step);
-      steps.push({ ...base(e), what: 'mapped and handed to delivery', notes: [], ...(e.mappingVersion && { mappingVersion: e.mappingVersion }) });
-      continue;
+      step.what = 'received, mapped and handed to delivery';
+      if (e.mappingVersion) step.mappingVersion = e.mappingVersion;
     }
     if (e.event === 'retried' || e.event === 'replayed') attempt = 0;
     if (rec?.from === 'delivering') step.attempt = ++attempt;
@@ -213,9 +212,9 @@ function sentOf(rec: AuditRecord | undefined): SentDigest | undefined {
   return { hash: s.hash, fields };
 }
 
-/** The target in words: `sqlite legacy.sqlite, table DRV_ADDR_CHG`. */
+/** The target in words: `sqlite .rekey/legacy.sqlite, DRV_ADDR_CHG (file 7)`. */
 export function targetText(t: TargetIdentity): string {
-  return [t.kind, t.system, t.object, t.sentTo].filter(Boolean).join(' ');
+  return `${[t.kind, t.system].filter(Boolean).join(' ')}${t.object ? `, ${t.object}` : ''}${t.sentTo ? ` (${t.sentTo})` : ''}`;
 }
 
 function errorNote(err: ConnectorError): string {
@@ -255,8 +254,10 @@ function stepOf(e: AuditEntry, rec: AuditRecord | undefined): StoryStep {
       step.what = `delivered${step.legacyRef ? `, legacy ref ${step.legacyRef}` : ''}`;
       note(step.target && `to ${targetText(step.target)}`);
       note(step.sent && `record as sent ${step.sent.hash}`);
-      const pii = Object.keys(step.sent?.fields ?? rec?.pii ?? {}).length;
-      note(pii ? `${pii} field${pii === 1 ? '' : 's'} kept as keyed hashes on the log` : undefined);
+      const sentFields = Object.keys(step.sent?.fields ?? {}).length;
+      const pii = Object.keys(rec?.pii ?? {}).length;
+      if (sentFields) note(`${sentFields} field${sentFields === 1 ? '' : 's'} sent, each kept on the log as a keyed hash`);
+      else note(pii ? `${pii} PII field${pii === 1 ? '' : 's'} kept on the log as keyed hashes` : undefined);
       break;
     }
     case 'confirmed':

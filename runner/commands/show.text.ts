@@ -42,7 +42,7 @@ function bodyText(s: SubmissionStory): string {
 }
 
 /** The header: what the ledger holds now, and where to look further. */
-function header(s: SubmissionStory, hints: { mapping?: string; sent?: string }): string[] {
+function header(s: SubmissionStory, hints: StoryHints): string[] {
   const out: string[] = [];
   const row = (label: string, value: string | number | null | undefined) => {
     if (value === null || value === undefined || value === '') return;
@@ -51,16 +51,16 @@ function header(s: SubmissionStory, hints: { mapping?: string; sent?: string }):
   out.push(`${s.pipeline}: ${s.key}`);
   row('form reference', s.reference);
   row('state', stateText(s));
-  if (s.row?.lastError && s.row.state !== 'delivered') row('last error', `${s.row.lastError.code}${s.row.lastError.field ? ` on ${s.row.lastError.field}` : ''}: ${s.row.lastError.message}`);
+  if (s.row?.lastError && s.row.state !== 'delivered') row(s.row.state === 'rejected' ? 'rejected for' : 'last error', `${s.row.lastError.code}${s.row.lastError.field ? ` on ${s.row.lastError.field}` : ''}: ${s.row.lastError.message}`);
   row('legacy ref', s.row?.legacyRef);
   row('attempts', s.row?.attempts);
   row('first received', `${iso(s.firstReceived)}${s.row?.source ? `, from ${s.row.source}` : ''}`);
   row('last change', iso(s.lastChange));
   row('mapping', s.mappingVersion ?? 'none recorded');
-  if (hints.mapping) row('', hints.mapping);
+  for (const h of hints.mapping ?? []) row('', h);
   if (s.delivery?.target) row('delivered to', targetText(s.delivery.target));
   if (s.delivery?.sent) row('record as sent', s.delivery.sent.hash);
-  if (hints.sent) row('', hints.sent);
+  for (const h of hints.sent ?? []) row('', h);
   row('body', bodyText(s));
   row('evidence', s.files.length ? s.files.map((f) => f.file).join(', ') : 'none kept');
   return out;
@@ -69,7 +69,7 @@ function header(s: SubmissionStory, hints: { mapping?: string; sent?: string }):
 function stepLines(step: StoryStep): string[] {
   const indent = ' '.repeat(4);
   const out = wrap(step.what, `  ${iso(step.at)}  #${step.seq}  `, indent);
-  const facts = [`by ${step.actor}${step.runId ? `, run ${step.runId}` : ''}`, ...(step.mappingVersion && step.event !== 'delivered' ? [`mapping ${step.mappingVersion}`] : []), ...step.notes];
+  const facts = [`by ${step.actor}${step.runId ? `, run ${step.runId}` : ''}`, ...step.notes, ...(step.mappingVersion && step.event !== 'delivered' ? [`mapping ${step.mappingVersion}`] : [])];
   for (const f of facts) out.push(...wrap(f, indent, `${indent}  `));
   return out;
 }
@@ -82,11 +82,13 @@ export function formatHistory(s: SubmissionStory): string {
   return `${lines.join('\n')}\n`;
 }
 
-/**
- * The story as text: the header, then the history (see `formatHistory`).
- * `hints` adds a line under the mapping version and under the
- * record-as-sent hash (what command shows more).
- */
-export function formatStory(s: SubmissionStory, hints: { mapping?: string; sent?: string } = {}): string {
+/** Lines under the mapping version and under the record-as-sent hash: which command shows more. */
+export interface StoryHints {
+  mapping?: string[];
+  sent?: string[];
+}
+
+/** The story as text: the header (with `hints`), then the history (see `formatHistory`). */
+export function formatStory(s: SubmissionStory, hints: StoryHints = {}): string {
   return `${header(s, hints).join('\n')}\n\n${formatHistory(s)}`;
 }

@@ -1,0 +1,121 @@
+/**
+ * `rekey show PIPELINE REFERENCE [--json] [--lineage] [--sent]`: one
+ * submission's whole story for an auditor, found by any reference a person
+ * holds (full key, form reference, legacy reference, or the start of one):
+ * what the ledger says now, then every audit step in time order (see
+ * pipelines/audit/story.ts). `--lineage` adds which source paths and
+ * transforms produced each field, from the mapping version it was keyed
+ * with. `--sent` decrypts the record exactly as it was sent, which holds
+ * citizens' data: that access is audited (`evidence-opened`, kind `sent`).
+ * Exit 1 for an unknown or ambiguous reference (`SUBMISSION_NOT_FOUND`,
+ * `SUBMISSION_AMBIGUOUS`), or when `--sent` cannot print the record.
+ */
+import type { Command } from 'commander';
+import { formatLineage, lineageFromCanonical, type FieldLineage } from '../../mappings/lineage.js';
+import type { AuditLog } from '../../pipelines/audit/audit-log.js';
+import { readMappingText } from '../../pipelines/audit/mapping-texts.js';
+import { loadStory, resolveReference, type SubmissionStory } from '../../pipelines/audit/story.js';
+import type { Ledger } from '../../pipelines/ledger/ledger.js';
+import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
+import type { SentRecord } from '../../pipelines/privacy/sent-copy.js';
+import type { StateStore } from '../../pipelines/store/state-store.js';
+import type { CommandResult } from '../cli.js';
+import { formatStory } from './show.text.js';
+import { formatTable, operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
+
+interface ShowOptions extends StateOptions {
+  lineage?: boolean;
+  sent?: boolean;
+  operator?: string;
+}
+
+/** The lineage `--lineage` shows, or why there is none. */
+type LineageResult = { version: string; fields: FieldLineage[] } | { version: string | null; unavailable: string };
+
+async function lineageOf(store: StateStore, story: SubmissionStory): Promise<LineageResult> {
+  const version = story.mappingVersion;
+  if (!version) return { version: null, unavailable: 'no mapping version is recorded for this submission, so its lineage cannot be told' };
+  const text = await readMappingText(store, version);
+  if (text === null) {
+    return { version, unavailable: `the text of mapping version ${version} is not stored (it was keyed before rekey kept mapping texts), so its lineage cannot be told; the current mapping file may differ from it` };
+  }
+  return { version, fields: lineageFromCanonical(text, `mapping ${version}`) };
+}
+
+/** The record as sent, opened for `--sent` and audited; throws when it cannot be (erased, purged). */
+async function openSent(ledger: Ledger, audit: AuditLog, story: SubmissionStory, actor: string): Promise<SentOpened> {
+  const named = `the record sent for ${JSON.stringify(story.key)} of pipeline ${story.pipeline}`;
+  if (story.erasedAt) throw new PipelineError(PipelineCodes.SUBMISSION_ERASED, `cannot print ${named}: it was erased at ${story.erasedAt.toISOString()} (right to erasure); the audit log keeps only its hash`);
+  if (!story.bodyKept && story.delivery) throw new PipelineError(PipelineCodes.BODY_PURGED, `cannot print ${named}: the retention policy removed it with the body; the audit log keeps only its hash`);
+  if (!story.delivery) return { sent: null, why: 'nothing was sent: it was never delivered' };
+  const sent = await ledger.sentRecord(story.pipeline, story.key);
+  if (!sent) return { sent: null, why: 'no copy is kept: it was delivered before rekey kept what it sent; the audit log holds its hash only' };
+  const [entry] = await audit.append([{ pipeline: story.pipeline, event: 'evidence-opened', actor, detail: { keys: [story.key], kind: 'sent' } }]);
+  return { sent, seq: entry!.seq };
+}
+
+type SentOpened = { sent: SentRecord; seq: number } | { sent: null; why: string };
+
+function sentLines(opened: SentOpened, actor: string): string {
+  if (!opened.sent) return `
+record as sent
+  ${opened.why}
+`;
+  const rows = (r: Record<string, unknown>) => Object.entries(r).map(([k, v]) => [`  ${k}`, JSON.stringify(v)]);
+  let out = `
+record as sent (citizens' data in clear; opened as ${actor}, audit entry #${opened.seq})
+${formatTable(['  FIELD', 'VALUE'], rows(opened.sent.record))}`;
+  for (const [group, children] of Object.entries(opened.sent.children)) {
+    children.forEach((child, i) => (out += `
+${group}[${i}]
+${formatTable(['  FIELD', 'VALUE'], rows(child))}`));
+  }
+  return out;
+}
+
+/** Registers `show`. */
+export function showCommand(program: Command, result: CommandResult): void {
+  withStateOptions(
+    program
+      .command('show')
+      .description("one submission's whole story, found by its key, form reference, legacy reference or the start of one")
+      .argument('<pipeline>')
+      .argument('<reference>'),
+  )
+    .option('--lineage', 'also show which source fields and transforms produced each delivered field')
+    .option('--sent', "also print the record exactly as sent (decrypts citizens' data; the access is audited)")
+    .option('--operator <name>', 'who is looking, for the audit entry --sent makes (default: $USER)')
+    .action(async (pipeline: string, reference: string, opts: ShowOptions) => {
+      const actor = operatorActor(opts.operator);
+      const { story, lineage, opened } = await withLedger(opts.state, async (ledger, audit, store) => {
+        const key = await resolveReference(store, pipeline, reference);
+        const story = (await loadStory(store, audit, pipeline, key))!;
+        const lineage = opts.lineage ? await lineageOf(store, story) : undefined;
+        const opened = opts.sent ? await openSent(ledger, audit, story, actor) : undefined;
+        return { story, lineage, opened };
+      });
+      if (opened && !opened.sent) result.code = 1;
+      if (opts.json) return printJson({ ...story, ...(lineage && { lineage }), ...(opened && { sentRecord: opened.sent, ...(opened.sent ? { openedAs: actor, openedSeq: opened.seq } : { why: opened.why }) }) });
+      const ref = shellArg(story.reference);
+      const short = story.mappingVersion?.slice(0, 'sha256:'.length + 12);
+      const hints = {
+        mapping: story.mappingVersion ? [`its text: rekey audit mapping ${short}`, ...(opts.lineage ? [] : [`field lineage: rekey show ${shellArg(pipeline)} ${ref} --lineage`])] : [],
+        sent: story.sentKept && !opts.sent ? [`the record itself: rekey show ${shellArg(pipeline)} ${ref} --sent (audited)`] : [],
+      };
+      process.stdout.write(formatStory(story, hints));
+      if (lineage) {
+        process.stdout.write(`\nfield lineage (mapping ${lineage.version ?? 'unknown'})\n`);
+        process.stdout.write('fields' in lineage ? indent(formatLineage(lineage.fields)) : `  ${lineage.unavailable}\n`);
+      }
+      if (opened) process.stdout.write(sentLines(opened, actor));
+    });
+}
+
+function indent(text: string): string {
+  return text.replace(/^(?=.)/gm, '  ');
+}
+
+/** `text` as one shell word: as it is when plain, else single-quoted. */
+function shellArg(text: string): string {
+  return /^[A-Za-z0-9_./:@%+=-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
