@@ -72,15 +72,17 @@ describe.each(TEST_DIALECTS)('audit export on %s', (dialect) => {
 
   it('jsonl: a header with range, filter and a checkpoint signed at the range end; omitted entries as hashes only; verifies offline', async () => {
     const out = await text({ format: 'jsonl', pipeline: 'p', key: K2, from: 2, signingKey });
-    const [head, ...lines] = out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const [head, ...rest] = out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = rest.slice(0, -1);
+    expect(rest.at(-1)).toMatchObject({ end: { lines: 5 } });
     const tip = await log.head();
     expect(head).toMatchObject({ format: 'rekey-audit-export', version: 1, range: { from: 2, to: 6 }, filter: { pipeline: 'p', key: K2 }, checkpoint: { seq: 6, headHash: tip.hash } });
     expect(lines.map((l) => [l.seq, l.omitted ?? false])).toEqual([[2, true], [3, true], [4, false], [5, true], [6, true]]);
     expect(Object.keys(lines[0]!).sort()).toEqual(['hash', 'omitted', 'prevHash', 'seq']);
-    expect(await verifyExport(linesOf(out), { publicKey })).toEqual({ ok: true, range: { from: 2, to: 6 }, entries: 1, omitted: 4, checkpoints: 1, lastCheckpoint: 6 });
+    expect(await verifyExport(linesOf(out), { publicKey })).toEqual({ ok: true, range: { from: 2, to: 6 }, entries: 1, omitted: 4, checkpoints: 1, lastCheckpoint: 6, sealed: true });
     const empty = await text({ format: 'jsonl', from: 7 });
     expect(JSON.parse(empty)).toMatchObject({ range: null, checkpoint: null });
-    expect(await verifyExport(linesOf(empty), { publicKey })).toMatchObject({ ok: true, entries: 0, omitted: 0 });
+    expect(await verifyExport(linesOf(empty), { publicKey })).toMatchObject({ ok: true, entries: 0, omitted: 0, sealed: false });
   });
 
   it('offline verify names an entry edited with its hash recomputed, swapped lines and a first line that does not start the chain', async () => {

@@ -12,14 +12,19 @@
  *   whole (`ExportEntryLine`), with the stored detail text when it differs
  *   from the detail re-serialised; an entry it leaves out is written as
  *   `{seq, omitted: true, prevHash, hash}`, so the chain still links and
- *   nothing about the entry leaks.
+ *   nothing about the entry leaks. With a signing key the file ends in a
+ *   seal (`{end: ExportSeal}`): the entry count and the sha256 of every
+ *   line before it, signed, so no line can be changed, cut or added after
+ *   the export, not even an omitted entry's hashes, which cannot be
+ *   recomputed.
  */
+import { createHash } from 'node:crypto';
 import { stringify } from 'csv-stringify/sync';
 import { readInt } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import { auditPages, rowToEntry, type AuditRange, type AuditRow } from './audit.rows.js';
 import type { AuditDetail, AuditEntry, SignedCheckpoint } from './audit.types.js';
-import { signCheckpoint } from './checkpoints.js';
+import { sealExport, signCheckpoint, type ExportSeal } from './checkpoints.js';
 
 /** Which entries an export selects; unset fields select everything. */
 export interface AuditExportFilter {
@@ -36,7 +41,7 @@ export interface AuditExportFilter {
 /** What `exportAudit` writes. */
 export interface AuditExportOptions extends AuditRange, AuditExportFilter {
   format: 'csv' | 'json' | 'jsonl';
-  /** `jsonl`: an Ed25519 private key (PEM) to sign a checkpoint at the range end for the header. */
+  /** `jsonl`: an Ed25519 private key (PEM) to sign a checkpoint at the range end for the header, and the seal at the end. */
   signingKey?: string | Buffer;
   /** `jsonl`: what the header's `filter` records (defaults to the filter fields); e.g. the reference the user gave for `key`. */
   describe?: Record<string, unknown>;
@@ -62,6 +67,11 @@ export interface ExportHeader {
   lines: string;
 }
 
+/** The last line of a signed `jsonl` export. */
+export interface ExportEnd {
+  end: ExportSeal;
+}
+
 /** A whole entry in a `jsonl` export. */
 export interface ExportEntryLine extends Omit<AuditEntry, 'at'> {
   at: string;
@@ -82,7 +92,9 @@ export interface ExportOmittedLine {
 export const CSV_COLUMNS = ['seq', 'at', 'pipeline', 'event', 'actor', 'keys', 'mapping_version', 'target', 'legacy_ref', 'detail', 'prev_hash', 'hash'] as const;
 
 const HASH_RULE = 'sha256_hex(prevHash + canonicalJson({seq, at, pipeline, event, actor, mappingVersion, target, legacyRef}) + (detailText ?? JSON.stringify(detail)))';
-const LINES_RULE = 'one line per seq of range, in order: a whole entry, or {seq, omitted: true, prevHash, hash} for an entry the filter leaves out';
+const LINES_RULE =
+  'one line per seq of range, in order: a whole entry, or {seq, omitted: true, prevHash, hash} for an entry the filter leaves out; ' +
+  'when signed, a last line {end: {lines, sha256, keyId, signature}}: the entry line count and the sha256 of every line before it';
 
 /** Resolves `from`/`to` (seq or time) to the seqs they cover, `to` defaulting to the head at the start of the export. */
 async function resolveRange(store: StateStore, opts: AuditRange): Promise<{ from: number; to: number } | null> {
@@ -147,7 +159,13 @@ async function header(store: StateStore, opts: AuditExportOptions, range: { from
 export async function* exportAudit(store: StateStore, opts: AuditExportOptions): AsyncGenerator<string> {
   const range = await resolveRange(store, opts);
   const f: AuditExportFilter = { pipeline: opts.pipeline, key: opts.key, state: opts.state, events: opts.events };
-  if (opts.format === 'jsonl') yield `${JSON.stringify(await header(store, opts, range))}\n`;
+  const digest = createHash('sha256');
+  let lines = 0;
+  if (opts.format === 'jsonl') {
+    const head = `${JSON.stringify(await header(store, opts, range))}\n`;
+    digest.update(head);
+    yield head;
+  }
   if (opts.format === 'json') yield '[';
   let first = true;
   const pages = range ? auditPages(store, { from: range.from, to: range.to, pageSize: opts.pageSize, pipeline: opts.format === 'jsonl' ? undefined : opts.pipeline }) : [];
@@ -159,7 +177,10 @@ export async function* exportAudit(store: StateStore, opts: AuditExportOptions):
       const e = rowToEntry(r);
       const chosen = selects(e);
       if (opts.format === 'jsonl') {
-        out.push(`${JSON.stringify(chosen ? entryLine(e, r.detail) : ({ seq: e.seq, omitted: true, prevHash: e.prevHash, hash: e.hash } satisfies ExportOmittedLine))}\n`);
+        const line = `${JSON.stringify(chosen ? entryLine(e, r.detail) : ({ seq: e.seq, omitted: true, prevHash: e.prevHash, hash: e.hash } satisfies ExportOmittedLine))}\n`;
+        digest.update(line);
+        lines++;
+        out.push(line);
       } else if (chosen && opts.format === 'csv') {
         records.push([e.seq, e.at.toISOString(), e.pipeline, e.event, e.actor, JSON.stringify(keysOf(e.detail)), e.mappingVersion, e.target, e.legacyRef, r.detail, e.prevHash, e.hash]);
       } else if (chosen) {
@@ -175,4 +196,5 @@ export async function* exportAudit(store: StateStore, opts: AuditExportOptions):
   }
   if (opts.format === 'csv' && first) yield stringify([], { header: true, columns: [...CSV_COLUMNS] });
   if (opts.format === 'json') yield '\n]\n';
+  if (opts.format === 'jsonl' && opts.signingKey) yield `${JSON.stringify({ end: sealExport(lines, digest.digest('hex'), opts.signingKey) } satisfies ExportEnd)}\n`;
 }

@@ -62,6 +62,34 @@ export function signCheckpoint(seq: number, headHash: string, privateKeyPem: str
   return { ...unsigned, keyId: keyIdOf(createPublicKey(key)), signature };
 }
 
+/** The signed end of a `jsonl` audit export: how many entry lines it has and the sha256 of every line before it. */
+export interface ExportSeal {
+  lines: number;
+  sha256: string;
+  keyId: string;
+  /** Ed25519 signature over `canonicalJson({ lines, sha256 })`, base64. */
+  signature: string;
+}
+
+function sealBytes(seal: Pick<ExportSeal, 'lines' | 'sha256'>): Buffer {
+  return Buffer.from(canonicalJson({ lines: seal.lines, sha256: seal.sha256 }), 'utf8');
+}
+
+/** Signs the end of an export: `lines` entry lines whose text, with the header's, hashes to `sha256`. */
+export function sealExport(lines: number, sha256: string, privateKeyPem: string | Buffer): ExportSeal {
+  const key = parsePrivateKey(privateKeyPem);
+  return { lines, sha256, keyId: keyIdOf(createPublicKey(key)), signature: sign(null, sealBytes({ lines, sha256 }), key).toString('base64') };
+}
+
+/** True when `seal` carries a valid signature by `publicKey`. */
+export function exportSealValid(seal: ExportSeal, publicKey: KeyObject): boolean {
+  try {
+    return verify(null, sealBytes(seal), publicKey, Buffer.from(seal.signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
 /** True when `cp` carries a valid signature by `publicKey`. */
 export function checkpointSignatureValid(cp: SignedCheckpoint, publicKey: KeyObject): boolean {
   try {

@@ -12,19 +12,22 @@
  * - `reordered`: a seq appears after a later one;
  * - `appended`: a line lies past the last checkpoint the export covers, so
  *   it cannot be told from a line added after the export;
- * - `checkpoint-mismatch`: a checkpoint's signature is bad, or the line at
- *   its seq does not have the signed hash.
+ * - `checkpoint-mismatch`: a checkpoint's or the seal's signature is bad,
+ *   or the line at a checkpoint's seq does not have the signed hash.
  *
  * Lines the export's filter left out carry only their hashes: they link the
- * chain, but their hashes are taken from the file, not recomputed.
+ * chain, but their hashes are taken from the file, not recomputed. A signed
+ * export ends in a seal over every line before it, which makes any change to
+ * them, omitted lines included, an `edited` file; an export whose header
+ * has a checkpoint must end in one.
  */
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical-json.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { entryHash, GENESIS_HASH } from './audit.hash.js';
 import type { AuditEvent, SignedCheckpoint } from './audit.types.js';
-import { EXPORT_FORMAT, EXPORT_VERSION, type ExportEntryLine, type ExportHeader } from './audit.export.js';
-import { checkpointSignatureValid, keyIdOf } from './checkpoints.js';
+import { EXPORT_FORMAT, EXPORT_VERSION, type ExportEnd, type ExportEntryLine, type ExportHeader } from './audit.export.js';
+import { checkpointSignatureValid, exportSealValid, keyIdOf } from './checkpoints.js';
 
 /** What kind of problem `verifyExport` found. */
 export type ExportProblem = 'edited' | 'deleted' | 'reordered' | 'appended' | 'checkpoint-mismatch';
@@ -42,6 +45,8 @@ export interface ExportVerifyResult {
   checkpoints: number;
   /** Seq of the last checkpoint the export covers (null when none). */
   lastCheckpoint: number | null;
+  /** Whether the file ends in a valid seal (no line changed since the export). */
+  sealed: boolean;
   firstBad?: { seq: number; problem: ExportProblem; detail: string };
 }
 
@@ -119,8 +124,10 @@ export async function verifyExport(lines: AsyncIterable<string>, opts: ExportVer
   const it = lines[Symbol.asyncIterator]();
   const first = await it.next();
   const h = parseHeader(first.done ? undefined : first.value);
+  const digest = createHash('sha256').update(`${first.done ? '' : first.value}\n`);
+  let seal: ExportEnd['end'] | null = null;
   const all = [...(opts.checkpoints ?? []), ...(h.checkpoint ? [h.checkpoint] : [])];
-  const result: ExportVerifyResult = { ok: true, range: h.range, entries: 0, omitted: 0, checkpoints: 0, lastCheckpoint: null };
+  const result: ExportVerifyResult = { ok: true, range: h.range, entries: 0, omitted: 0, checkpoints: 0, lastCheckpoint: null, sealed: false };
   const fail = (firstBad: Bad): ExportVerifyResult => ({ ...result, ok: false, firstBad });
   const sig = signatureProblem(all, opts.publicKey);
   if (sig) return fail(sig);
@@ -144,12 +151,18 @@ export async function verifyExport(lines: AsyncIterable<string>, opts: ExportVer
       blank = true;
       continue;
     }
-    let l: ExportEntryLine & { omitted?: boolean };
+    if (seal) return fail({ seq: expected, problem: 'appended', detail: `a line follows the signed end of the export (after seq ${expected - 1})` });
+    let l: ExportEntryLine & { omitted?: boolean } & Partial<ExportEnd>;
     try {
-      l = JSON.parse(text) as ExportEntryLine & { omitted?: boolean };
+      l = JSON.parse(text) as ExportEntryLine & { omitted?: boolean } & Partial<ExportEnd>;
     } catch {
       return fail({ seq: expected, problem: 'edited', detail: `the line after seq ${expected - 1} is not JSON` });
     }
+    if (l && typeof l === 'object' && l.end !== undefined && l.seq === undefined) {
+      seal = l.end;
+      continue;
+    }
+    digest.update(`${text}\n`);
     if (blank || typeof l !== 'object' || l === null || !Number.isSafeInteger(l.seq)) {
       return fail({ seq: expected, problem: 'edited', detail: `the line after seq ${expected - 1} is not an entry` });
     }
@@ -186,5 +199,16 @@ export async function verifyExport(lines: AsyncIterable<string>, opts: ExportVer
   }
   const beyond = covering.find((cp) => cp.seq >= expected);
   if (beyond) return fail({ seq: expected, problem: 'deleted', detail: `the export ends at seq ${expected - 1} but a checkpoint signed seq ${beyond.seq}` });
-  return result;
+  const last = expected - 1;
+  if (!seal) {
+    return h.checkpoint ? fail({ seq: last, problem: 'deleted', detail: 'the export has lost the signed end its header promises' }) : result;
+  }
+  const sealShaped = typeof seal === 'object' && seal !== null && Number.isSafeInteger(seal.lines) && isHash(seal.sha256) && isText(seal.signature);
+  if (!sealShaped || !opts.publicKey || !exportSealValid(seal, opts.publicKey)) {
+    return fail({ seq: last, problem: 'checkpoint-mismatch', detail: 'the signed end of the export has a bad signature' });
+  }
+  if (seal.lines !== result.entries + result.omitted || seal.sha256 !== digest.digest('hex')) {
+    return fail({ seq: last, problem: 'edited', detail: 'the lines are not the ones signed at the end of the export: a line was changed after the export' });
+  }
+  return { ...result, sealed: true };
 }

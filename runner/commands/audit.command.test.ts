@@ -116,7 +116,8 @@ describe('rekey audit export filters and offline verification (as processes)', (
     expect((await cli('audit', 'export', '--format', 'jsonl', '--out', file)).code).toBe(0);
     const all = lines(file);
     const header = JSON.parse(all[0]!) as { format: string; version: number; range: { from: number; to: number }; checkpoint: { seq: number } };
-    const head = all.length - 1;
+    const head = all.length - 2;
+    expect(JSON.parse(all.at(-1)!)).toMatchObject({ end: { lines: head } });
     expect(header).toMatchObject({ format: 'rekey-audit-export', version: 1, range: { from: 1, to: head }, checkpoint: { seq: head } });
     const worm = join(dir, 'worm');
     const ok = await offline('--export', file, '--checkpoints', worm);
@@ -127,11 +128,12 @@ describe('rekey audit export filters and offline verification (as processes)', (
     const last = JSON.parse(all[head]!) as ExportEntryLine;
     const extra = { ...last, seq: head + 1, prevHash: last.hash };
     extra.hash = entryHash(last.hash, { ...extra, at: new Date(extra.at) }, JSON.stringify(extra.detail));
-    const appended = [...all, JSON.stringify(extra)];
-    const [e, r, a] = await Promise.all([
+    const appended = [...all.slice(0, -1), JSON.stringify(extra), all.at(-1)!];
+    const [e, r, a, after] = await Promise.all([
       offline('--export', write('edited.jsonl', edited), '--checkpoints', worm),
       offline('--export', write('removed.jsonl', removed), '--checkpoints', worm),
       offline('--export', write('appended.jsonl', appended), '--checkpoints', worm),
+      offline('--export', write('after-end.jsonl', [...all, JSON.stringify(extra)]), '--checkpoints', worm),
     ]);
     expect(e).toMatchObject({ code: 1, stdout: 'export BROKEN at seq 3: edited: the entry at seq 3 no longer matches its hash\n' });
     expect(r).toMatchObject({ code: 1, stdout: 'export BROKEN at seq 5: deleted: seq 5 is missing\n' });
@@ -139,6 +141,7 @@ describe('rekey audit export filters and offline verification (as processes)', (
       code: 1,
       stdout: `export BROKEN at seq ${head + 1}: appended: seq ${head + 1} is past the signed range (the last checkpoint the export covers is at seq ${head}): it cannot be told from an appended line\n`,
     });
+    expect(after).toMatchObject({ code: 1, stdout: `export BROKEN at seq ${head + 1}: appended: a line follows the signed end of the export (after seq ${head})\n` });
     expect(readFileSync(file, 'utf8').split('\n').slice(0, -1)).toEqual(all);
   });
 
@@ -147,14 +150,29 @@ describe('rekey audit export filters and offline verification (as processes)', (
     expect((await cli('audit', 'export', '--format', 'jsonl', '--pipeline', P, '--key', 'CA3HJ7WR', '--out', file)).code).toBe(0);
     const all = lines(file);
     expect(JSON.parse(all[0]!)).toMatchObject({ filter: { pipeline: P, key: CITIZEN, reference: 'CA3HJ7WR' } });
+    const last = all.length - 2;
     const omitted = all.slice(1).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.omitted);
-    expect(omitted.length).toBe(all.length - 2);
+    expect(omitted.length).toBe(last - 1);
     for (const l of omitted) expect(Object.keys(l).sort()).toEqual(['hash', 'omitted', 'prevHash', 'seq']);
     expect(all.join('\n')).not.toContain('in.ndjson:A');
     const ok = await offline('--export', file, '--checkpoints', join(dir, 'worm'), '--json');
-    expect(JSON.parse(ok.stdout)).toEqual({ ok: true, range: { from: 1, to: all.length - 1 }, entries: 1, omitted: all.length - 2, checkpoints: 2, lastCheckpoint: all.length - 1 });
-    const cut = await offline('--export', write('cut.jsonl', all.slice(0, -1)), '--checkpoints', join(dir, 'worm'));
-    expect(cut).toMatchObject({ code: 1, stdout: `export BROKEN at seq ${all.length - 1}: deleted: the export ends at seq ${all.length - 2} but a checkpoint signed seq ${all.length - 1}\n` });
+    expect(JSON.parse(ok.stdout)).toEqual({ ok: true, range: { from: 1, to: last }, entries: 1, omitted: last - 1, checkpoints: 2, lastCheckpoint: last, sealed: true });
+    const forged = all.map((l, i) => {
+      if (i !== 1 && i !== 2) return l;
+      const o = JSON.parse(l) as Record<string, unknown>;
+      return JSON.stringify(i === 1 ? { ...o, hash: 'a'.repeat(64) } : { ...o, prevHash: 'a'.repeat(64) });
+    });
+    const [cut, unsealed, relinked] = await Promise.all([
+      offline('--export', write('cut.jsonl', [...all.slice(0, -2), all.at(-1)!]), '--checkpoints', join(dir, 'worm')),
+      offline('--export', write('unsealed.jsonl', all.slice(0, -1)), '--checkpoints', join(dir, 'worm')),
+      offline('--export', write('relinked.jsonl', forged), '--checkpoints', join(dir, 'worm')),
+    ]);
+    expect(cut).toMatchObject({ code: 1, stdout: `export BROKEN at seq ${last}: deleted: the export ends at seq ${last - 1} but a checkpoint signed seq ${last}\n` });
+    expect(unsealed).toMatchObject({ code: 1, stdout: `export BROKEN at seq ${last}: deleted: the export has lost the signed end its header promises\n` });
+    expect(relinked).toMatchObject({
+      code: 1,
+      stdout: `export BROKEN at seq ${last}: edited: the lines are not the ones signed at the end of the export: a line was changed after the export\n`,
+    });
   });
 
   it('an unsigned export fails past the last external checkpoint; a CSV file is refused as an export', async () => {

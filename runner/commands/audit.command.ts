@@ -63,9 +63,11 @@ function verifyText(r: StoreVerify): string {
 function exportText(r: ExportVerifyResult): string {
   if (!r.ok) return `export BROKEN at seq ${r.firstBad!.seq}: ${r.firstBad!.problem}: ${r.firstBad!.detail}\n`;
   const range = r.range ? `seqs ${r.range.from}..${r.range.to}` : 'no entries';
-  const omitted = r.omitted
-    ? `${r.omitted} entries the filter left out are hashes only: they link the chain, but their hashes are taken from the export, not recomputed\n`
-    : '';
+  const omitted = !r.omitted
+    ? ''
+    : r.sealed
+      ? `${r.omitted} entries the filter left out are hashes only: they link the chain and are as exported (the export is sealed), but their hashes are not recomputed\n`
+      : `${r.omitted} entries the filter left out are hashes only: they link the chain, but the export is not sealed and their hashes are taken from it, not recomputed\n`;
   return `export OK: ${range}, ${r.entries} entries recomputed, ${r.omitted} omitted by the filter, ${r.checkpoints} checkpoint(s) matched, the last at seq ${r.lastCheckpoint}\n${omitted}`;
 }
 
@@ -158,15 +160,16 @@ function exportCmd(audit: Command): void {
     .option('--in-state <state>', `only entries naming submissions now in this ledger state (${LEDGER_STATES.join(', ')}); --state is the state store`, ledgerState)
     .option('--event <event>', 'only these events (repeat the option, or give a comma list)', collectEvents, [])
     .option('--format <format>', 'csv, json, or jsonl (the only one `rekey audit verify --export` verifies offline)', 'csv')
-    .option('--sign', 'jsonl: sign a checkpoint at the range end for the header (default when a signing key is set)')
-    .option('--no-sign', 'jsonl: leave the checkpoint out of the header')
+    .option('--sign', 'jsonl: sign a checkpoint at the range end and seal the file (default when a signing key is set)')
+    .option('--no-sign', 'jsonl: neither checkpoint nor seal')
     .option('--signing-key <pem>', 'private key file for --sign (default: $REKEY_AUDIT_SIGNING_KEY)')
     .option('--out <file>', 'write here instead of stdout')
     .addHelpText(
       'after',
       '\nCSV and JSON hold the selected entries, for reading; each entry\'s keys are a JSON array.\n' +
         'jsonl is verifiable offline: a header line (format, version, chain range, filter, checkpoint), then one line per seq of the range:\n' +
-        'the whole entry, or {seq, omitted, prevHash, hash} for an entry the filters leave out, so the chain links and nothing else about it leaks.',
+        'the whole entry, or {seq, omitted, prevHash, hash} for an entry the filters leave out, so the chain links and nothing else about it leaks.\n' +
+        'With a signing key the header carries a checkpoint signed at the range end, and a signed seal over every line ends the file.',
     )
     .action(async (opts: ExportOptions, cmd: Command) => {
       if (opts.format !== 'csv' && opts.format !== 'json' && opts.format !== 'jsonl') usage(cmd, '--format must be csv, json or jsonl');
