@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eraseSubmission } from '../privacy/erase.js';
 import { ERR, pipelineNames, sub, useTestLedger } from '../ledger/ledger.test-helpers.js';
@@ -54,6 +57,24 @@ describe.each(TEST_DIALECTS)("a submission's story on %s", (dialect) => {
     expect(story.mappingVersion).toBe('sha256:map2');
     expect(story.steps.at(-1)).toMatchObject({ event: 'rejected', what: 'rejected by the mapping', error, mappingVersion: 'sha256:map2', notes: [`MAPPING_RECORD_REJECTED on NINO: ${error.message}`] });
     expect(story.delivery).toBeNull();
+  });
+
+  it('lists the evidence kept and who opened it, and a confirmation by the legacy system', async () => {
+    const p = next();
+    await env.ledger.receive(p, null, [sub(KEY)], 'runner:test:1');
+    await env.ledger.apply(p, null, [{ key: KEY, to: 'delivering' }, { key: KEY, to: 'delivered', legacyRef: 'R9' }], 'runner:test:1');
+    const dir = mkdtempSync(join(tmpdir(), 'rekey-story-'));
+    await env.ledger.sealedFiles(p).write(join(dir, 'CA3HJ7WR-attempt1-1.png.sealed'), Buffer.from('png'), { kind: 'evidence', subject: KEY });
+    await env.audit.append([{ pipeline: p, event: 'evidence-opened', actor: 'operator:carol', detail: { keys: [KEY], files: ['CA3HJ7WR-attempt1-1.png.sealed'], kind: 'evidence' } }]);
+    await env.ledger.reconcile(p, null, [{ key: KEY, accepted: true }], 'runner:test:1');
+    const story = (await loadStory(env.ts.store, env.audit, p, KEY))!;
+    expect(story.files).toEqual([{ file: 'CA3HJ7WR-attempt1-1.png.sealed', kind: 'evidence', createdAt: expect.any(Date) }]);
+    expect(story.steps.slice(-2).map((s) => [s.event, s.actor, s.what, s.notes])).toEqual([
+      ['evidence-opened', 'operator:carol', 'evidence decrypted for an operator', ['files CA3HJ7WR-attempt1-1.png.sealed']],
+      ['confirmed', 'runner:test:1', 'confirmed by the legacy system', ['accepted by the legacy system']],
+    ]);
+    expect(story.row?.confirmed).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('is null for a key neither the ledger nor the log knows', async () => {

@@ -183,6 +183,29 @@ describe('commands that name one submission take any reference (as processes, on
     for (const v of values) expect(log.includes(v), `${v} on the audit log`).toBe(false);
   });
 
+  it('show --lineage tells each field from the stored text of the version it was keyed with, or says plainly that text is not kept', async () => {
+    const r = await cli('show', P, 'TW5RN8ED', '--lineage');
+    expect(r.code).toBe(0);
+    const version = /^ {2}mapping +(sha256:[0-9a-f]{64})$/m.exec(r.stdout)?.[1];
+    expect(version).toBeDefined();
+    expect(r.stdout).toContain(`\nfield lineage (mapping ${version})\n`);
+    expect(r.stdout).toMatch(/^ {2}SURNAME {2}\[pii, required\]\n {4}reads {6}answer Fn3kQ8aZ\.last_name \("What is your name\?"\)$/m);
+    expect(r.stdout).not.toContain('field lineage: rekey show');
+    const json = JSON.parse((await cli('show', P, 'TW5RN8ED', '--lineage', '--json')).stdout) as { lineage: { version: string; fields: { field: string; pii: boolean }[] } };
+    expect(json.lineage.version).toBe(version);
+    expect(json.lineage.fields.find((f) => f.field === 'NINO')).toMatchObject({ pii: true });
+    const store = await openStateStore(`sqlite:${join(dir, '.rekey/state.sqlite')}`);
+    await store.exec('DELETE FROM mapping_texts WHERE version = $1', [version]);
+    await store.close();
+    const gone = await cli('show', P, 'TW5RN8ED', '--lineage');
+    expect(gone.code).toBe(0);
+    const said = gone.stdout.slice(gone.stdout.indexOf('\nfield lineage ('));
+    expect(Math.max(...said.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
+    expect(said.replace(/\n {2}/g, ' ')).toBe(
+      `\nfield lineage (mapping ${version}) the text of mapping version ${version} is not stored (it was keyed before rekey kept mapping texts), so its lineage cannot be told; the current mapping file may differ from it\n`,
+    );
+  });
+
   it('show --sent refuses an erased or purged submission, and says a rejected one sent nothing, exit 1 each', async () => {
     expect((await cli('erase', P, 'WY3TD4KP', '--reason', 'SAR-2')).code).toBe(0);
     const store = await openStateStore(`sqlite:${join(dir, '.rekey/state.sqlite')}`);

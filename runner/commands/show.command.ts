@@ -20,7 +20,7 @@ import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js
 import type { SentRecord } from '../../pipelines/privacy/sent-copy.js';
 import type { StateStore } from '../../pipelines/store/state-store.js';
 import type { CommandResult } from '../cli.js';
-import { formatStory } from './show.text.js';
+import { formatStory, wrap } from './show.text.js';
 import { formatTable, operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
 
 interface ShowOptions extends StateOptions {
@@ -105,7 +105,7 @@ export function showCommand(program: Command, result: CommandResult): void {
       process.stdout.write(formatStory(story, hints));
       if (lineage) {
         process.stdout.write(`\nfield lineage (mapping ${lineage.version ?? 'unknown'})\n`);
-        process.stdout.write('fields' in lineage ? indent(formatLineage(lineage.fields)) : `  ${lineage.unavailable}\n`);
+        process.stdout.write('fields' in lineage ? indent(formatLineage(lineage.fields)) : `${wrap(lineage.unavailable, '  ', '  ').join('\n')}\n`);
       }
       if (opened) process.stdout.write(sentLines(opened, actor));
     });
