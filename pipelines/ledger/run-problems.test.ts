@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PipelineCodes } from '../pipeline.errors.js';
 import { TEST_DIALECTS } from '../store/store.test-helpers.js';
 import { ERR, pipelineNames, sub, useTestLedger } from './ledger.test-helpers.js';
-import { errorFields, formReference, runProblems, type RunProblem } from './run-problems.js';
+import { countRunProblems, errorFields, formReference, runProblems, type RunProblem } from './run-problems.js';
 
 const SUMMARY = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
 const BAD_SURNAME = { code: 'MAPPING_RECORD_REJECTED', disposition: 'reject' as const, message: 'SURNAME (answer:Fn3kQ8aZ.last_name): pattern: must be letters; DOB: date: "***" is not a real date' };
@@ -35,7 +35,7 @@ describe.each(TEST_DIALECTS)('a run rejections and dead letters, from its audit 
   const env = useTestLedger(dialect);
   const name = pipelineNames();
 
-  it('lists only its own run, in order, page by page, with field and reason', async () => {
+  it('lists and counts only its own run, in order, page by page, with field and reason', async () => {
     const p = name();
     const actor = 'runner:test:1';
     const mine = await env.ledger.startRun(p, actor, 'sha256:m');
@@ -57,14 +57,18 @@ describe.each(TEST_DIALECTS)('a run rejections and dead letters, from its audit 
       [[true, { key: 'f/C', reference: 'C', outcome: 'rejected', field: 'POSTCODE', code: REFUSED.code, message: REFUSED.message }]],
     ]);
     expect((await all(runProblems(env.ts.store, other))).map((x) => x.key)).toEqual(['f/X']);
+    expect([await countRunProblems(env.ts.store, mine), await countRunProblems(env.ts.store, other)]).toEqual([3, 1]);
   });
 
-  it('reads a run still going up to the log head, and refuses a run never started', async () => {
+  it('reads and counts a run still going up to the log head (none for a run without any), and refuses a run never started', async () => {
     const p = name();
     const run = await env.ledger.startRun(p, 'runner:test:2', 'sha256:m');
     await env.ledger.receive(p, run, [sub('g/A')], 'runner:test:2');
     await env.ledger.apply(p, run, [{ key: 'g/A', to: 'rejected', error: BAD_SURNAME }], 'runner:test:2');
     expect((await all(runProblems(env.ts.store, run))).map((x) => [x.reference, x.field])).toEqual([['A', 'SURNAME, DOB']]);
+    expect(await countRunProblems(env.ts.store, run)).toBe(1);
+    expect(await countRunProblems(env.ts.store, (await env.ledger.startRun(p, 'runner:test:2', 'sha256:m')))).toBe(0);
+    await expect(countRunProblems(env.ts.store, 'no-such-run')).rejects.toMatchObject({ code: PipelineCodes.LEDGER_UNKNOWN_RUN.code });
     await expect(all(runProblems(env.ts.store, 'no-such-run'))).rejects.toMatchObject({ code: PipelineCodes.LEDGER_UNKNOWN_RUN.code, message: 'no run "no-such-run" was started' });
   });
 });

@@ -70,6 +70,30 @@ function toProblems(outcome: 'rejected' | 'dead', at: Date, records: readonly Au
   }));
 }
 
+/** Where a run's entries are on the log: its pipeline, after which seq they start and before which they end (null: the run goes on). */
+interface RunRange {
+  pipeline: string;
+  after: number;
+  before: number | null;
+}
+
+/** The range of run `runId`'s entries; throws `LEDGER_UNKNOWN_RUN` for a run never started. */
+async function runRange(store: StateStore, runId: string): Promise<RunRange> {
+  const [run] = await store.select<{ pipeline: string; started_at: unknown; finished_at: unknown }>('SELECT pipeline, started_at, finished_at FROM runs WHERE id = $1', [runId]);
+  if (!run) throw new PipelineError(PipelineCodes.LEDGER_UNKNOWN_RUN, `no run ${JSON.stringify(runId)} was started`);
+  const finishedAt = readDate(run.finished_at);
+  return {
+    pipeline: run.pipeline,
+    after: (await runEntrySeq(store, run.pipeline, runId, 'run-started', readDateStrict(run.started_at))) ?? 0,
+    before: finishedAt ? await runEntrySeq(store, run.pipeline, runId, 'run-finished', finishedAt) : null,
+  };
+}
+
+/** The WHERE clause of a range's `rejected` and `dead` entries: `$1` the pipeline, `$2` the seq to start after. */
+function problemEntries(range: RunRange): string {
+  return `pipeline = $1 AND seq > $2${range.before === null ? '' : ` AND seq < ${range.before}`} AND event IN ('rejected', 'dead')`;
+}
+
 /**
  * Yields, in the order they happened, pages of the submissions run `runId`
  * rejected or dead-lettered (at most `pageSize` audit entries, 200 unless
@@ -78,17 +102,13 @@ function toProblems(outcome: 'rejected' | 'dead', at: Date, records: readonly Au
  * entries, between its `run-started` and `run-finished` entries.
  */
 export async function* runProblems(store: StateStore, runId: string, opts: { pageSize?: number } = {}): AsyncGenerator<RunProblem[]> {
-  const [run] = await store.select<{ pipeline: string; started_at: unknown; finished_at: unknown }>('SELECT pipeline, started_at, finished_at FROM runs WHERE id = $1', [runId]);
-  if (!run) throw new PipelineError(PipelineCodes.LEDGER_UNKNOWN_RUN, `no run ${JSON.stringify(runId)} was started`);
+  const range = await runRange(store, runId);
   const pageSize = Math.max(1, Math.floor(opts.pageSize ?? 200));
-  const finishedAt = readDate(run.finished_at);
-  let after = (await runEntrySeq(store, run.pipeline, runId, 'run-started', readDateStrict(run.started_at))) ?? 0;
-  const last = finishedAt ? await runEntrySeq(store, run.pipeline, runId, 'run-finished', finishedAt) : null;
-  const bound = last === null ? '' : ` AND seq < ${last}`;
+  let after = range.after;
   for (;;) {
     const rows = await store.select<{ seq: number | string; at: unknown; event: string; detail: string }>(
-      `SELECT seq, at, event, detail FROM audit_log WHERE pipeline = $1 AND seq > $2${bound} AND event IN ('rejected', 'dead') ORDER BY seq LIMIT ${pageSize}`,
-      [run.pipeline, after],
+      `SELECT seq, at, event, detail FROM audit_log WHERE ${problemEntries(range)} ORDER BY seq LIMIT ${pageSize}`,
+      [range.pipeline, after],
     );
     if (!rows.length) return;
     const page: RunProblem[] = [];
@@ -99,4 +119,19 @@ export async function* runProblems(store: StateStore, runId: string, opts: { pag
     after = readInt(rows.at(-1)!.seq);
     if (page.length) yield page;
   }
+}
+
+/**
+ * How many submissions run `runId` rejected or dead-lettered, as
+ * `runProblems` would yield them, counted by the database (its JSON
+ * functions) without sending the entries over. Throws `LEDGER_UNKNOWN_RUN`.
+ */
+export async function countRunProblems(store: StateStore, runId: string): Promise<number> {
+  const range = await runRange(store, runId);
+  const [count, own] =
+    store.dialect === 'sqlite'
+      ? [`json_array_length(detail, '$.records')`, `json_extract(detail, '$.runId') = $3`]
+      : [`json_array_length(detail::json -> 'records')`, `(detail::json ->> 'runId') = $3`];
+  const [row] = await store.select<{ n: number | string | null }>(`SELECT SUM(${count}) AS n FROM audit_log WHERE ${problemEntries(range)} AND ${own}`, [range.pipeline, range.after, runId]);
+  return readInt(row?.n ?? 0);
 }

@@ -18,7 +18,7 @@ import { durationOption, openRuntime, piiHasher, piiKey, runnerId } from '../run
 import { defaultThreads, MappingPool } from '../pool/mapping-pool.js';
 import { chunkParser, mapChunk } from '../../pipelines/flow/chunk-map.js';
 import type { CommandResult } from '../cli.js';
-import { runProblems } from '../../pipelines/ledger/run-problems.js';
+import { countRunProblems, runProblems } from '../../pipelines/ledger/run-problems.js';
 import { hasProblems, renderProblems, writeJsonSummary } from './run.summary.js';
 
 interface RunOptions {
@@ -140,11 +140,11 @@ export function runCommand(program: Command, result: CommandResult): void {
           ...mappingOptions(pool, lp.mapping, key),
         });
         bar.stop();
-        const problems = async function* () {
-          if (hasProblems(summary)) yield* runProblems(runtime.ledger.store, summary.runId);
+        const problems = async function* (pageSize: number) {
+          if (hasProblems(summary)) yield* runProblems(runtime.ledger.store, summary.runId, { pageSize });
         };
-        if (opts.json) await writeJsonSummary(process.stdout, flow.name, summary, problems());
-        else process.stdout.write(renderSummary(flow.name, summary) + (await renderProblems(flow.name, problems())));
+        if (opts.json) await writeJsonSummary(process.stdout, flow.name, summary, problems(200));
+        else process.stdout.write(renderSummary(flow.name, summary) + (await renderProblems(flow.name, problems(2), () => countRunProblems(runtime.ledger.store, summary.runId))));
         result.code = passFailed(summary) ? 1 : 0;
       } finally {
         bar.stop();

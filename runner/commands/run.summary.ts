@@ -1,8 +1,9 @@
 /**
  * The submissions a run rejected or dead-lettered, as `rekey run` prints
- * them below its counts: the first 20 in a terminal, every one in `--json`,
- * read a page at a time from the run's audit entries (`runProblems`), so a
- * run of a million rejections is printed without holding them.
+ * them below its counts: the first 20 in a terminal (and how many more,
+ * counted by the database), every one in `--json`, read a page at a time
+ * from the run's audit entries (`runProblems`), so a run of a million
+ * rejections is printed without holding them.
  */
 import type { Writable } from 'node:stream';
 import type { PassResult } from '../../pipelines/flow/flow.types.js';
@@ -24,21 +25,21 @@ function cells(p: RunProblem): string[] {
 
 /**
  * The list a person reads: the first `LISTED_PROBLEMS` of `problems` as a
- * table, then how many more and the command that lists them; empty when
- * there are none. Reads every page (to count the rest) but keeps only the
- * first ones.
+ * table, then, when there are more (`total` says how many in all, asked
+ * only then), how many and the command that lists them; empty when there
+ * are none. Stops reading `problems` once it has enough.
  */
-export async function renderProblems(pipeline: string, problems: AsyncIterable<RunProblem[]>): Promise<string> {
+export async function renderProblems(pipeline: string, problems: AsyncIterable<RunProblem[]>, total: () => Promise<number>): Promise<string> {
   const first: RunProblem[] = [];
-  let total = 0;
   for await (const page of problems) {
-    for (const p of page) if (first.length < LISTED_PROBLEMS) first.push(p);
-    total += page.length;
+    first.push(...page.slice(0, LISTED_PROBLEMS + 1 - first.length));
+    if (first.length > LISTED_PROBLEMS) break;
   }
-  if (!total) return '';
-  const lines = formatTable(['REFERENCE', 'OUTCOME', 'FIELD', 'REASON'], first.map(cells)).split('\n').filter(Boolean);
-  let out = `\nrejected or dead-lettered: ${total}\n${lines.map((l) => `  ${l}\n`).join('')}`;
-  if (total > first.length) out += `  ... and ${total - first.length} more: rekey dlq list ${pipeline} --rejected\n`;
+  if (!first.length) return '';
+  const count = first.length > LISTED_PROBLEMS ? await total() : first.length;
+  const lines = formatTable(['REFERENCE', 'OUTCOME', 'FIELD', 'REASON'], first.slice(0, LISTED_PROBLEMS).map(cells)).split('\n').filter(Boolean);
+  let out = `\nrejected or dead-lettered: ${count}\n${lines.map((l) => `  ${l}\n`).join('')}`;
+  if (count > LISTED_PROBLEMS) out += `  ... and ${count - LISTED_PROBLEMS} more: rekey dlq list ${pipeline} --rejected\n`;
   return out;
 }
 
