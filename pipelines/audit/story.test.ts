@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eraseSubmission } from '../privacy/erase.js';
+import { purgePipeline } from '../privacy/purge.js';
 import { ERR, pipelineNames, sub, useTestLedger } from '../ledger/ledger.test-helpers.js';
 import { TEST_DIALECTS } from '../store/store.test-helpers.js';
 import { formReference, loadStory, resolveReference } from './story.js';
@@ -75,6 +76,27 @@ describe.each(TEST_DIALECTS)("a submission's story on %s", (dialect) => {
     ]);
     expect(story.row?.confirmed).toBe(true);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('tells the purge of its body, then of its row, by the retention policy', async () => {
+    const p = next();
+    const DAY = 86_400_000;
+    const policy = { bodiesMs: 30 * DAY, evidenceMs: 90 * DAY, inboxDoneMs: 30 * DAY, inboxQuarantineMs: 90 * DAY, ledgerMs: 365 * DAY };
+    await env.ledger.receive(p, null, [sub(KEY), sub('Other/K2')], 'runner:test:1');
+    await env.ledger.apply(p, null, [{ key: KEY, to: 'delivering' }, { key: KEY, to: 'delivered', legacyRef: 'R1' }], 'runner:test:1');
+    const t0 = Date.now();
+    await purgePipeline(env.ts.store, env.audit, p, policy, { actor: 'operator:alice', now: new Date(t0 + 31 * DAY) });
+    const bodyGone = (await loadStory(env.ts.store, env.audit, p, KEY))!;
+    expect(bodyGone.bodyKept).toBe(false);
+    expect(bodyGone.steps.at(-1)).toMatchObject({ event: 'purged', actor: 'operator:alice', what: 'body (and record as sent) purged by the retention policy' });
+    expect(bodyGone.steps.at(-1)!.notes[0]).toMatch(/^one of 1 bodies last changed before \S+Z$/);
+    await purgePipeline(env.ts.store, env.audit, p, policy, { actor: 'operator:alice', now: new Date(t0 + 400 * DAY) });
+    const rowGone = (await loadStory(env.ts.store, env.audit, p, KEY))!;
+    expect(rowGone.row).toBeNull();
+    expect(rowGone.steps.slice(-2).map((s) => s.what)).toEqual(['body (and record as sent) purged by the retention policy', 'ledger row purged by the retention policy; its audit trail remains']);
+    expect(await resolveReference(env.ts.store, p, 'CA3HJ7WR')).toBe(KEY);
+    const untouched = (await loadStory(env.ts.store, env.audit, p, 'Other/K2'))!;
+    expect(untouched.steps.map((s) => s.event)).toEqual(['received']);
   });
 
   it('is null for a key neither the ledger nor the log knows', async () => {

@@ -15,6 +15,7 @@ import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { readBool, readDate, readDateStrict } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import type { AuditLog } from './audit-log.js';
+import { AUDIT_COLUMNS, rowToEntry, type AuditRow } from './audit.rows.js';
 import type { AuditEntry, AuditEvent, AuditRecord } from './audit.types.js';
 
 /** Which system a delivery went to, as the audit record names it (kind alone on entries written before targets said more). */
@@ -127,6 +128,8 @@ export async function loadStory(store: StateStore, audit: AuditLog, pipeline: st
   );
   const entries = await audit.entriesFor(pipeline, key);
   if (!raw && !entries.length) return null;
+  const gone = !raw || (!readBool(raw.has_body) && !readDate(raw.erased_at));
+  const purges = gone && entries.length ? await purgesAfter(store, pipeline, entries.at(-1)!.seq) : [];
   const files = await store.select<{ path: string; kind: string; created_at: unknown }>(
     'SELECT path, kind, created_at FROM sealed_files WHERE pipeline = $1 AND subject = $2 ORDER BY created_at, path',
     [pipeline, key],
@@ -139,8 +142,18 @@ export async function loadStory(store: StateStore, audit: AuditLog, pipeline: st
     bodyKept: raw ? readBool(raw.has_body) : false,
     sentKept: raw ? readBool(raw.has_sent) : false,
     entries,
+    purges,
     files: files.map((f) => ({ file: f.path.slice(f.path.lastIndexOf('/') + 1), kind: f.kind, createdAt: readDateStrict(f.created_at) })),
   });
+}
+
+/** The `purged` entries of `pipeline` after `seq` (at most 1000, oldest first): those that may have removed a submission's body or row. */
+async function purgesAfter(store: StateStore, pipeline: string, seq: number): Promise<AuditEntry[]> {
+  const rows = await store.select<AuditRow>(
+    `SELECT ${AUDIT_COLUMNS.join(', ')} FROM audit_log WHERE pipeline = $1 AND event = 'purged' AND seq > $2 ORDER BY seq LIMIT 1000`,
+    [pipeline, seq],
+  );
+  return rows.map(rowToEntry);
 }
 
 /** What `buildStory` reads. */
@@ -152,6 +165,12 @@ export interface StoryInput {
   bodyKept: boolean;
   sentKept: boolean;
   entries: readonly AuditEntry[];
+  /**
+   * `purged` entries of the pipeline after the submission's last entry
+   * (they name no key): the first whose cutoff passed its last change is
+   * told as the purge of its body (`bodies`) or of its row (`ledger`).
+   */
+  purges?: readonly AuditEntry[];
   files: StoryFile[];
 }
 
@@ -174,6 +193,14 @@ export function buildStory(input: StoryInput): SubmissionStory {
     steps.push(step);
   }
   const row = input.row;
+  const since = row?.updatedAt ?? input.entries.at(-1)?.at;
+  const kinds = [...(row && !input.bodyKept && !input.erasedAt ? ['bodies'] : []), ...(row ? [] : ['bodies', 'ledger'])];
+  for (const kind of since ? kinds : []) {
+    const e = input.purges?.find((p) => p.detail.kind === kind && typeof p.detail.upTo === 'string' && new Date(p.detail.upTo) > since!);
+    if (!e) continue;
+    const what = kind === 'bodies' ? 'body (and record as sent) purged by the retention policy' : 'ledger row purged by the retention policy; its audit trail remains';
+    steps.push({ ...base(e), what, notes: [`one of ${String(e.detail.count)} ${kind === 'bodies' ? 'bodies' : 'rows'} last changed before ${String(e.detail.upTo)}`] });
+  }
   const versioned = [...input.entries].reverse().find((e) => e.mappingVersion && e.event !== 'run-started');
   return {
     pipeline: input.pipeline,
