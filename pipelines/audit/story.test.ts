@@ -75,6 +75,7 @@ describe.each(TEST_DIALECTS)("a submission's story on %s", (dialect) => {
       ['confirmed', 'runner:test:1', 'confirmed by the legacy system', ['accepted by the legacy system']],
     ]);
     expect(story.row?.confirmed).toBe(true);
+    expect([story.bodyKept, story.sentKept, story.erasedAt]).toEqual([true, false, null]);
     rmSync(dir, { recursive: true, force: true });
   });
 
