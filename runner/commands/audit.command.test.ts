@@ -111,6 +111,22 @@ describe('rekey audit export filters and offline verification (as processes)', (
     expect(badEvent.stderr).toContain('unknown event "sent"; events are received,');
   });
 
+  it('finds a submission whose ledger row retention purged by its form reference, through its retired audit keys', async () => {
+    const key = `${CITIZEN.slice(0, CITIZEN.lastIndexOf('/'))}/PURGED01`;
+    const store = await openStateStore(url);
+    const ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
+    await ledger.receive(P, await ledger.startRun(P, 'runner:test:1', 'sha256:map'), [{ key, contentHash: 'h-purged', body: {}, source: 'in.ndjson:9' }], 'runner:test:1');
+    const [row] = await store.select<{ id: number }>('SELECT id FROM ledger WHERE pipeline = $1 AND key = $2', [P, key]);
+    await store.exec('INSERT INTO audit_keys_retired (seq, pipeline, key) SELECT k.seq, $1, $2 FROM audit_keys k WHERE k.ledger_id = $3', [P, key, row!.id]);
+    for (const sql of ['DELETE FROM audit_keys WHERE ledger_id = $1', 'DELETE FROM ledger_bodies WHERE id = $1', 'DELETE FROM ledger WHERE id = $1']) await store.exec(sql, [row!.id]);
+    await store.close();
+    const out = await cli('audit', 'export', '--pipeline', P, '--key', 'purged01', '--format', 'json');
+    expect((JSON.parse(out.stdout) as { event: string; keys: string[] }[]).map((e) => [e.event, e.keys])).toEqual([['received', [key]]]);
+    const none = await cli('audit', 'export', '--pipeline', P, '--key', 'NEVER123');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('SUBMISSION_NOT_FOUND');
+  });
+
   it('a jsonl export verifies offline against the exported checkpoints, and an edited, removed or appended line fails at its seq', async () => {
     const file = join(dir, 'all.jsonl');
     expect((await cli('audit', 'export', '--format', 'jsonl', '--out', file)).code).toBe(0);

@@ -15,8 +15,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { AUDIT_EVENTS, type SignedCheckpoint, type VerifyResult } from '../../pipelines/audit/audit.types.js';
 import { generateSigningKeys, parsePublicKey, readCheckpointFile } from '../../pipelines/audit/checkpoints.js';
 import { verifyExport, type ExportVerifyResult } from '../../pipelines/audit/export-verify.js';
+import { resolveReference } from '../../pipelines/audit/story.js';
 import { LEDGER_STATES } from '../../pipelines/ledger/ledger.js';
-import { findSubmission } from '../../pipelines/ledger/lookup.js';
 import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
 import type { CommandResult } from '../cli.js';
 import { auditCheckCommand } from './audit-check.command.js';
@@ -156,7 +156,7 @@ function exportCmd(audit: Command): void {
     .option('--from <seq|time>', 'first entry (seq number, or ISO date-time)', bound('--from'))
     .option('--to <seq|time>', 'last entry (seq number, or ISO date-time; default: the head when the export starts)', bound('--to'))
     .option('--pipeline <name>', 'only this pipeline')
-    .option('--key <reference>', "only entries naming this submission: its key, the form's or the legacy system's reference, or an unambiguous prefix (needs --pipeline)")
+    .option('--key <reference>', "only entries naming this submission: its key, the form's or the legacy system's reference, or an unambiguous prefix; a purged one by key or form reference (needs --pipeline)")
     .option('--in-state <state>', `only entries naming submissions now in this ledger state (${LEDGER_STATES.join(', ')}); --state is the state store`, ledgerState)
     .option('--event <event>', 'only these events (repeat the option, or give a comma list)', collectEvents, [])
     .option('--format <format>', 'csv, json, or jsonl (the only one `rekey audit verify --export` verifies offline)', 'csv')
@@ -179,7 +179,7 @@ function exportCmd(audit: Command): void {
       if (opts.sign === true && !keyPath) usage(cmd, '--sign needs --signing-key or REKEY_AUDIT_SIGNING_KEY');
       const signingKey = opts.format === 'jsonl' && opts.sign !== false && keyPath ? await readKeyFile(keyPath, 'signing key') : undefined;
       await withLedger(opts.state, async (_l, log, store) => {
-        const key = opts.key === undefined ? undefined : (await findSubmission(store, opts.pipeline!, opts.key)).key;
+        const key = opts.key === undefined ? undefined : await resolveReference(store, opts.pipeline!, opts.key);
         const filter = { pipeline: opts.pipeline, key, state: opts.inState, events: opts.event.length ? opts.event : undefined };
         const describe = Object.fromEntries(Object.entries({ ...filter, reference: opts.key }).filter(([, v]) => v !== undefined));
         const chunks = Readable.from(log.export({ from: opts.from, to: opts.to, ...filter, format: opts.format as 'csv' | 'json' | 'jsonl', signingKey, describe }));
