@@ -32,11 +32,12 @@ function list(dlq: Command): void {
   withStateOptions(dlq.command('list').description('dead submissions of a pipeline (with --failed, also those waiting to retry; with --rejected, also those refused)').argument('<pipeline>'))
     .option('--failed', 'include failed submissions waiting to retry')
     .option('--rejected', 'include rejected submissions (refused by the mapping or the legacy system; never retried): key, reference, field, reason, when')
+    .option('--all', 'every submission of the pipeline, whatever its state (delivered ones too)')
     .option('--limit <n>', 'at most this many', intOption('--limit'), 100)
     .option('--offset <n>', 'skip this many', intOption('--offset'), 0)
     .addHelpText('after', '\nOldest first; page with --limit and --offset. FIELD is the field an error names; reasons never hold a value of the submission.')
-    .action(async (pipeline: string, opts: StateOptions & { failed?: boolean; rejected?: boolean; limit: number; offset: number }) => {
-      const states: LedgerState[] = ['dead', ...(opts.failed ? ['failed' as const] : []), ...(opts.rejected ? ['rejected' as const] : [])];
+    .action(async (pipeline: string, opts: StateOptions & { failed?: boolean; rejected?: boolean; all?: boolean; limit: number; offset: number }) => {
+      const states: LedgerState[] = opts.all ? [] : ['dead', ...(opts.failed ? ['failed' as const] : []), ...(opts.rejected ? ['rejected' as const] : [])];
       const found = await withLedger(opts.state, (l) => l.list(pipeline, { states, limit: opts.limit, offset: opts.offset }));
       const rows = found.map((r) => ({ ...r, reference: formReference(r.key), field: errorFields(r.lastError) }));
       if (opts.json) return printJson({ pipeline, rows });

@@ -46,7 +46,7 @@ describe('run summaries list what a run rejected (as processes)', () => {
 
   beforeAll(async () => {
     first = await rekey(['run', QUICK_START], quick, { REKEY_LOG_LEVEL: 'warn' });
-  });
+  }, 90_000);
   afterAll(() => {
     for (const d of [quick, many]) rmSync(d, { recursive: true, force: true });
   });
@@ -57,12 +57,13 @@ describe('run summaries list what a run rejected (as processes)', () => {
     expect(first.stdout.slice(first.stdout.indexOf('  waiting to retry')).replace(/^.*\n/, '')).toBe(QUICK_START_REJECTIONS);
   });
 
-  it('dlq list --rejected lists them with key, reference, field, when and reason, paged; without it, none', async () => {
-    const [all, page, json, dead] = await Promise.all([
+  it('dlq list --rejected lists them with key, reference, field, when and reason, paged; without it, none; --all lists every state', async () => {
+    const [all, page, json, dead, everything] = await Promise.all([
       rekey(['dlq', 'list', P, '--rejected'], quick),
       rekey(['dlq', 'list', P, '--rejected', '--limit', '2', '--offset', '1'], quick),
       rekey(['dlq', 'list', P, '--rejected', '--json'], quick),
       rekey(['dlq', 'list', P], quick),
+      rekey(['dlq', 'list', P, '--all', '--json'], quick),
     ]);
     expect(all.code).toBe(0);
     const rows = all.stdout.split('\n').filter(Boolean).map((l) => l.split(/\s{2,}/));
@@ -83,6 +84,8 @@ describe('run summaries list what a run rejected (as processes)', () => {
       ['PD9KW2MA', 'DOB', 'rejected'],
       ['RG7UV9CJ', 'DRIVER_NO', 'rejected'],
     ]);
+    const states = (JSON.parse(everything.stdout) as { rows: { state: string }[] }).rows.map((r) => r.state);
+    expect([states.length, states.filter((st) => st === 'delivered').length, states.filter((st) => st === 'rejected').length]).toEqual([11, 6, 5]);
     expect(dead.stdout.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^KEY\s+STATE\s+ATTEMPTS\s+REFERENCE\s+FIELD\s+UPDATED\s+LAST ERROR$/)]);
   });
 
