@@ -170,6 +170,9 @@ export async function verifyExport(lines: AsyncIterable<string>, opts: ExportVer
     if (seq > expected) return fail({ seq: expected, problem: 'deleted', detail: seq - 1 === expected ? `seq ${expected} is missing` : `seqs ${expected}..${seq - 1} are missing` });
     if (seq < expected) return fail({ seq, problem: 'reordered', detail: `seq ${seq} appears after seq ${expected - 1}` });
     if (!isHash(l.prevHash) || !isHash(l.hash)) return fail({ seq, problem: 'edited', detail: `the line at seq ${seq} has no valid prevHash and hash` });
+    if (l.omitted !== undefined && (l.omitted !== true || Object.keys(l).length !== 4)) {
+      return fail({ seq, problem: 'edited', detail: `the line at seq ${seq} is marked omitted but is not just its hashes` });
+    }
     if (l.omitted !== true) {
       const problem = wholeEntryProblem(l);
       if (problem) return fail({ seq, problem: 'edited', detail: problem });
