@@ -113,6 +113,12 @@ describe.each(TEST_DIALECTS)('audit export on %s', (dialect) => {
       problem: 'edited',
       detail: 'the line at seq 3 is marked omitted but is not just its hashes',
     });
+    const noted = { ...third, note: 'approved by the director' };
+    expect((await verify(lines.map((l, i) => (i === 2 ? JSON.stringify(noted) : l)))).firstBad).toEqual({
+      seq: 3,
+      problem: 'edited',
+      detail: 'the entry at seq 3 carries a field its hash does not cover ("note")',
+    });
     const firstForged = { ...(JSON.parse(lines[0]!) as ExportEntryLine), prevHash: 'f'.repeat(64) };
     expect((await verify([JSON.stringify(firstForged), ...lines.slice(1)])).firstBad).toEqual({ seq: 1, problem: 'edited', detail: 'the entry at seq 1 no longer matches its hash' });
     firstForged.hash = entryHash(firstForged.prevHash, { ...firstForged, at: new Date(firstForged.at) }, JSON.stringify(firstForged.detail));

@@ -94,8 +94,13 @@ const isHash = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{
 const isText = (v: unknown): v is string => typeof v === 'string';
 const isTextOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
 
+/** Every field a whole entry line may have: all hashed, but for `keys` (checked against the detail) and the hashes. */
+const ENTRY_FIELDS = new Set(['seq', 'at', 'pipeline', 'event', 'actor', 'mappingVersion', 'target', 'legacyRef', 'keys', 'detail', 'detailText', 'prevHash', 'hash']);
+
 /** Null when `l` is a whole entry that gives its own hash, else what is wrong with it. */
 function wholeEntryProblem(l: ExportEntryLine): string | null {
+  const extra = Object.keys(l).find((k) => !ENTRY_FIELDS.has(k));
+  if (extra !== undefined) return `the entry at seq ${l.seq} carries a field its hash does not cover (${JSON.stringify(extra)})`;
   const shaped =
     isText(l.at) && isText(l.pipeline) && isText(l.event) && isText(l.actor) && isTextOrNull(l.mappingVersion) && isTextOrNull(l.target) && isTextOrNull(l.legacyRef) &&
     typeof l.detail === 'object' && l.detail !== null && Array.isArray(l.keys) && (l.detailText === undefined || isText(l.detailText));
