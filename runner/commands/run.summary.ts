@@ -1,6 +1,6 @@
 /**
  * The submissions a run rejected or dead-lettered, as `rekey run` prints
- * them below its counts: the first 20 in a terminal (and how many more,
+ * them below its counts: the first 20 in text (and how many more,
  * counted by the database), every one in `--json`, read a page at a time
  * from the run's audit entries (`runProblems`), so a run of a million
  * rejections is printed without holding them.
@@ -10,7 +10,7 @@ import type { PassResult } from '../../pipelines/flow/flow.types.js';
 import type { RunProblem } from '../../pipelines/ledger/run-problems.js';
 import { formatTable } from './status.command.js';
 
-/** How many rejected or dead-lettered submissions a terminal summary lists. */
+/** How many rejected or dead-lettered submissions the text summary lists. */
 export const LISTED_PROBLEMS = 20;
 
 /** Whether a pass rejected or dead-lettered anything (so there is a list to read). */
