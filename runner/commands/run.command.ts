@@ -98,10 +98,21 @@ export function runCommand(program: Command, result: CommandResult): void {
     .description('run one pass of a pipeline and print its reconciliation summary')
     .argument('<pipeline>', 'pipeline file (YAML)')
     .option('--state <url>', 'state store URL (default: REKEY_STATE_URL or .rekey/state.sqlite)')
-    .option('--json', 'print the summary as JSON')
+    .option('--json', 'print the summary as JSON, with every rejected or dead-lettered submission in "problems"')
     .option('--wait <duration>', 'keep retrying failures that come due within this time (e.g. 30s, 5m)', '0s')
     .option('--lease <duration>', 'how long this runner holds claimed submissions', '60s')
     .option('--workers <n>', 'mapping worker threads (default: the pipeline\'s workers, else one per core; 0: map on the main thread)', (v) => Number.parseInt(v, 10))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Below the counts, the text summary lists the first 20 submissions the pass',
+        'rejected or dead-lettered (reference, field, reason; never a value) and how',
+        'to list the rest: rekey dlq list PIPELINE --rejected.',
+        'Exit 0: nothing needs a person; 1: something was rejected, dead-lettered,',
+        'unreadable or in conflict, or the pass stopped on an error; 2: usage error.',
+      ].join('\n'),
+    )
     .action(async (file: string, opts: RunOptions) => {
       const loaded = await loadPipelineFile(file);
       if (!loaded.pipeline) {

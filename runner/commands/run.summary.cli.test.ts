@@ -89,6 +89,12 @@ describe('run summaries list what a run rejected (as processes)', () => {
     expect(dead.stdout.split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^KEY\s+STATE\s+ATTEMPTS\s+REFERENCE\s+FIELD\s+UPDATED\s+LAST ERROR$/)]);
   });
 
+  it('run --help and dlq list --help say what is listed and how', async () => {
+    const [run, dlq] = await Promise.all([rekey(['run', '--help'], quick), rekey(['dlq', 'list', '--help'], quick)]);
+    expect(run.stdout).toContain('rejected or dead-lettered (reference, field, reason; never a value) and how\nto list the rest: rekey dlq list PIPELINE --rejected.\n');
+    expect(dlq.stdout).toMatch(/--rejected\s+include rejected submissions \(refused by the mapping or the\s+legacy system; never retried\)/);
+  });
+
   it('a second run of the same file rejects nothing new and lists nothing', async () => {
     const again = await rekey(['run', QUICK_START, '--json'], quick, { REKEY_LOG_LEVEL: 'warn' });
     expect(again.code).toBe(0);
