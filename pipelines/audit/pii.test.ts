@@ -19,6 +19,15 @@ describe('piiHash', () => {
     expect(piiHash({ b: 1, a: 2 }, KEY)).toBe(piiHash('{"a":2,"b":1}', KEY));
   });
 
+  it('equals the HMAC of node:crypto for keys of any length and any text', () => {
+    for (const n of [16, 32, 63, 64, 65, 100]) {
+      const key = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) & 0xff));
+      for (const text of ['', 'Smith', 'Seán Ó Briain — 東京', 'x'.repeat(200)]) {
+        expect(piiHash(text, key), `${n} bytes, ${JSON.stringify(text.slice(0, 10))}`).toBe(`hmac:${createHmac('sha256', key).update(text, 'utf8').digest('hex').slice(0, 32)}`);
+      }
+    }
+  });
+
   it('reads the key as hex, base64 or from a file, and refuses short or missing keys', () => {
     expect(parsePiiKey(KEY.toString('hex'))).toEqual(KEY);
     expect(parsePiiKey(KEY.toString('base64'))).toEqual(KEY);

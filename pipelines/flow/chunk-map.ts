@@ -14,6 +14,7 @@ import { sentDetail, sentText } from '../audit/sent-detail.js';
 import { piiDetail } from './deliver.js';
 import { KeyRing } from '../../lib/envelope.js';
 import { sealedBodies, type BodyCodec } from '../privacy/bodies.js';
+import { sealSentWith } from '../privacy/sent-copy.js';
 
 const parsers = new Map<string, Promise<ChunkParser>>();
 
@@ -36,18 +37,18 @@ export function chunkParser(ref: ChunkParserRef): Promise<ChunkParser> {
   return p;
 }
 
-const codecs = new Map<string, { key: Buffer; codec: BodyCodec }>();
+const codecs = new Map<string, { key: Buffer; codec: BodyCodec; ring: KeyRing }>();
 
-/** The ledger's body codec over the one key `seal` hands over, made once per thread and key. Throws when the key is not the one its id names. */
-function sealingCodec(seal: BodySeal): BodyCodec {
+/** The ledger's body codec over the one key `seal` hands over, and a ring of that key, made once per thread and key. Throws when the key is not the one its id names. */
+function sealingCodec(seal: BodySeal): { codec: BodyCodec; ring: KeyRing } {
   const key = Buffer.from(seal.key.buffer, seal.key.byteOffset, seal.key.byteLength);
   const held = codecs.get(seal.kid);
-  if (held?.key.equals(key)) return held.codec;
+  if (held?.key.equals(key)) return held;
   const ring = new KeyRing(Buffer.from(key));
   if (ring.current.id !== seal.kid) throw new Error(`the key handed over to seal bodies is not ${seal.kid}`);
-  const codec = sealedBodies(ring);
-  codecs.set(seal.kid, { key: ring.current.key, codec });
-  return codec;
+  const made = { key: ring.current.key, codec: sealedBodies(ring), ring };
+  codecs.set(seal.kid, made);
+  return made;
 }
 
 /**
@@ -56,7 +57,8 @@ function sealingCodec(seal: BodySeal): BodyCodec {
  * `chunk.piiKey`, also hashes each mapped record's PII fields, and what
  * it would send (`sentDetail`), for the audit log. With `chunk.seal`, seals each body for `ledger_bodies` as
  * the ledger would (one random draw for the chunk) and returns it only
- * sealed, so the main thread writes it as it is.
+ * sealed, so the main thread writes it as it is; the record as it will be
+ * sent is sealed under the same data key (`sentSealed`).
  */
 export function mapChunk(m: CompiledMapping, parse: ChunkParser, chunk: ChunkInput): ChunkResult {
   const parsed = parse(chunk);
@@ -69,16 +71,22 @@ export function mapChunk(m: CompiledMapping, parse: ChunkParser, chunk: ChunkInp
     results.push(m.map(body));
   }
   out.results = JSON.stringify(results);
+  const texts = chunk.piiKey || chunk.seal ? results.map((r) => (r.ok ? sentText(r) : undefined)) : [];
   if (chunk.seal && out.keys.length) {
-    const sealed = sealingCodec(chunk.seal).seal(chunk.seal.pipeline, 'body', out.keys.map((key, i) => ({ key, text: out.bodies[i]! })));
+    const { codec, ring } = sealingCodec(chunk.seal);
+    const pipeline = chunk.seal.pipeline;
+    const sealed = codec.seal(pipeline, 'body', out.keys.map((key, i) => ({ key, text: out.bodies[i]! })));
     out.sealed = { kid: chunk.seal.kid, bodies: sealed.map((b) => b.body), deks: sealed.map((b) => b.dek!) };
     out.bodies = [];
+    const kid = chunk.seal.kid;
+    out.sentSealed = JSON.stringify(texts.map((text, i) => (text === undefined ? null : sealSentWith(ring, pipeline, out.keys[i]!, { kid, dek: sealed[i]!.dek! }, text))));
   }
   if (chunk.piiKey) {
     const key = Buffer.from(chunk.piiKey.buffer, chunk.piiKey.byteOffset, chunk.piiKey.byteLength);
     const hash = (v: unknown) => piiHash(v, key);
-    out.pii = JSON.stringify(results.map((r) => (r.ok ? piiDetail(m, r, hash) : {})));
-    out.sent = JSON.stringify(results.map((r) => (r.ok ? sentDetail(r, sentText(r), hash) : null)));
+    const sent = results.map((r, i) => (r.ok ? sentDetail(r, texts[i]!, hash) : null));
+    out.pii = JSON.stringify(results.map((r, i) => (r.ok ? piiDetail(m, r, hash, sent[i]!.fields) : {})));
+    out.sent = JSON.stringify(sent);
   }
   return out;
 }

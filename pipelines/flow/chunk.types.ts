@@ -69,6 +69,8 @@ export interface ChunkResult {
   pii?: string;
   /** With a PII key: JSON array of each record's `sentDetail` (null for one the mapping rejected), one per readable record. */
   sent?: string;
+  /** With `ChunkInput.seal`: JSON array of each record's `SealedSent` (the record as it will be sent, sealed under its body's data key; null for one the mapping rejected). */
+  sentSealed?: string;
   errors: LineError[];
 }
 

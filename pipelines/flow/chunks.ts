@@ -11,7 +11,7 @@
 import { basename } from 'node:path';
 import type { ByteChunk, Ctx, Source } from '../../connectors/connector.types.js';
 import type { MapResult } from '../../mappings/index.js';
-import type { IncomingSubmission } from '../ledger/ledger.types.js';
+import type { IncomingSubmission, SealedSent } from '../ledger/ledger.types.js';
 import { admit, type Door } from './admission.js';
 import { deliverMapped, mappingError, recordOutcomes, type DeliverCounts, type HeldRecords, type Settling } from './deliver.js';
 import type { IngestCounts } from './ingest.js';
@@ -98,6 +98,7 @@ export async function passByChunks(
     const results = JSON.parse(r.results) as MapResult[];
     const pii = r.pii === undefined ? undefined : (JSON.parse(r.pii) as Settling['pii'][]);
     const sent = r.sent === undefined ? undefined : (JSON.parse(r.sent) as (SentDetail | null)[]);
+    const sentSealed = r.sentSealed === undefined ? undefined : (JSON.parse(r.sentSealed) as (SealedSent | null)[]);
     const items: IncomingSubmission[] = r.keys.map((key, i) => {
       const item: IncomingSubmission = { key, contentHash: r.hashes[i]!, body: undefined, source: `${name}:${r.lines[i]}` };
       if (r.sealed) item.sealedBody = { body: r.sealed.bodies[i]!, kid: r.sealed.kid, dek: r.sealed.deks[i]! };
@@ -114,7 +115,7 @@ export async function passByChunks(
       if (o === 'new' && writeOpen) {
         if (!results[i]!.ok) counts.rejected++;
         else {
-          fresh.push({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, pii: pii?.[i], sent: sent?.[i] ?? undefined });
+          fresh.push({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, pii: pii?.[i], sent: sent?.[i] ?? undefined, sentSealed: sentSealed?.[i] ?? undefined });
           freshResults.push(results[i]!);
         }
       }

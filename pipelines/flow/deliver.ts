@@ -7,7 +7,7 @@
 import type { Ctx, MappedRecord, Outcome, TargetIdentity } from '../../connectors/connector.types.js';
 import { sentDetail, sentText, type SentDetail } from '../audit/sent-detail.js';
 import type { CompiledMapping, MapResult } from '../../mappings/index.js';
-import type { ClaimedSubmission, RunSummary, Transition } from '../ledger/ledger.types.js';
+import type { ClaimedSubmission, RunSummary, SealedSent, Transition } from '../ledger/ledger.types.js';
 import { Pacer, sleep } from './pacer.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
@@ -23,10 +23,19 @@ export function mappingError(result: MapResult): ErrorData {
   return errorData(MappingErrors.RECORD_REJECTED, message);
 }
 
-/** Keyed hashes of the PII fields of a mapped record, for the audit log. */
-export function piiDetail(mapping: CompiledMapping, r: MapResult, hash: (v: unknown) => string): Record<string, string | string[]> {
+/**
+ * Keyed hashes of the PII fields of a mapped record, for the audit log.
+ * With `known` (the record's `sent.fields`, hashed with the same key), a
+ * field hashed there is taken from it rather than hashed again.
+ */
+export function piiDetail(mapping: CompiledMapping, r: MapResult, hash: (v: unknown) => string, known?: Readonly<Record<string, string | string[]>>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const f of mapping.piiFields) {
+    const done = known?.[f];
+    if (done !== undefined) {
+      out[f] = done;
+      continue;
+    }
     const dot = f.indexOf('.');
     if (dot < 0) {
       if (r.record[f] !== undefined) out[f] = hash(r.record[f]);
@@ -93,8 +102,12 @@ async function deliverBatch(
  */
 export type HeldRecords = Map<string, { record: MappedRecord; claim: Settling; result: MapResult }>;
 
-/** What delivery needs to know of each submission; `pii` and `sent`, when given, are its audit hashes already computed (on a worker). */
-export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { pii?: Record<string, string | string[]>; sent?: SentDetail };
+/**
+ * What delivery needs to know of each submission; `pii` and `sent`, when
+ * given, are its audit hashes already computed (on a worker), and
+ * `sentSealed` the record as sent already sealed under its data key.
+ */
+export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { pii?: Record<string, string | string[]>; sent?: SentDetail; sentSealed?: SealedSent };
 
 /** A batch the target has answered for, waiting for its outcomes to be recorded (see `recordOutcomes`). */
 export interface Delivered {
@@ -222,10 +235,11 @@ export async function flushHeld(p: FlowPipeline, ledger: FlowLedger, runId: stri
  * (`target`: the target's identity and, when it says, `sentTo`).
  */
 function deliveredDetail(r: MappedRecord, o: Extract<Outcome, { status: 'delivered' }>, claim: Settling, p: FlowPipeline, result: MapResult, opts: PassOptions, identity: TargetIdentity) {
-  const text = sentText(r);
-  const sent = claim.sent ?? sentDetail(r, text, opts.piiHash);
+  const text = claim.sentSealed === undefined ? sentText(r) : undefined;
+  const sent = claim.sent ?? sentDetail(r, text ?? sentText(r), opts.piiHash);
   const target = o.sentTo === undefined ? identity : { ...identity, sentTo: o.sentTo };
-  return { text, detail: { pii: claim.pii ?? piiDetail(p.mapping, result, opts.piiHash), sent, target } };
+  const copy = claim.sentSealed === undefined ? { sent: text! } : { sentSealed: claim.sentSealed };
+  return { copy, detail: { pii: claim.pii ?? piiDetail(p.mapping, result, opts.piiHash, sent.fields), sent, target } };
 }
 
 function settle(
@@ -240,8 +254,8 @@ function settle(
 ): Transition {
   if (o.status === 'delivered') {
     counts.delivered++;
-    const { text, detail } = deliveredDetail(r, o, claim, p, result, opts, identity);
-    const t: Transition = { key: r.key, to: 'delivered', mappingVersion: p.mapping.version, detail, sent: text };
+    const { copy, detail } = deliveredDetail(r, o, claim, p, result, opts, identity);
+    const t: Transition = { key: r.key, to: 'delivered', mappingVersion: p.mapping.version, detail, ...copy };
     if (o.legacyRef !== undefined) t.legacyRef = o.legacyRef;
     if (o.confirmed !== undefined) t.confirmed = o.confirmed;
     if (o.alreadyPresent) t.detail!.alreadyPresent = true;

@@ -6,7 +6,7 @@
  */
 import type { AuditLog } from '../audit/audit-log.js';
 import type { KeyRing } from '../../lib/envelope.js';
-import { writeSentCopies } from '../privacy/sent-copy.js';
+import { writeSentCopies, type SentCopy } from '../privacy/sent-copy.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { iso, listParam, readBool, readDate, readInt, sqliteRowSet } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
@@ -137,10 +137,14 @@ async function applyBlind(store: StateStore, audit: AuditLog, keys: KeyRing | un
   return [];
 }
 
-/** The `sent` copies of `transitions` (delivered ones that carry one), by key, leaving out `lost` keys. */
-function sentCopies(transitions: readonly Transition[], lost: ReadonlySet<string> = new Set()): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const tr of transitions) if (tr.to === 'delivered' && tr.sent !== undefined && !lost.has(tr.key)) out.set(tr.key, tr.sent);
+/** The record-as-sent copies of `transitions` (delivered ones that carry one), by key, leaving out `lost` keys. */
+function sentCopies(transitions: readonly Transition[], lost: ReadonlySet<string> = new Set()): Map<string, SentCopy> {
+  const out = new Map<string, SentCopy>();
+  for (const tr of transitions) {
+    if (tr.to !== 'delivered' || lost.has(tr.key)) continue;
+    if (tr.sentSealed !== undefined) out.set(tr.key, { sealed: tr.sentSealed });
+    else if (tr.sent !== undefined) out.set(tr.key, { text: tr.sent });
+  }
   return out;
 }
 

@@ -6,6 +6,12 @@
 import type { ConnectorError } from '../../connectors/connector.types.js';
 import type { StoredBody } from '../privacy/bodies.js';
 
+/** A record-as-sent copy sealed under a submission's data key: base64 ciphertext, and the data key as wrapped in the submission's body row (`ledger_bodies.dek`). */
+export interface SealedSent {
+  sealed: string;
+  dek: string;
+}
+
 /** Where a submission is on its way to the legacy system. */
 export type LedgerState = 'received' | 'mapped' | 'rejected' | 'delivering' | 'delivered' | 'failed' | 'dead' | 'discarded';
 
@@ -90,6 +96,8 @@ export interface Transition {
   detail?: Record<string, unknown>;
   /** On `delivered`: the record exactly as sent (`sentText`), kept sealed under the submission's data key (`Ledger.sentRecord`), never on the audit log. */
   sent?: string;
+  /** Instead of `sent`: that text already sealed under the submission's data key (by a mapping worker, see `sealSentWith`), with that key as wrapped in its body row; stored only if the row still holds that key. */
+  sentSealed?: SealedSent;
 }
 
 /** Who did something: the runner (`runner:<host>:<pid>`) or an operator (`operator:<name>`). */

@@ -9,6 +9,7 @@ import { pipelineNames, sub, useTestLedger } from '../ledger/ledger.test-helpers
 import { TEST_DIALECTS } from '../store/store.test-helpers.js';
 import { eraseSubmission } from './erase.js';
 import { rotateKeys } from './rotate.js';
+import { sealSentWith } from './sent-copy.js';
 
 const RUNNER = 'runner:test:1';
 const CANARY = 'Zqxwvortanic';
@@ -48,6 +49,34 @@ describe.each(TEST_DIALECTS)('the record as sent, kept sealed with its submissio
     const [one] = await raw(p);
     await env.ts.store.exec('UPDATE ledger_bodies SET sent = $1 WHERE id = (SELECT id FROM ledger WHERE pipeline = $2 AND key = $3)', [one!.sent, p, 'k2']);
     await expect(env.ledger.sentRecord(p, 'k2')).rejects.toMatchObject({ code: 'DATA_DECRYPT_FAILED' });
+  });
+
+  it('stores a copy a worker sealed only while the row holds the data key it was sealed under', async () => {
+    const p = next();
+    await env.ledger.receive(p, null, [sub('k1'), sub('k2')], RUNNER);
+    await env.ledger.apply(p, null, [{ key: 'k1', to: 'delivering' }, { key: 'k2', to: 'delivering' }], RUNNER);
+    const deks = await env.ts.store.select<{ key: string; kid: string; dek: string }>(
+      'SELECT l.key, b.kid, b.dek FROM ledger l JOIN ledger_bodies b ON b.id = l.id WHERE l.pipeline = $1 ORDER BY l.key',
+      [p],
+    );
+    const [one, two] = deks.map((d) => sealSentWith(TEST_KEYS, p, d.key, d, sentText(SENT)));
+    await env.ledger.apply(p, null, [
+      { key: 'k1', to: 'delivered', sentSealed: one! },
+      { key: 'k2', to: 'delivered', sentSealed: { ...two!, dek: one!.dek } },
+    ], RUNNER);
+    expect(await env.ledger.sentRecord(p, 'k1')).toEqual(SENT);
+    expect(await env.ledger.sentRecord(p, 'k2')).toBeNull();
+  });
+
+  it('keeps no copy for a body still in clear (before migration 0008): citizens\' data is never stored in clear', async () => {
+    const p = next();
+    await env.ledger.receive(p, null, [sub('k1', 'h1', { n: 1 })], RUNNER);
+    await env.ts.store.exec('UPDATE ledger_bodies SET body = $1, kid = NULL, dek = NULL WHERE id = (SELECT id FROM ledger WHERE pipeline = $2 AND key = $3)', ['{"n":1}', p, 'k1']);
+    await env.ledger.apply(p, null, [{ key: 'k1', to: 'delivering' }], RUNNER);
+    await env.ledger.apply(p, null, [{ key: 'k1', to: 'delivered', sent: sentText(SENT) }], RUNNER);
+    expect(await raw(p)).toEqual([{ key: 'k1', sent: null }]);
+    expect(await env.ledger.sentRecord(p, 'k1')).toBeNull();
+    expect((await env.ledger.get(p, 'k1'))?.body).toEqual({ n: 1 });
   });
 
   // Last in the file: it rotates every data key of the store away from TEST_KEYS.

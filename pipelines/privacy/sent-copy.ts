@@ -11,6 +11,7 @@
 import { unseal, seal, type KeyRing } from '../../lib/envelope.js';
 import { inList, listParam, updateMany } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
+import type { SealedSent } from '../ledger/ledger.types.js';
 
 /** What a delivery sent: the mapped record and its child rows by group, as handed to the target. */
 export interface SentRecord {
@@ -31,13 +32,28 @@ interface KeyedRow {
 }
 
 /**
- * Stores each copy's text (`canonicalJson` of a {@link SentRecord}) in
- * the `ledger_bodies` row of its key, sealed under that row's data key,
- * in `t`. Keys without a body row (purged, erased) or with a clear body
- * are skipped. Throws `DATA_KEY_UNKNOWN` when a row's data key is wrapped
- * under a key `keys` does not hold.
+ * `text` (`canonicalJson` of a {@link SentRecord}) sealed as `key`'s copy
+ * in `pipeline` under the data key `dek` wraps (as stored in its body
+ * row); what a mapping worker does with the data key it sealed the body
+ * under. Throws `DATA_KEY_UNKNOWN` when `keys` cannot unwrap it.
  */
-export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline: string, copies: ReadonlyMap<string, string>, t: StoreTx): Promise<void> {
+export function sealSentWith(keys: KeyRing, pipeline: string, key: string, dek: { kid: string; dek: string }, text: string): SealedSent {
+  const dataKey = keys.unwrap({ kid: dek.kid, wrapped: dek.dek });
+  return { sealed: seal(dataKey, text, sentAad(pipeline, key)).toString('base64'), dek: dek.dek };
+}
+
+/** A copy to store: its text, sealed here under the row's data key; or sealed already (by a mapping worker). */
+export type SentCopy = { text: string } | { sealed: SealedSent };
+
+/**
+ * Stores each copy in the `ledger_bodies` row of its key, in `t`: a text
+ * (`canonicalJson` of a {@link SentRecord}) sealed under that row's data
+ * key; a copy sealed already only when the row still holds the data key
+ * it was sealed under. Keys without a body row (purged, erased) or with a
+ * clear body are skipped. Throws `DATA_KEY_UNKNOWN` when a row's data key
+ * is wrapped under a key `keys` does not hold.
+ */
+export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline: string, copies: ReadonlyMap<string, SentCopy>, t: StoreTx): Promise<void> {
   if (!copies.size) return;
   const rows = await store.select<KeyedRow>(
     `SELECT b.id, l.key, b.kid, b.dek FROM ledger l JOIN ledger_bodies b ON b.id = l.id WHERE l.pipeline = $1 AND ${inList(store, 'l.key', 2)}`,
@@ -47,8 +63,13 @@ export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline
   const updates: unknown[][] = [];
   for (const r of rows) {
     if (r.kid === null || r.dek === null) continue;
+    const copy = copies.get(r.key)!;
+    if ('sealed' in copy) {
+      if (copy.sealed.dek === r.dek) updates.push([r.id, copy.sealed.sealed]);
+      continue;
+    }
     const dataKey = keys.unwrap({ kid: r.kid, wrapped: r.dek });
-    updates.push([r.id, seal(dataKey, copies.get(r.key)!, sentAad(pipeline, r.key)).toString('base64')]);
+    updates.push([r.id, seal(dataKey, copy.text, sentAad(pipeline, r.key)).toString('base64')]);
   }
   await updateMany(store, 'ledger_bodies', ['sent'], updates, t);
 }
