@@ -8,6 +8,7 @@ import { Ledger } from '../ledger/ledger.js';
 import { pipelineNames, sub, useTestLedger } from '../ledger/ledger.test-helpers.js';
 import { TEST_DIALECTS } from '../store/store.test-helpers.js';
 import { eraseSubmission } from './erase.js';
+import { purgePipeline } from './purge.js';
 import { rotateKeys } from './rotate.js';
 import { sealSentWith } from './sent-copy.js';
 
@@ -77,6 +78,18 @@ describe.each(TEST_DIALECTS)('the record as sent, kept sealed with its submissio
     expect(await raw(p)).toEqual([{ key: 'k1', sent: null }]);
     expect(await env.ledger.sentRecord(p, 'k1')).toBeNull();
     expect((await env.ledger.get(p, 'k1'))?.body).toEqual({ n: 1 });
+  });
+
+  it('goes with the body when retention purges it, while the audit log keeps the delivery', async () => {
+    const p = next();
+    await delivered(p, ['k1']);
+    const DAY = 86_400_000;
+    const later = new Date(Date.now() + 40 * DAY);
+    const counts = await purgePipeline(env.ts.store, env.audit, p, { bodiesMs: 30 * DAY, evidenceMs: 90 * DAY, inboxDoneMs: 30 * DAY, inboxQuarantineMs: 90 * DAY, ledgerMs: 365 * DAY }, { actor: 'operator:alice', now: later });
+    expect(counts.find((c) => c.kind === 'bodies')?.count).toBe(1);
+    expect(await env.ledger.sentRecord(p, 'k1')).toBeNull();
+    expect(await raw(p)).toEqual([]);
+    expect((await env.ledger.history(p, 'k1')).map((e) => e.event)).toContain('delivered');
   });
 
   // Last in the file: it rotates every data key of the store away from TEST_KEYS.
