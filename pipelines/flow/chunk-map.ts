@@ -13,8 +13,9 @@ import { piiHash } from '../audit/pii.js';
 import { sentDetail, sentText } from '../audit/sent-detail.js';
 import { piiDetail } from './deliver.js';
 import { KeyRing } from '../../lib/envelope.js';
-import { sealedBodies, type BodyCodec } from '../privacy/bodies.js';
-import { sealSentWith } from '../privacy/sent-copy.js';
+import { sealMany } from '../privacy/bodies.js';
+import { sentAad } from '../privacy/sent-copy.js';
+import type { SealedSent } from '../ledger/ledger.types.js';
 
 const parsers = new Map<string, Promise<ChunkParser>>();
 
@@ -37,18 +38,17 @@ export function chunkParser(ref: ChunkParserRef): Promise<ChunkParser> {
   return p;
 }
 
-const codecs = new Map<string, { key: Buffer; codec: BodyCodec; ring: KeyRing }>();
+const rings = new Map<string, KeyRing>();
 
-/** The ledger's body codec over the one key `seal` hands over, and a ring of that key, made once per thread and key. Throws when the key is not the one its id names. */
-function sealingCodec(seal: BodySeal): { codec: BodyCodec; ring: KeyRing } {
+/** A ring of the one key `seal` hands over (bodies are sealed with it as the ledger's codec seals them), made once per thread and key. Throws when the key is not the one its id names. */
+function sealingRing(seal: BodySeal): KeyRing {
   const key = Buffer.from(seal.key.buffer, seal.key.byteOffset, seal.key.byteLength);
-  const held = codecs.get(seal.kid);
-  if (held?.key.equals(key)) return held;
+  const held = rings.get(seal.kid);
+  if (held?.current.key.equals(key)) return held;
   const ring = new KeyRing(Buffer.from(key));
   if (ring.current.id !== seal.kid) throw new Error(`the key handed over to seal bodies is not ${seal.kid}`);
-  const made = { key: ring.current.key, codec: sealedBodies(ring), ring };
-  codecs.set(seal.kid, made);
-  return made;
+  rings.set(seal.kid, ring);
+  return ring;
 }
 
 /**
@@ -73,13 +73,15 @@ export function mapChunk(m: CompiledMapping, parse: ChunkParser, chunk: ChunkInp
   out.results = JSON.stringify(results);
   const texts = chunk.piiKey || chunk.seal ? results.map((r) => (r.ok ? sentText(r) : undefined)) : [];
   if (chunk.seal && out.keys.length) {
-    const { codec, ring } = sealingCodec(chunk.seal);
     const pipeline = chunk.seal.pipeline;
-    const sealed = codec.seal(pipeline, 'body', out.keys.map((key, i) => ({ key, text: out.bodies[i]! })));
-    out.sealed = { kid: chunk.seal.kid, bodies: sealed.map((b) => b.body), deks: sealed.map((b) => b.dek!) };
+    const items = out.keys.map((key, i) => {
+      const text = texts[i];
+      return { key, text: out.bodies[i]!, ...(text === undefined ? {} : { also: { text, aad: sentAad(pipeline, key) } }) };
+    });
+    const sealed = sealMany(sealingRing(chunk.seal), pipeline, 'body', items);
+    out.sealed = { kid: chunk.seal.kid, bodies: sealed.map((s) => s.body.body), deks: sealed.map((s) => s.body.dek!) };
     out.bodies = [];
-    const kid = chunk.seal.kid;
-    out.sentSealed = JSON.stringify(texts.map((text, i) => (text === undefined ? null : sealSentWith(ring, pipeline, out.keys[i]!, { kid, dek: sealed[i]!.dek! }, text))));
+    out.sentSealed = JSON.stringify(sealed.map((s): SealedSent | null => (s.also === undefined ? null : { sealed: s.also, dek: s.body.dek! })));
   }
   if (chunk.piiKey) {
     const key = Buffer.from(chunk.piiKey.buffer, chunk.piiKey.byteOffset, chunk.piiKey.byteLength);

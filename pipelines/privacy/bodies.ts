@@ -62,6 +62,36 @@ export interface BodyCodec {
   storable?(row: StoredBody): boolean;
 }
 
+/**
+ * Seals `items` as {@link sealedBodies} does; an item with `also` has that
+ * text sealed too, under the same data key, with the additional
+ * authenticated data `also.aad` (a mapping worker seals the record it will
+ * send beside the body). One random draw for the batch, zeroed after.
+ */
+export function sealMany(
+  keys: KeyRing,
+  pipeline: string,
+  place: BodyPlace,
+  items: readonly (BodyToSeal & { also?: { text: string; aad: string } })[],
+): { body: StoredBody; also?: string }[] {
+  if (!items.length) return [];
+  const per = PER_BODY + IV_BYTES;
+  const random = randomBytes(items.length * per);
+  try {
+    return items.map((item, i) => {
+      const at = i * per;
+      const dataKey = random.subarray(at, at + KEY_BYTES);
+      const wrapped = keys.wrap(dataKey, random.subarray(at + KEY_BYTES, at + KEY_BYTES + IV_BYTES));
+      const sealed = seal(dataKey, item.text, bodyAad(pipeline, place, item.key), random.subarray(at + KEY_BYTES + IV_BYTES, at + PER_BODY));
+      const body = { body: sealed.toString('base64'), kid: wrapped.kid, dek: wrapped.wrapped };
+      if (!item.also) return { body };
+      return { body, also: seal(dataKey, item.also.text, item.also.aad, random.subarray(at + PER_BODY, at + per)).toString('base64') };
+    });
+  } finally {
+    random.fill(0);
+  }
+}
+
 /** The additional authenticated data of a body: it opens only as `key`'s body in `place` of `pipeline`. */
 export function bodyAad(pipeline: string, place: BodyPlace, key: string): string {
   return `rekey ${place}\0${pipeline}\0${key}`;
@@ -80,21 +110,7 @@ export function sealedBodies(keys: KeyRing): BodyCodec {
   return {
     workerKey: keys.current,
     storable: (row) => row.kid !== null && row.dek !== null && (row.kid === keys.current.id || keys.has(row.kid)),
-    seal(pipeline, place, items) {
-      if (!items.length) return [];
-      const random = randomBytes(items.length * PER_BODY);
-      try {
-        return items.map((item, i) => {
-          const at = i * PER_BODY;
-          const dataKey = random.subarray(at, at + KEY_BYTES);
-          const wrapped = keys.wrap(dataKey, random.subarray(at + KEY_BYTES, at + KEY_BYTES + IV_BYTES));
-          const sealed = seal(dataKey, item.text, bodyAad(pipeline, place, item.key), random.subarray(at + KEY_BYTES + IV_BYTES, at + PER_BODY));
-          return { body: sealed.toString('base64'), kid: wrapped.kid, dek: wrapped.wrapped };
-        });
-      } finally {
-        random.fill(0);
-      }
-    },
+    seal: (pipeline, place, items) => sealMany(keys, pipeline, place, items).map((s) => s.body),
     open(pipeline, place, key, row) {
       if (row.kid === null && row.dek === null) return row.body;
       if (row.kid === null || row.dek === null) {
