@@ -228,7 +228,7 @@ function keygen(audit: Command): void {
 
 /** Registers `audit` and its subcommands. */
 export function auditCommand(program: Command, result: CommandResult): void {
-  const audit = program.command('audit').description('the tamper-evident audit log: verify, export, checkpoint, keygen');
+  const audit = program.command('audit').description('the tamper-evident audit log: verify, export, check, mapping, diff, checkpoint, keygen');
   verify(audit, result);
   exportCmd(audit);
   checkpoint(audit);

@@ -157,6 +157,11 @@ describe('commands that name one submission take any reference (as processes, on
     expect(evidence).toMatchObject({ code: 1, stderr: `rekey: no evidence is kept of "${FORM}/HB2FG6LV" in pipeline ${P} (none was taken, or it was purged or erased)\n` });
     const replay = await cli('replay', P, 'LN4J', '--operator', 'alice');
     expect(replay).toMatchObject({ code: 0, stdout: `replaying ${FORM}/LN4JE7RX of ${P} (queued as received) as operator:alice\n` });
+    const partial = await cli('erase', P, 'fm8as', '--reason', 'SAR-1', '--operator', 'bob');
+    expect(partial).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(new RegExp(`^rekey: LEDGER_BAD_REQUEST "fm8as" is only the start of "${FORM}/FM8AS6GB": an erasure cannot be undone, so give the full key, form reference or legacy reference\n`)),
+    });
     const erase = await cli('erase', P, 'fm8as6gb', '--reason', 'SAR-1', '--operator', 'bob');
     expect(erase).toMatchObject({ code: 0, stdout: `erased ${FORM}/FM8AS6GB of ${P} as operator:bob: its body and data key, 0 conflict(s) and 0 file(s) destroyed\n` });
     const shown = JSON.parse((await cli('show', P, 'FM8AS6GB', '--json')).stdout) as { erasedAt: string; steps: { event: string; actor: string; reason?: string }[] };
