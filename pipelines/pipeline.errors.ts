@@ -34,6 +34,12 @@ export const PipelineCodes = defineErrors({
     means: 'A requested state move is not one the ledger allows; nothing was written.',
     hint: 'This is a bug in rekey: report it with the message and the submission key.',
   },
+  LEDGER_ACTION_REFUSED: {
+    code: 'LEDGER_ACTION_REFUSED',
+    disposition: 'reject',
+    means: "An operator asked for a move the submission's state does not allow (retrying a delivered or rejected submission, discarding one that is not dead, replaying one still on its way); nothing was written.",
+    hint: '`rekey show PIPELINE REFERENCE` gives its state: `dlq retry` takes dead or failed submissions, `replay` delivered or rejected ones, `dlq discard` dead ones.',
+  },
   LEDGER_UNKNOWN_KEY: {
     code: 'LEDGER_UNKNOWN_KEY',
     disposition: 'reject',
@@ -56,7 +62,7 @@ export const PipelineCodes = defineErrors({
     code: 'AUDIT_KEY_INVALID',
     disposition: 'fatal',
     means: 'A signing, verifying or PII key is missing or unreadable.',
-    hint: 'Set REKEY_AUDIT_PII_KEY (or its _FILE) or the key file the message names, readable by rekey.',
+    hint: 'Give the key the message names: the PII key (REKEY_AUDIT_PII_KEY or REKEY_AUDIT_PII_KEY_FILE), the signing key (REKEY_AUDIT_SIGNING_KEY or --key) or the verify key (REKEY_AUDIT_VERIFY_KEY or --public-key), readable by rekey.',
   },
   AUDIT_CHECKPOINT_INVALID: {
     code: 'AUDIT_CHECKPOINT_INVALID',
@@ -190,8 +196,9 @@ export class LedgerTransitionError extends PipelineError {
   readonly key: string;
   readonly from: string;
   readonly to: string;
-  constructor(key: string, from: string, to: string) {
-    super(PipelineCodes.LEDGER_ILLEGAL_TRANSITION, `submission ${JSON.stringify(key)} cannot move from ${from} to ${to}`);
+  /** `operator`: the move was an operator's action (`LEDGER_ACTION_REFUSED`, an operator's mistake), not the runner's (`LEDGER_ILLEGAL_TRANSITION`, a bug). */
+  constructor(key: string, from: string, to: string, operator = false) {
+    super(operator ? PipelineCodes.LEDGER_ACTION_REFUSED : PipelineCodes.LEDGER_ILLEGAL_TRANSITION, `submission ${JSON.stringify(key)} cannot move from ${from} to ${to}`);
     this.name = 'LedgerTransitionError';
     this.key = key;
     this.from = from;

@@ -60,7 +60,8 @@ async function diagnoseHashMismatch(store: StateStore, row: AuditRow, e: AuditEn
   return { seq: e.seq, problem: 'edited', detail: `the entry at seq ${e.seq} no longer matches its hash` };
 }
 
-function checkSignatures(checkpoints: readonly SignedCheckpoint[], publicKey: KeyObject | undefined): Bad | undefined {
+/** The first checkpoint whose signature `publicKey` does not bear out (or all of them when no key is given), as a problem; undefined when all are good. */
+export function checkSignatures(checkpoints: readonly SignedCheckpoint[], publicKey: KeyObject | undefined): Bad | undefined {
   if (!checkpoints.length) return undefined;
   if (!publicKey) return { seq: checkpoints[0]!.seq, problem: 'checkpoint-mismatch', detail: 'checkpoints given without a public key to check them' };
   const keyId = keyIdOf(publicKey);

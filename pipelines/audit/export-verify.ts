@@ -27,7 +27,8 @@ import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { entryHash, GENESIS_HASH } from './audit.hash.js';
 import type { AuditEvent, SignedCheckpoint } from './audit.types.js';
 import { EXPORT_FORMAT, EXPORT_VERSION, type ExportEnd, type ExportEntryLine, type ExportHeader } from './audit.export.js';
-import { checkpointSignatureValid, exportSealValid, keyIdOf } from './checkpoints.js';
+import { checkSignatures } from './audit.verify.js';
+import { exportSealValid } from './checkpoints.js';
 
 /** What kind of problem `verifyExport` found. */
 export type ExportProblem = 'edited' | 'deleted' | 'reordered' | 'appended' | 'checkpoint-mismatch';
@@ -77,19 +78,6 @@ function parseHeader(line: string | undefined): ExportHeader {
   return h as ExportHeader;
 }
 
-function signatureProblem(checkpoints: readonly SignedCheckpoint[], publicKey: KeyObject | undefined): Bad | undefined {
-  if (!checkpoints.length) return undefined;
-  if (!publicKey) return { seq: checkpoints[0]!.seq, problem: 'checkpoint-mismatch', detail: 'checkpoints given without a public key to check them' };
-  const keyId = keyIdOf(publicKey);
-  for (const cp of checkpoints) {
-    if (!checkpointSignatureValid(cp, publicKey)) {
-      const other = cp.keyId !== keyId ? ` (signed by key ${cp.keyId}, verifying with ${keyId})` : '';
-      return { seq: cp.seq, problem: 'checkpoint-mismatch', detail: `the checkpoint signed at ${cp.signedAt} has a bad signature${other}` };
-    }
-  }
-  return undefined;
-}
-
 const isHash = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 const isText = (v: unknown): v is string => typeof v === 'string';
 const isTextOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
@@ -134,7 +122,7 @@ export async function verifyExport(lines: AsyncIterable<string>, opts: ExportVer
   const all = [...(opts.checkpoints ?? []), ...(h.checkpoint ? [h.checkpoint] : [])];
   const result: ExportVerifyResult = { ok: true, range: h.range, entries: 0, omitted: 0, checkpoints: 0, lastCheckpoint: null, sealed: false };
   const fail = (firstBad: Bad): ExportVerifyResult => ({ ...result, ok: false, firstBad });
-  const sig = signatureProblem(all, opts.publicKey);
+  const sig = checkSignatures(all, opts.publicKey);
   if (sig) return fail(sig);
   const lo = (h.range?.from ?? 1) - 1;
   const hi = Math.max(h.range?.to ?? 0, h.checkpoint?.seq ?? 0);

@@ -136,7 +136,8 @@ function commonVersion(records: readonly AuditRecord[], rows: ReadonlyMap<string
  * move of every key), so each key's history keeps its order. Throws
  * `LEDGER_UNKNOWN_KEY` for a key not in `current`, and
  * `LedgerTransitionError` for a move not in `TRANSITIONS` (or outside
- * `ctx.allowedFrom`); the caller then writes nothing.
+ * `ctx.allowedFrom`; `LEDGER_ACTION_REFUSED` for an operator's action,
+ * which has `allowedFrom`); the caller then writes nothing.
  */
 export function planMoves(
   current: ReadonlyMap<string, MutableRow>,
@@ -153,7 +154,7 @@ export function planMoves(
     const row = rows.get(tr.key) ?? { ...base };
     const from = row.state;
     const allowed = TRANSITIONS[from]?.includes(tr.to) && (!ctx.allowedFrom || ctx.allowedFrom.includes(from));
-    if (!allowed) throw new LedgerTransitionError(tr.key, from, tr.to);
+    if (!allowed) throw new LedgerTransitionError(tr.key, from, tr.to, ctx.allowedFrom !== undefined);
     moveRow(row, tr, ctx, now);
     rows.set(tr.key, row);
     const n = moves.get(tr.key) ?? 0;

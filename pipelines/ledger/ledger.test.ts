@@ -276,6 +276,8 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
       const last = (await ledger.history(p, 'dead1')).at(-1)!;
       expect(last).toMatchObject({ event: 'retried', actor: 'operator:alice' });
       await expect(ledger.retry(p, 'done', 'operator:alice')).rejects.toBeInstanceOf(LedgerTransitionError);
+      await expect(ledger.retry(p, 'done', 'operator:alice')).rejects.toMatchObject({ code: 'LEDGER_ACTION_REFUSED', disposition: 'reject', message: 'submission "done" cannot move from delivered to received' });
+      expect((await ledger.get(p, 'done'))?.state).toBe('delivered');
     });
 
     it('discard needs a reason and a dead row; replay takes delivered or rejected', async () => {

@@ -152,8 +152,8 @@ describe('commands that name one submission take any reference (as processes, on
       cli('dlq', 'discard', P, 'TW5RN8ED', '--reason', 'test'),
       cli('evidence', P, '4', '--out', join(dir, 'ev')),
     ]);
-    expect(retry.stderr).toMatch(new RegExp(`^rekey: LEDGER_ILLEGAL_TRANSITION .*"${FORM}/CA3HJ7WR" cannot move from delivered to received`));
-    expect(discard.stderr).toMatch(new RegExp(`^rekey: LEDGER_ILLEGAL_TRANSITION .*"${FORM}/TW5RN8ED" cannot move from delivered to discarded`));
+    expect(retry.stderr).toMatch(new RegExp(`^rekey: LEDGER_ACTION_REFUSED .*"${FORM}/CA3HJ7WR" cannot move from delivered to received`));
+    expect(discard.stderr).toMatch(new RegExp(`^rekey: LEDGER_ACTION_REFUSED .*"${FORM}/TW5RN8ED" cannot move from delivered to discarded`));
     expect(evidence).toMatchObject({ code: 1, stderr: `rekey: no evidence is kept of "${FORM}/HB2FG6LV" in pipeline ${P} (none was taken, or it was purged or erased)\n` });
     const replay = await cli('replay', P, 'LN4J', '--operator', 'alice');
     expect(replay).toMatchObject({ code: 0, stdout: `replaying ${FORM}/LN4JE7RX of ${P} (queued as received) as operator:alice\n` });

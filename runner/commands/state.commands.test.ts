@@ -68,7 +68,7 @@ describe('state commands (as processes)', () => {
       cli('replay', P, 'E'),
     ]);
     expect(illegal.code).toBe(1);
-    expect(illegal.stderr).toMatch(/LEDGER_ILLEGAL_TRANSITION .*"A" cannot move from delivered to received/);
+    expect(illegal.stderr).toMatch(/LEDGER_ACTION_REFUSED .*"A" cannot move from delivered to received/);
     expect(neither.code).toBe(2);
     expect(noReason.code).toBe(2);
     expect(replayBad.code).toBe(1);
