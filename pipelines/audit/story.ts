@@ -8,7 +8,7 @@
  * `buildStory` is pure.
  */
 import type { ConnectorError } from '../../connectors/connector.types.js';
-import { findSubmission } from '../ledger/lookup.js';
+import { findSubmission, likeLiteral } from '../ledger/lookup.js';
 import { ROW_COLUMNS, toListRow } from '../ledger/ledger.rows.js';
 import type { LedgerRow } from '../ledger/ledger.types.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
@@ -107,7 +107,7 @@ export async function resolveReference(store: StateStore, pipeline: string, refe
     const ref = reference.trim();
     const retired = await store.select<{ key: string }>(
       `SELECT DISTINCT key FROM audit_keys_retired WHERE pipeline = $1 AND (key = $2 OR lower(key) LIKE $3 ESCAPE '\\') ORDER BY key LIMIT 2`,
-      [pipeline, ref, `%/${ref.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}`],
+      [pipeline, ref, `%/${likeLiteral(ref.toLowerCase())}`],
     );
     if (ref && retired.length === 1) return retired[0]!.key;
     const any = (table: string) => store.select(`SELECT 1 AS one FROM ${table} WHERE pipeline = $1 LIMIT 1`, [pipeline]);

@@ -23,7 +23,7 @@ export interface SubmissionMatch {
 const MAX_LISTED = 20;
 
 /** `text` with LIKE's wildcards and the escape character escaped (ESCAPE '\'). */
-function likeLiteral(text: string): string {
+export function likeLiteral(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
