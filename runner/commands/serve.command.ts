@@ -121,9 +121,9 @@ export function serveCommand(program: Command, result: CommandResult): void {
           return summary;
         };
         const entry = scheduler.add(def.pipeline, def.schedule?.cron, def.schedule?.timezone ?? 'Europe/London', pass);
-        if (opts.runAtStart) void scheduler.runNow(entry, pass);
-        wakes.set(def.pipeline, () => scheduler.runNow(entry, pass));
-        source.watch?.({ log: log.child({ pipeline: def.pipeline }), signal: abort.signal, attempt: 1 }, () => void scheduler.runNow(entry, pass));
+        if (opts.runAtStart) void scheduler.runNow(entry, pass, { kind: 'start' });
+        wakes.set(def.pipeline, () => scheduler.runNow(entry, pass, { kind: 'webhook' }));
+        source.watch?.({ log: log.child({ pipeline: def.pipeline }), signal: abort.signal, attempt: 1 }, () => void scheduler.runNow(entry, pass, { kind: 'watch' }));
       }
       const kept = loaded.map(({ file, def }) => ({ file, def }));
       const purge = scheduler.chore('retention-purge', PURGE_CRON, () => purgeAll(runtime, kept, id, log));

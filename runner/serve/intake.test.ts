@@ -57,7 +57,7 @@ async function serve(extra: Record<string, unknown> = {}, opts: Partial<IntakeOp
   const scheduler = new Scheduler(log);
   const pass = () => runPass(flowPipeline(loaded), runtime.ledger, { owner: 'test-runner', actor: 'test-runner', log, signal: new AbortController().signal, leaseMs: 30_000, retryWaitMs: 0, piiHash: piiHasher(Buffer.alloc(32, 7)) });
   const entry = scheduler.add('hook', undefined, 'Europe/London', pass);
-  const wake = opts.deliver ? { wake: () => scheduler.runNow(entry, pass), isRunning: () => entry.running, wakeDelayMs: 50 } : {};
+  const wake = opts.deliver ? { wake: () => scheduler.runNow(entry, pass, { kind: 'webhook' }), isRunning: () => entry.running, wakeDelayMs: 50 } : {};
   const intake = new Intake([{ name: 'hook', source: loaded.source, mapping: loaded.mapping }], { ledger, actor: 'test-runner', log, ...wake, ...opts });
   const server = await startServer({ host: '127.0.0.1', port: 0, scheduler, ledger: runtime.ledger, log, routes: [intake.routes] });
   open.push({ server, runtime, dir, scheduler, intake });

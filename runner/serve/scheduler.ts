@@ -7,6 +7,25 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 
+/** What started a pass: its cron schedule, `--run-at-start`, a source's watch or webhook, or a person (`by`) through the console or CLI. */
+export interface PassTrigger {
+  kind: 'schedule' | 'start' | 'watch' | 'webhook' | 'console';
+  /** Who asked, for a person's request. */
+  by?: string;
+}
+
+/** A finished pass, as told to `onPassEnd` listeners. */
+export interface PassEnd {
+  pipeline: string;
+  trigger: PassTrigger;
+  startedAt: Date;
+  finishedAt: Date;
+  /** What the pass resolved to (its summary), when it did not throw. */
+  result?: unknown;
+  /** Why it failed, when it threw. */
+  error?: Error;
+}
+
 /** One scheduled pipeline and what is known of its runs. */
 export interface ScheduledPipeline {
   name: string;
@@ -25,6 +44,7 @@ export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
+  private readonly listeners: ((end: PassEnd) => void)[] = [];
   readonly pipelines: ScheduledPipeline[] = [];
 
   constructor(private readonly log: Logger) {}
@@ -33,7 +53,7 @@ export class Scheduler {
    * Schedules `pass` for a pipeline. Without `cronExpr` the pipeline only
    * runs when `runNow` is called.
    */
-  add(name: string, cronExpr: string | undefined, timezone: string, pass: () => Promise<unknown>): ScheduledPipeline {
+  add(name: string, cronExpr: string | undefined, timezone: string, pass: (trigger: PassTrigger) => Promise<unknown>): ScheduledPipeline {
     let task: ScheduledTask | undefined;
     const entry: ScheduledPipeline = {
       name,
@@ -42,7 +62,7 @@ export class Scheduler {
       nextRun: () => task?.getNextRun()?.toISOString(),
       ...(cronExpr ? { cron: cronExpr } : {}),
     };
-    const wake = () => this.runNow(entry, pass);
+    const wake = () => this.runNow(entry, pass, { kind: 'schedule' });
     if (cronExpr) {
       task = cron.schedule(cronExpr, wake, { timezone, name, noOverlap: true });
       this.tasks.push(task);
@@ -58,36 +78,57 @@ export class Scheduler {
    */
   chore(name: string, cronExpr: string, job: () => Promise<unknown>): () => Promise<void> {
     const entry: ScheduledPipeline = { name, cron: cronExpr, timezone: 'UTC', running: false, nextRun: () => task.getNextRun()?.toISOString() };
-    const run = () => this.runNow(entry, job);
+    const run = () => this.runNow(entry, job, { kind: 'schedule' });
     const task = cron.schedule(cronExpr, run, { timezone: 'UTC', name, noOverlap: true });
     this.tasks.push(task);
     return run;
   }
 
-  /** Starts a pass now unless one is running or the scheduler is stopping. */
-  runNow(entry: ScheduledPipeline, pass: () => Promise<unknown>): Promise<void> {
+  /** Calls `listener` after every pass of a pipeline (not chores), whether it resolved or threw. A listener that throws is logged and ignored. */
+  onPassEnd(listener: (end: PassEnd) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Starts a pass now unless one is running or the scheduler is stopping; `trigger` says what asked for it. */
+  runNow(entry: ScheduledPipeline, pass: (trigger: PassTrigger) => Promise<unknown>, trigger: PassTrigger): Promise<void> {
     if (this.stopping || entry.running) {
       if (entry.running) this.log.info({ pipeline: entry.name }, 'a pass is still running; this wake-up is skipped');
       return Promise.resolve();
     }
     entry.running = true;
-    entry.lastStarted = new Date().toISOString();
-    const p = pass()
+    const startedAt = new Date();
+    entry.lastStarted = startedAt.toISOString();
+    const end: PassEnd = { pipeline: entry.name, trigger, startedAt, finishedAt: startedAt };
+    const p = pass(trigger)
       .then((r) => {
         entry.lastResult = r;
         delete entry.lastError;
+        end.result = r;
       })
       .catch((e: unknown) => {
         entry.lastError = (e as Error).message;
+        end.error = e instanceof Error ? e : new Error(String(e));
         this.log.error({ pipeline: entry.name, err: e }, 'pass failed');
       })
       .finally(() => {
         entry.running = false;
-        entry.lastFinished = new Date().toISOString();
+        end.finishedAt = new Date();
+        entry.lastFinished = end.finishedAt.toISOString();
         this.inFlight.delete(p);
+        if (this.pipelines.includes(entry)) this.tell(end);
       });
     this.inFlight.add(p);
     return p;
+  }
+
+  private tell(end: PassEnd): void {
+    for (const l of this.listeners) {
+      try {
+        l(end);
+      } catch (e) {
+        this.log.error({ pipeline: end.pipeline, err: e }, 'a pass listener failed');
+      }
+    }
   }
 
   /** Stops waking pipelines and waits for the passes in flight to finish. */
