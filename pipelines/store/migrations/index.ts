@@ -9,7 +9,8 @@ import { migration0007 } from './0007-run-errors.js';
 import { migration0008 } from './0008-data-at-rest.js';
 import { migration0010 } from './0010-retention.js';
 import { migration0011 } from './0011-audit-trail.js';
+import { migration0012 } from './0012-console-sessions.js';
 import type { StoreMigration } from './migration.types.js';
 
 /** The ordered migration list umzug runs. */
-export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0010, migration0011];
+export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0010, migration0011, migration0012];
