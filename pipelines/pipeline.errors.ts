@@ -58,6 +58,24 @@ export const PipelineCodes = defineErrors({
     means: 'A run was finished that was never started.',
     hint: 'This is a bug in rekey: report it with the message.',
   },
+  PIPELINE_PAUSED: {
+    code: 'PIPELINE_PAUSED',
+    disposition: 'reject',
+    means: 'The pipeline is paused (`rekey pause` or the console): no pass runs, by schedule or by hand, until it is resumed. Submissions still arrive and wait in the ledger.',
+    hint: '`rekey status` says who paused it and why; `rekey resume PIPELINE` lets it run again, or `rekey run --even-if-paused` runs one pass without resuming it.',
+  },
+  PIPELINE_ALREADY_PAUSED: {
+    code: 'PIPELINE_ALREADY_PAUSED',
+    disposition: 'reject',
+    means: 'A pause was asked for a pipeline that is paused already; nothing was written.',
+    hint: '`rekey status` says who paused it, when and why.',
+  },
+  PIPELINE_NOT_PAUSED: {
+    code: 'PIPELINE_NOT_PAUSED',
+    disposition: 'reject',
+    means: 'A resume was asked for a pipeline that is not paused; nothing was written.',
+    hint: 'Nothing to do: the pipeline runs. `rekey status` lists the paused pipelines.',
+  },
   AUDIT_KEY_INVALID: {
     code: 'AUDIT_KEY_INVALID',
     disposition: 'fatal',

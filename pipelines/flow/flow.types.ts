@@ -14,6 +14,7 @@ import type {
   IncomingSubmission,
   LedgerRow,
   LedgerState,
+  PassTrigger,
   ReceiveOutcome,
   RunSummary,
   Transition,
@@ -69,8 +70,8 @@ export interface FlowLedger {
   list(pipeline: string, opts: { states?: LedgerState[]; limit: number; offset?: number }): Promise<LedgerRow[]>;
   /** Row counts by state of the pipeline. */
   counts(pipeline: string): Promise<Record<string, Record<LedgerState, number>>>;
-  /** With `mappingText` (the canonical text the version hashes), the text is stored once by its version. */
-  startRun(pipeline: string, actor: Actor, mappingVersion: string, definitionVersion?: string, mappingText?: string): Promise<string>;
+  /** With `mappingText` (the canonical text the version hashes), the text is stored once by its version; `trigger` is what started the pass. */
+  startRun(pipeline: string, actor: Actor, mappingVersion: string, definitionVersion?: string, mappingText?: string, trigger?: PassTrigger): Promise<string>;
   finishRun(runId: string, summary: RunSummary, error?: ErrorData): Promise<void>;
 }
 
@@ -79,6 +80,8 @@ export interface PassOptions {
   /** Lease owner of this runner: `runner:<host>:<pid>`. */
   owner: string;
   actor: Actor;
+  /** What started this pass, recorded on its run; none when not told. */
+  trigger?: PassTrigger;
   log: Logger;
   signal: AbortSignal;
   /** How long a claimed submission stays leased to this runner (ms). */

@@ -3,7 +3,7 @@ import type { ConnectorError } from '../../connectors/connector.types.js';
 import type { ErrorData } from '../../lib/errors.js';
 import type { StateStore } from '../store/state-store.js';
 import { readBool, readDate, readDateStrict, readInt, readJson } from '../store/sql.js';
-import type { LedgerRow, LedgerState, RunSummary } from './ledger.types.js';
+import type { LedgerRow, LedgerState, PassTrigger, RunSummary } from './ledger.types.js';
 
 /** A ledger row with its lease, as `list` returns it. */
 export interface LedgerListRow extends LedgerRow {
@@ -38,6 +38,8 @@ export interface RunRow {
   summary: RunSummary | null;
   /** The error the run stopped on (it failed); null when it finished its work or is still running. */
   error: ErrorData | null;
+  /** What started the pass; null for runs recorded before triggers were (migration 0013) or started without one. */
+  trigger: PassTrigger | null;
 }
 
 /** Columns `list` reads (everything but the body). */
@@ -96,7 +98,15 @@ export function toRun(r: Raw): RunRow {
     finishedAt: readDate(r.finished_at),
     summary: readJson<RunSummary>(r.summary),
     error: readJson<ErrorData>(r.error),
+    trigger: toTrigger(r),
   };
+}
+
+/** Reads a run row's trigger columns; null when none was recorded. */
+export function toTrigger(r: Raw): PassTrigger | null {
+  if (r.trigger_kind === null || r.trigger_kind === undefined) return null;
+  const by = r.trigger_by as string | null | undefined;
+  return { kind: r.trigger_kind as PassTrigger['kind'], ...(by !== null && by !== undefined && { by }) };
 }
 
 /**

@@ -8,7 +8,7 @@ import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { iso, readDateStrict } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import { toRun, type RunRow } from './ledger.rows.js';
-import type { Actor, RunSummary } from './ledger.types.js';
+import type { Actor, PassTrigger, RunSummary } from './ledger.types.js';
 
 /**
  * Records the start of a run and audits `run-started`, preceded by
@@ -16,7 +16,9 @@ import type { Actor, RunSummary } from './ledger.types.js';
  * version differs from the pipeline's previous run (or there is none),
  * with both versions; resolves to the new run id. With `mappingText`
  * (the canonical text `mappingVersion` hashes), the text is stored once
- * in `mapping_texts`, in the same transaction.
+ * in `mapping_texts`, in the same transaction. `trigger` (what started the
+ * pass, and who asked) is stored on the run row and carried by the
+ * `run-started` entry; without it both record none.
  */
 export async function startRun(
   store: StateStore,
@@ -26,6 +28,7 @@ export async function startRun(
   mappingVersion: string | null,
   definitionVersion: string | null = null,
   mappingText?: string,
+  trigger?: PassTrigger,
 ): Promise<string> {
   const id = randomUUID();
   let now = new Date();
@@ -40,8 +43,8 @@ export async function startRun(
     const previous = last ? readDateStrict(last.started_at).getTime() : -Infinity;
     if (now.getTime() <= previous) now = new Date(previous + 1);
     await store.exec(
-      'INSERT INTO runs (id, pipeline, actor, mapping_version, definition_version, started_at) VALUES ($1,$2,$3,$4,$5,$6)',
-      [id, pipeline, actor, mappingVersion, definitionVersion, iso(now)],
+      'INSERT INTO runs (id, pipeline, actor, mapping_version, definition_version, started_at, trigger_kind, trigger_by) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)',
+      [id, pipeline, actor, mappingVersion, definitionVersion, iso(now), trigger?.kind ?? null, trigger?.by ?? null],
       t,
     );
     if (mappingVersion !== null && mappingText !== undefined) await saveMappingText(store, mappingVersion, mappingText, t);
@@ -51,7 +54,7 @@ export async function startRun(
     };
     changed('pipeline-changed', last?.definition_version, definitionVersion);
     changed('mapping-changed', last?.mapping_version, mappingVersion);
-    entries.push({ pipeline, event: 'run-started', actor, mappingVersion, at: now, detail: { runId: id, keys: [], definitionVersion } });
+    entries.push({ pipeline, event: 'run-started', actor, mappingVersion, at: now, detail: { runId: id, keys: [], definitionVersion, ...(trigger && { trigger: { kind: trigger.kind, ...(trigger.by !== undefined && { by: trigger.by }) } }) } });
     await audit.append(entries, { transaction: t });
   });
   return id;

@@ -23,7 +23,7 @@ import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
 import { reconcileAnswers, type ReconcileReport } from './ledger.reconcile.js';
 import { ROW_COLUMNS, toConflict, toEntry, toListRow, type ConflictRow, type LedgerEntry, type LedgerListRow, type RunRow } from './ledger.rows.js';
 import { finishRun, listRuns, startRun } from './ledger.runs.js';
-import type { Actor, ClaimedSubmission, IncomingSubmission, LedgerState, ReceiveOutcome, RunSummary, Transition } from './ledger.types.js';
+import type { Actor, ClaimedSubmission, IncomingSubmission, LedgerState, PassTrigger, ReceiveOutcome, RunSummary, Transition } from './ledger.types.js';
 import { TRANSITIONS } from './ledger.types.js';
 
 /** Every ledger state, in flow order. */
@@ -285,10 +285,10 @@ export class Ledger {
   /**
    * Records the start of a run (audited `run-started`, after
    * `pipeline-changed` / `mapping-changed` when a version differs from the
-   * previous run's) and resolves to its id.
+   * previous run's, carrying `trigger`) and resolves to its id.
    */
-  startRun(pipeline: string, actor: Actor, mappingVersion: string | null, definitionVersion?: string | null, mappingText?: string): Promise<string> {
-    return startRun(this.store, this.audit, pipeline, actor, mappingVersion, definitionVersion ?? null, mappingText);
+  startRun(pipeline: string, actor: Actor, mappingVersion: string | null, definitionVersion?: string | null, mappingText?: string, trigger?: PassTrigger): Promise<string> {
+    return startRun(this.store, this.audit, pipeline, actor, mappingVersion, definitionVersion ?? null, mappingText, trigger);
   }
 
   /** Stores a run's summary (audited `run-finished`), and the error it stopped on when given. Throws `LEDGER_UNKNOWN_RUN`. */

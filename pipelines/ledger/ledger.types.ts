@@ -103,6 +103,16 @@ export interface Transition {
 /** Who did something: the runner (`runner:<host>:<pid>`) or an operator (`operator:<name>`). */
 export type Actor = string;
 
+/** What can start a pass: its cron schedule, `serve --run-at-start`, a source's watch or webhook, a person through the console or `rekey run`. */
+export const PASS_TRIGGER_KINDS = ['schedule', 'start', 'watch', 'webhook', 'console', 'cli'] as const;
+
+/** What started a pass, recorded on its run row and its `run-started` audit entry. */
+export interface PassTrigger {
+  kind: (typeof PASS_TRIGGER_KINDS)[number];
+  /** Who asked, for a person's request (`operator:<name>`). */
+  by?: string;
+}
+
 /** The reconciliation summary of one run. */
 export interface RunSummary {
   read: number;

@@ -6,13 +6,10 @@
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
+import type { PassTrigger } from '../../pipelines/ledger/ledger.types.js';
 
-/** What started a pass: its cron schedule, `--run-at-start`, a source's watch or webhook, or a person (`by`) through the console or CLI. */
-export interface PassTrigger {
-  kind: 'schedule' | 'start' | 'watch' | 'webhook' | 'console';
-  /** Who asked, for a person's request. */
-  by?: string;
-}
+/** What started a pass; defined beside the ledger, which records it on the run row. */
+export type { PassTrigger };
 
 /** A finished pass, as told to `onPassEnd` listeners. */
 export interface PassEnd {
