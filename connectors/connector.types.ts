@@ -43,6 +43,12 @@ export interface Ctx {
   crash?: (point: CrashPoint) => void;
   /** Where a connector keeps files that hold citizens' data (evidence, inbox copies): encrypted, registered, purged and erased by the flow. Set by the flow on every call of a pass. */
   files?: SealedFiles;
+  /**
+   * Set for `rekey serve`'s passes: a source may skip input it read to the
+   * end in an earlier committed pass and that has not changed since (the
+   * `file` source compares size and content hash). `rekey run` reads all.
+   */
+  skipUnchanged?: boolean;
 }
 
 /** What a file kept by a connector is, for retention: evidence of one delivery, or an input file done with or quarantined. */

@@ -2,7 +2,9 @@
  * Source `file`: reads the submissions in a file, or in the files of a
  * folder in name order, through the streaming input readers. It leaves the
  * files where they are; the file inbox (claiming files, moving them to done
- * or quarantine) builds on this class.
+ * or quarantine) builds on this class. In `rekey serve` (`Ctx.skipUnchanged`)
+ * a file whose size and content hash are those of its last committed full
+ * read is skipped with one log line (see `file-reads.ts`).
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,6 +15,7 @@ import { jsonSchema } from '../config.schema.js';
 import { DEFAULT_CHUNK_BYTES, fileSourceConfigSchema, type FileSourceConfig } from './file.config.js';
 import { ndjsonChunks, type FileChunk } from './ndjson-chunks.js';
 import { namePattern, toSourceItem } from './source-items.js';
+import { FileReads, fingerprintOf, readBefore, type FileFingerprint } from './file-reads.js';
 
 export type { FileChunk } from './ndjson-chunks.js';
 
@@ -36,6 +39,7 @@ export class FileSource implements Source {
    * line ends, each naming the NDJSON chunk parser that workers run on it.
    */
   readonly chunks?: (ctx: Ctx) => AsyncGenerator<FileChunk, void, undefined>;
+  private readonly reads = new FileReads();
 
   /**
    * Checks the read options that do not depend on the files (a throw here is
@@ -112,8 +116,35 @@ export class FileSource implements Source {
   async *read(ctx: Ctx): AsyncGenerator<SourceItem, void, undefined> {
     for (const file of await this.files()) {
       if (ctx.signal.aborted) return;
+      const fp = await this.toRead(file, ctx);
+      if (fp === 'unchanged') continue;
       yield* this.readFile(file, ctx);
+      if (fp && !ctx.signal.aborted) this.reads.readToEnd(file, fp);
     }
+  }
+
+  /**
+   * With `ctx.skipUnchanged` and connector state: `unchanged` when `file`
+   * has the size and content hash of its last full read (logged once), else
+   * its fingerprint, to remember once the read is committed. Without them:
+   * undefined (read it, remember nothing).
+   */
+  private async toRead(file: string, ctx: Ctx): Promise<FileFingerprint | 'unchanged' | undefined> {
+    if (!ctx.skipUnchanged || !ctx.state) return undefined;
+    let fp: FileFingerprint;
+    try {
+      fp = await fingerprintOf(file);
+    } catch (e) {
+      throw unreadable(file, e);
+    }
+    if (!(await readBefore(ctx.state, file, fp))) return fp;
+    ctx.log.info({ file, bytes: fp.size }, 'source file unchanged since its last full read; skipped');
+    return 'unchanged';
+  }
+
+  /** Remembers the files read to their end in this pass (see {@link toRead}); the flow calls it once their records are all in the ledger. */
+  async commit(ctx: Ctx): Promise<void> {
+    if (ctx.state) await this.reads.commit(ctx.state);
   }
 
   /** Yields the records of one file as {@link read} does; locations name the file `label` (default `file`). */
@@ -138,6 +169,8 @@ export class FileSource implements Source {
   protected async *chunkFiles(ctx: Ctx): AsyncGenerator<FileChunk, void, undefined> {
     for (const file of await this.files()) {
       if (ctx.signal.aborted) return;
+      const fp = await this.toRead(file, ctx);
+      if (fp === 'unchanged') continue;
       const opts = {
         chunkBytes: this.config.chunkBytes ?? DEFAULT_CHUNK_BYTES,
         signal: ctx.signal,
@@ -150,6 +183,7 @@ export class FileSource implements Source {
         if ((e as NodeJS.ErrnoException).syscall !== undefined) throw unreadable(file, e);
         throw e;
       }
+      if (fp && !ctx.signal.aborted) this.reads.readToEnd(file, fp);
     }
   }
 

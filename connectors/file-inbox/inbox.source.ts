@@ -168,7 +168,7 @@ export class InboxSource extends FileSource {
    * cannot be sealed is logged and stays claimed (the next pass reads it
    * again and the ledger knows its records); commit itself never throws.
    */
-  async commit(ctx: Ctx): Promise<void> {
+  override async commit(ctx: Ctx): Promise<void> {
     const files = this.finished;
     this.finished = [];
     for (const f of files) {

@@ -101,6 +101,8 @@ export interface PassOptions {
   /** Called at the named crash points, and handed to connectors on `Ctx.crash`; set only for the crash tests (`REKEY_CRASH_AT`). */
   crash?: CrashHook;
   now?: () => Date;
+  /** Handed to connectors as `Ctx.skipUnchanged`: `rekey serve` sets it so unchanged input is not read again. */
+  skipUnchanged?: boolean;
 }
 
 /** Progress of a pass, for a progress bar. */

@@ -115,6 +115,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
             retryWaitMs: 0,
             piiHash: piiHasher(key),
             crash,
+            skipUnchanged: true,
             ...mappingOptions(pool, lp.mapping, key),
           });
           plog.info({ pipeline: def.pipeline, ...summary }, 'pass finished');
