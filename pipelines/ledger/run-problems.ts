@@ -58,7 +58,8 @@ async function runEntrySeq(store: StateStore, pipeline: string, runId: string, e
   return row ? readInt(row.seq) : null;
 }
 
-function toProblems(outcome: 'rejected' | 'dead', at: Date, records: readonly AuditRecord[]): RunProblem[] {
+/** The problems of one `rejected` or `dead` entry's records, appended at `at`. */
+export function toProblems(outcome: 'rejected' | 'dead', at: Date, records: readonly AuditRecord[]): RunProblem[] {
   return records.map((r) => ({
     key: r.key,
     reference: formReference(r.key),
@@ -71,14 +72,14 @@ function toProblems(outcome: 'rejected' | 'dead', at: Date, records: readonly Au
 }
 
 /** Where a run's entries are on the log: its pipeline, after which seq they start and before which they end (null: the run goes on). */
-interface RunRange {
+export interface RunRange {
   pipeline: string;
   after: number;
   before: number | null;
 }
 
 /** The range of run `runId`'s entries; throws `LEDGER_UNKNOWN_RUN` for a run never started. */
-async function runRange(store: StateStore, runId: string): Promise<RunRange> {
+export async function runRange(store: StateStore, runId: string): Promise<RunRange> {
   const [run] = await store.select<{ pipeline: string; started_at: unknown; finished_at: unknown }>('SELECT pipeline, started_at, finished_at FROM runs WHERE id = $1', [runId]);
   if (!run) throw new PipelineError(PipelineCodes.LEDGER_UNKNOWN_RUN, `no run ${JSON.stringify(runId)} was started`);
   const finishedAt = readDate(run.finished_at);
