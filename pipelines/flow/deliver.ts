@@ -8,6 +8,7 @@ import type { Ctx, MappedRecord, Outcome, TargetIdentity } from '../../connector
 import { sentDetail, sentText, type SentDetail } from '../audit/sent-detail.js';
 import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import type { ClaimedSubmission, RunSummary, SealedSent, Transition } from '../ledger/ledger.types.js';
+import { applyCorrections } from '../ledger/corrections.apply.js';
 import { Pacer, sleep } from './pacer.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
@@ -45,6 +46,10 @@ export function piiDetail(mapping: CompiledMapping, r: MapResult, hash: (v: unkn
     }
   }
   return out;
+}
+
+function observeDelivery(opts: PassOptions, started: number, outcomes: readonly Outcome[]): void {
+  opts.observe?.delivery?.({ seconds: (performance.now() - started) / 1000, outcomes });
 }
 
 /** Delivers everything due now (and failures that come due within the retry wait); records the target holds go into `held`. */
@@ -91,6 +96,10 @@ async function deliverBatch(
   held: HeldRecords,
 ): Promise<void> {
   const results = await mapAll(p, claimed, opts);
+  for (let i = 0; i < claimed.length; i++) {
+    const corrections = claimed[i]!.corrections;
+    if (corrections && results[i]!.ok) applyCorrections(results[i]!, corrections);
+  }
   const d = await deliverMapped(p, ledger, runId, claimed, results, opts, ctx, counts, pacer);
   if (d) await recordOutcomes(p, ledger, runId, d, opts, counts, held);
 }
@@ -159,15 +168,19 @@ export async function deliverMapped(
   await pacer?.take(records.length, opts.signal);
   const attempt = Math.max(...records.map((r) => byKey.get(r.key)!.claim.attempts)) + 1;
   let outcomes: Outcome[];
+  const started = performance.now();
   try {
     outcomes = await p.target.deliver(records, { ...ctx, attempt });
     opts.crash?.('after-target-commit');
   } catch (e) {
     const err = e as { code?: string; disposition?: string; message?: string };
-    if (err.disposition === 'fatal') throw e;
     const error: ErrorData = isCoded(e) ? { code: e.code, disposition: 'retry', message: e.message } : errorData(PipelineCodes.TARGET_UNAVAILABLE, err.message ?? String(e));
     outcomes = records.map((r) => ({ key: r.key, status: 'failed', error }));
+    observeDelivery(opts, started, outcomes);
+    if (err.disposition === 'fatal') throw e;
+    return { records, outcomes, byKey };
   }
+  observeDelivery(opts, started, outcomes);
   return { records, outcomes, byKey };
 }
 
@@ -217,8 +230,10 @@ export async function flushHeld(p: FlowPipeline, ledger: FlowLedger, runId: stri
     if (held.size) throw new PipelineError(PipelineCodes.TARGET_HELD_WITHOUT_FLUSH, `target ${p.targetName} held records but has no flush`);
     return;
   }
+  const started = performance.now();
   const outcomes = (await p.target.flush(ctx)).filter((o) => o.status !== 'held');
   opts.crash?.('after-target-commit');
+  if (outcomes.length) observeDelivery(opts, started, outcomes);
   const stray = outcomes.filter((o) => !held.has(o.key)).map((o) => o.key);
   if (stray.length) opts.log.warn({ pipeline: p.name, keys: stray }, 'the target answered for records it was not holding: ignored');
   if (!held.size) return;

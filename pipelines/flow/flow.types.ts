@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { ErrorData } from '../../lib/errors.js';
 import type { KeyEncryptionKey } from '../../lib/envelope.js';
 import type { CompiledMapping } from '../../mappings/index.js';
-import type { AnswerResult, ConnectorState, SealedFiles, Source, Target } from '../../connectors/connector.types.js';
+import type { AnswerResult, ConnectorState, Outcome, SealedFiles, Source, Target } from '../../connectors/connector.types.js';
 import type { ReconcileReport } from '../ledger/ledger.reconcile.js';
 import type {
   Actor,
@@ -103,6 +103,18 @@ export interface PassOptions {
   now?: () => Date;
   /** Handed to connectors as `Ctx.skipUnchanged`: `rekey serve` sets it so unchanged input is not read again. */
   skipUnchanged?: boolean;
+  /** Told of each call to the target, for metrics; must be cheap and must not throw. */
+  observe?: PassObserver;
+}
+
+/** Hooks a pass calls as it works, for metrics (see `runner/serve/metrics.ts`). */
+export interface PassObserver {
+  /**
+   * After each `target.deliver(batch)` or `target.flush()`: how long it took
+   * and what the target answered per record (a batch the target threw for
+   * is reported as every record `failed`).
+   */
+  delivery?(d: { seconds: number; outcomes: readonly Outcome[] }): void;
 }
 
 /** Progress of a pass, for a progress bar. */
