@@ -84,7 +84,7 @@ describe('rekey serve (as a process)', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
     const metrics = await (await get('/metrics')).text();
-    expect(metrics).toContain('rekey_submissions{pipeline="change-of-address",state="delivered"} 6');
+    expect(metrics).toContain('rekey_ledger_submissions{pipeline="change-of-address",state="delivered"} 6');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).not.toMatch(/"level":50/);

@@ -1,11 +1,15 @@
 /**
- * The runner's HTTP face (Fastify): `/health` for orchestrators, `/status`
- * for people, `/metrics` in Prometheus text for monitoring. Later sources
- * (webhook intake) add their routes here.
+ * The runner's HTTP face (Fastify): `/health` (liveness) and `/ready`
+ * (readiness) for orchestrators, `/status` for people, `/metrics` in
+ * Prometheus text for monitoring (see `metrics.ts`, `readiness.ts`). None
+ * of them holds citizens' data. Later sources (webhook intake) add their
+ * routes here.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Scheduler } from './scheduler.js';
+import { ServeMetrics } from './metrics.js';
+import { Readiness } from './readiness.js';
 import type { LedgerState } from '../../pipelines/ledger/ledger.types.js';
 
 /** What the server reads ledger counts from. */
@@ -22,21 +26,45 @@ export interface RunningServer {
 /** Adds routes (such as a source's intake) to the server before it listens. */
 export type RouteRegistrar = (app: FastifyInstance) => void;
 
+/** What `startServer` needs. */
+export interface ServerOptions {
+  host: string;
+  port: number;
+  scheduler: Scheduler;
+  ledger: CountsSource;
+  log: Logger;
+  routes?: RouteRegistrar[];
+  /** The metrics `/metrics` renders; default: new ones for the scheduler's pipelines, fed by its pass ends. */
+  metrics?: ServeMetrics;
+  /** What `/ready` reports; default: every pipeline judged by its passes alone (no probes). */
+  readiness?: Readiness;
+}
+
 /** Starts the server; resolves once it listens. */
-export async function startServer(opts: { host: string; port: number; scheduler: Scheduler; ledger: CountsSource; log: Logger; routes?: RouteRegistrar[] }): Promise<RunningServer> {
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const app = Fastify({
     loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
+  const { scheduler } = opts;
+  const readiness = opts.readiness ?? new Readiness(scheduler.pipelines.map((p) => ({ name: p.name, isRunning: () => p.running })), opts.log);
+  if (!opts.readiness) scheduler.onPassEnd((end) => readiness.passEnded(end));
+  const metrics = opts.metrics ?? new ServeMetrics(scheduler.pipelines, opts.ledger, (name) => readiness.isReady(name));
+  if (!opts.metrics) scheduler.onPassEnd((end) => metrics.passEnded(end));
   for (const add of opts.routes ?? []) add(app);
   app.get('/health', async (_req, reply) => {
-    const stopping = opts.scheduler.isStopping;
+    const stopping = scheduler.isStopping;
     return reply.code(stopping ? 503 : 200).send({ status: stopping ? 'stopping' : 'ok' });
+  });
+  app.get('/ready', async (_req, reply) => {
+    const report = readiness.report();
+    const status = scheduler.isStopping ? 'stopping' : report.ready ? 'ready' : 'not ready';
+    return reply.code(status === 'ready' ? 200 : 503).send({ status, pipelines: report.pipelines });
   });
   app.get('/status', async () => {
     const counts = await opts.ledger.counts();
     return {
-      pipelines: opts.scheduler.pipelines.map((p) => ({
+      pipelines: scheduler.pipelines.map((p) => ({
         name: p.name,
         cron: p.cron ?? null,
         timezone: p.timezone,
@@ -51,14 +79,8 @@ export async function startServer(opts: { host: string; port: number; scheduler:
     };
   });
   app.get('/metrics', async (_req, reply) => {
-    const counts = await opts.ledger.counts();
-    let out = '# HELP rekey_submissions Submissions in the ledger by pipeline and state.\n# TYPE rekey_submissions gauge\n';
-    for (const [pipeline, byState] of Object.entries(counts)) {
-      for (const [state, n] of Object.entries(byState)) out += `rekey_submissions{pipeline=${JSON.stringify(pipeline)},state="${state}"} ${n ?? 0}\n`;
-    }
-    out += '# HELP rekey_pass_running Whether a pass of the pipeline is running.\n# TYPE rekey_pass_running gauge\n';
-    for (const p of opts.scheduler.pipelines) out += `rekey_pass_running{pipeline=${JSON.stringify(p.name)}} ${p.running ? 1 : 0}\n`;
-    return reply.type('text/plain; version=0.0.4').send(out);
+    const text = await metrics.text();
+    return reply.type(metrics.contentType).send(text);
   });
   const url = await app.listen({ host: opts.host, port: opts.port });
   return { url, close: () => app.close() };
