@@ -25,6 +25,9 @@ import { defaultThreads } from '../pool/mapping-pool.js';
 import { mappingOptions } from './run.command.js';
 import { startServer } from '../serve/server.js';
 import { Intake } from '../serve/intake.js';
+import { ServeMetrics } from '../serve/metrics.js';
+import { Readiness, type Watched } from '../serve/readiness.js';
+import type { LoadedPipeline } from '../pipeline-files.js';
 import type { CommandResult } from '../cli.js';
 import { parsePipeline } from '../../pipelines/definition/pipeline.loader.js';
 import type { PipelineDef } from '../../pipelines/definition/pipeline.types.js';
@@ -44,6 +47,31 @@ async function purgeAll(runtime: Runtime, pipelines: readonly { file: string; de
     const purged = Object.fromEntries(counts.filter((c) => c.count > 0).map((c) => [c.kind, c.count]));
     if (Object.keys(purged).length) log.info({ pipeline: def.pipeline, purged }, 'retention purge');
   }
+}
+
+/** The `target` label of a pipeline's metrics: its target's kind (`postgres`, `file-drop`, ...), never its URL. */
+function targetLabel(p: Pick<LoadedPipeline, 'def' | 'target'>): string {
+  return p.target.identity?.().kind ?? p.def.target.kind;
+}
+
+/**
+ * The readiness probe of the pipeline in `file`: builds its target afresh,
+ * connects and closes it. None for a browser target: its connect launches
+ * Chromium, too dear for a health check, so its passes alone judge it.
+ */
+function targetProbe(file: string, def: PipelineDef, runtime: Runtime, log: Logger, signal: AbortSignal): (() => Promise<void>) | undefined {
+  if (def.target.kind === 'browser') return undefined;
+  return async () => {
+    const fresh = await loadPipelineFile(file);
+    if (!fresh.pipeline) throw new Error(fresh.problems.map(formatProblem).join('\n'));
+    const { target } = fresh.pipeline;
+    const name = def.pipeline;
+    try {
+      await target.connect({ log: log.child({ pipeline: name, probe: true }), signal, attempt: 1, state: runtime.ledger.connectorState(name), files: runtime.ledger.sealedFiles(name) });
+    } finally {
+      await target.close().catch(() => undefined);
+    }
+  };
 }
 
 interface ServeOptions {
@@ -78,7 +106,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       const loaded = [];
       for (const f of files) {
         const l = await loadPipelineFile(f);
-        if (l.pipeline) loaded.push({ file: f, def: l.pipeline.def, secrets: l.pipeline.secrets, source: l.pipeline.source, mapping: l.pipeline.mapping });
+        if (l.pipeline) loaded.push({ file: f, def: l.pipeline.def, secrets: l.pipeline.secrets, source: l.pipeline.source, target: l.pipeline.target, mapping: l.pipeline.mapping });
         else problems.push(...l.problems);
       }
       if (problems.length || loaded.length === 0) {
@@ -99,8 +127,13 @@ export function serveCommand(program: Command, result: CommandResult): void {
       const crash = crashHook(process.env[CRASH_ENV]);
       const wakes = new Map<string, () => Promise<void>>();
       const pools = new PipelinePools(key);
-      for (const { file, def, source } of loaded) {
+      const metrics = new ServeMetrics(scheduler.pipelines, runtime.ledger, (name) => readiness.isReady(name));
+      const watched: Watched[] = [];
+      const atStart: (() => Promise<void>)[] = [];
+      for (const { file, def, source, target } of loaded) {
         const pass = async () => {
+          await readiness.idle(def.pipeline);
+          const started = performance.now();
           const fresh = await loadPipelineFile(file);
           if (!fresh.pipeline) throw new Error(fresh.problems.map(formatProblem).join('\n'));
           const lp = fresh.pipeline;
@@ -116,16 +149,27 @@ export function serveCommand(program: Command, result: CommandResult): void {
             piiHash: piiHasher(key),
             crash,
             skipUnchanged: true,
+            observe: metrics.observer(def.pipeline, targetLabel(lp)),
             ...mappingOptions(pool, lp.mapping, key),
           });
-          plog.info({ pipeline: def.pipeline, ...summary }, 'pass finished');
+          plog.info({ pipeline: def.pipeline, ...summary, durationMs: Math.round(performance.now() - started) }, 'pass finished');
           return summary;
         };
         const entry = scheduler.add(def.pipeline, def.schedule?.cron, def.schedule?.timezone ?? 'Europe/London', pass);
-        if (opts.runAtStart) void scheduler.runNow(entry, pass, { kind: 'start' });
+        metrics.declare(def.pipeline, targetLabel({ def, target }));
+        const probe = targetProbe(file, def, runtime, log, abort.signal);
+        watched.push({ name: def.pipeline, isRunning: () => entry.running, ...(probe ? { probe } : {}) });
+        if (opts.runAtStart) atStart.push(() => scheduler.runNow(entry, pass, { kind: 'start' }));
         wakes.set(def.pipeline, () => scheduler.runNow(entry, pass, { kind: 'webhook' }));
         source.watch?.({ log: log.child({ pipeline: def.pipeline }), signal: abort.signal, attempt: 1 }, () => void scheduler.runNow(entry, pass, { kind: 'watch' }));
       }
+      const readiness = new Readiness(watched, log);
+      scheduler.onPassEnd((end) => {
+        metrics.passEnded(end);
+        readiness.passEnded(end);
+      });
+      for (const run of atStart) void run();
+      void readiness.start();
       const kept = loaded.map(({ file, def }) => ({ file, def }));
       const purge = scheduler.chore('retention-purge', PURGE_CRON, () => purgeAll(runtime, kept, id, log));
       void purge();
@@ -134,7 +178,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
         loaded.map((l) => ({ name: l.def.pipeline, source: l.source, mapping: l.mapping })),
         { ledger: runtime.ledger, actor: id, log, wake: (name) => wakes.get(name)?.() ?? Promise.resolve(), isRunning: (name) => scheduler.pipelines.some((p) => p.name === name && p.running) },
       );
-      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, log, routes: [intake.routes] });
+      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, log, routes: [intake.routes], metrics, readiness });
       log.info({ url: server.url, pipelines: loaded.map((l) => l.def.pipeline) }, 'serving');
       await new Promise<void>((done) => {
         const stop = (signal: string) => {
@@ -150,6 +194,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       await checkpoints?.writeNow();
       await pools.close();
       await server.close();
+      await readiness.settle();
       await runtime.close();
       log.info('stopped cleanly');
       result.code = 0;
