@@ -172,6 +172,18 @@ export const PipelineCodes = defineErrors({
     means: 'The reference given matches more than one submission of the pipeline; the message lists them.',
     hint: 'Give more of the reference, or one of the full keys the message lists.',
   },
+  SEARCH_CURSOR_INVALID: {
+    code: 'SEARCH_CURSOR_INVALID',
+    disposition: 'reject',
+    means: 'A submission list was asked for the page after a cursor that is not one the list handed out (changed, cut short, or from another list order).',
+    hint: 'Start again from the first page, and follow the `next` cursor each page gives, unchanged.',
+  },
+  SEARCH_FILTER_INVALID: {
+    code: 'SEARCH_FILTER_INVALID',
+    disposition: 'reject',
+    means: 'A submission list was asked for with a filter it cannot apply: a page size out of range, an unknown state, or a date that is not a date.',
+    hint: 'Read the field the message names and give a value in the range it states.',
+  },
   MAPPING_VERSION_UNKNOWN: {
     code: 'MAPPING_VERSION_UNKNOWN',
     disposition: 'reject',

@@ -1,6 +1,6 @@
 /**
  * `rekey serve [FOLDER]`: runs every pipeline in a folder on its cron
- * schedule, with health, status and metrics endpoints. On SIGTERM or SIGINT
+ * schedule, with health, readiness, status and metrics endpoints. On SIGTERM or SIGINT
  * it stops taking new work, lets the batch in hand finish, releases its
  * leases and exits; nothing read is lost. It also applies each pipeline's
  * `retention:` (the purge of `rekey purge`) once at start and then hourly,
@@ -92,7 +92,7 @@ export async function pipelineFiles(folder: string): Promise<string[]> {
 export function serveCommand(program: Command, result: CommandResult): void {
   program
     .command('serve')
-    .description('run every pipeline in a folder on its schedule, with /health, /status and /metrics')
+    .description('run every pipeline in a folder on its schedule, with /health, /ready, /status and /metrics')
     .argument('[folder]', 'folder of pipeline files', 'pipelines')
     .option('--state <url>', 'state store URL (default: REKEY_STATE_URL or .rekey/state.sqlite)')
     .option('--port <port>', 'HTTP port for health, status and metrics', process.env.REKEY_PORT ?? '8080')
