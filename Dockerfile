@@ -23,6 +23,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/mappings/mapping.schema.json ./mappings/mapping.schema.json
 COPY --from=build /app/pipelines/definition/pipeline.schema.json ./pipelines/definition/pipeline.schema.json
+# The console's page templates (its stylesheet is built into dist).
+COPY --from=build /app/runner/console/views ./runner/console/views
 COPY --from=build /app/examples ./examples
 COPY --from=build /app/fixtures ./fixtures
 COPY --from=build /app/docs ./docs

@@ -26,6 +26,7 @@ import { purgeCommand } from './commands/purge.command.js';
 import { eraseCommand } from './commands/erase.command.js';
 import { evidenceCommand } from './commands/evidence.command.js';
 import { showCommand } from './commands/show.command.js';
+import { consoleCommand } from './commands/console.command.js';
 
 /** Exit code for a command line that could not be understood. */
 export const EXIT_USAGE = 2;
@@ -43,7 +44,7 @@ export function buildProgram(result: CommandResult): Command {
     .option('--debug', 'print the stack of an error as well as its message')
     .showHelpAfterError('(run rekey --help for usage)')
     .exitOverride();
-  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand, statusCommand, dlqCommand, replayCommand, auditCommand, filesCommand, keysCommand, purgeCommand, eraseCommand, evidenceCommand, showCommand]) add(program, result);
+  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand, statusCommand, dlqCommand, replayCommand, auditCommand, filesCommand, keysCommand, purgeCommand, eraseCommand, evidenceCommand, showCommand, consoleCommand]) add(program, result);
   return program;
 }
 

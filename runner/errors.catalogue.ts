@@ -9,6 +9,7 @@ import { DISPOSITIONS, type ErrorDef } from '../lib/errors.js';
 import { CONNECTOR_CATALOGUES } from '../connectors/connector.errors.js';
 import { MappingErrors } from '../mappings/mapping.errors.js';
 import { PipelineCodes } from '../pipelines/pipeline.errors.js';
+import { ConsoleErrors } from './console/console.errors.js';
 
 /** One layer's catalogue: where it is written and its entries. */
 export interface CatalogueSection {
@@ -29,6 +30,7 @@ export const ERROR_CATALOGUES: readonly CatalogueSection[] = [
     entries: Object.values(CONNECTOR_CATALOGUES).flatMap((c) => Object.values(c)),
   },
   { layer: 'pipelines', file: 'pipelines/pipeline.errors.ts', about: 'The state store, ledger, audit log and delivery.', entries: Object.values(PipelineCodes) },
+  { layer: 'runner', file: 'runner/console/console.errors.ts', about: 'The console of rekey serve: its users file and settings.', entries: Object.values(ConsoleErrors) },
 ];
 
 const BY_CODE = new Map(ERROR_CATALOGUES.flatMap((s) => s.entries.map((e) => [e.code, e] as const)));

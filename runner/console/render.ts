@@ -1,0 +1,45 @@
+/**
+ * Server-side rendering of the console: Nunjucks over the console's own
+ * views (runner/console/views) and govuk-frontend's templates and macros,
+ * autoescaped. The stylesheet is built from govuk-frontend's Sass at
+ * `npm run build` (scripts/console-css.mjs) into dist/runner/console/assets.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nunjucks from 'nunjucks';
+
+/** The folder of rekey's package.json (the source tree or the installed package), found upwards from this file. */
+export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'rekey') return dir;
+    if (dirname(dir) === dir) throw new Error(`rekey's package.json is not above ${from}`);
+  }
+}
+
+/** govuk-frontend's `dist` folder (its templates are under `govuk/`). */
+export function govukDist(): string {
+  const req = createRequire(import.meta.url);
+  return join(dirname(req.resolve('govuk-frontend/package.json')), 'dist');
+}
+
+/** Where the console's views are. */
+export function viewsDir(root = packageRoot()): string {
+  return join(root, 'runner', 'console', 'views');
+}
+
+/** Where the built stylesheet is. */
+export function assetsDir(root = packageRoot()): string {
+  return join(root, 'dist', 'runner', 'console', 'assets');
+}
+
+/** A configured Nunjucks environment: autoescape on, undefined values rendered empty, with a few filters pages share. */
+export function consoleViews(root = packageRoot()): nunjucks.Environment {
+  const env = new nunjucks.Environment(new nunjucks.FileSystemLoader([viewsDir(root), govukDist()], { noCache: false }), { autoescape: true, throwOnUndefined: false });
+  env.addFilter('when', (v: unknown) => (v instanceof Date ? v.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : typeof v === 'string' ? v.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : ''));
+  env.addFilter('count', (v: unknown) => (typeof v === 'number' ? v.toLocaleString('en-GB') : v === undefined || v === null ? '0' : String(v)));
+  env.addFilter('enc', (v: unknown) => encodeURIComponent(String(v ?? '')));
+  return env;
+}
