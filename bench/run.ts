@@ -10,6 +10,7 @@ import { webhookBench } from './webhook.bench.js';
 import { sqlTargetBench } from './sql-target.bench.js';
 import { browserBench } from './browser.bench.js';
 import { sqliteDriversBench } from './sqlite-drivers.bench.js';
+import { consoleBench } from './console.bench.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   mapping: () => mappingBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
@@ -19,6 +20,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   webhook: () => webhookBench(Number(process.env.REKEY_BENCH_WEBHOOK_REQUESTS ?? 20_000), Number(process.env.REKEY_BENCH_WEBHOOK_CONCURRENCY ?? 64)),
   'sql-target': () => sqlTargetBench(Number(process.env.REKEY_BENCH_RECORDS ?? 200_000)),
   'sqlite-drivers': () => sqliteDriversBench(Number(process.env.REKEY_BENCH_RECORDS ?? 200_000)),
+  console: () => consoleBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
   browser: () => browserBench(Number(process.env.REKEY_BENCH_FORMS ?? 40), (process.env.REKEY_BENCH_CONTEXTS ?? '1,2,4,8').split(',').map(Number)),
 };
 
@@ -30,6 +32,10 @@ async function main(): Promise<void> {
     const bench = BENCHES[name];
     if (!bench) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
     const result = await bench();
+    if (typeof result.markdown === 'string') {
+      process.stdout.write(`\n## ${name}\n\n${result.markdown}\n\n${JSON.stringify({ ...result, markdown: undefined }, null, 2)}\n`);
+      continue;
+    }
     const figures = result.figures as Figure[];
     const extra = (['cpuMicrosPerRecord', 'serverCpuMicrosPerRecord'] as const).filter((k) => figures.some((f) => f[k] !== undefined));
     const heads = { cpuMicrosPerRecord: 'CPU µs/record', serverCpuMicrosPerRecord: 'server CPU µs/record' };
