@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path';
 import type { CompiledMapping, Problem } from '../mappings/index.js';
 import { BUILTIN_CONNECTORS, type ConnectorCatalog } from '../connectors/registry.js';
 import { parsePipeline } from '../pipelines/definition/pipeline.loader.js';
-import type { PipelineDef } from '../pipelines/definition/pipeline.types.js';
+import type { AlertEvent, PipelineDef } from '../pipelines/definition/pipeline.types.js';
 import { resolveSecrets } from '../pipelines/definition/secrets.js';
 import type { BuiltPipeline } from '../pipelines/flow/flow-pipeline.js';
 import { fileProblem, loadMappingFile } from './mapping-files.js';
@@ -25,6 +25,20 @@ export interface LoadedPipeline extends BuiltPipeline {
   mappingFile: string;
   /** Every resolved secret value, for redaction in logs; never log this list. */
   secrets: string[];
+  /** The alert webhooks with their URLs resolved (secrets: never log one). */
+  alerts: ResolvedAlertWebhook[];
+}
+
+/** An alert webhook ready to post to. */
+export interface ResolvedAlertWebhook {
+  url: string;
+  on: AlertEvent[];
+}
+
+/** The webhooks of `resolved.alerts` whose URL could be resolved. */
+function alertWebhooks(resolved: Record<string, unknown>): ResolvedAlertWebhook[] {
+  const hooks = Array.isArray(resolved.webhooks) ? (resolved.webhooks as { url: unknown; on: AlertEvent[] }[]) : [];
+  return hooks.flatMap((h) => (typeof h.url === 'string' ? [{ url: h.url, on: h.on }] : []));
 }
 
 /** Where secrets and connectors come from; tests replace them. */
@@ -118,5 +132,5 @@ export async function loadPipelineFile(path: string, opts: PipelineLoadOptions =
   const target = skipped.has('target') ? undefined : build('target', () => connectors.targets.get(def.target.kind)?.create(resolved.target, env));
   if (unchecked.length) return { problems: byPosition(path, problems), unchecked };
   if (problems.length || !mapping || !source || !target) return { problems: byPosition(path, problems) };
-  return { pipeline: { def, file: path, version: definitionVersion(def), mappingFile, mapping, source, target, secrets: resolved.secrets }, problems: [] };
+  return { pipeline: { def, file: path, version: definitionVersion(def), mappingFile, mapping, source, target, secrets: resolved.secrets, alerts: alertWebhooks(resolved.alerts) }, problems: [] };
 }

@@ -16,8 +16,8 @@ import { DURATION_HINT, formatDuration, parseDuration } from '../../lib/duration
 import { buildPipelineSchema, DATE_PATTERN, TIME_PATTERN } from './pipeline.schema.js';
 import { DEFAULT_RETRY } from './retry.js';
 import { DEFAULT_RETENTION } from '../privacy/retention.js';
-import { findSecrets, isSecretPath } from './secrets.js';
-import type { Blackout, ConnectorUse, HoursRange, PipelineDef, RetentionPolicy, RetryPolicy, Schedule, WriteWindow } from './pipeline.types.js';
+import { findAlertSecrets, findSecrets, isSecretPath } from './secrets.js';
+import { ALERT_EVENTS, type AlertsPolicy, type Blackout, type ConnectorUse, type HoursRange, type PipelineDef, type RetentionPolicy, type RetryPolicy, type Schedule, type SecretRef, type WriteWindow } from './pipeline.types.js';
 import type { BankHolidayRegion } from './bank-holidays.js';
 
 type Obj = Record<string, unknown>;
@@ -72,7 +72,7 @@ function readPipeline(file: string, text: string, connectors: ConnectorCatalog):
   const window = readWindow(src, doc.window);
   const retry = readRetry(src, obj(doc.retry));
   const retention = readRetention(src, obj(doc.retention));
-  const secrets = [...findSecrets(src, 'source', obj(doc.source).config), ...findSecrets(src, 'target', obj(doc.target).config)];
+  const secrets = [...findSecrets(src, 'source', obj(doc.source).config), ...findSecrets(src, 'target', obj(doc.target).config), ...findAlertSecrets(src, doc.alerts)];
   if (src.problems.length) return { problems: src.problems, yaml: src };
 
   const use = (v: unknown): ConnectorUse => ({ kind: String(obj(v).kind), config: obj(obj(v).config) });
@@ -94,6 +94,8 @@ function readPipeline(file: string, text: string, connectors: ConnectorCatalog):
   if (schedule) def.schedule = schedule;
   if (window) def.window = window;
   if (typeof doc.workers === 'number') def.workers = doc.workers;
+  const alerts = readAlerts(secrets, doc.alerts);
+  if (alerts) def.alerts = alerts;
   return { def, problems: src.problems, yaml: src };
 }
 
@@ -216,4 +218,15 @@ function readRetention(src: YamlSource, raw: Obj): RetentionPolicy {
     src.report(['retention', raw.ledger === undefined ? 'bodies' : 'ledger'], `retention.ledger (${formatDuration(policy.ledgerMs)}${note}) is shorter than retention.bodies (${formatDuration(policy.bodiesMs)}): a ledger row is kept at least as long as its body`);
   }
   return policy;
+}
+
+/** The checked `alerts` block: each webhook's URL reference (from `secrets`) and its events, all three by default. */
+function readAlerts(secrets: readonly SecretRef[], raw: unknown): AlertsPolicy | undefined {
+  if (!isObj(raw) || !Array.isArray(raw.webhooks)) return undefined;
+  const webhooks = raw.webhooks.map((hook, i) => {
+    const ref = secrets.find((r) => r.side === 'alerts' && r.path[1] === i)!;
+    const on = obj(hook).on;
+    return { url: ref.from, on: Array.isArray(on) ? (on as AlertsPolicy['webhooks'][number]['on']) : [...ALERT_EVENTS] };
+  });
+  return { webhooks };
 }

@@ -9,6 +9,7 @@ import { BUILTIN_CONNECTORS, type ConnectorCatalog } from '../../connectors/regi
 import { BANK_HOLIDAY_REGIONS } from './bank-holidays.js';
 import { DURATION_PATTERN } from '../../lib/duration.js';
 import { secretRefSchema } from './secrets.js';
+import { ALERT_EVENTS } from './pipeline.types.js';
 
 type Json = Record<string, unknown>;
 
@@ -171,6 +172,33 @@ export function buildPipelineSchema(catalog: ConnectorCatalog, opts: PipelineSch
           maxDelay: duration('Longest wait; default 1h.'),
           multiplier: { type: 'number', minimum: 1, maximum: 10, description: 'Growth of the wait per attempt; default 2.' },
           jitter: { type: 'number', minimum: 0, maximum: 1, description: 'Fraction by which each wait is randomly shortened; default 0.2.' },
+        },
+      },
+      alerts: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['webhooks'],
+        description: '`rekey serve` posts a JSON message (a `text` line for Slack or Teams, and counts, codes and the pipeline name; never a citizen’s data) to each webhook when a pass fails, when dead letters appear, and when the pipeline recovers.',
+        properties: {
+          webhooks: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['url'],
+              properties: {
+                url: { ...secretRefSchema, description: 'The webhook URL, always { env: NAME } or { file: path }: an incoming-webhook URL (Slack, Teams) lets anyone who has it post.' },
+                on: {
+                  type: 'array',
+                  minItems: 1,
+                  uniqueItems: true,
+                  items: { type: 'string', enum: [...ALERT_EVENTS] },
+                  description: 'The events sent to this webhook: pass-failed, dead-letters, recovered; default all three.',
+                },
+              },
+            },
+          },
         },
       },
       workers: { type: 'integer', minimum: 0, maximum: 256, description: 'Worker threads for mapping; 0 maps on the main thread; default one per core.' },

@@ -87,10 +87,28 @@ export interface RetentionPolicy {
 /** Where a config value is to be read from when the pipeline starts. */
 export type SecretSource = { env: string } | { file: string };
 
-/** A `{ env: NAME }` or `{ file: path }` value in a connector's config. */
+/** What an alert webhook may be told of (see runner/serve/alerts.ts for when each is sent). */
+export const ALERT_EVENTS = ['pass-failed', 'dead-letters', 'recovered'] as const;
+
+/** One of {@link ALERT_EVENTS}. */
+export type AlertEvent = (typeof ALERT_EVENTS)[number];
+
+/** A webhook named under `alerts.webhooks`: its URL is always a secret reference (incoming-webhook URLs are bearer secrets). */
+export interface AlertWebhook {
+  url: SecretSource;
+  /** The events it receives; default all. */
+  on: AlertEvent[];
+}
+
+/** Where `rekey serve` sends alerts about the pipeline. */
+export interface AlertsPolicy {
+  webhooks: AlertWebhook[];
+}
+
+/** A `{ env: NAME }` or `{ file: path }` value in a connector's config, or an alert webhook's URL. */
 export interface SecretRef {
-  side: 'source' | 'target';
-  /** Path of the value inside that connector's `config`. */
+  side: 'source' | 'target' | 'alerts';
+  /** Path of the value inside that connector's `config` (for `alerts`: inside `alerts`, e.g. `webhooks`, 0, `url`). */
   path: (string | number)[];
   from: SecretSource;
   /** Where the reference is written, for problems when it cannot be resolved. */
@@ -119,6 +137,8 @@ export interface PipelineDef {
   retention: RetentionPolicy;
   /** Worker threads for mapping; 0 maps on the main thread; undefined: one per CPU core. */
   workers?: number;
-  /** Every secret reference in the source and target configs. */
+  /** Webhooks told when a pass fails, dead letters appear, or the pipeline recovers. */
+  alerts?: AlertsPolicy;
+  /** Every secret reference in the source and target configs and the alert webhooks. */
   secrets: SecretRef[];
 }

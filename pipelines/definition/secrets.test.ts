@@ -24,7 +24,7 @@ describe('resolveSecrets', () => {
       reads.push(p);
       return 'pw\r\n';
     });
-    expect(out).toEqual({ source: { path: 'in.ndjson' }, target: { url: 'x://y', password: 'pw' }, secrets: ['x://y', 'pw'], missing: [], problems: [] });
+    expect(out).toEqual({ source: { path: 'in.ndjson' }, target: { url: 'x://y', password: 'pw' }, alerts: {}, secrets: ['x://y', 'pw'], missing: [], problems: [] });
     expect(reads).toEqual([join(dir, 'secrets/db.txt')]);
     expect(def.target.config.url).toEqual({ env: 'DB_URL' });
   });
@@ -45,5 +45,41 @@ describe('resolveSecrets', () => {
     ]);
     expect(out.missing.map((r) => r.path)).toEqual([['url'], ['password']]);
     expect((await resolveSecrets(def, {}, async () => 'x')).problems[0]?.message).toBe('environment variable DB_URL is not set');
+  });
+});
+
+describe('alerts: webhook URLs are secrets', () => {
+  const withAlerts = (alerts: string) =>
+    parsePipeline(join(dir, 'p.yaml'), ['pipeline: p', 'mapping: m.yaml', 'source:', '  kind: file', '  config: { path: in.ndjson }', 'target:', '  kind: vault-db', '  config: { url: { env: DB_URL } }', alerts, ''].join('\n'), connectors);
+
+  it('reads webhooks with their events, all three by default, and resolves each URL', async () => {
+    const parsed = withAlerts('alerts:\n  webhooks:\n    - { url: { env: SLACK_HOOK } }\n    - { url: { file: teams.txt }, on: [pass-failed, recovered] }');
+    expect(parsed.problems).toEqual([]);
+    expect(parsed.def!.alerts).toEqual({
+      webhooks: [
+        { url: { env: 'SLACK_HOOK' }, on: ['pass-failed', 'dead-letters', 'recovered'] },
+        { url: { file: 'teams.txt' }, on: ['pass-failed', 'recovered'] },
+      ],
+    });
+    const out = await resolveSecrets(parsed.def!, { DB_URL: 'x://y', SLACK_HOOK: 'https://hooks.example/T1/B2/s3cr3t' }, async () => 'https://teams.example/hook/abc\n');
+    expect(out.problems).toEqual([]);
+    expect(out.alerts).toEqual({ webhooks: [{ url: 'https://hooks.example/T1/B2/s3cr3t', on: ['pass-failed', 'dead-letters', 'recovered'] }, { url: 'https://teams.example/hook/abc', on: ['pass-failed', 'recovered'] }] });
+    expect(out.secrets).toContain('https://hooks.example/T1/B2/s3cr3t');
+    expect(parsed.def!.alerts!.webhooks[0]!.url).toEqual({ env: 'SLACK_HOOK' });
+  });
+
+  it('refuses a URL written in the file, at its place and without echoing it, and an unknown event', () => {
+    const parsed = withAlerts('alerts:\n  webhooks:\n    - url: https://hooks.slack.com/services/T0/B0/XyZsecret\n      on: [pass-failed, exploded]');
+    expect(parsed.def).toBeUndefined();
+    const text = JSON.stringify(parsed.problems);
+    expect(text).not.toContain('XyZsecret');
+    expect(parsed.problems.find((p) => p.path === 'alerts.webhooks[0].url')).toMatchObject({ line: 11, message: expect.stringContaining('{ env: NAME }') });
+    expect(parsed.problems.some((p) => p.path.startsWith('alerts.webhooks[0].on'))).toBe(true);
+  });
+
+  it('reports an unset variable at the webhook URL', async () => {
+    const parsed = withAlerts('alerts:\n  webhooks:\n    - { url: { env: SLACK_HOOK } }');
+    const out = await resolveSecrets(parsed.def!, { DB_URL: 'x://y' });
+    expect(out.problems).toEqual([expect.objectContaining({ path: 'alerts.webhooks[0].url', line: 11, message: 'environment variable SLACK_HOOK is not set' })]);
   });
 });

@@ -48,9 +48,30 @@ export function secretSourceOf(value: unknown): SecretSource | undefined {
   return undefined;
 }
 
-/** True for a document path under `source.config` or `target.config` whose key names a secret. */
+/** True for a document path under `source.config` or `target.config` whose key names a secret, or at or under an alert webhook's `url`. */
 export function isSecretPath(path: DocPath): boolean {
+  if (path[0] === 'alerts') return path[1] === 'webhooks' && path[3] === 'url';
   return (path[0] === 'source' || path[0] === 'target') && path[1] === 'config' && path.slice(2).some((k) => typeof k === 'string' && SECRET_KEY.test(k));
+}
+
+/**
+ * The reference of each alert webhook's `url` in `alerts` (as written),
+ * located in `src`. A URL written in clear, or anything else but a
+ * reference, is reported on `src` without the value.
+ */
+export function findAlertSecrets(src: YamlSource, alerts: unknown): SecretRef[] {
+  const hooks = isObj(alerts) && Array.isArray(alerts.webhooks) ? alerts.webhooks : [];
+  const refs: SecretRef[] = [];
+  hooks.forEach((hook, i) => {
+    if (!isObj(hook) || !('url' in hook)) return;
+    const path = ['webhooks', i, 'url'];
+    const at: DocPath = ['alerts', ...path];
+    const from = secretSourceOf(hook.url);
+    if (from) refs.push({ side: 'alerts', path, from, pos: src.pos(at) });
+    else if (typeof hook.url === 'string') src.report(at, `an alert webhook URL is a secret written in the file (an incoming-webhook URL lets anyone post): ${SECRET_IN_CLEAR}`);
+    else src.report(at, '"url" must be { env: NAME } or { file: path }');
+  });
+  return refs;
 }
 
 /**
@@ -84,10 +105,12 @@ export function findSecrets(src: YamlSource, side: 'source' | 'target', config: 
   return refs;
 }
 
-/** Connector configs with every `{ env }` / `{ file }` replaced by its value. */
+/** Connector configs and `alerts` with every `{ env }` / `{ file }` replaced by its value. */
 export interface ResolvedSecrets {
   source: Record<string, unknown>;
   target: Record<string, unknown>;
+  /** `alerts` as written (empty when absent), each webhook `url` resolved to a string where it could be. */
+  alerts: Record<string, unknown>;
   /** The values put in, for log redaction. */
   secrets: string[];
   /** The references that could not be resolved. */
@@ -116,10 +139,12 @@ export async function resolveSecrets(
   env: Record<string, string | undefined> = process.env,
   read: (path: string) => Promise<string> = readText,
 ): Promise<ResolvedSecrets> {
-  const out: ResolvedSecrets = { source: structuredClone(def.source.config), target: structuredClone(def.target.config), secrets: [], missing: [], problems: [] };
+  const alerts = structuredClone(def.alerts ?? {}) as Record<string, unknown>;
+  const out: ResolvedSecrets = { source: structuredClone(def.source.config), target: structuredClone(def.target.config), alerts, secrets: [], missing: [], problems: [] };
   const problem = (ref: SecretRef, message: string) => {
     out.missing.push(ref);
-    out.problems.push({ file: ref.pos.file, line: ref.pos.line, col: ref.pos.col, path: pathLabel([ref.side, 'config', ...ref.path]), message });
+    const at = ref.side === 'alerts' ? ['alerts', ...ref.path] : [ref.side, 'config', ...ref.path];
+    out.problems.push({ file: ref.pos.file, line: ref.pos.line, col: ref.pos.col, path: pathLabel(at), message });
   };
   for (const ref of def.secrets) {
     let value: string | undefined;
