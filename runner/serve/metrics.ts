@@ -47,6 +47,7 @@ export class ServeMetrics {
   private readonly ledger: Gauge<'pipeline' | 'state'>;
   private readonly running: Gauge<'pipeline'>;
   private readonly up: Gauge<'pipeline'>;
+  private scrape?: Promise<string>;
 
   /**
    * `pipelines` are the scheduler's (read at each scrape); `isUp`, when
@@ -107,10 +108,14 @@ export class ServeMetrics {
     };
   }
 
-  /** The Prometheus text exposition, with the gauges read now. */
-  async text(): Promise<string> {
-    await this.refresh();
-    return this.registry.metrics();
+  /** The Prometheus text exposition, with the gauges read now; scrapes at once share one reading. */
+  text(): Promise<string> {
+    this.scrape ??= this.refresh()
+      .then(() => this.registry.metrics())
+      .finally(() => {
+        delete this.scrape;
+      });
+    return this.scrape;
   }
 
   /** The content type of {@link text}. */

@@ -144,18 +144,18 @@ describe('rekey serve monitoring (as a process)', () => {
     }
   }, 90_000);
 
-  it('reports a pipeline whose PostgreSQL database does not exist as degraded, without its password, and ready once it does', async () => {
+  it('reports a pipeline whose PostgreSQL database does not exist as degraded after its failed pass, without its password, and ready once it does', async () => {
     const dir = example();
     const db = `rekey_ready_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
     const url = new URL(PG_URL);
     url.password = 'canary-Pa55word';
     url.pathname = `/${db}`;
-    const s = serve(dir, join(dir, 'examples/pipelines'), [], { REKEY_LEGACY_URL: url.toString(), REKEY_LOG_LEVEL: 'info' });
+    const s = serve(dir, join(dir, 'examples/pipelines'), ['--run-at-start'], { REKEY_LEGACY_URL: url.toString(), REKEY_LOG_LEVEL: 'info' });
     const admin = new Sequelize(PG_URL, { logging: false, dialect: 'postgres' });
     try {
       type Ready = { status: number; body: string };
       const read = async (r: Response): Promise<Ready> => ({ status: r.status, body: await r.text() });
-      const degraded = await poll(s, '/ready', read, (r) => r.status === 503 && r.body.includes('"degraded"'));
+      const degraded = await poll(s, '/ready', read, (r) => r.status === 503 && r.body.includes('"by":"probe"') && !r.body.includes('"starting"'));
       expect(degraded?.status).toBe(503);
       const body = JSON.parse(degraded!.body) as { status: string; pipelines: Record<string, { status: string; code?: string; reason?: string; by?: string }> };
       expect(body.status).toBe('not ready');
@@ -166,6 +166,8 @@ describe('rekey serve monitoring (as a process)', () => {
       expect(body.pipelines['change-of-address']).toMatchObject({ status: 'ready' });
       const metrics = await (await s.get('/metrics')).text();
       expect(sample(metrics, 'rekey_pipeline_up{pipeline="sql-postgres-change-of-address"}')).toBe(0);
+      expect(sample(metrics, 'rekey_passes_total{pipeline="sql-postgres-change-of-address",outcome="failed"}')).toBe(1);
+      expect(sample(metrics, 'rekey_submissions_total{pipeline="sql-postgres-change-of-address",state="received"}')).toBe(0);
       expect(s.stderr()).toMatch(new RegExp(`"pipeline":"sql-postgres-change-of-address".*"code":"${pg!.code}".*"target connect failed"`));
       expect((await s.get('/health')).status).toBe(200);
       await admin.query(`CREATE DATABASE ${db}`);
