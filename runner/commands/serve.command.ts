@@ -25,6 +25,7 @@ import { defaultThreads } from '../pool/mapping-pool.js';
 import { mappingOptions } from './run.command.js';
 import { startServer } from '../serve/server.js';
 import { Intake } from '../serve/intake.js';
+import { Alerter } from '../serve/alerts.js';
 import { ServeMetrics } from '../serve/metrics.js';
 import { Readiness, type Watched } from '../serve/readiness.js';
 import type { LoadedPipeline } from '../pipeline-files.js';
@@ -106,7 +107,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       const loaded = [];
       for (const f of files) {
         const l = await loadPipelineFile(f);
-        if (l.pipeline) loaded.push({ file: f, def: l.pipeline.def, secrets: l.pipeline.secrets, source: l.pipeline.source, target: l.pipeline.target, mapping: l.pipeline.mapping });
+        if (l.pipeline) loaded.push({ file: f, def: l.pipeline.def, secrets: l.pipeline.secrets, source: l.pipeline.source, target: l.pipeline.target, mapping: l.pipeline.mapping, alerts: l.pipeline.alerts });
         else problems.push(...l.problems);
       }
       if (problems.length || loaded.length === 0) {
@@ -163,6 +164,9 @@ export function serveCommand(program: Command, result: CommandResult): void {
         wakes.set(def.pipeline, () => scheduler.runNow(entry, pass, { kind: 'webhook' }));
         source.watch?.({ log: log.child({ pipeline: def.pipeline }), signal: abort.signal, attempt: 1 }, () => void scheduler.runNow(entry, pass, { kind: 'watch' }));
       }
+      const alerter = new Alerter({ log, consoleUrl: process.env.REKEY_CONSOLE_URL, deadLetters: async (p) => (await runtime.ledger.counts(p))[p]?.dead ?? 0 });
+      for (const l of loaded) alerter.add(l.def.pipeline, l.alerts);
+      scheduler.onPassEnd((end) => alerter.passEnded(end));
       const readiness = new Readiness(watched, log);
       scheduler.onPassEnd((end) => {
         metrics.passEnded(end);
@@ -191,6 +195,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       });
       await intake.stop();
       await scheduler.stop();
+      await alerter.settled();
       await checkpoints?.writeNow();
       await pools.close();
       await server.close();

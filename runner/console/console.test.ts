@@ -92,7 +92,7 @@ describe('console sign-in', () => {
     expect(out.headers.get('location')).toBe('/sign-in');
     const again = await fetch(`${c.url}/account`, { redirect: 'manual', headers: { cookie } });
     expect(again.status).toBe(303);
-    const [{ n }] = await c.runtime.store.select<{ n: number }>('SELECT COUNT(*) AS n FROM console_sessions');
+    const [{ n } = { n: -1 }] = await c.runtime.store.select<{ n: number }>('SELECT COUNT(*) AS n FROM console_sessions');
     expect(Number(n)).toBe(0);
   });
 

@@ -1,0 +1,5 @@
+/** The console's page modules, in navigation order; `rekey serve` registers each (see runner/console/console.ts). */
+import type { ConsolePages } from '../console.js';
+
+/** Every page module of the console. */
+export const CONSOLE_PAGES: readonly ConsolePages[] = [];
