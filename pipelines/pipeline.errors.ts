@@ -208,6 +208,18 @@ export const PipelineCodes = defineErrors({
     means: "The submission's body was removed by the retention policy, so it cannot be retried, replayed or shown.",
     hint: 'Its audit trail still explains it. Lengthen `retention.bodies` for this pipeline if operators need bodies for longer.',
   },
+  CORRECTION_UNKNOWN_FIELD: {
+    code: 'CORRECTION_UNKNOWN_FIELD',
+    disposition: 'reject',
+    means: "A correction named a field the pipeline's mapping does not have (or a child row the submission does not have); nothing was written.",
+    hint: 'Name a target field as the mapping does: FIELD for the record, GROUP[n].FIELD for the n-th child row (counted from 1). `rekey dlq show` names the field the legacy system refused.',
+  },
+  CORRECTION_INVALID: {
+    code: 'CORRECTION_INVALID',
+    disposition: 'reject',
+    means: "A corrected value breaks the field's rules in the mapping (pattern, length, list of values, range, required), or the submission cannot be corrected (its mapping refuses it, or its body is not sealed); nothing was written.",
+    hint: 'The message names the field and the rule; give a value that keeps it, or fix the mapping and replay for a value the mapping refused.',
+  },
 });
 
 /** One entry of the catalogue. */

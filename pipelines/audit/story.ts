@@ -186,7 +186,7 @@ export function buildStory(input: StoryInput): SubmissionStory {
       step.what = 'received, mapped and handed to delivery';
       if (e.mappingVersion) step.mappingVersion = e.mappingVersion;
     }
-    if (e.event === 'retried' || e.event === 'replayed') attempt = 0;
+    if (e.event === 'retried' || e.event === 'replayed' || e.event === 'corrected') attempt = 0;
     if (rec?.from === 'delivering') step.attempt = ++attempt;
     if (step.attempt !== undefined) step.what = `attempt ${step.attempt}: ${step.what}`;
     if (e.event === 'delivered') delivery = { target: step.target, sent: step.sent, legacyRef: step.legacyRef, at: e.at };
@@ -308,6 +308,12 @@ function stepOf(e: AuditEntry, rec: AuditRecord | undefined): StoryStep {
     case 'discarded':
       step.what = 'given up by an operator (dlq discard)';
       break;
+    case 'corrected': {
+      const fields = Array.isArray(rec?.fields) ? (rec.fields as unknown[]).map(String) : [];
+      step.what = 'corrected by an operator and sent back to received (dlq correct)';
+      note(fields.length ? `fields corrected ${fields.join(', ')} (old and new values kept on the log as keyed hashes)` : undefined);
+      break;
+    }
     case 'erased': {
       step.what = 'erased: body, data key and files destroyed';
       const removed = e.detail.removed as Record<string, number> | undefined;

@@ -2,7 +2,7 @@
 import type { BodyCodec } from '../privacy/bodies.js';
 import { inList, iso, listParam, readDateStrict, readInt } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
-import type { ClaimedSubmission, LedgerState } from './ledger.types.js';
+import type { ClaimedSubmission, Corrections, LedgerState } from './ledger.types.js';
 
 /**
  * Due rows, in the column order of the partial index `ledger_claim_order`
@@ -21,13 +21,15 @@ const DUE = `pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delive
  */
 const LEASED = `pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delivering') AND lease_owner = $2`;
 
-type Raw = { key: string; content_hash: string; body: string | null; kid: string | null; dek: string | null; state: string; attempts: number | string; created_at: unknown };
+type Raw = { key: string; content_hash: string; body: string | null; kid: string | null; dek: string | null; corrections: string | null; state: string; attempts: number | string; created_at: unknown };
 
 function claimed(bodies: BodyCodec, pipeline: string): (r: Raw) => ClaimedSubmission {
   return (r) => {
     const state = r.state as LedgerState;
     const body = r.body === null ? null : JSON.parse(bodies.open(pipeline, 'body', r.key, { body: r.body, kid: r.kid, dek: r.dek }));
-    return { key: r.key, contentHash: r.content_hash, body, state, attempts: readInt(r.attempts), uncertain: state === 'delivering' };
+    const out: ClaimedSubmission = { key: r.key, contentHash: r.content_hash, body, state, attempts: readInt(r.attempts), uncertain: state === 'delivering' };
+    if (r.corrections) out.corrections = JSON.parse(bodies.open(pipeline, 'corrections', r.key, { body: r.corrections, kid: r.kid, dek: r.dek })) as Corrections;
+    return out;
   };
 }
 
@@ -48,13 +50,14 @@ function byAge(a: Raw, b: Raw): number {
  * load), instead of sorting every due row on each claim. Bodies are
  * opened by `bodies`: a body that does not open throws `DATA_KEY_UNKNOWN`
  * or `DATA_DECRYPT_FAILED` (on PostgreSQL the leases taken then run out).
+ * An operator's corrections (`Ledger.correct`) come opened beside the body.
  */
 export async function claimDue(store: StateStore, bodies: BodyCodec, pipeline: string, owner: string, limit: number, leaseMs: number, now: Date): Promise<ClaimedSubmission[]> {
   const n = Math.floor(limit);
   if (!(n > 0)) return [];
   const until = iso(new Date(now.getTime() + leaseMs));
   const cols = ['key', 'content_hash', 'state', 'attempts', 'created_at'].map((c) => `l.${c}`).join(', ');
-  const body = ['body', 'kid', 'dek'].map((c) => `(SELECT b.${c} FROM ledger_bodies b WHERE b.id = l.id) AS ${c}`).join(', ');
+  const body = ['body', 'kid', 'dek', 'corrections'].map((c) => `(SELECT b.${c} FROM ledger_bodies b WHERE b.id = l.id) AS ${c}`).join(', ');
   if (store.dialect === 'postgres') {
     const rows = await store.transaction(async (t) => {
       await store.exec('SET LOCAL enable_sort = off', [], t);

@@ -18,12 +18,13 @@ import { sealedBodies, type BodyCodec } from '../privacy/bodies.js';
 import { sealExistingBodies, type SealedCounts } from '../privacy/seal-existing.js';
 import { readSentCopy, type SentRecord } from '../privacy/sent-copy.js';
 import { applyMoves } from './ledger.apply.js';
+import { correctSubmission, type CorrectOptions, type CorrectResult } from './corrections.js';
 import { claimDue, leaseOwners, releaseLeases, renewLeases } from './ledger.claim.js';
 import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
 import { reconcileAnswers, type ReconcileReport } from './ledger.reconcile.js';
 import { ROW_COLUMNS, toConflict, toEntry, toListRow, type ConflictRow, type LedgerEntry, type LedgerListRow, type RunRow } from './ledger.rows.js';
 import { finishRun, listRuns, startRun } from './ledger.runs.js';
-import type { Actor, ClaimedSubmission, IncomingSubmission, LedgerState, PassTrigger, ReceiveOutcome, RunSummary, Transition } from './ledger.types.js';
+import type { Actor, ClaimedSubmission, Corrections, IncomingSubmission, LedgerState, PassTrigger, ReceiveOutcome, RunSummary, Transition } from './ledger.types.js';
 import { TRANSITIONS } from './ledger.types.js';
 
 /** Every ledger state, in flow order. */
@@ -179,6 +180,24 @@ export class Ledger {
   async discard(pipeline: string, key: string, reason: string, actor: Actor): Promise<void> {
     if (!reason?.trim()) throw new PipelineError(PipelineCodes.LEDGER_BAD_REQUEST, 'discarding needs a reason');
     await applyMoves(this.store, this.audit, [{ key, to: 'discarded' }], { pipeline, actor, allowedFrom: ['dead'], extra: { reason: reason.trim() } });
+  }
+
+  /**
+   * Operator: corrects mapped values of a submission the legacy system
+   * refused (dead or rejected) and sends it back to `received`, so the
+   * next pass delivers it, corrected, under the same key (audited
+   * `corrected`: operator, reason, field names, keyed hashes of the values
+   * before and after). `corrections` maps a target field (`FIELD`, or
+   * `GROUP[n].FIELD` for the n-th child row, from 1) to its new value;
+   * `opts.mapping` is the pipeline's compiled mapping, `opts.piiHash` the
+   * audit log's keyed hash. Throws, with nothing written,
+   * `CORRECTION_UNKNOWN_FIELD` or `CORRECTION_INVALID` (naming the field
+   * and rule, never the value), `LEDGER_ACTION_REFUSED` for another state,
+   * `LEDGER_BAD_REQUEST` without a reason, `SUBMISSION_ERASED`,
+   * `BODY_PURGED`. See `corrections.ts`.
+   */
+  correct(pipeline: string, key: string, corrections: Corrections, reason: string, actor: Actor, opts: CorrectOptions): Promise<CorrectResult> {
+    return correctSubmission(this.store, this.audit, this.keys, pipeline, key, corrections, reason, actor, opts);
   }
 
   /** Operator: sends a delivered or rejected submission through again (audited `replayed`). Throws `SUBMISSION_ERASED` or `BODY_PURGED` when its body is gone. */

@@ -81,7 +81,12 @@ export interface ClaimedSubmission {
   attempts: number;
   /** An earlier delivery may have reached the target (its lease expired while delivering). */
   uncertain: boolean;
+  /** An operator's corrections (`Ledger.correct`), opened: target field (`FIELD`, `GROUP[n].FIELD`) -> the value to send; absent for a submission never corrected. */
+  corrections?: Corrections;
 }
+
+/** Corrected values by target field: `FIELD`, or `GROUP[n].FIELD` for the n-th child row of a group (from 1), as the mapping names its errors. */
+export type Corrections = Record<string, string | number | boolean | null>;
 
 /** One requested move. */
 export interface Transition {

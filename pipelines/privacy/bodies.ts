@@ -11,8 +11,8 @@ import { CodedError } from '../../lib/errors.js';
 import { CryptoErrors } from '../../lib/envelope.errors.js';
 import { IV_BYTES, KEY_BYTES, seal, unseal, type KeyEncryptionKey, type KeyRing } from '../../lib/envelope.js';
 
-/** Where a body is kept: a submission's own body (`ledger_bodies`), or a conflicting one kept aside (`ledger_conflicts`). */
-export type BodyPlace = 'body' | 'conflict';
+/** Where a body is kept: a submission's own body (`ledger_bodies`), a conflicting one kept aside (`ledger_conflicts`), or an operator's corrections beside a body (`ledger_bodies.corrections`, same data key). */
+export type BodyPlace = 'body' | 'conflict' | 'corrections';
 
 /**
  * A body as stored. Sealed: `body` is the base64 of the sealed JSON text,

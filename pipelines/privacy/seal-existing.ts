@@ -21,7 +21,7 @@ export interface SealedCounts {
 }
 
 /** The clear rows (`kid` null) of one table, with the pipeline and key their seal is bound to. */
-const CLEAR: Record<BodyPlace, { table: string; select: string }> = {
+const CLEAR: Record<Exclude<BodyPlace, 'corrections'>, { table: string; select: string }> = {
   body: {
     table: 'ledger_bodies',
     select: 'SELECT b.id, b.body, l.pipeline, l.key FROM ledger_bodies b JOIN ledger l ON l.id = b.id WHERE b.kid IS NULL ORDER BY b.id DESC',
@@ -46,7 +46,7 @@ function sealRows(bodies: BodyCodec, place: BodyPlace, rows: readonly ClearRow[]
   return out;
 }
 
-async function sealTable(store: StateStore, bodies: BodyCodec, place: BodyPlace, batch: number): Promise<number> {
+async function sealTable(store: StateStore, bodies: BodyCodec, place: keyof typeof CLEAR, batch: number): Promise<number> {
   const { table, select } = CLEAR[place];
   const [oldest] = await store.select<{ kid: string | null }>(`SELECT kid FROM ${table} ORDER BY id LIMIT 1`);
   if (!oldest || oldest.kid !== null) return 0;
