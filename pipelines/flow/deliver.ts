@@ -9,7 +9,6 @@ import { sentDetail, sentText, type SentDetail } from '../audit/sent-detail.js';
 import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import type { ClaimedSubmission, RunSummary, SealedSent, Transition } from '../ledger/ledger.types.js';
 import { applyCorrections } from '../ledger/corrections.apply.js';
-import { applyCorrections } from '../ledger/corrections.apply.js';
 import { Pacer, sleep } from './pacer.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
@@ -97,10 +96,6 @@ async function deliverBatch(
   held: HeldRecords,
 ): Promise<void> {
   const results = await mapAll(p, claimed, opts);
-  for (let i = 0; i < claimed.length; i++) {
-    const corrections = claimed[i]!.corrections;
-    if (corrections && results[i]!.ok) applyCorrections(results[i]!, corrections);
-  }
   for (let i = 0; i < claimed.length; i++) {
     const corrections = claimed[i]!.corrections;
     if (corrections && results[i]!.ok) applyCorrections(results[i]!, corrections);
