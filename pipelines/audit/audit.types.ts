@@ -30,8 +30,6 @@ export const AUDIT_EVENTS = [
   'evidence-opened',
   /** An operator corrected mapped values the legacy system refused (`rekey dlq correct`): fields, operator, reason and keyed hashes of the old and new values; never a value. */
   'corrected',
-  /** An operator corrected mapped values the legacy system refused (`rekey dlq correct`): fields, operator, reason and keyed hashes of the old and new values; never a value. */
-  'corrected',
   /** An operator paused a pipeline: no pass runs until it is resumed (operator and a short reason kept). */
   'pipeline-paused',
   /** An operator resumed a paused pipeline. */
