@@ -1,6 +1,6 @@
 /**
- * `rekey dlq list|show|retry|discard`: the dead letters of a pipeline, and
- * what an operator does with them. Every action is audited with the
+ * `rekey dlq list|show|retry|discard|correct`: the dead letters of a
+ * pipeline, and what an operator does with them. Every action is audited with the
  * operator (`--operator`, else $USER) as actor.
  */
 import { InvalidArgumentError, type Command } from 'commander';
@@ -10,6 +10,11 @@ import type { LedgerState } from '../../pipelines/ledger/ledger.types.js';
 import { errorFields, formReference } from '../../pipelines/ledger/run-problems.js';
 import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 import { formatHistory } from './show.text.js';
+import { formatProblem } from '../../mappings/index.js';
+import type { Corrections } from '../../pipelines/ledger/ledger.types.js';
+import { loadMappingFile } from '../mapping-files.js';
+import { piiKey, UsageError } from '../runtime.js';
+import { piiHash } from '../../pipelines/audit/pii.js';
 import { formatTable, operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
 
 const RETRY_PAGE = 1000;
@@ -147,11 +152,74 @@ function discard(dlq: Command): void {
     );
 }
 
+/**
+ * `FIELD=VALUE` (VALUE as text) or `FIELD:=JSON` (a number, true, false,
+ * null or a quoted text) as corrections; a usage error names the argument
+ * by its field only, never its value.
+ */
+export function parseCorrections(args: readonly string[]): Corrections {
+  const out: Corrections = {};
+  for (const arg of args) {
+    const eq = arg.indexOf('=');
+    if (eq <= 0) throw new UsageError(`each correction is FIELD=VALUE or FIELD:=JSON; argument ${args.indexOf(arg) + 1} has no FIELD=`);
+    const typed = arg[eq - 1] === ':';
+    const field = arg.slice(0, typed ? eq - 1 : eq);
+    if (!field) throw new UsageError(`argument ${args.indexOf(arg) + 1} names no field`);
+    if (field in out) throw new UsageError(`${field} is corrected twice`);
+    const text = arg.slice(eq + 1);
+    if (!typed) {
+      out[field] = text;
+      continue;
+    }
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw new UsageError(`${field}:= needs a JSON value (a number, true, false, null or "text")`);
+    }
+    if (v !== null && !['string', 'number', 'boolean'].includes(typeof v)) throw new UsageError(`${field}:= needs a number, true, false, null or "text", not a list or object`);
+    out[field] = v as string | number | boolean | null;
+  }
+  return out;
+}
+
+function correct(dlq: Command): void {
+  withStateOptions(
+    dlq
+      .command('correct')
+      .description('correct mapped values the legacy system refused, and send the submission through again under the same key')
+      .argument('<pipeline>')
+      .argument('<reference>', 'key, form reference, legacy reference or the start of one')
+      .argument('<corrections...>', 'FIELD=VALUE (text) or FIELD:=JSON (number, true, false, null); GROUP[n].FIELD for the n-th child row, from 1'),
+  )
+    .requiredOption('--mapping <file>', "the pipeline's mapping file (the one its runner maps with): fields and rules are checked against it")
+    .requiredOption('--reason <text>', 'why the values are corrected (kept on the audit log)')
+    .option('--operator <name>', 'who is acting (default: $USER)')
+    .addHelpText('after', '\nTakes a dead or rejected submission. Each value is checked against its field\'s rules in the mapping;\nthe audit log keeps the operator, reason, field names and keyed hashes of old and new values, never a value.\nValues are kept sealed under the submission\'s data key, and erased with it.')
+    .action(async (pipeline: string, reference: string, args: string[], opts: StateOptions & { mapping: string; reason: string; operator?: string }, cmd: Command) => {
+      if (!opts.reason.trim()) cmd.error('rekey: --reason must not be empty', { exitCode: 2, code: 'rekey.usage' });
+      const corrections = parseCorrections(args);
+      const loaded = await loadMappingFile(opts.mapping);
+      if (!loaded.compiled) throw new UsageError(`the mapping ${opts.mapping} has problems:\n${loaded.problems.map(formatProblem).join('\n')}`);
+      const mapping = loaded.compiled;
+      const key = piiKey();
+      const actor = operatorActor(opts.operator);
+      const done = await withLedger(opts.state, async (l, _a, store) => {
+        const found = await resolveReference(store, pipeline, reference);
+        return l.correct(pipeline, found, corrections, opts.reason, actor, { mapping, piiHash: (v) => piiHash(v, key) });
+      });
+      if (opts.json) return printJson({ pipeline, corrected: done.key, from: done.from, fields: done.fields, originalFrom: done.originalFrom });
+      process.stdout.write(`corrected ${done.fields.join(', ')} of ${done.key} in ${pipeline} as ${actor} (was ${done.from}; queued as received, the next pass delivers it under the same key)\n`);
+    },
+    );
+}
+
 /** Registers `dlq` and its subcommands. */
 export function dlqCommand(program: Command): void {
-  const dlq = program.command('dlq').description('dead letters: list, show, retry, discard');
+  const dlq = program.command('dlq').description('dead letters: list, show, retry, discard, correct');
   list(dlq);
   show(dlq);
   retry(dlq);
   discard(dlq);
+  correct(dlq);
 }
