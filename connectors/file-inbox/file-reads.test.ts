@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -90,6 +90,22 @@ describe.each([
     await pass(new TestTarget(), { signal: stop.signal });
     const target = new TestTarget();
     expect(await pass(target)).toMatchObject({ read: 4, receivedNew: 4, delivered: 4 });
+  });
+
+  it('in a folder, skips the files read before and reads a new one', async () => {
+    mkdirSync(join(dir, 'in'));
+    writeFileSync(join(dir, 'in', 'a.ndjson'), line('AA2BB3CC'));
+    const target = new TestTarget();
+    const folder = (over: Parameters<typeof testOptions>[0] = {}) => {
+      const p = testPipeline(fileSource.create({ path: './in' }, { baseDir: dir, pipeline: 'flow-test' }), target);
+      return runPass(p, ledger, testOptions({ skipUnchanged: true, retryWaitMs: 0, ...(chunked && mappingOptions(undefined, p.mapping, TEST_PII_KEY)), ...over }));
+    };
+    await folder();
+    writeFileSync(join(dir, 'in', 'b.ndjson'), line('DD4EE5FF'));
+    const { log, lines } = capturedLog();
+    expect(await folder({ log })).toMatchObject({ read: 1, receivedNew: 1, duplicates: 0, delivered: 1 });
+    expect(lines.filter((l) => String(l.msg).includes('unchanged')).map((l) => l.file)).toEqual([join(dir, 'in', 'a.ndjson')]);
+    expect(await folder()).toMatchObject({ read: 0 });
   });
 
   it('without skipUnchanged (rekey run) reads it every time', async () => {

@@ -20,6 +20,9 @@ import { chunkParser, mapChunk } from '../../pipelines/flow/chunk-map.js';
 import type { CommandResult } from '../cli.js';
 import { countRunProblems, runProblems } from '../../pipelines/ledger/run-problems.js';
 import { hasProblems, renderProblems, writeJsonSummary } from './run.summary.js';
+import { pipelineControl, type PipelineControl } from '../../pipelines/ledger/controls.js';
+import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
+import { operatorActor } from './status.command.js';
 
 interface RunOptions {
   state?: string;
@@ -27,6 +30,8 @@ interface RunOptions {
   wait?: string;
   lease?: string;
   workers?: number;
+  evenIfPaused?: boolean;
+  operator?: string;
 }
 
 /**
@@ -91,6 +96,14 @@ function progressBar(enabled: boolean): { update(p: Progress): void; stop(): voi
   };
 }
 
+/** The refusal of `rekey run` for a paused pipeline: who paused it, when, why, and the ways on. */
+export function pausedError(c: PipelineControl): PipelineError {
+  return new PipelineError(
+    PipelineCodes.PIPELINE_PAUSED,
+    `pipeline ${c.pipeline} is paused since ${c.since.toISOString()} by ${c.by} (${c.reason ?? 'no reason given'}); no pass was run. rekey resume ${c.pipeline} lets it run again; --even-if-paused runs this one pass without resuming it`,
+  );
+}
+
 /** Registers `run` on the program. */
 export function runCommand(program: Command, result: CommandResult): void {
   program
@@ -102,6 +115,8 @@ export function runCommand(program: Command, result: CommandResult): void {
     .option('--wait <duration>', 'keep retrying failures that come due within this time (e.g. 30s, 5m)', '0s')
     .option('--lease <duration>', 'how long this runner holds claimed submissions', '60s')
     .option('--workers <n>', 'mapping worker threads (default: the pipeline\'s workers, else one per core; 0: map on the main thread)', (v) => Number.parseInt(v, 10))
+    .option('--even-if-paused', 'run the pass even though the pipeline is paused (it stays paused)')
+    .option('--operator <name>', 'who is running it, recorded on the run (default: $USER)')
     .addHelpText(
       'after',
       [
@@ -109,8 +124,11 @@ export function runCommand(program: Command, result: CommandResult): void {
         'Below the counts, the text summary lists the first 20 submissions the pass',
         'rejected or dead-lettered (reference, field, reason; never a value) and how',
         'to list the rest: rekey dlq list PIPELINE --rejected.',
+        'A paused pipeline (rekey pause) is refused with PIPELINE_PAUSED and exit 1,',
+        'nothing run, unless --even-if-paused is given.',
         'Exit 0: nothing needs a person; 1: something was rejected, dead-lettered,',
-        'unreadable or in conflict, or the pass stopped on an error; 2: usage error.',
+        'unreadable or in conflict, the pass stopped on an error, or the pipeline',
+        'is paused; 2: usage error.',
       ].join('\n'),
     )
     .action(async (file: string, opts: RunOptions) => {
@@ -123,6 +141,14 @@ export function runCommand(program: Command, result: CommandResult): void {
       const lp = loaded.pipeline;
       const log = createLogger({ secrets: lp.secrets });
       const runtime = await openRuntime(opts.state, log);
+      const control = opts.evenIfPaused ? null : await pipelineControl(runtime.store, lp.def.pipeline).catch(async (e: unknown) => {
+        await runtime.close();
+        throw e;
+      });
+      if (control?.paused) {
+        await runtime.close();
+        throw pausedError(control);
+      }
       const abort = new AbortController();
       const stop = (signal: string) => {
         log.warn({ signal }, 'stopping: finishing the batch in hand; nothing read is lost');
@@ -141,6 +167,7 @@ export function runCommand(program: Command, result: CommandResult): void {
         const summary = await runPass(flow, runtime.ledger, {
           owner: id,
           actor: id,
+          trigger: { kind: 'cli', by: operatorActor(opts.operator) },
           log,
           signal: abort.signal,
           leaseMs: durationOption('--lease', opts.lease ?? '60s'),

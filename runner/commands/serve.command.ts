@@ -18,7 +18,9 @@ import { createLogger } from '../logging.js';
 import { flowPipeline } from '../../pipelines/flow/flow-pipeline.js';
 import { CRASH_ENV, crashHook } from '../../pipelines/flow/crash-points.js';
 import { durationOption, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
-import { Scheduler } from '../serve/scheduler.js';
+import { Scheduler, type PassTrigger } from '../serve/scheduler.js';
+import { ServeSteering } from '../serve/steering.js';
+import { isPaused } from '../../pipelines/ledger/controls.js';
 import { auditCheckpoints } from '../serve/audit-checkpoints.js';
 import { PipelinePools } from '../pool/pipeline-pools.js';
 import { defaultThreads } from '../pool/mapping-pool.js';
@@ -122,7 +124,8 @@ export function serveCommand(program: Command, result: CommandResult): void {
         throw e;
       });
       const abort = new AbortController();
-      const scheduler = new Scheduler(log);
+      const scheduler = new Scheduler(log, { isPaused: (name) => isPaused(runtime.store, name) });
+      const steering = new ServeSteering(runtime.store, runtime.audit, scheduler);
       const id = runnerId();
       const key = piiKey(log);
       const crash = crashHook(process.env[CRASH_ENV]);
@@ -132,7 +135,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       const watched: Watched[] = [];
       const atStart: (() => Promise<void>)[] = [];
       for (const { file, def, source, target } of loaded) {
-        const pass = async () => {
+        const pass = async (trigger: PassTrigger) => {
           await readiness.idle(def.pipeline);
           const started = performance.now();
           const fresh = await loadPipelineFile(file);
@@ -143,6 +146,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
           const summary = await runPass(flowPipeline(lp), runtime.ledger, {
             owner: id,
             actor: id,
+            trigger,
             log: plog,
             signal: abort.signal,
             leaseMs: durationOption('--lease', opts.lease),
@@ -157,6 +161,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
           return summary;
         };
         const entry = scheduler.add(def.pipeline, def.schedule?.cron, def.schedule?.timezone ?? 'Europe/London', pass);
+        steering.add(entry, pass);
         metrics.declare(def.pipeline, targetLabel({ def, target }));
         const probe = targetProbe(file, def, runtime, log, abort.signal);
         watched.push({ name: def.pipeline, isRunning: () => entry.running, ...(probe ? { probe } : {}) });

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { Ledger, LEDGER_STATES, type StateCounts } from '../../pipelines/ledger/ledger.js';
 import type { RunRow } from '../../pipelines/ledger/ledger.rows.js';
+import { pipelineControls } from '../../pipelines/ledger/controls.js';
 import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
 import type { CommandResult } from '../cli.js';
 import { dataKeys } from '../runtime.js';
@@ -62,6 +63,8 @@ export interface PipelineStatus {
   lastRun: RunRow | null;
   /** When the scheduler will next run it (filled by a `StatusExtension`; null when unknown). */
   nextRunAt: string | null;
+  /** Who paused it, when and why (`rekey pause`, the console); null when it is not paused. */
+  paused: { by: string; reason: string | null; since: string } | null;
   [extra: string]: unknown;
 }
 
@@ -70,7 +73,8 @@ export type StatusExtension = (status: PipelineStatus) => void | Promise<void>;
 
 /** Gathers the status of `pipeline`, or of every pipeline in the store. */
 export async function collectStatus(ledger: Ledger, pipeline?: string, extend?: StatusExtension): Promise<PipelineStatus[]> {
-  const names = pipeline ? [pipeline] : await ledger.pipelines();
+  const controls = new Map((await pipelineControls(ledger.store)).filter((c) => c.paused).map((c) => [c.pipeline, c]));
+  const names = pipeline ? [pipeline] : [...new Set([...(await ledger.pipelines()), ...controls.keys()])].sort();
   const counts = await ledger.counts(pipeline);
   const out: PipelineStatus[] = [];
   for (const name of names) {
@@ -83,7 +87,10 @@ export async function collectStatus(ledger: Ledger, pipeline?: string, extend?: 
       conflicts: await ledger.conflictCount(name),
       lastRun,
       nextRunAt: null,
+      paused: null,
     };
+    const control = controls.get(name);
+    if (control) status.paused = { by: control.by, reason: control.reason, since: control.since.toISOString() };
     await extend?.(status);
     out.push(status);
   }
@@ -104,7 +111,7 @@ function lastRunText(run: RunRow | null): string {
  */
 export function makeStatusCommand(extend?: StatusExtension): (program: Command, result: CommandResult) => void {
   return (program) => {
-    withStateOptions(program.command('status').description('submissions by state, conflicts and the last run, per pipeline').argument('[pipeline]')).action(
+    withStateOptions(program.command('status').description('submissions by state, conflicts and the last run, per pipeline, and which are paused').argument('[pipeline]')).action(
       async (pipeline: string | undefined, opts: StateOptions) => {
         const statuses = await withLedger(opts.state, (ledger) => collectStatus(ledger, pipeline, extend));
         if (opts.json) return printJson({ pipelines: statuses });
@@ -118,6 +125,7 @@ export function makeStatusCommand(extend?: StatusExtension): (program: Command, 
           ...(extend ? [s.nextRunAt ?? '-'] : []),
         ]);
         process.stdout.write(formatTable(headers, rows));
+        for (const s of statuses) if (s.paused) process.stdout.write(`${s.pipeline} is paused since ${s.paused.since} by ${s.paused.by}: ${s.paused.reason ?? ''} (rekey resume ${s.pipeline})\n`);
       },
     );
   };

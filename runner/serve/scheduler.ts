@@ -2,7 +2,8 @@
  * Wakes pipelines on their cron schedules. A wake-up only starts a pass; the
  * ledger decides what is due, so a wake-up doubled or skipped by a clock
  * change neither delivers twice nor loses work (the next pass takes it). A
- * pipeline never has two passes at once: a wake-up during a pass is skipped.
+ * pipeline never has two passes at once: a wake-up during a pass is skipped,
+ * and so is every wake-up of a paused pipeline.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
@@ -21,6 +22,20 @@ export interface PassEnd {
   result?: unknown;
   /** Why it failed, when it threw. */
   error?: Error;
+}
+
+/** What `Scheduler.request` answers: a pass started, or why none did. */
+export type PassStart = 'started' | 'already-running' | 'paused' | 'stopping';
+
+/** Options of a `Scheduler`. */
+export interface SchedulerOptions {
+  /**
+   * Asked before each pass of a pipeline (not chores): a paused pipeline's
+   * wake-ups are skipped. `rekey serve` reads the pause from the state
+   * store, so every runner sharing it honours it. An answer that throws
+   * skips the wake-up (logged).
+   */
+  isPaused?: (pipeline: string) => Promise<boolean>;
 }
 
 /** One scheduled pipeline and what is known of its runs. */
@@ -44,7 +59,10 @@ export class Scheduler {
   private readonly listeners: ((end: PassEnd) => void)[] = [];
   readonly pipelines: ScheduledPipeline[] = [];
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly opts: SchedulerOptions = {},
+  ) {}
 
   /**
    * Schedules `pass` for a pipeline. Without `cronExpr` the pipeline only
@@ -86,13 +104,41 @@ export class Scheduler {
     this.listeners.push(listener);
   }
 
-  /** Starts a pass now unless one is running or the scheduler is stopping; `trigger` says what asked for it. */
+  /**
+   * Starts a pass now unless one is running, the pipeline is paused (see
+   * `SchedulerOptions.isPaused`) or the scheduler is stopping; `trigger`
+   * says what asked for it. Resolves when the pass ends, or at once when
+   * none starts (a skipped wake-up is logged once).
+   */
   runNow(entry: ScheduledPipeline, pass: (trigger: PassTrigger) => Promise<unknown>, trigger: PassTrigger): Promise<void> {
-    if (this.stopping || entry.running) {
-      if (entry.running) this.log.info({ pipeline: entry.name }, 'a pass is still running; this wake-up is skipped');
-      return Promise.resolve();
+    return this.start(entry, pass, trigger).then((s) => s.done);
+  }
+
+  /** As `runNow`, but resolves as soon as it is known whether a pass started, with the answer; the pass goes on. */
+  request(entry: ScheduledPipeline, pass: (trigger: PassTrigger) => Promise<unknown>, trigger: PassTrigger): Promise<PassStart> {
+    return this.start(entry, pass, trigger).then((s) => s.outcome);
+  }
+
+  private async start(entry: ScheduledPipeline, pass: (trigger: PassTrigger) => Promise<unknown>, trigger: PassTrigger): Promise<{ outcome: PassStart; done: Promise<void> }> {
+    const none = (outcome: PassStart) => ({ outcome, done: Promise.resolve() });
+    if (this.stopping) return none('stopping');
+    if (entry.running) {
+      this.log.info({ pipeline: entry.name }, 'a pass is still running; this wake-up is skipped');
+      return none('already-running');
     }
     entry.running = true;
+    const isPaused = this.pipelines.includes(entry) ? this.opts.isPaused : undefined;
+    if (isPaused) {
+      const paused = await isPaused(entry.name).catch((e: unknown) => {
+        this.log.error({ pipeline: entry.name, err: e }, 'cannot tell whether the pipeline is paused; this wake-up is skipped');
+        return true;
+      });
+      if (paused || this.stopping) {
+        entry.running = false;
+        if (paused) this.log.info({ pipeline: entry.name, trigger: trigger.kind }, 'the pipeline is paused; this wake-up is skipped');
+        return none(paused ? 'paused' : 'stopping');
+      }
+    }
     const startedAt = new Date();
     entry.lastStarted = startedAt.toISOString();
     const end: PassEnd = { pipeline: entry.name, trigger, startedAt, finishedAt: startedAt };
@@ -115,7 +161,7 @@ export class Scheduler {
         if (this.pipelines.includes(entry)) this.tell(end);
       });
     this.inFlight.add(p);
-    return p;
+    return { outcome: 'started', done: p };
   }
 
   private tell(end: PassEnd): void {
