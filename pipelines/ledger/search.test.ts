@@ -208,3 +208,55 @@ describe.each(TEST_DIALECTS)('searchSubmissions on %s', (dialect) => {
     expect(await countsByState(store, [])).toEqual({});
   });
 });
+
+describe.each(TEST_DIALECTS)('the console indexes on %s', (dialect) => {
+  let ts: TestStore;
+  beforeEach(async () => {
+    ts = await openTestStore(dialect);
+  });
+  afterEach(async () => {
+    await ts.dispose();
+  });
+
+  /** The plan of every statement `run` makes, one line per step (PostgreSQL told to avoid sequential scans, as it would with many rows). */
+  async function plan(run: (store: StateStore) => Promise<unknown>): Promise<string> {
+    const { store } = ts;
+    const seen: Array<{ sql: string; params: unknown[] }> = [];
+    const noting = { ...store, select: (sql: string, params: unknown[] = []) => (seen.push({ sql, params }), store.select(sql, params)) } as StateStore;
+    await run(noting);
+    const lines: string[] = [];
+    for (const { sql, params } of seen) {
+      if (dialect === 'sqlite') {
+        lines.push(...(await store.select<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail));
+      } else {
+        lines.push(...(await store.transaction(async (t) => {
+          await store.exec('SET LOCAL enable_seqscan = off', [], t);
+          return store.select<Record<string, string>>(`EXPLAIN ${sql}`, params, t);
+        })).map((r) => Object.values(r)[0]!));
+      }
+    }
+    return lines.join('\n');
+  }
+
+  it('reads lists newest first from the state indexes, never scanning the table', async () => {
+    const cursor = Buffer.from(JSON.stringify([1, at(1), 5])).toString('base64url');
+    const cases: Array<[Omit<SubmissionSearch, 'limit'>, string]> = [
+      [{}, 'ledger_state_recent'],
+      [{ states: ['dead'] }, 'ledger_state_recent'],
+      [{ pipeline: 'p', states: ['dead', 'rejected'] }, 'ledger_pipeline_state_recent'],
+      [{ pipeline: 'p' }, 'ledger_pipeline_state_recent'],
+      [{ from: new Date(at(1)), to: new Date(at(2)), after: cursor }, 'ledger_state_recent'],
+    ];
+    for (const [search, index] of cases) {
+      const text = await plan((s) => searchSubmissions(s, { limit: 20, ...search }));
+      expect(text).toContain(index);
+      expect(text).not.toMatch(/SCAN ledger(?! USING)|Seq Scan/);
+    }
+  });
+
+  it('finds references through the lower-case expression indexes', async () => {
+    const text = await plan((s) => searchSubmissions(s, { limit: 20, q: 'AbC-12' }));
+    for (const index of ['ledger_key_lower', 'ledger_reference_lower', 'ledger_legacy_ref_lower']) expect(text).toContain(index);
+    expect(text).not.toMatch(/SCAN ledger(?! USING)|Seq Scan/);
+  });
+});
