@@ -11,6 +11,7 @@ import { PG_URL } from '../../connectors/sql/sql.test-helpers.js';
 const FILES = [
   'examples/pipelines/change-of-address.yaml',
   'examples/pipelines/sql-postgres-change-of-address.yaml',
+  'examples/pipelines/file-drop-change-of-address.yaml',
   'examples/mappings/change-of-address.yaml',
   'fixtures/submissions/govuk-forms/change-of-address.ndjson',
   'fixtures/legacy/drv_addr_chg.sqlite.sql',
@@ -30,7 +31,7 @@ function example(): string {
 /** Citizens' values in the quick-start fixture: every answer but the questions, and each submission's reference. */
 function canaries(): string[] {
   const values = new Set<string>();
-  for (const line of readFileSync(join(root, FILES[3]!), 'utf8').split('\n').filter(Boolean)) {
+  for (const line of readFileSync(join(root, FILES[4]!), 'utf8').split('\n').filter(Boolean)) {
     const s = JSON.parse(line) as { submission_reference: string; answers: Record<string, string>[] };
     values.add(s.submission_reference);
     for (const a of s.answers) {
@@ -93,6 +94,7 @@ describe('rekey serve monitoring (as a process)', () => {
     const dir = example();
     const quick = join(dir, 'examples/pipelines/change-of-address.yaml');
     rmSync(join(dir, 'examples/pipelines/sql-postgres-change-of-address.yaml'));
+    rmSync(join(dir, 'examples/pipelines/file-drop-change-of-address.yaml'));
     const other = join(dir, 'examples/other/other.yaml');
     mkdirSync(join(dir, 'examples/other'));
     writeFileSync(other, readFileSync(quick, 'utf8').replace('pipeline: change-of-address', 'pipeline: other-address').replace('legacy.sqlite', 'legacy-other.sqlite'));
@@ -150,6 +152,7 @@ describe('rekey serve monitoring (as a process)', () => {
     const url = new URL(PG_URL);
     url.password = 'canary-Pa55word';
     url.pathname = `/${db}`;
+    rmSync(join(dir, 'examples/pipelines/file-drop-change-of-address.yaml'));
     const s = serve(dir, join(dir, 'examples/pipelines'), ['--run-at-start'], { REKEY_LEGACY_URL: url.toString(), REKEY_LOG_LEVEL: 'info' });
     const admin = new Sequelize(PG_URL, { logging: false, dialect: 'postgres' });
     try {
@@ -181,6 +184,43 @@ describe('rekey serve monitoring (as a process)', () => {
       s.child.kill('SIGKILL');
       await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
       await admin.close();
+    }
+  }, 90_000);
+
+  it('reports a file drop whose folder cannot be made as degraded, then counts held and flushed records once it can', async () => {
+    const dir = example();
+    const pipelines = join(dir, 'examples/pipelines');
+    for (const f of ['change-of-address.yaml', 'sql-postgres-change-of-address.yaml']) rmSync(join(pipelines, f));
+    const file = join(pipelines, 'file-drop-change-of-address.yaml');
+    const every = 'schedule: { cron: "*/2 * * * * *", timezone: Europe/London }';
+    writeFileSync(file, `${readFileSync(file, 'utf8').replace('../../.rekey/drop/change-of-address', '../../blocker/drop')}\n${every}\n`);
+    writeFileSync(join(dir, 'blocker'), 'a file where the drop folder should be\n');
+    const s = serve(dir, pipelines, []);
+    const name = 'file-drop-change-of-address';
+    try {
+      type Ready = { status: number; body: string };
+      const read = async (r: Response): Promise<Ready> => ({ status: r.status, body: await r.text() });
+      const degraded = await poll(s, '/ready', read, (r) => r.status === 503 && r.body.includes('"by":"probe"'));
+      expect(degraded?.status).toBe(503);
+      const fd = (JSON.parse(degraded!.body) as { pipelines: Record<string, { status: string; code?: string; reason?: string }> }).pipelines[name];
+      expect(fd?.status).toBe('degraded');
+      expect(fd?.code).toMatch(/^[A-Z_]+$/);
+      expect(fd?.reason).toBeTruthy();
+      rmSync(join(dir, 'blocker'));
+      type Status = { pipelines: { counts: Record<string, number> }[] };
+      const status = await poll(s, '/status', (r) => r.json() as Promise<Status>, (st) => st.pipelines[0]?.counts.delivered === 6);
+      expect(status?.pipelines[0]?.counts.delivered).toBe(6);
+      const ready = await poll(s, '/ready', read, (r) => r.status === 200);
+      expect(ready?.status).toBe(200);
+      const metrics = await (await s.get('/metrics')).text();
+      const p = `pipeline="${name}",target="file-drop"`;
+      expect(sample(metrics, `rekey_deliveries_total{${p},outcome="held"}`)).toBe(6);
+      expect(sample(metrics, `rekey_deliveries_total{${p},outcome="delivered"}`)).toBe(6);
+      expect(sample(metrics, `rekey_passes_total{pipeline="${name}",outcome="ok"}`)).toBeGreaterThanOrEqual(1);
+      expect(sample(metrics, `rekey_pipeline_up{pipeline="${name}"}`)).toBe(1);
+      expect(await s.stop()).toBe(0);
+    } finally {
+      s.child.kill('SIGKILL');
     }
   }, 90_000);
 });
