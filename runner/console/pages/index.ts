@@ -1,5 +1,6 @@
 /** The console's page modules, in navigation order; `rekey serve` registers each (see runner/console/console.ts). */
 import type { ConsolePages } from '../console.js';
+import { deadLetterPages } from './dead-letters.pages.js';
 
 /** Every page module of the console. */
-export const CONSOLE_PAGES: readonly ConsolePages[] = [];
+export const CONSOLE_PAGES: readonly ConsolePages[] = [deadLetterPages];
