@@ -8,7 +8,9 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import type { Logger } from 'pino';
 import type { PipelineDef } from '../../pipelines/definition/pipeline.types.js';
 import type { Runtime } from '../runtime.js';
+import type { Readiness } from '../serve/readiness.js';
 import type { Scheduler } from '../serve/scheduler.js';
+import type { PipelineSteering } from '../serve/steering.js';
 import type { Role } from './users.js';
 
 /** A signed-in user, as pages see them. */
@@ -73,6 +75,10 @@ export interface ConsoleContext {
   /** The pipelines this process runs, in file order. */
   pipelines: readonly ConsolePipeline[];
   scheduler: Scheduler;
+  /** Pause, resume and run now of the pipelines this serve runs; without it the console offers none of them. */
+  steering?: PipelineSteering;
+  /** What `/ready` knows of each pipeline (ready, or degraded and why); without it the pages show no health. */
+  readiness?: Pick<Readiness, 'report'>;
   log: Logger;
   /** The audit log's PII hashing key (to check a typed value against a keyed hash, as `rekey audit check` does). */
   piiKey: Buffer;

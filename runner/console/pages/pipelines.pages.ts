@@ -1,0 +1,281 @@
+/**
+ * The console's Pipelines and Passes pages:
+ * - `/pipelines`: every pipeline this serve runs, its state (running, idle,
+ *   paused), schedule with last and next pass, counts by ledger state and
+ *   health (as `/ready` reports it), with pause / resume and "run now" for
+ *   operators;
+ * - `/pipelines/:name`: the same for one pipeline, and its passes newest
+ *   first, a page at a time by keyset;
+ * - `/passes/:runId`: one pass's reconciliation, duration, throughput, what
+ *   started it and, for users who may read submissions, what it rejected
+ *   or dead-lettered and why (field, code, message; never a value).
+ * Everyone signed in sees counts and states; references, reasons, pause
+ * notes and who did what need `read`; the controls need `act`, and each is
+ * on the audit log with the console user (a pause or resume as its actor,
+ * a pass started now as its trigger's `by`).
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CodedError } from '../../../lib/errors.js';
+import { PAUSE_REASON_MAX, pipelineControl } from '../../../pipelines/ledger/controls.js';
+import type { StateCounts } from '../../../pipelines/ledger/ledger.js';
+import type { PassTrigger, RunSummary } from '../../../pipelines/ledger/ledger.types.js';
+import { getPass, listPasses, runSubmissions, type PassRecord } from '../../../pipelines/ledger/runs-history.js';
+import type { PipelineReadiness } from '../../serve/readiness.js';
+import type { PassStart } from '../../serve/scheduler.js';
+import type { ConsolePages } from '../console.js';
+import { may, type ConsoleContext, type ConsolePipeline } from '../context.js';
+
+/** Passes a page of a pipeline's history. */
+export const PASSES_PAGE = 20;
+/** Rejected and dead-lettered submissions a page of a pass. */
+export const PROBLEMS_PAGE = 25;
+
+/** The ledger states in the order the pages list them. */
+const STATES = ['received', 'mapped', 'delivering', 'delivered', 'failed', 'rejected', 'dead', 'discarded'] as const;
+
+/** One pipeline as the pages show it. */
+interface PipelineView {
+  name: string;
+  description: string | undefined;
+  /** Paused wins over running: a pass may still finish after a pause. */
+  state: 'running' | 'idle' | 'paused';
+  running: boolean;
+  pause: { by: string; reason: string | null; since: Date } | null;
+  cron: string | undefined;
+  timezone: string | undefined;
+  nextPass: string | undefined;
+  lastPass: PassRecord | undefined;
+  counts: { state: string; count: number }[];
+  total: number;
+  health: PipelineReadiness | undefined;
+}
+
+/** What a finished control said, for the banner after the redirect. */
+const DONE: Record<string, { text: string; success: boolean }> = {
+  paused: { text: 'The pipeline is paused. Its passes are skipped until it is resumed.', success: true },
+  resumed: { text: 'The pipeline is resumed. Its next pass runs on its schedule, or now if you ask.', success: true },
+  'run-started': { text: 'A pass has started. Its figures are below once it finishes (reload the page).', success: true },
+  'run-already-running': { text: 'No pass was started: one is running now.', success: false },
+  'run-paused': { text: 'No pass was started: the pipeline is paused. Resume it first.', success: false },
+  'run-stopping': { text: 'No pass was started: rekey serve is stopping.', success: false },
+};
+
+const TRIGGERS: Record<PassTrigger['kind'], string> = {
+  schedule: 'its schedule',
+  start: 'rekey serve starting (--run-at-start)',
+  watch: 'a change to its source',
+  webhook: 'a submission sent to its webhook',
+  console: 'a person, in the console',
+  cli: 'a person, with rekey run',
+};
+
+/** "1.2 s", "3 min 4 s", "2 h 5 min". */
+export function duration(ms: number | null): string {
+  if (ms === null) return '';
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** What started a pass, in words; the person only when `withPerson`. */
+function trigger(t: PassTrigger | null, withPerson: boolean): string {
+  if (!t) return 'not recorded';
+  const what = TRIGGERS[t.kind] ?? t.kind;
+  return withPerson && t.by ? `${what} (${t.by})` : what;
+}
+
+function countRows(c: StateCounts | undefined): { counts: { state: string; count: number }[]; total: number } {
+  const counts = STATES.map((state) => ({ state, count: c?.[state] ?? 0 }));
+  return { counts, total: counts.reduce((n, r) => n + r.count, 0) };
+}
+
+async function viewOf(ctx: ConsoleContext, p: ConsolePipeline, counts: StateCounts | undefined, health: Record<string, PipelineReadiness> | undefined): Promise<PipelineView> {
+  const store = ctx.runtime.store;
+  const [control, last] = await Promise.all([pipelineControl(store, p.name), listPasses(store, { pipeline: p.name, limit: 1 })]);
+  const entry = ctx.scheduler.pipelines.find((e) => e.name === p.name);
+  const running = entry?.running ?? false;
+  const paused = control?.paused ?? false;
+  return {
+    name: p.name,
+    description: p.def.description,
+    state: paused ? 'paused' : running ? 'running' : 'idle',
+    running,
+    pause: paused && control ? { by: control.by, reason: control.reason, since: control.since } : null,
+    cron: entry ? entry.cron : p.def.schedule?.cron,
+    timezone: entry ? entry.timezone : p.def.schedule?.timezone,
+    nextPass: paused ? undefined : entry?.nextRun(),
+    lastPass: last.items[0],
+    ...countRows(counts),
+    health: health?.[p.name],
+  };
+}
+
+/** One pass as a row of the history. */
+function passRow(p: PassRecord, withPerson: boolean) {
+  const throughput = p.readPerSecond === null ? 'not measured' : `${p.readPerSecond} read a second, ${p.deliveredPerSecond ?? 0} delivered a second`;
+  return { ...p, duration: duration(p.durationMs), startedBy: trigger(p.trigger, withPerson), throughput };
+}
+
+/** The reconciliation of a pass, as rows. */
+function reconciliation(s: RunSummary): { label: string; count: number }[] {
+  const rows = [
+    { label: 'Read', count: s.read },
+    { label: 'New', count: s.receivedNew },
+    { label: 'Duplicates', count: s.duplicates },
+    { label: 'Conflicts', count: s.conflicts },
+    { label: 'Unreadable', count: s.unreadable },
+    { label: 'Rejected', count: s.rejected },
+    { label: 'Delivered', count: s.delivered },
+    { label: 'Failed (to retry)', count: s.failed },
+    { label: 'Dead-lettered', count: s.dead },
+  ];
+  if (s.confirmed !== undefined) rows.push({ label: 'Confirmed by the legacy system', count: s.confirmed });
+  if (s.rejectedByLegacy !== undefined) rows.push({ label: 'Refused later by the legacy system', count: s.rejectedByLegacy });
+  return rows;
+}
+
+function codeOf(e: unknown): string | undefined {
+  return e instanceof CodedError ? e.code : undefined;
+}
+
+/** A query parameter as one string (a repeated one is refused as absent). */
+function param(req: FastifyRequest, name: string): string | undefined {
+  const v = (req.query as Record<string, unknown> | undefined)?.[name];
+  return typeof v === 'string' && v.length > 0 && v.length <= 500 ? v : undefined;
+}
+
+/** Registers `/pipelines`, `/pipelines/:name`, its controls and `/passes/:runId`. */
+export const pipelinePages: ConsolePages = (app, ctx) => {
+  const byName = new Map(ctx.pipelines.map((p) => [p.name, p]));
+
+  const notFound = (req: FastifyRequest, reply: FastifyReply, title: string, text: string) => ctx.render(req, reply, 'message.njk', { title, text }, 404);
+
+  const listPage = async (req: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) => {
+    const [counts, health] = [await ctx.runtime.ledger.counts(), ctx.readiness?.report().pipelines];
+    const pipelines = [];
+    for (const p of ctx.pipelines) pipelines.push(await viewOf(ctx, p, counts[p.name], health));
+    return ctx.render(req, reply, 'pipelines.njk', { title: 'Pipelines', pipelines, steerable: ctx.steering !== undefined, reasonMax: PAUSE_REASON_MAX, done: DONE[param(req, 'done') ?? ''], ...extra }, status);
+  };
+
+  const detailPage = async (req: FastifyRequest, reply: FastifyReply, p: ConsolePipeline, extra: Record<string, unknown> = {}, status = 200) => {
+    const before = param(req, 'before');
+    let page;
+    try {
+      page = await listPasses(ctx.runtime.store, { pipeline: p.name, limit: PASSES_PAGE, ...(before === undefined ? {} : { before }) });
+    } catch (e) {
+      if (codeOf(e) === 'LEDGER_BAD_REQUEST') return ctx.render(req, reply, 'message.njk', { title: 'That page of passes does not exist', text: 'The link to the page of passes was not one this console gave. Start again from the newest passes.' }, 400);
+      throw e;
+    }
+    const view = await viewOf(ctx, p, (await ctx.runtime.ledger.counts(p.name))[p.name], ctx.readiness?.report().pipelines);
+    return ctx.render(
+      req,
+      reply,
+      'pipeline.njk',
+      {
+        title: `Pipeline ${p.name}`,
+        pipeline: view,
+        passes: page.items.map((r) => passRow(r, may(req.consoleUser, 'read'))),
+        next: page.next,
+        firstPage: before === undefined,
+        steerable: ctx.steering !== undefined,
+        reasonMax: PAUSE_REASON_MAX,
+        done: DONE[param(req, 'done') ?? ''],
+        ...extra,
+      },
+      status,
+    );
+  };
+
+  app.get('/pipelines', { preHandler: ctx.guard('counts') }, async (req, reply) => listPage(req, reply));
+
+  app.get('/pipelines/:name', { preHandler: ctx.guard('counts') }, async (req, reply) => {
+    const p = byName.get((req.params as { name: string }).name);
+    if (!p) return notFound(req, reply, 'No such pipeline', 'This rekey serve runs no pipeline of that name. The pipelines it runs are listed on the Pipelines page.');
+    return detailPage(req, reply, p);
+  });
+
+  /** Where a control's form came from: the list or the pipeline's own page. */
+  const back = (body: Record<string, unknown>, name: string) => (body.back === 'list' ? '/pipelines' : `/pipelines/${encodeURIComponent(name)}`);
+
+  /** Re-renders the page a control came from with `message` as its error (on the reason field when `field`). */
+  const refuse = (req: FastifyRequest, reply: FastifyReply, p: ConsolePipeline, message: string, status: number, field: boolean) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const fromList = body.back === 'list';
+    const id = `reason-${fromList ? ctx.pipelines.indexOf(p) + 1 : 1}`;
+    const extra = { errors: [{ text: message, href: field ? `#${id}` : '#controls' }], failed: { pipeline: p.name, message: field ? message : undefined, reason: typeof body.reason === 'string' ? body.reason : '' } };
+    return fromList ? listPage(req, reply, extra, status) : detailPage(req, reply, p, extra, status);
+  };
+
+  const control = (action: 'pause' | 'resume' | 'run') =>
+    app.post(`/pipelines/:name/${action}`, { preHandler: [ctx.guard('act'), ctx.csrf] }, async (req, reply) => {
+      const p = byName.get((req.params as { name: string }).name);
+      if (!p) return notFound(req, reply, 'No such pipeline', 'This rekey serve runs no pipeline of that name.');
+      const steering = ctx.steering;
+      if (!steering) return ctx.render(req, reply, 'message.njk', { title: 'Pipelines cannot be steered here', text: 'This console was started without control of its pipelines.' }, 503);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const actor = ctx.actorOf(req.consoleUser!);
+      try {
+        if (action === 'pause') {
+          const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
+          if (!reason) return refuse(req, reply, p, 'Enter why you are pausing the pipeline', 400, true);
+          if (reason.length > PAUSE_REASON_MAX) return refuse(req, reply, p, `The reason must be ${PAUSE_REASON_MAX} characters or fewer`, 400, true);
+          await steering.pause(p.name, actor, reason);
+          ctx.log.info({ pipeline: p.name, actor }, 'console: pipeline paused');
+          return reply.redirect(`${back(body, p.name)}?done=paused`, 303);
+        }
+        if (action === 'resume') {
+          await steering.resume(p.name, actor);
+          ctx.log.info({ pipeline: p.name, actor }, 'console: pipeline resumed');
+          return reply.redirect(`${back(body, p.name)}?done=resumed`, 303);
+        }
+        const started: PassStart = await steering.runNow(p.name, actor);
+        ctx.log.info({ pipeline: p.name, actor, started }, 'console: run now');
+        return reply.redirect(`${back(body, p.name)}?done=run-${started}`, 303);
+      } catch (e) {
+        const code = codeOf(e);
+        if (code === 'PIPELINE_ALREADY_PAUSED') return refuse(req, reply, p, 'The pipeline is already paused', 409, false);
+        if (code === 'PIPELINE_NOT_PAUSED') return refuse(req, reply, p, 'The pipeline is not paused', 409, false);
+        if (code === 'LEDGER_BAD_REQUEST') return refuse(req, reply, p, (e as Error).message, 400, action === 'pause');
+        throw e;
+      }
+    });
+  control('pause');
+  control('resume');
+  control('run');
+
+  app.get('/passes/:runId', { preHandler: ctx.guard('counts') }, async (req, reply) => {
+    const runId = (req.params as { runId: string }).runId;
+    const missing = () => notFound(req, reply, 'No such pass', 'No pass with that run id was started. The passes of each pipeline are listed on its page.');
+    if (runId.length > 100) return missing();
+    let pass: PassRecord;
+    try {
+      pass = await getPass(ctx.runtime.store, runId);
+    } catch (e) {
+      if (codeOf(e) === 'LEDGER_UNKNOWN_RUN') return missing();
+      throw e;
+    }
+    const canRead = may(req.consoleUser, 'read');
+    let problems;
+    const after = param(req, 'after');
+    if (canRead) {
+      try {
+        problems = await runSubmissions(ctx.runtime.store, runId, { limit: PROBLEMS_PAGE, ...(after === undefined ? {} : { after }) });
+      } catch (e) {
+        if (codeOf(e) === 'LEDGER_BAD_REQUEST') return ctx.render(req, reply, 'message.njk', { title: 'That page of submissions does not exist', text: 'The link was not one this console gave. Start again from the pass.' }, 400);
+        throw e;
+      }
+    }
+    return ctx.render(req, reply, 'pass.njk', {
+      title: `Pass of ${pass.pipeline}`,
+      pass: passRow(pass, canRead),
+      known: byName.has(pass.pipeline),
+      reconciliation: pass.summary ? reconciliation(pass.summary) : [],
+      problems: problems?.items.map((p) => ({ ...p, href: `/submissions/${encodeURIComponent(pass.pipeline)}/${encodeURIComponent(p.key)}` })),
+      next: problems?.next ?? null,
+      firstPage: after === undefined,
+    });
+  });
+};
