@@ -66,7 +66,8 @@ describe('rekey serve with alerts (as a process)', () => {
     expect(code).toBe(0);
     expect(got).toHaveLength(1);
     expect(got[0]!.path).toBe('/services/T0SECRET/B0SECRET/xoxSECRETtoken');
-    expect(got[0]!.body).toMatchObject({ event: 'pass-failed', pipeline: 'alerting', trigger: 'start', errorCode: expect.stringMatching(/^[A-Z_]+$/), link: 'https://rekey.example/pipelines/alerting' });
+    expect(got[0]!.body).toMatchObject({ event: 'pass-failed', pipeline: 'alerting', trigger: 'start', errorCode: expect.stringMatching(/^[A-Z_]+$/), runId: expect.any(String) });
+    expect(got[0]!.body.link).toBe(`https://rekey.example/passes/${got[0]!.body.runId!}`);
     expect(out).toContain('"msg":"alert sent"');
     expect(out).not.toContain('SECRET');
   }, 60_000);

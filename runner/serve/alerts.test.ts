@@ -60,7 +60,7 @@ afterEach(async () => {
 
 describe('alerts to webhooks from rekey serve', () => {
   it('tells of a failed pass once, of dead letters, and of each recovery; retries a 500, never a 400; no citizen data, no URL in the logs', async () => {
-    const alerter = new Alerter({ log, deadLetters: async (p) => (await ledger.counts(p))[p]?.dead ?? 0, consoleUrl: 'https://rekey.example/console/', backoffMs: 5 });
+    const alerter = new Alerter({ log, ledger, consoleUrl: 'https://rekey.example/console/', backoffMs: 5 });
     alerter.add('flow-test', [
       { url: `${hooks.base}/ok/${TOKENS[0]}`, on: ['pass-failed', 'dead-letters', 'recovered'] },
       { url: `${hooks.base}/flaky/${TOKENS[1]}`, on: ['pass-failed'] },
@@ -86,7 +86,12 @@ describe('alerts to webhooks from rekey serve', () => {
     expect(entry.lastError).toBeDefined();
     await runPassNow();
     expect(at('/ok/')).toHaveLength(1);
-    expect(at('/ok/')[0]).toMatchObject({ event: 'pass-failed', pipeline: 'flow-test', trigger: 'console', errorCode: expect.stringMatching(/^[A-Z_]+$/), text: expect.stringContaining('flow-test'), link: 'https://rekey.example/console/pipelines/flow-test' });
+    const failed = at('/ok/')[0]!;
+    expect(failed).toMatchObject({ event: 'pass-failed', pipeline: 'flow-test', trigger: 'console', errorCode: expect.stringMatching(/^[A-Z_]+$/), text: expect.stringContaining('flow-test') });
+    const [run] = await ledger.runs('flow-test', 2);
+    expect(run!.error).not.toBeNull();
+    expect(failed.runId).toBe((await ledger.runs('flow-test', 2))[1]!.id);
+    expect(failed.link).toBe(`https://rekey.example/console/passes/${failed.runId!}`);
     expect(at('/flaky/').map((b) => b.event)).toEqual(['pass-failed', 'pass-failed']);
     expect(at('/bad/').map((b) => b.event)).toEqual(['pass-failed']);
 
@@ -119,7 +124,7 @@ describe('alerts to webhooks from rekey serve', () => {
   it('gives up after its attempts when the webhook cannot be reached, naming only a code', async () => {
     const closed = await receiver();
     await new Promise((r) => closed.server.close(r));
-    const alerter = new Alerter({ log, deadLetters: async () => 0, backoffMs: 5, attempts: 2 });
+    const alerter = new Alerter({ log, ledger, backoffMs: 5, attempts: 2 });
     alerter.add('p', [{ url: `${closed.base}/ok/${TOKENS[0]}`, on: ['pass-failed'] }]);
     const now = new Date();
     alerter.passEnded({ pipeline: 'p', trigger: { kind: 'schedule' }, startedAt: now, finishedAt: now, error: new Error('boom') });

@@ -21,6 +21,7 @@
  * (status or code) and never touches the pass.
  */
 import type { Logger } from 'pino';
+import type { Ledger } from '../../pipelines/ledger/ledger.js';
 import type { AlertEvent } from '../../pipelines/definition/pipeline.types.js';
 import type { ResolvedAlertWebhook } from '../pipeline-files.js';
 import type { PassEnd } from './scheduler.js';
@@ -52,8 +53,8 @@ export interface AlertMessage {
 /** How alerts are sent. */
 export interface AlertOptions {
   log: Logger;
-  /** Dead letters of `pipeline` in the ledger now. */
-  deadLetters(pipeline: string): Promise<number>;
+  /** Where dead letters are counted and a failed pass's run is found. */
+  ledger: Pick<Ledger, 'counts' | 'runs'>;
   /** Base URL of the console (`REKEY_CONSOLE_URL`), for links. */
   consoleUrl?: string;
   /** Per attempt; default 10 s. */
@@ -101,13 +102,17 @@ export class Alerter {
 
   private async decide(end: PassEnd, w: Watch): Promise<void> {
     const result = (end.result ?? {}) as Record<string, unknown>;
-    const base = {
+    const base: Omit<AlertMessage, 'text' | 'event'> = {
       pipeline: end.pipeline,
       at: end.finishedAt.toISOString(),
       trigger: end.trigger.kind,
       ...(typeof result.runId === 'string' && { runId: result.runId }),
       ...(end.result !== undefined && { counts: Object.fromEntries(PASS_COUNTS.filter((k) => typeof result[k] === 'number').map((k) => [k, result[k] as number])) }),
     };
+    if (end.error && base.runId === undefined) {
+      const runId = await this.failedRun(end);
+      if (runId) base.runId = runId;
+    }
     const link = this.link(end.pipeline, base.runId);
     const out: AlertMessage[] = [];
     const cleared: ('pass-failed' | 'dead-letters')[] = [];
@@ -124,7 +129,7 @@ export class Alerter {
     }
     let dead: number | undefined;
     try {
-      dead = await this.opts.deadLetters(end.pipeline);
+      dead = (await this.opts.ledger.counts(end.pipeline))[end.pipeline]?.dead ?? 0;
     } catch (e) {
       this.opts.log.warn({ pipeline: end.pipeline, code: (e as { code?: string }).code ?? 'UNEXPECTED_ERROR' }, 'dead letters could not be counted for alerts');
     }
@@ -144,6 +149,12 @@ export class Alerter {
       out.push({ ...base, event: 'recovered', cleared, ...(dead !== undefined && { deadLetters: dead }), text: `rekey: pipeline ${end.pipeline} recovered: ${what}`, ...(link && { link }) });
     }
     await Promise.all(out.flatMap((m) => w.webhooks.map((h, i) => (h.on.includes(m.event) ? this.send(h.url, i + 1, m) : Promise.resolve()))));
+  }
+
+  /** The run a failed pass recorded (the pipeline's latest, failed, started since the pass began), if it got as far as recording one. */
+  private async failedRun(end: PassEnd): Promise<string | undefined> {
+    const [run] = await this.opts.ledger.runs(end.pipeline, 1).catch(() => []);
+    return run && run.error && run.startedAt.getTime() >= end.startedAt.getTime() ? run.id : undefined;
   }
 
   private link(pipeline: string, runId: string | undefined): string | undefined {
