@@ -11,21 +11,24 @@
  * REKEY_BENCH_RECORDS changes the count (default 1,000,000);
  * REKEY_BENCH_ROUNDS the timed rounds per query (default 30, after 3
  * untimed); REKEY_BENCH_CONSOLE_STORES `sqlite,postgres` (default both);
- * REKEY_TEST_PG_URL the PostgreSQL server.
+ * REKEY_TEST_PG_URL the PostgreSQL server. REKEY_BENCH_CONSOLE_WRITES=N
+ * also measures what migration 0015's indexes cost the ledger's writes:
+ * N rows inserted, and a tenth of them moved, with and without them.
  *
  * Each query is timed as the console calls it (through `StateStore`,
  * parameters bound, rows read into objects); the report gives the median
  * and the 95th percentile in milliseconds.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { LedgerState } from '../pipelines/ledger/ledger.types.js';
 import { countsByState, searchProblems, searchSubmissions, type SubmissionSearch } from '../pipelines/ledger/search.js';
 import { Ledger } from '../pipelines/ledger/ledger.js';
 import { AuditLog } from '../pipelines/audit/audit-log.js';
-import { insertMany } from '../pipelines/store/sql.js';
+import { inList, insertMany, listParam } from '../pipelines/store/sql.js';
 import { openStateStore, type StateStore } from '../pipelines/store/state-store.js';
 import { KeyRing } from '../lib/envelope.js';
 import { repoRoot } from './mapping.bench.js';
@@ -217,6 +220,47 @@ async function probes(store: StateStore, n: number): Promise<Probe[]> {
   ];
 }
 
+/** The indexes migration 0015 adds. */
+const CONSOLE_INDEXES = ['ledger_state_recent', 'ledger_pipeline_state_recent', 'ledger_key_lower', 'ledger_reference_lower', 'ledger_legacy_ref_lower'];
+
+/**
+ * What migration 0015's indexes cost the ledger's writes: `n` seeded rows
+ * inserted (batches of 5,000 a transaction, as seeding does) and then a
+ * tenth of them moved to another state (`UPDATE ... WHERE id IN`, batches
+ * of 5,000), into a fresh store with the indexes and into one without
+ * them, alternately, `rounds` times each. Resolves to the seconds of each.
+ */
+async function indexWriteCost(url: (tag: string) => string, n: number, rounds: number): Promise<Array<{ indexes: boolean; insertSeconds: number; updateSeconds: number }>> {
+  const out: Array<{ indexes: boolean; insertSeconds: number; updateSeconds: number }> = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const indexes of [true, false]) {
+      const store = await openStateStore(url(`${round}_${indexes ? 'with' : 'without'}`));
+      try {
+        if (!indexes) for (const name of CONSOLE_INDEXES) await store.exec(`DROP INDEX ${name}`);
+        const t0 = performance.now();
+        for (let first = 0; first < n; first += BATCH) {
+          const rows: unknown[][] = [];
+          for (let i = first; i < Math.min(n, first + BATCH); i++) {
+            const r = seededRow(i);
+            rows.push([r.pipeline, r.key, 'sha256:00', r.state, r.attempts, r.lastError, r.legacyRef, false, 'mv-1', 'bench', r.createdAt, r.updatedAt]);
+          }
+          await store.transaction((t) => insertMany(store, 'ledger', LEDGER_COLUMNS, rows, t));
+        }
+        const t1 = performance.now();
+        const later = new Date(START + n * 40_000).toISOString();
+        for (let first = 1; first <= n; first += BATCH * 10) {
+          const ids = Array.from({ length: BATCH }, (_, k) => first + k * 10).filter((id) => id <= n);
+          await store.transaction((t) => store.exec(`UPDATE ledger SET state = 'dead', updated_at = $1 WHERE ${inList(store, 'id', 2, 'bigint')}`, [later, listParam(store, ids)], t));
+        }
+        out.push({ indexes, insertSeconds: Number(((t1 - t0) / 1000).toFixed(2)), updateSeconds: Number(((performance.now() - t1) / 1000).toFixed(2)) });
+      } finally {
+        await store.close();
+      }
+    }
+  }
+  return out;
+}
+
 /** Runs the console benchmark on the stores REKEY_BENCH_CONSOLE_STORES names. */
 export async function consoleBench(n: number): Promise<Record<string, unknown>> {
   const rounds = Math.max(5, Number(process.env.REKEY_BENCH_ROUNDS ?? 30));
@@ -246,7 +290,28 @@ export async function consoleBench(n: number): Promise<Record<string, unknown>> 
       await store.close();
     }
   }
+  const writes = Number(process.env.REKEY_BENCH_CONSOLE_WRITES ?? 0);
+  const writeCost: Record<string, unknown> = {};
+  for (const name of writes > 0 ? which : []) {
+    const tmp = mkdtempSync(join(tmpdir(), 'rekey-bench-console-'));
+    const schemas: string[] = [];
+    const url = (tag: string) => {
+      if (name === 'sqlite') return `sqlite:${join(tmp, `${tag}.sqlite`)}`;
+      schemas.push(`${PG_SCHEMA}_w${tag}`);
+      return `${urls.postgres!.replace(/schema=[^&]*/, `schema=${PG_SCHEMA}_w${tag}`)}`;
+    };
+    try {
+      writeCost[name] = await indexWriteCost(url, writes, 2);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+      if (schemas.length) {
+        const admin = await openStateStore(PG_URL, { migrate: false });
+        for (const schema of schemas) await admin.exec(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await admin.close();
+      }
+    }
+  }
   const lines = ['| store | query | median ms | p95 ms | under 200 ms |', '|---|---|---:|---:|---|'];
   for (const r of results) lines.push(`| ${r.store} | ${r.query} | ${r.medianMs.toFixed(1)} | ${r.p95Ms.toFixed(1)} | ${r.underTarget ? 'yes' : '**no**'} |`);
-  return { benchmark: 'console', submissions: n, rounds, targetMs: TARGET_MS, seedSeconds: seeding, results, plans, markdown: lines.join('\n') };
+  return { benchmark: 'console', submissions: n, rounds, targetMs: TARGET_MS, seedSeconds: seeding, results, writeCost, plans, markdown: lines.join('\n') };
 }
