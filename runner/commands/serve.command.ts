@@ -28,6 +28,9 @@ import { mappingOptions } from './run.command.js';
 import { startServer } from '../serve/server.js';
 import { Intake } from '../serve/intake.js';
 import { Alerter } from '../serve/alerts.js';
+import { registerConsole } from '../console/console.js';
+import { CONSOLE_PAGES } from '../console/pages/index.js';
+import { loadUsers } from '../console/users.js';
 import { ServeMetrics } from '../serve/metrics.js';
 import { Readiness, type Watched } from '../serve/readiness.js';
 import type { LoadedPipeline } from '../pipeline-files.js';
@@ -83,6 +86,7 @@ interface ServeOptions {
   host: string;
   lease: string;
   runAtStart?: boolean;
+  consoleUsers?: string;
 }
 
 /** Pipeline files in `folder`: `*.yaml` / `*.yml` whose top level names a pipeline. */
@@ -102,6 +106,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
     .option('--host <host>', 'HTTP address to listen on', '127.0.0.1')
     .option('--lease <duration>', 'how long this runner holds claimed submissions', '60s')
     .option('--run-at-start', 'run every pipeline once at start as well as on its schedule')
+    .option('--console-users <file>', 'users file of the console (default: REKEY_CONSOLE_USERS; see docs/console.md); without one the console shows no data')
     .action(async (folder: string, opts: ServeOptions) => {
       const log = createLogger();
       const files = await pipelineFiles(folder);
@@ -118,6 +123,9 @@ export function serveCommand(program: Command, result: CommandResult): void {
         result.code = 1;
         return;
       }
+      const usersFile = opts.consoleUsers ?? process.env.REKEY_CONSOLE_USERS;
+      const users = usersFile ? await loadUsers(usersFile) : undefined;
+      if (!users) log.warn('the console has no users file (--console-users or REKEY_CONSOLE_USERS): its pages show nothing until one is given');
       const runtime = await openRuntime(opts.state, log);
       const checkpoints = await auditCheckpoints(process.env, runtime.audit, log).catch(async (e: unknown) => {
         await runtime.close();
@@ -169,7 +177,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
         wakes.set(def.pipeline, () => scheduler.runNow(entry, pass, { kind: 'webhook' }));
         source.watch?.({ log: log.child({ pipeline: def.pipeline }), signal: abort.signal, attempt: 1 }, () => void scheduler.runNow(entry, pass, { kind: 'watch' }));
       }
-      const alerter = new Alerter({ log, consoleUrl: process.env.REKEY_CONSOLE_URL, ledger: runtime.ledger });
+      const alerter = new Alerter({ log, consoleUrl: process.env.REKEY_CONSOLE_URL, deadLetters: async (p) => (await runtime.ledger.counts(p))[p]?.dead ?? 0 });
       for (const l of loaded) alerter.add(l.def.pipeline, l.alerts);
       scheduler.onPassEnd((end) => alerter.passEnded(end));
       const readiness = new Readiness(watched, log);
@@ -187,7 +195,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
         loaded.map((l) => ({ name: l.def.pipeline, source: l.source, mapping: l.mapping })),
         { ledger: runtime.ledger, actor: id, log, wake: (name) => wakes.get(name)?.() ?? Promise.resolve(), isRunning: (name) => scheduler.pipelines.some((p) => p.name === name && p.running) },
       );
-      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, log, routes: [intake.routes], metrics, readiness });
+      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, log, routes: [intake.routes, (app) => registerConsole(app, { runtime, pipelines: kept.map(({ file, def }) => ({ name: def.pipeline, file, def })), scheduler, steering, readiness, log, piiKey: key, users, pages: CONSOLE_PAGES })], metrics, readiness });
       log.info({ url: server.url, pipelines: loaded.map((l) => l.def.pipeline) }, 'serving');
       await new Promise<void>((done) => {
         const stop = (signal: string) => {
