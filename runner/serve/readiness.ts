@@ -15,11 +15,16 @@
  * pass of its pipeline runs, and a pass waits for a probe in flight
  * (`idle`), so the two never set up the target at once.
  *
+ * A probe that has not answered after `timeoutMs` counts as failed
+ * (`TARGET_UNAVAILABLE`), so that a target that never answers cannot hold
+ * up the passes waiting on `idle`.
+ *
  * The reason kept is the error's code and its message with quoted passages
  * cut (`scrubMessage`); connectors keep credentials out of their messages.
  */
 import type { Logger } from 'pino';
 import { scrubMessage } from '../../lib/redact.js';
+import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
 import type { PassEnd } from './scheduler.js';
 
 /** What `/ready` says of one pipeline. */
@@ -60,6 +65,7 @@ export class Readiness {
     pipelines: readonly Watched[],
     private readonly log: Logger,
     private readonly reprobeMs = 10_000,
+    private readonly timeoutMs = 30_000,
   ) {
     for (const w of pipelines) {
       this.entries.set(w.name, { watched: w, state: w.probe ? { status: 'starting' } : { status: 'ready', note: NO_PROBE } });
@@ -114,7 +120,12 @@ export class Readiness {
     const probe = e.watched.probe;
     if (!probe || e.probing || e.watched.isRunning()) return e.probing ?? Promise.resolve();
     const name = e.watched.name;
-    e.probing = probe()
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PipelineError(PipelineCodes.TARGET_UNAVAILABLE, `the target did not answer a connect within ${this.timeoutMs / 1000} s`)), this.timeoutMs);
+      timer.unref();
+    });
+    e.probing = Promise.race([probe(), late])
       .then(() => {
         if (!afterFailedPass) e.state = { status: 'ready', by: 'probe', at: new Date().toISOString() };
       })
@@ -124,6 +135,7 @@ export class Readiness {
         this.log.warn({ pipeline: name, ...why }, 'target connect failed');
       })
       .finally(() => {
+        clearTimeout(timer);
         delete e.probing;
       });
     return e.probing;
@@ -132,7 +144,7 @@ export class Readiness {
 
 function reasonOf(err: unknown): { code: string; reason: string } {
   const e = err as { code?: unknown; message?: unknown };
-  const code = typeof e?.code === 'string' ? e.code : 'UNEXPECTED_ERROR';
+  const code = typeof e?.code === 'string' ? e.code : PipelineCodes.UNEXPECTED_ERROR.code;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   return { code, reason: scrubMessage(message) };
 }
