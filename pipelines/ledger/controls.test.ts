@@ -5,6 +5,7 @@ import { openStateStore } from '../store/state-store.js';
 import { TEST_DIALECTS } from '../store/store.test-helpers.js';
 import { isPaused, pausePipeline, pipelineControl, pipelineControls, resumePipeline } from './controls.js';
 import { pipelineNames, useTestLedger } from './ledger.test-helpers.js';
+import { migration0013 } from '../store/migrations/0013-pipeline-controls.js';
 
 const ALICE = 'operator:alice';
 const BOB = 'operator:bob';
@@ -93,5 +94,23 @@ describe.each(TEST_DIALECTS)('pausing and resuming pipelines (%s)', (dialect) =>
     }
     expect(await isPaused(env.ts.store, p)).toBe(false);
     expect((await entries(p)).map((e) => e[0])).toEqual(['pipeline-paused', 'pipeline-resumed']);
+  });
+});
+
+describe.each(TEST_DIALECTS)('migration 0013 on %s', (dialect) => {
+  const env = useTestLedger(dialect);
+
+  it('goes down (controls, trigger columns and index gone) and up again', async () => {
+    const store = env.ts.store;
+    const qi = store.sequelize.getQueryInterface();
+    const step = (fn: typeof migration0013.up) => store.sequelize.transaction((transaction) => fn({ qi, dialect: store.dialect, transaction }));
+    await pausePipeline(store, env.audit, 'm', ALICE, 'before');
+    await step(migration0013.down);
+    await expect(store.select('SELECT trigger_kind FROM runs')).rejects.toThrow();
+    await expect(store.select('SELECT * FROM pipeline_controls')).rejects.toThrow();
+    await step(migration0013.up);
+    expect(await pipelineControl(store, 'm')).toBeNull();
+    const run = await env.ledger.startRun('m', 'runner:test:1', null, null, undefined, { kind: 'watch' });
+    expect((await store.select<{ trigger_kind: string }>('SELECT trigger_kind FROM runs WHERE id = $1', [run]))[0]?.trigger_kind).toBe('watch');
   });
 });
