@@ -7,6 +7,7 @@
  * only, and neither value in clear in the state store, the log or the
  * audit log; erasure removes the correction with the body.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,10 @@ import { loadStory } from '../audit/story.js';
 import { runPass } from '../flow/pass.js';
 import { arraySource, TEST_PII_KEY, testOptions, testPipeline, TestTarget } from '../flow/flow.test-helpers.js';
 import { eraseSubmission } from '../privacy/erase.js';
+import { rotateKeys } from '../privacy/rotate.js';
+import { KeyRing } from '../../lib/envelope.js';
+import { TEST_DATA_KEY } from '../../lib/envelope.test-helpers.js';
+import { Ledger } from './ledger.js';
 import { TEST_DIALECTS } from '../store/store.test-helpers.js';
 import { pipelineNames, useTestLedger } from './ledger.test-helpers.js';
 import type { Corrections } from './ledger.types.js';
@@ -197,7 +202,7 @@ describe.each(TEST_DIALECTS)('correct and resubmit, on %s', (dialect) => {
     expect(await env.ts.store.select('SELECT id FROM ledger_bodies WHERE id = $1', [id])).toEqual([]);
   });
 
-  it('corrects a child row of a dead submission, from the body as mapped, and keeps earlier corrections', async () => {
+  it('corrects a child row of a dead submission, from the body as mapped; the correction outlives a key rotation and a replay', async () => {
     const name = next();
     const target = new TestTarget({ 'F/G1': { failTimes: 1 } });
     const source = arraySource([body('G1', 'NG')]);
@@ -205,15 +210,28 @@ describe.each(TEST_DIALECTS)('correct and resubmit, on %s', (dialect) => {
     expect(await runPass(p(), env.ledger, testOptions({ retryWaitMs: 0 }))).toMatchObject({ dead: 1 });
     const first = await env.ledger.correct(name, 'F/G1', { 'PREV[2].PC': 'YO1 7HX' }, 'typo in the postcode', 'operator:carol', opts());
     expect(first).toEqual({ key: 'F/G1', from: 'dead', fields: ['PREV[2].PC'], originalFrom: 'mapping' });
-    expect(await runPass(p(), env.ledger, testOptions({ retryWaitMs: 0 }))).toMatchObject({ delivered: 1 });
-    expect(await env.ledger.sentRecord(name, 'F/G1')).toMatchObject({ children: { PREV: [{ PC: 'LS1 1AA' }, { PC: 'YO1 7HX' }] } });
-    const history = await env.ledger.history(name, 'F/G1');
+    // A key rotation re-wraps the one data key: the corrections still open, under the new key only.
+    const kek = randomBytes(32);
+    await rotateKeys(env.ts.store, env.audit, new KeyRing(kek, [Buffer.from(TEST_DATA_KEY, 'hex')]), 'operator:carol');
+    const ledger = new Ledger(env.ts.store, env.audit, new KeyRing(kek));
+    expect(await runPass(p(), ledger, testOptions({ retryWaitMs: 0 }))).toMatchObject({ delivered: 1 });
+    expect(await ledger.sentRecord(name, 'F/G1')).toMatchObject({ children: { PREV: [{ PC: 'LS1 1AA' }, { PC: 'YO1 7HX' }] } });
+    const history = await ledger.history(name, 'F/G1');
     expect(history.find((e) => e.event === 'corrected')?.detail.records?.[0]).toMatchObject({ original: { 'PREV[2].PC': hash('YO1 7HH') }, corrected: { 'PREV[2].PC': hash('YO1 7HX') } });
     expect(history.find((e) => e.event === 'delivered')?.detail.records?.[0]?.sent?.fields['PREV.PC']).toEqual([hash('LS1 1AA'), hash('YO1 7HX')]);
 
-    await env.ledger.replay(name, 'F/G1', 'operator:carol');
-    expect(await runPass(p(), env.ledger, testOptions({ retryWaitMs: 0 }))).toMatchObject({ delivered: 1 });
-    expect(await env.ledger.sentRecord(name, 'F/G1')).toMatchObject({ children: { PREV: [{ PC: 'LS1 1AA' }, { PC: 'YO1 7HX' }] } });
+    await ledger.replay(name, 'F/G1', 'operator:carol');
+    expect(await runPass(p(), ledger, testOptions({ retryWaitMs: 0 }))).toMatchObject({ delivered: 1 });
+    expect(await ledger.sentRecord(name, 'F/G1')).toMatchObject({ children: { PREV: [{ PC: 'LS1 1AA' }, { PC: 'YO1 7HX' }] } });
+    await expect(ledger.correct(name, 'F/G1', { TITLE: 'DR' }, 'late', 'operator:carol', opts())).rejects.toMatchObject({ code: 'LEDGER_ACTION_REFUSED' });
+    // The legacy system's answer refuses it afterwards: dead, and the values before come from the record as sent.
+    await ledger.reconcile(name, null, [{ key: 'F/G1', accepted: false, reason: 'title not allowed' }], 'runner:test:1');
+    expect((await ledger.get(name, 'F/G1', { body: false }))?.state).toBe('dead');
+    expect(await ledger.correct(name, 'F/G1', { TITLE: 'DR' }, 'legacy wants DR', 'operator:carol', opts())).toEqual({ key: 'F/G1', from: 'dead', fields: ['TITLE'], originalFrom: 'sent' });
+    const last = (await ledger.history(name, 'F/G1')).at(-1)!;
+    expect(last).toMatchObject({ event: 'corrected', detail: { reason: 'legacy wants DR', records: [{ from: 'dead', original: { TITLE: hash('MR') }, corrected: { TITLE: hash('DR') }, originalFrom: 'sent' }] } });
+    expect(await runPass(p(), ledger, testOptions({ retryWaitMs: 0 }))).toMatchObject({ delivered: 1 });
+    expect(await ledger.sentRecord(name, 'F/G1')).toMatchObject({ record: { TITLE: 'DR' }, children: { PREV: [{ PC: 'LS1 1AA' }, { PC: 'YO1 7HX' }] } });
   });
 
   it('refuses a submission its mapping rejects: the refused value is a form value', async () => {
