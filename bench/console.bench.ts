@@ -270,7 +270,8 @@ export async function consoleBench(n: number): Promise<Record<string, unknown>> 
   mkdirSync(dir, { recursive: true });
   const urls: Record<string, string> = {
     sqlite: `sqlite:${join(dir, `console-${n}-v${SEED_VERSION}.sqlite`)}`,
-    postgres: `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${PG_SCHEMA}_v${SEED_VERSION}`,
+    // Another count keeps its own schema, so a small trial run does not throw the million away.
+    postgres: `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${PG_SCHEMA}_v${SEED_VERSION}${n === 1_000_000 ? '' : `_${n}`}`,
   };
   const results: Array<{ store: string; query: string; medianMs: number; p95Ms: number; underTarget: boolean }> = [];
   const seeding: Record<string, number> = {};
