@@ -2,6 +2,7 @@
 import type { ConsolePages } from '../console.js';
 import { pipelinePages } from './pipelines.pages.js';
 import { deadLetterPages } from './dead-letters.pages.js';
+import { auditPages } from './audit.pages.js';
 
 /** Every page module of the console. */
-export const CONSOLE_PAGES: readonly ConsolePages[] = [pipelinePages, deadLetterPages];
+export const CONSOLE_PAGES: readonly ConsolePages[] = [pipelinePages, deadLetterPages, auditPages];
