@@ -26,10 +26,12 @@ import { Readiness } from '../../serve/readiness.js';
 import { Scheduler, type PassEnd, type ScheduledPipeline } from '../../serve/scheduler.js';
 import { ServeSteering } from '../../serve/steering.js';
 import { mergeCookies, startTestConsole, type TestConsole } from '../console.test-helpers.js';
-import { PASSES_PAGE, pipelinePages } from './pipelines.pages.js';
+import { PASSES_PAGE, PROBLEMS_PAGE, pipelinePages } from './pipelines.pages.js';
 
 const P = 'change-of-address';
 const BROKEN = 'broken-address';
+/** The quick start's submissions six times over (new references): 30 rejected in one pass. */
+const MANY = 'many-rejects';
 /** One of the quick start's five rejected submissions (its reference, as the key ends with it). */
 const REJECTED_REF = 'EX6LB5NH';
 /** A cron that does not fire while a test runs (29 February, 03:00). */
@@ -90,6 +92,17 @@ describe('the Pipelines and Passes pages over real passes of the quick start', (
         .replace('setupSql: ../../fixtures/', 'setupSql: ../fixtures/'),
     );
     const broken = await load(brokenFile);
+    const lines = readFileSync(join(dir, QUICK_START_SUBMISSIONS), 'utf8').split('\n').filter(Boolean);
+    const many = lines.flatMap((line, i) => [1, 2, 3, 4, 5, 6].map((n) => JSON.stringify({ ...(JSON.parse(line) as object), submission_reference: `M${n}X${String(i).padStart(2, '0')}ZZ` })));
+    writeFileSync(join(dir, 'fixtures/many.ndjson'), `${many.join('\n')}\n`);
+    const manyFile = join(dir, 'examples/pipelines/many-rejects.yaml');
+    writeFileSync(
+      manyFile,
+      readFileSync(join(dir, QUICK_START), 'utf8')
+        .replace(`pipeline: ${P}`, `pipeline: ${MANY}`)
+        .replace('path: ../../fixtures/submissions/govuk-forms/change-of-address.ndjson', 'path: ../../fixtures/many.ndjson'),
+    );
+    const manyLp = await load(manyFile);
     const passOf = (l: LoadedPipeline) => (trigger: PassTrigger) =>
       runPass(flowPipeline(l), runtime.ledger, { owner: 'test-runner', actor: 'test-runner', trigger, log, signal: new AbortController().signal, leaseMs: 30_000, retryWaitMs: 0, piiHash: piiHasher(Buffer.alloc(32, 7)) });
     scheduler = new Scheduler(log, { isPaused: (name) => isPaused(store, name) });
@@ -100,6 +113,8 @@ describe('the Pipelines and Passes pages over real passes of the quick start', (
     const brokenPass = passOf(broken);
     const brokenEntry = scheduler.add(BROKEN, undefined, 'Europe/London', brokenPass);
     steering.add(brokenEntry, brokenPass);
+    const manyPass = passOf(manyLp);
+    const manyEntry = scheduler.add(MANY, undefined, 'Europe/London', manyPass);
     const readiness = new Readiness(
       [
         { name: P, isRunning: () => entry.running },
@@ -117,11 +132,13 @@ describe('the Pipelines and Passes pages over real passes of the quick start', (
       pipelines: [
         { name: P, file: join(dir, QUICK_START), def: lp.def },
         { name: BROKEN, file: brokenFile, def: broken.def },
+        { name: MANY, file: manyFile, def: manyLp.def },
       ],
       extra: { scheduler, steering, readiness },
     });
     await scheduler.runNow(entry, pass, { kind: 'schedule' });
     await scheduler.runNow(brokenEntry, brokenPass, { kind: 'schedule' });
+    await scheduler.runNow(manyEntry, manyPass, { kind: 'schedule' });
     firstRun = (await listPasses(store, { pipeline: P, limit: 1 })).items[0]!.id;
     // More passes (duplicates all) for the history to run over two pages.
     for (let i = 0; i < PASSES_PAGE; i++) await scheduler.runNow(entry, pass, { kind: 'schedule' });
@@ -272,6 +289,29 @@ describe('the Pipelines and Passes pages over real passes of the quick start', (
     expect(auditor.html).toContain('SQL_UNAVAILABLE: cannot use');
     const bad = await get(`/passes/${firstRun}?after=not-a-cursor`, await signIn('auditor'));
     expect(bad.status).toBe(400);
+  });
+
+  it("pages a pass's rejected submissions, 25 a page, each once", async () => {
+    const [run] = (await listPasses(runtime.store, { pipeline: MANY, limit: 1 })).items;
+    const undelivered = run!.summary!.rejected + run!.summary!.dead;
+    expect(undelivered).toBeGreaterThan(PROBLEMS_PAGE);
+    const cookie = await signIn('auditor');
+    const refs = (html: string) => [...html.matchAll(new RegExp(`href="/submissions/${MANY}/[^"]*%2F(M\\dX\\d\\dZZ)"`, 'g'))].map((m) => m[1]!);
+    const first = await get(`/passes/${run!.id}`, cookie);
+    expect(refs(first.html)).toHaveLength(PROBLEMS_PAGE);
+    const seen = [...refs(first.html)];
+    let next = /href="(\/passes\/[^"?]+\?after=[^"]+)"/.exec(first.html)?.[1];
+    expect(next).toBeDefined();
+    for (let pages = 1; next && pages < 10; pages++) {
+      const r = await get(next.replaceAll('&amp;', '&'), cookie);
+      expect(r.status).toBe(200);
+      expect(r.html).toContain('First page');
+      seen.push(...refs(r.html));
+      next = /href="(\/passes\/[^"?]+\?after=[^"]+)"/.exec(r.html)?.[1];
+      expectNoCanary(r.html);
+    }
+    expect(seen).toHaveLength(undelivered);
+    expect(new Set(seen).size).toBe(seen.length);
   });
 
   it('answers an unknown pipeline or pass with a 404 page', async () => {

@@ -204,8 +204,8 @@ export const pipelinePages: ConsolePages = (app, ctx) => {
   const refuse = (req: FastifyRequest, reply: FastifyReply, p: ConsolePipeline, message: string, status: number, field: boolean) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const fromList = body.back === 'list';
-    const id = `reason-${fromList ? ctx.pipelines.indexOf(p) + 1 : 1}`;
-    const extra = { errors: [{ text: message, href: field ? `#${id}` : '#controls' }], failed: { pipeline: p.name, message: field ? message : undefined, reason: typeof body.reason === 'string' ? body.reason : '' } };
+    const n = fromList ? ctx.pipelines.indexOf(p) + 1 : 1;
+    const extra = { errors: [{ text: message, href: field ? `#reason-${n}` : fromList ? `#controls-${n}` : '#controls' }], failed: { pipeline: p.name, message: field ? message : undefined, reason: typeof body.reason === 'string' ? body.reason : '' } };
     return fromList ? listPage(req, reply, extra, status) : detailPage(req, reply, p, extra, status);
   };
 
