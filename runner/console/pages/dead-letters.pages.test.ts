@@ -15,7 +15,15 @@ import { runPass } from '../../../pipelines/flow/pass.js';
 import { arraySource, testPipeline, TestTarget } from '../../../pipelines/flow/flow.test-helpers.js';
 import { piiHash } from '../../../pipelines/audit/pii.js';
 import { loadPipelineFile } from '../../pipeline-files.js';
+import { AuditLog } from '../../../pipelines/audit/audit-log.js';
+import { Ledger } from '../../../pipelines/ledger/ledger.js';
+import { openStateStore } from '../../../pipelines/store/state-store.js';
+import { TEST_KEYS } from '../../../lib/envelope.test-helpers.js';
+import type { Runtime } from '../../runtime.js';
+import { Scheduler, type PassEnd, type PassTrigger } from '../../serve/scheduler.js';
+import { ServeSteering } from '../../serve/steering.js';
 import type { ConsolePipeline } from '../context.js';
+import { pipelinePages } from './pipelines.pages.js';
 import { mergeCookies, startTestConsole, TEST_USERS, type TestConsole } from '../console.test-helpers.js';
 import { deadLetterPages, deadLetterPath } from './dead-letters.pages.js';
 
@@ -76,10 +84,13 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 afterEach(async () => {
   await c?.close();
   c = undefined;
+  await steered?.scheduler.stop();
+  await steered?.runtime.close();
+  steered = undefined;
 });
 
 /** A pass of pipeline `file`; for `down`, its target times out on every delivery (one attempt allowed: dead at once). */
-async function pass(t: TestConsole, file: string): Promise<Record<string, unknown>> {
+async function pass(t: TestConsole, file: string, trigger?: PassTrigger): Promise<Record<string, unknown>> {
   const loaded = await loadPipelineFile(file);
   if (!loaded.pipeline) throw new Error(JSON.stringify(loaded.problems));
   const lp = loaded.pipeline;
@@ -91,17 +102,33 @@ async function pass(t: TestConsole, file: string): Promise<Record<string, unknow
     signal: new AbortController().signal,
     leaseMs: 60_000,
     retryWaitMs: 0,
+    ...(trigger && { trigger }),
     piiHash: (v) => piiHash(v, Buffer.alloc(32, 7)),
   })) as unknown as Record<string, unknown>;
 }
 
-async function consoleWith(...names: ('legacy' | 'down')[]): Promise<TestConsole> {
+/** What a console with serve's steering runs on: its own runtime, a scheduler and the steering over them. */
+let steered: { runtime: Runtime; scheduler: Scheduler } | undefined;
+
+/** A console serving `names`; with `steering`, also the Pipelines pages and serve's steering, each pipeline's pass a real pass of its file. */
+async function consoleWith(names: ('legacy' | 'down')[], steering = false): Promise<TestConsole> {
   const pipelines: ConsolePipeline[] = [];
   for (const n of names) {
     const l = await loadPipelineFile(files[n]);
     pipelines.push({ name: l.pipeline!.def.pipeline, file: files[n], def: l.pipeline!.def });
   }
-  return startTestConsole({ pages: [deadLetterPages], pipelines });
+  if (!steering) return startTestConsole({ pages: [deadLetterPages], pipelines });
+  const store = await openStateStore(`sqlite:${join(dir, `steered-${Date.now()}.sqlite`)}`);
+  const audit = new AuditLog(store);
+  const runtime: Runtime = { store, audit, ledger: new Ledger(store, audit, TEST_KEYS), close: () => store.close() };
+  const scheduler = new Scheduler(pino({ level: 'silent' }));
+  const serve = new ServeSteering(store, audit, scheduler);
+  steered = { runtime, scheduler };
+  for (const p of pipelines) {
+    const run = (trigger: PassTrigger) => pass(c!, p.file, trigger);
+    serve.add(scheduler.add(p.name, undefined, 'Europe/London', run), run);
+  }
+  return startTestConsole({ pages: [deadLetterPages, pipelinePages], pipelines, runtime, extra: { steering: serve } });
 }
 
 const page = async (t: TestConsole, path: string, cookie: string) => {
@@ -118,7 +145,7 @@ async function post(t: TestConsole, cookie: string, path: string, fields: Record
 describe('dead letters and rejections', () => {
   it('lists dead and rejected submissions with reasons in plain words and no value, filters them, and keeps viewers and strangers out', async () => {
     await rm(join(dir, 'legacy.sqlite'), { force: true });
-    c = await consoleWith('legacy', 'down');
+    c = await consoleWith(['legacy', 'down']);
     expect(await pass(c, files.legacy)).toMatchObject({ delivered: 1, rejected: 1 });
     expect(await pass(c, files.down)).toMatchObject({ dead: 1 });
     const auditor = await c.signIn('auditor');
@@ -154,7 +181,7 @@ describe('dead letters and rejections', () => {
   });
 
   it('lets an operator retry a dead letter and discard one only with a reason, each audited with the console user; an auditor is refused', async () => {
-    c = await consoleWith('down');
+    c = await consoleWith(['down']);
     await pass(c, files.down);
     const path = deadLetterPath('down', 'F/D1');
     const auditor = await c.signIn('auditor');
@@ -195,7 +222,7 @@ describe('dead letters and rejections', () => {
 
   it('corrects and resubmits a value the legacy system refused: field errors name the field, the audit log has the operator, the next pass delivers it once under the same key', async () => {
     await rm(join(dir, 'legacy.sqlite'), { force: true });
-    c = await consoleWith('legacy');
+    c = await consoleWith(['legacy'], true);
     await pass(c, files.legacy);
     const path = deadLetterPath('legacy', 'F/A1');
     const operator = await c.signIn('operator');
@@ -224,7 +251,15 @@ describe('dead letters and rejections', () => {
     expect(corrected).toMatchObject({ actor: `console:${TEST_USERS.operator.name}`, detail: { reason: 'legacy wants upper case', records: [{ fields: ['SURNAME'] }] } });
     expect(JSON.stringify(corrected)).not.toContain(CORRECTED);
 
-    expect(await pass(c, files.legacy)).toMatchObject({ delivered: 1, rejected: 0 });
+    // The page offers the pass that delivers it now, through serve's steering (the Pipelines page's run-now form).
+    const after = await page(c, done.location!, operator);
+    expect(after.html).toContain('Corrected and sent back to received');
+    expect(after.html).toContain('action="/pipelines/legacy/run"');
+    const ended = new Promise<PassEnd>((ok) => steered!.scheduler.onPassEnd(ok));
+    const run = await post(c, operator, '/pipelines/legacy/run', {}, path);
+    expect(run.status).toBe(303);
+    const end = await ended;
+    expect(end).toMatchObject({ pipeline: 'legacy', trigger: { kind: 'console', by: `console:${TEST_USERS.operator.name}` }, result: { delivered: 1, rejected: 0 } });
     expect(await pass(c, files.legacy)).toMatchObject({ delivered: 0 });
     expect(await query(join(dir, 'legacy.sqlite'), "SELECT SUB_KEY, SURNAME FROM CASES WHERE SUB_KEY = 'F/A1'")).toEqual([{ SUB_KEY: 'F/A1', SURNAME: CORRECTED }]);
 

@@ -106,6 +106,8 @@ export const deadLetterPages: ConsolePages = (app, ctx) => {
         canRetry: row.state === 'dead' || row.state === 'failed',
         canDiscard: row.state === 'dead',
         correction,
+        // Sent back to received: with serve's steering, an operator may start the pass that delivers it now (the Pipelines page's run-now form).
+        runNow: ctx.steering && p && row.state === 'received' ? `/pipelines/${encodeURIComponent(pipeline)}/run` : undefined,
         banner: done && DONE[done],
         errors: extra.errors,
         fieldErrors: extra.fieldErrors ?? {},
