@@ -252,7 +252,8 @@ export function flow(v: unknown): string {
   return String(v);
 }
 
-function sourceText(s: LineageSource): string {
+/** One place a value is read from, in words (`answer Fn3kQ8aZ.last_name ("What is your name?")`). */
+export function sourceText(s: LineageSource): string {
   switch (s.kind) {
     case 'answer':
       return `answer ${s.question}${s.part !== undefined ? `.${s.part}` : ''}${s.text !== undefined ? ` (${JSON.stringify(s.text)})` : ''}`;

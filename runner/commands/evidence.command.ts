@@ -10,8 +10,9 @@
  * it could be opened.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { openEvidence } from '../../pipelines/audit/story-open.js';
 import { resolveReference } from '../../pipelines/audit/story.js';
 import type { CommandResult } from '../cli.js';
 import { operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
@@ -21,9 +22,6 @@ export function defaultEvidenceOut(pipeline: string, key: string): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
   return resolve(`evidence-${safe(pipeline)}-${safe(key)}`);
 }
-
-/** The clear name of a sealed evidence file: its base name without `.sealed`. */
-const clearName = (path: string) => basename(path).replace(/\.sealed$/, '');
 
 interface EvidenceOptions extends StateOptions {
   out?: string;
@@ -48,19 +46,8 @@ export function evidenceCommand(program: Command, result: CommandResult): void {
       const opened = await withLedger(opts.state, async (ledger, audit, store): Promise<Opened> => {
         const key = await resolveReference(store, pipeline, reference);
         out = opts.out ? resolve(opts.out) : defaultEvidenceOut(pipeline, key);
-        const rows = await store.select<{ path: string }>("SELECT path FROM sealed_files WHERE pipeline = $1 AND kind = 'evidence' AND subject = $2 ORDER BY created_at, path", [pipeline, key]);
-        if (!rows.length) return { written: [], failed: [], key };
-        const files = ledger.sealedFiles(pipeline);
-        const clear: { file: string; sealed: string; bytes: Buffer }[] = [];
-        const failed: Opened['failed'] = [];
-        for (const { path } of rows) {
-          await files.read(path).then(
-            (bytes) => void clear.push({ file: clearName(path), sealed: basename(path), bytes }),
-            (e: unknown) => void failed.push({ file: clearName(path), code: (e as { code?: string }).code ?? 'UNREADABLE' }),
-          );
-        }
+        const { opened: clear, failed } = await openEvidence(store, ledger, audit, pipeline, key, actor);
         if (!clear.length) return { written: [], failed, key };
-        await audit.append([{ pipeline, event: 'evidence-opened', actor, detail: { keys: [key], files: clear.map((c) => c.sealed), kind: 'evidence' } }]);
         await mkdir(out, { recursive: true, mode: 0o700 });
         for (const c of clear) await writeFile(join(out, c.file), c.bytes, { mode: 0o600 });
         return { written: clear.map((c) => ({ file: c.file, bytes: c.bytes.length })), failed, key };

@@ -11,14 +11,9 @@
  * `SUBMISSION_AMBIGUOUS`), or when `--sent` cannot print the record.
  */
 import type { Command } from 'commander';
-import { formatLineage, lineageFromCanonical, type FieldLineage } from '../../mappings/lineage.js';
-import type { AuditLog } from '../../pipelines/audit/audit-log.js';
-import { readMappingText } from '../../pipelines/audit/mapping-texts.js';
-import { loadStory, resolveReference, type SubmissionStory } from '../../pipelines/audit/story.js';
-import type { Ledger } from '../../pipelines/ledger/ledger.js';
-import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
-import type { SentRecord } from '../../pipelines/privacy/sent-copy.js';
-import type { StateStore } from '../../pipelines/store/state-store.js';
+import { formatLineage } from '../../mappings/lineage.js';
+import { openSentRecord, storyLineage, type SentOpened } from '../../pipelines/audit/story-open.js';
+import { loadStory, resolveReference } from '../../pipelines/audit/story.js';
 import type { CommandResult } from '../cli.js';
 import { formatStory, wrap } from './show.text.js';
 import { formatTable, operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
@@ -28,33 +23,6 @@ interface ShowOptions extends StateOptions {
   sent?: boolean;
   operator?: string;
 }
-
-/** The lineage `--lineage` shows, or why there is none. */
-type LineageResult = { version: string; fields: FieldLineage[] } | { version: string | null; unavailable: string };
-
-async function lineageOf(store: StateStore, story: SubmissionStory): Promise<LineageResult> {
-  const version = story.mappingVersion;
-  if (!version) return { version: null, unavailable: 'no mapping version is recorded for this submission, so its lineage cannot be told' };
-  const text = await readMappingText(store, version);
-  if (text === null) {
-    return { version, unavailable: `the text of mapping version ${version} is not stored (it was keyed before rekey kept mapping texts), so its lineage cannot be told; the current mapping file may differ from it` };
-  }
-  return { version, fields: lineageFromCanonical(text, `mapping ${version}`) };
-}
-
-/** The record as sent, opened for `--sent` and audited; throws when it cannot be (erased, purged). */
-async function openSent(ledger: Ledger, audit: AuditLog, story: SubmissionStory, actor: string): Promise<SentOpened> {
-  const named = `the record sent for ${JSON.stringify(story.key)} of pipeline ${story.pipeline}`;
-  if (story.erasedAt) throw new PipelineError(PipelineCodes.SUBMISSION_ERASED, `cannot print ${named}: it was erased at ${story.erasedAt.toISOString()} (right to erasure); the audit log keeps only its hash`);
-  if (!story.bodyKept && story.delivery) throw new PipelineError(PipelineCodes.BODY_PURGED, `cannot print ${named}: the retention policy removed it with the body; the audit log keeps only its hash`);
-  if (!story.delivery) return { sent: null, why: 'nothing was sent: it was never delivered' };
-  const sent = await ledger.sentRecord(story.pipeline, story.key);
-  if (!sent) return { sent: null, why: 'no copy is kept: it was delivered before rekey kept what it sent; the audit log holds its hash only' };
-  const [entry] = await audit.append([{ pipeline: story.pipeline, event: 'evidence-opened', actor, detail: { keys: [story.key], kind: 'sent' } }]);
-  return { sent, seq: entry!.seq };
-}
-
-type SentOpened = { sent: SentRecord; seq: number } | { sent: null; why: string };
 
 function sentLines(opened: SentOpened, actor: string): string {
   if (!opened.sent) return `
@@ -90,8 +58,8 @@ export function showCommand(program: Command, result: CommandResult): void {
       const { story, lineage, opened } = await withLedger(opts.state, async (ledger, audit, store) => {
         const key = await resolveReference(store, pipeline, reference);
         const story = (await loadStory(store, audit, pipeline, key))!;
-        const lineage = opts.lineage ? await lineageOf(store, story) : undefined;
-        const opened = opts.sent ? await openSent(ledger, audit, story, actor) : undefined;
+        const lineage = opts.lineage ? await storyLineage(store, story) : undefined;
+        const opened = opts.sent ? await openSentRecord(ledger, audit, story, actor) : undefined;
         return { story, lineage, opened };
       });
       if (opened && !opened.sent) result.code = 1;

@@ -27,7 +27,8 @@ export function wrap(text: string, first: string, rest: string, width = TEXT_WID
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : '-');
 
-function stateText(s: SubmissionStory): string {
+/** The state line of `rekey show`: the ledger state in words, with confirmation or the next attempt. */
+export function stateText(s: SubmissionStory): string {
   if (!s.row) return 'unknown: its ledger row was purged by the retention policy; its audit trail remains';
   const r = s.row;
   if (r.state === 'delivered') return r.confirmed ? 'delivered, confirmed by the legacy system' : 'delivered (not confirmed by the legacy system)';
@@ -35,7 +36,8 @@ function stateText(s: SubmissionStory): string {
   return r.state;
 }
 
-function bodyText(s: SubmissionStory): string {
+/** Whether the sealed body is kept, erased or purged, in words. */
+export function bodyText(s: SubmissionStory): string {
   if (s.erasedAt) return `erased ${iso(s.erasedAt)} (body, data key and files destroyed)`;
   if (!s.row) return 'purged with the ledger row';
   return s.bodyKept ? 'kept, encrypted at rest' : 'purged by the retention policy';

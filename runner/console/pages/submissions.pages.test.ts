@@ -1,0 +1,292 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { purgePipeline } from '../../../pipelines/privacy/purge.js';
+import { rekey, root, TEST_PII_KEY_HEX } from '../../cli.test-helpers.js';
+import { loadPipelineFile } from '../../pipeline-files.js';
+import { copyQuickStart, QUICK_START, QUICK_START_SUBMISSIONS } from '../../quick-start.test-helpers.js';
+import { csrfIn, mergeCookies, startTestConsole, TEST_USERS, type TestConsole } from '../console.test-helpers.js';
+import { submissionsPages } from './submissions.pages.js';
+import { submissionHref } from './submission.view.js';
+
+const P = 'change-of-address';
+const FORM = 'Change the address on your driving licence';
+const WELSH = 'Newid y cyfeiriad ar eich trwydded yrru';
+const CA3 = `${FORM}/CA3HJ7WR`;
+const env = { REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, REKEY_LOG_LEVEL: 'warn' };
+
+/** HTML text back to characters (the entities Nunjucks' autoescape writes). */
+const unescape = (html: string) => html.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+
+/**
+ * Every value a citizen typed into the quick start's submissions (as typed,
+ * upper-cased, without spaces), but for words the mapping's own rules hold
+ * (they appear as lineage), as runner/commands/show.command.test.ts reads them.
+ */
+function canaries(): string[] {
+  const rules = readFileSync(join(root, 'examples/mappings/change-of-address.yaml'), 'utf8');
+  const values = new Set<string>();
+  const walk = (v: unknown, name = ''): void => {
+    if (Array.isArray(v)) return v.forEach((x) => walk(x));
+    if (v && typeof v === 'object') return Object.entries(v).forEach(([k, x]) => walk(x, k));
+    if (typeof v !== 'string' || v.length < 4 || ['question_id', 'question_text', 'form_name', 'submission_reference', 'language', 'submitted_at'].includes(name)) return;
+    for (const form of [v, v.toUpperCase(), v.replace(/\s+/g, ''), v.toUpperCase().replace(/\s+/g, '')]) values.add(form);
+  };
+  for (const line of readFileSync(join(root, QUICK_START_SUBMISSIONS), 'utf8').split('\n').filter(Boolean)) walk((JSON.parse(line) as { answers: unknown }).answers);
+  return [...values].filter((v) => !rules.includes(v));
+}
+
+/** The canary values found in `html` (read as text). */
+const leaked = (html: string) => canaries().filter((v) => unescape(html).includes(v));
+
+/** The references (form references) linked from a list page's table, in order. */
+const listed = (html: string) => [...html.matchAll(/<a class="govuk-link" href="\/submissions\/[^"]+">([^<]+)<span class="govuk-visually-hidden">/g)].map((m) => m[1]!);
+
+describe('console Submissions pages, on a real pass of the quick start', () => {
+  let dir = '';
+  let tc: TestConsole;
+  const cookies: Partial<Record<keyof typeof TEST_USERS, string>> = {};
+  const as = async (who: keyof typeof TEST_USERS) => (cookies[who] ??= await tc.signIn(who));
+  const get = async (who: keyof typeof TEST_USERS | null, path: string) => {
+    const res = await fetch(`${tc.url}${path}`, { redirect: 'manual', headers: who ? { cookie: await as(who) } : {} });
+    return { status: res.status, location: res.headers.get('location'), html: await res.text() };
+  };
+  /** Posts a form of the page at `page` to `action` as `who`, with the page's CSRF token unless `csrf: false`. */
+  const post = async (who: keyof typeof TEST_USERS, page: string, action: string, fields: Record<string, string> = {}, csrf = true) => {
+    const first = await fetch(`${tc.url}${page}`, { headers: { cookie: await as(who) } });
+    const cookie = mergeCookies(await as(who), first);
+    const html = await first.text();
+    const body = new URLSearchParams({ ...(csrf && { _csrf: csrfIn(html) }), ...fields });
+    const res = await fetch(`${tc.url}${action}`, { method: 'POST', redirect: 'manual', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body });
+    return { status: res.status, headers: res.headers, html: await res.text() };
+  };
+  const evidenceOpened = async (key: string) => (await tc.runtime.audit.entriesFor(P, key)).filter((e) => e.event === 'evidence-opened');
+
+  beforeAll(async () => {
+    dir = copyQuickStart('rekey-console-submissions-');
+    expect((await rekey(['run', QUICK_START], dir, env)).code).toBe(1);
+    expect((await rekey(['run', QUICK_START], dir, env)).code).toBe(0);
+    const loaded = await loadPipelineFile(join(dir, QUICK_START));
+    const def = loaded.pipeline!.def;
+    tc = await startTestConsole({ pages: [submissionsPages], stateUrl: `sqlite:${join(dir, '.rekey/state.sqlite')}`, pipelines: [{ name: P, file: join(dir, QUICK_START), def }] });
+  }, 120_000);
+  afterAll(async () => {
+    await tc?.close();
+  });
+
+  it('sends a visitor who is not signed in to sign in, from every page', async () => {
+    for (const path of ['/submissions', '/submissions?q=CA3HJ7WR', submissionHref(P, CA3), '/mappings/sha256:00']) {
+      const r = await get(null, path);
+      expect(r.status, path).toBe(303);
+      expect(r.location).toBe(`/sign-in?next=${encodeURIComponent(path)}`);
+      expect(r.html).not.toContain('CA3HJ7WR');
+    }
+    const posted = await fetch(`${tc.url}${submissionHref(P, CA3)}/sent`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    expect(posted.status).toBe(401);
+    expect(await evidenceOpened(CA3)).toEqual([]);
+  });
+
+  it('refuses a viewer every page with 403 and no submission data', async () => {
+    const version = (await tc.runtime.ledger.get(P, CA3))!.mappingVersion!;
+    for (const path of ['/submissions', '/submissions?q=ca3hj7wr', submissionHref(P, CA3), `/mappings/${version}`]) {
+      const r = await get('viewer', path);
+      expect(r.status, path).toBe(403);
+      expect(r.html).toContain('You cannot do that');
+      expect(r.html).not.toContain('CA3HJ7WR');
+      expect(leaked(r.html)).toEqual([]);
+    }
+  });
+
+  it("finds a submission by the citizen's reference in any case: one row, linking to its page", async () => {
+    for (const q of ['CA3HJ7WR', 'ca3hj7wr', 'Ca3Hj7Wr']) {
+      const r = await get('auditor', `/submissions?q=${q}`);
+      expect(r.status).toBe(200);
+      expect(listed(r.html)).toEqual(['CA3HJ7WR']);
+      expect(r.html).toContain(`href="${submissionHref(P, CA3)}"`);
+      expect(r.html).toContain('matched by reference');
+      expect(r.html).toContain(`value="${q}"`);
+    }
+  });
+
+  it('finds a submission by its legacy reference and by the start of a key', async () => {
+    const legacy = await get('auditor', '/submissions?q=1');
+    expect(legacy.status).toBe(200);
+    expect(listed(legacy.html)).toContain('CA3HJ7WR');
+    expect(legacy.html).toContain('matched by legacy-ref');
+    const all = listed((await get('auditor', '/submissions?limit=500')).html);
+    const english = listed((await get('auditor', `/submissions?q=${encodeURIComponent('change the ADDRESS')}`)).html);
+    const welsh = listed((await get('auditor', `/submissions?q=${encodeURIComponent(WELSH.slice(0, 9))}`)).html);
+    expect(english).toContain('CA3HJ7WR');
+    expect(welsh).toEqual(expect.arrayContaining(['K72MP4XB', 'WY3TD4KP']));
+    expect(welsh).not.toContain('CA3HJ7WR');
+    expect([...english, ...welsh].sort()).toEqual([...all].sort());
+    const none = await get('auditor', '/submissions?q=ZZ9ZZ9');
+    expect(none.html).toContain('No submission matches');
+  });
+
+  it('filters by state, pipeline and date range, and says what is wrong with a bad filter', async () => {
+    const rejected = await get('auditor', '/submissions?state=rejected');
+    const rows = listed(rejected.html);
+    expect(rows).toContain('N84YC3TS');
+    expect(rows).not.toContain('CA3HJ7WR');
+    expect(rejected.html).toMatch(/<input class="govuk-checkboxes__input" id="state-\d*" name="state" type="checkbox" value="rejected" checked>|value="rejected" checked/);
+    const both = listed((await get('auditor', '/submissions?state=rejected&state=delivered')).html);
+    expect(both).toEqual(expect.arrayContaining(['N84YC3TS', 'CA3HJ7WR']));
+    expect(listed((await get('auditor', `/submissions?pipeline=${P}&q=ca3h`)).html)).toEqual(['CA3HJ7WR']);
+    expect(listed((await get('auditor', '/submissions?pipeline=another&q=ca3h')).html)).toEqual([]);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(listed((await get('auditor', `/submissions?q=ca3h&from=${today}&to=${today}`)).html)).toEqual(['CA3HJ7WR']);
+    expect(listed((await get('auditor', '/submissions?q=ca3h&from=2020-01-01&to=2020-12-31')).html)).toEqual([]);
+    const bad = await get('auditor', '/submissions?from=2026-02-30&state=lost');
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('There is a problem');
+    expect(bad.html).toContain('Changed from must be a date, like 2026-06-01');
+    expect(bad.html).toContain('Choose states from the list');
+    expect(bad.html).toContain('<title>Error: Submissions');
+    const cursor = await get('auditor', '/submissions?after=not-a-cursor');
+    expect(cursor.status).toBe(400);
+    expect(cursor.html).toContain('That page link is out of date');
+  });
+
+  it('pages through every submission newest first by keyset links, Older then Newer back', async () => {
+    const all = listed((await get('auditor', '/submissions?limit=500')).html);
+    expect(all.length).toBeGreaterThan(8);
+    const pages: string[][] = [];
+    const hrefs: string[] = [];
+    let path: string | undefined = '/submissions?limit=3';
+    while (path && pages.length < 20) {
+      const r = await get('auditor', path);
+      expect(r.status).toBe(200);
+      pages.push(listed(r.html));
+      hrefs.push(path);
+      const older = /<a class="govuk-link govuk-pagination__link" href="([^"]+)" rel="next"/.exec(r.html)?.[1];
+      path = older ? unescape(older) : undefined;
+    }
+    expect(pages.flat()).toEqual(all);
+    expect(pages.length).toBe(Math.ceil(all.length / 3));
+    expect(hrefs[2]).toMatch(/after=[A-Za-z0-9_-]+&trail=[A-Za-z0-9_-]+/);
+    const third = await get('auditor', hrefs[2]!);
+    const newer = unescape(/<a class="govuk-link govuk-pagination__link" href="([^"]+)" rel="prev"/.exec(third.html)![1]!);
+    expect(listed((await get('auditor', newer)).html)).toEqual(pages[1]);
+    expect(third.html).toContain('Back to the newest submissions');
+  });
+
+  it("shows a delivered submission's header, timeline and lineage with every value masked, to an auditor", async () => {
+    const r = await get('auditor', submissionHref(P, CA3));
+    expect(r.status).toBe(200);
+    const text = unescape(r.html);
+    const version = (await tc.runtime.ledger.get(P, CA3))!.mappingVersion!;
+    expect(text).toContain('<h1 class="govuk-heading-l">Submission CA3HJ7WR</h1>');
+    expect(text).toMatch(/<dt class="govuk-summary-list__key">State<\/dt>\s*<dd class="govuk-summary-list__value">delivered \(not confirmed by the legacy system\)<\/dd>/);
+    expect(text).toMatch(/<dt class="govuk-summary-list__key">Legacy reference<\/dt>\s*<dd class="govuk-summary-list__value">1<\/dd>/);
+    expect(text).toMatch(/<dt class="govuk-summary-list__key">Source<\/dt>\s*<dd class="govuk-summary-list__value">change-of-address.ndjson:1<\/dd>/);
+    expect(text).toContain(`href="/mappings/${encodeURIComponent(version)}">${version}</a>`);
+    expect(text).toContain('sqlite .rekey/legacy.sqlite, DRV_ADDR_CHG');
+    expect(text).toMatch(/Record as sent \(hash\)<\/dt>\s*<dd class="govuk-summary-list__value">sha256:[0-9a-f]{64}</);
+    expect(text).toContain('kept, encrypted at rest');
+    for (const what of ['received, mapped and handed to delivery', 'attempt 1: delivered, legacy ref 1', 'received again, same content (ignored)']) expect(text).toContain(what);
+    expect(text).toMatch(/runner:[^<]+<br><a class="govuk-link govuk-body-s" href="\/passes\/[0-9a-f-]{36}">/);
+    expect(text).toMatch(/<span class="rekey-mono">SURNAME<\/span> <strong class="govuk-tag govuk-tag--purple">\s*PII\s*<\/strong>\s*<br><span class="govuk-body-s">required<\/span><\/th>\s*<td class="govuk-table__cell">answer Fn3kQ8aZ.last_name \("What is your name\?"\)<\/td>/);
+    expect(text.match(/>masked</g)?.length).toBe(20);
+    expect(text).toContain('Values are masked. A user granted evidence may open the record as sent');
+    expect(text).not.toContain('Show the record as sent');
+    expect(text).not.toContain('/dead-letters/');
+    const values = canaries();
+    expect(values).toContain("O'CONNOR");
+    expect(leaked(r.html)).toEqual([]);
+  });
+
+  it("shows a rejected submission's field and reason; an operator gets the dead letters link", async () => {
+    const key = `${FORM}/N84YC3TS`;
+    const auditor = await get('auditor', submissionHref(P, key));
+    expect(auditor.status).toBe(200);
+    expect(auditor.html).toMatch(/<dt class="govuk-summary-list__key">Rejected for<\/dt>\s*<dd class="govuk-summary-list__value">MAPPING_[A-Z_]+/);
+    expect(auditor.html).toContain('rejected by the mapping');
+    expect(auditor.html).toContain('not delivered');
+    expect(auditor.html).not.toContain('/dead-letters/');
+    const operator = await get('operator', submissionHref(P, key));
+    expect(operator.html).toContain(`href="/dead-letters/${encodeURIComponent(P)}/${encodeURIComponent(key)}"`);
+    expect(leaked(auditor.html)).toEqual([]);
+    expect(leaked(operator.html)).toEqual([]);
+  });
+
+  it('answers 404 for an unknown key, and for a pipeline the store does not hold', async () => {
+    for (const path of [submissionHref(P, `${FORM}/ZZ9ZZ9ZZ`), submissionHref('no-such-pipeline', CA3), '/mappings/sha256:0000ffff']) {
+      const r = await get('auditor', path);
+      expect(r.status, path).toBe(404);
+    }
+  });
+
+  it('shows a mapping version: its lineage and its stored text, by full version or its start', async () => {
+    const version = (await tc.runtime.ledger.get(P, CA3))!.mappingVersion!;
+    for (const ref of [version, version.slice(0, 'sha256:'.length + 10)]) {
+      const r = await get('auditor', `/mappings/${encodeURIComponent(ref)}`);
+      expect(r.status).toBe(200);
+      const text = unescape(r.html);
+      expect(text).toContain(version);
+      expect(text).toContain('answer Fn3kQ8aZ.last_name ("What is your name?")');
+      expect(text).toContain(`mapping change-of-address, version ${version}`);
+      expect(text).toContain(P);
+      expect(leaked(r.html)).toEqual([]);
+    }
+  });
+
+  it('refuses an auditor without evidence the record as sent, and checks the CSRF token of an evidence user', async () => {
+    const page = submissionHref(P, CA3);
+    const auditor = await post('auditor', page, `${page}/sent`);
+    expect(auditor.status).toBe(403);
+    const forged = await post('evidence', page, `${page}/sent`, {}, false);
+    expect(forged.status).toBe(403);
+    expect(forged.html).toContain('The form was out of date');
+    expect(await evidenceOpened(CA3)).toEqual([]);
+    expect(leaked(auditor.html + forged.html)).toEqual([]);
+  });
+
+  it('shows an evidence user the record as sent, audited once as the console user; the page is masked again after', async () => {
+    const page = submissionHref(P, CA3);
+    const before = await get('evidence', page);
+    expect(before.html).toContain('Show the record as sent');
+    expect(leaked(before.html)).toEqual([]);
+    const opened = await post('evidence', page, `${page}/sent`);
+    expect(opened.status).toBe(200);
+    const text = unescape(opened.html);
+    expect(text).toMatch(/<span class="rekey-mono">WEB_REF<\/span>[\s\S]*?<span class="rekey-mono">CA3HJ7WR<\/span>/);
+    expect(text).toContain("O'CONNOR");
+    expect(leaked(opened.html).length).toBeGreaterThan(3);
+    expect(text).not.toContain('>masked<');
+    const entries = await evidenceOpened(CA3);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ actor: `console:${TEST_USERS.evidence.name}`, detail: { keys: [CA3], kind: 'sent' } });
+    expect(text).toContain(`Opened as console:${TEST_USERS.evidence.name}: audit entry #${entries[0]!.seq}`);
+    expect(text).toContain('record as sent decrypted for an operator');
+    const again = await get('evidence', page);
+    expect(leaked(again.html)).toEqual([]);
+    expect(again.html.match(/>masked</g)?.length).toBe(20);
+    expect(await evidenceOpened(CA3)).toHaveLength(1);
+    expect(leaked(tc.logged())).toEqual([]);
+    const rejected = `${FORM}/N84YC3TS`;
+    const nothing = await post('evidence', submissionHref(P, rejected), `${submissionHref(P, rejected)}/sent`);
+    expect(nothing.status).toBe(200);
+    expect(await evidenceOpened(rejected)).toEqual([]);
+    const evidence = await post('evidence', page, `${page}/evidence`, { file: 'CA3HJ7WR.png' });
+    expect(evidence.status).toBe(404);
+    expect(await evidenceOpened(CA3)).toHaveLength(1);
+  });
+
+  it('still shows the audit trail of a submission whose ledger row the retention policy purged', async () => {
+    const day = 86_400_000;
+    await purgePipeline(tc.runtime.store, tc.runtime.audit, P, { bodiesMs: day, evidenceMs: day, inboxDoneMs: day, inboxQuarantineMs: day, ledgerMs: day }, { actor: 'operator:test', now: new Date(Date.now() + 2 * day) });
+    expect(await tc.runtime.ledger.get(P, CA3)).toBeNull();
+    const r = await get('auditor', submissionHref(P, CA3));
+    expect(r.status).toBe(200);
+    const text = unescape(r.html);
+    expect(text).toContain('Its ledger row was purged by the retention policy');
+    expect(text).toContain('attempt 1: delivered, legacy ref 1');
+    expect(text).toContain('ledger row purged by the retention policy; its audit trail remains');
+    expect(leaked(r.html)).toEqual([]);
+    const sent = await post('evidence', submissionHref(P, CA3), `${submissionHref(P, CA3)}/sent`);
+    expect(sent.status).toBe(400);
+    expect(sent.html).toContain('the retention policy removed it with the body');
+    expect(leaked(sent.html)).toEqual([]);
+  });
+});
