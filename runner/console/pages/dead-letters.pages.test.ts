@@ -25,6 +25,7 @@ import { ServeSteering } from '../../serve/steering.js';
 import type { ConsolePipeline } from '../context.js';
 import { pipelinePages } from './pipelines.pages.js';
 import { mergeCookies, startTestConsole, TEST_USERS, type TestConsole } from '../console.test-helpers.js';
+import { correctionForm } from './dead-letters.correct.js';
 import { deadLetterPages, deadLetterPath } from './dead-letters.pages.js';
 
 /** Citizens' surnames: the legacy table refuses the first (not upper case); none may appear in a non-evidence page. */
@@ -230,6 +231,14 @@ describe('dead letters and rejections', () => {
     expect(form.html).toContain('<label class="govuk-label" for="fix:SURNAME">SURNAME (the field refused) (personal data)</label>');
     expect(form.html).toContain('You are not granted evidence');
     expect(form.html).not.toContain(CANARY);
+
+    // A user granted evidence would see the value now beside each field (the test users granted evidence are auditors, who cannot act).
+    const legacy = (await loadPipelineFile(files.legacy)).pipeline!;
+    const withValues = await correctionForm(c.runtime.ledger, { name: 'legacy', file: files.legacy, def: legacy.def }, 'F/A1', 'rejected', 'SURNAME', true);
+    expect(withValues.ok && withValues.fields.map((f) => [f.name, f.value, f.refused])).toEqual([
+      ['REF', 'A1', false],
+      ['SURNAME', CANARY, true],
+    ]);
 
     const tooLong = 'QWYXZELBORNEQWYXZELBORNE';
     const invalid = await post(c, operator, `${path}/correct`, { 'fix:SURNAME': tooLong, reason: 'legacy wants upper case' });
