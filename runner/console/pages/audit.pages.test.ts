@@ -17,6 +17,7 @@ import { auditCheckpoints } from '../../serve/audit-checkpoints.js';
 import type { ConsolePipeline } from '../context.js';
 import { startTestConsole, type TestConsole } from '../console.test-helpers.js';
 import { auditPagesWith, type AuditEnv } from './audit.pages.js';
+import { submissionsPages } from './submissions.pages.js';
 import { readFile } from 'node:fs/promises';
 
 const CANARY = 'Zephyrinovaque';
@@ -68,7 +69,7 @@ async function* linesOf(text: string): AsyncIterable<string> {
 
 describe('the audit page', () => {
   it('verifies the chain on request, shows the mapping versions, and finds an edited entry', async () => {
-    c = await startTestConsole({ pages: [auditPagesWith({})], pipelines });
+    c = await startTestConsole({ pages: [auditPagesWith({}), submissionsPages], pipelines });
     await fill(c);
     const auditor = await c.signIn('auditor');
     const first = await get(c, '/audit', auditor);
@@ -78,6 +79,9 @@ describe('the audit page', () => {
     const [version] = await c.runtime.store.select<{ version: string }>('SELECT version FROM mapping_texts');
     expect(first.text).toContain(`href="/mappings/${encodeURIComponent(version!.version)}"`);
     expect(first.text).toContain('alpha, beta');
+    const mappingPage = await get(c, `/mappings/${encodeURIComponent(version!.version)}`, auditor);
+    expect(mappingPage.status).toBe(200);
+    expect(mappingPage.text).toContain(version!.version);
 
     const ok = await verifyNow(c, auditor);
     expect(ok).toContain('Chain intact');
