@@ -7,7 +7,10 @@
  * ledger's (`pipelines/ledger/corrections.ts`), as for `rekey dlq correct`.
  */
 import { dirname, resolve } from 'node:path';
-import type { CompiledMapping } from '../../../mappings/index.js';
+import type { CompiledMapping, MappingSpec } from '../../../mappings/index.js';
+import { specFromCanonical } from '../../../mappings/lineage.js';
+import { readMappingText } from '../../../pipelines/audit/mapping-texts.js';
+import type { StateStore } from '../../../pipelines/store/state-store.js';
 import { CORRECTABLE } from '../../../pipelines/ledger/corrections.js';
 import type { Corrections, LedgerState } from '../../../pipelines/ledger/ledger.types.js';
 import type { Ledger } from '../../../pipelines/ledger/ledger.js';
@@ -24,6 +27,12 @@ export interface CorrectionField {
   pii: boolean;
   /** Whether the last error names it (the field the legacy system refused). */
   refused: boolean;
+  /**
+   * Whether the mapping the runner maps with now has this field: a field of
+   * the version the submission was keyed with that it dropped cannot be
+   * corrected (it would not be sent); one it added is listed after them.
+   */
+  status: 'both' | 'keyed-only' | 'new';
   /** Whether the value now is a number (a numeric answer is then sent as a number). */
   numeric: boolean;
   /** The value as last sent (or as the mapping makes it), as text; only for a user granted evidence. */
@@ -52,7 +61,10 @@ function text(v: unknown): string {
 
 /**
  * The fields of submission `key` an operator may correct: every field of the
- * mapping, and every field of each child row the submission has. Values
+ * mapping version it was keyed with (when that text is stored; else of the
+ * mapping the runner maps with now), and every field of each child row the
+ * submission has, then the fields only the mapping of now has. A field the
+ * mapping of now dropped is listed but cannot be corrected. Values
  * are read (sent copy, else the body mapped) only to count child rows, and
  * handed out only with `withValues`. Never throws for a submission that
  * cannot be corrected: it says why instead.
@@ -69,22 +81,45 @@ export async function correctionForm(ledger: Ledger, p: ConsolePipeline, key: st
   const sent = await ledger.sentRecord(p.name, key);
   const record = sent ?? mapped;
   const refused = new Set((refusedField ?? '').split(', ').filter(Boolean));
-  const field = (name: string, pii: boolean, value: unknown): CorrectionField => ({
-    name,
-    input: inputName(name),
-    pii,
-    refused: refused.has(name),
-    numeric: typeof value === 'number',
-    ...(withValues && { value: text(value) }),
+  const now = names(mapping.spec, record);
+  const keyed = entry.mappingVersion && entry.mappingVersion !== mapping.version ? await keyedSpec(ledger.store, entry.mappingVersion) : undefined;
+  const then = keyed ? names(keyed, record) : now;
+  const inNow = new Set(now.map((n) => n.name));
+  const inThen = new Set(then.map((n) => n.name));
+  const field = (n: Named, status: CorrectionField['status']): CorrectionField => ({
+    name: n.name,
+    input: inputName(n.name),
+    pii: n.pii,
+    refused: refused.has(n.name),
+    status,
+    numeric: typeof n.value === 'number',
+    ...(withValues && { value: text(n.value) }),
   });
-  const fields = mapping.spec.fields.map((f) => field(f.name, mapping.piiFields.has(f.name), record.record[f.name]));
-  for (const g of mapping.spec.groups) {
-    const rows = record.children[g.name] ?? [];
-    rows.forEach((row, i) => {
-      for (const f of g.fields) fields.push(field(`${g.name}[${i + 1}].${f.name}`, f.pii === true, row[f.name]));
+  const fields = [...then.map((n) => field(n, inNow.has(n.name) ? 'both' : 'keyed-only')), ...now.filter((n) => !inThen.has(n.name)).map((n) => field(n, 'new'))];
+  return { ok: true, mapping, fields, keyedWith: entry.mappingVersion, mapsWith: mapping.version };
+}
+
+type Named = { name: string; pii: boolean; value: unknown };
+
+/** The fields `spec` names, child rows numbered from 1 as many as `record` has, with `record`'s values. */
+function names(spec: MappingSpec, record: { record: Record<string, unknown>; children: Record<string, Record<string, unknown>[]> }): Named[] {
+  const out: Named[] = spec.fields.map((f) => ({ name: f.name, pii: f.pii === true, value: record.record[f.name] }));
+  for (const g of spec.groups) {
+    (record.children[g.name] ?? []).forEach((row, i) => {
+      for (const f of g.fields) out.push({ name: `${g.name}[${i + 1}].${f.name}`, pii: f.pii === true, value: row[f.name] });
     });
   }
-  return { ok: true, mapping, fields, keyedWith: entry.mappingVersion, mapsWith: mapping.version };
+  return out;
+}
+
+/** The mapping spec of stored version `version`, or undefined when its text is not stored or does not read. */
+async function keyedSpec(store: StateStore, version: string): Promise<MappingSpec | undefined> {
+  try {
+    const text = await readMappingText(store, version);
+    return text === null ? undefined : specFromCanonical(text, version);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -96,6 +131,7 @@ export function formCorrections(form: Extract<CorrectionForm, { ok: true }>, bod
   const out: Corrections = {};
   for (const f of form.fields) {
     const v = body[f.input];
+    if (f.status === 'keyed-only') continue;
     if (typeof v !== 'string' || !v.trim()) continue;
     out[f.name] = f.numeric && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v.trim()) : v;
   }

@@ -278,4 +278,25 @@ describe('dead letters and rejections', () => {
     expect(late.html).toContain('only a dead or rejected submission can be corrected; this one is delivered');
     for (const canary of [CANARY, CORRECTED]) expect(c.logged()).not.toContain(canary);
   });
+
+  it('names the fields of the mapping version a submission was keyed with, and marks those the mapping of now dropped or added', async () => {
+    const file = join(dir, 'renamed.yaml');
+    await writeFile(join(dir, 'mapping-v.yaml'), MAPPING);
+    await writeFile(file, pipelineYaml('renamed', '{ kind: sqlite, config: { path: renamed.sqlite, table: CASES, keyColumn: SUB_KEY, setupSql: setup.sql } }').replace('mapping.yaml', 'mapping-v.yaml'));
+    const def = (await loadPipelineFile(file)).pipeline!.def;
+    c = await startTestConsole({ pages: [deadLetterPages], pipelines: [{ name: 'renamed', file, def }] });
+    expect(await pass(c, file)).toMatchObject({ rejected: 1 });
+    const keyedWith = (await c.runtime.ledger.get('renamed', 'F/A1', { body: false }))!.mappingVersion!;
+    // The mapping changes after A1 was keyed: REF is dropped, NOTE added.
+    await writeFile(join(dir, 'mapping-v.yaml'), MAPPING.replace('  REF: { from: submission_reference, required: true }', '  NOTE: { const: WEB }'));
+    const operator = await c.signIn('operator');
+    const html = (await page(c, deadLetterPath('renamed', 'F/A1'), operator)).html;
+    expect(html).toContain(`href="/mappings/${encodeURIComponent(keyedWith)}"`);
+    expect(html).toContain('REF: the mapping the pipeline maps with now has no such field');
+    expect(html).not.toContain('for="fix:REF"');
+    expect(html).toContain('<label class="govuk-label" for="fix:SURNAME">SURNAME (the field refused) (personal data)</label>');
+    expect(html).toContain('<label class="govuk-label" for="fix:NOTE">NOTE (new in the mapping of now)</label>');
+    expect(html.indexOf('REF: the mapping')).toBeLessThan(html.indexOf('for="fix:NOTE"'));
+    expect(html).not.toContain(CANARY);
+  });
 });

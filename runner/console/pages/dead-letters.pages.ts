@@ -165,7 +165,7 @@ export const deadLetterPages: ConsolePages = (app, ctx) => {
     const corrections = formCorrections(form, body);
     const errors: ErrorItem[] = [];
     const fieldErrors: Record<string, string> = {};
-    if (!Object.keys(corrections).length) errors.push({ text: 'Enter a corrected value for at least one field', href: `#${form.fields.find((f) => f.refused)?.input ?? form.fields[0]?.input ?? 'correct'}` });
+    if (!Object.keys(corrections).length) errors.push({ text: 'Enter a corrected value for at least one field', href: `#${form.fields.find((f) => f.refused && f.status !== 'keyed-only')?.input ?? form.fields.find((f) => f.status !== 'keyed-only')?.input ?? 'correct'}` });
     if (!reason) {
       errors.push({ text: 'Enter why the values are corrected', href: '#correct-reason' });
       fieldErrors['correct-reason'] = 'Enter why the values are corrected';
