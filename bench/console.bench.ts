@@ -32,6 +32,7 @@ import { inList, insertMany, listParam } from '../pipelines/store/sql.js';
 import { openStateStore, type StateStore } from '../pipelines/store/state-store.js';
 import { KeyRing } from '../lib/envelope.js';
 import { repoRoot } from './mapping.bench.js';
+import { timeConsolePages } from './console-pages.bench.js';
 
 const PG_URL = process.env.REKEY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const PG_SCHEMA = 'rekey_bench_console';
@@ -286,6 +287,10 @@ export async function consoleBench(n: number): Promise<Record<string, unknown>> 
         const { median, p95 } = await timeIt(() => p.run(store), rounds);
         results.push({ store: name, query: p.name, medianMs: Number(median.toFixed(2)), p95Ms: Number(p95.toFixed(2)), underTarget: p95 < TARGET_MS });
         plans[`${name}: ${p.name}`] = await explain(store, p);
+      }
+      // The Submissions pages whole, over HTTP (console-pages.bench.ts).
+      for (const page of await timeConsolePages(store, n, rounds)) {
+        results.push({ store: name, query: `HTTP ${page.name}`, medianMs: Number(page.median.toFixed(2)), p95Ms: Number(page.p95.toFixed(2)), underTarget: page.p95 < TARGET_MS });
       }
     } finally {
       await store.close();
