@@ -159,7 +159,8 @@ export const deadLetterPages: ConsolePages = (app, ctx) => {
     const reason = String(body.reason ?? '').trim();
     const p = served(params.pipeline);
     const row = await ctx.runtime.ledger.get(params.pipeline, params.key, { body: false });
-    if (!row || !p) return show(req, reply);
+    if (!row) return show(req, reply);
+    if (!p) return show(req, reply, { errors: [{ text: `This rekey serve does not run ${params.pipeline}: correct it where its runner is served`, href: '#correct' }], status: 409 });
     const form = await correctionForm(ctx.runtime.ledger, p, params.key, row.state, problemWords(row.lastError, row.state)?.field ?? null, false);
     if (!form.ok) return show(req, reply, { errors: [{ text: `This submission cannot be corrected: ${form.why}`, href: '#correct' }], status: 409 });
     const corrections = formCorrections(form, body);
