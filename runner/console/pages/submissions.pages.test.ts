@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgePipeline } from '../../../pipelines/privacy/purge.js';
@@ -271,6 +271,33 @@ describe('console Submissions pages, on a real pass of the quick start', () => {
     const evidence = await post('evidence', page, `${page}/evidence`, { file: 'CA3HJ7WR.png' });
     expect(evidence.status).toBe(404);
     expect(await evidenceOpened(CA3)).toHaveLength(1);
+  });
+
+  it('lets an evidence user download an evidence file kept for a submission, audited; an auditor sees no button and is refused', async () => {
+    const key = `${WELSH}/K72MP4XB`;
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('a screenshot')]);
+    mkdirSync(join(dir, 'evidence'), { recursive: true });
+    await tc.runtime.ledger.sealedFiles(P).write(join(dir, 'evidence', 'K72MP4XB-attempt1-1.png.sealed'), png, { kind: 'evidence', subject: key });
+    const page = submissionHref(P, key);
+    const auditor = await get('auditor', page);
+    expect(auditor.html).toContain('K72MP4XB-attempt1-1.png');
+    expect(auditor.html).not.toContain('Download K72MP4XB-attempt1-1.png');
+    expect((await post('auditor', page, `${page}/evidence`, { file: 'K72MP4XB-attempt1-1.png' })).status).toBe(403);
+    expect(await evidenceOpened(key)).toEqual([]);
+    expect((await get('evidence', page)).html).toContain('Download K72MP4XB-attempt1-1.png');
+    const first = await fetch(`${tc.url}${page}`, { headers: { cookie: await as('evidence') } });
+    const cookie = mergeCookies(await as('evidence'), first);
+    const res = await fetch(`${tc.url}${page}/evidence`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrfIn(await first.text()), file: 'K72MP4XB-attempt1-1.png' }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="K72MP4XB-attempt1-1.png"');
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(png);
+    const entries = await evidenceOpened(key);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ actor: `console:${TEST_USERS.evidence.name}`, detail: { keys: [key], kind: 'evidence', files: ['K72MP4XB-attempt1-1.png.sealed'] } });
   });
 
   it('still shows the audit trail of a submission whose ledger row the retention policy purged', async () => {
