@@ -25,7 +25,7 @@ import { dataKeys, piiHasher, type Runtime } from '../../runtime.js';
 import { Readiness } from '../../serve/readiness.js';
 import { Scheduler, type PassEnd, type ScheduledPipeline } from '../../serve/scheduler.js';
 import { ServeSteering } from '../../serve/steering.js';
-import { mergeCookies, startTestConsole, type TestConsole } from '../console.test-helpers.js';
+import { mergeCookies, startTestConsole, TEST_USERS, type TestConsole } from '../console.test-helpers.js';
 import { PASSES_PAGE, PROBLEMS_PAGE, pipelinePages } from './pipelines.pages.js';
 
 const P = 'change-of-address';
@@ -388,5 +388,19 @@ describe('the Pipelines and Passes pages over real passes of the quick start', (
     expect(passPage.html).toContain('a person, in the console (console:olly.operator)');
     expectNoCanary(passPage.html);
     expectNoCanary(tc.logged());
+  });
+
+  it('takes a control from an operator API token without a CSRF token, and refuses an auditor token with 403', async () => {
+    const send = (token: string, action: string, fields: Record<string, string>) =>
+      fetch(`${tc.url}/pipelines/${P}/${action}`, { method: 'POST', redirect: 'manual', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+    const refused = await send(TEST_USERS.auditor.token, 'pause', { reason: 'bot tries' });
+    expect(refused.status).toBe(403);
+    expect(await isPaused(runtime.store, P)).toBe(false);
+    const paused = await send(TEST_USERS.operator.token, 'pause', { reason: 'nightly load of the legacy system' });
+    expect(paused.status).toBe(303);
+    const last = (await auditOf('pipeline-paused')).at(-1);
+    expect(last).toMatchObject({ actor: 'console:olly.operator-bot', pipeline: P });
+    expect((await send(TEST_USERS.operator.token, 'resume', {})).status).toBe(303);
+    expect(await isPaused(runtime.store, P)).toBe(false);
   });
 });
