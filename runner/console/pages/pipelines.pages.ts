@@ -184,6 +184,12 @@ function codeOf(e: unknown): string | undefined {
   return e instanceof CodedError ? e.code : undefined;
 }
 
+/** The banner of the control just done, named by the redirect's `done` flag. */
+function doneOf(req: FastifyRequest): { text: string; success: boolean } | undefined {
+  const flag = param(req, 'done');
+  return flag !== undefined && Object.hasOwn(DONE, flag) ? DONE[flag] : undefined;
+}
+
 /** A query parameter as one string (a repeated one is refused as absent). */
 function param(req: FastifyRequest, name: string): string | undefined {
   const v = (req.query as Record<string, unknown> | undefined)?.[name];
@@ -201,7 +207,7 @@ export const pipelinePages: ConsolePages = (app, ctx) => {
     const [counted, health] = [await counts.get(), ctx.readiness?.report().pipelines];
     const pipelines = [];
     for (const p of ctx.pipelines) pipelines.push(await viewOf(ctx, p, counted, health));
-    return ctx.render(req, reply, 'pipelines.njk', { title: 'Pipelines', pipelines, steerable: ctx.steering !== undefined, reasonMax: PAUSE_REASON_MAX, done: DONE[param(req, 'done') ?? ''], ...extra }, status);
+    return ctx.render(req, reply, 'pipelines.njk', { title: 'Pipelines', pipelines, steerable: ctx.steering !== undefined, reasonMax: PAUSE_REASON_MAX, done: doneOf(req), ...extra }, status);
   };
 
   const detailPage = async (req: FastifyRequest, reply: FastifyReply, p: ConsolePipeline, extra: Record<string, unknown> = {}, status = 200) => {
@@ -226,7 +232,7 @@ export const pipelinePages: ConsolePages = (app, ctx) => {
         firstPage: before === undefined,
         steerable: ctx.steering !== undefined,
         reasonMax: PAUSE_REASON_MAX,
-        done: DONE[param(req, 'done') ?? ''],
+        done: doneOf(req),
         ...extra,
       },
       status,
