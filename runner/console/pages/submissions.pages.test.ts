@@ -105,6 +105,7 @@ describe('console Submissions pages, on a real pass of the quick start', () => {
       expect(r.html).toContain(`href="${submissionHref(P, CA3)}"`);
       expect(r.html).toContain('matched by reference');
       expect(r.html).toContain(`value="${q}"`);
+      expect(r.html).not.toContain('govuk-form-group--error');
     }
   });
 
@@ -143,6 +144,7 @@ describe('console Submissions pages, on a real pass of the quick start', () => {
     expect(bad.html).toContain('Changed from must be a date, like 2026-06-01');
     expect(bad.html).toContain('Choose states from the list');
     expect(bad.html).toContain('<title>Error: Submissions');
+    expect(bad.html.match(/govuk-form-group--error/g)).toHaveLength(2);
     const cursor = await get('auditor', '/submissions?after=not-a-cursor');
     expect(cursor.status).toBe(400);
     expect(cursor.html).toContain('That page link is out of date');
@@ -186,7 +188,7 @@ describe('console Submissions pages, on a real pass of the quick start', () => {
     expect(text).toContain('kept, encrypted at rest');
     for (const what of ['received, mapped and handed to delivery', 'attempt 1: delivered, legacy ref 1', 'received again, same content (ignored)']) expect(text).toContain(what);
     expect(text).toMatch(/runner:[^<]+<br><a class="govuk-link govuk-body-s" href="\/passes\/[0-9a-f-]{36}">/);
-    expect(text).toMatch(/<span class="rekey-mono">SURNAME<\/span> <strong class="govuk-tag govuk-tag--purple">\s*PII\s*<\/strong>\s*<br><span class="govuk-body-s">required<\/span><\/th>\s*<td class="govuk-table__cell">answer Fn3kQ8aZ.last_name \("What is your name\?"\)<\/td>/);
+    expect(text).toMatch(/<span class="rekey-nowrap">SURNAME<\/span> <strong class="govuk-tag govuk-tag--purple">\s*PII\s*<\/strong>\s*<br><span class="govuk-body-s">required<\/span><\/th>\s*<td class="govuk-table__cell">answer Fn3kQ8aZ.last_name \("What is your name\?"\)<\/td>/);
     expect(text.match(/>masked</g)?.length).toBe(20);
     expect(text).toContain('Values are masked. A user granted evidence may open the record as sent');
     expect(text).not.toContain('Show the record as sent');
@@ -250,7 +252,7 @@ describe('console Submissions pages, on a real pass of the quick start', () => {
     const opened = await post('evidence', page, `${page}/sent`);
     expect(opened.status).toBe(200);
     const text = unescape(opened.html);
-    expect(text).toMatch(/<span class="rekey-mono">WEB_REF<\/span>[\s\S]*?<span class="rekey-mono">CA3HJ7WR<\/span>/);
+    expect(text).toMatch(/<span class="rekey-nowrap">WEB_REF<\/span>[\s\S]*?<span class="rekey-mono">CA3HJ7WR<\/span>/);
     expect(text).toContain("O'CONNOR");
     expect(leaked(opened.html).length).toBeGreaterThan(3);
     expect(text).not.toContain('>masked<');

@@ -94,6 +94,13 @@ function readFilters(query: Query): { filters: Filters; search?: SubmissionSearc
   };
 }
 
+/** Each form field's error message (the first naming it), by field id, for the inputs' own messages. */
+function fieldErrorsOf(errors: readonly { text: string; href: string }[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of errors) out[e.href.slice(1)] ??= e.text;
+  return out;
+}
+
 /** `/submissions?...` with `filters` and, when given, a cursor and the trail of earlier cursors. */
 function listHref(filters: Filters, after?: string, trail: readonly string[] = []): string {
   const p = new URLSearchParams();
@@ -111,7 +118,7 @@ async function listPage(ctx: ConsoleContext, req: FastifyRequest, reply: Fastify
   const pipelineOptions = [{ value: '', text: 'All pipelines' }, ...[...new Set([...names, ...(filters.pipeline ? [filters.pipeline] : [])])].map((n) => ({ value: n, text: n }))];
   const stateItems = LEDGER_STATES.map((s) => ({ value: s, text: s, checked: filters.state.includes(s) }));
   const base = { title: 'Submissions', filters, pipelineOptions, stateItems, searched: Boolean(filters.q || filters.pipeline || filters.state.length || filters.from || filters.to) };
-  if (!search) return ctx.render(req, reply, 'submissions.njk', { ...base, errors }, 400);
+  if (!search) return ctx.render(req, reply, 'submissions.njk', { ...base, errors, fieldErrors: fieldErrorsOf(errors) }, 400);
   let page;
   try {
     page = await searchSubmissions(ctx.runtime.store, search);
@@ -119,7 +126,8 @@ async function listPage(ctx: ConsoleContext, req: FastifyRequest, reply: Fastify
     const code = (e as { code?: string }).code;
     if (code !== PipelineCodes.SEARCH_CURSOR_INVALID.code && code !== PipelineCodes.SEARCH_FILTER_INVALID.code) throw e;
     const text = code === PipelineCodes.SEARCH_CURSOR_INVALID.code ? 'That page link is out of date: start again from the newest' : (e as Error).message;
-    return ctx.render(req, reply, 'submissions.njk', { ...base, errors: [{ text, href: '#q' }] }, 400);
+    const errors = [{ text, href: '#q' }];
+    return ctx.render(req, reply, 'submissions.njk', { ...base, errors, fieldErrors: fieldErrorsOf(errors) }, 400);
   }
   const after = search.after;
   const trail = one(query.trail).split('.').filter((c) => /^[A-Za-z0-9_-]{1,200}$/.test(c)).slice(-TRAIL_MAX);
