@@ -177,7 +177,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
         wakes.set(def.pipeline, () => scheduler.runNow(entry, pass, { kind: 'webhook' }));
         source.watch?.({ log: log.child({ pipeline: def.pipeline }), signal: abort.signal, attempt: 1 }, () => void scheduler.runNow(entry, pass, { kind: 'watch' }));
       }
-      const alerter = new Alerter({ log, consoleUrl: process.env.REKEY_CONSOLE_URL, deadLetters: async (p) => (await runtime.ledger.counts(p))[p]?.dead ?? 0 });
+      const alerter = new Alerter({ log, consoleUrl: process.env.REKEY_CONSOLE_URL, ledger: runtime.ledger });
       for (const l of loaded) alerter.add(l.def.pipeline, l.alerts);
       scheduler.onPassEnd((end) => alerter.passEnded(end));
       const readiness = new Readiness(watched, log);
