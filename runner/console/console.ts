@@ -19,6 +19,7 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { join } from 'node:path';
+import { ConsoleErrors } from './console.errors.js';
 import { consoleActor, may, type ConsoleContext, type ConsoleUser, type PageData, type Permission } from './context.js';
 import { DEFAULT_COST, hashPassword, verifyPassword } from './passwords.js';
 import { assetsDir, consoleViews, govukDist, packageRoot } from './render.js';
@@ -103,7 +104,7 @@ export function registerConsole(app: FastifyInstance, opts: ConsoleOptions): voi
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
       if (bearer !== undefined) {
         const t = users.tokens.get(tokenHash(bearer));
-        if (!t) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { code: 'CONSOLE_TOKEN_UNKNOWN', message: 'the API token is not one of the users file' } });
+        if (!t) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: { code: ConsoleErrors.CONSOLE_TOKEN_UNKNOWN.code, message: 'the API token is not one of the users file' } });
         req.consoleUser = { name: t.name, role: t.role, evidence: t.evidence, via: 'token' };
         return;
       }
@@ -149,7 +150,7 @@ export function registerConsole(app: FastifyInstance, opts: ConsoleOptions): voi
     };
 
     const refuse = async (req: FastifyRequest, reply: FastifyReply, status: 401 | 403 | 503, title: string, text: string) =>
-      wantsHtml(req) ? render(req, reply, 'message.njk', { title, text }, status) : reply.code(status).send({ error: { code: status === 503 ? 'CONSOLE_NOT_CONFIGURED' : status === 401 ? 'CONSOLE_SIGN_IN_REQUIRED' : 'CONSOLE_FORBIDDEN', message: text } });
+      wantsHtml(req) ? render(req, reply, 'message.njk', { title, text }, status) : reply.code(status).send({ error: { code: (status === 503 ? ConsoleErrors.CONSOLE_NOT_CONFIGURED : status === 401 ? ConsoleErrors.CONSOLE_SIGN_IN_REQUIRED : ConsoleErrors.CONSOLE_FORBIDDEN).code, message: text } });
 
     const guard = (permission: Permission): preHandlerAsyncHookHandler =>
       async function consoleGuard(req, reply) {
@@ -171,9 +172,9 @@ export function registerConsole(app: FastifyInstance, opts: ConsoleOptions): voi
       if (status === 403 && error.code?.startsWith('FST_CSRF')) {
         return refuse(req, reply, 403, 'The form has expired', 'The form was out of date or not sent from this console. Go back, reload the page and try again.');
       }
-      if (status === 429) return reply.code(429).send({ error: { code: 'CONSOLE_TOO_MANY', message: error.message } });
+      if (status === 429) return reply.code(429).send({ error: { code: ConsoleErrors.CONSOLE_TOO_MANY.code, message: error.message } });
       if (status >= 500) opts.log.error({ err: { code: error.code, message: error.message } }, 'console page failed');
-      return reply.code(status).send({ error: { code: error.code ?? 'CONSOLE_ERROR', message: status >= 500 ? 'the console could not answer; the log has the details' : error.message } });
+      return reply.code(status).send({ error: { code: error.code ?? ConsoleErrors.CONSOLE_ERROR.code, message: status >= 500 ? 'the console could not answer; the log has the details' : error.message } });
     });
 
     const ctx: ConsoleContext = { ...opts, actorOf: consoleActor, render, guard, csrf };

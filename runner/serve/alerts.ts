@@ -25,6 +25,9 @@ import type { Ledger } from '../../pipelines/ledger/ledger.js';
 import type { AlertEvent } from '../../pipelines/definition/pipeline.types.js';
 import type { ResolvedAlertWebhook } from '../pipeline-files.js';
 import type { PassEnd } from './scheduler.js';
+import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
+
+const UNEXPECTED = PipelineCodes.UNEXPECTED_ERROR.code;
 
 /** The JSON body posted to a webhook. */
 export interface AlertMessage {
@@ -90,7 +93,7 @@ export class Alerter {
   passEnded(end: PassEnd): void {
     const w = this.watches.get(end.pipeline);
     if (!w) return;
-    const p = this.decide(end, w).catch((e: unknown) => this.opts.log.error({ pipeline: end.pipeline, code: (e as { code?: string }).code ?? 'UNEXPECTED_ERROR' }, 'alerts could not be worked out'));
+    const p = this.decide(end, w).catch((e: unknown) => this.opts.log.error({ pipeline: end.pipeline, code: (e as { code?: string }).code ?? UNEXPECTED }, 'alerts could not be worked out'));
     this.sending.add(p);
     void p.finally(() => this.sending.delete(p));
   }
@@ -119,7 +122,7 @@ export class Alerter {
     if (end.error) {
       if (!w.failing) {
         const errorCode = (end.error as { code?: unknown }).code;
-        const code = typeof errorCode === 'string' ? errorCode : 'UNEXPECTED_ERROR';
+        const code = typeof errorCode === 'string' ? errorCode : UNEXPECTED;
         out.push({ ...base, event: 'pass-failed', errorCode: code, text: `rekey: pipeline ${end.pipeline}: a pass failed (${code})`, ...(link && { link }) });
       }
       w.failing = true;
@@ -131,7 +134,7 @@ export class Alerter {
     try {
       dead = (await this.opts.ledger.counts(end.pipeline))[end.pipeline]?.dead ?? 0;
     } catch (e) {
-      this.opts.log.warn({ pipeline: end.pipeline, code: (e as { code?: string }).code ?? 'UNEXPECTED_ERROR' }, 'dead letters could not be counted for alerts');
+      this.opts.log.warn({ pipeline: end.pipeline, code: (e as { code?: string }).code ?? UNEXPECTED }, 'dead letters could not be counted for alerts');
     }
     if (dead !== undefined) {
       if (dead > w.deadSeen) {
@@ -200,5 +203,6 @@ export class Alerter {
 function errorCode(e: unknown): string {
   const err = e as { name?: string; cause?: { code?: unknown } };
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'TIMEOUT';
-  return typeof err.cause?.code === 'string' ? err.cause.code : 'FETCH_FAILED';
+  const netCode = err.cause?.code;
+  return typeof netCode === 'string' ? netCode : 'FETCH_FAILED';
 }
