@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { stringify } from 'yaml';
 import { TEST_DATA_KEY } from '../../lib/envelope.test-helpers.js';
 import { createLogger } from '../logging.js';
@@ -82,8 +82,8 @@ export function csrfIn(html: string): string {
   return m[1]!;
 }
 
-/** Starts a console with `pages` on a fresh SQLite state store (or `stateUrl`), users per TEST_USERS unless `users: false`. */
-export async function startTestConsole(opts: { pages?: ConsolePages[]; pipelines?: ConsolePipeline[]; users?: false | Record<string, unknown>; stateUrl?: string; runtime?: Runtime; extra?: Partial<ConsoleContext> } = {}): Promise<TestConsole> {
+/** Starts a console with `pages` on a fresh SQLite state store (or `stateUrl`), users per TEST_USERS unless `users: false`; `onRoute` sees every route as it is registered. */
+export async function startTestConsole(opts: { pages?: ConsolePages[]; pipelines?: ConsolePipeline[]; users?: false | Record<string, unknown>; stateUrl?: string; runtime?: Runtime; extra?: Partial<ConsoleContext>; onRoute?: (route: RouteOptions) => void } = {}): Promise<TestConsole> {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-console-'));
   let text = '';
   const log = createLogger({ level: 'debug', pretty: false, destination: new Writable({ write: (c: Buffer, _e, done) => ((text += c.toString()), done()) }) });
@@ -98,6 +98,7 @@ export async function startTestConsole(opts: { pages?: ConsolePages[]; pipelines
   const users = opts.users === false ? undefined : await loadUsers(await writeTestUsers(dir, opts.users ?? {}));
   const scheduler = new Scheduler(log);
   const app = Fastify();
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
   registerConsole(app, { runtime, pipelines: opts.pipelines ?? [], scheduler, log, piiKey: Buffer.alloc(32, 7), users, pages: opts.pages ?? [], ...opts.extra });
   const url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('127.0.0.1', 'localhost');
   const formToken = async (cookie: string, path = '/sign-in') => {
