@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
 import { rekey, root, TEST_PII_KEY_HEX, type Run } from '../cli.test-helpers.js';
-import { copyQuickStart, QUICK_START, QUICK_START_SUBMISSIONS } from '../quick-start.test-helpers.js';
+import { copyQuickStart, QUICK_START, quickStartCanaries } from '../quick-start.test-helpers.js';
 
 const P = 'change-of-address';
 const FORM = 'Change the address on your driving licence';
@@ -21,23 +21,7 @@ function golden(name: string, text: string): void {
   expect(text).toBe(readFileSync(path, 'utf8'));
 }
 
-/**
- * Every value a citizen typed into the quick start's sample submissions (as
- * typed, upper-cased, without spaces), but for words the mapping's own text
- * holds (`London` of `Europe/London`), which `--lineage` prints as rules.
- */
-function canaries(): string[] {
-  const rules = readFileSync(join(root, 'examples/mappings/change-of-address.yaml'), 'utf8');
-  const values = new Set<string>();
-  const walk = (v: unknown, name = ''): void => {
-    if (Array.isArray(v)) return v.forEach((x) => walk(x));
-    if (v && typeof v === 'object') return Object.entries(v).forEach(([k, x]) => walk(x, k));
-    if (typeof v !== 'string' || v.length < 4 || ['question_id', 'question_text', 'form_name', 'submission_reference', 'language', 'submitted_at'].includes(name)) return;
-    for (const form of [v, v.toUpperCase(), v.replace(/\s+/g, ''), v.toUpperCase().replace(/\s+/g, '')]) values.add(form);
-  };
-  for (const line of readFileSync(join(root, QUICK_START_SUBMISSIONS), 'utf8').split('\n').filter(Boolean)) walk((JSON.parse(line) as { answers: unknown }).answers);
-  return [...values].filter((v) => !rules.includes(v));
-}
+const canaries = quickStartCanaries;
 
 describe('rekey show (as a process) on the quick start', () => {
   let dir = '';

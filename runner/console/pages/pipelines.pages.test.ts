@@ -17,10 +17,9 @@ import type { PassTrigger } from '../../../pipelines/ledger/ledger.types.js';
 import { listPasses } from '../../../pipelines/ledger/runs-history.js';
 import { openStateStore } from '../../../pipelines/store/state-store.js';
 import { isPaused } from '../../../pipelines/ledger/controls.js';
-import { root } from '../../cli.test-helpers.js';
 import { createLogger } from '../../logging.js';
 import { loadPipelineFile, type LoadedPipeline } from '../../pipeline-files.js';
-import { copyQuickStart, QUICK_START, QUICK_START_SUBMISSIONS } from '../../quick-start.test-helpers.js';
+import { copyQuickStart, QUICK_START, QUICK_START_SUBMISSIONS, quickStartCanaries } from '../../quick-start.test-helpers.js';
 import { dataKeys, piiHasher, type Runtime } from '../../runtime.js';
 import { Readiness } from '../../serve/readiness.js';
 import { Scheduler, type PassEnd, type ScheduledPipeline } from '../../serve/scheduler.js';
@@ -37,19 +36,7 @@ const REJECTED_REF = 'EX6LB5NH';
 /** A cron that does not fire while a test runs (29 February, 03:00). */
 const QUIET_CRON = '0 3 29 2 *';
 
-/** Every value a citizen typed into the quick start's submissions (as typed, upper-cased, without spaces), of four characters or more. */
-function canaries(): string[] {
-  const rules = readFileSync(join(root, 'examples/mappings/change-of-address.yaml'), 'utf8');
-  const values = new Set<string>();
-  const walk = (v: unknown, name = ''): void => {
-    if (Array.isArray(v)) return v.forEach((x) => walk(x));
-    if (v && typeof v === 'object') return Object.entries(v).forEach(([k, x]) => walk(x, k));
-    if (typeof v !== 'string' || v.length < 4 || ['question_id', 'question_text', 'form_name', 'submission_reference', 'language', 'submitted_at'].includes(name)) return;
-    for (const form of [v, v.toUpperCase(), v.replace(/\s+/g, ''), v.toUpperCase().replace(/\s+/g, '')]) values.add(form);
-  };
-  for (const line of readFileSync(join(root, QUICK_START_SUBMISSIONS), 'utf8').split('\n').filter(Boolean)) walk((JSON.parse(line) as { answers: unknown }).answers);
-  return [...values].filter((v) => !rules.includes(v));
-}
+const canaries = quickStartCanaries;
 
 function expectNoCanary(html: string): void {
   for (const c of canaries()) expect(html, `a citizen's value is on the page`).not.toContain(c);

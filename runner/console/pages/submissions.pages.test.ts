@@ -1,10 +1,10 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgePipeline } from '../../../pipelines/privacy/purge.js';
-import { rekey, root, TEST_PII_KEY_HEX } from '../../cli.test-helpers.js';
+import { rekey, TEST_PII_KEY_HEX } from '../../cli.test-helpers.js';
 import { loadPipelineFile } from '../../pipeline-files.js';
-import { copyQuickStart, QUICK_START, QUICK_START_SUBMISSIONS } from '../../quick-start.test-helpers.js';
+import { copyQuickStart, QUICK_START, quickStartCanaries } from '../../quick-start.test-helpers.js';
 import { csrfIn, mergeCookies, startTestConsole, TEST_USERS, type TestConsole } from '../console.test-helpers.js';
 import { submissionsPages } from './submissions.pages.js';
 import { submissionHref } from './submission.view.js';
@@ -18,23 +18,7 @@ const env = { REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, REKEY_LOG_LEVEL: 'warn' };
 /** HTML text back to characters (the entities Nunjucks' autoescape writes). */
 const unescape = (html: string) => html.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
-/**
- * Every value a citizen typed into the quick start's submissions (as typed,
- * upper-cased, without spaces), but for words the mapping's own rules hold
- * (they appear as lineage), as runner/commands/show.command.test.ts reads them.
- */
-function canaries(): string[] {
-  const rules = readFileSync(join(root, 'examples/mappings/change-of-address.yaml'), 'utf8');
-  const values = new Set<string>();
-  const walk = (v: unknown, name = ''): void => {
-    if (Array.isArray(v)) return v.forEach((x) => walk(x));
-    if (v && typeof v === 'object') return Object.entries(v).forEach(([k, x]) => walk(x, k));
-    if (typeof v !== 'string' || v.length < 4 || ['question_id', 'question_text', 'form_name', 'submission_reference', 'language', 'submitted_at'].includes(name)) return;
-    for (const form of [v, v.toUpperCase(), v.replace(/\s+/g, ''), v.toUpperCase().replace(/\s+/g, '')]) values.add(form);
-  };
-  for (const line of readFileSync(join(root, QUICK_START_SUBMISSIONS), 'utf8').split('\n').filter(Boolean)) walk((JSON.parse(line) as { answers: unknown }).answers);
-  return [...values].filter((v) => !rules.includes(v));
-}
+const canaries = quickStartCanaries;
 
 /** The canary values found in `html` (read as text). */
 const leaked = (html: string) => canaries().filter((v) => unescape(html).includes(v));
