@@ -12,20 +12,11 @@ import { storedMappingDiff, storedMappingYaml } from '../../mappings/stored-mapp
 import { readMappingText } from '../../pipelines/audit/mapping-texts.js';
 import { listMappingVersionUse, resolveMappingVersion } from '../../pipelines/audit/mapping-versions.js';
 import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
-import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
-import { formatTable, printJson, withStateOptions, type StateOptions } from './status.command.js';
+import type { StateStore } from '../../pipelines/store/state-store.js';
+import { formatTable, printJson, withStateOptions, withStore, type StateOptions } from './status.command.js';
 
 function usage(cmd: Command, message: string): never {
   return cmd.error(`rekey: ${message}`, { exitCode: 2, code: 'rekey.usage' });
-}
-
-async function withStore<T>(state: string | undefined, fn: (store: StateStore) => Promise<T>): Promise<T> {
-  const store = await openStateStore(state);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }
 
 /** The stored text of the version `ref` names, with that version in full. */

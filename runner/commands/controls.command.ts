@@ -14,17 +14,7 @@ import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { pausePipeline, resumePipeline, type PipelineControl } from '../../pipelines/ledger/controls.js';
 import { listPasses, PAGE_MAX, type PassRecord } from '../../pipelines/ledger/runs-history.js';
 import type { PassTrigger } from '../../pipelines/ledger/ledger.types.js';
-import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
-import { formatTable, operatorActor, printJson, withStateOptions, type StateOptions } from './status.command.js';
-
-async function withStore<T>(state: string | undefined, fn: (store: StateStore) => Promise<T>): Promise<T> {
-  const store = await openStateStore(state);
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
+import { formatTable, operatorActor, printJson, withStateOptions, withStore, type StateOptions } from './status.command.js';
 
 function controlJson(c: PipelineControl) {
   return { pipeline: c.pipeline, paused: c.paused, by: c.by, reason: c.reason, since: c.since.toISOString() };

@@ -26,6 +26,16 @@ export function withStateOptions(cmd: Command): Command {
     .option('--json', 'print JSON instead of a table');
 }
 
+/** Opens the state store at `state`, runs `fn` with it, and closes it (for commands that need no data key). */
+export async function withStore<T>(state: string | undefined, fn: (store: StateStore) => Promise<T>): Promise<T> {
+  const store = await openStateStore(state);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
 /** Opens the state store at `state`, runs `fn` with its ledger and audit log, and closes the store. */
 export async function withLedger<T>(state: string | undefined, fn: (ledger: Ledger, audit: AuditLog, store: StateStore) => Promise<T>): Promise<T> {
   const store = await openStateStore(state);
