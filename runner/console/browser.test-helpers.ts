@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright';
 import { CHROMIUM_ARGS, findChromium } from '../../connectors/browser/chromium.js';
-import { root } from '../cli.test-helpers.js';
+import { rekey, root } from '../cli.test-helpers.js';
 import { copyQuickStart, QUICK_START, QUICK_START_SUBMISSIONS } from '../quick-start.test-helpers.js';
 import { TEST_PASSWORD, TEST_USERS, writeTestUsers } from './console.test-helpers.js';
 
@@ -51,6 +51,8 @@ export interface BrowserConsole {
   /** `http://localhost:PORT` (localhost is a secure context: the `__Host-` cookie is kept). */
   base: string;
   dir: string;
+  /** The public key that checks serve's signed checkpoints and exports (PEM file). */
+  verifyKey: string;
   browser: Browser;
   /** A new page in a fresh context (no cookies), downloads allowed. */
   newPage(): Promise<Page>;
@@ -71,10 +73,14 @@ export async function startBrowserConsole(env: Record<string, string> = {}): Pro
   writeFileSync(join(dir, 'legacy-refusals.ndjson'), [legacySubmission('A1', REFUSED[0]), legacySubmission('A2', REFUSED[1]), legacySubmission('B1', 'SMITH')].join('\n') + '\n');
   mkdirSync(join(dir, '.rekey'), { recursive: true });
   const users = await writeTestUsers(dir);
+  // A signing key and a write-once folder: serve signs checkpoints, and its audit exports carry one covering them.
+  const keys = await rekey(['audit', 'keygen', join(dir, 'keys')], dir);
+  if (keys.code !== 0) throw new Error(keys.stderr);
+  mkdirSync(join(dir, 'checkpoints'));
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child: ChildProcess = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', join(dir, 'examples/pipelines'), '--port', String(port), '--console-users', users, '--run-at-start'], {
     cwd: dir,
-    env: { ...process.env, REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', REKEY_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_SIGNING_KEY: join(dir, 'keys/audit-signing.key.pem'), REKEY_AUDIT_CHECKPOINTS: join(dir, 'checkpoints'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -105,6 +111,7 @@ export async function startBrowserConsole(env: Record<string, string> = {}): Pro
   return {
     base,
     dir,
+    verifyKey: join(dir, 'keys/audit-verify.pub.pem'),
     browser: b,
     newPage: async () => (await b.newContext({ baseURL: base, acceptDownloads: true })).newPage(),
     stderr: () => stderr,
