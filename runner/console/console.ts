@@ -177,6 +177,11 @@ export function registerConsole(app: FastifyInstance, opts: ConsoleOptions): voi
       return reply.code(status).send({ error: { code: error.code ?? ConsoleErrors.CONSOLE_ERROR.code, message: status >= 500 ? 'the console could not answer; the log has the details' : error.message } });
     });
 
+    // An unknown address: a page for a browser (Fastify's JSON 404 has no title, language or main landmark), Fastify's own JSON for anything else.
+    scope.setNotFoundHandler(async (req, reply) =>
+      wantsHtml(req) ? render(req, reply, 'message.njk', { title: 'Page not found', text: 'There is no page at this address. Check it, or start from the pipelines.' }, 404) : reply.code(404).send({ message: `Route ${req.method}:${req.url} not found`, error: 'Not Found', statusCode: 404 }),
+    );
+
     const ctx: ConsoleContext = { ...opts, actorOf: consoleActor, render, guard, csrf };
 
     scope.get('/', { preHandler: guard('counts') }, async (_req, reply) => reply.redirect('/pipelines', 303));
