@@ -2,7 +2,8 @@
  * Test helpers for driving the console in real headless Chromium: a real
  * `rekey serve` process (the built CLI) on a copy of the quick start plus a
  * pipeline whose legacy table refuses a lower-case surname (a legacy
- * rejection to correct), Debian's Chromium launched as the browser target
+ * rejection to correct) and one whose legacy database is full at the first
+ * pass only (a dead letter to retry), Debian's Chromium launched as the browser target
  * launches it, and sign-in through the real form.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,6 +19,8 @@ import { TEST_PASSWORD, TEST_USERS, writeTestUsers } from './console.test-helper
 export const QUICK = 'change-of-address';
 /** The pipeline whose legacy table refuses a surname not in upper case. */
 export const LEGACY = 'legacy-refusals';
+/** The pipeline whose legacy database is full at its first pass (SQLITE_FULL, transient: a dead letter at one attempt) and has room after. */
+export const FULL = 'legacy-full';
 /** Surnames the legacy table refuses (the first to retry, the second to correct): canaries too. */
 export const REFUSED = ['Qwyxzelborne', 'Vantrobeliska'] as const;
 
@@ -32,6 +35,13 @@ const LEGACY_PIPELINE = [
   'retry: { maxAttempts: 1, initialDelay: 1s, maxDelay: 1s, multiplier: 2, jitter: 0 }',
   '',
 ].join('\n');
+
+// The first connection caps the file at its size after setup; each row needs overflow pages, so it cannot be written until a later connection (no cap).
+const FULL_SETUP = 'CREATE TABLE CASES (ID INTEGER PRIMARY KEY, SUB_KEY TEXT NOT NULL UNIQUE, REF TEXT, SURNAME TEXT NOT NULL, PAD BLOB DEFAULT (zeroblob(20000)));\nPRAGMA max_page_count = 1;\n';
+const FULL_PIPELINE = LEGACY_PIPELINE.replace(`pipeline: ${LEGACY}`, `pipeline: ${FULL}`)
+  .replace('../../legacy-refusals.ndjson', '../../legacy-full.ndjson')
+  .replace('legacy-cases.sqlite', 'legacy-full.sqlite')
+  .replace('../../legacy-cases.sql', '../../legacy-full.sql');
 
 function legacySubmission(ref: string, surname: string): string {
   return JSON.stringify({ form_name: 'F', submission_reference: ref, answers: [{ question_id: 'nm', question_text: 'Name', answer_text: surname, last_name: surname }] });
@@ -62,7 +72,7 @@ export interface BrowserConsole {
   close(): Promise<number | null>;
 }
 
-/** Starts serve (quick start + the legacy-refusals pipeline, each run once at start, schedules that never fire) and Chromium; waits until both pipelines' first passes are done. */
+/** Starts serve (quick start, legacy-refusals and legacy-full, each run once at start, schedules that never fire) and Chromium; waits until the first passes are done. */
 export async function startBrowserConsole(env: Record<string, string> = {}): Promise<BrowserConsole> {
   const dir = copyQuickStart('rekey-console-browser-');
   const file = join(dir, QUICK_START);
@@ -71,6 +81,9 @@ export async function startBrowserConsole(env: Record<string, string> = {}): Pro
   writeFileSync(join(dir, 'examples/mappings/legacy-refusals.yaml'), LEGACY_MAPPING);
   writeFileSync(join(dir, 'legacy-cases.sql'), LEGACY_SETUP);
   writeFileSync(join(dir, 'legacy-refusals.ndjson'), [legacySubmission('A1', REFUSED[0]), legacySubmission('A2', REFUSED[1]), legacySubmission('B1', 'SMITH')].join('\n') + '\n');
+  writeFileSync(join(dir, 'examples/pipelines/legacy-full.yaml'), FULL_PIPELINE);
+  writeFileSync(join(dir, 'legacy-full.sql'), FULL_SETUP);
+  writeFileSync(join(dir, 'legacy-full.ndjson'), legacySubmission('C1', 'JONES') + '\n');
   mkdirSync(join(dir, '.rekey'), { recursive: true });
   const users = await writeTestUsers(dir);
   // A signing key and a write-once folder: serve signs checkpoints, and its audit exports carry one covering them.
@@ -94,8 +107,9 @@ export async function startBrowserConsole(env: Record<string, string> = {}): Pro
     for (let i = 0; i < 120 && !ready; i++) {
       await new Promise((r) => setTimeout(r, 250));
       const status = await fetch(`${base}/pipelines`, { headers: { authorization: `Bearer ${TEST_USERS.operator.token}` } }).then((r) => (r.ok ? r.text() : ''), () => '');
-      // Both first passes done: the quick start delivered 6, the legacy pipeline rejected 2.
-      ready = /delivered: 6/.test(status) && !status.includes('Running') && (await fetch(`${base}/dead-letters?pipeline=${LEGACY}`, { headers: { authorization: `Bearer ${TEST_USERS.operator.token}` } }).then((r) => r.text())).includes('F/A2');
+      // The first passes done: the quick start delivered 6, the legacy table refused 2, the full database left 1 dead.
+      const dead = (pipeline: string) => fetch(`${base}/dead-letters?pipeline=${pipeline}`, { headers: { authorization: `Bearer ${TEST_USERS.operator.token}` } }).then((r) => r.text());
+      ready = /delivered: 6/.test(status) && !status.includes('Running') && (await dead(LEGACY)).includes('F/A2') && (await dead(FULL)).includes('F/C1');
     }
     if (!ready) throw new Error(`serve did not finish its first passes: ${stderr}`);
     const executablePath = findChromium();

@@ -3,12 +3,10 @@
  * process on the quick start: axe-core finds no violation on any page as
  * any role the page differs for; the skip link and the sign-in form work
  * by keyboard; the issue's scenarios (sign in as each role, find a
- * submission by its citizen reference and see its lineage, correct and
- * resubmit a legacy refusal, be refused as an auditor, export the audit
- * trail and check the file); and no citizen's answer in any page a user
- * without evidence saw. Retrying a dead letter needs a target that fails
- * and then recovers, which a serve process on SQLite cannot stage here:
- * dead-letters.pages.test.ts covers it over fetch.
+ * submission by its citizen reference and see its lineage, retry a dead
+ * letter, correct and resubmit a legacy refusal, be refused as an auditor,
+ * export the audit trail and check the file); and no citizen's answer in
+ * any page a user without evidence saw.
  */
 import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -16,7 +14,7 @@ import { AxeBuilder } from '@axe-core/playwright';
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyExport } from '../../pipelines/audit/export-verify.js';
-import { canaries, LEGACY, QUICK, REFUSED, signInAs, startBrowserConsole, type BrowserConsole } from './browser.test-helpers.js';
+import { canaries, FULL, LEGACY, QUICK, REFUSED, signInAs, startBrowserConsole, type BrowserConsole } from './browser.test-helpers.js';
 import { TEST_USERS } from './console.test-helpers.js';
 import { deadLetterPath } from './pages/dead-letters.pages.js';
 
@@ -98,7 +96,7 @@ describe('the console in headless Chromium', () => {
       ['auditor', [...everyRole, ...readers]],
       ['evidence', [submission, rejected!]],
       // Where an operator's page differs: the controls and the dead letter's forms.
-      ['operator', ['/pipelines', `/pipelines/${QUICK}`, deadLetterPath(LEGACY, 'F/A1'), '/dead-letters', submission]],
+      ['operator', ['/pipelines', `/pipelines/${QUICK}`, deadLetterPath(LEGACY, 'F/A1'), deadLetterPath(FULL, 'F/C1'), '/dead-letters', submission]],
     ];
     for (const [who, paths] of pages) {
       const page = who === 'operator' ? operator : await as(who);
@@ -175,6 +173,25 @@ describe('the console in headless Chromium', () => {
       seen.push(await auditor.content());
     }
     for (const html of seen) for (const c of canaries()) expect(html).not.toContain(c);
+  }, 60_000);
+
+  it('lets an operator retry a dead letter (the legacy database was full) and the next pass delivers it', async () => {
+    const operator = await as('operator');
+    const path = deadLetterPath(FULL, 'F/C1');
+    await operator.goto(path);
+    expect(await operator.locator('main').textContent()).toMatch(/Dead/i);
+    await Promise.all([operator.waitForURL(/done=retried/), operator.getByRole('button', { name: 'Retry' }).click()]);
+    expect(await operator.locator('.govuk-notification-banner').textContent()).toMatch(/Sent back to received/);
+    await operator.goto(`/pipelines/${FULL}`);
+    await Promise.all([operator.waitForURL(/done=run-started/), operator.getByRole('button', { name: /Run a pass now/ }).first().click()]);
+    const link = operator.locator(`main a[href="/submissions/${FULL}/${encodeURIComponent('F/C1')}"]`);
+    let delivered = 0;
+    for (let i = 0; i < 80 && delivered === 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      await operator.goto(`/submissions?pipeline=${FULL}&state=delivered`);
+      delivered = await link.count();
+    }
+    expect(delivered).toBe(1);
   }, 60_000);
 
   it('lets an operator correct and resubmit a legacy refusal, delivered under the same key', async () => {
