@@ -20,7 +20,7 @@ import { CRASH_ENV, crashHook } from '../../pipelines/flow/crash-points.js';
 import { durationOption, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
 import { Scheduler, type PassTrigger } from '../serve/scheduler.js';
 import { ServeSteering } from '../serve/steering.js';
-import { isPaused } from '../../pipelines/ledger/controls.js';
+import { isPaused, pipelineControls } from '../../pipelines/ledger/controls.js';
 import { auditCheckpoints } from '../serve/audit-checkpoints.js';
 import { PipelinePools } from '../pool/pipeline-pools.js';
 import { defaultThreads } from '../pool/mapping-pool.js';
@@ -195,7 +195,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
         loaded.map((l) => ({ name: l.def.pipeline, source: l.source, mapping: l.mapping })),
         { ledger: runtime.ledger, actor: id, log, wake: (name) => wakes.get(name)?.() ?? Promise.resolve(), isRunning: (name) => scheduler.pipelines.some((p) => p.name === name && p.running) },
       );
-      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, log, routes: [intake.routes, (app) => registerConsole(app, { runtime, pipelines: kept.map(({ file, def }) => ({ name: def.pipeline, file, def })), scheduler, steering, readiness, log, piiKey: key, users, pages: CONSOLE_PAGES })], metrics, readiness });
+      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, controls: () => pipelineControls(runtime.store), log, routes: [intake.routes, (app) => registerConsole(app, { runtime, pipelines: kept.map(({ file, def }) => ({ name: def.pipeline, file, def })), scheduler, steering, readiness, log, piiKey: key, users, pages: CONSOLE_PAGES })], metrics, readiness });
       log.info({ url: server.url, pipelines: loaded.map((l) => l.def.pipeline) }, 'serving');
       await new Promise<void>((done) => {
         const stop = (signal: string) => {

@@ -9,6 +9,7 @@ import { flowPipeline } from '../../pipelines/flow/flow-pipeline.js';
 import { openRuntime, piiHasher, type Runtime } from '../runtime.js';
 import { runPass } from '../../pipelines/flow/pass.js';
 import type { IncomingSubmission } from '../../pipelines/ledger/ledger.types.js';
+import { pipelineControls } from '../../pipelines/ledger/controls.js';
 import { sign } from '../../connectors/webhook/signature.js';
 import { Scheduler } from './scheduler.js';
 import { startServer, type RunningServer } from './server.js';
@@ -59,7 +60,7 @@ async function serve(extra: Record<string, unknown> = {}, opts: Partial<IntakeOp
   const entry = scheduler.add('hook', undefined, 'Europe/London', pass);
   const wake = opts.deliver ? { wake: () => scheduler.runNow(entry, pass, { kind: 'webhook' }), isRunning: () => entry.running, wakeDelayMs: 50 } : {};
   const intake = new Intake([{ name: 'hook', source: loaded.source, mapping: loaded.mapping }], { ledger, actor: 'test-runner', log, ...wake, ...opts });
-  const server = await startServer({ host: '127.0.0.1', port: 0, scheduler, ledger: runtime.ledger, log, routes: [intake.routes] });
+  const server = await startServer({ host: '127.0.0.1', port: 0, scheduler, ledger: runtime.ledger, controls: () => pipelineControls(runtime.store), log, routes: [intake.routes] });
   open.push({ server, runtime, dir, scheduler, intake });
   return { dir, url: `${server.url}/intake/hook`, runtime, intake, loaded, logs, scheduler, batches };
 }

@@ -1,6 +1,7 @@
 /**
  * The runner's HTTP face (Fastify): `/health` (liveness) and `/ready`
- * (readiness) for orchestrators, `/status` for people, `/metrics` in
+ * (readiness) for orchestrators, `/status` for people (each pipeline's
+ * schedule, last pass, pause and counts), `/metrics` in
  * Prometheus text for monitoring (see `metrics.ts`, `readiness.ts`). None
  * of them holds citizens' data. Later sources (webhook intake) add their
  * routes here.
@@ -11,6 +12,7 @@ import type { Scheduler } from './scheduler.js';
 import { ServeMetrics } from './metrics.js';
 import { Readiness } from './readiness.js';
 import type { LedgerState } from '../../pipelines/ledger/ledger.types.js';
+import type { PipelineControl } from '../../pipelines/ledger/controls.js';
 
 /** What the server reads ledger counts from. */
 export interface CountsSource {
@@ -32,6 +34,8 @@ export interface ServerOptions {
   port: number;
   scheduler: Scheduler;
   ledger: CountsSource;
+  /** The pause state of pipelines (see `pipelineControls`), read for each `/status`. */
+  controls: () => Promise<readonly PipelineControl[]>;
   log: Logger;
   routes?: RouteRegistrar[];
   /** The metrics `/metrics` renders; default: new ones for the scheduler's pipelines, fed by its pass ends. */
@@ -62,7 +66,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return reply.code(status === 'ready' ? 200 : 503).send({ status, pipelines: report.pipelines });
   });
   app.get('/status', async () => {
-    const counts = await opts.ledger.counts();
+    const [counts, controls] = await Promise.all([opts.ledger.counts(), opts.controls()]);
+    const paused = new Map(controls.filter((c) => c.paused).map((c) => [c.pipeline, { by: c.by, reason: c.reason, since: c.since.toISOString() }]));
     return {
       pipelines: scheduler.pipelines.map((p) => ({
         name: p.name,
@@ -73,7 +78,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         lastFinished: p.lastFinished ?? null,
         lastResult: p.lastResult ?? null,
         lastError: p.lastError ?? null,
-        nextRun: p.nextRun() ?? null,
+        nextRun: paused.has(p.name) ? null : (p.nextRun() ?? null),
+        paused: paused.get(p.name) ?? null,
         counts: counts[p.name] ?? {},
       })),
     };
