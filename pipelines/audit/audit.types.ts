@@ -34,6 +34,8 @@ export const AUDIT_EVENTS = [
   'pipeline-paused',
   /** An operator resumed a paused pipeline. */
   'pipeline-resumed',
+  /** A person asked for a pass now (the console's "run now") and one started: written just before the pass's `run-started`, whose trigger names them too. */
+  'run-requested',
 ] as const;
 
 /** One audited event. */

@@ -59,6 +59,20 @@ describe.each(TEST_DIALECTS)('the console steering of rekey serve (%s)', (dialec
         { kind: 'console', by: 'operator:alice' },
         { kind: 'console', by: 'operator:bob' },
       ]);
+      // Each run now that started a pass is its own audit event, before the pass's own entries; the refused ones wrote nothing.
+      const logged = await ts.store.select<{ event: string; actor: string; detail: string }>("SELECT event, actor, detail FROM audit_log WHERE pipeline = 'steered' ORDER BY seq");
+      expect(logged.map((e) => [e.event, e.actor])).toEqual([
+        ['run-requested', 'operator:alice'],
+        ['run-started', 'runner:test:1'],
+        ['run-finished', 'runner:test:1'],
+        ['pipeline-paused', 'operator:alice'],
+        ['pipeline-resumed', 'operator:bob'],
+        ['run-requested', 'operator:bob'],
+        ['run-started', 'runner:test:1'],
+        ['run-finished', 'runner:test:1'],
+      ]);
+      expect(JSON.parse(logged[0]!.detail)).toEqual({ keys: [] });
+      expect((await audit.verify()).ok).toBe(true);
 
       const unknown = { code: PipelineCodes.LEDGER_BAD_REQUEST.code, message: 'this rekey serve runs no pipeline "elsewhere"' };
       await expect(steering.runNow('elsewhere', 'operator:bob')).rejects.toMatchObject(unknown);

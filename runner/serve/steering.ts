@@ -3,10 +3,11 @@
  * resume and run one now. Pauses live in the state store (see
  * pipelines/ledger/controls.ts), so they reach every runner sharing it and
  * survive restarts; a run asked for by a person starts through the
- * scheduler like any wake-up (never two passes at once, none while paused)
- * and is recorded on its run row and `run-started` audit entry as trigger
- * `{ kind: 'console', by }`. A request that starts no pass changes nothing
- * and is not audited.
+ * scheduler like any wake-up (never two passes at once, none while paused),
+ * is audited as `run-requested` by the person before the pass does anything
+ * else, and is recorded on its run row and `run-started` audit entry as
+ * trigger `{ kind: 'console', by }`. A request that starts no pass changes
+ * nothing and is not audited.
  */
 import type { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { pausePipeline, resumePipeline, type PipelineControl } from '../../pipelines/ledger/controls.js';
@@ -24,7 +25,8 @@ export interface PipelineSteering {
   resume(pipeline: string, actor: string): Promise<PipelineControl>;
   /**
    * Starts a pass of `pipeline` now for `by`, resolving as soon as it is
-   * known whether one started (the pass goes on): `started`,
+   * known whether one started (the pass goes on, its first step appending
+   * `run-requested` with actor `by`; a failed append fails the pass): `started`,
    * `already-running`, `paused`, or `stopping` (serve is shutting down).
    * Throws `LEDGER_BAD_REQUEST` for a pipeline this serve does not run.
    */
@@ -70,6 +72,10 @@ export class ServeSteering implements PipelineSteering {
 
   async runNow(pipeline: string, by: string): Promise<PassStart> {
     const { entry, pass } = this.known(pipeline);
-    return this.scheduler.request(entry, pass, { kind: 'console', by });
+    const requested = async (trigger: PassTrigger) => {
+      await this.audit.append([{ pipeline, event: 'run-requested', actor: by, detail: { keys: [] } }]);
+      return pass(trigger);
+    };
+    return this.scheduler.request(entry, requested, { kind: 'console', by });
   }
 }

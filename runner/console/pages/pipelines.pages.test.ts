@@ -355,6 +355,7 @@ describe('the Pipelines and Passes pages over real passes of the quick start', (
     const refused = await post(cookie, `/pipelines/${P}/run`, {});
     expect(refused.location).toBe(`/pipelines/${P}?done=run-paused`);
     expect((await listPasses(runtime.store, { pipeline: P, limit: 500 })).items.length).toBe(before);
+    expect(await auditOf('run-requested')).toEqual([]);
 
     const resumed = await post(cookie, `/pipelines/${P}/resume`, { back: 'list' }, { from: '/pipelines' });
     expect(resumed.status).toBe(303);
@@ -371,6 +372,7 @@ describe('the Pipelines and Passes pages over real passes of the quick start', (
     expect(latest!.trigger).toEqual({ kind: 'console', by: 'console:olly.operator' });
     const started = (await auditOf('run-started')).map((e) => JSON.parse(e.detail) as { runId?: string; trigger?: PassTrigger });
     expect(started.find((d) => d.runId === latest!.id)?.trigger).toEqual({ kind: 'console', by: 'console:olly.operator' });
+    expect((await auditOf('run-requested')).map((e) => [e.actor, e.pipeline, JSON.parse(e.detail)])).toEqual([['console:olly.operator', P, { keys: [] }]]);
     const passPage = await get(`/passes/${latest!.id}`, await signIn('auditor'));
     expect(passPage.html).toContain('a person, in the console (console:olly.operator)');
     expectNoCanary(passPage.html);

@@ -106,8 +106,9 @@ describe('the Pipelines pages of rekey serve (as a process)', () => {
 
     const store = await openStateStore(`sqlite:${join(dir, '.rekey/state.sqlite')}`);
     try {
-      const rows = await store.select<{ event: string; actor: string; detail: string }>("SELECT event, actor, detail FROM audit_log WHERE event IN ('pipeline-paused', 'pipeline-resumed', 'run-started') ORDER BY seq");
+      const rows = await store.select<{ event: string; actor: string; detail: string }>("SELECT event, actor, detail FROM audit_log WHERE event IN ('pipeline-paused', 'pipeline-resumed', 'run-requested', 'run-started') ORDER BY seq");
       expect(rows.map((r) => [r.event, r.event === 'run-started' ? (JSON.parse(r.detail) as { trigger?: unknown }).trigger : r.actor])).toEqual([
+        ['run-requested', 'console:olly.operator'],
         ['run-started', { kind: 'console', by: 'console:olly.operator' }],
         ['pipeline-paused', 'console:olly.operator'],
         ['pipeline-resumed', 'console:olly.operator'],
