@@ -19,6 +19,7 @@ import { sealExistingBodies, type SealedCounts } from '../privacy/seal-existing.
 import { readSentCopy, type SentRecord } from '../privacy/sent-copy.js';
 import { applyMoves } from './ledger.apply.js';
 import { correctSubmission, type CorrectOptions, type CorrectResult } from './corrections.js';
+import { countsByState } from './counts.js';
 import { claimDue, leaseOwners, releaseLeases, renewLeases } from './ledger.claim.js';
 import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
 import { reconcileAnswers, type ReconcileReport } from './ledger.reconcile.js';
@@ -250,29 +251,12 @@ export class Ledger {
   }
 
   /**
-   * Row counts by state, per pipeline (all pipelines, or only `pipeline`).
-   * `delivered` is the total less the other states, which
-   * `ledger_state_due` indexes (it leaves delivered rows out).
+   * Row counts by state, per pipeline (all pipelines with rows, or only
+   * `pipeline`, zeros if it has none), from the counts the ledger's
+   * triggers keep (`./counts.ts`).
    */
-  async counts(pipeline?: string): Promise<Record<string, StateCounts>> {
-    const where = pipeline === undefined ? '' : ' WHERE pipeline = $1';
-    const params = pipeline === undefined ? [] : [pipeline];
-    const [open, totals] = await Promise.all([
-      this.store.select<{ pipeline: string; state: LedgerState; n: number | string }>(
-        `SELECT pipeline, state, COUNT(*) AS n FROM ledger${where ? `${where} AND` : ' WHERE'} state <> 'delivered' GROUP BY pipeline, state`,
-        params,
-      ),
-      this.store.select<{ pipeline: string; n: number | string }>(`SELECT pipeline, COUNT(*) AS n FROM ledger${where} GROUP BY pipeline`, params),
-    ]);
-    const out: Record<string, StateCounts> = {};
-    if (pipeline !== undefined) out[pipeline] = zeroCounts();
-    for (const r of totals) (out[r.pipeline] ??= zeroCounts()).delivered = Number(r.n);
-    for (const r of open) {
-      const c = (out[r.pipeline] ??= zeroCounts());
-      c[r.state] = Number(r.n);
-      c.delivered -= Number(r.n);
-    }
-    return out;
+  counts(pipeline?: string): Promise<Record<string, StateCounts>> {
+    return countsByState(this.store, pipeline === undefined ? undefined : [pipeline]);
   }
 
   /** Every pipeline the store has rows or runs for, sorted. */
@@ -319,8 +303,4 @@ export class Ledger {
   runs(pipeline: string, limit = 20): Promise<RunRow[]> {
     return listRuns(this.store, pipeline, limit);
   }
-}
-
-function zeroCounts(): StateCounts {
-  return Object.fromEntries(LEDGER_STATES.map((s) => [s, 0])) as StateCounts;
 }

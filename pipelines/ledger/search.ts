@@ -15,7 +15,7 @@ import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { FORM_REFERENCE_SQL, lowerSql } from '../store/migrations/0015-console-indexes.js';
 import { iso, readDateStrict, readInt, readJson } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
-import { LEDGER_STATES, type StateCounts } from './ledger.js';
+import { LEDGER_STATES } from './ledger.js';
 import type { LedgerState } from './ledger.types.js';
 import type { MatchedBy } from './lookup.js';
 import { errorFields, formReference } from './run-problems.js';
@@ -236,25 +236,5 @@ export function searchProblems(store: StateStore, search: Omit<SubmissionSearch,
   return searchSubmissions(store, { ...rest, states: ['dead', 'rejected', ...(failed ? ['failed' as const] : [])] });
 }
 
-/**
- * Row counts by state, per pipeline (every state present, zero if none):
- * of `pipelines` (each present, zeros if it has no rows), else of every
- * pipeline with rows. Counted from `ledger_pipeline_state_recent` alone
- * (an index-only read): one range per pipeline and state when `pipelines`
- * are named, else the whole index, grouped.
- */
-export async function countsByState(store: StateStore, pipelines?: readonly string[]): Promise<Record<string, StateCounts>> {
-  const zero = (): StateCounts => Object.fromEntries(LEDGER_STATES.map((s) => [s, 0])) as StateCounts;
-  const out: Record<string, StateCounts> = {};
-  if (pipelines) for (const name of pipelines) out[name] = zero();
-  if (pipelines && !pipelines.length) return out;
-  const p = new Params();
-  let sql = 'SELECT pipeline, state, COUNT(*) AS n FROM ledger GROUP BY pipeline, state';
-  if (pipelines) {
-    const names = [...new Set(pipelines)].map((name) => `${p.add(name)}${store.dialect === 'postgres' ? '::text' : ''}`);
-    sql = names.flatMap((name) => LEDGER_STATES.map((s) => `SELECT ${name} AS pipeline, '${s}' AS state, (SELECT COUNT(*) FROM ledger WHERE pipeline = ${name} AND state = '${s}') AS n`)).join(' UNION ALL ');
-  }
-  const rows = await store.select<{ pipeline: string; state: LedgerState; n: number | string }>(sql, p.values);
-  for (const r of rows) if (LEDGER_STATES.includes(r.state)) (out[r.pipeline] ??= zero())[r.state] = readInt(r.n);
-  return out;
-}
+/** Row counts by state, per pipeline: see `./counts.ts`. */
+export { countsByState } from './counts.js';

@@ -31,45 +31,6 @@ export const PASSES_PAGE = 20;
 /** Rejected and dead-lettered submissions a page of a pass. */
 export const PROBLEMS_PAGE = 25;
 
-/** How old counts by state may be before a page asks for new ones (it shows the old ones meanwhile). */
-export const COUNTS_MAX_AGE_MS = 5_000;
-
-/**
- * Counts by state of the pipelines this serve runs, counted at most once
- * every `COUNTS_MAX_AGE_MS`: counting a million rows takes longer than a
- * page may (BENCHMARKS.md, console queries), so a page shows the last
- * counts with the time they were taken, and stale counts start a recount
- * in the background (one at a time). Only the first page waits for them.
- */
-class CountsCache {
-  private last: { at: Date; counts: Record<string, StateCounts> } | undefined;
-  private counting: Promise<{ at: Date; counts: Record<string, StateCounts> }> | undefined;
-
-  constructor(
-    private readonly ctx: ConsoleContext,
-    private readonly maxAgeMs: number,
-  ) {}
-
-  private recount() {
-    this.counting ??= countsByState(
-      this.ctx.runtime.store,
-      this.ctx.pipelines.map((p) => p.name),
-    )
-      .then((counts) => (this.last = { at: new Date(), counts }))
-      .finally(() => (this.counting = undefined));
-    return this.counting;
-  }
-
-  async get(): Promise<{ at: Date; counts: Record<string, StateCounts> }> {
-    const last = this.last;
-    if (!last) return this.recount();
-    if (Date.now() - last.at.getTime() >= this.maxAgeMs) {
-      this.recount().catch((e: unknown) => this.ctx.log.error({ err: e }, 'console: counting the ledger by state failed'));
-    }
-    return last;
-  }
-}
-
 /** The ledger states in the order the pages list them. */
 const STATES = ['received', 'mapped', 'delivering', 'delivered', 'failed', 'rejected', 'dead', 'discarded'] as const;
 
@@ -87,8 +48,6 @@ interface PipelineView {
   lastPass: PassRecord | undefined;
   counts: { state: string; count: number }[];
   total: number;
-  /** When the counts were taken. */
-  countedAt: Date;
   health: PipelineReadiness | undefined;
 }
 
@@ -134,7 +93,7 @@ function countRows(c: StateCounts | undefined): { counts: { state: string; count
   return { counts, total: counts.reduce((n, r) => n + r.count, 0) };
 }
 
-async function viewOf(ctx: ConsoleContext, p: ConsolePipeline, counts: { at: Date; counts: Record<string, StateCounts> }, health: Record<string, PipelineReadiness> | undefined): Promise<PipelineView> {
+async function viewOf(ctx: ConsoleContext, p: ConsolePipeline, counts: Record<string, StateCounts>, health: Record<string, PipelineReadiness> | undefined): Promise<PipelineView> {
   const store = ctx.runtime.store;
   const [control, last] = await Promise.all([pipelineControl(store, p.name), listPasses(store, { pipeline: p.name, limit: 1 })]);
   const entry = ctx.scheduler.pipelines.find((e) => e.name === p.name);
@@ -150,8 +109,7 @@ async function viewOf(ctx: ConsoleContext, p: ConsolePipeline, counts: { at: Dat
     timezone: entry ? entry.timezone : p.def.schedule?.timezone,
     nextPass: paused ? undefined : entry?.nextRun(),
     lastPass: last.items[0],
-    ...countRows(counts.counts[p.name]),
-    countedAt: counts.at,
+    ...countRows(counts[p.name]),
     health: health?.[p.name],
   };
 }
@@ -199,12 +157,12 @@ function param(req: FastifyRequest, name: string): string | undefined {
 /** Registers `/pipelines`, `/pipelines/:name`, its controls and `/passes/:runId`. */
 export const pipelinePages: ConsolePages = (app, ctx) => {
   const byName = new Map(ctx.pipelines.map((p) => [p.name, p]));
-  const counts = new CountsCache(ctx, COUNTS_MAX_AGE_MS);
 
   const notFound = (req: FastifyRequest, reply: FastifyReply, title: string, text: string) => ctx.render(req, reply, 'message.njk', { title, text }, 404);
 
   const listPage = async (req: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}, status = 200) => {
-    const [counted, health] = [await counts.get(), ctx.readiness?.report().pipelines];
+    // Counts are kept by the ledger's triggers (migration 0016), so reading them fresh costs a few rows.
+    const [counted, health] = [await countsByState(ctx.runtime.store, ctx.pipelines.map((p) => p.name)), ctx.readiness?.report().pipelines];
     const pipelines = [];
     for (const p of ctx.pipelines) pipelines.push(await viewOf(ctx, p, counted, health));
     return ctx.render(req, reply, 'pipelines.njk', { title: 'Pipelines', pipelines, steerable: ctx.steering !== undefined, reasonMax: PAUSE_REASON_MAX, done: doneOf(req), ...extra }, status);
@@ -219,7 +177,7 @@ export const pipelinePages: ConsolePages = (app, ctx) => {
       if (codeOf(e) === 'LEDGER_BAD_REQUEST') return ctx.render(req, reply, 'message.njk', { title: 'That page of passes does not exist', text: 'The link to the page of passes was not one this console gave. Start again from the newest passes.' }, 400);
       throw e;
     }
-    const view = await viewOf(ctx, p, await counts.get(), ctx.readiness?.report().pipelines);
+    const view = await viewOf(ctx, p, await countsByState(ctx.runtime.store, [p.name]), ctx.readiness?.report().pipelines);
     return ctx.render(
       req,
       reply,
