@@ -4,7 +4,7 @@ import { insertMany } from '../store/sql.js';
 import { openTestStore, TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
 import type { StateStore } from '../store/state-store.js';
 import type { LedgerState } from './ledger.types.js';
-import { countsByState, searchProblems, searchSubmissions, SEARCH_MAX_LIMIT, type SubmissionListRow, type SubmissionSearch } from './search.js';
+import { countsByState, PREFIX_MATCH_MAX, PREFIX_MIN_LENGTH, searchProblems, searchSubmissions, SEARCH_MAX_LIMIT, type SubmissionListRow, type SubmissionSearch } from './search.js';
 
 interface Seed {
   pipeline?: string;
@@ -130,19 +130,60 @@ describe.each(TEST_DIALECTS)('searchSubmissions on %s', (dialect) => {
 
   it('reads % and _ in a reference as themselves', async () => {
     await seed(store, [
-      { key: 'f/A%B', updatedAt: at(1) },
-      { key: 'f/AXB', updatedAt: at(2) },
-      { key: 'f/A_C', updatedAt: at(3) },
-      { key: 'f/AYC', updatedAt: at(4) },
-      { key: 'f/A\\D', updatedAt: at(5) },
+      { key: 'f/AA%B', updatedAt: at(1) },
+      { key: 'f/AAXB', updatedAt: at(2) },
+      { key: 'f/AA_C', updatedAt: at(3) },
+      { key: 'f/AAYC', updatedAt: at(4) },
+      { key: 'f/AA\\D', updatedAt: at(5) },
+      { key: 'f/%', updatedAt: at(6) },
     ]);
     const find = async (q: string) => keys((await searchSubmissions(store, { limit: 10, q })).rows);
-    expect(await find('a%')).toEqual(['f/A%B']);
-    expect(await find('a%b')).toEqual(['f/A%B']);
-    expect(await find('a_')).toEqual(['f/A_C']);
-    expect(await find('%')).toEqual([]);
+    expect(await find('aa%')).toEqual(['f/AA%B']);
+    expect(await find('aa%b')).toEqual(['f/AA%B']);
+    expect(await find('aa_')).toEqual(['f/AA_C']);
+    expect(await find('%')).toEqual(['f/%']);
     expect(await find('_')).toEqual([]);
-    expect(await find('a\\')).toEqual(['f/A\\D']);
+    expect(await find('%%%')).toEqual([]);
+    expect(await find('aa\\')).toEqual(['f/AA\\D']);
+  });
+
+  it(`matches only whole references with fewer than ${PREFIX_MIN_LENGTH} characters, and says so`, async () => {
+    await seed(store, [
+      { key: 'form/AB', updatedAt: at(1) },
+      { key: 'form/ABC', updatedAt: at(2), legacyRef: 'X1' },
+      { key: 'AB/C', updatedAt: at(3), legacyRef: 'x12' },
+      { key: 'ab', pipeline: 'p2', updatedAt: at(4) },
+    ]);
+    const find = async (q: string) => {
+      const page = await searchSubmissions(store, { limit: 10, q });
+      return { rows: page.rows.map((r) => `${r.pipeline}:${r.key}=${r.matchedBy}`), prefix: page.prefix };
+    };
+    expect(await find('aB')).toEqual({ rows: ['p2:ab=key', 'p1:form/AB=reference'], prefix: 'too-short' });
+    expect(await find('x1')).toEqual({ rows: ['p1:form/ABC=legacy-ref'], prefix: 'too-short' });
+    expect(await find('a')).toEqual({ rows: [], prefix: 'too-short' });
+    // Characters, not UTF-16 units: two astral characters are two.
+    expect((await find('\u{1F600}\u{1F600}')).prefix).toBe('too-short');
+    expect(await find('abc')).toEqual({ rows: ['p1:form/ABC=reference'], prefix: 'on' });
+    expect(await find('x12')).toEqual({ rows: ['p1:AB/C=legacy-ref'], prefix: 'on' });
+    expect(await find('ab/')).toEqual({ rows: ['p1:AB/C=prefix'], prefix: 'on' });
+    // No q, no prefix note.
+    expect((await searchSubmissions(store, { limit: 10 })).prefix).toBeUndefined();
+  });
+
+  it(`matches only whole references when more than ${PREFIX_MATCH_MAX} references start with q`, async () => {
+    const many = Array.from({ length: PREFIX_MATCH_MAX + 1 }, (_, i) => ({ key: `form/QQ-${String(i).padStart(4, '0')}`, updatedAt: at(i % 50) }));
+    await seed(store, [...many, { key: 'other/QQ-', updatedAt: at(7), legacyRef: 'LQ-1' }]);
+    // Exactly PREFIX_MATCH_MAX start with qq-0 (QQ-0000 to QQ-0999): matched as a start, paged as usual.
+    const at0 = await searchSubmissions(store, { limit: 5, q: 'QQ-0' });
+    expect(at0.prefix).toBe('on');
+    expect(at0.rows).toHaveLength(5);
+    expect(at0.rows.every((r) => r.matchedBy === 'prefix' && r.reference.startsWith('QQ-0'))).toBe(true);
+    expect((await allPages(store, { limit: 100, q: 'qq-0' })).rows).toHaveLength(PREFIX_MATCH_MAX);
+    // One more (QQ-1000, and QQ- itself): only the whole reference matches.
+    const broad = await searchSubmissions(store, { limit: 5, q: 'qq-' });
+    expect(broad).toEqual({ rows: [expect.objectContaining({ key: 'other/QQ-', matchedBy: 'reference' })], prefix: 'too-many' });
+    expect((await searchSubmissions(store, { limit: 5, q: 'form/' })).prefix).toBe('too-many');
+    expect((await searchSubmissions(store, { limit: 5, q: 'lq-' })).rows.map((r) => r.key)).toEqual(['other/QQ-']);
   });
 
   it('gives the last error as code, field and reason, and nothing of the body', async () => {
@@ -164,7 +205,7 @@ describe.each(TEST_DIALECTS)('searchSubmissions on %s', (dialect) => {
 
   it('answers an empty ledger with no rows and no cursor', async () => {
     expect(await searchSubmissions(store, { limit: 10 })).toEqual({ rows: [] });
-    expect(await searchSubmissions(store, { limit: 10, q: 'x', pipeline: 'p', states: ['dead'], from: new Date(0), to: new Date() })).toEqual({ rows: [] });
+    expect(await searchSubmissions(store, { limit: 10, q: 'x', pipeline: 'p', states: ['dead'], from: new Date(0), to: new Date() })).toEqual({ rows: [], prefix: 'too-short' });
     expect(await countsByState(store)).toEqual({});
   });
 
@@ -255,8 +296,11 @@ describe.each(TEST_DIALECTS)('the console indexes on %s', (dialect) => {
   });
 
   it('finds references through the lower-case expression indexes', async () => {
-    const text = await plan((s) => searchSubmissions(s, { limit: 20, q: 'AbC-12' }));
-    for (const index of ['ledger_key_lower', 'ledger_reference_lower', 'ledger_legacy_ref_lower']) expect(text).toContain(index);
-    expect(text).not.toMatch(/SCAN ledger(?! USING)|Seq Scan/);
+    // A start (the count of starts, then the match) and, too short for a start, a whole reference.
+    for (const q of ['AbC-12', 'Ab']) {
+      const text = await plan((s) => searchSubmissions(s, { limit: 20, q }));
+      for (const index of ['ledger_key_lower', 'ledger_reference_lower', 'ledger_legacy_ref_lower']) expect(text).toContain(index);
+      expect(text).not.toMatch(/SCAN ledger(?! USING)|Seq Scan/);
+    }
   });
 });

@@ -22,13 +22,19 @@ import { errorFields, formReference } from './run-problems.js';
 
 /** Largest page `searchSubmissions` returns. */
 export const SEARCH_MAX_LIMIT = 500;
+/** Fewest characters of `q` (code points) matched as the start of a reference; shorter is matched whole only. */
+export const PREFIX_MIN_LENGTH = 3;
+/** Most references that may start with `q` for it to be matched as a start; with more, it is matched whole only. */
+export const PREFIX_MATCH_MAX = 1000;
 
 /** What to list; every filter given must hold. */
 export interface SubmissionSearch {
   /**
    * A reference, matched as `rekey show` does, in any letter case: the key,
    * the form reference (the key's last `/` part) or the legacy reference,
-   * whole or its start. Blank is no filter. `%` and `_` are plain characters.
+   * whole or, from `PREFIX_MIN_LENGTH` characters, its start (while at most
+   * `PREFIX_MATCH_MAX` references start with it; see `SubmissionPage.prefix`).
+   * Blank is no filter. `%` and `_` are plain characters.
    */
   q?: string;
   /** Only this pipeline's submissions (else every pipeline's). */
@@ -73,10 +79,21 @@ export interface SubmissionListRow {
   matchedBy?: MatchedBy;
 }
 
+/**
+ * How a search's `q` was matched: `on` whole references and their starts;
+ * `too-short` and `too-many` whole references only, because `q` is shorter
+ * than `PREFIX_MIN_LENGTH` or more than `PREFIX_MATCH_MAX` references start
+ * with it (sorting that many by change time would take seconds at a
+ * million submissions).
+ */
+export type PrefixMatching = 'on' | 'too-short' | 'too-many';
+
 /** A page of a list, and the cursor of the next one (absent on the last page). */
 export interface SubmissionPage {
   rows: SubmissionListRow[];
   next?: string;
+  /** With `q`: whether starts of references were matched, or whole references only and why. */
+  prefix?: PrefixMatching;
 }
 
 type Raw = {
@@ -186,7 +203,12 @@ function toRow(r: Raw, q: string | undefined): SubmissionListRow {
  * the following page, absent on the last. Reads only index ranges:
  * without `q`, one ordered read per state merged (each stops after a
  * page); with `q`, the rows whose lower-case key, form reference or legacy
- * reference starts with `q` in lower case, sorted.
+ * reference equals `q` in lower case or, when `q` has `PREFIX_MIN_LENGTH`
+ * characters or more, starts with it, sorted. Before matching starts, it
+ * counts the references starting with `q` (up to `PREFIX_MATCH_MAX` + 1 in
+ * each index, no table read); over `PREFIX_MATCH_MAX` in all, only whole
+ * references match, so no search sorts more than that many rows. `prefix`
+ * says which way `q` was matched.
  * Throws `SEARCH_FILTER_INVALID` for a limit out of range, an unknown state
  * or an invalid date, and `SEARCH_CURSOR_INVALID` for a cursor it did not
  * hand out.
@@ -204,13 +226,18 @@ export async function searchSubmissions(store: StateStore, search: SubmissionSea
   if (cursor) conds.push(pg ? `(updated_at, id) < (${p.add(cursor.at)}::timestamptz, ${p.add(cursor.id)}::bigint)` : `(updated_at, id) < (${p.add(cursor.at)}, ${p.add(cursor.id)})`);
   const take = search.limit + 1;
   let sql: string;
+  let prefix: PrefixMatching | undefined;
   if (q) {
+    prefix = [...q].length < PREFIX_MIN_LENGTH ? 'too-short' : (await prefixMatches(store, q)) > PREFIX_MATCH_MAX ? 'too-many' : 'on';
     const lo = p.add(q);
-    const top = p.add(TOP_CHAR);
     const low = pg ? `(lower(${lo}::text) COLLATE "C")` : `lower(${lo})`;
-    const high = pg ? `((lower(${lo}::text) || ${top}::text) COLLATE "C")` : `(lower(${lo}) || ${top})`;
-    const range = (expr: string) => `(${lowerSql(store.dialect, expr)} >= ${low} AND ${lowerSql(store.dialect, expr)} < ${high})`;
-    conds.push(`(${range('key')} OR ${range(FORM_REFERENCE_SQL)} OR ${range('legacy_ref')})`);
+    let match = (expr: string) => `${lowerSql(store.dialect, expr)} = ${low}`;
+    if (prefix === 'on') {
+      const top = p.add(TOP_CHAR);
+      const high = pg ? `((lower(${lo}::text) || ${top}::text) COLLATE "C")` : `(lower(${lo}) || ${top})`;
+      match = (expr: string) => `(${lowerSql(store.dialect, expr)} >= ${low} AND ${lowerSql(store.dialect, expr)} < ${high})`;
+    }
+    conds.push(`(${match('key')} OR ${match(FORM_REFERENCE_SQL)} OR ${match('legacy_ref')})`);
     if (states.length < LEDGER_STATES.length) conds.push(`state IN (${states.map((s) => `'${s}'`).join(', ')})`);
     sql = `SELECT ${COLUMNS} FROM ledger WHERE ${conds.join(' AND ')} ${ORDER} LIMIT ${take}`;
   } else {
@@ -223,7 +250,23 @@ export async function searchSubmissions(store: StateStore, search: SubmissionSea
   const page = raw.slice(0, search.limit);
   const rows = page.map((r) => toRow(r, q));
   const last = page[page.length - 1];
-  return raw.length > search.limit && last ? { rows, next: encodeCursor(readDateStrict(last.updated_at), readInt(last.id)) } : { rows };
+  const out: SubmissionPage = raw.length > search.limit && last ? { rows, next: encodeCursor(readDateStrict(last.updated_at), readInt(last.id)) } : { rows };
+  if (prefix) out.prefix = prefix;
+  return out;
+}
+
+/**
+ * How many references start with `q` (any case), counting a submission
+ * once for each of its key, form reference and legacy reference that does,
+ * and counting at most `PREFIX_MATCH_MAX` + 1 in each lower-case index.
+ */
+async function prefixMatches(store: StateStore, q: string): Promise<number> {
+  const pg = store.dialect === 'postgres';
+  const low = pg ? `(lower($1::text) COLLATE "C")` : `lower($1)`;
+  const high = pg ? `((lower($1::text) || $2::text) COLLATE "C")` : `(lower($1) || $2)`;
+  const arm = (expr: string) => `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ledger WHERE ${lowerSql(store.dialect, expr)} >= ${low} AND ${lowerSql(store.dialect, expr)} < ${high} LIMIT ${PREFIX_MATCH_MAX + 1}) m`;
+  const rows = await store.select<{ n: number | string }>([arm('key'), arm(FORM_REFERENCE_SQL), arm('legacy_ref')].join(' UNION ALL '), [q, TOP_CHAR]);
+  return rows.reduce((sum, r) => sum + readInt(r.n), 0);
 }
 
 /**

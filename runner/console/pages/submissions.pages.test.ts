@@ -6,6 +6,7 @@ import { rekey, TEST_PII_KEY_HEX } from '../../cli.test-helpers.js';
 import { loadPipelineFile } from '../../pipeline-files.js';
 import { copyQuickStart, QUICK_START, quickStartCanaries } from '../../quick-start.test-helpers.js';
 import { csrfIn, mergeCookies, startTestConsole, TEST_USERS, type TestConsole } from '../console.test-helpers.js';
+import { PREFIX_MIN_LENGTH } from '../../../pipelines/ledger/search.js';
 import { submissionsPages } from './submissions.pages.js';
 import { submissionHref } from './submission.view.js';
 
@@ -107,6 +108,29 @@ describe('console Submissions pages, on a real pass of the quick start', () => {
     expect([...english, ...welsh].sort()).toEqual([...all].sort());
     const none = await get('auditor', '/submissions?q=ZZ9ZZ9');
     expect(none.html).toContain('No submission matches');
+  });
+
+  it('says plainly when a reference was too short to match as a start, and matches it whole', async () => {
+    const hint = `whole, or its first ${PREFIX_MIN_LENGTH} characters or more`;
+    const short = await get('auditor', '/submissions?q=Zq');
+    expect(short.status).toBe(200);
+    expect(short.html).toContain(hint);
+    expect(unescape(short.html)).toContain(`<div class="govuk-inset-text" id="whole-only">Only whole references were matched: the start of a reference is matched from ${PREFIX_MIN_LENGTH} characters.`);
+    expect(short.html).toContain('No submission matches');
+    // The note never repeats what was typed; the form keeps it, and the log has none of it.
+    expect(/id="whole-only">[^<]*Zq/.test(short.html)).toBe(false);
+    expect(short.html).toContain('value="Zq"');
+    expect(tc.logged()).not.toContain('Zq');
+    // Two characters of a real reference find nothing; three find it by its start.
+    expect(listed((await get('auditor', '/submissions?q=ca')).html)).toEqual([]);
+    const three = await get('auditor', '/submissions?q=ca3');
+    expect(listed(three.html)).toEqual(['CA3HJ7WR']);
+    expect(three.html).toContain('matched by prefix');
+    expect(three.html).not.toContain('whole-only');
+    // A whole reference of one character (the legacy reference) still matches.
+    const legacy = await get('auditor', '/submissions?q=1');
+    expect(legacy.html).toContain('matched by legacy-ref');
+    expect(legacy.html).toContain('id="whole-only"');
   });
 
   it('filters by state, pipeline and date range, and says what is wrong with a bad filter', async () => {

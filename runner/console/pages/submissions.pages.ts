@@ -2,7 +2,9 @@
  * The console's Submissions pages (issue 18), for users who may `read`:
  * - `GET /submissions`: a GET form (filters in the query string, so a
  *   search is a bookmark) over `searchSubmissions`: any reference (key,
- *   form reference or legacy reference, whole or its start, any case),
+ *   form reference or legacy reference, whole or its start from 3
+ *   characters, any case; the page says when only whole references were
+ *   matched, see `PrefixMatching`),
  *   pipeline, states and a date range of the last change, newest first,
  *   a page at a time by keyset cursor;
  * - `GET /submissions/:pipeline/:key`: one submission's story as `rekey
@@ -24,7 +26,7 @@ import { openEvidence, openSentRecord, storyLineage, type SentOpened } from '../
 import { loadStory, type SubmissionStory } from '../../../pipelines/audit/story.js';
 import { LEDGER_STATES } from '../../../pipelines/ledger/ledger.js';
 import type { LedgerState } from '../../../pipelines/ledger/ledger.types.js';
-import { SEARCH_MAX_LIMIT, searchSubmissions, type SubmissionSearch } from '../../../pipelines/ledger/search.js';
+import { PREFIX_MATCH_MAX, PREFIX_MIN_LENGTH, SEARCH_MAX_LIMIT, searchSubmissions, type PrefixMatching, type SubmissionSearch } from '../../../pipelines/ledger/search.js';
 import { PipelineCodes } from '../../../pipelines/pipeline.errors.js';
 import type { ConsolePages } from '../console.js';
 import type { ConsoleContext } from '../context.js';
@@ -51,6 +53,12 @@ function readDate(text: string): Date | undefined | null {
   if (m && d.toISOString().slice(0, 10) !== text) return null;
   return d;
 }
+
+/** Why a reference was matched whole only, in words for the page (never repeating what was typed). */
+const WHOLE_ONLY: Record<Exclude<PrefixMatching, 'on'>, string> = {
+  'too-short': `Only whole references were matched: the start of a reference is matched from ${PREFIX_MIN_LENGTH} characters. Enter at least ${PREFIX_MIN_LENGTH} characters to find references that start with them.`,
+  'too-many': `Only whole references were matched: more than ${PREFIX_MATCH_MAX.toLocaleString('en-GB')} references start with what you entered. Enter more of the reference, or leave it blank and filter by pipeline, state or dates.`,
+};
 
 /** The filters of a list request, checked; `errors` name each bad one, for the error summary. */
 /** The list's filters as the form gave them (echoed back into the form and the page links). */
@@ -117,7 +125,7 @@ async function listPage(ctx: ConsoleContext, req: FastifyRequest, reply: Fastify
   const names = ctx.pipelines.map((p) => p.name);
   const pipelineOptions = [{ value: '', text: 'All pipelines' }, ...[...new Set([...names, ...(filters.pipeline ? [filters.pipeline] : [])])].map((n) => ({ value: n, text: n }))];
   const stateItems = LEDGER_STATES.map((s) => ({ value: s, text: s, checked: filters.state.includes(s) }));
-  const base = { title: 'Submissions', filters, pipelineOptions, stateItems, searched: Boolean(filters.q || filters.pipeline || filters.state.length || filters.from || filters.to) };
+  const base = { title: 'Submissions', prefixMin: PREFIX_MIN_LENGTH, filters, pipelineOptions, stateItems, searched: Boolean(filters.q || filters.pipeline || filters.state.length || filters.from || filters.to) };
   if (!search) return ctx.render(req, reply, 'submissions.njk', { ...base, errors, fieldErrors: fieldErrorsOf(errors) }, 400);
   let page;
   try {
@@ -134,7 +142,8 @@ async function listPage(ctx: ConsoleContext, req: FastifyRequest, reply: Fastify
   const rows = page.rows.map((r) => ({ ...r, href: submissionHref(r.pipeline, r.key), updatedAt: r.updatedAt.toISOString() }));
   const older = page.next ? listHref(filters, page.next, after ? [...trail, after].slice(-TRAIL_MAX) : []) : undefined;
   const newer = after ? (trail.length ? listHref(filters, trail.at(-1), trail.slice(0, -1)) : listHref(filters)) : undefined;
-  return ctx.render(req, reply, 'submissions.njk', { ...base, rows, older, newer, newest: after && trail.length ? listHref(filters) : undefined, deep: Boolean(after) });
+  const wholeOnly = page.prefix && page.prefix !== 'on' ? WHOLE_ONLY[page.prefix] : undefined;
+  return ctx.render(req, reply, 'submissions.njk', { ...base, rows, older, newer, newest: after && trail.length ? listHref(filters) : undefined, deep: Boolean(after), wholeOnly });
 }
 
 /** The pipeline and key of a submission's address (both URL-decoded by the router). */
