@@ -28,4 +28,19 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ at: new Date(0), n: 1 })).toBe('{"at":{},"n":1}');
     expect(canonicalJson({ f: () => 1, a: 1 })).toBe('{"a":1,"f":null}');
   });
+
+  it('writes data nested 10,000 levels deep without overflowing the stack, to the text shallow data would have', () => {
+    const depth = 10_000;
+    let body: unknown = { z: 1, a: [true, null] };
+    for (let i = 0; i < depth; i++) body = i % 2 ? [body, 'x'] : { y: body, b: i };
+    let expected = '{"a":[true,null],"z":1}';
+    for (let i = 0; i < depth; i++) expected = i % 2 ? `[${expected},"x"]` : `{"b":${i},"y":${expected}}`;
+    expect(canonicalJson(body)).toBe(expected);
+    expect(canonicalJson(JSON.parse(JSON.stringify({ a: 1 })))).toBe('{"a":1}');
+  });
+
+  it('writes a sparse array as it always has, so hashes made before stay true', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    expect(canonicalJson({ b: [1, , 2], a: { toJSON: () => 'x', k: 1 } })).toBe('{"a":{"k":1,"toJSON":null},"b":[1,,2]}');
+  });
 });
