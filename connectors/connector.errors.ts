@@ -113,8 +113,8 @@ export const ReaderErrors = defineErrors({
   TOO_DEEP: {
     code: 'INPUT_TOO_DEEP',
     disposition: 'reject',
-    means: 'One record nests elements deeper than xml.maxDepth.',
-    hint: 'Raise xml.maxDepth if the nesting is genuine, or fix the record.',
+    means: 'One record nests deeper than its limit: XML elements deeper than xml.maxDepth, JSON or NDJSON arrays and objects deeper than json.maxDepth; it was skipped and the other records went on.',
+    hint: 'Raise the limit the message names (at most 1000) if the nesting is genuine, or fix the record.',
   },
   COLUMN_COUNT: {
     code: 'INPUT_COLUMN_COUNT',
@@ -159,6 +159,12 @@ export const IntakeErrors = defineErrors({
   WEBHOOK_TOO_LARGE: { code: 'WEBHOOK_TOO_LARGE', disposition: 'reject', means: 'The body is larger than maxBodyBytes.', hint: 'Send a smaller body, or raise maxBodyBytes if such submissions are genuine.' },
   WEBHOOK_CONTENT_TYPE: { code: 'WEBHOOK_CONTENT_TYPE', disposition: 'reject', means: 'The content type is not JSON in UTF-8.', hint: 'Send Content-Type: application/json with a UTF-8 body.' },
   WEBHOOK_NOT_JSON: { code: 'WEBHOOK_NOT_JSON', disposition: 'reject', means: 'The body is empty, not UTF-8, or not JSON.', hint: 'Send the submission as one JSON object.' },
+  WEBHOOK_TOO_DEEP: {
+    code: 'WEBHOOK_TOO_DEEP',
+    disposition: 'reject',
+    means: "The body nests arrays and objects deeper than the source's maxDepth; nothing was stored.",
+    hint: 'Send the submission with less nesting, or raise maxDepth (at most 1000) if such submissions are genuine.',
+  },
   WEBHOOK_NOT_OBJECT: { code: 'WEBHOOK_NOT_OBJECT', disposition: 'reject', means: 'The body is JSON but not an object.', hint: 'Send the submission as one JSON object, not an array or a scalar.' },
   WEBHOOK_SCHEMA: { code: 'WEBHOOK_SCHEMA', disposition: 'reject', means: "The body fails the pipeline's JSON Schema; the answer lists each field path and reason.", hint: 'Fix the fields the answer lists and send the submission again.' },
   WEBHOOK_CONFLICT: {

@@ -7,10 +7,12 @@
  */
 import { Type, type Static, type TObject } from 'typebox';
 import { closed, defaultsOf, withDefault } from '../config.schema.js';
-import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from './readers/read-options.js';
+import { DEFAULT_MAX_DEPTH, MAX_DEPTH_CEILING } from '../../lib/json-depth.js';
+import { DEFAULT_MAX_RECORD_BYTES } from './readers/read-options.js';
 
 const oneChar = (description: string) => Type.String({ minLength: 1, maxLength: 1, description });
 const positive = (description: string) => Type.Integer({ minimum: 1, description });
+const depthLimit = (description: string) => withDefault(Type.Integer({ minimum: 1, maximum: MAX_DEPTH_CEILING, description }), DEFAULT_MAX_DEPTH);
 const oneOfStrings = <const V extends string[]>(values: [...V], description: string) => Type.Enum(values, { type: 'string', description });
 
 /** JSON Schema (draft-07) properties of {@link FileReadConfig}, for any source that reads files (spread into its properties). */
@@ -39,12 +41,19 @@ export const fileReadSchemaProperties = {
     closed({
       recordPath: Type.String({ minLength: 1, description: 'Dotted path from the root to the repeating record element, e.g. submissions.submission.' }),
       maxRecordBytes: Type.Optional(positive('Largest record in bytes.')),
-      maxDepth: withDefault(positive('Deepest element nesting; default 64.'), DEFAULT_MAX_DEPTH),
+      maxDepth: depthLimit(`Deepest element nesting; default ${DEFAULT_MAX_DEPTH}, at most ${MAX_DEPTH_CEILING}. A deeper record is reported, never read.`),
       attributePrefix: Type.Optional(Type.String({ description: 'Prefix of attribute keys; default @_.' })),
       arrays: Type.Optional(Type.Array(Type.String(), { description: 'Paths inside a record whose elements are always lists.' })),
     }),
   ),
-  json: Type.Optional(closed({ recordsPath: Type.Optional(Type.String({ minLength: 1, description: 'Dotted key path to the array of records.' })) })),
+  json: Type.Optional(
+    closed({
+      recordsPath: Type.Optional(Type.String({ minLength: 1, description: 'Dotted key path to the array of records.' })),
+      maxDepth: depthLimit(
+        `JSON and NDJSON: deepest nesting of arrays and objects in one record; default ${DEFAULT_MAX_DEPTH}, at most ${MAX_DEPTH_CEILING}. A deeper record is reported (INPUT_TOO_DEEP), never read.`,
+      ),
+    }),
+  ),
   maxRecordBytes: withDefault(positive('Largest record in bytes; default 10485760 (10 MiB). A larger one is reported, never held.'), DEFAULT_MAX_RECORD_BYTES),
 };
 

@@ -176,6 +176,7 @@ export class FileSource implements Source {
         signal: ctx.signal,
         ...(this.config.encoding !== undefined && { encoding: this.config.encoding }),
         ...(this.config.maxRecordBytes !== undefined && { maxRecordBytes: this.config.maxRecordBytes }),
+        ...(this.config.json?.maxDepth !== undefined && { maxDepth: this.config.json.maxDepth }),
       };
       try {
         yield* ndjsonChunks(file, opts);

@@ -8,15 +8,15 @@
  */
 import { createReadStream } from 'node:fs';
 import iconv from 'iconv-lite';
-import type { ByteChunk, SourceItem } from '../connector.types.js';
+import type { SourceItem } from '../connector.types.js';
 import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
 import { encodingFromBom } from './readers/decode.js';
-import { NDJSON_CHUNK_PARSER } from './readers/ndjson.chunk-parser.js';
+import { NDJSON_CHUNK_PARSER, type NdjsonChunk } from './readers/ndjson.chunk-parser.js';
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadEncoding } from './readers/index.js';
 import { toSourceItem } from './source-items.js';
 
 /** Whole lines of one NDJSON file, with the numbers of the first line and first record in them, for the NDJSON chunk parser. */
-export interface FileChunk extends ByteChunk {
+export interface FileChunk extends NdjsonChunk {
   /** 1-based number the chunk's first record has in the file (blank lines are not records). */
   firstRecord: number;
 }
@@ -27,6 +27,8 @@ export interface ChunkOptions {
   chunkBytes: number;
   encoding?: ReadEncoding;
   maxRecordBytes?: number;
+  /** Handed to the chunk parser with each chunk: the source's `json.maxDepth`. */
+  maxDepth?: number;
   signal?: AbortSignal;
 }
 
@@ -82,7 +84,8 @@ export async function* ndjsonChunks(file: string, opts: ChunkOptions): AsyncGene
     lineBytes = 0;
   };
   const emit = (): FileChunk => {
-    const chunk = { file, firstRecord: next.record, firstLine: next.line, bytes: Buffer.concat(pending, size), parser: NDJSON_CHUNK_PARSER };
+    const chunk: FileChunk = { file, firstRecord: next.record, firstLine: next.line, bytes: Buffer.concat(pending, size), parser: NDJSON_CHUNK_PARSER };
+    if (opts.maxDepth !== undefined) chunk.maxDepth = opts.maxDepth;
     next = { line: next.line + lines, record: next.record + records };
     pending = [];
     size = lines = records = 0;
@@ -126,7 +129,13 @@ export async function* readChunk(chunk: FileChunk, opts: { encoding?: ReadEncodi
   async function* bytes(): AsyncGenerator<Uint8Array> {
     yield chunk.bytes;
   }
-  const read = { file: chunk.file, format: 'ndjson' as const, ...(opts.encoding ? { encoding: opts.encoding } : {}), ...(opts.maxRecordBytes ? { maxRecordBytes: opts.maxRecordBytes } : {}) };
+  const read = {
+    file: chunk.file,
+    format: 'ndjson' as const,
+    ...(opts.encoding ? { encoding: opts.encoding } : {}),
+    ...(opts.maxRecordBytes ? { maxRecordBytes: opts.maxRecordBytes } : {}),
+    ...(chunk.maxDepth ? { json: { maxDepth: chunk.maxDepth } } : {}),
+  };
   for await (const item of readRecords(bytes(), read)) {
     const at = { ...item.at, record: item.at.record + chunk.firstRecord - 1 };
     if (item.at.line !== undefined) at.line = item.at.line + chunk.firstLine - 1;

@@ -6,6 +6,7 @@
 import { DURATION_PATTERN, parseDuration } from '../../lib/duration.js';
 import { Type, type Static } from 'typebox';
 import { closed, defaultsOf, oneOf, withDefault } from '../config.schema.js';
+import { DEFAULT_MAX_DEPTH, MAX_DEPTH_CEILING } from '../../lib/json-depth.js';
 
 const IDENT = '^[A-Za-z_][A-Za-z0-9_$]*$';
 const QUALIFIED = '^[A-Za-z_][A-Za-z0-9_$]*(\\.[A-Za-z_][A-Za-z0-9_$]*)?$';
@@ -62,6 +63,14 @@ export const stagingSourceConfigSchema = closed(
     table: Type.String({ pattern: QUALIFIED, description: 'The staging table the forms platform writes into, optionally schema.table.' }),
     keyColumn: column('The row id: unique, never changed once written.'),
     body: Type.Optional(bodySchema),
+    maxDepth: withDefault(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_DEPTH_CEILING,
+        description: `Deepest nesting of arrays and objects in a body (the JSON column, or a JSON value in a column); default ${DEFAULT_MAX_DEPTH}, at most ${MAX_DEPTH_CEILING}. A deeper row is refused (STAGING_BODY).`,
+      }),
+      DEFAULT_MAX_DEPTH,
+    ),
     batchSize: withDefault(Type.Integer({ minimum: 1, maximum: 10000, description: 'Rows claimed or read per query; default 500.' }), 500),
     status: Type.Optional(statusSchema),
     watermark: Type.Optional(watermarkSchema),
@@ -90,6 +99,8 @@ export interface StagingSettings {
   table: string;
   keyColumn: string;
   body: StagingBodySpec | undefined;
+  /** Deepest nesting of arrays and objects a body may have. */
+  maxDepth: number;
   batchSize: number;
   claimTimeoutMs: number;
   mode: { kind: 'status'; status: StatusSettings } | { kind: 'watermark'; column: string; stateTable: string };
@@ -104,7 +115,7 @@ export function stagingSettings(c: StagingSourceConfig): StagingSettings {
   const claimTimeoutMs = parseDuration(c.claimTimeout ?? DEFAULTS.claimTimeout);
   if (claimTimeoutMs === undefined || claimTimeoutMs <= 0) throw new Error(`claimTimeout must be a duration above zero, like 10m; got "${c.claimTimeout}"`);
   if ((c.status === undefined) === (c.watermark === undefined)) throw new Error('set exactly one of status (status mode) and watermark (watermark mode)');
-  const base = { url: c.url, table: c.table, keyColumn: c.keyColumn, body: c.body, batchSize: c.batchSize ?? DEFAULTS.batchSize, claimTimeoutMs };
+  const base = { url: c.url, table: c.table, keyColumn: c.keyColumn, body: c.body, maxDepth: c.maxDepth ?? DEFAULTS.maxDepth, batchSize: c.batchSize ?? DEFAULTS.batchSize, claimTimeoutMs };
   if (c.watermark) return { ...base, mode: { kind: 'watermark', column: c.watermark.column, stateTable: c.watermark.stateTable ?? WATERMARK_DEFAULTS.stateTable } };
   const s = c.status as StagingStatusConfig;
   const status: StatusSettings = {

@@ -229,6 +229,30 @@ describe.each<StagingDialect>(['sqlite', 'postgres', 'mariadb'])('staging-table 
     expect(await readAll(s)).toEqual([]);
   });
 
+  it('status mode: a row nested 10,000 levels deep is one refused row (STAGING_BODY, naming the limit); the others are read, and the next read is not stuck', async () => {
+    const t = table('FORM_SUBMISSIONS');
+    await createStatusTable(db, t);
+    await insertRows(db, t, range(1, 5));
+    await db.query(`UPDATE ${t} SET PAYLOAD = $1 WHERE ID = 3`, [`{"form_name":"x","answers":${'['.repeat(10_000)}"Zqx7Canary"${']'.repeat(10_000)}}`]);
+    const s = make(db, { table: t, keyColumn: 'ID', body: { json: 'PAYLOAD' }, status });
+    const items = await readAll(s);
+    expect(refs(items)).toEqual([1, 2, 4, 5].map(ref));
+    const bad = items[2] as Extract<SourceItem, { ok: false }>;
+    const payload = dialect === 'postgres' ? 'payload' : 'PAYLOAD';
+    expect(bad.error).toEqual({
+      code: 'STAGING_BODY',
+      disposition: 'reject',
+      field: payload,
+      message: `${bad.at.file.slice(8)} row 3: column ${payload} nests arrays and objects deeper than 64 levels (maxDepth)`,
+    });
+    await s.commit(testCtx());
+    const after = await rowsByStatus(t);
+    expect(after.map((r) => r.status)).toEqual(['DONE', 'DONE', 'ERROR', 'DONE', 'DONE']);
+    expect(after[2]?.message).toBe(bad.error.message);
+    await insertRows(db, t, [6]);
+    expect(refs(await readAll(s))).toEqual([ref(6)]);
+  });
+
   it('fails with SQL_SCHEMA naming the table when it or a column is missing', async () => {
     const missing = make(db, { table: 'NO_SUCH_TABLE_REKEY', keyColumn: 'ID', status });
     await expect(readAll(missing)).rejects.toMatchObject({ code: 'SQL_SCHEMA', disposition: 'fatal', message: expect.stringContaining('NO_SUCH_TABLE_REKEY') });

@@ -76,10 +76,10 @@ export class StagingTableSource implements Source {
     const body = s.body;
     const plan: BodyPlan =
       body === undefined
-        ? { kind: 'columns', columns: found.columns.filter((c) => !own.includes(c)) }
+        ? { kind: 'columns', columns: found.columns.filter((c) => !own.includes(c)), maxDepth: s.maxDepth }
         : 'json' in body
-          ? { kind: 'json', column: col(body.json, 'body') }
-          : { kind: 'columns', columns: body.columns.map((c) => col(c, 'body')) };
+          ? { kind: 'json', column: col(body.json, 'body'), maxDepth: s.maxDepth }
+          : { kind: 'columns', columns: body.columns.map((c) => col(c, 'body')), maxDepth: s.maxDepth };
     return { info, plan, mode };
   }
 

@@ -29,6 +29,7 @@ describe('staging-table config', () => {
     expect(stagingSettings({ ...base, status: { column: 'STATUS' } })).toEqual({
       ...base,
       body: undefined,
+      maxDepth: 64,
       batchSize: 500,
       claimTimeoutMs: 600_000,
       mode: { kind: 'status', status: { column: 'STATUS', new: 'NEW', claimed: 'CLAIMED', done: 'DONE', error: 'ERROR', ownerColumn: 'CLAIMED_BY', claimedAtColumn: 'CLAIMED_AT' } },
@@ -65,10 +66,10 @@ describe('staging database URLs', () => {
 });
 
 describe('staging row bodies', () => {
-  const json = { kind: 'json' as const, column: 'PAYLOAD' };
+  const json = { kind: 'json' as const, column: 'PAYLOAD', maxDepth: 64 };
   it('takes columns by name, dates as ISO text', () => {
     const when = new Date('2024-03-14T10:22:31.418Z');
-    expect(rowBody({ ID: 1, REF: 'A', AT: when, STATUS: 'NEW' }, { kind: 'columns', columns: ['ID', 'REF', 'AT'] }, 'T', 1)).toEqual({
+    expect(rowBody({ ID: 1, REF: 'A', AT: when, STATUS: 'NEW' }, { kind: 'columns', columns: ['ID', 'REF', 'AT'], maxDepth: 64 }, 'T', 1)).toEqual({
       ok: true,
       body: { ID: 1, REF: 'A', AT: '2024-03-14T10:22:31.418Z' },
     });
@@ -88,6 +89,19 @@ describe('staging row bodies', () => {
     expect(msg('  ')).toBe('STAGING_BODY reject PAYLOAD: forms.T row 42: column PAYLOAD is empty');
     expect(msg('"text"')).toBe('STAGING_BODY reject PAYLOAD: forms.T row 42: column PAYLOAD holds JSON string, not a submission object');
     expect(msg(Buffer.from('{"a":1}'))).toBe('ok');
+  });
+
+  it('refuses a body nested deeper than maxDepth, as JSON text or as a value the driver parsed, in the JSON column or any other', () => {
+    const text = `{"a":${'['.repeat(10_000)}"Zqx7Canary"${']'.repeat(10_000)}}`;
+    const refused = (r: ReturnType<typeof rowBody>) => (r.ok ? 'ok' : `${r.error.code} ${r.error.field}: ${r.error.message}`);
+    const deep = 'STAGING_BODY PAYLOAD: forms.T row 42: column PAYLOAD nests arrays and objects deeper than 64 levels (maxDepth)';
+    expect(refused(rowBody({ PAYLOAD: text }, json, 'forms.T', 42))).toBe(deep);
+    expect(refused(rowBody({ PAYLOAD: JSON.parse(text) }, json, 'forms.T', 42))).toBe(deep);
+    expect(refused(rowBody({ PAYLOAD: JSON.parse(text), ID: 42 }, { kind: 'columns', columns: ['ID', 'PAYLOAD'], maxDepth: 64 }, 'forms.T', 42))).toBe(deep);
+    const limit = `{"a":${'['.repeat(2)}1${']'.repeat(2)}}`;
+    expect(refused(rowBody({ PAYLOAD: limit }, { ...json, maxDepth: 3 }, 'T', 1))).toBe('ok');
+    expect(refused(rowBody({ PAYLOAD: JSON.parse(limit) }, { kind: 'columns', columns: ['PAYLOAD'], maxDepth: 3 }, 'T', 1))).toContain('deeper than 3 levels');
+    expect(refused(rowBody({ PAYLOAD: JSON.parse(limit) }, { kind: 'columns', columns: ['PAYLOAD'], maxDepth: 4 }, 'T', 1))).toBe('ok');
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from 'typebox';
 import { closed, defaultsOf, withDefault } from '../config.schema.js';
+import { DEFAULT_MAX_DEPTH, MAX_DEPTH_CEILING } from '../../lib/json-depth.js';
 
 const header = (description: string) => Type.String({ pattern: '^[A-Za-z0-9-]+$', description });
 const positive = (description: string, maximum?: number) => Type.Integer({ minimum: 1, ...(maximum ? { maximum } : {}), description });
@@ -17,6 +18,10 @@ export const webhookSourceConfigSchema = closed({
   timestampHeader: withDefault(header('Header carrying the signing time in unix seconds; default x-rekey-timestamp.'), 'x-rekey-timestamp'),
   replayWindowSeconds: withDefault(positive('How far the signing time may be from the server clock, either way, in seconds; default 300.', 86400), 300),
   maxBodyBytes: withDefault(positive('Largest body accepted, in bytes; default 1048576 (1 MiB). A larger one is refused with 413.', 64 * 1024 * 1024), 1024 * 1024),
+  maxDepth: withDefault(
+    positive(`Deepest nesting of arrays and objects in a body; default ${DEFAULT_MAX_DEPTH}, at most ${MAX_DEPTH_CEILING}. A deeper one is refused with 422 (WEBHOOK_TOO_DEEP).`, MAX_DEPTH_CEILING),
+    DEFAULT_MAX_DEPTH,
+  ),
   schema: Type.Optional(
     Type.String({ minLength: 1, description: 'JSON Schema file (draft-07, 2019-09 or 2020-12) every body must pass, relative to the pipeline file; a body that fails gets 422.' }),
   ),

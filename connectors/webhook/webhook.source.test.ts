@@ -55,7 +55,7 @@ describe('the webhook source in a pipeline file', () => {
     expect(r.problems).toEqual([]);
     const source = r.pipeline!.source as WebhookSource;
     expect(source).toBeInstanceOf(WebhookSource);
-    expect(source.settings).toEqual({ signatureHeader: 'x-rekey-signature', timestampHeader: 'x-rekey-timestamp', replayWindowSeconds: 300, maxBodyBytes: 1048576, maxBatch: 500, maxPending: 5000 });
+    expect(source.settings).toEqual({ signatureHeader: 'x-rekey-signature', timestampHeader: 'x-rekey-timestamp', replayWindowSeconds: 300, maxBodyBytes: 1048576, maxDepth: 64, maxBatch: 500, maxPending: 5000 });
     const items = [];
     for await (const item of source.read()) items.push(item);
     expect(items).toEqual([]);
@@ -136,5 +136,27 @@ describe('the webhook source in a pipeline file', () => {
       expect((err as IntakeError).message).toMatch(/^the body is not JSON: /);
       expect((err as IntakeError).message).not.toMatch(/Zqx7Canary|Siân/);
     }
+  });
+
+  it('refuses a body nested deeper than maxDepth (422, naming the limit), and a maxDepth above 1000', async () => {
+    const r = await loadPipelineFile(pipeline('depth', '{ secret: { env: HOOK_SECRET }, maxDepth: 3 }'), { env: { HOOK_SECRET: SECRET } });
+    const source = r.pipeline!.source as WebhookSource;
+    const admit = (text: string) => {
+      const body = Buffer.from(text);
+      return source.admit({ 'x-rekey-signature': sign(SECRET, '1700000000', body), 'x-rekey-timestamp': '1700000000' }, body);
+    };
+    expect(admit('{"a":{"b":[1]},"s":"[[[[{{{{"}')).toEqual({ a: { b: [1] }, s: '[[[[{{{{' });
+    let err: unknown;
+    try {
+      admit('{"a":{"b":[{}]}}');
+    } catch (e) {
+      err = e;
+    }
+    expect((err as IntakeError).status).toBe(422);
+    expect((err as IntakeError).toBody('r1')).toEqual({
+      error: { code: 'WEBHOOK_TOO_DEEP', message: 'the body nests arrays and objects deeper than 3 levels (maxDepth); nothing was stored', requestId: 'r1', maxDepth: 3 },
+    });
+    const tooHigh = await loadPipelineFile(pipeline('too-high', '{ secret: { env: HOOK_SECRET }, maxDepth: 1001 }'), { env: { HOOK_SECRET: SECRET } });
+    expect(tooHigh.problems.map((p) => p.message).join('\n')).toMatch(/maxDepth/);
   });
 });

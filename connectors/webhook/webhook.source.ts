@@ -14,6 +14,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { ConnectorDef, ConnectorEnv, PushIntake, Source, SourceItem } from '../connector.types.js';
 import { IntakeErrors } from '../connector.errors.js';
+import { jsonTextDeeperThan } from '../../lib/json-depth.js';
 import { IntakeError } from './intake.errors.js';
 import { intakeRoute } from './intake.route.js';
 import { checkSignature, checkTimestamp } from './signature.js';
@@ -26,6 +27,8 @@ export interface IntakeSettings {
   timestampHeader: string;
   replayWindowSeconds: number;
   maxBodyBytes: number;
+  /** Deepest nesting of arrays and objects a body may have. */
+  maxDepth: number;
   maxBatch: number;
   maxPending: number;
 }
@@ -106,6 +109,7 @@ export class WebhookSource implements Source {
       timestampHeader: (config.timestampHeader ?? WEBHOOK_DEFAULTS.timestampHeader).toLowerCase(),
       replayWindowSeconds: config.replayWindowSeconds ?? WEBHOOK_DEFAULTS.replayWindowSeconds,
       maxBodyBytes: config.maxBodyBytes ?? WEBHOOK_DEFAULTS.maxBodyBytes,
+      maxDepth: config.maxDepth ?? WEBHOOK_DEFAULTS.maxDepth,
       maxBatch: config.maxBatch ?? WEBHOOK_DEFAULTS.maxBatch,
       maxPending: config.maxPending ?? WEBHOOK_DEFAULTS.maxPending,
     };
@@ -157,20 +161,27 @@ export class WebhookSource implements Source {
 
   /**
    * Checks the body: the signature over timestamp and raw bytes
-   * (`WEBHOOK_BAD_SIGNATURE`), then UTF-8 JSON (`WEBHOOK_NOT_JSON`), an
-   * object (`WEBHOOK_NOT_OBJECT`) passing the schema (`WEBHOOK_SCHEMA`, with
-   * `problems`). Call after {@link checkHeaders} passed. Resolves the parsed
+   * (`WEBHOOK_BAD_SIGNATURE`), then UTF-8 JSON (`WEBHOOK_NOT_JSON`) nested
+   * no deeper than `maxDepth` (`WEBHOOK_TOO_DEEP`, before anything recursive
+   * touches it), an object (`WEBHOOK_NOT_OBJECT`) passing the schema
+   * (`WEBHOOK_SCHEMA`, with `problems`). Call after {@link checkHeaders} passed. Resolves the parsed
    * body; throws {@link IntakeError}.
    */
   admit(headers: Record<string, string | string[] | undefined>, raw: Buffer): Record<string, unknown> {
     const sig = checkSignature(this.key, header(headers, this.settings.timestampHeader)!.trim(), raw, header(headers, this.settings.signatureHeader)!);
     if (!sig.ok) throw new IntakeError(IntakeErrors.WEBHOOK_BAD_SIGNATURE, 'the signature does not match the body and timestamp');
     let body: unknown;
+    let text: string;
     try {
-      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      body = JSON.parse(text);
     } catch (e) {
       const why = raw.length === 0 ? 'the body is empty' : e instanceof SyntaxError ? `the body is not JSON: ${jsonProblem(e)}` : 'the body is not UTF-8';
       throw new IntakeError(IntakeErrors.WEBHOOK_NOT_JSON, why);
+    }
+    const { maxDepth } = this.settings;
+    if (jsonTextDeeperThan(text, maxDepth)) {
+      throw new IntakeError(IntakeErrors.WEBHOOK_TOO_DEEP, `the body nests arrays and objects deeper than ${maxDepth} levels (maxDepth); nothing was stored`, { maxDepth });
     }
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new IntakeError(IntakeErrors.WEBHOOK_NOT_OBJECT, `a submission must be a JSON object, not ${Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body}`);

@@ -159,6 +159,27 @@ describe('webhook intake over real HTTP into a real SQLite ledger', () => {
     expect(h.batches).toEqual([]);
   });
 
+  it('refuses a body nested 10,000 levels deep with 422 WEBHOOK_TOO_DEEP, storing nothing, and takes the next submission', async () => {
+    const h = await serve({ maxBodyBytes: 1024 * 1024 });
+    const text = JSON.stringify(submissionWithRef('DEEP0001'));
+    const deep = Buffer.from(`${text.slice(0, -1)},"extra":${'['.repeat(10_000)}"Zqx7Canary"${']'.repeat(10_000)}}`);
+    const res = await post(h.url, deep);
+    expect(res.status).toBe(422);
+    expect(errorOf(res)).toEqual({
+      code: 'WEBHOOK_TOO_DEEP',
+      message: 'the body nests arrays and objects deeper than 64 levels (maxDepth); nothing was stored',
+      maxDepth: 64,
+      requestId: res.headers.get('x-request-id'),
+    });
+    expect(res.headers.get('retry-after')).toBeNull();
+    expect(await ledgerKeys(h)).toEqual([]);
+    expect(h.batches).toEqual([]);
+    const next = await post(h.url, submissionWithRef('NEXT0001'));
+    expect(next.status).toBe(202);
+    expect(await ledgerKeys(h)).toEqual([keyOf('NEXT0001')]);
+    expect(h.logs.join('')).not.toContain('Zqx7Canary');
+  });
+
   it('refuses a body streamed without a length once it passes maxBodyBytes', async () => {
     const h = await serve({ maxBodyBytes: 1024 });
     const timestamp = String(Math.floor(Date.now() / 1000));

@@ -6,7 +6,7 @@
  */
 import type { ReadItem } from '../../connector.types.js';
 import { ReaderCodes, failure, success } from './reader.errors.js';
-import { RecordBuffer, positionIn, tooLargeMessage } from './record-buffer.js';
+import { RecordBuffer, positionIn, tooDeepMessage, tooLargeMessage } from './record-buffer.js';
 import type { ResolvedOptions } from './read-options.js';
 
 const LF = 10, CR = 13, SP = 32, TAB = 9, QUOTE = 34, BSL = 92, COMMA = 44, COLON = 58;
@@ -65,6 +65,7 @@ class JsonSplitter {
   private capDepth = 0;
   private capLine = 0;
   private capCol = 0;
+  private capMaxDepth = 0;
   private record = 0;
   private commaPending = false;
   private readonly buf: RecordBuffer;
@@ -208,6 +209,7 @@ class JsonSplitter {
   }
 
   private open(c: number): void {
+    if (this.capturing !== 'none') this.capMaxDepth = Math.max(this.capMaxDepth, this.stack.length + this.extraDepth + 1 - this.capDepth);
     if (this.stack.length >= MAX_FRAMES) {
       this.extraDepth++;
       return;
@@ -293,6 +295,7 @@ class JsonSplitter {
     this.capDepth = this.stack.length;
     this.capLine = this.line;
     this.capCol = this.col;
+    this.capMaxDepth = 0;
     this.record++;
   }
 
@@ -309,6 +312,10 @@ class JsonSplitter {
     if (text === null) {
       this.buf.take();
       this.out.push(failure(ReaderCodes.RECORD_TOO_LARGE, tooLargeMessage(maxRecordBytes), file, this.record, this.capLine));
+      return;
+    }
+    if (this.capMaxDepth > this.o.json.maxDepth) {
+      this.out.push(failure(ReaderCodes.TOO_DEEP, tooDeepMessage(this.o.json.maxDepth), file, this.record, this.capLine));
       return;
     }
     try {
@@ -333,7 +340,8 @@ class JsonSplitter {
  * (syntax errors that keep strings and brackets balanced, including raw
  * line breaks inside strings, are always recoverable; a string that never
  * closes is not); an element over `maxRecordBytes` is one
- * `INPUT_RECORD_TOO_LARGE` item; a file that ends early gives a final
+ * `INPUT_RECORD_TOO_LARGE` item, one nesting arrays and objects deeper than
+ * `json.maxDepth` one `INPUT_TOO_DEEP` item (never parsed); a file that ends early gives a final
  * `INPUT_TRUNCATED` item; content after the top-level value, stray brackets
  * or commas outside records, and a missing `json.recordsPath` give
  * `INPUT_MALFORMED_FILE`. Never throws for content.

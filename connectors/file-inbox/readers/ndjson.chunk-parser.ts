@@ -6,8 +6,16 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { ByteChunk, ChunkParserRef, ParsedChunk } from '../../connector.types.js';
+import { DEFAULT_MAX_DEPTH, jsonTextDeeperThan } from '../../../lib/json-depth.js';
 import { undecodable } from './decode.js';
 import { ReaderCodes } from './reader.errors.js';
+import { tooDeepMessage } from './record-buffer.js';
+
+/** A chunk of NDJSON bytes, with the nesting limit of the source that cut it. */
+export interface NdjsonChunk extends ByteChunk {
+  /** The source's `json.maxDepth`; default 64. */
+  maxDepth?: number;
+}
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
@@ -19,12 +27,14 @@ function jsonProblem(e: unknown): string {
  * Reads every non-blank line of a chunk of UTF-8 NDJSON: a line that is
  * not JSON is an `INPUT_MALFORMED_RECORD` error, one holding bytes that
  * are not UTF-8 an `INPUT_UNDECODABLE` error naming the field (checked
- * only when the chunk's bytes are not valid UTF-8); messages
- * never hold the line's content. A CR before the LF is dropped. Never
- * throws for content.
+ * only when the chunk's bytes are not valid UTF-8), one nesting arrays
+ * and objects deeper than `chunk.maxDepth` an `INPUT_TOO_DEEP` error
+ * (never parsed); messages never hold the line's content. A CR before the
+ * LF is dropped. Never throws for content.
  */
-export function parseNdjsonChunk(chunk: ByteChunk): ParsedChunk {
+export function parseNdjsonChunk(chunk: NdjsonChunk): ParsedChunk {
   const out: ParsedChunk = { lines: [], bodies: [], json: [], errors: [] };
+  const maxDepth = chunk.maxDepth ?? DEFAULT_MAX_DEPTH;
   const text = decoder.decode(chunk.bytes);
   const replaced = !isUtf8(chunk.bytes);
   let line = chunk.firstLine;
@@ -33,7 +43,9 @@ export function parseNdjsonChunk(chunk: ByteChunk): ParsedChunk {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     const raw = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
-    if (raw.trim() !== '') {
+    if (raw.trim() !== '' && jsonTextDeeperThan(raw, maxDepth)) {
+      out.errors.push({ line, code: ReaderCodes.TOO_DEEP, message: tooDeepMessage(maxDepth) });
+    } else if (raw.trim() !== '') {
       try {
         const body = JSON.parse(raw) as unknown;
         const bad = replaced && raw.includes('\uFFFD') ? undecodable(body) : undefined;

@@ -4,13 +4,15 @@
 import type { ReadItem } from '../../connector.types.js';
 import { describeJsonError } from './json.reader.js';
 import { ReaderCodes, failure, success } from './reader.errors.js';
-import { RecordBuffer, tooLargeMessage } from './record-buffer.js';
+import { jsonTextDeeperThan } from '../../../lib/json-depth.js';
+import { RecordBuffer, tooDeepMessage, tooLargeMessage } from './record-buffer.js';
 import type { ResolvedOptions } from './read-options.js';
 
 const TRUNCATION = /^(Unexpected end of JSON input|Unterminated string)/;
 
 function lineItem(text: string, overflowed: boolean, line: number, record: number, last: boolean, o: ResolvedOptions): ReadItem {
   if (overflowed) return failure(ReaderCodes.RECORD_TOO_LARGE, tooLargeMessage(o.maxRecordBytes), o.file, record, line);
+  if (jsonTextDeeperThan(text, o.json.maxDepth)) return failure(ReaderCodes.TOO_DEEP, tooDeepMessage(o.json.maxDepth), o.file, record, line);
   try {
     return success(JSON.parse(text), o.file, record, line);
   } catch (err) {
@@ -26,7 +28,8 @@ function lineItem(text: string, overflowed: boolean, line: number, record: numbe
  * line, in order; blank (whitespace-only) lines are skipped but counted, so
  * `line` is the exact 1-based line. A line that is not valid JSON is one
  * `INPUT_MALFORMED_RECORD` item and the next line is read; a line over
- * `maxRecordBytes` is one `INPUT_RECORD_TOO_LARGE` item (never held whole);
+ * `maxRecordBytes` is one `INPUT_RECORD_TOO_LARGE` item (never held whole),
+ * one nesting deeper than `json.maxDepth` one `INPUT_TOO_DEEP` item;
  * a last line without a newline whose JSON stops short is `INPUT_TRUNCATED`.
  * Never throws for content.
  */

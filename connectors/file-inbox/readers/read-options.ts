@@ -4,7 +4,10 @@
  */
 import type { InputFormat } from '../../connector.types.js';
 import type { FileReadConfig } from '../file.config.js';
+import { DEFAULT_MAX_DEPTH, MAX_DEPTH_CEILING } from '../../../lib/json-depth.js';
 import { ReaderOptionsError } from './reader.errors.js';
+
+export { DEFAULT_MAX_DEPTH, MAX_DEPTH_CEILING };
 
 /** Character encodings the readers decode. A byte order mark in the file overrides this choice. */
 export type ReadEncoding = NonNullable<FileReadConfig['encoding']>;
@@ -38,7 +41,10 @@ export type XmlReadOptions = NonNullable<FileReadConfig['xml']>;
  * JSON options: `recordsPath`, the dotted key path to the array of records
  * (`submissions` for `{"submissions":[...]}`). Without it a top-level
  * array's elements are the records and any other top-level value is one
- * record; a non-array value at the path is one record.
+ * record; a non-array value at the path is one record. `maxDepth` (JSON
+ * and NDJSON; default 64, at most 1000): the deepest nesting of arrays
+ * and objects one record may have (`{}` is 1 deep, counted from the
+ * record, not the file); a deeper record is one `INPUT_TOO_DEEP` item.
  */
 export type JsonReadOptions = NonNullable<FileReadConfig['json']>;
 
@@ -56,8 +62,6 @@ export type ReadOptions = Omit<FileReadConfig, 'pattern'> & { file: string };
 
 /** Default record size limit: 10 MiB. */
 export const DEFAULT_MAX_RECORD_BYTES = 10 * 1024 * 1024;
-/** Default XML nesting limit. */
-export const DEFAULT_MAX_DEPTH = 64;
 
 /** Options after defaults, as the format readers receive them. */
 export interface ResolvedOptions {
@@ -68,7 +72,7 @@ export interface ResolvedOptions {
   maxRecordBytes: number;
   csv: Required<Omit<CsvReadOptions, 'comment' | 'formName'>> & { comment?: string; formName?: string };
   xml: Required<Omit<XmlReadOptions, 'recordPath'>> & { recordPath: string[] };
-  json: { recordsPath: string[] };
+  json: { recordsPath: string[]; maxDepth: number };
 }
 
 const extensions: Record<string, InputFormat> = { json: 'json', ndjson: 'ndjson', jsonl: 'ndjson', csv: 'csv', xml: 'xml' };
@@ -90,6 +94,10 @@ function isOneChar(s: string | undefined): boolean {
 
 function isPositiveInt(n: number | undefined): boolean {
   return n === undefined || (Number.isInteger(n) && n > 0);
+}
+
+function isDepthLimit(n: number | undefined): boolean {
+  return isPositiveInt(n) && (n === undefined || n <= MAX_DEPTH_CEILING);
 }
 
 /**
@@ -128,11 +136,12 @@ export function resolveOptions(opts: ReadOptions): ResolvedOptions {
     problems.push('xml.recordPath is required, e.g. "submissions.submission"');
   }
   if (!isPositiveInt(xml?.maxRecordBytes)) problems.push('xml.maxRecordBytes must be a positive integer');
-  if (!isPositiveInt(xml?.maxDepth)) problems.push('xml.maxDepth must be a positive integer');
+  if (!isDepthLimit(xml?.maxDepth)) problems.push(`xml.maxDepth must be a whole number from 1 to ${MAX_DEPTH_CEILING}`);
   if (format === 'xml' && recordPath.length > (xml?.maxDepth ?? DEFAULT_MAX_DEPTH)) problems.push('xml.recordPath is deeper than xml.maxDepth');
 
   const recordsPath = opts.json?.recordsPath ? opts.json.recordsPath.split('.') : [];
   if (recordsPath.some((s) => s === '')) problems.push(`json.recordsPath "${opts.json?.recordsPath}" has an empty key`);
+  if (!isDepthLimit(opts.json?.maxDepth)) problems.push(`json.maxDepth must be a whole number from 1 to ${MAX_DEPTH_CEILING}`);
 
   if (problems.length > 0 || !format) throw new ReaderOptionsError(opts.file, problems);
   return {
@@ -157,6 +166,6 @@ export function resolveOptions(opts: ReadOptions): ResolvedOptions {
       attributePrefix: xml?.attributePrefix ?? '@_',
       arrays: xml?.arrays ?? [],
     },
-    json: { recordsPath },
+    json: { recordsPath, maxDepth: opts.json?.maxDepth ?? DEFAULT_MAX_DEPTH },
   };
 }

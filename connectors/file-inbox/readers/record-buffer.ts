@@ -48,6 +48,11 @@ export function tooLargeMessage(limit: number): string {
   return `the record is larger than the limit of ${limit} bytes (maxRecordBytes); it was skipped`;
 }
 
+/** The message of a JSON or NDJSON record's `INPUT_TOO_DEEP` item. */
+export function tooDeepMessage(limit: number): string {
+  return `arrays and objects nest deeper than ${limit} levels (json.maxDepth); the record was skipped`;
+}
+
 /** 1-based line and column of `offset` in `text`, where `text` starts at `line`, `col` of the file. */
 export function positionIn(text: string, offset: number, line: number, col: number): { line: number; col: number } {
   let l = line;
