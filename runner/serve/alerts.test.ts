@@ -121,6 +121,44 @@ describe('alerts to webhooks from rekey serve', () => {
     await scheduler.stop();
   });
 
+  it('does not repeat after a restart what the process before said: a failing pipeline and its dead letters start as seen', async () => {
+    const body = submission(CANARY_REF, CANARY_SURNAME);
+    const key = `F/${CANARY_REF}`;
+    let broken = false;
+    const pass = () => {
+      const target = broken ? sqliteTarget.create({ path: join(dir, 'no-such-folder', 'legacy.sqlite'), table: 'T', keyColumn: 'K' }, { baseDir: dir, pipeline: 'flow-test' }) : new TestTarget({ [key]: { alwaysFail: true } });
+      return runPass(testPipeline(arraySource([body]), target, { maxAttempts: 1 }), ledger, testOptions({ log, retryWaitMs: 0 }));
+    };
+    /** A serve's alerts and schedule, as a (re)started process sets them up. */
+    const serve = () => {
+      const alerter = new Alerter({ log, ledger, backoffMs: 5 });
+      alerter.add('flow-test', [{ url: `${hooks.base}/ok/${TOKENS[0]}`, on: ['pass-failed', 'dead-letters', 'recovered'] }]);
+      const scheduler = new Scheduler(log);
+      scheduler.onPassEnd((end) => alerter.passEnded(end));
+      const entry = scheduler.add('flow-test', undefined, 'UTC', pass);
+      return { scheduler, run: async () => (await scheduler.runNow(entry, pass, { kind: 'schedule' }), await alerter.settled()) };
+    };
+    const events = () => hooks.got.map((g) => g.body.event);
+
+    const first = serve();
+    await first.run();
+    broken = true;
+    await first.run();
+    expect(events()).toEqual(['dead-letters', 'pass-failed']);
+    await first.scheduler.stop();
+
+    const second = serve();
+    await second.run();
+    expect(events()).toEqual(['dead-letters', 'pass-failed']);
+    broken = false;
+    await ledger.discard('flow-test', key, 'sent by post instead', 'ops@example');
+    await second.run();
+    await second.scheduler.stop();
+    expect(events()).toEqual(['dead-letters', 'pass-failed', 'recovered']);
+    expect(hooks.got.at(-1)?.body).toMatchObject({ event: 'recovered', deadLetters: 0 });
+    expect((hooks.got.at(-1)?.body.cleared ?? []).sort()).toEqual(['dead-letters', 'pass-failed']);
+  });
+
   it('gives up after its attempts when the webhook cannot be reached, naming only a code', async () => {
     const closed = await receiver();
     await new Promise((r) => closed.server.close(r));

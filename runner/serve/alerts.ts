@@ -11,6 +11,12 @@
  * - `recovered`: a pass succeeded after a `pass-failed`, or the dead
  *   letters are back to none after a `dead-letters`; `cleared` says which.
  *
+ * A restarted process does not repeat what the one before it said: when
+ * a pipeline is added, its watch starts from the store, as failing when its
+ * latest finished pass failed and with the dead letters the ledger holds
+ * then counted as seen (and as alerted, so that none left gives
+ * `recovered`).
+ *
  * A message holds a `text` line (shown by Slack and Teams incoming
  * webhooks) and structured fields: pipeline, event, time, trigger, run id,
  * error code, counts, a console link when `REKEY_CONSOLE_URL` is set. Never
@@ -73,6 +79,8 @@ interface Watch {
   failing: boolean;
   deadAlerted: boolean;
   deadSeen: number;
+  /** Settles once the watch has been set from the store (see the file's comment). */
+  primed: Promise<void>;
 }
 
 const PASS_COUNTS = ['read', 'receivedNew', 'duplicates', 'conflicts', 'unreadable', 'rejected', 'delivered', 'failed', 'dead', 'waitingRetry'] as const;
@@ -86,14 +94,29 @@ export class Alerter {
 
   /** Watches `pipeline`'s passes for its `webhooks`; none: nothing is watched. */
   add(pipeline: string, webhooks: readonly ResolvedAlertWebhook[]): void {
-    if (webhooks.length) this.watches.set(pipeline, { webhooks: [...webhooks], failing: false, deadAlerted: false, deadSeen: 0 });
+    if (!webhooks.length) return;
+    const w: Watch = { webhooks: [...webhooks], failing: false, deadAlerted: false, deadSeen: 0, primed: Promise.resolve() };
+    w.primed = this.prime(pipeline, w);
+    this.watches.set(pipeline, w);
+  }
+
+  /** Starts `w` from the store: the latest finished pass and the dead letters now. Without them (a store error), it starts clear and logs why. */
+  private async prime(pipeline: string, w: Watch): Promise<void> {
+    try {
+      const [runs, counts] = await Promise.all([this.opts.ledger.runs(pipeline, 5), this.opts.ledger.counts(pipeline)]);
+      w.failing = runs.find((r) => r.finishedAt !== null)?.error != null;
+      w.deadSeen = counts[pipeline]?.dead ?? 0;
+      w.deadAlerted = w.deadSeen > 0;
+    } catch (e) {
+      this.opts.log.warn({ pipeline, code: (e as { code?: string }).code ?? UNEXPECTED }, 'alerts: the last pass and dead letters could not be read; starting clear');
+    }
   }
 
   /** For `Scheduler.onPassEnd`: works out and sends this pass's alerts in the background; never throws. */
   passEnded(end: PassEnd): void {
     const w = this.watches.get(end.pipeline);
     if (!w) return;
-    const p = this.decide(end, w).catch((e: unknown) => this.opts.log.error({ pipeline: end.pipeline, code: (e as { code?: string }).code ?? UNEXPECTED }, 'alerts could not be worked out'));
+    const p = w.primed.then(() => this.decide(end, w)).catch((e: unknown) => this.opts.log.error({ pipeline: end.pipeline, code: (e as { code?: string }).code ?? UNEXPECTED }, 'alerts could not be worked out'));
     this.sending.add(p);
     void p.finally(() => this.sending.delete(p));
   }
