@@ -87,4 +87,46 @@ describe.each(TEST_DIALECTS)('stored mapping versions on %s', (dialect) => {
       expect(await listMappingVersionUse(ts.store, 'p3')).toEqual([]);
     });
   });
+
+  it('gives each version the latest start of its runs, read from runs_mapping_version without scanning the runs', async () => {
+    await withStore(dialect, async (ts) => {
+      const { store } = ts;
+      const texts = ['x', 'y'].map((m) => mappingCanonical({ mapping: m, fields: { A: { const: m } } }, {}));
+      for (const text of texts) await saveMappingText(store, versionOfText(text), text);
+      const [va, vb] = texts.map(versionOfText) as [string, string];
+      const runs: Array<[string, string, string | null, string]> = [
+        ['r1', 'p1', va, '2026-03-01T10:00:00.000Z'],
+        ['r2', 'p1', va, '2026-05-01T10:00:00.000Z'],
+        ['r3', 'p1', va, '2026-04-01T10:00:00.000Z'],
+        ['r4', 'p2', va, '2026-02-01T10:00:00.000Z'],
+        ['r5', 'p2', vb, '2026-06-01T10:00:00.000Z'],
+        ['r6', 'p3', null, '2026-07-01T10:00:00.000Z'],
+        ['r7', 'p0', 'sha256:not-stored', '2026-08-01T10:00:00.000Z'],
+      ];
+      for (const [id, pipeline, version, at] of runs) await store.exec('INSERT INTO runs (id, pipeline, actor, mapping_version, started_at) VALUES ($1, $2, $3, $4, $5)', [id, pipeline, 'runner:test', version, at]);
+      const seen: string[] = [];
+      const noting = { ...store, select: (sql: string, params: unknown[] = []) => (seen.push(sql), store.select(sql, params)) } as typeof store;
+      const use = await listMappingVersionUse(noting);
+      expect(use.map((v) => [v.version, v.pipelines, v.lastUsed?.toISOString()]).sort()).toEqual(
+        [
+          [va, ['p1', 'p2'], '2026-05-01T10:00:00.000Z'],
+          [vb, ['p2'], '2026-06-01T10:00:00.000Z'],
+        ].sort(),
+      );
+      const sql = seen.find((s) => s.includes('FROM runs'))!;
+      const plan =
+        dialect === 'sqlite'
+          ? (await store.select<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)).map((r) => r.detail).join('\n')
+          : (
+              await store.transaction(async (t) => {
+                await store.exec('SET LOCAL enable_seqscan = off', [], t);
+                return store.select<Record<string, string>>(`EXPLAIN ${sql}`, [], t);
+              })
+            )
+              .map((r) => Object.values(r)[0]!)
+              .join('\n');
+      expect(plan).toContain('runs_mapping_version');
+      expect(plan).not.toMatch(/SCAN r\b(?! USING)|Seq Scan on runs/);
+    });
+  });
 });

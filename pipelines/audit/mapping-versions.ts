@@ -46,15 +46,27 @@ export async function resolveMappingVersion(store: StateStore, ref: string): Pro
 }
 
 /**
+ * Each stored version's pipelines and last run, read as a skip scan of
+ * `runs_mapping_version` (migration 0017): per version, the next pipeline
+ * after the last one found, then that pair's latest start, each an index
+ * seek, so the cost follows the versions and pipelines, not the runs.
+ */
+const USE_SQL = `WITH RECURSIVE used (version, pipeline) AS (
+    SELECT t.version, (SELECT MIN(r.pipeline) FROM runs r WHERE r.mapping_version = t.version) FROM mapping_texts t
+    UNION ALL
+    SELECT u.version, (SELECT MIN(r.pipeline) FROM runs r WHERE r.mapping_version = u.version AND r.pipeline > u.pipeline) FROM used u WHERE u.pipeline IS NOT NULL
+  )
+  SELECT u.version AS mapping_version, u.pipeline, (SELECT MAX(r.started_at) FROM runs r WHERE r.mapping_version = u.version AND r.pipeline = u.pipeline) AS last
+  FROM used u WHERE u.pipeline IS NOT NULL`;
+
+/**
  * Every stored mapping version, oldest first, with the pipelines whose
  * runs used it; with `pipeline`, only the versions that pipeline's runs
- * used.
+ * used. Reads index entries per version and pipeline, never every run.
  */
 export async function listMappingVersionUse(store: StateStore, pipeline?: string): Promise<MappingVersionInfo[]> {
   const texts = await store.select<{ version: string; created_at: unknown }>('SELECT version, created_at FROM mapping_texts');
-  const runs = await store.select<{ mapping_version: string; pipeline: string; last: unknown }>(
-    'SELECT mapping_version, pipeline, MAX(started_at) AS last FROM runs WHERE mapping_version IS NOT NULL GROUP BY mapping_version, pipeline',
-  );
+  const runs = await store.select<{ mapping_version: string; pipeline: string; last: unknown }>(USE_SQL);
   const used = new Map<string, { pipelines: Set<string>; last: Date | null }>();
   for (const r of runs) {
     const u = used.get(r.mapping_version) ?? { pipelines: new Set<string>(), last: null };
