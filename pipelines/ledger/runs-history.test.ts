@@ -101,4 +101,31 @@ describe.each(TEST_DIALECTS)('the pass history (%s)', (dialect) => {
     expect((await runSubmissions(env.ts.store, mine, { limit: 10, states: ['dead'] })).items.map((x) => x.key)).toEqual(['f/B']);
     expect((await runSubmissions(env.ts.store, other, { limit: 10 })).items.map((x) => x.key)).toEqual(['f/X']);
   });
+
+  it('reads a page of passes below its cursor from an index range starting at the cursor, not from the newest pass', async () => {
+    const { store } = env.ts;
+    const p = name();
+    for (let i = 0; i < 30; i++) {
+      await store.exec('INSERT INTO runs (id, pipeline, actor, started_at) VALUES ($1, $2, $3, $4)', [`run-${String(i).padStart(2, '0')}`, p, RUNNER, new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString()]);
+    }
+    const first = await listPasses(store, { pipeline: p, limit: 20 });
+    const seen: Array<{ sql: string; params: unknown[] }> = [];
+    const noting = { ...store, select: (sql: string, params: unknown[] = []) => (seen.push({ sql, params }), store.select(sql, params)) } as typeof store;
+    const second = await listPasses(noting, { pipeline: p, limit: 20, before: first.next! });
+    expect(second.items.map((r) => r.id)).toEqual(['run-09', 'run-08', 'run-07', 'run-06', 'run-05', 'run-04', 'run-03', 'run-02', 'run-01', 'run-00']);
+    const { sql, params } = seen[0]!;
+    const plan =
+      dialect === 'sqlite'
+        ? (await store.select<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail).join('\n')
+        : (
+            await store.transaction(async (t) => {
+              await store.exec('SET LOCAL enable_seqscan = off', [], t);
+              return store.select<Record<string, string>>(`EXPLAIN ${sql}`, params, t);
+            })
+          )
+            .map((r) => Object.values(r)[0]!)
+            .join('\n');
+    // The cursor's time bounds the index read: SQLite's SEARCH names it, PostgreSQL's Index Cond holds it.
+    expect(plan).toMatch(dialect === 'sqlite' ? /USING INDEX runs_\w+ \([^)]*started_at<\?/ : /Index Cond: \([^\n]*started_at <= /);
+  });
 });

@@ -104,7 +104,8 @@ export async function listPasses(store: StateStore, opts: { pipeline?: string; l
     const m = PASS_CURSOR.exec(opts.before);
     if (!m) throw badRequest('the cursor given is not one the pass list handed out; start again from the first page');
     params.push(m[1], m[2]);
-    where.push(`(started_at < $${params.length - 1} OR (started_at = $${params.length - 1} AND id < $${params.length}))`);
+    // The first conjunct (implied by the second) is an index range, so a deep page seeks to its cursor instead of walking from the newest pass.
+    where.push(`started_at <= $${params.length - 1} AND (started_at < $${params.length - 1} OR (started_at = $${params.length - 1} AND id < $${params.length}))`);
   }
   const rows = await store.select<Record<string, unknown>>(
     `SELECT * FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ${limit + 1}`,
