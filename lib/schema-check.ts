@@ -122,6 +122,12 @@ function describe(e: ErrorObject, base: DocPath): { path: DocPath; message: stri
         return { path: [...path, prop], message: `name "${prop}" under ${where} must match ${String(params.pattern)}`, atKey: true };
       }
       return { path, message: `${name} must match ${String(params.pattern)}, got ${typeOf(e.data)}`, atKey: false };
+    case 'not': {
+      // A `not` says what is refused in its own `description` ("must not ..."); without one, the refused pattern.
+      const refused = e.schema as { description?: unknown; pattern?: unknown } | undefined;
+      const why = typeof refused?.description === 'string' ? refused.description : `must not match ${typeof refused?.pattern === 'string' ? refused.pattern : 'the refused form'}`;
+      return { path, message: `${name} ${why}, got ${typeOf(e.data)}`, atKey: false };
+    }
     case 'oneOf':
       return { path, message: `${name} must be ${describeOneOf(e.schema === undefined ? e.parentSchema : { oneOf: e.schema })}, got ${typeOf(e.data)}`, atKey: false };
     default:

@@ -27,7 +27,7 @@ export const fileDropConfigSchema = closed({
     Type.String({
       minLength: 1,
       pattern: '\\{seq(:[1-9][0-9]?)?\\}',
-      not: { pattern: '\\.\\.|[/\\\\]|^\\.' },
+      not: { pattern: '\\.\\.|[/\\\\]|^\\.', description: 'must not hold a path separator (/ or \\) or "..", nor start with "." (it names a file in the drop folder)' },
       description: 'File name template: text with {pipeline}, {date:yyyyMMdd}, {seq:6} (required), {ext}; no separators or "..". Default {pipeline}_{date:yyyyMMdd}_{seq:6}.{ext}.',
     }),
     '{pipeline}_{date:yyyyMMdd}_{seq:6}.{ext}',

@@ -220,6 +220,14 @@ describe('parsePipeline: secrets', () => {
     expect(problemsOf(target('url: "postgres://rekey@db.internal/cases"', 'user: rekey'), withVault)).toEqual([]);
   });
 
+  it('says why a file-drop name template is refused: a path out of the drop folder', () => {
+    const drop = (name: string) => lines(...head, 'target:', '  kind: file-drop', `  config: { folder: out, name: "${name}", format: { kind: csv, columns: [A] } }`);
+    const why = 'must not hold a path separator (/ or \\) or "..", nor start with "." (it names a file in the drop folder)';
+    expect(problemsOf(drop('../up_{seq:6}.csv'))).toEqual([`p.yaml:8:32 "name" ${why}, got string "../up_{seq:6}.csv" (at target.config.name)`]);
+    expect(problemsOf(drop('.hidden_{seq:6}.csv'))).toEqual([`p.yaml:8:32 "name" ${why}, got string ".hidden_{seq:6}.csv" (at target.config.name)`]);
+    expect(problemsOf(drop('x_{seq:6}.csv'))).toEqual([]);
+  });
+
   it('checks the shape of a reference', () => {
     expect(problemsOf(target('url: { evn: DB_URL }', 'user: { env: "db user" }', 'password: { env: X, file: y }', 'mode: { env: MODE }'), withVault)).toEqual([
       'p.yaml:9:12 unknown key "evn" under target.config.url, did you mean "env"? (at target.config.url.evn)',
