@@ -235,12 +235,46 @@ export const FileDropErrors = defineErrors({
   JOURNAL: { code: 'FILE_DROP_JOURNAL', disposition: 'fatal', means: 'The journal in the connector state is damaged (a published file without its keys row).', hint: 'Restore the state store from a backup, or report it with the message.' },
 });
 
+/** The GOV.UK Notify target's codes. */
+export const NotifyErrors = defineErrors({
+  REJECTED: {
+    code: 'NOTIFY_REJECTED',
+    disposition: 'reject',
+    means: "Notify refused the message with a 4xx (a ValidationError or BadRequestError: an address or phone number it does not accept, a missing personalisation, a recipient a trial service cannot send to); the message names Notify's error and reason.",
+    hint: 'Correct the submission or the mapping field the message names (or the template in Notify), then replay the record.',
+  },
+  NO_RECIPIENT: {
+    code: 'NOTIFY_NO_RECIPIENT',
+    disposition: 'reject',
+    means: "The record's recipient field (to:) is empty, so there is nobody to send to; nothing was sent.",
+    hint: 'Make the field required in the mapping, or correct the submission and replay it.',
+  },
+  UNAVAILABLE: {
+    code: 'NOTIFY_UNAVAILABLE',
+    disposition: 'retry',
+    means: 'Notify answered 5xx or 429 (rate limit), or gave no answer in time or could not be reached; the message may have reached Notify, so the next attempt looks it up by reference first.',
+    hint: 'Nothing to do if it passes: the record is retried with backoff; if it persists, check status.notifications.service.gov.uk and the network to Notify.',
+  },
+  AUTH: {
+    code: 'NOTIFY_AUTH',
+    disposition: 'fatal',
+    means: 'Notify refused the API key (401 or 403 AuthError: a revoked or mistyped key, a key of another service, or a clock more than 30 seconds out).',
+    hint: 'Check the API key the pipeline reads (from the environment or file it names) and the clock of the machine rekey runs on, then run again.',
+  },
+  CONFIG: {
+    code: 'NOTIFY_CONFIG',
+    disposition: 'fatal',
+    means: 'The notify target cannot work as configured (a key that is not a Notify API key, a sender of the other type, a field the mapping does not have).',
+    hint: 'Fix each setting the message names in the pipeline file.',
+  },
+});
+
 /** Every connector catalogue, for lookups by code. */
-const ALL: readonly ErrorDef[] = [ConnectorErrors, ReaderErrors, IntakeErrors, BrowserErrors, FileDropErrors].flatMap((c) => Object.values(c));
+const ALL: readonly ErrorDef[] = [ConnectorErrors, ReaderErrors, IntakeErrors, BrowserErrors, FileDropErrors, NotifyErrors].flatMap((c) => Object.values(c));
 const BY_CODE = new Map(ALL.map((e) => [e.code, e]));
 
 /** The connectors' catalogues, for the docs and the catalogue test. */
-export const CONNECTOR_CATALOGUES = { ConnectorErrors, ReaderErrors, IntakeErrors, BrowserErrors, FileDropErrors } as const;
+export const CONNECTOR_CATALOGUES = { ConnectorErrors, ReaderErrors, IntakeErrors, BrowserErrors, FileDropErrors, NotifyErrors } as const;
 
 /** The connector entry of `code`; undefined for a code no connector catalogue holds. */
 export function connectorErrorDef(code: string): ErrorDef | undefined {

@@ -5,7 +5,7 @@ import { BUILTIN_CONNECTORS, SOURCES, TARGETS } from './registry.js';
 describe('connector registry', () => {
   it('lists each built-in once, under its own name and kind', () => {
     expect([...SOURCES.keys()]).toEqual(['file', 'inbox', 'webhook', 'staging-table']);
-    expect([...TARGETS.keys()]).toEqual(['sqlite', 'sql', 'file-drop', 'browser']);
+    expect([...TARGETS.keys()]).toEqual(['sqlite', 'sql', 'file-drop', 'browser', 'notify']);
     for (const [name, def] of SOURCES) expect([def.name, def.kind]).toEqual([name, 'source']);
     for (const [name, def] of TARGETS) expect([def.name, def.kind]).toEqual([name, 'target']);
     expect(BUILTIN_CONNECTORS).toEqual({ sources: SOURCES, targets: TARGETS });

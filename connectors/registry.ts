@@ -12,6 +12,7 @@ import { browserTarget } from './browser/browser.target.js';
 import { fileDropTarget } from './file-drop/file-drop.target.js';
 import { fileSource } from './file-inbox/file.source.js';
 import { inboxSource } from './file-inbox/inbox.source.js';
+import { notifyTarget } from './notify/notify.target.js';
 import { sqlTarget } from './sql/sql.target.js';
 import { sqliteTarget } from './sql/sqlite.target.js';
 import { stagingTableSource } from './staging/staging.source.js';
@@ -36,7 +37,7 @@ function byName<D extends { name: string }>(defs: D[]): ReadonlyMap<string, D> {
 export const SOURCES: ReadonlyMap<string, SourceDef> = byName<SourceDef>([fileSource, inboxSource, webhookSource, stagingTableSource]);
 
 /** Built-in targets by name. */
-export const TARGETS: ReadonlyMap<string, TargetDef> = byName<TargetDef>([sqliteTarget, sqlTarget, fileDropTarget, browserTarget]);
+export const TARGETS: ReadonlyMap<string, TargetDef> = byName<TargetDef>([sqliteTarget, sqlTarget, fileDropTarget, browserTarget, notifyTarget]);
 
 /** The built-in connectors. */
 export const BUILTIN_CONNECTORS: ConnectorCatalog = { sources: SOURCES, targets: TARGETS };

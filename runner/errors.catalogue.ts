@@ -26,7 +26,7 @@ export const ERROR_CATALOGUES: readonly CatalogueSection[] = [
   {
     layer: 'connectors',
     file: 'connectors/connector.errors.ts',
-    about: 'Sources and targets: reading input, the webhook intake, SQL, file drop and browser.',
+    about: 'Sources and targets: reading input, the webhook intake, SQL, file drop, browser and GOV.UK Notify.',
     entries: Object.values(CONNECTOR_CATALOGUES).flatMap((c) => Object.values(c)),
   },
   { layer: 'pipelines', file: 'pipelines/pipeline.errors.ts', about: 'The state store, ledger, audit log and delivery.', entries: Object.values(PipelineCodes) },
