@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { ConsoleErrors } from './console.errors.js';
 import { consoleActor, may, type ConsoleContext, type ConsoleUser, type PageData, type Permission } from './context.js';
 import { DEFAULT_COST, hashPassword, verifyPassword } from './passwords.js';
-import { assetsDir, consoleViews, govukDist, packageRoot } from './render.js';
+import { assetsDir, consoleViews, govukDist, packageRoot, warmViews } from './render.js';
 import { DEFAULT_SESSION_TIMES, Sessions, type SessionTimes } from './sessions.js';
 import { tokenHash, type ConsoleUsers } from './users.js';
 
@@ -62,6 +62,7 @@ function wantsHtml(req: FastifyRequest): boolean {
 export function registerConsole(app: FastifyInstance, opts: ConsoleOptions): void {
   const root = packageRoot();
   const views = consoleViews(root);
+  app.addHook('onReady', async () => warmViews(views, root));
   const sessions = new Sessions(opts.runtime.store, opts.sessionTimes ?? DEFAULT_SESSION_TIMES);
   // Signing secret for the CSRF cookie, the same on every runner sharing the audit PII key.
   const cookieSecret = createHmac('sha256', opts.piiKey).update('rekey console cookies').digest('base64');
