@@ -50,8 +50,9 @@ export function errorFields(error: ErrorData | null | undefined): string | null 
 
 /** The seq of the `event` entry of run `runId` appended within a minute of `at`, if any. */
 async function runEntrySeq(store: StateStore, pipeline: string, runId: string, event: string, at: Date): Promise<number | null> {
+  // SQLite (no statistics) would read the pipeline's every entry through audit_log_pipeline, for its order; the two minutes of `at` are far fewer.
   const rows = await store.select<{ seq: number | string; detail: string }>(
-    'SELECT seq, detail FROM audit_log WHERE at >= $1 AND at <= $2 AND pipeline = $3 AND event = $4 ORDER BY seq',
+    `SELECT seq, detail FROM audit_log${store.dialect === 'sqlite' ? ' INDEXED BY audit_log_at' : ''} WHERE at >= $1 AND at <= $2 AND pipeline = $3 AND event = $4 ORDER BY seq`,
     [iso(new Date(at.getTime() - WINDOW_MS)), iso(new Date(at.getTime() + WINDOW_MS)), pipeline, event],
   );
   const row = rows.find((r) => (JSON.parse(r.detail) as { runId?: unknown }).runId === runId);

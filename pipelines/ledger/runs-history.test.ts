@@ -128,4 +128,31 @@ describe.each(TEST_DIALECTS)('the pass history (%s)', (dialect) => {
     // The cursor's time bounds the index read: SQLite's SEARCH names it, PostgreSQL's Index Cond holds it.
     expect(plan).toMatch(dialect === 'sqlite' ? /USING INDEX runs_\w+ \([^)]*started_at<\?/ : /Index Cond: \([^\n]*started_at <= /);
   });
+
+  it("finds a pass's first and last entries through the time index, not by reading its pipeline's whole log", async () => {
+    const { store } = env.ts;
+    const p = name();
+    const id = await env.ledger.startRun(p, RUNNER, 'sha256:m');
+    await env.ledger.finishRun(id, SUMMARY);
+    const seen: Array<{ sql: string; params: unknown[] }> = [];
+    const noting = { ...store, select: (sql: string, params: unknown[] = []) => (seen.push({ sql, params }), store.select(sql, params)) } as typeof store;
+    expect((await runSubmissions(noting, id, { limit: 10 })).items).toEqual([]);
+    const lookups = seen.filter((s) => s.sql.includes('at >= $1'));
+    expect(lookups).toHaveLength(2);
+    for (const { sql, params } of lookups) {
+      const plan =
+        dialect === 'sqlite'
+          ? (await store.select<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail).join('\n')
+          : (
+              await store.transaction(async (t) => {
+                await store.exec('SET LOCAL enable_seqscan = off', [], t);
+                return store.select<Record<string, string>>(`EXPLAIN ${sql}`, params, t);
+              })
+            )
+              .map((r) => Object.values(r)[0]!)
+              .join('\n');
+      if (dialect === 'sqlite') expect(plan).toContain('USING INDEX audit_log_at');
+      expect(plan).not.toMatch(/SCAN audit_log(?! USING)|Seq Scan/);
+    }
+  });
 });
