@@ -24,6 +24,7 @@ import { NotifyTarget } from './notify.target.js';
 const EMAIL_TEMPLATE = 'f33517ff-2a88-4f6e-b855-c550268ce08a';
 const SMS_TEMPLATE = 'a1b2c3d4-0000-4e00-8000-00000000c0de';
 const SENDER = '2b6e1a4c-9d0f-4f7e-8c1a-5d3e7f9a0b1c';
+const REPLY_TO = '7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f';
 const CANARIES: string[] = [];
 const canary = (what: string) => {
   const v = `${what}${Math.random().toString(36).slice(2, 10)}`;
@@ -61,7 +62,7 @@ const calls = () => standin.requests.map((r) => `${r.method} ${r.path} ${r.statu
 const delivered = (o: Outcome) => (o.status === 'delivered' ? o : undefined);
 
 beforeAll(async () => {
-  standin = await startNotifyStandin({ senders: { sms: [SENDER] } });
+  standin = await startNotifyStandin({ senders: { sms: [SENDER], emailReplyTo: [REPLY_TO] } });
 });
 afterAll(async () => {
   await standin.close();
@@ -103,6 +104,20 @@ describe('notify target', () => {
     const byRef = new Map(standin.notifications.map((n) => [n.reference, n]));
     for (const o of out) expect(o).toEqual({ key: o.key, status: 'delivered', legacyRef: byRef.get(o.key)!.id });
     expect(standin.notifications.map((n) => [n.type, n.phone_number, n.sms_sender_id])).toEqual(batch.map(() => ['sms', '07700 900123', SENDER]));
+  });
+
+  it('sends with a chosen reply-to address, and rejects every record when Notify does not know the sender', async () => {
+    const [sent] = await target({ emailReplyToId: REPLY_TO }).deliver([rec(1)], ctx);
+    expect(sent).toMatchObject({ status: 'delivered' });
+    expect(standin.notifications.map((n) => n.email_reply_to_id)).toEqual([REPLY_TO]);
+    const unknown = '00000000-1111-4222-8333-444444444444';
+    const [refused] = await target({ emailReplyToId: unknown }).deliver([rec(2)], ctx);
+    const service = standin.apiKey.slice(-73, -37);
+    expect(refused).toEqual({
+      key: 'Tell us once/R2',
+      status: 'rejected',
+      error: { code: 'NOTIFY_REJECTED', disposition: 'reject', message: `Notify refused the email: 400 BadRequestError: email_reply_to_id ${unknown} does not exist in database for service id ${service}` },
+    });
   });
 
   it('fails a 500 for a retry, then looks the record up before sending it on the next attempt: one message', async () => {
