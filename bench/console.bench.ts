@@ -32,6 +32,7 @@ import { inList, insertMany, listParam } from '../pipelines/store/sql.js';
 import { openStateStore, type StateStore } from '../pipelines/store/state-store.js';
 import { KeyRing } from '../lib/envelope.js';
 import { repoRoot } from './mapping.bench.js';
+import { seedHistory } from './console-history.bench.js';
 import { timeConsolePages } from './console-pages.bench.js';
 
 const PG_URL = process.env.REKEY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -282,6 +283,7 @@ export async function consoleBench(n: number): Promise<Record<string, unknown>> 
     if (!url) throw new Error(`REKEY_BENCH_CONSOLE_STORES: unknown store ${name} (sqlite, postgres)`);
     const { store, seedSeconds } = await seedMillion(url, n, { reseed });
     seeding[name] = Math.round(seedSeconds);
+    seeding[`${name} history`] = Math.round(await seedHistory(store, n, (line) => process.stderr.write(`${line}\n`)));
     try {
       for (const p of await probes(store, n)) {
         const { median, p95 } = await timeIt(() => p.run(store), rounds);
