@@ -117,7 +117,7 @@ export function condition(c: Condition, pools: Pools, scope: Scope): string {
   if (cc.equals !== undefined) return `H.eq(${x}, ${pools.k(cc.equals)})`;
   if (cc.notEquals !== undefined) return `!H.eq(${x}, ${pools.k(cc.notEquals)})`;
   if (cc.in !== undefined) return `H.inList(${x}, ${pools.k(cc.in)})`;
-  if (cc.matches !== undefined) return `H.present(${x}) && ${pools.re(cc.matches)}.test(H.str(${x}))`;
+  if (cc.matches !== undefined) return `(H.present(${x}) && ${pools.re(cc.matches)}.test(H.str(${x})))`;
   if (cc.gt !== undefined) return `(H.cmp(${x}, ${other(cc.gt, pools, scope)}) > 0)`;
   if (cc.gte !== undefined) return `(H.cmp(${x}, ${other(cc.gte, pools, scope)}) >= 0)`;
   if (cc.lt !== undefined) return `(H.cmp(${x}, ${other(cc.lt, pools, scope)}) < 0)`;

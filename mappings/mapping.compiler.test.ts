@@ -108,6 +108,21 @@ describe('compiled mapping', () => {
     expect(m.map({ ...submission, language: 'cy' }).record).toEqual({ WELSH: 'Y', HAS_PHONE: 'N', CHECK: undefined });
   });
 
+  it('negates a matches condition as a whole, in a rule assert and under not', () => {
+    const m = compile(
+      lines(
+        'mapping: t',
+        'fields:',
+        '  PLAIN: { when: { not: { answer: dob, matches: "^99" } }, const: Y, default: N }',
+        'rules:',
+        '  - { rule: dob-shape, assert: { answer: dob, matches: "^\\\\d{2}/\\\\d{2}/\\\\d{4}$" }, message: bad date }',
+      ),
+    );
+    expect(m.map(submission)).toMatchObject({ ok: true, record: { PLAIN: 'Y' }, errors: [] });
+    const bad = { ...submission, answers: submission.answers.map((a) => (a.question_id === 'dob' ? { ...a, answer_text: '99/1/1990' } : a)) };
+    expect(m.map(bad)).toMatchObject({ ok: false, record: { PLAIN: 'N' }, errors: [{ field: 'dob-shape', rule: 'dob-shape', message: 'bad date' }] });
+  });
+
   it('makes child records from a repeating answer, linked to the parent', () => {
     const m = compile(
       lines(
