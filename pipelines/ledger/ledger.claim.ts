@@ -56,15 +56,15 @@ export async function claimDue(store: StateStore, bodies: BodyCodec, pipeline: s
   const n = Math.floor(limit);
   if (!(n > 0)) return [];
   const until = iso(new Date(now.getTime() + leaseMs));
-  const cols = ['key', 'content_hash', 'state', 'attempts', 'created_at'].map((c) => `l.${c}`).join(', ');
-  const body = ['body', 'kid', 'dek', 'corrections'].map((c) => `(SELECT b.${c} FROM ledger_bodies b WHERE b.id = l.id) AS ${c}`).join(', ');
+  const cols = [...['key', 'content_hash', 'state', 'attempts', 'created_at'].map((c) => `l.${c}`), ...['body', 'kid', 'dek', 'corrections'].map((c) => `b.${c}`)].join(', ');
   if (store.dialect === 'postgres') {
     const rows = await store.transaction(async (t) => {
       await store.exec('SET LOCAL enable_sort = off', [], t);
       return store.select<Raw>(
-        `WITH due AS (SELECT pipeline, key FROM ledger WHERE ${DUE} ORDER BY created_at, key LIMIT ${n} FOR UPDATE SKIP LOCKED)
-         UPDATE ledger AS l SET lease_owner = $3, lease_until = $4 FROM due WHERE l.pipeline = due.pipeline AND l.key = due.key
-         RETURNING ${cols}, ${body}`,
+        `WITH due AS (SELECT id, pipeline, key FROM ledger WHERE ${DUE} ORDER BY created_at, key LIMIT ${n} FOR UPDATE SKIP LOCKED)
+         UPDATE ledger AS l SET lease_owner = $3, lease_until = $4 FROM due LEFT JOIN ledger_bodies b ON b.id = due.id
+         WHERE l.pipeline = due.pipeline AND l.key = due.key
+         RETURNING ${cols}`,
         [pipeline, iso(now), owner, until],
         t,
       );
@@ -72,7 +72,7 @@ export async function claimDue(store: StateStore, bodies: BodyCodec, pipeline: s
     return rows.sort(byAge).map(claimed(bodies, pipeline));
   }
   return store.transaction(async (t) => {
-    const rows = await store.select<Raw>(`SELECT ${cols}, ${body} FROM ledger l WHERE ${DUE} ORDER BY l.created_at, l.key LIMIT ${n}`, [pipeline, iso(now)], t);
+    const rows = await store.select<Raw>(`SELECT ${cols} FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id WHERE ${DUE} ORDER BY l.created_at, l.key LIMIT ${n}`, [pipeline, iso(now)], t);
     if (rows.length) {
       await store.exec(
         `UPDATE ledger SET lease_owner = $1, lease_until = $2 WHERE pipeline = $3 AND ${inList(store, 'key', 4)}`,
