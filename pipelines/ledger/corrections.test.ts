@@ -31,39 +31,10 @@ import { Ledger } from './ledger.js';
 import { TEST_DIALECTS } from '../store/store.test-helpers.js';
 import { pipelineNames, useTestLedger } from './ledger.test-helpers.js';
 import type { Corrections } from './ledger.types.js';
+import { CORRECTED_SURNAME as CORRECTED, CORRECTIONS_MAPPING, correctionsSubmission as body, ORIGINAL_SURNAME as ORIGINAL } from './corrections.test-helpers.js';
 import { formatHistory } from '../../runner/commands/show.text.js';
 
-/** The citizen's surname as the form gave it (the legacy system wants upper case), and the operator's correction. */
-const ORIGINAL = 'Qwyxzelborne';
-const CORRECTED = 'ZORVANDIQUEFIX';
-
-const MAPPING = [
-  'mapping: corrections',
-  'fields:',
-  '  REF: { from: submission_reference, required: true }',
-  '  SURNAME: { answer: nm.last_name, required: true, pii: true, validate: { length: { max: 20 } } }',
-  '  TITLE: { answer: ttl, validate: { enum: [MR, MRS, MS, DR] } }',
-  'groups:',
-  '  PREV:',
-  '    each: { answer: prev }',
-  '    fields:',
-  "      PC: { from: $item.postcode, pii: true, validate: { pattern: '^[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}$' } }",
-  '',
-].join('\n');
-
 const SETUP = 'CREATE TABLE CASES (ID INTEGER PRIMARY KEY AUTOINCREMENT, SUB_KEY TEXT NOT NULL UNIQUE, REF TEXT, SURNAME TEXT NOT NULL CHECK (SURNAME = upper(SURNAME)), TITLE TEXT);\nCREATE TABLE PREVS (ID INTEGER PRIMARY KEY AUTOINCREMENT, CASE_ID INTEGER NOT NULL, PC TEXT);\n';
-
-function body(ref: string, surname: string, postcodes: string[] = ['LS1 1AA', 'YO1 7HH']): unknown {
-  return {
-    form_name: 'F',
-    submission_reference: ref,
-    answers: [
-      { question_id: 'nm', question_text: 'Name', answer_text: surname, last_name: surname },
-      { question_id: 'ttl', question_text: 'Title', answer_text: 'MR' },
-      { question_id: 'prev', question_text: 'Previous', can_have_multiple_answers: true, answer_text: postcodes, postcode: postcodes },
-    ],
-  };
-}
 
 function query(path: string, sql: string): Promise<Record<string, unknown>[]> {
   return new Promise((ok, ko) => {
@@ -97,7 +68,7 @@ describe.each(TEST_DIALECTS)('correct and resubmit, on %s', (dialect) => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rekey-corrections-'));
     await writeFile(join(dir, 'setup.sql'), SETUP);
-    mapping = loadMapping('corrections.yaml', MAPPING).compiled!;
+    mapping = loadMapping('corrections.yaml', CORRECTIONS_MAPPING).compiled!;
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 

@@ -12,32 +12,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { piiHash } from '../../pipelines/audit/pii.js';
 import { Ledger } from '../../pipelines/ledger/ledger.js';
+import { CORRECTED_SURNAME as CORRECTED, CORRECTIONS_MAPPING, correctionsSubmission, ORIGINAL_SURNAME } from '../../pipelines/ledger/corrections.test-helpers.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 import { rekey, TEST_PII_KEY_HEX } from '../cli.test-helpers.js';
 import { parseCorrections } from './dlq.command.js';
 
 const P = 'cases';
-const CORRECTED = 'ZORVANDIQUEFIX';
 const TOO_LONG = 'QWYXZELBORNEQWYXZELBORNE';
-
-const MAPPING = [
-  'mapping: corrections',
-  'fields:',
-  '  REF: { from: submission_reference, required: true }',
-  '  SURNAME: { answer: nm.last_name, required: true, pii: true, validate: { length: { max: 20 } } }',
-  '  TITLE: { answer: ttl, validate: { enum: [MR, MRS, MS, DR] } }',
-  '',
-].join('\n');
-
-const body = {
-  form_name: 'F',
-  submission_reference: 'A1',
-  answers: [
-    { question_id: 'nm', question_text: 'Name', answer_text: 'Qwyxzelborne', last_name: 'Qwyxzelborne' },
-    { question_id: 'ttl', question_text: 'Title', answer_text: 'MR' },
-  ],
-};
 
 describe('rekey dlq correct (as a process)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-dlq-correct-'));
@@ -46,10 +28,10 @@ describe('rekey dlq correct (as a process)', () => {
   const key = Buffer.from(TEST_PII_KEY_HEX, 'hex');
 
   beforeAll(async () => {
-    writeFileSync(join(dir, 'map.yaml'), MAPPING);
+    writeFileSync(join(dir, 'map.yaml'), CORRECTIONS_MAPPING);
     const store = await openStateStore(url);
     const ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
-    await ledger.receive(P, null, [{ key: 'F/A1', contentHash: 'sha256:a1', body, source: 'in.ndjson:1' }], 'runner:test:1');
+    await ledger.receive(P, null, [{ key: 'F/A1', contentHash: 'sha256:a1', body: correctionsSubmission('A1', ORIGINAL_SURNAME), source: 'in.ndjson:1' }], 'runner:test:1');
     const error = { code: 'SQL_CONSTRAINT', disposition: 'reject' as const, message: 'CHECK constraint failed: SURNAME = upper(SURNAME)', field: 'SURNAME' };
     await ledger.apply(P, null, [{ key: 'F/A1', to: 'delivering' }, { key: 'F/A1', to: 'rejected', error }], 'runner:test:1', { target: 'sqlite' });
     await store.close();
@@ -88,7 +70,7 @@ describe('rekey dlq correct (as a process)', () => {
         key: 'F/A1',
         from: 'rejected',
         fields: ['SURNAME', 'TITLE'],
-        original: { SURNAME: piiHash('Qwyxzelborne', key), TITLE: piiHash('MR', key) },
+        original: { SURNAME: piiHash(ORIGINAL_SURNAME, key), TITLE: piiHash('MR', key) },
         corrected: { SURNAME: piiHash(CORRECTED, key), TITLE: piiHash(null, key) },
         originalFrom: 'mapping',
       },
