@@ -146,3 +146,23 @@ export async function signInAs(page: Page, who: keyof typeof TEST_USERS, next = 
   await page.getByLabel('Password', { exact: true }).fill(TEST_PASSWORD);
   await Promise.all([page.waitForURL((u) => u.pathname !== '/sign-in'), page.getByRole('button', { name: 'Sign in' }).click()]);
 }
+
+/**
+ * Starts a pass of `pipeline` from its console page (the "Run a pass now"
+ * button) and polls the delivered submissions (every 250 ms, at most 20 s)
+ * until `key` is listed; resolves to how many links to `key` the list
+ * shows at the end (1 once delivered, 0 if it never was), the page left
+ * on that list.
+ */
+export async function runPassUntilDelivered(page: Page, pipeline: string, key: string): Promise<number> {
+  await page.goto(`/pipelines/${pipeline}`);
+  await Promise.all([page.waitForURL(/done=run-started/), page.getByRole('button', { name: /Run a pass now/ }).first().click()]);
+  const link = page.locator(`main a[href="/submissions/${pipeline}/${encodeURIComponent(key)}"]`);
+  let delivered = 0;
+  for (let i = 0; i < 80 && delivered === 0; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    await page.goto(`/submissions?pipeline=${pipeline}&state=delivered`);
+    delivered = await link.count();
+  }
+  return delivered;
+}

@@ -14,7 +14,7 @@ import { AxeBuilder } from '@axe-core/playwright';
 import type { Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyExport } from '../../pipelines/audit/export-verify.js';
-import { canaries, FULL, LEGACY, QUICK, REFUSED, signInAs, startBrowserConsole, type BrowserConsole } from './browser.test-helpers.js';
+import { canaries, FULL, LEGACY, QUICK, REFUSED, runPassUntilDelivered, signInAs, startBrowserConsole, type BrowserConsole } from './browser.test-helpers.js';
 import { TEST_USERS } from './console.test-helpers.js';
 import { deadLetterPath } from './pages/dead-letters.pages.js';
 
@@ -182,16 +182,7 @@ describe('the console in headless Chromium', () => {
     expect(await operator.locator('main').textContent()).toMatch(/Dead/i);
     await Promise.all([operator.waitForURL(/done=retried/), operator.getByRole('button', { name: 'Retry' }).click()]);
     expect(await operator.locator('.govuk-notification-banner').textContent()).toMatch(/Sent back to received/);
-    await operator.goto(`/pipelines/${FULL}`);
-    await Promise.all([operator.waitForURL(/done=run-started/), operator.getByRole('button', { name: /Run a pass now/ }).first().click()]);
-    const link = operator.locator(`main a[href="/submissions/${FULL}/${encodeURIComponent('F/C1')}"]`);
-    let delivered = 0;
-    for (let i = 0; i < 80 && delivered === 0; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      await operator.goto(`/submissions?pipeline=${FULL}&state=delivered`);
-      delivered = await link.count();
-    }
-    expect(delivered).toBe(1);
+    expect(await runPassUntilDelivered(operator, FULL, 'F/C1')).toBe(1);
   }, 60_000);
 
   it('lets an operator correct and resubmit a legacy refusal, delivered under the same key', async () => {
@@ -208,16 +199,7 @@ describe('the console in headless Chromium', () => {
     expect(await violations(operator)).toEqual([]);
 
     // The next pass, started from the console, delivers the correction.
-    await operator.goto(`/pipelines/${LEGACY}`);
-    await Promise.all([operator.waitForURL(/done=run-started/), operator.getByRole('button', { name: /Run a pass now/ }).first().click()]);
-    const link = operator.locator(`main a[href="/submissions/${LEGACY}/${encodeURIComponent('F/A2')}"]`);
-    let delivered = 0;
-    for (let i = 0; i < 80 && delivered === 0; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      await operator.goto(`/submissions?pipeline=${LEGACY}&state=delivered`);
-      delivered = await link.count();
-    }
-    expect(delivered).toBe(1);
+    expect(await runPassUntilDelivered(operator, LEGACY, 'F/A2')).toBe(1);
     // The other refusal, not corrected, is not delivered.
     expect(await operator.locator(`main a[href="/submissions/${LEGACY}/${encodeURIComponent('F/A1')}"]`).count()).toBe(0);
     expect(await operator.content()).not.toContain(REFUSED[1]);
