@@ -20,6 +20,12 @@ export const ConnectorErrors = defineErrors({
       reject: 'for one inbox file that could not be read: it is quarantined and the other files go on',
     },
   },
+  SOURCE_NOT_REGULAR_FILE: {
+    code: 'SOURCE_NOT_REGULAR_FILE',
+    disposition: 'reject',
+    means: 'An entry of a source folder (or an inbox file as it was about to be opened) is a symbolic link, a folder, a FIFO, a socket or a device, or was replaced between the look at it and its opening; it was never opened, and the inbox moved it to quarantine as it is.',
+    hint: 'Drop regular files only: copy the file itself rather than a link to it; remove the entry from quarantine once the sender has been told.',
+  },
   SOURCE_NOT_CHUNKABLE: {
     code: 'SOURCE_NOT_CHUNKABLE',
     disposition: 'fatal',

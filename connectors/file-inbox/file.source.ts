@@ -7,17 +7,28 @@
  * read is skipped with one log line (see `file-reads.ts`).
  */
 import { readdir, stat } from 'node:fs/promises';
+import type { Dirent, ReadStream } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ConnectorDef, ConnectorEnv, Ctx, InputFormat, Source, SourceItem } from '../connector.types.js';
+import type { ConnectorDef, ConnectorEnv, Ctx, InputFormat, ReadItem, Source, SourceItem } from '../connector.types.js';
 import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
 import { formatFromName, readFileRecords, resolveOptions, type ReadOptions } from './readers/index.js';
 import { jsonSchema } from '../config.schema.js';
 import { DEFAULT_CHUNK_BYTES, fileSourceConfigSchema, type FileSourceConfig } from './file.config.js';
-import { ndjsonChunks, type FileChunk } from './ndjson-chunks.js';
+import { ndjsonChunks, refusedChunk, type FileChunk } from './ndjson-chunks.js';
 import { namePattern, toSourceItem } from './source-items.js';
 import { FileReads, fingerprintOf, readBefore, type FileFingerprint } from './file-reads.js';
+import { entryKind, isNotRegularFile, notRegularFile, openRegular, type FileIdentity } from './safe-open.js';
+import { readRecords } from './readers/index.js';
 
 export type { FileChunk } from './ndjson-chunks.js';
+
+/** What a source folder holds that matches: regular files to read, and entries refused unopened (links, folders, FIFOs...), each with what it is. */
+export interface FolderListing {
+  files: string[];
+  refused: { path: string; kind: string }[];
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function unreadable(path: string, e: unknown): ConnectorFailure {
   const code = (e as NodeJS.ErrnoException).code;
@@ -64,26 +75,40 @@ export class FileSource implements Source {
 
   /**
    * The files to read now: the path itself when it is a file, else the
-   * folder's matching files (hidden ones left out) in name order. Throws
-   * {@link ConnectorFailure} `SOURCE_UNREADABLE` (fatal when the path is
-   * missing or forbidden, retry for other I/O errors).
+   * folder's matching regular files (hidden ones left out) in name order.
+   * Throws {@link ConnectorFailure} `SOURCE_UNREADABLE` (fatal when the path
+   * is missing or forbidden, retry for other I/O errors).
    */
   async files(): Promise<string[]> {
+    return (await this.listing()).files;
+  }
+
+  /**
+   * {@link files}, and the matching entries of the folder that are not
+   * regular files (symbolic links, folders, FIFOs, sockets, devices; hidden
+   * ones left out), in name order, which are never opened. The configured
+   * path itself is the operator's choice and may be a link. Throws as
+   * {@link files} does.
+   */
+  async listing(): Promise<FolderListing> {
     let info;
     try {
       info = await stat(this.path);
     } catch (e) {
       throw unreadable(this.path, e);
     }
-    if (!info.isDirectory()) return [this.path];
-    let entries;
+    if (!info.isDirectory()) return { files: [this.path], refused: [] };
+    let entries: Dirent[];
     try {
       entries = await readdir(this.path, { withFileTypes: true });
     } catch (e) {
       throw unreadable(this.path, e);
     }
-    const names = entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && this.matches(e.name)).map((e) => e.name);
-    return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((n) => join(this.path, n));
+    const matching = entries.filter((e) => !e.name.startsWith('.') && this.matches(e.name)).sort((a, b) => byName(a.name, b.name));
+    return {
+      files: matching.filter((e) => e.isFile()).map((e) => join(this.path, e.name)),
+      refused: matching.filter((e) => !e.isFile()).map((e) => ({ path: join(this.path, e.name), kind: entryKind(e) })),
+    };
   }
 
   /** The reader options for one of {@link files}. */
@@ -114,13 +139,26 @@ export class FileSource implements Source {
    * fit a file (e.g. XML without `xml.recordPath`).
    */
   async *read(ctx: Ctx): AsyncGenerator<SourceItem, void, undefined> {
-    for (const file of await this.files()) {
+    const { files, refused } = await this.listing();
+    for (const entry of refused) if (entry.kind !== 'a folder') yield this.refusal(notRegularFile(entry.path, entry.kind), entry.path);
+    for (const file of files) {
       if (ctx.signal.aborted) return;
       const fp = await this.toRead(file, ctx);
       if (fp === 'unchanged') continue;
-      yield* this.readFile(file, ctx);
+      try {
+        yield* this.readFile(file, ctx);
+      } catch (e) {
+        if (!isNotRegularFile(e)) throw e;
+        yield this.refusal(e, file);
+        continue;
+      }
       if (fp && !ctx.signal.aborted) this.reads.readToEnd(file, fp);
     }
+  }
+
+  /** The one unreadable item of an entry refused unopened. */
+  private refusal(e: ConnectorFailure, file: string): SourceItem {
+    return { ok: false, error: { code: e.code, disposition: 'reject', message: e.message }, at: { file, record: 1 } };
   }
 
   /**
@@ -147,9 +185,26 @@ export class FileSource implements Source {
     if (ctx.state) await this.reads.commit(ctx.state);
   }
 
-  /** Yields the records of one file as {@link read} does; locations name the file `label` (default `file`). */
-  protected async *readFile(file: string, ctx: Ctx, label = file): AsyncGenerator<SourceItem, void, undefined> {
-    const records = readFileRecords(file, this.readOptions(label));
+  /**
+   * Yields the records of one file as {@link read} does; locations name the
+   * file `label` (default `file`). The file is opened only when it is a
+   * regular file (and, with `expect`, the one with that identity), never
+   * through a link: else throws `SOURCE_NOT_REGULAR_FILE` before reading
+   * (see `openRegular`).
+   */
+  protected async *readFile(file: string, ctx: Ctx, label = file, expect?: FileIdentity): AsyncGenerator<SourceItem, void, undefined> {
+    let records: AsyncGenerator<ReadItem, void, undefined>;
+    let stream: ReadStream | undefined;
+    if (file === this.path) records = readFileRecords(file, this.readOptions(label));
+    else {
+      try {
+        stream = (await openRegular(file, label, expect)).createReadStream({ highWaterMark: 64 * 1024 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).syscall !== undefined) throw unreadable(file, e);
+        throw e;
+      }
+      records = readRecords(stream, this.readOptions(label));
+    }
     try {
       for await (const item of records) {
         yield toSourceItem(item);
@@ -158,6 +213,8 @@ export class FileSource implements Source {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).syscall !== undefined) throw unreadable(file, e);
       throw e;
+    } finally {
+      stream?.destroy();
     }
   }
 
@@ -167,7 +224,9 @@ export class FileSource implements Source {
    * `SOURCE_UNREADABLE` as {@link read} does.
    */
   protected async *chunkFiles(ctx: Ctx): AsyncGenerator<FileChunk, void, undefined> {
-    for (const file of await this.files()) {
+    const { files, refused } = await this.listing();
+    for (const entry of refused) if (entry.kind !== 'a folder') yield refusedChunk(entry.path, notRegularFile(entry.path, entry.kind));
+    for (const file of files) {
       if (ctx.signal.aborted) return;
       const fp = await this.toRead(file, ctx);
       if (fp === 'unchanged') continue;
@@ -177,6 +236,7 @@ export class FileSource implements Source {
         ...(this.config.encoding !== undefined && { encoding: this.config.encoding }),
         ...(this.config.maxRecordBytes !== undefined && { maxRecordBytes: this.config.maxRecordBytes }),
         ...(this.config.json?.maxDepth !== undefined && { maxDepth: this.config.json.maxDepth }),
+        ...(file === this.path && { configured: true }),
       };
       try {
         yield* ndjsonChunks(file, opts);

@@ -25,27 +25,29 @@ export function isTemporaryName(name: string): boolean {
   return name.startsWith('.') || name.endsWith('~') || TEMPORARY_EXTENSIONS.has(extname(name).toLowerCase());
 }
 
-/** Size and modification time, the two things that show a file is still being written. */
+/** Size and modification time, the two things that show a file is still being written, and the device and inode that say which file it is. */
 export interface FileLook {
   size: number;
   mtimeMs: number;
+  dev: number;
+  ino: number;
 }
 
-/** A look at `path`, or undefined when it is gone. Other errors are thrown. */
+/** A look at `path` (never through a link), or undefined when it is gone or not a regular file. Other errors are thrown. */
 export async function look(path: string): Promise<FileLook | undefined> {
   let s: Stats;
   try {
-    s = await stat(path);
+    s = await lstat(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
-  return s.isFile() ? { size: s.size, mtimeMs: s.mtimeMs } : undefined;
+  return s.isFile() ? { size: s.size, mtimeMs: s.mtimeMs, dev: s.dev, ino: s.ino } : undefined;
 }
 
-/** Whether two looks at a file see the same size and modification time. */
+/** Whether two looks see the same file with the same size and modification time. */
 export function sameLook(a: FileLook, b: FileLook | undefined): boolean {
-  return b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  return b !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.dev === b.dev;
 }
 
 /** `name` with `-n` before its extension (`a.csv`, `a-2.csv`, `a-3.csv`, ...). */
@@ -133,6 +135,31 @@ export async function reserveSealedName(dir: string, name: string, src?: string)
  */
 export function isClearCopy(name: string): boolean {
   return !name.endsWith(SEALED_SUFFIX) && !name.endsWith('.errors.json') && !name.endsWith('.error.json') && !isTemporaryName(name);
+}
+
+/**
+ * Moves the entry `src` (a link, FIFO, folder: anything that was refused
+ * unopened) as it is into `dir` under `name` or the first `numberedName`
+ * whose stem no sealed file, report or other entry has, never replacing
+ * anything; never opens it or follows it. Resolves to the new path.
+ */
+export async function moveUnopened(src: string, dir: string, name: string): Promise<string> {
+  for (let n = 1; ; n++) {
+    const stem = numberedName(name, n);
+    const dst = join(dir, stem);
+    if ((await takenStem(dir, stem)) || (await exists(dst + SEALED_SUFFIX))) continue;
+    try {
+      await link(src, dst);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? '';
+      if (code === 'EEXIST') continue;
+      if (!NO_HARD_LINKS.has(code)) throw e;
+      await rename(src, dst);
+      return dst;
+    }
+    await unlink(src);
+    return dst;
+  }
 }
 
 /** Removes the reservation at `path` when it is still empty (the sealing failed before its file was put in place). */

@@ -21,7 +21,7 @@ import type { ConnectorDef, ConnectorEnv, Ctx, SealedFiles, SourceItem } from '.
 import { isCoded } from '../../lib/errors.js';
 import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
 import { parseDuration } from '../../lib/duration.js';
-import { FileSource } from './file.source.js';
+import { FileSource, type FolderListing } from './file.source.js';
 import { jsonSchema } from '../config.schema.js';
 import { INBOX_DEFAULTS, inboxSourceConfigSchema, type InboxSourceConfig } from './inbox.config.js';
 import {
@@ -32,6 +32,7 @@ import {
   isClearCopy,
   isTemporaryName,
   look,
+  moveUnopened,
   orphanedClaims,
   releaseReservation,
   reserveSealedName,
@@ -40,6 +41,7 @@ import {
   type FileLook,
 } from './inbox.folders.js';
 import { FileTally, reportOf } from './inbox.report.js';
+import { isNotRegularFile, type FileIdentity } from './safe-open.js';
 
 /** The folders a file moves through, absolute. */
 export interface InboxFolders {
@@ -51,15 +53,17 @@ export interface InboxFolders {
   claim: string;
 }
 
-/** A claimed file: where it is now, and the name it had in the inbox. */
+/** A claimed file: where it is now, the name it had in the inbox, and which file it was when looked at before the claim (when it was). */
 interface Claimed {
   path: string;
   name: string;
+  identity?: FileIdentity;
 }
 
-/** A file read to its end in this pass, waiting for {@link InboxSource.commit}. */
+/** A file read to its end in this pass, waiting for {@link InboxSource.commit}; `refused` when it was not a regular file and was never opened. */
 interface ReadFile extends Claimed {
   tally: FileTally;
+  refused?: boolean;
 }
 
 /** Test and tool knobs that are not configuration. */
@@ -71,6 +75,9 @@ export interface InboxOptions {
 }
 
 const HEARTBEAT_MS = 30_000;
+
+/** In {@link InboxSource}'s ready list: an entry that is not a regular file, taken at once and refused unopened. */
+const REFUSED = 'refused';
 
 function durationMs(value: string, name: string): number {
   const ms = parseDuration(value);
@@ -145,13 +152,13 @@ export class InboxSource extends FileSource {
     for (const [path, first] of looks) {
       if (ctx.signal.aborted) return;
       const name = basename(path);
-      if (!sameLook(first, await look(path))) continue;
+      if (first !== REFUSED && !sameLook(first, await look(path))) continue;
       const claimed = await claimFile(path, this.folders.claim, name).catch((e: unknown) => {
         throw inboxFailure(this.folders.processing, e);
       });
       if (claimed === undefined) continue;
       ctx.log.info({ file: name }, 'claimed a file from the inbox');
-      yield* this.readClaimed({ path: claimed, name }, ctx);
+      yield* this.readClaimed(first === REFUSED ? { path: claimed, name } : { path: claimed, name, identity: first }, ctx);
     }
   }
 
@@ -172,6 +179,10 @@ export class InboxSource extends FileSource {
     const files = this.finished;
     this.finished = [];
     for (const f of files) {
+      if (f.refused) {
+        await this.quarantineUnopened(f, ctx);
+        continue;
+      }
       const reason = f.tally.quarantineReason;
       const dir = reason ? this.folders.quarantine : this.folders.done;
       let reserved: string | undefined;
@@ -196,6 +207,24 @@ export class InboxSource extends FileSource {
         if (reserved !== undefined) await releaseReservation(reserved);
         ctx.log.error({ file: f.name, err: e }, 'could not seal a read file out of processing; the next pass reads it again');
       }
+    }
+  }
+
+  /**
+   * Moves an entry that was refused unopened (a link, FIFO, folder...) as it
+   * is into quarantine, never sealing it (sealing would read through it),
+   * with `<name>.error.json` giving the reason. Logged, never thrown: an
+   * entry that cannot be moved stays claimed and is refused again next pass.
+   */
+  private async quarantineUnopened(f: ReadFile, ctx: Ctx): Promise<void> {
+    const reason = f.tally.quarantineReason;
+    try {
+      const moved = await moveUnopened(f.path, this.folders.quarantine, f.name);
+      const shown = relative(dirname(this.folders.inbox), moved);
+      await writeJsonAtomic(`${moved}.error.json`, reportOf(f.tally, f.name, shown, new Date(this.now())));
+      ctx.log.warn({ file: f.name, movedTo: shown, code: reason?.code }, `quarantined, unopened, an inbox entry that is not a regular file: ${reason?.message ?? ''}`);
+    } catch (e) {
+      ctx.log.error({ file: f.name, err: e }, 'could not move an entry that is not a regular file out of processing; the next pass refuses it again');
     }
   }
 
@@ -317,17 +346,22 @@ export class InboxSource extends FileSource {
 
   /**
    * The inbox files that may be taken, in name order, with the look that
-   * judged them: not named as temporary, and unchanged for `settle`. Calls
-   * `settling` with the wait for each file that is not yet.
+   * judged them: not named as temporary, and unchanged for `settle`; then
+   * the matching entries that are not regular files (links, FIFOs,
+   * folders other than the inbox's own), {@link REFUSED}, to be claimed and
+   * quarantined unopened. Calls `settling` with the wait for each file that
+   * is not yet.
    */
-  private async ready(settling?: (waitMs: number) => void): Promise<Map<string, FileLook>> {
-    let files: string[];
+  private async ready(settling?: (waitMs: number) => void): Promise<Map<string, FileLook | typeof REFUSED>> {
+    let listing: FolderListing;
     try {
-      files = await this.files();
+      listing = await this.listing();
     } catch (e) {
       throw e instanceof ConnectorFailure ? e : inboxFailure(this.folders.inbox, e);
     }
-    const out = new Map<string, FileLook>();
+    const { files } = listing;
+    const own = new Set([this.folders.processing, this.folders.done, this.folders.quarantine]);
+    const out = new Map<string, FileLook | typeof REFUSED>();
     for (const path of files) {
       if (isTemporaryName(basename(path))) continue;
       const first = await look(path);
@@ -336,16 +370,18 @@ export class InboxSource extends FileSource {
       if (age >= this.settleMs) out.set(path, first);
       else settling?.(this.settleMs - Math.max(0, age));
     }
+    for (const { path } of listing.refused) if (!own.has(path) && !isTemporaryName(basename(path))) out.set(path, REFUSED);
     return out;
   }
 
   private async *readClaimed(claimed: Claimed, ctx: Ctx): AsyncGenerator<SourceItem, void, undefined> {
     const tally = new FileTally();
     const label = join(this.folders.inbox, claimed.name);
+    let refused = false;
     await heartbeat(this.folders.claim);
     let beat = this.now();
     try {
-      for await (const item of this.readFile(claimed.path, ctx, label)) {
+      for await (const item of this.readFile(claimed.path, ctx, label, claimed.identity)) {
         tally.see(item);
         yield item;
         if ((tally.records & 0x3ff) === 0 && this.now() - beat > HEARTBEAT_MS) {
@@ -355,11 +391,12 @@ export class InboxSource extends FileSource {
       }
     } catch (e) {
       const error = isCoded(e) ? { code: e.code, disposition: 'reject' as const, message: e.message } : connectorError(ConnectorErrors.SOURCE_UNREADABLE, (e as Error).message, undefined, 'reject');
+      refused = isNotRegularFile(e);
       tally.fail(error);
       yield { ok: false, error, at: { file: label, record: tally.records + tally.unreadable + 1 } };
     }
     if (ctx.signal.aborted) return;
-    this.finished.push({ ...claimed, tally });
+    this.finished.push({ ...claimed, tally, ...(refused && { refused }) });
   }
 }
 

@@ -14,6 +14,12 @@ import { encodingFromBom } from './readers/decode.js';
 import { NDJSON_CHUNK_PARSER, type NdjsonChunk } from './readers/ndjson.chunk-parser.js';
 import { DEFAULT_MAX_RECORD_BYTES, readRecords, type ReadEncoding } from './readers/index.js';
 import { toSourceItem } from './source-items.js';
+import { isNotRegularFile, openRegular } from './safe-open.js';
+
+/** The chunk standing for a file refused unopened (see `openRegular`): no bytes, the refusal as its one error. */
+export function refusedChunk(file: string, e: ConnectorFailure): FileChunk {
+  return { file, firstRecord: 1, firstLine: 1, bytes: new Uint8Array(0), parser: NDJSON_CHUNK_PARSER, refused: { code: e.code, message: e.message } };
+}
 
 /** Whole lines of one NDJSON file, with the numbers of the first line and first record in them, for the NDJSON chunk parser. */
 export interface FileChunk extends NdjsonChunk {
@@ -29,6 +35,8 @@ export interface ChunkOptions {
   maxRecordBytes?: number;
   /** Handed to the chunk parser with each chunk: the source's `json.maxDepth`. */
   maxDepth?: number;
+  /** The file is the source's configured path (the operator's choice, which may be a link): opened as it is, not through `openRegular`. */
+  configured?: boolean;
   signal?: AbortSignal;
 }
 
@@ -53,7 +61,9 @@ function isRecord(parts: readonly Buffer[], bytes: number, encoding: string, lim
  * Cuts the NDJSON file `file` into chunks of about `chunkBytes`, each ending
  * at a line end (the last may end without one). A line longer than
  * `maxRecordBytes` is cut short to one byte over the limit, so the worker
- * reports it as `INPUT_RECORD_TOO_LARGE` and memory stays bounded. Throws a
+ * reports it as `INPUT_RECORD_TOO_LARGE` and memory stays bounded. A file
+ * that is not a regular file when opened (see `openRegular`) is one
+ * {@link refusedChunk}. Throws a
  * {@link ConnectorFailure} `SOURCE_NOT_CHUNKABLE` for a UTF-16 file (its
  * line ends are not single bytes) and the stream's I/O errors.
  */
@@ -91,7 +101,14 @@ export async function* ndjsonChunks(file: string, opts: ChunkOptions): AsyncGene
     size = lines = records = 0;
     return chunk;
   };
-  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
+  let stream;
+  try {
+    stream = opts.configured ? createReadStream(file, { highWaterMark: 64 * 1024 }) : (await openRegular(file, file)).createReadStream({ highWaterMark: 64 * 1024 });
+  } catch (e) {
+    if (!isNotRegularFile(e)) throw e;
+    yield refusedChunk(file, e);
+    return;
+  }
   try {
     for await (const buf of stream as AsyncIterable<Buffer>) {
       if (opts.signal?.aborted) return;
@@ -126,6 +143,10 @@ export async function* ndjsonChunks(file: string, opts: ChunkOptions): AsyncGene
  * Pass the same `encoding` and `maxRecordBytes` the chunks were cut with.
  */
 export async function* readChunk(chunk: FileChunk, opts: { encoding?: ReadEncoding; maxRecordBytes?: number } = {}): AsyncGenerator<SourceItem, void, undefined> {
+  if (chunk.refused) {
+    yield { ok: false, error: { code: chunk.refused.code, disposition: 'reject', message: chunk.refused.message }, at: { file: chunk.file, record: chunk.firstRecord } };
+    return;
+  }
   async function* bytes(): AsyncGenerator<Uint8Array> {
     yield chunk.bytes;
   }

@@ -5,8 +5,8 @@
  * row is committed before the file is written, so no sealed file exists
  * whose key the store does not hold.
  */
-import { createReadStream } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -15,6 +15,9 @@ import { openSealedFile, writeSealedFile, type KeyRing } from '../../lib/envelop
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { iso } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
+
+/** How `moveIn` opens the file it seals: never through a symbolic link (ELOOP), and never blocking on a FIFO. */
+const NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 const UPSERT = `INSERT INTO sealed_files (pipeline, path, kind, subject, kid, dek, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
   ON CONFLICT (pipeline, path) DO UPDATE SET kind = excluded.kind, subject = excluded.subject, kid = excluded.kid, dek = excluded.dek, created_at = excluded.created_at`;
@@ -56,7 +59,12 @@ export function sealedFiles(store: StateStore, keys: KeyRing, pipeline: string):
     },
     async moveIn(src, path, meta) {
       const abs = resolve(path);
-      await writeSealedFile(abs, await register(abs, meta), fileAad(pipeline, abs), createReadStream(src));
+      const clear = (await open(src, NO_FOLLOW)).createReadStream();
+      try {
+        await writeSealedFile(abs, await register(abs, meta), fileAad(pipeline, abs), clear);
+      } finally {
+        clear.destroy();
+      }
       await unlink(src);
     },
     async read(path) {

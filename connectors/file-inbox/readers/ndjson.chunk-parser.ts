@@ -15,6 +15,8 @@ import { tooDeepMessage } from './record-buffer.js';
 export interface NdjsonChunk extends ByteChunk {
   /** The source's `json.maxDepth`; default 64. */
   maxDepth?: number;
+  /** Set (with no bytes) for a folder entry that was refused unopened (a link, a FIFO...): the one error the chunk reports. */
+  refused?: { code: string; message: string };
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
@@ -34,6 +36,10 @@ function jsonProblem(e: unknown): string {
  */
 export function parseNdjsonChunk(chunk: NdjsonChunk): ParsedChunk {
   const out: ParsedChunk = { lines: [], bodies: [], json: [], errors: [] };
+  if (chunk.refused) {
+    out.errors.push({ line: chunk.firstLine, ...chunk.refused });
+    return out;
+  }
   const maxDepth = chunk.maxDepth ?? DEFAULT_MAX_DEPTH;
   const text = decoder.decode(chunk.bytes);
   const replaced = !isUtf8(chunk.bytes);
