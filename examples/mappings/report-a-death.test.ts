@@ -4,11 +4,13 @@
  * and rejects (and why), that each office receives only its own fields and
  * never another office's or the informant's answers, that no error shows a
  * value, and that the route conditions written in the mappings' headers
- * select the same submissions as the mappings themselves.
+ * select the same submissions as the mappings themselves, and that the
+ * passport records fit the fixed-width layout its header describes.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
+import { fixedWidthFormat, type FixedWidthFormatConfig } from '../../connectors/file-drop/formats/fixed-width.format.js';
 import { formatProblem, loadMapping, type CompiledMapping, type MapResult } from '../../mappings/index.js';
 
 const HERE = new URL('./', import.meta.url);
@@ -247,5 +249,66 @@ describe('route conditions in the mappings\' headers', () => {
     }
     const wx = submissions.find((s) => s.submission_reference === 'KJ5AT6RV');
     expect(routes.filter((r) => wx && r.applies(wx)).map((r) => r.name)).toEqual(['report-a-death-driving-licence', 'report-a-death-passport']);
+  });
+});
+
+/** The passport batch layout described in report-a-death-passport.yaml's header. */
+const PASSPORT_LAYOUT: FixedWidthFormatConfig = {
+  kind: 'fixed-width',
+  encoding: 'latin1',
+  lineEnding: 'crlf',
+  timezone: 'Europe/London',
+  header: {
+    length: 120,
+    fields: [
+      { name: 'RECORD_TYPE', length: 1, value: 'H' },
+      { name: 'FILE_ID', length: 8, value: 'HMPODTH' },
+      { name: 'FILE_DATE', length: 8, date: 'yyyyMMdd' },
+      { name: 'FILE_SEQ', length: 6, sequence: true },
+    ],
+  },
+  detail: {
+    length: 120,
+    fields: [
+      { name: 'RECORD_TYPE', length: 1, value: 'D' },
+      { name: 'CASE_REF', length: 8 },
+      { name: 'PASSPORT_NO', length: 9, type: 'numeric' },
+      { name: 'SURNAME', length: 30 },
+      { name: 'FORENAMES', length: 30 },
+      { name: 'DATE_OF_BIRTH', length: 8, type: 'numeric' },
+      { name: 'DATE_OF_DEATH', length: 8, type: 'numeric' },
+      { name: 'NOTIFIED_ON', length: 8, type: 'numeric' },
+    ],
+  },
+  trailer: {
+    length: 120,
+    fields: [
+      { name: 'RECORD_TYPE', length: 1, value: 'T' },
+      { name: 'RECORD_COUNT', length: 7, count: 'records' },
+    ],
+  },
+};
+
+describe('the passport batch file', () => {
+  it('holds every record the passport mapping takes, byte for byte as the mainframe layout says', () => {
+    const golden = new URL('./report-a-death-passport.golden.dat', HERE);
+    const { compiled } = load('report-a-death-passport');
+    const format = fixedWidthFormat(PASSPORT_LAYOUT);
+    const facts = { name: 'HMPODTH_20250402_000007.dat', sequence: 7, createdAt: new Date('2025-04-02T01:00:00Z'), pipeline: 'report-a-death' };
+    const lines: string[] = [];
+    for (const s of submissions) {
+      const r = compiled.map(s);
+      if (!r.ok) continue;
+      const out = format.format({ record: r.record, children: {} });
+      if (!out.ok) throw new Error(`${s.submission_reference}: ${out.error.message}`);
+      lines.push(out.text);
+    }
+    expect(lines).toHaveLength(4);
+    const end = format.end(facts, { records: lines.length, lines: lines.length + 2, sums: {} });
+    const file = Buffer.from((end.head ?? format.begin(facts)) + lines.join('') + end.tail, 'latin1');
+    if (process.env.REKEY_UPDATE_GOLDEN === '1') writeFileSync(golden, file);
+    expect(existsSync(golden), 'golden file missing (REKEY_UPDATE_GOLDEN=1 writes it)').toBe(true);
+    expect(file.toString('latin1')).toBe(readFileSync(golden).toString('latin1'));
+    for (const line of file.toString('latin1').split('\r\n').slice(0, -1)) expect(line).toHaveLength(120);
   });
 });
