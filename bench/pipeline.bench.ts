@@ -7,7 +7,9 @@
  * (as rekey always stores them: on the mapping workers) against the same
  * run with bodies in clear (a bench-only codec, bench/clear-bodies.ts,
  * which gives the workers no key, so they leave bodies clear too), to
- * price encryption at rest.
+ * price encryption at rest. With REKEY_BENCH_ONLY=counts, the 2-worker run
+ * with and without the ledger's count triggers, on SQLite and PostgreSQL
+ * state, to price counts kept as rows change.
  */
 import { BENCH_PII_KEY, benchPassOptions } from './pass-options.js';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -102,10 +104,19 @@ function timedCodec(codec: BodyCodec, clock: SealClock): BodyCodec {
 /** A run's figure, with the main thread's own CPU time per record (the thread that serves the ledger). */
 type LedgerFigure = Figure & { mainThreadCpuMicrosPerRecord: number };
 
-async function withLedger(base: string, name: string, input: string, total: number, threads: number, bodies: Bodies = 'sealed', clock?: SealClock): Promise<LedgerFigure> {
+/** Where a run keeps its state: SQLite in the run's folder unless `stateUrl` names another store; `countTriggers: false` drops migration 0016's triggers first. */
+interface StateChoice {
+  stateUrl?: string;
+  countTriggers?: boolean;
+}
+
+async function withLedger(base: string, name: string, input: string, total: number, threads: number, bodies: Bodies = 'sealed', clock?: SealClock, state: StateChoice = {}): Promise<LedgerFigure> {
   const loaded = await loadPipelineFile(pipelineDir(base, name, input));
   if (!loaded.pipeline) throw new Error(loaded.problems.map((p) => p.message).join('\n'));
-  const runtime = await openRuntime(`sqlite:${join(base, `${name}.state.sqlite`)}`);
+  const runtime = await openRuntime(state.stateUrl ?? `sqlite:${join(base, `${name}.state.sqlite`)}`);
+  if (state.countTriggers === false) {
+    for (const op of ['insert', 'update', 'delete']) await runtime.store.exec(`DROP TRIGGER ledger_counts_${op}${runtime.store.dialect === 'postgres' ? ' ON ledger' : ''}`);
+  }
   const pool = threads ? new MappingPool(loaded.pipeline.mappingFile, threads, key) : undefined;
   if (pool) await pool.mapMany([]);
   const injected = bodies === 'clear' ? CLEAR_BODIES_FOR_BENCH : clock ? timedCodec(sealedBodies(runtime.ledger.keys), clock) : undefined;
@@ -120,7 +131,9 @@ async function withLedger(base: string, name: string, input: string, total: numb
   await pool?.close();
   await runtime.close();
   if (r.delivered !== total) throw new Error(`${name}: delivered ${r.delivered} of ${total}`);
-  const what = bodies === 'clear' ? 'ledger and audit, bodies in clear (bench only)' : 'ledger and audit';
+  const what = [bodies === 'clear' ? 'ledger and audit, bodies in clear (bench only)' : 'ledger and audit', state.stateUrl ? 'state on PostgreSQL' : '', state.countTriggers === false ? 'no count triggers' : '']
+    .filter(Boolean)
+    .join(', ');
   const figure = { name: `${name} (${threads ? `${threads} workers` : 'main thread only'}, ${what})`, records: total, seconds, perSecond: total / seconds, cpuMicrosPerRecord };
   return { ...figure, mainThreadCpuMicrosPerRecord };
 }
@@ -205,6 +218,54 @@ async function encryptionBench(base: string, input: string, total: number): Prom
   };
 }
 
+/** A PostgreSQL state URL in a schema of its own, for one run; `dropSchema` removes it after. */
+function pgState(name: string): string {
+  const url = new URL(process.env.REKEY_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
+  url.searchParams.set('schema', `rekey_bench_${name}`);
+  return url.href;
+}
+
+async function dropSchema(name: string): Promise<void> {
+  const runtime = await openRuntime(pgState(name));
+  try {
+    await runtime.store.exec(`DROP SCHEMA rekey_bench_${name} CASCADE`);
+  } finally {
+    await runtime.close();
+  }
+}
+
+/**
+ * What keeping the ledger's counts by state costs a pass (migration 0016's
+ * triggers), on SQLite and on PostgreSQL state: the 2-worker run with the
+ * triggers and with them dropped, alternated with, without, without, with
+ * (REKEY_BENCH_COUNTS_ROUNDS times, default 1) on each store.
+ */
+async function countsBench(base: string, input: string, total: number): Promise<Record<string, unknown>> {
+  const rounds = Math.max(1, Number(process.env.REKEY_BENCH_COUNTS_ROUNDS ?? 1));
+  const figures: LedgerFigure[] = [];
+  const ratios: Record<string, number> = {};
+  for (const store of ['sqlite', 'postgres'] as const) {
+    const runs: Record<'with' | 'without', LedgerFigure[]> = { with: [], without: [] };
+    let n = 0;
+    for (let i = 0; i < rounds; i++) {
+      for (const kind of ['with', 'without', 'without', 'with'] as const) {
+        const name = `counts_${store}_${kind}_${++n}`;
+        const stateUrl = store === 'postgres' ? pgState(name) : undefined;
+        try {
+          runs[kind].push(await withLedger(base, name, input, total, 2, 'sealed', undefined, { stateUrl, countTriggers: kind === 'with' }));
+        } finally {
+          if (stateUrl) await dropSchema(name);
+        }
+      }
+    }
+    figures.push(...runs.with, ...runs.without);
+    const rate = (fs: Figure[]) => median(fs.map((f) => f.perSecond));
+    // Throughput with the count triggers over throughput without (1 = free).
+    ratios[`${store}WithVsWithout`] = rate(runs.with) / rate(runs.without);
+  }
+  return { benchmark: 'pipeline', figures, ratios };
+}
+
 /** Runs the pipeline benchmark over `total` submissions. */
 export async function pipelineBench(total = 1_000_000): Promise<Record<string, unknown>> {
   const base = mkdtempSync(join(process.env.REKEY_BENCH_DIR ?? tmpdir(), 'rekey-bench-'));
@@ -212,9 +273,10 @@ export async function pipelineBench(total = 1_000_000): Promise<Record<string, u
     const input = await writeInput(base, total);
     const only = process.env.REKEY_BENCH_ONLY;
     if (only === 'encryption') return await encryptionBench(base, input, total);
+    if (only === 'counts') return await countsBench(base, input, total);
     if (only) {
       const run = { main: () => withLedger(base, 'main', input, total, 0), workers: () => withLedger(base, 'workers', input, total, 2), bare: () => withoutLedger(base, 'bare', input, total, 2) }[only];
-      if (!run) throw new Error(`REKEY_BENCH_ONLY must be main, workers, bare or encryption, got ${only}`);
+      if (!run) throw new Error(`REKEY_BENCH_ONLY must be main, workers, bare, encryption or counts, got ${only}`);
       return { benchmark: 'pipeline', figures: [await run()], note: 'one configuration only (REKEY_BENCH_ONLY): no ratios' };
     }
     const main = await withLedger(base, 'main', input, total, 0);
