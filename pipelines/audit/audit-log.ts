@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { insertMany, iso, readDateStrict, readInt } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
-import { exportAudit, type AuditExportOptions } from './audit.export.js';
+import { exportAudit, type AuditExportOptions, type ExportTally } from './audit.export.js';
 import { entryHash, GENESIS_HASH } from './audit.hash.js';
 import { AUDIT_COLUMNS, rowToEntry, type AuditRow } from './audit.rows.js';
 import { AUDIT_EVENTS, type AuditEntry, type NewAuditEntry, type SignedCheckpoint, type VerifyResult } from './audit.types.js';
@@ -199,8 +199,49 @@ export class AuditLog {
     return writeCheckpointFile(dest, await this.checkpoints());
   }
 
-  /** Streams the selected entries as CSV or JSON text chunks (see `exportAudit`). */
+  /** Streams the selected entries as CSV or JSON text chunks (see `exportAudit`). Writes nothing: see `exportRecorded`. */
   export(opts: AuditExportOptions): AsyncIterable<string> {
     return exportAudit(this.store, opts);
+  }
+
+  /**
+   * As `export`, for a person (`actor`): once the stream ends, or is
+   * abandoned after it began, appends `audit-exported` (pipeline: the
+   * filter's, else `*`) with the format, the filter (pipeline, submission
+   * key, ledger state, events), the bounds asked for (`from`, `to`),
+   * the seqs covered, the entries selected (and, for `jsonl`, left out),
+   * whether it was signed and whether it completed; never an entry's
+   * content. The export's range is fixed before the entry is appended, so
+   * the entry is never in the export it records, which verifies as
+   * before. An export that failed before handing anything out records
+   * nothing. A failed append is thrown once the stream is done.
+   */
+  async *exportRecorded(opts: AuditExportOptions, actor: string): AsyncGenerator<string> {
+    const tally: ExportTally = { range: null, entries: 0, omitted: 0, complete: false };
+    let began = false;
+    try {
+      for await (const chunk of exportAudit(this.store, opts, tally)) {
+        began = true;
+        yield chunk;
+      }
+    } finally {
+      if (began || tally.complete) {
+        const bound = (b: number | Date | undefined) => (b === undefined ? null : b instanceof Date ? b.toISOString() : b);
+        const filter = Object.fromEntries(Object.entries({ pipeline: opts.pipeline, key: opts.key, state: opts.state, events: opts.events }).filter(([, v]) => v !== undefined));
+        const detail = {
+          keys: [],
+          format: opts.format,
+          filter,
+          from: bound(opts.from),
+          to: bound(opts.to),
+          range: tally.range,
+          entries: tally.entries,
+          ...(opts.format === 'jsonl' && { omitted: tally.omitted }),
+          signed: opts.format === 'jsonl' && Boolean(opts.signingKey),
+          complete: tally.complete,
+        };
+        await this.append([{ pipeline: opts.pipeline ?? '*', event: 'audit-exported', actor, detail }]);
+      }
+    }
   }
 }

@@ -47,6 +47,18 @@ export interface AuditExportOptions extends AuditRange, AuditExportFilter {
   describe?: Record<string, unknown>;
 }
 
+/** What an export has written so far, kept up to date by `exportAudit` as it yields (for the `audit-exported` entry). */
+export interface ExportTally {
+  /** The seqs the export covers, fixed when it starts (null when the range holds no entry, or before it is known). */
+  range: { from: number; to: number } | null;
+  /** Entries the filter selected, counted as each page is handed out. */
+  entries: number;
+  /** `jsonl`: entries the filter left out, handed out as their hashes only. */
+  omitted: number;
+  /** Whether every chunk was yielded. */
+  complete: boolean;
+}
+
 /** `format` in a `jsonl` export's header. */
 export const EXPORT_FORMAT = 'rekey-audit-export';
 /** `version` in a `jsonl` export's header. */
@@ -153,11 +165,13 @@ async function header(store: StateStore, opts: AuditExportOptions, range: { from
 /**
  * Yields the export as text chunks, one page of entries per chunk (see the
  * module comment for the formats). The range is fixed when the export
- * starts: entries appended meanwhile are not in it. Throws
- * `AUDIT_KEY_INVALID` when `signingKey` is not an Ed25519 private key.
+ * starts: entries appended meanwhile are not in it. With `tally`, keeps
+ * it up to date with what has been yielded. Throws `AUDIT_KEY_INVALID`
+ * when `signingKey` is not an Ed25519 private key.
  */
-export async function* exportAudit(store: StateStore, opts: AuditExportOptions): AsyncGenerator<string> {
+export async function* exportAudit(store: StateStore, opts: AuditExportOptions, tally?: ExportTally): AsyncGenerator<string> {
   const range = await resolveRange(store, opts);
+  if (tally) tally.range = range;
   const f: AuditExportFilter = { pipeline: opts.pipeline, key: opts.key, state: opts.state, events: opts.events };
   const digest = createHash('sha256');
   let lines = 0;
@@ -173,9 +187,11 @@ export async function* exportAudit(store: StateStore, opts: AuditExportOptions):
     const selects = await pageFilter(store, page, f);
     const out: string[] = [];
     const records: unknown[][] = [];
+    let chosenCount = 0;
     for (const r of page) {
       const e = rowToEntry(r);
       const chosen = selects(e);
+      if (chosen) chosenCount++;
       if (opts.format === 'jsonl') {
         const line = `${JSON.stringify(chosen ? entryLine(e, r.detail) : ({ seq: e.seq, omitted: true, prevHash: e.prevHash, hash: e.hash } satisfies ExportOmittedLine))}\n`;
         digest.update(line);
@@ -189,6 +205,10 @@ export async function* exportAudit(store: StateStore, opts: AuditExportOptions):
         first = false;
       }
     }
+    if (tally) {
+      tally.entries += chosenCount;
+      if (opts.format === 'jsonl') tally.omitted += page.length - chosenCount;
+    }
     if (opts.format === 'csv' && records.length) {
       yield stringify(records, { header: first, columns: [...CSV_COLUMNS] });
       first = false;
@@ -197,4 +217,5 @@ export async function* exportAudit(store: StateStore, opts: AuditExportOptions):
   if (opts.format === 'csv' && first) yield stringify([], { header: true, columns: [...CSV_COLUMNS] });
   if (opts.format === 'json') yield '\n]\n';
   if (opts.format === 'jsonl' && opts.signingKey) yield `${JSON.stringify({ end: sealExport(lines, digest.digest('hex'), opts.signingKey) } satisfies ExportEnd)}\n`;
+  if (tally) tally.complete = true;
 }

@@ -36,6 +36,8 @@ export const AUDIT_EVENTS = [
   'pipeline-resumed',
   /** A person asked for a pass now (the console's "run now") and one started: written just before the pass's `run-started`, whose trigger names them too. */
   'run-requested',
+  /** A person exported the audit log (console or `rekey audit export`): format, filter, range and counts; never an entry's content. */
+  'audit-exported',
 ] as const;
 
 /** One audited event. */

@@ -230,4 +230,48 @@ describe('rekey audit export filters and offline verification (as processes)', (
     const cpSeq = Math.max(...(await readCheckpointFile(join(dir, 'worm'))).map((c) => c.seq));
     expect(held.stdout).toMatch(new RegExp(`^audit log OK: \\d+ entries, 1 checkpoint\\(s\\) matched\nentries after seq ${cpSeq}, the last external checkpoint, are not covered by one yet\n$`));
   });
+
+  it('records each export on the audit log (audit-exported) after the range it covers, so the export still verifies; a refused one writes nothing', async () => {
+    type Row = { seq: number | string; event: string; pipeline: string; actor: string; detail: string };
+    const logged = async () => {
+      const store = await openStateStore(url);
+      try {
+        return (await store.select<Row>('SELECT seq, event, pipeline, actor, detail FROM audit_log ORDER BY seq')).map((r) => ({ ...r, seq: Number(r.seq), detail: JSON.parse(r.detail) as Record<string, unknown> }));
+      } finally {
+        await store.close();
+      }
+    };
+    const head = (await logged()).length;
+    const [from, to] = ['2000-01-01T00:00:00.000Z', '2100-12-31T23:59:59.999Z'];
+    const file = join(dir, 'recorded.jsonl');
+    expect((await cli('audit', 'export', '--format', 'jsonl', '--pipeline', P, '--from', from, '--to', to, '--operator', 'alice', '--out', file)).code).toBe(0);
+    const body = lines(file).slice(1, -1).map((l) => JSON.parse(l) as { omitted?: boolean });
+    const after = await logged();
+    expect(after).toHaveLength(head + 1);
+    expect(after.at(-1)).toEqual({
+      seq: head + 1,
+      event: 'audit-exported',
+      pipeline: P,
+      actor: 'operator:alice',
+      detail: { keys: [], format: 'jsonl', filter: { pipeline: P }, from, to, range: { from: 1, to: head }, entries: body.filter((l) => !l.omitted).length, omitted: body.filter((l) => l.omitted).length, signed: true, complete: true },
+    });
+    expect(body.filter((l) => !l.omitted).length).toBeGreaterThan(0);
+    const checked = await offline('--export', file, '--checkpoints', join(dir, 'worm'));
+    expect(checked.code).toBe(0);
+    expect(checked.stdout).toMatch(new RegExp(`^export OK: seqs 1\\.\\.${head}, `));
+
+    const csv = await cli('audit', 'export', '--pipeline', P, '--key', 'CA3HJ7WR', '--event', 'received', '--operator', 'bob');
+    expect(csv.code).toBe(0);
+    const rows = parseCsv(csv.stdout, { columns: true }) as unknown[];
+    const [csvEntry] = (await logged()).slice(head + 1);
+    expect(csvEntry).toMatchObject({ event: 'audit-exported', pipeline: P, actor: 'operator:bob', detail: { keys: [], format: 'csv', filter: { pipeline: P, key: CITIZEN, events: ['received'] }, from: null, to: null, range: { from: 1, to: head + 1 }, entries: rows.length, signed: false, complete: true } });
+    expect(rows).toHaveLength(1);
+    expect(csvEntry!.detail).not.toHaveProperty('omitted');
+    expect(JSON.stringify(await logged())).not.toContain('Canary');
+
+    const refused = await Promise.all([cli('audit', 'export', '--pipeline', P, '--key', 'NEVER123'), cli('audit', 'export', '--format', 'xml')]);
+    expect(refused.map((r) => r.code)).toEqual([1, 2]);
+    expect(await logged()).toHaveLength(head + 2);
+    expect((await cli('audit', 'verify')).code).toBe(0);
+  });
 });

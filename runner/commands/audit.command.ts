@@ -21,7 +21,7 @@ import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js
 import type { CommandResult } from '../cli.js';
 import { auditCheckCommand } from './audit-check.command.js';
 import { auditMappingCommands } from './audit-mapping.command.js';
-import { printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
+import { operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
 
 function usage(cmd: Command, message: string): never {
   return cmd.error(`rekey: ${message}`, { exitCode: 2, code: 'rekey.usage' });
@@ -149,6 +149,7 @@ interface ExportOptions extends StateOptions {
   out?: string;
   sign?: boolean;
   signingKey?: string;
+  operator?: string;
 }
 
 function exportCmd(audit: Command): void {
@@ -164,12 +165,14 @@ function exportCmd(audit: Command): void {
     .option('--no-sign', 'jsonl: neither checkpoint nor seal')
     .option('--signing-key <pem>', 'private key file for --sign (default: $REKEY_AUDIT_SIGNING_KEY)')
     .option('--out <file>', 'write here instead of stdout')
+    .option('--operator <name>', 'who is exporting, recorded on the audit log as audit-exported (default: $USER)')
     .addHelpText(
       'after',
       '\nCSV and JSON hold the selected entries, for reading; each entry\'s keys are a JSON array.\n' +
         'jsonl is verifiable offline: a header line (format, version, chain range, filter, checkpoint), then one line per seq of the range:\n' +
         'the whole entry, or {seq, omitted, prevHash, hash} for an entry the filters leave out, so the chain links and nothing else about it leaks.\n' +
-        'With a signing key the header carries a checkpoint signed at the range end, and a signed seal over every line ends the file.',
+        'With a signing key the header carries a checkpoint signed at the range end, and a signed seal over every line ends the file.\n' +
+        'Each export is then recorded on the audit log (audit-exported: who, format, filter, range, how many entries), after the range it covers.',
     )
     .action(async (opts: ExportOptions, cmd: Command) => {
       if (opts.format !== 'csv' && opts.format !== 'json' && opts.format !== 'jsonl') usage(cmd, '--format must be csv, json or jsonl');
@@ -182,7 +185,7 @@ function exportCmd(audit: Command): void {
         const key = opts.key === undefined ? undefined : await resolveReference(store, opts.pipeline!, opts.key);
         const filter = { pipeline: opts.pipeline, key, state: opts.inState, events: opts.event.length ? opts.event : undefined };
         const describe = Object.fromEntries(Object.entries({ ...filter, reference: opts.key }).filter(([, v]) => v !== undefined));
-        const chunks = Readable.from(log.export({ from: opts.from, to: opts.to, ...filter, format: opts.format as 'csv' | 'json' | 'jsonl', signingKey, describe }));
+        const chunks = Readable.from(log.exportRecorded({ from: opts.from, to: opts.to, ...filter, format: opts.format as 'csv' | 'json' | 'jsonl', signingKey, describe }, operatorActor(opts.operator)));
         if (opts.out) await pipe(chunks, createWriteStream(opts.out));
         else for await (const chunk of chunks) if (!process.stdout.write(chunk as string)) await new Promise((ok) => process.stdout.once('drain', ok));
       });

@@ -138,7 +138,36 @@ describe('the audit page', () => {
     expect((await verifyExport(linesOf(tampered), { publicKey })).ok).toBe(false);
     for (const canary of [CANARY, CANARY_2]) expect(exported.text).not.toContain(canary);
 
-    expect((await get(c, `/audit/export?pipeline=alpha`, operator)).status).toBe(200);
+    // The export is on the audit log, after the range it covers, with who, the filter, the days and the counts.
+    const recorded = async () =>
+      (await c!.runtime.store.select<{ seq: number; pipeline: string; actor: string; detail: string }>("SELECT seq, pipeline, actor, detail FROM audit_log WHERE event = 'audit-exported' ORDER BY seq")).map((r) => ({ ...r, seq: Number(r.seq), detail: JSON.parse(r.detail) as unknown }));
+    expect(await recorded()).toEqual([
+      {
+        seq: head.seq + 1,
+        pipeline: 'alpha',
+        actor: 'console:ann.auditor',
+        detail: {
+          keys: [],
+          format: 'jsonl',
+          filter: { pipeline: 'alpha' },
+          from: `${today}T00:00:00.000Z`,
+          to: `${today}T23:59:59.999Z`,
+          range: { from: 1, to: head.seq },
+          entries: entries.filter((e) => !e.omitted).length,
+          omitted: entries.filter((e) => e.omitted).length,
+          signed: true,
+          complete: true,
+        },
+      },
+    ]);
+    expect(entries.filter((e) => !e.omitted).length).toBeGreaterThan(0);
+    expect((await c.runtime.audit.verify()).ok).toBe(true);
+
+    const again = await get(c, `/audit/export?pipeline=alpha`, operator);
+    expect(again.status).toBe(200);
+    const againHeader = JSON.parse(again.text.split('\n')[0]!) as { range: { from: number; to: number } };
+    expect(againHeader.range).toEqual({ from: 1, to: head.seq + 1 });
+    expect(await verifyExport(linesOf(again.text), { publicKey })).toMatchObject({ ok: true, sealed: true, range: { from: 1, to: head.seq + 1 } });
     const viewer = await c.signIn('viewer');
     expect((await get(c, `/audit/export?pipeline=alpha`, viewer)).status).toBe(403);
     expect((await get(c, `/audit/export`, '')).status).toBe(303);
@@ -146,5 +175,12 @@ describe('the audit page', () => {
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('<a href="#export-from">Enter the first day as a date, for example 2026-01-31</a>');
     expect(c.logged()).toContain('console audit export');
+    // The refused exports wrote nothing; the two downloads are recorded, and the log holds no citizen's value.
+    expect((await recorded()).map((r) => [r.seq, r.actor])).toEqual([
+      [head.seq + 1, 'console:ann.auditor'],
+      [head.seq + 2, 'console:olly.operator'],
+    ]);
+    const logText = JSON.stringify(await c.runtime.store.select('SELECT * FROM audit_log'));
+    for (const canary of [CANARY, CANARY_2]) expect(logText).not.toContain(canary);
   });
 });

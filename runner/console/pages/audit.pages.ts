@@ -16,8 +16,10 @@
  *   an attachment exactly as `rekey audit export --format jsonl` writes it
  *   (signed and sealed when `REKEY_AUDIT_SIGNING_KEY` is set, as the CLI
  *   does), so `rekey audit verify --export` checks the file. Like the
- *   CLI's export it changes nothing and is not an audit event; it is
- *   logged with the user and the filter.
+ *   CLI's export it is recorded on the audit log as `audit-exported` with
+ *   the user (`console:NAME`), the filter, the range and how many entries
+ *   went out, appended once the file is written and never inside it; it
+ *   is also logged with the user and the filter.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -173,7 +175,7 @@ export function auditPagesWith(env: AuditEnv): ConsolePages {
       const describe = { ...filter };
       const name = `rekey-audit-${pipeline || 'all'}-${fromText || 'start'}-to-${toText || 'now'}.jsonl`;
       ctx.log.info({ user: req.consoleUser!.name, ...filter, from: fromText || undefined, to: toText || undefined, signed: Boolean(signingKey) }, 'console audit export');
-      const chunks = Readable.from(ctx.runtime.audit.export({ from: from ?? undefined, to: to ?? undefined, ...filter, format: 'jsonl', signingKey, describe }));
+      const chunks = Readable.from(ctx.runtime.audit.exportRecorded({ from: from ?? undefined, to: to ?? undefined, ...filter, format: 'jsonl', signingKey, describe }, ctx.actorOf(req.consoleUser!)));
       return reply.header('content-type', 'application/x-ndjson; charset=utf-8').header('content-disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"`).send(chunks);
     });
   };
