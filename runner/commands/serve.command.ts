@@ -17,7 +17,7 @@ import { loadPipelineFile } from '../pipeline-files.js';
 import { createLogger } from '../logging.js';
 import { flowPipeline } from '../../pipelines/flow/flow-pipeline.js';
 import { CRASH_ENV, crashHook } from '../../pipelines/flow/crash-points.js';
-import { durationOption, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
+import { durationOption, openRuntime, piiHasher, piiKey, runnerId, UsageError } from '../runtime.js';
 import { Scheduler, type PassTrigger } from '../serve/scheduler.js';
 import { ServeSteering } from '../serve/steering.js';
 import { isPaused, pipelineControls } from '../../pipelines/ledger/controls.js';
@@ -25,7 +25,7 @@ import { auditCheckpoints } from '../serve/audit-checkpoints.js';
 import { PipelinePools } from '../pool/pipeline-pools.js';
 import { defaultThreads } from '../pool/mapping-pool.js';
 import { mappingOptions } from './run.command.js';
-import { startServer } from '../serve/server.js';
+import { parseTrustProxy, startServer } from '../serve/server.js';
 import { Intake } from '../serve/intake.js';
 import { Alerter } from '../serve/alerts.js';
 import { registerConsole } from '../console/console.js';
@@ -87,6 +87,7 @@ interface ServeOptions {
   lease: string;
   runAtStart?: boolean;
   consoleUsers?: string;
+  trustProxy?: string;
 }
 
 /** Pipeline files in `folder`: `*.yaml` / `*.yml` whose top level names a pipeline. */
@@ -107,7 +108,14 @@ export function serveCommand(program: Command, result: CommandResult): void {
     .option('--lease <duration>', 'how long this runner holds claimed submissions', '60s')
     .option('--run-at-start', 'run every pipeline once at start as well as on its schedule')
     .option('--console-users <file>', 'users file of the console (default: REKEY_CONSOLE_USERS; see docs/console.md); without one the console shows no data')
+    .option('--trust-proxy <addresses>', "reverse proxies (comma list of addresses or CIDR ranges) whose X-Forwarded-For names the client, e.g. for the console's sign-in rate limit (default: REKEY_TRUST_PROXY, else none)")
     .action(async (folder: string, opts: ServeOptions) => {
+      let trustProxy: string[] | undefined;
+      try {
+        trustProxy = parseTrustProxy(opts.trustProxy ?? process.env.REKEY_TRUST_PROXY);
+      } catch (e) {
+        throw new UsageError(`--trust-proxy (or REKEY_TRUST_PROXY): ${(e as Error).message}`);
+      }
       const log = createLogger();
       const files = await pipelineFiles(folder);
       const problems = [];
@@ -195,7 +203,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
         loaded.map((l) => ({ name: l.def.pipeline, source: l.source, mapping: l.mapping })),
         { ledger: runtime.ledger, actor: id, log, wake: (name) => wakes.get(name)?.() ?? Promise.resolve(), isRunning: (name) => scheduler.pipelines.some((p) => p.name === name && p.running) },
       );
-      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, controls: () => pipelineControls(runtime.store), log, routes: [intake.routes, (app) => registerConsole(app, { runtime, pipelines: kept.map(({ file, def }) => ({ name: def.pipeline, file, def })), scheduler, steering, readiness, log, piiKey: key, users, pages: CONSOLE_PAGES })], metrics, readiness });
+      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, controls: () => pipelineControls(runtime.store), log, routes: [intake.routes, (app) => registerConsole(app, { runtime, pipelines: kept.map(({ file, def }) => ({ name: def.pipeline, file, def })), scheduler, steering, readiness, log, piiKey: key, users, pages: CONSOLE_PAGES })], metrics, readiness, trustProxy });
       log.info({ url: server.url, pipelines: loaded.map((l) => l.def.pipeline) }, 'serving');
       await new Promise<void>((done) => {
         const stop = (signal: string) => {

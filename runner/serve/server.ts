@@ -6,6 +6,7 @@
  * of them holds citizens' data. Later sources (webhook intake) add their
  * routes here.
  */
+import { isIP } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Scheduler } from './scheduler.js';
@@ -42,6 +43,36 @@ export interface ServerOptions {
   metrics?: ServeMetrics;
   /** What `/ready` reports; default: every pipeline judged by its passes alone (no probes). */
   readiness?: Readiness;
+  /** The reverse proxies whose `X-Forwarded-For` gives the client's address (see `parseTrustProxy`); default: none, `request.ip` is the socket's peer. */
+  trustProxy?: readonly string[];
+}
+
+/** The address ranges `@fastify/proxy-addr` names: `loopback`, `linklocal`, `uniquelocal`. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Reads `--trust-proxy` / `REKEY_TRUST_PROXY`: a comma list of the reverse
+ * proxies' addresses or CIDR ranges (`127.0.0.1`, `10.0.0.0/8`, `::1`, or
+ * `loopback`, `linklocal`, `uniquelocal`). A request whose socket peer is
+ * one of them has its client address (`request.ip`, and so the sign-in
+ * rate limit's bucket) taken from `X-Forwarded-For`, skipping every
+ * trusted hop; any other request's header is ignored. Empty: trust none.
+ * A hop count is refused: Fastify 5 trusts no peer for one (it cannot tell
+ * a proxy from a client that sends the header itself). Returns the list,
+ * or undefined for none; throws a message naming the entry that is wrong.
+ */
+export function parseTrustProxy(text: string | undefined): string[] | undefined {
+  const list = (text ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  for (const a of list) {
+    if (/^\d+$/.test(a)) throw new Error(`${JSON.stringify(a)} is a hop count; give the proxies' addresses or CIDR ranges instead (such as 127.0.0.1 or 10.0.0.0/8)`);
+    if (PROXY_RANGE_NAMES.has(a)) continue;
+    const [addr = '', prefix, ...more] = a.split('/');
+    const family = isIP(addr);
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (!family || !prefixOk || more.length) throw new Error(`${JSON.stringify(a)} is not an IP address or CIDR range (such as 127.0.0.1, 10.0.0.0/8 or ::1)`);
+  }
+  return list.length ? list : undefined;
 }
 
 /** Starts the server; resolves once it listens. */
@@ -49,6 +80,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const app = Fastify({
     loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: opts.trustProxy?.length ? [...opts.trustProxy] : false,
   }) as unknown as FastifyInstance;
   const { scheduler } = opts;
   const readiness = opts.readiness ?? new Readiness(scheduler.pipelines.map((p) => ({ name: p.name, isRunning: () => p.running })), opts.log);
