@@ -38,6 +38,8 @@ export const AUDIT_EVENTS = [
   'run-requested',
   /** A person exported the audit log (console or `rekey audit export`): format, filter, range and counts; never an entry's content. */
   'audit-exported',
+  /** A person verified the chain from the console's Audit page: the outcome (entries recomputed, checkpoints matched, the first bad seq and its kind), never an entry's content. */
+  'audit-verified',
 ] as const;
 
 /** One audited event. */

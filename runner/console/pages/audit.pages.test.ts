@@ -88,10 +88,16 @@ describe('the audit page', () => {
     expect(ok).toMatch(/\d+ entries recomputed, 0 checkpoint\(s\) matched; verified at .* for ann\.auditor/);
     expect(ok).toContain('no external checkpoint: a rewrite of the whole chain or of its tail cannot be detected');
 
+    const [verified] = await c.runtime.store.select<{ actor: string; detail: string }>("SELECT actor, detail FROM audit_log WHERE event = 'audit-verified' ORDER BY seq");
+    expect(verified!.actor).toBe('console:ann.auditor');
+    expect(JSON.parse(verified!.detail)).toMatchObject({ keys: [], ok: true, checkpoints: 0, externalCheckpoints: 0 });
+
     await c.runtime.store.exec("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2");
     const broken = await verifyNow(c, auditor);
     expect(broken).toContain('Chain broken');
     expect(broken).toContain('At seq 2: edited: the entry at seq 2 no longer matches its hash');
+    const outcomes = await c.runtime.store.select<{ detail: string }>("SELECT detail FROM audit_log WHERE event = 'audit-verified' ORDER BY seq");
+    expect(outcomes.map((o) => JSON.parse(o.detail) as unknown)).toEqual([expect.objectContaining({ ok: true }), { keys: [], ok: false, entries: 1, checkpoints: 0, externalCheckpoints: 0, firstBad: { seq: 2, problem: 'edited' } }]);
     for (const canary of [CANARY, CANARY_2]) expect(broken).not.toContain(canary);
 
     const viewer = await c.signIn('viewer');
@@ -118,6 +124,14 @@ describe('the audit page', () => {
     const verified = await verifyNow(c, operator);
     expect(verified).toContain(`${head.seq} entries recomputed, 1 checkpoint(s) matched`);
     expect(verified).not.toContain('no external checkpoint');
+    // The verification is on the log, by its user, as the new head.
+    const [verifiedEntry] = await c.runtime.store.select<{ seq: number | string; actor: string; detail: string }>("SELECT seq, actor, detail FROM audit_log WHERE event = 'audit-verified'");
+    expect({ ...verifiedEntry, seq: Number(verifiedEntry!.seq), detail: JSON.parse(verifiedEntry!.detail) as unknown }).toEqual({
+      seq: head.seq + 1,
+      actor: 'console:olly.operator',
+      detail: { keys: [], ok: true, entries: head.seq, checkpoints: 1, externalCheckpoints: 1 },
+    });
+    const covered = head.seq + 1;
 
     const today = new Date().toISOString().slice(0, 10);
     const auditor = await c.signIn('auditor');
@@ -126,14 +140,14 @@ describe('the audit page', () => {
     expect(exported.res.headers.get('content-disposition')).toBe(`attachment; filename="rekey-audit-alpha-${today}-to-${today}.jsonl"`);
     const lines = exported.text.split('\n').filter(Boolean);
     const header = JSON.parse(lines[0]!) as { format: string; filter: unknown; range: { from: number; to: number }; checkpoint: unknown };
-    expect(header).toMatchObject({ format: 'rekey-audit-export', filter: { pipeline: 'alpha' }, range: { from: 1, to: head.seq } });
+    expect(header).toMatchObject({ format: 'rekey-audit-export', filter: { pipeline: 'alpha' }, range: { from: 1, to: covered } });
     expect(header.checkpoint).not.toBeNull();
     const entries = lines.slice(1, -1).map((l) => JSON.parse(l) as { omitted?: boolean; pipeline?: string });
     expect(entries.some((e) => e.omitted)).toBe(true);
     expect(entries.filter((e) => !e.omitted).every((e) => e.pipeline === 'alpha')).toBe(true);
     const publicKey = parsePublicKey(await readFile(keys.publicKeyPath, 'utf8'));
     const check = await verifyExport(linesOf(exported.text), { publicKey });
-    expect(check).toMatchObject({ ok: true, sealed: true, range: { from: 1, to: head.seq } });
+    expect(check).toMatchObject({ ok: true, sealed: true, range: { from: 1, to: covered } });
     const tampered = exported.text.replace('"event":"received"', '"event":"rejected"');
     expect((await verifyExport(linesOf(tampered), { publicKey })).ok).toBe(false);
     for (const canary of [CANARY, CANARY_2]) expect(exported.text).not.toContain(canary);
@@ -143,7 +157,7 @@ describe('the audit page', () => {
       (await c!.runtime.store.select<{ seq: number; pipeline: string; actor: string; detail: string }>("SELECT seq, pipeline, actor, detail FROM audit_log WHERE event = 'audit-exported' ORDER BY seq")).map((r) => ({ ...r, seq: Number(r.seq), detail: JSON.parse(r.detail) as unknown }));
     expect(await recorded()).toEqual([
       {
-        seq: head.seq + 1,
+        seq: covered + 1,
         pipeline: 'alpha',
         actor: 'console:ann.auditor',
         detail: {
@@ -152,7 +166,7 @@ describe('the audit page', () => {
           filter: { pipeline: 'alpha' },
           from: `${today}T00:00:00.000Z`,
           to: `${today}T23:59:59.999Z`,
-          range: { from: 1, to: head.seq },
+          range: { from: 1, to: covered },
           entries: entries.filter((e) => !e.omitted).length,
           omitted: entries.filter((e) => e.omitted).length,
           signed: true,
@@ -166,8 +180,8 @@ describe('the audit page', () => {
     const again = await get(c, `/audit/export?pipeline=alpha`, operator);
     expect(again.status).toBe(200);
     const againHeader = JSON.parse(again.text.split('\n')[0]!) as { range: { from: number; to: number } };
-    expect(againHeader.range).toEqual({ from: 1, to: head.seq + 1 });
-    expect(await verifyExport(linesOf(again.text), { publicKey })).toMatchObject({ ok: true, sealed: true, range: { from: 1, to: head.seq + 1 } });
+    expect(againHeader.range).toEqual({ from: 1, to: covered + 1 });
+    expect(await verifyExport(linesOf(again.text), { publicKey })).toMatchObject({ ok: true, sealed: true, range: { from: 1, to: covered + 1 } });
     const viewer = await c.signIn('viewer');
     expect((await get(c, `/audit/export?pipeline=alpha`, viewer)).status).toBe(403);
     expect((await get(c, `/audit/export`, '')).status).toBe(303);
@@ -177,8 +191,8 @@ describe('the audit page', () => {
     expect(c.logged()).toContain('console audit export');
     // The refused exports wrote nothing; the two downloads are recorded, and the log holds no citizen's value.
     expect((await recorded()).map((r) => [r.seq, r.actor])).toEqual([
-      [head.seq + 1, 'console:ann.auditor'],
-      [head.seq + 2, 'console:olly.operator'],
+      [covered + 1, 'console:ann.auditor'],
+      [covered + 2, 'console:olly.operator'],
     ]);
     const logText = JSON.stringify(await c.runtime.store.select('SELECT * FROM audit_log'));
     for (const canary of [CANARY, CANARY_2]) expect(logText).not.toContain(canary);

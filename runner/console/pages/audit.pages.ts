@@ -43,6 +43,8 @@ export interface ChainCheck {
   /** Why it could not run (a key or checkpoint file that does not read). */
   failed?: string;
   by: string;
+  /** The audit actor of `by` (`console:NAME`). */
+  actor: string;
   startedAt: Date;
   finishedAt?: Date;
 }
@@ -140,15 +142,29 @@ export function auditPagesWith(env: AuditEnv): ConsolePages {
 
     app.get('/audit', { preHandler: ctx.guard('read') }, async (req, reply) => page(req, reply));
 
+    /** Puts a finished verification on the log as `audit-verified` by its user: the outcome only, never an entry's content or an error's text. */
+    const record = async (run: ChainCheck) => {
+      const r = run.result;
+      const detail = r
+        ? { keys: [], ok: r.ok, entries: r.entries, checkpoints: r.checkpoints, externalCheckpoints: r.externalCheckpoints, ...(r.firstBad && { firstBad: { seq: r.firstBad.seq, problem: r.firstBad.problem } }) }
+        : { keys: [], ok: null, failed: run.failed?.split(':')[0] ?? 'ERROR' };
+      try {
+        await ctx.runtime.audit.append([{ pipeline: '*', event: 'audit-verified', actor: run.actor, detail }]);
+      } catch (e) {
+        ctx.log.error({ user: run.by, code: (e as { code?: string }).code ?? 'ERROR' }, 'console audit verify: the audit-verified entry could not be appended');
+      }
+    };
+
     app.post('/audit/verify', { preHandler: [ctx.guard('read'), ctx.csrf] }, async (req, reply) => {
       if (!check || check.finishedAt) {
-        const run: ChainCheck = { by: req.consoleUser!.name, startedAt: new Date() };
+        const run: ChainCheck = { by: req.consoleUser!.name, actor: ctx.actorOf(req.consoleUser!), startedAt: new Date() };
         check = run;
         void verifyLikeCli(ctx, env)
           .then((result) => (run.result = result))
           .catch((e: unknown) => {
             run.failed = `${(e as { code?: string }).code ?? 'ERROR'}: ${(e as Error).message}`;
           })
+          .then(() => record(run))
           .finally(() => {
             run.finishedAt = new Date();
             ctx.log.info({ user: run.by, ok: run.result?.ok, entries: run.result?.entries, failed: run.failed }, 'console audit verify finished');
