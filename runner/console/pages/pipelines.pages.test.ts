@@ -15,6 +15,7 @@ import { runPass } from '../../../pipelines/flow/pass.js';
 import { Ledger } from '../../../pipelines/ledger/ledger.js';
 import type { PassTrigger } from '../../../pipelines/ledger/ledger.types.js';
 import { listPasses } from '../../../pipelines/ledger/runs-history.js';
+import { countsByState } from '../../../pipelines/ledger/counts.js';
 import { openStateStore } from '../../../pipelines/store/state-store.js';
 import { isPaused } from '../../../pipelines/ledger/controls.js';
 import { createLogger } from '../../logging.js';
@@ -390,6 +391,44 @@ describe('the Pipelines and Passes pages over real passes of the quick start', (
     const last = (await auditOf('pipeline-paused')).at(-1);
     expect(last).toMatchObject({ actor: 'console:olly.operator-bot', pipeline: P });
     expect((await send(TEST_USERS.operator.token, 'resume', {})).status).toBe(303);
+    expect(await isPaused(runtime.store, P)).toBe(false);
+  });
+
+  it('answers an API-token client asking for JSON with the pages\' data: who paused and why only to read, never a value', async () => {
+    const json = async (path: string, token: string, accept = 'application/json') => {
+      const res = await fetch(`${tc.url}${path}`, { redirect: 'manual', headers: { authorization: `Bearer ${token}`, accept } });
+      return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
+    };
+    const paused = await fetch(`${tc.url}/pipelines/${P}/pause`, { method: 'POST', redirect: 'manual', headers: { authorization: `Bearer ${TEST_USERS.operator.token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ reason: 'legacy upgrade tonight' }) });
+    expect(paused.status).toBe(303);
+    try {
+      const asViewer = await json('/pipelines', TEST_USERS.viewer.token);
+      expect(asViewer.status).toBe(200);
+      expect(asViewer.type).toContain('application/json');
+      const list = JSON.parse(asViewer.text) as { pipelines: { name: string; state: string; pause: Record<string, unknown> | null; counts: Record<string, number>; total: number; health: { status: string } | null }[] };
+      const mine = list.pipelines.find((x) => x.name === P)!;
+      expect(mine).toMatchObject({ state: 'paused', pause: { since: expect.any(String) } });
+      expect(mine.pause).not.toHaveProperty('by');
+      expect(mine.pause).not.toHaveProperty('reason');
+      const counts = (await countsByState(runtime.store, [P]))[P]!;
+      expect(mine.counts).toEqual(counts);
+      expect(mine.total).toBe(Object.values(counts).reduce((a, b) => a + b, 0));
+      expect(list.pipelines.find((x) => x.name === BROKEN)?.health?.status).toBe('degraded');
+
+      const asAuditor = await json(`/pipelines/${P}`, TEST_USERS.auditor.token);
+      expect(asAuditor.status).toBe(200);
+      const detail = JSON.parse(asAuditor.text) as { pipeline: { pause: Record<string, unknown> }; passes: { id: string; status: string; errorCode: string | null }[]; next: string | null };
+      expect(detail.pipeline.pause).toMatchObject({ by: 'console:olly.operator-bot', reason: 'legacy upgrade tonight' });
+      const newest = await listPasses(runtime.store, { pipeline: P, limit: PASSES_PAGE });
+      expect(detail.passes.map((x) => x.id)).toEqual(newest.items.map((x) => x.id));
+      for (const body of [asViewer.text, asAuditor.text]) expectNoCanary(body);
+
+      // A browser (text/html in Accept) and a client that names no type still get the page.
+      expect((await json('/pipelines', TEST_USERS.viewer.token, 'text/html,application/json;q=0.9')).type).toContain('text/html');
+      expect((await json('/pipelines', TEST_USERS.viewer.token, '*/*')).type).toContain('text/html');
+    } finally {
+      await fetch(`${tc.url}/pipelines/${P}/resume`, { method: 'POST', redirect: 'manual', headers: { authorization: `Bearer ${TEST_USERS.operator.token}` } });
+    }
     expect(await isPaused(runtime.store, P)).toBe(false);
   });
 });

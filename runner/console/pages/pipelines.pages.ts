@@ -154,6 +154,45 @@ function param(req: FastifyRequest, name: string): string | undefined {
   return typeof v === 'string' && v.length > 0 && v.length <= 500 ? v : undefined;
 }
 
+/** Whether the client asked for JSON rather than a page (an API-token client sending `Accept: application/json`). */
+function wantsJson(req: FastifyRequest): boolean {
+  const accept = req.headers.accept ?? '';
+  return /\bapplication\/json\b/i.test(accept) && !/\btext\/html\b/i.test(accept);
+}
+
+/** A pass as JSON: what the pages show of it, the person who started it only with `read`, the error's code only. */
+function passJson(p: PassRecord, withPerson: boolean) {
+  return {
+    id: p.id,
+    status: p.status,
+    trigger: p.trigger ? { kind: p.trigger.kind, ...(withPerson && p.trigger.by ? { by: p.trigger.by } : {}) } : null,
+    startedAt: p.startedAt,
+    finishedAt: p.finishedAt,
+    durationMs: p.durationMs,
+    summary: p.summary,
+    readPerSecond: p.readPerSecond,
+    deliveredPerSecond: p.deliveredPerSecond,
+    errorCode: p.error?.code ?? null,
+  };
+}
+
+/** A pipeline as JSON: the data its card shows, who paused it and why only with `read`. */
+function pipelineJson(v: PipelineView, withPerson: boolean) {
+  return {
+    name: v.name,
+    description: v.description ?? null,
+    state: v.state,
+    running: v.running,
+    pause: v.pause ? { since: v.pause.since, ...(withPerson ? { by: v.pause.by, reason: v.pause.reason } : {}) } : null,
+    schedule: v.cron ? { cron: v.cron, timezone: v.timezone ?? null } : null,
+    nextPass: v.nextPass ?? null,
+    lastPass: v.lastPass ? passJson(v.lastPass, withPerson) : null,
+    counts: Object.fromEntries(v.counts.map((c) => [c.state, c.count])),
+    total: v.total,
+    health: v.health ?? null,
+  };
+}
+
 /** Registers `/pipelines`, `/pipelines/:name`, its controls and `/passes/:runId`. */
 export const pipelinePages: ConsolePages = (app, ctx) => {
   const byName = new Map(ctx.pipelines.map((p) => [p.name, p]));
@@ -165,6 +204,7 @@ export const pipelinePages: ConsolePages = (app, ctx) => {
     const [counted, health] = [await countsByState(ctx.runtime.store, ctx.pipelines.map((p) => p.name)), ctx.readiness?.report().pipelines];
     const pipelines = [];
     for (const p of ctx.pipelines) pipelines.push(await viewOf(ctx, p, counted, health));
+    if (status === 200 && wantsJson(req)) return reply.send({ pipelines: pipelines.map((v) => pipelineJson(v, may(req.consoleUser, 'read'))) });
     return ctx.render(req, reply, 'pipelines.njk', { title: 'Pipelines', pipelines, steerable: ctx.steering !== undefined, reasonMax: PAUSE_REASON_MAX, done: doneOf(req), ...extra }, status);
   };
 
@@ -178,6 +218,10 @@ export const pipelinePages: ConsolePages = (app, ctx) => {
       throw e;
     }
     const view = await viewOf(ctx, p, await countsByState(ctx.runtime.store, [p.name]), ctx.readiness?.report().pipelines);
+    if (status === 200 && wantsJson(req)) {
+      const withPerson = may(req.consoleUser, 'read');
+      return reply.send({ pipeline: pipelineJson(view, withPerson), passes: page.items.map((r) => passJson(r, withPerson)), next: page.next });
+    }
     return ctx.render(
       req,
       reply,
