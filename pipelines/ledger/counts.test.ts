@@ -83,9 +83,11 @@ describe.each(TEST_DIALECTS)('ledger counts kept by triggers on %s', (dialect) =
     const p = fresh();
     await env.ledger.receive(p, null, ['a', 'b', 'c'].map((k) => sub(k)), 'runner:test');
     await moveTo(p, 'b', 'delivered');
-    expect(await migrateDown(env.ts.store)).toBe('0016-ledger-counts');
+    // Undo the migrations down to 0016 (later ones first), write a row without the triggers, then migrate again.
+    const undone: string[] = [];
+    while (undone.at(-1) !== '0016-ledger-counts' && undone.length < 20) undone.push((await migrateDown(env.ts.store))!);
     await env.ledger.receive(p, null, [sub('d')], 'runner:test');
-    expect(await migrate(env.ts.store)).toEqual(['0016-ledger-counts']);
+    expect(await migrate(env.ts.store)).toEqual(undone.reverse());
     expect((await countsByState(env.ts.store, [p]))[p]).toEqual({ ...zeroCounts(), received: 3, delivered: 1 });
     expect(await countsByState(env.ts.store)).toEqual(await truth());
   });
