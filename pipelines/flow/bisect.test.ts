@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Outcome } from '../../connectors/connector.types.js';
+import type { Ctx, MappedRecord, Outcome } from '../../connectors/connector.types.js';
 import { openStateStore, type StateStore } from '../store/state-store.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -32,6 +32,22 @@ async function run(target: TestTarget, over: Parameters<typeof testPipeline>[2] 
 
 function poisoned(...at: number[]): Record<string, Behaviour> {
   return Object.fromEntries(at.map((i) => [keys[i]!, { poison: true }]));
+}
+
+/** The test target, holding what goes through until its flush (as the file drop does). */
+class HoldingTarget extends TestTarget {
+  open: string[] = [];
+  override async deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
+    const out = await super.deliver(batch, ctx);
+    if (out.every((o) => o.status === 'failed')) return out;
+    this.open.push(...batch.map((r) => r.key));
+    return batch.map((r) => ({ key: r.key, status: 'held' }));
+  }
+  async flush(): Promise<Outcome[]> {
+    const out = this.open.map((key): Outcome => ({ key, status: 'delivered', legacyRef: `DROP#${key}` }));
+    this.open = [];
+    return out;
+  }
 }
 
 async function states(): Promise<Record<string, string>> {
@@ -132,5 +148,41 @@ describe('a batch that fails as a whole with a retryable error', () => {
     const r = await run(target);
     expect(r).toMatchObject({ delivered: 9, dead: 1 });
     expect(target.batches.map((b) => b.length)).toEqual([10, 1, 1]);
+  });
+
+  it('sends an uncertain record uncertain in every part, so the target probes each time', async () => {
+    const target = new TestTarget(poisoned(1));
+    await ledger.receive('flow-test', 'run-0', keys.slice(0, 3).map((key, i) => ({ key, contentHash: `sha256:${i}`, body: submission(refs[i]!), source: 't' })), 'runner:test:9');
+    await ledger.claim('flow-test', 'runner:other-host:1', 10, 60_000);
+    await ledger.apply('flow-test', 'run-0', keys.slice(0, 3).map((key) => ({ key, to: 'delivering' as const })), 'runner:other-host:1', {});
+    await ledger.release('flow-test', 'runner:other-host:1');
+    const r = await runPass(testPipeline(arraySource([]), target, { batchSize: 10, maxAttempts: 1 }), ledger, testOptions());
+    expect(r).toMatchObject({ delivered: 2, dead: 1 });
+    expect(target.batches).toEqual([keys.slice(0, 3), keys.slice(0, 2), [keys[0]], [keys[1]], [keys[2]]]);
+    expect(target.calls.filter((c) => c.key === keys[0]).map((c) => c.uncertain)).toEqual([true, true, true]);
+  });
+
+  it('takes parts the target holds to its flush, like any held record', async () => {
+    const target = new HoldingTarget(poisoned(3));
+    const r = await run(target);
+    expect(r).toMatchObject({ delivered: 9, dead: 1 });
+    expect(target.batches.map((b) => b.length)).toEqual([10, 10, 5, 3, 2, 1, 1, 5, 1]);
+    expect(await ledger.get('flow-test', keys[4]!)).toMatchObject({ state: 'delivered', legacyRef: `DROP#${keys[4]}` });
+    expect(await states()).toEqual(Object.fromEntries(keys.map((k, i) => [k, i === 3 ? 'dead' : 'delivered'])));
+  });
+
+  it('makes no more calls once the pass is stopped', async () => {
+    const target = new TestTarget(poisoned(9));
+    const stop = new AbortController();
+    const p = testPipeline(arraySource(refs.map((x) => submission(x))), target, { batchSize: 10, maxAttempts: 1 });
+    const deliver = target.deliver.bind(target);
+    target.deliver = async (batch, ctx) => {
+      const out = await deliver(batch, ctx);
+      if (target.batches.length === 2) stop.abort();
+      return out;
+    };
+    const r = await runPass(p, ledger, testOptions({ signal: stop.signal }));
+    expect(r).toMatchObject({ delivered: 5, dead: 5 });
+    expect(target.batches.map((b) => b.length)).toEqual([10, 5]);
   });
 });
