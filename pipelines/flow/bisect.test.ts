@@ -23,7 +23,8 @@ afterEach(() => store.close());
 
 const refs = Array.from({ length: 10 }, (_, i) => `R${String(i).padStart(2, '0')}`);
 const keys = refs.map((r) => `F/${r}`);
-const busy = { code: 'LEGACY_BUSY', disposition: 'retry', message: 'the batch was rolled back' };
+/** The test target's whole-batch failure, by code (how its message is kept is the ledger's business). */
+const busy = { code: 'LEGACY_BUSY', disposition: 'retry' };
 
 async function run(target: TestTarget, over: Parameters<typeof testPipeline>[2] = {}, seen?: Outcome['status'][][]) {
   const p = testPipeline(arraySource(refs.map((r) => submission(r))), target, { batchSize: 10, ...over });
@@ -184,5 +185,20 @@ describe('a batch that fails as a whole with a retryable error', () => {
     const r = await runPass(p, ledger, testOptions({ signal: stop.signal }));
     expect(r).toMatchObject({ delivered: 5, dead: 5 });
     expect(target.batches.map((b) => b.length)).toEqual([10, 5]);
+  });
+
+  it('stops splitting when the target throws in the middle (it went down): that part gets its error, the rest keep theirs', async () => {
+    const target = new TestTarget(poisoned(3));
+    const deliver = target.deliver.bind(target);
+    target.deliver = async (batch, ctx) => {
+      target.down = target.batches.length === 2;
+      return deliver(batch, ctx);
+    };
+    const r = await run(target, { maxAttempts: 1 });
+    expect(r).toMatchObject({ delivered: 0, dead: 10 });
+    expect(target.batches.map((b) => b.length)).toEqual([10, 5, 3]);
+    expect((await ledger.get('flow-test', keys[0]!))?.lastError).toMatchObject({ code: 'TARGET_UNAVAILABLE', disposition: 'retry' });
+    expect((await ledger.get('flow-test', keys[3]!))?.lastError).toMatchObject(busy);
+    expect((await ledger.get('flow-test', keys[9]!))?.lastError).toMatchObject(busy);
   });
 });
