@@ -55,7 +55,7 @@ describe('a poison row on PostgreSQL (a trigger raising 40001 for it)', () => {
     const refs = Array.from({ length: 10 }, (_, i) => `R${String(i).padStart(2, '0')}`);
     const target = sqlTarget.create({ url: PG_URL, table, keyColumn: 'SUBMISSION_KEY', refColumn: 'ID' }, { baseDir: '.', pipeline: 'flow-test' });
     const calls: Outcome['status'][][] = [];
-    const p = testPipeline(arraySource(refs.map((r) => submission(r))), target, { batchSize: 10 });
+    const p = testPipeline(arraySource(refs.map((r) => submission(r))), target, { batchSize: 10, retryDelay: () => 0 });
     const r = await runPass(p, ledger, testOptions({ observe: { delivery: (d) => calls.push(d.outcomes.map((o) => o.status)) } }));
 
     expect(r).toMatchObject({ read: 10, delivered: 9, dead: 1, waitingRetry: 0 });

@@ -27,7 +27,8 @@ const keys = refs.map((r) => `F/${r}`);
 const busy = { code: 'LEGACY_BUSY', disposition: 'retry' };
 
 async function run(target: TestTarget, over: Parameters<typeof testPipeline>[2] = {}, seen?: Outcome['status'][][]) {
-  const p = testPipeline(arraySource(refs.map((r) => submission(r))), target, { batchSize: 10, ...over });
+  // No wait before a retry: every failed record is due again at once, so each attempt claims the batch whole, whatever the clock does.
+  const p = testPipeline(arraySource(refs.map((r) => submission(r))), target, { batchSize: 10, retryDelay: () => 0, ...over });
   return runPass(p, ledger, testOptions(seen ? { observe: { delivery: (d) => seen.push(d.outcomes.map((o) => o.status)) } } : {}));
 }
 
