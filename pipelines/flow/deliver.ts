@@ -14,6 +14,7 @@ import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
 import { MappingErrors } from '../../mappings/mapping.errors.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
+import { bisect, failedAsWhole, type CallNote, type TargetAnswer } from './bisect.js';
 
 /** Counts that delivery adds to a run's summary. */
 export type DeliverCounts = Pick<RunSummary, 'rejected' | 'delivered' | 'failed' | 'dead'>;
@@ -123,13 +124,18 @@ export interface Delivered {
   records: MappedRecord[];
   outcomes: Outcome[];
   byKey: Map<string, { claim: Settling; result: MapResult }>;
+  /** When the batch was delivered again in halves (see `bisect.ts`): every call each record took part in, for its audit detail. */
+  calls?: Map<string, CallNote[]>;
 }
 
 /**
  * Takes mapped submissions on to the target, first half: mapping
  * rejections and `delivering` recorded (durably; already done for those in
- * state `delivering`), then the target's delivery. Resolves to what the target answered (nothing
- * when no record was left to deliver); throws only a fatal target error.
+ * state `delivering`), then the target's delivery. A batch the target
+ * fails as a whole again is delivered again in halves (see `bisect.ts`),
+ * paced, and only while the pass goes on and the write window is open.
+ * Resolves to what the target answered (nothing when no record was left to
+ * deliver); throws only a fatal target error.
  */
 export async function deliverMapped(
   p: FlowPipeline,
@@ -165,7 +171,31 @@ export async function deliverMapped(
     records = records.filter((r) => !taken.has(r.key));
   }
   if (!records.length) return undefined;
-  await pacer?.take(records.length, opts.signal);
+  const call = async (part: MappedRecord[]): Promise<TargetAnswer> => {
+    await pacer?.take(part.length, opts.signal);
+    return callTarget(p, part, byKey, opts, ctx);
+  };
+  const first = await call(records);
+  if (!failedAsWhole(records, first) || !records.some((r) => splitWorth(p, byKey.get(r.key)!.claim))) return { records, outcomes: first.outcomes, byKey };
+  const mayGoOn = () => !opts.signal.aborted && p.writeAllowed(opts.now?.() ?? new Date());
+  const { outcomes, calls, made } = await bisect(records, first, { call, mayGoOn });
+  const failed = outcomes.filter((o) => o.status === 'failed').length;
+  opts.log.info({ pipeline: p.name, records: records.length, calls: made, failed }, 'a batch that failed as a whole again was delivered in halves to find the records that fail');
+  return { records, outcomes, byKey, calls };
+}
+
+/**
+ * Whether a batch that failed as a whole is worth delivering again in
+ * halves for this record (see `bisect.ts`): it failed before, or this
+ * failure would dead-letter it. A first failure is left to the retry, as
+ * most (a deadlock, a blip) pass on their own.
+ */
+function splitWorth(p: FlowPipeline, claim: Settling): boolean {
+  return claim.attempts >= 1 || claim.attempts + 1 >= p.maxAttempts;
+}
+
+/** One call of the target on `records`: its answer, or (when it throws) every record `failed` with its error; rethrows a fatal error. */
+async function callTarget(p: FlowPipeline, records: MappedRecord[], byKey: Delivered['byKey'], opts: PassOptions, ctx: Ctx): Promise<TargetAnswer> {
   const attempt = Math.max(...records.map((r) => byKey.get(r.key)!.claim.attempts)) + 1;
   let outcomes: Outcome[];
   const started = performance.now();
@@ -178,10 +208,10 @@ export async function deliverMapped(
     outcomes = records.map((r) => ({ key: r.key, status: 'failed', error }));
     observeDelivery(opts, started, outcomes);
     if (err.disposition === 'fatal') throw e;
-    return { records, outcomes, byKey };
+    return { outcomes, threw: true };
   }
   observeDelivery(opts, started, outcomes);
-  return { records, outcomes, byKey };
+  return { outcomes, threw: false };
 }
 
 /**
@@ -212,7 +242,10 @@ export async function recordOutcomes(
       held.set(r.key, { record: r, claim, result });
       continue;
     }
-    after.push(settle(p, r, o, claim, result, opts, counts, identity));
+    const t = settle(p, r, o, claim, result, opts, counts, identity);
+    const calls = d.calls?.get(r.key);
+    if (calls && calls.length > 1) t.detail = { ...t.detail, calls };
+    after.push(t);
   }
   const lost = after.length ? ((await ledger.apply(p.name, runId, after, opts.actor, audit)) ?? []) : [];
   if (lost.length) opts.log.warn({ pipeline: p.name, keys: lost }, 'leases lost during delivery (another runner took them over): their outcomes are left to that runner, which checks the target first');

@@ -31,19 +31,33 @@ export function arraySource(items: (unknown | { unreadable: string })[]): Source
   return src;
 }
 
-/** How the test target treats a key. */
-export type Behaviour = { failTimes?: number; reject?: string; alwaysFail?: boolean };
+/**
+ * How the test target treats a key. `poison`: every batch holding the key
+ * fails as a whole, retryably, and nothing of it is kept (a transaction a
+ * trigger rolls back for that one row).
+ */
+export type Behaviour = { failTimes?: number; reject?: string; alwaysFail?: boolean; poison?: boolean };
 
 /** A target that stores records by key and fails on purpose as `behaviour` says. */
 export class TestTarget implements Target {
   readonly rows = new Map<string, Record<string, unknown>>();
   readonly calls: { key: string; uncertain: boolean; attempt: number }[] = [];
+  /** The keys of every call of `deliver`, in order, whatever it answered. */
+  readonly batches: string[][] = [];
+  /** Throws for every batch, as a target that cannot be reached. */
   down = false;
+  /** Answers every record of every batch `failed` (a database that is busy or unreachable behind a target that reports it per record). */
+  busy = false;
   private readonly failures = new Map<string, number>();
   constructor(private readonly behaviour: Record<string, Behaviour> = {}) {}
   async connect(): Promise<void> {}
   async close(): Promise<void> {}
   async deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
+    this.batches.push(batch.map((r) => r.key));
+    if (this.busy || batch.some((r) => this.behaviour[r.key]?.poison)) {
+      for (const r of batch) this.calls.push({ key: r.key, uncertain: r.uncertain, attempt: ctx.attempt });
+      return batch.map((r) => ({ key: r.key, status: 'failed', error: { code: 'LEGACY_BUSY', disposition: 'retry', message: 'the batch was rolled back' } }));
+    }
     if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1433'), { code: 'ECONNREFUSED' });
     return batch.map((r) => {
       this.calls.push({ key: r.key, uncertain: r.uncertain, attempt: ctx.attempt });
