@@ -13,7 +13,7 @@ import type { ConnectorEnv, Ctx, MappedRecord, Outcome, Target, TargetIdentity }
 import { serverSystem } from '../target-identity.js';
 import type { ErrorDef } from '../../lib/errors.js';
 import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
-import { sqlBatchFailure } from './sql.refusal.js';
+import { sqlBatchFailure, sqlWriteFailure } from './sql.refusal.js';
 import { SQL_TABLE_DEFAULTS, type SqlChildSpec, type SqlProcedureConfig, type SqlTableSpec } from './sql.config.js';
 import type { SqlDialect, SqlTx } from './sql.dialect.js';
 import { mariadbDialect } from './mariadb.dialect.js';
@@ -235,7 +235,7 @@ export class ServerSqlTarget implements Target {
     } catch (e) {
       if (e instanceof ConnectorFailure) throw e;
       const info = this.dialect.classify(e);
-      if (info.kind === 'fatal' || info.kind === 'constraint') throw this.fail(ConnectorErrors.SQL_SCHEMA, `cannot write to ${spec.table}: ${info.message}`);
+      if (info.kind === 'fatal' || info.kind === 'constraint') throw this.fail(ConnectorErrors.SQL_SCHEMA, `cannot write to ${spec.table}: ${sqlWriteFailure(info)}`);
       const def = info.kind === 'busy' ? ConnectorErrors.SQL_BUSY : ConnectorErrors.SQL_UNAVAILABLE;
       const error = sqlBatchFailure(def, info);
       return batch.map((r) => ({ key: r.key, status: 'failed' as const, error }));

@@ -54,14 +54,18 @@ async function sqliteLegacy(dir: string, trigger: string): Promise<Legacy> {
 let pg: LegacyDb | undefined;
 let pgTables = 0;
 
-async function postgresLegacy(raise: string): Promise<Legacy> {
+async function postgresLegacy(raise: string, deferred = false): Promise<Legacy> {
   pg ??= await legacyPostgres();
   const name = `legacy_${++pgTables}`;
   const table = pg.t(name);
   const fn = `${table}_refuse`;
   await pg.query(`CREATE TABLE ${table} (CASE_ID INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY, SUBMISSION_KEY VARCHAR(120) NOT NULL UNIQUE, ${BENCH_FIELDS.map((f) => `${f} VARCHAR(200)`).join(', ')})`);
   await pg.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.town = 'NOWHERE' THEN ${raise}; END IF; RETURN NEW; END $$`);
-  await pg.query(`CREATE TRIGGER refuse BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+  await pg.query(
+    deferred
+      ? `CREATE CONSTRAINT TRIGGER refuse AFTER INSERT ON ${table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${fn}()`
+      : `CREATE TRIGGER refuse BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
+  );
   return { url: pg.url, table, drop: async () => undefined };
 }
 
@@ -182,6 +186,31 @@ describe('a failure of the whole batch whose message names one customer (Postgre
     const raw = await rawState(w);
     expect(raw.sealed).toEqual([null, null, null, null]);
     expect(raw.audit + raw.ledger + run.stdout + run.stderr).not.toContain(canary);
+    expect(filesHolding(w.dir, canary)).toEqual([]);
+  }, TIMEOUT);
+});
+
+describe('a refusal at COMMIT no record can be blamed for, whose message names a customer (PostgreSQL deferred trigger)', () => {
+  const canary = canaryName();
+  const bodies = benchSubmissions(3, 200);
+  bodies[1] = withTown(bodies[1]!, 'Nowhere');
+
+  it('stops the pipeline with the code and constraint, never the message, and keeps the name out of everything written', async () => {
+    const legacy = await postgresLegacy(`RAISE EXCEPTION 'legacy refuses customer ${canary}'`, true);
+    const w = work(legacy, bodies);
+    const run = await w.run(env(legacy));
+    expect(run.code, show(run)).not.toBe(0);
+    expect(run.stderr).toContain('cannot write to');
+    expect(run.stderr).toContain('the database refused the batch (code P0001)');
+    const raw = await rawState(w);
+    const at = (text: string) => text.slice(Math.max(0, text.indexOf(canary) - 300), text.indexOf(canary) + 50);
+    expect(raw.audit, at(raw.audit)).not.toContain(canary);
+    expect(raw.ledger, at(raw.ledger)).not.toContain(canary);
+    // Sequelize's own Transaction.commit still console.warns the database's message
+    // ("Committing transaction ... failed with error ..."): a known leak left for
+    // issue 23 point 8 (Sequelize's raw messages on stderr). Every line of rekey's own is clear.
+    const ours = `${run.stdout}\n${run.stderr}`.split('\n').filter((l) => !l.startsWith('Committing transaction '));
+    expect(ours.filter((l) => l.includes(canary))).toEqual([]);
     expect(filesHolding(w.dir, canary)).toEqual([]);
   }, TIMEOUT);
 });

@@ -34,6 +34,19 @@ export function sqlRefusal(info: SqlErrorInfo, field: string | undefined): Conne
   return legacyRefusal(ConnectorErrors.SQL_CONSTRAINT, `the legacy database refused the record${w ? ` (${w})` : ''}`, info.message, { field, constraint: named(info.constraint) });
 }
 
+/**
+ * Why a write failed as a whole, for the fatal `SQL_SCHEMA` that stops the
+ * pipeline: a schema error's own message (names of tables and columns);
+ * for a refusal no record could be blamed for (a deferred constraint or
+ * trigger at COMMIT), which may quote a value, only its code and
+ * constraint.
+ */
+export function sqlWriteFailure(info: SqlErrorInfo): string {
+  if (info.kind !== 'constraint') return info.message;
+  const w = which(info);
+  return `the database refused the batch${w ? ` (${w})` : ''}`;
+}
+
 /** The error each record of a batch the database failed as a whole gets: `def`'s code and the database's code, no database text. */
 export function sqlBatchFailure(def: ErrorDef, info: SqlErrorInfo): ConnectorError {
   const w = which(info);

@@ -13,7 +13,7 @@ import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target, Ta
 import { displayPath } from '../target-identity.js';
 import type { ErrorDef } from '../../lib/errors.js';
 import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
-import { sqlBatchFailure } from './sql.refusal.js';
+import { sqlBatchFailure, sqlWriteFailure } from './sql.refusal.js';
 import { jsonSchema } from '../config.schema.js';
 import { SQL_TABLE_DEFAULTS, type SqlChildSpec, type SqlTableSpec } from './sql.config.js';
 import { SQLITE_TARGET_DEFAULTS, sqliteTargetConfigSchema, type SqliteTargetConfig } from './sqlite.target.config.js';
@@ -239,7 +239,7 @@ export class SqliteTarget implements Target {
       } catch (e) {
         if (e instanceof ConnectorFailure) throw e;
         const info = sqliteDialect.classify(e);
-        if (info.kind === 'fatal' || info.kind === 'constraint') throw fail(ConnectorErrors.SQL_SCHEMA, `cannot write to ${spec.table}: ${info.message}`, e);
+        if (info.kind === 'fatal' || info.kind === 'constraint') throw fail(ConnectorErrors.SQL_SCHEMA, `cannot write to ${spec.table}: ${sqlWriteFailure(info)}`, e);
         const def = info.kind === 'busy' ? ConnectorErrors.SQL_BUSY : ConnectorErrors.SQL_UNAVAILABLE;
         const error = sqlBatchFailure(def, info);
         return batch.map((r) => ({ key: r.key, status: 'failed' as const, error }));
