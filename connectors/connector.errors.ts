@@ -293,6 +293,19 @@ export function connectorError(def: ErrorDef, message: string, field?: string, d
 }
 
 /**
+ * The plain-data error of one record the legacy system refused: `reason`
+ * is rekey's own sentence (names of fields and constraints, never a
+ * value); `text` is the legacy system's message, carried as
+ * `legacyText` for the flow to hash and seal with this record alone.
+ */
+export function legacyRefusal(def: ErrorDef, reason: string, text: string | undefined, opts: { field?: string | undefined; constraint?: string | undefined; disposition?: Disposition } = {}): ConnectorError {
+  const e = connectorError(def, reason, opts.field, opts.disposition);
+  if (opts.constraint) e.constraint = opts.constraint;
+  if (text) e.legacyText = text;
+  return e;
+}
+
+/**
  * Thrown when a connector (any source or target) as a whole cannot go on,
  * or inside a browser form when it cannot go on; its disposition (the
  * entry's, or another the entry allows) says whether trying later may help.

@@ -19,6 +19,27 @@ export interface ErrorData {
   disposition: Disposition;
   message: string;
   field?: string;
+  /** The legacy system's constraint (or trigger) the error names, a name from its schema, never a value. */
+  constraint?: string;
+  /**
+   * The legacy system's own error text (a database message, a screen's
+   * message, an answer file's reason), when it gave one: data, since it may
+   * quote a citizen's values. Only the record it came from carries it; the
+   * ledger never stores it in clear (see {@link storedError}).
+   */
+  legacyText?: string;
+  /** The keyed hash (`piiHash`) of `legacyText`, once the flow took the text out: what the ledger and audit log keep of it. */
+  textHash?: string;
+}
+
+/** The fields of an {@link ErrorData} the ledger row and the audit log may hold: everything but `legacyText`. */
+export const STORED_ERROR_FIELDS = ['code', 'disposition', 'message', 'field', 'constraint', 'textHash'] as const;
+
+/** The stored form of `e`: its {@link STORED_ERROR_FIELDS} that are set, in that order; never `legacyText`. */
+export function storedError(e: ErrorData): ErrorData {
+  const out: Record<string, unknown> = {};
+  for (const k of STORED_ERROR_FIELDS) if (e[k] !== undefined && e[k] !== '') out[k] = e[k];
+  return out as unknown as ErrorData;
 }
 
 /** One catalogue entry: a stable code, its disposition and two sentences for people. */

@@ -145,7 +145,7 @@ export const PipelineCodes = defineErrors({
   LEGACY_REJECTED: {
     code: 'LEGACY_REJECTED',
     disposition: 'reject',
-    means: 'The legacy system rejected a delivered record in its own answer (an acknowledgement file); the message is its reason.',
+    means: "The legacy system rejected a delivered record in its own answer (an acknowledgement file); its reason, the legacy system's text, is kept sealed with the submission (rekey dlq show --reveal).",
     hint: 'Correct the submission (or the legacy system) as its reason says, then send it again with rekey dlq retry.',
   },
   UNEXPECTED_ERROR: {

@@ -60,7 +60,10 @@ retried), \`fatal\` (the pipeline cannot run: it stops, and the run is
 recorded as failed with the code). The CLI prints an error as
 \`rekey: CODE message\` with what to do on the next line (\`--debug\` adds the
 stack). A record's error is stored in the ledger as
-\`{ code, disposition, message, field? }\` (\`rekey dlq show\`).
+\`{ code, disposition, message, field?, constraint?, textHash? }\` (\`rekey dlq show\`):
+the message is rekey's own; when the legacy system gave a text of its own,
+only its keyed hash (\`textHash\`) is stored in clear, the text sealed with
+the submission (\`rekey dlq show --reveal\`, audited).
 `;
   for (const s of ERROR_CATALOGUES) {
     out += `\n## ${s.layer}\n\n${s.about} Defined in \`${s.file}\`.\n\n| code | disposition | what it means | what to do |\n|---|---|---|---|\n`;

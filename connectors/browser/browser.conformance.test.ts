@@ -44,7 +44,12 @@ targetConformance({
   secretSetting: 'the sign-in password',
   bad: {
     make: (b) => withAnswer(b, 'Ad2pW6yJ', 'postcode', 'ZZ1 1ZZ'),
-    error: () => ({ code: 'BROWSER_REJECTED', disposition: 'reject', message: expect.stringMatching(/^Postcode \[POSTCODE\] was not found by the address finder \(evidence: .+\.png\.sealed\)$/) as unknown as string }),
+    error: () => ({
+      code: 'BROWSER_REJECTED',
+      disposition: 'reject',
+      message: expect.stringMatching(/^the legacy app showed its error message \(evidence: .+\.png\.sealed\)$/) as unknown as string,
+      textHash: expect.stringMatching(/^hmac:[0-9a-f]{32}$/) as unknown as string,
+    }),
   },
   pii: (b) => ['Lc4vT9wN', 'Fn3kQ8aZ', 'Db7mR2xP', 'Em9bX2dS'].map((id) => answer(b, id)).filter((v) => v.length > 0),
   async legacy() {

@@ -82,7 +82,7 @@ describe.skipIf(!chromium)(`browser target in Chromium${chromium ? '' : ' (skipp
     expect(app.store.logins).toHaveLength(2);
   }, 90_000);
 
-  it('rejects a record with the page\'s own message (postcode unknown to the finder), never retried, and keys the rest', async () => {
+  it('rejects a record the page refused with its own message (postcode unknown to the finder; the message kept sealed), never retried, and keys the rest', async () => {
     const [good, other] = valid();
     const bad = withAnswer(other!, 'Ad2pW6yJ', 'postcode', 'ZZ1 1ZZ');
     const r = await pass(target(), [good, bad]);
@@ -90,7 +90,8 @@ describe.skipIf(!chromium)(`browser target in Chromium${chromium ? '' : ' (skipp
     const row = await ledger.get('browser-test', `${String(bad.form_name)}/${String(bad.submission_reference)}`);
     expect(row?.state).toBe('rejected');
     expect(row?.lastError?.code).toBe('BROWSER_REJECTED');
-    expect(row?.lastError?.message).toMatch(/^Postcode \[POSTCODE\] was not found by the address finder \(evidence: .+\.png\.sealed\)$/);
+    expect(row?.lastError?.message).toMatch(/^the legacy app showed its error message \(evidence: .+\.png\.sealed\)$/);
+    expect(row?.lastError?.textHash, "the page's own message is kept sealed, its keyed hash on the row").toMatch(/^hmac:[0-9a-f]{32}$/);
     expect(app.store.cases).toHaveLength(1);
   }, 60_000);
 

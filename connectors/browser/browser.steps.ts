@@ -193,7 +193,7 @@ async function expectOutcome(x: { success: string; error?: string; timeout?: num
   await watch.guard(any.first().waitFor({ timeout: x.timeout ?? env.timeout }));
   if (error && (await error.isVisible())) {
     const message = ((await error.textContent()) ?? '').replace(/\s+/g, ' ').trim();
-    throw new ConnectorFailure(BrowserErrors.REJECTED, message || 'the legacy app showed its error message');
+    throw new ConnectorFailure(BrowserErrors.REJECTED, 'the legacy app showed its error message', message ? { data: { legacyText: message } } : {});
   }
   if (await isExpired(watch.page, env)) throw new SessionExpired('the session expired');
 }

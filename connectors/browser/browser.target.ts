@@ -130,7 +130,9 @@ export class BrowserTarget implements Target {
         const evidence = await this.keepEvidence(slot, r, ctx, log, trace, f.disposition !== 'reject');
         const message = `${this.mask(f.message, r)}${evidence.length ? ` (evidence: ${evidence.join(', ')})` : ''}`;
         log.warn({ code: f.code, evidence }, f.disposition === 'reject' ? 'rejected by the legacy app' : 'keying failed');
-        const value: Outcome = { key: r.key, status: f.disposition === 'reject' ? 'rejected' : 'failed', error: { code: f.code, disposition: f.disposition, message } };
+        const screen = f.data.legacyText;
+        const error = typeof screen === 'string' && screen ? { code: f.code, disposition: f.disposition, message, legacyText: screen } : { code: f.code, disposition: f.disposition, message };
+        const value: Outcome = { key: r.key, status: f.disposition === 'reject' ? 'rejected' : 'failed', error };
         return { value, broken: page.isClosed() || f.code === BrowserErrors.CRASHED.code };
       }
     }

@@ -77,13 +77,15 @@ describe('answers of the legacy system through rekey run', () => {
     for (const n of [1, 3, 4, 5]) expect(byRef.get(`${data}#${n}`)).toMatchObject({ state: 'delivered', confirmed: true });
     expect(byRef.get(`${data}#6`)).toMatchObject({ state: 'delivered', confirmed: false });
     const rejected = byRef.get(`${data}#2`)!;
-    expect(rejected).toMatchObject({ state: 'dead', lastError: { code: 'LEGACY_REJECTED', disposition: 'reject', message: 'E114 POSTCODE NOT ON ADDRESS FILE' } });
+    expect(rejected).toMatchObject({ state: 'dead', lastError: { code: 'LEGACY_REJECTED', disposition: 'reject', message: 'the legacy system rejected the record in its answer' } });
+    expect(rejected.lastError?.textHash).toMatch(/^hmac:[0-9a-f]{32}$/);
 
     const dlq = await rekey(['dlq', 'list', NAME], dir);
     expect(dlq.code).toBe(0);
     const deadLines = dlq.stdout.split('\n').filter((l) => l.startsWith(rejected.key));
     expect(deadLines).toHaveLength(1);
-    expect(deadLines[0]).toContain('LEGACY_REJECTED: E114 POSTCODE NOT ON ADDRESS FILE');
+    expect(deadLines[0]).toContain('LEGACY_REJECTED: the legacy system rejected the record in its answer');
+    expect(dlq.stdout, "the answer's reason is the legacy system's text: kept sealed").not.toContain('POSTCODE NOT ON ADDRESS FILE');
     const shown = await rekey(['dlq', 'show', NAME, rejected.key], dir);
     expect(shown.stdout).toContain(`${data}#2`);
     expect(shown.stdout).toMatch(/^state +dead$/m);

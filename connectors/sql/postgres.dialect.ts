@@ -56,7 +56,11 @@ export function classifyPostgresError(error: unknown): SqlErrorInfo {
   const table = e.table ? `${e.table}_` : '';
   const fromConstraint = e.constraint?.startsWith(table) ? e.constraint.slice(table.length).replace(/_(check|key|fkey|excl)\d*$/, '') : undefined;
   const names = [e.column, fromConstraint, e.constraint, ...identifiersIn(e.message)].filter((n): n is string => typeof n === 'string' && n.length > 0);
-  return code.startsWith('28') || code === '42501' ? { kind, message: e.message, names, access: true } : { kind, message: e.message, names };
+  const info: SqlErrorInfo = { kind, message: e.message, names };
+  if (code.startsWith('28') || code === '42501') info.access = true;
+  if (e.constraint) info.constraint = e.constraint;
+  if (code) info.state = code;
+  return info;
 }
 
 function quote(identifier: string): string {

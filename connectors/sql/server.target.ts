@@ -12,7 +12,8 @@ import { redactUrlIn } from '../../lib/redact.js';
 import type { ConnectorEnv, Ctx, MappedRecord, Outcome, Target, TargetIdentity } from '../connector.types.js';
 import { serverSystem } from '../target-identity.js';
 import type { ErrorDef } from '../../lib/errors.js';
-import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
+import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
+import { sqlBatchFailure, sqlWriteFailure } from './sql.refusal.js';
 import { SQL_TABLE_DEFAULTS, type SqlChildSpec, type SqlProcedureConfig, type SqlTableSpec } from './sql.config.js';
 import type { SqlDialect, SqlTx } from './sql.dialect.js';
 import { mariadbDialect } from './mariadb.dialect.js';
@@ -234,10 +235,10 @@ export class ServerSqlTarget implements Target {
     } catch (e) {
       if (e instanceof ConnectorFailure) throw e;
       const info = this.dialect.classify(e);
-      if (info.kind === 'fatal' || info.kind === 'constraint') throw this.fail(ConnectorErrors.SQL_SCHEMA, `cannot write to ${spec.table}: ${info.message}`);
+      if (info.kind === 'fatal' || info.kind === 'constraint') throw this.fail(ConnectorErrors.SQL_SCHEMA, `cannot write to ${spec.table}: ${sqlWriteFailure(info)}`);
       const def = info.kind === 'busy' ? ConnectorErrors.SQL_BUSY : ConnectorErrors.SQL_UNAVAILABLE;
-      const message = this.redact(info.message);
-      return batch.map((r) => ({ key: r.key, status: 'failed' as const, error: connectorError(def, message) }));
+      const error = sqlBatchFailure(def, info);
+      return batch.map((r) => ({ key: r.key, status: 'failed' as const, error }));
     }
   }
 

@@ -104,7 +104,7 @@ describe.each([
     expect(await addressesOf(c1?.id)).toHaveLength(3);
   });
 
-  it('a refused child row undoes its parent: that record is rejected with the database’s message, the rest of the batch goes in', async () => {
+  it('a refused child row undoes its parent: that record is rejected with rekey’s reason and the database’s message as legacyText, the rest of the batch goes in', async () => {
     const t = await open();
     const out = await t.deliver(
       [
@@ -116,9 +116,16 @@ describe.each([
       ctx,
     );
     expect(out.map((o) => o.status)).toEqual(['delivered', 'rejected', 'delivered', 'rejected']);
-    const child = out[1] as { error: { code: string; message: string; field?: string } };
+    const child = out[1] as { error: { code: string; message: string; field?: string; legacyText?: string } };
     expect(child.error).toMatchObject({ code: 'SQL_CONSTRAINT', field: 'PREV_ADDR[].LINE_1' });
     expect(child.error.message).toBe(
+      name === 'PostgreSQL'
+        ? 'the legacy database refused the record (code 23514, constraint addresses_line_1_check, field PREV_ADDR[].LINE_1)'
+        : name === 'MariaDB'
+          ? 'the legacy database refused the record (field PREV_ADDR[].LINE_1)'
+          : 'the legacy database refused the record (code SQLITE_CONSTRAINT, field PREV_ADDR[].LINE_1)',
+    );
+    expect(child.error.legacyText).toBe(
       name === 'PostgreSQL'
         ? 'new row for relation "addresses" violates check constraint "addresses_line_1_check"'
         : name === 'MariaDB'

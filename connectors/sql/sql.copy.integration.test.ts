@@ -87,7 +87,7 @@ describe('sql target on PostgreSQL: COPY for plain inserts', () => {
     const t = await open();
     const out = await t.deliver(Array.from({ length: 300 }, (_, i) => rec(`fall/${i}`, i === 123 ? { SURNAME: 'morgan' } : {})), ctx);
     expect(copy).toHaveBeenCalledTimes(1);
-    expect(out[123]).toEqual({ key: 'fall/123', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'new row for relation "cases" violates check constraint "cases_surname_check"', field: 'SURNAME' } });
+    expect(out[123]).toEqual({ key: 'fall/123', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'the legacy database refused the record (code 23514, constraint cases_surname_check, field SURNAME)', field: 'SURNAME', constraint: 'cases_surname_check', legacyText: 'new row for relation "cases" violates check constraint "cases_surname_check"' } });
     expect(out.filter((o) => o.status === 'delivered')).toHaveLength(299);
     expect(await count('fall/')).toBe(299);
   });

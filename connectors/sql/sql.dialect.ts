@@ -26,6 +26,10 @@ export interface SqlErrorInfo {
   names: string[];
   /** The database refused the user: a wrong user or password, or a missing grant (a `fatal` error). */
   access?: true;
+  /** The constraint the database names, when its error says which (a schema name). */
+  constraint?: string;
+  /** The database's error code (SQLSTATE, `SQLITE_CONSTRAINT`, `ER_DUP_ENTRY`), when it gives one. */
+  state?: string;
 }
 
 /**

@@ -10,6 +10,7 @@
  */
 import type { ConnectorError, MappedRecord, Outcome } from '../connector.types.js';
 import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
+import { sqlRefusal } from './sql.refusal.js';
 import type { SqlDialect, SqlTx } from './sql.dialect.js';
 import type { SqlChildSpec, SqlTableSpec } from './sql.config.js';
 import { valueProblem } from './sql.values.js';
@@ -153,7 +154,7 @@ export async function insertFamilies(tx: SqlTx, dialect: SqlDialect, spec: SqlTa
       if (info.kind !== 'constraint') throw e;
       const pairs: [string, string][] = [...f.columns.map((c, i): [string, string] => [c, f.fields[i] as string]), ...f.children.flatMap((c) => c.columns.map((col, i): [string, string] => [col, c.fields[i] as string]))];
       const field = fieldNamed(info.names, pairs);
-      outcomes[f.index] = { key: f.key, status: 'rejected', error: connectorError(ConnectorErrors.SQL_CONSTRAINT, info.message, field) };
+      outcomes[f.index] = { key: f.key, status: 'rejected', error: sqlRefusal(info, field) };
     }
   }
 }

@@ -38,7 +38,7 @@ describe.skipIf(!MSSQL_URL)('sql target on SQL Server (skipped unless REKEY_TEST
     expect(out.map((o) => o.status)).toEqual(['delivered', 'rejected', 'rejected', 'delivered']);
     expect(out[1]).toMatchObject({ error: { code: 'SQL_CONSTRAINT', disposition: 'reject' } });
     expect((out[1] as { error: { message: string } }).error.message).toMatch(/CHECK constraint/);
-    expect(out[2]).toEqual({ key: 'ins/3', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'DRIVER IS REVOKED: REFER TO REVOCATIONS' } });
+    expect(out[2]).toEqual({ key: 'ins/3', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'the legacy database refused the record', legacyText: 'DRIVER IS REVOKED: REFER TO REVOCATIONS' } });
     const again = await t.deliver([rec('ins/1', {}, true)], ctx);
     expect(again[0]).toMatchObject({ status: 'delivered', alreadyPresent: true, legacyRef: (out[0] as { legacyRef: string }).legacyRef });
     expect(await count('ins/')).toBe(2);
@@ -79,7 +79,7 @@ describe.skipIf(!MSSQL_URL)('sql target on SQL Server (skipped unless REKEY_TEST
     const out = await t.deliver([rec('proc/1'), rec('proc/2', { CASE_TYPE: 'PRV' })], ctx);
     const [row] = await db.query(`SELECT CASE_ID AS id FROM CASES WHERE SUBMISSION_KEY = 'proc/1'`);
     expect(out[0]).toEqual({ key: 'proc/1', status: 'delivered', legacyRef: String(row?.id), confirmed: true });
-    expect(out[1]).toEqual({ key: 'proc/2', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'PRIVATE PLATE CASES ARE KEYED BY THE PLATES TEAM' } });
+    expect(out[1]).toEqual({ key: 'proc/2', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'the legacy database refused the record', legacyText: 'PRIVATE PLATE CASES ARE KEYED BY THE PLATES TEAM' } });
     expect((await t.deliver([rec('proc/1', {}, true)], ctx))[0]).toMatchObject({ status: 'delivered', alreadyPresent: true });
     expect(await count('proc/')).toBe(1);
   });

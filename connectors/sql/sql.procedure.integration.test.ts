@@ -54,14 +54,15 @@ describe.each(variants)('sql target, mode procedure: %s', (_name, make, procedur
   it('calls once per record, takes the reference from the call, confirms by reading back, and rejects what the procedure or a trigger refuses', async () => {
     const t = await open();
     const out = await t.deliver([rec('p/1'), rec('p/2', { CASE_TYPE: 'PRV' }), rec('p/3', { DRIVER_NO: REVOKED }), rec('p/4', { SURNAME: "O'NEILL" })], ctx);
+    const raised = db.dialect === 'postgres' ? 'the legacy database refused the record (code P0001)' : 'the legacy database refused the record';
     const ids = await caseIds('p/');
     expect(ids).toHaveLength(2);
     expect(out[0]).toEqual({ key: 'p/1', status: 'delivered', legacyRef: ids[0], confirmed: true });
-    expect(out[1]).toEqual({ key: 'p/2', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'PRIVATE PLATE CASES ARE KEYED BY THE PLATES TEAM' } });
+    expect(out[1]).toEqual({ key: 'p/2', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: raised, legacyText: 'PRIVATE PLATE CASES ARE KEYED BY THE PLATES TEAM' } });
     expect(out[2]).toEqual({
       key: 'p/3',
       status: 'rejected',
-      error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: db.dialect === 'postgres' ? `DRIVER ${REVOKED} IS REVOKED: REFER TO REVOCATIONS` : 'DRIVER IS REVOKED: REFER TO REVOCATIONS' },
+      error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: raised, legacyText: db.dialect === 'postgres' ? `DRIVER ${REVOKED} IS REVOKED: REFER TO REVOCATIONS` : 'DRIVER IS REVOKED: REFER TO REVOCATIONS' },
     });
     expect(out[3]).toEqual({ key: 'p/4', status: 'delivered', legacyRef: ids[1], confirmed: true });
   });

@@ -14,7 +14,7 @@
  * key into that column.
  */
 import type { MappedRecord, Outcome } from '../connector.types.js';
-import { ConnectorErrors, connectorError } from '../connector.errors.js';
+import { sqlRefusal } from './sql.refusal.js';
 import type { SqlDialect, SqlStatement, SqlTx } from './sql.dialect.js';
 import type { SqlProcedureConfig, SqlProcedureParam, SqlTableSpec } from './sql.config.js';
 
@@ -109,7 +109,7 @@ export async function callProcedure(tx: SqlTx, dialect: SqlDialect, spec: SqlTab
       const info = dialect.classify(e);
       if (info.kind !== 'constraint') throw e;
       const param = proc.params.find((p) => !p.out && info.names.some((n) => n.toUpperCase() === (p.from ?? p.name).toUpperCase()));
-      outcome = { key: rec.key, status: 'rejected', error: connectorError(ConnectorErrors.SQL_CONSTRAINT, info.message, param && param.from !== '$key' ? (param.from ?? param.name) : undefined) };
+      outcome = { key: rec.key, status: 'rejected', error: sqlRefusal(info, param && param.from !== '$key' ? (param.from ?? param.name) : undefined) };
     }
     called.set(rec.key, outcome);
     outcomes.push(outcome);

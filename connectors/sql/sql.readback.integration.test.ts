@@ -100,6 +100,6 @@ describe.each([
     expect(lines()).not.toContain('123456');
     const strict = await open({ table: db.t('cases'), readBack: true }, ctx);
     const [refused] = await strict.deliver([rec('strict/1')], ctx);
-    expect(refused).toMatchObject({ status: 'rejected', error: { code: 'SQL_CONSTRAINT', message: "Out of range value for column 'FEE' at row 1", field: 'FEE' } });
+    expect(refused).toMatchObject({ status: 'rejected', error: { code: 'SQL_CONSTRAINT', message: 'the legacy database refused the record (field FEE)', legacyText: "Out of range value for column 'FEE' at row 1", field: 'FEE' } });
   });
 });

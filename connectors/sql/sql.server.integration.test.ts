@@ -46,7 +46,7 @@ describe.each([
     expect(String(stored?.case_status ?? stored?.CASE_STATUS).trimEnd()).toBe('NEW');
   });
 
-  it('isolates the bad rows of a batch: each rejected with the database’s own message, the rest delivered', async () => {
+  it('isolates the bad rows of a batch: each rejected with rekey’s reason, the database’s own message as legacyText, the rest delivered', async () => {
     const t = await open({ batchSize: 500 });
     const batch = Array.from({ length: 40 }, (_, i) => rec(`iso/${i}`, i === 17 ? { SURNAME: 'morgan' } : i === 29 ? { DRIVER_NO: REVOKED } : {}));
     const out = await t.deliver(batch, ctx);
@@ -56,13 +56,13 @@ describe.each([
       key: 'iso/17',
       status: 'rejected',
       error: pg()
-        ? { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'new row for relation "cases" violates check constraint "cases_surname_check"', field: 'SURNAME' }
-        : { code: 'SQL_CONSTRAINT', disposition: 'reject', message: `CONSTRAINT \`CASES.SURNAME\` failed for \`${schema}\`.\`CASES\``, field: 'SURNAME' },
+        ? { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'the legacy database refused the record (code 23514, constraint cases_surname_check, field SURNAME)', field: 'SURNAME', constraint: 'cases_surname_check', legacyText: 'new row for relation "cases" violates check constraint "cases_surname_check"' }
+        : { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'the legacy database refused the record (field SURNAME)', field: 'SURNAME', legacyText: `CONSTRAINT \`CASES.SURNAME\` failed for \`${schema}\`.\`CASES\`` },
     });
     expect(out[29]).toEqual({
       key: 'iso/29',
       status: 'rejected',
-      error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: pg() ? `DRIVER ${REVOKED} IS REVOKED: REFER TO REVOCATIONS` : 'DRIVER IS REVOKED: REFER TO REVOCATIONS' },
+      error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: pg() ? 'the legacy database refused the record (code P0001)' : 'the legacy database refused the record', legacyText: pg() ? `DRIVER ${REVOKED} IS REVOKED: REFER TO REVOCATIONS` : 'DRIVER IS REVOKED: REFER TO REVOCATIONS' },
     });
     expect(out.filter((o) => o.status === 'delivered')).toHaveLength(38);
     expect(await countOf('iso/')).toBe(38);

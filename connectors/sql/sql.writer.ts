@@ -25,7 +25,8 @@
  */
 import type { ConnectorError, MappedRecord, Outcome } from '../connector.types.js';
 import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
-import { selectByKeys, type SqlDialect, type SqlTx } from './sql.dialect.js';
+import { selectByKeys, type SqlDialect, type SqlErrorInfo, type SqlTx } from './sql.dialect.js';
+import { sqlRefusal } from './sql.refusal.js';
 import type { SqlTableSpec } from './sql.config.js';
 import { valueProblem } from './sql.values.js';
 import { insertFamilies, prepareChildren, type ChildRow, type Family } from './sql.families.js';
@@ -121,10 +122,10 @@ async function refsOf(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, keys: 
   return refs;
 }
 
-function rejected(row: Row, message: string, names: string[]): Outcome {
+function rejected(row: Row, info: SqlErrorInfo): Outcome {
   const fields = new Map(row.fields.map((f, i) => [(row.columns[i] as string).toUpperCase(), f]));
-  const field = names.map((n) => fields.get(n.toUpperCase())).find((f) => f !== undefined && f !== '');
-  return { key: row.key, status: 'rejected', error: connectorError(ConnectorErrors.SQL_CONSTRAINT, message, field) };
+  const field = info.names.map((n) => fields.get(n.toUpperCase())).find((f) => f !== undefined && f !== '');
+  return { key: row.key, status: 'rejected', error: sqlRefusal(info, field) };
 }
 
 /**
@@ -161,7 +162,7 @@ async function updateRows(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, ro
     const e = await guarded(`rekey_upd_${i}`, () => update(r));
     if (e !== undefined) {
       const info = dialect.classify(e);
-      outcomes[r.index] = rejected(r, info.message, info.names);
+      outcomes[r.index] = rejected(r, info);
     }
   }
 }
@@ -250,7 +251,7 @@ async function insertRows(tx: SqlTx, dialect: SqlDialect, spec: SqlTableSpec, fr
       const info = dialect.classify(e);
       if (info.kind !== 'constraint') throw e;
       if (part.length === 1) {
-        outcomes[first.index] = rejected(first, info.message, info.names);
+        outcomes[first.index] = rejected(first, info);
         return;
       }
       const mid = Math.ceil(part.length / 2);

@@ -51,7 +51,11 @@ export function classifySqliteError(error: unknown): SqlErrorInfo {
   const text = message.replace(/^SQLITE_[A-Z_]+: /, '');
   const kind = (code && KINDS[code]) || 'transient';
   const detail = /(?:failed|column): (.*)$/.exec(text)?.[1] ?? /column (\S+)$/.exec(text)?.[1] ?? '';
-  return { kind, message: text, names: [...detail.matchAll(/[A-Za-z_][A-Za-z0-9_]*/g)].map((m) => m[0]) };
+  const info: SqlErrorInfo = { kind, message: text, names: [...detail.matchAll(/[A-Za-z_][A-Za-z0-9_]*/g)].map((m) => m[0]) };
+  const check = /^CHECK constraint failed: ([A-Za-z_][A-Za-z0-9_]*)$/.exec(text)?.[1];
+  if (check) info.constraint = check;
+  if (code) info.state = code;
+  return info;
 }
 
 function quote(identifier: string): string {

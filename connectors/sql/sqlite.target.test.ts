@@ -141,7 +141,7 @@ describe('sqlite target: delivery', () => {
 });
 
 describe('sqlite target: a bad record rejects only itself', () => {
-  it('reports NOT NULL and CHECK violations with the database’s message, the rest delivered', async () => {
+  it('reports NOT NULL and CHECK violations with rekey’s reason, the database’s message as legacyText, the rest delivered', async () => {
     const t = await open();
     const out = await t.deliver(
       [rec('k1', { LAST_NAME: 'ONE' }), rec('k2', { AGE: 30 }), rec('k3', { LAST_NAME: 'THREE' }), rec('k4', { LAST_NAME: 'four' }), rec('k5', { LAST_NAME: 'FIVE' })],
@@ -149,9 +149,9 @@ describe('sqlite target: a bad record rejects only itself', () => {
     );
     expect(out).toEqual([
       { key: 'k1', status: 'delivered', legacyRef: '1' },
-      { key: 'k2', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'NOT NULL constraint failed: PEOPLE.SURNAME' } },
+      { key: 'k2', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'the legacy database refused the record (code SQLITE_CONSTRAINT)', legacyText: 'NOT NULL constraint failed: PEOPLE.SURNAME' } },
       { key: 'k3', status: 'delivered', legacyRef: '2' },
-      { key: 'k4', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'CHECK constraint failed: SURNAME = upper(SURNAME)', field: 'LAST_NAME' } },
+      { key: 'k4', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'the legacy database refused the record (code SQLITE_CONSTRAINT, field LAST_NAME)', field: 'LAST_NAME', legacyText: 'CHECK constraint failed: SURNAME = upper(SURNAME)' } },
       { key: 'k5', status: 'delivered', legacyRef: '3' },
     ]);
     await t.close();
@@ -162,7 +162,7 @@ describe('sqlite target: a bad record rejects only itself', () => {
     const t = await open({ batchSize: 16 });
     const batch = Array.from({ length: 40 }, (_, i) => rec(`k${i}`, { LAST_NAME: `P${i}`, AGE: i === 7 || i === 33 ? 12 : 30, EMAIL: i === 20 ? 'p0@example.com' : `p${i}@example.com` }));
     const out = await t.deliver(batch, ctx);
-    const bad = out.flatMap((o, i) => (o.status === 'rejected' ? [[i, o.error.message, o.error.field]] : []));
+    const bad = out.flatMap((o, i) => (o.status === 'rejected' ? [[i, o.error.legacyText, o.error.field]] : []));
     expect(bad).toEqual([
       [7, 'CHECK constraint failed: AGE >= 17', 'AGE'],
       [20, 'UNIQUE constraint failed: PEOPLE.EMAIL', 'EMAIL'],
@@ -176,7 +176,7 @@ describe('sqlite target: a bad record rejects only itself', () => {
     const t = await open();
     const batch = Array.from({ length: 5000 }, (_, i) => rec(`k${i}`, { LAST_NAME: `P${i}`, AGE: i === 2500 ? 12 : 30 }));
     const out = await t.deliver(batch, ctx);
-    expect(out[2500]).toEqual({ key: 'k2500', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'CHECK constraint failed: AGE >= 17', field: 'AGE' } });
+    expect(out[2500]).toEqual({ key: 'k2500', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'the legacy database refused the record (code SQLITE_CONSTRAINT, field AGE)', field: 'AGE', legacyText: 'CHECK constraint failed: AGE >= 17' } });
     const refs = out.filter((o, i) => i !== 2500).map((o) => (o.status === 'delivered' ? o.legacyRef : o.status));
     expect(refs).toEqual(Array.from({ length: 4999 }, (_, i) => String(i + 1)));
     expect(await t.deliver(batch.slice(2499, 2502), ctx)).toEqual([
@@ -192,7 +192,7 @@ describe('sqlite target: a bad record rejects only itself', () => {
     const t = await open({ table: 'TYPED', keyColumn: 'K', columns: {} });
     expect(await t.deliver([rec('a', { N: 5 }), rec('b', { N: 'five' })], ctx)).toEqual([
       { key: 'a', status: 'delivered', legacyRef: '1' },
-      { key: 'b', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'cannot store TEXT value in INTEGER column TYPED.N', field: 'N' } },
+      { key: 'b', status: 'rejected', error: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'the legacy database refused the record (code SQLITE_CONSTRAINT, field N)', field: 'N', legacyText: 'cannot store TEXT value in INTEGER column TYPED.N' } },
     ]);
     await t.close();
   });
@@ -227,7 +227,7 @@ describe('sqlite target: failures of the whole batch', () => {
     await new Promise<void>((ok, ko) => other.exec('BEGIN IMMEDIATE', (e) => (e ? ko(e) : ok())));
     const batch = [rec('k1', { LAST_NAME: 'A' }), rec('k2', { LAST_NAME: 'B' })];
     const busy = await t.deliver(batch, ctx);
-    expect(busy).toEqual(batch.map((r) => ({ key: r.key, status: 'failed', error: { code: 'SQL_BUSY', disposition: 'retry', message: 'database is locked' } })));
+    expect(busy).toEqual(batch.map((r) => ({ key: r.key, status: 'failed', error: { code: 'SQL_BUSY', disposition: 'retry', message: 'the legacy database failed the batch (code SQLITE_BUSY)' } })));
     await new Promise<void>((ok) => other.exec('ROLLBACK', () => other.close(() => ok())));
     expect((await t.deliver(batch, ctx)).map((o) => o.status)).toEqual(['delivered', 'delivered']);
     await t.close();

@@ -12,7 +12,8 @@ import type { Sequelize } from 'sequelize';
 import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target, TargetIdentity } from '../connector.types.js';
 import { displayPath } from '../target-identity.js';
 import type { ErrorDef } from '../../lib/errors.js';
-import { ConnectorErrors, ConnectorFailure, connectorError } from '../connector.errors.js';
+import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
+import { sqlBatchFailure, sqlWriteFailure } from './sql.refusal.js';
 import { jsonSchema } from '../config.schema.js';
 import { SQL_TABLE_DEFAULTS, type SqlChildSpec, type SqlTableSpec } from './sql.config.js';
 import { SQLITE_TARGET_DEFAULTS, sqliteTargetConfigSchema, type SqliteTargetConfig } from './sqlite.target.config.js';
@@ -238,9 +239,10 @@ export class SqliteTarget implements Target {
       } catch (e) {
         if (e instanceof ConnectorFailure) throw e;
         const info = sqliteDialect.classify(e);
-        if (info.kind === 'fatal' || info.kind === 'constraint') throw fail(ConnectorErrors.SQL_SCHEMA, `cannot write to ${spec.table}: ${info.message}`, e);
+        if (info.kind === 'fatal' || info.kind === 'constraint') throw fail(ConnectorErrors.SQL_SCHEMA, `cannot write to ${spec.table}: ${sqlWriteFailure(info)}`, e);
         const def = info.kind === 'busy' ? ConnectorErrors.SQL_BUSY : ConnectorErrors.SQL_UNAVAILABLE;
-        return batch.map((r) => ({ key: r.key, status: 'failed' as const, error: connectorError(def, info.message) }));
+        const error = sqlBatchFailure(def, info);
+        return batch.map((r) => ({ key: r.key, status: 'failed' as const, error }));
       }
       if (!readBackOn(this.config.readBack, spec.mode)) return outcomes;
       return readBack((sql, params) => conn.select(sql, params), sqliteDialect, spec, batch, outcomes, ctx);

@@ -56,6 +56,26 @@ export async function openSentRecord(ledger: Ledger, audit: AuditLog, story: Sub
   return { sent, seq: entry!.seq };
 }
 
+/** The legacy system's text of a submission's last error, opened (with the seq of the audit entry that says so), or why nothing was opened. */
+export type LegacyTextOpened = { text: string; seq: number } | { text: null; why: string };
+
+/**
+ * Decrypts the legacy system's own text of `key`'s last error `lastError`
+ * (a database, screen or answer file message, which may quote citizens'
+ * data) and audits the access (`evidence-opened`, kind `legacy-error`, as
+ * `actor`). Only a text whose keyed hash is the one `lastError` holds is
+ * opened: a text kept from an earlier error is never shown as this one's.
+ * When none is kept, says why and audits nothing. Throws as
+ * `Ledger.legacyText` does.
+ */
+export async function openLegacyText(ledger: Ledger, audit: AuditLog, pipeline: string, key: string, lastError: { textHash?: string } | null, actor: string): Promise<LegacyTextOpened> {
+  if (!lastError?.textHash) return { text: null, why: 'the last error carries no text of the legacy system' };
+  const kept = await ledger.legacyText(pipeline, key);
+  if (!kept || kept.textHash !== lastError.textHash) return { text: null, why: 'the legacy system\'s text is not kept (erased, purged, or the body is not sealed)' };
+  const [entry] = await audit.append([{ pipeline, event: 'evidence-opened', actor, detail: { keys: [key], kind: 'legacy-error' } }]);
+  return { text: kept.text, seq: entry!.seq };
+}
+
 /** One evidence file opened: its clear name (without `.sealed`), its sealed file's name and its bytes. */
 export interface OpenedFile {
   file: string;

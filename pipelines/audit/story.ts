@@ -323,7 +323,7 @@ function stepOf(e: AuditEntry, rec: AuditRecord | undefined): StoryStep {
     case 'evidence-opened': {
       const kind = str(e.detail.kind) ?? 'evidence';
       step.files = Array.isArray(e.detail.files) ? (e.detail.files as unknown[]).map(String) : undefined;
-      step.what = kind === 'sent' ? 'record as sent decrypted for an operator' : 'evidence decrypted for an operator';
+      step.what = kind === 'sent' ? 'record as sent decrypted for an operator' : kind === 'legacy-error' ? "the legacy system's error text decrypted for an operator" : 'evidence decrypted for an operator';
       note(step.files?.length ? `files ${step.files.join(', ')}` : undefined);
       break;
     }

@@ -31,7 +31,7 @@ export async function applyAnswers(p: FlowPipeline, ledger: FlowLedger, runId: s
   if (!p.target.answers) return counts;
   const sets = await p.target.answers(ctx);
   for (const set of sets) {
-    const report = await ledger.reconcile(p.name, runId, set.results, opts.actor, { target: p.targetName });
+    const report = await ledger.reconcile(p.name, runId, set.results, opts.actor, { target: p.targetName, hashText: opts.piiHash });
     counts.confirmed += report.confirmed.length;
     counts.rejectedByLegacy += report.dead.length;
     const log = { pipeline: p.name, answers: set.source };

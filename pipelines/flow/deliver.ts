@@ -12,6 +12,7 @@ import { applyCorrections } from '../ledger/corrections.apply.js';
 import { Pacer, sleep } from './pacer.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
+import { withTextHash } from '../privacy/legacy-text.js';
 import { MappingErrors } from '../../mappings/mapping.errors.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 import { bisect, failedAsWhole, type CallNote, type TargetAnswer } from './bisect.js';
@@ -129,6 +130,20 @@ export interface Delivered {
 }
 
 /**
+ * The error every record of a batch gets when the target threw for the
+ * whole batch: the thrown code (`TARGET_UNAVAILABLE` when it has none),
+ * retried, and rekey's sentence (with a system error's code, such as
+ * `ECONNREFUSED`); never the thrown message, which may be the legacy
+ * system's text about one record.
+ */
+function batchError(e: unknown): ErrorData {
+  if (isCoded(e)) return { code: e.code, disposition: 'retry', message: `the batch failed: ${e.code}` };
+  const sys = (e as { code?: unknown } | null)?.code;
+  const why = typeof sys === 'string' && /^[A-Z][A-Z0-9_]{1,39}$/.test(sys) ? ` (${sys})` : '';
+  return errorData(PipelineCodes.TARGET_UNAVAILABLE, `the batch failed: ${PipelineCodes.TARGET_UNAVAILABLE.code}${why}`);
+}
+
+/**
  * Takes mapped submissions on to the target, first half: mapping
  * rejections and `delivering` recorded (durably; already done for those in
  * state `delivering`), then the target's delivery. A batch the target
@@ -203,8 +218,8 @@ async function callTarget(p: FlowPipeline, records: MappedRecord[], byKey: Deliv
     outcomes = await p.target.deliver(records, { ...ctx, attempt });
     opts.crash?.('after-target-commit');
   } catch (e) {
-    const err = e as { code?: string; disposition?: string; message?: string };
-    const error: ErrorData = isCoded(e) ? { code: e.code, disposition: 'retry', message: e.message } : errorData(PipelineCodes.TARGET_UNAVAILABLE, err.message ?? String(e));
+    const err = e as { disposition?: string };
+    const error = batchError(e);
     outcomes = records.map((r) => ({ key: r.key, status: 'failed', error }));
     observeDelivery(opts, started, outcomes);
     if (err.disposition === 'fatal') throw e;
@@ -310,16 +325,17 @@ function settle(
     if (o.mismatches?.length) t.detail!.mismatches = o.mismatches;
     return t;
   }
+  const error = withTextHash(o.error, opts.piiHash);
   if (o.status === 'rejected') {
     counts.rejected++;
-    return { key: r.key, to: 'rejected', error: o.error, mappingVersion: p.mapping.version };
+    return { key: r.key, to: 'rejected', error, mappingVersion: p.mapping.version };
   }
   const attempts = claim.attempts + 1;
   if (attempts >= p.maxAttempts) {
     counts.dead++;
     opts.log.warn({ pipeline: p.name, key: r.key, attempts, code: o.error.code }, 'dead-lettered after the last attempt');
-    return { key: r.key, to: 'dead', error: o.error };
+    return { key: r.key, to: 'dead', error };
   }
   counts.failed++;
-  return { key: r.key, to: 'failed', error: o.error, nextAttemptAt: new Date(Date.now() + p.retryDelay(attempts)) };
+  return { key: r.key, to: 'failed', error, nextAttemptAt: new Date(Date.now() + p.retryDelay(attempts)) };
 }

@@ -99,7 +99,7 @@ describe('a pass of a pipeline', () => {
     const p = testPipeline(arraySource([submission('AA2BB3CC'), submission('DD4EE5FF')]), target, { retryDelay: () => 60_000 });
     const r = await runPass(p, ledger, testOptions());
     expect(r).toMatchObject({ failed: 2, waitingRetry: 2, delivered: 0 });
-    expect((await ledger.get('flow-test', 'F/AA2BB3CC'))?.lastError).toEqual({ code: 'TARGET_UNAVAILABLE', disposition: 'retry', message: 'connect ECONNREFUSED 127.0.0.1:1433' });
+    expect((await ledger.get('flow-test', 'F/AA2BB3CC'))?.lastError).toEqual({ code: 'TARGET_UNAVAILABLE', disposition: 'retry', message: 'the batch failed: TARGET_UNAVAILABLE (ECONNREFUSED)' });
   });
 
   it('flags the same key with different content as a conflict and keeps the first', async () => {

@@ -58,7 +58,7 @@ export interface FlowLedger {
   apply(pipeline: string, runId: string, transitions: Transition[], actor: Actor, ctx: { target?: string; mappingVersion?: string; owner?: string }): Promise<string[] | void>;
   release(pipeline: string, owner: string): Promise<number | void>;
   /** Applies the legacy system's answers to delivered rows (confirmed, or dead with the legacy reason); idempotent. */
-  reconcile(pipeline: string, runId: string, results: readonly AnswerResult[], actor: Actor, opts: { target?: string }): Promise<ReconcileReport>;
+  reconcile(pipeline: string, runId: string, results: readonly AnswerResult[], actor: Actor, opts: { target?: string; hashText?: (text: string) => string }): Promise<ReconcileReport>;
   /** Extends the leases `owner` holds (heartbeat while a pass runs). */
   renew(pipeline: string, owner: string, leaseMs: number): Promise<number | void>;
   /** The durable state of the pipeline's connectors, handed to them on `Ctx.state`. */

@@ -88,7 +88,7 @@ describe.each(TEST_DIALECTS)('correct and resubmit, on %s', (dialect) => {
     expect((await env.ledger.get(name, 'F/B2', { body: false }))?.lastError).toBeNull();
     expect(first).toMatchObject({ delivered: 1, rejected: 1 });
     const refused = await env.ledger.get(name, 'F/A1', { body: false });
-    expect(refused).toMatchObject({ state: 'rejected', lastError: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'CHECK constraint failed: SURNAME = upper(SURNAME)', field: 'SURNAME' } });
+    expect(refused).toMatchObject({ state: 'rejected', lastError: { code: 'SQL_CONSTRAINT', disposition: 'reject', message: 'the legacy database refused the record (code SQLITE_CONSTRAINT, field SURNAME)', field: 'SURNAME' } });
 
     const before = await snapshot(name, 'F/A1');
     const refusals: [Corrections, string, string][] = [

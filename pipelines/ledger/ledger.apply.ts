@@ -7,6 +7,7 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { KeyRing } from '../../lib/envelope.js';
 import { writeSentCopies, type SentCopy } from '../privacy/sent-copy.js';
+import { legacyTextsOf, writeLegacyTexts } from '../privacy/legacy-text.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { iso, listParam, readBool, readDate, readInt, sqliteRowSet } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
@@ -134,6 +135,7 @@ async function applyBlind(store: StateStore, audit: AuditLog, keys: KeyRing | un
   if (hit.length !== rows.length) throw new NotAsExpected();
   await audit.append(entries, { transaction: t, ledgerIds: new Map(hit.map((h) => [h.key, h.id])) });
   if (keys) await writeSentCopies(store, keys, ctx.pipeline, sentCopies(transitions), t);
+  if (keys) await writeLegacyTexts(store, keys, ctx.pipeline, legacyTextsOf(transitions), t);
   return [];
 }
 
@@ -205,8 +207,10 @@ async function refuseWithoutBody(store: StateStore, pipeline: string, keys: stri
  * nothing written. With `owner` (a runner's moves on rows it leased), the
  * moves of rows whose lease another runner took over, or that were
  * released, are left out (fencing): resolves to those keys, sorted.
- * With `ring`, the `sent` copy of each delivered move is stored sealed
- * under its submission's data key, in the same transaction.
+ * With `ring`, the `sent` copy of each delivered move, and the legacy
+ * system's text of each error the flow hashed (`legacyText` with its
+ * `textHash`), are stored sealed under the submission's data key, in the
+ * same transaction; the row and the audit entry keep only the hash.
  */
 export async function applyMoves(
   store: StateStore,
@@ -238,6 +242,7 @@ export async function applyMoves(
     await writeRows(store, ctx.pipeline, rows, t);
     await audit.append(entries, { transaction: t });
     if (ring) await writeSentCopies(store, ring, ctx.pipeline, sentCopies(transitions, gone), t);
+    if (ring) await writeLegacyTexts(store, ring, ctx.pipeline, legacyTextsOf(transitions, gone), t);
     return lost.sort();
   });
 }

@@ -3,6 +3,7 @@
  * `TRANSITIONS`, computes every row's new column values and groups the audit
  * records into one entry per event. Nothing here touches the database.
  */
+import { storedError } from '../../lib/errors.js';
 import type { AuditEvent, AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
 import { LedgerTransitionError, PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { TRANSITIONS, type Actor, type LedgerState, type Transition } from './ledger.types.js';
@@ -66,7 +67,7 @@ function moveRow(r: MutableRow, tr: Transition, ctx: PlanContext, now: string): 
     r.lease_owner = null;
     r.lease_until = null;
   };
-  const error = tr.error ? JSON.stringify(tr.error) : r.last_error;
+  const error = tr.error ? JSON.stringify(storedError(tr.error)) : r.last_error;
   if (r.state === 'delivering') r.attempts += 1;
   switch (tr.to) {
     case 'mapped':
@@ -112,7 +113,7 @@ function auditRecord(tr: Transition, from: LedgerState, row: MutableRow): AuditR
   const rec: AuditRecord = { ...rest, key: tr.key, from };
   if (tr.legacyRef !== undefined) rec.legacyRef = tr.legacyRef;
   if (tr.to === 'delivered') rec.confirmed = row.confirmed;
-  if (tr.error) rec.error = { code: tr.error.code, disposition: tr.error.disposition, message: tr.error.message, ...(tr.error.field ? { field: tr.error.field } : {}) };
+  if (tr.error) rec.error = storedError(tr.error);
   if (tr.to === 'failed') {
     rec.attempts = row.attempts;
     rec.nextAttemptAt = row.next_attempt_at;

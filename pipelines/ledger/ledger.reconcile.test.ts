@@ -4,6 +4,12 @@ import { TEST_DIALECTS } from '../store/store.test-helpers.js';
 import { pipelineNames, sub, useTestLedger } from './ledger.test-helpers.js';
 import { Ledger } from './ledger.js';
 import type { AnswerResult } from '../../connectors/connector.types.js';
+import { piiHash } from '../audit/pii.js';
+
+const PII_KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+const hashText = (text: string) => piiHash(text, PII_KEY);
+const REASON_HASH = hashText('E114 POSTCODE NOT ON ADDRESS FILE');
+const REJECTED = 'the legacy system rejected the record in its answer (code E114)';
 
 const RUNNER = 'runner:test:1';
 
@@ -27,11 +33,11 @@ describe.each(TEST_DIALECTS)('Ledger.reconcile (legacy answers) on %s', (dialect
     { key: 'c', legacyRef: 'F1#3', accepted: true },
   ];
 
-  it('confirms accepted records and dead-letters rejected ones with the legacy reason, audited in one go', async () => {
+  it('confirms accepted records and dead-letters rejected ones, the legacy reason kept sealed and only its keyed hash audited', async () => {
     const p = fresh();
     await delivered(p);
     const before = await audit.head();
-    expect(await ledger.reconcile(p, 'run-2', ANSWERS, RUNNER, { target: 'file-drop' })).toEqual({ confirmed: ['a', 'c'], dead: ['b'], already: [], skipped: [] });
+    expect(await ledger.reconcile(p, 'run-2', ANSWERS, RUNNER, { target: 'file-drop', hashText })).toEqual({ confirmed: ['a', 'c'], dead: ['b'], already: [], skipped: [] });
     expect(await ledger.get(p, 'a')).toMatchObject({ state: 'delivered', confirmed: true, legacyRef: 'F1#1' });
     expect(await ledger.get(p, 'c')).toMatchObject({ state: 'delivered', confirmed: true });
     expect(await ledger.get(p, 'd')).toMatchObject({ state: 'delivered', confirmed: false });
@@ -39,8 +45,9 @@ describe.each(TEST_DIALECTS)('Ledger.reconcile (legacy answers) on %s', (dialect
       state: 'dead',
       confirmed: false,
       legacyRef: 'F1#2',
-      lastError: { code: 'LEGACY_REJECTED', disposition: 'reject', message: 'E114 POSTCODE NOT ON ADDRESS FILE' },
+      lastError: { code: 'LEGACY_REJECTED', disposition: 'reject', message: REJECTED, textHash: REASON_HASH },
     });
+    expect(await ledger.legacyText(p, 'b')).toEqual({ text: 'E114 POSTCODE NOT ON ADDRESS FILE', textHash: REASON_HASH });
     const seen = new Map<number, { event: string; target: string | null; detail: unknown }>();
     for (const k of ['a', 'b', 'c', 'd']) for (const e of await ledger.history(p, k)) if (e.seq > before.seq) seen.set(e.seq, { event: e.event, target: e.target, detail: e.detail });
     const added = [...seen.entries()].sort(([x], [y]) => x - y).map(([, v]) => v);
@@ -54,7 +61,7 @@ describe.each(TEST_DIALECTS)('Ledger.reconcile (legacy answers) on %s', (dialect
           runId: 'run-2',
           answer: 'rejected by the legacy system',
           keys: ['b'],
-          records: [{ key: 'b', from: 'delivered', legacyRef: 'F1#2', legacyCode: 'E114', error: { code: 'LEGACY_REJECTED', disposition: 'reject', message: 'E114 POSTCODE NOT ON ADDRESS FILE' } }],
+          records: [{ key: 'b', from: 'delivered', legacyRef: 'F1#2', legacyCode: 'E114', error: { code: 'LEGACY_REJECTED', disposition: 'reject', message: REJECTED, textHash: REASON_HASH } }],
         },
       },
     ]);
@@ -65,10 +72,10 @@ describe.each(TEST_DIALECTS)('Ledger.reconcile (legacy answers) on %s', (dialect
   it('applying the same answers again changes nothing and audits nothing', async () => {
     const p = fresh();
     await delivered(p);
-    await ledger.reconcile(p, 'run-2', ANSWERS, RUNNER);
+    await ledger.reconcile(p, 'run-2', ANSWERS, RUNNER, { hashText });
     const rows = await ledger.list(p, { limit: 10 });
     const head = await audit.head();
-    expect(await ledger.reconcile(p, 'run-3', ANSWERS, RUNNER)).toEqual({ confirmed: [], dead: [], already: ['a', 'b', 'c'], skipped: [] });
+    expect(await ledger.reconcile(p, 'run-3', ANSWERS, RUNNER, { hashText })).toEqual({ confirmed: [], dead: [], already: ['a', 'b', 'c'], skipped: [] });
     expect(await ledger.list(p, { limit: 10 })).toEqual(rows);
     expect(await audit.head()).toEqual(head);
   });
@@ -105,7 +112,8 @@ describe.each(TEST_DIALECTS)('Ledger.reconcile (legacy answers) on %s', (dialect
     expect(await ledger.get(p, 'a')).toMatchObject({ state: 'delivered', confirmed: false });
     expect(await ledger.get(p, 'd')).toMatchObject({ state: 'delivered', confirmed: true });
     expect(await ledger.get(p, 'f')).toMatchObject({ state: 'received' });
-    expect(await ledger.get(p, 'e')).toMatchObject({ state: 'dead', lastError: { message: 'NO SUCH DRIVER' } });
+    expect(await ledger.get(p, 'e')).toMatchObject({ state: 'dead', lastError: { message: 'the legacy system rejected the record in its answer' } });
+    expect(await ledger.legacyText(p, 'e'), 'no hash function: the reason is not kept').toBeNull();
     const again = await ledger.reconcile(p, null, [{ key: 'e', legacyRef: 'F1#5', accepted: false, reason: 'ANOTHER REASON' }, { key: 'e', accepted: true }], RUNNER);
     expect(again.skipped[0]).toEqual({ key: 'e', reason: 'rejected, but the submission is dead, not delivered' });
   });

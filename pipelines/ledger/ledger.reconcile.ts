@@ -15,8 +15,19 @@ import type { StateStore } from '../store/state-store.js';
 import { errorData } from '../../lib/errors.js';
 import { PipelineCodes } from '../pipeline.errors.js';
 import { readCurrent, writeRows } from './ledger.apply.js';
+import type { KeyRing } from '../../lib/envelope.js';
+import { legacyTextsOf, writeLegacyTexts } from '../privacy/legacy-text.js';
 import { planMoves, type MutableRow } from './ledger.plan.js';
 import type { Actor } from './ledger.types.js';
+
+/** How `reconcileAnswers` audits and keeps the legacy system's reasons. */
+export interface ReconcileOptions {
+  target?: string;
+  /** The keyed hash of a legacy reason (`piiHash` with the audit PII key): the row and audit entry keep it, the reason itself is sealed with `keys`. Without it, reasons are not kept. */
+  hashText?: (text: string) => string;
+  /** The key ring the submissions' data keys are wrapped under, to seal the reasons. */
+  keys?: KeyRing;
+}
 
 /** Error code of a record the legacy system rejected after delivery. */
 export const LEGACY_REJECTED = PipelineCodes.LEGACY_REJECTED.code;
@@ -38,16 +49,28 @@ export interface ReconcileReport {
   skipped: SkippedAnswer[];
 }
 
-/** The ledger error of a legacy rejection: the legacy system's reason as the message. */
-export function legacyRejection(reason: string): ConnectorError {
-  return errorData(PipelineCodes.LEGACY_REJECTED, reason);
+/** A legacy system's code that is safe to quote in rekey's sentence (a code, never free text). */
+const CODE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * The ledger error of a legacy rejection: rekey's sentence (with the
+ * legacy system's code when it is a plain code); its reason, which may
+ * quote a citizen's values, as `legacyText` with its keyed hash when
+ * `hash` is given (stored sealed with the submission), else left out.
+ */
+export function legacyRejection(reason: string, code?: string, hash?: (text: string) => string): ConnectorError {
+  const e = errorData(PipelineCodes.LEGACY_REJECTED, `the legacy system rejected the record in its answer${code !== undefined && CODE.test(code) ? ` (code ${code})` : ''}`);
+  if (reason && hash) return { ...e, legacyText: reason, textHash: hash(reason) };
+  return e;
 }
 
-function rejectedWith(row: MutableRow, reason: string): boolean {
+/** Whether `row` is dead with the rejection `error` already: same code and reason hash (on rows from before hashing, the reason as message); a reason not hashed never matches. */
+function rejectedWith(row: MutableRow, error: ConnectorError, reason: string): boolean {
   if (row.last_error === null) return false;
   try {
     const e = JSON.parse(row.last_error) as Partial<ConnectorError>;
-    return e.code === LEGACY_REJECTED && e.message === reason;
+    if (e.code !== LEGACY_REJECTED) return false;
+    return e.textHash !== undefined ? e.textHash === error.textHash : e.message === reason;
   } catch {
     return false;
   }
@@ -55,7 +78,7 @@ function rejectedWith(row: MutableRow, reason: string): boolean {
 
 type Verdict = 'confirm' | 'dead' | 'already' | SkippedAnswer;
 
-function judge(row: MutableRow | undefined, a: AnswerResult, pipeline: string): Verdict {
+function judge(row: MutableRow | undefined, a: AnswerResult, pipeline: string, hash?: (text: string) => string): Verdict {
   if (!row) return { key: a.key, reason: `pipeline ${pipeline} holds no submission with this key` };
   if (a.legacyRef !== undefined && row.legacy_ref !== a.legacyRef) {
     return { key: a.key, reason: `answers delivery ${a.legacyRef}, but the submission's latest delivery is ${row.legacy_ref ?? 'none'}` };
@@ -65,7 +88,7 @@ function judge(row: MutableRow | undefined, a: AnswerResult, pipeline: string): 
     return { key: a.key, reason: `accepted, but the submission is ${row.state}, not delivered` };
   }
   if (row.state === 'delivered') return row.confirmed ? { key: a.key, reason: 'rejected, but an earlier answer confirmed it' } : 'dead';
-  if (row.state === 'dead' && rejectedWith(row, a.reason)) return 'already';
+  if (row.state === 'dead' && rejectedWith(row, legacyRejection(a.reason, a.code, hash), a.reason)) return 'already';
   return { key: a.key, reason: `rejected, but the submission is ${row.state}, not delivered` };
 }
 
@@ -85,7 +108,7 @@ export async function reconcileAnswers(
   runId: string | null,
   results: readonly AnswerResult[],
   actor: Actor,
-  opts: { target?: string } = {},
+  opts: ReconcileOptions = {},
 ): Promise<ReconcileReport> {
   const report: ReconcileReport = { confirmed: [], dead: [], already: [], skipped: [] };
   if (!results.length) return report;
@@ -103,7 +126,7 @@ export async function reconcileAnswers(
       }
       seen.add(a.key);
       const row = current.get(a.key);
-      const v = judge(row, a, pipeline);
+      const v = judge(row, a, pipeline, opts.hashText);
       if (v === 'already') report.already.push(a.key);
       else if (typeof v === 'object') report.skipped.push(v);
       else if (v === 'confirm') {
@@ -116,17 +139,15 @@ export async function reconcileAnswers(
       }
     }
     const extra = runId ? { runId } : {};
-    const plan = planMoves(
-      current,
-      rejected.map((a) => ({
-        key: a.key,
-        to: 'dead' as const,
-        error: legacyRejection(a.accepted ? '' : a.reason),
-        ...(current.get(a.key)?.legacy_ref ? { legacyRef: current.get(a.key)!.legacy_ref! } : {}),
-        ...(!a.accepted && a.code !== undefined ? { detail: { legacyCode: a.code } } : {}),
-      })),
-      { pipeline, actor, ...opts, extra: { ...extra, answer: 'rejected by the legacy system' }, now },
-    );
+    const moves = rejected.map((a) => ({
+      key: a.key,
+      to: 'dead' as const,
+      error: legacyRejection(a.accepted ? '' : a.reason, a.accepted ? undefined : a.code, opts.hashText),
+      ...(current.get(a.key)?.legacy_ref ? { legacyRef: current.get(a.key)!.legacy_ref! } : {}),
+      ...(!a.accepted && a.code !== undefined && CODE.test(a.code) ? { detail: { legacyCode: a.code } } : {}),
+    }));
+    const target = opts.target === undefined ? {} : { target: opts.target };
+    const plan = planMoves(current, moves, { pipeline, actor, ...target, extra: { ...extra, answer: 'rejected by the legacy system' }, now });
     const entries: NewAuditEntry[] = [];
     if (confirmed.length) {
       const only = confirmedRecords.length === 1 ? confirmedRecords[0]!.legacyRef : undefined;
@@ -143,6 +164,7 @@ export async function reconcileAnswers(
     entries.push(...plan.entries);
     await writeRows(store, pipeline, [...confirmed, ...plan.rows], t);
     await audit.append(entries, { transaction: t });
+    if (opts.keys) await writeLegacyTexts(store, opts.keys, pipeline, legacyTextsOf(moves), t);
     return report;
   });
 }

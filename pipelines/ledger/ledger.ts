@@ -4,6 +4,7 @@
  * same transaction. Every write resolves only after COMMIT, so a caller that
  * acknowledges after `receive` resolves has the submission on disk.
  */
+import { readLegacyText, type LegacyText } from '../privacy/legacy-text.js';
 import type { ErrorData } from '../../lib/errors.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEntry } from '../audit/audit.types.js';
@@ -137,13 +138,24 @@ export class Ledger {
   }
 
   /**
+   * The legacy system's own text of an error of `key` (kept sealed, see
+   * pipelines/privacy/legacy-text.ts), opened, with the keyed hash the
+   * error it came with holds; null when none is kept. Throws as
+   * `sentRecord` does.
+   */
+  legacyText(pipeline: string, key: string): Promise<LegacyText | null> {
+    return readLegacyText(this.store, this.keys, pipeline, key);
+  }
+
+  /**
    * Applies a legacy system's answers to delivered rows in one transaction
    * (see `reconcileAnswers`): accepted ones confirmed, rejected ones dead
-   * with the legacy reason; a repeat changes nothing; answers that do not
-   * fit their row are reported, never thrown.
+   * with the legacy reason (kept sealed, its keyed hash from
+   * `opts.hashText` on the row and audit entry); a repeat changes nothing;
+   * answers that do not fit their row are reported, never thrown.
    */
-  reconcile(pipeline: string, runId: string | null, results: readonly AnswerResult[], actor: Actor, opts: { target?: string } = {}): Promise<ReconcileReport> {
-    return reconcileAnswers(this.store, this.audit, pipeline, runId, results, actor, opts);
+  reconcile(pipeline: string, runId: string | null, results: readonly AnswerResult[], actor: Actor, opts: { target?: string; hashText?: (text: string) => string } = {}): Promise<ReconcileReport> {
+    return reconcileAnswers(this.store, this.audit, pipeline, runId, results, actor, { ...opts, keys: this.keys });
   }
 
   /** Gives back every lease `owner` holds (graceful shutdown) and resolves to how many; `delivering` rows become due as uncertain. */

@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadStory, resolveReference } from '../../pipelines/audit/story.js';
+import { openLegacyText } from '../../pipelines/audit/story-open.js';
 import type { Ledger } from '../../pipelines/ledger/ledger.js';
 import type { LedgerState } from '../../pipelines/ledger/ledger.types.js';
 import { errorFields, formReference } from '../../pipelines/ledger/run-problems.js';
@@ -55,10 +56,15 @@ function list(dlq: Command): void {
 function show(dlq: Command): void {
   withStateOptions(dlq.command('show').description('one submission: its row, last error and history').argument('<pipeline>').argument('<reference>', 'key, form reference, legacy reference or the start of one'))
     .option('--body', 'also print the stored submission body (may hold personal data)')
-    .action(async (pipeline: string, reference: string, opts: StateOptions & { body?: boolean }) => {
+    .option('--reveal', "also print the legacy system's own text of the last error (may hold personal data; the access is audited)")
+    .option('--operator <name>', 'who is looking, for the audit entry --reveal makes (default: $USER)')
+    .action(async (pipeline: string, reference: string, opts: StateOptions & { body?: boolean; reveal?: boolean; operator?: string }) => {
+      const actor = operatorActor(opts.operator);
       const found = await withLedger(opts.state, async (l, audit, store) => {
         const key = await resolveReference(store, pipeline, reference);
-        return { key, row: await l.get(pipeline, key, { body: opts.body === true }), history: await l.history(pipeline, key), story: (await loadStory(store, audit, pipeline, key))! };
+        const row = await l.get(pipeline, key, { body: opts.body === true });
+        const revealed = opts.reveal && row ? await openLegacyText(l, audit, pipeline, key, row.lastError, actor) : undefined;
+        return { key, row, revealed, history: await l.history(pipeline, key), story: (await loadStory(store, audit, pipeline, key))! };
       });
       const { key } = found;
       const history = () => `\n${formatHistory(found.story)}`;
@@ -67,13 +73,15 @@ function show(dlq: Command): void {
         return void process.stdout.write(`${key} of ${pipeline}: its ledger row was purged by the retention policy; its audit trail remains\n${history()}`);
       }
       const { body, ...row } = found.row;
-      if (opts.json) return printJson({ row: opts.body ? found.row : row, history: found.history });
+      const revealed = found.revealed && (found.revealed.text === null ? { legacyText: null, why: found.revealed.why } : { legacyText: found.revealed.text, openedAs: actor, openedSeq: found.revealed.seq });
+      if (opts.json) return printJson({ row: opts.body ? found.row : row, history: found.history, ...revealed });
       const fields: [string, unknown][] = [
         ['key', row.key],
         ['state', row.state],
         ['attempts', row.attempts],
         ['next attempt', row.nextAttemptAt?.toISOString()],
         ['last error', row.lastError ? `${row.lastError.code} (${row.lastError.disposition}): ${row.lastError.message}` : ''],
+        ...(row.lastError?.textHash ? [['legacy text', found.revealed?.text ?? `kept sealed (${row.lastError.textHash}); --reveal prints it (audited)`] as [string, unknown]] : []),
         ['legacy ref', row.legacyRef],
         ['mapping', row.mappingVersion],
         ['source', row.source],
@@ -81,6 +89,7 @@ function show(dlq: Command): void {
         ['updated', row.updatedAt.toISOString()],
       ];
       process.stdout.write(formatTable(['FIELD', 'VALUE'], fields));
+      if (found.revealed) process.stdout.write(found.revealed.text === null ? `\nlegacy text: ${found.revealed.why}\n` : `\nlegacy text opened as ${actor} (citizens' data in clear), audit entry #${found.revealed.seq}\n`);
       process.stdout.write(history());
       if (opts.body) process.stdout.write(`\nbody\n${JSON.stringify(body, null, 2)}\n`);
     },

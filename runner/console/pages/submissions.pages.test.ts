@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { piiHash } from '../../../pipelines/audit/pii.js';
 import { purgePipeline } from '../../../pipelines/privacy/purge.js';
 import { rekey, TEST_PII_KEY_HEX } from '../../cli.test-helpers.js';
 import { loadPipelineFile } from '../../pipeline-files.js';
@@ -308,6 +309,35 @@ describe('console Submissions pages, on a real pass of the quick start', () => {
     const entries = await evidenceOpened(key);
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ actor: `console:${TEST_USERS.evidence.name}`, detail: { keys: [key], kind: 'evidence', files: ['K72MP4XB-attempt1-1.png.sealed'] } });
+  });
+
+  it("keeps the legacy system's text of an error sealed; an evidence user opens it, audited, an auditor cannot", async () => {
+    const [row] = (await tc.runtime.ledger.list(P, { states: ['delivered'], limit: 50 })).filter((r) => r.key !== CA3 && !r.key.endsWith('/K72MP4XB'));
+    const key = row!.key;
+    const text = `ANSWER E114: no licence holder called Zebedee Canarywright${Date.now().toString(36)}`;
+    const textHash = piiHash(text, Buffer.from(TEST_PII_KEY_HEX, 'hex'));
+    const error = { code: 'LEGACY_REJECTED', disposition: 'reject' as const, message: 'the legacy system rejected the record in its answer', legacyText: text, textHash };
+    await tc.runtime.ledger.apply(P, null, [{ key, to: 'dead', error }], 'operator:test');
+    const page = submissionHref(P, key);
+    const auditor = await get('auditor', page);
+    expect(auditor.status).toBe(200);
+    expect(unescape(auditor.html)).toContain("The legacy system's own text of this error is kept sealed. A user granted evidence may open it");
+    expect(unescape(auditor.html)).not.toContain(text);
+    expect((await post('auditor', page, `${page}/legacy-text`)).status).toBe(403);
+    const before = await get('evidence', page);
+    expect(unescape(before.html)).toContain("Show the legacy system's text");
+    expect(unescape(before.html)).not.toContain(text);
+    const opened = await post('evidence', page, `${page}/legacy-text`);
+    expect(opened.status).toBe(200);
+    const entries = await evidenceOpened(key);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ actor: `console:${TEST_USERS.evidence.name}`, detail: { keys: [key], kind: 'legacy-error' } });
+    expect(unescape(opened.html)).toContain(`<p class="govuk-body rekey-mono">${text}</p>`);
+    expect(unescape(opened.html)).toContain(`Opened as console:${TEST_USERS.evidence.name}: audit entry #${entries[0]!.seq}`);
+    expect(unescape((await get('evidence', page)).html)).not.toContain(text);
+    expect(tc.logged()).not.toContain('Canarywright');
+    const raw = await tc.runtime.store.select<{ detail: string | null }>('SELECT detail FROM audit_log');
+    expect(JSON.stringify(raw)).not.toContain('Canarywright');
   });
 
   it('still shows the audit trail of a submission whose ledger row the retention policy purged', async () => {

@@ -22,7 +22,7 @@ import { lineageFromCanonical } from '../../../mappings/lineage.js';
 import { storedMappingYaml } from '../../../mappings/stored-mapping.js';
 import { readMappingText } from '../../../pipelines/audit/mapping-texts.js';
 import { listMappingVersionUse, resolveMappingVersion } from '../../../pipelines/audit/mapping-versions.js';
-import { openEvidence, openSentRecord, storyLineage, type SentOpened } from '../../../pipelines/audit/story-open.js';
+import { openEvidence, openLegacyText, openSentRecord, storyLineage, type LegacyTextOpened, type SentOpened } from '../../../pipelines/audit/story-open.js';
 import { loadStory, type SubmissionStory } from '../../../pipelines/audit/story.js';
 import { LEDGER_STATES } from '../../../pipelines/ledger/ledger.js';
 import type { LedgerState } from '../../../pipelines/ledger/ledger.types.js';
@@ -156,8 +156,16 @@ async function notFound(ctx: ConsoleContext, req: FastifyRequest, reply: Fastify
   return ctx.render(req, reply, 'message.njk', { title, text }, 404);
 }
 
-/** Renders a submission's page from its story; `opened` adds the record as sent (for an evidence user who asked). */
-async function renderSubmission(ctx: ConsoleContext, req: FastifyRequest, reply: FastifyReply, story: SubmissionStory, opened?: SentOpened & { actor: string }, errors?: { text: string; href: string }[]): Promise<FastifyReply> {
+/** Renders a submission's page from its story; `opened` adds the record as sent, `legacy` the legacy system's text of its last error (for an evidence user who asked). */
+async function renderSubmission(
+  ctx: ConsoleContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  story: SubmissionStory,
+  opened?: SentOpened & { actor: string },
+  errors?: { text: string; href: string }[],
+  legacy?: LegacyTextOpened & { actor: string },
+): Promise<FastifyReply> {
   const lineage = await storyLineage(ctx.runtime.store, story);
   const record = opened?.sent ?? undefined;
   const state = story.row?.state;
@@ -174,6 +182,8 @@ async function renderSubmission(ctx: ConsoleContext, req: FastifyRequest, reply:
       fields: fieldRows(story, lineage, record),
       sentOpened: opened ? (opened.sent ? { seq: opened.seq, actor: opened.actor } : { why: opened.why }) : undefined,
       canOpenSent: Boolean(story.delivery && story.sentKept && !story.erasedAt),
+      canOpenLegacyText: Boolean(story.row?.lastError?.textHash && story.row.state !== 'delivered' && !story.erasedAt),
+      legacyOpened: legacy ? (legacy.text !== null ? { text: legacy.text, seq: legacy.seq, actor: legacy.actor } : { why: legacy.why }) : undefined,
       evidenceFiles: story.files.filter((f) => f.kind === 'evidence').map((f) => f.file),
       selfHref: submissionHref(story.pipeline, story.key),
       deadLetterHref: state && PROBLEM_STATES.includes(state) ? `/dead-letters/${encodeURIComponent(story.pipeline)}/${encodeURIComponent(story.key)}` : undefined,
@@ -214,6 +224,18 @@ export const submissionsPages: ConsolePages = (app, ctx) => {
     // Read again so the timeline holds the access just recorded.
     const after = (await loadStory(store, audit, pipeline, key)) ?? story;
     return renderSubmission(ctx, req, reply, after, { ...opened, actor });
+  });
+
+  app.post('/submissions/:pipeline/:key/legacy-text', { preHandler: [ctx.guard('evidence'), ctx.csrf] }, async (req, reply) => {
+    const { pipeline, key } = target(req);
+    const { store, audit, ledger } = ctx.runtime;
+    const story = await loadStory(store, audit, pipeline, key);
+    if (!story) return notFound(ctx, req, reply, 'Submission not found', NOT_FOUND);
+    const actor = ctx.actorOf(req.consoleUser!);
+    const opened = await openLegacyText(ledger, audit, pipeline, key, story.row?.lastError ?? null, actor);
+    if (opened.text !== null) ctx.log.info({ pipeline, user: req.consoleUser!.name, seq: opened.seq }, "console: the legacy system's error text opened");
+    const after = (await loadStory(store, audit, pipeline, key)) ?? story;
+    return renderSubmission(ctx, req, reply, after, undefined, undefined, { ...opened, actor });
   });
 
   app.post('/submissions/:pipeline/:key/evidence', { preHandler: [ctx.guard('evidence'), ctx.csrf] }, async (req, reply) => {
