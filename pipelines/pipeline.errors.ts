@@ -148,6 +148,12 @@ export const PipelineCodes = defineErrors({
     means: "The legacy system rejected a delivered record in its own answer (an acknowledgement file); its reason, the legacy system's text, is kept sealed with the submission (rekey dlq show --reveal).",
     hint: 'Correct the submission (or the legacy system) as its reason says, then send it again with rekey dlq retry.',
   },
+  NO_ROUTE_APPLIES: {
+    code: 'NO_ROUTE_APPLIES',
+    disposition: 'reject',
+    means: "A pipeline with routes read a submission for which no route's `when` holds: no back office is told of it. The rejection names the routes; the pipeline's ledger (not a route's) keeps it.",
+    hint: 'Check the routes\' conditions against the submission (rekey preview with each route\'s mapping); if one should apply, fix its condition and send the submission again with rekey dlq retry PIPELINE REFERENCE.',
+  },
   UNEXPECTED_ERROR: {
     code: 'UNEXPECTED_ERROR',
     disposition: 'fatal',

@@ -16,6 +16,9 @@ import type { AlertEvent, PipelineDef } from '../pipelines/definition/pipeline.t
 import { resolveSecrets } from '../pipelines/definition/secrets.js';
 import type { BuiltPipeline } from '../pipelines/flow/flow-pipeline.js';
 import { fileProblem, loadMappingFile } from './mapping-files.js';
+import { checkRouteCondition, compileRouteCondition, type RoutePredicate } from '../mappings/route-condition.js';
+import type { Condition } from '../mappings/index.js';
+import type { YamlSource, DocPath } from '../lib/yaml-source.js';
 
 /** A pipeline ready to run: its definition, compiled mapping, and unconnected source and target; `version` covers secret references, not values. */
 export interface LoadedPipeline extends BuiltPipeline {
@@ -27,6 +30,18 @@ export interface LoadedPipeline extends BuiltPipeline {
   secrets: string[];
   /** The alert webhooks with their URLs resolved (secrets: never log one). */
   alerts: ResolvedAlertWebhook[];
+  /** A pipeline with `routes:`: each route built (its mapping and target; the source is the pipeline's). `mapping`, `mappingFile` and `target` above are then the first route's. */
+  routes?: LoadedRoute[];
+}
+
+/** One route of a pipeline, ready to run as a single-target pipeline named `<pipeline>~<route>` over the pipeline's source. */
+export interface LoadedRoute extends BuiltPipeline {
+  /** The route's name. */
+  name: string;
+  /** Its mapping file, absolute. */
+  mappingFile: string;
+  /** Its `when`, compiled; absent: it always applies. */
+  applies?: RoutePredicate;
 }
 
 /** An alert webhook ready to post to. */
@@ -60,11 +75,11 @@ export interface LoadedPipelineFile {
   pipeline?: LoadedPipeline;
   problems: Problem[];
   /** With `withoutSecrets`: per connector not built, the secrets it lacked (variable names or file paths). */
-  unchecked?: { side: 'source' | 'target'; kind: string; missing: string[] }[];
+  unchecked?: { side: 'source' | 'target'; kind: string; missing: string[]; route?: string }[];
 }
 
 /** `sha256:<hex>` of the definition's canonical JSON: formatting and comments do not count as a change. */
-function definitionVersion(def: PipelineDef): string {
+function definitionVersion(def: object): string {
   return `sha256:${createHash('sha256').update(canonicalJson(def)).digest('hex')}`;
 }
 
@@ -90,47 +105,102 @@ export async function loadPipelineFile(path: string, opts: PipelineLoadOptions =
   const connectors = opts.connectors ?? BUILTIN_CONNECTORS;
   const parsed = parsePipeline(path, text, connectors);
   const problems: Problem[] = [...parsed.problems];
-  const written = (parsed.yaml.value as { mapping?: unknown } | undefined)?.mapping;
-  const mappingRel = parsed.def?.mapping ?? (typeof written === 'string' ? written : undefined);
   const baseDir = dirname(path);
-  const mappingFile = resolve(baseDir, mappingRel ?? '');
-  let mapping: CompiledMapping | undefined;
-  if (mappingRel !== undefined) {
+  const raw = parsed.yaml.value as { mapping?: unknown; routes?: unknown } | undefined;
+  const readMapping = async (rel: string | undefined, at: DocPath): Promise<{ file: string; compiled?: CompiledMapping }> => {
+    const file = resolve(baseDir, rel ?? '');
+    if (rel === undefined) return { file };
     try {
-      await access(mappingFile);
-      const loaded = await loadMappingFile(mappingFile);
+      await access(file);
+      const loaded = await loadMappingFile(file);
       problems.push(...loaded.problems);
-      mapping = loaded.compiled;
+      return { file, ...(loaded.compiled && { compiled: loaded.compiled }) };
     } catch (e) {
-      problems.push(parsed.yaml.problem(['mapping'], `cannot read the mapping "${mappingRel}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+      problems.push(parsed.yaml.problem(at, `cannot read the mapping "${rel}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`));
+      return { file };
     }
-  }
+  };
+  const routesRaw = Array.isArray(raw?.routes) ? (raw.routes as unknown[]) : undefined;
+  const routeMappings = routesRaw
+    ? await Promise.all(routesRaw.map((r, i) => readMapping(typeof (r as { mapping?: unknown } | null)?.mapping === 'string' ? String((r as { mapping: string }).mapping) : undefined, ['routes', i, 'mapping'])))
+    : [];
+  const written = parsed.def?.mapping ?? (typeof raw?.mapping === 'string' ? raw.mapping : undefined);
+  const main = routesRaw ? (routeMappings[0] ?? { file: resolve(baseDir, '') }) : await readMapping(written, ['mapping']);
+  const mappingFile = main.file;
+  const mapping: CompiledMapping | undefined = main.compiled;
+  if (routesRaw) checkRoutes(parsed.yaml, routesRaw, routeMappings, problems);
   const def = parsed.def;
   if (!def) return { problems: byPosition(path, problems) };
   const resolved = await resolveSecrets(def, opts.env, opts.readFile);
+  const routeResolved = def.routes ? await Promise.all(def.routes.map((r) => resolveSecrets(r.def, opts.env, opts.readFile))) : [];
   if (!opts.withoutSecrets) {
-    problems.push(...resolved.problems);
-    if (resolved.problems.length) return { problems: byPosition(path, problems) };
+    problems.push(...resolved.problems, ...routeResolved.flatMap((r) => r.problems.filter((p) => !resolved.problems.some((q) => q.line === p.line && q.col === p.col))));
+    if (problems.length) return { problems: byPosition(path, problems) };
   }
-  const unchecked = (['source', 'target'] as const).flatMap((side) => {
-    const missing = resolved.missing.filter((r) => r.side === side).map((r) => ('env' in r.from ? r.from.env : r.from.file));
-    return missing.length ? [{ side, kind: def[side].kind, missing }] : [];
+  const missingOf = (r: typeof resolved, side: 'source' | 'target') => r.missing.filter((m) => m.side === side).map((m) => ('env' in m.from ? m.from.env : m.from.file));
+  const unchecked: NonNullable<LoadedPipelineFile['unchecked']> = [];
+  const sourceMissing = missingOf(resolved, 'source');
+  if (sourceMissing.length) unchecked.push({ side: 'source', kind: def.source.kind, missing: sourceMissing });
+  if (!def.routes) {
+    const m = missingOf(resolved, 'target');
+    if (m.length) unchecked.push({ side: 'target', kind: def.target.kind, missing: m });
+  }
+  def.routes?.forEach((r, i) => {
+    const m = missingOf(routeResolved[i]!, 'target');
+    if (m.length) unchecked.push({ side: 'target', kind: r.def.target.kind, missing: m, route: r.name });
   });
-  const skipped = new Set(unchecked.map((u) => u.side));
-  const env = { baseDir, pipeline: def.pipeline, concurrency: def.limits.concurrency, ...(mapping && { mapping: { name: mapping.spec.name, fields: mapping.spec.fields, groups: mapping.spec.groups } }) };
-  const build = <T>(side: 'source' | 'target', make: () => T): T | undefined => {
+  const envOf = (d: PipelineDef, m: CompiledMapping | undefined) => ({ baseDir, pipeline: d.pipeline, concurrency: d.limits.concurrency, ...(m && { mapping: { name: m.spec.name, fields: m.spec.fields, groups: m.spec.groups } }) });
+  const build = <T>(at: DocPath, kind: string, side: 'source' | 'target', make: () => T): T | undefined => {
     try {
       return make();
     } catch (e) {
       const list = (e as { problems?: unknown }).problems;
       const messages = Array.isArray(list) && list.length ? list.map(String) : [(e as Error).message];
-      for (const m of messages) problems.push(parsed.yaml.problem([side, 'config'], `the ${def[side].kind} ${side} cannot be set up: ${m}`));
+      for (const m of messages) problems.push(parsed.yaml.problem([...at, 'config'], `the ${kind} ${side} cannot be set up: ${m}`));
       return undefined;
     }
   };
-  const source = skipped.has('source') ? undefined : build('source', () => connectors.sources.get(def.source.kind)?.create(resolved.source, env));
-  const target = skipped.has('target') ? undefined : build('target', () => connectors.targets.get(def.target.kind)?.create(resolved.target, env));
+  const source = sourceMissing.length ? undefined : build(['source'], def.source.kind, 'source', () => connectors.sources.get(def.source.kind)?.create(resolved.source, envOf(def, mapping)));
+  if (def.routes) {
+    const routes: LoadedRoute[] = [];
+    def.routes.forEach((r, i) => {
+      const m = routeMappings[i]?.compiled;
+      const missing = unchecked.some((u) => u.route === r.name);
+      const target = missing ? undefined : build(['routes', i, 'target'], r.def.target.kind, 'target', () => connectors.targets.get(r.def.target.kind)?.create(routeResolved[i]!.target, envOf(r.def, m)));
+      if (!m || !target || !source) return;
+      const route: LoadedRoute = { name: r.name, def: r.def, version: definitionVersion({ ...r.def, when: r.when }), mapping: m, mappingFile: routeMappings[i]!.file, source, target };
+      if (r.when) route.applies = compileRouteCondition(r.when as unknown as Condition, m);
+      routes.push(route);
+    });
+    if (unchecked.length) return { problems: byPosition(path, problems), unchecked };
+    if (problems.length || !source || routes.length !== def.routes.length) return { problems: byPosition(path, problems) };
+    const first = routes[0]!;
+    return { pipeline: { def, file: path, version: definitionVersion(def), mappingFile: first.mappingFile, mapping: first.mapping, source, target: first.target, secrets: [...new Set([...resolved.secrets, ...routeResolved.flatMap((r) => r.secrets)])], alerts: alertWebhooks(resolved.alerts), routes }, problems: [] };
+  }
+  const target = unchecked.some((u) => u.side === 'target') ? undefined : build(['target'], def.target.kind, 'target', () => connectors.targets.get(def.target.kind)?.create(resolved.target, envOf(def, mapping)));
   if (unchecked.length) return { problems: byPosition(path, problems), unchecked };
   if (problems.length || !mapping || !source || !target) return { problems: byPosition(path, problems) };
   return { pipeline: { def, file: path, version: definitionVersion(def), mappingFile, mapping, source, target, secrets: resolved.secrets, alerts: alertWebhooks(resolved.alerts) }, problems: [] };
+}
+
+/**
+ * The checks of routes that need their mappings: each `when` against its
+ * route's mapping, and one submission key for all (every route's mapping
+ * keys a submission alike: a case is the routes' deliveries of one key).
+ */
+function checkRoutes(src: YamlSource, routes: unknown[], mappings: { compiled?: CompiledMapping }[], problems: Problem[]): void {
+  const before = src.problems.length;
+  let keyOf: { template: string; at: number } | undefined;
+  routes.forEach((r, i) => {
+    const m = mappings[i]?.compiled;
+    if (!m || typeof r !== 'object' || r === null) return;
+    const when = (r as { when?: unknown }).when;
+    if (when !== undefined) checkRouteCondition(src, ['routes', i, 'when'], when, m);
+    const template = m.spec.key ?? '{{form_name}}/{{submission_reference}}';
+    if (!keyOf) keyOf = { template, at: i };
+    else if (template !== keyOf.template) {
+      src.report(['routes', i, 'mapping'], `this route's mapping keys submissions as "${template}", route ${keyOf.at + 1}'s as "${keyOf.template}": every route of a pipeline must key a submission alike (the same key: template)`);
+    }
+  });
+  problems.push(...src.problems.slice(before));
 }

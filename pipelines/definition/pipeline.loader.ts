@@ -13,11 +13,11 @@ import { YamlSource, suggest, type DocPath } from '../../lib/yaml-source.js';
 import { BUILTIN_CONNECTORS, type ConnectorCatalog } from '../../connectors/registry.js';
 import { checkCron } from './cron.js';
 import { DURATION_HINT, formatDuration, parseDuration } from '../../lib/duration.js';
-import { buildPipelineSchema, DATE_PATTERN, TIME_PATTERN } from './pipeline.schema.js';
+import { buildPipelineSchema, buildRouteSchema, DATE_PATTERN, TIME_PATTERN } from './pipeline.schema.js';
 import { DEFAULT_RETRY } from './retry.js';
 import { DEFAULT_RETENTION } from '../privacy/retention.js';
 import { findAlertSecrets, findSecrets, isSecretPath } from './secrets.js';
-import { ALERT_EVENTS, type AlertsPolicy, type Blackout, type ConnectorUse, type HoursRange, type PipelineDef, type RetentionPolicy, type RetryPolicy, type Schedule, type SecretRef, type WriteWindow } from './pipeline.types.js';
+import { ALERT_EVENTS, laneName, type RouteDef, type AlertsPolicy, type Blackout, type ConnectorUse, type HoursRange, type PipelineDef, type RetentionPolicy, type RetryPolicy, type Schedule, type SecretRef, type WriteWindow } from './pipeline.types.js';
 import type { BankHolidayRegion } from './bank-holidays.js';
 
 type Obj = Record<string, unknown>;
@@ -59,20 +59,39 @@ function readPipeline(file: string, text: string, connectors: ConnectorCatalog):
   const doc = src.value;
   const kindOf = (v: unknown) => (isObj(v) && typeof v.kind === 'string' ? v.kind : undefined);
   const kinds = { source: kindOf(doc.source), target: kindOf(doc.target) };
-  const compiled = validators.get(connectors) ?? new Map<string, ValidateFunction>();
-  validators.set(connectors, compiled);
-  const id = JSON.stringify([kinds.source, kinds.target]);
-  let validate = compiled.get(id);
-  if (!validate) compiled.set(id, (validate = compileSchema(buildPipelineSchema(connectors, { published: false, kinds }))));
-  const isKind = (p: DocPath) => p.length === 2 && (p[0] === 'source' || p[0] === 'target') && p[1] === 'kind';
-  checkAgainstSchema(src, doc, validate, { skip: (p) => isKind(p) || isSecretPath(p) });
-  checkKind(src, 'source', doc.source, [...connectors.sources.keys()]);
-  checkKind(src, 'target', doc.target, [...connectors.targets.keys()]);
+  checkAgainstSchema(src, doc, validator(connectors, kinds), { skip: (p) => isKind(p) || isSecretPath(p) });
+  checkKind(src, ['source'], 'source', doc.source, [...connectors.sources.keys()]);
+  const routed = doc.routes !== undefined;
+  for (const k of ['mapping', 'target'] as const) {
+    if (routed && doc[k] !== undefined) src.report([k], `a pipeline with routes names a mapping and a target in each route, not "${k}" beside them`);
+    else if (!routed && doc[k] === undefined) src.report([], `missing key "${k}" under the top level`);
+  }
+  if (!routed) checkKind(src, ['target'], 'target', doc.target, [...connectors.targets.keys()]);
+  const routes = Array.isArray(doc.routes) ? doc.routes : [];
+  routes.forEach((r, i) => {
+    if (!isObj(r)) return;
+    checkAgainstSchema(src, r, routeValidator(connectors, kindOf(r.target)), { base: ['routes', i], skip: (p) => (p.length === 2 && p[0] === 'target' && p[1] === 'kind') || isSecretPath(['routes', i, ...p]) });
+    checkKind(src, ['routes', i, 'target'], 'target', r.target, [...connectors.targets.keys()]);
+    const first = routes.findIndex((o) => isObj(o) && o.route === r.route);
+    if (typeof r.route === 'string' && first < i) src.report(['routes', i, 'route'], `route "${r.route}" is named twice (also item ${first + 1}): each route needs a name of its own`);
+  });
   const schedule = readSchedule(src, doc.schedule);
-  const window = readWindow(src, doc.window);
-  const retry = readRetry(src, obj(doc.retry));
+  const window = readWindow(src, doc.window, ['window']);
+  const retry = readRetry(src, obj(doc.retry), ['retry']);
   const retention = readRetention(src, obj(doc.retention));
-  const secrets = [...findSecrets(src, 'source', obj(doc.source).config), ...findSecrets(src, 'target', obj(doc.target).config), ...findAlertSecrets(src, doc.alerts)];
+  const sourceSecrets = findSecrets(src, 'source', obj(doc.source).config);
+  const alertSecrets = findAlertSecrets(src, doc.alerts);
+  const secrets = [...sourceSecrets, ...(routed ? [] : findSecrets(src, 'target', obj(doc.target).config)), ...alertSecrets];
+  const routeParts = routes.map((r, i) => {
+    const base: DocPath = ['routes', i];
+    const ro = obj(r);
+    return {
+      raw: ro,
+      window: readWindow(src, ro.window, [...base, 'window']),
+      retry: ro.retry === undefined ? undefined : readRetry(src, obj(ro.retry), [...base, 'retry']),
+      secrets: findSecrets(src, 'target', obj(ro.target).config, base),
+    };
+  });
   if (src.problems.length) return { problems: src.problems, yaml: src };
 
   const use = (v: unknown): ConnectorUse => ({ kind: String(obj(v).kind), config: obj(obj(v).config) });
@@ -80,9 +99,9 @@ function readPipeline(file: string, text: string, connectors: ConnectorCatalog):
   const def: PipelineDef = {
     pipeline: String(doc.pipeline),
     file,
-    mapping: String(doc.mapping),
+    mapping: String(routed ? obj(routes[0]).mapping : doc.mapping),
     source: use(doc.source),
-    target: use(doc.target),
+    target: use(routed ? obj(routes[0]).target : doc.target),
     batch: { size: (obj(doc.batch).size as number | undefined) ?? PIPELINE_DEFAULTS.batchSize },
     limits: { concurrency: (limits.concurrency as number | undefined) ?? PIPELINE_DEFAULTS.concurrency },
     retry,
@@ -96,15 +115,64 @@ function readPipeline(file: string, text: string, connectors: ConnectorCatalog):
   if (typeof doc.workers === 'number') def.workers = doc.workers;
   const alerts = readAlerts(secrets, doc.alerts);
   if (alerts) def.alerts = alerts;
+  if (routed) {
+    def.routes = routeParts.map((part): RouteDef => {
+      const name = String(part.raw.route);
+      const rl = obj(part.raw.limits);
+      const own: PipelineDef = {
+        ...def,
+        pipeline: laneName(def.pipeline, name),
+        mapping: String(part.raw.mapping),
+        target: use(part.raw.target),
+        batch: { size: (obj(part.raw.batch).size as number | undefined) ?? def.batch.size },
+        limits: {
+          concurrency: (rl.concurrency as number | undefined) ?? def.limits.concurrency,
+          ...(typeof (rl.ratePerSecond ?? def.limits.ratePerSecond) === 'number' && { ratePerSecond: (rl.ratePerSecond ?? def.limits.ratePerSecond) as number }),
+        },
+        retry: part.retry ?? def.retry,
+        secrets: [...sourceSecrets, ...part.secrets, ...alertSecrets],
+      };
+      delete own.routes;
+      delete own.window;
+      const w = part.window ?? def.window;
+      if (w) own.window = w;
+      if (typeof part.raw.description === 'string') own.description = part.raw.description;
+      const route: RouteDef = { name, def: own };
+      if (isObj(part.raw.when)) route.when = part.raw.when;
+      return route;
+    });
+  }
   return { def, problems: src.problems, yaml: src };
 }
 
-function checkKind(src: YamlSource, side: 'source' | 'target', use: unknown, names: string[]): void {
+const isKind = (p: DocPath) => p.length === 2 && (p[0] === 'source' || p[0] === 'target') && p[1] === 'kind';
+
+/** The compiled pipeline schema checking the config of these kinds only (built once per catalog and pair of kinds). */
+function validator(connectors: ConnectorCatalog, kinds: { source?: string | undefined; target?: string | undefined }): ValidateFunction {
+  const compiled = validators.get(connectors) ?? new Map<string, ValidateFunction>();
+  validators.set(connectors, compiled);
+  const id = JSON.stringify([kinds.source, kinds.target]);
+  let validate = compiled.get(id);
+  if (!validate) compiled.set(id, (validate = compileSchema(buildPipelineSchema(connectors, { published: false, kinds: { ...(kinds.source !== undefined && { source: kinds.source }), ...(kinds.target !== undefined && { target: kinds.target }) } }))));
+  return validate;
+}
+
+/** The compiled schema of one route, checking the config of its target kind only. */
+function routeValidator(connectors: ConnectorCatalog, kind: string | undefined): ValidateFunction {
+  const compiled = validators.get(connectors) ?? new Map<string, ValidateFunction>();
+  validators.set(connectors, compiled);
+  const id = JSON.stringify(['route', kind]);
+  let validate = compiled.get(id);
+  if (!validate) compiled.set(id, (validate = compileSchema(buildRouteSchema(connectors, { published: false }, kind))));
+  return validate;
+}
+
+function checkKind(src: YamlSource, at: DocPath, side: 'source' | 'target', use: unknown, names: string[]): void {
   if (!isObj(use) || use.kind === undefined) return;
   const kind = use.kind;
   const known = `the ${side} kinds are: ${names.join(', ')}`;
-  if (typeof kind !== 'string') src.report([side, 'kind'], `${side} kind must be a name; ${known}`);
-  else if (!names.includes(kind)) src.report([side, 'kind'], `unknown ${side} kind "${kind}"${suggest(kind, names) || `; ${known}`}`);
+  if (typeof kind !== 'string') src.report([...at, 'kind'], `${side} kind must be a name; ${known}`);
+  else if (!names.includes(kind)) src.report([...at, 'kind'], `unknown ${side} kind "${kind}"${suggest(kind, names) || `; ${known}`}`);
 }
 
 function checkZone(src: YamlSource, path: DocPath, zone: unknown): string {
@@ -146,14 +214,14 @@ function checkDate(src: YamlSource, path: DocPath, v: unknown): v is string {
   return false;
 }
 
-function readWindow(src: YamlSource, raw: unknown): WriteWindow | undefined {
+function readWindow(src: YamlSource, raw: unknown, base: DocPath): WriteWindow | undefined {
   if (!isObj(raw)) return undefined;
-  const window: WriteWindow = { timezone: checkZone(src, ['window', 'timezone'], raw.timezone), blackout: [] };
+  const window: WriteWindow = { timezone: checkZone(src, [...base, 'timezone'], raw.timezone), blackout: [] };
   if (Array.isArray(raw.hours)) {
     window.hours = raw.hours.filter(isObj).map((h) => h as unknown as HoursRange);
     raw.hours.forEach((h, i) => {
       if (!isObj(h)) return;
-      const at = ['window', 'hours', i];
+      const at = [...base, 'hours', i];
       const from = checkTime(src, [...at, 'from'], h.from, false);
       const to = checkTime(src, [...at, 'to'], h.to, true);
       if (from && to && h.from === h.to) src.report([...at, 'to'], `"to" is the same as "from": these hours are empty`);
@@ -161,7 +229,7 @@ function readWindow(src: YamlSource, raw: unknown): WriteWindow | undefined {
   }
   if (Array.isArray(raw.blackout)) {
     raw.blackout.forEach((b, i) => {
-      const at = ['window', 'blackout', i];
+      const at = [...base, 'blackout', i];
       if (typeof b === 'string') {
         if (checkDate(src, at, b)) window.blackout.push({ from: b, to: b });
         return;
@@ -179,14 +247,14 @@ function readWindow(src: YamlSource, raw: unknown): WriteWindow | undefined {
   return window;
 }
 
-function readRetry(src: YamlSource, raw: Obj): RetryPolicy {
+function readRetry(src: YamlSource, raw: Obj, base: DocPath): RetryPolicy {
   const policy: RetryPolicy = { ...DEFAULT_RETRY };
   const delay = (key: 'initialDelay' | 'maxDelay'): number | undefined => {
     const v = raw[key];
     if (typeof v !== 'string') return undefined;
     const ms = parseDuration(v);
-    if (ms === undefined) src.report(['retry', key], `"${key}" must be ${DURATION_HINT}, got "${v}"`);
-    else if (ms === 0) src.report(['retry', key], `"${key}" must be longer than 0`);
+    if (ms === undefined) src.report([...base, key], `"${key}" must be ${DURATION_HINT}, got "${v}"`);
+    else if (ms === 0) src.report([...base, key], `"${key}" must be longer than 0`);
     return ms || undefined;
   };
   const initial = delay('initialDelay');
@@ -195,7 +263,7 @@ function readRetry(src: YamlSource, raw: Obj): RetryPolicy {
   if (max !== undefined) policy.maxDelayMs = max;
   if (policy.initialDelayMs > policy.maxDelayMs && (initial !== undefined || max !== undefined)) {
     const note = max === undefined ? ', the default' : '';
-    src.report(['retry', initial !== undefined ? 'initialDelay' : 'maxDelay'], `initialDelay (${formatDuration(policy.initialDelayMs)}) is longer than maxDelay (${formatDuration(policy.maxDelayMs)}${note})`);
+    src.report([...base, initial !== undefined ? 'initialDelay' : 'maxDelay'], `initialDelay (${formatDuration(policy.initialDelayMs)}) is longer than maxDelay (${formatDuration(policy.maxDelayMs)}${note})`);
   }
   for (const k of ['maxAttempts', 'multiplier', 'jitter'] as const) if (typeof raw[k] === 'number') policy[k] = raw[k];
   return policy;

@@ -15,6 +15,8 @@ type Json = Record<string, unknown>;
 
 /** The pattern of pipeline names. */
 export const PIPELINE_NAME = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
+/** The pattern of route names (`routes[].route`): as pipeline names, so `<pipeline>~<route>` names a route's deliveries unambiguously. */
+export const ROUTE_NAME = PIPELINE_NAME;
 /** `HH:MM`, 00:00 to 24:00. */
 export const TIME_PATTERN = '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$';
 /** `yyyy-MM-dd`. */
@@ -36,6 +38,104 @@ export interface PipelineSchemaOptions {
    * fraction of the time. Absent: every kind's (the published schema).
    */
   kinds?: { source?: string; target?: string };
+}
+
+/** The settings of how a pipeline, or one of its routes, delivers: batch, limits, write window, retries. */
+function deliverySettings(opts: PipelineSchemaOptions): Json {
+  const fmt = (pattern: string) => (opts.published ? { pattern } : {});
+  const zone = { type: 'string', minLength: 1, description: 'IANA time zone, e.g. Europe/London (the default).' };
+  const duration = (description: string) => ({ type: 'string', ...fmt(DURATION_PATTERN), description: `${description} A duration: 30s, 5m, 1h, 2d, 1h30m.` });
+  const date = (description: string) => ({ type: 'string', ...fmt(DATE_PATTERN), description });
+  const time = (description: string) => ({ type: 'string', ...fmt(TIME_PATTERN), description });
+  return {
+    batch: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { size: { type: 'integer', minimum: 1, maximum: 10000, description: 'Records handed to the target at once; default 100.' } },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'What the legacy system can take.',
+      properties: {
+        concurrency: { type: 'integer', minimum: 1, maximum: 64, description: 'Batches in flight at once; default 1.' },
+        ratePerSecond: { type: 'number', exclusiveMinimum: 0, description: 'Most records delivered per second; default unlimited.' },
+      },
+    },
+    window: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'When the legacy system may be written to; reading and mapping go on outside it.',
+      properties: {
+        timezone: zone,
+        hours: {
+          type: 'array',
+          minItems: 1,
+          description: 'Write hours; absent: any time of day.',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['days', 'from', 'to'],
+            properties: {
+              days: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: [...WEEKDAYS] } },
+              from: time('Start, HH:MM, inclusive.'),
+              to: time('End, HH:MM, exclusive (24:00 for midnight); earlier than from: runs past midnight.'),
+            },
+          },
+        },
+        blackout: {
+          type: 'array',
+          description: 'Whole days without writes: a date, or { from, to, reason }.',
+          items: {
+            oneOf: [
+              date('A date, yyyy-MM-dd.'),
+              {
+                type: 'object',
+                additionalProperties: false,
+                required: ['from'],
+                properties: { from: date('First day, yyyy-MM-dd.'), to: date('Last day (inclusive); default from.'), reason: { type: 'string' } },
+              },
+            ],
+          },
+        },
+        bankHolidays: { type: 'string', enum: [...BANK_HOLIDAY_REGIONS], description: 'No writes on this region’s bank holidays (built-in list, 2025-2027).' },
+      },
+    },
+    retry: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Retries of failed deliveries: exponential backoff with jitter.',
+      properties: {
+        maxAttempts: { type: 'integer', minimum: 1, maximum: 1000, description: 'Attempts in all before a record is dead-lettered; default 5.' },
+        initialDelay: duration('Wait after the first failure; default 30s.'),
+        maxDelay: duration('Longest wait; default 1h.'),
+        multiplier: { type: 'number', minimum: 1, maximum: 10, description: 'Growth of the wait per attempt; default 2.' },
+        jitter: { type: 'number', minimum: 0, maximum: 1, description: 'Fraction by which each wait is randomly shortened; default 0.2.' },
+      },
+    },
+  };
+}
+
+/**
+ * The schema of one item of `routes`. `targetKind`: only that kind's
+ * config schema (the loader checks each route on its own); absent: every
+ * kind's (the published schema).
+ */
+export function buildRouteSchema(catalog: ConnectorCatalog, opts: PipelineSchemaOptions, targetKind?: string): Json {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['route', 'mapping', 'target'],
+    description: 'One back office: its own mapping and target, and, where it says, its own batch, limits, window and retries (else the pipeline’s).',
+    properties: {
+      route: { type: 'string', pattern: ROUTE_NAME, description: 'Name of the route, unique in the pipeline: its deliveries are kept in the ledger as <pipeline>~<route>.' },
+      description: { type: 'string' },
+      mapping: { type: 'string', minLength: 1, description: 'Mapping file of this route, relative to this file: it names only what this office needs.' },
+      when: { type: 'object', description: 'When the route applies: a condition of the mapping language, on the submission (answer:, path:) or on this route’s mapped fields (field:). Absent: always.' },
+      target: connectorUse('target', catalog.targets, opts.published ? undefined : { target: targetKind }),
+      ...deliverySettings(opts),
+    },
+  };
 }
 
 /** Accepts `{ env }` / `{ file }` wherever a connector's config takes a free string; the setting keeps its description and default beside the choice. */
@@ -86,16 +186,15 @@ export function buildPipelineSchema(catalog: ConnectorCatalog, opts: PipelineSch
   const fmt = (pattern: string) => (opts.published ? { pattern } : {});
   const zone = { type: 'string', minLength: 1, description: 'IANA time zone, e.g. Europe/London (the default).' };
   const duration = (description: string) => ({ type: 'string', ...fmt(DURATION_PATTERN), description: `${description} A duration: 30s, 5m, 1h, 2d, 1h30m.` });
-  const date = (description: string) => ({ type: 'string', ...fmt(DATE_PATTERN), description });
-  const time = (description: string) => ({ type: 'string', ...fmt(TIME_PATTERN), description });
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'https://rekey.dev/schemas/pipeline.schema.json',
     title: 'rekey pipeline',
-    description: 'One source, one mapping, one target, with schedule, limits, write window, retries and retention.',
+    description: 'One source, one mapping, one target (or several routes, each with its own mapping and target), with schedule, limits, write window, retries and retention.',
     type: 'object',
     additionalProperties: false,
-    required: ['pipeline', 'mapping', 'source', 'target'],
+    required: ['pipeline', 'source'],
+    ...(opts.published && { oneOf: [{ required: ['mapping', 'target'], not: { required: ['routes'] } }, { required: ['routes'], not: { anyOf: [{ required: ['mapping'] }, { required: ['target'] }] } }] }),
     properties: {
       pipeline: { type: 'string', pattern: PIPELINE_NAME, description: 'Name of the pipeline: names its ledger entries, logs and metrics.' },
       description: { type: 'string' },
@@ -109,70 +208,12 @@ export function buildPipelineSchema(catalog: ConnectorCatalog, opts: PipelineSch
         description: 'When `rekey serve` runs the pipeline.',
         properties: { cron: { type: 'string', description: 'Cron expression: minute hour day-of-month month day-of-week.' }, timezone: zone },
       },
-      batch: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { size: { type: 'integer', minimum: 1, maximum: 10000, description: 'Records handed to the target at once; default 100.' } },
-      },
-      limits: {
-        type: 'object',
-        additionalProperties: false,
-        description: 'What the legacy system can take.',
-        properties: {
-          concurrency: { type: 'integer', minimum: 1, maximum: 64, description: 'Batches in flight at once; default 1.' },
-          ratePerSecond: { type: 'number', exclusiveMinimum: 0, description: 'Most records delivered per second; default unlimited.' },
-        },
-      },
-      window: {
-        type: 'object',
-        additionalProperties: false,
-        description: 'When the legacy system may be written to; reading and mapping go on outside it.',
-        properties: {
-          timezone: zone,
-          hours: {
-            type: 'array',
-            minItems: 1,
-            description: 'Write hours; absent: any time of day.',
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['days', 'from', 'to'],
-              properties: {
-                days: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: [...WEEKDAYS] } },
-                from: time('Start, HH:MM, inclusive.'),
-                to: time('End, HH:MM, exclusive (24:00 for midnight); earlier than from: runs past midnight.'),
-              },
-            },
-          },
-          blackout: {
-            type: 'array',
-            description: 'Whole days without writes: a date, or { from, to, reason }.',
-            items: {
-              oneOf: [
-                date('A date, yyyy-MM-dd.'),
-                {
-                  type: 'object',
-                  additionalProperties: false,
-                  required: ['from'],
-                  properties: { from: date('First day, yyyy-MM-dd.'), to: date('Last day (inclusive); default from.'), reason: { type: 'string' } },
-                },
-              ],
-            },
-          },
-          bankHolidays: { type: 'string', enum: [...BANK_HOLIDAY_REGIONS], description: 'No writes on this region’s bank holidays (built-in list, 2025-2027).' },
-        },
-      },
-      retry: {
-        type: 'object',
-        additionalProperties: false,
-        description: 'Retries of failed deliveries: exponential backoff with jitter.',
-        properties: {
-          maxAttempts: { type: 'integer', minimum: 1, maximum: 1000, description: 'Attempts in all before a record is dead-lettered; default 5.' },
-          initialDelay: duration('Wait after the first failure; default 30s.'),
-          maxDelay: duration('Longest wait; default 1h.'),
-          multiplier: { type: 'number', minimum: 1, maximum: 10, description: 'Growth of the wait per attempt; default 2.' },
-          jitter: { type: 'number', minimum: 0, maximum: 1, description: 'Fraction by which each wait is randomly shortened; default 0.2.' },
-        },
+      ...deliverySettings(opts),
+      routes: {
+        type: 'array',
+        minItems: 1,
+        description: 'Instead of mapping and target: several back offices, each told once through its own route (docs/routes.md).',
+        items: opts.published ? buildRouteSchema(catalog, opts) : { type: 'object' },
       },
       alerts: {
         type: 'object',

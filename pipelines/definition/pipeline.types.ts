@@ -141,4 +141,34 @@ export interface PipelineDef {
   alerts?: AlertsPolicy;
   /** Every secret reference in the source and target configs and the alert webhooks. */
   secrets: SecretRef[];
+  /**
+   * Set for a pipeline that tells several back offices (`routes:`, see
+   * docs/routes.md): each route as a single-target definition of its own.
+   * `mapping` and `target` above are then the first route's.
+   */
+  routes?: RouteDef[];
+}
+
+/** The separator of a route's ledger name, `<pipeline>~<route>`: never in a pipeline's name. */
+export const ROUTE_SEPARATOR = '~';
+
+/** The name under which the ledger, runs and audit log keep a route's deliveries. */
+export function laneName(pipeline: string, route: string): string {
+  return `${pipeline}${ROUTE_SEPARATOR}${route}`;
+}
+
+/** One route of a pipeline: one back office, told through its own mapping and target. */
+export interface RouteDef {
+  /** The route's name (`route:`), unique in its pipeline. */
+  name: string;
+  /** When the route applies, as written (a mapping-language condition, checked against the route's mapping when that is loaded); absent: always. */
+  when?: Record<string, unknown>;
+  /**
+   * The route as a definition of its own, named {@link laneName}: the
+   * route's mapping, target, batch, limits, window and retry (the
+   * pipeline's where the route sets none), the pipeline's source,
+   * schedule, retention, workers and alerts, and the secrets of the
+   * source, the route's target and the alerts.
+   */
+  def: PipelineDef;
 }

@@ -48,8 +48,9 @@ export function secretSourceOf(value: unknown): SecretSource | undefined {
   return undefined;
 }
 
-/** True for a document path under `source.config` or `target.config` whose key names a secret, or at or under an alert webhook's `url`. */
+/** True for a document path under `source.config` or `target.config` (also a route's, `routes.N.target.config`) whose key names a secret, or at or under an alert webhook's `url`. */
 export function isSecretPath(path: DocPath): boolean {
+  if (path[0] === 'routes' && typeof path[1] === 'number') return isSecretPath(path.slice(2));
   if (path[0] === 'alerts') return path[1] === 'webhooks' && path[3] === 'url';
   return (path[0] === 'source' || path[0] === 'target') && path[1] === 'config' && path.slice(2).some((k) => typeof k === 'string' && SECRET_KEY.test(k));
 }
@@ -75,14 +76,14 @@ export function findAlertSecrets(src: YamlSource, alerts: unknown): SecretRef[] 
 }
 
 /**
- * Every secret reference in `config` (the `side` connector's), located in
- * `src`. A secret-named key holding anything but a reference, and a URL
+ * Every secret reference in `config` (the `side` connector's, at `base`:
+ * a route's target is at `routes.N`), located in `src`. A secret-named key holding anything but a reference, and a URL
  * with a password in it anywhere, are reported on `src` without the value.
  */
-export function findSecrets(src: YamlSource, side: 'source' | 'target', config: unknown): SecretRef[] {
+export function findSecrets(src: YamlSource, side: 'source' | 'target', config: unknown, base: DocPath = []): SecretRef[] {
   const refs: SecretRef[] = [];
   const walk = (value: unknown, path: (string | number)[]): void => {
-    const at: DocPath = [side, 'config', ...path];
+    const at: DocPath = [...base, side, 'config', ...path];
     const from = secretSourceOf(value);
     if (from) {
       refs.push({ side, path, from, pos: src.pos(at) });

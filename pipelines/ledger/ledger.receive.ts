@@ -149,7 +149,7 @@ async function insertFresh(
 }
 
 function record(s: IncomingSubmission, extra: Record<string, unknown> = {}): AuditRecord {
-  return { key: s.key, contentHash: s.contentHash, source: s.source, ...extra };
+  return { key: s.key, contentHash: s.contentHash, source: s.source, ...s.auditNote, ...extra };
 }
 
 /** New rows as `received` (leased with `lease`), then moved by their `then`; with the moves' audit entries. */

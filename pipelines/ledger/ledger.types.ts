@@ -50,6 +50,8 @@ export interface IncomingSubmission {
    * a runner that maps while reading saves a write per submission.
    */
   then?: Omit<Transition, 'key'>;
+  /** Added to the submission's record on its received, duplicate or conflict audit entry (already PII-safe: names and codes, never values); a routed pipeline records there which routes were told and which were not. */
+  auditNote?: Record<string, unknown>;
 }
 
 /** What `receive` did with one submission. */

@@ -12,7 +12,9 @@ import { runPass } from '../../pipelines/flow/pass.js';
 import type { PassOptions, PassResult, Progress } from '../../pipelines/flow/flow.types.js';
 import { loadPipelineFile } from '../pipeline-files.js';
 import { createLogger } from '../logging.js';
-import { flowPipeline } from '../../pipelines/flow/flow-pipeline.js';
+import { flowPipeline, routedPipeline } from '../../pipelines/flow/flow-pipeline.js';
+import { runRoutedPass, type RoutedPassResult } from '../../pipelines/flow/routes.js';
+import type { StateStore } from '../../pipelines/store/state-store.js';
 import { CRASH_ENV, crashHook } from '../../pipelines/flow/crash-points.js';
 import { durationOption, openRuntime, piiHasher, piiKey, runnerId } from '../runtime.js';
 import { defaultThreads, MappingPool } from '../pool/mapping-pool.js';
@@ -159,12 +161,11 @@ export function runCommand(program: Command, result: CommandResult): void {
       const threads = opts.workers ?? lp.def.workers ?? defaultThreads();
       const key = piiKey(log);
       const crash = crashHook(process.env[CRASH_ENV]);
-      const pool = threads > 0 ? new MappingPool(resolve(lp.mappingFile), threads, key, lp.mapping.version) : undefined;
+      const pool = threads > 0 && !lp.routes ? new MappingPool(resolve(lp.mappingFile), threads, key, lp.mapping.version) : undefined;
       const bar = progressBar(!opts.json && process.stderr.isTTY === true);
       try {
-        const flow = flowPipeline(lp);
         const id = runnerId();
-        const summary = await runPass(flow, runtime.ledger, {
+        const passOptions: PassOptions = {
           owner: id,
           actor: id,
           trigger: { kind: 'cli', by: operatorActor(opts.operator) },
@@ -176,7 +177,15 @@ export function runCommand(program: Command, result: CommandResult): void {
           crash,
           onProgress: (p) => bar.update(p),
           ...mappingOptions(pool, lp.mapping, key),
-        });
+        };
+        if (lp.routes) {
+          const routed = await runRoutedPass(routedPipeline({ ...lp, routes: lp.routes }), runtime.ledger, passOptions);
+          bar.stop();
+          result.code = await reportRouted(runtime.ledger.store, lp.def.pipeline, routed, opts.json === true);
+          return;
+        }
+        const flow = flowPipeline(lp);
+        const summary = await runPass(flow, runtime.ledger, passOptions);
         bar.stop();
         const problems = async function* (pageSize: number) {
           if (hasProblems(summary)) yield* runProblems(runtime.ledger.store, summary.runId, { pageSize });
@@ -192,4 +201,57 @@ export function runCommand(program: Command, result: CommandResult): void {
         await runtime.close();
       }
     });
+}
+
+/** Whether a routed pass calls for a non-zero exit: its reading, or any route, needs a person, or a route stopped on an error. */
+export function routedPassFailed(r: RoutedPassResult): boolean {
+  return passFailed(r.intake) || r.routes.some((x) => x.error !== undefined || (x.result !== undefined && passFailed(x.result)));
+}
+
+/** The summary of a routed pass as a person reads it: the cases read, then each route's deliveries. */
+export function renderRoutedSummary(name: string, r: RoutedPassResult): string {
+  const i = r.intake;
+  let out = `\n${name}: run ${i.runId} (cases)\n`;
+  const rows: [string, number][] = [
+    ['read', i.read],
+    ['new cases', i.receivedNew],
+    ['duplicates', i.duplicates],
+    ['conflicts', i.conflicts],
+    ['unreadable', i.unreadable],
+    ['no route applies', i.rejected],
+  ];
+  for (const [k, v] of rows) out += `  ${k.padEnd(18)} ${String(v).padStart(8)}\n`;
+  out += `\n  ${'ROUTE'.padEnd(18)} ${'TOLD'.padStart(8)} ${'DELIVERED'.padStart(10)} ${'REJECTED'.padStart(9)} ${'RETRYING'.padStart(9)} ${'DEAD'.padStart(6)}\n`;
+  for (const x of r.routes) {
+    const s = x.result;
+    const told = String(r.told[x.name] ?? 0).padStart(8);
+    if (!s) out += `  ${x.name.padEnd(18)} ${told} stopped: ${x.error?.code ?? 'error'}: ${x.error?.message ?? ''}\n`;
+    else out += `  ${x.name.padEnd(18)} ${told} ${String(s.delivered).padStart(10)} ${String(s.rejected + (s.rejectedByLegacy ?? 0)).padStart(9)} ${String(s.waitingRetry).padStart(9)} ${String(s.dead).padStart(6)}${s.windowClosedUntil ? `  (window closed until ${s.windowClosedUntil})` : ''}\n`;
+  }
+  return out;
+}
+
+/** Prints a routed pass (text, or JSON with each part's problems) and resolves the exit code. */
+async function reportRouted(store: StateStore, name: string, r: RoutedPassResult, json: boolean): Promise<number> {
+  const parts = [{ name, runId: r.intake.runId, summary: r.intake }, ...r.routes.flatMap((x) => (x.result ? [{ name: x.lane, runId: x.result.runId, summary: x.result }] : []))];
+  if (json) {
+    const out: Record<string, unknown> = { pipeline: name, cases: r.intake, told: r.told, routes: [] as unknown[] };
+    const problemsOf = async (runId: string, summary: PassResult) => {
+      const list: unknown[] = [];
+      if (hasProblems(summary)) for await (const page of runProblems(store, runId, { pageSize: 200 })) list.push(...page);
+      return list;
+    };
+    out.problems = await problemsOf(r.intake.runId, r.intake);
+    for (const x of r.routes) (out.routes as unknown[]).push({ route: x.name, lane: x.lane, ...(x.result && { ...x.result, problems: await problemsOf(x.result.runId, x.result) }), ...(x.error && { error: x.error }) });
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } else {
+    let text = renderRoutedSummary(name, r);
+    for (const part of parts) {
+      if (!hasProblems(part.summary)) continue;
+      const pages = runProblems(store, part.runId, { pageSize: 200 });
+      text += (await renderProblems(part.name, pages, () => countRunProblems(store, part.runId))).replace(/^\nrejected or dead-lettered/, `\n${part.name}: rejected or dead-lettered`);
+    }
+    process.stdout.write(text);
+  }
+  return routedPassFailed(r) ? 1 : 0;
 }

@@ -1,0 +1,242 @@
+/**
+ * A pass of a pipeline with routes (docs/routes.md): one submission told to
+ * several back offices, each through its own route.
+ *
+ * The source is read once. Each submission is keyed once and, for every
+ * route whose `when` holds, recorded in that route's lane of the ledger
+ * (`<pipeline>~<route>`, its own row, sealed body and audit trail) before
+ * the source may let go of it; one no route applies to is recorded in the
+ * pipeline's own ledger, rejected with `NO_ROUTE_APPLIES`. Then each route
+ * runs a delivery pass of its own over its lane: its mapping, target,
+ * batch, limits, window and retries, its claims, leases, dead letters and
+ * corrections, exactly as a single-target pipeline. A route that fails
+ * does not stop the others.
+ *
+ * A case is the lanes' rows of one key: complete when every lane holds it
+ * delivered, needing attention when one holds it rejected or dead (see
+ * `pipelines/ledger/cases.ts`).
+ */
+import { basename } from 'node:path';
+import type { Ctx, Source, SourceItem } from '../../connectors/connector.types.js';
+import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
+import { scrubMessage } from '../../lib/redact.js';
+import type { CompiledMapping } from '../../mappings/index.js';
+import type { RoutePredicate } from '../../mappings/route-condition.js';
+import type { IncomingSubmission, PassTrigger, ReceiveOutcome, RunSummary } from '../ledger/ledger.types.js';
+import { PipelineCodes } from '../pipeline.errors.js';
+import { admit, identify, type Door } from './admission.js';
+import { runPass } from './pass.js';
+import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
+
+/** One route as a pass runs it: its single-target pipeline (named `<pipeline>~<route>`) and its condition. */
+export interface FlowRoute {
+  /** The route's name. */
+  name: string;
+  /** The route's pipeline; its `source` is not read (the routed pass reads the pipeline's). */
+  flow: FlowPipeline;
+  /** Absent: the route always applies. */
+  applies?: RoutePredicate;
+}
+
+/** A pipeline with routes, ready to run. */
+export interface RoutedPipeline {
+  name: string;
+  definitionVersion?: string;
+  source: Source;
+  /** The mapping that keys submissions (the first route's: every route's keys alike). */
+  keyMapping: CompiledMapping;
+  /** Submissions recorded per transaction while reading. */
+  batchSize: number;
+  routes: FlowRoute[];
+}
+
+/** How a routed pass went: the reading (cases), then each route's delivery pass. */
+export interface RoutedPassResult {
+  /** The pass that read the source, under the pipeline's name: read, new cases, duplicates, conflicts, unreadable, and `rejected` for submissions no route applies to. */
+  intake: PassResult;
+  /** Per route, in the order written: its pass, or the error that stopped it (the other routes went on). */
+  routes: { name: string; lane: string; result?: PassResult; error?: ErrorData }[];
+  /** Deliveries recorded per route while reading (a case counts once in `intake`, once per route told here). */
+  told: Record<string, number>;
+}
+
+/** A source with nothing to read: a route's own pass delivers from its lane only. */
+const NOTHING_TO_READ: Source = {
+  // eslint-disable-next-line require-yield -- reads nothing, by design
+  async *read() {
+    return;
+  },
+  close: async () => undefined,
+};
+
+function sourceOf(item: SourceItem): string {
+  return `${basename(item.at.file)}:${item.at.line ?? `#${item.at.record}`}`;
+}
+
+/** The routes that apply to `body`, in order; a condition that throws counts as holding, so the route's own mapping reports the record. */
+function routesFor(p: RoutedPipeline, body: unknown): boolean[] {
+  return p.routes.map((r) => {
+    if (!r.applies) return true;
+    try {
+      return r.applies(body, r.flow.mapping.map(body).record);
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** The error a submission no route applies to is rejected with: the routes by name, never a value. */
+export function noRouteError(p: RoutedPipeline): ErrorData {
+  return errorData(PipelineCodes.NO_ROUTE_APPLIES, `no route applies: the condition of each route is false (${p.routes.map((r) => r.name).join(', ')})`);
+}
+
+/** The case-level outcome of one submission from its outcomes in each lane it went to. */
+function caseOutcome(outcomes: ReceiveOutcome[]): ReceiveOutcome {
+  if (outcomes.includes('conflict')) return 'conflict';
+  if (outcomes.includes('new')) return 'new';
+  return 'duplicate';
+}
+
+/**
+ * Runs one pass of a routed pipeline: reads the source into the routes'
+ * lanes (and a submission no route applies to, rejected, into the
+ * pipeline's own ledger), lets the source commit, routes again any the
+ * pipeline's ledger holds as received (an operator's `dlq retry` of a
+ * NO_ROUTE_APPLIES), then runs each route's delivery pass. Rejects only
+ * when reading fails (the run recorded as failed); a route's fatal error is
+ * reported in its result, after the other routes ran.
+ */
+export async function runRoutedPass(p: RoutedPipeline, ledger: FlowLedger, opts: PassOptions): Promise<RoutedPassResult> {
+  const intake = await readIntoRoutes(p, ledger, opts);
+  const routes: RoutedPassResult['routes'] = [];
+  // A route maps its own claims on this thread: the caller's mapping options are for one mapping.
+  const { mapChunk: _chunks, mapMany: _many, chunksInFlight: _ahead, ...laneOpts } = opts;
+  for (const r of p.routes) {
+    if (opts.signal.aborted) break;
+    const route = { ...r.flow, source: NOTHING_TO_READ };
+    try {
+      routes.push({ name: r.name, lane: r.flow.name, result: await runPass(route, ledger, laneOpts) });
+    } catch (e) {
+      const error = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, scrubMessage(e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
+      opts.log.error({ pipeline: p.name, route: r.name, code: error.code }, `route ${r.name} stopped: ${error.message}`);
+      routes.push({ name: r.name, lane: r.flow.name, error });
+    }
+  }
+  return { intake: intake.result, routes, told: intake.told };
+}
+
+async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassOptions): Promise<{ result: PassResult; told: Record<string, number> }> {
+  const runId = await ledger.startRun(p.name, opts.actor, p.keyMapping.version, p.definitionVersion, p.keyMapping.canonical, opts.trigger);
+  const ctx: Ctx = { log: opts.log.child({ pipeline: p.name, run: runId }), signal: opts.signal, attempt: 1, state: ledger.connectorState(p.name), files: ledger.sealedFiles(p.name), crash: opts.crash, ...(opts.skipUnchanged && { skipUnchanged: true }) };
+  const summary: RunSummary = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
+  const told: Record<string, number> = Object.fromEntries(p.routes.map((r) => [r.name, 0]));
+  const noRoute = noRouteError(p);
+  let pending: { item: IncomingSubmission; applies: boolean[] }[] = [];
+  let inBatch = new Set<string>();
+  const door = (pipeline: string): Door => ({ pipeline, ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash });
+  const flush = async () => {
+    if (!pending.length) return;
+    const perCase: ReceiveOutcome[][] = pending.map(() => []);
+    for (let r = 0; r < p.routes.length; r++) {
+      const idx = pending.flatMap((x, i) => (x.applies[r] ? [i] : []));
+      if (!idx.length) continue;
+      const route = p.routes[r]!;
+      const outcomes = await admit(door(route.flow.name), idx.map((i) => pending[i]!.item), undefined, { mappingVersion: route.flow.mapping.version, mappingText: route.flow.mapping.canonical });
+      outcomes.forEach((o, j) => {
+        perCase[idx[j]!]!.push(o);
+        if (o === 'new') told[route.name]!++;
+      });
+    }
+    const unrouted = pending.flatMap((x, i) => (x.applies.some(Boolean) ? [] : [i]));
+    if (unrouted.length) {
+      const items = unrouted.map((i): IncomingSubmission => ({ ...pending[i]!.item, then: { to: 'rejected', error: noRoute } }));
+      const outcomes = await admit(door(p.name), items, undefined, { mappingVersion: p.keyMapping.version });
+      outcomes.forEach((o, j) => {
+        perCase[unrouted[j]!]!.push(o);
+        if (o === 'new') summary.rejected++;
+      });
+    }
+    for (const o of perCase) {
+      const c = caseOutcome(o);
+      if (c === 'new') summary.receivedNew++;
+      else if (c === 'duplicate') summary.duplicates++;
+      else summary.conflicts++;
+    }
+    pending = [];
+    inBatch = new Set();
+    opts.onProgress?.({ phase: 'reading', read: summary.read, done: 0, pending: summary.receivedNew });
+  };
+  let failure: ErrorData | undefined;
+  try {
+    for await (const item of p.source.read(ctx)) {
+      if (opts.signal.aborted) break;
+      if (!item.ok) {
+        summary.unreadable++;
+        opts.log.warn({ pipeline: p.name, at: `${item.at.file}:${item.at.line ?? `#${item.at.record}`}`, code: item.error.code }, `unreadable record: ${item.error.message}`);
+        continue;
+      }
+      summary.read++;
+      const { key, contentHash } = identify(p.keyMapping, item.body);
+      if (inBatch.has(key)) await flush();
+      inBatch.add(key);
+      const applies = routesFor(p, item.body);
+      const toldNames = p.routes.filter((_, i) => applies[i]).map((r) => r.name);
+      const notTold = p.routes.filter((_, i) => !applies[i]).map((r) => r.name);
+      pending.push({ item: { key, contentHash, body: item.body, source: sourceOf(item), auditNote: { routes: { told: toldNames, notTold, why: notTold.length ? 'when' : undefined } } }, applies });
+      if (pending.length >= p.batchSize) await flush();
+    }
+    await flush();
+    if (!opts.signal.aborted) await p.source.commit?.(ctx);
+    if (!opts.signal.aborted) await reroute(p, ledger, runId, opts, summary, told);
+  } catch (e) {
+    failure = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, scrubMessage(e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
+    await ledger.release(p.name, opts.owner).catch(() => undefined);
+    await ledger.finishRun(runId, summary, failure).catch((err: unknown) => ctx.log.error({ err }, 'could not record the failed run'));
+    throw e;
+  } finally {
+    await p.source.close().catch((e: unknown) => ctx.log.error({ err: e }, 'could not close the source'));
+  }
+  await ledger.finishRun(runId, summary);
+  return { result: { ...summary, runId, waitingRetry: 0 }, told };
+}
+
+/**
+ * Submissions the pipeline's own ledger holds as received: rejected with
+ * NO_ROUTE_APPLIES once, then sent back by an operator. Each is routed
+ * again under the conditions as they are now: into the lanes that apply
+ * (its row then `delivered`, legacy reference `routes:<names>`), or
+ * rejected again.
+ */
+async function reroute(p: RoutedPipeline, ledger: FlowLedger, runId: string, opts: PassOptions, summary: RunSummary, told: Record<string, number>): Promise<void> {
+  for (;;) {
+    const claimed = await ledger.claim(p.name, opts.owner, p.batchSize, opts.leaseMs);
+    if (!claimed.length) return;
+    const routedKeys: { key: string; names: string[] }[] = [];
+    const rejected: string[] = [];
+    for (const c of claimed) {
+      const applies = routesFor(p, c.body);
+      const names = p.routes.filter((_, i) => applies[i]).map((r) => r.name);
+      if (!names.length) {
+        rejected.push(c.key);
+        continue;
+      }
+      for (let r = 0; r < p.routes.length; r++) {
+        if (!applies[r]) continue;
+        const route = p.routes[r]!;
+        const notTold = p.routes.filter((_, i) => !applies[i]).map((x) => x.name);
+        const [o] = await admit({ pipeline: route.flow.name, ledger, runId, actor: opts.actor, log: opts.log }, [{ key: c.key, contentHash: c.contentHash, body: c.body, source: `${p.name}:${c.key}`, auditNote: { routes: { told: names, notTold, why: notTold.length ? 'when' : undefined } } }], undefined, { mappingVersion: route.flow.mapping.version, mappingText: route.flow.mapping.canonical });
+        if (o === 'new') told[route.name]!++;
+      }
+      routedKeys.push({ key: c.key, names });
+    }
+    if (routedKeys.length) {
+      await ledger.apply(p.name, runId, routedKeys.map((x) => ({ key: x.key, to: 'delivering' as const })), opts.actor, { owner: opts.owner, mappingVersion: p.keyMapping.version });
+      await ledger.apply(p.name, runId, routedKeys.map((x) => ({ key: x.key, to: 'delivered' as const, legacyRef: `routes:${x.names.join(',')}` })), opts.actor, { owner: opts.owner, mappingVersion: p.keyMapping.version, target: 'routes' });
+      summary.receivedNew += routedKeys.length;
+    }
+    if (rejected.length) {
+      await ledger.apply(p.name, runId, rejected.map((key) => ({ key, to: 'rejected' as const, error: noRouteError(p) })), opts.actor, { owner: opts.owner, mappingVersion: p.keyMapping.version });
+      summary.rejected += rejected.length;
+    }
+  }
+}
