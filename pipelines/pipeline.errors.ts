@@ -152,7 +152,7 @@ export const PipelineCodes = defineErrors({
     code: 'NO_ROUTE_APPLIES',
     disposition: 'reject',
     means: "A pipeline with routes read a submission for which no route's `when` holds: no back office is told of it. The rejection names the routes; the pipeline's ledger (not a route's) keeps it.",
-    hint: 'Check the routes\' conditions against the submission (rekey preview with each route\'s mapping); if one should apply, fix its condition and send the submission again with rekey dlq retry PIPELINE REFERENCE.',
+    hint: 'Check the routes\' conditions against the submission (rekey preview with each route\'s mapping); if one should apply, fix its condition and send the submission through again with rekey replay PIPELINE REFERENCE: the next pass routes it under the conditions as they are then.',
   },
   UNEXPECTED_ERROR: {
     code: 'UNEXPECTED_ERROR',

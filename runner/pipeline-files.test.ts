@@ -162,3 +162,40 @@ describe('validate on pipeline files', () => {
     ]);
   });
 });
+
+describe('loadPipelineFile: routes', () => {
+  const routed = (...routes: string[]) => ['pipeline: death', 'source: { kind: file, config: { path: in.ndjson } }', 'routes:', ...routes, ''].join('\n');
+  const sqliteRoute = (name: string, mappingFile: string, ...more: string[]) => [
+    `  - route: ${name}`,
+    `    mapping: ${mappingFile}`,
+    `    target: { kind: sqlite, config: { path: legacy.sqlite, table: ${name.toUpperCase()}, keyColumn: SUBMISSION_KEY } }`,
+    ...more,
+  ];
+
+  it('builds each route with its mapping, target and compiled condition over the one source', async () => {
+    await writeFile(join(dir, 'k.yaml'), 'mapping: k\nfields:\n  REF: { from: submission_reference, required: true }\n  AREA: { from: area }\n');
+    const file = await write('routed.yaml', routed(...sqliteRoute('a', 'm.yaml'), ...sqliteRoute('b', 'k.yaml', '    when: { field: AREA, equals: north }')));
+    const { pipeline, problems } = await loadPipelineFile(file);
+    expect(problems).toEqual([]);
+    const [a, b] = pipeline!.routes!;
+    expect([a!.name, a!.def.pipeline, a!.mapping.spec.name, a!.applies]).toEqual(['a', 'death~a', 'm', undefined]);
+    expect([b!.name, b!.def.pipeline, b!.mapping.spec.name]).toEqual(['b', 'death~b', 'k']);
+    expect(a!.source).toBe(b!.source);
+    expect(a!.target).not.toBe(b!.target);
+    const record = (area: string) => b!.mapping.map({ submission_reference: 'R', area }).record;
+    expect(b!.applies!({ area: 'north' }, record('north'))).toBe(true);
+    expect(b!.applies!({ area: 'south' }, record('south'))).toBe(false);
+  });
+
+  it("checks each condition against its route's mapping, and one key for every route", async () => {
+    await writeFile(join(dir, 'other-key.yaml'), 'mapping: o\nkey: "{{submission_reference}}"\nfields:\n  REF: { from: submission_reference, required: true }\n');
+    const file = await write('routed-bad.yaml', routed(...sqliteRoute('a', 'm.yaml', '    when: { field: ARAE, exists: true }'), ...sqliteRoute('b', 'other-key.yaml'), ...sqliteRoute('c', 'nowhere.yaml')));
+    const { pipeline, problems } = await loadPipelineFile(file);
+    expect(pipeline).toBeUndefined();
+    expect(problems.map(formatProblem)).toEqual([
+      `${file}:7:20 field "ARAE" is not defined before this point (conditions see fields mapped above them) (at routes[0].when.field)`,
+      `${file}:9:14 this route's mapping keys submissions as "{{submission_reference}}", route 1's as "{{form_name}}/{{submission_reference}}": every route of a pipeline must key a submission alike (the same key: template) (at routes[1].mapping)`,
+      `${file}:12:14 cannot read the mapping "nowhere.yaml": ENOENT (at routes[2].mapping)`,
+    ]);
+  });
+});

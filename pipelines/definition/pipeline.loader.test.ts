@@ -238,3 +238,70 @@ describe('parsePipeline: secrets', () => {
     ]);
   });
 });
+
+describe('parsePipeline: routes', () => {
+  const src = ['pipeline: death', 'source: { kind: file, config: { path: in.ndjson } }'];
+  const sqliteRoute = (name: string, table: string, ...more: string[]) => [
+    `  - route: ${name}`,
+    `    mapping: ${name}.yaml`,
+    `    target: { kind: sqlite, config: { path: legacy.sqlite, table: ${table}, keyColumn: SUBMISSION_KEY } }`,
+    ...more,
+  ];
+
+  it('reads each route as a definition of its own, named <pipeline>~<route>, the pipeline settings inherited where it sets none', () => {
+    const text = lines(
+      ...src,
+      'batch: { size: 50 }',
+      'limits: { concurrency: 2 }',
+      'retry: { maxAttempts: 3 }',
+      'routes:',
+      ...sqliteRoute('licence', 'DL', '    when: { answer: Dl7wC4nB, exists: true }'),
+      ...sqliteRoute('council', 'CT', '    batch: { size: 5 }', '    limits: { ratePerSecond: 2 }', '    retry: { maxAttempts: 9, initialDelay: 5m }', '    window: { hours: [{ days: [mon], from: "09:00", to: "17:00" }] }'),
+    );
+    const { def, problems } = parsePipeline('p.yaml', text);
+    expect(problems).toEqual([]);
+    expect(def?.routes?.map((r) => r.name)).toEqual(['licence', 'council']);
+    const [licence, council] = def!.routes!;
+    expect(licence!.when).toEqual({ answer: 'Dl7wC4nB', exists: true });
+    expect(licence!.def).toMatchObject({ pipeline: 'death~licence', mapping: 'licence.yaml', target: { kind: 'sqlite', config: { table: 'DL' } }, batch: { size: 50 }, limits: { concurrency: 2 }, retry: { ...DEFAULT_RETRY, maxAttempts: 3 }, source: { kind: 'file' } });
+    expect(licence!.def.window).toBeUndefined();
+    expect(council!.def).toMatchObject({ pipeline: 'death~council', batch: { size: 5 }, limits: { concurrency: 2, ratePerSecond: 2 }, retry: { ...DEFAULT_RETRY, maxAttempts: 9, initialDelayMs: 300_000 } });
+    expect(council!.def.window?.hours).toEqual([{ days: ['mon'], from: '09:00', to: '17:00' }]);
+    expect(council!.when).toBeUndefined();
+    expect(def).toMatchObject({ mapping: 'licence.yaml', target: { config: { table: 'DL' } } });
+  });
+
+  it('reports every problem of the routes where it is written', () => {
+    const text = lines(
+      ...src,
+      'mapping: m.yaml',
+      'routes:',
+      ...sqliteRoute('licence', 'DL'),
+      ...sqliteRoute('licence', 'DL2'),
+      '  - route: "bad~name"',
+      '    mapping: x.yaml',
+      '    target: { kind: sqlit, config: {} }',
+      '  - route: council',
+      '    mapping: c.yaml',
+      '    target: { kind: sqlite, config: { path: legacy.sqlite, tabel: CT, password: hunter2 } }',
+      '    retry: { initialDelay: soon }',
+    );
+    expect(problemsOf(text)).toEqual([
+      'p.yaml:3:10 a pipeline with routes names a mapping and a target in each route, not "mapping" beside them (at mapping)',
+      'p.yaml:8:12 route "licence" is named twice (also item 1): each route needs a name of its own (at routes[1].route)',
+      'p.yaml:11:12 "route" must match ^[A-Za-z0-9][A-Za-z0-9_.-]*$, got string "bad~name" (at routes[2].route)',
+      'p.yaml:13:21 unknown target kind "sqlit", did you mean "sqlite"? (at routes[2].target.kind)',
+      'p.yaml:16:37 missing key "table" under routes[3].target.config (at routes[3].target.config)',
+      'p.yaml:16:37 missing key "keyColumn" under routes[3].target.config (at routes[3].target.config)',
+      'p.yaml:16:60 unknown key "tabel" under routes[3].target.config, did you mean "table"? (at routes[3].target.config.tabel)',
+      'p.yaml:16:71 unknown key "password" under routes[3].target.config (at routes[3].target.config.password)',
+      'p.yaml:16:81 "password" is a secret written in the file: put secrets in the environment: { env: NAME } (or in a file: { file: path }) (at routes[3].target.config.password)',
+      'p.yaml:17:28 "initialDelay" must be a duration like 30s, 5m, 1h or 2d, got "soon" (at routes[3].retry.initialDelay)',
+    ]);
+  });
+
+  it('asks for mapping and target, or routes', () => {
+    expect(problemsOf(lines(...src))).toEqual(['p.yaml:1:1 missing key "mapping" under the top level', 'p.yaml:1:1 missing key "target" under the top level']);
+    expect(problemsOf(lines(...src, 'routes: []'))[0]).toMatch(/routes/);
+  });
+});

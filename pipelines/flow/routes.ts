@@ -22,7 +22,7 @@ import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
 import { scrubMessage } from '../../lib/redact.js';
 import type { CompiledMapping } from '../../mappings/index.js';
 import type { RoutePredicate } from '../../mappings/route-condition.js';
-import type { IncomingSubmission, PassTrigger, ReceiveOutcome, RunSummary } from '../ledger/ledger.types.js';
+import type { IncomingSubmission, ReceiveOutcome, RunSummary } from '../ledger/ledger.types.js';
 import { PipelineCodes } from '../pipeline.errors.js';
 import { admit, identify, type Door } from './admission.js';
 import { runPass } from './pass.js';
@@ -85,6 +85,13 @@ function routesFor(p: RoutedPipeline, body: unknown): boolean[] {
   });
 }
 
+/** What a lane's audit entry says of a submission's routing: the routes told and not told (their condition was false), by name. */
+function routeNote(p: RoutedPipeline, applies: readonly boolean[]): Record<string, unknown> {
+  const told = p.routes.filter((_, i) => applies[i]).map((r) => r.name);
+  const notTold = p.routes.filter((_, i) => !applies[i]).map((r) => r.name);
+  return { routes: notTold.length ? { told, notTold, why: 'when' } : { told, notTold } };
+}
+
 /** The error a submission no route applies to is rejected with: the routes by name, never a value. */
 export function noRouteError(p: RoutedPipeline): ErrorData {
   return errorData(PipelineCodes.NO_ROUTE_APPLIES, `no route applies: the condition of each route is false (${p.routes.map((r) => r.name).join(', ')})`);
@@ -101,7 +108,7 @@ function caseOutcome(outcomes: ReceiveOutcome[]): ReceiveOutcome {
  * Runs one pass of a routed pipeline: reads the source into the routes'
  * lanes (and a submission no route applies to, rejected, into the
  * pipeline's own ledger), lets the source commit, routes again any the
- * pipeline's ledger holds as received (an operator's `dlq retry` of a
+ * pipeline's ledger holds as received (an operator's `rekey replay` of a
  * NO_ROUTE_APPLIES), then runs each route's delivery pass. Rejects only
  * when reading fails (the run recorded as failed); a route's fatal error is
  * reported in its result, after the other routes ran.
@@ -180,9 +187,7 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
       if (inBatch.has(key)) await flush();
       inBatch.add(key);
       const applies = routesFor(p, item.body);
-      const toldNames = p.routes.filter((_, i) => applies[i]).map((r) => r.name);
-      const notTold = p.routes.filter((_, i) => !applies[i]).map((r) => r.name);
-      pending.push({ item: { key, contentHash, body: item.body, source: sourceOf(item), auditNote: { routes: { told: toldNames, notTold, why: notTold.length ? 'when' : undefined } } }, applies });
+      pending.push({ item: { key, contentHash, body: item.body, source: sourceOf(item), auditNote: routeNote(p, applies) }, applies });
       if (pending.length >= p.batchSize) await flush();
     }
     await flush();
@@ -202,7 +207,9 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
 
 /**
  * Submissions the pipeline's own ledger holds as received: rejected with
- * NO_ROUTE_APPLIES once, then sent back by an operator. Each is routed
+ * NO_ROUTE_APPLIES once, then sent back by an operator (`rekey replay`),
+ * or pushed to `rekey serve` (a webhook admits into the pipeline's own
+ * ledger, acknowledged once recorded there). Each is routed
  * again under the conditions as they are now: into the lanes that apply
  * (its row then `delivered`, legacy reference `routes:<names>`), or
  * rejected again.
@@ -223,8 +230,7 @@ async function reroute(p: RoutedPipeline, ledger: FlowLedger, runId: string, opt
       for (let r = 0; r < p.routes.length; r++) {
         if (!applies[r]) continue;
         const route = p.routes[r]!;
-        const notTold = p.routes.filter((_, i) => !applies[i]).map((x) => x.name);
-        const [o] = await admit({ pipeline: route.flow.name, ledger, runId, actor: opts.actor, log: opts.log }, [{ key: c.key, contentHash: c.contentHash, body: c.body, source: `${p.name}:${c.key}`, auditNote: { routes: { told: names, notTold, why: notTold.length ? 'when' : undefined } } }], undefined, { mappingVersion: route.flow.mapping.version, mappingText: route.flow.mapping.canonical });
+        const [o] = await admit({ pipeline: route.flow.name, ledger, runId, actor: opts.actor, log: opts.log }, [{ key: c.key, contentHash: c.contentHash, body: c.body, source: p.name, auditNote: routeNote(p, applies) }], undefined, { mappingVersion: route.flow.mapping.version, mappingText: route.flow.mapping.canonical });
         if (o === 'new') told[route.name]!++;
       }
       routedKeys.push({ key: c.key, names });

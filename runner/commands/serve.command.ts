@@ -15,7 +15,9 @@ import { formatProblem } from '../../mappings/index.js';
 import { runPass } from '../../pipelines/flow/pass.js';
 import { loadPipelineFile } from '../pipeline-files.js';
 import { createLogger } from '../logging.js';
-import { flowPipeline } from '../../pipelines/flow/flow-pipeline.js';
+import { flowPipeline, routedPipeline, routedSummary } from '../../pipelines/flow/flow-pipeline.js';
+import { runRoutedPass } from '../../pipelines/flow/routes.js';
+import type { PassOptions } from '../../pipelines/flow/flow.types.js';
 import { CRASH_ENV, crashHook } from '../../pipelines/flow/crash-points.js';
 import { durationOption, openRuntime, piiHasher, piiKey, runnerId, UsageError } from '../runtime.js';
 import { Scheduler, type PassTrigger } from '../serve/scheduler.js';
@@ -61,21 +63,26 @@ function targetLabel(p: Pick<LoadedPipeline, 'def' | 'target'>): string {
 }
 
 /**
- * The readiness probe of the pipeline in `file`: builds its target afresh,
- * connects and closes it. None for a browser target: its connect launches
- * Chromium, too dear for a health check, so its passes alone judge it.
+ * The readiness probe of the pipeline in `file`: builds its target (each
+ * route's, for a pipeline with routes) afresh, connects and closes it.
+ * Not a browser target: its connect launches Chromium, too dear for a
+ * health check, so its passes alone judge it.
  */
 function targetProbe(file: string, def: PipelineDef, runtime: Runtime, log: Logger, signal: AbortSignal): (() => Promise<void>) | undefined {
-  if (def.target.kind === 'browser') return undefined;
+  const probed = (def.routes ?? [{ def }]).filter((r) => r.def.target.kind !== 'browser');
+  if (!probed.length) return undefined;
   return async () => {
     const fresh = await loadPipelineFile(file);
     if (!fresh.pipeline) throw new Error(fresh.problems.map(formatProblem).join('\n'));
-    const { target } = fresh.pipeline;
-    const name = def.pipeline;
-    try {
-      await target.connect({ log: log.child({ pipeline: name, probe: true }), signal, attempt: 1, state: runtime.ledger.connectorState(name), files: runtime.ledger.sealedFiles(name) });
-    } finally {
-      await target.close().catch(() => undefined);
+    const built = fresh.pipeline.routes ?? [fresh.pipeline];
+    for (const b of built) {
+      if (b.def.target.kind === 'browser') continue;
+      const name = b.def.pipeline;
+      try {
+        await b.target.connect({ log: log.child({ pipeline: name, probe: true }), signal, attempt: 1, state: runtime.ledger.connectorState(name), files: runtime.ledger.sealedFiles(name) });
+      } finally {
+        await b.target.close().catch(() => undefined);
+      }
     }
   };
 }
@@ -158,8 +165,8 @@ export function serveCommand(program: Command, result: CommandResult): void {
           if (!fresh.pipeline) throw new Error(fresh.problems.map(formatProblem).join('\n'));
           const lp = fresh.pipeline;
           const plog = createLogger({ secrets: lp.secrets });
-          const pool = await pools.get(def.pipeline, { mappingFile: lp.mappingFile, mappingVersion: lp.mapping.version, threads: lp.def.workers ?? defaultThreads() });
-          const summary = await runPass(flowPipeline(lp), runtime.ledger, {
+          const pool = lp.routes ? undefined : await pools.get(def.pipeline, { mappingFile: lp.mappingFile, mappingVersion: lp.mapping.version, threads: lp.def.workers ?? defaultThreads() });
+          const passOptions: PassOptions = {
             owner: id,
             actor: id,
             trigger,
@@ -171,8 +178,9 @@ export function serveCommand(program: Command, result: CommandResult): void {
             crash,
             skipUnchanged: true,
             observe: metrics.observer(def.pipeline, targetLabel(lp)),
-            ...mappingOptions(pool, lp.mapping, key),
-          });
+            ...(pool && mappingOptions(pool, lp.mapping, key)),
+          };
+          const summary = lp.routes ? routedSummary(await runRoutedPass(routedPipeline({ ...lp, routes: lp.routes }), runtime.ledger, passOptions)) : await runPass(flowPipeline(lp), runtime.ledger, passOptions);
           plog.info({ pipeline: def.pipeline, ...summary, durationMs: Math.round(performance.now() - started) }, 'pass finished');
           return summary;
         };
@@ -195,7 +203,8 @@ export function serveCommand(program: Command, result: CommandResult): void {
       });
       for (const run of atStart) void run();
       void readiness.start();
-      const kept = loaded.map(({ file, def }) => ({ file, def }));
+      // A route's lane (`<pipeline>~<route>`) is kept, purged and shown like a pipeline of its own.
+      const kept = loaded.flatMap(({ file, def }) => [{ file, def }, ...(def.routes ?? []).map((r) => ({ file, def: r.def }))]);
       const purge = scheduler.chore('retention-purge', PURGE_CRON, () => purgeAll(runtime, kept, id, log));
       void purge();
       if (checkpoints) void scheduler.chore('audit-checkpoint', checkpoints.cron, checkpoints.writeNow)();

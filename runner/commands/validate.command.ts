@@ -33,7 +33,7 @@ export function kindOf(text: string): DefinitionKind {
 }
 
 /**
- * Connects the loaded pipeline's target (which checks the mapping against
+ * Connects the loaded pipeline's target, or each route's (which checks its mapping against
  * the live legacy system, e.g. a SQL table's columns) and closes it; the
  * target's problems come back located at the mapping field where it names
  * one, else at the pipeline file.
@@ -42,16 +42,20 @@ async function connectProblems(file: string, withoutSecrets: boolean): Promise<P
   const { pipeline } = await loadPipelineFile(file, { withoutSecrets });
   if (!pipeline) return [];
   const ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1 };
-  try {
-    await pipeline.target.connect(ctx);
-    return [];
-  } catch (e) {
-    const listed = (e as { problems?: { message: string; pos?: { file: string; line: number; col: number } }[] }).problems;
-    if (!Array.isArray(listed)) return [fileProblem(file, `target ${pipeline.def.target.kind}: ${(e as Error).message}`)];
-    return listed.map((p) => (p.pos ? { file: p.pos.file, line: p.pos.line, col: p.pos.col, path: '', message: p.message } : fileProblem(file, p.message)));
-  } finally {
-    await pipeline.target.close().catch(() => undefined);
+  const problems: Problem[] = [];
+  for (const built of pipeline.routes ?? [pipeline]) {
+    const which = 'name' in built ? `route ${built.name}: target` : 'target';
+    try {
+      await built.target.connect(ctx);
+    } catch (e) {
+      const listed = (e as { problems?: { message: string; pos?: { file: string; line: number; col: number } }[] }).problems;
+      if (!Array.isArray(listed)) problems.push(fileProblem(file, `${which} ${built.def.target.kind}: ${(e as Error).message}`));
+      else problems.push(...listed.map((p) => (p.pos ? { file: p.pos.file, line: p.pos.line, col: p.pos.col, path: '', message: p.message } : fileProblem(file, p.message))));
+    } finally {
+      await built.target.close().catch(() => undefined);
+    }
   }
+  return problems;
 }
 
 /** How `validateFile` checks. */
@@ -88,7 +92,7 @@ export async function validateFile(file: string, opts: ValidateOptions = {}): Pr
     const { problems, unchecked } = await loadPipelineFile(file, { withoutSecrets: opts.withoutSecrets === true });
     const warning = generatedKeyWarning(file);
     if (warning && !problems.length) opts.warnings?.push(warning);
-    for (const u of unchecked ?? []) opts.notes?.push(`${file}: the ${u.kind} ${u.side} was not built, so its own checks${u.side === 'target' && opts.connect ? ' and --connect' : ''} were skipped: secrets not given (${u.missing.join(', ')})`);
+    for (const u of unchecked ?? []) opts.notes?.push(`${file}: the ${u.kind} ${u.side}${u.route ? ` of route ${u.route}` : ''} was not built, so its own checks${u.side === 'target' && opts.connect ? ' and --connect' : ''} were skipped: secrets not given (${u.missing.join(', ')})`);
     return problems.length || !opts.connect || unchecked?.some((u) => u.side === 'target') ? problems : connectProblems(file, opts.withoutSecrets === true);
   }
   if (kind === 'cases') return parseCases(file, text).problems;

@@ -1,0 +1,134 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openStateStore, type StateStore } from '../store/state-store.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { Ledger } from '../ledger/ledger.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
+import { CodedError } from '../../lib/errors.js';
+import { compileRouteCondition } from '../../mappings/route-condition.js';
+import type { Condition } from '../../mappings/index.js';
+import type { Source } from '../../connectors/connector.types.js';
+import { arraySource, submission, testMapping, testOptions, testPipeline, TestTarget } from './flow.test-helpers.js';
+import { runRoutedPass, type FlowRoute, type RoutedPipeline } from './routes.js';
+import { routedSummary } from './flow-pipeline.js';
+import { PipelineCodes } from '../pipeline.errors.js';
+
+let store: StateStore;
+let ledger: Ledger;
+
+beforeEach(async () => {
+  store = await openStateStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'rekey-routes-')), 'state.sqlite')}`);
+  ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
+});
+afterEach(() => store.close());
+
+const mapping = testMapping();
+/** London postcodes (SW) go to the "london" route; every submission to "national". */
+const LONDON: Condition = { answer: 'pc', matches: '^SW' };
+
+function route(name: string, target: TestTarget, when?: Condition): FlowRoute {
+  const r: FlowRoute = { name, flow: testPipeline(arraySource([]), target, { name: `death~${name}` }) };
+  if (when) r.applies = compileRouteCondition(when, mapping);
+  return r;
+}
+
+function routed(source: Source, routes: FlowRoute[]): RoutedPipeline {
+  return { name: 'death', source, keyMapping: mapping, batchSize: 3, routes };
+}
+
+describe('a pass of a pipeline with routes', () => {
+  it('tells each route only what it applies to, once, and a second pass tells nobody again', async () => {
+    const national = new TestTarget();
+    const london = new TestTarget();
+    const bodies = [submission('AA2BB3CC', 'Smith', 'SW1A 1AA'), submission('DD4EE5FF', 'Jones', 'M1 1AE'), submission('GG6HH7JJ', 'Brown', 'SW19 5AE')];
+    const p = routed(arraySource(bodies), [route('national', national), route('london', london, LONDON)]);
+    const first = await runRoutedPass(p, ledger, testOptions());
+    expect(first.intake).toMatchObject({ read: 3, receivedNew: 3, duplicates: 0, conflicts: 0, rejected: 0 });
+    expect(first.told).toEqual({ national: 3, london: 2 });
+    expect(first.routes.map((r) => [r.lane, r.result?.delivered, r.error])).toEqual([
+      ['death~national', 3, undefined],
+      ['death~london', 2, undefined],
+    ]);
+    expect([...national.rows.keys()]).toEqual(['F/AA2BB3CC', 'F/DD4EE5FF', 'F/GG6HH7JJ']);
+    expect([...london.rows.keys()]).toEqual(['F/AA2BB3CC', 'F/GG6HH7JJ']);
+    expect(await ledger.get('death~london', 'F/DD4EE5FF')).toBeNull();
+    expect(await ledger.get('death', 'F/DD4EE5FF')).toBeNull();
+
+    const again = await runRoutedPass(routed(arraySource(bodies), p.routes), ledger, testOptions());
+    expect(again.intake).toMatchObject({ read: 3, receivedNew: 0, duplicates: 3 });
+    expect(again.told).toEqual({ national: 0, london: 0 });
+    expect(national.calls).toHaveLength(3);
+    expect(london.calls).toHaveLength(2);
+    expect(routedSummary(first)).toMatchObject({ read: 3, receivedNew: 3, delivered: 5, rejected: 0 });
+  });
+
+  it('records on each route which offices were told and which were not, by name only', async () => {
+    const p = routed(arraySource([submission('DD4EE5FF', 'Jones', 'M1 1AE')]), [route('national', new TestTarget()), route('london', new TestTarget(), LONDON)]);
+    await runRoutedPass(p, ledger, testOptions());
+    const received = (await ledger.history('death~national', 'F/DD4EE5FF')).find((e) => e.event === 'received');
+    expect(received?.detail.records?.[0]).toMatchObject({ key: 'F/DD4EE5FF', routes: { told: ['national'], notTold: ['london'], why: 'when' } });
+    expect(JSON.stringify(received)).not.toContain('Jones');
+  });
+
+  it('rejects a submission no route applies to in the pipeline, naming the routes, and goes on with the rest', async () => {
+    const london = new TestTarget();
+    const p = routed(arraySource([submission('DD4EE5FF', 'Jones', 'M1 1AE'), submission('AA2BB3CC', 'Smith', 'SW1A 1AA')]), [route('london', london, LONDON)]);
+    const r = await runRoutedPass(p, ledger, testOptions());
+    expect(r.intake).toMatchObject({ read: 2, receivedNew: 2, rejected: 1 });
+    const row = await ledger.get('death', 'F/DD4EE5FF');
+    expect(row?.state).toBe('rejected');
+    expect(row?.lastError).toEqual({ code: 'NO_ROUTE_APPLIES', disposition: 'reject', message: 'no route applies: the condition of each route is false (london)' });
+    expect([...london.rows.keys()]).toEqual(['F/AA2BB3CC']);
+    expect(await ledger.get('death~london', 'F/DD4EE5FF')).toBeNull();
+  });
+
+  it('routes again a NO_ROUTE_APPLIES an operator sent back, under the conditions as they are now', async () => {
+    const london = new TestTarget();
+    const north = new TestTarget();
+    const body = submission('DD4EE5FF', 'Jones', 'M1 1AE');
+    await runRoutedPass(routed(arraySource([body]), [route('london', london, LONDON)]), ledger, testOptions());
+    await ledger.replay('death', 'F/DD4EE5FF', 'operator:ann');
+    const widened = routed(arraySource([]), [route('london', london, LONDON), route('north', north, { answer: 'pc', matches: '^M' })]);
+    const r = await runRoutedPass(widened, ledger, testOptions());
+    expect(r.intake).toMatchObject({ read: 0, receivedNew: 1, rejected: 0 });
+    expect(r.told).toEqual({ london: 0, north: 1 });
+    expect([...north.rows.keys()]).toEqual(['F/DD4EE5FF']);
+    const entry = await ledger.get('death', 'F/DD4EE5FF');
+    expect([entry?.state, entry?.legacyRef]).toEqual(['delivered', 'routes:north']);
+    expect((await ledger.get('death~north', 'F/DD4EE5FF'))?.state).toBe('delivered');
+  });
+
+  it('lets one route reject or stop while the others deliver', async () => {
+    const rejecting = new TestTarget({ 'F/AA2BB3CC': { reject: 'no such account' } });
+    const broken = new TestTarget();
+    broken.connect = () => Promise.reject(new CodedError(PipelineCodes.STORE_UNAVAILABLE, 'the office database cannot be reached'));
+    const fine = new TestTarget();
+    const p = routed(arraySource([submission('AA2BB3CC'), submission('DD4EE5FF')]), [route('a', rejecting), route('b', broken), route('c', fine)]);
+    const r = await runRoutedPass(p, ledger, testOptions());
+    expect(r.routes.map((x) => [x.name, x.result?.delivered, x.result?.rejected, x.error?.code])).toEqual([
+      ['a', 1, 1, undefined],
+      ['b', undefined, undefined, 'STORE_UNAVAILABLE'],
+      ['c', 2, 0, undefined],
+    ]);
+    expect((await ledger.get('death~a', 'F/AA2BB3CC'))?.state).toBe('rejected');
+    expect((await ledger.get('death~b', 'F/AA2BB3CC'))?.state).toBe('received');
+    expect([...fine.rows.keys()]).toEqual(['F/AA2BB3CC', 'F/DD4EE5FF']);
+    broken.connect = () => Promise.resolve();
+    const later = await runRoutedPass(routed(arraySource([]), p.routes), ledger, testOptions());
+    expect(later.routes.map((x) => [x.name, x.result?.delivered])).toEqual([
+      ['a', 0],
+      ['b', 2],
+      ['c', 0],
+    ]);
+  });
+
+  it('counts a case whose content changed under the same key as a conflict, and tells no route of it', async () => {
+    const target = new TestTarget();
+    await runRoutedPass(routed(arraySource([submission('AA2BB3CC', 'Smith')]), [route('a', target)]), ledger, testOptions());
+    const r = await runRoutedPass(routed(arraySource([submission('AA2BB3CC', 'Smyth')]), [route('a', target)]), ledger, testOptions());
+    expect(r.intake).toMatchObject({ read: 1, receivedNew: 0, conflicts: 1 });
+    expect(target.calls).toHaveLength(1);
+  });
+});
