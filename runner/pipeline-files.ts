@@ -42,6 +42,8 @@ export interface LoadedRoute extends BuiltPipeline {
   mappingFile: string;
   /** Its `when`, compiled; absent: it always applies. */
   applies?: RoutePredicate;
+  /** The routes it waits for (`after:`). */
+  after?: string[];
 }
 
 /** An alert webhook ready to post to. */
@@ -170,6 +172,7 @@ export async function loadPipelineFile(path: string, opts: PipelineLoadOptions =
       if (!m || !target || !source) return;
       const route: LoadedRoute = { name: r.name, def: r.def, version: definitionVersion({ ...r.def, when: r.when }), mapping: m, mappingFile: routeMappings[i]!.file, source, target };
       if (r.when) route.applies = compileRouteCondition(r.when as unknown as Condition, m);
+      if (r.after) route.after = r.after;
       routes.push(route);
     });
     if (unchecked.length) return { problems: byPosition(path, problems), unchecked };

@@ -300,6 +300,19 @@ describe('parsePipeline: routes', () => {
     ]);
   });
 
+  it('reads the routes a route waits for, and refuses one it cannot wait for', () => {
+    const ok = parsePipeline('p.yaml', lines(...src, 'routes:', ...sqliteRoute('a', 'A'), ...sqliteRoute('notify', 'N', '    after: [a]'))).def;
+    expect(ok?.routes?.map((r) => r.after)).toEqual([undefined, ['a']]);
+    const text = lines(...src, 'routes:', ...sqliteRoute('a', 'A', '    after: [a]'), ...sqliteRoute('b', 'B', '    after: [a, c, notify]'), ...sqliteRoute('notify', 'N', '    after: [aa]'));
+    expect(problemsOf(text)).toEqual([
+      'p.yaml:7:13 a route cannot wait for itself (at routes[0].after[0])',
+      'p.yaml:11:13 route "a" waits for others itself: a route may wait only for routes told at once (at routes[1].after[0])',
+      'p.yaml:11:16 no route is named "c" (at routes[1].after[1])',
+      'p.yaml:11:19 route "notify" waits for others itself: a route may wait only for routes told at once (at routes[1].after[2])',
+      'p.yaml:15:13 no route is named "aa" (at routes[2].after[0])',
+    ]);
+  });
+
   it('asks for mapping and target, or routes', () => {
     expect(problemsOf(lines(...src))).toEqual(['p.yaml:1:1 missing key "mapping" under the top level', 'p.yaml:1:1 missing key "target" under the top level']);
     expect(problemsOf(lines(...src, 'routes: []'))[0]).toMatch(/routes/);

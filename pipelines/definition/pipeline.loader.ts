@@ -74,6 +74,14 @@ function readPipeline(file: string, text: string, connectors: ConnectorCatalog):
     checkKind(src, ['routes', i, 'target'], 'target', r.target, [...connectors.targets.keys()]);
     const first = routes.findIndex((o) => isObj(o) && o.route === r.route);
     if (typeof r.route === 'string' && first < i) src.report(['routes', i, 'route'], `route "${r.route}" is named twice (also item ${first + 1}): each route needs a name of its own`);
+    if (Array.isArray(r.after)) {
+      const immediate = routes.filter((o) => isObj(o) && o.after === undefined && typeof o.route === 'string').map((o) => String(obj(o).route));
+      r.after.forEach((name, j) => {
+        if (typeof name !== 'string' || immediate.includes(name)) return;
+        const why = name === r.route ? 'a route cannot wait for itself' : routes.some((o) => isObj(o) && o.route === name) ? `route "${name}" waits for others itself: a route may wait only for routes told at once` : `no route is named "${name}"${suggest(name, immediate)}`;
+        src.report(['routes', i, 'after', j], why);
+      });
+    }
   });
   const schedule = readSchedule(src, doc.schedule);
   const window = readWindow(src, doc.window, ['window']);
@@ -139,6 +147,7 @@ function readPipeline(file: string, text: string, connectors: ConnectorCatalog):
       if (typeof part.raw.description === 'string') own.description = part.raw.description;
       const route: RouteDef = { name, def: own };
       if (isObj(part.raw.when)) route.when = part.raw.when;
+      if (Array.isArray(part.raw.after)) route.after = part.raw.after.map(String);
       return route;
     });
   }

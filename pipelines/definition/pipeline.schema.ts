@@ -132,6 +132,13 @@ export function buildRouteSchema(catalog: ConnectorCatalog, opts: PipelineSchema
       description: { type: 'string' },
       mapping: { type: 'string', minLength: 1, description: 'Mapping file of this route, relative to this file: it names only what this office needs.' },
       when: { type: 'object', description: 'When the route applies: a condition of the mapping language, on the submission (answer:, path:) or on this route’s mapped fields (field:). Absent: always.' },
+      after: {
+        type: 'array',
+        minItems: 1,
+        uniqueItems: true,
+        items: { type: 'string', pattern: ROUTE_NAME },
+        description: 'Routes this one waits for: it is told of a case once each of them that holds the case has delivered it (a message to the citizen once the offices are told). Its when is read then.',
+      },
       target: connectorUse('target', catalog.targets, opts.published ? undefined : { target: targetKind }),
       ...deliverySettings(opts),
     },

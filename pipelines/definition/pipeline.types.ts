@@ -163,6 +163,8 @@ export interface RouteDef {
   name: string;
   /** When the route applies, as written (a mapping-language condition, checked against the route's mapping when that is loaded); absent: always. */
   when?: Record<string, unknown>;
+  /** Routes this one waits for (`after:`): it is told of a case once each of them that holds it has delivered it. */
+  after?: string[];
   /**
    * The route as a definition of its own, named {@link laneName}: the
    * route's mapping, target, batch, limits, window and retry (the

@@ -23,7 +23,7 @@ export interface BuiltPipeline {
 
 /** A built pipeline with routes: each route built as a pipeline of its own (`<pipeline>~<route>`) over the pipeline's source. */
 export interface BuiltRoutedPipeline extends BuiltPipeline {
-  routes: (BuiltPipeline & { name: string; applies?: RoutePredicate })[];
+  routes: (BuiltPipeline & { name: string; applies?: RoutePredicate; after?: string[] })[];
 }
 
 /** The {@link RoutedPipeline} of `p`: each route's flow as {@link flowPipeline} makes it, keyed by the first route's mapping. */
@@ -34,7 +34,7 @@ export function routedPipeline(p: BuiltRoutedPipeline): RoutedPipeline {
     source: p.source,
     keyMapping: p.routes[0]!.mapping,
     batchSize: p.def.batch.size,
-    routes: p.routes.map((r) => ({ name: r.name, flow: flowPipeline(r), ...(r.applies && { applies: r.applies }) })),
+    routes: p.routes.map((r) => ({ name: r.name, flow: flowPipeline(r), ...(r.applies && { applies: r.applies }), ...(r.after && { after: r.after }) })),
   };
 }
 

@@ -21,6 +21,7 @@ import type {
 } from '../ledger/ledger.types.js';
 import type { ReceiveOptions } from '../ledger/ledger.receive.js';
 import type { CrashHook } from './crash-points.js';
+import type { ReadyCase } from '../ledger/ready-cases.js';
 
 /** A pipeline ready to run: definition facts, compiled mapping, built connectors. */
 export interface FlowPipeline {
@@ -73,6 +74,10 @@ export interface FlowLedger {
   /** With `mappingText` (the canonical text the version hashes), the text is stored once by its version; `trigger` is what started the pass. */
   startRun(pipeline: string, actor: Actor, mappingVersion: string, definitionVersion?: string, mappingText?: string, trigger?: PassTrigger): Promise<string>;
   finishRun(runId: string, summary: RunSummary, error?: ErrorData): Promise<void>;
+  /** One submission's row and opened body, or null (a route that waits for others reads the body a lane holds). */
+  get(pipeline: string, key: string): Promise<{ contentHash: string; body: unknown } | null>;
+  /** Cases a route that waits for `lanes` may now be told of (see `pipelines/ledger/ready-cases.ts`). */
+  readyCases(lanes: readonly string[], waiting: string, since: Date, limit: number): Promise<ReadyCase[]>;
 }
 
 /** How one pass runs. */

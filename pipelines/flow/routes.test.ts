@@ -132,3 +132,35 @@ describe('a pass of a pipeline with routes', () => {
     expect(target.calls).toHaveLength(1);
   });
 });
+
+describe('a route that waits for others (after:)', () => {
+  it('is told of a case once every awaited route holding it has delivered it, once, under its own condition', async () => {
+    const a = new TestTarget({ 'F/DD4EE5FF': { failTimes: 1 } });
+    const london = new TestTarget();
+    const citizen = new TestTarget();
+    const notify: FlowRoute = { ...route('notify', citizen, { answer: 'nm.last_name', notEquals: 'Nobody' }), after: ['a', 'london'] };
+    const bodies = [submission('AA2BB3CC', 'Smith', 'SW1A 1AA'), submission('DD4EE5FF', 'Jones', 'M1 1AE'), submission('GG6HH7JJ', 'Nobody', 'M2 2AA')];
+    const routes = [route('a', a), route('london', london, LONDON), notify];
+    const first = await runRoutedPass(routed(arraySource(bodies), routes), ledger, testOptions({ retryWaitMs: 0 }));
+    // DD4EE5FF failed once on route a: its case is not finished, so the citizen is not told yet; GG6HH7JJ's condition is false.
+    expect(first.told).toEqual({ a: 3, london: 1, notify: 1 });
+    expect([...citizen.rows.keys()]).toEqual(['F/AA2BB3CC']);
+    const history = await ledger.history('death~notify', 'F/AA2BB3CC');
+    expect(history.find((e) => e.event === 'received')?.detail.records?.[0]).toMatchObject({ routes: { told: ['notify'], after: ['a', 'london'] } });
+    await store.exec("UPDATE ledger SET next_attempt_at = NULL WHERE pipeline = 'death~a'");
+    const second = await runRoutedPass(routed(arraySource(bodies), routes), ledger, testOptions());
+    expect(second.told).toEqual({ a: 0, london: 0, notify: 1 });
+    expect([...citizen.rows.keys()]).toEqual(['F/AA2BB3CC', 'F/DD4EE5FF']);
+    const third = await runRoutedPass(routed(arraySource(bodies), routes), ledger, testOptions());
+    expect(third.told).toEqual({ a: 0, london: 0, notify: 0 });
+    expect(citizen.calls).toHaveLength(2);
+  });
+
+  it('is not told of a case an awaited route rejected', async () => {
+    const citizen = new TestTarget();
+    const routes = [route('a', new TestTarget({ 'F/AA2BB3CC': { reject: 'no such licence' } })), route('b', new TestTarget()), { ...route('notify', citizen), after: ['a', 'b'] }];
+    const r = await runRoutedPass(routed(arraySource([submission('AA2BB3CC')]), routes), ledger, testOptions());
+    expect(r.told).toEqual({ a: 1, b: 1, notify: 0 });
+    expect(citizen.calls).toHaveLength(0);
+  });
+});

@@ -36,6 +36,8 @@ export interface FlowRoute {
   flow: FlowPipeline;
   /** Absent: the route always applies. */
   applies?: RoutePredicate;
+  /** The routes it waits for: it is told of a case once each of them that holds it has delivered it, its condition read then. */
+  after?: string[];
 }
 
 /** A pipeline with routes, ready to run. */
@@ -73,28 +75,32 @@ function sourceOf(item: SourceItem): string {
   return `${basename(item.at.file)}:${item.at.line ?? `#${item.at.record}`}`;
 }
 
-/** The routes that apply to `body`, in order; a condition that throws counts as holding, so the route's own mapping reports the record. */
+/** The routes told of `body` as it is read, in order (never one that waits for others); a condition that throws counts as holding, so the route's own mapping reports the record. */
 function routesFor(p: RoutedPipeline, body: unknown): boolean[] {
-  return p.routes.map((r) => {
-    if (!r.applies) return true;
-    try {
-      return r.applies(body, r.flow.mapping.map(body).record);
-    } catch {
-      return true;
-    }
-  });
+  return p.routes.map((r) => (r.after ? false : applies(r, body)));
+}
+
+/** Whether route `r`'s condition holds for `body`. */
+function applies(r: FlowRoute, body: unknown): boolean {
+  if (!r.applies) return true;
+  try {
+    return r.applies(body, r.flow.mapping.map(body).record);
+  } catch {
+    return true;
+  }
 }
 
 /** What a lane's audit entry says of a submission's routing: the routes told and not told (their condition was false), by name. */
 function routeNote(p: RoutedPipeline, applies: readonly boolean[]): Record<string, unknown> {
   const told = p.routes.filter((_, i) => applies[i]).map((r) => r.name);
-  const notTold = p.routes.filter((_, i) => !applies[i]).map((r) => r.name);
-  return { routes: notTold.length ? { told, notTold, why: 'when' } : { told, notTold } };
+  const notTold = p.routes.filter((r, i) => !applies[i] && !r.after).map((r) => r.name);
+  const later = p.routes.filter((r) => r.after).map((r) => r.name);
+  return { routes: { told, notTold, ...(notTold.length && { why: 'when' }), ...(later.length && { later }) } };
 }
 
 /** The error a submission no route applies to is rejected with: the routes by name, never a value. */
 export function noRouteError(p: RoutedPipeline): ErrorData {
-  return errorData(PipelineCodes.NO_ROUTE_APPLIES, `no route applies: the condition of each route is false (${p.routes.map((r) => r.name).join(', ')})`);
+  return errorData(PipelineCodes.NO_ROUTE_APPLIES, `no route applies: the condition of each route is false (${p.routes.filter((r) => !r.after).map((r) => r.name).join(', ')})`);
 }
 
 /** The case-level outcome of one submission from its outcomes in each lane it went to. */
@@ -118,9 +124,20 @@ export async function runRoutedPass(p: RoutedPipeline, ledger: FlowLedger, opts:
   const routes: RoutedPassResult['routes'] = [];
   // A route maps its own claims on this thread: the caller's mapping options are for one mapping.
   const { mapChunk: _chunks, mapMany: _many, chunksInFlight: _ahead, ...laneOpts } = opts;
-  for (const r of p.routes) {
+  const ordered = [...p.routes.filter((r) => !r.after), ...p.routes.filter((r) => r.after)];
+  for (const r of ordered) {
     if (opts.signal.aborted) break;
     const route = { ...r.flow, source: NOTHING_TO_READ };
+    if (r.after) {
+      try {
+        intake.told[r.name] = await tellWaiting(p, r, ledger, intake.result.runId, opts);
+      } catch (e) {
+        const error = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, scrubMessage(e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
+        opts.log.error({ pipeline: p.name, route: r.name, code: error.code }, `route ${r.name} could not be told of finished cases: ${error.message}`);
+        routes.push({ name: r.name, lane: r.flow.name, error });
+        continue;
+      }
+    }
     try {
       routes.push({ name: r.name, lane: r.flow.name, result: await runPass(route, ledger, laneOpts) });
     } catch (e) {
@@ -129,7 +146,48 @@ export async function runRoutedPass(p: RoutedPipeline, ledger: FlowLedger, opts:
       routes.push({ name: r.name, lane: r.flow.name, error });
     }
   }
+  routes.sort((a, b) => p.routes.findIndex((r) => r.name === a.name) - p.routes.findIndex((r) => r.name === b.name));
   return { intake: intake.result, routes, told: intake.told };
+}
+
+/** How many ready cases a waiting route reads per query. */
+const READY_PAGE = 1000;
+/** The connector-state entry of a waiting route's lane: deliveries before this time were looked at. */
+const SINCE_STATE = 'routes.after.since';
+
+/**
+ * Tells a route that waits for others (`after:`) of the cases now ready
+ * for it: each key every awaited lane holding it holds delivered, read
+ * from one of those lanes, admitted into the waiting route's lane if its
+ * condition holds. Only deliveries recorded since the last look (less a
+ * lease, for another runner's commits in flight) are read. Resolves to how
+ * many it recorded.
+ */
+async function tellWaiting(p: RoutedPipeline, r: FlowRoute, ledger: FlowLedger, runId: string, opts: PassOptions): Promise<number> {
+  const lanes = p.routes.filter((x) => r.after!.includes(x.name)).map((x) => x.flow.name);
+  const state = ledger.connectorState(r.flow.name);
+  const startedAt = opts.now?.() ?? new Date();
+  const stored = await state.get(SINCE_STATE);
+  let since = stored ? new Date(stored) : new Date(0);
+  let told = 0;
+  for (;;) {
+    const page = await ledger.readyCases(lanes, r.flow.name, since, READY_PAGE);
+    const items: IncomingSubmission[] = [];
+    for (const c of page) {
+      const row = await ledger.get(c.lane, c.key);
+      if (!row || row.body === null || row.body === undefined || !applies(r, row.body)) continue;
+      items.push({ key: c.key, contentHash: row.contentHash, body: row.body, source: c.lane, auditNote: { routes: { told: [r.name], after: r.after } } });
+    }
+    for (let i = 0; i < items.length; i += p.batchSize) {
+      const outcomes = await admit({ pipeline: r.flow.name, ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash }, items.slice(i, i + p.batchSize), undefined, { mappingVersion: r.flow.mapping.version, mappingText: r.flow.mapping.canonical });
+      told += outcomes.filter((o) => o === 'new').length;
+    }
+    const last = page[page.length - 1];
+    if (page.length < READY_PAGE || !last || last.at.getTime() <= since.getTime()) break;
+    since = last.at;
+  }
+  await state.set(SINCE_STATE, new Date(startedAt.getTime() - opts.leaseMs).toISOString());
+  return told;
 }
 
 async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassOptions): Promise<{ result: PassResult; told: Record<string, number> }> {

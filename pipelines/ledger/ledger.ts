@@ -24,6 +24,7 @@ import { countsByState } from './counts.js';
 import { claimDue, leaseOwners, releaseLeases, renewLeases } from './ledger.claim.js';
 import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
 import { reconcileAnswers, type ReconcileReport } from './ledger.reconcile.js';
+import { readyCases, type ReadyCase } from './ready-cases.js';
 import { ROW_COLUMNS, toConflict, toEntry, toListRow, type ConflictRow, type LedgerEntry, type LedgerListRow, type RunRow } from './ledger.rows.js';
 import { finishRun, listRuns, startRun } from './ledger.runs.js';
 import type { Actor, ClaimedSubmission, Corrections, IncomingSubmission, LedgerState, PassTrigger, ReceiveOutcome, RunSummary, Transition } from './ledger.types.js';
@@ -269,6 +270,11 @@ export class Ledger {
    */
   counts(pipeline?: string): Promise<Record<string, StateCounts>> {
     return countsByState(this.store, pipeline === undefined ? undefined : [pipeline]);
+  }
+
+  /** Cases a route that waits for `lanes` may now be told of: see {@link readyCases}. */
+  readyCases(lanes: readonly string[], waiting: string, since: Date, limit: number): Promise<ReadyCase[]> {
+    return readyCases(this.store, lanes, waiting, since, limit);
   }
 
   /** Every pipeline the store has rows or runs for, sorted. */
