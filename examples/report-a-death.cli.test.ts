@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { rekey } from '../runner/cli.test-helpers.js';
 
-const offices = ['driving-licence', 'passport', 'council-tax'].map((o) => `examples/mappings/report-a-death-${o}`);
+const offices = ['driving-licence', 'passport', 'council-tax', 'notify'].map((o) => `examples/mappings/report-a-death-${o}`);
 const fixture = 'fixtures/submissions/govuk-forms/report-a-death';
 
 describe('report-a-death example mappings through the real CLI', () => {
@@ -19,7 +19,7 @@ describe('report-a-death example mappings through the real CLI', () => {
   it('pass every golden case', async () => {
     const r = await rekey(['test', '--json', ...offices.map((m) => `${m}.yaml`)]);
     const doc = JSON.parse(r.stdout) as { passed: number; failed: number };
-    expect(doc).toMatchObject({ passed: 31, failed: 0 });
+    expect(doc).toMatchObject({ passed: 38, failed: 0 });
     expect(r.code).toBe(0);
   });
 

@@ -239,6 +239,21 @@ describe('route conditions in the mappings\' headers', () => {
     }
   });
 
+  it("apply the informant's email exactly when they asked for it, and say yes for exactly the offices whose routes apply", () => {
+    const informant = routeCondition('report-a-death-notify');
+    const { compiled } = load('report-a-death-notify');
+    const offices = { TOLD_DVLA: 'report-a-death-driving-licence', TOLD_PASSPORT_OFFICE: 'report-a-death-passport', TOLD_COUNCIL: 'report-a-death-council-tax' };
+    const conditions = Object.fromEntries(Object.entries(offices).map(([f, m]) => [f, routeCondition(m)]));
+    const asked = submissions.filter((s) => informant(s)).map((s) => s.submission_reference);
+    expect(asked.sort()).toEqual(submissions.filter((s) => ['Yes', 'Ydw'].includes(textOf(s, Q.consent))).map((s) => s.submission_reference).sort());
+    expect(asked.length).toBeGreaterThan(5);
+    expect(asked.length).toBeLessThan(submissions.length);
+    for (const s of submissions) {
+      const r = compiled.map(s);
+      for (const [field, applies] of Object.entries(conditions)) expect(r.record[field], `${s.submission_reference}: ${field}`).toBe(applies(s) ? 'yes' : 'no');
+    }
+  });
+
   it('send every valid report to at least one office, and the WX report to licence and passport only', () => {
     const routes = OFFICES.map((o) => ({ name: o.mapping, applies: routeCondition(o.mapping), mapping: load(o.mapping).compiled }));
     const invalid = new Set(['HP8EX2LC', 'VN3GU5KS', 'BL9CR7MF', 'YA4FP8WG']);
