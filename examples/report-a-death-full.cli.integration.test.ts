@@ -98,12 +98,13 @@ describe.skipIf(!chromium)(`rekey run examples/pipelines/report-a-death-full.yam
 
   it('tells each office the reports that concern it, and every report at least one office', () => {
     expect(doc1.cases).toMatchObject({ read: 10, receivedNew: 10, duplicates: 0, rejected: 0 });
-    expect(doc1.told).toEqual({ 'driving-licence': 8, passport: 8, 'council-tax': 9, informant: 8 });
+    // The informant waits for the offices (after:): the three reports an office rejected are not emailed yet.
+    expect(doc1.told).toEqual({ 'driving-licence': 8, passport: 8, 'council-tax': 9, informant: 5 });
     expect(doc1.routes.map(({ route, delivered, rejected, dead, waitingRetry, error }) => ({ route, delivered, rejected, dead, waitingRetry, error }))).toEqual([
       { route: 'driving-licence', delivered: 4, rejected: 4, dead: 0, waitingRetry: 0, error: undefined },
       { route: 'passport', delivered: 4, rejected: 4, dead: 0, waitingRetry: 0, error: undefined },
       { route: 'council-tax', delivered: 6, rejected: 3, dead: 0, waitingRetry: 0, error: undefined },
-      { route: 'informant', delivered: 8, rejected: 0, dead: 0, waitingRetry: 0, error: undefined },
+      { route: 'informant', delivered: 5, rejected: 0, dead: 0, waitingRetry: 0, error: undefined },
     ]);
     expect(first.code).toBe(1);
   });
@@ -121,9 +122,10 @@ describe.skipIf(!chromium)(`rekey run examples/pipelines/report-a-death-full.yam
     ]);
   });
 
-  it('emails each informant who asked, once, with only the reference and which offices', () => {
+  it('emails each informant who asked, once every office that holds the report delivered it, with only the reference and which offices', () => {
     const sent = notify.notifications.map((n) => ({ ref: n.reference?.split('/').pop(), to: n.email_address, p: n.personalisation })).sort((a, b) => String(a.ref).localeCompare(String(b.ref)));
-    expect(sent.map((s) => s.ref)).toEqual(['BL9CR7MF', 'CF2LN9TE', 'DT4KM8PA', 'GE6RJ3XT', 'HP8EX2LC', 'KJ5AT6RV', 'MW7HS4YD', 'YA4FP8WG']);
+    // BL9CR7MF, HP8EX2LC and YA4FP8WG were rejected by an office: their cases need a person before the informant is told.
+    expect(sent.map((s) => s.ref)).toEqual(['CF2LN9TE', 'DT4KM8PA', 'GE6RJ3XT', 'KJ5AT6RV', 'MW7HS4YD']);
     expect(sent.find((s) => s.ref === 'MW7HS4YD')).toEqual({ ref: 'MW7HS4YD', to: 'ivor.notreal@example.com', p: { case_reference: 'MW7HS4YD', told_dvla: 'no', told_passport_office: 'no', told_council: 'yes' } });
     expect(sent.find((s) => s.ref === 'KJ5AT6RV')?.p).toEqual({ case_reference: 'KJ5AT6RV', told_dvla: 'yes', told_passport_office: 'yes', told_council: 'no' });
   });
@@ -134,7 +136,7 @@ describe.skipIf(!chromium)(`rekey run examples/pipelines/report-a-death-full.yam
     for (const r of doc2.routes) expect([r.route, r.delivered, r.rejected, r.dead]).toEqual([r.route, 0, 0, 0]);
     expect(second.code).toBe(0);
     expect(app.deaths.all).toHaveLength(6);
-    expect(notify.notifications).toHaveLength(8);
+    expect(notify.notifications).toHaveLength(5);
   });
 
   it('keeps no personal value of the fixture in clear in the state store or the output', async () => {
