@@ -151,11 +151,14 @@ export function summaryOf(exit: PassExit): Record<string, number> & { pipeline?:
   return out;
 }
 
-/** The ledger rows of `pipeline` in the SQLite state store `file`. */
+/** The URL of a state store given as a SQLite file or already as a URL (`postgres://…`). */
+const storeUrl = (state: string) => (state.includes('://') ? state : `sqlite:${state}`);
+
+/** The ledger rows of `pipeline` in the state store `file` (a SQLite file, or a store URL). */
 export async function ledgerRows(file: string, pipeline: string): Promise<LedgerListRow[]> {
-  const store = await openStateStore(`sqlite:${file}`);
+  const store = await openStateStore(storeUrl(file));
   try {
-    return await new Ledger(store, new AuditLog(store), dataKeys(`sqlite:${file}`)).list(pipeline, { limit: 1_000_000 });
+    return await new Ledger(store, new AuditLog(store), dataKeys(storeUrl(file))).list(pipeline, { limit: 1_000_000 });
   } finally {
     await store.close();
   }
@@ -168,9 +171,9 @@ export interface KeyAudit {
   detail: Record<string, unknown>;
 }
 
-/** The `received` and `delivered` audit entries of `pipeline`, one row per entry and key (the detail: that key's record in the entry), and whether the hash chain verifies. */
+/** The `received` and `delivered` audit entries of `pipeline` in the state store `file` (a SQLite file, or a store URL), one row per entry and key (the detail: that key's record in the entry), and whether the hash chain verifies. */
 export async function auditOf(file: string, pipeline: string): Promise<{ entries: KeyAudit[]; verified: boolean }> {
-  const store = await openStateStore(`sqlite:${file}`);
+  const store = await openStateStore(storeUrl(file));
   try {
     const rows = await store.select<{ key: string; event: string; detail: string | null }>(
       `SELECT l.key, a.event, a.detail FROM audit_keys k JOIN audit_log a ON a.seq = k.seq JOIN ledger l ON l.id = k.ledger_id

@@ -10,19 +10,21 @@
  * exactly once and none other, each lane holds them delivered with one
  * `received` and one `delivered` audit entry each, the pipeline's own
  * ledger holds nothing (every submission had a route), and the audit hash
- * chain verifies. State in SQLite only, as the single-target crash tests
- * (the child's `--state` is the work folder's SQLite file). Needs `npm run
- * build`.
+ * chain verifies. The state store is SQLite, and PostgreSQL (its own
+ * schema) at a few of the points when it answers (REKEY_TEST_PG_URL, or the
+ * local test database). Needs `npm run build`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
+import { Sequelize } from 'sequelize';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { BENCH_MAPPING, benchSubmissions } from '../../connectors/conformance/bench-bodies.js';
 import { auditOf, benchLegacyTableSql, keyOf, ledgerRows, ndjson, querySqlite, WorkDir } from '../../connectors/conformance/conformance.run.js';
 import type { PassExit } from '../../runner/cli.test-helpers.js';
+import { PG_URL, pgSkipReason } from '../store/store.test-helpers.js';
 
 const PIPELINE = 'routed-crash';
 const N = 200;
@@ -57,14 +59,32 @@ const CRASH_AT: { at: string; reached: Counts; lanes: Counts }[] = [
   { at: 'file-drop-before-rename:2', reached: { licensing: N, welsh: 17, drop: 50 }, lanes: { licensing: N, welsh: 17, drop: 183 } },
 ];
 
+/** The kill points also run with the state in PostgreSQL (a few: the store's part is the same as for one target). */
+const PG_CRASH_AT = ['after-receive:2', 'after-target-commit:12'];
+
 const works: WorkDir[] = [];
-afterAll(() => {
+const schemas: string[] = [];
+afterAll(async () => {
   for (const w of works) rmSync(w.dir, { recursive: true, force: true });
+  if (!schemas.length) return;
+  const pg = new Sequelize(PG_URL, { logging: false });
+  try {
+    for (const schema of schemas) await pg.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await pg.close();
+  }
 });
 
-/** A work folder holding the routed pipeline and all the submissions. */
-function routedWork(): WorkDir {
-  const work = new WorkDir('rekey-routes-crash-', ['--workers', '0']);
+/** A work folder holding the routed pipeline and all the submissions, and its state store: the folder's SQLite file, or a schema of its own in PostgreSQL. */
+function routedWork(store: 'sqlite' | 'postgres'): { work: WorkDir; state: string } {
+  let url: string | undefined;
+  if (store === 'postgres') {
+    const schema = `rekey_routes_crash_${randomBytes(4).toString('hex')}`;
+    schemas.push(schema);
+    url = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+  }
+  // The helper names the folder's SQLite file with --state; a later --state takes its place.
+  const work = new WorkDir('rekey-routes-crash-', ['--workers', '0', ...(url ? ['--state', url] : [])]);
   works.push(work);
   writeFileSync(join(work.dir, 'legacy-a.sql'), benchLegacyTableSql('LEGACY_A'));
   writeFileSync(join(work.dir, 'legacy-b.sql'), benchLegacyTableSql('LEGACY_B'));
@@ -96,7 +116,7 @@ function routedWork(): WorkDir {
   };
   writeFileSync(join(work.dir, 'pipeline.yaml'), stringify(def));
   writeFileSync(join(work.dir, 'submissions.ndjson'), ndjson(bodies));
-  return work;
+  return { work, state: url ?? work.state };
 }
 
 /** The final data files of the drop folder (temporary files start with a dot). */
@@ -150,18 +170,24 @@ async function finish(work: WorkDir, max = 4): Promise<PassExit> {
   return last!;
 }
 
-describe('routes: kill -9 at a named point, then restarts: each route told each of its submissions exactly once', () => {
-  it.each(CRASH_AT)(
+const STORES = [
+  { store: 'sqlite' as const, cases: CRASH_AT },
+  { store: 'postgres' as const, cases: CRASH_AT.filter((c) => PG_CRASH_AT.includes(c.at)), skip: pgSkipReason },
+];
+
+describe.each(STORES)('routes, state in $store: kill -9 at a named point, then restarts: each route told each of its submissions exactly once', ({ store, cases, skip }) => {
+  it.skipIf(Boolean(skip)).each(cases)(
     'killed at $at',
     async ({ at, reached, lanes }) => {
-      const work = routedWork();
+      const { work, state } = routedWork(store);
       const crashed = await work.run({ REKEY_CRASH_AT: at });
       expect(crashed.signal, show(crashed)).toBe('SIGKILL');
+      expect(existsSync(work.state), 'a SQLite state file in the work folder').toBe(store === 'sqlite');
       const before = await held(work);
       const names = Object.keys(ROUTES) as RouteName[];
       // Where the process died: what each legacy system and each lane held.
       expect(Object.fromEntries(names.map((r) => [r, before[r].length])), 'records each legacy system held when the process died').toEqual(reached);
-      const laneRows = await Promise.all(names.map(async (r) => [r, (await ledgerRows(work.state, `${PIPELINE}~${r}`)).length] as const));
+      const laneRows = await Promise.all(names.map(async (r) => [r, (await ledgerRows(state, `${PIPELINE}~${r}`)).length] as const));
       expect(Object.fromEntries(laneRows), 'rows each lane held when the process died').toEqual(lanes);
       for (const r of names) {
         expect(twice(before[r]), `${r}: keyed twice before the restart`).toEqual([]);
@@ -181,14 +207,14 @@ describe('routes: kill -9 at a named point, then restarts: each route told each 
         expect(twice(after[r]), `${r}: keyed more than once`).toEqual([]);
         expect([...after[r]].sort(), `${r}: every submission it applies to, and no other`).toEqual(ROUTES[r]);
         const lane = `${PIPELINE}~${r}`;
-        const rows = await ledgerRows(work.state, lane);
+        const rows = await ledgerRows(state, lane);
         expect(rows.filter((x) => x.state !== 'delivered').map((x) => `${x.key}: ${x.state}`), `${lane}: all delivered`).toEqual([]);
         expect(rows.map((x) => x.key).sort(), `${lane}: one row per submission`).toEqual(ROUTES[r]);
-        const audit = await auditOf(work.state, lane);
+        const audit = await auditOf(state, lane);
         for (const event of ['received', 'delivered']) expect(audit.entries.filter((e) => e.event === event).map((e) => e.key).sort(), `${lane}: one ${event} entry per key`).toEqual(ROUTES[r]);
         expect(audit.verified, 'the audit hash chain verifies').toBe(true);
       }
-      expect(await ledgerRows(work.state, PIPELINE), 'nothing in the pipeline’s own ledger: every submission had a route').toEqual([]);
+      expect(await ledgerRows(state, PIPELINE), 'nothing in the pipeline’s own ledger: every submission had a route').toEqual([]);
       const drop = join(work.dir, 'drop');
       expect(readdirSync(drop).filter((n) => n.startsWith('.')), 'nothing temporary left in the drop').toEqual([]);
     },
