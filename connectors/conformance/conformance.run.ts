@@ -64,6 +64,8 @@ export interface WorkPipeline {
   batch: number;
   /** Further top-level keys (limits, workers). */
   extra?: Record<string, unknown>;
+  /** When set, the mapping and target are written as the only route of a routed pipeline, under this name (its lane: `<name>~<route>`). */
+  route?: string;
 }
 
 /**
@@ -83,11 +85,11 @@ export class WorkDir {
 
   /** Writes the pipeline file and the submissions file. */
   write(p: WorkPipeline, bodies: readonly object[]): void {
+    const delivery = p.route ? { routes: [{ route: p.route, mapping: p.mapping, target: p.target }] } : { mapping: p.mapping, target: p.target };
     const def = {
       pipeline: p.name,
-      mapping: p.mapping,
       source: { kind: 'file', config: { path: './submissions.ndjson' } },
-      target: p.target,
+      ...delivery,
       batch: { size: p.batch },
       retry: { maxAttempts: 5, initialDelay: '10ms', maxDelay: '50ms' },
       ...p.extra,
@@ -125,20 +127,38 @@ export class WorkDir {
   }
 }
 
-/** The JSON summary a `rekey run --json` printed. */
+/** The counts a routed pass adds up over its routes (the rest are the reading's, in `cases`). */
+const ROUTE_COUNTS = ['rejected', 'delivered', 'failed', 'dead', 'waitingRetry', 'confirmed', 'rejectedByLegacy'] as const;
+
+/**
+ * The JSON summary a `rekey run --json` printed; a routed pass's
+ * (`cases`, `routes`) as one: the reading's counts with each route's
+ * deliveries added up, as a single-target pass would count them.
+ */
 export function summaryOf(exit: PassExit): Record<string, number> & { pipeline?: string } {
+  let parsed: Record<string, unknown>;
   try {
-    return JSON.parse(exit.stdout) as Record<string, number>;
+    parsed = JSON.parse(exit.stdout) as Record<string, unknown>;
   } catch {
     throw new Error(`no JSON summary (exit ${exit.code}, signal ${exit.signal}): ${exit.stdout.slice(-500)} ${exit.stderr.slice(-2000)}`);
   }
+  if (!parsed.cases || !Array.isArray(parsed.routes)) return parsed as Record<string, number>;
+  const out = { ...(parsed.cases as Record<string, number>) };
+  for (const route of parsed.routes as Record<string, unknown>[]) {
+    if (route.error) throw new Error(`route ${String(route.route)} stopped: ${JSON.stringify(route.error)}`);
+    for (const k of ROUTE_COUNTS) if (typeof route[k] === 'number') out[k] = (out[k] ?? 0) + route[k];
+  }
+  return out;
 }
 
-/** The ledger rows of `pipeline` in the SQLite state store `file`. */
+/** The URL of a state store given as a SQLite file or already as a URL (`postgres://…`). */
+const storeUrl = (state: string) => (state.includes('://') ? state : `sqlite:${state}`);
+
+/** The ledger rows of `pipeline` in the state store `file` (a SQLite file, or a store URL). */
 export async function ledgerRows(file: string, pipeline: string): Promise<LedgerListRow[]> {
-  const store = await openStateStore(`sqlite:${file}`);
+  const store = await openStateStore(storeUrl(file));
   try {
-    return await new Ledger(store, new AuditLog(store), dataKeys(`sqlite:${file}`)).list(pipeline, { limit: 1_000_000 });
+    return await new Ledger(store, new AuditLog(store), dataKeys(storeUrl(file))).list(pipeline, { limit: 1_000_000 });
   } finally {
     await store.close();
   }
@@ -151,9 +171,9 @@ export interface KeyAudit {
   detail: Record<string, unknown>;
 }
 
-/** The `received` and `delivered` audit entries of `pipeline`, one row per entry and key (the detail: that key's record in the entry), and whether the hash chain verifies. */
+/** The `received` and `delivered` audit entries of `pipeline` in the state store `file` (a SQLite file, or a store URL), one row per entry and key (the detail: that key's record in the entry), and whether the hash chain verifies. */
 export async function auditOf(file: string, pipeline: string): Promise<{ entries: KeyAudit[]; verified: boolean }> {
-  const store = await openStateStore(`sqlite:${file}`);
+  const store = await openStateStore(storeUrl(file));
   try {
     const rows = await store.select<{ key: string; event: string; detail: string | null }>(
       `SELECT l.key, a.event, a.detail FROM audit_keys k JOIN audit_log a ON a.seq = k.seq JOIN ledger l ON l.id = k.ledger_id

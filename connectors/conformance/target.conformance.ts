@@ -82,6 +82,12 @@ export interface ConformanceTarget {
   pipeline?: Record<string, unknown>;
   /** Given to every `rekey run`; default `--workers 0` (mapping on the main thread: the targets are under test, not the pool). */
   runArgs?: string[];
+  /**
+   * Run the target as the only route of a routed pipeline, under this
+   * route name (its deliveries then in the lane `conformance~<route>`);
+   * absent: as the pipeline's one target.
+   */
+  route?: string;
   /** Kill points run one by one, each in a fresh legacy system. */
   crashAt: CrashCase[];
   /** Where to kill for the uncertain attempt (after the target made records visible, before the ledger heard); default `after-target-commit:1`. */
@@ -125,6 +131,8 @@ function countByKey(records: readonly LegacyRecord[]): Map<string, LegacyRecord[
 /** Runs the conformance suite for `t`. */
 export function targetConformance(t: ConformanceTarget): void {
   const title = `conformance of the ${t.name} target${t.skip ? ` (skipped: ${t.skip})` : ''}`;
+  /** Where the ledger and audit log keep the deliveries: the pipeline, or its one route's lane. */
+  const lane = t.route ? `${PIPELINE}~${t.route}` : PIPELINE;
   describe.skipIf(t.skip !== undefined)(title, () => {
     const made: Scenario[] = [];
     beforeAll(async () => t.start?.(), TIMEOUT);
@@ -139,7 +147,7 @@ export function targetConformance(t: ConformanceTarget): void {
     const scenario = async (bodies: object[], batch = t.batch): Promise<Scenario> => {
       const work = new WorkDir('rekey-conformance-', t.runArgs ?? ['--workers', '0']);
       const legacy = await t.legacy(work.dir);
-      work.write({ name: PIPELINE, mapping: t.mapping, target: legacy.target, batch, extra: t.pipeline }, bodies);
+      work.write({ name: PIPELINE, mapping: t.mapping, target: legacy.target, batch, extra: t.pipeline, route: t.route }, bodies);
       const s: Scenario = {
         work,
         legacy,
@@ -159,14 +167,14 @@ export function targetConformance(t: ConformanceTarget): void {
       expect([...held].filter(([, copies]) => copies.length !== 1).map(([k, copies]) => `${k} x${copies.length}`), 'keyed more than once').toEqual([]);
       expect([...held.keys()].sort()).toEqual([...keys].sort());
       for (const r of before) expect(held.get(r.key)?.[0]?.ref, `${r.key} kept its place`).toBe(r.ref);
-      const rows = await ledgerRows(s.work.state, PIPELINE);
+      const rows = await ledgerRows(s.work.state, lane);
       expect(rows.filter((r) => r.state !== 'delivered').map((r) => `${r.key}: ${r.state} ${r.lastError?.message ?? ''}`)).toEqual([]);
       expect(rows).toHaveLength(keys.length);
       for (const r of rows) {
         const ref = held.get(r.key)?.[0]?.ref;
         if (ref !== undefined) expect(r.legacyRef, `${r.key}: the ledger's reference is the legacy system's`).toBe(ref);
       }
-      const audit = await auditOf(s.work.state, PIPELINE);
+      const audit = await auditOf(s.work.state, lane);
       for (const event of ['received', 'delivered']) {
         const entries = audit.entries.filter((e) => e.event === event).map((e) => e.key);
         expect(entries.sort(), `one ${event} audit entry per key`).toEqual([...keys].sort());
@@ -194,7 +202,7 @@ export function targetConformance(t: ConformanceTarget): void {
       const crashed = await s.run({ REKEY_CRASH_AT: t.uncertainAt ?? 'after-target-commit:1' });
       expect(crashed.signal, show(crashed)).toBe('SIGKILL');
       const reached = await s.legacy.records();
-      const known = new Set((await ledgerRows(s.work.state, PIPELINE)).filter((r) => r.state === 'delivered').map((r) => r.key));
+      const known = new Set((await ledgerRows(s.work.state, lane)).filter((r) => r.state === 'delivered').map((r) => r.key));
       const uncertain = reached.map((r) => r.key).filter((k) => !known.has(k));
       expect(uncertain.length, 'records that reached the target without the ledger hearing of it').toBeGreaterThan(0);
       const done = await s.finish();
@@ -232,7 +240,7 @@ export function targetConformance(t: ConformanceTarget): void {
         expect(summaryOf(first), show(first)).toMatchObject({ read: n, receivedNew: n, rejected: 1, delivered: n - 1, failed: 0, dead: 0, waitingRetry: 0 });
         expect(first.code, 'a run with a rejected record exits 1').toBe(1);
         const badKey = keyOf(s.bodies[badAt]!);
-        const rows = await ledgerRows(s.work.state, PIPELINE);
+        const rows = await ledgerRows(s.work.state, lane);
         expect(rows).toHaveLength(n);
         expect(rows.find((r) => r.key === badKey)).toMatchObject({ state: 'rejected', lastError: t.bad.error(s.legacy) });
         expect(rows.filter((r) => r.key !== badKey && r.state !== 'delivered')).toEqual([]);
@@ -243,7 +251,7 @@ export function targetConformance(t: ConformanceTarget): void {
       });
 
       it.skipIf(t.readBack === undefined)(`reads back what it wrote${t.readBack === undefined ? ' (skipped: the target cannot read back)' : ''}`, async () => {
-        const rows = (await ledgerRows(s.work.state, PIPELINE)).filter((r) => r.state === 'delivered');
+        const rows = (await ledgerRows(s.work.state, lane)).filter((r) => r.state === 'delivered');
         expect(rows).toHaveLength(n - 1);
         expect(rows.filter((r) => r.confirmed !== t.readBack).map((r) => r.key)).toEqual([]);
       });
