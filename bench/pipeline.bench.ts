@@ -32,6 +32,7 @@ import type { MapResult } from '../mappings/index.js';
 import { makeSubmissions } from './data.js';
 import { repoRoot, type Figure } from './mapping.bench.js';
 import { cpuClock } from './cpu.js';
+import { routesBench } from './routes.bench.js';
 
 const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 
@@ -268,6 +269,8 @@ async function countsBench(base: string, input: string, total: number): Promise<
 
 /** Runs the pipeline benchmark over `total` submissions. */
 export async function pipelineBench(total = 1_000_000): Promise<Record<string, unknown>> {
+  // Routes have a benchmark of their own (bench/routes.bench.ts, `npm run bench -- routes`), 100,000 submissions unless told.
+  if (process.env.REKEY_BENCH_ONLY === 'routes') return routesBench(Number(process.env.REKEY_BENCH_RECORDS ?? 100_000));
   const base = mkdtempSync(join(process.env.REKEY_BENCH_DIR ?? tmpdir(), 'rekey-bench-'));
   try {
     const input = await writeInput(base, total);
@@ -276,7 +279,7 @@ export async function pipelineBench(total = 1_000_000): Promise<Record<string, u
     if (only === 'counts') return await countsBench(base, input, total);
     if (only) {
       const run = { main: () => withLedger(base, 'main', input, total, 0), workers: () => withLedger(base, 'workers', input, total, 2), bare: () => withoutLedger(base, 'bare', input, total, 2) }[only];
-      if (!run) throw new Error(`REKEY_BENCH_ONLY must be main, workers, bare, encryption or counts, got ${only}`);
+      if (!run) throw new Error(`REKEY_BENCH_ONLY must be main, workers, bare, encryption, counts or routes, got ${only}`);
       return { benchmark: 'pipeline', figures: [await run()], note: 'one configuration only (REKEY_BENCH_ONLY): no ratios' };
     }
     const main = await withLedger(base, 'main', input, total, 0);

@@ -11,6 +11,7 @@ import { sqlTargetBench } from './sql-target.bench.js';
 import { browserBench } from './browser.bench.js';
 import { sqliteDriversBench } from './sqlite-drivers.bench.js';
 import { consoleBench } from './console.bench.js';
+import { routesBench } from './routes.bench.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   mapping: () => mappingBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
@@ -21,6 +22,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'sql-target': () => sqlTargetBench(Number(process.env.REKEY_BENCH_RECORDS ?? 200_000)),
   'sqlite-drivers': () => sqliteDriversBench(Number(process.env.REKEY_BENCH_RECORDS ?? 200_000)),
   console: () => consoleBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
+  routes: () => routesBench(Number(process.env.REKEY_BENCH_RECORDS ?? 100_000)),
   browser: () => browserBench(Number(process.env.REKEY_BENCH_FORMS ?? 40), (process.env.REKEY_BENCH_CONTEXTS ?? '1,2,4,8').split(',').map(Number)),
 };
 
