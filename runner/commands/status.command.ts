@@ -175,7 +175,7 @@ export function makeStatusCommand(extend?: StatusExtension): (program: Command, 
         if (!statuses.length) return void process.stdout.write('no pipelines in the state store yet\n');
         const headers = ['PIPELINE', ...LEDGER_STATES.map((s) => s.toUpperCase()), 'CONFLICTS', 'LAST RUN', ...(extend ? ['NEXT RUN'] : [])];
         const rows = statuses.map((s) => [
-          typeof s.route === 'string' ? `  ~${s.route}` : s.pipeline,
+          s.route !== undefined && statuses.some((o) => o.pipeline === s.routeOf) ? `  ~${s.route}` : s.pipeline,
           ...LEDGER_STATES.map((st) => s.counts[st]),
           s.conflicts,
           lastRunText(s.lastRun),
