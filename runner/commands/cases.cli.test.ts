@@ -1,34 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rekey, root, TEST_PII_KEY_HEX, type Run } from '../cli.test-helpers.js';
+import { rekey, TEST_PII_KEY_HEX, type Run } from '../cli.test-helpers.js';
+import { routedPipelineDir } from './cases.test-helpers.js';
 
 const env = { REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, REKEY_LOG_LEVEL: 'warn' };
-
-/**
- * Pipeline `death` tells two back offices of the report-a-death fixture,
- * each through its own route, both only when the driving-licence question
- * was answered: 2 of the 10 reports go to no route.
- */
-function pipelineYaml(dir: string): string {
-  const target = (table: string, sql: string) => `{ kind: sqlite, config: { path: ${join(dir, 'legacy.sqlite')}, table: ${table}, keyColumn: SUBMISSION_KEY, setupSql: ${join(dir, sql)} } }`;
-  return `pipeline: death
-source: { kind: file, config: { path: ${join(root, 'fixtures/submissions/govuk-forms/report-a-death.ndjson')} } }
-routes:
-  - route: driving-licence
-    mapping: ${join(root, 'examples/mappings/report-a-death-driving-licence.yaml')}
-    when: { answer: Dl7wC4nB, exists: true }
-    target: ${target('DRV_DEATH_NOTICE', 'dl.sql')}
-  - route: council-tax
-    mapping: ${join(root, 'examples/mappings/report-a-death-council-tax.yaml')}
-    when: { answer: Dl7wC4nB, exists: true }
-    target: ${target('CT_DEATH', 'ct.sql')}
-`;
-}
-
-const DL_SQL = 'CREATE TABLE IF NOT EXISTS DRV_DEATH_NOTICE (ID INTEGER PRIMARY KEY AUTOINCREMENT, SUBMISSION_KEY TEXT NOT NULL UNIQUE, FORM_REF TEXT, LICENCE_NO TEXT, SURNAME TEXT, FORENAMES TEXT, DATE_OF_BIRTH TEXT, DATE_OF_DEATH TEXT, NOTIFIED_ON TEXT);\n';
-const CT_SQL = 'CREATE TABLE IF NOT EXISTS CT_DEATH (ID INTEGER PRIMARY KEY AUTOINCREMENT, SUBMISSION_KEY TEXT NOT NULL UNIQUE, CASE_REF TEXT, COUNCIL TEXT, ACCOUNT_NO TEXT, TITLE TEXT, FORENAMES TEXT, SURNAME TEXT, ADDRESS_LINE_1 TEXT, ADDRESS_LINE_2 TEXT, TOWN TEXT, POSTCODE TEXT, DATE_OF_DEATH TEXT, NOTIFIED_ON TEXT);\n';
 
 /** A line's first word with the spaces before it. */
 const firstWord = (line: string) => /^ *\S+/.exec(line)?.[0];
@@ -45,10 +21,7 @@ describe('rekey show and status (as processes) on a pipeline with routes', () =>
   const cli = (...args: string[]): Promise<Run> => rekey([...args, '--state', `sqlite:${join(dir, 'state.sqlite')}`], dir, env);
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'rekey-cases-'));
-    writeFileSync(join(dir, 'dl.sql'), DL_SQL);
-    writeFileSync(join(dir, 'ct.sql'), CT_SQL);
-    writeFileSync(join(dir, 'p.yaml'), pipelineYaml(dir));
+    dir = routedPipelineDir();
     const run = await cli('run', join(dir, 'p.yaml'));
     expect(run.code, run.stderr).toBe(1); // some reports are rejected
   }, 120_000);
