@@ -76,15 +76,15 @@ export function laneOwner(lane: string): string | undefined {
 }
 
 /**
- * The lanes `P~ROUTE` the store knows for `pipeline` (from the ledger's
- * counts and the runs), sorted; empty for a pipeline without routes.
+ * The lanes `P~ROUTE` that hold rows for `pipeline`, sorted; empty for a
+ * pipeline without routes. Read from `ledger_counts` (a few rows per
+ * pipeline and state, see `./counts.ts`), not from the ledger or the runs,
+ * which grow without bound: a route that never held a row is not listed.
  */
 export async function routesOf(store: StateStore, pipeline: string): Promise<string[]> {
-  const like = `${likeLiteral(pipeline)}${SEPARATOR}%`;
   const rows = await store.select<{ pipeline: string }>(
-    `SELECT pipeline FROM ledger_counts WHERE pipeline LIKE $1 ESCAPE '\\' GROUP BY pipeline, state HAVING SUM(n) <> 0
-     UNION SELECT DISTINCT pipeline FROM runs WHERE pipeline LIKE $1 ESCAPE '\\'`,
-    [like],
+    `SELECT pipeline FROM ledger_counts WHERE pipeline LIKE $1 ESCAPE '\\' GROUP BY pipeline, state HAVING SUM(n) <> 0`,
+    [`${likeLiteral(pipeline)}${SEPARATOR}%`],
   );
   return [...new Set(rows.map((r) => r.pipeline))].filter((l) => routeName(pipeline, l) !== undefined).sort();
 }
