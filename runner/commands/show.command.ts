@@ -13,9 +13,10 @@
 import type { Command } from 'commander';
 import { formatLineage } from '../../mappings/lineage.js';
 import { openSentRecord, storyLineage, type SentOpened } from '../../pipelines/audit/story-open.js';
-import { loadStory, resolveReference } from '../../pipelines/audit/story.js';
+import { formReference, loadStory, resolveReference, type SubmissionStory } from '../../pipelines/audit/story.js';
+import { caseOf, resolveCase, routesOf, type Case } from '../../pipelines/ledger/cases.js';
 import type { CommandResult } from '../cli.js';
-import { formatStory, wrap } from './show.text.js';
+import { formatCase, formatStory, wrap } from './show.text.js';
 import { formatTable, operatorActor, printJson, withLedger, withStateOptions, type StateOptions } from './status.command.js';
 
 interface ShowOptions extends StateOptions {
@@ -55,6 +56,13 @@ export function showCommand(program: Command, result: CommandResult): void {
     .option('--operator <name>', 'who is looking, for the audit entry --sent makes (default: $USER)')
     .action(async (pipeline: string, reference: string, opts: ShowOptions) => {
       const actor = operatorActor(opts.operator);
+      const found = await withLedger(opts.state, async (ledger, audit, store) => {
+        if (!(await routesOf(store, pipeline)).length) return undefined;
+        const key = await resolveCase(store, pipeline, reference);
+        const c = (await caseOf(store, pipeline, key))!;
+        return { case: c, story: c.intake ? await loadStory(store, audit, pipeline, key) : null };
+      });
+      if (found) return showCase(found.case, found.story, opts);
       const { story, lineage, opened } = await withLedger(opts.state, async (ledger, audit, store) => {
         const key = await resolveReference(store, pipeline, reference);
         const story = (await loadStory(store, audit, pipeline, key))!;
@@ -77,6 +85,19 @@ export function showCommand(program: Command, result: CommandResult): void {
       }
       if (opened) process.stdout.write(sentLines(opened, actor));
     });
+}
+
+/**
+ * `rekey show` of a pipeline with routes: the case (each route's state,
+ * attempts, legacy reference and last error), then the story of the
+ * pipeline's own row when it holds one (a submission no route applied
+ * to). `--lineage` and `--sent` belong to a route: `rekey show P~ROUTE`.
+ */
+function showCase(c: Case, story: SubmissionStory | null, opts: ShowOptions): void {
+  if (opts.json) return printJson({ ...(story ?? { pipeline: c.pipeline, key: c.key }), case: c });
+  process.stdout.write(formatCase(c, shellArg(formReference(c.key))));
+  if (opts.lineage || opts.sent) process.stdout.write(`  ${opts.sent ? '--sent' : '--lineage'} is for one route: rekey show ${c.pipeline}~ROUTE ${shellArg(formReference(c.key))} ${opts.sent ? '--sent' : '--lineage'}\n`);
+  if (story) process.stdout.write(`\n${formatStory(story)}`);
 }
 
 function indent(text: string): string {

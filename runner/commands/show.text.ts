@@ -4,7 +4,9 @@
  * time order with its facts indented beneath, wrapped to fit a terminal.
  * Prints only what the story holds, which is never a citizen's value.
  */
-import { targetText, type StoryStep, type SubmissionStory } from '../../pipelines/audit/story.js';
+import { formReference, targetText, type StoryStep, type SubmissionStory } from '../../pipelines/audit/story.js';
+import type { Case, CaseState } from '../../pipelines/ledger/cases.js';
+import { formatTable } from './status.command.js';
 
 /** Widest line the text aims for (long words, such as hashes, may pass it). */
 export const TEXT_WIDTH = 100;
@@ -93,4 +95,38 @@ export interface StoryHints {
 /** The story as text: the header (with `hints`), then the history (see `formatHistory`). */
 export function formatStory(s: SubmissionStory, hints: StoryHints = {}): string {
   return `${header(s, hints).join('\n')}\n\n${formatHistory(s)}`;
+}
+
+/** A case's state in words, for `rekey show` of a pipeline with routes. */
+export const CASE_STATE_TEXT: Record<CaseState, string> = {
+  'not-routed': 'not routed: no route applies to it (rekey dlq retry sends it to be routed again)',
+  'needs-attention': 'needs attention: a route rejected it or gave up; the others go on on their own',
+  complete: 'complete: every route told delivered it (or an operator discarded it there)',
+  closed: 'closed: operators discarded it in every route told, undelivered',
+  'in-progress': 'in progress: a route is still on its way',
+};
+
+/**
+ * A case as text (`rekey show` of a pipeline with routes): its state, one
+ * line per route told (state, attempts, legacy reference) with its last
+ * error's code and reason wrapped beneath, the routes not told, and how to
+ * see a route's whole story (`reference` as a shell word).
+ */
+export function formatCase(c: Case, reference: string): string {
+  const out: string[] = [`${c.pipeline}: ${c.key}`];
+  const row = (label: string, value: string) => out.push(...wrap(value, `  ${label.padEnd(16)}`, ' '.repeat(18)));
+  row('form reference', formReference(c.key));
+  row('case', CASE_STATE_TEXT[c.state]);
+  if (c.routes.length) {
+    out.push('  routes');
+    const table = formatTable(['    ROUTE', 'STATE', 'ATTEMPTS', 'LEGACY REF'], c.routes.map((r) => [`    ${r.route}`, r.state, r.attempts, r.legacyRef ?? '-'])).trimEnd().split('\n');
+    out.push(table[0]!);
+    c.routes.forEach((r, i) => {
+      out.push(table[i + 1]!);
+      if (r.error) out.push(...wrap(`${r.error.code}${r.error.field ? ` on ${r.error.field}` : ''}: ${r.error.message}`, '      ', '        '));
+    });
+  }
+  if (c.notTold.length) row('not told', `${c.notTold.join(', ')} (the route's condition did not hold)`);
+  if (c.routes.length) row('a route', `its whole story: rekey show ${c.pipeline}~ROUTE ${reference}`);
+  return `${out.join('\n')}\n`;
 }

@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { Ledger, LEDGER_STATES, type StateCounts } from '../../pipelines/ledger/ledger.js';
 import type { RunRow } from '../../pipelines/ledger/ledger.rows.js';
+import { caseCounts, laneOwner, routeName, routesOf, type CaseCounts } from '../../pipelines/ledger/cases.js';
 import { pipelineControls } from '../../pipelines/ledger/controls.js';
+import { countsByState } from '../../pipelines/ledger/counts.js';
 import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
 import type { CommandResult } from '../cli.js';
 import { dataKeys } from '../runtime.js';
@@ -75,6 +77,12 @@ export interface PipelineStatus {
   nextRunAt: string | null;
   /** Who paused it, when and why (`rekey pause`, the console); null when it is not paused. */
   paused: { by: string; reason: string | null; since: string } | null;
+  /** For a route's lane `P~ROUTE`: its pipeline `P` and route `ROUTE`; listed right after `P`. */
+  routeOf?: string;
+  route?: string;
+  /** For a pipeline with routes: its routes, and its cases by state (its own counts are the submissions no route applied to). */
+  routes?: string[];
+  cases?: CaseCounts;
   [extra: string]: unknown;
 }
 
@@ -84,8 +92,9 @@ export type StatusExtension = (status: PipelineStatus) => void | Promise<void>;
 /** Gathers the status of `pipeline`, or of every pipeline in the store. */
 export async function collectStatus(ledger: Ledger, pipeline?: string, extend?: StatusExtension): Promise<PipelineStatus[]> {
   const controls = new Map((await pipelineControls(ledger.store)).filter((c) => c.paused).map((c) => [c.pipeline, c]));
-  const names = pipeline ? [pipeline] : [...new Set([...(await ledger.pipelines()), ...controls.keys()])].sort();
-  const counts = await ledger.counts(pipeline);
+  const lanes = pipeline !== undefined && laneOwner(pipeline) === undefined ? await routesOf(ledger.store, pipeline) : [];
+  const names = pipeline ? [pipeline, ...lanes] : byCase([...(await ledger.pipelines()), ...controls.keys()]);
+  const counts = pipeline ? await countsByState(ledger.store, names) : await ledger.counts();
   const out: PipelineStatus[] = [];
   for (const name of names) {
     const c = counts[name] ?? (Object.fromEntries(LEDGER_STATES.map((s) => [s, 0])) as StateCounts);
@@ -101,10 +110,48 @@ export async function collectStatus(ledger: Ledger, pipeline?: string, extend?: 
     };
     const control = controls.get(name);
     if (control) status.paused = { by: control.by, reason: control.reason, since: control.since.toISOString() };
+    const owner = laneOwner(name);
+    if (owner !== undefined) Object.assign(status, { routeOf: owner, route: routeName(owner, name)! });
     await extend?.(status);
     out.push(status);
   }
+  for (const status of out) {
+    const own = names.filter((n) => routeName(status.pipeline, n) !== undefined);
+    if (own.length) Object.assign(status, { routes: own.map((n) => routeName(status.pipeline, n)!), cases: await caseCounts(ledger.store, status.pipeline, own) });
+  }
   return out;
+}
+
+/** `names` without repeats, each pipeline followed by its lanes `P~ROUTE` (a lane's pipeline added if missing), else sorted. */
+function byCase(names: readonly string[]): string[] {
+  const all = new Set(names);
+  for (const n of names) {
+    const owner = laneOwner(n);
+    if (owner !== undefined) all.add(owner);
+  }
+  const sortKey = (n: string): [string, string] => [laneOwner(n) ?? n, laneOwner(n) === undefined ? '' : n];
+  return [...all].sort((a, b) => {
+    const [x, y] = [sortKey(a), sortKey(b)];
+    return x[0] !== y[0] ? (x[0] < y[0] ? -1 : 1) : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+  });
+}
+
+const CASE_WORDS: [keyof CaseCounts, string][] = [
+  ['complete', 'complete'],
+  ['in-progress', 'in progress'],
+  ['needs-attention', 'need attention'],
+  ['closed', 'closed'],
+  ['not-routed', 'not routed'],
+];
+
+/** The cases line of a routed pipeline under `rekey status`'s table. */
+function casesText(s: PipelineStatus): string | undefined {
+  const cases = s.cases;
+  if (!cases || !s.routes) return undefined;
+  const total = Object.values(cases).reduce((a, b) => a + b, 0);
+  const parts = CASE_WORDS.map(([k, w]) => `${cases[k]} ${w}`);
+  const hints = [...(cases['needs-attention'] ? [`rekey dlq list ${s.pipeline}~ROUTE`] : []), ...(cases['not-routed'] ? [`not routed: rekey dlq list ${s.pipeline}`] : [])];
+  return `${s.pipeline}: ${total} case${total === 1 ? '' : 's'} over routes ${s.routes.join(', ')}: ${parts.join(', ')}${hints.length ? ` (${hints.join('; ')})` : ''}`;
 }
 
 function lastRunText(run: RunRow | null): string {
@@ -128,13 +175,17 @@ export function makeStatusCommand(extend?: StatusExtension): (program: Command, 
         if (!statuses.length) return void process.stdout.write('no pipelines in the state store yet\n');
         const headers = ['PIPELINE', ...LEDGER_STATES.map((s) => s.toUpperCase()), 'CONFLICTS', 'LAST RUN', ...(extend ? ['NEXT RUN'] : [])];
         const rows = statuses.map((s) => [
-          s.pipeline,
+          s.route !== undefined && statuses.some((o) => o.pipeline === s.routeOf) ? `  ~${s.route}` : s.pipeline,
           ...LEDGER_STATES.map((st) => s.counts[st]),
           s.conflicts,
           lastRunText(s.lastRun),
           ...(extend ? [s.nextRunAt ?? '-'] : []),
         ]);
         process.stdout.write(formatTable(headers, rows));
+        for (const s of statuses) {
+          const line = casesText(s);
+          if (line) process.stdout.write(`${line}\n`);
+        }
         for (const s of statuses) if (s.paused) process.stdout.write(`${s.pipeline} is paused since ${s.paused.since} by ${s.paused.by}: ${s.paused.reason ?? ''} (rekey resume ${s.pipeline})\n`);
       },
     );

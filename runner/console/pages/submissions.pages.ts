@@ -24,10 +24,12 @@ import { readMappingText } from '../../../pipelines/audit/mapping-texts.js';
 import { listMappingVersionUse, resolveMappingVersion } from '../../../pipelines/audit/mapping-versions.js';
 import { openEvidence, openLegacyText, openSentRecord, storyLineage, type LegacyTextOpened, type SentOpened } from '../../../pipelines/audit/story-open.js';
 import { loadStory, type SubmissionStory } from '../../../pipelines/audit/story.js';
+import { caseOf, laneOwner, routesOf } from '../../../pipelines/ledger/cases.js';
 import { LEDGER_STATES } from '../../../pipelines/ledger/ledger.js';
 import type { LedgerState } from '../../../pipelines/ledger/ledger.types.js';
 import { PREFIX_MATCH_MAX, PREFIX_MIN_LENGTH, SEARCH_MAX_LIMIT, searchSubmissions, type PrefixMatching, type SubmissionSearch } from '../../../pipelines/ledger/search.js';
 import { PipelineCodes } from '../../../pipelines/pipeline.errors.js';
+import { CASE_STATE_TEXT } from '../../commands/show.text.js';
 import type { ConsolePages } from '../console.js';
 import type { ConsoleContext } from '../context.js';
 import { fieldRows, headerRows, lineageRows, mappingHref, submissionHref, timelineRows } from './submission.view.js';
@@ -167,6 +169,7 @@ async function renderSubmission(
   legacy?: LegacyTextOpened & { actor: string },
 ): Promise<FastifyReply> {
   const lineage = await storyLineage(ctx.runtime.store, story);
+  const sameCase = await casePanel(ctx, story);
   const record = opened?.sent ?? undefined;
   const state = story.row?.state;
   return ctx.render(
@@ -186,11 +189,46 @@ async function renderSubmission(
       legacyOpened: legacy ? (legacy.text !== null ? { text: legacy.text, seq: legacy.seq, actor: legacy.actor } : { why: legacy.why }) : undefined,
       evidenceFiles: story.files.filter((f) => f.kind === 'evidence').map((f) => f.file),
       selfHref: submissionHref(story.pipeline, story.key),
+      ...(sameCase && { sameCase }),
       deadLetterHref: state && PROBLEM_STATES.includes(state) ? `/dead-letters/${encodeURIComponent(story.pipeline)}/${encodeURIComponent(story.key)}` : undefined,
       ...(errors && { errors }),
     },
     errors ? 400 : 200,
   );
+}
+
+/** What the Case panel shows of one row of a case: never a value of the submission. */
+interface CasePanelRow {
+  route: string;
+  state: string;
+  attempts: number;
+  legacyRef: string | null;
+  error: string | null;
+  href: string;
+  current: boolean;
+}
+
+/**
+ * The Case panel of a submission of a pipeline with routes (issue 19): the
+ * case's state and its rows in the pipeline and every lane, each linking to
+ * that row's page; undefined for a pipeline without routes.
+ */
+async function casePanel(ctx: ConsoleContext, story: SubmissionStory): Promise<{ pipeline: string; state: string; text: string; rows: CasePanelRow[]; notTold: string[] } | undefined> {
+  const store = ctx.runtime.store;
+  const owner = laneOwner(story.pipeline) ?? ((await routesOf(store, story.pipeline)).length ? story.pipeline : undefined);
+  if (owner === undefined) return undefined;
+  const c = await caseOf(store, owner, story.key);
+  if (!c) return undefined;
+  const rows = [...(c.intake ? [c.intake] : []), ...c.routes].map((r) => ({
+    route: r.route ?? `${owner} (no route applied)`,
+    state: r.state,
+    attempts: r.attempts,
+    legacyRef: r.legacyRef,
+    error: r.error ? `${r.error.code}${r.error.field ? ` on ${r.error.field}` : ''}: ${r.error.message}` : null,
+    href: submissionHref(r.pipeline, c.key),
+    current: r.pipeline === story.pipeline,
+  }));
+  return { pipeline: owner, state: c.state, text: CASE_STATE_TEXT[c.state], rows, notTold: c.notTold };
 }
 
 const NOT_FOUND = 'No submission has that pipeline and key: neither the ledger nor the audit log names it. Search for it by any reference on the Submissions page.';
