@@ -44,19 +44,21 @@ type Counts = Record<RouteName, number>;
 /**
  * Hits per point in one uninterrupted run (intake batches of 20, the first
  * holding a Welsh submission): after-receive, per batch, licensing then
- * welsh (when the batch has one) then drop. after-target-commit: licensing
- * 1-10 (batches of 20), welsh 11-14 (17 in batches of 5), drop 15-24
- * (batches of 20) and its end-of-run flush; the drop's files fill at 50,
- * 100 and 150 records.
+ * welsh (when the batch has one) then drop. The routes then deliver side
+ * by side: after-delivering and after-target-commit are hit by licensing
+ * (10 batches of 20), welsh (4 of 5) and the drop (10 of 20, and its
+ * end-of-run flush) interleaved; the drop's files fill at 50, 100 and 150
+ * records.
  */
-const CRASH_AT: { at: string; reached: Counts; lanes: Counts }[] = [
+const CRASH_AT: { at: string; reached: Partial<Counts>; lanes: Counts }[] = [
   // Killed reading: the first batch recorded in licensing's lane only, then in welsh's too (it holds one Welsh submission), not yet in the drop's.
   { at: 'after-receive:1', reached: { licensing: 0, welsh: 0, drop: 0 }, lanes: { licensing: 20, welsh: 0, drop: 0 } },
   { at: 'after-receive:2', reached: { licensing: 0, welsh: 0, drop: 0 }, lanes: { licensing: 20, welsh: 1, drop: 0 } },
-  // Killed delivering: the first route midway, then the second route midway (committed at the target, the ledger not told), then the third.
-  { at: 'after-delivering:4', reached: { licensing: 60, welsh: 0, drop: 0 }, lanes: { licensing: N, welsh: 17, drop: 183 } },
-  { at: 'after-target-commit:12', reached: { licensing: N, welsh: 10, drop: 0 }, lanes: { licensing: N, welsh: 17, drop: 183 } },
-  { at: 'file-drop-before-rename:2', reached: { licensing: N, welsh: 17, drop: 50 }, lanes: { licensing: N, welsh: 17, drop: 183 } },
+  // Killed delivering (the routes deliver side by side, so how far the others got varies): a batch marked delivering,
+  // a batch committed at its target with the ledger not told, the drop's second file written but not renamed.
+  { at: 'after-delivering:4', reached: {}, lanes: { licensing: N, welsh: 17, drop: 183 } },
+  { at: 'after-target-commit:12', reached: {}, lanes: { licensing: N, welsh: 17, drop: 183 } },
+  { at: 'file-drop-before-rename:2', reached: { drop: 50 }, lanes: { licensing: N, welsh: 17, drop: 183 } },
 ];
 
 /** The kill points also run with the state in PostgreSQL (a few: the store's part is the same as for one target). */
@@ -186,7 +188,9 @@ describe.each(STORES)('routes, state in $store: kill -9 at a named point, then r
       const before = await held(work);
       const names = Object.keys(ROUTES) as RouteName[];
       // Where the process died: what each legacy system and each lane held.
-      expect(Object.fromEntries(names.map((r) => [r, before[r].length])), 'records each legacy system held when the process died').toEqual(reached);
+      const heldNow = Object.fromEntries(names.map((r) => [r, before[r].length]));
+      expect(heldNow, 'records each legacy system held when the process died').toMatchObject(reached);
+      expect(names.some((r) => before[r].length < ROUTES[r].length), 'some route not finished when the process died').toBe(true);
       const laneRows = await Promise.all(names.map(async (r) => [r, (await ledgerRows(state, `${PIPELINE}~${r}`)).length] as const));
       expect(Object.fromEntries(laneRows), 'rows each lane held when the process died').toEqual(lanes);
       for (const r of names) {

@@ -140,7 +140,10 @@ describe('a route that waits for others (after:)', () => {
     const citizen = new TestTarget();
     const notify: FlowRoute = { ...route('notify', citizen, { answer: 'nm.last_name', notEquals: 'Nobody' }), after: ['a', 'london'] };
     const bodies = [submission('AA2BB3CC', 'Smith', 'SW1A 1AA'), submission('DD4EE5FF', 'Jones', 'M1 1AE'), submission('GG6HH7JJ', 'Nobody', 'M2 2AA')];
-    const routes = [route('a', a), route('london', london, LONDON), notify];
+    // Route a retries a minute later, so its failure stands until the test makes it due.
+    const slow = route('a', a);
+    slow.flow.retryDelay = () => 60_000;
+    const routes = [slow, route('london', london, LONDON), notify];
     const first = await runRoutedPass(routed(arraySource(bodies), routes), ledger, testOptions({ retryWaitMs: 0 }));
     // DD4EE5FF failed once on route a: its case is not finished, so the citizen is not told yet; GG6HH7JJ's condition is false.
     expect(first.told).toEqual({ a: 3, london: 1, notify: 1 });

@@ -50,6 +50,8 @@ export interface RoutedPipeline {
   /** Submissions recorded per transaction while reading. */
   batchSize: number;
   routes: FlowRoute[];
+  /** Deliver the routes told at once one after the other, not side by side. */
+  sequential?: boolean;
 }
 
 /** How a routed pass went: the reading (cases), then each route's delivery pass. */
@@ -124,27 +126,31 @@ export async function runRoutedPass(p: RoutedPipeline, ledger: FlowLedger, opts:
   const routes: RoutedPassResult['routes'] = [];
   // A route maps its own claims on this thread: the caller's mapping options are for one mapping.
   const { mapChunk: _chunks, mapMany: _many, chunksInFlight: _ahead, ...laneOpts } = opts;
-  const ordered = [...p.routes.filter((r) => !r.after), ...p.routes.filter((r) => r.after)];
-  for (const r of ordered) {
-    if (opts.signal.aborted) break;
-    const route = { ...r.flow, source: NOTHING_TO_READ };
-    if (r.after) {
-      try {
-        intake.told[r.name] = await tellWaiting(p, r, ledger, intake.result.runId, opts);
-      } catch (e) {
-        const error = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, scrubMessage(e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
-        opts.log.error({ pipeline: p.name, route: r.name, code: error.code }, `route ${r.name} could not be told of finished cases: ${error.message}`);
-        routes.push({ name: r.name, lane: r.flow.name, error });
-        continue;
-      }
-    }
+  const failed = (r: FlowRoute, e: unknown, what: string): RoutedPassResult['routes'][number] => {
+    const error = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, scrubMessage(e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
+    opts.log.error({ pipeline: p.name, route: r.name, code: error.code }, `route ${r.name} ${what}: ${error.message}`);
+    return { name: r.name, lane: r.flow.name, error };
+  };
+  const deliverRoute = async (r: FlowRoute): Promise<RoutedPassResult['routes'][number]> => {
     try {
-      routes.push({ name: r.name, lane: r.flow.name, result: await runPass(route, ledger, laneOpts) });
+      return { name: r.name, lane: r.flow.name, result: await runPass({ ...r.flow, source: NOTHING_TO_READ }, ledger, laneOpts) };
     } catch (e) {
-      const error = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, scrubMessage(e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
-      opts.log.error({ pipeline: p.name, route: r.name, code: error.code }, `route ${r.name} stopped: ${error.message}`);
-      routes.push({ name: r.name, lane: r.flow.name, error });
+      return failed(r, e, 'stopped');
     }
+  };
+  // The routes told at once deliver side by side (each its own target and lane); those that wait follow.
+  const immediate = p.routes.filter((r) => !r.after);
+  if (p.sequential) for (const r of immediate) routes.push(await deliverRoute(r));
+  else routes.push(...(await Promise.all(immediate.map(deliverRoute))));
+  for (const r of p.routes.filter((x) => x.after)) {
+    if (opts.signal.aborted) break;
+    try {
+      intake.told[r.name] = await tellWaiting(p, r, ledger, intake.result.runId, opts);
+    } catch (e) {
+      routes.push(failed(r, e, 'could not be told of finished cases'));
+      continue;
+    }
+    routes.push(await deliverRoute(r));
   }
   routes.sort((a, b) => p.routes.findIndex((r) => r.name === a.name) - p.routes.findIndex((r) => r.name === b.name));
   return { intake: intake.result, routes, told: intake.told };
