@@ -66,6 +66,9 @@ export function readPath(p: ParsedPath, pools: Pools, scope: Scope): string {
     case '$parent':
       expr = scope.parent ?? scope.target;
       break;
+    case '$outer':
+      expr = 'ot';
+      break;
   }
   for (const seg of p.segments) {
     if (seg.kind === 'key') expr = `H.get(${expr}, ${pools.k(seg.key)})`;

@@ -97,15 +97,29 @@ export function compileMapping(spec: MappingSpec, input: CompileInput = {}): Com
   for (const f of spec.fields) body += fieldCode(f, top, pools.k(f.name), `fields.${f.name}`);
   for (const g of spec.groups) {
     const scope: Scope = { target: 'c', parent: 'r', inGroup: true, questions: spec.questions };
-    const each = g.each.startsWith('answer:') ? readAnswer(g.each.slice(7), pools, scope, true) : readPath(parsePath(g.each), pools, scope);
+    const byAnswer = g.each.startsWith('answer:');
+    const each = byAnswer ? readAnswer(g.each.slice(7), pools, scope, true) : readPath(parsePath(g.each), pools, scope);
     const gname = pools.k(g.name);
+    const eachSource = pools.k(g.each);
     let inner = '';
     for (const f of g.fields) inner += fieldCode(f, scope, `${gname} + "[" + (i + 1) + "]." + ${pools.k(f.name)}`, `groups.${g.name}.fields.${f.name}`);
     const lit = `{${g.fields.map((f) => `${nameLiteral(f.name)}: undefined`).join(', ')}}`;
-    body += `{ const its = H.items(${each}); const G = ch[${nameLiteral(g.name)}];\n`;
+    const list = byAnswer ? `H.items(${each})` : g.values ? `H.valuesOf(${each})` : `H.listItems(${each})`;
+    const notList = g.values ? `${g.each} is not an object: each: { values: true } takes an object's values` : `${g.each} is not a list${byAnswer ? '' : ' (for the values of an object, write each: { path, values: true })'}`;
+    body += `{ const L = ${list}; const G = ch[${nameLiteral(g.name)}]; let ots;\n`;
+    body += `if (L === undefined) E.push(H.error(${gname}, ${eachSource}, 'group-each', ${pools.k(notList)}));\n`;
+    body += 'let its = L === undefined ? [] : L;\n';
+    if (g.then !== undefined) {
+      const rel = parsePath(g.then);
+      const read = readPath({ ...rel, root: '$item' }, pools, scope);
+      body += `{ const f = H.flatten(its, (it) => ${read}); its = f.items; ots = f.outers; if (f.bad) E.push(H.error(${gname}, ${pools.k(`${g.each} then ${g.then}`)}, 'group-each', ${pools.k(`${g.then} of an item is not a list`)})); }\n`;
+    }
+    if (g.where !== undefined) {
+      body += `{ const K2 = [], O2 = []; for (let i = 0; i < its.length; i++) { const it = its[i]; const ot = ots === undefined ? undefined : ots[i]; if (${condition(g.where, pools, scope)}) { K2.push(it); O2.push(ot); } } its = K2; if (ots !== undefined) ots = O2; }\n`;
+    }
     if (g.min !== undefined) body += `if (its.length < ${g.min}) E.push(H.error(${gname}, undefined, 'group-min', ${pools.k(`needs at least ${g.min} item(s)`)}));\n`;
     if (g.max !== undefined) body += `if (its.length > ${g.max}) E.push(H.error(${gname}, undefined, 'group-max', ${pools.k(`allows at most ${g.max} item(s)`)}));\n`;
-    body += `for (let i = 0; i < its.length; i++) { const it = its[i]; const c = ${lit};\n${inner}G.push(c); } }\n`;
+    body += `for (let i = 0; i < its.length; i++) { const it = its[i]; const ot = ots === undefined ? undefined : ots[i]; const c = ${lit};\n${inner}G.push(c); } }\n`;
   }
   for (const rule of spec.rules) {
     const fields = rule.fields.length ? rule.fields : [rule.name];

@@ -104,9 +104,19 @@ const group: Json = {
     each: {
       oneOf: [
         { type: 'string' },
-        { type: 'object', additionalProperties: false, required: ['answer'], properties: { answer: { type: 'string' } } },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            answer: { type: 'string', description: 'question_id of a repeating GOV.UK Forms answer (instead of path).' },
+            path: { type: 'string', description: 'Path of the list (instead of answer).' },
+            values: { type: 'boolean', description: 'The list is the values of the object at path, in its key order.' },
+            then: { type: 'string', description: "Each item's own list at this path, read from the item: the lists are flattened in order, and $outer reads the item each came from." },
+            where: { $ref: '#/definitions/condition', description: 'Only the items for which this holds ($item, $outer).' },
+          },
+        },
       ],
-      description: 'Path of an array, or { answer: question_id } of a repeating GOV.UK Forms answer.',
+      description: 'Path of an array; { answer: question_id } of a repeating GOV.UK Forms answer; or { path | answer, values, then, where } to take an object\'s values, flatten lists of lists, and keep only some items.',
     },
     min: { type: 'integer', minimum: 0 },
     max: { type: 'integer', minimum: 0 },

@@ -84,7 +84,14 @@ export interface LookupSpec {
 /** One submission becomes several child records, one per item of `each`. */
 export interface GroupSpec {
   name: string;
+  /** The list: a path, or `answer:<question_id>` for a repeating GOV.UK Forms answer. */
   each: string;
+  /** `each: { values: true }`: the list is the values of the object at `each`, in its key order. */
+  values?: boolean;
+  /** `each: { then: path }`: each item's own list at this path (read from the item), flattened in order; `$outer` reads the item it came from. */
+  then?: string;
+  /** `each: { where: condition }`: only the items for which it holds (`$item`, `$outer` and `$index` refer to the item as listed). */
+  where?: Condition;
   fields: FieldSpec[];
   min?: number;
   max?: number;

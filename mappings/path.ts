@@ -11,7 +11,7 @@ export type Segment =
   | { kind: 'filter'; key: string; value: string };
 
 /** Variables a path may start with inside a repeating group. */
-export type PathRoot = 'submission' | '$item' | '$index' | '$position' | '$parent';
+export type PathRoot = 'submission' | '$item' | '$index' | '$position' | '$parent' | '$outer';
 
 /** A parsed path: where it starts and the steps from there. */
 export interface ParsedPath {
@@ -34,7 +34,7 @@ export class PathSyntaxError extends Error {
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 const IDENT = /[A-Za-z0-9_$\-:@#]/;
-const ROOTS = new Set(['$item', '$index', '$position', '$parent']);
+const ROOTS = new Set(['$item', '$index', '$position', '$parent', '$outer']);
 
 /**
  * Parses a path. Throws `PathSyntaxError` for malformed paths and for any

@@ -88,6 +88,44 @@ export function items(v: unknown): unknown[] {
   return out;
 }
 
+/**
+ * The items of a group's `each: path`, as {@link items} gives them, or
+ * undefined when the value is there but is no list: an object that is not
+ * a repeating answer (its values are a list only with `values: true`).
+ */
+export function listItems(v: unknown): unknown[] | undefined {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v) && get(v, 'answer_text') === undefined) return undefined;
+  return items(v);
+}
+
+/** The values of an object in its key order (`each: { values: true }`); none when absent; undefined when it is not an object. */
+export function valuesOf(v: unknown): unknown[] | undefined {
+  if (v === undefined || v === null || v === '') return [];
+  if (typeof v !== 'object' || Array.isArray(v)) return undefined;
+  return Object.keys(v).map((k) => (v as Obj)[k]);
+}
+
+/**
+ * Each item's own list (`inner(item)`, read as {@link listItems} reads a
+ * list) flattened in order, with the item each came from; `bad` counts the
+ * items whose own list is there but is no list.
+ */
+export function flatten(list: readonly unknown[], inner: (item: unknown) => unknown): { items: unknown[]; outers: unknown[]; bad: number } {
+  const out: { items: unknown[]; outers: unknown[]; bad: number } = { items: [], outers: [], bad: 0 };
+  for (const outer of list) {
+    const own = listItems(inner(outer));
+    if (own === undefined) {
+      out.bad++;
+      continue;
+    }
+    for (const it of own) {
+      out.items.push(it);
+      out.outers.push(outer);
+    }
+  }
+  return out;
+}
+
 /** Equality as mappings mean it: same value, or same text for a number and a string. */
 export function eq(a: unknown, b: unknown): boolean {
   return a === b || (a != null && b != null && typeof a !== 'object' && typeof b !== 'object' && String(a) === String(b));

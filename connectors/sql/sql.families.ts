@@ -45,7 +45,7 @@ export function prepareChildren(rec: MappedRecord, spec: SqlTableSpec, dialect: 
       const r: ChildRow = { group, columns: [], values: [], fields: [] };
       for (const [field, value] of Object.entries(row)) {
         if (value === undefined) continue;
-        const at = `${group}[${i}].${field}`;
+        const at = `${group}[${i + 1}].${field}`;
         const name = child.columns[field] ?? field;
         const upper = name.toUpperCase();
         if (!child.known.has(upper)) throw new ConnectorFailure(ConnectorErrors.SQL_SCHEMA, `table ${child.table} has no column "${name}" for field ${field} of group ${group}: add the column, or name another in children.${group}.columns`);

@@ -129,17 +129,17 @@ function childTables(spec: SqlTableSpec): Record<string, SqlChildSpec>[] {
   return [...tables.values()];
 }
 
-/** The rows `rec` sent into the table of `groups`, in the order the writer inserted them (its groups in the record's order), and the name of the k-th row found beyond them. */
+/** The rows `rec` sent into the table of `groups`, in the order the writer inserted them (its groups in the record's order), named as the mapping numbers them (`GROUP[n]`, from 1), and the name of the k-th row (from 0) found beyond them. */
 function sentInto(rec: MappedRecord, groups: Readonly<Record<string, SqlChildSpec>>): { sent: SentChild[]; extra: (k: number) => string } {
   const sent: SentChild[] = [];
   let last: [string, number] = [Object.keys(groups)[0] as string, 0];
   for (const [group, rows] of Object.entries(rec.children)) {
     const child = Object.hasOwn(groups, group) ? groups[group] : undefined;
     if (!rows.length || !child) continue;
-    rows.forEach((row, i) => sent.push({ at: `${group}[${i}]`, row, child }));
+    rows.forEach((row, i) => sent.push({ at: `${group}[${i + 1}]`, row, child }));
     last = [group, rows.length];
   }
-  return { sent, extra: (k) => `${last[0]}[${last[1] + k}]` };
+  return { sent, extra: (k) => `${last[0]}[${last[1] + k + 1}]` };
 }
 
 /**
