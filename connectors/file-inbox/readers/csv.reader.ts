@@ -65,8 +65,8 @@ class CsvRows {
   private readonly parseOptions: CsvParseOptions;
 
   constructor(private readonly o: ResolvedOptions) {
-    const { delimiter, quote, escape } = o.csv;
-    this.parseOptions = { delimiter, quote, escape, record_delimiter: '\n', relax_column_count: true, bom: false };
+    const { delimiter, quote, escape, relaxQuotes } = o.csv;
+    this.parseOptions = { delimiter, quote, escape, record_delimiter: '\n', relax_column_count: true, relax_quotes: relaxQuotes, bom: false };
   }
 
   *take(raws: RawCsvRecord[]): Generator<ReadItem> {
