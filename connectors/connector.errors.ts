@@ -143,7 +143,7 @@ export const ReaderErrors = defineErrors({
   UNDECODABLE: {
     code: 'INPUT_UNDECODABLE',
     disposition: 'reject',
-    means: "One record holds bytes that are not valid in the file's encoding (a windows-1252 file read as UTF-8, say).",
+    means: "One record holds bytes that are not valid in the file's encoding (a windows-1252 file read as UTF-8, say). A U+FFFD character validly encoded (EF BF BD in UTF-8) is a character like any other, not an error.",
     hint: 'Set encoding to the encoding the file is written in.',
   },
   OPTIONS_INVALID: {

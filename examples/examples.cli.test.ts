@@ -25,7 +25,7 @@ describe('example mappings through the real CLI', () => {
     type Doc = { records: { key?: string; result: { record: Record<string, unknown>; errors: unknown[]; children: unknown } }[] };
     const fixture = `fixtures/submissions/govuk-forms/${m}`;
     const json = JSON.parse((await rekey(['preview', '--json', `examples/mappings/${m}.yaml`, `${fixture}.json`])).stdout) as Doc;
-    const csv = JSON.parse((await rekey(['preview', '--json', `examples/mappings/${m}.yaml`, `${fixture}.csv`])).stdout) as Doc;
+    const csv = JSON.parse((await rekey(['preview', '--json', '--csv-shape', 'govuk-forms', `examples/mappings/${m}.yaml`, `${fixture}.csv`])).stdout) as Doc;
     const byRef = (d: Doc) => d.records.map((r) => ({ record: r.result.record, errors: r.result.errors, children: r.result.children }));
     expect(csv.records.length).toBeGreaterThan(0);
     const english = new Set(csv.records.map((r) => String(r.result.record.WEB_REF ?? r.result.record.REF ?? r.result.record.APP_REF)));
@@ -38,7 +38,7 @@ describe('example mappings through the real CLI', () => {
     const m = 'examples/mappings/change-of-address.yaml';
     const fixture = 'fixtures/submissions/govuk-forms/change-of-address';
     const json = JSON.parse((await rekey(['preview', '--json', m, `${fixture}.json`])).stdout) as Doc;
-    const cy = JSON.parse((await rekey(['preview', '--json', m, `${fixture}.cy.csv`])).stdout) as Doc;
+    const cy = JSON.parse((await rekey(['preview', '--json', '--csv-shape', 'govuk-forms', m, `${fixture}.cy.csv`])).stdout) as Doc;
     const welsh = json.records.filter((r) => r.result.record.WELSH_FLAG === 'Y').map((r) => r.result);
     expect(cy.records.length).toBe(welsh.length);
     const withoutLanguage = (r: { record: Record<string, unknown> }) => ({ ...r, notes: undefined, record: { ...r.record, WELSH_FLAG: undefined } });

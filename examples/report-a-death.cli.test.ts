@@ -25,7 +25,7 @@ describe('report-a-death example mappings through the real CLI', () => {
 
   it.each(offices)('%s maps the CSV export to the same records and errors as the JSON', async (m) => {
     type Doc = { records: { result: { record: Record<string, unknown>; errors: unknown[] } }[] };
-    const preview = async (file: string) => (JSON.parse((await rekey(['preview', '--json', `${m}.yaml`, file])).stdout) as Doc).records.map((r) => r.result);
+    const preview = async (file: string) => (JSON.parse((await rekey(['preview', '--json', '--csv-shape', 'govuk-forms', `${m}.yaml`, file])).stdout) as Doc).records.map((r) => r.result);
     const json = await preview(`${fixture}.json`);
     const csv = await preview(`${fixture}.csv`);
     const ref = (r: { record: Record<string, unknown> }) => String(r.record.FORM_REF ?? r.record.CASE_REF);

@@ -137,6 +137,22 @@ describe('rekey preview (as a process)', () => {
     expect(doc.records[1]!.unreadable?.code).toBe('INPUT_MALFORMED_RECORD');
   });
 
+  it('reads a CSV as plain rows by default, as the file source does; --csv-shape govuk-forms for an export; --relax-quotes as csv.relaxQuotes', async () => {
+    const plain = 'mapping: plain\nkey: "{{ref}}"\nfields:\n  REF: { from: ref, required: true }\n  TOWN: { from: town }\n';
+    const dir = tmp({ 'm.yaml': plain, 's.csv': 'ref,town\nR1,Leeds\nR2,Ba"th\n' });
+    type Doc = { summary: unknown; records: { key?: string; result?: { record: unknown }; unreadable?: { code: string; message: string } }[] };
+    const preview = async (...flags: string[]) => JSON.parse((await rekey(['preview', '--json', ...flags, join(dir, 'm.yaml'), join(dir, 's.csv')])).stdout) as Doc;
+    const rows = await preview();
+    expect(rows.summary).toEqual({ mapped: 1, rejected: 0, unreadable: 1 });
+    expect(rows.records[0]).toMatchObject({ key: 'R1', result: { record: { REF: 'R1', TOWN: 'Leeds' } } });
+    expect(rows.records[1]!.unreadable).toEqual({ code: 'INPUT_MALFORMED_RECORD', message: 'a quote appears inside an unquoted field in field 2 at line 3' });
+    const relaxed = await preview('--relax-quotes');
+    expect(relaxed.summary).toEqual({ mapped: 2, rejected: 0, unreadable: 0 });
+    expect(relaxed.records[1]).toMatchObject({ key: 'R2', result: { record: { REF: 'R2', TOWN: 'Ba"th' } } });
+    const asExport = await preview('--csv-shape', 'govuk-forms');
+    expect(asExport.records[0]!.unreadable?.code).toBe('INPUT_MALFORMED_FILE');
+  });
+
   it('refuses an invalid mapping with its problems', async () => {
     const dir = tmp({ 'm.yaml': 'mapping: x\nfields:\n  A: { form: a }\n', 's.json': '[]' });
     const r = await rekey(['preview', join(dir, 'm.yaml'), join(dir, 's.json')]);

@@ -35,6 +35,11 @@ export const fileReadSchemaProperties = {
       shape: Type.Optional(oneOfStrings(['rows', 'govuk-forms'], 'rows (default), or govuk-forms for a GOV.UK Forms CSV export.')),
       formName: Type.Optional(Type.String({ description: 'form_name of each govuk-forms submission (the export lacks it).' })),
       duplicateColumns: Type.Optional(oneOfStrings(['error', 'suffix', 'array'], 'A header naming a column twice: error (default), suffix or array.')),
+      relaxQuotes: Type.Optional(
+        Type.Boolean({
+          description: 'Keep a quote inside an unquoted field (a,b"c,d) or after a closing quote as it stands, instead of failing the record (INPUT_MALFORMED_RECORD). Default false.',
+        }),
+      ),
     }),
   ),
   xml: Type.Optional(

@@ -222,6 +222,31 @@ describe('inbox: encodings and CSV dialects, end to end', () => {
   }
 });
 
+describe('inbox: a quote inside an unquoted CSV field', () => {
+  const text = 'form_name,submission_reference,name\nF,Q1,b"c\n';
+
+  it('quarantines the file by default, with the exact error', async () => {
+    await drop('quotes.csv', text);
+    const r = await pass(source());
+    expect(r).toMatchObject({ read: 0, unreadable: 1 });
+    expect(ls('quarantine')).toEqual(['quotes.csv.error.json', 'quotes.csv.sealed']);
+    expect(report<QuarantineReport>('quarantine', 'quotes.csv.error.json').reason).toEqual({
+      code: 'INPUT_MALFORMED_RECORD',
+      message: 'no record of the file could be read; the first: a quote appears inside an unquoted field in field 3 at line 2',
+      record: 1,
+      line: 2,
+    });
+  });
+
+  it('is read as it stands with csv.relaxQuotes', async () => {
+    await drop('quotes.csv', text);
+    const r = await pass(source({ csv: { relaxQuotes: true } }));
+    expect(r).toMatchObject({ read: 1, receivedNew: 1, unreadable: 0 });
+    expect(await bodies()).toEqual([{ form_name: 'F', submission_reference: 'Q1', name: 'b"c' }]);
+    expect(ls('done')).toEqual(['quotes.csv.sealed']);
+  });
+});
+
 describe('inbox: half-written files are left alone', () => {
   it('leaves temporary names and files changed within the settle time', async () => {
     for (const n of ['a.ndjson.part', 'b.ndjson.partial', 'c.csv.tmp', 'd.xml.crdownload', 'e.json.filepart', 'f.ndjson~', '.g.ndjson']) await drop(n, ndjson(['X']));

@@ -18,17 +18,22 @@ interface PreviewOptions {
   recordPath?: string;
   csvShape?: 'rows' | 'govuk-forms';
   formName?: string;
+  relaxQuotes?: boolean;
   limit?: number;
   maskPii?: boolean;
   strict?: boolean;
 }
 
-/** Maps each record of `file` with `mapping`, yielding one preview item per record or unreadable record. */
+/**
+ * Maps each record of `file` with `mapping`, yielding one preview item per
+ * record or unreadable record. A CSV is read as the `file` source reads it
+ * by default: plain rows (`csvShape: 'govuk-forms'` for a GOV.UK Forms export).
+ */
 export async function* previewRecords(mapping: CompiledMapping, file: string, opts: PreviewOptions): AsyncGenerator<PreviewItem> {
   const read = {
     ...(opts.format ? { format: opts.format } : {}),
     ...(opts.encoding ? { encoding: opts.encoding } : {}),
-    csv: { shape: opts.csvShape ?? 'govuk-forms', ...(opts.formName ? { formName: opts.formName } : {}) },
+    csv: { shape: opts.csvShape ?? 'rows', ...(opts.formName ? { formName: opts.formName } : {}), ...(opts.relaxQuotes ? { relaxQuotes: true } : {}) },
     xml: { recordPath: opts.recordPath ?? 'submissions.submission' },
   };
   let n = 0;
@@ -60,8 +65,9 @@ export function previewCommand(program: Command, result: CommandResult): void {
     .option('--format <format>', 'input format when the extension does not say: json, ndjson, csv, xml')
     .option('--encoding <encoding>', 'input encoding: utf-8, windows-1252, latin1', 'utf-8')
     .option('--record-path <path>', 'XML: path of the repeating record element', 'submissions.submission')
-    .option('--csv-shape <shape>', 'CSV: govuk-forms (a GOV.UK Forms export) or rows (plain rows)', 'govuk-forms')
+    .option('--csv-shape <shape>', 'CSV: rows (plain rows, as the file source reads them by default) or govuk-forms (a GOV.UK Forms export, csv.shape: govuk-forms)', 'rows')
     .option('--form-name <name>', 'CSV: the form name, which GOV.UK Forms CSV exports do not carry')
+    .option('--relax-quotes', 'CSV: keep a quote inside an unquoted field as it stands (csv.relaxQuotes)')
     .option('--limit <n>', 'preview at most n records', (v) => Number.parseInt(v, 10))
     .option('--mask-pii', 'show fields marked pii: true as ***')
     .option('--strict', 'exit 1 when any record is rejected or unreadable')

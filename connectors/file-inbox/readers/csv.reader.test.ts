@@ -165,3 +165,28 @@ describe('CSV reader against csv-parse on the whole text', () => {
     }
   });
 });
+
+describe('csv.relaxQuotes', () => {
+  const body = 'ref,name,fee\nA1,Bo"b,9\nA2,"Bad"x,6\nA3,"Ann ""A""",7\n';
+
+  it('off (default): a quote inside an unquoted field fails the record', async () => {
+    const path = await writeInput(dir, 'quotes.csv', body);
+    const items = await readAll(path);
+    expect(values(items)).toEqual([{ ref: 'A3', name: 'Ann "A"', fee: '7' }]);
+    expect(failures(items).map((f) => [f.at.record, f.error.message])).toEqual([
+      [1, 'a quote appears inside an unquoted field in field 2 at line 2'],
+      [2, 'a closing quote is followed by a character other than a delimiter in field 2 at line 3'],
+    ]);
+  });
+
+  it('on: such quotes are kept as they stand, and quoted fields still unquoted', async () => {
+    const path = await writeInput(dir, 'quotes-relaxed.csv', body);
+    const items = await readAll(path, { csv: { relaxQuotes: true } });
+    expect(failures(items)).toEqual([]);
+    expect(values(items)).toEqual([
+      { ref: 'A1', name: 'Bo"b', fee: '9' },
+      { ref: 'A2', name: '"Bad"x', fee: '6' },
+      { ref: 'A3', name: 'Ann "A"', fee: '7' },
+    ]);
+  });
+});

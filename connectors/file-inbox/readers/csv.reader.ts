@@ -10,6 +10,7 @@
 import { parse, type Options as CsvParseOptions } from 'csv-parse/sync';
 import type { ReadItem } from '../../connector.types.js';
 import { CsvSplitter, type RawCsvRecord } from './csv-splitter.js';
+import { UNDECODABLE_MARK } from './decode.js';
 import { govukFormsPlan, govukFormsSubmission, type GovukFormsPlan } from './govuk-forms-csv.js';
 import { ReaderCodes, failure, success, type ReaderCode } from './reader.errors.js';
 import { tooLargeMessage } from './record-buffer.js';
@@ -31,6 +32,30 @@ function describeCsvError(err: unknown, line: number): string {
   return `${what}${field} at line ${at}`;
 }
 
+/** A private-use character absent from `text`, or undefined when it holds every one. */
+function standIn(text: string): string | undefined {
+  for (let c = 0xe000; c <= 0xf8ff; c++) {
+    const ch = String.fromCharCode(c);
+    if (!text.includes(ch)) return ch;
+  }
+  return undefined;
+}
+
+/**
+ * csv-parse on `text`, keeping {@link UNDECODABLE_MARK}: csv-parse works on
+ * UTF-8 bytes, where that lone surrogate would become a U+FFFD that cannot
+ * be told from a valid one, so a character the text lacks stands in for
+ * it. A record holding every such character as well (none in practice)
+ * is refused as not valid CSV rather than read with its marks lost.
+ */
+function parseKeepingMarks(text: string, options: CsvParseOptions): string[][] {
+  if (!text.includes(UNDECODABLE_MARK)) return parse(text, options);
+  const stand = standIn(text);
+  if (stand === undefined) throw new Error('no stand-in for undecodable bytes');
+  const rows: string[][] = parse(text.replaceAll(UNDECODABLE_MARK, stand), options);
+  return rows.map((fields) => fields.map((f) => f.replaceAll(stand, UNDECODABLE_MARK)));
+}
+
 /** Reads rows of one file: header, column checks and output shape. */
 class CsvRows {
   private header: string[] | undefined;
@@ -40,8 +65,8 @@ class CsvRows {
   private readonly parseOptions: CsvParseOptions;
 
   constructor(private readonly o: ResolvedOptions) {
-    const { delimiter, quote, escape } = o.csv;
-    this.parseOptions = { delimiter, quote, escape, record_delimiter: '\n', relax_column_count: true, bom: false };
+    const { delimiter, quote, escape, relaxQuotes } = o.csv;
+    this.parseOptions = { delimiter, quote, escape, record_delimiter: '\n', relax_column_count: true, relax_quotes: relaxQuotes, bom: false };
   }
 
   *take(raws: RawCsvRecord[]): Generator<ReadItem> {
@@ -68,7 +93,7 @@ class CsvRows {
     if (batch.length === 0) return;
     let rows: string[][] | undefined;
     try {
-      const all = parse(batch.map((r) => r.text).join('\n'), this.parseOptions);
+      const all = parseKeepingMarks(batch.map((r) => r.text).join('\n'), this.parseOptions);
       if (all.length === batch.length) rows = all;
     } catch {
       rows = undefined;
@@ -81,7 +106,7 @@ class CsvRows {
 
   private parseOne(raw: RawCsvRecord): Parsed {
     try {
-      const rows = parse(raw.text as string, this.parseOptions);
+      const rows = parseKeepingMarks(raw.text as string, this.parseOptions);
       if (rows.length === 1) return { fields: rows[0]! };
       return { code: ReaderCodes.MALFORMED_RECORD, message: `not valid CSV: the record splits into ${rows.length} rows at line ${raw.line}` };
     } catch (err) {

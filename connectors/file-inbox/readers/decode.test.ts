@@ -124,3 +124,51 @@ describe('bytes the encoding cannot decode', () => {
     expect(values(items)).toEqual([{ a: 1 }]);
   });
 });
+
+describe('U+FFFD in valid UTF-8 (EF BF BD) is a character, not an encoding error', () => {
+  const bad = 'holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding';
+
+  it('CSV: a field holding U+FFFD is read, a real invalid byte elsewhere in the file is still refused with the exact error', async () => {
+    const csv = Buffer.concat([Buffer.from('name,note\r\nAna,a\uFFFDb\r\n'), Buffer.from('B'), Buffer.from([0xe9]), Buffer.from('a,x\r\nCy,\uFFFD\r\n')]);
+    for (const size of [1, 2, 7, csv.length]) {
+      const items = await readChunks((src) => readRecords(src, { file: 'r.csv' }), csv, size);
+      expect(values(items)).toEqual([
+        { name: 'Ana', note: 'a\uFFFDb' },
+        { name: 'Cy', note: '\uFFFD' },
+      ]);
+      expect(failures(items)).toEqual([{ ok: false, error: { code: 'INPUT_UNDECODABLE', message: `field name ${bad}` }, at: { file: 'r.csv', record: 2, line: 3 } }]);
+    }
+  });
+
+  it('CSV: a file whose only U+FFFD are valid is read whole', async () => {
+    const items = await readAll(await writeInput(dir, 'fffd.csv', Buffer.from('name\r\n\uFFFD\r\nx\uFFFDy\r\n')));
+    expect(values(items)).toEqual([{ name: '\uFFFD' }, { name: 'x\uFFFDy' }]);
+    expect(failures(items)).toEqual([]);
+  });
+
+  it('NDJSON: a value holding U+FFFD is read, a line with a real invalid byte is refused naming file, record, line and field', async () => {
+    const bytes = Buffer.concat([Buffer.from('{"a":"\uFFFD"}\n{"b":"x'), Buffer.from([0xff]), Buffer.from('"}\n{"c":"y\uFFFD"}\n')]);
+    const path = await writeInput(dir, 'fffd.ndjson', bytes);
+    const items = await readAll(path);
+    expect(values(items)).toEqual([{ a: '\uFFFD' }, { c: 'y\uFFFD' }]);
+    expect(failures(items)).toEqual([{ ok: false, error: { code: 'INPUT_UNDECODABLE', message: `field b ${bad}` }, at: { file: path, record: 2, line: 2 } }]);
+  });
+
+  it('an invalid sequence cut short at the end of the file is still refused', async () => {
+    const bytes = Buffer.concat([Buffer.from('name\n\uFFFD\nab'), Buffer.from([0xe2, 0x82])]);
+    const items = await readChunks((src) => readRecords(src, { file: 'e.csv' }), bytes, 3);
+    expect(values(items)).toEqual([{ name: '\uFFFD' }]);
+    expect(failures(items)).toEqual([{ ok: false, error: { code: 'INPUT_UNDECODABLE', message: `field name ${bad}` }, at: { file: 'e.csv', record: 2, line: 3 } }]);
+  });
+
+  it('JSON and XML: the same, field named', async () => {
+    const json = Buffer.concat([Buffer.from('[{"a":"\uFFFD"},{"b":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}]')]);
+    const j = await readChunks((src) => readRecords(src, { file: 'a.json' }), json, 5);
+    expect(values(j)).toEqual([{ a: '\uFFFD' }]);
+    expect(failures(j).map((f) => f.error.message)).toEqual([`field b ${bad}`]);
+    const xml = Buffer.concat([Buffer.from('<s><r><a>\uFFFD</a></r><r><b>'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('</b></r></s>')]);
+    const x = await readChunks((src) => readRecords(src, { file: 'a.xml', xml: { recordPath: 's.r' } }), xml, 4);
+    expect(values(x)).toEqual([{ a: '\uFFFD' }]);
+    expect(failures(x).map((f) => f.error.message)).toEqual([`field b ${bad}`]);
+  });
+});

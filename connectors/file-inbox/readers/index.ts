@@ -29,17 +29,18 @@ const readers = { json: readJson, ndjson: readNdjson, csv: readCsv, xml: readXml
  * or `{ok: false, error: {code, message}}`, each located by file, 1-based
  * record number and start line. A bad record never stops the rest; see each
  * format's reader for the error codes; a record with bytes its encoding
- * cannot decode is `INPUT_UNDECODABLE`, naming the field. Throws {@link ReaderOptionsError} on
+ * cannot decode is `INPUT_UNDECODABLE`, naming the field (in UTF-8 a
+ * valid U+FFFD, EF BF BD, is a character like any other). Throws {@link ReaderOptionsError} on
  * the first `next()` when the options are invalid, and rethrows I/O errors
  * of `input`. Reading is pull-driven: nothing is read ahead of the consumer
  * beyond one chunk, and `return()` (a `break` in `for await`) stops the input.
  */
 export async function* readRecords(input: ByteSource, opts: ReadOptions): AsyncGenerator<ReadItem, void, undefined> {
   const o = resolveOptions(opts);
-  let replaced = false;
-  const text = decodeText(input, o.encoding, { xmlDeclaration: o.format === 'xml', onReplacement: () => (replaced = true) });
+  let mark: string | undefined;
+  const text = decodeText(input, o.encoding, { xmlDeclaration: o.format === 'xml', onUndecodable: (m) => (mark = m) });
   for await (const item of readers[o.format](text, o)) {
-    const field = replaced && item.ok ? undecodable(item.value) : undefined;
+    const field = mark !== undefined && item.ok ? undecodable(item.value, mark) : undefined;
     if (field === undefined) yield item;
     else {
       const message = `field ${field} holds bytes that are not valid ${o.encoding ?? 'utf-8'}; if the file is in another encoding (windows-1252, latin1), set encoding`;

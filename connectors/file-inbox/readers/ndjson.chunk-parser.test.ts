@@ -34,3 +34,15 @@ describe('the NDJSON chunk parser', () => {
     expect(r.errors[0]![2]).not.toContain('secret');
   });
 });
+
+describe('U+FFFD in a chunk', () => {
+  it('is read when it is valid UTF-8 (EF BF BD), even in a chunk that also holds an invalid byte on another line', () => {
+    const bytes = Buffer.concat([Buffer.from('{"a":"\uFFFD"}\n{"b":"x'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n{"c":"y\uFFFD"}\n')]);
+    const r = parse(new Uint8Array(bytes), 4);
+    expect(r.records).toEqual([
+      [4, { a: '\uFFFD' }, '{"a":"\uFFFD"}'],
+      [6, { c: 'y\uFFFD' }, '{"c":"y\uFFFD"}'],
+    ]);
+    expect(r.errors).toEqual([[5, 'INPUT_UNDECODABLE', 'field b holds bytes that are not valid utf-8; if the file is in another encoding (windows-1252, latin1), set encoding']]);
+  });
+});

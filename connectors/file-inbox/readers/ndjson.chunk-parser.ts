@@ -4,10 +4,9 @@
  * decoded, parsed and checked for undecodable bytes in one pass over the
  * chunk's text, each record returned with its own line as JSON text.
  */
-import { isUtf8 } from 'node:buffer';
 import type { ByteChunk, ChunkParserRef, ParsedChunk } from '../../connector.types.js';
 import { DEFAULT_MAX_DEPTH, jsonTextDeeperThan } from '../../../lib/json-depth.js';
-import { undecodable } from './decode.js';
+import { UNDECODABLE_MARK, decodeMarkingInvalid, undecodable } from './decode.js';
 import { ReaderCodes } from './reader.errors.js';
 import { tooDeepMessage } from './record-buffer.js';
 
@@ -19,17 +18,31 @@ export interface NdjsonChunk extends ByteChunk {
   refused?: { code: string; message: string };
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
+const decoder = new TextDecoder('utf-8', { fatal: true });
 
 function jsonProblem(e: unknown): string {
   return `not valid JSON: ${(e as Error).message.replace(/, ".*$/s, '').replace(/ in JSON at position \d+.*/s, '')}`;
 }
 
 /**
+ * The text of a chunk's bytes: decoded by a fatal decoder (the usual,
+ * fast case), or, when that refuses them, with each invalid sequence
+ * marked so a valid U+FFFD is not taken for one.
+ */
+function decodeChunk(bytes: Uint8Array): { text: string; invalid: boolean } {
+  try {
+    return { text: decoder.decode(bytes), invalid: false };
+  } catch {
+    return { text: decodeMarkingInvalid(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)), invalid: true };
+  }
+}
+
+/**
  * Reads every non-blank line of a chunk of UTF-8 NDJSON: a line that is
  * not JSON is an `INPUT_MALFORMED_RECORD` error, one holding bytes that
  * are not UTF-8 an `INPUT_UNDECODABLE` error naming the field (checked
- * only when the chunk's bytes are not valid UTF-8), one nesting arrays
+ * only when the chunk's bytes are not valid UTF-8; a valid U+FFFD is a
+ * character like any other), one nesting arrays
  * and objects deeper than `chunk.maxDepth` an `INPUT_TOO_DEEP` error
  * (never parsed); messages never hold the line's content. A CR before the
  * LF is dropped. Never throws for content.
@@ -41,8 +54,7 @@ export function parseNdjsonChunk(chunk: NdjsonChunk): ParsedChunk {
     return out;
   }
   const maxDepth = chunk.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const text = decoder.decode(chunk.bytes);
-  const replaced = !isUtf8(chunk.bytes);
+  const { text, invalid } = decodeChunk(chunk.bytes);
   let line = chunk.firstLine;
   let start = 0;
   while (start < text.length) {
@@ -54,7 +66,7 @@ export function parseNdjsonChunk(chunk: NdjsonChunk): ParsedChunk {
     } else if (raw.trim() !== '') {
       try {
         const body = JSON.parse(raw) as unknown;
-        const bad = replaced && raw.includes('\uFFFD') ? undecodable(body) : undefined;
+        const bad = invalid && raw.includes(UNDECODABLE_MARK) ? undecodable(body, UNDECODABLE_MARK) : undefined;
         if (bad === undefined) {
           out.lines.push(line);
           out.bodies.push(body);

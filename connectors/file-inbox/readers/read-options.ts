@@ -22,7 +22,10 @@ export type ReadEncoding = NonNullable<FileReadConfig['encoding']>;
  * `duplicateColumns` for a header naming a column twice: `error` (default,
  * one `INPUT_DUPLICATE_COLUMN` item for the file), `suffix` (`Name_2`,
  * `Name_3`) or `array` (the values in column order); `govuk-forms` reads
- * columns by position and ignores it.
+ * columns by position and ignores it. `relaxQuotes` (default false): a
+ * quote inside an unquoted field (`a,b"c,d`), or text after a closing
+ * quote (`"a"b`), is kept as it stands instead of failing the record
+ * (csv-parse's `relax_quotes`).
  */
 export type CsvReadOptions = NonNullable<FileReadConfig['csv']>;
 
@@ -156,6 +159,7 @@ export function resolveOptions(opts: ReadOptions): ResolvedOptions {
       columns: csv.columns ?? true,
       shape,
       duplicateColumns,
+      relaxQuotes: csv.relaxQuotes === true,
       ...(csv.comment !== undefined && { comment: csv.comment }),
       ...(csv.formName !== undefined && { formName: csv.formName }),
     },
