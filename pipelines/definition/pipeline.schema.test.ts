@@ -14,16 +14,33 @@ describe('pipeline schema', () => {
     expect(readFileSync(here('./pipeline.schema.json'), 'utf8')).toBe(pipelineSchemaText());
   });
 
-  it('takes each connector’s config schema from its declaration', () => {
-    const schema = pipelineSchema() as { properties: Record<string, { properties: { kind: { enum: string[] } }; allOf: Branch[] }> };
+  it('takes each connector’s config schema from its declaration, once, referred to from the top level and each route', () => {
+    type Use = { properties: { kind: { enum: string[] } }; allOf: Branch[] };
+    const schema = pipelineSchema() as { definitions: Record<string, Use>; properties: Record<string, unknown> & { routes: { items: { properties: { target: unknown } } } } };
+    const ref = { $ref: '#/definitions/secretRef' };
     for (const [side, defs] of [['source', SOURCES], ['target', TARGETS]] as const) {
-      const use = schema.properties[side]!;
+      expect(schema.properties[side]).toEqual({ $ref: `#/definitions/${side}` });
+      const use = schema.definitions[side]!;
       expect(use.properties.kind.enum).toEqual([...defs.keys()]);
       for (const def of defs.values()) {
         const branch = use.allOf.find((b) => b.if.properties.kind.const === def.name)!;
-        expect(branch.then.properties.config).toEqual({ ...(allowSecretRefs(def.configSchema) as object), description: def.doc });
+        expect(branch.then.properties.config).toEqual({ ...(allowSecretRefs(def.configSchema, ref) as object), description: def.doc });
       }
     }
+    expect(schema.properties.routes.items.properties.target).toEqual({ $ref: '#/definitions/target' });
+    // Each connector's settings are written once: the published file stays well under a megabyte.
+    expect(pipelineSchemaText().length).toBeLessThan(700_000);
+  });
+
+  it('accepts a pipeline with routes, and refuses mapping and target beside routes, as an editor would', () => {
+    const validate = compileSchema(pipelineSchema());
+    const route = (name: string) => ({ route: name, mapping: `${name}.yaml`, target: { kind: 'sqlite', config: { path: 'l.sqlite', table: 'T', keyColumn: 'K', password: { env: 'P' } } } });
+    const doc = { pipeline: 'p', source: { kind: 'file', config: { path: 'x' } }, routes: [route('a'), { ...route('b'), after: ['a'], when: { answer: 'q', exists: true } }] };
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(false);
+    doc.routes.forEach((r) => delete (r.target.config as Record<string, unknown>).password);
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...doc, mapping: 'm.yaml' })).toBe(false);
+    expect(validate({ ...doc, routes: [{ ...route('a'), target: { kind: 'sqlite', config: { tabel: 'T' } } }] })).toBe(false);
   });
 
   it('grows with the catalog and needs no other edit for a new connector', () => {

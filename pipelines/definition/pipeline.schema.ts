@@ -139,32 +139,35 @@ export function buildRouteSchema(catalog: ConnectorCatalog, opts: PipelineSchema
         items: { type: 'string', pattern: ROUTE_NAME },
         description: 'Routes this one waits for: it is told of a case once each of them that holds the case has delivered it (a message to the citizen once the offices are told). Its when is read then.',
       },
-      target: connectorUse('target', catalog.targets, opts.published ? undefined : { target: targetKind }),
+      target: opts.published ? { $ref: '#/definitions/target' } : connectorUse('target', catalog.targets, { target: targetKind }),
       ...deliverySettings(opts),
     },
   };
 }
 
 /** Accepts `{ env }` / `{ file }` wherever a connector's config takes a free string; the setting keeps its description and default beside the choice. */
-export function allowSecretRefs(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(allowSecretRefs);
+export function allowSecretRefs(schema: unknown, ref: object = secretRefSchema): unknown {
+  if (Array.isArray(schema)) return schema.map((x) => allowSecretRefs(x, ref));
   if (typeof schema !== 'object' || schema === null) return schema;
   const s = schema as Json;
   if (s.type === 'string' && s.enum === undefined && s.const === undefined) {
     const { description, default: fallback, ...plain } = s;
-    return { ...(description !== undefined && { description }), ...(fallback !== undefined && { default: fallback }), oneOf: [plain, secretRefSchema] };
+    return { ...(description !== undefined && { description }), ...(fallback !== undefined && { default: fallback }), oneOf: [plain, ref] };
   }
   const out: Json = {};
   for (const [k, v] of Object.entries(s)) {
     if (k === 'properties' && typeof v === 'object' && v !== null) {
-      out[k] = Object.fromEntries(Object.entries(v).map(([p, ps]) => [p, allowSecretRefs(ps)]));
-    } else if (['items', 'additionalProperties', 'oneOf', 'anyOf', 'allOf'].includes(k)) out[k] = allowSecretRefs(v);
+      out[k] = Object.fromEntries(Object.entries(v).map(([p, ps]) => [p, allowSecretRefs(ps, ref)]));
+    } else if (['items', 'additionalProperties', 'oneOf', 'anyOf', 'allOf'].includes(k)) out[k] = allowSecretRefs(v, ref);
     else out[k] = v;
   }
   return out;
 }
 
-function connectorUse(side: 'source' | 'target', defs: ReadonlyMap<string, { name: string; doc: string; configSchema: Json }>, only?: { source?: string; target?: string }): Json {
+/** Where the published schema keeps a secret reference's schema, once (`definitions`). */
+const SECRET_REF = { $ref: '#/definitions/secretRef' };
+
+function connectorUse(side: 'source' | 'target', defs: ReadonlyMap<string, { name: string; doc: string; configSchema: Json }>, only?: { source?: string; target?: string }, shared = false): Json {
   const list = [...defs.values()];
   const checked = only ? list.filter((d) => d.name === only[side]) : list;
   return {
@@ -180,7 +183,7 @@ function connectorUse(side: 'source' | 'target', defs: ReadonlyMap<string, { nam
       allOf: checked.map((d) => ({
         if: { properties: { kind: { const: d.name } }, required: ['kind'] },
         then: {
-          properties: { config: { ...(allowSecretRefs(d.configSchema) as Json), description: d.doc } },
+          properties: { config: { ...(allowSecretRefs(d.configSchema, shared ? SECRET_REF : secretRefSchema) as Json), description: d.doc } },
           ...((d.configSchema.required as unknown[] | undefined)?.length ? { required: ['config'] } : {}),
         },
       })),
@@ -197,6 +200,10 @@ export function buildPipelineSchema(catalog: ConnectorCatalog, opts: PipelineSch
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'https://rekey.dev/schemas/pipeline.schema.json',
     title: 'rekey pipeline',
+    ...(opts.published && {
+      // Each connector's settings and the secret reference once, referred to wherever they apply (the top level, each route).
+      definitions: { secretRef: secretRefSchema, source: connectorUse('source', catalog.sources, undefined, true), target: connectorUse('target', catalog.targets, undefined, true) },
+    }),
     description: 'One source, one mapping, one target (or several routes, each with its own mapping and target), with schedule, limits, write window, retries and retention.',
     type: 'object',
     additionalProperties: false,
@@ -206,8 +213,8 @@ export function buildPipelineSchema(catalog: ConnectorCatalog, opts: PipelineSch
       pipeline: { type: 'string', pattern: PIPELINE_NAME, description: 'Name of the pipeline: names its ledger entries, logs and metrics.' },
       description: { type: 'string' },
       mapping: { type: 'string', minLength: 1, description: 'Mapping file, relative to this file.' },
-      source: connectorUse('source', catalog.sources, opts.kinds),
-      target: connectorUse('target', catalog.targets, opts.kinds),
+      source: opts.published ? { $ref: '#/definitions/source' } : connectorUse('source', catalog.sources, opts.kinds),
+      target: opts.published ? { $ref: '#/definitions/target' } : connectorUse('target', catalog.targets, opts.kinds),
       schedule: {
         type: 'object',
         additionalProperties: false,
@@ -236,7 +243,7 @@ export function buildPipelineSchema(catalog: ConnectorCatalog, opts: PipelineSch
               additionalProperties: false,
               required: ['url'],
               properties: {
-                url: { ...secretRefSchema, description: 'The webhook URL, always { env: NAME } or { file: path }: an incoming-webhook URL (Slack, Teams) lets anyone who has it post.' },
+                url: { ...(opts.published ? SECRET_REF : secretRefSchema), description: 'The webhook URL, always { env: NAME } or { file: path }: an incoming-webhook URL (Slack, Teams) lets anyone who has it post.' },
                 on: {
                   type: 'array',
                   minItems: 1,
