@@ -164,7 +164,7 @@ export const IntakeErrors = defineErrors({
   WEBHOOK_NOT_FOUND: { code: 'WEBHOOK_NOT_FOUND', disposition: 'reject', means: 'No intake listens at this path.', hint: "Send to the path of a pipeline's webhook source." },
   WEBHOOK_TOO_LARGE: { code: 'WEBHOOK_TOO_LARGE', disposition: 'reject', means: 'The body is larger than maxBodyBytes.', hint: 'Send a smaller body, or raise maxBodyBytes if such submissions are genuine.' },
   WEBHOOK_CONTENT_TYPE: { code: 'WEBHOOK_CONTENT_TYPE', disposition: 'reject', means: 'The content type is not JSON in UTF-8.', hint: 'Send Content-Type: application/json with a UTF-8 body.' },
-  WEBHOOK_NOT_JSON: { code: 'WEBHOOK_NOT_JSON', disposition: 'reject', means: 'The body is empty, not UTF-8, or not JSON.', hint: 'Send the submission as one JSON object.' },
+  WEBHOOK_NOT_JSON: { code: 'WEBHOOK_NOT_JSON', disposition: 'reject', means: 'The body is empty, not UTF-8, or not JSON; the error gives the line, column and byte offset of the fault, never the body.', hint: 'Send the submission as one JSON object.' },
   WEBHOOK_TOO_DEEP: {
     code: 'WEBHOOK_TOO_DEEP',
     disposition: 'reject',

@@ -28,6 +28,13 @@ export const PipelineCodes = defineErrors({
     means: 'The state store schema could not be brought up to date.',
     hint: 'Read the database error in the message, fix its cause (permissions, disk space), and run again; the migration is retried whole.',
   },
+  DB_TRANSACTION_UNSETTLED: {
+    code: 'DB_TRANSACTION_UNSETTLED',
+    disposition: 'retry',
+    means:
+      "A COMMIT or ROLLBACK on the state store or a SQL target failed, most often because the connection was lost; the connection was closed, and whether a failed COMMIT took effect is the database's to say. Logged as a warning naming the action, the dialect and the database's code, never its message; the operation that ran it fails with its own code.",
+    hint: 'Check the database and the network between them. What failed is retried (a pass, a request); the ledger and the target key decide from what the database holds, so nothing is delivered twice.',
+  },
   LEDGER_ILLEGAL_TRANSITION: {
     code: 'LEDGER_ILLEGAL_TRANSITION',
     disposition: 'fatal',

@@ -6,6 +6,8 @@
 import pino, { type Logger } from 'pino';
 import { isCoded } from '../lib/errors.js';
 import { scrubMessage } from '../lib/redact.js';
+import { reportTransactionFailures } from '../lib/sequelize-transactions.js';
+import { PipelineCodes } from '../pipelines/pipeline.errors.js';
 
 /** Paths whose values are never logged, whatever they hold. */
 export const REDACTED_PATHS = [
@@ -85,4 +87,19 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   if (opts.destination) return pino(options, opts.destination);
   if (pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: 2, colorize: true } } });
   return pino(options, pino.destination(2));
+}
+
+/**
+ * Sends every failed COMMIT or ROLLBACK (state store or SQL target) to
+ * `log` as a `DB_TRANSACTION_UNSETTLED` warning with the action, dialect
+ * and database code, instead of Sequelize's raw line on stderr (which
+ * carries the database's message). `log` may be a function making the
+ * logger when the first failure comes.
+ */
+export function logTransactionFailures(log: Logger | (() => Logger)): void {
+  let made: Logger | undefined = typeof log === 'function' ? undefined : log;
+  reportTransactionFailures((f) => {
+    made ??= (log as () => Logger)();
+    made.warn({ code: PipelineCodes.DB_TRANSACTION_UNSETTLED.code, ...f }, `a database ${f.action.toUpperCase()} failed${f.dbCode ? ` (code ${f.dbCode})` : ''}; its connection was closed`);
+  });
 }

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 /** Process entry point of the `rekey` command. */
 import { describeError, run } from './cli.js';
+import { createLogger, logTransactionFailures } from './logging.js';
+
+logTransactionFailures(() => createLogger());
 
 run(process.argv.slice(2)).then(
   (code) => {

@@ -52,13 +52,14 @@ function refuse(req: FastifyRequest, reply: FastifyReply, pipeline: string | und
   return reply.code(err.status).header('x-request-id', id).send(err.toBody(id));
 }
 
+/** The refusal of an error Fastify raised; names Fastify's code, never its message (which may quote what was sent). */
 function fromFastify(err: { code?: string; statusCode?: number; message: string }, maxBodyBytes: number | undefined): IntakeError {
   if (err instanceof IntakeError) return err;
   if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return new IntakeError(IntakeErrors.WEBHOOK_TOO_LARGE, `the body is larger than ${maxBodyBytes ?? 'the limit of'} bytes`, maxBodyBytes ? { maxBodyBytes } : {});
   }
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new IntakeError(IntakeErrors.WEBHOOK_CONTENT_TYPE, 'the body must be JSON in UTF-8 (Content-Type: application/json)');
-  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return new IntakeError(IntakeErrors.WEBHOOK_NOT_JSON, `the request could not be read: ${err.message}`);
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return new IntakeError(IntakeErrors.WEBHOOK_NOT_JSON, `the request could not be read (${err.code ?? `HTTP ${err.statusCode}`})`);
   return new IntakeError(IntakeErrors.WEBHOOK_UNAVAILABLE, 'the submission could not be recorded; nothing was stored, send it again later', {}, 5);
 }
 

@@ -15,6 +15,7 @@ import addFormats from 'ajv-formats';
 import type { ConnectorDef, ConnectorEnv, PushIntake, Source, SourceItem } from '../connector.types.js';
 import { IntakeErrors } from '../connector.errors.js';
 import { jsonTextDeeperThan } from '../../lib/json-depth.js';
+import { jsonFault, positionOf, utf8Fault, type TextPosition } from '../../lib/json-syntax.js';
 import { IntakeError } from './intake.errors.js';
 import { intakeRoute } from './intake.route.js';
 import { checkSignature, checkTimestamp } from './signature.js';
@@ -63,14 +64,25 @@ function loadSchema(file: string): ValidateFunction {
 }
 
 /**
- * The reason of a `JSON.parse` error without the input V8 quotes in it
- * (`Unexpected token 'S', "{"name": "Siân..." is not valid JSON`): the
- * refusal is logged, and a log never holds a citizen's value.
+ * The refusal of a body that is empty, not UTF-8 or not JSON, naming a
+ * fixed reason and where (line, column, byte offset) and never any of the
+ * body: the refusal is logged, and a log never holds a citizen's value
+ * (V8's `JSON.parse` message quotes the text around the fault).
  */
-function jsonProblem(e: SyntaxError): string {
-  if (!/ is not valid JSON$/.test(e.message)) return e.message;
-  const snippet = e.message.search(/, (\.\.\.)?"/);
-  return snippet > 0 ? e.message.slice(0, snippet) : 'unexpected content';
+function notJson(raw: Buffer, text: string | undefined): IntakeError {
+  if (raw.length === 0) return new IntakeError(IntakeErrors.WEBHOOK_NOT_JSON, 'the body is empty');
+  const bom = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+  const at = (what: string, p: TextPosition) =>
+    new IntakeError(IntakeErrors.WEBHOOK_NOT_JSON, `${what} at line ${p.line}, column ${p.column} (byte ${p.byteOffset})`, { line: p.line, column: p.column, byteOffset: p.byteOffset });
+  if (text === undefined) {
+    const bad = utf8Fault(raw) ?? raw.length;
+    const before = new TextDecoder('utf-8').decode(raw.subarray(bom, bad));
+    return at('the body is not UTF-8', { ...positionOf(before, before.length), byteOffset: bad });
+  }
+  const fault = jsonFault(text);
+  if (!fault) return new IntakeError(IntakeErrors.WEBHOOK_NOT_JSON, 'the body is not JSON');
+  const p = positionOf(text, fault.index);
+  return at(`the body is not JSON: ${fault.reason}`, { ...p, byteOffset: p.byteOffset + bom });
 }
 
 function problemOf(e: ErrorObject): SchemaProblem {
@@ -161,7 +173,8 @@ export class WebhookSource implements Source {
 
   /**
    * Checks the body: the signature over timestamp and raw bytes
-   * (`WEBHOOK_BAD_SIGNATURE`), then UTF-8 JSON (`WEBHOOK_NOT_JSON`) nested
+   * (`WEBHOOK_BAD_SIGNATURE`), then UTF-8 JSON (`WEBHOOK_NOT_JSON`, naming
+   * the line, column and byte of the fault, never the body's text) nested
    * no deeper than `maxDepth` (`WEBHOOK_TOO_DEEP`, before anything recursive
    * touches it), an object (`WEBHOOK_NOT_OBJECT`) passing the schema
    * (`WEBHOOK_SCHEMA`, with `problems`). Call after {@link checkHeaders} passed. Resolves the parsed
@@ -171,13 +184,12 @@ export class WebhookSource implements Source {
     const sig = checkSignature(this.key, header(headers, this.settings.timestampHeader)!.trim(), raw, header(headers, this.settings.signatureHeader)!);
     if (!sig.ok) throw new IntakeError(IntakeErrors.WEBHOOK_BAD_SIGNATURE, 'the signature does not match the body and timestamp');
     let body: unknown;
-    let text: string;
+    let text: string | undefined;
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
       body = JSON.parse(text);
-    } catch (e) {
-      const why = raw.length === 0 ? 'the body is empty' : e instanceof SyntaxError ? `the body is not JSON: ${jsonProblem(e)}` : 'the body is not UTF-8';
-      throw new IntakeError(IntakeErrors.WEBHOOK_NOT_JSON, why);
+    } catch {
+      throw notJson(raw, text);
     }
     const { maxDepth } = this.settings;
     if (jsonTextDeeperThan(text, maxDepth)) {

@@ -224,11 +224,17 @@ describe('rekey audit export filters and offline verification (as processes)', (
       rekey(['audit', 'verify', '--state', url], dir, { ...env, REKEY_AUDIT_CHECKPOINTS: join(dir, 'worm') }),
     ]);
     expect(plain.code).toBe(0);
-    expect(plain.stdout).toMatch(/^audit log OK: \d+ entries, 0 checkpoint\(s\) matched\nno external checkpoint: a rewrite of the whole chain or of its tail cannot be detected; see docs\/audit-checkpoints.md\n$/);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, externalCheckpoints: 0, lastExternalCheckpoint: null, warning: NO_EXTERNAL_CHECKPOINT });
+    expect(plain.stdout).toMatch(
+      /^audit log OK: (\d+) entries, 0 checkpoint\(s\) matched\nproved: the internal hash chain only: seqs 1\.\.\1 match their hashes and each links to the one before\nnot proved: entries 1\.\.\1 are not covered by any signed checkpoint: a rewrite of the whole chain or of its tail cannot be detected\nno external checkpoint: a rewrite of the whole chain or of its tail cannot be detected; see docs\/audit-checkpoints.md\n$/,
+    );
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, externalCheckpoints: 0, lastExternalCheckpoint: null, warning: NO_EXTERNAL_CHECKPOINT, lastCheckpoint: null, checkpointsFrom: null });
     expect(held.code).toBe(0);
     const cpSeq = Math.max(...(await readCheckpointFile(join(dir, 'worm'))).map((c) => c.seq));
-    expect(held.stdout).toMatch(new RegExp(`^audit log OK: \\d+ entries, 1 checkpoint\\(s\\) matched\nentries after seq ${cpSeq}, the last external checkpoint, are not covered by one yet\n$`));
+    expect(held.stdout).toMatch(
+      new RegExp(
+        `^audit log OK: (\\d+) entries, 1 checkpoint\\(s\\) matched\nproved: the hash chain, seqs 1\\.\\.\\1, and that seqs 1\\.\\.${cpSeq} are the chain signed by the checkpoint at seq ${cpSeq} \\(from the external copy\\)\nnot proved: entries after seq ${cpSeq} \\(seqs ${cpSeq + 1}\\.\\.\\1\\) are not covered by any signed checkpoint: a rewrite of them cannot be detected until the next checkpoint\n$`,
+      ),
+    );
   });
 
   it('records each export on the audit log (audit-exported) after the range it covers, so the export still verifies; a refused one writes nothing', async () => {
@@ -273,5 +279,66 @@ describe('rekey audit export filters and offline verification (as processes)', (
     expect(refused.map((r) => r.code)).toEqual([1, 2]);
     expect(await logged()).toHaveLength(head + 2);
     expect((await cli('audit', 'verify')).code).toBe(0);
+  });
+});
+
+describe('rekey audit verify with a verify key: what it proved and what it did not (as processes)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-audit-proved-'));
+  const url = `sqlite:${join(dir, 'state.sqlite')}`;
+  const keys = join(dir, 'keys');
+  const pub = join(keys, 'audit-verify.pub.pem');
+  const bare = { REKEY_AUDIT_SIGNING_KEY: '', REKEY_AUDIT_VERIFY_KEY: '', REKEY_AUDIT_CHECKPOINTS: '' };
+  const verify = (args: string[], env: Record<string, string> = {}) => rekey(['audit', 'verify', '--state', url, ...args], dir, { ...bare, ...env });
+  const json = async (args: string[], env: Record<string, string> = {}) => {
+    const r = await verify([...args, '--json'], env);
+    return { code: r.code, ...(JSON.parse(r.stdout) as Record<string, unknown>) } as Record<string, unknown>;
+  };
+
+  beforeAll(async () => {
+    await seed(url);
+    expect((await rekey(['audit', 'keygen', keys])).code).toBe(0);
+  }, 90_000);
+
+  it('exits 3 when a verify key is given and no checkpoint exists, saying it proved the internal chain only; 0 without a key', async () => {
+    const [byOption, byEnv, noKey, asJson] = await Promise.all([verify(['--public-key', pub]), verify([], { REKEY_AUDIT_VERIFY_KEY: pub }), verify([]), json(['--public-key', pub])]);
+    for (const r of [byOption, byEnv]) {
+      expect(r.code).toBe(3);
+      expect(r.stdout).toMatch(/^audit log OK: (\d+) entries, 0 checkpoint\(s\) matched\nproved: the internal hash chain only: seqs 1\.\.\1 match their hashes and each links to the one before\n/);
+      expect(r.stdout).toMatch(/\nnot proved: entries 1\.\.\d+ are not covered by any signed checkpoint: /);
+      expect(r.stdout).toMatch(/\na verify key was given but no signed checkpoint was found to hold the chain to \(exit 3\)\n$/);
+    }
+    expect(noKey.code).toBe(0);
+    expect(noKey.stdout).toContain('\nproved: the internal hash chain only: ');
+    expect(noKey.stdout).not.toContain('a verify key was given');
+    expect(asJson).toMatchObject({ code: 3, ok: true, checkpoints: 0, lastCheckpoint: null, checkpointsFrom: null, proved: expect.stringMatching(/^the internal hash chain only/) });
+  });
+
+  it('says how far a checkpoint holds the chain and that the entries after it are not covered, from the store or the external copy', async () => {
+    const signing = join(keys, 'audit-signing.key.pem');
+    expect((await rekey(['audit', 'checkpoint', '--key', signing, '--state', url], dir, bare)).code).toBe(0);
+    const stored = await json(['--public-key', pub]);
+    const s = stored.lastCheckpoint as number;
+    expect(stored).toMatchObject({ code: 0, ok: true, checkpoints: 1, checkpointsFrom: 'state store', warning: NO_EXTERNAL_CHECKPOINT });
+    expect(stored.notProved).toBeNull();
+    expect((await rekey(['audit', 'export', '--format', 'json', '--state', url], dir, bare)).code).toBe(0);
+    const worm = join(dir, 'worm');
+    mkdirSync(worm);
+    expect((await rekey(['audit', 'checkpoint', '--key', signing, '--export', worm, '--state', url], dir, bare)).code).toBe(0);
+    const cps = await readCheckpointFile(worm);
+    const last = Math.max(...cps.map((c) => c.seq));
+    expect(last).toBeGreaterThan(s);
+    // An entry after the last checkpoint: an export is recorded on the log.
+    expect((await rekey(['audit', 'export', '--format', 'json', '--state', url], dir, bare)).code).toBe(0);
+    const [text, viaStore] = await Promise.all([verify(['--public-key', pub, '--checkpoints', worm]), verify(['--public-key', pub])]);
+    expect(text.code).toBe(0);
+    const n = last + 1;
+    expect(text.stdout).toBe(
+      `audit log OK: ${n} entries, ${cps.length} checkpoint(s) matched\n` +
+        `proved: the hash chain, seqs 1..${n}, and that seqs 1..${last} are the chain signed by the checkpoint at seq ${last} (from the external copy)\n` +
+        `not proved: entries after seq ${last} (seqs ${n}..${n}) are not covered by any signed checkpoint: a rewrite of them cannot be detected until the next checkpoint\n`,
+    );
+    expect(viaStore.code).toBe(0);
+    expect(viaStore.stdout).toContain(`(kept in the state store)\nnot proved: entries after seq ${last} (seqs ${n}..${n}) are not covered by any signed checkpoint`);
+    expect(viaStore.stdout).toMatch(/\nno external checkpoint: .*\n$/);
   });
 });

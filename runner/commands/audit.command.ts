@@ -1,6 +1,7 @@
 /**
  * `rekey audit verify|export|checkpoint|keygen`: check the hash chain (exit
- * 1 when broken) in the state store or, offline, in a `jsonl` export; export
+ * 1 when broken; 3 when a verify key was given and no signed checkpoint
+ * holds any of it) in the state store or, offline, in a `jsonl` export; export
  * it; sign its head; make a signing key pair. Keys come from the deployer:
  * `REKEY_AUDIT_SIGNING_KEY` (PEM private key file) and
  * `REKEY_AUDIT_VERIFY_KEY` (PEM public key file); external checkpoints from
@@ -48,16 +49,57 @@ function bound(name: string): (v: string) => number | Date {
 /** What `rekey audit verify` says when no external checkpoint holds the chain. */
 export const NO_EXTERNAL_CHECKPOINT = 'no external checkpoint: a rewrite of the whole chain or of its tail cannot be detected; see docs/audit-checkpoints.md';
 
-/** The store's verdict, with what the external checkpoints covered. */
-type StoreVerify = VerifyResult & { externalCheckpoints: number; lastExternalCheckpoint: number | null; warning?: string };
+/**
+ * The store's verdict, with what the checkpoints covered: `proved` says in
+ * words what the run showed, `notProved` what it could not (null when a
+ * signed checkpoint covers the last entry), `lastCheckpoint` the seq of the
+ * last checkpoint checked and `checkpointsFrom` where the checkpoints came
+ * from.
+ */
+type StoreVerify = VerifyResult & {
+  externalCheckpoints: number;
+  lastExternalCheckpoint: number | null;
+  warning?: string;
+  proved?: string;
+  notProved?: string | null;
+  lastCheckpoint?: number | null;
+  checkpointsFrom?: 'external' | 'state store' | null;
+};
 
-function verifyText(r: StoreVerify): string {
+/** Exit code of `rekey audit verify` when a verify key was given and the chain is intact but no signed checkpoint covers any of it. */
+export const VERIFY_UNPROVEN_EXIT = 3;
+
+/**
+ * What an intact chain of `entries` entries checked against `used`
+ * checkpoints (all matched; `external` when they came from the write-once
+ * copy) proved and did not.
+ */
+export function coverage(entries: number, used: readonly SignedCheckpoint[], external: boolean): Pick<StoreVerify, 'proved' | 'notProved' | 'lastCheckpoint' | 'checkpointsFrom'> {
+  const last = used.length ? Math.max(...used.map((c) => c.seq)) : null;
+  if (last === null) {
+    return {
+      proved: entries ? `the internal hash chain only: seqs 1..${entries} match their hashes and each links to the one before` : 'the log is empty',
+      notProved: entries ? `entries 1..${entries} are not covered by any signed checkpoint: a rewrite of the whole chain or of its tail cannot be detected` : null,
+      lastCheckpoint: null,
+      checkpointsFrom: null,
+    };
+  }
+  const from = external ? 'external' : 'state store';
+  return {
+    proved: `the hash chain, seqs 1..${entries}, and that seqs 1..${last} are the chain signed by the checkpoint at seq ${last} (${external ? 'from the external copy' : 'kept in the state store'})`,
+    notProved: last < entries ? `entries after seq ${last} (seqs ${last + 1}..${entries}) are not covered by any signed checkpoint: a rewrite of them cannot be detected until the next checkpoint` : null,
+    lastCheckpoint: last,
+    checkpointsFrom: from,
+  };
+}
+
+function verifyText(r: StoreVerify, unproven: boolean): string {
   if (!r.ok) return `audit log BROKEN at seq ${r.firstBad!.seq}: ${r.firstBad!.problem}: ${r.firstBad!.detail} (${r.entries} entries verified before it)\n`;
-  const tail =
-    r.lastExternalCheckpoint !== null && r.lastExternalCheckpoint < r.entries
-      ? `entries after seq ${r.lastExternalCheckpoint}, the last external checkpoint, are not covered by one yet\n`
-      : '';
-  return `audit log OK: ${r.entries} entries, ${r.checkpoints} checkpoint(s) matched\n${r.warning ? `${r.warning}\n` : tail}`;
+  const lines = [`audit log OK: ${r.entries} entries, ${r.checkpoints} checkpoint(s) matched`, `proved: ${r.proved}`];
+  if (r.notProved) lines.push(`not proved: ${r.notProved}`);
+  if (r.warning) lines.push(r.warning);
+  if (unproven) lines.push(`a verify key was given but no signed checkpoint was found to hold the chain to (exit ${VERIFY_UNPROVEN_EXIT})`);
+  return `${lines.join('\n')}\n`;
 }
 
 function exportText(r: ExportVerifyResult): string {
@@ -93,7 +135,13 @@ function verify(audit: Command, result: CommandResult): void {
     .option('--export <file>', 'verify a `rekey audit export --format jsonl` file offline instead of the state store (no state store needed)')
     .option('--checkpoints <file|dir>', 'signed checkpoints (a .jsonl file or a folder of them) from the write-once copy (default: $REKEY_AUDIT_CHECKPOINTS when a folder)')
     .option('--public-key <pem>', 'public key file for the checkpoints (default: $REKEY_AUDIT_VERIFY_KEY)')
-    .addHelpText('after', '\nWithout external checkpoints, a rewrite of the whole chain or of its tail cannot be detected (see docs/audit-checkpoints.md).\nWith --export, a line past the last checkpoint the export covers fails: it cannot be told from an appended one.')
+    .addHelpText(
+      'after',
+      '\nIt says what it proved (the internal chain only, or up to the last signed checkpoint) and what it did not (entries after that checkpoint).\n' +
+        'Without external checkpoints, a rewrite of the whole chain or of its tail cannot be detected (see docs/audit-checkpoints.md).\n' +
+        `Exit 0 intact, 1 broken, ${VERIFY_UNPROVEN_EXIT} intact but a verify key was given (--public-key or REKEY_AUDIT_VERIFY_KEY) and no signed checkpoint was found.\n` +
+        'With --export, a line past the last checkpoint the export covers fails: it cannot be told from an appended one.',
+    )
     .action(async (opts: StateOptions & { export?: string; checkpoints?: string; publicKey?: string }, cmd: Command) => {
       const cpPath = await externalCheckpointPath(opts.checkpoints);
       const keyPath = opts.publicKey ?? process.env.REKEY_AUDIT_VERIFY_KEY ?? (opts.checkpoints ? undefined : process.env.REKEY_AUDIT_SIGNING_KEY);
@@ -108,19 +156,23 @@ function verify(audit: Command, result: CommandResult): void {
         result.code = r.ok ? 0 : 1;
         return;
       }
-      const v = await withLedger(opts.state, async (_l, log) => {
+      const { v, used } = await withLedger(opts.state, async (_l, log) => {
         const checkpoints = external.length ? external : publicKey ? await log.checkpoints() : [];
-        return log.verify({ checkpoints, publicKey });
+        return { v: await log.verify({ checkpoints, publicKey }), used: checkpoints };
       });
       const r: StoreVerify = {
         ...v,
         externalCheckpoints: external.length,
         lastExternalCheckpoint: external.length ? Math.max(...external.map((c) => c.seq)) : null,
         ...(external.length ? {} : { warning: NO_EXTERNAL_CHECKPOINT }),
+        ...(v.ok ? coverage(v.entries, used, external.length > 0) : {}),
       };
+      // A verify key asked for by name (not the signing key's, taken for convenience) means the caller expects checkpoints.
+      const keyAsked = Boolean(opts.publicKey || process.env.REKEY_AUDIT_VERIFY_KEY);
+      const unproven = r.ok && keyAsked && r.lastCheckpoint === null && r.entries > 0;
       if (opts.json) printJson(r);
-      else process.stdout.write(verifyText(r));
-      result.code = r.ok ? 0 : 1;
+      else process.stdout.write(verifyText(r, unproven));
+      result.code = !r.ok ? 1 : unproven ? VERIFY_UNPROVEN_EXIT : 0;
     },
     );
 }

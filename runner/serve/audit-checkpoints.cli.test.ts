@@ -118,7 +118,11 @@ describe('rekey serve writes signed audit checkpoints (as processes)', () => {
     expect((await readCheckpointFile(worm)).map((c) => c.seq)).toEqual(written.map((l) => l.seq));
     expect(served.stderr()).not.toContain(CHECKPOINTS_OFF);
     const verified = await rekey(['audit', 'verify', '--state', `sqlite:${join(dir, 'state.sqlite')}`], dir, { ...keys, REKEY_AUDIT_CHECKPOINTS: worm });
-    expect(verified).toMatchObject({ code: 0, stdout: `audit log OK: ${written[1]!.seq as number} entries, 2 checkpoint(s) matched\n` });
+    const head = written[1]!.seq as number;
+    expect(verified).toMatchObject({
+      code: 0,
+      stdout: `audit log OK: ${head} entries, 2 checkpoint(s) matched\nproved: the hash chain, seqs 1..${head}, and that seqs 1..${head} are the chain signed by the checkpoint at seq ${head} (from the external copy)\n`,
+    });
   }, 90_000);
 
   it('to an http URL with PUT and If-None-Match: *, and never overwrites what the store holds', async () => {

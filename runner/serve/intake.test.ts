@@ -123,9 +123,9 @@ describe('webhook intake over real HTTP into a real SQLite ledger', () => {
       ['stale', post(h.url, body, { timestamp: now - 301 }), 401, 'WEBHOOK_STALE', 'the signing time is 301 seconds old, more than the replay window of 300 seconds'],
       ['future', post(h.url, body, { timestamp: now + 400 }), 401, 'WEBHOOK_FUTURE', 'the signing time is 400 seconds ahead of the server clock, more than the replay window of 300 seconds'],
       ['oversized', post(h.url, { ...body, padding: 'x'.repeat(5000) }), 413, 'WEBHOOK_TOO_LARGE', 'the body is larger than 4096 bytes'],
-      ['not JSON', post(h.url, Buffer.from('{"form_name": "x",')), 400, 'WEBHOOK_NOT_JSON', 'the body is not JSON: Expected double-quoted property name in JSON at position 18'],
+      ['not JSON', post(h.url, Buffer.from('{"form_name": "x",')), 400, 'WEBHOOK_NOT_JSON', 'the body is not JSON: the text ends too soon at line 1, column 19 (byte 18)'],
       ['empty', post(h.url, Buffer.alloc(0)), 400, 'WEBHOOK_NOT_JSON', 'the body is empty'],
-      ['not UTF-8', post(h.url, Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d])), 400, 'WEBHOOK_NOT_JSON', 'the body is not UTF-8'],
+      ['not UTF-8', post(h.url, Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d])), 400, 'WEBHOOK_NOT_JSON', 'the body is not UTF-8 at line 1, column 3 (byte 2)'],
       ['array', post(h.url, [body]), 422, 'WEBHOOK_NOT_OBJECT', 'a submission must be a JSON object, not an array'],
       ['text/plain', post(h.url, body, { contentType: 'text/plain' }), 415, 'WEBHOOK_CONTENT_TYPE', 'the body must be JSON in UTF-8 (Content-Type: application/json), not "text/plain"'],
       ['latin1', post(h.url, body, { contentType: 'application/json; charset=iso-8859-1' }), 415, 'WEBHOOK_CONTENT_TYPE', 'the body must be JSON in UTF-8 (Content-Type: application/json), not "application/json; charset=iso-8859-1"'],
@@ -269,6 +269,45 @@ describe('webhook intake over real HTTP into a real SQLite ledger', () => {
     }
     expect(h.scheduler.pipelines[0]?.lastError).toBeUndefined();
     expect(state).toBe('delivered');
+  });
+
+  it('refuses a body that is not JSON naming only the code and the position, in the answer and in the log (canary)', async () => {
+    const h = await serve();
+    // Each fault sits on the canary: V8 quoted the text around it ("Unexpected token 'Ž', "…Žofia…" is not valid JSON").
+    const cases: [string, Buffer, Record<string, unknown>][] = [
+      ['a bare word', Buffer.from('{"form_name": "x",\n  "name": Žofia Zqx7Canary}'), { line: 2, column: 11, byteOffset: 29, reason: 'an unexpected character' }],
+      ['a bad literal', Buffer.from('{"nino": "QQ123456C", "ok": trZqx7Canary}'), { line: 1, column: 31, byteOffset: 30, reason: 'an unexpected character' }],
+      ['text after it', Buffer.from('{"a": 1} Žofia Zqx7Canary'), { line: 1, column: 10, byteOffset: 9, reason: 'more after the JSON value' }],
+      ['a cut string', Buffer.from('{"name": "Žofia Zqx7Canary'), { line: 1, column: 27, byteOffset: 27, reason: 'the text ends too soon' }],
+      ['not UTF-8', Buffer.concat([Buffer.from('{"name": "Žofia Zqx7Canary'), Buffer.from([0xff]), Buffer.from('"}')]), { line: 1, column: 27, byteOffset: 27 }],
+    ];
+    for (const [name, raw, want] of cases) {
+      const res = await post(h.url, raw);
+      const { reason, ...position } = want;
+      const what = reason === undefined ? 'the body is not UTF-8' : `the body is not JSON: ${String(reason)}`;
+      expect({ name, status: res.status, error: errorOf(res) }).toEqual({
+        name,
+        status: 400,
+        error: { code: 'WEBHOOK_NOT_JSON', message: `${what} at line ${position.line}, column ${position.column} (byte ${position.byteOffset})`, requestId: res.headers.get('x-request-id'), ...position },
+      });
+    }
+    const logged = h.logs.join('');
+    expect(logged.match(/"code":"WEBHOOK_NOT_JSON"/g)).toHaveLength(cases.length);
+    expect(logged).toContain('at line 2, column 11 (byte 29)');
+    for (const canary of ['Zqx7Canary', 'Žofia', 'QQ123456C', 'Ž', 'trZ']) expect(logged).not.toContain(canary);
+    expect(await ledgerKeys(h)).toEqual([]);
+  });
+
+  it('refuses a body nested 10,000 levels deep, and one malformed beneath that depth, without a word of it in the log', async () => {
+    const h = await serve({ maxBodyBytes: 1024 * 1024 });
+    const deep = '['.repeat(10_000) + '"Žofia Zqx7Canary"' + ']'.repeat(10_000);
+    const tooDeep = await post(h.url, Buffer.from(`{"a":${deep}}`));
+    expect(errorOf(tooDeep)).toMatchObject({ code: 'WEBHOOK_TOO_DEEP', maxDepth: 64 });
+    const broken = await post(h.url, Buffer.from(`{"a":${deep.replace('"Žofia Zqx7Canary"', 'Žofia Zqx7Canary')}}`));
+    expect(errorOf(broken)).toMatchObject({ code: 'WEBHOOK_NOT_JSON', message: 'the body is not JSON: an unexpected character at line 1, column 10006 (byte 10005)' });
+    const logged = h.logs.join('');
+    for (const canary of ['Zqx7Canary', 'Žofia', 'Ž', 'Maximum call stack']) expect(logged).not.toContain(canary);
+    expect(logged).toContain('"code":"WEBHOOK_TOO_DEEP"');
   });
 
   it('logs request ids and refusals, never bodies, personal data or the secret', async () => {

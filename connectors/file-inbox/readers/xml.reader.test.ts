@@ -168,6 +168,15 @@ describe('XML reader', () => {
     ]);
   });
 
+  it('names the depth limit for a record nested 10,000 elements deep, never a stack overflow, and reads on', async () => {
+    const deep = `<submission>${'<a>'.repeat(10_000)}Zqx7Canary${'</a>'.repeat(10_000)}</submission>`;
+    const xml = `<submissions>\n${deep}\n<submission><ref>B</ref></submission>\n</submissions>`;
+    const items = await readAll(await writeInput(dir, 'deep.xml', xml), { xml: { recordPath } });
+    expect(values(items)).toEqual([{ ref: 'B' }]);
+    expect(failures(items)).toEqual([{ ok: false, error: { code: 'INPUT_TOO_DEEP', message: 'elements nest deeper than 64 levels (xml.maxDepth)' }, at: { file: expect.any(String), record: 1, line: 2 } }]);
+    expect(JSON.stringify(items)).not.toMatch(/Maximum call stack|Zqx7Canary/);
+  });
+
   it('reports a wrong root, a second root and a stray end tag as file errors', async () => {
     const wrong = await writeInput(dir, 'wrong.xml', '<forms><form/></forms>');
     expect(failures(await readAll(wrong, { xml: { recordPath } }))).toEqual([
