@@ -1,0 +1,62 @@
+/** `rekey test` as a process: which cases file it runs, and what it makes of a faulty one. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { rekey } from '../cli.test-helpers.js';
+
+function tmp(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-test-cli-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const mapping = ['mapping: people', 'tests: ./people.cases.yaml', 'fields:', '  REF: { from: ref, required: true }', '  NAME: { from: name, transform: [upper] }', ''].join('\n');
+
+const goodCases = ['mapping: ./people.yaml', 'cases:', '  - name: good', '    submission: { ref: R1, name: lee }', '    expect:', '      record: { REF: R1, NAME: LEE }', ''].join('\n');
+
+/** Two cases whose `expect` is misspelt: nothing in them is checked. */
+const badCases = [
+  'mapping: ./people.yaml',
+  'cases:',
+  '  - name: first',
+  '    submission: { ref: R1, name: lee }',
+  '    expct:',
+  '      record: { REF: R1, NAME: WRONG }',
+  '  - name: second',
+  '    submission: { ref: R2, name: li }',
+  '    expct:',
+  '      record: { REF: R2, NAME: WRONG }',
+  '',
+].join('\n');
+
+describe('rekey test CASES-FILE', () => {
+  it('runs the cases file it is given, not the one the mapping names', async () => {
+    const wrong = ['mapping: ./people.yaml', 'cases:', '  - name: other file', '    submission: { ref: R9, name: x }', '    expect:', '      record: { NAME: NOT-X }', ''].join('\n');
+    const dir = tmp({ 'people.yaml': mapping, 'people.cases.yaml': goodCases, 'other.cases.yaml': wrong });
+    const r = await rekey(['test', join(dir, 'other.cases.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('✗ other file');
+    expect(r.stdout).not.toContain('✓ good');
+    expect(r.stdout.endsWith('0 passed, 1 failed\n')).toBe(true);
+  });
+
+  it('refuses a case with an unknown key (a misspelt expect), located, with a suggestion', async () => {
+    const dir = tmp({ 'people.yaml': mapping, 'people.cases.yaml': goodCases, 'bad.cases.yaml': badCases });
+    const r = await rekey(['test', join(dir, 'bad.cases.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${join(dir, 'bad.cases.yaml')}:5:5 unknown key "expct" under cases[0], did you mean "expect"?`);
+    expect(r.stderr).toContain(`${join(dir, 'bad.cases.yaml')}:9:5 unknown key "expct" under cases[1], did you mean "expect"?`);
+    expect(r.stdout).not.toMatch(/[1-9]\d* passed/);
+  });
+
+  it('runs both a mapping (its own cases) and a second cases file of the same mapping', async () => {
+    const more = goodCases.replace('name: good', 'name: more');
+    const dir = tmp({ 'people.yaml': mapping, 'people.cases.yaml': goodCases, 'more.cases.yaml': more });
+    const r = await rekey(['test', join(dir, 'people.yaml'), join(dir, 'more.cases.yaml')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('✓ good');
+    expect(r.stdout).toContain('✓ more');
+    expect(r.stdout.endsWith('2 passed, 0 failed\n')).toBe(true);
+  });
+});
