@@ -60,3 +60,37 @@ describe('rekey test CASES-FILE', () => {
     expect(r.stdout.endsWith('2 passed, 0 failed\n')).toBe(true);
   });
 });
+
+describe('rekey test: case inputs in YAML', () => {
+  it('reads an input file written as YAML (.yaml or .yml) as well as JSON', async () => {
+    const cases = [
+      'cases:',
+      '  - name: yaml input',
+      '    input: ./r1.yaml',
+      '    expect:',
+      '      record: { REF: R1, NAME: LEE }',
+      '  - name: yml input',
+      '    input: ./r2.yml',
+      '    expect:',
+      '      record: { REF: R2, NAME: LI }',
+      '  - name: json input',
+      '    input: ./r3.json',
+      '    expect:',
+      '      record: { REF: R3, NAME: LO }',
+      '',
+    ].join('\n');
+    const dir = tmp({ 'people.yaml': mapping, 'people.cases.yaml': cases, 'r1.yaml': '# a sample\nref: R1\nname: lee\n', 'r2.yml': 'ref: R2\nname: li\n', 'r3.json': '{"ref":"R3","name":"lo"}' });
+    const r = await rekey(['test', join(dir, 'people.yaml')]);
+    expect(r.stdout).toBe([join(dir, 'people.yaml'), '  ✓ yaml input', '  ✓ yml input', '  ✓ json input', '3 passed, 0 failed', ''].join('\n'));
+    expect(r.code).toBe(0);
+  });
+
+  it('fails a case whose YAML input cannot be read, saying where', async () => {
+    const cases = ['cases:', '  - name: broken', '    input: ./r1.yaml', '    expect:', '      record: { REF: R1 }', ''].join('\n');
+    const dir = tmp({ 'people.yaml': mapping, 'people.cases.yaml': cases, 'r1.yaml': 'ref: R1\nname: [lee\n' });
+    const r = await rekey(['test', join(dir, 'people.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('  ✗ broken');
+    expect(r.stdout).toMatch(new RegExp(`people\\.cases\\.yaml:2:5 input ${join(dir, 'r1.yaml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+ `));
+  });
+});

@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { formatProblem, type CompiledMapping } from '../../mappings/index.js';
 import { compareCase, parseCases, type CaseDiff, type GoldenCase } from '../../mappings/golden.js';
 import { parse as parseYaml } from 'yaml';
+import { YamlSource } from '../../lib/yaml-source.js';
 import { loadMappingFile } from '../mapping-files.js';
 import { kindOf } from './validate.command.js';
 import type { CommandResult } from '../cli.js';
@@ -55,9 +56,18 @@ export function casesFileOf(mappingFile: string, compiled: CompiledMapping): str
   return mappingFile.replace(/\.ya?ml$/, '') + '.cases.yaml';
 }
 
-async function loadInput(c: GoldenCase, casesFile: string): Promise<unknown> {
+/**
+ * A case's submission: inline, or read from its `input` file (relative to
+ * the cases file), YAML when it ends in `.yaml`/`.yml`, else JSON.
+ */
+export async function loadInput(c: GoldenCase, casesFile: string): Promise<unknown> {
   if (c.input === undefined) return c.submission;
-  return JSON.parse(await readFile(resolve(dirname(casesFile), c.input), 'utf8')) as unknown;
+  const file = resolve(dirname(casesFile), c.input);
+  const text = await readFile(file, 'utf8');
+  if (!/\.ya?ml$/i.test(file)) return JSON.parse(text) as unknown;
+  const src = new YamlSource(file, text);
+  if (src.problems.length) throw new Error(`input ${src.problems.map(formatProblem).join('; ')}`);
+  return src.value;
 }
 
 /** Runs every case of `casesFile` against `compiled`. Problems in the cases file are returned as strings. */
