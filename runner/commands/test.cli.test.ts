@@ -1,9 +1,9 @@
 /** `rekey test` as a process: which cases file it runs, and what it makes of a faulty one. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rekey } from '../cli.test-helpers.js';
+import { rekey, root } from '../cli.test-helpers.js';
 
 function tmp(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-test-cli-'));
@@ -92,5 +92,22 @@ describe('rekey test: case inputs in YAML', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('  ✗ broken');
     expect(r.stdout).toMatch(new RegExp(`people\\.cases\\.yaml:2:5 input ${join(dir, 'r1.yaml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+:\\d+ `));
+  });
+});
+
+describe('the golden cases of docs/mapping-language.md', () => {
+  it('run as the document shows', async () => {
+    const doc = readFileSync(join(root, 'docs/mapping-language.md'), 'utf8');
+    const start = doc.indexOf('\n## Golden cases\n');
+    expect(start).toBeGreaterThan(0);
+    const section = doc.slice(start, doc.indexOf('\n## ', start + 1));
+    const files: Record<string, string> = {};
+    for (const [, body] of section.matchAll(/```yaml\n(# (\S+)\n[\s\S]*?)```/g)) files[/^# (\S+)/.exec(body!)![1]!] = body!;
+    expect(Object.keys(files)).toEqual(['people.yaml', 'people.cases.yaml', 'too-young.yaml']);
+    const [, command, output] = /```console\n\$ (.*)\n([\s\S]*?)```/.exec(section)!;
+    const dir = tmp(files);
+    const r = await rekey(command!.split(' ').slice(1), dir);
+    expect(r.stdout).toBe(output);
+    expect(r.code).toBe(0);
   });
 });
