@@ -1,9 +1,10 @@
 /** `rekey preview` as a process: hints for misspelt paths, and its output when piped. */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rekey } from '../cli.test-helpers.js';
+import { rekey, root } from '../cli.test-helpers.js';
 
 function tmp(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-preview-cli-'));
@@ -44,5 +45,30 @@ describe('rekey preview: a required path that is not in the submission', () => {
       { field: 'REF', path: 'submision_reference', closest: 'submission_reference', message: 'this submission has no "submision_reference", did you mean "submission_reference"?' },
       { field: 'SURNAME', path: 'applicant.surnmae', closest: 'applicant.surname', message: 'this submission has no "applicant.surnmae", did you mean "applicant.surname"?' },
     ]);
+  });
+});
+
+/** Runs `rekey ARGS`, reads its standard output until `enough` characters, then closes the pipe (as `| head` does). */
+function readThenClose(args: string[], enough: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), ...args], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let seen = 0;
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      seen += d.length;
+      if (seen >= enough) child.stdout.destroy();
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+describe('rekey preview | head', () => {
+  it('ends quietly, exit 0, when the reader of its output goes away', async () => {
+    const many = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ submission_reference: `R${i}`, applicant: { surname: 'Lee' }, phone: '1' })));
+    const dir = tmp({ 'm.yaml': mapping.replace('submision_reference', 'submission_reference').replace('surnmae', 'surname'), 's.json': many });
+    const r = await readThenClose(['preview', join(dir, 'm.yaml'), join(dir, 's.json')], 200);
+    expect(r.stderr).toBe('');
+    expect(r).toMatchObject({ code: 0, signal: null });
   });
 });
