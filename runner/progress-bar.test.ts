@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { progressBar } from './progress-bar.js';
+import { formatSecondsLeft, progressBar } from './progress-bar.js';
 
 /** A terminal-like stream that keeps what is written to it. */
 class FakeTerminal extends Writable {
@@ -37,5 +37,11 @@ describe('progress bar', () => {
     for (const f of drawn) expect(f).not.toMatch(/LL|NULL|INF|NF/);
     for (const f of drawn.filter((d) => d.startsWith('delivering'))) expect(f).toMatch(/ \| ETA (\d+s|\d+m\d\ds|\d+h\d\dm)$/);
     expect(drawn.at(-1)).toMatch(/^delivering .* 3\/3 \| \d+\/s \| ETA 0s$/);
+  });
+});
+
+describe('formatSecondsLeft', () => {
+  it('writes seconds, minutes and hours', () => {
+    expect([0, 0.2, 42, 60, 185, 3600, 7620].map(formatSecondsLeft)).toEqual(['0s', '1s', '42s', '1m00s', '3m05s', '1h00m', '2h07m']);
   });
 });
