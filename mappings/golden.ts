@@ -58,8 +58,8 @@ export const casesSchema = {
         required: ['name', 'expect'],
         properties: {
           name: { type: 'string' },
-          input: { type: 'string', description: 'Submission file, relative to this file.' },
-          submission: { description: 'Inline submission.' },
+          input: { type: 'string', description: 'Submission file, relative to this file: JSON, or YAML when its name ends in .yaml or .yml.' },
+          submission: { description: 'Inline submission, written in YAML (or JSON flow style).' },
           expect: {
             type: 'object',
             additionalProperties: false,

@@ -20,6 +20,35 @@ describe('mapping loader: every problem, located', () => {
     expect(problemsOf(text)).toEqual(['m.yaml:5:23 unknown transform "uper", did you mean "upper"? (at fields.SURNAME.transform[1])']);
   });
 
+  it('suggests a transform by its synonyms too (uppercase is upper)', () => {
+    const text = lines('mapping: t', 'fields:', '  A:', '    from: a', '    transform: [strip, uppercase, { toUpper: 1 }, downcase, capitalize, frobnicate]');
+    expect(problemsOf(text)).toEqual([
+      'm.yaml:5:17 unknown transform "strip", did you mean "trim"? (at fields.A.transform[0])',
+      'm.yaml:5:24 unknown transform "uppercase", did you mean "upper"? (at fields.A.transform[1])',
+      'm.yaml:5:37 unknown transform "toUpper", did you mean "upper"? (at fields.A.transform[2].toUpper)',
+      'm.yaml:5:51 unknown transform "downcase", did you mean "lower"? (at fields.A.transform[3])',
+      'm.yaml:5:61 unknown transform "capitalize", did you mean "title"? (at fields.A.transform[4])',
+      'm.yaml:5:73 unknown transform "frobnicate" (at fields.A.transform[5])',
+    ]);
+  });
+
+  it("reports a transform's invalid regular expression alongside the schema's problems", () => {
+    const text = lines(
+      'mapping: t',
+      'fields:',
+      '  A: { from: a, transform: [{ replace: { pattern: "(", with: "" } }] }',
+      '  B: { from: b, transform: [{ extract: "[" }, { split: { pattern: "\\\\-", flags: u } }] }',
+      '  C: { form: c }',
+    );
+    expect(problemsOf(text)).toEqual([
+      'm.yaml:3:29 replace: argument "pattern" is not a valid regular expression: Invalid regular expression: /(/g: Unterminated group (at fields.A.transform[0])',
+      'm.yaml:4:29 extract: argument "pattern" is not a valid regular expression: Invalid regular expression: /[/: Unterminated character class (at fields.B.transform[0])',
+      'm.yaml:4:47 split: argument "pattern" is not a valid regular expression: Invalid regular expression: /\\-/gu: Invalid escape (at fields.B.transform[1])',
+      'm.yaml:5:3 field C needs one of from, answer, const, template, function (or a default) (at fields.C)',
+      'm.yaml:5:8 unknown key "form" under fields.C, did you mean "from"? (at fields.C.form)',
+    ]);
+  });
+
   it('reports wrong types with what was expected and what was found', () => {
     const text = lines('mapping: t', 'fields:', '  A:', '    const: x', '    required: yes', '    pii: 1');
     expect(problemsOf(text)).toEqual([

@@ -10,12 +10,14 @@ import { YamlSource, suggest, type DocPath } from '../lib/yaml-source.js';
 import { FORBIDDEN_KEYS } from './path.js';
 import { checkRef, checkRegex } from './ref.check.js';
 import { checkCondition } from './condition.check.js';
-import { TRANSFORMS } from './transforms/index.js';
+import { TRANSFORMS, type TransformDef, type TransformEnv } from './transforms/index.js';
+import { suggestTransform } from './transforms/synonyms.js';
 import type { Problem } from './mapping.errors.js';
 import type { FieldSpec, GroupSpec, LookupSpec, MappingSpec, RuleSpec, TransformStep } from './mapping.types.js';
 
 let mappingValidator: ValidateFunction | undefined;
 const argValidators = new Map<string, ValidateFunction>();
+const TRANSFORM_NAMES: ReadonlySet<string> = new Set(TRANSFORMS.keys());
 
 /** The published JSON Schema of mapping files. */
 export function mappingSchema(): object {
@@ -177,7 +179,7 @@ function readSteps(src: YamlSource, at: DocPath, raw: unknown, lookupNames: Set<
     }
     const def = TRANSFORMS.get(name);
     if (!def) {
-      src.report(typeof step === 'string' ? path : [...path, name], `unknown transform "${name}"${suggest(name, TRANSFORMS.keys())}`, typeof step !== 'string');
+      src.report(typeof step === 'string' ? path : [...path, name], `unknown transform "${name}"${suggestTransform(name, TRANSFORM_NAMES)}`, typeof step !== 'string');
       return;
     }
     if (def.args === undefined && args !== undefined && args !== null) {
@@ -197,9 +199,42 @@ function readSteps(src: YamlSource, at: DocPath, raw: unknown, lookupNames: Set<
       src.report([...path, name], `unknown lookup "${args}"${suggest(args, lookupNames)}`);
       return;
     }
+    const refused = argumentProblem(def, args);
+    if (refused !== undefined) {
+      src.report(path, `${name}: ${refused}`);
+      return;
+    }
     steps.push({ name, args, pos: src.pos(path) });
   });
   return steps;
+}
+
+/** Thrown by `NO_ENV`: the transform needs what only the compiler has (lookups, user functions). */
+class NeedsCompiler extends Error {}
+
+const NO_ENV: TransformEnv = {
+  lookup: () => {
+    throw new NeedsCompiler();
+  },
+  userFunction: () => {
+    throw new NeedsCompiler();
+  },
+};
+
+/**
+ * Why the transform would refuse `args` (an invalid regular expression, an
+ * unknown date token), tried here as the compiler will, so that it is
+ * reported with every other problem of the file rather than only once the
+ * file has none; undefined when it takes them or needs what only the
+ * compiler has. Same message as the compiler's.
+ */
+function argumentProblem(def: TransformDef, args: unknown): string | undefined {
+  try {
+    def.create(args as never, NO_ENV);
+    return undefined;
+  } catch (e) {
+    return e instanceof NeedsCompiler ? undefined : (e as Error).message;
+  }
 }
 
 function readRules(src: YamlSource, raw: unknown, fieldNames: Set<string>): RuleSpec[] {

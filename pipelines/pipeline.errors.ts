@@ -71,6 +71,12 @@ export const PipelineCodes = defineErrors({
     means: 'The pipeline is paused (`rekey pause` or the console): no pass runs, by schedule or by hand, until it is resumed. Submissions still arrive and wait in the ledger.',
     hint: '`rekey status` says who paused it and why; `rekey resume PIPELINE` lets it run again, or `rekey run --even-if-paused` runs one pass without resuming it.',
   },
+  PIPELINE_UNKNOWN: {
+    code: 'PIPELINE_UNKNOWN',
+    disposition: 'reject',
+    means: 'A command named a pipeline the state store holds nothing of: no submission, run or pause, under that name or its routes (`NAME~ROUTE`). Often a misspelt name, a pipeline file given for its name, or another --state.',
+    hint: 'Give the name of the pipeline (its `pipeline:` key), as `rekey status` lists them; check --state or REKEY_STATE_URL point at the store it runs with.',
+  },
   PIPELINE_ALREADY_PAUSED: {
     code: 'PIPELINE_ALREADY_PAUSED',
     disposition: 'reject',

@@ -64,6 +64,18 @@ export function describeError(e: unknown, debug: boolean): string {
   return `rekey: ${scrubMessage(message)}\n${stack}`;
 }
 
+/**
+ * Makes a broken pipe on `stream` (standard output read by `head`, a pager
+ * quit early) end the process quietly with `exit(0)`: the reader has all it
+ * wanted. Any other error of the stream is thrown as before.
+ */
+export function endQuietlyOnBrokenPipe(stream: NodeJS.WriteStream, exit: (code: number) => void): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    exit(0);
+  });
+}
+
 /** Runs the CLI with `argv` and resolves to the process exit code. */
 export async function run(argv: string[]): Promise<number> {
   const result: CommandResult = { code: 0 };

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /** Process entry point of the `rekey` command. */
-import { describeError, run } from './cli.js';
+import { describeError, endQuietlyOnBrokenPipe, run } from './cli.js';
 import { createLogger, logTransactionFailures } from './logging.js';
 
 logTransactionFailures(() => createLogger());
+for (const stream of [process.stdout, process.stderr]) endQuietlyOnBrokenPipe(stream, (code) => process.exit(code));
 
 run(process.argv.slice(2)).then(
   (code) => {

@@ -4,6 +4,7 @@
  */
 import type { MapResult } from '../mappings/index.js';
 import type { RecordLocation } from '../connectors/connector.types.js';
+import type { PathHint } from './preview-hints.js';
 
 /** One previewed record: its mapping result, or why it could not be read. */
 export interface PreviewItem {
@@ -11,6 +12,8 @@ export interface PreviewItem {
   key?: string;
   result?: MapResult;
   unreadable?: { code: string; message: string };
+  /** Required fields whose `from:` path the submission lacks, with the closest path it has. */
+  hints?: PathHint[];
 }
 
 const MASK = '***';
@@ -50,5 +53,6 @@ export function renderResult(item: PreviewItem): string {
   }
   for (const e of r.errors) out += `  error ${e.field}${e.source ? ` (from ${e.source})` : ''}: ${e.rule}: ${e.message}\n`;
   for (const n of r.notes) out += `  note  ${n.field}: ${n.rule}: ${n.message}\n`;
+  for (const h of item.hints ?? []) out += `  hint  ${h.field}: ${h.message}\n`;
   return out;
 }

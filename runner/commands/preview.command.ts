@@ -8,6 +8,7 @@ import { readFileRecords } from '../../connectors/file-inbox/readers/index.js';
 import { formatProblem, type CompiledMapping, type MapResult } from '../../mappings/index.js';
 import { loadMappingFile } from '../mapping-files.js';
 import { maskRecord, renderResult, type PreviewItem } from '../preview-output.js';
+import { missingPathHints } from '../preview-hints.js';
 import type { CommandResult } from '../cli.js';
 import type { InputFormat } from '../../connectors/connector.types.js';
 
@@ -46,10 +47,12 @@ export async function* previewRecords(mapping: CompiledMapping, file: string, op
     }
     const result: MapResult = mapping.map(item.value);
     const key = mapping.keyOf(item.value);
+    const hints = missingPathHints(mapping.spec, item.value, result);
     yield {
       at: item.at,
       ...(key !== undefined ? { key } : {}),
       result: opts.maskPii ? maskRecord(result, mapping.piiFields) : result,
+      ...(hints.length ? { hints } : {}),
     };
   }
 }

@@ -6,10 +6,10 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { formatProblem, type CompiledMapping } from '../../mappings/index.js';
+import { progressBar } from '../progress-bar.js';
 import { runPass } from '../../pipelines/flow/pass.js';
-import type { PassOptions, PassResult, Progress } from '../../pipelines/flow/flow.types.js';
+import type { PassOptions, PassResult } from '../../pipelines/flow/flow.types.js';
 import { loadPipelineFile } from '../pipeline-files.js';
 import { createLogger } from '../logging.js';
 import { flowPipeline, routedPipeline } from '../../pipelines/flow/flow-pipeline.js';
@@ -71,31 +71,6 @@ export function renderSummary(name: string, r: PassResult): string {
   for (const [k, v] of rows) out += `  ${k.padEnd(18)} ${String(v).padStart(8)}\n`;
   if (r.windowClosedUntil) out += `  the write window is closed; nothing delivered; it opens ${r.windowClosedUntil}\n`;
   return out;
-}
-
-function progressBar(enabled: boolean): { update(p: Progress): void; stop(): void } {
-  if (!enabled) return { update: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar(
-    { format: '{phase} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted}', hideCursor: true, stream: process.stderr },
-    cliProgress.Presets.shades_classic,
-  );
-  const started = Date.now();
-  let total = 0;
-  let active = false;
-  return {
-    update(p) {
-      const value = p.phase === 'reading' ? p.read : p.done;
-      total = Math.max(total, p.pending, value);
-      const rate = Math.round(value / Math.max(0.001, (Date.now() - started) / 1000));
-      if (!active) {
-        bar.start(total, value, { phase: p.phase, rate });
-        active = true;
-      }
-      bar.setTotal(total);
-      bar.update(value, { phase: p.phase, rate });
-    },
-    stop: () => active && bar.stop(),
-  };
 }
 
 /** The refusal of `rekey run` for a paused pipeline: who paused it, when, why, and the ways on. */

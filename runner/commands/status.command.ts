@@ -1,10 +1,13 @@
 /**
  * `rekey status [PIPELINE]`: per pipeline, submissions by state, conflicts
- * and the last run. Also home of the small helpers the state commands
+ * and the last run; a pipeline the store holds nothing of is refused. Also home of the small helpers the state commands
  * (status, dlq, replay, audit) share: `--state`/`--json`, opening the
  * ledger, tables, operator names.
  */
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { Ledger, LEDGER_STATES, type StateCounts } from '../../pipelines/ledger/ledger.js';
 import type { RunRow } from '../../pipelines/ledger/ledger.rows.js';
@@ -154,6 +157,36 @@ function casesText(s: PipelineStatus): string | undefined {
   return `${s.pipeline}: ${total} case${total === 1 ? '' : 's'} over routes ${s.routes.join(', ')}: ${parts.join(', ')}${hints.length ? ` (${hints.join('; ')})` : ''}`;
 }
 
+/** At most this many known names are listed when a name is not among them. */
+const LISTED = 10;
+
+/**
+ * Refuses (PIPELINE_UNKNOWN) a `pipeline` the store holds nothing of: no
+ * ledger row, run or control under its name, nor under a route of it
+ * (`pipeline~ROUTE`, so a routed pipeline whose rows are all in its lanes is
+ * known). When `pipeline` is a pipeline file, says which name to give.
+ */
+export async function assertKnownPipeline(ledger: Ledger, pipeline: string): Promise<void> {
+  const known = [...new Set([...(await ledger.pipelines()), ...(await pipelineControls(ledger.store)).map((c) => c.pipeline)])].sort();
+  if (known.some((n) => n === pipeline || n.startsWith(`${pipeline}~`))) return;
+  const listed = known.length ? ` (it knows ${known.slice(0, LISTED).join(', ')}${known.length > LISTED ? `, and ${known.length - LISTED} more` : ''})` : ' (it holds no pipeline yet)';
+  const declared = await declaredName(pipeline);
+  const file = declared === undefined ? '' : `; that is a pipeline file: give the name it declares, rekey status ${declared}`;
+  throw new PipelineError(PipelineCodes.PIPELINE_UNKNOWN, `the state store has no pipeline "${pipeline}"${listed}${file}`);
+}
+
+/** The `pipeline:` name declared by the file `path`, if it is a readable pipeline file. */
+async function declaredName(path: string): Promise<string | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const name = (parseYaml(text, { logLevel: 'silent' }) as { pipeline?: unknown } | null)?.pipeline;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function lastRunText(run: RunRow | null): string {
   if (!run) return 'never';
   if (run.finishedAt && run.error) return `${run.finishedAt.toISOString()} failed: ${run.error.code} ${run.error.message}`;
@@ -170,7 +203,10 @@ export function makeStatusCommand(extend?: StatusExtension): (program: Command, 
   return (program) => {
     withStateOptions(program.command('status').description('submissions by state, conflicts and the last run, per pipeline, and which are paused').argument('[pipeline]')).action(
       async (pipeline: string | undefined, opts: StateOptions) => {
-        const statuses = await withLedger(opts.state, (ledger) => collectStatus(ledger, pipeline, extend));
+        const statuses = await withLedger(opts.state, async (ledger) => {
+          if (pipeline !== undefined) await assertKnownPipeline(ledger, pipeline);
+          return collectStatus(ledger, pipeline, extend);
+        });
         if (opts.json) return printJson({ pipelines: statuses });
         if (!statuses.length) return void process.stdout.write('no pipelines in the state store yet\n');
         const headers = ['PIPELINE', ...LEDGER_STATES.map((s) => s.toUpperCase()), 'CONFLICTS', 'LAST RUN', ...(extend ? ['NEXT RUN'] : [])];
