@@ -146,4 +146,6 @@ export interface ColumnInfo {
   charset?: 'latin1';
   /** PostgreSQL: the column's type without its length or precision (`pg_catalog.bpchar`), to type a list of its values. */
   baseType?: string;
+  /** The numbers it holds, where its type bounds them: whole numbers from `min` to `max`, or decimals of `precision` digits, `scale` of them after the point. */
+  numeric?: { kind: 'integer'; min: bigint; max: bigint } | { kind: 'decimal'; precision: number; scale: number };
 }

@@ -28,12 +28,14 @@ type Scalar = string | number | boolean | bigint | Date | null;
 
 /**
  * The child rows of `rec`, each checked against its table (known column,
- * one value per column, length and character set), or the record's
- * rejection: a group with no table in `children:`, a field with no column.
+ * one value per column, length, character set and numeric range), or the
+ * record's rejection naming every field that cannot go in: a group with no
+ * table in `children:`, a field with no column.
  * An empty list when the record has no child rows.
  */
 export function prepareChildren(rec: MappedRecord, spec: SqlTableSpec, dialect: SqlDialect): ChildRow[] | ConnectorError {
   const out: ChildRow[] = [];
+  const bad: { at: string; message: string }[] = [];
   for (const [group, rows] of Object.entries(rec.children)) {
     if (!rows.length) continue;
     const child = spec.children?.[group];
@@ -49,11 +51,17 @@ export function prepareChildren(rec: MappedRecord, spec: SqlTableSpec, dialect: 
         const name = child.columns[field] ?? field;
         const upper = name.toUpperCase();
         if (!child.known.has(upper)) throw new ConnectorFailure(ConnectorErrors.SQL_SCHEMA, `table ${child.table} has no column "${name}" for field ${field} of group ${group}: add the column, or name another in children.${group}.columns`);
-        if (upper === child.parentColumn.toUpperCase()) return connectorError(ConnectorErrors.SQL_VALUE, `field ${at} writes ${child.table}.${child.parentColumn}, which takes the parent row's identity`, at);
-        if (typeof value === 'object' && value !== null && !(value instanceof Date)) return connectorError(ConnectorErrors.SQL_VALUE, `field ${at} holds ${Array.isArray(value) ? 'a list' : 'a mapping'}; a column takes one value`, at);
+        const problem =
+          upper === child.parentColumn.toUpperCase()
+            ? `field ${at} writes ${child.table}.${child.parentColumn}, which takes the parent row's identity`
+            : typeof value === 'object' && value !== null && !(value instanceof Date)
+              ? `field ${at} holds ${Array.isArray(value) ? 'a list' : 'a mapping'}; a column takes one value`
+              : child.info?.get(upper) && valueProblem(value, child.info.get(upper)!, at, child.table);
+        if (problem) {
+          bad.push({ at, message: problem });
+          continue;
+        }
         const info = child.info?.get(upper);
-        const problem = info && valueProblem(value, info, at, child.table);
-        if (problem) return connectorError(ConnectorErrors.SQL_VALUE, problem, at);
         r.columns.push(info?.name ?? name);
         r.values.push(dialect.toDb(value as Scalar));
         r.fields.push(at);
@@ -61,6 +69,7 @@ export function prepareChildren(rec: MappedRecord, spec: SqlTableSpec, dialect: 
       out.push(r);
     }
   }
+  if (bad.length) return connectorError(ConnectorErrors.SQL_VALUE, bad.map((b) => b.message).join('; '), bad.map((b) => b.at).join(', '));
   return out;
 }
 

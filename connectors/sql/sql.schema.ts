@@ -37,6 +37,29 @@ export function familyOf(dataType: string): ColumnInfo['family'] {
   return 'other';
 }
 
+/** Bits of each integer type, by the names the three databases give them. */
+const INT_BITS: Readonly<Record<string, number>> = { tinyint: 8, smallint: 16, int2: 16, mediumint: 24, int: 32, integer: 32, int4: 32, bigint: 64, int8: 64 };
+
+/**
+ * The numbers a column of `dataType` (its full text `type`: `numeric(5,2)`,
+ * `tinyint(3) unsigned`) holds, where the type bounds them; SQL Server's
+ * tinyint is unsigned (`unsignedTiny`).
+ */
+export function numericRange(dataType: string, type: string, unsignedTiny = false): ColumnInfo['numeric'] {
+  const dt = dataType.toLowerCase();
+  const bits = INT_BITS[dt];
+  if (bits !== undefined) {
+    const unsigned = /\bunsigned\b/i.test(type) || (dt === 'tinyint' && unsignedTiny);
+    const span = 1n << BigInt(bits);
+    return unsigned ? { kind: 'integer', min: 0n, max: span - 1n } : { kind: 'integer', min: -(span / 2n), max: span / 2n - 1n };
+  }
+  if (dt === 'numeric' || dt === 'decimal') {
+    const m = /\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)/.exec(type);
+    if (m) return { kind: 'decimal', precision: Number(m[1]), scale: Number(m[2] ?? 0) };
+  }
+  return undefined;
+}
+
 const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
 const num = (v: unknown) => (v === null || v === undefined || v === '' ? undefined : Number(v));
 
@@ -105,7 +128,8 @@ async function postgres(query: CatalogQuery, table: string): Promise<TableInfo |
       const dt = String(c.dt) === 'USER-DEFINED' || String(c.dt) === 'ARRAY' ? String(c.udt) : String(c.dt);
       const def = str(c.def);
       const info = column(c.name, String(c.type), dt, c.len, c.nullable, def !== undefined, c.ident === 'YES' || c.gen === 'ALWAYS' || /^nextval\(/.test(def ?? ''));
-      return { ...info, baseType: String(c.base) };
+      const numeric = numericRange(String(c.udt), String(c.type));
+      return { ...info, baseType: String(c.base), ...(numeric && { numeric }) };
     }),
     unique: new Set(uniques.filter((u) => u.uq && u.whole && Number(u.n) === 1).map((u) => String(u.name).toUpperCase())),
     primaryKey: uniques.filter((u) => u.pk).map((u) => String(u.name)),
@@ -142,7 +166,9 @@ async function mariadb(query: CatalogQuery, table: string): Promise<TableInfo | 
     writable: !isView || row.upd === 'YES',
     columns: cols.map((c) => {
       const extra = String(c.extra ?? '').toLowerCase();
-      return column(c.name, String(c.type), String(c.dt), c.len, c.nullable, c.def !== null && c.def !== undefined, /auto_increment|generated|virtual|persistent|stored/.test(extra), str(c.cs));
+      const info = column(c.name, String(c.type), String(c.dt), c.len, c.nullable, c.def !== null && c.def !== undefined, /auto_increment|generated|virtual|persistent|stored/.test(extra), str(c.cs));
+      const numeric = numericRange(String(c.dt), String(c.type));
+      return numeric ? { ...info, numeric } : info;
     }),
     unique: new Set(indexes.filter((i) => Number(i.n) === 1).map((i) => String(i.name).toUpperCase())),
     primaryKey: cols.filter((c) => c.ck === 'PRI').map((c) => String(c.name)),
@@ -185,7 +211,9 @@ async function mssql(query: CatalogQuery, table: string): Promise<TableInfo | un
       const len = bytes < 0 ? undefined : /^n/.test(dt) ? bytes / 2 : bytes;
       const type = familyOf(dt) === 'text' ? `${dt}(${len ?? 'max'})` : /decimal|numeric/.test(dt) ? `${dt}(${String(c.p)},${String(c.sc)})` : dt;
       const latin1 = /^(char|varchar|text)$/.test(dt) && /^(Latin1_|SQL_Latin1_)/.test(String(c.coll ?? '')) ? 'latin1' : undefined;
-      return column(c.name, type, dt, len, c.nullable ? 'YES' : 'NO', Number(c.def) !== 0, Boolean(c.ident) || Boolean(c.comp), latin1);
+      const info = column(c.name, type, dt, len, c.nullable ? 'YES' : 'NO', Number(c.def) !== 0, Boolean(c.ident) || Boolean(c.comp), latin1);
+      const numeric = numericRange(dt, type, true);
+      return numeric ? { ...info, numeric } : info;
     }),
     unique: new Set(indexes.filter((i) => Number(i.n) === 1).map((i) => String(i.name).toUpperCase())),
     primaryKey: indexes.filter((i) => Number(i.pk) === 1 && Number(i.n) === 1).map((i) => String(i.name)),

@@ -73,8 +73,8 @@ function columnsOf(spec: SqlTableSpec): (field: string) => string | null {
 }
 
 function prepare(rec: MappedRecord, index: number, spec: SqlTableSpec, dialect: SqlDialect, columnOf: (field: string) => string | null): Row | ConnectorError {
-  const children = prepareChildren(rec, spec, dialect);
-  if (!Array.isArray(children)) return children;
+  const prepared = prepareChildren(rec, spec, dialect);
+  const children = Array.isArray(prepared) ? prepared : [];
   if (children.length && (spec.mode ?? 'insert') !== 'insert') return connectorError(ConnectorErrors.SQL_VALUE, `the record has child rows; ${spec.mode} mode writes ${spec.table} alone (child rows go in with insert mode only)`);
   let match = rec.key;
   if (spec.matchOn) {
@@ -85,21 +85,29 @@ function prepare(rec: MappedRecord, index: number, spec: SqlTableSpec, dialect: 
     match = v instanceof Date ? v.toISOString() : String(v);
   }
   const row: Row = { index, key: rec.key, match, columns: [], values: [], fields: [], children };
+  // Every field that cannot go in is named, not the first only: one correction round, not one per field.
+  const bad: { field: string; message: string }[] = [];
   for (const field of Object.keys(rec.record)) {
     const value = rec.record[field];
     if (value === undefined) continue;
     const column = columnOf(field);
     if (column === null) continue;
     if (typeof value === 'object' && value !== null && !(value instanceof Date)) {
-      return connectorError(ConnectorErrors.SQL_VALUE, `field ${field} holds ${describe(value)}; a column takes one value`, field);
+      bad.push({ field, message: `field ${field} holds ${describe(value)}; a column takes one value` });
+      continue;
     }
     const info = spec.info?.get(column.toUpperCase());
     const problem = info && valueProblem(value, info, field, spec.table);
-    if (problem) return connectorError(ConnectorErrors.SQL_VALUE, problem, field);
+    if (problem) {
+      bad.push({ field, message: problem });
+      continue;
+    }
     row.columns.push(column);
     row.values.push(dialect.toDb(value as Scalar));
     row.fields.push(field);
   }
+  if (!Array.isArray(prepared)) bad.push({ field: prepared.field ?? '', message: prepared.message });
+  if (bad.length) return connectorError(ConnectorErrors.SQL_VALUE, bad.map((b) => b.message).join('; '), bad.map((b) => b.field).filter(Boolean).join(', ') || undefined);
   if (!(spec.matchOn && spec.mode === 'update')) {
     row.columns.push(spec.info?.get(spec.keyColumn.toUpperCase())?.name ?? spec.keyColumn);
     row.values.push(rec.key);
