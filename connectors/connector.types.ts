@@ -105,7 +105,13 @@ export type ConnectorError = ErrorData;
 
 /** One item a source yields: a submission body, or why a record could not be read. */
 export type SourceItem =
-  | { ok: true; body: unknown; at: RecordLocation }
+  | {
+      ok: true;
+      body: unknown;
+      at: RecordLocation;
+      /** The record's key when its mapping gives it none (`keyBy: position`: the file's identity and the record's line), instead of its content hash. */
+      positionKey?: string;
+    }
   | { ok: false; error: ConnectorError; at: RecordLocation };
 
 /**

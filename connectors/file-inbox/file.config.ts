@@ -60,6 +60,12 @@ export const fileReadSchemaProperties = {
     }),
   ),
   maxRecordBytes: withDefault(positive('Largest record in bytes; default 10485760 (10 MiB). A larger one is reported, never held.'), DEFAULT_MAX_RECORD_BYTES),
+  keyBy: Type.Optional(
+    oneOfStrings(
+      ['content', 'position'],
+      'How a record is keyed when its mapping has no key: template. content (default): by its content, so identical records are one submission; position: by the file (its name and content hash) and the record\'s line, so identical rows are each a submission and the same file read again is keyed alike.',
+    ),
+  ),
 };
 
 /** How the files of a folder are chosen and read: the options the `file` source and the file inbox share. */

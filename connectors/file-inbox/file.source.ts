@@ -8,7 +8,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import type { Dirent, ReadStream } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { ConnectorDef, ConnectorEnv, Ctx, InputFormat, ReadItem, Source, SourceItem } from '../connector.types.js';
 import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
 import { formatFromName, readFileRecords, resolveOptions, type ReadOptions } from './readers/index.js';
@@ -70,7 +70,7 @@ export class FileSource implements Source {
     const format = config.format ?? formatFromName(config.path);
     if (format !== undefined) resolveOptions({ ...this.readOptions(this.path), format });
     const named = config.format ?? formatFromName(config.pattern ?? config.path);
-    if (opts.chunks !== false && named === 'ndjson' && (config.encoding ?? 'utf-8') === 'utf-8') this.chunks = (ctx) => this.chunkFiles(ctx);
+    if (opts.chunks !== false && named === 'ndjson' && (config.encoding ?? 'utf-8') === 'utf-8' && config.keyBy !== 'position') this.chunks = (ctx) => this.chunkFiles(ctx);
   }
 
   /**
@@ -205,9 +205,13 @@ export class FileSource implements Source {
       }
       records = readRecords(stream, this.readOptions(label));
     }
+    // keyBy: position keys a record by where it is: the file's name and content hash, and its line (or record number).
+    const place = this.config.keyBy === 'position' ? await this.identityOf(file, label) : undefined;
     try {
       for await (const item of records) {
-        yield toSourceItem(item);
+        const out = toSourceItem(item);
+        if (place && out.ok) out.positionKey = `${place}:${item.at.line ?? `#${item.at.record}`}`;
+        yield out;
         if (ctx.signal.aborted) return;
       }
     } catch (e) {
@@ -215,6 +219,15 @@ export class FileSource implements Source {
       throw e;
     } finally {
       stream?.destroy();
+    }
+  }
+
+  /** `name@<first 16 hex of its SHA-256>`: the same file read again has the same identity, another file of that name another. */
+  private async identityOf(file: string, label: string): Promise<string> {
+    try {
+      return `${basename(label)}@${(await fingerprintOf(file)).sha256.slice(0, 16)}`;
+    } catch (e) {
+      throw unreadable(file, e);
     }
   }
 

@@ -40,10 +40,48 @@ export interface Identity {
   contentHash: string;
 }
 
-/** The identity of `body`: its key from `mapping`'s key template (else its content hash) and its content hash. */
-export function identify(mapping: CompiledMapping, body: unknown): Identity {
+/**
+ * The identity of `body`: its key from `mapping`'s key template, else the
+ * key its source gave it by position (`keyBy: position`), else its content
+ * hash; and its content hash. `byContent` says the key is the content hash
+ * (identical records are then one submission).
+ */
+export function identify(mapping: CompiledMapping, body: unknown, positionKey?: string): Identity & { byContent: boolean } {
   const hash = contentHash(body);
-  return { key: submissionKey(mapping, body, hash), contentHash: hash };
+  const own = mapping.keyOf(body);
+  if (own !== undefined) return { key: own, contentHash: hash, byContent: false };
+  if (positionKey !== undefined) return { key: positionKey, contentHash: hash, byContent: false };
+  return { key: submissionKey(mapping, body, hash), contentHash: hash, byContent: true };
+}
+
+/** How many content keys a pass remembers to spot identical records (about 10 MB); past it, later records are not compared. */
+const IDENTICAL_WATCH = 100_000;
+
+/**
+ * Tells, once per file, of records keyed by their content that repeat an
+ * earlier one of the same pass: they are one submission, which a CSV of
+ * plain rows may not mean (two identical orders). Call `seen` per record.
+ * Remembers the first {@link IDENTICAL_WATCH} keys of a pass only.
+ */
+export class IdenticalRecords {
+  private readonly firstAt = new Map<string, string>();
+  private readonly told = new Set<string>();
+  constructor(private readonly log: Logger, private readonly pipeline: string) {}
+
+  /** Notes a record keyed by content, at `file` line `line`; warns once per file when its key was seen before in this pass. */
+  seen(key: string, file: string, line: string): void {
+    const first = this.firstAt.get(key);
+    if (first === undefined) {
+      if (this.firstAt.size < IDENTICAL_WATCH) this.firstAt.set(key, `${file}:${line}`);
+      return;
+    }
+    if (this.told.has(file)) return;
+    this.told.add(file);
+    this.log.warn(
+      { pipeline: this.pipeline, file, at: line, same: first },
+      'a record is identical to an earlier one and, keyed by its content (the mapping has no key: template), is the same submission: it is counted as a duplicate. If identical rows are distinct submissions, set keyBy: position on the source',
+    );
+  }
 }
 
 /**

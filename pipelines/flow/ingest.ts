@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import type { Ctx, SourceItem } from '../../connectors/connector.types.js';
 import type { IncomingSubmission, RunSummary } from '../ledger/ledger.types.js';
-import { admit, identify, type Door } from './admission.js';
+import { admit, identify, IdenticalRecords, type Door } from './admission.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
 /** Counts that reading a source adds to a run's summary. */
@@ -34,6 +34,7 @@ export async function ingest(p: FlowPipeline, ledger: FlowLedger, runId: string,
   const door: Door = { pipeline: p.name, ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash };
   let batch: IncomingSubmission[] = [];
   let inBatch = new Set<string>();
+  const identical = new IdenticalRecords(opts.log, p.name);
   const flush = async () => {
     if (!batch.length) return;
     await admit(door, batch, counts, { mappingVersion: p.mapping.version });
@@ -49,7 +50,8 @@ export async function ingest(p: FlowPipeline, ledger: FlowLedger, runId: string,
       continue;
     }
     counts.read++;
-    const { key, contentHash } = identify(p.mapping, item.body);
+    const { key, contentHash, byContent } = identify(p.mapping, item.body, item.positionKey);
+    if (byContent) identical.seen(key, basename(item.at.file), String(item.at.line ?? `#${item.at.record}`));
     if (inBatch.has(key)) await flush();
     inBatch.add(key);
     batch.push({ key, contentHash, body: item.body, source: sourceOf(item) });

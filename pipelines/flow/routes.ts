@@ -24,7 +24,7 @@ import type { CompiledMapping } from '../../mappings/index.js';
 import type { RoutePredicate } from '../../mappings/route-condition.js';
 import type { IncomingSubmission, ReceiveOutcome, RunSummary } from '../ledger/ledger.types.js';
 import { PipelineCodes } from '../pipeline.errors.js';
-import { admit, identify, type Door } from './admission.js';
+import { admit, identify, IdenticalRecords, type Door } from './admission.js';
 import { runPass } from './pass.js';
 import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
 
@@ -204,6 +204,7 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
   const noRoute = noRouteError(p);
   let pending: { item: IncomingSubmission; applies: boolean[] }[] = [];
   let inBatch = new Set<string>();
+  const identical = new IdenticalRecords(opts.log, p.name);
   const door = (pipeline: string): Door => ({ pipeline, ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash });
   const flush = async () => {
     if (!pending.length) return;
@@ -247,7 +248,8 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
         continue;
       }
       summary.read++;
-      const { key, contentHash } = identify(p.keyMapping, item.body);
+      const { key, contentHash, byContent } = identify(p.keyMapping, item.body, item.positionKey);
+      if (byContent) identical.seen(key, basename(item.at.file), String(item.at.line ?? `#${item.at.record}`));
       if (inBatch.has(key)) await flush();
       inBatch.add(key);
       const applies = routesFor(p, item.body);
