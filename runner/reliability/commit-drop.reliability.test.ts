@@ -17,7 +17,7 @@ import { auditOf, keyOf, ledgerRows, summaryOf, WorkDir } from '../../connectors
 import { PG_URL, pgSkipReason } from '../../pipelines/store/store.test-helpers.js';
 import type { PassExit } from '../cli.test-helpers.js';
 import { commitProxy } from './commit-proxy.test-helpers.js';
-import { figure, legacyTable, pgSchema, pick, SEED, seeded, tally, timeoutFor, viaPort, type PgSchema } from './reliability.test-helpers.js';
+import { counted, figure, legacyTable, pgSchema, pick, SEED, seeded, tally, timeoutFor, viaPort, type PgSchema } from './reliability.test-helpers.js';
 
 const DROPS = pick(10, 100, process.env.REKEY_RELIABILITY_DROPS);
 const N = 200;
@@ -42,13 +42,6 @@ function failure(exit: PassExit): string {
   const said = exit.stderr.match(/rekey: (.+)/)?.[1] ?? exit.stdout.match(/"code":"([A-Z][A-Z0-9_]+)"/)?.[1];
   if (!said) return `exit ${exit.code} ${exit.signal ?? ''}`.trim();
   return said.match(/^[A-Z][A-Z0-9_]+\b/)?.[0] ?? `uncoded "${said.slice(0, 60)}"`;
-}
-
-/** `a x2, b` from a list of strings. */
-function counted(items: string[]): string {
-  const n = new Map<string, number>();
-  for (const i of items) n.set(i, (n.get(i) ?? 0) + 1);
-  return [...n].map(([k, v]) => (v > 1 ? `${k} x${v}` : k)).join(', ');
 }
 
 const CASES = [
@@ -96,7 +89,7 @@ for (const { behind, name } of CASES)
         const failed = exits.filter((e) => !complete(e));
         const codes = counted(failed.map(failure));
 
-        if (process.env.DEBUG_I23) for (const f of failed) process.stdout.write(`FAILED exit ${f.code}\n${f.stdout.slice(-800)}\n${f.stderr.slice(-1500)}\n----\n`);
+        if (process.env.REKEY_RELIABILITY_VERBOSE) for (const f of failed) process.stdout.write(`FAILED exit ${f.code}\n${f.stdout.slice(-800)}\n${f.stderr.slice(-1500)}\n----\n`);
         const direct = schema.stateUrl();
         const stateRead = behind === 'state' ? direct : work.state;
         const t = tally(keys, await legacy.keys());

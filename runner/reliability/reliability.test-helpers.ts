@@ -5,12 +5,15 @@
  * state store on SQLite or PostgreSQL, and the count of what the legacy
  * system holds against what was submitted (lost, duplicated).
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sequelize } from 'sequelize';
 import { benchLegacyTableSql, BENCH_FIELDS, querySqlite, type WorkDir } from '../../connectors/conformance/conformance.run.js';
+import { TEST_DATA_KEY } from '../../lib/envelope.test-helpers.js';
 import { PG_URL } from '../../pipelines/store/store.test-helpers.js';
+import { root, TEST_PII_KEY_HEX, type PassExit } from '../cli.test-helpers.js';
 
 /** True for the long form (`REKEY_RELIABILITY=long`), run by hand. */
 export const LONG = process.env.REKEY_RELIABILITY === 'long';
@@ -130,3 +133,48 @@ export function tally(submitted: readonly string[], held: readonly string[]): Ta
 
 /** A test's time limit for `runs` child processes of a few seconds each. */
 export const timeoutFor = (runs: number) => 120_000 + runs * 6_000;
+
+/**
+ * `rekey run --json` on `work`'s pipeline as a real child process (state:
+ * the folder's SQLite file unless `args` names another), sent `signal`
+ * once `when` resolves (if it is still running); resolves when it exits.
+ * Like the kill helper of the crash tests, with any signal and moment.
+ */
+export function runSignalled(work: WorkDir, signal: NodeJS.Signals, when: Promise<unknown>, env: Record<string, string> = {}, args: string[] = []): Promise<PassExit & { sent: boolean }> {
+  return new Promise((resolve) => {
+    const argv = [join(root, 'dist/runner/main.js'), 'run', '--json', '--state', `sqlite:${work.state}`, ...args, join(work.dir, 'pipeline.yaml')];
+    const child = spawn(process.execPath, argv, {
+      cwd: work.dir,
+      env: { REKEY_DATA_KEY: TEST_DATA_KEY, ...process.env, REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let exited = false;
+    void when.then(() => {
+      if (!exited) sent = child.kill(signal);
+    });
+    child.on('exit', (code, sig) => {
+      exited = true;
+      resolve({ code, signal: sig, stdout, stderr, sent });
+    });
+  });
+}
+
+/** Resolves `ms` from now. */
+export const after = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once `test` holds (looked at every 50 ms), or after `most` ms. */
+export async function once(test: () => Promise<boolean>, most = 30_000): Promise<void> {
+  for (let waited = 0; waited < most && !(await test()); waited += 50) await after(50);
+}
+
+/** `a x2, b` from a list of strings. */
+export function counted(items: string[]): string {
+  const n = new Map<string, number>();
+  for (const i of items) n.set(i, (n.get(i) ?? 0) + 1);
+  return [...n].map(([k, v]) => (v > 1 ? `${k} x${v}` : k)).join(', ');
+}
