@@ -211,6 +211,31 @@ async function createSchema(store: StateStore, schema: string): Promise<void> {
   }
 }
 
+/** SQLSTATEs of a connection the server ended or lost: class 08 (connection exception) and the shutdowns of 57P0x. */
+const CONNECTION_STATES = /^(08...|57P0[1-3])$/;
+/** Driver messages of a connection that went away without a SQLSTATE (the socket closed, reset or refused). */
+const CONNECTION_GONE = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|socket hang up|Client has encountered a connection error/i;
+
+/**
+ * Rethrows an error of the PostgreSQL state store as it is, except the loss
+ * of its connection (the server ended it, the network dropped it, mid-query
+ * or at COMMIT), which becomes `STORE_UNAVAILABLE` naming the store and the
+ * driver's code, never the driver's message: nothing of a transaction whose
+ * COMMIT was lost is assumed written, and the next pass finishes the work.
+ */
+function connectionLost(location: string): (e: unknown) => never {
+  return (e) => {
+    if (e instanceof PipelineError) throw e;
+    const err = e as { name?: unknown; message?: unknown; parent?: { code?: unknown; message?: unknown }; original?: { code?: unknown }; code?: unknown };
+    const code = [err.parent?.code, err.original?.code, err.code].find((c): c is string => typeof c === 'string');
+    const name = typeof err.name === 'string' ? err.name : '';
+    const text = `${String(err.message ?? '')} ${String(err.parent?.message ?? '')}`;
+    const gone = /^Sequelize(Connection|HostNotReachable|ConnectionRefused|ConnectionTimedOut|ConnectionAcquireTimeout)/.test(name) || (code !== undefined ? CONNECTION_STATES.test(code) || /^E[A-Z]+$/.test(code) : CONNECTION_GONE.test(text));
+    if (!gone) throw e;
+    throw new PipelineError(PipelineCodes.STORE_UNAVAILABLE, `lost the connection to the state store ${location}${code ? ` (code ${code})` : ''}: what was being written is not assumed written; the next pass finishes the work`);
+  };
+}
+
 /**
  * Opens the state store at `url` (else `REKEY_STATE_URL`, else the SQLite
  * file `.rekey/state.sqlite` under the working directory, folder created)
@@ -249,15 +274,16 @@ export async function openStateStore(url?: string, opts: StateStoreOptions = {})
       close: () => queue.run(close),
     };
   } else {
+    const lost = connectionLost(target.location);
     store = {
       sequelize,
       dialect: 'postgres',
       location: target.location,
-      transaction: (fn) => sequelize.transaction((t) => fn(new PgTx(t))),
+      transaction: (fn) => sequelize.transaction((t) => fn(new PgTx(t))).catch(lost),
       select: <T>(sql: string, params: unknown[] = [], t?: StoreTx) =>
-        sequelize.query(sql, { type: QueryTypes.SELECT, bind: params, transaction: sequelizeTx(t), raw: true }) as Promise<T[]>,
+        (sequelize.query(sql, { type: QueryTypes.SELECT, bind: params, transaction: sequelizeTx(t), raw: true }) as Promise<T[]>).catch(lost),
       async exec(sql, params = [], t) {
-        await sequelize.query(sql, { type: QueryTypes.RAW, bind: params, transaction: sequelizeTx(t), raw: true });
+        await sequelize.query(sql, { type: QueryTypes.RAW, bind: params, transaction: sequelizeTx(t), raw: true }).catch(lost);
       },
       close,
     };
