@@ -57,6 +57,23 @@ describe('file-drop target', () => {
     expect(await loadKeys(state, entry!)).toEqual(['form/K1', 'form/K2', 'form/K3']);
   });
 
+  it('gives back the number of a file that could not be written, so the published sequence has no gap', async () => {
+    const t = target();
+    await t.connect(ctx);
+    // A file in the way of the first file's temporary name: opening it fails, as on a full disk.
+    await mkdir(join(dir, 'drop', '.DRV_20240305_000001.dat.tmp', 'blocked'), { recursive: true });
+    await expect(t.deliver([rec(1)], ctx)).rejects.toMatchObject({ code: 'FILE_DROP_IO' });
+    await expect(t.deliver([rec(1)], ctx)).rejects.toMatchObject({ code: 'FILE_DROP_IO' });
+    expect(await loadEntries(state)).toEqual([]);
+    await rm(join(dir, 'drop', '.DRV_20240305_000001.dat.tmp'), { recursive: true });
+    expect(await t.deliver([rec(1), rec(2)], ctx)).toEqual([{ key: 'form/K1', status: 'held' }, { key: 'form/K2', status: 'held' }]);
+    expect((await t.flush(ctx)).map((o) => (o.status === 'delivered' ? o.legacyRef : o.status))).toEqual(['DRV_20240305_000001.dat#1', 'DRV_20240305_000001.dat#2']);
+    expect(await t.deliver([rec(3)], ctx)).toEqual([{ key: 'form/K3', status: 'held' }]);
+    expect((await t.flush(ctx)).map((o) => (o.status === 'delivered' ? o.legacyRef : o.status))).toEqual(['DRV_20240305_000002.dat#1']);
+    await t.close();
+    expect((await listing()).filter((n) => n.endsWith('.dat'))).toEqual(['DRV_20240305_000001.dat', 'DRV_20240305_000002.dat']);
+  });
+
   it('rotates every N records: full files are delivered at once, the rest at flush; sequence numbers go on across runs', async () => {
     const t = target({ rotate: { records: 2 }, trigger: undefined, manifest: false });
     await t.connect(ctx);
@@ -97,7 +114,7 @@ describe('file-drop target', () => {
     ]);
   });
 
-  it('after a crash while writing, deletes the temporary file and writes the records again in a new file', async () => {
+  it('after a crash while writing, deletes the temporary file and writes the records again in a new file under the same number (no gap)', async () => {
     const t = target();
     await t.connect(ctx);
     await t.deliver([rec(1), rec(2)], ctx);
@@ -108,7 +125,7 @@ describe('file-drop target', () => {
     expect(await listing()).toEqual([]);
     expect(await loadEntries(state)).toEqual([]);
     expect(await restarted.deliver([rec(1, true), rec(2, true)], ctx)).toEqual([{ key: 'form/K1', status: 'held' }, { key: 'form/K2', status: 'held' }]);
-    expect((await restarted.flush(ctx)).map((o) => o.status === 'delivered' && o.legacyRef)).toEqual(['DRV_20240305_000002.dat#1', 'DRV_20240305_000002.dat#2']);
+    expect((await restarted.flush(ctx)).map((o) => o.status === 'delivered' && o.legacyRef)).toEqual(['DRV_20240305_000001.dat#1', 'DRV_20240305_000001.dat#2']);
   });
 
   it('after a crash between the rename and the ledger update, answers the records as already present and never writes them again', async () => {
@@ -176,7 +193,7 @@ describe('file-drop target', () => {
     expect(await listing()).toEqual([]);
     expect(await loadEntries(state)).toEqual([]);
     await next.deliver([rec(1), rec(2)], ctx);
-    expect(await next.flush(ctx)).toEqual([1, 2].map((n) => ({ key: `form/K${n}`, status: 'delivered', legacyRef: `DRV_20240305_000002.dat#${n}` })));
+    expect(await next.flush(ctx)).toEqual([1, 2].map((n) => ({ key: `form/K${n}`, status: 'delivered', legacyRef: `DRV_20240305_000001.dat#${n}` })));
     await next.close();
   });
 

@@ -22,7 +22,7 @@ import { FILE_DROP_DEFAULTS, fileDropConfigSchema, rotateMs, type FileDropConfig
 import { ConnectorFailure, FileDropErrors } from '../connector.errors.js';
 import { fileFormat, totalText, type FileFacts, type FileFormat, type FileTotals } from './formats/index.js';
 import { addToTotals } from './formats/render.js';
-import { entryName, keysName, loadEntries, loadKeys, moveKeys, openEntry, ownerMayBeAlive, recordCount, saveEntry, saveKeys, SEQ_COUNTER, type JournalEntry } from './journal.js';
+import { entryName, freeSeq, keysName, loadEntries, loadKeys, moveKeys, openEntry, ownerMayBeAlive, recordCount, saveEntry, saveKeys, takeSeq, type JournalEntry } from './journal.js';
 import { PublishedKeys } from './published-keys.js';
 import { uploadAll } from './sftp.upload.js';
 import { compileNameTemplate, renderName, type NameTemplate } from './name-template.js';
@@ -256,17 +256,28 @@ export class FileDropTarget implements Target {
   }
 
   private async openFile(state: ConnectorState): Promise<OpenFile> {
-    const seq = await state.next(SEQ_COUNTER);
     const createdAt = this.now();
-    const name = renderName(this.template, { pipeline: this.env.pipeline, date: createdAt, zone: this.zone, seq, ext: this.format.extension });
-    const where = splitPath(resolve(this.folder, name));
-    if (where.dir !== this.folder || where.name !== name) throw new ConnectorFailure(FileDropErrors.CONFIG, `file name "${name}" would leave the drop folder`);
-    await assertFree(this.folder, name);
-    const entry = openEntry(name, seq, createdAt);
-    await saveEntry(state, entry);
+    let entry: JournalEntry | undefined;
+    const seq = await takeSeq(state, async (n) => {
+      const name = renderName(this.template, { pipeline: this.env.pipeline, date: createdAt, zone: this.zone, seq: n, ext: this.format.extension });
+      const where = splitPath(resolve(this.folder, name));
+      if (where.dir !== this.folder || where.name !== name) throw new ConnectorFailure(FileDropErrors.CONFIG, `file name "${name}" would leave the drop folder`);
+      await assertFree(this.folder, name);
+      entry = openEntry(name, n, createdAt);
+      await saveEntry(state, entry);
+    });
+    if (!entry) throw new ConnectorFailure(FileDropErrors.JOURNAL, `no journal entry was made for file ${seq}`);
+    const name = (entry as JournalEntry).name;
     const facts: FileFacts = { name, sequence: seq, createdAt, pipeline: this.env.pipeline };
     const file = new DropFile(this.folder, name, this.format.encoding, this.format.totals.length === 0);
-    await file.open(this.format.begin(facts));
+    try {
+      await file.open(this.format.begin(facts));
+    } catch (e) {
+      // Not opened (a full disk): its number goes back for the next file, which leaves no gap in the sequence.
+      await file.abandon().catch(() => undefined);
+      await freeSeq(state, seq).then(() => state.delete(entryName(seq))).catch(() => undefined);
+      throw e;
+    }
     const totals: FileTotals = { records: 0, lines: 0, sums: Object.fromEntries(this.format.totals.map((t) => [t.field, 0n])) };
     this.current = { file, facts, entry, keys: [], totals, openedMs: createdAt.getTime(), pending: false };
     return this.current;
@@ -340,14 +351,19 @@ export class FileDropTarget implements Target {
     this.settled = [];
     if (c.pending) return;
     await c.file.abandon().catch(() => undefined);
-    await state.delete(keysName(c.entry.seq)).then(() => state.delete(entryName(c.entry.seq))).catch(() => undefined);
+    await state
+      .delete(keysName(c.entry.seq))
+      .then(() => freeSeq(state, c.entry.seq))
+      .then(() => state.delete(entryName(c.entry.seq)))
+      .catch(() => undefined);
   }
 
-  /** Deletes a file that never reached its final name, then its keys row, then its entry; a pending entry is put back to `open` first, so that a crash half-way is settled the same way. */
+  /** Deletes a file that never reached its final name, then its keys row, gives its sequence number back, then deletes its entry; a pending entry is put back to `open` first, so that a crash half-way is settled the same way. */
   private async discard(e: JournalEntry, state: ConnectorState): Promise<void> {
     if (e.state === 'pending') await saveEntry(state, { state: 'open', name: e.name, seq: e.seq, host: e.host, pid: e.pid, openedAt: e.openedAt });
     await rm(join(this.folder, tempName(e.name)), { force: true });
     await state.delete(keysName(e.seq));
+    await freeSeq(state, e.seq);
     await state.delete(entryName(e.seq));
   }
 }

@@ -69,6 +69,39 @@ export function entryName(seq: number): string {
   return PREFIX + String(seq).padStart(12, '0');
 }
 
+const FREE_PREFIX = 'file-drop.free.';
+
+/**
+ * Gives back the sequence number of a file that was never published (its
+ * write failed, or a run stopped before the rename), for the next file to
+ * take: a legacy system that checks the files' sequence sees no gap.
+ */
+export async function freeSeq(state: ConnectorState, seq: number): Promise<void> {
+  await state.set(FREE_PREFIX + String(seq).padStart(12, '0'), String(seq));
+}
+
+/**
+ * The sequence number of the next file: the lowest one given back (see
+ * {@link freeSeq}) that no journal entry holds, else a new one from the
+ * counter. `claim` records the file's entry under it; the number is taken
+ * off the free list only after that, so a crash in between gives it back.
+ */
+export async function takeSeq(state: ConnectorState, claim: (seq: number) => Promise<void>): Promise<number> {
+  for (const free of await state.list(FREE_PREFIX)) {
+    const seq = Number(free.value);
+    if ((await state.get(entryName(seq))) !== undefined) {
+      await state.delete(free.name);
+      continue;
+    }
+    await claim(seq);
+    await state.delete(free.name);
+    return seq;
+  }
+  const seq = await state.next(SEQ_COUNTER);
+  await claim(seq);
+  return seq;
+}
+
 /** The state name of a file's keys row. */
 export function keysName(seq: number): string {
   return KEYS_PREFIX + String(seq).padStart(12, '0');

@@ -20,7 +20,8 @@ describe.skipIf(Boolean(pgSkipReason))('the PostgreSQL state store losing its co
     const failure = await ts.store
       .transaction(async (t) => {
         await ts.store.exec("INSERT INTO lost_conn VALUES ('Zqx7Canary')", [], t);
-        const [{ pid }] = await ts.store.select<{ pid: number }>('SELECT pg_backend_pid() AS pid', [], t);
+        const [row] = await ts.store.select<{ pid: number }>('SELECT pg_backend_pid() AS pid', [], t);
+        const pid = row?.pid;
         await killer.query('SELECT pg_terminate_backend($1)', { type: QueryTypes.SELECT, bind: [pid] });
         await ts.store.exec("INSERT INTO lost_conn VALUES ('second')", [], t);
       })
