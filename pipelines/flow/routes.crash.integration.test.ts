@@ -124,8 +124,14 @@ function routedWork(store: 'sqlite' | 'postgres'): { work: WorkDir; state: strin
 /** The final data files of the drop folder (temporary files start with a dot). */
 const finalFiles = (drop: string) => (existsSync(drop) ? readdirSync(drop).filter((n) => n.endsWith('.csv') && !n.startsWith('.')) : []);
 
-/** Every key each route's legacy system holds, one entry per copy; checks that every final file of the drop matches its manifest. */
-async function held(work: WorkDir): Promise<Record<RouteName, string[]>> {
+/**
+ * Every key each route's legacy system holds, one entry per copy; checks
+ * that every final file of the drop matches its manifest. `killed`: the
+ * process died at this moment, and a file renamed into place whose manifest
+ * is not written yet is allowed (the next run completes its publication:
+ * the routes deliver side by side, so the drop may be anywhere).
+ */
+async function held(work: WorkDir, killed = false): Promise<Record<RouteName, string[]>> {
   const table = async (file: string, name: string) => {
     const path = join(work.dir, file);
     if (!existsSync(path) || !(await querySqlite(path, 'SELECT name FROM sqlite_master WHERE name = ?', [name])).length) return [];
@@ -135,10 +141,13 @@ async function held(work: WorkDir): Promise<Record<RouteName, string[]>> {
   const dropped: string[] = [];
   for (const name of finalFiles(drop)) {
     const bytes = readFileSync(join(drop, name));
-    const manifest = JSON.parse(readFileSync(join(drop, `${name}.manifest.json`), 'utf8')) as { sha256: string; records: number };
-    expect(createHash('sha256').update(bytes).digest('hex'), `${name} whole`).toBe(manifest.sha256);
     const rows = parse(bytes, { columns: true, encoding: 'latin1' }) as { REF: string }[];
-    expect(rows, `${name}: as many records as its manifest says`).toHaveLength(manifest.records);
+    const manifestFile = join(drop, `${name}.manifest.json`);
+    if (!(killed && !existsSync(manifestFile))) {
+      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { sha256: string; records: number };
+      expect(createHash('sha256').update(bytes).digest('hex'), `${name} whole`).toBe(manifest.sha256);
+      expect(rows, `${name}: as many records as its manifest says`).toHaveLength(manifest.records);
+    }
     dropped.push(...rows.map((r) => `${FORM}/${r.REF}`));
   }
   return { licensing: await table('legacy-a.sqlite', 'LEGACY_A'), welsh: await table('legacy-b.sqlite', 'LEGACY_B'), drop: dropped };
@@ -185,7 +194,7 @@ describe.each(STORES)('routes, state in $store: kill -9 at a named point, then r
       const crashed = await work.run({ REKEY_CRASH_AT: at });
       expect(crashed.signal, show(crashed)).toBe('SIGKILL');
       expect(existsSync(work.state), 'a SQLite state file in the work folder').toBe(store === 'sqlite');
-      const before = await held(work);
+      const before = await held(work, true);
       const names = Object.keys(ROUTES) as RouteName[];
       // Where the process died: what each legacy system and each lane held.
       const heldNow = Object.fromEntries(names.map((r) => [r, before[r].length]));
