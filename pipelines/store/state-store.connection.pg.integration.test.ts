@@ -32,7 +32,9 @@ describe.skipIf(Boolean(pgSkipReason))('the PostgreSQL state store losing its co
     expect(failure).toBeInstanceOf(PipelineError);
     const e = failure as PipelineError;
     expect(e.code).toBe('STORE_UNAVAILABLE');
-    expect(e.message).toMatch(/^lost the connection to the state store .* \(code 57P01\): what was being written is not assumed written; the next pass finishes the work$/);
+    // Whether the driver still holds PostgreSQL's 57P01 when the next statement fails depends on
+    // which arrives first, the server's notice or that statement; without it there is no code to name.
+    expect(e.message).toMatch(/^lost the connection to the state store \S+( \(code 57P01\))?: what was being written is not assumed written; the next pass finishes the work$/);
     expect(e.message).not.toMatch(/terminat|Zqx7Canary/i);
     expect(await ts.store.select('SELECT v FROM lost_conn')).toEqual([]);
   });
