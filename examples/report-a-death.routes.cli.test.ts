@@ -6,16 +6,15 @@
  * finds only duplicates and writes nothing, and no personal value of the
  * fixture in clear in the state store or the output.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { Canaries, report, scanBytes, scanSqlite, scanTree } from '../pipelines/privacy/canary/canary.test-helpers.js';
+import { report, scanSqlite } from '../pipelines/privacy/canary/canary.test-helpers.js';
+import { examineIn, fixtureCanaries, leaksOfRuns } from './report-a-death.test-helpers.js';
 import { rekey, root, type Run } from '../runner/cli.test-helpers.js';
 
-const FIXTURE = join(root, 'fixtures/submissions/govuk-forms/report-a-death.ndjson');
 const GOLDEN = join(root, 'examples/mappings/report-a-death-passport.golden.dat');
 
 interface RouteDoc {
@@ -35,24 +34,6 @@ interface RunDoc {
   problems: { key: string; code?: string }[];
 }
 
-/** The example with every path moved into `dir` (state, legacy database, drop folder) or made absolute (fixtures, mappings). */
-function examineIn(dir: string): string {
-  type Route = { mapping: string; target: { config: Record<string, unknown> } };
-  const def = parse(readFileSync(join(root, 'examples/pipelines/report-a-death.yaml'), 'utf8')) as { source: { config: { path: string } }; routes: Route[] };
-  def.source.config.path = FIXTURE;
-  for (const r of def.routes) {
-    r.mapping = join(root, 'examples/mappings', r.mapping.split('/').pop()!);
-    const c = r.target.config;
-    if (typeof c.setupSql === 'string') c.setupSql = join(root, 'fixtures/legacy', c.setupSql.split('/').pop()!);
-    if (typeof c.path === 'string') c.path = join(dir, 'legacy', 'report-a-death.sqlite');
-    if (typeof c.folder === 'string') c.folder = join(dir, 'drop');
-  }
-  mkdirSync(join(dir, 'legacy'), { recursive: true });
-  const file = join(dir, 'report-a-death.yaml');
-  writeFileSync(file, stringify(def));
-  return file;
-}
-
 async function rows(file: string, sql: string): Promise<Record<string, unknown>[]> {
   const db = new sqlite3.Database(file, sqlite3.OPEN_READONLY);
   try {
@@ -63,34 +44,11 @@ async function rows(file: string, sql: string): Promise<Record<string, unknown>[
 }
 
 /** The personal values of the fixture, each a canary: names, identifiers, dates of birth, the informant's contact details. */
-function fixtureCanaries(): Canaries {
-  const canaries = new Canaries();
-  const PARTS: Record<string, string[]> = {
-    Dn4pR7aK: ['last_name'],
-    Bd6tW3eM: ['answer_text'],
-    Nn5hG9cP: ['answer_text'],
-    La3mX6rT: ['address1'],
-    Dl7wC4nB: ['answer_text'],
-    Pp2yF8hU: ['answer_text'],
-    Ct9jK5sE: ['answer_text'],
-    In6bV3mY: ['answer_text'],
-    Ie2sH7kW: ['answer_text'],
-    Ip9fT4gR: ['answer_text'],
-  };
-  for (const line of readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => l.trim() !== '')) {
-    const s = JSON.parse(line) as { submission_reference: string; answers: Record<string, unknown>[] };
-    for (const a of s.answers) {
-      for (const part of PARTS[String(a.question_id)] ?? []) {
-        const v = a[part];
-        if (typeof v !== 'string' || v.trim().length < 6) continue;
-        canaries.add(`${String(a.question_id)}.${part} of ${s.submission_reference}`, v.trim());
-        const squashed = v.replace(/\s+/g, '');
-        if (squashed !== v.trim() && squashed.length >= 6) canaries.add(`${String(a.question_id)}.${part} of ${s.submission_reference}, no spaces`, squashed);
-      }
-    }
-  }
-  return canaries;
-}
+const PARTS: Record<string, string[]> = {
+  Dn4pR7aK: ['last_name'],
+  La3mX6rT: ['address1'],
+  ...Object.fromEntries(['Bd6tW3eM', 'Nn5hG9cP', 'Dl7wC4nB', 'Pp2yF8hU', 'Ct9jK5sE', 'In6bV3mY', 'Ie2sH7kW', 'Ip9fT4gR'].map((id) => [id, ['answer_text']])),
+};
 
 describe('rekey run examples/pipelines/report-a-death.yaml', () => {
   let dir: string;
@@ -105,7 +63,7 @@ describe('rekey run examples/pipelines/report-a-death.yaml', () => {
     dir = mkdtempSync(join(tmpdir(), 'rekey-report-a-death-'));
     state = join(dir, 'state', 'state.sqlite');
     mkdirSync(join(dir, 'state'));
-    pipeline = examineIn(dir);
+    pipeline = examineIn(dir, 'report-a-death');
     const env = { REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff' };
     first = await rekey(['run', '--json', '--state', `sqlite:${state}`, pipeline], dir, env);
     doc1 = JSON.parse(first.stdout) as RunDoc;
@@ -177,14 +135,9 @@ describe('rekey run examples/pipelines/report-a-death.yaml', () => {
   });
 
   it('keeps no personal value of the fixture in clear in the state store or the output', async () => {
-    const canaries = fixtureCanaries();
+    const canaries = fixtureCanaries(PARTS, { squashed: true });
     expect(canaries.all.length).toBeGreaterThan(60);
-    const leaks = [
-      ...(await scanSqlite(canaries, state, 'state.sqlite')),
-      ...scanTree(canaries, join(dir, 'state')).leaks,
-      ...[first, second].flatMap((r, i) => [...scanBytes(canaries, `run ${i + 1} stdout`, Buffer.from(r.stdout)), ...scanBytes(canaries, `run ${i + 1} stderr`, Buffer.from(r.stderr))]),
-    ];
-    expect(report(leaks)).toEqual([]);
+    expect(report(await leaksOfRuns(canaries, state, join(dir, 'state'), [first, second]))).toEqual([]);
     // The scan can fail: the delivered copies hold the values it looks for.
     expect((await scanSqlite(canaries, join(dir, 'legacy', 'report-a-death.sqlite'), 'legacy')).length).toBeGreaterThan(0);
   });
