@@ -95,6 +95,8 @@ describe('disk full during a drop', () => {
       expect(t.duplicated, 'duplicated').toEqual([]);
       expect(notDelivered.map((r) => `${r.key}: ${r.state}`)).toEqual([]);
       expect(leftAfter, 'nothing temporary left in the drop').toEqual([]);
+      // A file never published gives its number back: the published sequence has no gap.
+      expect(published).toEqual(published.map((_, i) => `ADDR_${String(i + 1).padStart(4, '0')}.csv`));
     },
     300_000,
   );
