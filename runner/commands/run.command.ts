@@ -10,8 +10,9 @@ import { formatProblem, type CompiledMapping } from '../../mappings/index.js';
 import { progressBar } from '../progress-bar.js';
 import { runPass } from '../../pipelines/flow/pass.js';
 import type { PassOptions, PassResult } from '../../pipelines/flow/flow.types.js';
-import { loadPipelineFile } from '../pipeline-files.js';
+import { loadPipelineFile, type LoadedPipeline } from '../pipeline-files.js';
 import { createLogger } from '../logging.js';
+import type { Logger } from 'pino';
 import { flowPipeline, routedPipeline } from '../../pipelines/flow/flow-pipeline.js';
 import { runRoutedPass, type RoutedPassResult } from '../../pipelines/flow/routes.js';
 import type { StateStore } from '../../pipelines/store/state-store.js';
@@ -117,65 +118,82 @@ export function runCommand(program: Command, result: CommandResult): void {
       }
       const lp = loaded.pipeline;
       const log = createLogger({ secrets: lp.secrets });
-      const runtime = await openRuntime(opts.state, log);
-      const control = opts.evenIfPaused ? null : await pipelineControl(runtime.store, lp.def.pipeline).catch(async (e: unknown) => {
-        await runtime.close();
-        throw e;
-      });
-      if (control?.paused) {
-        await runtime.close();
-        throw pausedError(control);
-      }
+      // From here to the end the signals drain rather than kill: during start-up (opening and migrating the
+      // state store) the pass then reads nothing; during closing down the work is already done.
       const abort = new AbortController();
+      let phase: 'starting' | 'pass' | 'closing' = 'starting';
       const stop = (signal: string) => {
-        log.warn({ signal }, 'stopping: finishing the batch in hand; nothing read is lost');
+        const said = { starting: 'stopping: the pass will not start; nothing is read', pass: 'stopping: finishing the batch in hand; nothing read is lost', closing: 'stopping: the pass is over, closing down' }[phase];
+        log.warn({ signal }, said);
         abort.abort();
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      const threads = opts.workers ?? lp.def.workers ?? defaultThreads();
-      const key = piiKey(log);
-      const crash = crashHook(process.env[CRASH_ENV]);
-      const pool = threads > 0 && !lp.routes ? new MappingPool(resolve(lp.mappingFile), threads, key, lp.mapping.version) : undefined;
-      const bar = progressBar(!opts.json && process.stderr.isTTY === true);
       try {
-        const id = runnerId();
-        const passOptions: PassOptions = {
-          owner: id,
-          actor: id,
-          trigger: { kind: 'cli', by: operatorActor(opts.operator) },
-          log,
-          signal: abort.signal,
-          leaseMs: durationOption('--lease', opts.lease ?? '60s'),
-          retryWaitMs: durationOption('--wait', opts.wait ?? '0s'),
-          piiHash: piiHasher(key),
-          crash,
-          onProgress: (p) => bar.update(p),
-          ...mappingOptions(pool, lp.mapping, key),
-        };
-        if (lp.routes) {
-          const routed = await runRoutedPass(routedPipeline({ ...lp, routes: lp.routes }), runtime.ledger, passOptions);
-          bar.stop();
-          result.code = await reportRouted(runtime.ledger.store, lp.def.pipeline, routed, opts.json === true);
-          return;
-        }
-        const flow = flowPipeline(lp);
-        const summary = await runPass(flow, runtime.ledger, passOptions);
-        bar.stop();
-        const problems = async function* (pageSize: number) {
-          if (hasProblems(summary)) yield* runProblems(runtime.ledger.store, summary.runId, { pageSize });
-        };
-        if (opts.json) await writeJsonSummary(process.stdout, flow.name, summary, problems(200));
-        else process.stdout.write(renderSummary(flow.name, summary) + (await renderProblems(flow.name, problems(2), () => countRunProblems(runtime.ledger.store, summary.runId))));
-        result.code = passFailed(summary) ? 1 : 0;
+        result.code = await runPipeline(lp, opts, log, abort.signal, () => (phase = 'pass'), () => (phase = 'closing'));
       } finally {
-        bar.stop();
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        await pool?.close();
-        await runtime.close();
       }
     });
+}
+
+/** `rekey run` once the pipeline is loaded and the signals are handled: open the state store, run the pass, print its summary, close. */
+async function runPipeline(lp: LoadedPipeline, opts: RunOptions, log: Logger, signal: AbortSignal, passStarts: () => void, closing: () => void): Promise<number> {
+  const runtime = await openRuntime(opts.state, log);
+  const control = opts.evenIfPaused ? null : await pipelineControl(runtime.store, lp.def.pipeline).catch(async (e: unknown) => {
+    await runtime.close();
+    throw e;
+  });
+  if (control?.paused) {
+    await runtime.close();
+    throw pausedError(control);
+  }
+  const threads = opts.workers ?? lp.def.workers ?? defaultThreads();
+  const key = piiKey(log);
+  const crash = crashHook(process.env[CRASH_ENV]);
+  const pool = threads > 0 && !lp.routes ? new MappingPool(resolve(lp.mappingFile), threads, key, lp.mapping.version) : undefined;
+  const bar = progressBar(!opts.json && process.stderr.isTTY === true);
+  try {
+    const id = runnerId();
+    const passOptions: PassOptions = {
+      owner: id,
+      actor: id,
+      trigger: { kind: 'cli', by: operatorActor(opts.operator) },
+      log,
+      signal,
+      leaseMs: durationOption('--lease', opts.lease ?? '60s'),
+      retryWaitMs: durationOption('--wait', opts.wait ?? '0s'),
+      piiHash: piiHasher(key),
+      crash,
+      onProgress: (p) => bar.update(p),
+      ...mappingOptions(pool, lp.mapping, key),
+    };
+    if (signal.aborted) {
+      process.stderr.write('rekey: stopped by a signal before the pass started; nothing was read\n');
+      return 0;
+    }
+    passStarts();
+    if (lp.routes) {
+      const routed = await runRoutedPass(routedPipeline({ ...lp, routes: lp.routes }), runtime.ledger, passOptions);
+      bar.stop();
+      return await reportRouted(runtime.ledger.store, lp.def.pipeline, routed, opts.json === true);
+    }
+    const flow = flowPipeline(lp);
+    const summary = await runPass(flow, runtime.ledger, passOptions);
+    bar.stop();
+    const problems = async function* (pageSize: number) {
+      if (hasProblems(summary)) yield* runProblems(runtime.ledger.store, summary.runId, { pageSize });
+    };
+    if (opts.json) await writeJsonSummary(process.stdout, flow.name, summary, problems(200));
+    else process.stdout.write(renderSummary(flow.name, summary) + (await renderProblems(flow.name, problems(2), () => countRunProblems(runtime.ledger.store, summary.runId))));
+    return passFailed(summary) ? 1 : 0;
+  } finally {
+    closing();
+    bar.stop();
+    await pool?.close();
+    await runtime.close();
+  }
 }
 
 /** Whether a routed pass calls for a non-zero exit: its reading, or any route, needs a person, or a route stopped on an error. */

@@ -43,7 +43,8 @@ describe('SIGTERM drain', () => {
         const heldNow = (await legacy.keys()).length;
         work.append(benchSubmissions(STEP, submitted));
         submitted += STEP;
-        // Outside the pass (start-up, closing down) no handler is set: the signal ends the process itself, with no work in hand.
+        // The handlers are set from start-up to the end of closing down; a signal can still end the process itself
+        // while Node loads the modules or in the last moment of exiting, with no work in hand.
         if (r.signal === 'SIGTERM') {
           outside++;
           continue;
