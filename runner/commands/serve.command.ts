@@ -33,6 +33,7 @@ import { Alerter } from '../serve/alerts.js';
 import { registerConsole } from '../console/console.js';
 import { CONSOLE_PAGES } from '../console/pages/index.js';
 import { loadUsers } from '../console/users.js';
+import { withLanes } from '../console/context.js';
 import { ServeMetrics } from '../serve/metrics.js';
 import { Readiness, type Watched } from '../serve/readiness.js';
 import type { LoadedPipeline } from '../pipeline-files.js';
@@ -203,8 +204,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       });
       for (const run of atStart) void run();
       void readiness.start();
-      // A route's lane (`<pipeline>~<route>`) is kept, purged and shown like a pipeline of its own.
-      const kept = loaded.flatMap(({ file, def }) => [{ file, def }, ...(def.routes ?? []).map((r) => ({ file, def: r.def }))]);
+      const kept = withLanes(loaded);
       const purge = scheduler.chore('retention-purge', PURGE_CRON, () => purgeAll(runtime, kept, id, log));
       void purge();
       if (checkpoints) void scheduler.chore('audit-checkpoint', checkpoints.cron, checkpoints.writeNow)();
@@ -212,7 +212,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
         loaded.map((l) => ({ name: l.def.pipeline, source: l.source, mapping: l.mapping })),
         { ledger: runtime.ledger, actor: id, log, wake: (name) => wakes.get(name)?.() ?? Promise.resolve(), isRunning: (name) => scheduler.pipelines.some((p) => p.name === name && p.running) },
       );
-      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, controls: () => pipelineControls(runtime.store), log, routes: [intake.routes, (app) => registerConsole(app, { runtime, pipelines: kept.map(({ file, def }) => ({ name: def.pipeline, file, def })), scheduler, steering, readiness, log, piiKey: key, users, pages: CONSOLE_PAGES })], metrics, readiness, trustProxy });
+      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, controls: () => pipelineControls(runtime.store), log, routes: [intake.routes, (app) => registerConsole(app, { runtime, pipelines: kept, scheduler, steering, readiness, log, piiKey: key, users, pages: CONSOLE_PAGES })], metrics, readiness, trustProxy });
       log.info({ url: server.url, pipelines: loaded.map((l) => l.def.pipeline) }, 'serving');
       await new Promise<void>((done) => {
         const stop = (signal: string) => {

@@ -62,6 +62,16 @@ export interface ConsolePipeline {
   def: PipelineDef;
 }
 
+/**
+ * The console's pipelines for pipeline files `loaded`: each pipeline, then
+ * each of its routes' lanes (`P~ROUTE`) as a pipeline of its own (kept,
+ * purged and paged like one; the Pipelines list shows a lane under its
+ * pipeline's card, not as a card).
+ */
+export function withLanes(loaded: readonly { file: string; def: PipelineDef }[]): ConsolePipeline[] {
+  return loaded.flatMap(({ file, def }) => [def, ...(def.routes ?? []).map((r) => r.def)].map((d) => ({ name: d.pipeline, file, def: d })));
+}
+
 /** What a page renders with beside its own data. */
 export interface PageData {
   /** The page's `<title>` and main heading. */

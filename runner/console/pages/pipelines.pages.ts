@@ -19,6 +19,8 @@ import { CodedError } from '../../../lib/errors.js';
 import { PAUSE_REASON_MAX, pipelineControl } from '../../../pipelines/ledger/controls.js';
 import type { StateCounts } from '../../../pipelines/ledger/ledger.js';
 import { countsByState } from '../../../pipelines/ledger/search.js';
+import { laneOwner } from '../../../pipelines/ledger/cases.js';
+import { laneName } from '../../../pipelines/definition/pipeline.types.js';
 import type { PassTrigger, RunSummary } from '../../../pipelines/ledger/ledger.types.js';
 import { getPass, listPasses, runSubmissions, type PassRecord } from '../../../pipelines/ledger/runs-history.js';
 import type { PipelineReadiness } from '../../serve/readiness.js';
@@ -49,6 +51,22 @@ interface PipelineView {
   counts: { state: string; count: number }[];
   total: number;
   health: PipelineReadiness | undefined;
+  /** Of a pipeline with routes: each route's lane and how its deliveries stand. */
+  routes?: RouteView[];
+  /** Of a route's lane (`P~ROUTE`): its pipeline and route. */
+  laneOf?: { pipeline: string; route: string };
+}
+
+/** One route of a pipeline as its card lists it: counts only, never a value. */
+interface RouteView {
+  route: string;
+  lane: string;
+  delivered: number;
+  /** Received, mapped, being delivered or waiting for a retry. */
+  inProgress: number;
+  /** Rejected or dead-lettered: a person must look. */
+  needsAttention: number;
+  total: number;
 }
 
 /** What a finished control said, for the banner after the redirect. */
@@ -93,6 +111,18 @@ function countRows(c: StateCounts | undefined): { counts: { state: string; count
   return { counts, total: counts.reduce((n, r) => n + r.count, 0) };
 }
 
+/** The pipeline a lane `P~ROUTE` belongs to, when this serve runs that pipeline; else undefined. */
+function ownerIn(ctx: ConsoleContext, name: string): { pipeline: string; route: string } | undefined {
+  const owner = laneOwner(name);
+  return owner !== undefined && ctx.pipelines.some((p) => p.name === owner) ? { pipeline: owner, route: name.slice(owner.length + 1) } : undefined;
+}
+
+function routeView(lane: string, route: string, c: StateCounts | undefined): RouteView {
+  const n = (s: keyof StateCounts) => c?.[s] ?? 0;
+  const { total } = countRows(c);
+  return { route, lane, delivered: n('delivered'), inProgress: n('received') + n('mapped') + n('delivering') + n('failed'), needsAttention: n('rejected') + n('dead'), total };
+}
+
 async function viewOf(ctx: ConsoleContext, p: ConsolePipeline, counts: Record<string, StateCounts>, health: Record<string, PipelineReadiness> | undefined): Promise<PipelineView> {
   const store = ctx.runtime.store;
   const [control, last] = await Promise.all([pipelineControl(store, p.name), listPasses(store, { pipeline: p.name, limit: 1 })]);
@@ -111,6 +141,8 @@ async function viewOf(ctx: ConsoleContext, p: ConsolePipeline, counts: Record<st
     lastPass: last.items[0],
     ...countRows(counts[p.name]),
     health: health?.[p.name],
+    ...(p.def.routes?.length && { routes: p.def.routes.map((r) => routeView(laneName(p.name, r.name), r.name, counts[laneName(p.name, r.name)])) }),
+    ...(ownerIn(ctx, p.name) && { laneOf: ownerIn(ctx, p.name) }),
   };
 }
 
@@ -190,12 +222,16 @@ function pipelineJson(v: PipelineView, withPerson: boolean) {
     counts: Object.fromEntries(v.counts.map((c) => [c.state, c.count])),
     total: v.total,
     health: v.health ?? null,
+    ...(v.routes && { routes: v.routes }),
+    ...(v.laneOf && { laneOf: v.laneOf }),
   };
 }
 
 /** Registers `/pipelines`, `/pipelines/:name`, its controls and `/passes/:runId`. */
 export const pipelinePages: ConsolePages = (app, ctx) => {
   const byName = new Map(ctx.pipelines.map((p) => [p.name, p]));
+  // A route's lane has its own page, reached from its pipeline's card, but no card of its own in the list.
+  const listed = ctx.pipelines.filter((p) => !ownerIn(ctx, p.name));
 
   const notFound = (req: FastifyRequest, reply: FastifyReply, title: string, text: string) => ctx.render(req, reply, 'message.njk', { title, text }, 404);
 
@@ -203,7 +239,7 @@ export const pipelinePages: ConsolePages = (app, ctx) => {
     // Counts are kept by the ledger's triggers (migration 0016), so reading them fresh costs a few rows.
     const [counted, health] = [await countsByState(ctx.runtime.store, ctx.pipelines.map((p) => p.name)), ctx.readiness?.report().pipelines];
     const pipelines = [];
-    for (const p of ctx.pipelines) pipelines.push(await viewOf(ctx, p, counted, health));
+    for (const p of listed) pipelines.push(await viewOf(ctx, p, counted, health));
     if (status === 200 && wantsJson(req)) return reply.send({ pipelines: pipelines.map((v) => pipelineJson(v, may(req.consoleUser, 'read'))) });
     return ctx.render(req, reply, 'pipelines.njk', { title: 'Pipelines', pipelines, steerable: ctx.steering !== undefined, reasonMax: PAUSE_REASON_MAX, done: doneOf(req), ...extra }, status);
   };
@@ -217,7 +253,8 @@ export const pipelinePages: ConsolePages = (app, ctx) => {
       if (codeOf(e) === 'LEDGER_BAD_REQUEST') return ctx.render(req, reply, 'message.njk', { title: 'That page of passes does not exist', text: 'The link to the page of passes was not one this console gave. Start again from the newest passes.' }, 400);
       throw e;
     }
-    const view = await viewOf(ctx, p, await countsByState(ctx.runtime.store, [p.name]), ctx.readiness?.report().pipelines);
+    const lanes = (p.def.routes ?? []).map((r) => laneName(p.name, r.name));
+    const view = await viewOf(ctx, p, await countsByState(ctx.runtime.store, [p.name, ...lanes]), ctx.readiness?.report().pipelines);
     if (status === 200 && wantsJson(req)) {
       const withPerson = may(req.consoleUser, 'read');
       return reply.send({ pipeline: pipelineJson(view, withPerson), passes: page.items.map((r) => passJson(r, withPerson)), next: page.next });
@@ -227,12 +264,13 @@ export const pipelinePages: ConsolePages = (app, ctx) => {
       reply,
       'pipeline.njk',
       {
-        title: `Pipeline ${p.name}`,
+        title: view.laneOf ? `Route ${view.laneOf.route} of ${view.laneOf.pipeline}` : `Pipeline ${p.name}`,
         pipeline: view,
         passes: page.items.map((r) => passRow(r, may(req.consoleUser, 'read'))),
         next: page.next,
         firstPage: before === undefined,
-        steerable: ctx.steering !== undefined,
+        // A route is paused and run with its pipeline: its page has no controls of its own.
+        steerable: ctx.steering !== undefined && !view.laneOf,
         reasonMax: PAUSE_REASON_MAX,
         done: doneOf(req),
         ...extra,
@@ -256,7 +294,7 @@ export const pipelinePages: ConsolePages = (app, ctx) => {
   const refuse = (req: FastifyRequest, reply: FastifyReply, p: ConsolePipeline, message: string, status: number, field: boolean) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const fromList = body.back === 'list';
-    const n = fromList ? ctx.pipelines.indexOf(p) + 1 : 1;
+    const n = fromList ? listed.indexOf(p) + 1 : 1;
     const extra = { errors: [{ text: message, href: field ? `#reason-${n}` : fromList ? `#controls-${n}` : '#controls' }], failed: { pipeline: p.name, message: field ? message : undefined, reason: typeof body.reason === 'string' ? body.reason : '' } };
     return fromList ? listPage(req, reply, extra, status) : detailPage(req, reply, p, extra, status);
   };
@@ -265,6 +303,8 @@ export const pipelinePages: ConsolePages = (app, ctx) => {
     app.post(`/pipelines/:name/${action}`, { preHandler: [ctx.guard('act'), ctx.csrf] }, async (req, reply) => {
       const p = byName.get((req.params as { name: string }).name);
       if (!p) return notFound(req, reply, 'No such pipeline', 'This rekey serve runs no pipeline of that name.');
+      const lane = ownerIn(ctx, p.name);
+      if (lane) return ctx.render(req, reply, 'message.njk', { title: 'A route is steered with its pipeline', text: `Route ${lane.route} runs in the passes of pipeline ${lane.pipeline}: pause, resume or run ${lane.pipeline}.` }, 409);
       const steering = ctx.steering;
       if (!steering) return ctx.render(req, reply, 'message.njk', { title: 'Pipelines cannot be steered here', text: 'This console was started without control of its pipelines.' }, 503);
       const body = (req.body ?? {}) as Record<string, unknown>;
