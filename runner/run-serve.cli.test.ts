@@ -90,4 +90,28 @@ describe('rekey serve (as a process)', () => {
     expect(stderr).not.toMatch(/"level":50/);
     expect(stderr).not.toMatch(/FSTDEP|DeprecationWarning|FastifyDeprecation/);
   }, 60_000);
+
+  it('stops cleanly on a SIGTERM that comes while it starts, before it serves', async () => {
+    const dir = example();
+    const pipelines = join(dir, 'examples/pipelines');
+    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', pipelines, '--port', '0', '--run-at-start'], {
+      cwd: dir,
+      env: { ...process.env, ...env, REKEY_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    // Serve handles signals before it warns of no users file, then opens its state store.
+    const onData = (d: Buffer) => {
+      const before = out;
+      out += d.toString();
+      if (!before.includes('no users file') && out.includes('no users file')) child.kill('SIGTERM');
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    expect(await exited, out.slice(-3000)).toEqual({ code: 0, signal: null });
+    expect(out).toContain('stopping: no new work; finishing the batches in hand');
+    expect(out).toContain('stopped cleanly');
+    expect(out).not.toMatch(/"level":50/);
+  }, 60_000);
 });

@@ -139,15 +139,29 @@ export function serveCommand(program: Command, result: CommandResult): void {
         result.code = 1;
         return;
       }
+      // The signals are handled from here on: one that comes while serve starts lets it finish starting
+      // (passes started then stop at once), then stop as it would later.
+      const abort = new AbortController();
+      const stopped = new Promise<void>((done) => abort.signal.addEventListener('abort', () => done(), { once: true }));
+      const onSignal = (signal: string) => {
+        log.info({ signal }, 'stopping: no new work; finishing the batches in hand');
+        abort.abort();
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      const unhook = (e: unknown) => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        throw e;
+      };
       const usersFile = opts.consoleUsers ?? process.env.REKEY_CONSOLE_USERS;
-      const users = usersFile ? await loadUsers(usersFile) : undefined;
+      const users = usersFile ? await loadUsers(usersFile).catch(unhook) : undefined;
       if (!users) log.warn('the console has no users file (--console-users or REKEY_CONSOLE_USERS): its pages show nothing until one is given');
-      const runtime = await openRuntime(opts.state, log);
+      const runtime = await openRuntime(opts.state, log).catch(unhook);
       const checkpoints = await auditCheckpoints(process.env, runtime.audit, log).catch(async (e: unknown) => {
         await runtime.close();
-        throw e;
+        unhook(e);
       });
-      const abort = new AbortController();
       const scheduler = new Scheduler(log, { isPaused: (name) => isPaused(runtime.store, name) });
       const steering = new ServeSteering(runtime.store, runtime.audit, scheduler);
       const id = runnerId();
@@ -214,15 +228,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
       );
       const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, controls: () => pipelineControls(runtime.store), log, routes: [intake.routes, (app) => registerConsole(app, { runtime, pipelines: kept, scheduler, steering, readiness, log, piiKey: key, users, pages: CONSOLE_PAGES })], metrics, readiness, trustProxy });
       log.info({ url: server.url, pipelines: loaded.map((l) => l.def.pipeline) }, 'serving');
-      await new Promise<void>((done) => {
-        const stop = (signal: string) => {
-          log.info({ signal }, 'stopping: no new work; finishing the batches in hand');
-          abort.abort();
-          done();
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
+      await stopped;
       await intake.stop();
       await scheduler.stop();
       await alerter.settled();
