@@ -15,7 +15,7 @@
 export interface Vocabulary {
   /** The mapped record, field by field, in mapping order. */
   record: Record<string, unknown>;
-  /** Every text (string or number) anywhere in the submission as read. */
+  /** Every text (string or number) of the submission as read (see {@link textsOf}). */
   submissionTexts: string[];
   /** Texts declared safe to write as they stand (`--literal`). */
   literals: string[];
@@ -107,7 +107,7 @@ export class ValueTemplater {
   private pick(candidates: string[], hint: string): string | undefined {
     if (candidates.length <= 1) return candidates[0];
     const words = new Set(hint.toLowerCase().split(/[^a-z0-9]+/).filter(Boolean));
-    const score = (f: string) => (this.used.has(f) ? 0 : 2) + (f.toLowerCase().split(/[^a-z0-9]+/).some((w) => words.has(w)) ? 1 : 0);
+    const score = (f: string) => (this.used.has(f) ? 0 : 100) + f.toLowerCase().split(/[^a-z0-9]+/).filter((w) => words.has(w)).length;
     return [...candidates].sort((a, b) => score(b) - score(a))[0];
   }
 
@@ -117,10 +117,13 @@ export class ValueTemplater {
   }
 }
 
-/** Every string and number in `body`, depth first. */
+/** Keys whose values are the form's own words, not the citizen's: question texts and ids, the form's name. */
+const FORM_KEYS = /question|^form_?name$/i;
+
+/** Every string and number in `body`, depth first, but for the form's own words (keys containing `question`, and `form_name`). */
 export function textsOf(body: unknown, out: string[] = []): string[] {
   if (typeof body === 'string' || typeof body === 'number') out.push(String(body));
   else if (Array.isArray(body)) for (const v of body) textsOf(v, out);
-  else if (body && typeof body === 'object') for (const v of Object.values(body)) textsOf(v, out);
+  else if (body && typeof body === 'object') for (const [k, v] of Object.entries(body)) if (!FORM_KEYS.test(k)) textsOf(v, out);
   return out;
 }
