@@ -6,9 +6,16 @@
  * and the steps are checked (labels and roles, `{{FIELD}}` templates, no
  * citizen value in anything written), validated by `rekey validate` and
  * run by `rekey run` (real processes) to key 50 submissions, the recorded
- * one among them, into a fresh copy of the app: each exactly once.
+ * one among them, into a fresh copy of the app: each exactly once. Then a
+ * frameset of the test's own (a form in a named frame, a field with no
+ * label, a confirm answered by the recorder) is recorded and replayed.
  */
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { launchChromium } from './chromium.js';
+import { PageWatch, runSteps } from './browser.steps.js';
+import type { Step } from './browser.config.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -162,4 +169,72 @@ describe.skipIf(!chromium)(`rekey record${chromium ? '' : ' (skipped: no Chromiu
       await fresh.close();
     }
   }, 420_000);
+
+  it('records inside a frameset: the frame by name, a field without a label by name, a confirm the recorder answers; the steps replay', async () => {
+    const posted: URLSearchParams[] = [];
+    const server: Server = createServer((req, res) => {
+      const html = (b: string) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>Old</title></head>${b}</html>`);
+      if (req.url === '/') return html('<frameset cols="20%,80%"><frame name="nav" src="/nav"><frame name="main" src="/form"></frameset>');
+      if (req.url === '/nav') return html('<body><a href="/form" target="main">New</a></body>');
+      if (req.url === '/form') {
+        return html(`<body><form method="post" action="/save" onsubmit="return confirm('Sure?')"><table><tr><td>Licence</td><td><input name="drv"></td></tr>
+<tr><td><label for="sn">Surname</label></td><td><input id="sn" name="sn"></td></tr><tr><td>Office</td><td><input name="office"></td></tr></table><input type="submit" value="Store"></form></body>`);
+      }
+      if (req.url === '/save') {
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => {
+          posted.push(new URLSearchParams(body));
+          html(`<body><p>Stored as <b id="ref">R-${posted.length}</b></p></body>`);
+        });
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const rec = mapping.map(subs[1]).record as Record<string, string>;
+      const recorded = await recordSteps(pipeline, { submission: join(dir, 'submissions.ndjson'), record: 2, start: `${base}/`, headed: false, dialogs: 'accept', literal: ['DVLA SWANSEA'] }, async (r) => {
+        const main = r.page.frameLocator('frame[name="main"]');
+        await main.locator('input[name="drv"]').fill(rec.DRIVER_NO!);
+        await main.getByLabel('Surname').fill(rec.SURNAME!);
+        await main.locator('input[name="office"]').fill('DVLA SWANSEA');
+        await main.getByRole('button', { name: 'Store' }).click();
+        await main.locator('#ref').waitFor();
+        r.stop();
+      });
+      expect(posted).toHaveLength(1);
+      expect(recorded.steps).toEqual([
+        { goto: `${base}/` },
+        {
+          frame: {
+            selector: 'frame[name="main"]',
+            steps: [
+              { fill: { name: 'drv', value: '{{DRIVER_NO}}' } },
+              { fill: { label: 'Surname', value: '{{SURNAME}}' } },
+              { fill: { name: 'office', value: 'DVLA SWANSEA' } },
+              { dialog: 'accept' },
+              { click: { role: 'button', text: 'Store' } },
+            ],
+          },
+        },
+      ]);
+      for (const v of [rec.DRIVER_NO!, rec.SURNAME!]) expect(recorded.yaml.includes(v)).toBe(false);
+
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        const other = mapping.map(subs[2]).record;
+        const steps: Step[] = [...recorded.steps, { frame: { selector: 'frame[name="main"]', steps: [{ waitFor: { selector: '#ref' } }] } }];
+        await runSteps(steps, new PageWatch(page), { baseUrl: base, baseDir: dir, timeout: 8000, lookup: (n) => other[n], capture: () => undefined, screenshot: () => Promise.resolve(undefined) });
+      } finally {
+        await browser.close();
+      }
+      expect(posted).toHaveLength(2);
+      expect(Object.fromEntries(posted[1]!)).toEqual({ drv: mapping.map(subs[2]).record.DRIVER_NO, sn: mapping.map(subs[2]).record.SURNAME, office: 'DVLA SWANSEA' });
+    } finally {
+      server.close();
+    }
+  }, 120_000);
 });
