@@ -66,7 +66,9 @@ export class StepRecorder {
     if (!executablePath) throw new ConnectorFailure(BrowserErrors.LAUNCH, 'no Chromium found: install Debian\'s chromium or set executablePath');
     const headless = !(opts.headed ?? Boolean(process.env.DISPLAY));
     const pw = load('playwright') as typeof import('playwright');
-    const browser = await pw.chromium.launch({ executablePath, headless, args: CHROMIUM_ARGS });
+    const browser = await pw.chromium.launch({ executablePath, headless, args: CHROMIUM_ARGS }).catch((e: unknown) => {
+      throw new ConnectorFailure(BrowserErrors.LAUNCH, `Chromium at ${executablePath} did not start${headless ? '' : ' with a window (try --headless)'}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+    });
     try {
       const context = await browser.newContext();
       if (opts.config.login) await signIn(context, opts);
