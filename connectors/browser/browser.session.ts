@@ -46,8 +46,10 @@ export async function runForm(steps: readonly Step[], watch: PageWatch, env: Ste
 
 async function reopen(c: Checkpoint, watch: PageWatch, env: StepEnv): Promise<void> {
   const page = watch.page;
-  await watch.guard(page.goto(c.top, { timeout: env.timeout }));
-  if (await expiredIn(page, env.expired)) throw new SessionExpired('the session expired');
+  if (page.url() !== c.top) {
+    await watch.guard(page.goto(c.top, { timeout: env.timeout }));
+    if (await expiredIn(page, env.expired)) throw new SessionExpired('the session expired');
+  }
   for (const [name, url] of c.frames) {
     const frame = await namedFrame(page, name, env.timeout);
     if ('url' in frame && frame.url() !== url) await watch.guard(frame.goto(url, { timeout: env.timeout }));
