@@ -207,7 +207,7 @@ describe.skipIf(!chromium)(`browser target in a frameset app${chromium ? '' : ' 
       expect(filesHolding(dir, value), value).toEqual([]);
       expect(lines.join('').includes(value), value).toBe(false);
     }
-  }, 600_000);
+  }, 1_500_000);
 
   it('ends the attempt on a dialog no rule expects, keeping its text sealed in the error and the evidence; saves nothing', async () => {
     app = await startLegacyFrames();

@@ -14,11 +14,20 @@ import type { ReadBackConfig } from './browser.config.js';
 import { parseTemplate, renderTemplate } from './browser.template.js';
 import { runSteps, type PageWatch, type StepEnv } from './browser.steps.js';
 
-/** JSON Schema of a read-back field's `normalise`: a mapping's transform list. */
+type StepSchema = { oneOf: [{ enum: string[] }, ...{ required: [string] }[]] };
+const step = (mappingSchema() as { definitions: { transformStep: StepSchema } }).definitions.transformStep;
+const [bare, ...withArgs] = step.oneOf;
+const names = [...new Set([...bare.enum, ...withArgs.map((w) => w.required[0])])].sort();
+
+/**
+ * JSON Schema of a read-back field's `normalise`: a mapping's transform
+ * list, by transform name (a name, or a one-key mapping of a name to its
+ * arguments); the arguments are checked when the target is set up.
+ */
 export const normaliseSchema = Type.Unsafe<unknown[]>({
   type: 'array',
   minItems: 1,
-  items: (mappingSchema() as { definitions: { transformStep: object } }).definitions.transformStep,
+  items: { oneOf: [{ enum: bare.enum }, { type: 'object', minProperties: 1, maxProperties: 1, propertyNames: { enum: names } }] },
   description: 'Transforms of the mapping language (as in a mapping\'s transform: list) applied to both the expected and the shown text before comparing.',
 });
 
