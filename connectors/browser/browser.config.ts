@@ -38,27 +38,27 @@ function stepKinds<S extends TSchema>(steps: S) {
     goto: str('URL to open, relative to baseUrl; a template.'),
     fill: obj({ ...locatorProps, value: Type.String({ description: 'Text to type; a template.' }), skipEmpty: optBool('Leave the field alone when the value is empty.') }, 'Types a value into a field.'),
     select: obj({ ...locatorProps, value: Type.String({ description: 'Option value or label; a template.' }), skipEmpty: optBool() }, 'Chooses an option of a select.'),
-    check: obj({ ...locatorProps, checked: yesNo('Ticks when true (default), unticks when false; a template such as "{{WELSH}}" is read as yes/no.') }, 'Ticks (or unticks) a checkbox or radio.'),
-    uncheck: obj({ ...locatorProps, unchecked: yesNo('Unticks when true (default), ticks when false; a template is read as yes/no.') }, 'Unticks (or ticks) a checkbox.'),
+    check: obj({ ...locatorProps, checked: yesNo('Default true; a template is read as yes/no.') }, 'Ticks (or unticks) a checkbox or radio.'),
+    uncheck: obj({ ...locatorProps, unchecked: yesNo('Default true; a template is read as yes/no.') }, 'Unticks (or ticks) a checkbox.'),
     radio: obj(
       {
-        name: optStr('The radio group\'s name attribute.'),
-        selector: optStr('Selector of the element holding the group\'s buttons.'),
-        value: Type.String({ description: 'Value attribute or label of the button to choose; a template.' }),
-        by: Type.Optional(Type.Unsafe<'value' | 'label'>({ enum: ['value', 'label'], description: 'Match the value attribute only, or the label only; default value, then label.' })),
-        exact: optBool('Exact match of the label; default true.'),
-        skipEmpty: optBool('Leave the group alone when the value is empty.'),
+        name: optStr('Group name.'),
+        selector: optStr('Element holding the group.'),
+        value: Type.String({ description: 'Value or label; a template.' }),
+        by: Type.Optional(Type.Unsafe<'value' | 'label'>({ enum: ['value', 'label'] })),
+        exact: optBool(),
+        skipEmpty: optBool(),
         timeout,
       },
-      'Chooses the radio button of a group whose value or label is the record\'s.',
+      'Chooses a radio button by value or label.',
     ),
     click: oneOf([str('Selector of the element to click.'), obj(locatorProps, 'The element to click.')]),
     press: obj({ ...locatorProps, key: str('Key, e.g. Enter or Tab.') }, 'Presses a key in an element.'),
     waitFor: obj({ text: optStr('Text to appear.'), selector: optStr('Selector to appear.'), url: optStr('Text the URL is to contain.'), timeout }, 'Waits for text, an element or a URL.'),
     expect: obj({ success: str('Selector (or text=...) that shows success.'), error: optStr('Selector of the page\'s own error message: its text rejects the record.'), timeout }, 'Waits for success or the page\'s error message.'),
     dialog: Type.Enum(['accept', 'dismiss'], { type: 'string', description: 'What to do with the dialogs (confirm, alert) that follow.' }),
-    frame: obj({ selector: optStr('Selector of the iframe.'), name: optStr('Name of the frame (a frameset\'s frame or an iframe); a goto inside it navigates that frame.'), steps }, 'Steps inside a frame, found by name or selector.'),
-    page: str('Marks where a page of the form starts (a name for it): with login.resume: page, keying resumes here after signing in again.'),
+    frame: obj({ selector: optStr('Selector of the iframe.'), name: optStr('Frame name; goto navigates it.'), steps }, 'Steps inside a frame.'),
+    page: str('Where a page starts (login.resume: page).'),
     popup: obj({ open: obj(locatorProps, 'The element whose click opens the popup.'), steps }, 'Steps inside a popup window opened by a click.'),
     upload: obj(
       { ...locatorProps, path: optStr('File to upload (a template), relative to the pipeline file.'), content: Type.Optional(Type.String({ description: 'Text to upload as a file (a template).' })), fileName: optStr('Name of the uploaded content (a template).') },
@@ -84,9 +84,13 @@ function stepSchema<K extends TProperties>(kinds: K) {
 }
 
 const stepList = <S extends TSchema>(step: S) => Type.Array(step, { minItems: 1 });
+/** `schema` without its descriptions: steps nested in frames and popups, whose kinds the top-level steps describe (keeps the published pipeline schema small). */
+const brief = <T>(schema: T): T => JSON.parse(JSON.stringify(schema, (k, v: unknown) => (k === 'description' ? undefined : v))) as T;
 const { frame: _frame, popup: _popup, ...plainKinds } = stepKinds(Type.Object({}));
-const plainStep = stepSchema(plainKinds);
-const nestedStep = stepSchema(stepKinds(stepList(plainStep)));
+const plainStep = brief(stepSchema(plainKinds));
+const nestedStep = brief(stepSchema(stepKinds(stepList(plainStep))));
+const { popup: _probePopup, ...probeKinds } = stepKinds(stepList(plainStep));
+const probeStep = stepSchema(probeKinds);
 
 /** JSON Schema (draft-07) of one step: a popup in a frame (or a frame in a popup) holds plain steps. */
 export const stepJsonSchema = stepSchema(stepKinds(stepList(nestedStep)));
@@ -146,7 +150,7 @@ export const browserConfigSchema = closed({
   reference: withDefault(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Capture holding the legacy reference; default ref.' }), 'ref'),
   probe: Type.Optional(
     obj(
-      { steps: stepList(nestedStep), frame: optStr('Name of the frame that shows found and notFound; default the page.'), found: str('Selector of a search result.'), notFound: str('Selector (or text=...) of the no-result message.'), regex: optStr('Regular expression for the reference in the result\'s text.') },
+      { steps: stepList(probeStep), frame: optStr('Name of the frame that shows found and notFound; default the page.'), found: str('Selector of a search result.'), notFound: str('Selector (or text=...) of the no-result message.'), regex: optStr('Regular expression for the reference in the result\'s text.') },
       'Searching the legacy UI for a record that may be keyed already.',
     ),
   ),
