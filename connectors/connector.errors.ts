@@ -189,14 +189,20 @@ export const BrowserErrors = defineErrors({
   REJECTED: {
     code: 'BROWSER_REJECTED',
     disposition: 'reject',
-    means: 'The legacy app showed its own validation message: the record is wrong for it.',
+    means: 'The legacy app showed its own validation message (on the page, or in a dialog a dialogs: rule says rejects): the record is wrong for it.',
     hint: 'Correct the submission or the mapping as the message (the legacy app\'s own) says, then replay it.',
     otherwise: { retry: 'when the message came while signing in: the sign-in is tried again' },
   },
   TIMEOUT: { code: 'BROWSER_TIMEOUT', disposition: 'retry', means: 'A step did not finish in time (an element never appeared, a page never answered).', hint: 'Nothing to do if it passes; if it persists, check the legacy app is up and the step\'s selector still matches.' },
   SERVER_ERROR: { code: 'BROWSER_SERVER_ERROR', disposition: 'retry', means: 'The legacy app answered a page with HTTP 5xx.', hint: 'Nothing to do if it passes; if it persists, check the legacy app.' },
   CRASHED: { code: 'BROWSER_CRASHED', disposition: 'retry', means: 'The page or browser crashed or closed under the form.', hint: 'Nothing to do if it passes; if it persists, check the memory Chromium has.' },
-  SESSION: { code: 'BROWSER_SESSION', disposition: 'retry', means: 'The session expired again right after signing in.', hint: 'Check the legacy app\'s session settings and the expired: selector.' },
+  SESSION: { code: 'BROWSER_SESSION', disposition: 'retry', means: 'The session expired more often in one form than login.budget allows sign-ins.', hint: 'Check the legacy app\'s session settings and the expired: sign; raise login.budget, or resume: page so that each sign-in gets further.' },
+  DIALOG: {
+    code: 'BROWSER_DIALOG',
+    disposition: 'retry',
+    means: 'The legacy app showed a dialog (alert, confirm, prompt, beforeunload) that no dialogs: rule or dialog: step expected, or one a rule says to retry; the attempt ended there. Its text is kept sealed with the submission.',
+    hint: 'Read the dialog\'s text (rekey dlq show --reveal); add a dialogs: rule saying what it means (accept, dismiss, reject, retry).',
+  },
   NO_REFERENCE: { code: 'BROWSER_NO_REFERENCE', disposition: 'retry', means: 'The steps ran but captured no reference.', hint: 'Check the capture step\'s selector still matches the page that shows the reference.' },
   LOGIN_REFUSED: { code: 'BROWSER_LOGIN_REFUSED', disposition: 'fatal', means: 'Signing in did not work with the configured credentials.', hint: 'Check the user name and password secrets, and that the account is not locked.' },
   LAUNCH: { code: 'BROWSER_LAUNCH', disposition: 'fatal', means: 'No Chromium could be started.', hint: "Install Debian's chromium-headless-shell (or chromium), or set executablePath." },
@@ -211,7 +217,7 @@ export const BrowserErrors = defineErrors({
     disposition: 'retry',
     means: 'Another step failure (a selector that matches nothing usable, an upload file missing).',
     hint: 'Read the message: fix the step or the file it names.',
-    otherwise: { reject: 'when a file the record asks to upload cannot be read' },
+    otherwise: { reject: 'when a file the record asks to upload cannot be read, a check box\'s value is not yes or no, or no radio button has the record\'s value or label' },
   },
 });
 

@@ -11,6 +11,7 @@ export { parseMapping, mappingSchema } from './mapping.loader.js';
 export { compileMapping, type CompileInput } from './mapping.compiler.js';
 export { formatProblem, MappingInvalidError, type Problem, type ErrorData, type Disposition } from './mapping.errors.js';
 export { TransformFailure, type TransformCtx } from './transforms/transform.types.js';
+export { compileTransformChain } from './transforms/chain.js';
 export type * from './mapping.types.js';
 
 /** A mapping loaded from text: compiled when it has no problems. */

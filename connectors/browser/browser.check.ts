@@ -6,6 +6,8 @@
  * step by its path in the config (`steps[3].fill`).
  */
 import type { BrowserConfig, Locator, Step } from './browser.config.js';
+import { checkDialogRules } from './browser.dialogs.js';
+import { checkReadBack } from './browser.readback.js';
 import { parseTemplate, templateNames } from './browser.template.js';
 
 const BUILT_IN = ['key', 'login.username', 'login.password'];
@@ -47,16 +49,29 @@ export function checkBrowserConfig(config: BrowserConfig, fields: readonly strin
     else if (given.length > 1 && !(given.length === 2 && given.includes('role') && given.includes('text'))) problems.push(`${at}: give one of label, name, selector, role (with text); got ${given.join(', ')}`);
     for (const k of ['label', 'name', 'selector', 'text'] as const) tpl(`${at}.${k}`, l[k], login);
   };
-  const walk = (steps: Step[], at: string, login: boolean) =>
+  const yesNo = (at: string, v: boolean | string | undefined, login: boolean) => (typeof v === 'string' ? tpl(at, v, login) : undefined);
+  const walk = (steps: Step[], at: string, login: boolean, top = false) =>
     steps.forEach((s, i) => {
       const here = `${at}[${i}]`;
       if ('goto' in s) tpl(`${here}.goto`, s.goto, login);
+      else if ('page' in s) {
+        if (!top) problems.push(`${here}.page: a page starts only at the top level of the form's steps`);
+      } else if ('uncheck' in s) {
+        loc(`${here}.uncheck`, s.uncheck, login);
+        yesNo(`${here}.uncheck.unchecked`, s.uncheck.unchecked, login);
+      } else if ('radio' in s) {
+        if ((s.radio.name === undefined) === (s.radio.selector === undefined)) problems.push(`${here}.radio: give the group by either name or selector`);
+        for (const k of ['name', 'selector', 'value'] as const) tpl(`${here}.radio.${k}`, s.radio[k], login);
+      }
       else if ('fill' in s || 'select' in s) {
         const v = 'fill' in s ? s.fill : s.select;
         const kind = 'fill' in s ? 'fill' : 'select';
         loc(`${here}.${kind}`, v, login);
         tpl(`${here}.${kind}.value`, v.value, login);
-      } else if ('check' in s) loc(`${here}.check`, s.check, login);
+      } else if ('check' in s) {
+        loc(`${here}.check`, s.check, login);
+        yesNo(`${here}.check.checked`, s.check.checked, login);
+      }
       else if ('click' in s) {
         if (typeof s.click === 'string') tpl(`${here}.click`, s.click, login);
         else loc(`${here}.click`, s.click, login);
@@ -67,7 +82,12 @@ export function checkBrowserConfig(config: BrowserConfig, fields: readonly strin
       } else if ('expect' in s) {
         tpl(`${here}.expect.success`, s.expect.success, login);
         tpl(`${here}.expect.error`, s.expect.error, login);
-      } else if ('frame' in s) walk(s.frame.steps, `${here}.frame.steps`, login);
+      } else if ('frame' in s) {
+        if ((s.frame.name === undefined) === (s.frame.selector === undefined)) problems.push(`${here}.frame: give the frame by either name or selector`);
+        tpl(`${here}.frame.name`, s.frame.name, login);
+        tpl(`${here}.frame.selector`, s.frame.selector, login);
+        walk(s.frame.steps, `${here}.frame.steps`, login);
+      }
       else if ('popup' in s) {
         loc(`${here}.popup.open`, s.popup.open, login);
         walk(s.popup.steps, `${here}.popup.steps`, login);
@@ -83,7 +103,7 @@ export function checkBrowserConfig(config: BrowserConfig, fields: readonly strin
       } else if ('screenshot' in s) tpl(`${here}.screenshot.name`, s.screenshot.name, login);
     });
   if (config.login) walk(config.login.steps, 'login.steps', true);
-  walk(config.steps, 'steps', false);
+  walk(config.steps, 'steps', false, true);
   if (config.probe) {
     walk(config.probe.steps, 'probe.steps', false);
     re('probe.regex', config.probe.regex);
@@ -92,9 +112,12 @@ export function checkBrowserConfig(config: BrowserConfig, fields: readonly strin
     tpl('readBack.goto', config.readBack.goto);
     for (const [name, f] of Object.entries(config.readBack.fields)) {
       if (fields !== undefined && !fields.includes(name)) problems.push(`readBack.fields.${name}: not a field of the mapping`);
-      if (typeof f !== 'string') tpl(`readBack.fields.${name}.expect`, f.expect);
+      if (typeof f !== 'string' && f.expect !== undefined) tpl(`readBack.fields.${name}.expect`, f.expect);
     }
   }
   if (config.login && !config.login.expired.url && !config.login.expired.selector) problems.push('login.expired: give url or selector');
+  if (config.login?.resume === 'page' && !config.steps.some((s) => 'page' in s)) problems.push('login.resume: page needs page steps marking where each page of the form starts');
+  problems.push(...checkDialogRules(config.dialogs), ...checkReadBack(config.readBack));
+  for (const r of config.dialogs ?? []) tpl('dialogs.answer', r.answer);
   return problems;
 }

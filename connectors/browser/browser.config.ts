@@ -8,10 +8,13 @@
  */
 import { Type, type Static, type TObject, type TProperties, type TSchema } from 'typebox';
 import { closed, defaultsOf, mapOf, oneOf, withDefault } from '../config.schema.js';
+import { dialogRuleSchema } from './browser.dialogs.js';
+import { normaliseSchema } from './browser.readback.js';
 
 const str = (description: string) => Type.String({ minLength: 1, description });
 const optStr = (description: string) => Type.Optional(str(description));
 const optBool = (description?: string) => Type.Optional(Type.Boolean(description === undefined ? {} : { description }));
+const yesNo = (description: string) => Type.Optional(Type.Unsafe<boolean | string>({ oneOf: [{ type: 'boolean' }, { type: 'string' }], description }));
 const timeout = Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: 'Milliseconds this step may take.' }));
 const obj = <P extends TProperties>(props: P, description: string) => closed(props, { description });
 const locatorProps = {
@@ -35,13 +38,27 @@ function stepKinds<S extends TSchema>(steps: S) {
     goto: str('URL to open, relative to baseUrl; a template.'),
     fill: obj({ ...locatorProps, value: Type.String({ description: 'Text to type; a template.' }), skipEmpty: optBool('Leave the field alone when the value is empty.') }, 'Types a value into a field.'),
     select: obj({ ...locatorProps, value: Type.String({ description: 'Option value or label; a template.' }), skipEmpty: optBool() }, 'Chooses an option of a select.'),
-    check: obj({ ...locatorProps, checked: optBool('Default true.') }, 'Ticks (or unticks) a checkbox or radio.'),
+    check: obj({ ...locatorProps, checked: yesNo('Default true; a template is read as yes/no.') }, 'Ticks (or unticks) a checkbox or radio.'),
+    uncheck: obj({ ...locatorProps, unchecked: yesNo('Default true; a template is read as yes/no.') }, 'Unticks (or ticks) a checkbox.'),
+    radio: obj(
+      {
+        name: optStr('Group name.'),
+        selector: optStr('Element holding the group.'),
+        value: Type.String({ description: 'Value or label; a template.' }),
+        by: Type.Optional(Type.Unsafe<'value' | 'label'>({ enum: ['value', 'label'] })),
+        exact: optBool(),
+        skipEmpty: optBool(),
+        timeout,
+      },
+      'Chooses a radio button by value or label.',
+    ),
     click: oneOf([str('Selector of the element to click.'), obj(locatorProps, 'The element to click.')]),
     press: obj({ ...locatorProps, key: str('Key, e.g. Enter or Tab.') }, 'Presses a key in an element.'),
     waitFor: obj({ text: optStr('Text to appear.'), selector: optStr('Selector to appear.'), url: optStr('Text the URL is to contain.'), timeout }, 'Waits for text, an element or a URL.'),
     expect: obj({ success: str('Selector (or text=...) that shows success.'), error: optStr('Selector of the page\'s own error message: its text rejects the record.'), timeout }, 'Waits for success or the page\'s error message.'),
     dialog: Type.Enum(['accept', 'dismiss'], { type: 'string', description: 'What to do with the dialogs (confirm, alert) that follow.' }),
-    frame: obj({ selector: str('Selector of the iframe.'), steps }, 'Steps inside a frame.'),
+    frame: obj({ selector: optStr('Selector of the iframe.'), name: optStr('Frame name; goto navigates it.'), steps }, 'Steps inside a frame.'),
+    page: str('Where a page starts (login.resume: page).'),
     popup: obj({ open: obj(locatorProps, 'The element whose click opens the popup.'), steps }, 'Steps inside a popup window opened by a click.'),
     upload: obj(
       { ...locatorProps, path: optStr('File to upload (a template), relative to the pipeline file.'), content: Type.Optional(Type.String({ description: 'Text to upload as a file (a template).' })), fileName: optStr('Name of the uploaded content (a template).') },
@@ -59,7 +76,7 @@ function stepKinds<S extends TSchema>(steps: S) {
 type OneStep<K extends TProperties> = { [N in keyof K]: { [P in N]: Static<K[N]> } }[keyof K];
 
 /** The step kinds, in the order the docs list them. */
-export const STEP_KINDS = ['goto', 'fill', 'select', 'check', 'click', 'press', 'waitFor', 'expect', 'dialog', 'frame', 'popup', 'upload', 'capture', 'screenshot'] as const;
+export const STEP_KINDS = ['goto', 'fill', 'select', 'check', 'uncheck', 'radio', 'click', 'press', 'waitFor', 'expect', 'dialog', 'frame', 'page', 'popup', 'upload', 'capture', 'screenshot'] as const;
 
 function stepSchema<K extends TProperties>(kinds: K) {
   const description = `One step: exactly one of ${STEP_KINDS.join(', ')}.`;
@@ -67,9 +84,13 @@ function stepSchema<K extends TProperties>(kinds: K) {
 }
 
 const stepList = <S extends TSchema>(step: S) => Type.Array(step, { minItems: 1 });
+/** `schema` without its descriptions: steps nested in frames and popups, whose kinds the top-level steps describe (keeps the published pipeline schema small). */
+const brief = <T>(schema: T): T => JSON.parse(JSON.stringify(schema, (k, v: unknown) => (k === 'description' ? undefined : v))) as T;
 const { frame: _frame, popup: _popup, ...plainKinds } = stepKinds(Type.Object({}));
-const plainStep = stepSchema(plainKinds);
-const nestedStep = stepSchema(stepKinds(stepList(plainStep)));
+const plainStep = brief(stepSchema(plainKinds));
+const nestedStep = brief(stepSchema(stepKinds(stepList(plainStep))));
+const { popup: _probePopup, ...probeKinds } = stepKinds(stepList(plainStep));
+const probeStep = stepSchema(probeKinds);
 
 /** JSON Schema (draft-07) of one step: a popup in a frame (or a frame in a popup) holds plain steps. */
 export const stepJsonSchema = stepSchema(stepKinds(stepList(nestedStep)));
@@ -102,6 +123,18 @@ const evidenceSchema = obj(
   'Where screenshots and traces go.',
 );
 
+const loginSchema = obj(
+  {
+    username: str('User ID: { env: NAME }.'),
+    password: str('Password: { env: NAME }.'),
+    steps: stepList(plainStep),
+    expired: obj({ url: optStr('Text of the sign-in page\'s URL.'), selector: optStr('Selector shown only when signed out.') }, 'How an expired session shows (on the page, in any frame, in a popup).'),
+    budget: withDefault(Type.Integer({ minimum: 1, maximum: 100, description: 'Sign-ins again a form may take when its session expires; default 3.' }), 3),
+    resume: withDefault(Type.Unsafe<'form' | 'page'>({ enum: ['form', 'page'], description: 'After signing in again: start the form over (form, default) or resume at the last page step reached (page).' }), 'form'),
+  },
+  'Signing in, again whenever the session has expired.',
+);
+
 /** JSON Schema (draft-07) of {@link BrowserConfig}. */
 export const browserConfigSchema = closed({
   baseUrl: Type.String({ pattern: '^https?://', description: 'Base of relative URLs, e.g. http://dcs.internal:8080.' }),
@@ -111,22 +144,13 @@ export const browserConfigSchema = closed({
   restartBrowserAfter: withDefault(Type.Integer({ minimum: 1, description: 'Forms before the browser is restarted; default 500.' }), 500),
   stepTimeoutMs: withDefault(Type.Integer({ minimum: 100, maximum: 600_000, description: 'Default time a step may take (ms); default 15000.' }), 15_000),
   evidence: Type.Optional(evidenceSchema),
-  login: Type.Optional(
-    obj(
-      {
-        username: str('User ID: { env: NAME }.'),
-        password: str('Password: { env: NAME }.'),
-        steps: stepList(plainStep),
-        expired: obj({ url: optStr('Text of the sign-in page\'s URL.'), selector: optStr('Selector shown only when signed out.') }, 'How an expired session shows.'),
-      },
-      'Signing in, again whenever the session has expired.',
-    ),
-  ),
+  login: Type.Optional(loginSchema),
   steps: stepList(stepJsonSchema),
+  dialogs: Type.Optional(Type.Array(dialogRuleSchema, { description: 'What dialogs mean, first match wins; a dialog no rule matches (and no dialog: step expects) ends the attempt.' })),
   reference: withDefault(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Capture holding the legacy reference; default ref.' }), 'ref'),
   probe: Type.Optional(
     obj(
-      { steps: stepList(plainStep), found: str('Selector of a search result.'), notFound: str('Selector (or text=...) of the no-result message.'), regex: optStr('Regular expression for the reference in the result\'s text.') },
+      { steps: stepList(probeStep), frame: optStr('Name of the frame that shows found and notFound; default the page.'), found: str('Selector of a search result.'), notFound: str('Selector (or text=...) of the no-result message.'), regex: optStr('Regular expression for the reference in the result\'s text.') },
       'Searching the legacy UI for a record that may be keyed already.',
     ),
   ),
@@ -134,7 +158,16 @@ export const browserConfigSchema = closed({
     obj(
       {
         goto: str('Page of the created record (a template with {{ref}}).'),
-        fields: mapOf(oneOf([str('Selector showing the field\'s value.'), obj({ selector: str('Selector showing the value.'), expect: Type.String({ description: 'Template of what it should read.' }) }, 'Selector and the expected text.')]), { minProperties: 1 }),
+        fields: mapOf(
+          oneOf([
+            str('Selector showing the field\'s value.'),
+            obj(
+              { selector: str('Selector showing the value.'), expect: Type.Optional(Type.String({ description: 'Template of what it should read; default the field\'s value.' })), normalise: Type.Optional(normaliseSchema) },
+              'Selector, the expected text, and transforms applied to both before comparing.',
+            ),
+          ]),
+          { minProperties: 1 },
+        ),
       },
       'Reading the created record back, field by field.',
     ),
@@ -155,6 +188,9 @@ export type ReadBackConfig = NonNullable<BrowserConfig['readBack']>;
 
 /** Defaults of {@link BrowserConfig}. */
 export const BROWSER_DEFAULTS = defaultsOf(browserConfigSchema);
+
+/** Defaults of {@link LoginConfig}: sign-ins per form, where to resume. */
+export const BROWSER_LOGIN_DEFAULTS = defaultsOf(loginSchema);
 
 /** The trace mode a config asks for (`true` is `always`, `false` is `off`; default `retries`). */
 export function traceMode(v: TraceMode | boolean | undefined): TraceMode {

@@ -19,7 +19,7 @@ import type { SealedFileMeta, SealedFiles } from '../connector.types.js';
 import { redactTrace } from './browser.trace.js';
 
 /** The path of an evidence file: `name.ext.sealed` in `dir`, the name made safe for a file system. */
-export function evidencePath(dir: string, name: string, ext: 'png' | 'trace.zip'): string {
+export function evidencePath(dir: string, name: string, ext: 'png' | 'trace.zip' | 'dialog.json'): string {
   return join(dir, `${name.replace(/[^A-Za-z0-9_.-]+/g, '_')}.${ext}.sealed`);
 }
 

@@ -8,11 +8,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import type { FrameLocator, Locator as PwLocator, Page } from 'playwright';
+import type { Dialog, Frame, Locator as PwLocator, Page } from 'playwright';
 import type { Locator, Step } from './browser.config.js';
 import { asFailure, SessionExpired } from './browser.errors.js';
 import { BrowserErrors, ConnectorFailure } from '../connector.errors.js';
 import { parseTemplate, renderTemplate, type Template } from './browser.template.js';
+import { findRadio, yesNo } from './browser.choices.js';
+import { DialogRules } from './browser.dialogs.js';
+import { expiredIn, gotoIn, namedFrame, type ExpiredSign, type Scope } from './browser.scope.js';
 
 /** What a run of steps works with. */
 export interface StepEnv {
@@ -25,12 +28,24 @@ export interface StepEnv {
   capture(name: string, value: string): void;
   /** Seals a screenshot of `page` named `name` as evidence and resolves to its path, or to undefined when evidence cannot be kept sealed (never kept in clear); rejects when taking or sealing it failed. */
   screenshot(page: Page, name: string): Promise<string | undefined>;
-  expired?: { url?: string; selector?: string };
+  expired?: ExpiredSign;
 }
 
-/** Per-page state: what to do with dialogs, and the first fault seen. */
+/**
+ * Per-page state: the form's dialog rules and the `dialog:` step's choice,
+ * the expired-session URL to watch for (in every frame), and the first
+ * fault seen: a 5xx answer, a crash, a dialog that ends the attempt, the
+ * session found expired.
+ */
 export class PageWatch {
-  dialogs: 'accept' | 'dismiss' = 'dismiss';
+  /** What a `dialog:` step said to do with dialogs no rule matches; undefined: they are unexpected. */
+  dialogs?: 'accept' | 'dismiss';
+  /** The target's `dialogs:` rules. */
+  rules = new DialogRules();
+  /** Renders a prompt answer's template for the form's record. */
+  render: (template: string) => string = (t) => t;
+  /** While set, a frame of this page navigating to a URL containing it ends the attempt with {@link SessionExpired}. */
+  expiredUrl?: string;
   private fail?: (e: Error) => void;
   private faulted?: Error;
   /** Rejects when the page faults; never resolves. */
@@ -38,7 +53,10 @@ export class PageWatch {
 
   constructor(readonly page: Page) {
     this.fault = this.arm();
-    page.on('dialog', (d) => void (this.dialogs === 'accept' ? d.accept() : d.dismiss()).catch(() => undefined));
+    page.on('dialog', (d) => this.onDialog(d));
+    page.on('framenavigated', (f: Frame) => {
+      if (this.expiredUrl && f.url().includes(this.expiredUrl)) this.trip(new SessionExpired('the session expired'));
+    });
     page.on('response', (r) => {
       if (r.status() >= 500 && r.request().isNavigationRequest()) this.trip(new ConnectorFailure(BrowserErrors.SERVER_ERROR, `the legacy app answered ${r.status()} for ${r.request().method()} ${new URL(r.url()).pathname}`));
     });
@@ -51,6 +69,27 @@ export class PageWatch {
     return p;
   }
 
+  private onDialog(d: Dialog): void {
+    const decision = this.rules.decide(d.type(), d.message(), this.dialogs, this.render);
+    void (decision.action === 'accept' ? d.accept(decision.answer) : d.dismiss()).catch(() => undefined);
+    if (decision.fault) this.trip(decision.fault);
+  }
+
+  /** A watch of a popup this page opened: the same dialog rules and choice, the same expired-session URL. */
+  child(popup: Page): PageWatch {
+    const w = new PageWatch(popup);
+    w.rules = this.rules;
+    w.render = this.render;
+    if (this.dialogs) w.dialogs = this.dialogs;
+    if (this.expiredUrl !== undefined) w.expiredUrl = this.expiredUrl;
+    return w;
+  }
+
+  /** Throws the fault seen since the form started, if any (a dialog during the last step). */
+  check(): void {
+    if (this.faulted) throw this.faulted;
+  }
+
   private trip(e: Error): void {
     if (this.faulted) return;
     this.faulted = e;
@@ -60,7 +99,7 @@ export class PageWatch {
   /** Starts a new form: forgets an earlier fault and the dialog choice. */
   reset(): void {
     this.faulted = undefined;
-    this.dialogs = 'dismiss';
+    this.dialogs = undefined;
     this.fault = this.arm();
   }
 
@@ -81,8 +120,6 @@ function render(text: string, env: StepEnv): string {
   return renderTemplate(t, (n) => env.lookup(n));
 }
 
-type Scope = Page | FrameLocator;
-
 function locate(scope: Scope, l: Locator, env: StepEnv): PwLocator {
   const exact = l.exact ?? true;
   const r = (s: string) => render(s, env);
@@ -93,11 +130,9 @@ function locate(scope: Scope, l: Locator, env: StepEnv): PwLocator {
   return scope.getByText(r(l.text ?? ''), { exact }).first();
 }
 
-/** True when the page shows the session has expired. */
-export async function isExpired(page: Page, env: StepEnv): Promise<boolean> {
-  if (!env.expired) return false;
-  if (env.expired.url && page.url().includes(env.expired.url)) return true;
-  return env.expired.selector ? (await page.locator(env.expired.selector).count().catch(() => 0)) > 0 : false;
+/** True when the page, or a frame in it, shows the session has expired. */
+export function isExpired(page: Page, env: StepEnv): Promise<boolean> {
+  return expiredIn(page, env.expired);
 }
 
 /** Runs `steps` in order on `watch.page` (inside `scope` when in a frame). */
@@ -106,7 +141,7 @@ export async function runSteps(steps: Step[], watch: PageWatch, env: StepEnv, sc
     try {
       await runStep(step, watch, env, scope);
     } catch (e) {
-      if (e instanceof SessionExpired || (e instanceof ConnectorFailure && e.disposition === 'reject')) throw e;
+      if (e instanceof SessionExpired || (e instanceof ConnectorFailure && (e.disposition === 'reject' || e.code === BrowserErrors.DIALOG.code))) throw e;
       if (!watch.page.isClosed() && (await isExpired(watch.page, env))) throw new SessionExpired('the session expired');
       throw asFailure(e);
     }
@@ -118,7 +153,7 @@ async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope)
   const g = <T>(p: Promise<T>) => watch.guard(p);
   const t = (o: { timeout?: number }) => ({ timeout: o.timeout ?? env.timeout });
   if ('goto' in step) {
-    await g(page.goto(new URL(render(step.goto, env), env.baseUrl).href, { timeout: env.timeout }));
+    await g(gotoIn(scope, new URL(render(step.goto, env), env.baseUrl).href, env.timeout));
     if (await isExpired(page, env)) throw new SessionExpired('the session expired');
   } else if ('fill' in step) {
     const v = render(step.fill.value, env);
@@ -127,7 +162,18 @@ async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope)
     const v = render(step.select.value, env);
     if (!(step.select.skipEmpty && v === '')) await g(locate(scope, step.select, env).selectOption(v, t(step.select)));
   } else if ('check' in step) {
-    await g(locate(scope, step.check, env).setChecked(step.check.checked ?? true, t(step.check)));
+    const c = step.check.checked ?? true;
+    await g(locate(scope, step.check, env).setChecked(yesNo(typeof c === 'string' ? render(c, env) : c, 'a check box'), t(step.check)));
+  } else if ('uncheck' in step) {
+    const c = step.uncheck.unchecked ?? true;
+    await g(locate(scope, step.uncheck, env).setChecked(!yesNo(typeof c === 'string' ? render(c, env) : c, 'a check box'), t(step.uncheck)));
+  } else if ('radio' in step) {
+    const r = step.radio;
+    const value = render(r.value, env);
+    if (r.skipEmpty && value === '') return;
+    const group = r.name !== undefined ? { group: render(r.name, env), container: false } : { group: render(r.selector ?? '', env), container: true };
+    const button = await g(findRadio(scope, { ...group, value, exact: r.exact ?? true, timeout: r.timeout ?? env.timeout, ...(r.by !== undefined && { by: r.by }) }));
+    await g(button.check(t(r)));
   } else if ('click' in step) {
     const l = typeof step.click === 'string' ? { selector: step.click } : step.click;
     await g(locate(scope, l, env).click(t(l)));
@@ -146,16 +192,21 @@ async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope)
   } else if ('dialog' in step) {
     watch.dialogs = step.dialog;
   } else if ('frame' in step) {
-    await runSteps(step.frame.steps, watch, env, scope.frameLocator(render(step.frame.selector, env)));
+    const f = step.frame;
+    const inner = f.name !== undefined ? await g(namedFrame(scope, render(f.name, env), env.timeout)) : scope.frameLocator(render(f.selector ?? '', env));
+    await runSteps(f.steps, watch, env, inner);
   } else if ('popup' in step) {
     const opened = page.waitForEvent('popup', t(step.popup.open));
     await g(locate(scope, step.popup.open, env).click(t(step.popup.open)));
     const popup = await g(opened);
-    const inner = new PageWatch(popup);
-    await runSteps(step.popup.steps, inner, { ...env, expired: undefined }).catch((e: unknown) => {
+    const inner = watch.child(popup);
+    await popup.waitForLoadState('domcontentloaded', t(step.popup.open)).catch(() => undefined);
+    if (await isExpired(popup, env)) throw new SessionExpired('the session expired (in a popup)');
+    await runSteps(step.popup.steps, inner, env).catch((e: unknown) => {
       if (!(popup.isClosed() && e instanceof ConnectorFailure && e.code === BrowserErrors.CRASHED.code)) throw e;
     });
     if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 2000 }).catch(() => popup.close());
+    inner.check();
   } else if ('upload' in step) {
     const u = step.upload;
     const input = locate(scope, u, env);
@@ -186,10 +237,11 @@ export function pick(text: string, regex: string): string {
 async function expectOutcome(x: { success: string; error?: string; timeout?: number }, watch: PageWatch, env: StepEnv, scope: Scope): Promise<void> {
   const success = scope.locator(render(x.success, env)).first();
   const error = x.error === undefined ? undefined : scope.locator(render(x.error, env)).first();
-  const expired = env.expired?.selector ? watch.page.locator(env.expired.selector).first() : undefined;
+  const sign = env.expired?.selector;
   let any = success;
   if (error) any = any.or(error);
-  if (expired) any = any.or(expired);
+  if (sign) any = any.or(watch.page.locator(sign).first());
+  if (sign && scope !== watch.page) any = any.or(scope.locator(sign).first());
   await watch.guard(any.first().waitFor({ timeout: x.timeout ?? env.timeout }));
   if (error && (await error.isVisible())) {
     const message = ((await error.textContent()) ?? '').replace(/\s+/g, ' ').trim();

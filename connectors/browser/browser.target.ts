@@ -18,7 +18,7 @@ import type { Page } from 'playwright';
 import type { ConnectorDef, ConnectorEnv, Ctx, MappedRecord, Outcome, Target, TargetIdentity } from '../connector.types.js';
 import { urlWithoutSecrets } from '../target-identity.js';
 import { jsonSchema } from '../config.schema.js';
-import { BROWSER_DEFAULTS, browserConfigSchema, traceMode, type BrowserConfig, type TraceMode } from './browser.config.js';
+import { BROWSER_DEFAULTS, BROWSER_LOGIN_DEFAULTS, browserConfigSchema, traceMode, type BrowserConfig, type TraceMode } from './browser.config.js';
 import { checkBrowserConfig } from './browser.check.js';
 import { asFailure, SessionExpired } from './browser.errors.js';
 import { BrowserErrors, ConnectorFailure, connectorErrorDef } from '../connector.errors.js';
@@ -26,6 +26,10 @@ import { clearPage, dropTrace, evidenceOf, evidencePath, sealScreenshot, sealTra
 import { ContextPool, type Slot } from './browser.pool.js';
 import { isExpired, pick, runSteps, type StepEnv } from './browser.steps.js';
 import { parseTemplate, renderTemplate } from './browser.template.js';
+import { DialogRules } from './browser.dialogs.js';
+import { ReadBack } from './browser.readback.js';
+import { namedFrame } from './browser.scope.js';
+import { runForm, type Checkpoint } from './browser.session.js';
 
 const MARK = 'attempted:';
 const safe = (key: string) => `${key.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40)}-${createHash('sha1').update(key).digest('hex').slice(0, 8)}`;
@@ -38,6 +42,8 @@ export class BrowserTarget implements Target {
   private readonly pii: string[];
   private readonly attempted = new Set<string>();
   private readonly traces: TraceMode;
+  private readonly dialogs: DialogRules;
+  private readonly readBacks?: ReadBack;
   private warnedUnsealed = false;
 
   /** Checks the config against the mapping; throws an Error with `problems` listing each. */
@@ -50,6 +56,8 @@ export class BrowserTarget implements Target {
     this.evidenceDir = config.evidence?.folder ? resolve(env.baseDir, config.evidence.folder) : resolve('.rekey/evidence', env.pipeline);
     this.pii = env.mapping?.fields.filter((f) => f.pii).map((f) => f.name) ?? [];
     this.traces = traceMode(config.evidence?.traces);
+    this.dialogs = new DialogRules(config.dialogs);
+    if (config.readBack) this.readBacks = new ReadBack(config.readBack);
     this.pool = new ContextPool({
       executablePath: config.executablePath,
       size: config.contexts ?? env.concurrency ?? 1,
@@ -90,13 +98,20 @@ export class BrowserTarget implements Target {
     const env = this.stepEnv(r, captures, ctx, log);
     const page = slot.watch.page;
     const wanted = slot.tracing && ctx.files !== undefined && (this.traces === 'always' || (this.traces === 'retries' && (ctx.attempt > 1 || r.uncertain === true || this.attempted.has(r.key))));
-    for (let round = 1; ; round++) {
+    const budget = this.config.login?.budget ?? BROWSER_LOGIN_DEFAULTS.budget;
+    const resumePage = (this.config.login?.resume ?? BROWSER_LOGIN_DEFAULTS.resume) === 'page';
+    let signIns = 0;
+    let resumeAt: Checkpoint | undefined;
+    for (;;) {
       slot.watch.reset();
+      slot.watch.rules = this.dialogs;
+      slot.watch.render = (t) => renderTemplate(parseTemplate(t), (n) => env.lookup(n));
       for (const other of slot.context.pages()) if (other !== page) await other.close().catch(() => undefined);
       let trace: FormTrace | undefined;
       try {
         if (!slot.signedIn) await this.signIn(slot, env);
         await clearPage(page);
+        if (env.expired?.url !== undefined) slot.watch.expiredUrl = env.expired.url;
         if (wanted) trace = await startTrace(slot.context, slot.tracesDir);
         if (r.uncertain || (await this.wasAttempted(r.key, ctx))) {
           const ref = await this.probe(slot, env, r);
@@ -108,7 +123,8 @@ export class BrowserTarget implements Target {
           }
         }
         await this.remember(r.key, ctx);
-        await runSteps(this.config.steps, slot.watch, env);
+        await runForm(this.config.steps, slot.watch, env, (c) => void (resumePage && (resumeAt = c)), resumeAt);
+        slot.watch.check();
         const ref = captures.get(this.config.reference ?? BROWSER_DEFAULTS.reference);
         if (!ref) throw new ConnectorFailure(BrowserErrors.NO_REFERENCE, `the steps captured no "${this.config.reference ?? BROWSER_DEFAULTS.reference}"`);
         if (this.config.evidence?.confirmations) await this.shotQuietly(env, page, `${safe(r.key)}-confirmation`, log);
@@ -118,16 +134,17 @@ export class BrowserTarget implements Target {
         await dropTrace(trace);
         return { value: out, broken: false };
       } catch (e) {
-        if (e instanceof SessionExpired && round === 1) {
-          log.info('session expired: signing in again');
+        if (e instanceof SessionExpired && signIns < budget) {
+          signIns++;
+          log.info({ signIns, resumeAt: resumeAt?.name }, 'session expired: signing in again');
           slot.signedIn = false;
           await dropTrace(trace);
           continue;
         }
-        const f = e instanceof SessionExpired ? new ConnectorFailure(BrowserErrors.SESSION, 'the session expired again after signing in') : asFailure(e);
+        const f = e instanceof SessionExpired ? new ConnectorFailure(BrowserErrors.SESSION, `the session expired again after ${signIns} sign-ins in this form (login.budget ${budget})`) : asFailure(e);
         if (f.disposition === 'fatal') throw f;
         if (f.disposition === 'reject') await this.forget(r.key, ctx);
-        const evidence = await this.keepEvidence(slot, r, ctx, log, trace, f.disposition !== 'reject');
+        const evidence = await this.keepEvidence(slot, r, ctx, log, trace, f.disposition !== 'reject', f.data.dialog);
         const message = `${this.mask(f.message, r)}${evidence.length ? ` (evidence: ${evidence.join(', ')})` : ''}`;
         log.warn({ code: f.code, evidence }, f.disposition === 'reject' ? 'rejected by the legacy app' : 'keying failed');
         const screen = f.data.legacyText;
@@ -161,8 +178,10 @@ export class BrowserTarget implements Target {
       slot.signedIn = true;
       return;
     }
+    slot.watch.expiredUrl = undefined;
     try {
       await runSteps(this.config.login.steps, slot.watch, { ...env, expired: undefined });
+      slot.watch.check();
     } catch (e) {
       const f = asFailure(e);
       throw new ConnectorFailure(connectorErrorDef(f.code)!, `signing in failed: ${f.message}`, { disposition: f.disposition === 'fatal' ? 'fatal' : 'retry', cause: e });
@@ -175,9 +194,9 @@ export class BrowserTarget implements Target {
     const p = this.config.probe;
     if (!p) return undefined;
     await runSteps(p.steps, slot.watch, env);
-    const page = slot.watch.page;
-    const found = page.locator(p.found).first();
-    await slot.watch.guard(found.or(page.locator(p.notFound).first()).waitFor({ timeout: env.timeout }));
+    const scope = p.frame === undefined ? slot.watch.page : await slot.watch.guard(namedFrame(slot.watch.page, p.frame, env.timeout));
+    const found = scope.locator(p.found).first();
+    await slot.watch.guard(found.or(scope.locator(p.notFound).first()).waitFor({ timeout: env.timeout }));
     if (!(await found.isVisible())) return undefined;
     const text = ((await found.textContent()) ?? '').trim();
     const ref = p.regex ? pick(text, p.regex) : text;
@@ -186,16 +205,8 @@ export class BrowserTarget implements Target {
   }
 
   private async readBack(slot: Slot, env: StepEnv, r: MappedRecord, log: Ctx['log']): Promise<{ confirmed: boolean; mismatches?: string[] }> {
-    const rb = this.config.readBack!;
     const page = slot.watch.page;
-    await runSteps([{ goto: rb.goto }], slot.watch, env);
-    const mismatches: string[] = [];
-    for (const [field, f] of Object.entries(rb.fields)) {
-      const selector = typeof f === 'string' ? f : f.selector;
-      const want = typeof f === 'string' ? String(r.record[field] ?? '') : renderTemplate(parseTemplate(f.expect), (n) => env.lookup(n));
-      const shown = ((await slot.watch.guard(page.locator(selector).first().textContent({ timeout: env.timeout }))) ?? '').replace(/\s+/g, ' ').trim();
-      if (shown !== want.replace(/\s+/g, ' ').trim()) mismatches.push(field);
-    }
+    const mismatches = await this.readBacks!.mismatches(slot.watch, env, r.record);
     if (!mismatches.length) return { confirmed: true };
     const shot = await this.shotQuietly(env, page, `${safe(r.key)}-readback-mismatch`, log);
     log.warn({ fields: mismatches, evidence: shot }, 'read-back differs from what was keyed');
@@ -207,7 +218,7 @@ export class BrowserTarget implements Target {
    * when `keepTrace`, else thrown away); resolves to the paths kept. Keeps
    * nothing, with a warning, without `ctx.files`; never throws.
    */
-  private async keepEvidence(slot: Slot, r: MappedRecord, ctx: Ctx, log: Ctx['log'], trace: FormTrace | undefined, keepTrace: boolean): Promise<string[]> {
+  private async keepEvidence(slot: Slot, r: MappedRecord, ctx: Ctx, log: Ctx['log'], trace: FormTrace | undefined, keepTrace: boolean, dialog?: unknown): Promise<string[]> {
     const files = ctx.files;
     if (!files) {
       await dropTrace(trace);
@@ -221,6 +232,10 @@ export class BrowserTarget implements Target {
       const ok = await write().then(() => true, (e: unknown) => void this.notKept(log, (e as { code?: string }).code ?? 'writing failed'));
       if (ok) kept.push(path);
     };
+    if (dialog !== undefined) {
+      const path = evidencePath(this.evidenceDir, name, 'dialog.json');
+      await keep(path, () => files.write(path, Buffer.from(JSON.stringify(dialog)), meta));
+    }
     const page = slot.watch.page;
     if (!page.isClosed()) {
       const path = evidencePath(this.evidenceDir, name, 'png');
