@@ -28,6 +28,7 @@ import { evidenceCommand } from './commands/evidence.command.js';
 import { showCommand } from './commands/show.command.js';
 import { controlsCommand } from './commands/controls.command.js';
 import { consoleCommand } from './commands/console.command.js';
+import { stepsCommand } from './commands/steps.command.js';
 
 /** Exit code for a command line that could not be understood. */
 export const EXIT_USAGE = 2;
@@ -45,7 +46,7 @@ export function buildProgram(result: CommandResult): Command {
     .option('--debug', 'print the stack of an error as well as its message')
     .showHelpAfterError('(run rekey --help for usage)')
     .exitOverride();
-  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand, statusCommand, dlqCommand, replayCommand, auditCommand, filesCommand, keysCommand, purgeCommand, eraseCommand, evidenceCommand, showCommand, consoleCommand, controlsCommand]) add(program, result);
+  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand, statusCommand, dlqCommand, replayCommand, auditCommand, filesCommand, keysCommand, purgeCommand, eraseCommand, evidenceCommand, showCommand, consoleCommand, controlsCommand, stepsCommand]) add(program, result);
   return program;
 }
 

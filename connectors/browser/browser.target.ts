@@ -24,6 +24,7 @@ import { asFailure, SessionExpired } from './browser.errors.js';
 import { BrowserErrors, ConnectorFailure, connectorErrorDef } from '../connector.errors.js';
 import { clearPage, dropTrace, evidenceOf, evidencePath, sealScreenshot, sealTrace, startTrace, type FormTrace } from './browser.evidence.js';
 import { ContextPool, type Slot } from './browser.pool.js';
+import { DriftGuard } from './browser.drift.js';
 import { isExpired, pick, runSteps, type StepEnv } from './browser.steps.js';
 import { parseTemplate, renderTemplate } from './browser.template.js';
 
@@ -39,6 +40,8 @@ export class BrowserTarget implements Target {
   private readonly attempted = new Set<string>();
   private readonly traces: TraceMode;
   private warnedUnsealed = false;
+  /** Checks each page against its print before keying it (see browser.drift.ts); holds the steps keyed. */
+  readonly drift: DriftGuard;
 
   /** Checks the config against the mapping; throws an Error with `problems` listing each. */
   constructor(
@@ -50,6 +53,7 @@ export class BrowserTarget implements Target {
     this.evidenceDir = config.evidence?.folder ? resolve(env.baseDir, config.evidence.folder) : resolve('.rekey/evidence', env.pipeline);
     this.pii = env.mapping?.fields.filter((f) => f.pii).map((f) => f.name) ?? [];
     this.traces = traceMode(config.evidence?.traces);
+    this.drift = new DriftGuard(config.steps);
     this.pool = new ContextPool({
       executablePath: config.executablePath,
       size: config.contexts ?? env.concurrency ?? 1,
@@ -67,8 +71,9 @@ export class BrowserTarget implements Target {
     return id;
   }
 
-  /** Starts Chromium; throws `BROWSER_LAUNCH` (fatal) when it cannot. */
-  async connect(): Promise<void> {
+  /** Loads the approved step version, if any, and starts Chromium; throws `BROWSER_LAUNCH` (fatal) when it cannot. */
+  async connect(ctx?: Ctx): Promise<void> {
+    if (ctx) await this.drift.load(ctx);
     await mkdir(this.evidenceDir, { recursive: true, mode: 0o700 });
     await this.pool.start();
   }
@@ -81,7 +86,10 @@ export class BrowserTarget implements Target {
    * or sign-in is refused (fatal).
    */
   async deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
-    return Promise.all(batch.map((r) => this.pool.use((slot) => this.keyOne(slot, r, ctx))));
+    const settled = await Promise.allSettled(batch.map((r) => this.pool.use((slot) => this.keyOne(slot, r, ctx))));
+    const fatal = settled.find((s) => s.status === 'rejected');
+    if (fatal) throw fatal.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<Outcome>).value);
   }
 
   private async keyOne(slot: Slot, r: MappedRecord, ctx: Ctx): Promise<{ value: Outcome; broken: boolean }> {
@@ -108,12 +116,13 @@ export class BrowserTarget implements Target {
           }
         }
         await this.remember(r.key, ctx);
-        await runSteps(this.config.steps, slot.watch, env);
+        const prints = await this.drift.run(slot.watch, env, ctx);
         const ref = captures.get(this.config.reference ?? BROWSER_DEFAULTS.reference);
         if (!ref) throw new ConnectorFailure(BrowserErrors.NO_REFERENCE, `the steps captured no "${this.config.reference ?? BROWSER_DEFAULTS.reference}"`);
         if (this.config.evidence?.confirmations) await this.shotQuietly(env, page, `${safe(r.key)}-confirmation`, log);
         const out: Outcome = { key: r.key, status: 'delivered', legacyRef: ref, sentTo: urlWithoutSecrets(page.url()) };
         if (this.config.readBack) Object.assign(out, await this.readBack(slot, env, r, log));
+        await this.drift.keep(prints, ctx.state);
         await this.forget(r.key, ctx);
         await dropTrace(trace);
         return { value: out, broken: false };
