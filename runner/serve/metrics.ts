@@ -12,6 +12,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { PassObserver, PassResult } from '../../pipelines/flow/flow.types.js';
 import type { LedgerState } from '../../pipelines/ledger/ledger.types.js';
 import type { PassEnd, ScheduledPipeline } from './scheduler.js';
+import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 
 /** Where the metrics read ledger counts from at scrape time. */
 export interface MetricsCounts {
@@ -91,7 +92,7 @@ export class ServeMetrics {
     this.passes.inc({ pipeline, outcome: end.error ? 'failed' : 'ok' });
     if (end.error) {
       const code = (end.error as { code?: unknown }).code;
-      this.passErrors.inc({ pipeline, code: typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(code) ? code : 'UNEXPECTED_ERROR' });
+      this.passErrors.inc({ pipeline, code: typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(code) ? code : PipelineCodes.UNEXPECTED_ERROR.code });
       return;
     }
     this.lastSuccess.set({ pipeline }, end.finishedAt.getTime() / 1000);
