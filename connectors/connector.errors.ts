@@ -205,6 +205,12 @@ export const BrowserErrors = defineErrors({
   },
   NO_REFERENCE: { code: 'BROWSER_NO_REFERENCE', disposition: 'retry', means: 'The steps ran but captured no reference.', hint: 'Check the capture step\'s selector still matches the page that shows the reference.' },
   LOGIN_REFUSED: { code: 'BROWSER_LOGIN_REFUSED', disposition: 'fatal', means: 'Signing in did not work with the configured credentials.', hint: 'Check the user name and password secrets, and that the account is not locked.' },
+  SCREEN_CHANGED: {
+    code: 'BROWSER_SCREEN_CHANGED',
+    disposition: 'fatal',
+    means: 'A page of the legacy app no longer looks as it did when the steps first keyed it (a field renamed, moved or gone, a new required field, a select\'s options changed); nothing was keyed into it and the pipeline was paused.',
+    hint: 'Run rekey steps review PIPELINE to see what changed and approve (or edit) the proposed steps; the pipeline resumes once approved.',
+  },
   LAUNCH: { code: 'BROWSER_LAUNCH', disposition: 'fatal', means: 'No Chromium could be started.', hint: "Install Debian's chromium-headless-shell (or chromium), or set executablePath." },
   EVIDENCE_NOT_KEPT: {
     code: 'BROWSER_EVIDENCE_NOT_KEPT',

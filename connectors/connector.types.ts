@@ -49,6 +49,13 @@ export interface Ctx {
    * `file` source compares size and content hash). `rekey run` reads all.
    */
   skipUnchanged?: boolean;
+  /**
+   * Stops the pipeline's keying until an operator lets it go on: pauses
+   * the pipeline (audited, with `reason`: one plain line, never a value).
+   * For a target that finds the legacy system changed under it. Set by the
+   * flow; resolves once the pause is durable (also when it was paused already).
+   */
+  halt?(reason: string): Promise<void>;
 }
 
 /** What a file kept by a connector is, for retention: evidence of one delivery, or an input file done with or quarantined. */

@@ -29,6 +29,7 @@ import { showCommand } from './commands/show.command.js';
 import { controlsCommand } from './commands/controls.command.js';
 import { consoleCommand } from './commands/console.command.js';
 import { recordCommand } from './commands/record.command.js';
+import { stepsCommand } from './commands/steps.command.js';
 
 /** Exit code for a command line that could not be understood. */
 export const EXIT_USAGE = 2;
@@ -46,7 +47,7 @@ export function buildProgram(result: CommandResult): Command {
     .option('--debug', 'print the stack of an error as well as its message')
     .showHelpAfterError('(run rekey --help for usage)')
     .exitOverride();
-  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand, statusCommand, dlqCommand, replayCommand, auditCommand, filesCommand, keysCommand, purgeCommand, eraseCommand, evidenceCommand, showCommand, consoleCommand, controlsCommand, recordCommand]) add(program, result);
+  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand, statusCommand, dlqCommand, replayCommand, auditCommand, filesCommand, keysCommand, purgeCommand, eraseCommand, evidenceCommand, showCommand, consoleCommand, controlsCommand, recordCommand, stepsCommand]) add(program, result);
   return program;
 }
 

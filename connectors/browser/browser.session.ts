@@ -25,10 +25,11 @@ export interface Checkpoint {
 
 /**
  * Runs the form's top-level `steps` from the start, or after `from` (its
- * URLs opened again first); calls `reached` at each `page` step passed.
+ * URLs opened again first); calls `reached` at each `page` step passed,
+ * and awaits `beforeStep` (the drift guard's check) before each other step.
  * Throws what {@link runSteps} throws.
  */
-export async function runForm(steps: readonly Step[], watch: PageWatch, env: StepEnv, reached: (c: Checkpoint) => void, from?: Checkpoint): Promise<void> {
+export async function runForm(steps: readonly Step[], watch: PageWatch, env: StepEnv, reached: (c: Checkpoint) => void, from?: Checkpoint, beforeStep?: (index: number) => Promise<void>): Promise<void> {
   let start = 0;
   if (from) {
     await reopen(from, watch, env);
@@ -40,6 +41,7 @@ export async function runForm(steps: readonly Step[], watch: PageWatch, env: Ste
       reached({ index: i, name: step.page, top: watch.page.url(), frames: namedFrameUrls(watch.page) });
       continue;
     }
+    await beforeStep?.(i);
     await runSteps([step], watch, env);
   }
 }

@@ -114,13 +114,15 @@ export class PageWatch {
 }
 
 const templates = new Map<string, Template>();
-function render(text: string, env: StepEnv): string {
+/** `text` rendered as a template with the record's and the captures' values. */
+export function render(text: string, env: StepEnv): string {
   let t = templates.get(text);
   if (!t) templates.set(text, (t = parseTemplate(text)));
   return renderTemplate(t, (n) => env.lookup(n));
 }
 
-function locate(scope: Scope, l: Locator, env: StepEnv): PwLocator {
+/** The element a step's locator names, in `scope` (the first when several match). */
+export function locate(scope: Scope, l: Locator, env: StepEnv): PwLocator {
   const exact = l.exact ?? true;
   const r = (s: string) => render(s, env);
   if (l.role) return scope.getByRole(l.role as Parameters<Page['getByRole']>[0], l.text === undefined ? {} : { name: r(l.text), exact }).first();

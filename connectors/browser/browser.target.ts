@@ -24,6 +24,7 @@ import { asFailure, SessionExpired } from './browser.errors.js';
 import { BrowserErrors, ConnectorFailure, connectorErrorDef } from '../connector.errors.js';
 import { clearPage, dropTrace, evidenceOf, evidencePath, sealScreenshot, sealTrace, startTrace, type FormTrace } from './browser.evidence.js';
 import { ContextPool, type Slot } from './browser.pool.js';
+import { DriftGuard } from './browser.drift.js';
 import { isExpired, pick, runSteps, type StepEnv } from './browser.steps.js';
 import { parseTemplate, renderTemplate } from './browser.template.js';
 import { DialogRules } from './browser.dialogs.js';
@@ -45,6 +46,8 @@ export class BrowserTarget implements Target {
   private readonly dialogs: DialogRules;
   private readonly readBacks?: ReadBack;
   private warnedUnsealed = false;
+  /** Checks each page against its print before keying it (see browser.drift.ts); holds the steps keyed. */
+  readonly drift: DriftGuard;
 
   /** Checks the config against the mapping; throws an Error with `problems` listing each. */
   constructor(
@@ -58,6 +61,7 @@ export class BrowserTarget implements Target {
     this.traces = traceMode(config.evidence?.traces);
     this.dialogs = new DialogRules(config.dialogs);
     if (config.readBack) this.readBacks = new ReadBack(config.readBack);
+    this.drift = new DriftGuard(config.steps);
     this.pool = new ContextPool({
       executablePath: config.executablePath,
       size: config.contexts ?? env.concurrency ?? 1,
@@ -75,8 +79,9 @@ export class BrowserTarget implements Target {
     return id;
   }
 
-  /** Starts Chromium; throws `BROWSER_LAUNCH` (fatal) when it cannot. */
-  async connect(): Promise<void> {
+  /** Loads the approved step version, if any, and starts Chromium; throws `BROWSER_LAUNCH` (fatal) when it cannot. */
+  async connect(ctx?: Ctx): Promise<void> {
+    if (ctx) await this.drift.load(ctx);
     await mkdir(this.evidenceDir, { recursive: true, mode: 0o700 });
     await this.pool.start();
   }
@@ -89,7 +94,10 @@ export class BrowserTarget implements Target {
    * or sign-in is refused (fatal).
    */
   async deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
-    return Promise.all(batch.map((r) => this.pool.use((slot) => this.keyOne(slot, r, ctx))));
+    const settled = await Promise.allSettled(batch.map((r) => this.pool.use((slot) => this.keyOne(slot, r, ctx))));
+    const fatal = settled.find((s) => s.status === 'rejected');
+    if (fatal) throw fatal.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<Outcome>).value);
   }
 
   private async keyOne(slot: Slot, r: MappedRecord, ctx: Ctx): Promise<{ value: Outcome; broken: boolean }> {
@@ -123,13 +131,14 @@ export class BrowserTarget implements Target {
           }
         }
         await this.remember(r.key, ctx);
-        await runForm(this.config.steps, slot.watch, env, (c) => void (resumePage && (resumeAt = c)), resumeAt);
+        const prints = await this.drift.run(slot.watch, env, ctx, (beforeStep) => runForm(this.config.steps, slot.watch, env, (c) => void (resumePage && (resumeAt = c)), resumeAt, beforeStep));
         slot.watch.check();
         const ref = captures.get(this.config.reference ?? BROWSER_DEFAULTS.reference);
         if (!ref) throw new ConnectorFailure(BrowserErrors.NO_REFERENCE, `the steps captured no "${this.config.reference ?? BROWSER_DEFAULTS.reference}"`);
         if (this.config.evidence?.confirmations) await this.shotQuietly(env, page, `${safe(r.key)}-confirmation`, log);
         const out: Outcome = { key: r.key, status: 'delivered', legacyRef: ref, sentTo: urlWithoutSecrets(page.url()) };
         if (this.config.readBack) Object.assign(out, await this.readBack(slot, env, r, log));
+        await this.drift.keep(prints, ctx.state);
         await this.forget(r.key, ctx);
         await dropTrace(trace);
         return { value: out, broken: false };

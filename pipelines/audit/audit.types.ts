@@ -38,6 +38,8 @@ export const AUDIT_EVENTS = [
   'run-requested',
   /** A person exported the audit log (console or `rekey audit export`): format, filter, range and counts; never an entry's content. */
   'audit-exported',
+  /** An operator approved (or edited, then approved) the steps the browser target proposed after a legacy screen changed: report, step versions before and after, what changed (step and kind), the hash of the steps; a new step version is keyed from then on. */
+  'steps-approved',
   /** A person verified the chain from the console's Audit page: the outcome (entries recomputed, checkpoints matched, the first bad seq and its kind), never an entry's content. */
   'audit-verified',
 ] as const;

@@ -62,6 +62,8 @@ export interface FlowLedger {
   reconcile(pipeline: string, runId: string, results: readonly AnswerResult[], actor: Actor, opts: { target?: string; hashText?: (text: string) => string }): Promise<ReconcileReport>;
   /** Extends the leases `owner` holds (heartbeat while a pass runs). */
   renew(pipeline: string, owner: string, leaseMs: number): Promise<number | void>;
+  /** Pauses the pipeline (audited; already paused: nothing to do), for a connector's `Ctx.halt`. */
+  pause?(pipeline: string, actor: Actor, reason: string): Promise<void>;
   /** The durable state of the pipeline's connectors, handed to them on `Ctx.state`. */
   connectorState(pipeline: string): ConnectorState;
   /** Where the pipeline's connectors keep files holding citizens' data, handed to them on `Ctx.files`. */

@@ -21,6 +21,7 @@ import { readSentCopy, type SentRecord } from '../privacy/sent-copy.js';
 import { applyMoves } from './ledger.apply.js';
 import { correctSubmission, type CorrectOptions, type CorrectResult } from './corrections.js';
 import { countsByState } from './counts.js';
+import { pausePipeline } from './controls.js';
 import { claimDue, leaseOwners, releaseLeases, renewLeases } from './ledger.claim.js';
 import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
 import { reconcileAnswers, type ReconcileReport } from './ledger.reconcile.js';
@@ -167,6 +168,13 @@ export class Ledger {
   /** Extends every lease `owner` holds in `pipeline` by `leaseMs` from `now` (a live runner's heartbeat); resolves to how many. */
   renew(pipeline: string, owner: string, leaseMs: number, now = new Date()): Promise<number> {
     return renewLeases(this.store, pipeline, owner, leaseMs, now);
+  }
+
+  /** Pauses `pipeline` for `actor` with `reason` (audited, see `controls.ts`); already paused: nothing to do. */
+  async pause(pipeline: string, actor: Actor, reason: string): Promise<void> {
+    await pausePipeline(this.store, this.audit, pipeline, actor, reason).catch((e: unknown) => {
+      if ((e as { code?: string }).code !== PipelineCodes.PIPELINE_ALREADY_PAUSED.code) throw e;
+    });
   }
 
   /** The durable state the connectors of `pipeline` keep in this store. */

@@ -12,6 +12,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { PassObserver, PassResult } from '../../pipelines/flow/flow.types.js';
 import type { LedgerState } from '../../pipelines/ledger/ledger.types.js';
 import type { PassEnd, ScheduledPipeline } from './scheduler.js';
+import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 
 /** Where the metrics read ledger counts from at scrape time. */
 export interface MetricsCounts {
@@ -40,6 +41,7 @@ export class ServeMetrics {
   private readonly submissions: Counter<'pipeline' | 'state'>;
   private readonly deliveries: Counter<'pipeline' | 'target' | 'outcome'>;
   private readonly passes: Counter<'pipeline' | 'outcome'>;
+  private readonly passErrors: Counter<'pipeline' | 'code'>;
   private readonly passSeconds: Histogram<'pipeline'>;
   private readonly deliverySeconds: Histogram<'pipeline' | 'target'>;
   private readonly lastSuccess: Gauge<'pipeline'>;
@@ -66,6 +68,7 @@ export class ServeMetrics {
     this.submissions = new Counter({ name: 'rekey_submissions_total', help: 'Submissions that reached each state in the passes of this process.', labelNames: ['pipeline', 'state'], registers });
     this.deliveries = new Counter({ name: 'rekey_deliveries_total', help: 'Records the target answered for, by outcome (delivered, rejected, failed, held), in the passes of this process.', labelNames: ['pipeline', 'target', 'outcome'], registers });
     this.passes = new Counter({ name: 'rekey_passes_total', help: 'Passes run by this process, by outcome (ok, failed).', labelNames: ['pipeline', 'outcome'], registers });
+    this.passErrors = new Counter({ name: 'rekey_pass_errors_total', help: 'Passes that failed, by the error\'s catalogue code (BROWSER_SCREEN_CHANGED: a legacy screen changed and the pipeline was paused).', labelNames: ['pipeline', 'code'], registers });
     this.passSeconds = new Histogram({ name: 'rekey_pass_duration_seconds', help: 'How long each pass took.', labelNames: ['pipeline'], buckets: PASS_BUCKETS, registers });
     this.deliverySeconds = new Histogram({ name: 'rekey_delivery_duration_seconds', help: 'How long each call to the target (one batch delivered or flushed) took.', labelNames: ['pipeline', 'target'], buckets: DELIVERY_BUCKETS, registers });
     this.lastSuccess = new Gauge({ name: 'rekey_last_success_timestamp_seconds', help: 'When the last pass that did not fail finished (Unix time); absent before the first.', labelNames: ['pipeline'], registers });
@@ -87,7 +90,11 @@ export class ServeMetrics {
     const pipeline = end.pipeline;
     this.passSeconds.observe({ pipeline }, (end.finishedAt.getTime() - end.startedAt.getTime()) / 1000);
     this.passes.inc({ pipeline, outcome: end.error ? 'failed' : 'ok' });
-    if (end.error) return;
+    if (end.error) {
+      const code = (end.error as { code?: unknown }).code;
+      this.passErrors.inc({ pipeline, code: typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(code) ? code : PipelineCodes.UNEXPECTED_ERROR.code });
+      return;
+    }
     this.lastSuccess.set({ pipeline }, end.finishedAt.getTime() / 1000);
     const summary = end.result as Partial<PassResult> | undefined;
     for (const [state, field] of Object.entries(SUMMARY_STATES)) {

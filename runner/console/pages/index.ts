@@ -4,6 +4,7 @@ import { pipelinePages } from './pipelines.pages.js';
 import { submissionsPages } from './submissions.pages.js';
 import { deadLetterPages } from './dead-letters.pages.js';
 import { auditPages } from './audit.pages.js';
+import { stepsPages } from './steps.pages.js';
 
 /** Every page module of the console. */
-export const CONSOLE_PAGES: readonly ConsolePages[] = [pipelinePages, submissionsPages, deadLetterPages, auditPages];
+export const CONSOLE_PAGES: readonly ConsolePages[] = [pipelinePages, submissionsPages, deadLetterPages, auditPages, stepsPages];

@@ -1,0 +1,210 @@
+/**
+ * Fingerprints of the legacy screens the steps key into, to notice a
+ * screen that changed before a value lands in the wrong field. The steps
+ * are cut into pages (a page starts at the first element step after a
+ * `goto`, `expect`, `waitFor` or `click`, since a click may submit); a page's print describes each element its
+ * steps touch (found or not, tag, type, name, id, label text, a select's
+ * options, its place among its form's fields) and the required fields of
+ * those forms. Only what the screen shows every clerk is read: never a
+ * value typed or shown (inputs' values, selected options, captured text),
+ * and never through a step whose locator is a template (which may hold a
+ * citizen's data).
+ */
+import { createHash } from 'node:crypto';
+import type { Locator, Step } from './browser.config.js';
+import { locate, type StepEnv } from './browser.steps.js';
+import type { Scope } from './browser.scope.js';
+
+/** One element a page's steps touch: where its step is (`"3"`, or `"11.2"` for step 2 of the frame at step 11), its kind, its locator and the frames it is in. */
+export interface Touched {
+  step: string;
+  kind: string;
+  locator: Locator;
+  frames: string[];
+}
+
+/** A page of the steps: it starts at top-level step `start`; `touched` are the elements its steps (to the next page) touch. */
+export interface PagePlan {
+  page: number;
+  start: number;
+  touched: Touched[];
+}
+
+/** What a page showed of one touched element. */
+export interface FieldPrint {
+  step: string;
+  kind: string;
+  found: boolean;
+  tag?: string;
+  type?: string;
+  name?: string;
+  id?: string;
+  /** Its label's text (a button's or link's own text). */
+  label?: string;
+  /** A select's options, `value=text`, in order. */
+  options?: string[];
+  /** Its place among the named fields of its form (-1: not in a form, or unnamed). */
+  index?: number;
+}
+
+/** A page's fingerprint: its touched elements and the names of the required fields of their forms. */
+export interface PagePrint {
+  page: number;
+  fields: FieldPrint[];
+  required: string[];
+}
+
+/** One difference between a page's stored print and what it shows now. */
+export interface ScreenChange {
+  step: string;
+  what: 'gone' | 'renamed' | 'relabelled' | 'retyped' | 'moved' | 'options' | 'required-added';
+  /** For people: what changed, in screen words (labels, names, option texts), never a value. */
+  says: string;
+}
+
+const ELEMENT_KINDS = ['fill', 'select', 'check', 'click', 'press', 'upload', 'popup', 'frame'] as const;
+const NAVIGATION_KINDS = ['goto', 'expect', 'waitFor'] as const;
+
+const kindOf = (step: Step): string => Object.keys(step)[0]!;
+const templated = (l: Locator) => [l.label, l.name, l.selector, l.text].some((v) => v?.includes('{{'));
+
+function touchedBy(step: Step, path: string, frames: string[], out: Touched[]): void {
+  const kind = kindOf(step);
+  const body = (step as Record<string, unknown>)[kind];
+  if (kind === 'frame') {
+    const f = body as { selector: string; steps: Step[] };
+    if (f.selector.includes('{{')) return;
+    f.steps.forEach((s, i) => touchedBy(s, `${path}.${i}`, [...frames, f.selector], out));
+    return;
+  }
+  let l: Locator | undefined;
+  if (kind === 'click') l = typeof body === 'string' ? { selector: body } : (body as Locator);
+  else if (kind === 'popup') l = (body as { open: Locator }).open;
+  else if ((ELEMENT_KINDS as readonly string[]).includes(kind)) l = body as Locator;
+  if (l && !templated(l)) out.push({ step: path, kind, locator: l, frames });
+}
+
+/** The pages of `steps` (see the file's comment), in order. */
+export function planPages(steps: readonly Step[]): PagePlan[] {
+  const pages: PagePlan[] = [];
+  let fresh = true;
+  steps.forEach((step, i) => {
+    const kind = kindOf(step);
+    if ((NAVIGATION_KINDS as readonly string[]).includes(kind)) fresh = true;
+    else if ((ELEMENT_KINDS as readonly string[]).includes(kind)) {
+      if (fresh) pages.push({ page: pages.length, start: i, touched: [] });
+      touchedBy(step, String(i), [], pages.at(-1)!.touched);
+      fresh = kind === 'click';
+    }
+  });
+  return pages;
+}
+
+/** The version of a step list: `sha256` of its JSON, 16 hex characters. */
+export function stepsVersion(steps: readonly Step[]): string {
+  return createHash('sha256').update(JSON.stringify(steps)).digest('hex').slice(0, 16);
+}
+
+type Described = Omit<FieldPrint, 'step' | 'kind' | 'found'> & { required: string[] };
+
+/** The little of the DOM {@link describe} reads (the project is compiled without the DOM's types). */
+interface El {
+  tagName: string;
+  id: string;
+  name?: string;
+  type?: string;
+  required?: boolean;
+  textContent: string | null;
+  labels?: ArrayLike<El> | null;
+  form?: { elements: ArrayLike<El> } | null;
+  options?: ArrayLike<{ value: string; textContent: string | null }>;
+  getAttribute(name: string): string | null;
+  closest(selector: string): { elements: ArrayLike<El> } | null;
+}
+
+/** Runs in the page: what the first element shows of itself and its form, or null; never a value. */
+function describe(els: El[]): Described | null {
+  const el = els[0];
+  if (!el) return null;
+  const text = (n: { textContent: string | null } | null | undefined) => (n?.textContent ?? '').replace(/\s+/g, ' ').trim();
+  const doc = (globalThis as unknown as { document: { getElementById(id: string): El | null } }).document;
+  const tag = el.tagName.toLowerCase();
+  const byId = (ids: string | null) => (ids ?? '').split(/\s+/).map((id) => text(doc.getElementById(id))).filter(Boolean).join(' ');
+  let label = el.labels?.length ? Array.from(el.labels, (l) => text(l)).join(' ') : (el.getAttribute('aria-label') ?? byId(el.getAttribute('aria-labelledby')));
+  if (!label && (tag === 'button' || tag === 'a')) label = text(el);
+  const form = el.form ?? el.closest('form');
+  const fields = form ? Array.from(form.elements).filter((c) => c.name && c.type !== 'hidden') : [];
+  const out: Described = {
+    tag,
+    type: el.getAttribute('type') ?? '',
+    name: el.getAttribute('name') ?? '',
+    id: el.id ?? '',
+    label: label ?? '',
+    index: fields.indexOf(el),
+    required: fields.filter((c) => c.required || c.getAttribute('aria-required') === 'true').map((c) => c.name ?? ''),
+  };
+  if (tag === 'select' && el.options) out.options = Array.from(el.options, (o) => `${o.value}=${text(o)}`);
+  return out;
+}
+
+const scopeOf = (root: Scope, frames: readonly string[]): Scope => frames.reduce<Scope>((s, f) => s.frameLocator(f), root);
+
+/**
+ * Takes the print of `plan`'s page as `root` shows it now. Waits (up to
+ * `waitMs`, all at once) for each touched element to be attached, so a
+ * page or frame still loading is not taken for one that changed; `guard`
+ * races each wait against the page's faults (a 5xx answer, a crash).
+ */
+export async function takePrint(root: Scope, plan: PagePlan, env: StepEnv, waitMs: number, guard: <T>(p: Promise<T>) => Promise<T>): Promise<PagePrint> {
+  const required = new Set<string>();
+  const fields = await Promise.all(
+    plan.touched.map(async (t): Promise<FieldPrint> => {
+      const loc = locate(scopeOf(root, t.frames), t.locator, env);
+      const there = await guard(loc.waitFor({ state: 'attached', timeout: waitMs }).then(() => true, (e: unknown) => {
+        if ((e as Error).name === 'TimeoutError') return false;
+        throw e;
+      }));
+      const d = there ? await guard(loc.evaluateAll(describe as unknown as (els: unknown[]) => Described | null)) : null;
+      if (!d) return { step: t.step, kind: t.kind, found: false };
+      const { required: req, ...rest } = d;
+      for (const r of req) required.add(r);
+      return { step: t.step, kind: t.kind, found: true, ...rest };
+    }),
+  );
+  return { page: plan.page, fields, required: [...required].sort() };
+}
+
+const q = (v: string | undefined) => JSON.stringify(v ?? '');
+
+/** How `now` differs from `before` (empty: the page is as it was). */
+export function compare(before: PagePrint, now: PagePrint): ScreenChange[] {
+  const out: ScreenChange[] = [];
+  const had = new Map(before.fields.map((f) => [f.step, f]));
+  for (const n of now.fields) {
+    const b = had.get(n.step);
+    if (!b?.found) continue;
+    const at = `step ${n.step} (${n.kind})`;
+    if (!n.found) {
+      out.push({ step: n.step, what: 'gone', says: `${at}: the ${b.tag} labelled ${q(b.label)}, named ${q(b.name)}, is not found` });
+      continue;
+    }
+    if (b.name !== n.name) out.push({ step: n.step, what: 'renamed', says: `${at}: named ${q(b.name)} before, ${q(n.name)} now` });
+    if (b.label !== n.label) out.push({ step: n.step, what: 'relabelled', says: `${at}: labelled ${q(b.label)} before, ${q(n.label)} now` });
+    if (b.tag !== n.tag || b.type !== n.type) out.push({ step: n.step, what: 'retyped', says: `${at}: a ${b.tag}${b.type ? ` of type ${b.type}` : ''} before, a ${n.tag}${n.type ? ` of type ${n.type}` : ''} now` });
+    if (b.index !== n.index) out.push({ step: n.step, what: 'moved', says: `${at}: field ${(b.index ?? -1) + 1} of its form before, field ${(n.index ?? -1) + 1} now` });
+    if (JSON.stringify(b.options) !== JSON.stringify(n.options)) out.push({ step: n.step, what: 'options', says: `${at}: its options changed (${optionsDiff(b.options ?? [], n.options ?? [])})` });
+  }
+  const wasRequired = new Set(before.required);
+  for (const r of now.required) if (!wasRequired.has(r)) out.push({ step: String(before.fields[0]?.step.split('.')[0] ?? ''), what: 'required-added', says: `a new required field named ${q(r)} is on the form` });
+  return out;
+}
+
+function optionsDiff(b: string[], n: string[]): string {
+  const added = n.filter((o) => !b.includes(o));
+  const gone = b.filter((o) => !n.includes(o));
+  const parts = [];
+  if (added.length) parts.push(`added ${added.map((o) => q(o)).join(', ')}`);
+  if (gone.length) parts.push(`removed ${gone.map((o) => q(o)).join(', ')}`);
+  if (!parts.length) parts.push('the same options in another order');
+  return parts.join('; ');
+}
