@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ErrorData } from '../lib/errors.js';
-import type { FieldSpec, GroupSpec } from '../mappings/mapping.types.js';
+import type { FieldSpec, GroupSpec, SourcePos } from '../mappings/mapping.types.js';
 
 /** One form submission as a source hands it over. */
 export interface Submission {
@@ -309,6 +309,13 @@ export interface Target {
   answers?(ctx: Ctx): Promise<AnswerSet[]>;
   /** Marks answer sets (by `AnswerSet.id`) as applied, so `answers` no longer returns them. Required with `answers`. */
   answered?(ctx: Ctx, ids: readonly string[]): Promise<void>;
+  /**
+   * Optional: what the last `connect` found that does not stop delivery
+   * but the deployer should hear of (a mapping field whose numbers may not
+   * fit its column), each at the mapping place it concerns where known.
+   * `rekey validate --connect` prints them as warnings.
+   */
+  connectWarnings?(): readonly { message: string; pos?: SourcePos }[];
   close(): Promise<void>;
 }
 

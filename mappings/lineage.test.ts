@@ -9,6 +9,8 @@ import { TRANSFORMS } from './transforms/index.js';
 const lines = (...l: string[]) => l.join('\n') + '\n';
 const QUICK_START = new URL('../examples/mappings/change-of-address.yaml', import.meta.url);
 const GOLDEN = new URL('../fixtures/lineage/change-of-address.lineage.txt', import.meta.url);
+const WEBHOOK = new URL('../examples/mappings/webhook-applicants.yaml', import.meta.url);
+const WEBHOOK_GOLDEN = new URL('../fixtures/lineage/webhook-applicants.lineage.txt', import.meta.url);
 
 function spec(text: string): MappingSpec {
   const p = parseMapping('m.yaml', text);
@@ -28,6 +30,10 @@ describe('fieldLineage', () => {
   it('prints the quick-start mapping as the golden file says', () => {
     const text = readFileSync(QUICK_START, 'utf8');
     expect(formatLineage(fieldLineage(spec(text)))).toBe(readFileSync(GOLDEN, 'utf8'));
+  });
+
+  it('prints the webhook example (groups filtered by where, flattened by then, reading $outer) as the golden file says', () => {
+    expect(formatLineage(fieldLineage(spec(readFileSync(WEBHOOK, 'utf8'))))).toBe(readFileSync(WEBHOOK_GOLDEN, 'utf8'));
   });
 
   it('names answers by question id and part, with the question text', () => {
@@ -218,6 +224,49 @@ describe('fieldLineage', () => {
     expect(formatLineage([f['PREV.LINE1']!])).toBe(
       lines('PREV.LINE1  [pii]', '  each       answer prev, min 1, max 5', '  reads      group item $item.address1', '  transform  trim -> upper'),
     );
+  });
+
+  it('shows the filtered, object and flattened group forms (each: { path, where, values, then }) and tells $outer from $item', () => {
+    const text = lines(
+      'mapping: t',
+      'fields:',
+      '  REF: { from: ref }',
+      'groups:',
+      '  APPLICANTS:',
+      '    each: { path: questions, where: { path: $item.type, equals: applicant } }',
+      '    fields:',
+      '      NAME: { from: $item.name }',
+      '  PEOPLE:',
+      '    each: { path: byId, values: true }',
+      '    fields:',
+      '      NAME: { from: $item.name }',
+      '  ADDRESSES:',
+      '    each: { path: questions, then: addresses, where: { all: [{ path: $outer.type, equals: applicant }, { path: $item.line, exists: true }] } }',
+      '    max: 9',
+      '    fields:',
+      '      WHO: { from: $outer.name, pii: true }',
+      '      LINE: { template: "{{$item.line}} ({{$outer.name}})" }',
+    );
+    const f = byField(fieldLineage(spec(text)));
+    expect(f['APPLICANTS.NAME']!.group).toEqual({ name: 'APPLICANTS', each: 'path questions, where path $item.type equals applicant', where: 'path $item.type equals applicant' });
+    expect(f['PEOPLE.NAME']!.group).toEqual({ name: 'PEOPLE', each: 'the values of path byId', values: true });
+    const where = 'all of (path $outer.type equals applicant; path $item.line exists true)';
+    expect(f['ADDRESSES.WHO']!.group).toEqual({ name: 'ADDRESSES', each: `path questions, then each one's addresses, where ${where}`, then: 'addresses', where, max: 9 });
+    expect(f['ADDRESSES.LINE']!.sources.map((x) => x.kind)).toEqual(['item', 'item']);
+    expect(formatLineage([f['ADDRESSES.WHO']!, f['ADDRESSES.LINE']!])).toBe(
+      lines(
+        'ADDRESSES.WHO  [pii]',
+        `  each       path questions, then each one's addresses, where ${where}, max 9`,
+        '  reads      outer item $outer.name',
+        'ADDRESSES.LINE',
+        `  each       path questions, then each one's addresses, where ${where}, max 9`,
+        '  template   "{{$item.line}} ({{$outer.name}})"',
+        '  reads      group item $item.line',
+        '  reads      outer item $outer.name',
+      ),
+    );
+    const stored = canonicalJson({ document: parseYaml(text) as unknown, related: {}, functions: null });
+    expect(byField(lineageFromCanonical(stored))).toEqual(f);
   });
 
   it('is the same from a compiled mapping as from its spec', () => {

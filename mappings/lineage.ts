@@ -17,7 +17,7 @@ export type LineageSource =
   | { kind: 'answer'; question: string; part?: string; text?: string }
   /** A path into the submission outside its answers (metadata such as `submitted_at`). */
   | { kind: 'path'; path: string }
-  /** The current item of a repeating group (`$item.x`, `$index`, `$position`); `each` is the group's item source. */
+  /** The current item of a repeating group (`$item.x`, `$index`, `$position`), or with `then:` the item its list came from (`$outer.x`); `each` is the group's item source. */
   | { kind: 'item'; path: string; each: string }
   /** A field of the mapped parent record, read inside a group. */
   | { kind: 'parent'; field: string }
@@ -42,8 +42,12 @@ export interface LineageStep {
 export interface FieldLineage {
   /** `FIELD`, or `GROUP.FIELD` for a repeating group's child field. */
   field: string;
-  /** The group this field belongs to, with where its items come from. */
-  group?: { name: string; each: string; min?: number; max?: number };
+  /**
+   * The group this field belongs to, with where its items come from in
+   * words (`each`: the list, `then`, `where` and `values` included), and
+   * those parts as written.
+   */
+  group?: { name: string; each: string; values?: true; then?: string; where?: string; min?: number; max?: number };
   /** Which key of the mapping reads the value; `default` when only a default is given. */
   reads: 'from' | 'answer' | 'const' | 'template' | 'function' | 'default';
   /** The template, for `reads: template`. */
@@ -95,7 +99,7 @@ export function specFromCanonical(text: string, label = 'stored mapping'): Mappi
 }
 
 function lineageOf(spec: MappingSpec, f: FieldSpec, g?: GroupSpec): FieldLineage {
-  const each = g ? eachText(g.each, spec) : '';
+  const each = g ? eachText(g, spec) : '';
   const sources: LineageSource[] = [];
   let reads: FieldLineage['reads'] = 'default';
   if (f.from !== undefined) {
@@ -134,6 +138,9 @@ function lineageOf(spec: MappingSpec, f: FieldSpec, g?: GroupSpec): FieldLineage
   };
   if (g) {
     out.group = { name: g.name, each };
+    if (g.values) out.group.values = true;
+    if (g.then !== undefined) out.group.then = g.then;
+    if (g.where !== undefined) out.group.where = conditionText(g.where);
     if (g.min !== undefined) out.group.min = g.min;
     if (g.max !== undefined) out.group.max = g.max;
   }
@@ -143,10 +150,14 @@ function lineageOf(spec: MappingSpec, f: FieldSpec, g?: GroupSpec): FieldLineage
   return out;
 }
 
-function eachText(each: string, spec: MappingSpec): string {
-  if (!each.startsWith('answer:')) return `path ${each}`;
-  const text = spec.questions[each.slice(7)]?.[0];
-  return `answer ${each.slice(7)}${text !== undefined ? ` (${JSON.stringify(text)})` : ''}`;
+/** Where a group's items come from, in words: `path questions, then each one's addresses, where path $outer.type equals applicant`. */
+function eachText(g: GroupSpec, spec: MappingSpec): string {
+  const text = g.each.startsWith('answer:') ? spec.questions[g.each.slice(7)]?.[0] : undefined;
+  const list = g.each.startsWith('answer:') ? `answer ${g.each.slice(7)}${text !== undefined ? ` (${JSON.stringify(text)})` : ''}` : `path ${g.each}`;
+  const parts = [g.values ? `the values of ${list}` : list];
+  if (g.then !== undefined) parts.push(`then each one's ${g.then}`);
+  if (g.where !== undefined) parts.push(`where ${conditionText(g.where)}`);
+  return parts.join(', ');
 }
 
 function answerSource(ref: string, spec: MappingSpec): LineageSource {
@@ -260,7 +271,7 @@ export function sourceText(s: LineageSource): string {
     case 'path':
       return `submission ${s.path}`;
     case 'item':
-      return `group item ${s.path}`;
+      return `${/^\$outer\b/.test(s.path) ? 'outer item' : 'group item'} ${s.path}`;
     case 'parent':
       return `parent field ${s.field}`;
     case 'constant':

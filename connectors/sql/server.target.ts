@@ -20,7 +20,7 @@ import { mariadbDialect } from './mariadb.dialect.js';
 import { mssqlDialect } from './mssql.dialect.js';
 import { postgresDialect } from './postgres.dialect.js';
 import { readTable, type TableInfo } from './sql.schema.js';
-import { checkTarget, SqlSchemaFailure, type CheckedMapping } from './sql.mapping-check.js';
+import { checkTarget, SqlSchemaFailure, type CheckedMapping, type SchemaProblem } from './sql.mapping-check.js';
 import type { ServerUrl } from './sql.url.js';
 import { SequelizeTx } from './sequelize.connection.js';
 import { PostgresTx } from './postgres.copy.js';
@@ -67,6 +67,7 @@ export class ServerSqlTarget implements Target {
   /** SQL Server: the `mssql` pool batches run on. */
   private native?: Awaited<ReturnType<typeof openMssqlPool>>;
   private spec?: SqlTableSpec;
+  private warnings: SchemaProblem[] = [];
 
   /** Touches nothing: the pool opens at {@link connect}. */
   constructor(url: ServerUrl, rawUrl: string, config: SqlTargetConfig, env: ConnectorEnv) {
@@ -101,9 +102,10 @@ export class ServerSqlTarget implements Target {
    * {@link ConnectorFailure}: `SQL_SCHEMA` (fatal; a
    * {@link SqlSchemaFailure} listing every mapping mismatch), or
    * `SQL_UNAVAILABLE` (retry; fatal when the login is refused). Messages
-   * never hold the password.
+   * never hold the password. What may not fit some records (see
+   * {@link connectWarnings}) is logged as a warning, not thrown.
    */
-  async connect(_ctx: Ctx): Promise<void> {
+  async connect(ctx: Ctx): Promise<void> {
     if (this.db) return;
     const { Sequelize: SequelizeClass, QueryTypes } = await import('sequelize');
     const db = new SequelizeClass(sequelizeOptions(this.url, this.config, Boolean(this.config.setupSql)));
@@ -117,6 +119,7 @@ export class ServerSqlTarget implements Target {
       const children = new Map<string, TableInfo | undefined>();
       for (const c of Object.values(this.config.children ?? {})) children.set(c.table, await readTable(this.url.dialect, query, c.table));
       this.spec = this.inspect(info, children);
+      for (const w of this.warnings) ctx.log.warn({ field: w.field, column: w.column }, w.message);
       if (this.url.dialect === 'mssql') this.native = await openMssqlPool(this.url, this.config.poolSize ?? SQL_TARGET_DEFAULTS.poolSize, this.config.statementTimeoutMs ?? SQL_TARGET_DEFAULTS.statementTimeoutMs);
       this.db = db;
     } catch (e) {
@@ -128,6 +131,11 @@ export class ServerSqlTarget implements Target {
       if (info.kind === 'fatal') throw this.fail(ConnectorErrors.SQL_SCHEMA, `cannot use the ${where}: ${info.message}`);
       throw this.fail(ConnectorErrors.SQL_UNAVAILABLE, `cannot reach the ${where}: ${info.message}`);
     }
+  }
+
+  /** What the last `connect` found of the mapping's numbers that some records may not fit (see `sql.number-check.ts`); logged as warnings at connect. */
+  connectWarnings(): readonly SchemaProblem[] {
+    return this.warnings;
   }
 
   private inspect(info: TableInfo | undefined, childTables: ReadonlyMap<string, TableInfo | undefined>): SqlTableSpec {
@@ -169,7 +177,9 @@ export class ServerSqlTarget implements Target {
       ...(children && { children }),
       ...(procedure && { procedure }),
     };
-    const problems = mapping && !procedure ? checkTarget(mapping, spec) : [];
+    const warnings: SchemaProblem[] = [];
+    const problems = mapping && !procedure ? checkTarget(mapping, spec, warnings) : [];
+    this.warnings = warnings;
     if (problems.length) throw new SqlSchemaFailure(info.name, problems);
     return spec;
   }

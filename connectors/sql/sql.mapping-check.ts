@@ -4,7 +4,9 @@
  * column, a declared length longer than the column's, a date formatted
  * for text going into a numeric or DATE column or one too long for its
  * text column (a legacy CHAR(8) takes yyyyMMdd), and (for inserts) a NOT
- * NULL column without a default that no field writes. The parent table is
+ * NULL column without a default that no field writes, and what the
+ * mapping declares of a field's numbers against a numeric column
+ * (`sql.number-check.ts`). The parent table is
  * checked against the mapping's fields, each child table against its
  * group's fields. Each problem names the mapping field (with its place in
  * the mapping file) and the column. Pure.
@@ -12,6 +14,7 @@
 import type { FieldSpec, GroupSpec, SourcePos, TransformStep } from '../../mappings/mapping.types.js';
 import { ConnectorErrors, ConnectorFailure } from '../connector.errors.js';
 import type { ColumnInfo, SqlMode, SqlTableSpec } from './sql.config.js';
+import { numberFindings } from './sql.number-check.js';
 
 /** One mismatch between mapping and table. */
 export interface SchemaProblem {
@@ -79,8 +82,13 @@ function dateProblem(format: string, c: ColumnInfo): string | undefined {
   return undefined;
 }
 
-/** Every mismatch between `fields` and the table, in field order, then columns no field writes. */
-export function checkMapping(fields: readonly FieldSpec[], t: CheckedTable): SchemaProblem[] {
+/**
+ * Every mismatch between `fields` and the table, in field order, then
+ * columns no field writes. Findings that only some records may meet (a
+ * number with no declared range into a smallint: see
+ * `sql.number-check.ts`) go to `warnings`, in the same shape.
+ */
+export function checkMapping(fields: readonly FieldSpec[], t: CheckedTable, warnings: SchemaProblem[] = []): SchemaProblem[] {
   const problems: SchemaProblem[] = [];
   const byName = new Map(t.columns.map((c) => [c.name.toUpperCase(), c]));
   const written = new Set<string>();
@@ -92,11 +100,11 @@ export function checkMapping(fields: readonly FieldSpec[], t: CheckedTable): Sch
   for (const f of fields) {
     const name = t.rename[f.name] ?? f.name;
     const label = group ? `${group.name}[].${f.name}` : f.name;
-    const at = (message: string, column?: string): void => {
+    const at = (message: string, column?: string, into = problems): void => {
       const p: SchemaProblem = { message: `mapping field ${label}: ${message}`, field: label };
       if (column !== undefined) p.column = column;
       if (f.pos) p.pos = f.pos;
-      problems.push(p);
+      into.push(p);
     };
     const c = byName.get(name.toUpperCase());
     if (!c) {
@@ -113,6 +121,9 @@ export function checkMapping(fields: readonly FieldSpec[], t: CheckedTable): Sch
     const format = dateFormat(f);
     const bad = format && dateProblem(format, c);
     if (bad) at(`${bad} (${col})`, c.name);
+    const numbers = numberFindings(f, c, col);
+    for (const m of numbers.problems) at(m, c.name);
+    for (const m of numbers.warnings) at(m, c.name, warnings);
   }
   if (t.mode !== 'update') {
     for (const c of t.columns) {
@@ -132,11 +143,11 @@ export function checkMapping(fields: readonly FieldSpec[], t: CheckedTable): Sch
  * parent column counting as written. Where the mapping's groups are known,
  * also a child table for a group the mapping does not have and (insert
  * mode) a group whose rows no table takes. A table whose live columns
- * `spec` does not hold is not checked.
+ * `spec` does not hold is not checked. Warnings go to `warnings`.
  */
-export function checkTarget(mapping: CheckedMapping, spec: SqlTableSpec): SchemaProblem[] {
+export function checkTarget(mapping: CheckedMapping, spec: SqlTableSpec, warnings: SchemaProblem[] = []): SchemaProblem[] {
   const mode = spec.mode ?? 'insert';
-  const problems = spec.info ? checkMapping(mapping.fields, { table: spec.table, columns: [...spec.info.values()], rename: spec.columns, keyColumn: spec.keyColumn, mode }) : [];
+  const problems = spec.info ? checkMapping(mapping.fields, { table: spec.table, columns: [...spec.info.values()], rename: spec.columns, keyColumn: spec.keyColumn, mode }, warnings) : [];
   if (!mapping.groups) return problems;
   const groups = new Map(mapping.groups.map((g) => [g.name, g]));
   for (const [name, child] of Object.entries(spec.children ?? {})) {
@@ -147,7 +158,7 @@ export function checkTarget(mapping: CheckedMapping, spec: SqlTableSpec): Schema
     }
     if (!child.info) continue;
     const at = group.pos ? { name, pos: group.pos } : { name };
-    problems.push(...checkMapping(group.fields, { table: child.table, columns: [...child.info.values()], rename: child.columns, parentColumn: child.parentColumn, group: at, mode: 'insert' }));
+    problems.push(...checkMapping(group.fields, { table: child.table, columns: [...child.info.values()], rename: child.columns, parentColumn: child.parentColumn, group: at, mode: 'insert' }, warnings));
   }
   if (mode === 'insert') {
     for (const g of mapping.groups) {

@@ -1,6 +1,6 @@
 /** Leasing due submissions to one runner, and giving leases back. */
 import type { BodyCodec } from '../privacy/bodies.js';
-import { inList, iso, listParam, readDateStrict, readInt } from '../store/sql.js';
+import { inList, iso, listParam, readInt } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import type { ClaimedSubmission, Corrections, LedgerState } from './ledger.types.js';
 
@@ -21,7 +21,7 @@ const DUE = `pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delive
  */
 const LEASED = `pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delivering') AND lease_owner = $2`;
 
-type Raw = { key: string; content_hash: string; body: string | null; kid: string | null; dek: string | null; corrections: string | null; state: string; attempts: number | string; created_at: unknown };
+type Raw = { id: number | string; key: string; content_hash: string; body: string | null; kid: string | null; dek: string | null; corrections: string | null; state: string; attempts: number | string };
 
 function claimed(bodies: BodyCodec, pipeline: string): (r: Raw) => ClaimedSubmission {
   return (r) => {
@@ -33,16 +33,16 @@ function claimed(bodies: BodyCodec, pipeline: string): (r: Raw) => ClaimedSubmis
   };
 }
 
-function byAge(a: Raw, b: Raw): number {
-  const d = readDateStrict(a.created_at).getTime() - readDateStrict(b.created_at).getTime();
-  return d || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+function byArrival(a: Raw, b: Raw): number {
+  return readInt(a.id) - readInt(b.id);
 }
 
 /**
  * Leases up to `limit` due submissions of `pipeline` to `owner` until
- * `now + leaseMs`, oldest first. A row that was `delivering` when its lease
- * ran out comes back with `uncertain: true` (the earlier delivery may have
- * reached the target). Two runners never lease the same row: SQLite write
+ * `now + leaseMs`, in the order they arrived (by ledger id: `receive`
+ * hands ids out in the order a batch's records were read). A row that was
+ * `delivering` when its lease ran out comes back with `uncertain: true`
+ * (the earlier delivery may have reached the target). Two runners never lease the same row: SQLite write
  * transactions are exclusive; PostgreSQL uses `FOR UPDATE SKIP LOCKED`.
  * On PostgreSQL sorting is switched off for the claim's transaction, so
  * the planner walks `ledger_claim_order` in order and stops after `limit`
@@ -56,12 +56,12 @@ export async function claimDue(store: StateStore, bodies: BodyCodec, pipeline: s
   const n = Math.floor(limit);
   if (!(n > 0)) return [];
   const until = iso(new Date(now.getTime() + leaseMs));
-  const cols = [...['key', 'content_hash', 'state', 'attempts', 'created_at'].map((c) => `l.${c}`), ...['body', 'kid', 'dek', 'corrections'].map((c) => `b.${c}`)].join(', ');
+  const cols = [...['id', 'key', 'content_hash', 'state', 'attempts'].map((c) => `l.${c}`), ...['body', 'kid', 'dek', 'corrections'].map((c) => `b.${c}`)].join(', ');
   if (store.dialect === 'postgres') {
     const rows = await store.transaction(async (t) => {
       await store.exec('SET LOCAL enable_sort = off', [], t);
       return store.select<Raw>(
-        `WITH due AS (SELECT id, pipeline, key FROM ledger WHERE ${DUE} ORDER BY created_at, key LIMIT ${n} FOR UPDATE SKIP LOCKED)
+        `WITH due AS (SELECT id, pipeline, key FROM ledger WHERE ${DUE} ORDER BY id LIMIT ${n} FOR UPDATE SKIP LOCKED)
          UPDATE ledger AS l SET lease_owner = $3, lease_until = $4 FROM due LEFT JOIN ledger_bodies b ON b.id = due.id
          WHERE l.pipeline = due.pipeline AND l.key = due.key
          RETURNING ${cols}`,
@@ -69,10 +69,10 @@ export async function claimDue(store: StateStore, bodies: BodyCodec, pipeline: s
         t,
       );
     });
-    return rows.sort(byAge).map(claimed(bodies, pipeline));
+    return rows.sort(byArrival).map(claimed(bodies, pipeline));
   }
   return store.transaction(async (t) => {
-    const rows = await store.select<Raw>(`SELECT ${cols} FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id WHERE ${DUE} ORDER BY l.created_at, l.key LIMIT ${n}`, [pipeline, iso(now)], t);
+    const rows = await store.select<Raw>(`SELECT ${cols} FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id WHERE ${DUE} ORDER BY l.id LIMIT ${n}`, [pipeline, iso(now)], t);
     if (rows.length) {
       await store.exec(
         `UPDATE ledger SET lease_owner = $1, lease_until = $2 WHERE pipeline = $3 AND ${inList(store, 'key', 4)}`,

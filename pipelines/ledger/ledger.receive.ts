@@ -4,13 +4,14 @@ import type { AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
 import { saveMappingText } from '../audit/mapping-texts.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import type { BodyCodec, BodyPlace, StoredBody } from '../privacy/bodies.js';
-import { insertMany, iso, listParam } from '../store/sql.js';
+import { insertMany, iso, listParam, readInt } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { planMoves, startRow, type MutableRow } from './ledger.plan.js';
 import { selectByKeys } from './ledger.rows.js';
 import type { Actor, IncomingSubmission, ReceiveOutcome, Transition } from './ledger.types.js';
 
 const INSERT_COLUMNS = [
+  'id',
   'pipeline',
   'key',
   'content_hash',
@@ -123,24 +124,46 @@ async function insertBodies(
 }
 
 /**
+ * `n` new ledger ids, ascending. Ids are handed to a batch's new rows in
+ * the order the rows were read, so claiming by id (`ledger_claim_order`)
+ * delivers them in that order although they are inserted in key order.
+ * SQLite write transactions are serial, so the next ids follow the
+ * largest (as SQLite's own rowids would); PostgreSQL takes them from the
+ * id column's sequence (ids a lost insert took are skipped, as before).
+ */
+async function arrivalIds(store: StateStore, n: number, t: StoreTx): Promise<number[]> {
+  if (store.dialect === 'postgres') {
+    const rows = await store.select<{ id: number | string }>(`SELECT nextval(pg_get_serial_sequence('ledger', 'id')) AS id FROM generate_series(1, $1)`, [n], t);
+    return rows.map((r) => readInt(r.id)).sort((a, b) => a - b);
+  }
+  const [row] = await store.select<{ n: number | string | null }>('SELECT MAX(id) AS n FROM ledger', [], t);
+  const last = readInt(row?.n ?? 0);
+  return Array.from({ length: n }, (_, i) => last + 1 + i);
+}
+
+/**
  * Inserts `fresh` with `ON CONFLICT DO NOTHING` and resolves to the ids of
  * the rows inserted, by key, and the keys some other transaction inserted
  * first (only possible on PostgreSQL, where receivers run concurrently;
  * SQLite write transactions are serial). Rows are written in their final
- * state (after any `then` move).
+ * state (after any `then` move), in key order (two receivers on
+ * PostgreSQL then take their row locks in one order and cannot deadlock),
+ * with ids in the order of `arrival` (each key's position as read).
  */
 async function insertFresh(
   store: StateStore,
   bodies: BodyCodec,
   pipeline: string,
   fresh: readonly IncomingSubmission[],
+  arrival: ReadonlyMap<string, number>,
   rows: ReadonlyMap<string, MutableRow>,
   createdAt: string,
   t: StoreTx,
 ): Promise<{ ids: Map<string, number | string>; lost: string[] }> {
+  const given = await arrivalIds(store, fresh.length, t);
   const values = fresh.map((s) => {
     const r = rows.get(s.key)!;
-    return [pipeline, s.key, s.contentHash, r.state, r.attempts, r.next_attempt_at, r.last_error, r.legacy_ref, r.confirmed, r.mapping_version, s.source ?? null, r.lease_owner, r.lease_until, createdAt, r.updated_at];
+    return [given[arrival.get(s.key)!], pipeline, s.key, s.contentHash, r.state, r.attempts, r.next_attempt_at, r.last_error, r.legacy_ref, r.confirmed, r.mapping_version, s.source ?? null, r.lease_owner, r.lease_until, createdAt, r.updated_at];
   });
   const inserted = await insertMany<{ id: number | string; key: string }>(store, 'ledger', INSERT_COLUMNS, values, t, 'ON CONFLICT (pipeline, key) DO NOTHING', 'id, key');
   const ids = new Map(inserted.map((r) => [r.key, r.id]));
@@ -183,7 +206,8 @@ function planFresh(
  * kept, the new content goes to `ledger_conflicts`); every body, new or
  * conflicting, is stored sealed by `bodies` (a new body a worker sealed
  * under a key `bodies` holds is stored as it is). Repeats inside the
- * batch are judged against the first occurrence. Audits one entry per
+ * batch are judged against the first occurrence. New rows get ledger ids
+ * in the order of `items` (their arrival order, which claims follow). Audits one entry per
  * outcome kind, then one per `then` event, except that a move to
  * `delivering` is folded into the `received` entry: its record says
  * `state: "delivering"` (and the entry carries the target and mapping
@@ -210,9 +234,11 @@ export async function receiveBatch(
     const now = new Date();
     if (opts.mappingVersion !== undefined && opts.mappingText !== undefined) await saveMappingText(store, opts.mappingVersion, opts.mappingText, t);
     const existing = await storedHashes(store, pipeline, [...first.keys()], t);
-    let fresh = [...first.values()].filter((s) => !existing.has(s.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const arrived = [...first.values()].filter((s) => !existing.has(s.key));
+    const arrival = new Map(arrived.map((s, i) => [s.key, i]));
+    let fresh = arrived.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     let plan = planFresh(pipeline, runId, fresh, actor, now, opts);
-    const { ids, lost } = await insertFresh(store, bodies, pipeline, fresh, plan.rows, iso(now), t);
+    const { ids, lost } = await insertFresh(store, bodies, pipeline, fresh, arrival, plan.rows, iso(now), t);
     if (lost.length) {
       for (const [k, h] of await storedHashes(store, pipeline, lost, t)) existing.set(k, h);
       fresh = fresh.filter((s) => !existing.has(s.key));

@@ -3,6 +3,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { LedgerTransitionError, PipelineError } from '../pipeline.errors.js';
 import { TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
 import { ERR, PATH, pipelineNames, sub, useTestLedger } from './ledger.test-helpers.js';
+import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 import { Ledger } from './ledger.js';
 import { TRANSITIONS, type LedgerState, type Transition } from './ledger.types.js';
 
@@ -154,19 +155,54 @@ describe.each(TEST_DIALECTS)('Ledger on %s', (dialect) => {
   });
 
   describe('claim', () => {
-    it('leases due rows oldest first, once, until the lease runs out', async () => {
+    it('leases due rows in the order they arrived, once, until the lease runs out', async () => {
       const p = fresh();
       await ledger.receive(p, null, [sub('b'), sub('a')], RUNNER);
-      await new Promise((r) => setTimeout(r, 5));
       await ledger.receive(p, null, [sub('c')], RUNNER);
       const now = new Date(Date.now() + 10);
       const first = await ledger.claim(p, 'o1', 2, 1000, now);
-      expect(first.map((c) => c.key)).toEqual(['a', 'b']);
-      expect(first[0]).toMatchObject({ contentHash: 'sha256:a', body: { ref: 'a' }, state: 'received', attempts: 0, uncertain: false });
+      expect(first.map((c) => c.key)).toEqual(['b', 'a']);
+      expect(first[1]).toMatchObject({ contentHash: 'sha256:a', body: { ref: 'a' }, state: 'received', attempts: 0, uncertain: false });
       expect((await ledger.claim(p, 'o2', 10, 1000, now)).map((c) => c.key)).toEqual(['c']);
       expect(await ledger.claim(p, 'o3', 10, 1000, now)).toEqual([]);
       const later = new Date(now.getTime() + 1001);
-      expect((await ledger.claim(p, 'o3', 10, 1000, later)).map((c) => c.key)).toEqual(['a', 'b', 'c']);
+      expect((await ledger.claim(p, 'o3', 10, 1000, later)).map((c) => c.key)).toEqual(['b', 'a', 'c']);
+    });
+
+    it('claims a batch in the order it was read, not in key order: repeats, duplicates and batches recorded in the same millisecond keep it', async () => {
+      const p = fresh();
+      const read = ['k09', 'k03', 'k07', 'k01', 'k05'];
+      await ledger.receive(p, null, [sub('k03')], RUNNER);
+      expect(await ledger.receive(p, null, [...read, 'k07'].map((k) => sub(k)), RUNNER)).toEqual(['new', 'duplicate', 'new', 'new', 'new', 'duplicate']);
+      await ledger.receive(p, null, ['k08', 'k02'].map((k) => sub(k)), RUNNER);
+      await ledger.receive(p, null, ['k06', 'k04'].map((k) => sub(k)), RUNNER);
+      const order = ['k03', 'k09', 'k07', 'k01', 'k05', 'k08', 'k02', 'k06', 'k04'];
+      const claimed: string[] = [];
+      for (let c = await ledger.claim(p, 'o1', 4, 60_000); c.length; c = await ledger.claim(p, 'o1', 4, 60_000)) claimed.push(...c.map((x) => x.key));
+      expect(claimed).toEqual(order);
+    });
+
+    it('claims through ledger_claim_order, in its order, without sorting the due rows', async () => {
+      const p = fresh();
+      await ledger.receive(p, null, ['z', 'y', 'x'].map((k) => sub(k)), RUNNER);
+      const { store } = ts;
+      const seen: Array<{ sql: string; params: unknown[] }> = [];
+      const noting = { ...store, select: (sql: string, params: unknown[] = [], t?: Parameters<typeof store.select>[2]) => (seen.push({ sql, params }), store.select(sql, params, t)) } as typeof store;
+      expect((await new Ledger(noting, new AuditLog(noting), TEST_KEYS).claim(p, 'o1', 2, 60_000)).map((c) => c.key)).toEqual(['z', 'y']);
+      const { sql, params } = seen.find((s) => s.sql.includes('ORDER BY'))!;
+      const plan =
+        dialect === 'sqlite'
+          ? (await store.select<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params)).map((r) => r.detail).join('\n')
+          : (
+              await store.transaction(async (t) => {
+                await store.exec('SET LOCAL enable_sort = off', [], t);
+                return store.select<Record<string, string>>(`EXPLAIN ${sql}`, params, t);
+              })
+            )
+              .map((r) => Object.values(r)[0]!)
+              .join('\n');
+      expect(plan).toMatch(/USING INDEX ledger_claim_order|Index Scan using ledger_claim_order/);
+      expect(plan).not.toMatch(/TEMP B-TREE|Sort/);
     });
 
     it('brings back failed rows when due, and delivering rows with expired leases as uncertain', async () => {

@@ -36,13 +36,15 @@ export function kindOf(text: string): DefinitionKind {
  * Connects the loaded pipeline's target, or each route's (which checks its mapping against
  * the live legacy system, e.g. a SQL table's columns) and closes it; the
  * target's problems come back located at the mapping field where it names
- * one, else at the pipeline file.
+ * one, else at the pipeline file. What the target found that only some
+ * records may not fit goes to `warnings`, located alike.
  */
-async function connectProblems(file: string, withoutSecrets: boolean): Promise<Problem[]> {
+async function connectProblems(file: string, withoutSecrets: boolean, warnings?: string[]): Promise<Problem[]> {
   const { pipeline } = await loadPipelineFile(file, { withoutSecrets });
   if (!pipeline) return [];
   const ctx = { log: pino({ level: 'silent' }), signal: new AbortController().signal, attempt: 1 };
   const problems: Problem[] = [];
+  const place = (p: { message: string; pos?: { file: string; line: number; col: number } }): Problem => (p.pos ? { file: p.pos.file, line: p.pos.line, col: p.pos.col, path: '', message: p.message } : fileProblem(file, p.message));
   for (const built of pipeline.routes ?? [pipeline]) {
     const which = 'name' in built ? `route ${built.name}: target` : 'target';
     try {
@@ -50,8 +52,9 @@ async function connectProblems(file: string, withoutSecrets: boolean): Promise<P
     } catch (e) {
       const listed = (e as { problems?: { message: string; pos?: { file: string; line: number; col: number } }[] }).problems;
       if (!Array.isArray(listed)) problems.push(fileProblem(file, `${which} ${built.def.target.kind}: ${(e as Error).message}`));
-      else problems.push(...listed.map((p) => (p.pos ? { file: p.pos.file, line: p.pos.line, col: p.pos.col, path: '', message: p.message } : fileProblem(file, p.message))));
+      else problems.push(...listed.map(place));
     } finally {
+      for (const w of built.target.connectWarnings?.() ?? []) warnings?.push(formatProblem(place(w)));
       await built.target.close().catch(() => undefined);
     }
   }
@@ -93,7 +96,7 @@ export async function validateFile(file: string, opts: ValidateOptions = {}): Pr
     const warning = generatedKeyWarning(file);
     if (warning && !problems.length) opts.warnings?.push(warning);
     for (const u of unchecked ?? []) opts.notes?.push(`${file}: the ${u.kind} ${u.side}${u.route ? ` of route ${u.route}` : ''} was not built, so its own checks${u.side === 'target' && opts.connect ? ' and --connect' : ''} were skipped: secrets not given (${u.missing.join(', ')})`);
-    return problems.length || !opts.connect || unchecked?.some((u) => u.side === 'target') ? problems : connectProblems(file, opts.withoutSecrets === true);
+    return problems.length || !opts.connect || unchecked?.some((u) => u.side === 'target') ? problems : connectProblems(file, opts.withoutSecrets === true, opts.warnings);
   }
   if (kind === 'cases') return parseCases(file, text).problems;
   return (await loadMappingFile(file)).problems;
