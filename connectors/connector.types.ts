@@ -49,6 +49,19 @@ export interface Ctx {
    * `file` source compares size and content hash). `rekey run` reads all.
    */
   skipUnchanged?: boolean;
+  /**
+   * Set by the flow on a PostgreSQL state store: the pipeline's
+   * `limits.concurrency` as slots shared by every runner on the store. The
+   * flow takes one around each `deliver` call, unless the target says it
+   * takes them itself (`Target.takesSessionSlots`).
+   */
+  sessions?: SessionSlots;
+}
+
+/** Slots of a target's concurrent sessions, shared across runners (see `pipelines/store/session-slots.ts`). */
+export interface SessionSlots {
+  /** Waits for a free slot and resolves to its release (call it when the session's work is done); resolves to undefined when `signal` aborts first. */
+  take(signal: AbortSignal): Promise<(() => Promise<void>) | undefined>;
 }
 
 /** What a file kept by a connector is, for retention: evidence of one delivery, or an input file done with or quarantined. */
@@ -276,6 +289,8 @@ export interface TargetIdentity {
 export interface Target {
   /** Optional: which system this target writes to (see {@link TargetIdentity}); known from its config, before `connect`. */
   identity?(): TargetIdentity;
+  /** True when the target takes a `ctx.sessions` slot itself for each session it works in (the browser: one per form keyed), rather than the flow one per `deliver` call. */
+  takesSessionSlots?: boolean;
   connect(ctx: Ctx): Promise<void>;
   /**
    * Delivers a batch and reports one outcome per record, in order. Never

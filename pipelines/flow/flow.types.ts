@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { ErrorData } from '../../lib/errors.js';
 import type { KeyEncryptionKey } from '../../lib/envelope.js';
 import type { CompiledMapping } from '../../mappings/index.js';
-import type { AnswerResult, ConnectorState, Outcome, SealedFiles, Source, Target } from '../../connectors/connector.types.js';
+import type { AnswerResult, ConnectorState, Outcome, SealedFiles, SessionSlots, Source, Target } from '../../connectors/connector.types.js';
 import type { ReconcileReport } from '../ledger/ledger.reconcile.js';
 import type {
   Actor,
@@ -62,6 +62,8 @@ export interface FlowLedger {
   reconcile(pipeline: string, runId: string, results: readonly AnswerResult[], actor: Actor, opts: { target?: string; hashText?: (text: string) => string }): Promise<ReconcileReport>;
   /** Extends the leases `owner` holds (heartbeat while a pass runs). */
   renew(pipeline: string, owner: string, leaseMs: number): Promise<number | void>;
+  /** Optional: the pipeline's target sessions as slots shared across runners, handed to the connectors on `Ctx.sessions` and closed at the pass's end. */
+  sessionSlots?(pipeline: string, size: number): (SessionSlots & { close(): Promise<void> }) | undefined;
   /** The durable state of the pipeline's connectors, handed to them on `Ctx.state`. */
   connectorState(pipeline: string): ConnectorState;
   /** Where the pipeline's connectors keep files holding citizens' data, handed to them on `Ctx.files`. */
