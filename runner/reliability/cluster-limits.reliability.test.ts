@@ -73,5 +73,5 @@ describe('a target limit across several runners', () => {
     expect(new Set(licences).size).toBe(8);
     const rows = (await schema.query(`SELECT state, COUNT(*) AS n FROM ${schema.name}.ledger GROUP BY state ORDER BY state`)) as { state: string; n: string }[];
     expect(rows.map((r) => `${r.state}:${r.n}`)).toEqual(['delivered:8', 'rejected:3']);
-  }, 300_000);
+  }, 480_000);
 });
