@@ -56,6 +56,19 @@ export interface Ctx {
    * flow; resolves once the pause is durable (also when it was paused already).
    */
   halt?(reason: string): Promise<void>;
+  /**
+   * Set by the flow on a PostgreSQL state store: the pipeline's
+   * `limits.concurrency` as slots shared by every runner on the store. The
+   * flow takes one around each `deliver` call, unless the target says it
+   * takes them itself (`Target.takesSessionSlots`).
+   */
+  sessions?: SessionSlots;
+}
+
+/** Slots of a target's concurrent sessions, shared across runners (see `pipelines/store/session-slots.ts`). */
+export interface SessionSlots {
+  /** Waits for a free slot and resolves to its release (call it when the session's work is done); resolves to undefined when `signal` aborts first. */
+  take(signal: AbortSignal): Promise<(() => Promise<void>) | undefined>;
 }
 
 /** What a file kept by a connector is, for retention: evidence of one delivery, or an input file done with or quarantined. */
@@ -283,6 +296,8 @@ export interface TargetIdentity {
 export interface Target {
   /** Optional: which system this target writes to (see {@link TargetIdentity}); known from its config, before `connect`. */
   identity?(): TargetIdentity;
+  /** True when the target takes a `ctx.sessions` slot itself for each session it works in (the browser: one per form keyed), rather than the flow one per `deliver` call. */
+  takesSessionSlots?: boolean;
   connect(ctx: Ctx): Promise<void>;
   /**
    * Delivers a batch and reports one outcome per record, in order. Never

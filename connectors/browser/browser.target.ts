@@ -94,10 +94,22 @@ export class BrowserTarget implements Target {
    * or sign-in is refused (fatal).
    */
   async deliver(batch: MappedRecord[], ctx: Ctx): Promise<Outcome[]> {
-    const settled = await Promise.allSettled(batch.map((r) => this.pool.use((slot) => this.keyOne(slot, r, ctx))));
+    const settled = await Promise.allSettled(batch.map((r) => this.inSessionSlot(ctx, () => this.pool.use((slot) => this.keyOne(slot, r, ctx)))));
     const fatal = settled.find((s) => s.status === 'rejected');
     if (fatal) throw fatal.reason;
     return settled.map((s) => (s as PromiseFulfilledResult<Outcome>).value);
+  }
+
+  /** A form is one session at the legacy app: with `ctx.sessions` (the limit across runners), it is keyed in a slot of its own, waited for even when the pass is stopping (the batch in hand is finished). */
+  readonly takesSessionSlots = true;
+
+  private async inSessionSlot<T>(ctx: Ctx, work: () => Promise<T>): Promise<T> {
+    const release = await ctx.sessions?.take(new AbortController().signal);
+    try {
+      return await work();
+    } finally {
+      await release?.();
+    }
   }
 
   private async keyOne(slot: Slot, r: MappedRecord, ctx: Ctx): Promise<{ value: Outcome; broken: boolean }> {

@@ -209,10 +209,19 @@ function splitWorth(p: FlowPipeline, claim: Settling): boolean {
   return claim.attempts >= 1 || claim.attempts + 1 >= p.maxAttempts;
 }
 
-/** One call of the target on `records`: its answer, or (when it throws) every record `failed` with its error; rethrows a fatal error. */
+const IN_HAND = new AbortController().signal;
+
+/**
+ * One call of the target on `records`, in a slot of `ctx.sessions` when
+ * there are any (the pipeline's limit across runners) and the target does
+ * not take them itself: its answer, or (when it throws) every record
+ * `failed` with its error; rethrows a fatal error.
+ */
 async function callTarget(p: FlowPipeline, records: MappedRecord[], byKey: Delivered['byKey'], opts: PassOptions, ctx: Ctx): Promise<TargetAnswer> {
   const attempt = Math.max(...records.map((r) => byKey.get(r.key)!.claim.attempts)) + 1;
   let outcomes: Outcome[];
+  // The batch in hand is delivered even when the pass is stopping, so the wait for a slot is not cut short.
+  const slot = ctx.sessions && !p.target.takesSessionSlots ? await ctx.sessions.take(IN_HAND) : undefined;
   const started = performance.now();
   try {
     outcomes = await p.target.deliver(records, { ...ctx, attempt });
@@ -224,6 +233,8 @@ async function callTarget(p: FlowPipeline, records: MappedRecord[], byKey: Deliv
     observeDelivery(opts, started, outcomes);
     if (err.disposition === 'fatal') throw e;
     return { outcomes, threw: true };
+  } finally {
+    await slot?.();
   }
   observeDelivery(opts, started, outcomes);
   return { outcomes, threw: false };

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { ErrorData } from '../../lib/errors.js';
 import type { KeyEncryptionKey } from '../../lib/envelope.js';
 import type { CompiledMapping } from '../../mappings/index.js';
-import type { AnswerResult, ConnectorState, Outcome, SealedFiles, Source, Target } from '../../connectors/connector.types.js';
+import type { AnswerResult, ConnectorState, Outcome, SealedFiles, SessionSlots, Source, Target } from '../../connectors/connector.types.js';
 import type { ReconcileReport } from '../ledger/ledger.reconcile.js';
 import type {
   Actor,
@@ -64,6 +64,8 @@ export interface FlowLedger {
   renew(pipeline: string, owner: string, leaseMs: number): Promise<number | void>;
   /** Pauses the pipeline (audited; already paused: nothing to do), for a connector's `Ctx.halt`. */
   pause?(pipeline: string, actor: Actor, reason: string): Promise<void>;
+  /** Optional: the pipeline's target sessions as slots shared across runners, handed to the connectors on `Ctx.sessions` and closed at the pass's end. */
+  sessionSlots?(pipeline: string, size: number): (SessionSlots & { close(): Promise<void> }) | undefined;
   /** The durable state of the pipeline's connectors, handed to them on `Ctx.state`. */
   connectorState(pipeline: string): ConnectorState;
   /** Where the pipeline's connectors keep files holding citizens' data, handed to them on `Ctx.files`. */

@@ -26,7 +26,8 @@ import { PipelineCodes } from '../pipeline.errors.js';
  */
 export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOptions): Promise<PassResult> {
   const runId = await ledger.startRun(p.name, opts.actor, p.mapping.version, p.definitionVersion, p.mapping.canonical, opts.trigger);
-  const ctx: Ctx = { log: opts.log.child({ pipeline: p.name, run: runId }), signal: opts.signal, attempt: 1, state: ledger.connectorState(p.name), files: ledger.sealedFiles(p.name), crash: opts.crash, ...(opts.skipUnchanged && { skipUnchanged: true }) };
+  const sessions = ledger.sessionSlots?.(p.name, p.concurrency);
+  const ctx: Ctx = { log: opts.log.child({ pipeline: p.name, run: runId }), signal: opts.signal, attempt: 1, state: ledger.connectorState(p.name), files: ledger.sealedFiles(p.name), crash: opts.crash, ...(opts.skipUnchanged && { skipUnchanged: true }), ...(sessions && { sessions }) };
   if (ledger.pause) ctx.halt = (reason) => ledger.pause!(p.name, opts.actor, reason);
   const held: HeldRecords = new Map();
   const summary: RunSummary = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
@@ -69,6 +70,7 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
     await ledger.release(p.name, opts.owner).catch((e: unknown) => ctx.log.error({ err: e }, 'could not release leases'));
     if (connected) await p.target.close().catch((e: unknown) => ctx.log.error({ err: e }, 'could not close the target'));
     await p.source.close().catch((e: unknown) => ctx.log.error({ err: e }, 'could not close the source'));
+    await sessions?.close();
     if (failure) await ledger.finishRun(runId, summary, failure).catch((e: unknown) => ctx.log.error({ err: e }, 'could not record the failed run'));
   }
   await ledger.finishRun(runId, summary);

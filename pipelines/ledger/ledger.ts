@@ -12,6 +12,7 @@ import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { inList, listParam } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import { connectorState } from '../store/connector-state.js';
+import { clusterSessionSlots, type ClosableSessionSlots } from '../store/session-slots.js';
 import type { AnswerResult, ConnectorState, SealedFiles } from '../../connectors/connector.types.js';
 import type { KeyEncryptionKey, KeyRing } from '../../lib/envelope.js';
 import { sealedFiles } from '../privacy/sealed-files.js';
@@ -180,6 +181,15 @@ export class Ledger {
   /** The durable state the connectors of `pipeline` keep in this store. */
   connectorState(pipeline: string): ConnectorState {
     return connectorState(this.store, pipeline);
+  }
+
+  /**
+   * On PostgreSQL, `size` slots of `pipeline`'s target sessions shared by
+   * every runner on this store (see `store/session-slots.ts`); on SQLite
+   * (one process) none: the pass's own concurrency is the whole limit.
+   */
+  sessionSlots(pipeline: string, size: number): ClosableSessionSlots | undefined {
+    return this.store.dialect === 'postgres' ? clusterSessionSlots(this.store, pipeline, size) : undefined;
   }
 
   /** Where the connectors of `pipeline` keep files holding citizens' data, sealed and registered in this store. */

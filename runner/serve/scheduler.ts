@@ -5,7 +5,7 @@
  * pipeline never has two passes at once: a wake-up during a pass is skipped,
  * and so is every wake-up of a paused pipeline.
  */
-import cron, { type ScheduledTask } from 'node-cron';
+import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { PassTrigger } from '../../pipelines/ledger/ledger.types.js';
 
@@ -36,6 +36,13 @@ export interface SchedulerOptions {
    * skips the wake-up (logged).
    */
   isPaused?: (pipeline: string) => Promise<boolean>;
+  /**
+   * Asked before each scheduled wake-up of a pipeline (not chores, nor
+   * `runNow`): only the runner it elects runs the tick. `rekey serve` on a
+   * PostgreSQL state store passes `scheduleTicks`, so a schedule fires once
+   * per tick across the cluster.
+   */
+  coordinator?: RunCoordinator;
 }
 
 /** One scheduled pipeline and what is known of its runs. */
@@ -79,7 +86,8 @@ export class Scheduler {
     };
     const wake = () => this.runNow(entry, pass, { kind: 'schedule' });
     if (cronExpr) {
-      task = cron.schedule(cronExpr, wake, { timezone, name, noOverlap: true });
+      const coordinated = this.opts.coordinator ? { distributed: true, runCoordinator: this.opts.coordinator } : {};
+      task = cron.schedule(cronExpr, wake, { timezone, name, noOverlap: true, ...coordinated });
       this.tasks.push(task);
     }
     this.pipelines.push(entry);
