@@ -95,18 +95,19 @@ export class DriftGuard {
   }
 
   /**
-   * Runs one form through `form` (which runs its steps and awaits the
-   * check it is given before each top-level step), checking each page
+   * Runs one form through `form` (which runs the steps it is given, the
+   * approved version's, and awaits the check it is given before each
+   * top-level step), checking each page
    * before its first element step; resolves to the prints taken of pages
    * with none stored yet (hand them to {@link keep} once the form
    * succeeded). Throws as the steps do, or `BROWSER_SCREEN_CHANGED`
    * (fatal) on drift.
    */
-  async run(watch: PageWatch, env: StepEnv, ctx: Ctx, form: (beforeStep: (index: number) => Promise<void>) => Promise<void>): Promise<PagePrint[]> {
+  async run(watch: PageWatch, env: StepEnv, ctx: Ctx, form: (steps: Step[], beforeStep: (index: number) => Promise<void>) => Promise<void>): Promise<PagePrint[]> {
     if (this.halted) throw await this.halted;
     const fresh: PagePrint[] = [];
     const starts = new Map(this.pages.map((p) => [p.start, p]));
-    await form(async (i) => {
+    await form(this.steps, async (i) => {
       const plan = starts.get(i);
       if (!plan || !plan.touched.length) return;
       const print = await takePrint(watch.page, plan, env, env.timeout, (p) => watch.guard(p));

@@ -72,9 +72,11 @@ function touchedBy(step: Step, path: string, frames: string[], out: Touched[]): 
   const kind = kindOf(step);
   const body = (step as Record<string, unknown>)[kind];
   if (kind === 'frame') {
-    const f = body as { selector: string; steps: Step[] };
-    if (f.selector.includes('{{')) return;
-    f.steps.forEach((s, i) => touchedBy(s, `${path}.${i}`, [...frames, f.selector], out));
+    const f = body as { selector?: string; name?: string; steps: Step[] };
+    // A frame found by name (a frameset's <frame> or an iframe) is the element carrying that name.
+    const selector = f.name !== undefined ? `[name=${JSON.stringify(f.name)}]` : (f.selector ?? '');
+    if (selector.includes('{{')) return;
+    f.steps.forEach((s, i) => touchedBy(s, `${path}.${i}`, [...frames, selector], out));
     return;
   }
   let l: Locator | undefined;
