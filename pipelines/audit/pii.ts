@@ -21,19 +21,33 @@ const MIN_KEY_BYTES = 16;
  */
 export function piiHash(value: unknown, key: Buffer): string {
   const text = typeof value === 'string' ? value : canonicalJson(value);
-  const { inner, outer } = pads(key);
-  const first = hash('sha256', Buffer.concat([inner, Buffer.from(text, 'utf8')]), 'buffer');
-  return `hmac:${hash('sha256', Buffer.concat([outer, first]), 'hex').slice(0, 32)}`;
+  const p = pads(key);
+  // The inner hash over the inner pad and the text, written after the pad in a buffer kept for the key (grown when a text needs more).
+  if (BLOCK + text.length * 3 > p.inner.length) p.inner = grown(p.inner, BLOCK + Buffer.byteLength(text, 'utf8'));
+  const n = p.inner.write(text, BLOCK, 'utf8');
+  hash('sha256', p.inner.subarray(0, BLOCK + n), 'buffer').copy(p.outer, BLOCK);
+  p.inner.fill(0, BLOCK, BLOCK + n);
+  return `hmac:${hash('sha256', p.outer, 'hex').slice(0, 32)}`;
 }
 
-/** HMAC-SHA256's padded keys (RFC 2104), made once per key object: a delivery hashes every field it sends, and two one-shot hashes cost less than an Hmac object each. */
+/** SHA-256's block size: the length of HMAC's padded keys. */
+const BLOCK = 64;
+
+/**
+ * HMAC-SHA256's padded keys (RFC 2104), made once per key object: a
+ * delivery hashes every field it sends, and two one-shot hashes cost less
+ * than an Hmac object each. `inner` is the inner pad followed by room for
+ * a text; `outer` the outer pad followed by room for the inner hash.
+ */
 const PADS = new WeakMap<Buffer, { inner: Buffer; outer: Buffer }>();
 
 function pads(key: Buffer): { inner: Buffer; outer: Buffer } {
   let p = PADS.get(key);
   if (!p) {
-    const k = key.length > 64 ? createHash('sha256').update(key).digest() : key;
-    p = { inner: Buffer.alloc(64, 0x36), outer: Buffer.alloc(64, 0x5c) };
+    const k = key.length > BLOCK ? createHash('sha256').update(key).digest() : key;
+    p = { inner: Buffer.alloc(BLOCK + 1024, 0), outer: Buffer.alloc(BLOCK + 32, 0) };
+    p.inner.fill(0x36, 0, BLOCK);
+    p.outer.fill(0x5c, 0, BLOCK);
     for (let i = 0; i < k.length; i++) {
       p.inner[i]! ^= k[i]!;
       p.outer[i]! ^= k[i]!;
@@ -41,6 +55,13 @@ function pads(key: Buffer): { inner: Buffer; outer: Buffer } {
     PADS.set(key, p);
   }
   return p;
+}
+
+/** `buf`'s pad in a buffer of at least `bytes`. */
+function grown(buf: Buffer, bytes: number): Buffer {
+  const out = Buffer.alloc(Math.max(bytes, buf.length * 2), 0);
+  buf.copy(out, 0, 0, BLOCK);
+  return out;
 }
 
 /** Decodes a key written as hex or base64; throws `AUDIT_KEY_INVALID` if shorter than 16 bytes. */

@@ -5,7 +5,7 @@
  * deployer's PII key can check a given value against it
  * (`rekey audit check`), and anyone without the key learns nothing.
  */
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical-json.js';
 import { PII_HASH } from './pii.js';
 
@@ -40,7 +40,7 @@ export function sentDetail(s: SentShape, text: string, hash: (v: unknown) => str
     for (const row of rows) for (const [n, v] of Object.entries(row)) if (v !== undefined) names.add(n);
     for (const n of names) fields[`${group}.${n}`] = rows.map((row) => hash(row[n] ?? null));
   }
-  return { hash: `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`, fields };
+  return { hash: `sha256:${digest('sha256', text, 'hex')}`, fields };
 }
 
 /** Why `sent` is not a well-formed {@link SentDetail} holding only hashes; undefined when it is. */

@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { CompiledMapping } from '../../mappings/index.js';
-import type { ReceiveOptions } from '../ledger/ledger.receive.js';
+import type { LanePart, ReceiveOptions } from '../ledger/ledger.receive.js';
 import type { Actor, IncomingSubmission, ReceiveOutcome, RunSummary } from '../ledger/ledger.types.js';
 import type { CrashHook } from './crash-points.js';
 import { contentHash, submissionKey } from './submission-key.js';
@@ -19,6 +19,11 @@ export type AdmitCounts = Pick<RunSummary, 'receivedNew' | 'duplicates' | 'confl
 /** The ledger operation behind the door (the `Ledger` class provides it). */
 export interface AdmissionLedger {
   receive(pipeline: string, runId: string | null, items: IncomingSubmission[], actor: Actor, opts?: ReceiveOptions): Promise<ReceiveOutcome[]>;
+}
+
+/** The ledger operation behind {@link admitLanes} (the `Ledger` class provides it). */
+export interface LanesLedger {
+  receiveLanes(runId: string | null, parts: readonly LanePart[], actor: Actor): Promise<ReceiveOutcome[][]>;
 }
 
 /** Where admission records, and as whom. */
@@ -97,7 +102,6 @@ export async function admit(door: Door, items: IncomingSubmission[], counts?: Ad
   if (!items.length) return [];
   const outcomes = await door.ledger.receive(door.pipeline, door.runId, items, door.actor, opts);
   door.crash?.('after-receive');
-  const conflicted: string[] = [];
   for (let i = 0; i < outcomes.length; i++) {
     const o = outcomes[i];
     if (o === 'new') {
@@ -106,9 +110,28 @@ export async function admit(door: Door, items: IncomingSubmission[], counts?: Ad
       if (counts) counts.duplicates++;
     } else {
       if (counts) counts.conflicts++;
-      conflicted.push(items[i]!.key);
     }
   }
+  warnConflicts(door, items, outcomes);
+  return outcomes;
+}
+
+function warnConflicts(door: Omit<Door, 'ledger'>, items: readonly IncomingSubmission[], outcomes: readonly ReceiveOutcome[]): void {
+  const conflicted = items.filter((_, i) => outcomes[i] === 'conflict').map((s) => s.key);
   if (conflicted.length) door.log.warn({ pipeline: door.pipeline, keys: conflicted }, 'same key arrived with different content: recorded as a conflict, not overwritten');
+}
+
+/**
+ * Records a batch into several pipelines (a routed pipeline's lanes, each
+ * part its own items and receive options) in one transaction, as
+ * {@link admit} records into one: resolves to each part's outcomes, in
+ * order, once all are durable (each part names its pipeline). Calls `door.crash` (`after-receive`) once, after the commit.
+ * Rejects when the ledger cannot record them, with none recorded.
+ */
+export async function admitLanes(door: Omit<Door, 'ledger' | 'pipeline'> & { ledger: LanesLedger }, parts: readonly LanePart[]): Promise<ReceiveOutcome[][]> {
+  if (!parts.some((x) => x.items.length)) return parts.map(() => []);
+  const outcomes = await door.ledger.receiveLanes(door.runId, parts, door.actor);
+  door.crash?.('after-receive');
+  parts.forEach((x, i) => warnConflicts({ ...door, pipeline: x.pipeline }, x.items, outcomes[i]!));
   return outcomes;
 }

@@ -19,7 +19,7 @@ import type {
   RunSummary,
   Transition,
 } from '../ledger/ledger.types.js';
-import type { ReceiveOptions } from '../ledger/ledger.receive.js';
+import type { LanePart, ReceiveOptions } from '../ledger/ledger.receive.js';
 import type { CrashHook } from './crash-points.js';
 import type { ReadyCase } from '../ledger/ready-cases.js';
 
@@ -52,6 +52,8 @@ export interface FlowPipeline {
 export interface FlowLedger {
   /** With `opts.lease`, new submissions are recorded already leased to `owner`; an item's `then` moves it on at once (see `Ledger.receive`). */
   receive(pipeline: string, runId: string, items: IncomingSubmission[], actor: Actor, opts?: ReceiveOptions): Promise<ReceiveOutcome[]>;
+  /** Records a batch into several pipelines (a routed pipeline's lanes) in one transaction (see `Ledger.receiveLanes`). */
+  receiveLanes(runId: string, parts: readonly LanePart[], actor: Actor): Promise<ReceiveOutcome[][]>;
   /** The key mapping workers seal new bodies with, for `receive` to store as they are (see `Ledger.bodySealKey`); absent or undefined: bodies are sealed by `receive`. */
   bodySealKey?(): KeyEncryptionKey | undefined;
   claim(pipeline: string, owner: string, limit: number, leaseMs: number, now?: Date): Promise<ClaimedSubmission[]>;

@@ -3,8 +3,8 @@
  * pipeline with three routes (two SQLite legacy tables, one of them only
  * for Welsh-language submissions, and a file drop for the others) as a
  * real child process, killed with SIGKILL at named crash points while it
- * reads the source into the lanes (after one lane recorded a batch, before
- * the next did) and while one route or another delivers, then run again
+ * reads the source into the lanes (after a batch was recorded in every
+ * lane it goes to) and while one route or another delivers, then run again
  * until it finishes, and once more (which finds nothing to do). Afterwards
  * each route's legacy system holds every submission the route applies to
  * exactly once and none other, each lane holds them delivered with one
@@ -43,17 +43,18 @@ type Counts = Record<RouteName, number>;
 
 /**
  * Hits per point in one uninterrupted run (intake batches of 20, the first
- * holding a Welsh submission): after-receive, per batch, licensing then
- * welsh (when the batch has one) then drop. The routes then deliver side
+ * holding a Welsh submission): after-receive, once per batch, recorded in
+ * every lane it goes to (licensing, welsh when it holds one, drop) in one
+ * transaction. The routes then deliver side
  * by side: after-delivering and after-target-commit are hit by licensing
  * (10 batches of 20), welsh (4 of 5) and the drop (10 of 20, and its
  * end-of-run flush) interleaved; the drop's files fill at 50, 100 and 150
  * records.
  */
 const CRASH_AT: { at: string; reached: Partial<Counts>; lanes: Counts }[] = [
-  // Killed reading: the first batch recorded in licensing's lane only, then in welsh's too (it holds one Welsh submission), not yet in the drop's.
-  { at: 'after-receive:1', reached: { licensing: 0, welsh: 0, drop: 0 }, lanes: { licensing: 20, welsh: 0, drop: 0 } },
-  { at: 'after-receive:2', reached: { licensing: 0, welsh: 0, drop: 0 }, lanes: { licensing: 20, welsh: 1, drop: 0 } },
+  // Killed reading: the first batch recorded in every lane it goes to at once (one Welsh submission), then the second (one more).
+  { at: 'after-receive:1', reached: { licensing: 0, welsh: 0, drop: 0 }, lanes: { licensing: 20, welsh: 1, drop: 19 } },
+  { at: 'after-receive:2', reached: { licensing: 0, welsh: 0, drop: 0 }, lanes: { licensing: 40, welsh: 2, drop: 38 } },
   // Killed delivering (the routes deliver side by side, so how far the others got varies): a batch marked delivering,
   // a batch committed at its target with the ledger not told, the drop's second file written but not renamed.
   { at: 'after-delivering:4', reached: {}, lanes: { licensing: N, welsh: 17, drop: 183 } },

@@ -22,9 +22,10 @@ import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
 import { scrubMessage } from '../../lib/redact.js';
 import type { CompiledMapping } from '../../mappings/index.js';
 import type { RoutePredicate } from '../../mappings/route-condition.js';
+import type { LanePart } from '../ledger/ledger.receive.js';
 import type { IncomingSubmission, ReceiveOutcome, RunSummary } from '../ledger/ledger.types.js';
 import { PipelineCodes } from '../pipeline.errors.js';
-import { admit, identify, IdenticalRecords, type Door } from './admission.js';
+import { admit, admitLanes, identify, IdenticalRecords } from './admission.js';
 import { runPass } from './pass.js';
 import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
 
@@ -205,29 +206,29 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
   let pending: { item: IncomingSubmission; applies: boolean[] }[] = [];
   let inBatch = new Set<string>();
   const identical = new IdenticalRecords(opts.log, p.name);
-  const door = (pipeline: string): Door => ({ pipeline, ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash });
   const flush = async () => {
     if (!pending.length) return;
     const perCase: ReceiveOutcome[][] = pending.map(() => []);
-    for (let r = 0; r < p.routes.length; r++) {
+    // One transaction for the batch: each lane's part (its own rows, bodies and `received` entry), and the unrouted part rejected in the pipeline's own ledger.
+    const parts: { route?: FlowRoute; idx: number[]; part: LanePart }[] = [];
+    p.routes.forEach((route, r) => {
       const idx = pending.flatMap((x, i) => (x.applies[r] ? [i] : []));
-      if (!idx.length) continue;
-      const route = p.routes[r]!;
-      const outcomes = await admit(door(route.flow.name), idx.map((i) => pending[i]!.item), undefined, { mappingVersion: route.flow.mapping.version, mappingText: route.flow.mapping.canonical });
-      outcomes.forEach((o, j) => {
-        perCase[idx[j]!]!.push(o);
-        if (o === 'new') told[route.name]!++;
-      });
-    }
+      if (idx.length) parts.push({ route, idx, part: { pipeline: route.flow.name, items: idx.map((i) => pending[i]!.item), opts: { mappingVersion: route.flow.mapping.version, mappingText: route.flow.mapping.canonical } } });
+    });
     const unrouted = pending.flatMap((x, i) => (x.applies.some(Boolean) ? [] : [i]));
     if (unrouted.length) {
       const items = unrouted.map((i): IncomingSubmission => ({ ...pending[i]!.item, then: { to: 'rejected', error: noRoute } }));
-      const outcomes = await admit(door(p.name), items, undefined, { mappingVersion: p.keyMapping.version });
-      outcomes.forEach((o, j) => {
-        perCase[unrouted[j]!]!.push(o);
-        if (o === 'new') summary.rejected++;
-      });
+      parts.push({ idx: unrouted, part: { pipeline: p.name, items, opts: { mappingVersion: p.keyMapping.version } } });
     }
+    const outcomes = await admitLanes({ ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash }, parts.map((x) => x.part));
+    parts.forEach(({ route, idx }, k) => {
+      outcomes[k]!.forEach((o, j) => {
+        perCase[idx[j]!]!.push(o);
+        if (o !== 'new') return;
+        if (route) told[route.name]!++;
+        else summary.rejected++;
+      });
+    });
     for (const o of perCase) {
       const c = caseOutcome(o);
       if (c === 'new') summary.receivedNew++;
@@ -253,7 +254,8 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
       if (inBatch.has(key)) await flush();
       inBatch.add(key);
       const applies = routesFor(p, item.body);
-      pending.push({ item: { key, contentHash, body: item.body, source: sourceOf(item), auditNote: routeNote(p, applies) }, applies });
+      // The body's JSON text once for every lane it is recorded in.
+      pending.push({ item: { key, contentHash, body: item.body, bodyJson: JSON.stringify(item.body ?? null), source: sourceOf(item), auditNote: routeNote(p, applies) }, applies });
       if (pending.length >= p.batchSize) await flush();
     }
     await flush();

@@ -214,7 +214,8 @@ function planFresh(
  * version), which halves what the audit log writes on the fast path. With `opts.lease`, new rows are
  * recorded already leased (duplicates and conflicts are not). Throws what
  * `planMoves` throws for a `then` that is not a legal move from `received`,
- * with nothing written.
+ * with nothing written. With `outer`, the work is done in that transaction
+ * (the caller's, which commits it) instead of one of its own.
  */
 export async function receiveBatch(
   store: StateStore,
@@ -225,12 +226,13 @@ export async function receiveBatch(
   items: readonly IncomingSubmission[],
   actor: Actor,
   opts: ReceiveOptions = {},
+  outer?: StoreTx,
 ): Promise<ReceiveOutcome[]> {
   if (!items.length) return [];
   checkItems(items);
   const first = new Map<string, IncomingSubmission>();
   for (const s of items) if (!first.has(s.key)) first.set(s.key, s);
-  return store.transaction(async (t) => {
+  const inTransaction = async (t: StoreTx): Promise<ReceiveOutcome[]> => {
     const now = new Date();
     if (opts.mappingVersion !== undefined && opts.mappingText !== undefined) await saveMappingText(store, opts.mappingVersion, opts.mappingText, t);
     const existing = await storedHashes(store, pipeline, [...first.keys()], t);
@@ -282,5 +284,31 @@ export async function receiveBatch(
     entries.push(...plan.entries.filter((e) => e.event !== 'delivering'));
     await audit.append(entries, { transaction: t, ledgerIds: ids });
     return outcomes;
+  };
+  return outer ? inTransaction(outer) : store.transaction(inTransaction);
+}
+
+/** One pipeline's part of a batch received into several at once (see {@link receiveLanes}). */
+export interface LanePart {
+  pipeline: string;
+  items: readonly IncomingSubmission[];
+  opts?: ReceiveOptions;
+}
+
+/**
+ * Records each part as {@link receiveBatch} records a batch into its
+ * pipeline (its own rows, sealed bodies and audit entries), all parts in
+ * one transaction: a routed pipeline's reading admits a batch into every
+ * lane it goes to with one commit. Resolves to each part's outcomes, in
+ * order, after COMMIT; throws as `receiveBatch` throws, with nothing
+ * written in any part.
+ */
+export async function receiveLanes(store: StateStore, audit: AuditLog, bodies: BodyCodec, runId: string | null, parts: readonly LanePart[], actor: Actor): Promise<ReceiveOutcome[][]> {
+  if (!parts.some((x) => x.items.length)) return parts.map(() => []);
+  for (const x of parts) checkItems(x.items);
+  return store.transaction(async (t) => {
+    const out: ReceiveOutcome[][] = [];
+    for (const x of parts) out.push(await receiveBatch(store, audit, bodies, x.pipeline, runId, x.items, actor, x.opts, t));
+    return out;
   });
 }

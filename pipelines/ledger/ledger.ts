@@ -24,7 +24,7 @@ import { correctSubmission, type CorrectOptions, type CorrectResult } from './co
 import { countsByState } from './counts.js';
 import { pausePipeline } from './controls.js';
 import { claimDue, leaseOwners, releaseLeases, renewLeases } from './ledger.claim.js';
-import { receiveBatch, type ReceiveOptions } from './ledger.receive.js';
+import { receiveBatch, receiveLanes, type LanePart, type ReceiveOptions } from './ledger.receive.js';
 import { reconcileAnswers, type ReconcileReport } from './ledger.reconcile.js';
 import { readyCases, type ReadyCase } from './ready-cases.js';
 import { ROW_COLUMNS, toConflict, toEntry, toListRow, type ConflictRow, type LedgerEntry, type LedgerListRow, type RunRow } from './ledger.rows.js';
@@ -84,6 +84,17 @@ export class Ledger {
    */
   receive(pipeline: string, runId: string | null, items: readonly IncomingSubmission[], actor: Actor, opts?: ReceiveOptions): Promise<ReceiveOutcome[]> {
     return receiveBatch(this.store, this.audit, this.bodies, pipeline, runId, items, actor, opts);
+  }
+
+  /**
+   * Records a batch into several pipelines at once, each part as `receive`
+   * records it (its own rows, sealed bodies and audit entries), in one
+   * transaction: a routed pipeline admits a batch into all its lanes with
+   * one commit. Resolves to each part's outcomes after COMMIT; throws as
+   * `receive`, with nothing written in any part.
+   */
+  receiveLanes(runId: string | null, parts: readonly LanePart[], actor: Actor): Promise<ReceiveOutcome[][]> {
+    return receiveLanes(this.store, this.audit, this.bodies, runId, parts, actor);
   }
 
   /**
