@@ -41,6 +41,7 @@ const ERRNO: Readonly<Record<number, SqlErrorKind>> = {
   2013: 'transient',
   1044: 'fatal', // access denied to database
   1045: 'fatal', // access denied for user
+  1698: 'fatal', // access denied for user, as MariaDB says it without "using password" (auth plugin refused)
   1049: 'fatal', // unknown database
   1054: 'fatal', // unknown column
   1064: 'fatal', // syntax
@@ -57,7 +58,7 @@ const ERRNO: Readonly<Record<number, SqlErrorKind>> = {
 };
 
 /** Errors that mean the server refused the user: to the database, the login itself, a table, a column. */
-const ACCESS_DENIED = new Set([1044, 1045, 1142, 1143]);
+const ACCESS_DENIED = new Set([1044, 1045, 1142, 1143, 1698]);
 
 /**
  * Classifies a MariaDB/MySQL error (raw from the mariadb driver or wrapped

@@ -55,7 +55,7 @@ describe('server dialects: what an error means', () => {
   it('marks the errors where the database refused the user (login, grants), in every dialect', () => {
     for (const code of ['28P01', '28000', '42501']) expect(classifyPostgresError(wrapped({ code, message: 'm' }))).toMatchObject({ kind: 'fatal', access: true });
     expect(classifyPostgresError(wrapped({ code: '42P01', message: 'm' })).access).toBeUndefined();
-    for (const errno of [1044, 1045, 1142, 1143]) expect(classifyMariaDbError(wrapped({ errno, sqlMessage: 'm' }))).toMatchObject({ kind: 'fatal', access: true });
+    for (const errno of [1044, 1045, 1142, 1143, 1698]) expect(classifyMariaDbError(wrapped({ errno, sqlMessage: 'm' }))).toMatchObject({ kind: 'fatal', access: true });
     expect(classifyMariaDbError(wrapped({ errno: 1146, sqlMessage: 'm' })).access).toBeUndefined();
   });
 
