@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { Sequelize } from 'sequelize';
 import { describe, expect, it } from 'vitest';
 import { openStateStore } from './state-store.js';
-import { openTestStore, pgSkipReason } from './store.test-helpers.js';
-import { clusterSessionSlots } from './session-slots.js';
+import { openTestStore, PG_URL, pgSkipReason } from './store.test-helpers.js';
+import { clusterSessionSlots, sessionSlotsClientConfig } from './session-slots.js';
 
 const NEVER = new AbortController().signal;
 
@@ -41,6 +43,55 @@ describe.skipIf(Boolean(pgSkipReason))('cluster session slots on PostgreSQL', ()
       for (const s of sets) await s.close();
       for (const s of others) await s.close();
       await open.dispose();
+    }
+  });
+
+  it("connects as the store's own connections do: its search path and session options", async () => {
+    const open = await openTestStore('postgres');
+    const store = await openStateStore(`${open.url}&options=${encodeURIComponent('-c lock_timeout=4321')}`);
+    const slots = clusterSessionSlots(store, 'p', 1);
+    try {
+      const config = sessionSlotsClientConfig(store);
+      const schema = new URL(open.url).searchParams.get('schema')!;
+      expect(config.options).toContain(`-c search_path=${schema}`);
+      expect(config.options).toContain('-c lock_timeout=4321');
+      expect(config.application_name).toBe('rekey session slots');
+      const release = await slots.take(NEVER);
+      expect(release).toBeDefined();
+      const seen = await store.select<{ n: string }>("SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND a.application_name = 'rekey session slots' AND a.datname = current_database()");
+      expect(Number(seen[0]!.n)).toBeGreaterThanOrEqual(1);
+      await release!();
+    } finally {
+      await slots.close();
+      await store.close();
+      await open.dispose();
+    }
+  });
+
+  it('fails with STORE_UNAVAILABLE when no connection for the slots can be made, instead of waiting for ever', async () => {
+    const role = `rekey_slots_${randomBytes(4).toString('hex')}`;
+    const schema = `rekey_test_${randomBytes(6).toString('hex')}`;
+    const admin = new Sequelize(PG_URL, { logging: false });
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    await admin.query(`GRANT CREATE ON DATABASE ${new URL(PG_URL).pathname.slice(1)} TO ${role}`);
+    const url = new URL(PG_URL);
+    url.username = role;
+    url.searchParams.set('schema', schema);
+    const store = await openStateStore(url.href);
+    const slots = clusterSessionSlots(store, 'p', 2, { giveUpMs: 300 });
+    try {
+      // The store is open; from now on the role may not open another connection.
+      await admin.query(`ALTER ROLE ${role} CONNECTION LIMIT 0`);
+      const taken = slots.take(NEVER);
+      await expect(taken).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', disposition: 'fatal' });
+      await expect(taken).rejects.toThrow(/^cannot reach the state store postgres:\/\/.+ to take a session slot of p: /);
+    } finally {
+      await slots.close();
+      await store.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.query(`DROP OWNED BY ${role}`);
+      await admin.query(`DROP ROLE ${role}`);
+      await admin.close();
     }
   });
 });

@@ -11,9 +11,15 @@
  * process holds are also kept in memory and never tried again until given
  * back. Waiting is polling with backoff (20 ms doubling to 250 ms): a slot
  * given back is taken by whichever runner asks next, not in order.
+ *
+ * The connection is made as the store's own pooled ones are (the same
+ * credentials, TLS, session options and search path). When it cannot be
+ * made for `giveUpMs` (30 s by default), `take` fails with
+ * `STORE_UNAVAILABLE` rather than wait for ever.
  */
 import pg from 'pg';
 import type { SessionSlots } from '../../connectors/connector.types.js';
+import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import type { StateStore } from './state-store.js';
 
 /** Session slots of one lane, with the connection that holds them; `close` ends the connection (freeing any slot still held). */
@@ -23,6 +29,28 @@ export interface ClosableSessionSlots extends SessionSlots {
 
 const FIRST_WAIT_MS = 20;
 const MOST_WAIT_MS = 250;
+const GIVE_UP_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** What Sequelize's PostgreSQL dialect passes from `dialectOptions` to each pooled connection; the slots' connection takes the same. */
+const PASSED_OPTIONS = ['ssl', 'client_encoding', 'binary', 'keepAlive', 'statement_timeout', 'query_timeout', 'connectionTimeoutMillis', 'idle_in_transaction_session_timeout', 'lock_timeout', 'options', 'stream'] as const;
+
+/** The `pg.Client` settings of the slots' connection: the store's credentials, TLS and session options, under a name of its own. */
+export function sessionSlotsClientConfig(store: StateStore): pg.ClientConfig {
+  const c = store.sequelize.config as typeof store.sequelize.config & { dialectOptions?: Record<string, unknown> };
+  const passed: Record<string, unknown> = {};
+  for (const k of PASSED_OPTIONS) if (c.dialectOptions?.[k] !== undefined) passed[k] = c.dialectOptions[k];
+  return {
+    host: c.host,
+    port: Number(c.port),
+    user: c.username,
+    password: c.password ?? undefined,
+    database: c.database,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    ...passed,
+    application_name: 'rekey session slots',
+  };
+}
 
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -39,11 +67,12 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * `size` slots of `lane` on `store` (PostgreSQL only). The connection is
- * opened on the first `take`, with the store's own credentials; when it
- * breaks, the slots it held are gone with it (their releases do nothing)
- * and the next `take` opens another.
+ * opened on the first `take`, as the store's own are; when it breaks, the
+ * slots it held are gone with it (their releases do nothing) and the next
+ * `take` opens another. A `take` that cannot connect for `giveUpMs` in a
+ * row throws `STORE_UNAVAILABLE`.
  */
-export function clusterSessionSlots(store: StateStore, lane: string, size: number): ClosableSessionSlots {
+export function clusterSessionSlots(store: StateStore, lane: string, size: number, opts: { giveUpMs?: number } = {}): ClosableSessionSlots {
   if (store.dialect !== 'postgres') throw new Error('cluster session slots need a PostgreSQL state store');
   const held = new Set<number>();
   let client: pg.Client | undefined;
@@ -55,8 +84,7 @@ export function clusterSessionSlots(store: StateStore, lane: string, size: numbe
     opening ??= (async () => {
       try {
         key ??= `${(await store.select<{ s: string }>('SELECT current_schema() AS s'))[0]!.s}.sessions.${lane}`;
-        const c = store.sequelize.config;
-        const fresh = new pg.Client({ host: c.host, port: Number(c.port), user: c.username, password: c.password ?? undefined, database: c.database, application_name: 'rekey session slots' });
+        const fresh = new pg.Client(sessionSlotsClientConfig(store));
         fresh.on('error', () => {
           if (client === fresh) client = undefined;
           held.clear();
@@ -76,8 +104,18 @@ export function clusterSessionSlots(store: StateStore, lane: string, size: numbe
   };
   return {
     async take(signal: AbortSignal) {
+      let failingSince: number | undefined;
       for (let wait = FIRST_WAIT_MS; !signal.aborted && !closed; wait = Math.min(MOST_WAIT_MS, wait * 2)) {
-        const c = await connect().catch(() => undefined);
+        let c: pg.Client | undefined;
+        try {
+          c = await connect();
+          failingSince = undefined;
+        } catch (e) {
+          failingSince ??= Date.now();
+          if (Date.now() - failingSince >= (opts.giveUpMs ?? GIVE_UP_MS)) {
+            throw new PipelineError(PipelineCodes.STORE_UNAVAILABLE, `cannot reach the state store ${store.location} to take a session slot of ${lane}: ${(e as Error).message}`);
+          }
+        }
         if (c) {
           for (let slot = 0; slot < size; slot++) {
             if (held.has(slot)) continue;
