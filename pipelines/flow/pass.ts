@@ -17,6 +17,11 @@ import type { RunSummary } from '../ledger/ledger.types.js';
 import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
 import { PipelineCodes } from '../pipeline.errors.js';
 
+/** What a pass that threw records as its failure: a coded error as it stands, anything else as `UNEXPECTED_ERROR` with its message scrubbed. */
+export function passFailure(e: unknown): ErrorData {
+  return isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, scrubMessage(e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
+}
+
 /**
  * Runs one pass. Resolves with the summary (also stored with the run);
  * rejects only for fatal errors (the target or store unusable), after
@@ -63,7 +68,7 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
     }
     if (connected) await flushHeld(p, ledger, runId, held, opts, ctx, summary);
   } catch (e) {
-    failure = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, scrubMessage(e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
+    failure = passFailure(e);
     throw e;
   } finally {
     clearInterval(heartbeat);

@@ -18,15 +18,14 @@
  */
 import { basename } from 'node:path';
 import type { Ctx, Source, SourceItem } from '../../connectors/connector.types.js';
-import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
-import { scrubMessage } from '../../lib/redact.js';
+import { errorData, type ErrorData } from '../../lib/errors.js';
 import type { CompiledMapping } from '../../mappings/index.js';
 import type { RoutePredicate } from '../../mappings/route-condition.js';
 import type { LanePart } from '../ledger/ledger.receive.js';
 import type { IncomingSubmission, ReceiveOutcome, RunSummary } from '../ledger/ledger.types.js';
 import { PipelineCodes } from '../pipeline.errors.js';
 import { admit, admitLanes, identify, IdenticalRecords } from './admission.js';
-import { runPass } from './pass.js';
+import { passFailure, runPass } from './pass.js';
 import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
 
 /** One route as a pass runs it: its single-target pipeline (named `<pipeline>~<route>`) and its condition. */
@@ -128,7 +127,7 @@ export async function runRoutedPass(p: RoutedPipeline, ledger: FlowLedger, opts:
   // A route maps its own claims on this thread: the caller's mapping options are for one mapping.
   const { mapChunk: _chunks, mapMany: _many, chunksInFlight: _ahead, ...laneOpts } = opts;
   const failed = (r: FlowRoute, e: unknown, what: string): RoutedPassResult['routes'][number] => {
-    const error = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, scrubMessage(e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
+    const error = passFailure(e);
     opts.log.error({ pipeline: p.name, route: r.name, code: error.code }, `route ${r.name} ${what}: ${error.message}`);
     return { name: r.name, lane: r.flow.name, error };
   };
@@ -262,7 +261,7 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
     if (!opts.signal.aborted) await p.source.commit?.(ctx);
     if (!opts.signal.aborted) await reroute(p, ledger, runId, opts, summary, told);
   } catch (e) {
-    failure = isCoded(e) ? { code: e.code, disposition: e.disposition, message: e.message } : errorData(PipelineCodes.UNEXPECTED_ERROR, scrubMessage(e instanceof Error ? `${e.name}: ${e.message}` : String(e)));
+    failure = passFailure(e);
     await ledger.release(p.name, opts.owner).catch(() => undefined);
     await ledger.finishRun(runId, summary, failure).catch((err: unknown) => ctx.log.error({ err }, 'could not record the failed run'));
     throw e;
