@@ -6,7 +6,7 @@
  * `steps-approved`, in one transaction; then resumes the pipeline when the
  * guard paused it. Nothing is healed without this approval.
  */
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { createHash } from 'node:crypto';
 import { stepJsonSchema, type Step } from '../connectors/browser/browser.config.js';
 import { DRIFT_STATE, type DriftReport, type StepVersion } from '../connectors/browser/browser.drift.js';
@@ -43,14 +43,17 @@ export async function readStepsReview(store: StateStore, pipeline: string): Prom
   return { pipeline, control, report: report ? (JSON.parse(report) as DriftReport) : null, active: active ? (JSON.parse(active) as StepVersion) : null };
 }
 
-const validStep = new Ajv({ allErrors: true, strict: false }).compile(stepJsonSchema);
+// Compiled on first use: compiling the step schema costs about a second of CPU, which every start of `rekey` paid.
+let validStep: ValidateFunction | undefined;
 
 /** Problems of an edited step list (its schema: kinds and options), each with its place; empty when it may be approved. */
 export function stepListProblems(steps: unknown): string[] {
   if (!Array.isArray(steps) || !steps.length) return ['the steps must be a list of at least one step'];
   const out: string[] = [];
+  validStep ??= new Ajv({ allErrors: true, strict: false }).compile(stepJsonSchema);
+  const valid = validStep;
   steps.forEach((s, i) => {
-    if (!validStep(s)) for (const e of validStep.errors ?? []) out.push(`step ${i}${e.instancePath}: ${e.message ?? 'is not valid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+    if (!valid(s)) for (const e of valid.errors ?? []) out.push(`step ${i}${e.instancePath}: ${e.message ?? 'is not valid'}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
   });
   return out;
 }
