@@ -25,12 +25,15 @@ import { openStateStore, type StateStore } from '../../pipelines/store/state-sto
 import { FRAMES_USER, startLegacyFrames, type LegacyFrames } from '../../fixtures/legacy-frames/legacy-frames.js';
 import type { Permit } from '../../fixtures/legacy-frames/legacy-frames.store.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
+import { sized } from '../../lib/test-tier.test-helpers.js';
 import type { BrowserConfig, Step } from './browser.config.js';
 import { BrowserTarget } from './browser.target.js';
 import { findChromium } from './chromium.js';
 
 const chromium = findChromium();
 const PIPELINE = 'permits';
+/** Submissions in the frameset run: 14 in the bounded run, 50 in the long form; REKEY_FRAMES_SUBMISSIONS overrides. */
+const COUNT = sized(14, 50, process.env.REKEY_FRAMES_SUBMISSIONS);
 
 const MAPPING = `
 mapping: permits
@@ -158,23 +161,26 @@ describe.skipIf(!chromium)(`browser target in a frameset app${chromium ? '' : ' 
     await store.close();
   });
 
-  it('keys 50 submissions through frames, popups and alerts with sessions of 12 requests (a form takes 13 with its sign-in): each key saved once, refusals rejected with their text sealed, no canary in clear', async () => {
+  it(`keys ${COUNT} submissions through frames, popups and alerts with sessions of 12 requests (a form takes 13 with its sign-in): each key saved once, refusals rejected with their text sealed, no canary in clear`, async () => {
     app = await startLegacyFrames({ sessionRequests: 12 });
-    const items = Array.from({ length: 50 }, (_, i) => submission(i));
+    const items = Array.from({ length: COUNT }, (_, i) => submission(i));
+    // Four refusals spread over the run (at 7, 21, 33 and 40 of 50).
+    const [postcodeAt, notPostcodeAt, vrmAt, lorryAt] = [7, 21, 33, 40].map((i) => Math.floor((i * COUNT) / 50)) as [number, number, number, number];
     const badPostcode = `QQ${canary()}`;
-    items[7] = submission(7, { postcode: badPostcode });
-    items[21] = submission(21, { postcode: 'NOT A POSTCODE' });
-    items[33] = submission(33, { vrm: 'xx00 xxx' });
-    items[40] = submission(40, { permitType: 'Lorry' });
+    items[postcodeAt] = submission(postcodeAt, { postcode: badPostcode });
+    items[notPostcodeAt] = submission(notPostcodeAt, { postcode: 'NOT A POSTCODE' });
+    items[vrmAt] = submission(vrmAt, { vrm: 'xx00 xxx' });
+    items[lorryAt] = submission(lorryAt, { permitType: 'Lorry' });
     const t = target(config());
     const r = await pass(t, items);
     await t.close();
-    expect(r).toMatchObject({ read: 50, delivered: 46, rejected: 4, dead: 0 });
+    expect(r).toMatchObject({ read: COUNT, delivered: COUNT - 4, rejected: 4, dead: 0 });
 
     const rows = await saved();
     const perKey = new Map<string, number>();
     for (const p of rows) perKey.set(p.extRef, (perKey.get(p.extRef) ?? 0) + 1);
-    const refused = ['WEB-1007', 'WEB-1021', 'WEB-1033', 'WEB-1040'];
+    const keyAt = (i: number) => `WEB-${1000 + i}`;
+    const refused = [postcodeAt, notPostcodeAt, vrmAt, lorryAt].map(keyAt);
     for (const item of items) {
       const key = String(item.ref);
       const row = await ledger.get(PIPELINE, key);
@@ -191,23 +197,23 @@ describe.skipIf(!chromium)(`browser target in a frameset app${chromium ? '' : ' 
       expect(p, key).toMatchObject({ surname: String(item.surname).toUpperCase(), vrm: String(item.vrm).replace(/\s+/g, '').toUpperCase(), permitType: String(item.permitType)[0], blueBadge: [true, false, true, false][i % 4], zone: item.zone });
       expect(p.uprn, 'the address came from the lookup popup').not.toBe('');
     }
-    expect(rows).toHaveLength(46);
+    expect(rows).toHaveLength(COUNT - 4);
     expect(app.store.expiries.length, 'sessions ran out').toBeGreaterThan(5);
     expect(new Set(app.store.expiries).size, `expired in several places: ${[...new Set(app.store.expiries)].join(', ')}`).toBeGreaterThan(1);
 
-    const bad = await ledger.get(PIPELINE, 'WEB-1007');
+    const bad = await ledger.get(PIPELINE, keyAt(postcodeAt));
     expect(bad?.lastError).toMatchObject({ code: 'BROWSER_REJECTED', textHash: expect.stringMatching(/^hmac:/) as string });
     expect(bad?.lastError?.message).toMatch(/^the legacy app refused the record in an alert dialog \(evidence: /);
-    expect((await ledger.legacyText(PIPELINE, 'WEB-1007'))?.text).toBe(`Postcode ${badPostcode} is not a valid postcode`);
-    expect((await ledger.legacyText(PIPELINE, 'WEB-1033'))?.text).toBe('Vehicle XX00XXX is not eligible: it is registered outside the borough');
-    const lorry = await ledger.get(PIPELINE, 'WEB-1040');
+    expect((await ledger.legacyText(PIPELINE, keyAt(postcodeAt)))?.text).toBe(`Postcode ${badPostcode} is not a valid postcode`);
+    expect((await ledger.legacyText(PIPELINE, keyAt(vrmAt)))?.text).toBe('Vehicle XX00XXX is not eligible: it is registered outside the borough');
+    const lorry = await ledger.get(PIPELINE, keyAt(lorryAt));
     expect(lorry?.lastError).toMatchObject({ code: 'BROWSER_STEP', disposition: 'reject', message: expect.stringMatching(/^no radio button of group "PTYPE" has the record's value or label/) as string });
 
     for (const value of [badPostcode, 'XX00XXX', ...items.map((x) => String(x.surname))]) {
       expect(filesHolding(dir, value), value).toEqual([]);
       expect(lines.join('').includes(value), value).toBe(false);
     }
-  }, 1_500_000);
+  }, 120_000 + COUNT * 20_000);
 
   it('ends the attempt on a dialog no rule expects, keeping its text sealed in the error and the evidence; saves nothing', async () => {
     app = await startLegacyFrames();

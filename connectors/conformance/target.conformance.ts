@@ -23,6 +23,7 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killPoints } from '../../lib/test-tier.test-helpers.js';
 import type { PassExit } from '../../runner/cli.test-helpers.js';
 import type { ConnectorError } from '../connector.types.js';
 import { auditOf, filesContaining, keyOf, ledgerRows, summaryOf, WorkDir } from './conformance.run.js';
@@ -183,7 +184,7 @@ export function targetConformance(t: ConformanceTarget): void {
       return audit;
     };
 
-    const crashCases = t.crashAt.map((c) => (typeof c === 'string' ? { at: c, batch: t.batch, reached: undefined } : { batch: t.batch, reached: undefined, ...c }));
+    const crashCases = killPoints(t.crashAt).map((c) => (typeof c === 'string' ? { at: c, batch: t.batch, reached: undefined } : { batch: t.batch, reached: undefined, ...c }));
     it.each(crashCases)('kill -9 at $at (batch $batch), then a restart: every submission delivered exactly once', async ({ at, batch, reached }) => {
       const s = await scenario(t.submissions(Math.max(t.records, batch * 2 + 1), 0), batch);
       const crashed = await s.run({ REKEY_CRASH_AT: at });

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { Sequelize } from 'sequelize';
 import { afterAll, describe, expect, it } from 'vitest';
+import { killPoints, LONG_TESTS } from '../../lib/test-tier.test-helpers.js';
 import { stringify } from 'yaml';
 import { BENCH_MAPPING, benchSubmissions } from '../../connectors/conformance/bench-bodies.js';
 import { auditOf, benchLegacyTableSql, keyOf, ledgerRows, ndjson, querySqlite, WorkDir } from '../../connectors/conformance/conformance.run.js';
@@ -62,8 +63,8 @@ const CRASH_AT: { at: string; reached: Partial<Counts>; lanes: Counts }[] = [
   { at: 'file-drop-before-rename:2', reached: { drop: 50 }, lanes: { licensing: N, welsh: 17, drop: 183 } },
 ];
 
-/** The kill points also run with the state in PostgreSQL (a few: the store's part is the same as for one target). */
-const PG_CRASH_AT = ['after-receive:2', 'after-target-commit:12'];
+/** The kill points also run with the state in PostgreSQL (a few: the store's part is the same as for one target; one in the bounded run). */
+const PG_CRASH_AT = LONG_TESTS ? ['after-receive:2', 'after-target-commit:12'] : ['after-target-commit:12'];
 
 const works: WorkDir[] = [];
 const schemas: string[] = [];
@@ -183,7 +184,7 @@ async function finish(work: WorkDir, max = 4): Promise<PassExit> {
 }
 
 const STORES = [
-  { store: 'sqlite' as const, cases: CRASH_AT },
+  { store: 'sqlite' as const, cases: killPoints(CRASH_AT) },
   { store: 'postgres' as const, cases: CRASH_AT.filter((c) => PG_CRASH_AT.includes(c.at)), skip: pgSkipReason },
 ];
 
