@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rekey, root } from './cli.test-helpers.js';
+import { COMMAND_NAMES, commandsFor } from './cli.js';
 import { TEST_DATA_KEY } from '../lib/envelope.test-helpers.js';
 
 function tmp(files: Record<string, string>): string {
@@ -204,5 +205,32 @@ describe('rekey test (as a process)', () => {
     const r = await rekey(['test', join(dir, 'm.yaml')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`${join(dir, 'm.yaml')}: no golden cases (looked for ${join(dir, 'm.cases.yaml')})\n`);
+  });
+});
+
+describe('rekey loads the command it is asked for', () => {
+  it('names the one subcommand a command line needs, or every one for help, a misspelling or none', () => {
+    const all = commandsFor([]);
+    expect(all).toEqual(COMMAND_NAMES);
+    expect(commandsFor(['show', 'change-of-address', 'CA3HJ7WR'])).toEqual(['show']);
+    expect(commandsFor(['--debug', 'run', 'p.yaml'])).toEqual(['run']);
+    expect(commandsFor(['resume', 'p'])).toEqual(['pause', 'resume', 'passes']);
+    expect(commandsFor(['--help'])).toEqual(all);
+    expect(commandsFor(['help', 'run'])).toEqual(all);
+    expect(commandsFor(['shwo'])).toEqual(all);
+    expect(commandsFor(['constructor'])).toEqual(all);
+  });
+
+  it('lists every command in its help, and suggests the command meant by a misspelling', async () => {
+    const help = await rekey(['--help']);
+    expect(help.code).toBe(0);
+    const listed = help.stdout.split('\n').map((l) => /^ {2}([a-z]+)\b/.exec(l)?.[1]).filter((n): n is string => n !== undefined && n !== 'help');
+    expect(listed).toEqual(commandsFor([]));
+    const misspelt = await rekey(['shwo']);
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.stderr).toContain("(Did you mean show?)");
+    const one = await rekey(['status', '--help']);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/^Usage: rekey status /);
   });
 });

@@ -11,25 +11,6 @@ import { isCoded } from '../lib/errors.js';
 import { scrubMessage } from '../lib/redact.js';
 import { catalogued } from './errors.catalogue.js';
 import { UsageError } from './runtime.js';
-import { validateCommand } from './commands/validate.command.js';
-import { previewCommand } from './commands/preview.command.js';
-import { testCommand } from './commands/test.command.js';
-import { runCommand } from './commands/run.command.js';
-import { serveCommand } from './commands/serve.command.js';
-import { statusCommand } from './commands/status.command.js';
-import { dlqCommand } from './commands/dlq.command.js';
-import { replayCommand } from './commands/replay.command.js';
-import { auditCommand } from './commands/audit.command.js';
-import { filesCommand } from './commands/files.command.js';
-import { keysCommand } from './commands/keys.command.js';
-import { purgeCommand } from './commands/purge.command.js';
-import { eraseCommand } from './commands/erase.command.js';
-import { evidenceCommand } from './commands/evidence.command.js';
-import { showCommand } from './commands/show.command.js';
-import { controlsCommand } from './commands/controls.command.js';
-import { consoleCommand } from './commands/console.command.js';
-import { recordCommand } from './commands/record.command.js';
-import { stepsCommand } from './commands/steps.command.js';
 
 /** Exit code for a command line that could not be understood. */
 export const EXIT_USAGE = 2;
@@ -39,15 +20,73 @@ export interface CommandResult {
   code: number;
 }
 
-/** Builds the CLI program; commands report their exit code through `result`. */
-export function buildProgram(result: CommandResult): Command {
+/** Adds one subcommand to the program. */
+type AddCommand = (program: Command, result: CommandResult) => void;
+
+/** A module of runner/commands/: the subcommands it adds (as named on the command line), and how to load it. */
+interface CommandModule {
+  names: readonly string[];
+  load(): Promise<AddCommand>;
+}
+
+/**
+ * Every subcommand module, in the order `rekey --help` lists their
+ * commands, each loaded only when asked for: a command line naming one
+ * loads that one (loading all of them cost every start of `rekey` about
+ * half a second of CPU).
+ */
+const COMMANDS: readonly CommandModule[] = [
+  { names: ['validate'], load: async () => (await import('./commands/validate.command.js')).validateCommand },
+  { names: ['preview'], load: async () => (await import('./commands/preview.command.js')).previewCommand },
+  { names: ['test'], load: async () => (await import('./commands/test.command.js')).testCommand },
+  { names: ['run'], load: async () => (await import('./commands/run.command.js')).runCommand },
+  { names: ['serve'], load: async () => (await import('./commands/serve.command.js')).serveCommand },
+  { names: ['status'], load: async () => (await import('./commands/status.command.js')).statusCommand },
+  { names: ['dlq'], load: async () => (await import('./commands/dlq.command.js')).dlqCommand },
+  { names: ['replay'], load: async () => (await import('./commands/replay.command.js')).replayCommand },
+  { names: ['audit'], load: async () => (await import('./commands/audit.command.js')).auditCommand },
+  { names: ['files'], load: async () => (await import('./commands/files.command.js')).filesCommand },
+  { names: ['keys'], load: async () => (await import('./commands/keys.command.js')).keysCommand },
+  { names: ['purge'], load: async () => (await import('./commands/purge.command.js')).purgeCommand },
+  { names: ['erase'], load: async () => (await import('./commands/erase.command.js')).eraseCommand },
+  { names: ['evidence'], load: async () => (await import('./commands/evidence.command.js')).evidenceCommand },
+  { names: ['show'], load: async () => (await import('./commands/show.command.js')).showCommand },
+  { names: ['console'], load: async () => (await import('./commands/console.command.js')).consoleCommand },
+  { names: ['pause', 'resume', 'passes'], load: async () => (await import('./commands/controls.command.js')).controlsCommand },
+  { names: ['record'], load: async () => (await import('./commands/record.command.js')).recordCommand },
+  { names: ['steps'], load: async () => (await import('./commands/steps.command.js')).stepsCommand },
+];
+
+/** Every subcommand's name, in the order `rekey --help` lists them. */
+export const COMMAND_NAMES: readonly string[] = COMMANDS.flatMap((m) => m.names);
+
+/**
+ * The subcommand modules `argv` needs: the one adding the command it names
+ * (its first word that is not an option; rekey's own options take no
+ * value), else every one (for help, a misspelt command's suggestion, or no
+ * command at all).
+ */
+function modulesFor(argv: readonly string[]): readonly CommandModule[] {
+  const named = argv.find((a) => !a.startsWith('-'));
+  const one = named === undefined ? undefined : COMMANDS.find((m) => m.names.includes(named));
+  return one ? [one] : COMMANDS;
+}
+
+/** The subcommands loaded for `argv` (see `modulesFor`). */
+export function commandsFor(argv: readonly string[]): string[] {
+  return modulesFor(argv).flatMap((m) => m.names);
+}
+
+/** Builds the CLI program with the subcommands `argv` needs (all, when not given); commands report their exit code through `result`. */
+export async function buildProgram(result: CommandResult, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('rekey')
     .description('Keys online form submissions into legacy back-office systems.')
     .version(process.env.npm_package_version ?? '0.1.0')
     .option('--debug', 'print the stack of an error as well as its message')
     .showHelpAfterError('(run rekey --help for usage)')
     .exitOverride();
-  for (const add of [validateCommand, previewCommand, testCommand, runCommand, serveCommand, statusCommand, dlqCommand, replayCommand, auditCommand, filesCommand, keysCommand, purgeCommand, eraseCommand, evidenceCommand, showCommand, consoleCommand, controlsCommand, recordCommand, stepsCommand]) add(program, result);
+  const adders = await Promise.all(modulesFor(argv).map((m) => m.load()));
+  for (const add of adders) add(program, result);
   return program;
 }
 
@@ -81,7 +120,7 @@ export function endQuietlyOnBrokenPipe(stream: NodeJS.WriteStream, exit: (code: 
 /** Runs the CLI with `argv` and resolves to the process exit code. */
 export async function run(argv: string[]): Promise<number> {
   const result: CommandResult = { code: 0 };
-  const program = buildProgram(result);
+  const program = await buildProgram(result, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
