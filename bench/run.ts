@@ -12,6 +12,7 @@ import { browserBench } from './browser.bench.js';
 import { sqliteDriversBench } from './sqlite-drivers.bench.js';
 import { consoleBench } from './console.bench.js';
 import { routesBench } from './routes.bench.js';
+import { clusterBench } from './cluster.bench.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   mapping: () => mappingBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
@@ -23,6 +24,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'sqlite-drivers': () => sqliteDriversBench(Number(process.env.REKEY_BENCH_RECORDS ?? 200_000)),
   console: () => consoleBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
   routes: () => routesBench(Number(process.env.REKEY_BENCH_RECORDS ?? 100_000)),
+  cluster: () => clusterBench(Number(process.env.REKEY_BENCH_RECORDS ?? 20_000)),
   browser: () => browserBench(Number(process.env.REKEY_BENCH_FORMS ?? 40), (process.env.REKEY_BENCH_CONTEXTS ?? '1,2,4,8').split(',').map(Number)),
 };
 

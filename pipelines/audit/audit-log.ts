@@ -175,6 +175,25 @@ export class AuditLog {
     return cp;
   }
 
+  /**
+   * As `checkpoint`, but only when no checkpoint of the head's seq is
+   * stored yet (by any runner); resolves to undefined otherwise, or when
+   * the log is empty. Reading the head, looking and storing are one
+   * transaction that, on PostgreSQL, holds the chain's advisory lock, so
+   * runners sharing the store that sign at once store one checkpoint.
+   */
+  async checkpointUnlessSigned(privateKeyPem: string | Buffer): Promise<SignedCheckpoint | undefined> {
+    return this.store.transaction(async (t) => {
+      if (this.store.dialect === 'postgres') await this.store.exec(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`, [], t);
+      const head = await this.head(t);
+      if (head.seq === 0) return undefined;
+      if ((await this.store.select('SELECT 1 AS one FROM audit_checkpoints WHERE seq = $1 LIMIT 1', [head.seq], t)).length) return undefined;
+      const cp = signCheckpoint(head.seq, head.hash, privateKeyPem);
+      await this.store.exec('INSERT INTO audit_checkpoints (seq, head_hash, signed_at, key_id, signature) VALUES ($1,$2,$3,$4,$5)', [cp.seq, cp.headHash, cp.signedAt, cp.keyId, cp.signature], t);
+      return cp;
+    });
+  }
+
   /** Checkpoints stored in this state store, oldest first. */
   async checkpoints(): Promise<SignedCheckpoint[]> {
     const rows = await this.store.select<Record<string, unknown>>(

@@ -59,7 +59,7 @@ function deliverySettings(opts: PipelineSchemaOptions): Json {
       description: 'What the legacy system can take.',
       properties: {
         concurrency: { type: 'integer', minimum: 1, maximum: 64, description: 'Batches in flight at once; default 1.' },
-        ratePerSecond: { type: 'number', exclusiveMinimum: 0, description: 'Most records delivered per second; default unlimited.' },
+        ratePerSecond: { type: 'number', exclusiveMinimum: 0, description: 'Most records delivered per second, by every runner sharing a PostgreSQL state store together; default unlimited.' },
       },
     },
     window: {

@@ -15,7 +15,7 @@ import type { IncomingSubmission, SealedSent } from '../ledger/ledger.types.js';
 import { admit, type Door } from './admission.js';
 import { deliverMapped, mappingError, recordOutcomes, type DeliverCounts, type HeldRecords, type Settling } from './deliver.js';
 import type { IngestCounts } from './ingest.js';
-import { Pacer } from './pacer.js';
+import { paceOf } from './pacer.js';
 import type { BodySeal, ChunkResult } from './chunk.types.js';
 import type { SentDetail } from '../audit/sent-detail.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
@@ -52,7 +52,7 @@ export async function passByChunks(
   held: HeldRecords,
 ): Promise<IngestCounts & DeliverCounts> {
   const counts = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
-  const pacer = p.ratePerSecond ? new Pacer(p.ratePerSecond) : undefined;
+  const pacer = paceOf(p, ledger);
   const writeOpen = p.writeAllowed(opts.now?.() ?? new Date());
   const version = p.mapping.version;
   const queue: Promise<{ r: ChunkResult; file: string }>[] = [];

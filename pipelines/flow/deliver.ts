@@ -9,7 +9,7 @@ import { sentDetail, sentText, type SentDetail } from '../audit/sent-detail.js';
 import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import type { ClaimedSubmission, RunSummary, SealedSent, Transition } from '../ledger/ledger.types.js';
 import { applyCorrections } from '../ledger/corrections.apply.js';
-import { Pacer, sleep } from './pacer.js';
+import { paceOf, sleep, type Pace } from './pacer.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
 import { withTextHash } from '../privacy/legacy-text.js';
@@ -57,7 +57,7 @@ function observeDelivery(opts: PassOptions, started: number, outcomes: readonly 
 /** Delivers everything due now (and failures that come due within the retry wait); records the target holds go into `held`. */
 export async function deliverDue(p: FlowPipeline, ledger: FlowLedger, runId: string, opts: PassOptions, ctx: Ctx, held: HeldRecords): Promise<DeliverCounts> {
   const counts: DeliverCounts = { rejected: 0, delivered: 0, failed: 0, dead: 0 };
-  const pacer = p.ratePerSecond ? new Pacer(p.ratePerSecond) : undefined;
+  const pacer = paceOf(p, ledger);
   const now = () => opts.now?.() ?? new Date();
   let done = 0;
   const loop = async () => {
@@ -94,7 +94,7 @@ async function deliverBatch(
   opts: PassOptions,
   ctx: Ctx,
   counts: DeliverCounts,
-  pacer: Pacer | undefined,
+  pacer: Pace | undefined,
   held: HeldRecords,
 ): Promise<void> {
   const results = await mapAll(p, claimed, opts);
@@ -161,7 +161,7 @@ export async function deliverMapped(
   opts: PassOptions,
   ctx: Ctx,
   counts: DeliverCounts,
-  pacer: Pacer | undefined,
+  pacer: Pace | undefined,
 ): Promise<Delivered | undefined> {
   const audit = { target: p.targetName, mappingVersion: p.mapping.version, owner: opts.owner };
   const before: Transition[] = [];

@@ -66,6 +66,8 @@ export interface FlowLedger {
   renew(pipeline: string, owner: string, leaseMs: number): Promise<number | void>;
   /** Pauses the pipeline (audited; already paused: nothing to do), for a connector's `Ctx.halt`. */
   pause?(pipeline: string, actor: Actor, reason: string): Promise<void>;
+  /** Optional: the pipeline's `ratePerSecond` shared across runners (see `paceOf`); undefined: paced per pass. */
+  pace?(pipeline: string, perSecond: number): { take(n: number, signal?: AbortSignal): Promise<void> } | undefined;
   /** Optional: the pipeline's target sessions as slots shared across runners, handed to the connectors on `Ctx.sessions` and closed at the pass's end. */
   sessionSlots?(pipeline: string, size: number): (SessionSlots & { close(): Promise<void> }) | undefined;
   /** The durable state of the pipeline's connectors, handed to them on `Ctx.state`. */

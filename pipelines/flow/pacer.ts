@@ -18,8 +18,23 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** A rate: `take(n)` resolves when n units may be used (early, without throwing, when `signal` aborts). */
+export interface Pace {
+  take(n: number, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * The pace of pipeline `p` (its `ratePerSecond`; none without one): the
+ * ledger's when it shares the rate across runners (`FlowLedger.pace`, on
+ * PostgreSQL), else a `Pacer` of this pass alone.
+ */
+export function paceOf(p: { name: string; ratePerSecond?: number }, ledger: { pace?(pipeline: string, perSecond: number): Pace | undefined }): Pace | undefined {
+  if (!p.ratePerSecond) return undefined;
+  return ledger.pace?.(p.name, p.ratePerSecond) ?? new Pacer(p.ratePerSecond);
+}
+
 /** A rate of `perSecond` units, shared by every caller of one instance. */
-export class Pacer {
+export class Pacer implements Pace {
   private nextFree = 0;
   constructor(
     private readonly perSecond: number,

@@ -13,6 +13,7 @@ import { inList, listParam } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import { connectorState } from '../store/connector-state.js';
 import { clusterSessionSlots, type ClosableSessionSlots } from '../store/session-slots.js';
+import { clusterPace, type ClusterPace } from '../store/rate-pacing.js';
 import type { AnswerResult, ConnectorState, SealedFiles } from '../../connectors/connector.types.js';
 import type { KeyEncryptionKey, KeyRing } from '../../lib/envelope.js';
 import { sealedFiles } from '../privacy/sealed-files.js';
@@ -201,6 +202,15 @@ export class Ledger {
    */
   sessionSlots(pipeline: string, size: number): ClosableSessionSlots | undefined {
     return this.store.dialect === 'postgres' ? clusterSessionSlots(this.store, pipeline, size) : undefined;
+  }
+
+  /**
+   * On PostgreSQL, `perSecond` for `pipeline` shared by every runner on
+   * this store (see `store/rate-pacing.ts`); on SQLite (one process) none:
+   * the pass paces itself.
+   */
+  pace(pipeline: string, perSecond: number): ClusterPace | undefined {
+    return this.store.dialect === 'postgres' ? clusterPace(this.store, pipeline, perSecond) : undefined;
   }
 
   /** Where the connectors of `pipeline` keep files holding citizens' data, sealed and registered in this store. */

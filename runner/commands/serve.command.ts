@@ -6,7 +6,9 @@
  * `retention:` (the purge of `rekey purge`) once at start and then hourly,
  * on the hour (UTC), and writes signed audit checkpoints to
  * `REKEY_AUDIT_CHECKPOINTS` at start, hourly and at shutdown (see
- * `serve/audit-checkpoints.ts`).
+ * `serve/audit-checkpoints.ts`). On a PostgreSQL state store these chores
+ * run on one runner per period across every runner sharing it (see
+ * `Scheduler.chore`).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -159,12 +161,13 @@ export function serveCommand(program: Command, result: CommandResult): void {
       const users = usersFile ? await loadUsers(usersFile).catch(unhook) : undefined;
       if (!users) log.warn('the console has no users file (--console-users or REKEY_CONSOLE_USERS): its pages show nothing until one is given');
       const runtime = await openRuntime(opts.state, log).catch(unhook);
-      const checkpoints = await auditCheckpoints(process.env, runtime.audit, log).catch(async (e: unknown) => {
+      const shared = runtime.store.dialect === 'postgres';
+      const checkpoints = await auditCheckpoints(process.env, runtime.audit, log, { shared }).catch(async (e: unknown) => {
         await runtime.close();
         unhook(e);
       });
       const id = runnerId();
-      const coordinator = runtime.store.dialect === 'postgres' ? { coordinator: scheduleTicks(runtime.store, id) } : {};
+      const coordinator = shared ? { coordinator: scheduleTicks(runtime.store, id) } : {};
       const scheduler = new Scheduler(log, { isPaused: (name) => isPaused(runtime.store, name), ...coordinator });
       const steering = new ServeSteering(runtime.store, runtime.audit, scheduler);
       const key = piiKey(log);

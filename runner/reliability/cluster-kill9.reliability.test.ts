@@ -3,15 +3,20 @@
  * PostgreSQL state store, one of them killed with SIGKILL after a random
  * delay (seeded: REKEY_RELIABILITY_SEED) again and again while the other
  * two go on running pass after pass, and new numbered submissions arrive
- * after each kill. Then runs until one completes with nothing waiting.
- * The legacy table (PostgreSQL) is counted against what was submitted:
- * none lost, none duplicated; the ledger says each was delivered, the
- * audit log has one `received` and one `delivered` per key, and its chain
- * verifies. Bounded form: 3 kills; long form (REKEY_RELIABILITY=long):
- * 100. Needs `npm run build`.
+ * after each kill. Two pipelines of the same submissions take turns in
+ * every runner's loop: one into a PostgreSQL legacy table, one into a file
+ * drop (CSV files, each checked against its manifest), so kills land in
+ * both. Then each runs until one completes with nothing waiting. The
+ * legacy table and the dropped files are counted against what was
+ * submitted: none lost, none duplicated; the ledger says each was
+ * delivered, the audit log has one `received` and one `delivered` per key,
+ * and its chain verifies. Bounded form: 3 kills; long form
+ * (REKEY_RELIABILITY=long): 100. Needs `npm run build`.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BENCH_MAPPING, benchSubmissions } from '../../connectors/conformance/bench-bodies.js';
 import { auditOf, keyOf, ledgerRows, ndjson, WorkDir } from '../../connectors/conformance/conformance.run.js';
@@ -27,6 +32,21 @@ const cleanup: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c();
 });
+
+/** Every key in the published CSV files of `drop` (one entry per record), each file checked whole against its manifest. */
+function dropped(drop: string, form: string): string[] {
+  if (!existsSync(drop)) return [];
+  const keys: string[] = [];
+  for (const name of readdirSync(drop).filter((n) => n.endsWith('.csv') && !n.startsWith('.'))) {
+    const bytes = readFileSync(join(drop, name));
+    const manifest = JSON.parse(readFileSync(join(drop, `${name}.manifest.json`), 'utf8')) as { sha256: string; records: number };
+    expect(createHash('sha256').update(bytes).digest('hex'), `${name} whole`).toBe(manifest.sha256);
+    const rows = parse(bytes, { columns: true }) as { REF: string }[];
+    expect(rows, `${name}: as many records as its manifest says`).toHaveLength(manifest.records);
+    keys.push(...rows.map((r) => `${form}/${r.REF}`));
+  }
+  return keys;
+}
 
 /** Adds submissions to the source file by writing a whole new file and renaming it into place, so a runner reading it never sees half a line. */
 function appendWhole(dir: string, bodies: readonly object[]): void {
@@ -44,8 +64,14 @@ describe('kill -9 of one runner of three on one PostgreSQL state store', () => {
     cleanup.push(() => rmSync(work.dir, { recursive: true, force: true }));
     const legacy = await legacyTable(work, 'postgres', schema);
     const pipeline = 'cluster-kill9';
+    const dropPipeline = 'cluster-kill9-drop';
+    const dropWork = new WorkDir('rekey-cluster-kill9-drop-', ['--state', stateUrl]);
+    cleanup.push(() => rmSync(dropWork.dir, { recursive: true, force: true }));
     // Paced delivery, so kills land mid-work however fast the machine.
-    work.write({ name: pipeline, mapping: BENCH_MAPPING, target: legacy.target, batch: 10, extra: { limits: { ratePerSecond: 40 } } }, benchSubmissions(FIRST, 0));
+    const paced = { limits: { ratePerSecond: 40 } };
+    work.write({ name: pipeline, mapping: BENCH_MAPPING, target: legacy.target, batch: 10, extra: paced }, benchSubmissions(FIRST, 0));
+    const dropTarget = { kind: 'file-drop', config: { folder: './drop', name: 'ADDR_{seq:4}.csv', manifest: true, trigger: '.ok', rotate: { records: 25 }, format: { kind: 'csv' } } };
+    dropWork.write({ name: dropPipeline, mapping: BENCH_MAPPING, target: dropTarget, batch: 10, extra: paced }, benchSubmissions(FIRST, 0));
     await (await openStateStore(stateUrl)).close();
     let submitted = FIRST;
     const random = seeded(SEED + 22);
@@ -53,46 +79,58 @@ describe('kill -9 of one runner of three on one PostgreSQL state store', () => {
     let victimRuns = 0;
     let steadyRuns = 0;
     let stop = false;
+    // Each runner's loop takes the two pipelines in turn.
+    const turn = (n: number) => (n % 2 ? dropWork : work);
     const victim = async () => {
       try {
         while (kills < KILLS && victimRuns < KILLS * 3) {
-          victimRuns++;
-          const r = await work.run(legacy.env, { killAfterMs: 1000 + Math.floor(random() * 3000) });
+          const r = await turn(victimRuns++).run(legacy.env, { killAfterMs: 1000 + Math.floor(random() * 3000) });
           if (r.signal === 'SIGKILL') kills++;
           else expect(r.code, r.stderr.slice(-2000)).not.toBeNull();
-          appendWhole(work.dir, benchSubmissions(STEP, submitted));
+          for (const w of [work, dropWork]) appendWhole(w.dir, benchSubmissions(STEP, submitted));
           submitted += STEP;
         }
       } finally {
         stop = true;
       }
     };
-    const steady = async () => {
-      while (!stop) {
+    const steady = async (first: number) => {
+      for (let n = first; !stop; n++) {
         steadyRuns++;
-        const r = await work.run(legacy.env);
+        const r = await turn(n).run(legacy.env);
         expect(r.signal, r.stderr.slice(-2000)).toBeNull();
       }
     };
-    await Promise.all([victim(), steady(), steady()]);
-    const done = await work.finish(legacy.env, 5);
-    expect(done.code, done.stderr.slice(-2000)).toBe(0);
+    await Promise.all([victim(), steady(0), steady(1)]);
+    for (const w of [work, dropWork]) {
+      const done = await w.finish(legacy.env, 5);
+      expect(done.code, done.stderr.slice(-2000)).toBe(0);
+    }
 
     const keys = benchSubmissions(submitted, 0).map(keyOf);
     const t = tally(keys, await legacy.keys());
+    const d = tally(keys, dropped(join(dropWork.dir, 'drop'), keys[0]!.split('/')[0]!));
     const ledger = await ledgerRows(stateUrl, pipeline);
-    const notDelivered = ledger.filter((r) => r.state !== 'delivered');
+    const dropLedger = await ledgerRows(stateUrl, dropPipeline);
+    const notDelivered = [...ledger, ...dropLedger].filter((r) => r.state !== 'delivered');
     const audit = await auditOf(stateUrl, pipeline);
+    const dropAudit = await auditOf(stateUrl, dropPipeline);
     figure(
-      `cluster kill -9: ${kills} kills in ${victimRuns} runs of one runner, ${steadyRuns} runs of two others, ${submitted} submissions, lost ${t.lost.length}, duplicated ${t.duplicated.length}, ledger not delivered ${notDelivered.length}, audit chain ${audit.verified ? 'verifies' : 'BROKEN'} (seed ${SEED})`,
+      `cluster kill -9: ${kills} kills in ${victimRuns} runs of one runner, ${steadyRuns} runs of two others, ${submitted} submissions into each of an SQL table and a file drop; SQL lost ${t.lost.length}, duplicated ${t.duplicated.length}; file drop lost ${d.lost.length}, duplicated ${d.duplicated.length}; ledger not delivered ${notDelivered.length}, audit chain ${audit.verified ? 'verifies' : 'BROKEN'} (seed ${SEED})`,
     );
     expect(kills).toBe(KILLS);
     expect(t.lost, 'lost').toEqual([]);
     expect(t.duplicated, 'duplicated').toEqual([]);
     expect(t.held).toBe(submitted);
+    expect(d.lost, 'lost from the drop').toEqual([]);
+    expect(d.duplicated, 'duplicated in the drop').toEqual([]);
+    expect(d.held).toBe(submitted);
     expect(notDelivered.map((r) => `${r.key}: ${r.state}`)).toEqual([]);
     expect(ledger).toHaveLength(submitted);
-    for (const event of ['received', 'delivered']) expect(audit.entries.filter((e) => e.event === event).map((e) => e.key).sort(), event).toEqual([...keys].sort());
+    expect(dropLedger).toHaveLength(submitted);
+    for (const a of [audit, dropAudit]) {
+      for (const event of ['received', 'delivered']) expect(a.entries.filter((e) => e.event === event).map((e) => e.key).sort(), event).toEqual([...keys].sort());
+    }
     expect(audit.verified).toBe(true);
   }, timeoutFor(KILLS * 3) + 240_000);
 });

@@ -6,6 +6,8 @@
  * (UTC; hourly on the hour by default) and at shutdown. Without them it
  * warns once at start: the log is then tamper-evident only against edits
  * inside the chain, not against a rewrite of the whole chain or its tail.
+ * On a state store shared by several runners, a head that another runner
+ * has signed already is not signed again.
  */
 import { readFile } from 'node:fs/promises';
 import cron from 'node-cron';
@@ -38,7 +40,7 @@ export interface AuditCheckpoints {
  * `AUDIT_CHECKPOINTS_UNAVAILABLE` for an unusable place or schedule: serve
  * should not start then.
  */
-export async function auditCheckpoints(env: NodeJS.ProcessEnv, audit: AuditLog, log: Logger): Promise<AuditCheckpoints | null> {
+export async function auditCheckpoints(env: NodeJS.ProcessEnv, audit: AuditLog, log: Logger, opts: { shared?: boolean } = {}): Promise<AuditCheckpoints | null> {
   const dest = env.REKEY_AUDIT_CHECKPOINTS;
   const keyFile = env.REKEY_AUDIT_SIGNING_KEY;
   if (!dest || !keyFile) {
@@ -55,15 +57,16 @@ export async function auditCheckpoints(env: NodeJS.ProcessEnv, audit: AuditLog, 
   const store = await openCheckpointStore(dest);
   log.info({ where: store.location, cron: schedule }, 'audit checkpoints on');
   const last = { seq: 0 };
-  return { cron: schedule, writeNow: () => writeHead(audit, store, pem, log, last) };
+  return { cron: schedule, writeNow: () => writeHead(audit, store, pem, log, last, opts.shared === true) };
 }
 
-/** Signs and writes the head unless `last.seq` (the last seq this process wrote) is still the head. */
-async function writeHead(audit: AuditLog, store: CheckpointStore, pem: string, log: Logger, last: { seq: number }): Promise<void> {
+/** Signs and writes the head unless `last.seq` (the last seq this process wrote) is still the head, or, `shared`, the store holds a checkpoint of it (see `AuditLog.checkpointUnlessSigned`). */
+async function writeHead(audit: AuditLog, store: CheckpointStore, pem: string, log: Logger, last: { seq: number }, shared: boolean): Promise<void> {
   try {
     const head = await audit.head();
     if (head.seq === 0 || head.seq === last.seq) return;
-    const cp = await audit.checkpoint(pem);
+    const cp = shared ? await audit.checkpointUnlessSigned(pem) : await audit.checkpoint(pem);
+    if (!cp) return;
     const { outcome, where } = await store.write(cp);
     last.seq = cp.seq;
     if (outcome === 'written') log.info({ seq: cp.seq, where }, 'audit checkpoint written');

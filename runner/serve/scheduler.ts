@@ -27,6 +27,9 @@ export interface PassEnd {
 /** What `Scheduler.request` answers: a pass started, or why none did. */
 export type PassStart = 'started' | 'already-running' | 'paused' | 'stopping';
 
+/** What the names of chores' cron tasks start with, so their ticks never share a key with a pipeline's (whose names hold no `:`). */
+export const CHORE_PREFIX = 'chore:';
+
 /** Options of a `Scheduler`. */
 export interface SchedulerOptions {
   /**
@@ -37,10 +40,10 @@ export interface SchedulerOptions {
    */
   isPaused?: (pipeline: string) => Promise<boolean>;
   /**
-   * Asked before each scheduled wake-up of a pipeline (not chores, nor
+   * Asked before each scheduled wake-up of a pipeline or a chore (not
    * `runNow`): only the runner it elects runs the tick. `rekey serve` on a
    * PostgreSQL state store passes `scheduleTicks`, so a schedule fires once
-   * per tick across the cluster.
+   * per tick across the cluster, and a chore runs on one runner per period.
    */
   coordinator?: RunCoordinator;
 }
@@ -96,15 +99,43 @@ export class Scheduler {
 
   /**
    * Schedules `job`, housekeeping such as the retention purge, on `cronExpr`
-   * in UTC. It runs like a pass (never two at once, `stop` waits for it)
-   * but is not one of `pipelines`. Returns a function that runs it now.
+   * in UTC. It runs like a pass (never two at once in this process, `stop`
+   * waits for it) but is not one of `pipelines`. With a coordinator, each
+   * tick runs on the one runner it elects (under the key
+   * `chore:<name>:<tick>`). Returns a function that runs it now, for the run
+   * at start: with a coordinator, only if this runner is the first to ask
+   * in the current period (the key `chore:<name>:start:<next tick>`), so
+   * runners starting together, or one after another within a period, run
+   * it once between them. Each run is logged (`housekeeping chore started`,
+   * with the chore and its tick).
    */
   chore(name: string, cronExpr: string, job: () => Promise<unknown>): () => Promise<void> {
     const entry: ScheduledPipeline = { name, cron: cronExpr, timezone: 'UTC', running: false, nextRun: () => task.getNextRun()?.toISOString() };
-    const run = () => this.runNow(entry, job, { kind: 'schedule' });
-    const task = cron.schedule(cronExpr, run, { timezone: 'UTC', name, noOverlap: true });
+    const taskName = `${CHORE_PREFIX}${name}`;
+    const coordinator = this.opts.coordinator;
+    const run = (tick: string) =>
+      this.runNow(
+        entry,
+        () => {
+          this.log.info({ chore: name, tick }, 'housekeeping chore started');
+          return job();
+        },
+        { kind: 'schedule' },
+      );
+    const coordinated = coordinator ? { distributed: true, runCoordinator: coordinator } : {};
+    const task = cron.schedule(cronExpr, (c) => run(c.date.toISOString()), { timezone: 'UTC', name: taskName, noOverlap: true, ...coordinated });
     this.tasks.push(task);
-    return run;
+    return async () => {
+      const tick = `start:${task.getNextRun()?.toISOString() ?? 'never'}`;
+      if (coordinator) {
+        const elected = await Promise.resolve(coordinator.shouldRun(`${taskName}:${tick}`, 0)).catch((e: unknown) => {
+          this.log.error({ chore: name, err: e }, 'cannot tell whether another runner ran this chore in this period; it is skipped until the next tick');
+          return false;
+        });
+        if (!elected) return;
+      }
+      await run(tick);
+    };
   }
 
   /** Calls `listener` after every pass of a pipeline (not chores), whether it resolved or threw. A listener that throws is logged and ignored. */

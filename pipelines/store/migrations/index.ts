@@ -1,4 +1,4 @@
-/** Every state-store migration, in the order they apply. Add new ones at the end; never edit an applied one. */
+/** Every state-store migration, in number order. umzug applies whatever a store lacks in this order, so a number given out later than a higher one (0020 after 0022) still applies on the next start. Never edit an applied one. */
 import { migration0001 } from './0001-ledger.js';
 import { migration0002 } from './0002-audit.js';
 import { migration0003 } from './0003-ledger-bodies.js';
@@ -17,8 +17,9 @@ import { migration0016 } from './0016-ledger-counts.js';
 import { migration0017 } from './0017-runs-mapping-version.js';
 import { migration0018 } from './0018-legacy-error-text.js';
 import { migration0019 } from './0019-claim-by-arrival.js';
+import { migration0020 } from './0020-rate-pacing.js';
 import { migration0022 } from './0022-schedule-ticks.js';
 import type { StoreMigration } from './migration.types.js';
 
 /** The ordered migration list umzug runs. */
-export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0010, migration0011, migration0012, migration0013, migration0014, migration0015, migration0016, migration0017, migration0018, migration0019, migration0022];
+export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0010, migration0011, migration0012, migration0013, migration0014, migration0015, migration0016, migration0017, migration0018, migration0019, migration0020, migration0022];

@@ -1,0 +1,123 @@
+/**
+ * Several runners on one PostgreSQL (issue 22): the same due work delivered
+ * by 1, 2 and 3 `rekey run` processes at once (REKEY_BENCH_RUNNERS, default
+ * `1,2,3`), each on a fresh schema of the PostgreSQL at
+ * REKEY_BENCH_PG_URL (default the test server) holding the state store and
+ * the legacy table. The submissions (bench/data.ts, the 12-field mapping)
+ * go into the ledger first, untimed, by a run in a blackout; the source
+ * file is then emptied, so the timed runners only claim, map and deliver.
+ * The target takes `limits.concurrency` sessions (REKEY_BENCH_CONCURRENCY,
+ * default 3) in every run: a limit of the whole cluster, so one runner
+ * delivers in 3 loops and three share 3 slots.
+ * Timed: from starting the processes to the last one's exit (their start
+ * included). CPU per submission: the runners' own (user + system of the
+ * children this process reaped, from /proc/self/stat) and the database
+ * server's (`cpu.ts`). Each run checks the legacy table holds every
+ * submission once. Rounds: REKEY_BENCH_CLUSTER_ROUNDS (default 1), the
+ * runner counts alternated within each.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Sequelize } from 'sequelize';
+import { stringify } from 'yaml';
+import { makeSubmissions } from './data.js';
+import { repoRoot, type Figure } from './mapping.bench.js';
+import { serverCpuClock } from './cpu.js';
+
+const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
+const PG_URL = process.env.REKEY_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** A fixed data key, so runs are comparable (never a real one). */
+const BENCH_DATA_KEY = 'b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4';
+
+/** CPU seconds of the children this process has reaped (cutime + cstime of /proc/self/stat). */
+function reapedChildrenCpu(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/** `rekey run --json` on `file`; resolves with its exit code and output. */
+function rekeyRun(dir: string, state: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot(), 'dist/runner/main.js'), 'run', '--json', '--state', state, join(dir, 'pipeline.yaml')], {
+      cwd: dir,
+      env: { ...process.env, REKEY_DATA_KEY: BENCH_DATA_KEY, REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', REKEY_LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** One timed run of `runners` processes over `records` due submissions; throws unless the legacy table holds each once. */
+async function clusterRun(runners: number, records: number, batch: number, concurrency: number): Promise<Figure> {
+  const schema = `rekey_bench_${randomBytes(4).toString('hex')}`;
+  const db = new Sequelize(PG_URL, { logging: false });
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-bench-cluster-'));
+  try {
+    await db.query(`CREATE SCHEMA ${schema}`);
+    await db.query(`CREATE TABLE ${schema}.legacy (CASE_ID SERIAL PRIMARY KEY, SUBMISSION_KEY VARCHAR(120) NOT NULL UNIQUE, ${FIELDS.map((f) => `${f} TEXT`).join(', ')})`);
+    const state = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+    const def = {
+      pipeline: 'bench-cluster',
+      source: { kind: 'file', config: { path: './submissions.ndjson' } },
+      mapping: join(repoRoot(), 'bench/mapping-12.yaml'),
+      target: { kind: 'sql', config: { url: { env: 'REKEY_LEGACY_URL' }, table: `${schema}.legacy`, keyColumn: 'SUBMISSION_KEY', refColumn: 'CASE_ID' } },
+      batch: { size: batch },
+      limits: { concurrency },
+    };
+    const env = { REKEY_LEGACY_URL: PG_URL };
+    const today = new Date().toISOString().slice(0, 10);
+    writeFileSync(join(dir, 'pipeline.yaml'), stringify({ ...def, window: { timezone: 'UTC', blackout: [today] } }));
+    writeFileSync(join(dir, 'submissions.ndjson'), makeSubmissions(records).map((b) => `${JSON.stringify(b)}\n`).join(''));
+    const load = await rekeyRun(dir, state, env);
+    if (load.code !== 0) throw new Error(`the load run failed: ${load.stderr.slice(-2000)}`);
+    writeFileSync(join(dir, 'pipeline.yaml'), stringify(def));
+    writeFileSync(join(dir, 'submissions.ndjson'), '');
+    const server = serverCpuClock();
+    const cpu0 = reapedChildrenCpu();
+    const t0 = process.hrtime.bigint();
+    const exits = await Promise.all(Array.from({ length: runners }, () => rekeyRun(dir, state, env)));
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = reapedChildrenCpu() - cpu0;
+    const serverCpu = server(records);
+    for (const e of exits) if (e.code !== 0) throw new Error(`a runner failed: ${e.stderr.slice(-2000)}`);
+    const [row] = (await db.query(`SELECT count(*)::int AS n, count(DISTINCT submission_key)::int AS k FROM ${schema}.legacy`))[0] as { n: number; k: number }[];
+    if (row?.n !== records || row.k !== records) throw new Error(`the legacy table holds ${row?.n} rows (${row?.k} keys), not ${records}`);
+    const delivered = exits.map((e) => (JSON.parse(e.stdout) as { delivered: number }).delivered);
+    return {
+      name: `runners=${runners} (delivered ${delivered.join('/')})`,
+      records,
+      seconds,
+      perSecond: records / seconds,
+      cpuMicrosPerRecord: (cpu * 1e6) / records,
+      ...(serverCpu !== undefined && { serverCpuMicrosPerRecord: serverCpu }),
+    };
+  } finally {
+    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs 1, 2 and 3 runners (or REKEY_BENCH_RUNNERS) over `records` due submissions each; ratios against one runner. */
+export async function clusterBench(records = 20_000): Promise<Record<string, unknown>> {
+  const counts = (process.env.REKEY_BENCH_RUNNERS ?? '1,2,3').split(',').map(Number);
+  const rounds = Number(process.env.REKEY_BENCH_CLUSTER_ROUNDS ?? 1);
+  const batch = Number(process.env.REKEY_BENCH_BATCH ?? 500);
+  const concurrency = Number(process.env.REKEY_BENCH_CONCURRENCY ?? 3);
+  const figures: Figure[] = [];
+  for (let r = 0; r < rounds; r++) for (const n of counts) figures.push(await clusterRun(n, records, batch, concurrency));
+  const rate = (n: number) => {
+    const of = figures.filter((f) => f.name.startsWith(`runners=${n} `));
+    return of.reduce((a, f) => a + f.perSecond, 0) / of.length;
+  };
+  const ratios = Object.fromEntries(counts.filter((n) => n !== 1).map((n) => [`${n}RunnersOverOne`, rate(n) / rate(1)]));
+  return { records, batch, concurrency, rounds, figures, ratios };
+}
