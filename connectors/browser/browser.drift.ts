@@ -22,14 +22,16 @@ import { BrowserErrors, ConnectorFailure } from '../connector.errors.js';
 import type { Locator, Step } from './browser.config.js';
 import { SessionExpired } from './browser.errors.js';
 import { compare, planPages, stepsVersion, takePrint, type FieldPrint, type PagePlan, type PagePrint, type ScreenChange } from './browser.fingerprint.js';
-import { isExpired, type PageWatch, type StepEnv } from './browser.steps.js';
+import { expiredIn } from './browser.scope.js';
+import type { PageWatch, StepEnv } from './browser.steps.js';
 import type { Scope } from './browser.scope.js';
 
 /** Names in the connector state. */
 export const DRIFT_STATE = {
   active: 'steps:active',
   report: 'drift:report',
-  print: (version: string, page: number) => `print:${version}:${page}`,
+  /** A page's print; `p2` names the way pages are cut (frames walked in place, popups pages of their own), so prints cut otherwise are not compared. */
+  print: (version: string, page: number) => `print:p2:${version}:${page}`,
 } as const;
 
 /** A step version an operator approved: `base` is the version of the pipeline file's steps it replaces. */
@@ -97,25 +99,26 @@ export class DriftGuard {
   /**
    * Runs one form through `form` (which runs the steps it is given, the
    * approved version's, and awaits the check it is given before each
-   * top-level step), checking each page
-   * before its first element step; resolves to the prints taken of pages
+   * step, with the step's path and the watch of the window it runs in,
+   * inside frames and popups too), checking each page (a popup's in the
+   * popup) before its first element step; resolves to the prints taken of pages
    * with none stored yet (hand them to {@link keep} once the form
    * succeeded). Throws as the steps do, or `BROWSER_SCREEN_CHANGED`
    * (fatal) on drift.
    */
-  async run(watch: PageWatch, env: StepEnv, ctx: Ctx, form: (steps: Step[], beforeStep: (index: number) => Promise<void>) => Promise<void>): Promise<PagePrint[]> {
+  async run(env: StepEnv, ctx: Ctx, form: (steps: Step[], beforeStep: (path: string, watch: PageWatch) => Promise<void>) => Promise<void>): Promise<PagePrint[]> {
     if (this.halted) throw await this.halted;
     const fresh: PagePrint[] = [];
     const starts = new Map(this.pages.map((p) => [p.start, p]));
-    await form(this.steps, async (i) => {
-      const plan = starts.get(i);
+    await form(this.steps, async (path, watch) => {
+      const plan = starts.get(path);
       if (!plan || !plan.touched.length) return;
       const print = await takePrint(watch.page, plan, env, env.timeout, (p) => watch.guard(p));
       const before = await this.stored(plan.page, ctx.state);
       if (!before) return void fresh.push(print);
       const changes = compare(before, print);
       if (changes.length) {
-        if (await isExpired(watch.page, env)) throw new SessionExpired('the session expired');
+        if (await expiredIn(watch.page, env.expired)) throw new SessionExpired(plan.popup ? 'the session expired (in a popup)' : 'the session expired');
         throw await this.stop(watch.page, env, ctx, plan, before, print, changes);
       }
     });
@@ -159,7 +162,7 @@ export class DriftGuard {
 function stepAt(steps: Step[], path: string): Record<string, unknown> {
   const [head, ...rest] = path.split('.').map(Number);
   let step = steps[head!] as Record<string, unknown>;
-  for (const i of rest) step = (step.frame as { steps: Record<string, unknown>[] }).steps[i]!;
+  for (const i of rest) step = ((step.frame ?? step.popup) as { steps: Record<string, unknown>[] }).steps[i]!;
   return step;
 }
 
@@ -186,6 +189,7 @@ async function propose(root: Scope, env: StepEnv, steps: Step[], plan: PagePlan,
   const was = new Map(before.fields.map((f) => [f.step, f]));
   for (const c of changes) {
     if (c.what === 'required-added') unresolved.push(`${c.says}: add a step that fills it`);
+    if (c.what === 'field-added') unresolved.push(`${c.says}: add a step that fills it when the form needs it`);
     if (c.what !== 'gone') continue;
     const t = plan.touched.find((x) => x.step === c.step)!;
     const b = was.get(c.step)!;

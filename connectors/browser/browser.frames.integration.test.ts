@@ -9,8 +9,7 @@
  * inside the frameset, and read-back normalisers. Counts what the app
  * saved per key, and scans everything rekey wrote for canary values.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -22,11 +21,11 @@ import { arraySource, testOptions, testPipeline } from '../../pipelines/flow/flo
 import { runPass } from '../../pipelines/flow/pass.js';
 import { Ledger } from '../../pipelines/ledger/ledger.js';
 import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
-import { FRAMES_USER, startLegacyFrames, type LegacyFrames } from '../../fixtures/legacy-frames/legacy-frames.js';
-import type { Permit } from '../../fixtures/legacy-frames/legacy-frames.store.js';
+import { startLegacyFrames, type LegacyFrames } from '../../fixtures/legacy-frames/legacy-frames.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 import { sized } from '../../lib/test-tier.test-helpers.js';
-import type { BrowserConfig, Step } from './browser.config.js';
+import type { BrowserConfig } from './browser.config.js';
+import { filesHolding, FRAMES_DIALOGS, FRAMES_MAPPING, framesCanary, framesConfig, framesSubmission, savedPermits } from './browser.frames.test-helpers.js';
 import { BrowserTarget } from './browser.target.js';
 import { findChromium } from './chromium.js';
 
@@ -35,60 +34,8 @@ const PIPELINE = 'permits';
 /** Submissions in the frameset run: 14 in the bounded run, 50 in the long form; REKEY_FRAMES_SUBMISSIONS overrides. */
 const COUNT = sized(14, 50, process.env.REKEY_FRAMES_SUBMISSIONS);
 
-const MAPPING = `
-mapping: permits
-key: "{{ref}}"
-fields:
-  REF: { from: ref, required: true }
-  SURNAME: { from: surname, transform: [trim], required: true, pii: true }
-  FORENAMES: { from: forenames, pii: true }
-  POSTCODE: { from: postcode, required: true, pii: true }
-  VRM: { from: vrm, required: true, pii: true }
-  PTYPE: { from: permitType }
-  BLUE: { from: blueBadge }
-  ZONE: { from: zone }
-`;
-
-/** The permit form as a mapping developer writes it: frames by name, inputs by name, pages marked for resuming. */
-const STEPS: Step[] = [
-  { goto: '/' },
-  { frame: { name: 'main', steps: [{ goto: '/permit/start' }] } },
-  { page: 'applicant' },
-  {
-    frame: {
-      name: 'main',
-      steps: [
-        { fill: { name: 'EXTREF', value: '{{REF}}' } },
-        { fill: { name: 'APPSNM', value: '{{SURNAME}}' } },
-        { fill: { name: 'APPFNM', value: '{{FORENAMES}}' } },
-        { fill: { name: 'APPPC', value: '{{POSTCODE}}' } },
-        { popup: { open: { selector: 'input[value=Lookup]' }, steps: [{ click: 'input[type=button]' }] } },
-        { click: 'input[value="Next >"]' },
-        { waitFor: { selector: 'input[name=VRM]' } },
-      ],
-    },
-  },
-  { page: 'vehicle' },
-  {
-    frame: {
-      name: 'main',
-      steps: [
-        { fill: { name: 'VRM', value: '{{VRM}}' } },
-        { radio: { name: 'PTYPE', value: '{{PTYPE}}' } },
-        { check: { label: 'Blue badge holder', checked: '{{BLUE}}' } },
-        { select: { name: 'ZONE', value: '{{ZONE}}' } },
-        { click: 'input[value=Save]' },
-        { capture: { selector: '#caseref' } },
-      ],
-    },
-  },
-];
-
-const DIALOGS: NonNullable<BrowserConfig['dialogs']> = [
-  { on: 'confirm', text: 'Save the application for vehicle', then: 'accept' },
-  { on: 'alert', text: 'is not a valid postcode', then: 'reject' },
-  { on: 'alert', match: 'is not eligible', then: 'reject' },
-];
+const MAPPING = FRAMES_MAPPING;
+const DIALOGS = FRAMES_DIALOGS;
 
 let app: LegacyFrames;
 let store: StateStore;
@@ -97,27 +44,7 @@ let dir: string;
 let mapping: CompiledMapping;
 const lines: string[] = [];
 
-function config(over: Partial<BrowserConfig> = {}, login: Partial<NonNullable<BrowserConfig['login']>> = {}): BrowserConfig {
-  return {
-    baseUrl: app?.url ?? 'http://127.0.0.1:1',
-    stepTimeoutMs: 5000,
-    contexts: 2,
-    evidence: { folder: join(dir, 'evidence') },
-    login: {
-      username: FRAMES_USER.username,
-      password: FRAMES_USER.password,
-      steps: [{ goto: '/signin' }, { fill: { name: 'USERID', value: '{{login.username}}' } }, { fill: { name: 'PASSWD', value: '{{login.password}}' } }, { click: 'input[type=submit]' }, { waitFor: { selector: 'frame[name=main]' } }],
-      expired: { url: '/signin?expired' },
-      budget: 6,
-      resume: 'page',
-      ...login,
-    },
-    steps: STEPS,
-    dialogs: DIALOGS,
-    probe: { steps: [{ goto: '/' }, { frame: { name: 'main', steps: [{ goto: '/permit/find?q={{REF}}' }] } }], frame: 'main', found: '#results td.ref', notFound: '#none' },
-    ...over,
-  };
-}
+const config = (over: Partial<BrowserConfig> = {}, login: Partial<NonNullable<BrowserConfig['login']>> = {}) => framesConfig(app?.url ?? 'http://127.0.0.1:1', dir, over, login);
 
 const target = (c: BrowserConfig) => new BrowserTarget(c, { baseDir: dir, pipeline: PIPELINE, mapping: { name: mapping.spec.name, fields: mapping.spec.fields } });
 const log = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _e, done) => void (lines.push(chunk.toString('utf8')), done()) }));
@@ -125,24 +52,9 @@ const log = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _e, d
 const pass = (t: BrowserTarget, items: unknown[], maxAttempts = 3) =>
   runPass(testPipeline(arraySource(items), t, { name: PIPELINE, mapping, targetName: 'browser', batchSize: 10, concurrency: 1, maxAttempts, retryDelay: () => 0 }), ledger, testOptions({ log }));
 
-
-const saved = async () => (await (await fetch(`${app.url}/__admin/saved`)).json()) as Permit[];
-
-/** Every file under `root` whose bytes hold `text`. */
-function filesHolding(root: string, text: string): string[] {
-  return readdirSync(root, { recursive: true, withFileTypes: true })
-    .filter((f) => f.isFile())
-    .map((f) => join(f.parentPath, f.name))
-    .filter((p) => readFileSync(p).includes(Buffer.from(text)));
-}
-
-const TYPES = ['Resident', 'V', 'B', 'Visitor', 'R'];
-const ZONES = ['A', 'B', 'C', 'D'];
-const canary = () => `Canarywright${randomBytes(3).toString('hex')}`;
-
-function submission(i: number, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return { ref: `WEB-${String(1000 + i)}`, surname: canary(), forenames: 'Ann Marie', postcode: ['SW1A 1AA', 'm1 1ae', 'CF10 1EP'][i % 3], vrm: `AB${String(10 + (i % 90))} ${'CDE'}`, permitType: TYPES[i % TYPES.length], blueBadge: [true, 'no', 'yes', false][i % 4], zone: ZONES[i % 4], ...over };
-}
+const saved = () => savedPermits(app.url);
+const canary = framesCanary;
+const submission = framesSubmission;
 
 describe.skipIf(!chromium)(`browser target in a frameset app${chromium ? '' : ' (skipped: no Chromium installed and none could be installed)'}`, () => {
   beforeAll(() => {

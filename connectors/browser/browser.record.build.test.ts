@@ -94,6 +94,30 @@ describe('buildSteps', () => {
     expect(yaml).toContain('# - {{UNMAPPED_1}}');
   });
 
+  it('answers a prompt by a dialogs rule (its answer templated), accepts a beforeunload before the action that raised it, and captures the reference in its frame', () => {
+    const events = [
+      ev({ kind: 'click', loc: [{ role: 'button', text: 'Add note' }] }),
+      ev({ kind: 'dialog', dialogType: 'prompt', accepted: true, answer: 'OKONKWO-BRIGHT' }),
+      ev({ kind: 'click', loc: [{ role: 'button', text: 'Add again' }] }),
+      ev({ kind: 'dialog', dialogType: 'prompt', accepted: true, answer: 'Chiamaka' }),
+      ev({ kind: 'click', loc: [{ role: 'link', text: 'Leave' }] }),
+      ev({ kind: 'dialog', dialogType: 'beforeunload', accepted: true }),
+    ];
+    const built = buildSteps({ start: '/', events, popups: [], reference: { selector: '#ref', frames: ['frame[name="main"]'] } }, vocab(), new Set());
+    expect(built.dialogs).toEqual([{ on: 'prompt', then: 'accept', answer: '{{SURNAME}}' }]);
+    expect(built.steps.slice(1)).toEqual([
+      { click: { role: 'button', text: 'Add note' } },
+      { click: { role: 'button', text: 'Add again' } },
+      { dialog: 'accept' },
+      { click: { role: 'link', text: 'Leave' } },
+      { frame: { selector: 'frame[name="main"]', steps: [{ capture: { selector: '#ref' } }] } },
+    ]);
+    expect(built.notes).toContain('another prompt was answered after click at button "Add again": the dialogs rule answers every prompt alike; add a text: to each rule to tell them apart');
+    const yaml = stepsYaml(built);
+    expect(yaml).toContain('dialogs:\n  - on: prompt\n    then: accept\n    answer: "{{SURNAME}}"');
+    for (const c of CANARIES) expect(yaml.includes(c), 'a citizen value is written in clear').toBe(false);
+  });
+
   it('finds an element by structure when its every name shows citizen data, and writes a password never', () => {
     const built = buildSteps(
       {

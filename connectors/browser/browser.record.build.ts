@@ -10,7 +10,7 @@
  * (`{{UNMAPPED_n}}`, which no mapping field is, so the steps do not
  * validate until a person maps it). Pure: no page, no I/O.
  */
-import type { Locator, Step } from './browser.config.js';
+import type { BrowserConfig, Locator, Step } from './browser.config.js';
 import type { Candidate, PageEvent } from './browser.record.page.js';
 import { ValueTemplater, type Templated, type Vocabulary } from './browser.record.values.js';
 
@@ -33,8 +33,8 @@ export interface Recording {
   start: string;
   events: RecordedEvent[];
   popups: RecordedPopup[];
-  /** The element showing the legacy reference, captured at the end as `ref`. */
-  reference?: { selector: string; regex?: string };
+  /** The element showing the legacy reference, captured at the end as `ref`, in `frames` (selectors from the top document) when it showed in a frame. */
+  reference?: { selector: string; regex?: string; frames?: string[] };
 }
 
 /** The steps and what a person must know about them (no values in them). */
@@ -44,6 +44,8 @@ export interface BuiltSteps {
   notes: string[];
   /** Values withheld as `{{UNMAPPED_n}}`. */
   withheld: number;
+  /** Dialog rules the steps need (a prompt's answer, which no step can give): for the target's `dialogs`. */
+  dialogs: NonNullable<BrowserConfig['dialogs']>;
 }
 
 const ROLES = new Set(['button', 'link', 'textbox', 'checkbox', 'radio', 'combobox', 'option', 'tab', 'menuitem']);
@@ -57,6 +59,7 @@ class Builder {
   private readonly values: ValueTemplater;
   private readonly notes: string[] = [];
   private withheld = 0;
+  private readonly dialogs: NonNullable<BrowserConfig['dialogs']> = [];
   private readonly byPage = new Map<number, RecordedEvent[]>();
   private readonly opened = new Map<RecordedEvent, number>();
 
@@ -81,11 +84,11 @@ class Builder {
   build(): BuiltSteps {
     const steps: Step[] = [{ goto: this.rec.start }, ...this.page(0)];
     const ref = this.rec.reference;
-    if (ref) steps.push({ capture: { selector: ref.selector, ...(ref.regex !== undefined && { regex: ref.regex }) } });
+    if (ref) append(steps, wrap(ref.frames ?? [], { capture: { selector: ref.selector, ...(ref.regex !== undefined && { regex: ref.regex }) } }));
     else this.notes.push('no reference is captured: add a capture step (or record with --until SELECTOR) so that rekey records the legacy reference');
     const unused = this.values.unused().filter((f) => !JSON.stringify(steps).includes(`{{${f}}}`));
     if (unused.length) this.notes.push(`fields of the mapped record no step keys: ${unused.join(', ')} (empty in this submission, or keyed on a screen the clerk did not fill)`);
-    return { steps, notes: this.notes, withheld: this.withheld };
+    return { steps, notes: this.notes, withheld: this.withheld, dialogs: this.dialogs };
   }
 
   /** The steps of one page, in the order its actions happened. */
@@ -98,7 +101,8 @@ class Builder {
       const what = before ? this.describe(before) : 'the page opening';
       if (e.dialogType === 'alert') this.notes.push(`an alert was raised after ${what}; the steps accept alerts as they come`);
       else {
-        if (e.dialogType === 'prompt' && e.accepted) this.notes.push(`a prompt was answered after ${what}: steps cannot type into a prompt, so it is accepted with its default text`);
+        // A prompt answered becomes a dialogs rule, which decides before any dialog: step.
+        if (e.dialogType === 'prompt' && e.accepted && this.prompt(e, what)) return;
         if (before && !answer.has(before)) answer.set(before, e.accepted ? 'accept' : 'dismiss');
       }
     });
@@ -115,6 +119,22 @@ class Builder {
       if (step) append(out, wrap(e.frames, step));
     }
     return out;
+  }
+
+  /** A prompt answered: the first becomes a `dialogs` rule answering prompts with its answer (templated), later ones are noted; true when a rule answers it. */
+  private prompt(e: RecordedEvent, what: string): boolean {
+    if (e.answer === undefined) {
+      this.notes.push(`a prompt was answered after ${what}, its answer unseen: it is accepted with its default text`);
+      return false;
+    }
+    if (this.dialogs.length) {
+      this.notes.push(`another prompt was answered after ${what}: the dialogs rule answers every prompt alike; add a text: to each rule to tell them apart`);
+      return true;
+    }
+    const t = this.typed(e, e.answer, { label: 'a prompt' });
+    this.dialogs.push({ on: 'prompt', then: 'accept', answer: t.text });
+    this.notes.push(`a prompt was answered after ${what}: a dialogs rule answers it (rekey record --pipeline-out adds it to the target's dialogs)`);
+    return true;
   }
 
   private step(e: RecordedEvent): Step | undefined {

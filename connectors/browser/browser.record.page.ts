@@ -5,7 +5,9 @@
  * the legacy app's pages, so it is plain JavaScript kept as text (no
  * bundler helpers can leak into it). It reports, never changes, what the
  * page does; its only wrappers are around `alert`, `confirm` and `prompt`,
- * which call the originals and report how each was answered.
+ * which call the originals and report how each was answered (a prompt's
+ * answer too). A `beforeunload` dialog is not the page's to report: the
+ * recorder sees it from Playwright (browser.record.ts).
  */
 
 /** Where an element is, as the page sees it: each candidate unique in its document, best first (label, role and name, name attribute, id, structural CSS). */
@@ -34,8 +36,10 @@ export interface PageEvent {
   fileName?: string;
   /** An upload's text, when the file is small text; absent otherwise. */
   content?: string;
-  dialogType?: 'alert' | 'confirm' | 'prompt';
+  dialogType?: 'alert' | 'confirm' | 'prompt' | 'beforeunload';
   accepted?: boolean;
+  /** A prompt's answer, when it was answered. */
+  answer?: string;
 }
 
 /** The binding the script reports through. */
@@ -158,7 +162,9 @@ export const RECORD_SCRIPT = String.raw`(() => {
     window[k] = function (...args) {
       flush();
       const r = original.apply(this, args);
-      send({ kind: 'dialog', dialogType: k, accepted: k === 'confirm' ? r === true : k === 'prompt' ? r !== null : true });
+      const e = { kind: 'dialog', dialogType: k, accepted: k === 'confirm' ? r === true : k === 'prompt' ? r !== null : true };
+      if (k === 'prompt' && r !== null) e.answer = String(r);
+      send(e);
       return r;
     };
   }

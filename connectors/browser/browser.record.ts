@@ -46,6 +46,8 @@ export class StepRecorder {
   private readonly opening = new Set<Promise<void>>();
   private readonly framePaths = new WeakMap<Frame, Promise<string[]>>();
   private recording = false;
+  /** The frames (selectors from the top document) where `until` appeared; empty: the top document. */
+  private untilFrames: string[] = [];
   private finish!: () => void;
   /** Resolves when the recording has ended: page closed, `until` shown, or {@link stop}. */
   readonly ended: Promise<void> = new Promise((r) => (this.finish = r));
@@ -99,17 +101,31 @@ export class StepRecorder {
     });
     if (opts.dialogs) {
       const answer = opts.dialogs;
-      context.on('dialog', (d) => void (answer === 'accept' ? d.accept() : d.dismiss()).catch(() => undefined));
+      context.on('dialog', (d) => {
+        // A prompt accepted keeps its default text (Playwright would answer it empty).
+        void (answer === 'accept' ? d.accept(d.type() === 'prompt' ? d.defaultValue() : undefined) : d.dismiss()).catch(() => undefined);
+        // The page's script cannot see a beforeunload dialog: note it here, after the action that raised it.
+        const from = d.page() ? this.pages.get(d.page()!) : undefined;
+        if (d.type() === 'beforeunload' && this.recording && from !== undefined) this.events.push({ kind: 'dialog', dialogType: 'beforeunload', accepted: answer === 'accept', ts: Date.now(), seq: 0, page: from, frames: [] });
+      });
     }
     await page.goto(new URL(this.start, opts.config.baseUrl).href, { timeout: opts.config.stepTimeoutMs ?? 15_000 });
     this.recording = true;
     page.on('close', () => this.finish());
-    if (opts.until) {
-      page
-        .locator(opts.until)
-        .first()
-        .waitFor({ state: 'attached', timeout: 0 })
-        .then(() => this.finish(), () => undefined);
+    if (opts.until) void this.watchUntil(opts.until);
+  }
+
+  /** Ends the recording when `until` appears in the page or in any of its frames (a frameset shows the reference in a frame), noting where. */
+  private async watchUntil(until: string): Promise<void> {
+    let ended = false;
+    void this.ended.then(() => (ended = true));
+    while (!ended && !this.page.isClosed()) {
+      for (const f of this.page.frames()) {
+        if ((await f.locator(until).count().catch(() => 0)) === 0) continue;
+        this.untilFrames = f.parentFrame() ? await (this.framePaths.get(f) ?? framePath(f)).catch(() => fallbackPath(f)) : [];
+        return this.finish();
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 
@@ -165,7 +181,7 @@ export class StepRecorder {
     while (this.pending.size) await Promise.all([...this.pending]);
     this.recording = false;
     await this.browser.close().catch(() => undefined);
-    return { start: this.start, events: this.events, popups: this.popups, ...(this.opts.until !== undefined && { reference: { selector: this.opts.until, ...(this.opts.regex !== undefined && { regex: this.opts.regex }) } }) };
+    return { start: this.start, events: this.events, popups: this.popups, ...(this.opts.until !== undefined && { reference: { selector: this.opts.until, frames: this.untilFrames, ...(this.opts.regex !== undefined && { regex: this.opts.regex }) } }) };
   }
 
   /** Closes Chromium without a result. */

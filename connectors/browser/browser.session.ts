@@ -13,7 +13,7 @@
 import type { Step } from './browser.config.js';
 import { SessionExpired } from './browser.errors.js';
 import { expiredIn, namedFrame, namedFrameUrls } from './browser.scope.js';
-import { runSteps, type PageWatch, type StepEnv } from './browser.steps.js';
+import { runSteps, type PageWatch, type StepEnv, type StepHook } from './browser.steps.js';
 
 /** Where a page of the form started: the index of its `page` step, the top page's URL and each named frame's. */
 export interface Checkpoint {
@@ -26,10 +26,12 @@ export interface Checkpoint {
 /**
  * Runs the form's top-level `steps` from the start, or after `from` (its
  * URLs opened again first); calls `reached` at each `page` step passed,
- * and awaits `beforeStep` (the drift guard's check) before each other step.
+ * and awaits `beforeStep` (the drift guard's check) before each other step
+ * and each step inside it (frames, popups), with the step's path and the
+ * watch of its window.
  * Throws what {@link runSteps} throws.
  */
-export async function runForm(steps: readonly Step[], watch: PageWatch, env: StepEnv, reached: (c: Checkpoint) => void, from?: Checkpoint, beforeStep?: (index: number) => Promise<void>): Promise<void> {
+export async function runForm(steps: readonly Step[], watch: PageWatch, env: StepEnv, reached: (c: Checkpoint) => void, from?: Checkpoint, beforeStep?: StepHook['before']): Promise<void> {
   let start = 0;
   if (from) {
     await reopen(from, watch, env);
@@ -41,8 +43,7 @@ export async function runForm(steps: readonly Step[], watch: PageWatch, env: Ste
       reached({ index: i, name: step.page, top: watch.page.url(), frames: namedFrameUrls(watch.page) });
       continue;
     }
-    await beforeStep?.(i);
-    await runSteps([step], watch, env);
+    await runSteps([step], watch, env, watch.page, beforeStep && { path: () => String(i), before: beforeStep });
   }
 }
 

@@ -29,6 +29,8 @@ export interface StepEnv {
   /** Seals a screenshot of `page` named `name` as evidence and resolves to its path, or to undefined when evidence cannot be kept sealed (never kept in clear); rejects when taking or sealing it failed. */
   screenshot(page: Page, name: string): Promise<string | undefined>;
   expired?: ExpiredSign;
+  /** The mapped record being keyed, when there is one: the drift guard masks its values out of what it prints. */
+  record?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -137,11 +139,19 @@ export function isExpired(page: Page, env: StepEnv): Promise<boolean> {
   return expiredIn(page, env.expired);
 }
 
-/** Runs `steps` in order on `watch.page` (inside `scope` when in a frame). */
-export async function runSteps(steps: Step[], watch: PageWatch, env: StepEnv, scope: Scope = watch.page): Promise<void> {
-  for (const step of steps) {
+/** Where steps are in the form, for a check before each: `path(i)` is the path of the i-th step run (`"3"`, `"3.0"` inside the frame or popup at step 3); `before` is awaited before it runs, with the watch of its window. */
+export interface StepHook {
+  path(i: number): string;
+  before(path: string, watch: PageWatch): Promise<void>;
+}
+
+/** Runs `steps` in order on `watch.page` (inside `scope` when in a frame); with `at`, awaits its check before each step, inside frames and popups too. */
+export async function runSteps(steps: Step[], watch: PageWatch, env: StepEnv, scope: Scope = watch.page, at?: StepHook): Promise<void> {
+  for (const [i, step] of steps.entries()) {
+    const inner = at && { path: (j: number) => `${at.path(i)}.${j}`, before: at.before };
     try {
-      await runStep(step, watch, env, scope);
+      await at?.before(at.path(i), watch);
+      await runStep(step, watch, env, scope, inner);
     } catch (e) {
       if (e instanceof SessionExpired || (e instanceof ConnectorFailure && (e.disposition === 'reject' || e.code === BrowserErrors.DIALOG.code))) throw e;
       if (!watch.page.isClosed() && (await isExpired(watch.page, env))) throw new SessionExpired('the session expired');
@@ -150,7 +160,7 @@ export async function runSteps(steps: Step[], watch: PageWatch, env: StepEnv, sc
   }
 }
 
-async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope): Promise<void> {
+async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope, at?: StepHook): Promise<void> {
   const page = watch.page;
   const g = <T>(p: Promise<T>) => watch.guard(p);
   const t = (o: { timeout?: number }) => ({ timeout: o.timeout ?? env.timeout });
@@ -196,7 +206,7 @@ async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope)
   } else if ('frame' in step) {
     const f = step.frame;
     const inner = f.name !== undefined ? await g(namedFrame(scope, render(f.name, env), env.timeout)) : scope.frameLocator(render(f.selector ?? '', env));
-    await runSteps(f.steps, watch, env, inner);
+    await runSteps(f.steps, watch, env, inner, at);
   } else if ('popup' in step) {
     const opened = page.waitForEvent('popup', t(step.popup.open));
     await g(locate(scope, step.popup.open, env).click(t(step.popup.open)));
@@ -204,7 +214,7 @@ async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope)
     const inner = watch.child(popup);
     await popup.waitForLoadState('domcontentloaded', t(step.popup.open)).catch(() => undefined);
     if (await isExpired(popup, env)) throw new SessionExpired('the session expired (in a popup)');
-    await runSteps(step.popup.steps, inner, env).catch((e: unknown) => {
+    await runSteps(step.popup.steps, inner, env, popup, at).catch((e: unknown) => {
       if (!(popup.isClosed() && e instanceof ConnectorFailure && e.code === BrowserErrors.CRASHED.code)) throw e;
     });
     if (!popup.isClosed()) await popup.waitForEvent('close', { timeout: 2000 }).catch(() => popup.close());

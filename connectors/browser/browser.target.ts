@@ -143,7 +143,7 @@ export class BrowserTarget implements Target {
           }
         }
         await this.remember(r.key, ctx);
-        const prints = await this.drift.run(slot.watch, env, ctx, (steps, beforeStep) => runForm(steps, slot.watch, env, (c) => void (resumePage && (resumeAt = c)), resumeAt, beforeStep));
+        const prints = await this.drift.run(env, ctx, (steps, beforeStep) => runForm(steps, slot.watch, env, (c) => void (resumePage && (resumeAt = c)), resumeAt, beforeStep));
         slot.watch.check();
         const ref = captures.get(this.config.reference ?? BROWSER_DEFAULTS.reference);
         if (!ref) throw new ConnectorFailure(BrowserErrors.NO_REFERENCE, `the steps captured no "${this.config.reference ?? BROWSER_DEFAULTS.reference}"`);
@@ -191,6 +191,7 @@ export class BrowserTarget implements Target {
         return path;
       },
       ...(cfg.login && { expired: cfg.login.expired }),
+      record: r.record,
     };
   }
 

@@ -87,13 +87,17 @@ export async function recordSteps(pipelineFile: string, args: RecordArgs, onOpen
 /** The steps as a YAML document `steps: [...]`, the notes as a comment above. */
 export function stepsYaml(built: BuiltSteps): string {
   const head = ['Steps recorded by rekey record.', ...built.notes.map((n) => `- ${n}`)].map((l) => `# ${l}`).join('\n');
-  return `${head}\n${stringify({ steps: built.steps }, { lineWidth: 0 })}`;
+  return `${head}\n${stringify({ ...(built.dialogs.length && { dialogs: built.dialogs }), steps: built.steps }, { lineWidth: 0 })}`;
 }
 
-/** The pipeline file's text with `target.config.steps` replaced by `steps` (comments elsewhere kept). */
-export async function pipelineWithSteps(pipelineFile: string, steps: Step[]): Promise<string> {
+/** The pipeline file's text with `target.config.steps` replaced by `steps`, and `dialogs` rules added after the file's own (comments elsewhere kept). */
+export async function pipelineWithSteps(pipelineFile: string, steps: Step[], dialogs: NonNullable<BrowserConfig['dialogs']> = []): Promise<string> {
   const doc = parseDocument(await readFile(pipelineFile, 'utf8'));
   doc.setIn(['target', 'config', 'steps'], doc.createNode(steps));
+  if (dialogs.length) {
+    const had = (doc.getIn(['target', 'config', 'dialogs']) as { toJSON(): unknown } | undefined)?.toJSON() as NonNullable<BrowserConfig['dialogs']> | undefined;
+    doc.setIn(['target', 'config', 'dialogs'], doc.createNode([...(had ?? []), ...dialogs]));
+  }
   return doc.toString({ lineWidth: 0 });
 }
 
@@ -132,7 +136,7 @@ export function recordCommand(program: Command, result: CommandResult): void {
       });
       if (opts.out) await writeFile(opts.out, recorded.yaml, { mode: 0o644 });
       else process.stdout.write(recorded.yaml);
-      if (opts.pipelineOut) await writeFile(opts.pipelineOut, await pipelineWithSteps(pipelineFile, recorded.steps));
+      if (opts.pipelineOut) await writeFile(opts.pipelineOut, await pipelineWithSteps(pipelineFile, recorded.steps, recorded.dialogs));
       for (const n of recorded.notes) process.stderr.write(`rekey: ${n}\n`);
       result.code = recorded.withheld ? 1 : 0;
     });
