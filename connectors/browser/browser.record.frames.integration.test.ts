@@ -5,8 +5,8 @@
  * form in the main frame, inputs known only by name), the lookup popup
  * and the confirm dialog before saving. The steps written are compared
  * step by step and scanned for every citizen value, validated by `rekey
- * validate`, and run by `rekey run` (a real process) to key 50
- * submissions into a fresh copy of the app, each exactly once; nothing
+ * validate`, and run by `rekey run` (a real process) to key 12 (50 in the
+ * long form) submissions into a fresh copy of the app, each exactly once; nothing
  * rekey wrote (steps, state store, evidence, its output and log) holds a
  * submission's canary values. Then a page of the test's own raising a
  * prompt and a beforeunload dialog is recorded, and the steps and the
@@ -27,9 +27,11 @@ import { filesHolding, FRAMES_MAPPING, framesCanary, framesConfig, framesSubmiss
 import { findChromium, launchChromium } from './chromium.js';
 import { DialogRules } from './browser.dialogs.js';
 import { PageWatch, runSteps } from './browser.steps.js';
+import { sized } from '../../lib/test-tier.test-helpers.js';
 
 const chromium = findChromium();
-const COUNT = 50;
+/** Submissions the recorded steps key: 12 in the bounded run, 50 in the long form; REKEY_RECORD_SUBMISSIONS overrides. */
+const COUNT = sized(12, 50, process.env.REKEY_RECORD_SUBMISSIONS);
 
 describe.skipIf(!chromium)(`rekey record in a frameset app${chromium ? '' : ' (skipped: no Chromium installed and none could be installed)'}`, () => {
   let app: LegacyFrames;
@@ -145,7 +147,7 @@ describe.skipIf(!chromium)(`rekey record in a frameset app${chromium ? '' : ' (s
         expect(output.includes(text) || recorded.yaml.includes(text) || recorded.notes.join('\n').includes(text), `${text} in rekey's output`).toBe(false);
       }
     }
-  }, 600_000);
+  }, 180_000 + COUNT * 12_000);
 
   it('records a prompt as a dialogs rule with its answer, and a beforeunload dialog as dialog: accept; both replay', async () => {
     const posted: URLSearchParams[] = [];

@@ -5,7 +5,8 @@
  * popup, an upload, the confirm dialog), the recorder writes the steps,
  * and the steps are checked (labels and roles, `{{FIELD}}` templates, no
  * citizen value in anything written), validated by `rekey validate` and
- * run by `rekey run` (real processes) to key 50 submissions, the recorded
+ * run by `rekey run` (real processes) to key 12 submissions (50 in the
+ * long form, `npm run test:long`), the recorded
  * one among them, into a fresh copy of the app: each exactly once. Then a
  * frameset of the test's own (a form in a named frame, a field with no
  * label, a confirm answered by the recorder) is recorded and replayed.
@@ -27,8 +28,11 @@ import { DEFAULT_USER, startLegacyApp, type LegacyApp } from '../../fixtures/leg
 import { exportRows, manySubmissions } from '../../fixtures/legacy-app/legacy-app.submissions.js';
 import { findChromium } from './chromium.js';
 import { textsOf } from './browser.record.values.js';
+import { sized } from '../../lib/test-tier.test-helpers.js';
 
 const chromium = findChromium();
+/** Submissions the recorded steps key: 12 in the bounded run, 50 in the long form; REKEY_RECORD_SUBMISSIONS overrides. */
+const COUNT = sized(12, 50, process.env.REKEY_RECORD_SUBMISSIONS);
 const MAPPING = join(root, 'examples/mappings/browser-change-of-address.yaml');
 const EXAMPLE = join(root, 'examples/pipelines/browser-change-of-address.yaml');
 
@@ -56,7 +60,7 @@ describe.skipIf(!chromium)(`rekey record${chromium ? '' : ' (skipped: no Chromiu
       const r = mapping.map(b);
       return r.ok && Boolean(r.record.ADDR_2) && Boolean(r.record.EMAIL) && Boolean(r.record.TITLE);
     });
-    subs = manySubmissions(rows, 50);
+    subs = manySubmissions(rows, COUNT);
     writeFileSync(join(dir, 'submissions.ndjson'), subs.map((s) => JSON.stringify(s)).join('\n') + '\n');
     writeFileSync(join(dir, 'one.json'), JSON.stringify(subs[0]));
     const def = parse(readFileSync(EXAMPLE, 'utf8')) as Record<string, Record<string, unknown>>;
@@ -72,7 +76,7 @@ describe.skipIf(!chromium)(`rekey record${chromium ? '' : ' (skipped: no Chromiu
     await app?.close();
   });
 
-  it('records a clerk keying one form, and the steps validate and key 50 submissions once each', async () => {
+  it(`records a clerk keying one form, and the steps validate and key ${COUNT} submissions once each`, async () => {
     const rec = mapping.map(subs[0]).record as Record<string, string>;
     const recorded = await recordSteps(pipeline, { submission: join(dir, 'one.json'), until: '#case-ref', regex: '^(DCS-\\d+)$', headed: false }, async (r) => {
       const p = r.page;
@@ -152,10 +156,10 @@ describe.skipIf(!chromium)(`rekey record${chromium ? '' : ' (skipped: no Chromiu
       const state = `sqlite:${join(dir, 'state.sqlite')}`;
       const run = await rekey(['run', '--json', '--state', state, out], root, { DCS_URL: fresh.url });
       expect(run.code, run.stderr).toBe(0);
-      expect(JSON.parse(run.stdout)).toMatchObject({ read: 50, delivered: 50, failed: 0, dead: 0, rejected: 0 });
+      expect(JSON.parse(run.stdout)).toMatchObject({ read: COUNT, delivered: COUNT, failed: 0, dead: 0, rejected: 0 });
       const perKey = new Map<string, number>();
       for (const c of fresh.store.cases) perKey.set(c.document!.name, (perKey.get(c.document!.name) ?? 0) + 1);
-      expect(perKey.size).toBe(50);
+      expect(perKey.size).toBe(COUNT);
       expect([...perKey.values()].every((n) => n === 1)).toBe(true);
       for (const s of subs) {
         const m = mapping.map(s).record;
@@ -168,7 +172,7 @@ describe.skipIf(!chromium)(`rekey record${chromium ? '' : ' (skipped: no Chromiu
     } finally {
       await fresh.close();
     }
-  }, 420_000);
+  }, 180_000 + COUNT * 12_000);
 
   it('records inside a frameset: the frame by name, a field without a label by name, a confirm the recorder answers; the steps replay', async () => {
     const posted: URLSearchParams[] = [];
