@@ -180,7 +180,7 @@ const scopeOf = (root: Scope, frames: readonly string[]): Scope => frames.reduce
 
 /**
  * Takes the print of `plan`'s page as `root` shows it now. Waits (up to
- * `waitMs`, all at once) for each touched element to be attached, so a
+ * `waitMs`, all at once) for each touched element not yet attached, so a
  * page or frame still loading is not taken for one that changed; `guard`
  * races each wait against the page's faults (a 5xx answer, a crash).
  */
@@ -190,11 +190,16 @@ export async function takePrint(root: Scope, plan: PagePlan, env: StepEnv, waitM
   const fields = await Promise.all(
     plan.touched.map(async (t): Promise<FieldPrint> => {
       const loc = locate(scopeOf(root, t.frames), t.locator, env);
-      const there = await guard(loc.waitFor({ state: 'attached', timeout: waitMs }).then(() => true, (e: unknown) => {
-        if ((e as Error).name === 'TimeoutError') return false;
-        throw e;
-      }));
-      const d = there ? await guard(loc.evaluateAll(describe as unknown as (els: unknown[]) => Described | null)) : null;
+      const describeNow = () => guard(loc.evaluateAll(describe as unknown as (els: unknown[]) => Described | null));
+      // Described at once when it is there (one round trip to Chromium); waited for only when it is not yet.
+      let d = await describeNow();
+      if (!d) {
+        const there = await guard(loc.waitFor({ state: 'attached', timeout: waitMs }).then(() => true, (e: unknown) => {
+          if ((e as Error).name === 'TimeoutError') return false;
+          throw e;
+        }));
+        d = there ? await describeNow() : null;
+      }
       if (!d) return { step: t.step, kind: t.kind, found: false };
       const { required: req, names: all, ...rest } = d;
       if (rest.label && env.record) rest.label = maskRecord(rest.label, env.record);
