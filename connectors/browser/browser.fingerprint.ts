@@ -176,6 +176,16 @@ function describe(els: El[]): Described | null {
   return out;
 }
 
+/**
+ * Whether a click is found by a bare tag name (`button`, `a`): it takes
+ * whatever comes first, such as the first result of an address search,
+ * so what the element says is the page's content for this record, not
+ * its layout. Its print keeps the element's kind and place, not its words.
+ */
+function byTagOnly(kind: string, l: Locator): boolean {
+  return kind === 'click' && l.selector !== undefined && /^[a-z][a-z0-9-]*$/i.test(l.selector.trim()) && l.label === undefined && l.name === undefined && l.text === undefined;
+}
+
 const scopeOf = (root: Scope, frames: readonly string[]): Scope => frames.reduce<Scope>((s, f) => s.frameLocator(f), root);
 
 /**
@@ -191,8 +201,12 @@ export async function takePrint(root: Scope, plan: PagePlan, env: StepEnv, waitM
     plan.touched.map(async (t): Promise<FieldPrint> => {
       const loc = locate(scopeOf(root, t.frames), t.locator, env);
       const describeNow = () => guard(loc.evaluateAll(describe as unknown as (els: unknown[]) => Described | null));
-      // Described at once when it is there (one round trip to Chromium); waited for only when it is not yet.
-      let d = await describeNow();
+      // Described at once when it is there (one round trip to Chromium); waited for only when it is not yet, or when
+      // the page was navigating under the first look (the wait sees the new page through; a second failure is thrown).
+      let d = await describeNow().catch((e: unknown) => {
+        if (/Execution context was destroyed/.test((e as Error).message)) return null;
+        throw e;
+      });
       if (!d) {
         const there = await guard(loc.waitFor({ state: 'attached', timeout: waitMs }).then(() => true, (e: unknown) => {
           if ((e as Error).name === 'TimeoutError') return false;
@@ -202,6 +216,7 @@ export async function takePrint(root: Scope, plan: PagePlan, env: StepEnv, waitM
       }
       if (!d) return { step: t.step, kind: t.kind, found: false };
       const { required: req, names: all, ...rest } = d;
+      if (byTagOnly(t.kind, t.locator)) rest.label = '';
       if (rest.label && env.record) rest.label = maskRecord(rest.label, env.record);
       for (const r of req) required.add(r);
       for (const n of all) names.add(n);
