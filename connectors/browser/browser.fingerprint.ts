@@ -202,16 +202,20 @@ export async function takePrint(root: Scope, plan: PagePlan, env: StepEnv, waitM
       const loc = locate(scopeOf(root, t.frames), t.locator, env);
       const describeNow = () => guard(loc.evaluateAll(describe as unknown as (els: unknown[]) => Described | null));
       // Described at once when it is there (one round trip to Chromium); waited for only when it is not yet, or when
-      // the page was navigating under the first look (the wait sees the new page through; a second failure is thrown).
+      // the page was navigating under the first look. When it navigated and the element did not come back, that is
+      // the form's failure (retried), never a field gone from the screen; a second failure is thrown as it is.
+      let navigated: unknown;
       let d = await describeNow().catch((e: unknown) => {
-        if (/Execution context was destroyed/.test((e as Error).message)) return null;
-        throw e;
+        if (!/Execution context was destroyed/.test((e as Error).message)) throw e;
+        navigated = e;
+        return null;
       });
       if (!d) {
         const there = await guard(loc.waitFor({ state: 'attached', timeout: waitMs }).then(() => true, (e: unknown) => {
           if ((e as Error).name === 'TimeoutError') return false;
           throw e;
         }));
+        if (!there && navigated !== undefined) throw navigated;
         d = there ? await describeNow() : null;
       }
       if (!d) return { step: t.step, kind: t.kind, found: false };
