@@ -13,16 +13,14 @@
  * and its chain verifies. Bounded form: 3 kills; long form
  * (REKEY_RELIABILITY=long): 100. Needs `npm run build`.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BENCH_MAPPING, benchSubmissions } from '../../connectors/conformance/bench-bodies.js';
 import { auditOf, keyOf, ledgerRows, ndjson, WorkDir } from '../../connectors/conformance/conformance.run.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
 import { pgSkipReason } from '../../pipelines/store/store.test-helpers.js';
-import { figure, legacyTable, pgSchema, pick, SEED, seeded, tally, timeoutFor } from './reliability.test-helpers.js';
+import { droppedKeys, figure, legacyTable, pgSchema, pick, SEED, seeded, tally, timeoutFor } from './reliability.test-helpers.js';
 
 const KILLS = pick(3, 100);
 const FIRST = 120;
@@ -32,21 +30,6 @@ const cleanup: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c();
 });
-
-/** Every key in the published CSV files of `drop` (one entry per record), each file checked whole against its manifest. */
-function dropped(drop: string, form: string): string[] {
-  if (!existsSync(drop)) return [];
-  const keys: string[] = [];
-  for (const name of readdirSync(drop).filter((n) => n.endsWith('.csv') && !n.startsWith('.'))) {
-    const bytes = readFileSync(join(drop, name));
-    const manifest = JSON.parse(readFileSync(join(drop, `${name}.manifest.json`), 'utf8')) as { sha256: string; records: number };
-    expect(createHash('sha256').update(bytes).digest('hex'), `${name} whole`).toBe(manifest.sha256);
-    const rows = parse(bytes, { columns: true }) as { REF: string }[];
-    expect(rows, `${name}: as many records as its manifest says`).toHaveLength(manifest.records);
-    keys.push(...rows.map((r) => `${form}/${r.REF}`));
-  }
-  return keys;
-}
 
 /** Adds submissions to the source file by writing a whole new file and renaming it into place, so a runner reading it never sees half a line. */
 function appendWhole(dir: string, bodies: readonly object[]): void {
@@ -109,7 +92,7 @@ describe('kill -9 of one runner of three on one PostgreSQL state store', () => {
 
     const keys = benchSubmissions(submitted, 0).map(keyOf);
     const t = tally(keys, await legacy.keys());
-    const d = tally(keys, dropped(join(dropWork.dir, 'drop'), keys[0]!.split('/')[0]!));
+    const d = tally(keys, droppedKeys(join(dropWork.dir, 'drop'), keys[0]!.split('/')[0]!));
     const ledger = await ledgerRows(stateUrl, pipeline);
     const dropLedger = await ledgerRows(stateUrl, dropPipeline);
     const notDelivered = [...ledger, ...dropLedger].filter((r) => r.state !== 'delivered');

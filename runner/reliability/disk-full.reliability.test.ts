@@ -8,15 +8,13 @@
  * mount the tmpfs: skips, saying so, where it cannot. Needs `npm run build`.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, statSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BENCH_MAPPING, benchSubmissions } from '../../connectors/conformance/bench-bodies.js';
 import { keyOf, ledgerRows, summaryOf, WorkDir } from '../../connectors/conformance/conformance.run.js';
 import { rekey } from '../cli.test-helpers.js';
-import { figure, tally } from './reliability.test-helpers.js';
+import { droppedKeys, figure, tally } from './reliability.test-helpers.js';
 
 const N = 400;
 const work = new WorkDir('rekey-disk-full-');
@@ -33,18 +31,7 @@ afterAll(() => {
 const FORM = keyOf(benchSubmissions(1, 0)[0]!).split('/')[0]!;
 
 /** Every key in the drop's published files (one entry per record); checks each file against its manifest. */
-function dropped(): string[] {
-  const keys: string[] = [];
-  for (const name of readdirSync(drop).filter((n) => n.endsWith('.csv') && !n.startsWith('.'))) {
-    const bytes = readFileSync(join(drop, name));
-    const manifest = JSON.parse(readFileSync(join(drop, `${name}.manifest.json`), 'utf8')) as { sha256: string; records: number };
-    expect(createHash('sha256').update(bytes).digest('hex'), `${name} whole`).toBe(manifest.sha256);
-    const rows = parse(bytes, { columns: true }) as { REF: string }[];
-    expect(rows, `${name}: as many records as its manifest says`).toHaveLength(manifest.records);
-    keys.push(...rows.map((r) => `${FORM}/${r.REF}`));
-  }
-  return keys;
-}
+const dropped = (): string[] => droppedKeys(drop, FORM);
 
 describe('disk full during a drop', () => {
   it.skipIf(Boolean(skip))(

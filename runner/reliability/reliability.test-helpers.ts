@@ -6,10 +6,12 @@
  * system holds against what was submitted (lost, duplicated).
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { Sequelize } from 'sequelize';
+import { expect } from 'vitest';
 import { benchLegacyTableSql, BENCH_FIELDS, querySqlite, type WorkDir } from '../../connectors/conformance/conformance.run.js';
 import { TEST_DATA_KEY } from '../../lib/envelope.test-helpers.js';
 import { PG_URL } from '../../pipelines/store/store.test-helpers.js';
@@ -177,4 +179,19 @@ export function counted(items: string[]): string {
   const n = new Map<string, number>();
   for (const i of items) n.set(i, (n.get(i) ?? 0) + 1);
   return [...n].map(([k, v]) => (v > 1 ? `${k} x${v}` : k)).join(', ');
+}
+
+/** Every key (`<form>/<REF>`) in the published CSV files of the file drop `drop`, one entry per record; checks each file whole against its manifest. */
+export function droppedKeys(drop: string, form: string): string[] {
+  if (!existsSync(drop)) return [];
+  const keys: string[] = [];
+  for (const name of readdirSync(drop).filter((n) => n.endsWith('.csv') && !n.startsWith('.'))) {
+    const bytes = readFileSync(join(drop, name));
+    const manifest = JSON.parse(readFileSync(join(drop, `${name}.manifest.json`), 'utf8')) as { sha256: string; records: number };
+    expect(createHash('sha256').update(bytes).digest('hex'), `${name} whole`).toBe(manifest.sha256);
+    const rows = parse(bytes, { columns: true }) as { REF: string }[];
+    expect(rows, `${name}: as many records as its manifest says`).toHaveLength(manifest.records);
+    keys.push(...rows.map((r) => `${form}/${r.REF}`));
+  }
+  return keys;
 }
