@@ -112,10 +112,49 @@ describe('buildSteps', () => {
       { click: { role: 'link', text: 'Leave' } },
       { frame: { selector: 'frame[name="main"]', steps: [{ capture: { selector: '#ref' } }] } },
     ]);
-    expect(built.notes).toContain('another prompt was answered after click at button "Add again": the dialogs rule answers every prompt alike; add a text: to each rule to tell them apart');
+    expect(built.notes).toContain('another prompt was answered differently after click at button "Add again", and its message cannot be told apart from the one after click at button "Add note": the first answer is kept; add a match: to the target\'s dialogs to tell them apart');
     const yaml = stepsYaml(built);
     expect(yaml).toContain('dialogs:\n  - on: prompt\n    then: accept\n    answer: "{{SURNAME}}"');
     for (const c of CANARIES) expect(yaml.includes(c), 'a citizen value is written in clear').toBe(false);
+  });
+
+  it('tells prompts apart by words of their messages that show no citizen data, the longest first, one rule per message', () => {
+    const events = [
+      ev({ kind: 'click', loc: [{ role: 'button', text: 'Add note' }] }),
+      ev({ kind: 'dialog', dialogType: 'prompt', accepted: true, answer: 'OKONKWO-BRIGHT', message: 'Surname of OKONKWO-BRIGHT as on the licence?' }),
+      ev({ kind: 'click', loc: [{ role: 'button', text: 'Add reason' }] }),
+      ev({ kind: 'dialog', dialogType: 'prompt', accepted: true, answer: 'ADAEZE', message: 'Reason for the change (M1 1AE)?' }),
+      ev({ kind: 'click', loc: [{ role: 'button', text: 'Again' }] }),
+      ev({ kind: 'dialog', dialogType: 'prompt', accepted: true, answer: 'OKONKWO-BRIGHT', message: 'Surname of OKONKWO-BRIGHT as on the licence?' }),
+      ev({ kind: 'click', loc: [{ role: 'button', text: 'Reference' }] }),
+      ev({ kind: 'dialog', dialogType: 'prompt', accepted: true, answer: 'QX7Y2ABC', message: 'OKONKWO-BRIGHT' }),
+    ];
+    const built = buildSteps({ start: '/', events, popups: [], reference: { selector: '#ref' } }, vocab(), new Set());
+    expect(built.dialogs).toEqual([
+      { on: 'prompt', text: 'Reason for the change', then: 'accept', answer: '{{FORENAMES}}' },
+      { on: 'prompt', text: 'as on the licence', then: 'accept', answer: '{{SURNAME}}' },
+      { on: 'prompt', then: 'accept', answer: '{{REF}}' },
+    ]);
+    expect(built.steps.slice(1, -1)).toEqual(['Add note', 'Add reason', 'Again', 'Reference'].map((text) => ({ click: { role: 'button', text } })));
+    expect(built.notes.filter((n) => n.includes('prompt'))).toEqual([
+      'a prompt was answered after click at button "Add note": a dialogs rule answers it (rekey record --pipeline-out adds it to the target\'s dialogs)',
+      'a prompt was answered after click at button "Add reason": a dialogs rule answers it (rekey record --pipeline-out adds it to the target\'s dialogs)',
+      'a prompt was answered after click at button "Reference": a dialogs rule answers it (rekey record --pipeline-out adds it to the target\'s dialogs); no words of its message may be written (it has none, or they may be citizen data), so the rule has no text: and answers every prompt no other rule answers',
+    ]);
+    const yaml = stepsYaml(built);
+    for (const c of CANARIES) expect(yaml.includes(c), 'a citizen value is written in clear').toBe(false);
+  });
+
+  it('puts the longer of two overlapping prompt texts first, so that each message finds its own rule', () => {
+    const events = [
+      ev({ kind: 'click', loc: [{ role: 'button', text: 'One' }] }),
+      ev({ kind: 'dialog', dialogType: 'prompt', accepted: true, answer: 'ADAEZE', message: 'Reason for the change of name?' }),
+      ev({ kind: 'click', loc: [{ role: 'button', text: 'Two' }] }),
+      ev({ kind: 'dialog', dialogType: 'prompt', accepted: true, answer: 'OKONKWO-BRIGHT', message: 'Reason for the change of name? Give the name' }),
+    ];
+    const built = buildSteps({ start: '/', events, popups: [], reference: { selector: '#ref' } }, vocab(), new Set());
+    expect(built.dialogs.map((r) => r.text)).toEqual(['Reason for the change of name? Give the name', 'Reason for the change of name']);
+    expect(built.notes).not.toContain(expect.stringContaining('is answered by the rule for'));
   });
 
   it('finds an element by structure when its every name shows citizen data, and writes a password never', () => {

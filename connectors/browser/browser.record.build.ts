@@ -60,6 +60,7 @@ class Builder {
   private readonly notes: string[] = [];
   private withheld = 0;
   private readonly dialogs: NonNullable<BrowserConfig['dialogs']> = [];
+  private readonly prompts: Prompt[] = [];
   private readonly byPage = new Map<number, RecordedEvent[]>();
   private readonly opened = new Map<RecordedEvent, number>();
 
@@ -88,6 +89,7 @@ class Builder {
     else this.notes.push('no reference is captured: add a capture step (or record with --until SELECTOR) so that rekey records the legacy reference');
     const unused = this.values.unused().filter((f) => !JSON.stringify(steps).includes(`{{${f}}}`));
     if (unused.length) this.notes.push(`fields of the mapped record no step keys: ${unused.join(', ')} (empty in this submission, or keyed on a screen the clerk did not fill)`);
+    this.dialogs.push(...promptRules(this.prompts, this.notes));
     return { steps, notes: this.notes, withheld: this.withheld, dialogs: this.dialogs };
   }
 
@@ -121,20 +123,27 @@ class Builder {
     return out;
   }
 
-  /** A prompt answered: the first becomes a `dialogs` rule answering prompts with its answer (templated), later ones are noted; true when a rule answers it. */
+  /** A prompt answered: kept for a `dialogs` rule answering it with its answer (templated), told apart from other prompts by words of its message; true when a rule will answer it. */
   private prompt(e: RecordedEvent, what: string): boolean {
     if (e.answer === undefined) {
       this.notes.push(`a prompt was answered after ${what}, its answer unseen: it is accepted with its default text`);
       return false;
     }
-    if (this.dialogs.length) {
-      this.notes.push(`another prompt was answered after ${what}: the dialogs rule answers every prompt alike; add a text: to each rule to tell them apart`);
-      return true;
-    }
-    const t = this.typed(e, e.answer, { label: 'a prompt' });
-    this.dialogs.push({ on: 'prompt', then: 'accept', answer: t.text });
-    this.notes.push(`a prompt was answered after ${what}: a dialogs rule answers it (rekey record --pipeline-out adds it to the target's dialogs)`);
+    const answer = this.typed(e, e.answer, { label: 'a prompt' }).text;
+    const message = e.message ?? '';
+    this.prompts.push({ what, answer, message, ...optional('text', this.wordsOf(message)) });
     return true;
+  }
+
+  /** The longest run of a dialog message's words that shows no citizen data (three characters or more), or undefined. */
+  private wordsOf(message: string): string | undefined {
+    const t = this.values.template(message, { typed: false });
+    if (t.withheld) return undefined;
+    return t.text
+      .split(/\{\{[A-Za-z0-9_]+\}\}/)
+      .map((s) => s.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, ''))
+      .filter((s) => s.length >= 3)
+      .sort((a, b) => b.length - a.length)[0];
   }
 
   private step(e: RecordedEvent): Step | undefined {
@@ -235,4 +244,52 @@ function append(steps: Step[], step: Step): void {
     return;
   }
   steps.push(step);
+}
+
+/** A prompt the clerk answered: after what, the answer (templated), its message (in memory only) and the words that may name it in a rule. */
+interface Prompt {
+  what: string;
+  answer: string;
+  message: string;
+  text?: string;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/**
+ * The `dialogs` rules answering the prompts met: one prompt, one rule for
+ * every prompt; several, one rule per message (by the longest words of it
+ * that show no citizen data, the longest first, so that each message finds
+ * its own rule first), then one rule without text for prompts whose message
+ * has no such words. Whatever cannot be told apart is noted.
+ */
+function promptRules(prompts: Prompt[], notes: string[]): NonNullable<BrowserConfig['dialogs']> {
+  const added = (p: Prompt) => `a prompt was answered after ${p.what}: a dialogs rule answers it (rekey record --pipeline-out adds it to the target's dialogs)`;
+  if (prompts.length === 1) {
+    notes.push(added(prompts[0]!));
+    return [{ on: 'prompt', then: 'accept', answer: prompts[0]!.answer }];
+  }
+  const byText = new Map<string, Prompt>();
+  let rest: Prompt | undefined;
+  for (const p of prompts) {
+    const first = p.text === undefined ? rest : byText.get(p.text.toLowerCase());
+    if (!first) {
+      if (p.text === undefined) rest = p;
+      else byText.set(p.text.toLowerCase(), p);
+      notes.push(p.text === undefined ? `${added(p)}; no words of its message may be written (it has none, or they may be citizen data), so the rule has no text: and answers every prompt no other rule answers` : added(p));
+    } else if (first.answer !== p.answer) {
+      notes.push(`another prompt was answered differently after ${p.what}, and its message cannot be told apart from the one after ${first.what}: the first answer is kept; add a match: to the target's dialogs to tell them apart`);
+    }
+  }
+  const rules: NonNullable<BrowserConfig['dialogs']> = [...byText.values()]
+    .sort((a, b) => b.text!.length - a.text!.length)
+    .map((p) => ({ on: 'prompt' as const, text: p.text!, then: 'accept' as const, answer: p.answer }));
+  if (rest) rules.push({ on: 'prompt', then: 'accept', answer: rest.answer });
+  for (const p of prompts) {
+    const rule = rules.find((r) => r.text === undefined || p.message.toLowerCase().includes(r.text.toLowerCase()));
+    if (rule && rule.answer !== p.answer) notes.push(`the prompt after ${p.what} is answered by the rule for "${rule.text ?? 'any prompt'}", not with its own answer: add a match: to the target's dialogs to tell them apart`);
+  }
+  return rules;
 }

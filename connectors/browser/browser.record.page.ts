@@ -40,6 +40,8 @@ export interface PageEvent {
   accepted?: boolean;
   /** A prompt's answer, when it was answered. */
   answer?: string;
+  /** A dialog's message: the legacy app's words, which may quote citizen data (never written as it stands). */
+  message?: string;
 }
 
 /** The binding the script reports through. */
@@ -162,7 +164,7 @@ export const RECORD_SCRIPT = String.raw`(() => {
     window[k] = function (...args) {
       flush();
       const r = original.apply(this, args);
-      const e = { kind: 'dialog', dialogType: k, accepted: k === 'confirm' ? r === true : k === 'prompt' ? r !== null : true };
+      const e = { kind: 'dialog', dialogType: k, accepted: k === 'confirm' ? r === true : k === 'prompt' ? r !== null : true, message: String(args[0] === undefined ? '' : args[0]) };
       if (k === 'prompt' && r !== null) e.answer = String(r);
       send(e);
       return r;
