@@ -9,7 +9,10 @@
  * long form, `npm run test:long`), the recorded
  * one among them, into a fresh copy of the app: each exactly once. Then a
  * frameset of the test's own (a form in a named frame, a field with no
- * label, a confirm answered by the recorder) is recorded and replayed.
+ * label, a confirm answered by the recorder) is recorded and replayed; and
+ * recorded again in a headed Chromium (on the machine's display, else an
+ * Xvfb of the test's own) with two different prompts, which the recorder
+ * tells apart by their words.
  */
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -27,10 +30,15 @@ import { recordSteps, pipelineWithSteps } from '../../runner/commands/record.com
 import { DEFAULT_USER, startLegacyApp, type LegacyApp } from '../../fixtures/legacy-app/legacy-app.js';
 import { exportRows, manySubmissions } from '../../fixtures/legacy-app/legacy-app.submissions.js';
 import { findChromium } from './chromium.js';
+import { DialogRules } from './browser.dialogs.js';
+import { parseTemplate, renderTemplate } from './browser.template.js';
+import { noDisplay, openDisplay } from './display.test-helpers.js';
 import { textsOf } from './browser.record.values.js';
 import { sized } from '../../lib/test-tier.test-helpers.js';
 
 const chromium = findChromium();
+/** Why the headed recording cannot run here, or undefined. */
+const noHeaded = findChromium(undefined, true) ? noDisplay() : 'no Chromium that can show a window (Debian\'s chromium)';
 /** Submissions the recorded steps key: 12 in the bounded run, 50 in the long form; REKEY_RECORD_SUBMISSIONS overrides. */
 const COUNT = sized(12, 50, process.env.REKEY_RECORD_SUBMISSIONS);
 const MAPPING = join(root, 'examples/mappings/browser-change-of-address.yaml');
@@ -175,28 +183,8 @@ describe.skipIf(!chromium)(`rekey record${chromium ? '' : ' (skipped: no Chromiu
   }, 180_000 + COUNT * 12_000);
 
   it('records inside a frameset: the frame by name, a field without a label by name, a confirm the recorder answers; the steps replay', async () => {
-    const posted: URLSearchParams[] = [];
-    const server: Server = createServer((req, res) => {
-      const html = (b: string) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>Old</title></head>${b}</html>`);
-      if (req.url === '/') return html('<frameset cols="20%,80%"><frame name="nav" src="/nav"><frame name="main" src="/form"></frameset>');
-      if (req.url === '/nav') return html('<body><a href="/form" target="main">New</a></body>');
-      if (req.url === '/form') {
-        return html(`<body><form method="post" action="/save" onsubmit="return confirm('Sure?')"><table><tr><td>Licence</td><td><input name="drv"></td></tr>
-<tr><td><label for="sn">Surname</label></td><td><input id="sn" name="sn"></td></tr><tr><td>Office</td><td><input name="office"></td></tr></table><input type="submit" value="Store"></form></body>`);
-      }
-      if (req.url === '/save') {
-        let body = '';
-        req.on('data', (c: Buffer) => (body += c.toString()));
-        req.on('end', () => {
-          posted.push(new URLSearchParams(body));
-          html(`<body><p>Stored as <b id="ref">R-${posted.length}</b></p></body>`);
-        });
-        return;
-      }
-      res.writeHead(404).end();
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { server, posted, base } = await framesetApp(`<form method="post" action="/save" onsubmit="return confirm('Sure?')"><table><tr><td>Licence</td><td><input name="drv"></td></tr>
+<tr><td><label for="sn">Surname</label></td><td><input id="sn" name="sn"></td></tr><tr><td>Office</td><td><input name="office"></td></tr></table><input type="submit" value="Store"></form>`);
     try {
       const rec = mapping.map(subs[1]).record as Record<string, string>;
       const recorded = await recordSteps(pipeline, { submission: join(dir, 'submissions.ndjson'), record: 2, start: `${base}/`, headed: false, dialogs: 'accept', literal: ['DVLA SWANSEA'] }, async (r) => {
@@ -241,4 +229,94 @@ describe.skipIf(!chromium)(`rekey record${chromium ? '' : ' (skipped: no Chromiu
       server.close();
     }
   }, 120_000);
+  it.skipIf(noHeaded)(`records in a headed Chromium${noHeaded ? ` (skipped: ${noHeaded})` : ''}: two prompts told apart by their words, each answered by its own rule on replay`, async () => {
+    const { server, posted, base } = await framesetApp(`<form method="post" action="/save" onsubmit="return confirm('Store this case?')"><table><tr><td>Surname</td><td><input name="sn"></td></tr></table>
+<input type="hidden" name="drv"><input type="hidden" name="office">
+<button type="button" onclick="var v = prompt('Licence number as printed on the card?'); if (v !== null) this.form.drv.value = v">Add licence</button>
+<button type="button" onclick="var v = prompt('Office that handles ' + this.form.sn.value + ', in capitals?'); if (v !== null) this.form.office.value = v">Add office</button>
+<input type="submit" value="Store"></form>`);
+    const display = await openDisplay();
+    try {
+      process.env.DISPLAY = display.display;
+      const rec = mapping.map(subs[1]).record as Record<string, string>;
+      let agent = '';
+      const recorded = await recordSteps(pipeline, { submission: join(dir, 'submissions.ndjson'), record: 2, start: `${base}/`, literal: ['DVLA SWANSEA'] }, async (r) => {
+        agent = await r.page.evaluate(() => navigator.userAgent);
+        const answers = [rec.DRIVER_NO!, 'DVLA SWANSEA'];
+        r.page.on('dialog', (d) => void (d.type() === 'prompt' ? d.accept(answers.shift()) : d.accept()));
+        const main = r.page.frameLocator('frame[name="main"]');
+        await main.locator('input[name="sn"]').fill(rec.SURNAME!);
+        await main.getByRole('button', { name: 'Add licence' }).click();
+        await main.getByRole('button', { name: 'Add office' }).click();
+        await main.getByRole('button', { name: 'Store' }).click();
+        await main.locator('#ref').waitFor();
+        r.stop();
+      });
+      delete process.env.DISPLAY;
+      expect(agent).toContain('Chrome/');
+      expect(agent, 'the recording browser is headed').not.toContain('Headless');
+      expect(Object.fromEntries(posted[0]!)).toEqual({ sn: rec.SURNAME, drv: rec.DRIVER_NO, office: 'DVLA SWANSEA' });
+      expect(recorded.dialogs).toEqual([
+        { on: 'prompt', text: 'Licence number as printed on the card', then: 'accept', answer: '{{DRIVER_NO}}' },
+        { on: 'prompt', text: 'Office that handles', then: 'accept', answer: 'DVLA SWANSEA' },
+      ]);
+      expect(recorded.steps).toEqual([
+        { goto: `${base}/` },
+        {
+          frame: {
+            selector: 'frame[name="main"]',
+            steps: [
+              { fill: { name: 'sn', value: '{{SURNAME}}' } },
+              { click: { role: 'button', text: 'Add licence' } },
+              { click: { role: 'button', text: 'Add office' } },
+              { dialog: 'accept' },
+              { click: { role: 'button', text: 'Store' } },
+            ],
+          },
+        },
+      ]);
+      for (const v of [rec.DRIVER_NO!, rec.SURNAME!]) for (const w of [recorded.yaml, ...recorded.notes]) expect(w.includes(v), 'a citizen value is written in clear').toBe(false);
+
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        const other = mapping.map(subs[2]).record;
+        const watch = new PageWatch(page);
+        watch.rules = new DialogRules(recorded.dialogs);
+        watch.render = (t) => renderTemplate(parseTemplate(t), (n) => other[n]);
+        const steps: Step[] = [...recorded.steps, { frame: { selector: 'frame[name="main"]', steps: [{ waitFor: { selector: '#ref' } }] } }];
+        await runSteps(steps, watch, { baseUrl: base, baseDir: dir, timeout: 8000, lookup: (n) => other[n], capture: () => undefined, screenshot: () => Promise.resolve(undefined) });
+      } finally {
+        await browser.close();
+      }
+      expect(Object.fromEntries(posted[1]!)).toEqual({ sn: mapping.map(subs[2]).record.SURNAME, drv: mapping.map(subs[2]).record.DRIVER_NO, office: 'DVLA SWANSEA' });
+    } finally {
+      delete process.env.DISPLAY;
+      server.close();
+      await display.close();
+    }
+  }, 120_000);
 });
+
+/** A frameset of the test's own: a menu frame and `form` (a form's HTML) in the frame named main; a post to /save is kept in `posted` and answered with a reference in `#ref`. */
+async function framesetApp(form: string): Promise<{ server: Server; posted: URLSearchParams[]; base: string }> {
+  const posted: URLSearchParams[] = [];
+  const server: Server = createServer((req, res) => {
+    const html = (b: string) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>Old</title></head>${b}</html>`);
+    if (req.url === '/') return html('<frameset cols="20%,80%"><frame name="nav" src="/nav"><frame name="main" src="/form"></frameset>');
+    if (req.url === '/nav') return html('<body><a href="/form" target="main">New</a></body>');
+    if (req.url === '/form') return html(`<body>${form}</body>`);
+    if (req.url === '/save') {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        posted.push(new URLSearchParams(body));
+        html(`<body><p>Stored as <b id="ref">R-${posted.length}</b></p></body>`);
+      });
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, posted, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}

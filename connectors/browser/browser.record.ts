@@ -64,9 +64,9 @@ export class StepRecorder {
 
   /** Launches Chromium, signs in (when the config has `login`), opens the form's first page and starts recording. Throws `BROWSER_LAUNCH` when Chromium cannot run. */
   static async open(opts: RecordOptions): Promise<StepRecorder> {
-    const executablePath = findChromium(opts.config.executablePath);
-    if (!executablePath) throw new ConnectorFailure(BrowserErrors.LAUNCH, 'no Chromium found: install Debian\'s chromium or set executablePath');
     const headless = !(opts.headed ?? Boolean(process.env.DISPLAY));
+    const executablePath = findChromium(opts.config.executablePath, !headless);
+    if (!executablePath) throw new ConnectorFailure(BrowserErrors.LAUNCH, `no Chromium found${headless ? '' : ' that can show a window (chromium-headless-shell cannot)'}: install Debian's chromium or set executablePath`);
     const pw = load('playwright') as typeof import('playwright');
     const browser = await pw.chromium.launch({ executablePath, headless, args: CHROMIUM_ARGS }).catch((e: unknown) => {
       throw new ConnectorFailure(BrowserErrors.LAUNCH, `Chromium at ${executablePath} did not start${headless ? '' : ' with a window (try --headless)'}: ${(e as Error).message.split('\n')[0]}`, { cause: e });

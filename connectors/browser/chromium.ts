@@ -1,8 +1,8 @@
 /**
  * Which Chromium to run: a configured path, else Playwright's own download
  * where one is installed, else Debian's chromium-headless-shell (faster
- * per form), else Debian's full chromium. Launch flags fit running as root
- * and offline.
+ * per form; headless only), else Debian's full chromium. Launch flags fit
+ * running as root and offline.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -18,8 +18,11 @@ function chromium(): BrowserType {
 /** Debian's Chromium binaries, in order of preference. */
 export const SYSTEM_CHROMIUMS = ['/usr/bin/chromium-headless-shell', '/usr/bin/chromium'] as const;
 
-/** The Chromium executable to use, or undefined when none is installed. */
-export function findChromium(configured?: string): string | undefined {
+/** Debian's Chromium that can open a window: the headless shell cannot. */
+export const SYSTEM_CHROMIUM_WITH_WINDOW = '/usr/bin/chromium';
+
+/** The Chromium executable to use, or undefined when none is installed; `headed`: one that can show a window (never the headless shell). */
+export function findChromium(configured?: string, headed = false): string | undefined {
   if (configured) return configured;
   try {
     const own = chromium().executablePath();
@@ -27,7 +30,7 @@ export function findChromium(configured?: string): string | undefined {
   } catch {
     /* Playwright has no browser of its own here */
   }
-  return SYSTEM_CHROMIUMS.find((p) => existsSync(p));
+  return SYSTEM_CHROMIUMS.find((p) => existsSync(p) && (!headed || p === SYSTEM_CHROMIUM_WITH_WINDOW));
 }
 
 /** Flags for a headless Chromium as root, offline, with no background traffic. */
