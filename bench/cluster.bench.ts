@@ -16,7 +16,6 @@
  * submission once. Rounds: REKEY_BENCH_CLUSTER_ROUNDS (default 1), the
  * runner counts alternated within each.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,33 +25,16 @@ import { stringify } from 'yaml';
 import { makeSubmissions } from './data.js';
 import { repoRoot, type Figure } from './mapping.bench.js';
 import { serverCpuClock } from './cpu.js';
+import { rekeyRun } from './rekey-process.js';
 
 const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 const PG_URL = process.env.REKEY_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-/** A fixed data key, so runs are comparable (never a real one). */
-const BENCH_DATA_KEY = 'b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4';
 
 /** CPU seconds of the children this process has reaped (cutime + cstime of /proc/self/stat). */
 function reapedChildrenCpu(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[13]) + Number(fields[14])) / 100;
-}
-
-/** `rekey run --json` on `file`; resolves with its exit code and output. */
-function rekeyRun(dir: string, state: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(repoRoot(), 'dist/runner/main.js'), 'run', '--json', '--state', state, join(dir, 'pipeline.yaml')], {
-      cwd: dir,
-      env: { ...process.env, REKEY_DATA_KEY: BENCH_DATA_KEY, REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', REKEY_LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** One timed run of `runners` processes over `records` due submissions; throws unless the legacy table holds each once. */

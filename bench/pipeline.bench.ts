@@ -49,7 +49,8 @@ export async function writeInput(dir: string, total: number): Promise<string> {
   return file;
 }
 
-function pipelineDir(base: string, name: string, input: string): string {
+/** Writes `base`/`name`.yaml, a pipeline of `input` through the 12-field mapping into a SQLite legacy table (`base`/`name`.legacy.sqlite, table LEGACY, created by `name`.sql), batches of 2,000; returns its path. */
+export function pipelineDir(base: string, name: string, input: string): string {
   writeFileSync(join(base, `${name}.sql`), `CREATE TABLE LEGACY (CASE_ID INTEGER PRIMARY KEY AUTOINCREMENT, SUBMISSION_KEY TEXT NOT NULL UNIQUE, ${FIELDS.map((f) => `${f} TEXT`).join(', ')});\n`);
   writeFileSync(
     join(base, `${name}.yaml`),
