@@ -14,6 +14,7 @@
  * (the Chromium processes), sampled from /proc; CPU: the machine's busy share
  * over the run, from /proc/stat.
  */
+import { procMemory } from './rekey-process.js';
 import { benchPassOptions } from './pass-options.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,15 +56,6 @@ function cpuTicks(): { busy: number; total: number } {
   return { busy: total - n[3]! - n[4]!, total };
 }
 
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /** RSS of this process and all its descendants (bytes). */
 function treeRss(): number {
   const children = new Map<number, number[]>();
@@ -81,7 +73,7 @@ function treeRss(): number {
   const todo = [process.pid];
   while (todo.length) {
     const pid = todo.pop()!;
-    total += rssOf(pid);
+    total += procMemory(pid, 'VmRSS');
     todo.push(...(children.get(pid) ?? []));
   }
   return total;

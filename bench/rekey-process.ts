@@ -21,10 +21,10 @@ export interface RekeyExit {
   peakRssBytes?: number;
 }
 
-/** The peak resident memory of process `pid` so far (bytes), or 0 when it is gone. */
-function peakRss(pid: number): number {
+/** A memory figure of process `pid` from /proc (`VmRSS` now, `VmHWM` its peak so far), in bytes; 0 when the process is gone. */
+export function procMemory(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
   } catch {
     return 0;
@@ -42,7 +42,7 @@ export function rekeyRun(dir: string, state: string, env: Record<string, string>
     let stdout = '';
     let stderr = '';
     let peak = 0;
-    const poll = opts.peakRss && child.pid !== undefined ? setInterval(() => (peak = Math.max(peak, peakRss(child.pid!))), 200) : undefined;
+    const poll = opts.peakRss && child.pid !== undefined ? setInterval(() => (peak = Math.max(peak, procMemory(child.pid!, 'VmHWM'))), 200) : undefined;
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('exit', (code) => {

@@ -24,9 +24,8 @@ import { rekey, root, TEST_PII_KEY_HEX } from '../../runner/cli.test-helpers.js'
 import { pipelineWithSteps, recordSteps } from '../../runner/commands/record.command.js';
 import { FRAMES_USER, startLegacyFrames, type LegacyFrames } from '../../fixtures/legacy-frames/legacy-frames.js';
 import { filesHolding, FRAMES_MAPPING, framesCanary, framesConfig, framesSubmission, perReference } from './browser.frames.test-helpers.js';
-import { findChromium, launchChromium } from './chromium.js';
-import { DialogRules } from './browser.dialogs.js';
-import { PageWatch, runSteps } from './browser.steps.js';
+import { findChromium } from './chromium.js';
+import { replayRecorded } from './browser.record.test-helpers.js';
 import { sized } from '../../lib/test-tier.test-helpers.js';
 
 const chromium = findChromium();
@@ -186,17 +185,7 @@ describe.skipIf(!chromium)(`rekey record in a frameset app${chromium ? '' : ' (s
       ]);
       expect(await pipelineWithSteps(pipeline, recorded.steps, recorded.dialogs)).toContain('answer: DVLA SWANSEA');
 
-      const browser = await launchChromium();
-      try {
-        const page = await browser.newPage();
-        const other = mapping.map(subs[2]).record;
-        const watch = new PageWatch(page);
-        watch.rules = new DialogRules(recorded.dialogs);
-        await runSteps(recorded.steps, watch, { baseUrl: base, baseDir: dir, timeout: 8000, lookup: (n) => other[n], capture: () => undefined, screenshot: () => Promise.resolve(undefined) });
-        watch.check();
-      } finally {
-        await browser.close();
-      }
+      await replayRecorded(recorded.steps, recorded.dialogs, mapping.map(subs[2]).record, base, dir);
       expect(posted.map((p) => Object.fromEntries(p))[1]).toEqual({ vrm: mapping.map(subs[2]).record.VRM, office: 'DVLA SWANSEA' });
     } finally {
       server.close();

@@ -17,8 +17,6 @@
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { launchChromium } from './chromium.js';
-import { PageWatch, runSteps } from './browser.steps.js';
 import type { Step } from './browser.config.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +28,7 @@ import { recordSteps, pipelineWithSteps } from '../../runner/commands/record.com
 import { DEFAULT_USER, startLegacyApp, type LegacyApp } from '../../fixtures/legacy-app/legacy-app.js';
 import { exportRows, manySubmissions } from '../../fixtures/legacy-app/legacy-app.submissions.js';
 import { findChromium } from './chromium.js';
-import { DialogRules } from './browser.dialogs.js';
-import { parseTemplate, renderTemplate } from './browser.template.js';
+import { replayRecorded } from './browser.record.test-helpers.js';
 import { noDisplay, openDisplay } from './display.test-helpers.js';
 import { textsOf } from './browser.record.values.js';
 import { sized } from '../../lib/test-tier.test-helpers.js';
@@ -214,15 +211,7 @@ describe.skipIf(!chromium)(`rekey record${chromium ? '' : ' (skipped: no Chromiu
       ]);
       for (const v of [rec.DRIVER_NO!, rec.SURNAME!]) expect(recorded.yaml.includes(v)).toBe(false);
 
-      const browser = await launchChromium();
-      try {
-        const page = await browser.newPage();
-        const other = mapping.map(subs[2]).record;
-        const steps: Step[] = [...recorded.steps, { frame: { selector: 'frame[name="main"]', steps: [{ waitFor: { selector: '#ref' } }] } }];
-        await runSteps(steps, new PageWatch(page), { baseUrl: base, baseDir: dir, timeout: 8000, lookup: (n) => other[n], capture: () => undefined, screenshot: () => Promise.resolve(undefined) });
-      } finally {
-        await browser.close();
-      }
+      await replayRecorded(withRefShown(recorded.steps), recorded.dialogs, mapping.map(subs[2]).record, base, dir);
       expect(posted).toHaveLength(2);
       expect(Object.fromEntries(posted[1]!)).toEqual({ drv: mapping.map(subs[2]).record.DRIVER_NO, sn: mapping.map(subs[2]).record.SURNAME, office: 'DVLA SWANSEA' });
     } finally {
@@ -277,18 +266,7 @@ describe.skipIf(!chromium)(`rekey record${chromium ? '' : ' (skipped: no Chromiu
       ]);
       for (const v of [rec.DRIVER_NO!, rec.SURNAME!]) for (const w of [recorded.yaml, ...recorded.notes]) expect(w.includes(v), 'a citizen value is written in clear').toBe(false);
 
-      const browser = await launchChromium();
-      try {
-        const page = await browser.newPage();
-        const other = mapping.map(subs[2]).record;
-        const watch = new PageWatch(page);
-        watch.rules = new DialogRules(recorded.dialogs);
-        watch.render = (t) => renderTemplate(parseTemplate(t), (n) => other[n]);
-        const steps: Step[] = [...recorded.steps, { frame: { selector: 'frame[name="main"]', steps: [{ waitFor: { selector: '#ref' } }] } }];
-        await runSteps(steps, watch, { baseUrl: base, baseDir: dir, timeout: 8000, lookup: (n) => other[n], capture: () => undefined, screenshot: () => Promise.resolve(undefined) });
-      } finally {
-        await browser.close();
-      }
+      await replayRecorded(withRefShown(recorded.steps), recorded.dialogs, mapping.map(subs[2]).record, base, dir);
       expect(Object.fromEntries(posted[1]!)).toEqual({ sn: mapping.map(subs[2]).record.SURNAME, drv: mapping.map(subs[2]).record.DRIVER_NO, office: 'DVLA SWANSEA' });
     } finally {
       delete process.env.DISPLAY;
@@ -297,6 +275,11 @@ describe.skipIf(!chromium)(`rekey record${chromium ? '' : ' (skipped: no Chromiu
     }
   }, 120_000);
 });
+
+/** `steps`, then a wait in the main frame for the reference the frameset app shows once it has saved. */
+function withRefShown(steps: Step[]): Step[] {
+  return [...steps, { frame: { selector: 'frame[name="main"]', steps: [{ waitFor: { selector: '#ref' } }] } }];
+}
 
 /** A frameset of the test's own: a menu frame and `form` (a form's HTML) in the frame named main; a post to /save is kept in `posted` and answered with a reference in `#ref`. */
 async function framesetApp(form: string): Promise<{ server: Server; posted: URLSearchParams[]; base: string }> {
