@@ -26,7 +26,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   console: () => consoleBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
   routes: () => routesBench(Number(process.env.REKEY_BENCH_RECORDS ?? 100_000)),
   cluster: () => clusterBench(Number(process.env.REKEY_BENCH_RECORDS ?? 20_000)),
-  rss: () => rssBench((process.env.REKEY_BENCH_RSS_SIZES ?? '200000,1000000').split(',').map(Number)),
+  rss: () => rssBench((process.env.REKEY_BENCH_RSS_SIZES ?? '200000,1000000').split(',').map(Number), Number(process.env.REKEY_BENCH_RSS_WORKERS ?? 2)),
   browser: () => browserBench(Number(process.env.REKEY_BENCH_FORMS ?? 40), (process.env.REKEY_BENCH_CONTEXTS ?? '1,2,4,8').split(',').map(Number)),
 };
 
