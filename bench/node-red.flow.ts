@@ -16,7 +16,7 @@ export interface FlowPlan {
   input: string;
   /** The SQLite file the flow creates and fills (table LEGACY). */
   db: string;
-  /** Written (atomically) when the last batch has committed, or when a node fails. */
+  /** Written (atomically) when a node first fails, and when the last batch has committed (then still the first failure, if any). */
   marker: string;
   /** The legacy columns after SUBMISSION_KEY, as bench/mapping-12.yaml names them. */
   fields: readonly string[];
@@ -86,7 +86,7 @@ return null;
 function settings(dir: string, plan: FlowPlan): string {
   return `const fs = require('node:fs');
 const marker = ${JSON.stringify(plan.marker)};
-let t0, c0, pragmas, startedAt;
+let t0, c0, pragmas, startedAt, failed;
 const write = (o) => { fs.writeFileSync(marker + '.tmp', JSON.stringify(o)); fs.renameSync(marker + '.tmp', marker); };
 module.exports = {
   userDir: ${JSON.stringify(dir)},
@@ -101,9 +101,9 @@ module.exports = {
       done(rows) {
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         const c = process.cpuUsage(c0);
-        write({ seconds, cpuMicros: c.user + c.system, rows, startedAt, pragmas });
+        write(failed === undefined ? { seconds, cpuMicros: c.user + c.system, rows, startedAt, pragmas } : { error: failed });
       },
-      fail(error) { if (!fs.existsSync(marker)) write({ error: String(error) }); },
+      fail(error) { if (failed === undefined) { failed = String(error); write({ error: failed }); } },
     },
   },
 };
