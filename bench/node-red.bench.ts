@@ -143,16 +143,20 @@ export async function nodeRedBench(total = 100_000): Promise<Record<string, unkn
     const input = await writeInput(base, total);
     const nodeRed: NodeRedFigure[] = [];
     const rekey: Figure[] = [];
+    const nodeRedRuns: string[] = [];
     let n = 0;
     for (let i = 0; i < rounds; i++) {
       for (const who of ['nodered', 'rekey', 'rekey', 'nodered'] as const) {
         const name = `${who}${++n}`;
-        if (who === 'nodered') nodeRed.push(await nodeRedRun(install, base, name, input, total));
+        if (who === 'nodered') {
+          nodeRed.push(await nodeRedRun(install, base, name, input, total));
+          nodeRedRuns.push(name);
+        }
         else rekey.push(await withLedger(base, name, input, total, 2));
         checkOnce(legacyDb(base, name), total, name);
       }
     }
-    const rows = Object.fromEntries(nodeRed.map((f) => f.name.split(' ')[0]!).map((name) => [name, compareRows(legacyDb(base, name), legacyDb(base, 'rekey2'))]));
+    const rows = Object.fromEntries(nodeRedRuns.map((name) => [name, compareRows(legacyDb(base, name), legacyDb(base, 'rekey2'))]));
     const loadAfter = loadavg();
     const rate = (fs: Figure[]) => median(fs.map((f) => f.perSecond));
     const cpu = (fs: Figure[]) => median(fs.map((f) => f.cpuMicrosPerRecord!));
