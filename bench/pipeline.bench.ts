@@ -34,7 +34,8 @@ import { repoRoot, type Figure } from './mapping.bench.js';
 import { cpuClock } from './cpu.js';
 import { routesBench } from './routes.bench.js';
 
-const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
+/** The legacy table's 12 mapped columns (bench/mapping-12.yaml's fields), after CASE_ID and SUBMISSION_KEY. */
+export const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 
 /** Writes `total` fixture-shaped submissions (unique references) to `dir`/submissions.ndjson and returns its path. */
 export async function writeInput(dir: string, total: number): Promise<string> {
@@ -104,7 +105,7 @@ function timedCodec(codec: BodyCodec, clock: SealClock): BodyCodec {
 }
 
 /** A run's figure, with the main thread's own CPU time per record (the thread that serves the ledger). */
-type LedgerFigure = Figure & { mainThreadCpuMicrosPerRecord: number };
+export type LedgerFigure = Figure & { mainThreadCpuMicrosPerRecord: number };
 
 /** Where a run keeps its state: SQLite in the run's folder unless `stateUrl` names another store; `countTriggers: false` drops migration 0016's triggers first. */
 interface StateChoice {
@@ -112,7 +113,15 @@ interface StateChoice {
   countTriggers?: boolean;
 }
 
-async function withLedger(base: string, name: string, input: string, total: number, threads: number, bodies: Bodies = 'sealed', clock?: SealClock, state: StateChoice = {}): Promise<LedgerFigure> {
+/**
+ * One pass over `input` with the ledger and audit log, mapping on `threads`
+ * worker threads (0: the main thread), into the SQLite target's table
+ * LEGACY in `base`/`name`.legacy.sqlite (key column SUBMISSION_KEY, the
+ * ledger key `form_name/submission_reference`); state in
+ * `base`/`name`.state.sqlite unless `state` says otherwise. Throws unless
+ * all `total` submissions were delivered.
+ */
+export async function withLedger(base: string, name: string, input: string, total: number, threads: number, bodies: Bodies = 'sealed', clock?: SealClock, state: StateChoice = {}): Promise<LedgerFigure> {
   const loaded = await loadPipelineFile(pipelineDir(base, name, input));
   if (!loaded.pipeline) throw new Error(loaded.problems.map((p) => p.message).join('\n'));
   const runtime = await openRuntime(state.stateUrl ?? `sqlite:${join(base, `${name}.state.sqlite`)}`);

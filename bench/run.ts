@@ -1,6 +1,7 @@
 /**
  * `npm run bench [name...]`: runs the benchmarks and prints their figures and
- * ratios as JSON and as a table. Names: the keys of BENCHES below.
+ * ratios as JSON and as a table. Names: the keys of BENCHES below; with
+ * none, all but those in ON_DEMAND.
  */
 import { mappingBench, type Figure } from './mapping.bench.js';
 import { pipelineBench } from './pipeline.bench.js';
@@ -14,6 +15,7 @@ import { consoleBench } from './console.bench.js';
 import { routesBench } from './routes.bench.js';
 import { clusterBench } from './cluster.bench.js';
 import { rssBench } from './rss.bench.js';
+import { nodeRedBench } from './node-red.bench.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   mapping: () => mappingBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
@@ -25,15 +27,19 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'sqlite-drivers': () => sqliteDriversBench(Number(process.env.REKEY_BENCH_RECORDS ?? 200_000)),
   console: () => consoleBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
   routes: () => routesBench(Number(process.env.REKEY_BENCH_RECORDS ?? 100_000)),
+  'node-red': () => nodeRedBench(Number(process.env.REKEY_BENCH_RECORDS ?? 100_000)),
   cluster: () => clusterBench(Number(process.env.REKEY_BENCH_RECORDS ?? 20_000)),
   rss: () => rssBench((process.env.REKEY_BENCH_RSS_SIZES ?? '200000,1000000').split(',').map(Number), Number(process.env.REKEY_BENCH_RSS_WORKERS ?? 2)),
   browser: () => browserBench(Number(process.env.REKEY_BENCH_FORMS ?? 40), (process.env.REKEY_BENCH_CONTEXTS ?? '1,2,4,8').split(',').map(Number)),
 };
 
+/** Run only when named: they install software of their own (the Node-RED peer benchmark). */
+const ON_DEMAND = new Set(['node-red']);
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-GB');
 
 async function main(): Promise<void> {
-  const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES);
+  const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(BENCHES).filter((n) => !ON_DEMAND.has(n));
   for (const name of names) {
     const bench = BENCHES[name];
     if (!bench) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(', ')}`);
