@@ -2,9 +2,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { Console } from 'node:console';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { TEST_DATA_KEY } from '../lib/envelope.test-helpers.js';
 
 /** The repository root. */
@@ -39,11 +40,14 @@ interface BuiltCli {
 let built: Promise<BuiltCli> | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
+/** Node's own loader (require of an ES module), not the test runner's: dist/ is loaded as `node dist/runner/main.js` loads it, untransformed. */
+const nodeRequire = createRequire(import.meta.url);
+
 /** Loads the built CLI once, registering what `main.js` registers at start. */
 function loadBuilt(): Promise<BuiltCli> {
   built ??= (async () => {
-    const cli = (await import(pathToFileURL(join(root, 'dist/runner/cli.js')).href)) as BuiltCli;
-    const logging = (await import(pathToFileURL(join(root, 'dist/runner/logging.js')).href)) as typeof import('./logging.js');
+    const cli = nodeRequire(join(root, 'dist/runner/cli.js')) as BuiltCli;
+    const logging = nodeRequire(join(root, 'dist/runner/logging.js')) as typeof import('./logging.js');
     logging.logTransactionFailures(() => logging.createLogger());
     return cli;
   })();
@@ -120,6 +124,19 @@ async function runInProcess(args: string[], cwd: string, env: Record<string, str
     for (const k of Object.keys(process.env)) if (!(k in saved.env)) delete process.env[k];
     Object.assign(process.env, saved.env);
   }
+}
+
+/** The commands that run pipelines or stay up: worker threads, signal handlers, a logger of their own. */
+const PROCESS_COMMANDS = new Set(['run', 'serve', 'record', 'console']);
+
+/**
+ * Runs `rekey args` as `rekey()` does (same arguments, environment and
+ * result): `run`, `serve`, `record` and `console` as a process of their
+ * own, every other command through `rekeyInProcess`.
+ */
+export function rekeyCli(args: string[], cwd = root, env: Record<string, string> = {}): Promise<Run> {
+  const command = args.find((a) => !a.startsWith('-'));
+  return command !== undefined && PROCESS_COMMANDS.has(command) ? rekey(args, cwd, env) : rekeyInProcess(args, cwd, env);
 }
 
 /** How a `rekey run` process ended. */
