@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rekey } from '../runner/cli.test-helpers.js';
+import { rekeyCli as rekey } from '../runner/cli.test-helpers.js';
 
 const mappings = ['change-of-address', 'vehicle-keeper-change', 'provisional-licence'];
 

@@ -4,7 +4,7 @@
  * CSV export (question texts, no ids) to the same records as the JSON.
  */
 import { describe, expect, it } from 'vitest';
-import { rekey } from '../runner/cli.test-helpers.js';
+import { rekeyCli as rekey } from '../runner/cli.test-helpers.js';
 
 const offices = ['driving-licence', 'passport', 'council-tax', 'notify'].map((o) => `examples/mappings/report-a-death-${o}`);
 const fixture = 'fixtures/submissions/govuk-forms/report-a-death';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rekey, root } from './cli.test-helpers.js';
+import { rekeyCli as rekey, root } from './cli.test-helpers.js';
 import { COMMAND_NAMES, commandsFor } from './cli.js';
 import { TEST_DATA_KEY } from '../lib/envelope.test-helpers.js';
 
@@ -25,7 +25,7 @@ const goodMapping = [
 const generated = (file: string) =>
   `${file}: this pipeline would run with a data key rekey generated beside the state store (${join(root, '.rekey', 'data.keys')}); anyone who copies that folder can read the citizens' data in it. Set REKEY_DATA_KEY or REKEY_DATA_KEY_FILE to a key kept elsewhere (docs/privacy.md)`;
 
-describe('rekey validate (as a process)', () => {
+describe('rekey validate (the built CLI)', () => {
   it('exits 0 for a valid mapping', async () => {
     const dir = tmp({ 'm.yaml': goodMapping });
     const r = await rekey(['validate', join(dir, 'm.yaml')]);
@@ -99,7 +99,7 @@ describe('rekey validate (as a process)', () => {
   });
 });
 
-describe('rekey preview (as a process)', () => {
+describe('rekey preview (the built CLI)', () => {
   const submissions = [
     { form_name: 'F', submission_reference: 'AB2CD3EF', age: 30, answers: [{ question_id: 'nm', question_text: 'Name', answer_text: 'x', last_name: ' jones ' }] },
     { form_name: 'F', submission_reference: 'GH4JK5LM', age: 12, answers: [] },
@@ -162,7 +162,7 @@ describe('rekey preview (as a process)', () => {
   });
 });
 
-describe('rekey test (as a process)', () => {
+describe('rekey test (the built CLI)', () => {
   it('passes matching cases and reports each difference field by field', async () => {
     const cases = [
       'cases:',

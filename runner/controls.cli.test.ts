@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PipelineCodes } from '../pipelines/pipeline.errors.js';
-import { rekey, root } from './cli.test-helpers.js';
+import { rekeyCli as rekey, root } from './cli.test-helpers.js';
 
 const env = { REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', USER: 'alice' };
 const P = 'change-of-address';
@@ -19,7 +19,7 @@ function example(): string {
   return dir;
 }
 
-describe('rekey pause, resume, passes and run on a paused pipeline (as processes)', () => {
+describe('rekey pause, resume, passes and run on a paused pipeline (the built CLI)', () => {
   it('pauses with a reason, refuses twice, shows it in status, refuses run unless told, resumes, lists passes with triggers', async () => {
     const dir = example();
     const cli = (...args: string[]) => rekey(args, dir, env);

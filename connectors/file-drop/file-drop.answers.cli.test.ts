@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { Ledger } from '../../pipelines/ledger/ledger.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
-import { rekey, root } from '../../runner/cli.test-helpers.js';
+import { rekeyCli as rekey, root } from '../../runner/cli.test-helpers.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
 const PIPELINE = 'examples/pipelines/file-drop-change-of-address.yaml';

@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { rekey, root } from '../../runner/cli.test-helpers.js';
+import { rekeyCli as rekey, root } from '../../runner/cli.test-helpers.js';
 import { querySqlite } from '../conformance/conformance.run.js';
 import { SEALED_FILE_MAGIC } from '../../lib/envelope.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
-import { rekey, root, TEST_PII_KEY_HEX } from '../cli.test-helpers.js';
+import { rekeyCli as rekey, root, TEST_PII_KEY_HEX } from '../cli.test-helpers.js';
 
 const PIPELINE = 'examples/pipelines/change-of-address.yaml';
 const COPIED = [PIPELINE, 'examples/mappings/change-of-address.yaml', 'fixtures/submissions/govuk-forms/change-of-address.ndjson', 'fixtures/legacy/drv_addr_chg.sqlite.sql'];
@@ -11,7 +11,7 @@ const KEY = 'Change the address on your driving licence/CA3HJ7WR';
 /** What the quick start keys for CA3HJ7WR (the mapping upper-cases the surname). */
 const SURNAME = "O'CONNOR";
 
-describe('rekey audit check (as a process, on the quick-start example)', () => {
+describe('rekey audit check (the built CLI, on the quick-start example)', () => {
   let dir: string;
   let state: string;
   const env = { REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, REKEY_LOG_LEVEL: 'warn' };

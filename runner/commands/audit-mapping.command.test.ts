@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { versionOfText } from '../../mappings/version.js';
-import { rekey, root, TEST_PII_KEY_HEX } from '../cli.test-helpers.js';
+import { rekeyCli as rekey, root, TEST_PII_KEY_HEX } from '../cli.test-helpers.js';
 
 const PIPELINE = 'examples/pipelines/change-of-address.yaml';
 const MAPPING = 'examples/mappings/change-of-address.yaml';
@@ -16,7 +16,7 @@ interface Listed {
   versions: { version: string; firstSeen: string; pipelines: string[] }[];
 }
 
-describe('rekey audit mapping and audit diff (as processes, on the quick-start example)', () => {
+describe('rekey audit mapping and audit diff (the built CLI, on the quick-start example)', () => {
   let dir: string;
   let state: string;
   let v1: string;

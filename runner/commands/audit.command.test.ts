@@ -11,10 +11,10 @@ import { Ledger } from '../../pipelines/ledger/ledger.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 import { NO_EXTERNAL_CHECKPOINT } from './audit.command.js';
-import { rekey } from '../cli.test-helpers.js';
+import { rekeyInProcess as rekey } from '../cli.test-helpers.js';
 import { P, seed } from './state.test-helpers.js';
 
-describe('rekey audit (as processes)', () => {
+describe('rekey audit (the built CLI, in process)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-audit-cli-'));
   const url = `sqlite:${join(dir, 'state.sqlite')}`;
   const cli = (...args: string[]) => rekey([...args, '--state', url], dir);
@@ -60,7 +60,7 @@ describe('rekey audit (as processes)', () => {
   });
 });
 
-describe('rekey audit export filters and offline verification (as processes)', () => {
+describe('rekey audit export filters and offline verification (the built CLI, in process)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-audit-export-'));
   const url = `sqlite:${join(dir, 'state.sqlite')}`;
   const keys = join(dir, 'keys');
@@ -282,7 +282,7 @@ describe('rekey audit export filters and offline verification (as processes)', (
   });
 });
 
-describe('rekey audit verify with a verify key: what it proved and what it did not (as processes)', () => {
+describe('rekey audit verify with a verify key: what it proved and what it did not (the built CLI, in process)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-audit-proved-'));
   const url = `sqlite:${join(dir, 'state.sqlite')}`;
   const keys = join(dir, 'keys');

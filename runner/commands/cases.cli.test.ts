@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rekey, TEST_PII_KEY_HEX, type Run } from '../cli.test-helpers.js';
+import { rekeyCli as rekey, TEST_PII_KEY_HEX, type Run } from '../cli.test-helpers.js';
 import { routedPipelineDir } from './cases.test-helpers.js';
 
 const env = { REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, REKEY_LOG_LEVEL: 'warn' };
@@ -16,7 +16,7 @@ interface CaseJson {
   intake: { state: string; error: { code: string } | null } | null;
 }
 
-describe('rekey show and status (as processes) on a pipeline with routes', () => {
+describe('rekey show and status (the built CLI) on a pipeline with routes', () => {
   let dir = '';
   const cli = (...args: string[]): Promise<Run> => rekey([...args, '--state', `sqlite:${join(dir, 'state.sqlite')}`], dir, env);
 

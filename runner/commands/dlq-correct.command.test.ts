@@ -1,5 +1,5 @@
 /**
- * `rekey dlq correct` as a process: corrects a rejected submission (back
+ * `rekey dlq correct`, the built CLI: corrects a rejected submission (back
  * to received, audited `corrected` with keyed hashes), refuses unknown
  * fields and invalid values with their codes, and never prints a value;
  * `rekey show` tells the correction. The flow that delivers it afterwards
@@ -15,13 +15,13 @@ import { Ledger } from '../../pipelines/ledger/ledger.js';
 import { CORRECTED_SURNAME as CORRECTED, CORRECTIONS_MAPPING, correctionsSubmission, ORIGINAL_SURNAME } from '../../pipelines/ledger/corrections.test-helpers.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
-import { rekey, TEST_PII_KEY_HEX } from '../cli.test-helpers.js';
+import { rekeyCli as rekey, TEST_PII_KEY_HEX } from '../cli.test-helpers.js';
 import { parseCorrections } from './dlq.command.js';
 
 const P = 'cases';
 const TOO_LONG = 'QWYXZELBORNEQWYXZELBORNE';
 
-describe('rekey dlq correct (as a process)', () => {
+describe('rekey dlq correct (the built CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-dlq-correct-'));
   const url = `sqlite:${join(dir, 'state.sqlite')}`;
   const cli = (...args: string[]) => rekey([...args, '--state', url], dir, { REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX });

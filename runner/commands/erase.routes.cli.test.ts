@@ -1,14 +1,14 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rekey, TEST_PII_KEY_HEX, type Run } from '../cli.test-helpers.js';
+import { rekeyCli as rekey, TEST_PII_KEY_HEX, type Run } from '../cli.test-helpers.js';
 import { routedPipelineDir } from './cases.test-helpers.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
 
 const env = { REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, REKEY_LOG_LEVEL: 'warn', USER: 'dpo' };
 const KEY = 'Report a death/KJ5AT6RV';
 
-describe('rekey erase (as a process) on a pipeline with routes', () => {
+describe('rekey erase (the built CLI) on a pipeline with routes', () => {
   let dir = '';
   const cli = (...args: string[]): Promise<Run> => rekey([...args, '--state', `sqlite:${join(dir, 'state.sqlite')}`], dir, env);
   /** The lanes and pipeline that hold a body of `key`. */

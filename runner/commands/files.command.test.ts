@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 import { sealedFiles } from '../../pipelines/privacy/sealed-files.js';
 import { openTestStore, TEST_DIALECTS } from '../../pipelines/store/store.test-helpers.js';
-import { rekey } from '../cli.test-helpers.js';
+import { rekeyCli as rekey } from '../cli.test-helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => {

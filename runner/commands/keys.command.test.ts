@@ -7,7 +7,7 @@ import { TEST_DATA_KEY, TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { Ledger } from '../../pipelines/ledger/ledger.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
-import { rekey } from '../cli.test-helpers.js';
+import { rekeyCli as rekey } from '../cli.test-helpers.js';
 import { openRuntime } from '../runtime.js';
 import { P, seed } from './state.test-helpers.js';
 
@@ -19,7 +19,7 @@ const KEYS = ['A', 'B', 'C', 'D', 'E'];
 
 type Raw = { id: number; body: string; kid: string | null; dek: string | null };
 
-describe('rekey keys (as processes)', () => {
+describe('rekey keys (the built CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-keys-cli-'));
   const url = `sqlite:${join(dir, 'state.sqlite')}`;
   const evidence = join(dir, 'evidence.png');

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATA_KEY } from '../../lib/envelope.test-helpers.js';
 import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
-import { rekey, root } from '../cli.test-helpers.js';
+import { rekeyCli as rekey, root } from '../cli.test-helpers.js';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { Ledger } from '../../pipelines/ledger/ledger.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
@@ -22,7 +22,7 @@ const pipelineFile = (retention: string) =>
     retention,
   ].join('\n');
 
-describe('purge and erase (as processes)', () => {
+describe('purge and erase (the built CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-retention-cli-'));
   const url = `sqlite:${join(dir, 'state.sqlite')}`;
   const cli = (...args: string[]) => rekey([...args, '--state', url], dir);

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rekey, root, type Run } from '../cli.test-helpers.js';
+import { rekeyCli as rekey, root, type Run } from '../cli.test-helpers.js';
 import { copyQuickStart, QUICK_START, QUICK_START_SUBMISSIONS } from '../quick-start.test-helpers.js';
 
 const P = 'change-of-address';
@@ -39,7 +39,7 @@ function badSubmissions(n: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-describe('run summaries list what a run rejected (as processes)', () => {
+describe('run summaries list what a run rejected (the built CLI)', () => {
   const quick = copyQuickStart();
   const many = copyQuickStart();
   let first: Run;

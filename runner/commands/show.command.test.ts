@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
-import { rekey, root, TEST_PII_KEY_HEX, type Run } from '../cli.test-helpers.js';
+import { rekey, rekeyInProcess, root, TEST_PII_KEY_HEX, type Run } from '../cli.test-helpers.js';
 import { copyQuickStart, QUICK_START, quickStartCanaries } from '../quick-start.test-helpers.js';
 
 const P = 'change-of-address';
@@ -23,10 +23,11 @@ function golden(name: string, text: string): void {
 
 const canaries = quickStartCanaries;
 
-describe('rekey show (as a process) on the quick start', () => {
+describe('rekey show (the built CLI, in process) on the quick start', () => {
   let dir = '';
   let version = '';
-  const cli = (...args: string[]): Promise<Run> => rekey(args, dir, env);
+  const cli = (...args: string[]): Promise<Run> => rekeyInProcess(args, dir, env);
+  const runQuickStart = (): Promise<Run> => rekey(['run', QUICK_START], dir, env);
   /** `text` with what varies from run to run replaced by placeholders. */
   const stable = (text: string) =>
     text
@@ -39,9 +40,9 @@ describe('rekey show (as a process) on the quick start', () => {
 
   beforeAll(async () => {
     dir = copyQuickStart('rekey-show-');
-    const run = await cli('run', QUICK_START);
+    const run = await runQuickStart();
     expect(run.code).toBe(1);
-    const again = await cli('run', QUICK_START);
+    const again = await runQuickStart();
     expect(again.code).toBe(0);
     version = (JSON.parse((await cli('show', P, 'CA3HJ7WR', '--json')).stdout) as { mappingVersion: string }).mappingVersion;
     expect(version).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -111,13 +112,14 @@ describe('rekey show (as a process) on the quick start', () => {
   });
 });
 
-describe('commands that name one submission take any reference (as processes, on the quick start)', () => {
+describe('commands that name one submission take any reference (the built CLI, in process, on the quick start run by a process)', () => {
   let dir = '';
-  const cli = (...args: string[]): Promise<Run> => rekey(args, dir, env);
+  const cli = (...args: string[]): Promise<Run> => rekeyInProcess(args, dir, env);
+  const runQuickStart = (): Promise<Run> => rekey(['run', QUICK_START], dir, env);
 
   beforeAll(async () => {
     dir = copyQuickStart('rekey-refs-');
-    expect((await cli('run', QUICK_START)).code).toBe(1);
+    expect((await runQuickStart()).code).toBe(1);
   }, 60_000);
 
   it('dlq show finds CA3HJ7WR, and lists the matches of an ambiguous prefix with exit 1', async () => {

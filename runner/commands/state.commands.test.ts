@@ -2,11 +2,11 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rekey, root } from '../cli.test-helpers.js';
+import { rekeyCli as rekey, root } from '../cli.test-helpers.js';
 import { P, seed } from './state.test-helpers.js';
 import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 
-describe('state commands (as processes)', () => {
+describe('state commands (the built CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-state-cli-'));
   const url = `sqlite:${join(dir, 'state.sqlite')}`;
   const cli = (...args: string[]) => rekey([...args, '--state', url], dir);

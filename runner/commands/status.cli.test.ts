@@ -1,9 +1,9 @@
-/** `rekey status NAME` for a pipeline the state store does not know, as a process. */
+/** `rekey status NAME` for a pipeline the state store does not know, by the built CLI. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rekey } from '../cli.test-helpers.js';
+import { rekeyCli as rekey } from '../cli.test-helpers.js';
 import { P, seed } from './state.test-helpers.js';
 import { PipelineCodes } from '../../pipelines/pipeline.errors.js';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';

@@ -9,7 +9,7 @@ import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { pausePipeline, pipelineControl } from '../../pipelines/ledger/controls.js';
 import { connectorState } from '../../pipelines/store/connector-state.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
-import { rekey } from '../cli.test-helpers.js';
+import { rekeyCli as rekey } from '../cli.test-helpers.js';
 
 const P = 'browser-drift';
 const STEPS: Step[] = [{ goto: '/cases/new' }, { fill: { label: 'Surname', value: '{{SURNAME}}' } }, { click: { role: 'button', text: 'Continue' } }];
@@ -40,7 +40,7 @@ async function seeded(): Promise<{ dir: string; url: string; report: DriftReport
   return { dir, url, report };
 }
 
-describe('rekey steps review (as a process)', () => {
+describe('rekey steps review (the built CLI)', () => {
   it('shows the change and the proposal, writes it to edit, refuses invalid edits, approves edited steps (audited) and resumes', async () => {
     const { dir, url, report } = await seeded();
     const cli = (...args: string[]) => rekey(['steps', 'review', P, '--state', url, ...args], dir, { USER: 'alice' });

@@ -1,9 +1,9 @@
-/** `rekey test` as a process: which cases file it runs, and what it makes of a faulty one. */
+/** `rekey test`, the built CLI: which cases file it runs, and what it makes of a faulty one. */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rekey, root } from '../cli.test-helpers.js';
+import { rekeyCli as rekey, root } from '../cli.test-helpers.js';
 
 function tmp(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'rekey-test-cli-'));
