@@ -103,7 +103,9 @@ export class DriftGuard {
    * inside frames and popups too), checking each page (a popup's in the
    * popup) before its first element step; resolves to the prints taken of pages
    * with none stored yet (hand them to {@link keep} once the form
-   * succeeded). Throws as the steps do, or `BROWSER_SCREEN_CHANGED`
+   * succeeded). Throws as the steps do, `BROWSER_TIMEOUT` (retried) when a
+   * page with a stored print shows none of the elements its steps use (it
+   * did not load: no screen to compare), or `BROWSER_SCREEN_CHANGED`
    * (fatal) on drift.
    */
   async run(env: StepEnv, ctx: Ctx, form: (steps: Step[], beforeStep: (path: string, watch: PageWatch) => Promise<void>) => Promise<void>): Promise<PagePrint[]> {
@@ -116,6 +118,11 @@ export class DriftGuard {
       const print = await takePrint(watch.page, plan, env, env.timeout, (p) => watch.guard(p));
       const before = await this.stored(plan.page, ctx.state);
       if (!before) return void fresh.push(print);
+      if (print.fields.every((f) => !f.found)) {
+        // Not one field of the page came: a page still loading, an error page or one navigated elsewhere, not a changed screen.
+        if (await expiredIn(watch.page, env.expired)) throw new SessionExpired(plan.popup ? 'the session expired (in a popup)' : 'the session expired');
+        throw new ConnectorFailure(BrowserErrors.TIMEOUT, `page ${plan.page + 1} of the form showed none of the elements its steps use within ${Math.round(env.timeout / 1000)} s`);
+      }
       const changes = compare(before, print);
       if (changes.length) {
         if (await expiredIn(watch.page, env.expired)) throw new SessionExpired(plan.popup ? 'the session expired (in a popup)' : 'the session expired');

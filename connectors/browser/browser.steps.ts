@@ -209,6 +209,8 @@ async function runStep(step: Step, watch: PageWatch, env: StepEnv, scope: Scope,
     await runSteps(f.steps, watch, env, inner, at);
   } else if ('popup' in step) {
     const opened = page.waitForEvent('popup', t(step.popup.open));
+    // The click may fail first (the page closed under it); the wait's own failure then has no one awaiting it.
+    opened.catch(() => undefined);
     await g(locate(scope, step.popup.open, env).click(t(step.popup.open)));
     const popup = await g(opened);
     const inner = watch.child(popup);
