@@ -131,7 +131,8 @@ class Builder {
     }
     const answer = this.typed(e, e.answer, { label: 'a prompt' }).text;
     const message = e.message ?? '';
-    this.prompts.push({ what, answer, message, ...optional('text', this.wordsOf(message)) });
+    const text = this.wordsOf(message);
+    this.prompts.push({ what, answer, message, ...(text !== undefined && { text }) });
     return true;
   }
 
@@ -252,10 +253,6 @@ interface Prompt {
   answer: string;
   message: string;
   text?: string;
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 /**
