@@ -22,12 +22,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sequelize } from 'sequelize';
 import { stringify } from 'yaml';
-import { makeSubmissions } from './data.js';
+import { FIELDS, makeSubmissions } from './data.js';
 import { repoRoot, type Figure } from './mapping.bench.js';
 import { serverCpuClock } from './cpu.js';
 import { rekeyRun } from './rekey-process.js';
 
-const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 const PG_URL = process.env.REKEY_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** CPU seconds of the children this process has reaped (cutime + cstime of /proc/self/stat). */

@@ -20,6 +20,9 @@ function rng(seed: number): () => number {
 const pad = (n: number) => String(n).padStart(2, '0');
 
 /** `n` distinct submissions of the change-of-address shape, the same for the same seed; references count from `offset`. */
+/** The columns of bench/mapping-12.yaml's record, in its order: every benchmark's legacy table has these (and the submission key). */
+export const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
+
 export function makeSubmissions(n: number, seed = 42, offset = 0): object[] {
   const r = rng(seed);
   const pick = <T>(a: T[]) => a[Math.floor(r() * a.length)]!;

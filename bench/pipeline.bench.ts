@@ -29,13 +29,12 @@ import { mappingOptions } from '../runner/commands/run.command.js';
 import { hasChunks } from '../pipelines/flow/chunks.js';
 import type { MappedRecord } from '../connectors/connector.types.js';
 import type { MapResult } from '../mappings/index.js';
-import { makeSubmissions } from './data.js';
+import { FIELDS, makeSubmissions } from './data.js';
 import { repoRoot, type Figure } from './mapping.bench.js';
 import { cpuClock } from './cpu.js';
 import { routesBench } from './routes.bench.js';
 
 /** The legacy table's 12 mapped columns (bench/mapping-12.yaml's fields), after CASE_ID and SUBMISSION_KEY. */
-export const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 
 /** Writes `total` fixture-shaped submissions (unique references) to `dir`/submissions.ndjson and returns its path. */
 export async function writeInput(dir: string, total: number): Promise<string> {

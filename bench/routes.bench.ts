@@ -14,6 +14,7 @@
  * into the lanes, then each lane's delivery pass (timed at the ledger's
  * `startRun`, which the reading and each lane's pass call first).
  */
+import { FIELDS } from './data.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,6 @@ import { writeInput } from './pipeline.bench.js';
 import { repoRoot, type Figure } from './mapping.bench.js';
 import { cpuClock } from './cpu.js';
 
-const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 
 /** A routed run's figure, with the time of its reading and of each lane's delivery pass. */
 type RoutedFigure = Figure & { phases: Record<string, number> };

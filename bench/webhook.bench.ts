@@ -8,6 +8,7 @@
  * submissions per second and p50/p99 latency of each, and checks that the
  * ledger holds exactly the accepted submissions.
  */
+import { FIELDS } from './data.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,6 @@ import { repoRoot, type Figure } from './mapping.bench.js';
 import type { LoadOptions, LoadResult } from './webhook-load.js';
 
 const SECRET = 'bench-webhook-signing-secret-0123456789';
-const FIELDS = ['REF', 'SURNAME', 'FORENAMES', 'TITLE', 'DOB', 'LICENCE', 'ADDR1', 'TOWN', 'POSTCODE', 'MOVED', 'WELSH', 'RECEIVED'];
 
 /** A figure with the latency of its requests. */
 export interface LatencyFigure extends Figure {
