@@ -12,15 +12,30 @@ import { compileMapping, parseMapping, MappingInvalidError, type LoadedMapping, 
 /**
  * Reads, checks and compiles the mapping at `path`. Never throws for a
  * problem in the user's files: each is returned with file, line and column.
+ *
+ * With `checked`, the version (`sha256:...`) a caller already checked in
+ * full (a worker thread is handed the version the main thread loaded), the
+ * file is first read without the check against the mapping's schema; that
+ * reading is used only when it compiles to exactly `checked`, and
+ * otherwise the file is read again with every check.
  */
-export async function loadMappingFile(path: string): Promise<LoadedMapping> {
+export async function loadMappingFile(path: string, checked?: string): Promise<LoadedMapping> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
     return { problems: [fileProblem(path, `cannot read the mapping: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)] };
   }
-  const parsed = parseMapping(path, text);
+  if (checked !== undefined) {
+    const trusted = await compileText(path, text, true).catch(() => undefined);
+    if (trusted?.compiled?.version === checked) return trusted;
+  }
+  return compileText(path, text, false);
+}
+
+/** Parses (with or without the schema check) and compiles a mapping's text, reading its related files. */
+async function compileText(path: string, text: string, skipSchema: boolean): Promise<LoadedMapping> {
+  const parsed = parseMapping(path, text, { skipSchema });
   if (!parsed.spec) return { problems: parsed.problems };
   const dir = dirname(path);
   const readRelated = (rel: string): string | undefined => {

@@ -1,6 +1,7 @@
 /**
  * A mapping worker: loads and compiles each mapping once per thread (again
- * when the caller expects another version of it) and each chunk parser
+ * when the caller expects another version of it; a version the caller
+ * already checked is not checked against the schema again) and each chunk parser
  * the chunks name, then parses, keys, hashes and maps whole chunks,
  * answering in text.
  */
@@ -11,8 +12,9 @@ import type { BodiesResult, BodiesTask, ChunkResult, ChunkTask } from '../../pip
 
 const mappings = new Map<string, Promise<CompiledMapping>>();
 
-function compile(file: string): Promise<CompiledMapping> {
-  const m = loadMappingFile(file).then((l) => {
+/** Compiles `file`; with `checked`, the version the caller checked in full, without checking it against the schema again when it still is that version. */
+function compile(file: string, checked?: string): Promise<CompiledMapping> {
+  const m = loadMappingFile(file, checked).then((l) => {
     if (!l.compiled) throw new Error(`mapping ${file} has problems: ${l.problems.map((p) => p.message).join('; ')}`);
     return l.compiled;
   });
@@ -22,9 +24,9 @@ function compile(file: string): Promise<CompiledMapping> {
 }
 
 async function mappingFor(task: ChunkTask | BodiesTask): Promise<CompiledMapping> {
-  let m = await (mappings.get(task.mappingFile) ?? compile(task.mappingFile));
+  let m = await (mappings.get(task.mappingFile) ?? compile(task.mappingFile, task.mappingVersion));
   if (task.mappingVersion !== undefined && m.version !== task.mappingVersion) {
-    m = await compile(task.mappingFile);
+    m = await compile(task.mappingFile, task.mappingVersion);
     if (m.version !== task.mappingVersion) throw new Error(`mapping ${task.mappingFile} changed while running (${task.mappingVersion} expected, ${m.version} on disk)`);
   }
   return m;
