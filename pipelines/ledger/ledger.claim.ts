@@ -114,11 +114,23 @@ export async function leaseOwners(store: StateStore, pipeline: string): Promise<
  * heartbeat of a runner that is alive and still working on them) and
  * resolves to how many rows it extended. A lease another runner has taken
  * over is not `owner`'s any more and is left alone.
+ *
+ * On PostgreSQL a row that another transaction holds locked is skipped
+ * (`SKIP LOCKED`), never waited for: it is being moved on right now, most
+ * often by the same runner recording its outcome, which locks its rows in
+ * its batch's order while a heartbeat would lock them in the table's. When
+ * the heartbeat waited, the two could deadlock and PostgreSQL aborted the
+ * recording, which stopped the run. A row still leased afterwards is
+ * extended by the next heartbeat, well before its lease runs out.
  */
 export async function renewLeases(store: StateStore, pipeline: string, owner: string, leaseMs: number, now: Date): Promise<number> {
   const until = iso(new Date(now.getTime() + leaseMs));
+  if (store.dialect === 'postgres') {
+    const sql = `WITH mine AS (SELECT pipeline, key FROM ledger WHERE ${LEASED} FOR UPDATE SKIP LOCKED)
+      UPDATE ledger AS l SET lease_until = $3 FROM mine WHERE l.pipeline = mine.pipeline AND l.key = mine.key RETURNING l.key`;
+    return (await store.select(sql, [pipeline, owner, until])).length;
+  }
   const sql = `UPDATE ledger SET lease_until = $3 WHERE ${LEASED}`;
-  if (store.dialect === 'postgres') return (await store.select(`${sql} RETURNING key`, [pipeline, owner, until])).length;
   return store.transaction(async (t) => {
     const [row] = await store.select<{ n: number }>(`SELECT COUNT(*) AS n FROM ledger WHERE ${LEASED}`, [pipeline, owner], t);
     await store.exec(sql, [pipeline, owner, until], t);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../audit/audit-log.js';
 import { openStateStore, type StateStore } from '../store/state-store.js';
-import { openTestStore, TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
+import { openTestStore, pgSkipReason, TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
 import { Ledger } from './ledger.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 
@@ -48,5 +48,34 @@ describe.each(TEST_DIALECTS)('two runners on one %s state store', (dialect) => {
     expect(verified).toMatchObject({ ok: true });
     const keys = await a.store.select<{ n: number | string }>("SELECT COUNT(*) AS n FROM audit_keys k JOIN ledger l ON l.id = k.ledger_id WHERE l.key LIKE 'same-%'");
     expect(Number(keys[0]?.n)).toBe(20 * 20);
+  });
+});
+
+describe.skipIf(pgSkipReason !== null)('a runner’s heartbeat on PostgreSQL', () => {
+  let ts: TestStore | undefined;
+  let other: StateStore | undefined;
+  afterEach(async () => {
+    await other?.close();
+    await ts?.dispose();
+  });
+
+  it('skips rows another transaction holds locked instead of waiting, so it cannot deadlock with the recording of outcomes', async () => {
+    ts = await openTestStore('postgres');
+    other = await openStateStore(ts.url);
+    const ledger = new Ledger(ts.store, new AuditLog(ts.store), TEST_KEYS);
+    await ledger.receive('p', null, items('k', 3), 'runner:a:1');
+    expect(await ledger.claim('p', 'runner:a:1', 3, 60_000)).toHaveLength(3);
+    // As the recording of a batch does: its rows locked one by one in the batch's order, here k2 and k1 first, k0 last.
+    const lock = (key: string, t: Parameters<Parameters<StateStore['transaction']>[0]>[0]) => other!.select('SELECT key FROM ledger WHERE pipeline = $1 AND key = $2 FOR UPDATE', ['p', key], t);
+    const renewed = await other.transaction(async (t) => {
+      await lock('k2', t);
+      await lock('k1', t);
+      // A heartbeat that waited for k1 and k2 would never return here (and had it locked k0 first, the next lock would deadlock).
+      const n = await ledger.renew('p', 'runner:a:1', 120_000);
+      await lock('k0', t);
+      return n;
+    });
+    expect(renewed).toBe(1);
+    expect(await ledger.renew('p', 'runner:a:1', 120_000)).toBe(3);
   });
 });
