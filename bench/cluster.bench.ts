@@ -15,6 +15,12 @@
  * server's (`cpu.ts`). Each run checks the legacy table holds every
  * submission once. Rounds: REKEY_BENCH_CLUSTER_ROUNDS (default 1), the
  * runner counts alternated within each.
+ *
+ * A runner's start (loading, its worker threads, connecting, the store's
+ * checks) is priced too: each count also runs with nothing due, and that
+ * run's CPU and seconds are taken off to give the cost of the work itself
+ * (`workCpuMicrosPerRecord`, and the rate over the time left,
+ * `workPerSecond`), which is what a cluster of long-running runners pays.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,8 +42,11 @@ function reapedChildrenCpu(): number {
   return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
-/** One timed run of `runners` processes over `records` due submissions; throws unless the legacy table holds each once. */
-async function clusterRun(runners: number, records: number, batch: number, concurrency: number): Promise<Figure> {
+/** A timed run's figure, with the runners' own CPU in seconds. */
+type ClusterFigure = Figure & { runnerCpuSeconds: number };
+
+/** One timed run of `runners` processes over `records` due submissions (0: nothing due, to price their start); throws unless the legacy table holds each once. */
+async function clusterRun(runners: number, records: number, batch: number, concurrency: number): Promise<ClusterFigure> {
   const schema = `rekey_bench_${randomBytes(4).toString('hex')}`;
   const db = new Sequelize(PG_URL, { logging: false });
   const dir = mkdtempSync(join(tmpdir(), 'rekey-bench-cluster-'));
@@ -73,12 +82,13 @@ async function clusterRun(runners: number, records: number, batch: number, concu
     if (row?.n !== records || row.k !== records) throw new Error(`the legacy table holds ${row?.n} rows (${row?.k} keys), not ${records}`);
     const delivered = exits.map((e) => (JSON.parse(e.stdout) as { delivered: number }).delivered);
     return {
-      name: `runners=${runners} (delivered ${delivered.join('/')})`,
+      name: `runners=${runners} (${records ? `delivered ${delivered.join('/')}` : 'nothing due: start only'})`,
       records,
       seconds,
       perSecond: records / seconds,
-      cpuMicrosPerRecord: (cpu * 1e6) / records,
-      ...(serverCpu !== undefined && { serverCpuMicrosPerRecord: serverCpu }),
+      ...(records > 0 && { cpuMicrosPerRecord: (cpu * 1e6) / records }),
+      runnerCpuSeconds: cpu,
+      ...(serverCpu !== undefined && { serverCpuMicrosPerRecord: records ? serverCpu : undefined }),
     };
   } finally {
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
@@ -87,18 +97,38 @@ async function clusterRun(runners: number, records: number, batch: number, concu
   }
 }
 
-/** Runs 1, 2 and 3 runners (or REKEY_BENCH_RUNNERS) over `records` due submissions each; ratios against one runner. */
+const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+
+/**
+ * Runs 1, 2 and 3 runners (or REKEY_BENCH_RUNNERS) over `records` due
+ * submissions each, and each count with nothing due; ratios against one
+ * runner, start included (`ratios`) and of the work alone (`workRatios`),
+ * with each count's work CPU per submission (`work`).
+ */
 export async function clusterBench(records = 20_000): Promise<Record<string, unknown>> {
   const counts = (process.env.REKEY_BENCH_RUNNERS ?? '1,2,3').split(',').map(Number);
   const rounds = Number(process.env.REKEY_BENCH_CLUSTER_ROUNDS ?? 1);
   const batch = Number(process.env.REKEY_BENCH_BATCH ?? 500);
   const concurrency = Number(process.env.REKEY_BENCH_CONCURRENCY ?? 3);
-  const figures: Figure[] = [];
-  for (let r = 0; r < rounds; r++) for (const n of counts) figures.push(await clusterRun(n, records, batch, concurrency));
-  const rate = (n: number) => {
-    const of = figures.filter((f) => f.name.startsWith(`runners=${n} `));
-    return of.reduce((a, f) => a + f.perSecond, 0) / of.length;
-  };
-  const ratios = Object.fromEntries(counts.filter((n) => n !== 1).map((n) => [`${n}RunnersOverOne`, rate(n) / rate(1)]));
-  return { records, batch, concurrency, rounds, figures, ratios };
+  const figures: ClusterFigure[] = [];
+  const starts: ClusterFigure[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const n of counts) {
+      figures.push(await clusterRun(n, records, batch, concurrency));
+      starts.push(await clusterRun(n, 0, batch, concurrency));
+    }
+  }
+  const of = (list: ClusterFigure[], n: number) => list.filter((f) => f.name.startsWith(`runners=${n} `));
+  const work = Object.fromEntries(
+    counts.map((n) => {
+      const seconds = mean(of(figures, n).map((f) => f.seconds)) - mean(of(starts, n).map((f) => f.seconds));
+      const cpu = mean(of(figures, n).map((f) => f.runnerCpuSeconds)) - mean(of(starts, n).map((f) => f.runnerCpuSeconds));
+      return [n, { startSeconds: mean(of(starts, n).map((f) => f.seconds)), startCpuSeconds: mean(of(starts, n).map((f) => f.runnerCpuSeconds)), workPerSecond: records / seconds, workCpuMicrosPerRecord: (cpu * 1e6) / records }];
+    }),
+  ) as Record<number, { workPerSecond: number; workCpuMicrosPerRecord: number }>;
+  const rate = (n: number) => mean(of(figures, n).map((f) => f.perSecond));
+  const others = counts.filter((n) => n !== 1);
+  const ratios = Object.fromEntries(others.map((n) => [`${n}RunnersOverOne`, rate(n) / rate(1)]));
+  const workRatios = Object.fromEntries(others.map((n) => [`${n}RunnersOverOne`, work[n]!.workPerSecond / work[1]!.workPerSecond]));
+  return { records, batch, concurrency, rounds, figures: [...figures, ...starts], ratios, work, workRatios };
 }
