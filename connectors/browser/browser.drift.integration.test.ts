@@ -69,7 +69,7 @@ describe.skipIf(!chromium)(`the drift guard in Chromium${chromium ? '' : ' (skip
 
   const target = (name: string) => {
     const cfg = (parse(readFileSync(PIPELINE, 'utf8')) as { target: { config: BrowserConfig } }).target.config;
-    const config: BrowserConfig = { ...cfg, baseUrl: app.url, login: { ...cfg.login!, username: DEFAULT_USER.username, password: DEFAULT_USER.password }, contexts: 2, readBack: undefined, stepTimeoutMs: 10_000, evidence: { folder: 'evidence' } };
+    const config: BrowserConfig = { ...cfg, baseUrl: app.url, login: { ...cfg.login!, username: DEFAULT_USER.username, password: DEFAULT_USER.password }, contexts: 2, readBack: undefined, stepTimeoutMs: 5000, evidence: { folder: 'evidence' } };
     return new BrowserTarget(config, { baseDir: dir, pipeline: name, concurrency: 2, mapping: { name: mapping.spec.name, fields: mapping.spec.fields } });
   };
   const pass = (name: string, items: unknown[]) =>
