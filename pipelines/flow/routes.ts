@@ -6,11 +6,14 @@
  * route whose `when` holds, recorded in that route's lane of the ledger
  * (`<pipeline>~<route>`, its own row, sealed body and audit trail) before
  * the source may let go of it; one no route applies to is recorded in the
- * pipeline's own ledger, rejected with `NO_ROUTE_APPLIES`. Then each route
- * runs a delivery pass of its own over its lane: its mapping, target,
- * batch, limits, window and retries, its claims, leases, dead letters and
- * corrections, exactly as a single-target pipeline. A route that fails
- * does not stop the others.
+ * pipeline's own ledger, rejected with `NO_ROUTE_APPLIES`. Each route runs
+ * a delivery pass of its own over its lane, beside the reading: its
+ * mapping, target, batch, limits, window and retries, its claims, leases,
+ * dead letters and corrections, exactly as a single-target pipeline. What
+ * the reading admits for a route that may write now is mapped, recorded
+ * `delivering` and handed to the route's pass as it is admitted (see
+ * `LaneFeed`); the rest the route claims once the reading is over. A
+ * route that fails does not stop the others.
  *
  * A case is the lanes' rows of one key: complete when every lane holds it
  * delivered, needing attention when one holds it rejected or dead (see
@@ -124,8 +127,10 @@ function caseOutcome(outcomes: ReceiveOutcome[]): ReceiveOutcome {
  * lanes (and a submission no route applies to, rejected, into the
  * pipeline's own ledger), lets the source commit, routes again any the
  * pipeline's ledger holds as received (an operator's `rekey replay` of a
- * NO_ROUTE_APPLIES), then runs each route's delivery pass. Rejects only
- * when reading fails (the run recorded as failed); a route's fatal error is
+ * NO_ROUTE_APPLIES), while the routes told at once deliver beside it, and
+ * lets their passes deliver what else is due; then the routes that wait.
+ * Rejects only when reading fails (the run recorded as failed; the routes
+ * deliver what was handed to them, then stop); a route's fatal error is
  * reported in its result, after the other routes ran.
  */
 export async function runRoutedPass(p: RoutedPipeline, ledger: FlowLedger, opts: PassOptions): Promise<RoutedPassResult> {
