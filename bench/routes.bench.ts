@@ -10,9 +10,10 @@
  * the shared work (reading, keying, the case) is done once. Each run checks
  * that every lane holds every submission delivered once, that each legacy
  * table holds one row a submission and that the dropped file holds one record
- * a submission. Each routed figure also says where its time went: reading
- * into the lanes, then each lane's delivery pass (timed at the ledger's
- * `startRun`, which the reading and each lane's pass call first).
+ * a submission. Each routed figure also says where its time went: the
+ * reading, with the routes delivering beside it what it admits for them,
+ * then the routes' delivery passes finishing (timed at the reading's
+ * `finishRun`, the first run of the pass to finish).
  */
 import { FIELDS } from './data.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +33,7 @@ import { repoRoot, type Figure } from './mapping.bench.js';
 import { cpuClock } from './cpu.js';
 
 
-/** A routed run's figure, with the time of its reading and of each lane's delivery pass. */
+/** A routed run's figure, with the time of its reading (the routes delivering beside it) and of what the routes did after it. */
 type RoutedFigure = Figure & { phases: Record<string, number> };
 
 /** The SQL that makes a legacy table (one row a submission, its key unique). */
@@ -64,13 +65,13 @@ function routesOf(name: string, count: 1 | 3): [string, string][] {
   return [first, ['office-b', `{ kind: file-drop, config: { folder: ./${name}.drop, name: "ROUTES_{seq:6}.{ext}", format: { kind: csv } } }`], ['office-c', sqliteTarget(`${name}.c.legacy.sqlite`)]];
 }
 
-/** `ledger` with the time of every `startRun` call noted in `marks` (the reading's, then each lane's pass's). */
+/** `ledger` with the time of every `finishRun` call noted in `marks` (the reading's, then each lane's pass's). */
 function timedLedger(ledger: Ledger, marks: number[]): Ledger {
   return new Proxy(ledger, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
-      if (prop === 'startRun') {
+      if (prop === 'finishRun') {
         return (...args: unknown[]) => {
           marks.push(performance.now());
           return (value as (...a: unknown[]) => unknown).apply(target, args);
@@ -140,11 +141,9 @@ async function routedRun(base: string, name: string, input: string, total: numbe
     else await checkLegacy(join(base, `${name}.${route.slice(-1)}.legacy.sqlite`), total);
   }
   const seconds = (end - t0) / 1000;
-  // marks: the reading's startRun, then each lane's; the reading runs from the start to the first lane's.
-  const bounds = [t0, ...marks.slice(1), end];
-  if (bounds.length !== routes.length + 2) throw new Error(`${name}: ${marks.length} runs started, want ${routes.length + 1}`);
-  const phases: Record<string, number> = { reading: (bounds[1]! - bounds[0]!) / 1000 };
-  routes.forEach(([route], i) => (phases[route] = (bounds[i + 2]! - bounds[i + 1]!) / 1000));
+  // marks: the reading's finishRun, then each lane's (the lanes deliver beside the reading and finish after it).
+  if (marks.length !== routes.length + 1) throw new Error(`${name}: ${marks.length} runs finished, want ${routes.length + 1}`);
+  const phases: Record<string, number> = { reading: (marks[0]! - t0) / 1000, afterReading: (end - marks[0]!) / 1000 };
   return { name: `${name} (${count} route${count === 1 ? '' : 's'}, main thread)`, records: total, seconds, perSecond: total / seconds, cpuMicrosPerRecord, phases };
 }
 

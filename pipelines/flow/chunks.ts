@@ -13,9 +13,9 @@ import type { ByteChunk, Ctx, Source } from '../../connectors/connector.types.js
 import type { MapResult } from '../../mappings/index.js';
 import type { IncomingSubmission, SealedSent } from '../ledger/ledger.types.js';
 import { admit, type Door } from './admission.js';
-import { deliverMapped, mappingError, recordOutcomes, type DeliverCounts, type HeldRecords, type Settling } from './deliver.js';
+import { mappingError, type DeliverCounts, type HeldRecords, type Settling } from './deliver.js';
+import { admittedDelivery } from './admitted.js';
 import type { IngestCounts } from './ingest.js';
-import { paceOf } from './pacer.js';
 import type { BodySeal, ChunkResult } from './chunk.types.js';
 import type { SentDetail } from '../audit/sent-detail.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
@@ -52,7 +52,6 @@ export async function passByChunks(
   held: HeldRecords,
 ): Promise<IngestCounts & DeliverCounts> {
   const counts = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
-  const pacer = paceOf(p, ledger);
   const writeOpen = p.writeAllowed(opts.now?.() ?? new Date());
   const version = p.mapping.version;
   const queue: Promise<{ r: ChunkResult; file: string }>[] = [];
@@ -60,35 +59,9 @@ export async function passByChunks(
   const sealKey = ledger.bodySealKey?.();
   const seal: BodySeal | undefined = sealKey && { pipeline: p.name, kid: sealKey.id, key: new Uint8Array(sealKey.key) };
   const door: Door = { pipeline: p.name, ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash };
-  // Two chains: the target's deliveries, one batch at a time and in order,
-  // and the recording of their outcomes, also in order. Recording batch N
-  // overlaps delivering batch N+1 (the ledger and the target are separate
-  // databases); at most two batches are between the target and the ledger.
-  let targetTail: Promise<unknown> = Promise.resolve();
-  let recordTail: Promise<void> = Promise.resolve();
-  const inFlightBatches: Promise<void>[] = [];
-  const quiet = <T>(x: Promise<T>) => {
-    x.catch(() => undefined);
-    return x;
-  };
-  const deliver = async (fresh: Settling[], results: MapResult[]) => {
-    for (let i = 0; i < fresh.length && !opts.signal.aborted; i += p.batchSize) {
-      if (inFlightBatches.length >= 2) await inFlightBatches.shift();
-      const batch = fresh.slice(i, i + p.batchSize);
-      const mapped = results.slice(i, i + p.batchSize);
-      const delivered = quiet(targetTail.then(() => deliverMapped(p, ledger, runId, batch, mapped, opts, ctx, counts, pacer)));
-      targetTail = delivered;
-      const before = recordTail;
-      recordTail = quiet(
-        delivered.then(async (d) => {
-          await before;
-          if (d) await recordOutcomes(p, ledger, runId, d, opts, counts, held);
-          opts.onProgress?.({ phase: 'reading', read: counts.read, done: counts.delivered + counts.rejected, pending: counts.receivedNew });
-        }),
-      );
-      inFlightBatches.push(recordTail);
-    }
-  };
+  const delivery = admittedDelivery(p, ledger, runId, opts, ctx, counts, held, () =>
+    opts.onProgress?.({ phase: 'reading', read: counts.read, done: counts.delivered + counts.rejected, pending: counts.receivedNew }),
+  );
   const record = async ({ r, file }: { r: ChunkResult; file: string }) => {
     const name = basename(file);
     for (const e of r.errors) opts.log.warn({ pipeline: p.name, line: e.line, code: e.code }, `unreadable record: ${e.message}`);
@@ -120,7 +93,7 @@ export async function passByChunks(
         }
       }
     });
-    await deliver(fresh, freshResults);
+    await delivery.deliver(fresh, freshResults);
   };
   const take = async () => record(await queue.shift()!);
   for await (const chunk of p.source.chunks(ctx)) {
@@ -136,7 +109,6 @@ export async function passByChunks(
     }
     await take();
   }
-  await targetTail;
-  await recordTail;
+  await delivery.drain();
   return counts;
 }

@@ -12,6 +12,7 @@ import { ingest } from './ingest.js';
 import { deliverDue, flushHeld, type HeldRecords } from './deliver.js';
 import { releaseDeadLocalRunners } from './leases.js';
 import { hasChunks, passByChunks } from './chunks.js';
+import { deliverFed, type LaneFeed } from './admitted.js';
 import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
 import type { RunSummary } from '../ledger/ledger.types.js';
 import { errorData, isCoded, type ErrorData } from '../../lib/errors.js';
@@ -27,9 +28,12 @@ export function passFailure(e: unknown): ErrorData {
  * rejects only for fatal errors (the target or store unusable), after
  * releasing this runner's leases so another pass can take the work and
  * recording the run as failed with the error's code (an error without
- * one as `UNEXPECTED_ERROR`).
+ * one as `UNEXPECTED_ERROR`). With `feed`, the pass is a route's of a
+ * routed pass (its source reads nothing): it delivers what the reading
+ * feeds it as the reading admits it, then what is due, unless the reading
+ * failed.
  */
-export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOptions): Promise<PassResult> {
+export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOptions, feed?: LaneFeed): Promise<PassResult> {
   const runId = await ledger.startRun(p.name, opts.actor, p.mapping.version, p.definitionVersion, p.mapping.canonical, opts.trigger);
   const sessions = ledger.sessionSlots?.(p.name, p.concurrency);
   const ctx: Ctx = { log: opts.log.child({ pipeline: p.name, run: runId }), signal: opts.signal, attempt: 1, state: ledger.connectorState(p.name), files: ledger.sealedFiles(p.name), crash: opts.crash, ...(opts.skipUnchanged && { skipUnchanged: true }), ...(sessions && { sessions }) };
@@ -39,6 +43,7 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
   let windowClosedUntil: string | undefined;
   let connected = false;
   let failure: ErrorData | undefined;
+  let readingFailed = false;
   const heartbeat = setInterval(() => {
     ledger.renew(p.name, opts.owner, opts.leaseMs).catch((e: unknown) => ctx.log.error({ err: e }, 'could not renew leases'));
   }, Math.max(1000, Math.floor(opts.leaseMs / 3)));
@@ -57,11 +62,15 @@ export async function runPass(p: FlowPipeline, ledger: FlowLedger, opts: PassOpt
       if (p.writeAllowed(now)) await connect();
       Object.assign(summary, await passByChunks({ ...p, source: p.source }, ledger, runId, opts, ctx, opts.mapChunk, opts.chunksInFlight ?? 4, held));
       if (!opts.signal.aborted) await p.source.commit?.(ctx);
+    } else if (feed) {
+      const { finished, ...fed } = await deliverFed(p, ledger, runId, opts, ctx, feed, held, now, connect);
+      Object.assign(summary, fed);
+      readingFailed = !finished;
     } else Object.assign(summary, await ingest(p, ledger, runId, opts, ctx));
     if (!p.writeAllowed(now)) {
       windowClosedUntil = p.nextWriteTime(now)?.toISOString() ?? 'never';
       ctx.log.info({ next: windowClosedUntil }, 'the legacy system may not be written to now; submissions stay in the ledger');
-    } else if (!opts.signal.aborted) {
+    } else if (!opts.signal.aborted && !readingFailed) {
       if (!connected) await connect();
       const more = await deliverDue(p, ledger, runId, opts, ctx, held);
       for (const k of ['rejected', 'delivered', 'failed', 'dead'] as const) summary[k] += more[k];

@@ -46,21 +46,27 @@ type Counts = Record<RouteName, number>;
  * Hits per point in one uninterrupted run (intake batches of 20, the first
  * holding a Welsh submission): after-receive, once per batch, recorded in
  * every lane it goes to (licensing, welsh when it holds one, drop) in one
- * transaction. The routes then deliver side
- * by side: after-delivering and after-target-commit are hit by licensing
- * (10 batches of 20), welsh (4 of 5) and the drop (10 of 20, and its
- * end-of-run flush) interleaved; the drop's files fill at 50, 100 and 150
- * records.
+ * transaction, already moved to `delivering` and leased to the run for the
+ * routes that deliver it as it is admitted. The routes deliver beside the
+ * reading, side by side: after-delivering and after-target-commit are hit
+ * by licensing (10 batches of 20), welsh (4 of 5) and the drop (10 of 20,
+ * and its end-of-run flush) interleaved with the reading and each other;
+ * the drop's files fill at 50, 100 and 150 records. `lanes`: the rows each
+ * lane held when killed, where the reading's progress at that moment is
+ * fixed (else each lane holds at most its route's submissions).
  */
-const CRASH_AT: { at: string; reached: Partial<Counts>; lanes: Counts }[] = [
-  // Killed reading: the first batch recorded in every lane it goes to at once (one Welsh submission), then the second (one more).
+const CRASH_AT: { at: string; reached: Partial<Counts>; lanes?: Counts }[] = [
+  // Killed reading, before any route delivered what it admitted: the first batch recorded in every lane it goes to at
+  // once (one Welsh submission, recorded delivering), then the second (one more; licensing may have delivered the first
+  // batch meanwhile, the others hold theirs until a batch of their own size is full).
   { at: 'after-receive:1', reached: { licensing: 0, welsh: 0, drop: 0 }, lanes: { licensing: 20, welsh: 1, drop: 19 } },
-  { at: 'after-receive:2', reached: { licensing: 0, welsh: 0, drop: 0 }, lanes: { licensing: 40, welsh: 2, drop: 38 } },
-  // Killed delivering (the routes deliver side by side, so how far the others got varies): a batch marked delivering,
-  // a batch committed at its target with the ledger not told, the drop's second file written but not renamed.
-  { at: 'after-delivering:4', reached: {}, lanes: { licensing: N, welsh: 17, drop: 183 } },
-  { at: 'after-target-commit:12', reached: {}, lanes: { licensing: N, welsh: 17, drop: 183 } },
-  { at: 'file-drop-before-rename:2', reached: { drop: 50 }, lanes: { licensing: N, welsh: 17, drop: 183 } },
+  { at: 'after-receive:2', reached: { welsh: 0, drop: 0 }, lanes: { licensing: 40, welsh: 2, drop: 38 } },
+  // Killed delivering (beside the reading, the routes side by side, so how far the reading and the others got varies):
+  // a batch marked delivering, a batch committed at its target with the ledger not told, the drop's second file written
+  // but not renamed.
+  { at: 'after-delivering:4', reached: {} },
+  { at: 'after-target-commit:12', reached: {} },
+  { at: 'file-drop-before-rename:2', reached: { drop: 50 } },
 ];
 
 /** The kill points also run with the state in PostgreSQL (a few: the store's part is the same as for one target; one in the bounded run). */
@@ -202,8 +208,9 @@ describe.each(STORES)('routes, state in $store: kill -9 at a named point, then r
       const heldNow = Object.fromEntries(names.map((r) => [r, before[r].length]));
       expect(heldNow, 'records each legacy system held when the process died').toMatchObject(reached);
       expect(names.some((r) => before[r].length < ROUTES[r].length), 'some route not finished when the process died').toBe(true);
-      const laneRows = await Promise.all(names.map(async (r) => [r, (await ledgerRows(state, `${PIPELINE}~${r}`)).length] as const));
-      expect(Object.fromEntries(laneRows), 'rows each lane held when the process died').toEqual(lanes);
+      const laneRows = Object.fromEntries(await Promise.all(names.map(async (r) => [r, (await ledgerRows(state, `${PIPELINE}~${r}`)).length] as const)));
+      if (lanes) expect(laneRows, 'rows each lane held when the process died').toEqual(lanes);
+      else for (const r of names) expect(laneRows[r], `${r}: rows its lane held when the process died`).toBeLessThanOrEqual(ROUTES[r].length);
       for (const r of names) {
         expect(twice(before[r]), `${r}: keyed twice before the restart`).toEqual([]);
         expect(before[r].filter((k) => !ROUTES[r].includes(k)), `${r}: told of a submission it does not apply to`).toEqual([]);

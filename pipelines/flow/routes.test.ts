@@ -133,6 +133,134 @@ describe('a pass of a pipeline with routes', () => {
   });
 });
 
+describe('delivering at admission', () => {
+  /** The audit events of `key` in `lane`, and the state its `received` entry recorded it in. */
+  async function story(lane: string, key: string): Promise<{ events: string[]; receivedAs: unknown }> {
+    const entries = await ledger.history(lane, key);
+    return { events: entries.map((e) => e.event), receivedAs: entries.find((e) => e.event === 'received')?.detail.records?.[0]?.state };
+  }
+
+  it('delivers what a route admits as it is admitted, without claiming it back, and rejects at admission what its mapping refuses', async () => {
+    const a = new TestTarget();
+    const b = new TestTarget();
+    const bodies = [submission('AA2BB3CC'), submission('DD4EE5FF', ' '), submission('GG6HH7JJ', 'Brown', 'SW19 5AE')];
+    const r = await runRoutedPass(routed(arraySource(bodies), [route('a', a), route('b', b, LONDON)]), ledger, testOptions());
+    expect(r.routes.map((x) => [x.name, x.result?.delivered, x.result?.rejected])).toEqual([
+      ['a', 2, 1],
+      ['b', 2, 1],
+    ]);
+    expect(await story('death~a', 'F/AA2BB3CC')).toEqual({ events: ['received', 'delivered'], receivedAs: 'delivering' });
+    expect(await story('death~b', 'F/GG6HH7JJ')).toEqual({ events: ['received', 'delivered'], receivedAs: 'delivering' });
+    const refused = await ledger.get('death~a', 'F/DD4EE5FF');
+    expect([refused?.state, refused?.lastError?.code]).toEqual(['rejected', 'MAPPING_RECORD_REJECTED']);
+    expect((await story('death~a', 'F/DD4EE5FF')).events).toEqual(['received', 'rejected']);
+    // The rejection is the route's pass's (its run's problems), the reception the reading's.
+    const refusal = await ledger.history('death~a', 'F/DD4EE5FF');
+    expect(refusal.map((e) => e.detail.runId)).toEqual([r.intake.runId, r.routes[0]!.result!.runId]);
+    expect(a.calls.map((c) => [c.key, c.uncertain])).toEqual([
+      ['F/AA2BB3CC', false],
+      ['F/GG6HH7JJ', false],
+    ]);
+    const delivered = (await ledger.history('death~b', 'F/AA2BB3CC')).find((e) => e.event === 'delivered');
+    expect(delivered).toMatchObject({ target: 'test', mappingVersion: mapping.version });
+    expect(delivered?.detail.records?.[0]).toMatchObject({ sent: { fields: { SURNAME: expect.any(String) } } });
+    expect(JSON.stringify(await ledger.history('death~a', 'F/AA2BB3CC'))).not.toContain('Smith');
+  });
+
+  it('does not deliver at admission a route whose window is closed: it holds the submissions received and delivers them once it opens', async () => {
+    const open = new TestTarget();
+    const shut = new TestTarget();
+    const closed = route('shut', shut);
+    closed.flow.writeAllowed = () => false;
+    closed.flow.nextWriteTime = () => new Date('2026-12-07T07:00:00.000Z');
+    const bodies = [submission('AA2BB3CC'), submission('DD4EE5FF')];
+    const first = await runRoutedPass(routed(arraySource(bodies), [route('open', open), closed]), ledger, testOptions());
+    expect(first.routes.map((x) => [x.name, x.result?.delivered, x.result?.windowClosedUntil])).toEqual([
+      ['open', 2, undefined],
+      ['shut', 0, '2026-12-07T07:00:00.000Z'],
+    ]);
+    expect(shut.calls).toEqual([]);
+    expect(await story('death~shut', 'F/AA2BB3CC')).toEqual({ events: ['received'], receivedAs: undefined });
+    const rows = await store.select<{ state: string; lease_owner: string | null }>("SELECT state, lease_owner FROM ledger WHERE pipeline = 'death~shut'");
+    expect(rows).toEqual([
+      { state: 'received', lease_owner: null },
+      { state: 'received', lease_owner: null },
+    ]);
+    closed.flow.writeAllowed = () => true;
+    const later = await runRoutedPass(routed(arraySource([]), [route('open', open), closed]), ledger, testOptions());
+    expect(later.routes.map((x) => [x.name, x.result?.delivered])).toEqual([
+      ['open', 0],
+      ['shut', 2],
+    ]);
+    expect(shut.calls.map((c) => c.key)).toEqual(['F/AA2BB3CC', 'F/DD4EE5FF']);
+    expect((await story('death~shut', 'F/AA2BB3CC')).events).toEqual(['received', 'delivering', 'delivered']);
+  });
+
+  it('lets a route that cannot keep up claim later what it could not take, without holding the reading or the other routes back', async () => {
+    let read!: () => void;
+    const allRead = new Promise<void>((resolve) => (read = resolve));
+    const slow = new TestTarget();
+    const deliver = slow.deliver.bind(slow);
+    slow.deliver = async (batch, ctx) => {
+      await allRead;
+      return deliver(batch, ctx);
+    };
+    const fast = new TestTarget();
+    const refs = ['AA', 'BB', 'CC', 'DD', 'EE', 'FF', 'GG', 'HH', 'JJ', 'KK', 'LL', 'MM', 'NN', 'PP', 'QQ'].map((x) => `${x}2BB3CC`);
+    const source = arraySource(refs.map((ref) => submission(ref)));
+    source.commit = async () => read();
+    const r = await runRoutedPass(routed(source, [route('slow', slow), route('fast', fast)]), ledger, testOptions());
+    expect(r.routes.map((x) => [x.name, x.result?.delivered])).toEqual([
+      ['slow', 15],
+      ['fast', 15],
+    ]);
+    // The slow route took four batches as they were admitted (two on their way to its target, two waiting); the fifth it claimed after the reading.
+    const batches = [0, 3, 6, 9, 12].map((i) => refs.slice(i, i + 3).map((x) => `F/${x}`));
+    expect(slow.batches).toEqual(batches);
+    expect(await story('death~slow', batches[3]![0]!)).toEqual({ events: ['received', 'delivered'], receivedAs: 'delivering' });
+    expect(await story('death~slow', batches[4]![0]!)).toEqual({ events: ['received', 'delivering', 'delivered'], receivedAs: undefined });
+    expect(fast.batches.flat()).toEqual(batches.flat());
+    expect([...slow.calls, ...fast.calls].every((c) => !c.uncertain)).toBe(true);
+  });
+
+  it('delivers once, checking first, what was admitted for delivery when the process died before delivering it', async () => {
+    const a = new TestTarget();
+    const b = new TestTarget();
+    const routes = [route('a', a), route('b', b)];
+    const bodies = [submission('AA2BB3CC'), submission('DD4EE5FF')];
+    // Killed right after the batch was recorded in both lanes: nothing runs after that, so no lease is given back.
+    const dies = new Proxy(ledger, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (prop === 'release') return () => Promise.resolve(0);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const killed = (point: string) => {
+      if (point === 'after-receive') throw new Error('killed');
+    };
+    await expect(runRoutedPass(routed(arraySource(bodies), routes), dies, testOptions({ crash: killed }))).rejects.toThrow('killed');
+    for (const lane of ['death~a', 'death~b']) expect((await ledger.get(lane, 'F/AA2BB3CC'))?.state).toBe('delivering');
+    expect([a.calls, b.calls]).toEqual([[], []]);
+    // Restarted once the dead runner's leases ran out.
+    const afterLease = () => new Date(Date.now() + 120_000);
+    const again = await runRoutedPass(routed(arraySource(bodies), routes), ledger, testOptions({ owner: 'runner:test:2', now: afterLease }));
+    expect(again.intake).toMatchObject({ read: 2, receivedNew: 0, duplicates: 2 });
+    expect(again.routes.map((x) => [x.name, x.result?.delivered])).toEqual([
+      ['a', 2],
+      ['b', 2],
+    ]);
+    for (const t of [a, b]) expect(t.calls.map((c) => [c.key, c.uncertain])).toEqual([
+      ['F/AA2BB3CC', true],
+      ['F/DD4EE5FF', true],
+    ]);
+    for (const lane of ['death~a', 'death~b']) {
+      const events = (await ledger.history(lane, 'F/DD4EE5FF')).map((e) => e.event);
+      expect(events.filter((e) => e === 'received' || e === 'delivered')).toEqual(['received', 'delivered']);
+    }
+  });
+});
+
 describe('a route that waits for others (after:)', () => {
   it('is told of a case once every awaited route holding it has delivered it, once, under its own condition', async () => {
     const a = new TestTarget({ 'F/DD4EE5FF': { failTimes: 1 } });

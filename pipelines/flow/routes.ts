@@ -6,11 +6,14 @@
  * route whose `when` holds, recorded in that route's lane of the ledger
  * (`<pipeline>~<route>`, its own row, sealed body and audit trail) before
  * the source may let go of it; one no route applies to is recorded in the
- * pipeline's own ledger, rejected with `NO_ROUTE_APPLIES`. Then each route
- * runs a delivery pass of its own over its lane: its mapping, target,
- * batch, limits, window and retries, its claims, leases, dead letters and
- * corrections, exactly as a single-target pipeline. A route that fails
- * does not stop the others.
+ * pipeline's own ledger, rejected with `NO_ROUTE_APPLIES`. Each route runs
+ * a delivery pass of its own over its lane, beside the reading: its
+ * mapping, target, batch, limits, window and retries, its claims, leases,
+ * dead letters and corrections, exactly as a single-target pipeline. What
+ * the reading admits for a route that may write now is mapped, recorded
+ * `delivering` and handed to the route's pass as it is admitted (see
+ * `LaneFeed`); the rest the route claims once the reading is over. A
+ * route that fails does not stop the others.
  *
  * A case is the lanes' rows of one key: complete when every lane holds it
  * delivered, needing attention when one holds it rejected or dead (see
@@ -19,13 +22,15 @@
 import { basename } from 'node:path';
 import type { Ctx, Source, SourceItem } from '../../connectors/connector.types.js';
 import { errorData, type ErrorData } from '../../lib/errors.js';
-import type { CompiledMapping } from '../../mappings/index.js';
+import type { CompiledMapping, MapResult } from '../../mappings/index.js';
 import type { RoutePredicate } from '../../mappings/route-condition.js';
 import type { LanePart } from '../ledger/ledger.receive.js';
 import type { IncomingSubmission, ReceiveOutcome, RunSummary } from '../ledger/ledger.types.js';
 import { PipelineCodes } from '../pipeline.errors.js';
 import { admit, admitLanes, identify, IdenticalRecords } from './admission.js';
 import { passFailure, runPass } from './pass.js';
+import { LaneFeed } from './admitted.js';
+import { mappingError, type Settling } from './deliver.js';
 import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
 
 /** One route as a pass runs it: its single-target pipeline (named `<pipeline>~<route>`) and its condition. */
@@ -105,6 +110,11 @@ export function noRouteError(p: RoutedPipeline): ErrorData {
   return errorData(PipelineCodes.NO_ROUTE_APPLIES, `no route applies: the condition of each route is false (${p.routes.filter((r) => !r.after).map((r) => r.name).join(', ')})`);
 }
 
+/** The move a submission mapped as `r` is recorded with when admitted for delivery at once: `delivering`, or `rejected` with the mapping's error. */
+function thenOf(r: MapResult, mappingVersion: string): NonNullable<IncomingSubmission['then']> {
+  return r.ok ? { to: 'delivering', mappingVersion } : { to: 'rejected', error: mappingError(r), mappingVersion };
+}
+
 /** The case-level outcome of one submission from its outcomes in each lane it went to. */
 function caseOutcome(outcomes: ReceiveOutcome[]): ReceiveOutcome {
   if (outcomes.includes('conflict')) return 'conflict';
@@ -117,12 +127,13 @@ function caseOutcome(outcomes: ReceiveOutcome[]): ReceiveOutcome {
  * lanes (and a submission no route applies to, rejected, into the
  * pipeline's own ledger), lets the source commit, routes again any the
  * pipeline's ledger holds as received (an operator's `rekey replay` of a
- * NO_ROUTE_APPLIES), then runs each route's delivery pass. Rejects only
- * when reading fails (the run recorded as failed); a route's fatal error is
+ * NO_ROUTE_APPLIES), while the routes told at once deliver beside it, and
+ * lets their passes deliver what else is due; then the routes that wait.
+ * Rejects only when reading fails (the run recorded as failed; the routes
+ * deliver what was handed to them, then stop); a route's fatal error is
  * reported in its result, after the other routes ran.
  */
 export async function runRoutedPass(p: RoutedPipeline, ledger: FlowLedger, opts: PassOptions): Promise<RoutedPassResult> {
-  const intake = await readIntoRoutes(p, ledger, opts);
   const routes: RoutedPassResult['routes'] = [];
   // A route maps its own claims on this thread: the caller's mapping options are for one mapping.
   const { mapChunk: _chunks, mapMany: _many, chunksInFlight: _ahead, ...laneOpts } = opts;
@@ -131,17 +142,32 @@ export async function runRoutedPass(p: RoutedPipeline, ledger: FlowLedger, opts:
     opts.log.error({ pipeline: p.name, route: r.name, code: error.code }, `route ${r.name} ${what}: ${error.message}`);
     return { name: r.name, lane: r.flow.name, error };
   };
-  const deliverRoute = async (r: FlowRoute): Promise<RoutedPassResult['routes'][number]> => {
+  const deliverRoute = async (r: FlowRoute, feed?: LaneFeed): Promise<RoutedPassResult['routes'][number]> => {
     try {
-      return { name: r.name, lane: r.flow.name, result: await runPass({ ...r.flow, source: NOTHING_TO_READ }, ledger, laneOpts) };
+      return { name: r.name, lane: r.flow.name, result: await runPass({ ...r.flow, source: NOTHING_TO_READ }, ledger, laneOpts, feed) };
     } catch (e) {
+      feed?.refuse();
       return failed(r, e, 'stopped');
     }
   };
-  // The routes told at once deliver side by side (each its own target and lane); those that wait follow.
+  // The routes told at once run beside the reading, side by side (each its own target and lane): each delivers what the
+  // reading admits for it as it is admitted (see LaneFeed), then what else is due. Those that wait follow.
   const immediate = p.routes.filter((r) => !r.after);
+  // A route may have two batches (its own or the reading's, the larger) waiting beyond the two on their way to its target.
+  const feeds = new Map<FlowRoute, LaneFeed>(p.sequential ? [] : immediate.map((r) => [r, new LaneFeed(r.flow.batchSize, 2 * Math.max(r.flow.batchSize, p.batchSize))]));
+  const passes = [...feeds].map(([r, feed]) => deliverRoute(r, feed));
+  const endFeeds = (finished: boolean) => Promise.all([...feeds.values()].map((f) => f.end(finished)));
+  let intake: Awaited<ReturnType<typeof readIntoRoutes>>;
+  try {
+    intake = await readIntoRoutes(p, ledger, opts, feeds);
+  } catch (e) {
+    await endFeeds(false);
+    await Promise.all(passes);
+    throw e;
+  }
+  await endFeeds(true);
   if (p.sequential) for (const r of immediate) routes.push(await deliverRoute(r));
-  else routes.push(...(await Promise.all(immediate.map(deliverRoute))));
+  else routes.push(...(await Promise.all(passes)));
   for (const r of p.routes.filter((x) => x.after)) {
     if (opts.signal.aborted) break;
     try {
@@ -196,23 +222,40 @@ async function tellWaiting(p: RoutedPipeline, r: FlowRoute, ledger: FlowLedger, 
   return told;
 }
 
-async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassOptions): Promise<{ result: PassResult; told: Record<string, number> }> {
+/**
+ * Reads the source into the routes' lanes, a batch per transaction. A
+ * route whose feed takes the batch (its pass is delivering, and keeping
+ * up) gets its part mapped by its mapping and recorded already moved on
+ * (`delivering`, leased to this runner, or `rejected` by the mapping), and
+ * fed to its pass; any other route gets its part recorded `received`, for
+ * its pass to claim.
+ */
+async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassOptions, feeds: ReadonlyMap<FlowRoute, LaneFeed>): Promise<{ result: PassResult; told: Record<string, number> }> {
   const runId = await ledger.startRun(p.name, opts.actor, p.keyMapping.version, p.definitionVersion, p.keyMapping.canonical, opts.trigger);
+  await Promise.all([...feeds.values()].map((f) => f.ready));
   const ctx: Ctx = { log: opts.log.child({ pipeline: p.name, run: runId }), signal: opts.signal, attempt: 1, state: ledger.connectorState(p.name), files: ledger.sealedFiles(p.name), crash: opts.crash, ...(opts.skipUnchanged && { skipUnchanged: true }) };
   const summary: RunSummary = { read: 0, receivedNew: 0, duplicates: 0, conflicts: 0, unreadable: 0, rejected: 0, delivered: 0, failed: 0, dead: 0 };
   const told: Record<string, number> = Object.fromEntries(p.routes.map((r) => [r.name, 0]));
   const noRoute = noRouteError(p);
-  let pending: { item: IncomingSubmission; applies: boolean[] }[] = [];
+  // `stored`: the body as the lanes store it (its JSON text parsed), which a route delivering at admission maps, as it would map it claimed.
+  let pending: { item: IncomingSubmission & { bodyJson: string }; applies: boolean[]; stored?: unknown }[] = [];
+  const storedBody = (x: (typeof pending)[number]) => (x.stored ??= JSON.parse(x.item.bodyJson));
+  const lease = { owner: opts.owner, leaseMs: opts.leaseMs };
   let inBatch = new Set<string>();
   const identical = new IdenticalRecords(opts.log, p.name);
   const flush = async () => {
     if (!pending.length) return;
     const perCase: ReceiveOutcome[][] = pending.map(() => []);
     // One transaction for the batch: each lane's part (its own rows, bodies and `received` entry), and the unrouted part rejected in the pipeline's own ledger.
-    const parts: { route?: FlowRoute; idx: number[]; part: LanePart }[] = [];
+    const parts: { route?: FlowRoute; idx: number[]; part: LanePart; fed?: MapResult[] }[] = [];
     p.routes.forEach((route, r) => {
       const idx = pending.flatMap((x, i) => (x.applies[r] ? [i] : []));
-      if (idx.length) parts.push({ route, idx, part: { pipeline: route.flow.name, items: idx.map((i) => pending[i]!.item), opts: { mappingVersion: route.flow.mapping.version, mappingText: route.flow.mapping.canonical } } });
+      if (!idx.length) return;
+      const { mapping } = route.flow;
+      const fed = feeds.get(route)?.takes() ? idx.map((i) => mapping.map(storedBody(pending[i]!))) : undefined;
+      const items = fed ? idx.map((i, j): IncomingSubmission => ({ ...pending[i]!.item, then: thenOf(fed[j]!, mapping.version) })) : idx.map((i) => pending[i]!.item);
+      const laneOpts = { mappingVersion: mapping.version, mappingText: mapping.canonical, ...(fed && { lease, target: route.flow.targetName, thenRunId: feeds.get(route)!.runId }) };
+      parts.push({ route, idx, fed, part: { pipeline: route.flow.name, items, opts: laneOpts } });
     });
     const unrouted = pending.flatMap((x, i) => (x.applies.some(Boolean) ? [] : [i]));
     if (unrouted.length) {
@@ -220,13 +263,23 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
       parts.push({ idx: unrouted, part: { pipeline: p.name, items, opts: { mappingVersion: p.keyMapping.version } } });
     }
     const outcomes = await admitLanes({ ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash }, parts.map((x) => x.part));
-    parts.forEach(({ route, idx }, k) => {
+    parts.forEach(({ route, idx, fed }, k) => {
+      const feed = route && fed && feeds.get(route);
+      const fresh: Settling[] = [];
+      const results: MapResult[] = [];
       outcomes[k]!.forEach((o, j) => {
         perCase[idx[j]!]!.push(o);
         if (o !== 'new') return;
         if (route) told[route.name]!++;
         else summary.rejected++;
+        if (!feed) return;
+        if (!fed[j]!.ok) feed.rejected++;
+        else {
+          fresh.push({ key: pending[idx[j]!]!.item.key, state: 'delivering', attempts: 0, uncertain: false });
+          results.push(fed[j]!);
+        }
       });
+      feed?.push(fresh, results);
     });
     for (const o of perCase) {
       const c = caseOutcome(o);

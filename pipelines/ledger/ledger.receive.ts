@@ -46,6 +46,8 @@ export interface ReceiveOptions {
   mappingVersion?: string;
   /** The canonical text of `mappingVersion` (`CompiledMapping.canonical`), stored once in `mapping_texts` in the same transaction (a door without runs gives it on its first write). */
   mappingText?: string;
+  /** The run the audit entries of `then` moves name: a route's delivery pass, for what a routed pass's reading admits for it (its problems are that run's); default the receiving run. */
+  thenRunId?: string;
 }
 
 function checkItems(items: readonly IncomingSubmission[]): void {
@@ -193,7 +195,8 @@ function planFresh(
     if (s.then) moves.push({ ...s.then, key: s.key });
   }
   if (!moves.length) return { rows, entries: [] };
-  const planned = planMoves(rows, moves, { pipeline, actor, target: opts.target, mappingVersion: opts.mappingVersion, extra: runId ? { runId } : {}, now });
+  const moveRun = opts.thenRunId ?? runId;
+  const planned = planMoves(rows, moves, { pipeline, actor, target: opts.target, mappingVersion: opts.mappingVersion, extra: moveRun ? { runId: moveRun } : {}, now });
   for (const r of planned.rows) rows.set(r.key, r);
   return { rows, entries: planned.entries };
 }
