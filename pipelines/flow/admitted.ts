@@ -10,9 +10,15 @@
  */
 import type { Ctx } from '../../connectors/connector.types.js';
 import type { MapResult } from '../../mappings/index.js';
-import { deliverMapped, recordOutcomes, type DeliverCounts, type HeldRecords, type Settling } from './deliver.js';
+import { deliverMapped, mappingError, recordOutcomes, type DeliverCounts, type HeldRecords, type Settling } from './deliver.js';
+import type { IncomingSubmission } from '../ledger/ledger.types.js';
 import { paceOf } from './pacer.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
+
+/** The move a submission mapped as `r` is recorded with when it is admitted for delivery at once: `delivering`, or `rejected` with the mapping's error. */
+export function admittedMove(r: MapResult, mappingVersion: string): NonNullable<IncomingSubmission['then']> {
+  return r.ok ? { to: 'delivering', mappingVersion } : { to: 'rejected', error: mappingError(r), mappingVersion };
+}
 
 /** Batches admitted `delivering`, on their way to the target and then the ledger (see {@link admittedDelivery}). */
 export interface AdmittedDelivery {

@@ -13,8 +13,8 @@ import type { ByteChunk, Ctx, Source } from '../../connectors/connector.types.js
 import type { MapResult } from '../../mappings/index.js';
 import type { IncomingSubmission, SealedSent } from '../ledger/ledger.types.js';
 import { admit, type Door } from './admission.js';
-import { mappingError, type DeliverCounts, type HeldRecords, type Settling } from './deliver.js';
-import { admittedDelivery } from './admitted.js';
+import type { DeliverCounts, HeldRecords, Settling } from './deliver.js';
+import { admittedDelivery, admittedMove } from './admitted.js';
 import type { IngestCounts } from './ingest.js';
 import type { BodySeal, ChunkResult } from './chunk.types.js';
 import type { SentDetail } from '../audit/sent-detail.js';
@@ -77,7 +77,7 @@ export async function passByChunks(
       if (r.sealed) item.sealedBody = { body: r.sealed.bodies[i]!, kid: r.sealed.kid, dek: r.sealed.deks[i]! };
       else item.bodyJson = r.bodies[i]!;
       const result = results[i]!;
-      if (writeOpen) item.then = result.ok ? { to: 'delivering', mappingVersion: version } : { to: 'rejected', error: mappingError(result), mappingVersion: version };
+      if (writeOpen) item.then = admittedMove(result, version);
       return item;
     });
     const lease = writeOpen ? { owner: opts.owner, leaseMs: opts.leaseMs } : undefined;

@@ -29,8 +29,8 @@ import type { IncomingSubmission, ReceiveOutcome, RunSummary } from '../ledger/l
 import { PipelineCodes } from '../pipeline.errors.js';
 import { admit, admitLanes, identify, IdenticalRecords } from './admission.js';
 import { passFailure, runPass } from './pass.js';
-import { LaneFeed } from './admitted.js';
-import { mappingError, type Settling } from './deliver.js';
+import { admittedMove, LaneFeed } from './admitted.js';
+import type { Settling } from './deliver.js';
 import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
 
 /** One route as a pass runs it: its single-target pipeline (named `<pipeline>~<route>`) and its condition. */
@@ -108,11 +108,6 @@ function routeNote(p: RoutedPipeline, applies: readonly boolean[]): Record<strin
 /** The error a submission no route applies to is rejected with: the routes by name, never a value. */
 export function noRouteError(p: RoutedPipeline): ErrorData {
   return errorData(PipelineCodes.NO_ROUTE_APPLIES, `no route applies: the condition of each route is false (${p.routes.filter((r) => !r.after).map((r) => r.name).join(', ')})`);
-}
-
-/** The move a submission mapped as `r` is recorded with when admitted for delivery at once: `delivering`, or `rejected` with the mapping's error. */
-function thenOf(r: MapResult, mappingVersion: string): NonNullable<IncomingSubmission['then']> {
-  return r.ok ? { to: 'delivering', mappingVersion } : { to: 'rejected', error: mappingError(r), mappingVersion };
 }
 
 /** The case-level outcome of one submission from its outcomes in each lane it went to. */
@@ -253,7 +248,7 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
       if (!idx.length) return;
       const { mapping } = route.flow;
       const fed = feeds.get(route)?.takes() ? idx.map((i) => mapping.map(storedBody(pending[i]!))) : undefined;
-      const items = fed ? idx.map((i, j): IncomingSubmission => ({ ...pending[i]!.item, then: thenOf(fed[j]!, mapping.version) })) : idx.map((i) => pending[i]!.item);
+      const items = fed ? idx.map((i, j): IncomingSubmission => ({ ...pending[i]!.item, then: admittedMove(fed[j]!, mapping.version) })) : idx.map((i) => pending[i]!.item);
       const laneOpts = { mappingVersion: mapping.version, mappingText: mapping.canonical, ...(fed && { lease, target: route.flow.targetName, thenRunId: feeds.get(route)!.runId }) };
       parts.push({ route, idx, fed, part: { pipeline: route.flow.name, items, opts: laneOpts } });
     });
