@@ -21,6 +21,15 @@
  * run's CPU and seconds are taken off to give the cost of the work itself
  * (`workCpuMicrosPerRecord`, and the rate over the time left,
  * `workPerSecond`), which is what a cluster of long-running runners pays.
+ *
+ * A run with nothing due starts no mapping and delivers nothing, so the
+ * costs a runner pays once it has work (its workers read and compile the
+ * mapping, and every thread's code warms up) stay in the work above. The
+ * marginal figures take them off too: each count also runs over three
+ * times the submissions (REKEY_BENCH_CLUSTER_LARGE, a number of
+ * submissions; 0 leaves it out), and the difference between the two sizes
+ * gives what one more submission costs (`marginal`: CPU per submission of
+ * the runners and of PostgreSQL, and the rate) and `marginalRatios`.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,7 +52,7 @@ function reapedChildrenCpu(): number {
 }
 
 /** A timed run's figure, with the runners' own CPU in seconds. */
-type ClusterFigure = Figure & { runnerCpuSeconds: number };
+type ClusterFigure = Figure & { runnerCpuSeconds: number; serverCpuSeconds?: number };
 
 /** One timed run of `runners` processes over `records` due submissions (0: nothing due, to price their start); throws unless the legacy table holds each once. */
 async function clusterRun(runners: number, records: number, batch: number, concurrency: number): Promise<ClusterFigure> {
@@ -76,7 +85,7 @@ async function clusterRun(runners: number, records: number, batch: number, concu
     const exits = await Promise.all(Array.from({ length: runners }, () => rekeyRun(dir, state, env)));
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = reapedChildrenCpu() - cpu0;
-    const serverCpu = server(records);
+    const serverMicros = server(1);
     for (const e of exits) if (e.code !== 0) throw new Error(`a runner failed: ${e.stderr.slice(-2000)}`);
     const [row] = (await db.query(`SELECT count(*)::int AS n, count(DISTINCT submission_key)::int AS k FROM ${schema}.legacy`))[0] as { n: number; k: number }[];
     if (row?.n !== records || row.k !== records) throw new Error(`the legacy table holds ${row?.n} rows (${row?.k} keys), not ${records}`);
@@ -88,7 +97,7 @@ async function clusterRun(runners: number, records: number, batch: number, concu
       perSecond: records / seconds,
       ...(records > 0 && { cpuMicrosPerRecord: (cpu * 1e6) / records }),
       runnerCpuSeconds: cpu,
-      ...(serverCpu !== undefined && { serverCpuMicrosPerRecord: records ? serverCpu : undefined }),
+      ...(serverMicros !== undefined && { serverCpuMicrosPerRecord: records ? serverMicros / records : undefined, serverCpuSeconds: serverMicros / 1e6 }),
     };
   } finally {
     await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
@@ -110,12 +119,15 @@ export async function clusterBench(records = 20_000): Promise<Record<string, unk
   const rounds = Number(process.env.REKEY_BENCH_CLUSTER_ROUNDS ?? 1);
   const batch = Number(process.env.REKEY_BENCH_BATCH ?? 500);
   const concurrency = Number(process.env.REKEY_BENCH_CONCURRENCY ?? 3);
+  const large = Number(process.env.REKEY_BENCH_CLUSTER_LARGE ?? records * 3);
   const figures: ClusterFigure[] = [];
   const starts: ClusterFigure[] = [];
+  const larges: ClusterFigure[] = [];
   for (let r = 0; r < rounds; r++) {
     for (const n of counts) {
       figures.push(await clusterRun(n, records, batch, concurrency));
       starts.push(await clusterRun(n, 0, batch, concurrency));
+      if (large > records) larges.push(await clusterRun(n, large, batch, concurrency));
     }
   }
   const of = (list: ClusterFigure[], n: number) => list.filter((f) => f.name.startsWith(`runners=${n} `));
@@ -130,5 +142,17 @@ export async function clusterBench(records = 20_000): Promise<Record<string, unk
   const others = counts.filter((n) => n !== 1);
   const ratios = Object.fromEntries(others.map((n) => [`${n}RunnersOverOne`, rate(n) / rate(1)]));
   const workRatios = Object.fromEntries(others.map((n) => [`${n}RunnersOverOne`, work[n]!.workPerSecond / work[1]!.workPerSecond]));
-  return { records, batch, concurrency, rounds, figures: [...figures, ...starts], ratios, work, workRatios };
+  const marginal =
+    larges.length === 0
+      ? undefined
+      : Object.fromEntries(
+          counts.map((n) => {
+            const d = (pick: (f: ClusterFigure) => number) => mean(of(larges, n).map(pick)) - mean(of(figures, n).map(pick));
+            const extra = large - records;
+            const server = d((f) => f.serverCpuSeconds ?? Number.NaN);
+            return [n, { perSecond: extra / d((f) => f.seconds), cpuMicrosPerRecord: (d((f) => f.runnerCpuSeconds) * 1e6) / extra, ...(Number.isFinite(server) && { serverCpuMicrosPerRecord: (server * 1e6) / extra }) }];
+          }),
+        ) as Record<number, { perSecond: number; cpuMicrosPerRecord: number; serverCpuMicrosPerRecord?: number }>;
+  const marginalRatios = marginal && Object.fromEntries(others.map((n) => [`${n}RunnersOverOne`, { rate: marginal[n]!.perSecond / marginal[1]!.perSecond, cpu: marginal[n]!.cpuMicrosPerRecord / marginal[1]!.cpuMicrosPerRecord }]));
+  return { records, large, batch, concurrency, rounds, figures: [...figures, ...starts, ...larges], ratios, work, workRatios, ...(marginal && { marginal, marginalRatios }) };
 }
