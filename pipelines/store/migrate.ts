@@ -2,11 +2,15 @@
  * Brings the state store's schema up to date with umzug, recording applied
  * migrations in `rekey_migrations`. Each migration and its record commit in
  * one transaction, so a process killed in the middle of one leaves the
- * schema as it was before it, and the next start applies it whole.
+ * schema as it was before it, and the next start applies it whole. A store
+ * already up to date (every start but the first after an upgrade) is found
+ * so by one read, without loading umzug (about 0.1 s of CPU a start, with
+ * the command-line tooling its package brings) or taking a write
+ * transaction.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryTypes, type Transaction } from 'sequelize';
-import { Umzug, type UmzugStorage } from 'umzug';
+import type { Umzug, UmzugStorage } from 'umzug';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { MigrationContext } from './migrations/migration.types.js';
@@ -28,7 +32,8 @@ const storage: UmzugStorage<MigrationContext> = {
   },
 };
 
-function umzugFor(store: StateStore, transaction: Transaction): Umzug<MigrationContext> {
+async function umzugFor(store: StateStore, transaction: Transaction): Promise<Umzug<MigrationContext>> {
+  const { Umzug } = await import('umzug');
   return new Umzug<MigrationContext>({
     migrations: MIGRATIONS.map((m) => ({ name: m.name, up: ({ context }) => m.up(context), down: ({ context }) => m.down(context) })),
     context: { qi: store.sequelize.getQueryInterface(), dialect: store.dialect, transaction },
@@ -45,8 +50,26 @@ function umzugFor(store: StateStore, transaction: Transaction): Umzug<MigrationC
 function inTransaction<T>(store: StateStore, step: (umzug: Umzug<MigrationContext>) => Promise<T>): Promise<T> {
   return store.sequelize.transaction(async (t) => {
     if (store.dialect === 'postgres') await store.sequelize.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.rekey_migrations'))`, { transaction: t });
-    return step(umzugFor(store, t));
+    return step(await umzugFor(store, t));
   });
+}
+
+/**
+ * Whether every migration rekey knows is recorded as applied, by one read
+ * outside any transaction (false when `rekey_migrations` does not exist
+ * yet). A store that holds migrations this rekey does not know (a newer
+ * rekey migrated it) is up to date as far as this one can tell, as umzug
+ * would also find nothing to apply.
+ */
+async function upToDate(store: StateStore): Promise<boolean> {
+  let rows: { name: string }[];
+  try {
+    rows = await store.sequelize.query<{ name: string }>('SELECT name FROM rekey_migrations', { type: QueryTypes.SELECT });
+  } catch {
+    return false;
+  }
+  const applied = new Set(rows.map((r) => r.name));
+  return MIGRATIONS.every((m) => applied.has(m.name));
 }
 
 /**
@@ -58,6 +81,7 @@ function inTransaction<T>(store: StateStore, step: (umzug: Umzug<MigrationContex
 export async function migrate(store: StateStore): Promise<string[]> {
   const applied: string[] = [];
   try {
+    if (await upToDate(store)) return applied;
     for (let busy = 0; ; ) {
       try {
         const [done] = await inTransaction(store, (u) => u.up({ step: 1 }));

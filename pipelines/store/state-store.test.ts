@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { migrate, migrateDown } from './migrate.js';
 import { migration0003 } from './migrations/0003-ledger-bodies.js';
 import { migration0006 } from './migrations/0006-ledger-ids.js';
@@ -73,7 +73,15 @@ describe('SQLite state store', () => {
     const url = `sqlite:${join(mkdtempSync(join(tmpdir(), 'rekey-mig-')), 'state.sqlite')}`;
     const [a, b] = await Promise.all([openStateStore(url), openStateStore(url)]);
     open.push(a, b);
+    // Up to date: found so by one read, with no write transaction taken (and umzug not loaded).
+    const transaction = vi.spyOn(a.sequelize, 'transaction');
     expect(await migrate(a)).toEqual([]);
+    expect(transaction).not.toHaveBeenCalled();
+    // One migration undone: the next start applies it again, in a transaction of its own.
+    expect(await migrateDown(a)).toBe('0022-schedule-ticks');
+    expect(await migrate(a)).toEqual(['0022-schedule-ticks']);
+    expect(transaction).toHaveBeenCalled();
+    transaction.mockRestore();
     const names = await a.select<{ name: string }>('SELECT name FROM rekey_migrations ORDER BY name');
     expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors', '0008-data-at-rest', '0010-retention', '0011-audit-trail', '0012-console-sessions', '0013-pipeline-controls', '0014-corrections', '0015-console-indexes', '0016-ledger-counts', '0017-runs-mapping-version', '0018-legacy-error-text', '0019-claim-by-arrival', '0020-rate-pacing', '0022-schedule-ticks']);
   });
