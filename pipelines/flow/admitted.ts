@@ -11,13 +11,35 @@
 import type { Ctx } from '../../connectors/connector.types.js';
 import type { MapResult } from '../../mappings/index.js';
 import { deliverMapped, mappingError, recordOutcomes, type DeliverCounts, type HeldRecords, type Settling } from './deliver.js';
-import type { IncomingSubmission } from '../ledger/ledger.types.js';
+import type { IncomingSubmission, ReceiveOutcome } from '../ledger/ledger.types.js';
 import { paceOf } from './pacer.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
 /** The move a submission mapped as `r` is recorded with when it is admitted for delivery at once: `delivering`, or `rejected` with the mapping's error. */
 export function admittedMove(r: MapResult, mappingVersion: string): NonNullable<IncomingSubmission['then']> {
   return r.ok ? { to: 'delivering', mappingVersion } : { to: 'rejected', error: mappingError(r), mappingVersion };
+}
+
+/**
+ * What admission recorded of a batch admitted for delivery at once
+ * (`outcomes` and the mapping's `results`, in the batch's order): the
+ * submissions recorded new and `delivering`, as settlings to deliver with
+ * their results (`settling` makes the one at index `i`, for its key and
+ * what the mapping worked out for the audit log), and how many the mapping
+ * rejected (recorded new and `rejected`). Duplicates and conflicts are in
+ * neither.
+ */
+export function admittedPart(outcomes: readonly ReceiveOutcome[], results: readonly MapResult[], settling: (i: number) => Settling): { fresh: Settling[]; results: MapResult[]; rejected: number } {
+  const out = { fresh: [] as Settling[], results: [] as MapResult[], rejected: 0 };
+  outcomes.forEach((o, i) => {
+    if (o !== 'new') return;
+    if (!results[i]!.ok) out.rejected++;
+    else {
+      out.fresh.push(settling(i));
+      out.results.push(results[i]!);
+    }
+  });
+  return out;
 }
 
 /** Batches admitted `delivering`, on their way to the target and then the ledger (see {@link admittedDelivery}). */

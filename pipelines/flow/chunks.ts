@@ -14,7 +14,7 @@ import type { MapResult } from '../../mappings/index.js';
 import type { IncomingSubmission, SealedSent } from '../ledger/ledger.types.js';
 import { admit, type Door } from './admission.js';
 import type { DeliverCounts, HeldRecords, Settling } from './deliver.js';
-import { admittedDelivery, admittedMove } from './admitted.js';
+import { admittedDelivery, admittedMove, admittedPart } from './admitted.js';
 import type { IngestCounts } from './ingest.js';
 import type { BodySeal, ChunkResult } from './chunk.types.js';
 import type { SentDetail } from '../audit/sent-detail.js';
@@ -82,18 +82,10 @@ export async function passByChunks(
     });
     const lease = writeOpen ? { owner: opts.owner, leaseMs: opts.leaseMs } : undefined;
     const outcomes = await admit(door, items, counts, { lease, target: p.targetName, mappingVersion: version });
-    const fresh: Settling[] = [];
-    const freshResults: MapResult[] = [];
-    outcomes.forEach((o, i) => {
-      if (o === 'new' && writeOpen) {
-        if (!results[i]!.ok) counts.rejected++;
-        else {
-          fresh.push({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, pii: pii?.[i], sent: sent?.[i] ?? undefined, sentSealed: sentSealed?.[i] ?? undefined });
-          freshResults.push(results[i]!);
-        }
-      }
-    });
-    await delivery.deliver(fresh, freshResults);
+    if (!writeOpen) return;
+    const part = admittedPart(outcomes, results, (i) => ({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, pii: pii?.[i], sent: sent?.[i] ?? undefined, sentSealed: sentSealed?.[i] ?? undefined }));
+    counts.rejected += part.rejected;
+    await delivery.deliver(part.fresh, part.results);
   };
   const take = async () => record(await queue.shift()!);
   for await (const chunk of p.source.chunks(ctx)) {

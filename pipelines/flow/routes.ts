@@ -29,8 +29,7 @@ import type { IncomingSubmission, ReceiveOutcome, RunSummary } from '../ledger/l
 import { PipelineCodes } from '../pipeline.errors.js';
 import { admit, admitLanes, identify, IdenticalRecords } from './admission.js';
 import { passFailure, runPass } from './pass.js';
-import { admittedMove, LaneFeed } from './admitted.js';
-import type { Settling } from './deliver.js';
+import { admittedMove, admittedPart, LaneFeed } from './admitted.js';
 import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
 
 /** One route as a pass runs it: its single-target pipeline (named `<pipeline>~<route>`) and its condition. */
@@ -259,22 +258,17 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
     }
     const outcomes = await admitLanes({ ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash }, parts.map((x) => x.part));
     parts.forEach(({ route, idx, fed }, k) => {
-      const feed = route && fed && feeds.get(route);
-      const fresh: Settling[] = [];
-      const results: MapResult[] = [];
       outcomes[k]!.forEach((o, j) => {
         perCase[idx[j]!]!.push(o);
         if (o !== 'new') return;
         if (route) told[route.name]!++;
         else summary.rejected++;
-        if (!feed) return;
-        if (!fed[j]!.ok) feed.rejected++;
-        else {
-          fresh.push({ key: pending[idx[j]!]!.item.key, state: 'delivering', attempts: 0, uncertain: false });
-          results.push(fed[j]!);
-        }
       });
-      feed?.push(fresh, results);
+      const feed = route && fed && feeds.get(route);
+      if (!feed) return;
+      const part = admittedPart(outcomes[k]!, fed, (j) => ({ key: pending[idx[j]!]!.item.key, state: 'delivering', attempts: 0, uncertain: false }));
+      feed.rejected += part.rejected;
+      feed.push(part.fresh, part.results);
     });
     for (const o of perCase) {
       const c = caseOutcome(o);
