@@ -107,6 +107,12 @@ export const PipelineCodes = defineErrors({
     means: 'The file given to `rekey audit verify --export` is not an audit export this version of rekey can verify (its first line is not a rekey-audit-export header).',
     hint: 'Give the file `rekey audit export --format jsonl` wrote; CSV and JSON exports are for reading, not for offline verification.',
   },
+  AUDIT_PROOF_INVALID: {
+    code: 'AUDIT_PROOF_INVALID',
+    disposition: 'fatal',
+    means: 'No audit entry names the submission given to `rekey audit prove`, or the file given to `rekey audit verify --proof` is not a proof this version of rekey reads.',
+    hint: 'Check the pipeline and reference (`rekey show` finds the submission); give `rekey audit verify --proof` the file `rekey audit prove` wrote.',
+  },
   AUDIT_CHECKPOINTS_UNAVAILABLE: {
     code: 'AUDIT_CHECKPOINTS_UNAVAILABLE',
     disposition: 'fatal',

@@ -6,7 +6,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openTestStore, TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
 import { AuditLog } from './audit-log.js';
-import { entryHash, GENESIS_HASH } from './audit.hash.js';
+import { entryHash, GENESIS_HASH, hashedDetailText } from './audit.hash.js';
 import { rowToEntry, type AuditRow } from './audit.rows.js';
 import type { NewAuditEntry } from './audit.types.js';
 import { parsePublicKey, readCheckpointFile } from './checkpoints.js';
@@ -42,7 +42,8 @@ describe.each(TEST_DIALECTS)('AuditLog on %s', (dialect) => {
     const rows = await ts.store.select<AuditRow>('SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq', [seq - 1]);
     let prev = seq === 1 ? GENESIS_HASH : rows.shift()!.hash;
     for (const r of rows) {
-      const hash = entryHash(prev, rowToEntry(r), r.detail);
+      const e = rowToEntry(r);
+      const hash = entryHash(prev, e, hashedDetailText(r.detail, e.detail)!);
       await sql('UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE seq = $3', [prev, hash, r.seq]);
       prev = hash;
     }
@@ -62,11 +63,38 @@ describe.each(TEST_DIALECTS)('AuditLog on %s', (dialect) => {
     expect((await log.verify({ pageSize: 4 })).firstBad).toMatchObject({ seq: 5, problem: 'edited' });
   });
 
+  it("puts a batch's records under a Merkle root, and an edited, reordered or reformatted record text breaks the entry", async () => {
+    const batch: NewAuditEntry = { pipeline: 'p', event: 'delivered', actor: 'runner:t:1', detail: { runId: 'r1', keys: ['K1', 'K2'], records: [{ key: 'K1', legacyRef: 'L1' }, { key: 'K2', legacyRef: 'L2' }] } };
+    const [e] = await log.append([batch]);
+    const [row] = await ts.store.select<AuditRow>('SELECT * FROM audit_log WHERE seq = $1', [e!.seq]);
+    expect(JSON.parse(row!.detail)).toEqual({ runId: 'r1', merkle: { size: 2, root: expect.stringMatching(/^[0-9a-f]{64}$/) }, keys: ['K1', 'K2'], records: batch.detail.records });
+    expect(e!.detail).toEqual(JSON.parse(row!.detail));
+    expect(await log.verify()).toMatchObject({ ok: true, entries: 13 });
+    const broken = `the entry at seq ${e!.seq} has records that no longer give its Merkle root`;
+    for (const text of [
+      row!.detail.replace('"L2"', '"FORGED"'),
+      row!.detail.replace('{"key":"K1","legacyRef":"L1"},{"key":"K2","legacyRef":"L2"}', '{"key":"K2","legacyRef":"L2"},{"key":"K1","legacyRef":"L1"}'),
+      JSON.stringify(JSON.parse(row!.detail), null, 1),
+    ]) {
+      expect(text).not.toBe(row!.detail);
+      await sql('UPDATE audit_log SET detail = $1 WHERE seq = $2', [text, e!.seq]);
+      expect((await log.verify()).firstBad).toEqual({ seq: e!.seq, problem: 'edited', detail: broken });
+    }
+  });
+
+  it('seals a batch too large to hash in place (its root from the Merkle thread) so that it verifies', async () => {
+    const records = Array.from({ length: 700 }, (_, i) => ({ key: `K${i}`, legacyRef: `L${i}` }));
+    const [e] = await log.append([{ pipeline: 'p', event: 'delivered', actor: 'runner:t:1', detail: { keys: records.map((r) => r.key), records } }]);
+    expect(e!.detail).toMatchObject({ merkle: { size: 700 } });
+    expect(await log.verify()).toMatchObject({ ok: true, entries: 13 });
+  });
+
   it('detects an edited entry whose hash was recomputed, at that entry', async () => {
     await sql(`UPDATE audit_log SET actor = 'operator:mallory' WHERE seq = 6`);
     await sql(`UPDATE audit_log SET hash = $1 WHERE seq = 6`, [await (async () => {
       const [r] = await ts.store.select<AuditRow>('SELECT * FROM audit_log WHERE seq = 6');
-      return entryHash(r!.prev_hash, rowToEntry(r!), r!.detail);
+      const e = rowToEntry(r!);
+      return entryHash(r!.prev_hash, e, hashedDetailText(r!.detail, e.detail)!);
     })()]);
     expect((await log.verify()).firstBad).toMatchObject({ seq: 6, problem: 'edited' });
   });

@@ -1,6 +1,7 @@
 /**
  * The tamper-evident audit log: append-only, one entry per event per batch,
- * hash-chained (see `audit.hash.ts`), with an `audit_keys` index from each
+ * hash-chained (see `audit.hash.ts`), each batch's records under a Merkle
+ * root so that one submission's entries can be proved alone, with an `audit_keys` index from each
  * submission key to the entries that name it, signed checkpoints and
  * streaming exports.
  */
@@ -9,7 +10,9 @@ import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { insertMany, iso, readDateStrict, readInt } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { exportAudit, type AuditExportOptions, type ExportTally } from './audit.export.js';
-import { entryHash, GENESIS_HASH } from './audit.hash.js';
+import { buildProof, type AuditProof } from './audit.prove.js';
+import { entryHash, GENESIS_HASH, merklePlan, sealDetail, sealPlan } from './audit.hash.js';
+import { merkleRootOf } from './merkle-thread.js';
 import { AUDIT_COLUMNS, rowToEntry, type AuditRow } from './audit.rows.js';
 import { AUDIT_EVENTS, type AuditEntry, type NewAuditEntry, type SignedCheckpoint, type VerifyResult } from './audit.types.js';
 import { verifyChain } from './audit.verify.js';
@@ -65,6 +68,13 @@ export class AuditLog {
     const t = opts.transaction;
     if (!t) return this.store.transaction((tx) => this.append(entries, { ...opts, transaction: tx }));
     entries.forEach(checkEntry);
+    // Roots first, before the chain's lock is taken: a large batch's tree is hashed on a thread of its own meanwhile.
+    const sealed = await Promise.all(
+      entries.map(async (n) => {
+        const plan = merklePlan(n.detail);
+        return plan ? sealPlan(plan, await merkleRootOf(plan.texts)) : sealDetail(n.detail);
+      }),
+    );
     if (this.store.dialect === 'postgres') {
       await this.store.exec(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`, [], t);
     }
@@ -73,8 +83,8 @@ export class AuditLog {
     const rows: unknown[][] = [];
     const keyLists: [number, string, string[]][] = [];
     const out: AuditEntry[] = [];
-    for (const n of entries) {
-      const detailText = JSON.stringify(n.detail);
+    for (const [i, n] of entries.entries()) {
+      const { detail, detailText, hashedText } = sealed[i]!;
       const e = {
         seq: ++seq,
         at: n.at ?? now,
@@ -84,9 +94,9 @@ export class AuditLog {
         mappingVersion: n.mappingVersion ?? null,
         target: n.target ?? null,
         legacyRef: n.legacyRef ?? null,
-        detail: n.detail,
+        detail,
       };
-      const hash = entryHash(prev, e, detailText);
+      const hash = entryHash(prev, e, hashedText);
       rows.push([e.seq, iso(e.at), e.pipeline, e.event, e.actor, e.mappingVersion, e.target, e.legacyRef, detailText, prev, hash]);
       keyLists.push([e.seq, e.pipeline, [...new Set(e.detail.keys)]]);
       out.push({ ...e, prevHash: prev, hash });
@@ -127,6 +137,26 @@ export class AuditLog {
         : `INSERT INTO audit_keys (seq, ledger_id) SELECT (e ->> 0)::bigint, l.id FROM jsonb_array_elements($1::jsonb) e
            CROSS JOIN LATERAL jsonb_array_elements_text(e -> 2) k(value) JOIN ledger l ON l.pipeline = e ->> 1 AND l.key = k.value`;
     await this.store.exec(sql, [JSON.stringify(lookUp)], t);
+  }
+
+  /** The seqs of every entry that names `key` in `pipeline`, as `entriesFor` finds them, ascending. */
+  async seqsFor(pipeline: string, key: string): Promise<number[]> {
+    const rows = await this.store.select<{ seq: number | string }>(
+      `SELECT k.seq FROM ledger l JOIN audit_keys k ON k.ledger_id = l.id WHERE l.pipeline = $1 AND l.key = $2
+         UNION SELECT r.seq FROM audit_keys_retired r WHERE r.pipeline = $1 AND r.key = $2 ORDER BY 1`,
+      [pipeline, key],
+    );
+    return rows.map((r) => readInt(r.seq));
+  }
+
+  /**
+   * The inclusion proof of submission `key` of `pipeline` (see
+   * `audit.prove.ts`), anchored to the first of `checkpoints` (default:
+   * those in the state store) at or after its last entry. Throws
+   * `AUDIT_PROOF_INVALID` when no entry names it.
+   */
+  async prove(pipeline: string, key: string, checkpoints?: readonly SignedCheckpoint[]): Promise<AuditProof> {
+    return buildProof(this.store, pipeline, key, await this.seqsFor(pipeline, key), checkpoints ?? (await this.checkpoints()));
   }
 
   /** The last entry's seq and hash (`0` and 64 zeros for an empty log). */

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openTestStore, TEST_DIALECTS, type TestStore } from '../store/store.test-helpers.js';
 import { AuditLog } from './audit-log.js';
 import type { AuditExportOptions, ExportEntryLine } from './audit.export.js';
-import { entryHash } from './audit.hash.js';
+import { entryHash, hashedDetailText } from './audit.hash.js';
 import type { AuditEvent } from './audit.types.js';
 import { verifyExport } from './export-verify.js';
 
@@ -92,7 +92,7 @@ describe.each(TEST_DIALECTS)('audit export on %s', (dialect) => {
 
     const third = JSON.parse(lines[2]!) as ExportEntryLine;
     const forged = { ...third, actor: 'operator:mallory' };
-    forged.hash = entryHash(forged.prevHash, { ...forged, at: new Date(forged.at) }, JSON.stringify(forged.detail));
+    forged.hash = entryHash(forged.prevHash, { ...forged, at: new Date(forged.at) }, hashedDetailText(JSON.stringify(forged.detail), forged.detail)!);
     expect((await verify(lines.map((l, i) => (i === 2 ? JSON.stringify(forged) : l)))).firstBad).toEqual({
       seq: 3,
       problem: 'edited',
@@ -121,7 +121,7 @@ describe.each(TEST_DIALECTS)('audit export on %s', (dialect) => {
     });
     const firstForged = { ...(JSON.parse(lines[0]!) as ExportEntryLine), prevHash: 'f'.repeat(64) };
     expect((await verify([JSON.stringify(firstForged), ...lines.slice(1)])).firstBad).toEqual({ seq: 1, problem: 'edited', detail: 'the entry at seq 1 no longer matches its hash' });
-    firstForged.hash = entryHash(firstForged.prevHash, { ...firstForged, at: new Date(firstForged.at) }, JSON.stringify(firstForged.detail));
+    firstForged.hash = entryHash(firstForged.prevHash, { ...firstForged, at: new Date(firstForged.at) }, hashedDetailText(JSON.stringify(firstForged.detail), firstForged.detail)!);
     expect((await verify([JSON.stringify(firstForged), ...lines.slice(1)])).firstBad).toEqual({ seq: 1, problem: 'edited', detail: 'the first entry does not start from the genesis hash' });
     const other = generateKeyPairSync('ed25519').publicKey;
     expect((await verifyExport(linesOf(out), { publicKey: other })).firstBad).toMatchObject({ seq: 6, problem: 'checkpoint-mismatch' });

@@ -103,7 +103,9 @@ export interface ExportOmittedLine {
 /** CSV columns, in order. `keys` is a JSON array of the entry's submission keys; `detail` the stored JSON. */
 export const CSV_COLUMNS = ['seq', 'at', 'pipeline', 'event', 'actor', 'keys', 'mapping_version', 'target', 'legacy_ref', 'detail', 'prev_hash', 'hash'] as const;
 
-const HASH_RULE = 'sha256_hex(prevHash + canonicalJson({seq, at, pipeline, event, actor, mappingVersion, target, legacyRef}) + (detailText ?? JSON.stringify(detail)))';
+const HASH_RULE =
+  'sha256_hex(prevHash + canonicalJson({seq, at, pipeline, event, actor, mappingVersion, target, legacyRef}) + (detailText ?? JSON.stringify(detail))), ' +
+  'where a detail with merkle: {size, root} is hashed without its keys and records, and root is the RFC 6962 SHA-256 Merkle root over JSON.stringify of each record';
 const LINES_RULE =
   'one line per seq of range, in order: a whole entry, or {seq, omitted: true, prevHash, hash} for an entry the filter leaves out; ' +
   'when signed, a last line {end: {lines, sha256, keyId, signature}}: the entry line count and the sha256 of every line before it';

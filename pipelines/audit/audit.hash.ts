@@ -14,10 +14,16 @@
  * breaks the link of the one after it. The first entry's `prevHash` is 64
  * zeros. `audit_keys` is an index derived from `detail.keys` and is not
  * hashed separately.
+ *
+ * An entry about a batch of submissions is a Merkle entry (`sealDetail`):
+ * its `detailText` in the formula above is the detail without `keys` and
+ * `records`, which carries the root of a Merkle tree over the records
+ * instead, so each record can be proved on the chain alone.
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical-json.js';
-import type { AuditEntry } from './audit.types.js';
+import type { AuditDetail, AuditEntry } from './audit.types.js';
+import { leafHash, merkleRoot } from './merkle.js';
 
 /** `prevHash` of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -38,4 +44,99 @@ export function entryHash(prevHash: string, e: HashedFields, detailText: string)
     legacyRef: e.legacyRef ?? null,
   });
   return createHash('sha256').update(prevHash).update(head).update(detailText).digest('hex');
+}
+
+/** What a detail's Merkle commitment says: how many records, and their root (hex). */
+export interface MerkleCommitment {
+  size: number;
+  root: string;
+}
+
+/** The part of a Merkle entry's detail its hash covers: every field but `keys` and `records`, with `merkle`. */
+type DetailRest = Record<string, unknown> & { merkle: MerkleCommitment };
+
+/** The stored text of a Merkle entry's detail: its rest, then its keys, then its records' texts, in that order. */
+function storedText(restText: string, keys: readonly string[], recordTexts: readonly string[]): string {
+  return `${restText.slice(0, -1)},"keys":${JSON.stringify(keys)},"records":[${recordTexts.join(',')}]}`;
+}
+
+/** The record texts and leaves of a Merkle entry. */
+function leavesOf(records: readonly unknown[]): { texts: string[]; leaves: Buffer[] } {
+  const texts = records.map((r) => JSON.stringify(r));
+  return { texts, leaves: texts.map(leafHash) };
+}
+
+/** Whether `detail` names exactly its records' keys, one for each, in order: the shape a Merkle entry takes. */
+function keysAreRecords(detail: AuditDetail): boolean {
+  const { keys, records } = detail;
+  return Array.isArray(records) && records.length > 0 && Array.isArray(keys) && keys.length === records.length && records.every((r, i) => r !== null && typeof r === 'object' && r.key === keys[i]);
+}
+
+/** A detail as the log stores it: the detail, its stored text, and the text its entry's hash covers. */
+export interface SealedDetail {
+  detail: AuditDetail;
+  detailText: string;
+  hashedText: string;
+}
+
+/** A Merkle entry's detail before its root is known: its other fields, keys and record texts (the leaves' contents). */
+export interface MerklePlan {
+  other: Record<string, unknown>;
+  keys: string[];
+  records: NonNullable<AuditDetail['records']>;
+  texts: string[];
+}
+
+/**
+ * Whether a detail becomes a Merkle entry, and if so its plan: a detail
+ * whose keys are exactly its records' keys (an entry about a batch of
+ * submissions). Its records are the leaves of an RFC 6962 tree (see
+ * `merkle.ts`), whose size and root go into the detail as `merkle`, and
+ * the entry's hash covers the rest of the detail (every field but `keys`
+ * and `records`, so with the root) instead of the whole text. One record's
+ * place on the chain is then shown by its text, its audit path and that
+ * rest, without any other record or key of the batch (`audit.prove.ts`).
+ * Null for any other detail, which is stored and hashed whole.
+ */
+export function merklePlan(detail: AuditDetail): MerklePlan | null {
+  if (!keysAreRecords(detail) || Object.hasOwn(detail, 'merkle')) return null;
+  const { keys, records, ...other } = detail;
+  return { other, keys, records: records!, texts: records!.map((r) => JSON.stringify(r)) };
+}
+
+/**
+ * A Merkle entry's detail sealed with its root (hex): the stored text is
+ * the rest, then `keys`, then `records`, so that it can be rebuilt exactly
+ * from the parsed detail (`hashedDetailText`).
+ */
+export function sealPlan(plan: MerklePlan, root: string): SealedDetail {
+  const rest: DetailRest = { ...plan.other, merkle: { size: plan.texts.length, root } };
+  const hashedText = JSON.stringify(rest);
+  return { detail: { ...rest, keys: plan.keys, records: plan.records }, detailText: storedText(hashedText, plan.keys, plan.texts), hashedText };
+}
+
+/** A detail as the log stores it, its root (when it has one) computed here; `AuditLog.append` computes large roots off the main thread. */
+export function sealDetail(detail: AuditDetail): SealedDetail {
+  const plan = merklePlan(detail);
+  if (plan) return sealPlan(plan, merkleRoot(plan.texts.map(leafHash)).toString('hex'));
+  const text = JSON.stringify(detail);
+  return { detail, detailText: text, hashedText: text };
+}
+
+/**
+ * The text an entry's hash covers, from its stored detail text and that
+ * text parsed: the text itself for a whole-hashed entry; for a Merkle
+ * entry its rest, once the records are shown to give the root and the
+ * stored text to be exactly the one `sealDetail` writes. Null when they are
+ * not: a record, key or the text was changed (the entry was edited).
+ */
+export function hashedDetailText(detailText: string, detail: AuditDetail): string | null {
+  if (!Object.hasOwn(detail, 'merkle')) return detailText;
+  const { keys, records, ...rest } = detail;
+  const m = (rest as Partial<DetailRest>).merkle;
+  if (!m || typeof m !== 'object' || !Number.isSafeInteger(m.size) || typeof m.root !== 'string' || !keysAreRecords(detail) || records!.length !== m.size) return null;
+  const { texts, leaves } = leavesOf(records!);
+  if (merkleRoot(leaves).toString('hex') !== m.root) return null;
+  const restText = JSON.stringify(rest);
+  return storedText(restText, keys, texts) === detailText ? restText : null;
 }

@@ -40,6 +40,8 @@ export const AUDIT_EVENTS = [
   'audit-exported',
   /** An operator approved (or edited, then approved) the steps the browser target proposed after a legacy screen changed: report, step versions before and after, what changed (step and kind), the hash of the steps; a new step version is keyed from then on. */
   'steps-approved',
+  /** An operator made an inclusion proof of one submission's entries (`rekey audit prove`): the seqs it covers, how many entries name the submission, the checkpoint it is held to; never a record. */
+  'audit-proved',
   /** A person verified the chain from the console's Audit page: the outcome (entries recomputed, checkpoints matched, the first bad seq and its kind), never an entry's content. */
   'audit-verified',
 ] as const;

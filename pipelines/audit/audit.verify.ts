@@ -12,7 +12,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { StateStore } from '../store/state-store.js';
-import { entryHash, GENESIS_HASH } from './audit.hash.js';
+import { entryHash, GENESIS_HASH, hashedDetailText } from './audit.hash.js';
 import { AUDIT_COLUMNS, auditPages, rowToEntry, type AuditRow } from './audit.rows.js';
 import type { AuditEntry, SignedCheckpoint, VerifyResult } from './audit.types.js';
 import { checkpointSignatureValid, keyIdOf } from './checkpoints.js';
@@ -45,16 +45,17 @@ async function writtenSeqAfter(store: StateStore, prevHash: string, depth: numbe
   if (prevHash === GENESIS_HASH) return 1;
   const row = await rowByHash(store, prevHash);
   const e = row && parse(row);
-  if (!row || !e) return null;
-  if (entryHash(row.prev_hash, e, row.detail) === row.hash) return e.seq + 1;
+  const text = row && e && hashedDetailText(row.detail, e.detail);
+  if (!row || !e || text === null) return null;
+  if (entryHash(row.prev_hash, e, text!) === row.hash) return e.seq + 1;
   if (depth === 0) return null;
   const s = await writtenSeqAfter(store, row.prev_hash, depth - 1);
-  return s !== null && entryHash(row.prev_hash, { ...e, seq: s }, row.detail) === row.hash ? s + 1 : null;
+  return s !== null && entryHash(row.prev_hash, { ...e, seq: s }, text!) === row.hash ? s + 1 : null;
 }
 
-async function diagnoseHashMismatch(store: StateStore, row: AuditRow, e: AuditEntry): Promise<Bad> {
+async function diagnoseHashMismatch(store: StateStore, row: AuditRow, e: AuditEntry, text: string): Promise<Bad> {
   const written = await writtenSeqAfter(store, row.prev_hash, 8);
-  if (written !== null && written !== e.seq && entryHash(row.prev_hash, { ...e, seq: written }, row.detail) === row.hash) {
+  if (written !== null && written !== e.seq && entryHash(row.prev_hash, { ...e, seq: written }, text) === row.hash) {
     return { seq: e.seq, problem: 'reordered', detail: `the entry at seq ${e.seq} was written as seq ${written}` };
   }
   return { seq: e.seq, problem: 'edited', detail: `the entry at seq ${e.seq} no longer matches its hash` };
@@ -95,7 +96,9 @@ export async function verifyChain(store: StateStore, opts: VerifyOptions = {}): 
         return fail({ seq: expectedSeq, problem: 'deleted', detail: `${missing} missing` });
       }
       if (e.seq < expectedSeq) return fail({ seq: e.seq, problem: 'edited', detail: `seq ${e.seq} is out of the chain's range` });
-      if (entryHash(row.prev_hash, e, row.detail) !== row.hash) return fail(await diagnoseHashMismatch(store, row, e));
+      const text = hashedDetailText(row.detail, e.detail);
+      if (text === null) return fail({ seq: e.seq, problem: 'edited', detail: `the entry at seq ${e.seq} has records that no longer give its Merkle root` });
+      if (entryHash(row.prev_hash, e, text) !== row.hash) return fail(await diagnoseHashMismatch(store, row, e, text));
       if (row.prev_hash !== expectedPrev) {
         if (e.seq === 1) return fail({ seq: 1, problem: 'edited', detail: 'the first entry does not start from the genesis hash' });
         return fail({

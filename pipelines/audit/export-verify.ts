@@ -24,7 +24,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical-json.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
-import { entryHash, GENESIS_HASH } from './audit.hash.js';
+import { entryHash, GENESIS_HASH, hashedDetailText } from './audit.hash.js';
 import type { AuditEvent, SignedCheckpoint } from './audit.types.js';
 import { EXPORT_FORMAT, EXPORT_VERSION, type ExportEnd, type ExportEntryLine, type ExportHeader } from './audit.export.js';
 import { checkSignatures } from './audit.verify.js';
@@ -103,7 +103,9 @@ function wholeEntryProblem(l: ExportEntryLine): string | null {
   }
   if (canonicalJson(l.keys) !== canonicalJson(l.detail.keys ?? [])) return `the entry at seq ${l.seq} lists keys that are not its detail's`;
   const fields = { seq: l.seq, at, pipeline: l.pipeline, event: l.event as AuditEvent, actor: l.actor, mappingVersion: l.mappingVersion, target: l.target, legacyRef: l.legacyRef };
-  return entryHash(l.prevHash, fields, detailText) === l.hash ? null : `the entry at seq ${l.seq} no longer matches its hash`;
+  const hashed = hashedDetailText(detailText, l.detail);
+  if (hashed === null) return `the entry at seq ${l.seq} has records that no longer give its Merkle root`;
+  return entryHash(l.prevHash, fields, hashed) === l.hash ? null : `the entry at seq ${l.seq} no longer matches its hash`;
 }
 
 /**

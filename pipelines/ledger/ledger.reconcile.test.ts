@@ -50,16 +50,19 @@ describe.each(TEST_DIALECTS)('Ledger.reconcile (legacy answers) on %s', (dialect
     expect(await ledger.legacyText(p, 'b')).toEqual({ text: 'E114 POSTCODE NOT ON ADDRESS FILE', textHash: REASON_HASH });
     const seen = new Map<number, { event: string; target: string | null; detail: unknown }>();
     for (const k of ['a', 'b', 'c', 'd']) for (const e of await ledger.history(p, k)) if (e.seq > before.seq) seen.set(e.seq, { event: e.event, target: e.target, detail: e.detail });
+    // Each entry about a batch carries the Merkle root of its records (see audit.hash.ts).
+    const ROOT = /^[0-9a-f]{64}$/;
     const added = [...seen.entries()].sort(([x], [y]) => x - y).map(([, v]) => v);
     expect((await audit.head()).seq).toBe(before.seq + 2);
     expect(added).toEqual([
-      { event: 'confirmed', target: 'file-drop', detail: { runId: 'run-2', answer: 'accepted by the legacy system', keys: ['a', 'c'], records: [{ key: 'a', legacyRef: 'F1#1' }, { key: 'c', legacyRef: 'F1#3' }] } },
+      { event: 'confirmed', target: 'file-drop', detail: { runId: 'run-2', answer: 'accepted by the legacy system', merkle: { size: 2, root: expect.stringMatching(ROOT) }, keys: ['a', 'c'], records: [{ key: 'a', legacyRef: 'F1#1' }, { key: 'c', legacyRef: 'F1#3' }] } },
       {
         event: 'dead',
         target: 'file-drop',
         detail: {
           runId: 'run-2',
           answer: 'rejected by the legacy system',
+          merkle: { size: 1, root: expect.stringMatching(ROOT) },
           keys: ['b'],
           records: [{ key: 'b', from: 'delivered', legacyRef: 'F1#2', legacyCode: 'E114', error: { code: 'LEGACY_REJECTED', disposition: 'reject', message: REJECTED, textHash: REASON_HASH } }],
         },

@@ -5,7 +5,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import type { ExportEntryLine } from '../../pipelines/audit/audit.export.js';
-import { entryHash } from '../../pipelines/audit/audit.hash.js';
+import { entryHash, hashedDetailText } from '../../pipelines/audit/audit.hash.js';
 import { readCheckpointFile } from '../../pipelines/audit/checkpoints.js';
 import { Ledger } from '../../pipelines/ledger/ledger.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
@@ -143,7 +143,7 @@ describe('rekey audit export filters and offline verification (the built CLI, in
     const removed = all.filter((_, i) => i !== 5);
     const last = JSON.parse(all[head]!) as ExportEntryLine;
     const extra = { ...last, seq: head + 1, prevHash: last.hash };
-    extra.hash = entryHash(last.hash, { ...extra, at: new Date(extra.at) }, JSON.stringify(extra.detail));
+    extra.hash = entryHash(last.hash, { ...extra, at: new Date(extra.at) }, hashedDetailText(JSON.stringify(extra.detail), extra.detail)!);
     const appended = [...all.slice(0, -1), JSON.stringify(extra), all.at(-1)!];
     const [e, r, a, after] = await Promise.all([
       offline('--export', write('edited.jsonl', edited), '--checkpoints', worm),
@@ -340,5 +340,101 @@ describe('rekey audit verify with a verify key: what it proved and what it did n
     expect(viaStore.code).toBe(0);
     expect(viaStore.stdout).toContain(`(kept in the state store)\nnot proved: entries after seq ${last} (seqs ${n}..${n}) are not covered by any signed checkpoint`);
     expect(viaStore.stdout).toMatch(/\nno external checkpoint: .*\n$/);
+  });
+});
+
+describe('rekey audit prove and verify --proof (the built CLI, in process)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rekey-audit-prove-'));
+  const url = `sqlite:${join(dir, 'state.sqlite')}`;
+  const keys = join(dir, 'keys');
+  const env = { REKEY_AUDIT_SIGNING_KEY: join(keys, 'audit-signing.key.pem'), REKEY_AUDIT_VERIFY_KEY: join(keys, 'audit-verify.pub.pem'), REKEY_AUDIT_CHECKPOINTS: '' };
+  const cli = (...args: string[]) => rekey([...args, '--state', url], dir, env);
+  const CITIZEN = 'Change the address on your driving licence/CA3HJ7WR';
+  const LATER = 'Change the address on your driving licence/LATER001';
+  const NEIGHBOUR = 'Change the address on your driving licence/NEIGHB01';
+  const receive = async (...keysToReceive: string[]) => {
+    const store = await openStateStore(url);
+    const ledger = new Ledger(store, new AuditLog(store), TEST_KEYS);
+    const run = await ledger.startRun(P, 'runner:test:1', 'sha256:map');
+    await ledger.receive(P, run, keysToReceive.map((key) => ({ key, contentHash: `h-${key}`, body: { surname: 'Canary' }, source: 'in.ndjson:7' })), 'runner:test:1');
+    await store.close();
+  };
+  const events = async () => {
+    const store = await openStateStore(url);
+    try {
+      return (await store.select<{ event: string; actor: string; detail: string }>('SELECT event, actor, detail FROM audit_log ORDER BY seq')).map((r) => ({ ...r, detail: JSON.parse(r.detail) as Record<string, unknown> }));
+    } finally {
+      await store.close();
+    }
+  };
+
+  beforeAll(async () => {
+    await seed(url);
+    await receive(NEIGHBOUR, CITIZEN);
+    expect((await rekey(['audit', 'keygen', keys])).code).toBe(0);
+    mkdirSync(join(dir, 'worm'));
+    expect((await cli('audit', 'checkpoint', '--export', join(dir, 'worm'))).code).toBe(0);
+  }, 90_000);
+
+  it("proves one submission's entries, held to the checkpoint, without its neighbour's; the proof verifies offline and the making is on the log", async () => {
+    const file = join(dir, 'proof.json');
+    const made = await cli('audit', 'prove', P, 'ca3hj7wr', '--out', file, '--checkpoints', join(dir, 'worm'), '--operator', 'alice');
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(new RegExp(`^proof of submission ${CITIZEN}: 1 entries naming it, seqs \\d+\\.\\.\\d+, held to the checkpoint at seq \\d+ signed at `));
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toContain(NEIGHBOUR);
+    expect(text).not.toContain('Canary');
+    const last = (await events()).at(-1)!;
+    expect(last).toMatchObject({ event: 'audit-proved', actor: 'operator:alice', detail: { keys: [], key: CITIZEN, naming: 1 } });
+
+    const ok = await rekey(['audit', 'verify', '--proof', file], dir, env);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`^proof OK: submission ${CITIZEN} of pipeline ${P}, 1 entries naming it, \\d+ entries recomputed, held to the checkpoint at seq \\d+`));
+    expect(ok.stdout).toMatch(/\n {2}seq \d+ {2}\S+Z {2}received {2}by runner:test:1\n/);
+
+    const forged = JSON.parse(text) as { entries: { records?: { text: string }[] }[] };
+    const shown = forged.entries.find((e) => e.records)!.records![0]!;
+    shown.text = shown.text.replace('in.ndjson:7', 'in.ndjson:8');
+    writeFileSync(join(dir, 'forged.json'), JSON.stringify(forged));
+    const broken = await rekey(['audit', 'verify', '--proof', join(dir, 'forged.json')], dir, env);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/^proof BROKEN at seq \d+: edited: a record shown for the entry at seq \d+ is not in its Merkle tree at position 1\n$/);
+
+    expect((await rekey(['audit', 'verify', '--proof', file], dir, { REKEY_AUDIT_CHECKPOINTS: '' })).code).toBe(2);
+    writeFileSync(join(dir, 'not-a-proof.json'), '{"format":"rekey-audit-export"}');
+    const notProof = await rekey(['audit', 'verify', '--proof', join(dir, 'not-a-proof.json')], dir, env);
+    expect(notProof.code).toBe(1);
+    expect(notProof.stderr).toContain('AUDIT_PROOF_INVALID');
+  });
+
+  it('says when no checkpoint holds the proof (exit 3 on verify), and refuses a submission no entry names', async () => {
+    await receive(LATER);
+    const made = await cli('audit', 'prove', P, 'LATER001');
+    expect(made.code).toBe(0);
+    expect(made.stderr).toContain('NOT held to a signed checkpoint: none is at or after seq');
+    writeFileSync(join(dir, 'later.json'), made.stdout);
+    const unanchored = await rekey(['audit', 'verify', '--proof', join(dir, 'later.json')], dir, env);
+    expect(unanchored.code).toBe(3);
+    expect(unanchored.stdout).toContain('NOT held to a signed checkpoint');
+    const before = (await events()).length;
+    const none = await cli('audit', 'prove', P, 'NEVER123');
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('SUBMISSION_NOT_FOUND');
+    // A proof that cannot be written (the file is there already) is neither written over nor recorded.
+    const taken = await cli('audit', 'prove', P, 'LATER001', '--out', join(dir, 'later.json'));
+    expect(taken.code).toBe(1);
+    expect(readFileSync(join(dir, 'later.json'), 'utf8')).toBe(made.stdout);
+    expect(await events()).toHaveLength(before);
+  });
+
+  it('writes no proof from a broken log, and says where it broke', async () => {
+    const store = await openStateStore(url);
+    await store.exec("UPDATE audit_log SET actor = 'operator:mallory' WHERE seq = (SELECT MAX(seq) FROM audit_log WHERE event = 'received')");
+    await store.close();
+    const file = join(dir, 'from-broken.json');
+    const made = await cli('audit', 'prove', P, 'LATER001', '--out', file);
+    expect(made.code).toBe(1);
+    expect(made.stderr).toMatch(/^rekey: the audit log is broken at seq \d+ \(edited: the entry at seq \d+ no longer matches its hash\); no proof written: run rekey audit verify\n$/);
+    expect(existsSync(file)).toBe(false);
   });
 });

@@ -1,8 +1,9 @@
 /**
- * `rekey audit verify|export|checkpoint|keygen`: check the hash chain (exit
- * 1 when broken; 3 when a verify key was given and no signed checkpoint
- * holds any of it) in the state store or, offline, in a `jsonl` export; export
- * it; sign its head; make a signing key pair. Keys come from the deployer:
+ * `rekey audit verify|export|prove|checkpoint|keygen`: check the hash chain
+ * (exit 1 when broken; 3 when a verify key was given and no signed
+ * checkpoint holds any of it) in the state store or, offline, in a `jsonl`
+ * export or a proof; export it; prove one submission's entries; sign its
+ * head; make a signing key pair. Keys come from the deployer:
  * `REKEY_AUDIT_SIGNING_KEY` (PEM private key file) and
  * `REKEY_AUDIT_VERIFY_KEY` (PEM public key file); external checkpoints from
  * `REKEY_AUDIT_CHECKPOINTS` (the write-once folder `rekey serve` writes to).
@@ -16,6 +17,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { AUDIT_EVENTS, type SignedCheckpoint, type VerifyResult } from '../../pipelines/audit/audit.types.js';
 import { generateSigningKeys, parsePublicKey, readCheckpointFile } from '../../pipelines/audit/checkpoints.js';
 import { verifyExport, type ExportVerifyResult } from '../../pipelines/audit/export-verify.js';
+import { parseProof, verifyProof, type AuditProof, type ProofVerifyResult } from '../../pipelines/audit/audit.prove.js';
 import { resolveReference } from '../../pipelines/audit/story.js';
 import { LEDGER_STATES } from '../../pipelines/ledger/ledger.js';
 import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
@@ -130,9 +132,43 @@ async function verifyExportFile(file: string, checkpoints: SignedCheckpoint[], p
   }
 }
 
+/** What `rekey audit verify --proof` prints: the verdict, then what each proven entry says about the submission. */
+export function proofText(r: ProofVerifyResult): string {
+  if (!r.ok) return `proof BROKEN at seq ${r.firstBad!.seq}: ${r.firstBad!.problem}: ${r.firstBad!.detail}\n`;
+  const held = r.anchor
+    ? `held to the checkpoint at seq ${r.anchor.seq} signed at ${r.anchor.signedAt} (key ${r.anchor.keyId})`
+    : 'NOT held to a signed checkpoint: the entries link, but a rewrite of the log cannot be ruled out';
+  const lines = [`proof OK: submission ${r.key} of pipeline ${r.pipeline}, ${r.proven.length} entries naming it, ${r.entries} entries recomputed, ${held}`];
+  for (const e of r.proven) {
+    const rec = e.records[0];
+    const parts = [`seq ${e.seq}`, e.at, e.event, `by ${e.actor}`];
+    if (e.mappingVersion) parts.push(`mapping ${e.mappingVersion}`);
+    const target = rec?.target ? `${rec.target.kind}:${rec.target.system}${rec.target.object ? `/${rec.target.object}` : ''}` : e.target;
+    if (target) parts.push(`target ${target}`);
+    const ref = rec?.legacyRef ?? e.legacyRef;
+    if (ref) parts.push(`legacy ref ${ref}`);
+    if (rec?.sent) parts.push(`sent ${rec.sent.hash}`);
+    if (rec?.error) parts.push(`error ${rec.error.code}`);
+    lines.push(`  ${parts.join('  ')}`);
+  }
+  lines.push('not proved: that no other entry names the submission (a proof shows the entries it holds, not the absence of others)');
+  return `${lines.join('\n')}\n`;
+}
+
+async function readProofFile(file: string): Promise<AuditProof> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new PipelineError(PipelineCodes.AUDIT_PROOF_INVALID, `cannot read the proof ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  return parseProof(text);
+}
+
 function verify(audit: Command, result: CommandResult): void {
   withStateOptions(audit.command('verify').description('recompute the hash chain (in the state store, or offline in an export); exit 1 if any entry was edited, deleted, reordered or appended'))
     .option('--export <file>', 'verify a `rekey audit export --format jsonl` file offline instead of the state store (no state store needed)')
+    .option('--proof <file>', 'verify a `rekey audit prove` file offline: one submission\'s entries, held to a signed checkpoint (no state store needed)')
     .option('--checkpoints <file|dir>', 'signed checkpoints (a .jsonl file or a folder of them) from the write-once copy (default: $REKEY_AUDIT_CHECKPOINTS when a folder)')
     .option('--public-key <pem>', 'public key file for the checkpoints (default: $REKEY_AUDIT_VERIFY_KEY)')
     .addHelpText(
@@ -140,14 +176,24 @@ function verify(audit: Command, result: CommandResult): void {
       '\nIt says what it proved (the internal chain only, or up to the last signed checkpoint) and what it did not (entries after that checkpoint).\n' +
         'Without external checkpoints, a rewrite of the whole chain or of its tail cannot be detected (see docs/audit-checkpoints.md).\n' +
         `Exit 0 intact, 1 broken, ${VERIFY_UNPROVEN_EXIT} intact but a verify key was given (--public-key or REKEY_AUDIT_VERIFY_KEY) and no signed checkpoint was found.\n` +
-        'With --export, a line past the last checkpoint the export covers fails: it cannot be told from an appended one.',
+        'With --export, a line past the last checkpoint the export covers fails: it cannot be told from an appended one.\n' +
+        `With --proof, exit 0 when the submission's entries are on the chain as a signed checkpoint holds it, 1 when the proof is broken, ${VERIFY_UNPROVEN_EXIT} when it holds no checkpoint.`,
     )
-    .action(async (opts: StateOptions & { export?: string; checkpoints?: string; publicKey?: string }, cmd: Command) => {
+    .action(async (opts: StateOptions & { export?: string; proof?: string; checkpoints?: string; publicKey?: string }, cmd: Command) => {
+      if (opts.export && opts.proof) usage(cmd, 'give --export or --proof, not both');
       const cpPath = await externalCheckpointPath(opts.checkpoints);
       const keyPath = opts.publicKey ?? process.env.REKEY_AUDIT_VERIFY_KEY ?? (opts.checkpoints ? undefined : process.env.REKEY_AUDIT_SIGNING_KEY);
-      if ((opts.checkpoints || opts.export) && !keyPath) usage(cmd, `${opts.export ? '--export' : '--checkpoints'} needs --public-key (or REKEY_AUDIT_VERIFY_KEY)`);
+      const offline = opts.export ? '--export' : opts.proof ? '--proof' : opts.checkpoints ? '--checkpoints' : null;
+      if (offline && !keyPath) usage(cmd, `${offline} needs --public-key (or REKEY_AUDIT_VERIFY_KEY)`);
       const pem = keyPath ? await readKeyFile(keyPath, 'verify key') : undefined;
       const publicKey = pem ? parsePublicKey(pem) : undefined;
+      if (opts.proof) {
+        const r = verifyProof(await readProofFile(opts.proof), { publicKey });
+        if (opts.json) printJson(r);
+        else process.stdout.write(proofText(r));
+        result.code = !r.ok ? 1 : r.anchor ? 0 : VERIFY_UNPROVEN_EXIT;
+        return;
+      }
       const external = cpPath && publicKey ? await readCheckpointFile(cpPath) : [];
       if (opts.export) {
         const r = await verifyExportFile(opts.export, external, pem);
@@ -245,6 +291,51 @@ function exportCmd(audit: Command): void {
     );
 }
 
+function prove(audit: Command, result: CommandResult): void {
+  withStateOptions(audit.command('prove').description("write an inclusion proof of one submission's audit entries, checkable offline with the verify key alone (rekey audit verify --proof)"))
+    .argument('<pipeline>', 'pipeline name')
+    .argument('<reference>', "the submission: its key, the form's or the legacy system's reference, or an unambiguous prefix")
+    .option('--out <file>', 'write the proof here instead of stdout')
+    .option('--checkpoints <file|dir>', 'signed checkpoints to hold the proof to, from the write-once copy (default: $REKEY_AUDIT_CHECKPOINTS when a folder, else those in the state store)')
+    .option('--operator <name>', 'who is making the proof, recorded on the audit log as audit-proved (default: $USER)')
+    .addHelpText(
+      'after',
+      "\nThe proof holds the submission's entries, with its records only (each with its Merkle audit path), and every entry from the first of them\n" +
+        "to the first signed checkpoint at or after the last, as the columns and hashes their hash covers (never another submission's record).\n" +
+        'When no checkpoint is at or after its last entry, the proof runs to the head and is not held to a signature: sign one (rekey audit checkpoint) and prove again.\n' +
+        'Making a proof is recorded on the audit log (audit-proved: who, which submission, the seqs covered), after the range it covers.',
+    )
+    .action(async (pipeline: string, reference: string, opts: StateOptions & { out?: string; checkpoints?: string; operator?: string }) => {
+      const cpPath = await externalCheckpointPath(opts.checkpoints);
+      const external = cpPath ? await readCheckpointFile(cpPath) : undefined;
+      // The proof is written before it is recorded: a proof that could not be written is not on the log.
+      const { proof, check } = await withLedger(opts.state, async (_l, log, store) => {
+        const key = await resolveReference(store, pipeline, reference);
+        const made = await log.prove(pipeline, key, external);
+        const checked = verifyProof(made);
+        if (!checked.ok) return { proof: made, check: checked };
+        const text = `${JSON.stringify(made, null, 2)}\n`;
+        if (opts.out) await pipe(Readable.from([text]), createWriteStream(opts.out, { flags: 'wx' }));
+        else process.stdout.write(text);
+        const range = { from: made.entries[0]!.seq, to: made.entries[made.entries.length - 1]!.seq };
+        // Like audit-exported, it names the submission in its detail, not in `keys`: were it indexed, each proof would end past the checkpoint the last one was held to.
+        const detail = { keys: [], key, range, naming: checked.proven.length, checkpoint: made.checkpoint?.seq ?? null };
+        await log.append([{ pipeline, event: 'audit-proved', actor: operatorActor(opts.operator), detail }]);
+        return { proof: made, check: checked };
+      });
+      if (!check.ok) {
+        process.stderr.write(`rekey: the audit log is broken at seq ${check.firstBad!.seq} (${check.firstBad!.problem}: ${check.firstBad!.detail}); no proof written: run rekey audit verify\n`);
+        result.code = 1;
+        return;
+      }
+      const last = proof.entries[proof.entries.length - 1]!;
+      const held = proof.checkpoint
+        ? `held to the checkpoint at seq ${proof.checkpoint.seq} signed at ${proof.checkpoint.signedAt}`
+        : `NOT held to a signed checkpoint: none is at or after seq ${check.proven[check.proven.length - 1]!.seq}; sign one (rekey audit checkpoint) and prove again`;
+      process.stderr.write(`proof of submission ${proof.key}: ${check.proven.length} entries naming it, seqs ${proof.entries[0]!.seq}..${last.seq}, ${held}\n`);
+    });
+}
+
 function checkpoint(audit: Command): void {
   withStateOptions(audit.command('checkpoint').description('sign the chain head (Ed25519) and optionally export the checkpoints'))
     .option('--key <pem>', 'private key file (default: $REKEY_AUDIT_SIGNING_KEY)')
@@ -283,9 +374,10 @@ function keygen(audit: Command): void {
 
 /** Registers `audit` and its subcommands. */
 export function auditCommand(program: Command, result: CommandResult): void {
-  const audit = program.command('audit').description('the tamper-evident audit log: verify, export, check, mapping, diff, checkpoint, keygen');
+  const audit = program.command('audit').description('the tamper-evident audit log: verify, export, prove, check, mapping, diff, checkpoint, keygen');
   verify(audit, result);
   exportCmd(audit);
+  prove(audit, result);
   checkpoint(audit);
   keygen(audit);
   auditMappingCommands(audit);

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BENCH_MAPPING, benchSubmissions } from '../../connectors/conformance/bench-bodies.js';
 import { WorkDir } from '../../connectors/conformance/conformance.run.js';
-import { entryHash, GENESIS_HASH } from '../../pipelines/audit/audit.hash.js';
+import { entryHash, GENESIS_HASH, hashedDetailText } from '../../pipelines/audit/audit.hash.js';
 import { rowToEntry, type AuditRow } from '../../pipelines/audit/audit.rows.js';
 import { openStateStore } from '../../pipelines/store/state-store.js';
 import { rekey } from '../cli.test-helpers.js';
@@ -31,7 +31,8 @@ async function rewriteWholeChain(stateFile: string): Promise<number> {
     const rows = await store.select<AuditRow>('SELECT * FROM audit_log ORDER BY seq');
     let prev = GENESIS_HASH;
     for (const r of rows) {
-      const hash = entryHash(prev, rowToEntry(r), r.detail ?? '');
+      const e = rowToEntry(r);
+      const hash = entryHash(prev, e, hashedDetailText(r.detail, e.detail)!);
       await store.exec('UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE seq = $3', [prev, hash, r.seq]);
       prev = hash;
     }
