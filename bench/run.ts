@@ -16,6 +16,7 @@ import { routesBench } from './routes.bench.js';
 import { clusterBench } from './cluster.bench.js';
 import { rssBench } from './rss.bench.js';
 import { nodeRedBench } from './node-red.bench.js';
+import { auditSealBench } from './audit-seal.bench.js';
 
 const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   mapping: () => mappingBench(Number(process.env.REKEY_BENCH_RECORDS ?? 1_000_000)),
@@ -30,6 +31,7 @@ const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
   'node-red': () => nodeRedBench(Number(process.env.REKEY_BENCH_RECORDS ?? 100_000)),
   cluster: () => clusterBench(Number(process.env.REKEY_BENCH_RECORDS ?? 20_000)),
   rss: () => rssBench((process.env.REKEY_BENCH_RSS_SIZES ?? '200000,1000000').split(',').map(Number), Number(process.env.REKEY_BENCH_RSS_WORKERS ?? 2)),
+  'audit-seal': () => auditSealBench(Number(process.env.REKEY_BENCH_SEAL_ROUNDS ?? 200)),
   browser: () => browserBench(Number(process.env.REKEY_BENCH_FORMS ?? 40), (process.env.REKEY_BENCH_CONTEXTS ?? '1,2,4,8').split(',').map(Number)),
 };
 

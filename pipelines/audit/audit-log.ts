@@ -72,7 +72,7 @@ export class AuditLog {
     const sealed = await Promise.all(
       entries.map(async (n) => {
         const plan = merklePlan(n.detail);
-        return plan ? sealPlan(plan, await merkleRootOf(plan.texts)) : sealDetail(n.detail);
+        return plan ? sealPlan(plan, await merkleRootOf(plan.joined, plan.lengths)) : sealDetail(n.detail);
       }),
     );
     if (this.store.dialect === 'postgres') {

@@ -55,9 +55,9 @@ export interface MerkleCommitment {
 /** The part of a Merkle entry's detail its hash covers: every field but `keys` and `records`, with `merkle`. */
 type DetailRest = Record<string, unknown> & { merkle: MerkleCommitment };
 
-/** The stored text of a Merkle entry's detail: its rest, then its keys, then its records' texts, in that order. */
-function storedText(restText: string, keys: readonly string[], recordTexts: readonly string[]): string {
-  return `${restText.slice(0, -1)},"keys":${JSON.stringify(keys)},"records":[${recordTexts.join(',')}]}`;
+/** The stored text of a Merkle entry's detail: its rest, then its keys, then its records' texts (joined by commas), in that order. */
+function storedText(restText: string, keys: readonly string[], joinedRecords: string): string {
+  return `${restText.slice(0, -1)},"keys":${JSON.stringify(keys)},"records":[${joinedRecords}]}`;
 }
 
 /** The record texts and leaves of a Merkle entry. */
@@ -79,12 +79,13 @@ export interface SealedDetail {
   hashedText: string;
 }
 
-/** A Merkle entry's detail before its root is known: its other fields, keys and record texts (the leaves' contents). */
+/** A Merkle entry's detail before its root is known: its other fields, keys, and its record texts (the leaves' contents) joined by commas with each one's length. */
 export interface MerklePlan {
   other: Record<string, unknown>;
   keys: string[];
   records: NonNullable<AuditDetail['records']>;
-  texts: string[];
+  joined: string;
+  lengths: Uint32Array;
 }
 
 /**
@@ -101,7 +102,19 @@ export interface MerklePlan {
 export function merklePlan(detail: AuditDetail): MerklePlan | null {
   if (!keysAreRecords(detail) || Object.hasOwn(detail, 'merkle')) return null;
   const { keys, records, ...other } = detail;
-  return { other, keys, records: records!, texts: records!.map((r) => JSON.stringify(r)) };
+  const texts = records!.map((r) => JSON.stringify(r));
+  return { other, keys, records: records!, joined: texts.join(','), lengths: Uint32Array.from(texts, (t) => t.length) };
+}
+
+/** The record texts of a plan's joined text, split by their lengths. */
+export function recordTexts(joined: string, lengths: ArrayLike<number>): string[] {
+  const texts: string[] = [];
+  let at = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    texts.push(joined.slice(at, at + lengths[i]!));
+    at += lengths[i]! + 1;
+  }
+  return texts;
 }
 
 /**
@@ -110,15 +123,15 @@ export function merklePlan(detail: AuditDetail): MerklePlan | null {
  * from the parsed detail (`hashedDetailText`).
  */
 export function sealPlan(plan: MerklePlan, root: string): SealedDetail {
-  const rest: DetailRest = { ...plan.other, merkle: { size: plan.texts.length, root } };
+  const rest: DetailRest = { ...plan.other, merkle: { size: plan.lengths.length, root } };
   const hashedText = JSON.stringify(rest);
-  return { detail: { ...rest, keys: plan.keys, records: plan.records }, detailText: storedText(hashedText, plan.keys, plan.texts), hashedText };
+  return { detail: { ...rest, keys: plan.keys, records: plan.records }, detailText: storedText(hashedText, plan.keys, plan.joined), hashedText };
 }
 
 /** A detail as the log stores it, its root (when it has one) computed here; `AuditLog.append` computes large roots off the main thread. */
 export function sealDetail(detail: AuditDetail): SealedDetail {
   const plan = merklePlan(detail);
-  if (plan) return sealPlan(plan, merkleRoot(plan.texts.map(leafHash)).toString('hex'));
+  if (plan) return sealPlan(plan, merkleRoot(recordTexts(plan.joined, plan.lengths).map(leafHash)).toString('hex'));
   const text = JSON.stringify(detail);
   return { detail, detailText: text, hashedText: text };
 }
@@ -138,5 +151,5 @@ export function hashedDetailText(detailText: string, detail: AuditDetail): strin
   const { texts, leaves } = leavesOf(records!);
   if (merkleRoot(leaves).toString('hex') !== m.root) return null;
   const restText = JSON.stringify(rest);
-  return storedText(restText, keys, texts) === detailText ? restText : null;
+  return storedText(restText, keys, texts.join(',')) === detailText ? restText : null;
 }

@@ -5,7 +5,7 @@
  * of every submission's time per entry, where hashing the batch's text in
  * one call cost 0.3. The thread takes that work while the main thread goes
  * on with the next chunk; what the main thread keeps is serialising the
- * records, which the stored text needs anyway, and copying one string.
+ * records, which the stored text needs anyway, and one copy of their text.
  * Batches under `INLINE_BELOW` records are hashed in place: handing them
  * over costs more than it saves. The pool (piscina, one thread) starts on
  * first use and lets its thread go after a short idle time, so it never
@@ -13,6 +13,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { recordTexts } from './audit.hash.js';
 import { leafHash, merkleRoot } from './merkle.js';
 import type { MerkleTask } from './merkle.worker.js';
 
@@ -30,8 +31,8 @@ function thread(): Piscina {
   return pool;
 }
 
-/** The Merkle root (hex) over record texts (JSON, so without raw newlines), off the calling thread for a large batch. */
-export async function merkleRootOf(texts: readonly string[]): Promise<string> {
-  if (texts.length < INLINE_BELOW) return merkleRoot(texts.map(leafHash)).toString('hex');
-  return (await thread().run({ joined: texts.join('\n') } satisfies MerkleTask)) as string;
+/** The Merkle root (hex) over record texts given joined by commas with each one's length, off the calling thread for a large batch. */
+export async function merkleRootOf(joined: string, lengths: Uint32Array): Promise<string> {
+  if (lengths.length < INLINE_BELOW) return merkleRoot(recordTexts(joined, lengths).map(leafHash)).toString('hex');
+  return (await thread().run({ joined, lengths } satisfies MerkleTask)) as string;
 }

@@ -1,15 +1,16 @@
 /**
  * The audit log's Merkle worker (see `merkle-thread.ts`): the root over
- * one batch's record texts, given joined by newlines (JSON text never
- * holds a raw newline), as hex.
+ * one batch's record texts, as hex.
  */
+import { recordTexts } from './audit.hash.js';
 import { leafHash, merkleRoot } from './merkle.js';
 
-/** The task: the record texts, joined by `\n`. */
+/** The task: the record texts joined by commas, and each one's length. */
 export interface MerkleTask {
   joined: string;
+  lengths: Uint32Array;
 }
 
 export default function merkleTask(task: MerkleTask): string {
-  return merkleRoot(task.joined.split('\n').map(leafHash)).toString('hex');
+  return merkleRoot(recordTexts(task.joined, task.lengths).map(leafHash)).toString('hex');
 }
