@@ -10,7 +10,7 @@ import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { insertMany, iso, readDateStrict, readInt } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { exportAudit, type AuditExportOptions, type ExportTally } from './audit.export.js';
-import { buildProof, type AuditProof } from './audit.prove.js';
+import { buildProof, verifyProof, type AuditProof, type ProofVerifyResult } from './audit.prove.js';
 import { entryHash, GENESIS_HASH, merklePlan, sealDetail, sealPlan } from './audit.hash.js';
 import { merkleRootOf } from './merkle-thread.js';
 import { AUDIT_COLUMNS, rowToEntry, type AuditRow } from './audit.rows.js';
@@ -157,6 +157,27 @@ export class AuditLog {
    */
   async prove(pipeline: string, key: string, checkpoints?: readonly SignedCheckpoint[]): Promise<AuditProof> {
     return buildProof(this.store, pipeline, key, await this.seqsFor(pipeline, key), checkpoints ?? (await this.checkpoints()));
+  }
+
+  /**
+   * As `prove`, for a person (`actor`): checks the proof's links first and,
+   * when they hold, hands its text (pretty JSON) to `write`, then appends
+   * `audit-proved` (who, which submission in the detail, not in `keys`,
+   * the seqs covered, how many entries name it, the checkpoint). A proof
+   * whose links do not hold (the log is broken in its range) is neither
+   * written nor recorded: `check` says where it broke. A failed `write`
+   * is thrown, with nothing recorded.
+   */
+  async proveRecorded(pipeline: string, key: string, actor: string, write: (text: string) => Promise<void>, checkpoints?: readonly SignedCheckpoint[]): Promise<{ proof: AuditProof; check: ProofVerifyResult }> {
+    const proof = await this.prove(pipeline, key, checkpoints);
+    const check = verifyProof(proof);
+    if (!check.ok) return { proof, check };
+    await write(`${JSON.stringify(proof, null, 2)}\n`);
+    const range = { from: proof.entries[0]!.seq, to: proof.entries[proof.entries.length - 1]!.seq };
+    // Named in the detail, as audit-exported names its filter: were the entry indexed under the key, each proof would end past the checkpoint the one before was held to.
+    const detail = { keys: [], key, range, naming: check.proven.length, checkpoint: proof.checkpoint?.seq ?? null };
+    await this.append([{ pipeline, event: 'audit-proved', actor, detail }]);
+    return { proof, check };
   }
 
   /** The last entry's seq and hash (`0` and 64 zeros for an empty log). */

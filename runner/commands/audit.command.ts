@@ -308,21 +308,13 @@ function prove(audit: Command, result: CommandResult): void {
     .action(async (pipeline: string, reference: string, opts: StateOptions & { out?: string; checkpoints?: string; operator?: string }) => {
       const cpPath = await externalCheckpointPath(opts.checkpoints);
       const external = cpPath ? await readCheckpointFile(cpPath) : undefined;
-      // The proof is written before it is recorded: a proof that could not be written is not on the log.
-      const { proof, check } = await withLedger(opts.state, async (_l, log, store) => {
-        const key = await resolveReference(store, pipeline, reference);
-        const made = await log.prove(pipeline, key, external);
-        const checked = verifyProof(made);
-        if (!checked.ok) return { proof: made, check: checked };
-        const text = `${JSON.stringify(made, null, 2)}\n`;
+      const write = async (text: string) => {
         if (opts.out) await pipe(Readable.from([text]), createWriteStream(opts.out, { flags: 'wx' }));
         else process.stdout.write(text);
-        const range = { from: made.entries[0]!.seq, to: made.entries[made.entries.length - 1]!.seq };
-        // Like audit-exported, it names the submission in its detail, not in `keys`: were it indexed, each proof would end past the checkpoint the last one was held to.
-        const detail = { keys: [], key, range, naming: checked.proven.length, checkpoint: made.checkpoint?.seq ?? null };
-        await log.append([{ pipeline, event: 'audit-proved', actor: operatorActor(opts.operator), detail }]);
-        return { proof: made, check: checked };
-      });
+      };
+      const { proof, check } = await withLedger(opts.state, async (_l, log, store) =>
+        log.proveRecorded(pipeline, await resolveReference(store, pipeline, reference), operatorActor(opts.operator), write, external),
+      );
       if (!check.ok) {
         process.stderr.write(`rekey: the audit log is broken at seq ${check.firstBad!.seq} (${check.firstBad!.problem}: ${check.firstBad!.detail}); no proof written: run rekey audit verify\n`);
         result.code = 1;

@@ -11,6 +11,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeys, parsePublicKey } from '../../../pipelines/audit/checkpoints.js';
 import { verifyExport } from '../../../pipelines/audit/export-verify.js';
+import { parseProof, verifyProof } from '../../../pipelines/audit/audit.prove.js';
 import { arraySource, submission, testMapping, testOptions, testPipeline, TestTarget } from '../../../pipelines/flow/flow.test-helpers.js';
 import { runPass } from '../../../pipelines/flow/pass.js';
 import { auditCheckpoints } from '../../serve/audit-checkpoints.js';
@@ -196,5 +197,40 @@ describe('the audit page', () => {
     ]);
     const logText = JSON.stringify(await c.runtime.store.select('SELECT * FROM audit_log'));
     for (const canary of [CANARY, CANARY_2]) expect(logText).not.toContain(canary);
+  });
+
+  it("downloads a submission's proof from its page, held to serve's external checkpoints, that the offline check accepts; recorded, and refused from a broken log", async () => {
+    const folder = join(dir, 'worm-proof');
+    await mkdir(folder, { recursive: true });
+    const env: AuditEnv = { REKEY_AUDIT_CHECKPOINTS: folder, REKEY_AUDIT_SIGNING_KEY: keys.privateKeyPath };
+    c = await startTestConsole({ pages: [auditPagesWith(env), submissionsPages], pipelines });
+    await fill(c);
+    await (await auditCheckpoints(env, c.runtime.audit, pino({ level: 'silent' })))!.writeNow();
+    const head = await c.runtime.audit.head();
+    const [[alpha], [beta]] = await Promise.all(['alpha', 'beta'].map((p) => c!.runtime.store.select<{ key: string }>('SELECT key FROM ledger WHERE pipeline = $1', [p])));
+    const proofHref = `/submissions/alpha/${encodeURIComponent(alpha!.key)}/proof`;
+    const auditor = await c.signIn('auditor');
+    const page = await get(c, `/submissions/alpha/${encodeURIComponent(alpha!.key)}`, auditor);
+    expect(page.text).toContain(`href="${proofHref}" download>Download a proof of these entries</a>`);
+
+    const got = await get(c, proofHref, auditor);
+    expect(got.status).toBe(200);
+    expect(got.res.headers.get('content-disposition')).toMatch(/^attachment; filename="rekey-proof-alpha-[A-Za-z0-9._-]+\.json"$/);
+    const publicKey = parsePublicKey(await readFile(keys.publicKeyPath, 'utf8'));
+    const checked = verifyProof(parseProof(got.text), { publicKey });
+    expect(checked).toMatchObject({ ok: true, key: alpha!.key, anchor: { seq: head.seq } });
+    expect(checked.proven.map((e) => e.event)).toEqual(expect.arrayContaining(['received', 'delivered']));
+    for (const other of [CANARY, CANARY_2, beta!.key]) expect(got.text).not.toContain(other);
+    const proved = async () => (await c!.runtime.store.select<{ actor: string; detail: string }>("SELECT actor, detail FROM audit_log WHERE event = 'audit-proved'")).map((r) => ({ actor: r.actor, detail: JSON.parse(r.detail) as unknown }));
+    expect(await proved()).toEqual([{ actor: 'console:ann.auditor', detail: { keys: [], key: alpha!.key, range: { from: expect.any(Number), to: head.seq }, naming: checked.proven.length, checkpoint: head.seq } }]);
+    expect(c.logged()).toContain('console audit proof');
+
+    expect((await get(c, proofHref, await c.signIn('viewer'))).status).toBe(403);
+    expect((await get(c, '/submissions/alpha/nobody/proof', auditor)).status).toBe(404);
+    await c.runtime.store.exec("UPDATE audit_log SET actor = 'someone-else' WHERE seq = $1", [head.seq]);
+    const broken = await get(c, proofHref, auditor);
+    expect(broken.status).toBe(409);
+    expect(broken.text).toContain(`The audit log is broken at entry ${head.seq} (edited: the entry at seq ${head.seq} no longer matches its hash)`);
+    expect(await proved()).toHaveLength(1);
   });
 });

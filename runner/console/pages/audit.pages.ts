@@ -12,6 +12,10 @@
  * - external checkpoints: whether serve writes them, where, how often, the
  *   last one written, and how many entries it does not cover yet;
  * - the stored mapping versions, each linking to `/mappings/:version`;
+ * - a submission's inclusion proof (`/submissions/:pipeline/:key/proof`,
+ *   GET, linked from its page's timeline): the file `rekey audit prove`
+ *   writes, held to the external checkpoints when their folder is set,
+ *   else to the store's; recorded as `audit-proved` by the user once made;
  * - export (`/audit/export`, GET): a date range and pipeline, streamed as
  *   an attachment exactly as `rekey audit export --format jsonl` writes it
  *   (signed and sealed when `REKEY_AUDIT_SIGNING_KEY` is set, as the CLI
@@ -29,6 +33,7 @@ import { checkpointName } from '../../../pipelines/audit/checkpoint-store.js';
 import { parsePublicKey, readCheckpointFile } from '../../../pipelines/audit/checkpoints.js';
 import { listMappingVersionUse } from '../../../pipelines/audit/mapping-versions.js';
 import type { SignedCheckpoint, VerifyResult } from '../../../pipelines/audit/audit.types.js';
+import { PipelineCodes } from '../../../pipelines/pipeline.errors.js';
 import { NO_EXTERNAL_CHECKPOINT } from '../../commands/audit.command.js';
 import { CHECKPOINT_CRON, CHECKPOINTS_OFF } from '../../serve/audit-checkpoints.js';
 import type { ConsolePages } from '../console.js';
@@ -171,6 +176,28 @@ export function auditPagesWith(env: AuditEnv): ConsolePages {
           });
       }
       return reply.redirect('/audit?verify=started', 303);
+    });
+
+    app.get('/submissions/:pipeline/:key/proof', { preHandler: ctx.guard('read') }, async (req, reply) => {
+      const { pipeline, key } = req.params as { pipeline: string; key: string };
+      const folder = await checkpointFolder(env);
+      const external = folder ? await readCheckpointFile(folder) : [];
+      let text = '';
+      let made: Awaited<ReturnType<typeof ctx.runtime.audit.proveRecorded>>;
+      try {
+        made = await ctx.runtime.audit.proveRecorded(pipeline, key, ctx.actorOf(req.consoleUser!), async (t) => void (text = t), external.length ? external : undefined);
+      } catch (e) {
+        if ((e as { code?: string }).code !== PipelineCodes.AUDIT_PROOF_INVALID.code) throw e;
+        return ctx.render(req, reply, 'message.njk', { title: 'Nothing to prove', text: 'No audit log entry names this submission.' }, 404);
+      }
+      if (!made.check.ok) {
+        const bad = made.check.firstBad!;
+        ctx.log.error({ user: req.consoleUser!.name, pipeline, seq: bad.seq, problem: bad.problem }, 'console audit proof: the audit log is broken');
+        return ctx.render(req, reply, 'message.njk', { title: 'No proof: the audit log is broken', text: `The audit log is broken at entry ${bad.seq} (${bad.problem}: ${bad.detail}). Verify the chain on the Audit page.` }, 409);
+      }
+      ctx.log.info({ user: req.consoleUser!.name, pipeline, entries: made.proof.entries.length, checkpoint: made.proof.checkpoint?.seq ?? null }, 'console audit proof');
+      const name = `rekey-proof-${pipeline}-${key.slice(key.lastIndexOf('/') + 1)}.json`.replace(/[^A-Za-z0-9._-]/g, '_');
+      return reply.header('content-type', 'application/json; charset=utf-8').header('content-disposition', `attachment; filename="${name}"`).send(text);
     });
 
     app.get('/audit/export', { preHandler: ctx.guard('read') }, async (req, reply) => {
