@@ -60,12 +60,6 @@ function storedText(restText: string, keys: readonly string[], joinedRecords: st
   return `${restText.slice(0, -1)},"keys":${JSON.stringify(keys)},"records":[${joinedRecords}]}`;
 }
 
-/** The record texts and leaves of a Merkle entry. */
-function leavesOf(records: readonly unknown[]): { texts: string[]; leaves: Buffer[] } {
-  const texts = records.map((r) => JSON.stringify(r));
-  return { texts, leaves: texts.map(leafHash) };
-}
-
 /** Whether `detail` names exactly its records' keys, one for each, in order: the shape a Merkle entry takes. */
 function keysAreRecords(detail: AuditDetail): boolean {
   const { keys, records } = detail;
@@ -137,19 +131,32 @@ export function sealDetail(detail: AuditDetail): SealedDetail {
 }
 
 /**
- * The text an entry's hash covers, from its stored detail text and that
- * text parsed: the text itself for a whole-hashed entry; for a Merkle
- * entry its rest, once the records are shown to give the root and the
- * stored text to be exactly the one `sealDetail` writes. Null when they are
- * not: a record, key or the text was changed (the entry was edited).
+ * What an entry's stored detail commits to, short of a Merkle root:
+ * `hashed`, the text its hash covers (the text itself for a whole-hashed
+ * entry; for a Merkle entry its rest), and for a Merkle entry the records'
+ * texts joined with their lengths and the `root` they must give. Null when
+ * the stored text is not the one `sealDetail` writes for that detail (a
+ * record, key or the text itself was changed).
  */
-export function hashedDetailText(detailText: string, detail: AuditDetail): string | null {
-  if (!Object.hasOwn(detail, 'merkle')) return detailText;
+export function detailCommitment(detailText: string, detail: AuditDetail): { hashed: string; merkle?: { joined: string; lengths: Uint32Array; root: string } } | null {
+  if (!Object.hasOwn(detail, 'merkle')) return { hashed: detailText };
   const { keys, records, ...rest } = detail;
   const m = (rest as Partial<DetailRest>).merkle;
   if (!m || typeof m !== 'object' || !Number.isSafeInteger(m.size) || typeof m.root !== 'string' || !keysAreRecords(detail) || records!.length !== m.size) return null;
-  const { texts, leaves } = leavesOf(records!);
-  if (merkleRoot(leaves).toString('hex') !== m.root) return null;
+  const texts = records!.map((r) => JSON.stringify(r));
+  const joined = texts.join(',');
   const restText = JSON.stringify(rest);
-  return storedText(restText, keys, texts.join(',')) === detailText ? restText : null;
+  if (storedText(restText, keys, joined) !== detailText) return null;
+  return { hashed: restText, merkle: { joined, lengths: Uint32Array.from(texts, (t) => t.length), root: m.root } };
+}
+
+/**
+ * The text an entry's hash covers, from its stored detail text and that
+ * text parsed (see `detailCommitment`), once a Merkle entry's records are
+ * shown to give its root; null when they do not, or the text was changed.
+ */
+export function hashedDetailText(detailText: string, detail: AuditDetail): string | null {
+  const c = detailCommitment(detailText, detail);
+  if (!c?.merkle) return c?.hashed ?? null;
+  return merkleRoot(recordTexts(c.merkle.joined, c.merkle.lengths).map(leafHash)).toString('hex') === c.merkle.root ? c.hashed : null;
 }

@@ -207,7 +207,8 @@ describe('the audit page', () => {
     await fill(c);
     await (await auditCheckpoints(env, c.runtime.audit, pino({ level: 'silent' })))!.writeNow();
     const head = await c.runtime.audit.head();
-    const [[alpha], [beta]] = await Promise.all(['alpha', 'beta'].map((p) => c!.runtime.store.select<{ key: string }>('SELECT key FROM ledger WHERE pipeline = $1', [p])));
+    const keyOf = async (p: string) => (await c!.runtime.store.select<{ key: string }>('SELECT key FROM ledger WHERE pipeline = $1', [p]))[0];
+    const [alpha, beta] = [await keyOf('alpha'), await keyOf('beta')];
     const proofHref = `/submissions/alpha/${encodeURIComponent(alpha!.key)}/proof`;
     const auditor = await c.signIn('auditor');
     const page = await get(c, `/submissions/alpha/${encodeURIComponent(alpha!.key)}`, auditor);
