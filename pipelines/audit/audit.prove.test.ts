@@ -122,6 +122,17 @@ describe.each(TEST_DIALECTS)('inclusion proofs on %s', (dialect) => {
     expect(verify(nobody).ok).toBe(false);
   });
 
+  it('proves a submission whose ledger row retention purged, through its retired audit keys', async () => {
+    const [row] = await ts.store.select<{ id: number | string }>('SELECT id FROM ledger WHERE pipeline = $1 AND key = $2', [P, CITIZEN]);
+    // What purge does to a ledger row past retention (pipelines/privacy/purge.ts): its audit keys retired by pipeline and key, the row gone.
+    await ts.store.exec('INSERT INTO audit_keys_retired (seq, pipeline, key) SELECT k.seq, $1, $2 FROM audit_keys k WHERE k.ledger_id = $3', [P, CITIZEN, row!.id]);
+    for (const sql of ['DELETE FROM audit_keys WHERE ledger_id = $1', 'DELETE FROM ledger_bodies WHERE id = $1', 'DELETE FROM ledger WHERE id = $1']) await ts.store.exec(sql, [row!.id]);
+    await log.checkpoint(keys.pem);
+    const r = verifyProof(await log.prove(P, CITIZEN), { publicKey: keys.publicKey });
+    expect(r.ok).toBe(true);
+    expect(r.proven.map((e) => e.event)).toEqual(['received', 'delivering', 'delivered']);
+  });
+
   it('refuses to prove a submission no entry names, and a file that is not a proof', async () => {
     await expect(log.prove(P, 'Change your address/NOBODY')).rejects.toMatchObject({ code: 'AUDIT_PROOF_INVALID' });
     expect(() => parseProof('{"format":"rekey-audit-export"}')).toThrow(/not a rekey-audit-proof/);
