@@ -46,6 +46,14 @@ function checkEntry(e: NewAuditEntry): void {
   }
 }
 
+/** What `AuditLog.prove` holds the proof to, and what more it proves. */
+export interface ProveOptions {
+  /** Checkpoints to anchor to (default: those in the state store). */
+  checkpoints?: readonly SignedCheckpoint[];
+  /** A routed pipeline's lanes whose entries for the key are proved too. */
+  lanes?: readonly string[];
+}
+
 /** The audit log of one state store. */
 export class AuditLog {
   constructor(readonly store: StateStore) {}
@@ -151,31 +159,34 @@ export class AuditLog {
 
   /**
    * The inclusion proof of submission `key` of `pipeline` (see
-   * `audit.prove.ts`), anchored to the first of `checkpoints` (default:
-   * those in the state store) at or after its last entry. Throws
-   * `AUDIT_PROOF_INVALID` when no entry names it.
+   * `audit.prove.ts`), with the entries of `opts.lanes` (a routed
+   * pipeline's lanes) for the same key, anchored to the first of
+   * `opts.checkpoints` (default: those in the state store) at or after its
+   * last entry. Throws `AUDIT_PROOF_INVALID` when no entry names it.
    */
-  async prove(pipeline: string, key: string, checkpoints?: readonly SignedCheckpoint[]): Promise<AuditProof> {
-    return buildProof(this.store, pipeline, key, await this.seqsFor(pipeline, key), checkpoints ?? (await this.checkpoints()));
+  async prove(pipeline: string, key: string, opts: ProveOptions = {}): Promise<AuditProof> {
+    const lanes = opts.lanes ?? [];
+    const seqs = (await Promise.all([pipeline, ...lanes].map((p) => this.seqsFor(p, key)))).flat();
+    return buildProof(this.store, pipeline, key, seqs, opts.checkpoints ?? (await this.checkpoints()), lanes);
   }
 
   /**
    * As `prove`, for a person (`actor`): checks the proof's links first and,
    * when they hold, hands its text (pretty JSON) to `write`, then appends
    * `audit-proved` (who, which submission in the detail, not in `keys`,
-   * the seqs covered, how many entries name it, the checkpoint). A proof
-   * whose links do not hold (the log is broken in its range) is neither
-   * written nor recorded: `check` says where it broke. A failed `write`
-   * is thrown, with nothing recorded.
+   * the lanes, the seqs covered, how many entries name it, the
+   * checkpoint). A proof whose links do not hold (the log is broken in its
+   * range) is neither written nor recorded: `check` says where it broke. A
+   * failed `write` is thrown, with nothing recorded.
    */
-  async proveRecorded(pipeline: string, key: string, actor: string, write: (text: string) => Promise<void>, checkpoints?: readonly SignedCheckpoint[]): Promise<{ proof: AuditProof; check: ProofVerifyResult }> {
-    const proof = await this.prove(pipeline, key, checkpoints);
+  async proveRecorded(pipeline: string, key: string, actor: string, write: (text: string) => Promise<void>, opts: ProveOptions = {}): Promise<{ proof: AuditProof; check: ProofVerifyResult }> {
+    const proof = await this.prove(pipeline, key, opts);
     const check = verifyProof(proof);
     if (!check.ok) return { proof, check };
     await write(`${JSON.stringify(proof, null, 2)}\n`);
     const range = { from: proof.entries[0]!.seq, to: proof.entries[proof.entries.length - 1]!.seq };
     // Named in the detail, as audit-exported names its filter: were the entry indexed under the key, each proof would end past the checkpoint the one before was held to.
-    const detail = { keys: [], key, range, naming: check.proven.length, checkpoint: proof.checkpoint?.seq ?? null };
+    const detail = { keys: [], key, ...(proof.lanes && { lanes: proof.lanes }), range, naming: check.proven.length, checkpoint: proof.checkpoint?.seq ?? null };
     await this.append([{ pipeline, event: 'audit-proved', actor, detail }]);
     return { proof, check };
   }

@@ -133,6 +133,32 @@ describe.each(TEST_DIALECTS)('inclusion proofs on %s', (dialect) => {
     expect(r.proven.map((e) => e.event)).toEqual(['received', 'delivering', 'delivered']);
   });
 
+  it("proves a routed case whole: the entries of its lanes for the same key, each lane's own, and no other submission's", async () => {
+    const lanes = [`${P}~dvla`, `${P}~council`];
+    const run = await ledger.startRun(P, 'runner:test:1', 'sha256:map');
+    for (const lane of lanes) {
+      await ledger.receive(lane, run, [OTHERS[2]!, CITIZEN].map((key) => ({ key, contentHash: `h-${key}`, body: { surname: CANARY }, source: 'in.ndjson:1' })), 'runner:test:1');
+      await ledger.apply(lane, run, [{ key: CITIZEN, to: 'delivering' }], 'runner:test:1', { target: lane });
+    }
+    await log.checkpoint(keys.pem);
+    const proof = await log.prove(P, CITIZEN, { lanes });
+    expect(proof.lanes).toEqual(lanes);
+    const r = verifyProof(proof, { publicKey: keys.publicKey });
+    expect(r.ok).toBe(true);
+    expect(r.proven.map((e) => [e.pipeline, e.event])).toEqual([
+      [P, 'received'],
+      [P, 'delivering'],
+      [P, 'delivered'],
+      [lanes[0], 'received'],
+      [lanes[0], 'delivering'],
+      [lanes[1], 'received'],
+      [lanes[1], 'delivering'],
+    ]);
+    expect(JSON.stringify(proof)).not.toContain(OTHERS[2]);
+    // Without the lanes the proof holds the intake's entries only.
+    expect(verifyProof(await log.prove(P, CITIZEN), { publicKey: keys.publicKey }).proven.map((e) => e.pipeline)).toEqual([P, P, P]);
+  });
+
   it('refuses to prove a submission no entry names, and a file that is not a proof', async () => {
     await expect(log.prove(P, 'Change your address/NOBODY')).rejects.toMatchObject({ code: 'AUDIT_PROOF_INVALID' });
     expect(() => parseProof('{"format":"rekey-audit-export"}')).toThrow(/not a rekey-audit-proof/);

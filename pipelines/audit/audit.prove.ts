@@ -19,7 +19,10 @@
  * entry's hash, the links between them, and holds the last to the
  * checkpoint's signed head. The checkpoint's signature over that head
  * commits to every entry before it, so a proof need not start at seq 1.
- * What a proof does not show: that no other entry names the submission.
+ * For a routed pipeline the proof can hold the whole case: the entries of
+ * its lanes (`PIPELINE~ROUTE`) for the same key too, so that it shows which
+ * offices were told what. What a proof does not show: that no other entry
+ * names the submission.
  */
 import type { KeyObject } from 'node:crypto';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
@@ -69,6 +72,8 @@ export interface AuditProof {
   madeAt: string;
   pipeline: string;
   key: string;
+  /** A routed pipeline's lanes (`PIPELINE~ROUTE`) whose entries for the same key the proof holds too: the whole case, each office's delivery. */
+  lanes?: string[];
   hash: string;
   /** Consecutive seqs, from the first entry naming the submission to the anchor (or to the head when no checkpoint is at or after it). */
   entries: ProofEntry[];
@@ -79,6 +84,8 @@ export interface AuditProof {
 /** What one proven entry says about the submission. */
 export interface ProvenEntry {
   seq: number;
+  /** The pipeline, or the lane of a route, the entry is about. */
+  pipeline: string;
   at: string;
   event: AuditEvent;
   actor: string;
@@ -117,9 +124,10 @@ function invalid(message: string): PipelineError {
  * it (none: to the head, unanchored). Reads the entries between page by
  * page. Throws `AUDIT_PROOF_INVALID` when no entry names the submission.
  */
-export async function buildProof(store: StateStore, pipeline: string, key: string, seqs: readonly number[], checkpoints: readonly SignedCheckpoint[]): Promise<AuditProof> {
+export async function buildProof(store: StateStore, pipeline: string, key: string, seqs: readonly number[], checkpoints: readonly SignedCheckpoint[], lanes: readonly string[] = []): Promise<AuditProof> {
   if (!seqs.length) throw invalid(`no audit entry names submission ${JSON.stringify(key)} of pipeline ${JSON.stringify(pipeline)}: nothing to prove`);
   const naming = new Set(seqs);
+  const subjects = new Set([pipeline, ...lanes]);
   const first = Math.min(...seqs);
   const last = Math.max(...seqs);
   const checkpoint = [...checkpoints].sort((a, b) => a.seq - b.seq).find((c) => c.seq >= last) ?? null;
@@ -143,7 +151,7 @@ export async function buildProof(store: StateStore, pipeline: string, key: strin
       if (hashed === null || hashed === row.detail) out.detailText = row.detail;
       else {
         out.rest = hashed;
-        if (naming.has(e.seq) && e.pipeline === pipeline) {
+        if (naming.has(e.seq) && subjects.has(e.pipeline)) {
           const records = e.detail.records!;
           const leaves = records.map((r) => leafHash(JSON.stringify(r)));
           out.records = records.flatMap((r, i) => (r.key === key ? [{ index: i, text: JSON.stringify(r), path: auditPath(leaves, i).map((b) => b.toString('hex')) }] : []));
@@ -152,7 +160,7 @@ export async function buildProof(store: StateStore, pipeline: string, key: strin
       entries.push(out);
     }
   }
-  return { format: PROOF_FORMAT, version: PROOF_VERSION, madeAt: new Date().toISOString(), pipeline, key, hash: HASH_RULE, entries, checkpoint };
+  return { format: PROOF_FORMAT, version: PROOF_VERSION, madeAt: new Date().toISOString(), pipeline, key, ...(lanes.length && { lanes: [...lanes] }), hash: HASH_RULE, entries, checkpoint };
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -170,6 +178,7 @@ export function parseProof(text: string): AuditProof {
   if (p?.format !== PROOF_FORMAT) throw invalid(`the file is not a ${PROOF_FORMAT} (make one with rekey audit prove)`);
   if (p.version !== PROOF_VERSION) throw invalid(`proof version ${JSON.stringify(p.version)} is not supported (this rekey reads version ${PROOF_VERSION})`);
   if (!isText(p.pipeline) || !isText(p.key) || !Array.isArray(p.entries) || !p.entries.length) throw invalid('the proof has no pipeline, key or entries');
+  if (p.lanes !== undefined && !(Array.isArray(p.lanes) && p.lanes.every(isText))) throw invalid('the proof names lanes that are not a list of names');
   return p as AuditProof;
 }
 
@@ -196,15 +205,15 @@ function hashedText(e: ProofEntry): { text: string } | { problem: string } {
 }
 
 /** Whether an entry names the submission, and its records for it, checked against its root; or what is wrong. */
-function provenRecords(e: ProofEntry, key: string, pipeline: string): { names: boolean; records: AuditRecord[] } | { problem: string } {
+function provenRecords(e: ProofEntry, key: string, subjects: ReadonlySet<string>): { names: boolean; records: AuditRecord[] } | { problem: string } {
   if (e.detailText !== undefined) {
     const d = JSON.parse(e.detailText) as { keys?: unknown; records?: unknown };
-    const names = e.pipeline === pipeline && Array.isArray(d.keys) && d.keys.includes(key);
+    const names = subjects.has(e.pipeline) && Array.isArray(d.keys) && d.keys.includes(key);
     const records = names && Array.isArray(d.records) ? (d.records as AuditRecord[]).filter((r) => r?.key === key) : [];
     return { names, records };
   }
   if (e.records === undefined) return { names: false, records: [] };
-  if (!Array.isArray(e.records) || e.pipeline !== pipeline) return { problem: `the entry at seq ${e.seq} shows records of another pipeline` };
+  if (!Array.isArray(e.records) || !subjects.has(e.pipeline)) return { problem: `the entry at seq ${e.seq} shows records of another pipeline` };
   const m = (JSON.parse(e.rest!) as { merkle: MerkleCommitment }).merkle;
   const out: AuditRecord[] = [];
   for (const r of e.records) {
@@ -232,6 +241,7 @@ function provenRecords(e: ProofEntry, key: string, pipeline: string): { names: b
 export function verifyProof(proof: AuditProof, opts: { publicKey?: KeyObject } = {}): ProofVerifyResult {
   const result: ProofVerifyResult = { ok: true, pipeline: proof.pipeline, key: proof.key, proven: [], entries: 0, anchor: null };
   const fail = (seq: number, problem: 'edited' | 'deleted' | 'checkpoint-mismatch', detail: string): ProofVerifyResult => ({ ...result, ok: false, firstBad: { seq, problem, detail } });
+  const subjects = new Set([proof.pipeline, ...(proof.lanes ?? [])]);
   let prev: ProofEntry | null = null;
   for (const e of proof.entries) {
     const shaped =
@@ -248,10 +258,10 @@ export function verifyProof(proof: AuditProof, opts: { publicKey?: KeyObject } =
     const fields = { seq: e.seq, at, pipeline: e.pipeline, event: e.event as AuditEvent, actor: e.actor, mappingVersion: e.mappingVersion, target: e.target, legacyRef: e.legacyRef };
     if (entryHash(e.prevHash, fields, text.text) !== e.hash) return fail(e.seq, 'edited', `the entry at seq ${e.seq} no longer matches its hash`);
     if (prev && e.prevHash !== prev.hash) return fail(prev.seq, 'edited', `the entry at seq ${prev.seq} was changed and its hash recomputed: seq ${e.seq} links to another hash`);
-    const shown = provenRecords(e, proof.key, proof.pipeline);
+    const shown = provenRecords(e, proof.key, subjects);
     if ('problem' in shown) return fail(e.seq, 'edited', shown.problem);
     if (shown.names) {
-      result.proven.push({ seq: e.seq, at: e.at, event: e.event as AuditEvent, actor: e.actor, mappingVersion: e.mappingVersion, target: e.target, legacyRef: e.legacyRef, records: shown.records });
+      result.proven.push({ seq: e.seq, pipeline: e.pipeline, at: e.at, event: e.event as AuditEvent, actor: e.actor, mappingVersion: e.mappingVersion, target: e.target, legacyRef: e.legacyRef, records: shown.records });
     }
     result.entries++;
     prev = e;

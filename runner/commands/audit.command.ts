@@ -19,6 +19,7 @@ import { generateSigningKeys, parsePublicKey, readCheckpointFile } from '../../p
 import { verifyExport, type ExportVerifyResult } from '../../pipelines/audit/export-verify.js';
 import { parseProof, verifyProof, type AuditProof, type ProofVerifyResult } from '../../pipelines/audit/audit.prove.js';
 import { resolveReference } from '../../pipelines/audit/story.js';
+import { resolveCase, routesOf } from '../../pipelines/ledger/cases.js';
 import { LEDGER_STATES } from '../../pipelines/ledger/ledger.js';
 import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
 import type { CommandResult } from '../cli.js';
@@ -139,9 +140,10 @@ export function proofText(r: ProofVerifyResult): string {
     ? `held to the checkpoint at seq ${r.anchor.seq} signed at ${r.anchor.signedAt} (key ${r.anchor.keyId})`
     : 'NOT held to a signed checkpoint: the entries link, but a rewrite of the log cannot be ruled out';
   const lines = [`proof OK: submission ${r.key} of pipeline ${r.pipeline}, ${r.proven.length} entries naming it, ${r.entries} entries recomputed, ${held}`];
+  const lanes = r.proven.some((e) => e.pipeline !== r.pipeline);
   for (const e of r.proven) {
     const rec = e.records[0];
-    const parts = [`seq ${e.seq}`, e.at, e.event, `by ${e.actor}`];
+    const parts = [`seq ${e.seq}`, e.at, ...(lanes ? [e.pipeline] : []), e.event, `by ${e.actor}`];
     if (e.mappingVersion) parts.push(`mapping ${e.mappingVersion}`);
     const target = rec?.target ? `${rec.target.kind}:${rec.target.system}${rec.target.object ? `/${rec.target.object}` : ''}` : e.target;
     if (target) parts.push(`target ${target}`);
@@ -312,9 +314,12 @@ function prove(audit: Command, result: CommandResult): void {
         if (opts.out) await pipe(Readable.from([text]), createWriteStream(opts.out, { flags: 'wx' }));
         else process.stdout.write(text);
       };
-      const { proof, check } = await withLedger(opts.state, async (_l, log, store) =>
-        log.proveRecorded(pipeline, await resolveReference(store, pipeline, reference), operatorActor(opts.operator), write, external),
-      );
+      const { proof, check } = await withLedger(opts.state, async (_l, log, store) => {
+        // A routed pipeline's proof holds the whole case: its lanes' entries for the key too, the case found as `rekey show` finds it.
+        const lanes = await routesOf(store, pipeline);
+        const key = lanes.length ? await resolveCase(store, pipeline, reference) : await resolveReference(store, pipeline, reference);
+        return log.proveRecorded(pipeline, key, operatorActor(opts.operator), write, { checkpoints: external, lanes });
+      });
       if (!check.ok) {
         process.stderr.write(`rekey: the audit log is broken at seq ${check.firstBad!.seq} (${check.firstBad!.problem}: ${check.firstBad!.detail}); no proof written: run rekey audit verify\n`);
         result.code = 1;
@@ -324,7 +329,8 @@ function prove(audit: Command, result: CommandResult): void {
       const held = proof.checkpoint
         ? `held to the checkpoint at seq ${proof.checkpoint.seq} signed at ${proof.checkpoint.signedAt}`
         : `NOT held to a signed checkpoint: none is at or after seq ${check.proven[check.proven.length - 1]!.seq}; sign one (rekey audit checkpoint) and prove again`;
-      process.stderr.write(`proof of submission ${proof.key}: ${check.proven.length} entries naming it, seqs ${proof.entries[0]!.seq}..${last.seq}, ${held}\n`);
+      const across = proof.lanes ? ` across ${proof.pipeline} and its routes' lanes ${proof.lanes.join(', ')}` : '';
+      process.stderr.write(`proof of submission ${proof.key}: ${check.proven.length} entries naming it${across}, seqs ${proof.entries[0]!.seq}..${last.seq}, ${held}\n`);
     });
 }
 

@@ -81,6 +81,23 @@ describe('rekey show and status (the built CLI) on a pipeline with routes', () =
     expect(json.case.routes.every((x) => x.attempts === 1 && x.legacyRef)).toBe(true);
   });
 
+  it("audit prove holds a case whole: each office's delivery, from its lane, verified offline", async () => {
+    const keys = join(dir, 'audit-keys');
+    expect((await rekey(['audit', 'keygen', keys], dir, env)).code).toBe(0);
+    expect((await cli('audit', 'checkpoint', '--key', join(keys, 'audit-signing.key.pem'))).code).toBe(0);
+    const file = join(dir, 'DT4KM8PA.proof.json');
+    const made = await cli('audit', 'prove', 'death', 'DT4KM8PA', '--out', file);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).toContain("across death and its routes' lanes death~council-tax, death~driving-licence");
+    const checked = await rekey(['audit', 'verify', '--proof', file, '--public-key', join(keys, 'audit-verify.pub.pem'), '--json'], dir, env);
+    expect(checked.code, checked.stdout).toBe(0);
+    const r = JSON.parse(checked.stdout) as { key: string; proven: { pipeline: string; event: string; records: { legacyRef?: string }[] }[] };
+    expect(r.key).toBe('Report a death/DT4KM8PA');
+    const delivered = r.proven.filter((e) => e.event === 'delivered');
+    expect(delivered.map((e) => e.pipeline).sort()).toEqual(['death~council-tax', 'death~driving-licence']);
+    expect(delivered.every((e) => e.records[0]?.legacyRef)).toBe(true);
+  });
+
   it('show prints a case no route applied to, with the pipeline’s own rejected row and its history', async () => {
     const r = await cli('show', 'death', 'MW7HS4YD');
     expect(r).toMatchObject({ code: 0, stderr: '' });

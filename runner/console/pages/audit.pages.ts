@@ -33,6 +33,7 @@ import { checkpointName } from '../../../pipelines/audit/checkpoint-store.js';
 import { parsePublicKey, readCheckpointFile } from '../../../pipelines/audit/checkpoints.js';
 import { listMappingVersionUse } from '../../../pipelines/audit/mapping-versions.js';
 import type { SignedCheckpoint, VerifyResult } from '../../../pipelines/audit/audit.types.js';
+import { routesOf } from '../../../pipelines/ledger/cases.js';
 import { PipelineCodes } from '../../../pipelines/pipeline.errors.js';
 import { NO_EXTERNAL_CHECKPOINT } from '../../commands/audit.command.js';
 import { CHECKPOINT_CRON, CHECKPOINTS_OFF } from '../../serve/audit-checkpoints.js';
@@ -185,7 +186,8 @@ export function auditPagesWith(env: AuditEnv): ConsolePages {
       let text = '';
       let made: Awaited<ReturnType<typeof ctx.runtime.audit.proveRecorded>>;
       try {
-        made = await ctx.runtime.audit.proveRecorded(pipeline, key, ctx.actorOf(req.consoleUser!), async (t) => void (text = t), external.length ? external : undefined);
+        const lanes = await routesOf(ctx.runtime.store, pipeline);
+        made = await ctx.runtime.audit.proveRecorded(pipeline, key, ctx.actorOf(req.consoleUser!), async (t) => void (text = t), { checkpoints: external.length ? external : undefined, lanes });
       } catch (e) {
         if ((e as { code?: string }).code !== PipelineCodes.AUDIT_PROOF_INVALID.code) throw e;
         return ctx.render(req, reply, 'message.njk', { title: 'Nothing to prove', text: 'No audit log entry names this submission.' }, 404);
