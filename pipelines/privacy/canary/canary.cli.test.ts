@@ -136,8 +136,11 @@ describe('the canary suite: no citizen\'s value and no secret in anything rekey 
     leaksOf('logs', leaks);
   });
 
-  it('no canary in what the commands print: run summaries, replay, dlq list/show (without --body), status, audit export and verify', () => {
+  it('no canary in what the commands print: run summaries, replay, dlq list/show (without --body), status, audit export, verify and prove', () => {
     expect(outputs.filter((o) => o.label.startsWith('dlq show')).length).toBeGreaterThan(18);
+    const proofs = outputs.filter((o) => o.label.startsWith('audit prove'));
+    expect(proofs.length).toBeGreaterThan(3);
+    for (const o of proofs) expect({ label: o.label, code: o.code, made: /^proof of submission /m.test(o.stderr) }).toEqual({ label: o.label, code: 0, made: true });
     const control = outputs.find((o) => o.label === CONTROL);
     expect(new Set(scanBytes(canaries, CONTROL, Buffer.from(control?.stdout ?? '')).map((l) => l.canary)).size, 'values the search finds in the body dlq show --body prints').toBeGreaterThan(5);
     leaksOf('CLI output', outputs.filter((o) => o !== control).flatMap((o) => scanBytes(canaries, `stdout of ${o.label}`, Buffer.from(o.stdout))));

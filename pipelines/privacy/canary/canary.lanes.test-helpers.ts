@@ -262,6 +262,8 @@ async function operatorCommands(): Promise<void> {
   for (const [pipeline, { state, people: list }] of Object.entries(keysOf)) {
     jobs.push([`dlq list --json ${pipeline}`, ['dlq', 'list', '--failed', '--json', '--state', state, pipeline]]);
     if (pipeline === 'canary-pg') jobs.push([`dlq list ${pipeline}`, ['dlq', 'list', '--failed', '--state', state, pipeline]]);
+    // An auditor's proof of one submission's entries: printed, and for one pipeline written to a file, both searched.
+    jobs.push([`audit prove ${pipeline}`, ['audit', 'prove', '--state', state, pipeline, list[0]!.key, ...(pipeline === 'canary-sqlite' ? ['--out', join(dirs.reports, 'proof.json')] : [])]]);
     for (const p of list) {
       jobs.push([`dlq show --json ${pipeline} ${p.tag}`, ['dlq', 'show', '--json', '--state', state, pipeline, p.key]]);
       if (TABLES_SHOWN.has(p)) jobs.push([`dlq show ${pipeline} ${p.tag}`, ['dlq', 'show', '--state', state, pipeline, p.key]]);
