@@ -168,7 +168,7 @@ async function readProofFile(file: string): Promise<AuditProof> {
 }
 
 function verify(audit: Command, result: CommandResult): void {
-  withStateOptions(audit.command('verify').description('recompute the hash chain (in the state store, or offline in an export); exit 1 if any entry was edited, deleted, reordered or appended'))
+  withStateOptions(audit.command('verify').description('recompute the hash chain (in the state store, or offline in an export or a proof); exit 1 if any entry was edited, deleted, reordered or appended'))
     .option('--export <file>', 'verify a `rekey audit export --format jsonl` file offline instead of the state store (no state store needed)')
     .option('--proof <file>', 'verify a `rekey audit prove` file offline: one submission\'s entries, held to a signed checkpoint (no state store needed)')
     .option('--checkpoints <file|dir>', 'signed checkpoints (a .jsonl file or a folder of them) from the write-once copy (default: $REKEY_AUDIT_CHECKPOINTS when a folder)')
