@@ -159,6 +159,17 @@ describe.each(TEST_DIALECTS)('inclusion proofs on %s', (dialect) => {
     expect(verifyProof(await log.prove(P, CITIZEN), { publicKey: keys.publicKey }).proven.map((e) => e.pipeline)).toEqual([P, P, P]);
   });
 
+  it('a record edited in the store breaks the proof of every submission of its batch: no proof is made from it', async () => {
+    await log.checkpoint(keys.pem);
+    const [row] = await ts.store.select<{ seq: number | string; detail: string }>("SELECT seq, detail FROM audit_log WHERE event = 'received' ORDER BY seq LIMIT 1");
+    await ts.store.exec('UPDATE audit_log SET detail = $1 WHERE seq = $2', [row!.detail.replace(`"contentHash":"h-${CITIZEN}"`, '"contentHash":"h-forged"'), row!.seq]);
+    const mine = verifyProof(await log.prove(P, CITIZEN), { publicKey: keys.publicKey });
+    expect(mine.firstBad).toMatchObject({ seq: Number(row!.seq), problem: 'edited', detail: expect.stringContaining('is not in its Merkle tree') });
+    // A neighbour's audit path is made of the batch's other leaves, the edited one among them, so it no longer leads to the root either.
+    expect(verifyProof(await log.prove(P, OTHERS[1]!), { publicKey: keys.publicKey }).firstBad).toMatchObject({ seq: Number(row!.seq), problem: 'edited' });
+    expect((await log.verify()).firstBad).toMatchObject({ seq: Number(row!.seq), problem: 'edited' });
+  });
+
   it('refuses to prove a submission no entry names, and a file that is not a proof', async () => {
     await expect(log.prove(P, 'Change your address/NOBODY')).rejects.toMatchObject({ code: 'AUDIT_PROOF_INVALID' });
     expect(() => parseProof('{"format":"rekey-audit-export"}')).toThrow(/not a rekey-audit-proof/);

@@ -27,7 +27,7 @@
 import type { KeyObject } from 'node:crypto';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import type { StateStore } from '../store/state-store.js';
-import { entryHash, hashedDetailText, type MerkleCommitment } from './audit.hash.js';
+import { detailCommitment, entryHash, hashedDetailText, type MerkleCommitment } from './audit.hash.js';
 import { auditPages, rowToEntry } from './audit.rows.js';
 import type { AuditEvent, AuditRecord, SignedCheckpoint } from './audit.types.js';
 import { checkSignatures } from './audit.verify.js';
@@ -135,7 +135,8 @@ export async function buildProof(store: StateStore, pipeline: string, key: strin
   for await (const page of auditPages(store, { from: first, ...(checkpoint && { to: checkpoint.seq }) })) {
     for (const row of page) {
       const e = rowToEntry(row);
-      const hashed = hashedDetailText(row.detail, e.detail);
+      // The rest a Merkle entry's hash covers is enough to link it: its root is not recomputed here (verifyProof takes the naming entries' records to it).
+      const hashed = detailCommitment(row.detail, e.detail)?.hashed ?? null;
       const out: ProofEntry = {
         seq: e.seq,
         at: e.at.toISOString(),
