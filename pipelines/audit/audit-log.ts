@@ -1,9 +1,9 @@
 /**
  * The tamper-evident audit log: append-only, one entry per event per batch,
  * hash-chained (see `audit.hash.ts`), each batch's records under a Merkle
- * root so that one submission's entries can be proved alone, with an `audit_keys` index from each
- * submission key to the entries that name it, signed checkpoints and
- * streaming exports.
+ * root so that one submission's entries can be proved alone, with an
+ * `audit_keys` index from each submission key to the entries that name it,
+ * signed checkpoints, streaming exports and proofs.
  */
 import type { KeyObject } from 'node:crypto';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
@@ -11,7 +11,7 @@ import { insertMany, iso, readDateStrict, readInt } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { exportAudit, type AuditExportOptions, type ExportTally } from './audit.export.js';
 import { buildProof, verifyProof, type AuditProof, type ProofVerifyResult } from './audit.prove.js';
-import { entryHash, GENESIS_HASH, merklePlan, sealDetail, sealPlan } from './audit.hash.js';
+import { entryHash, GENESIS_HASH, merklePlan, sealPlan, sealWhole } from './audit.hash.js';
 import { merkleRootOf } from './merkle-thread.js';
 import { AUDIT_COLUMNS, rowToEntry, type AuditRow } from './audit.rows.js';
 import { AUDIT_EVENTS, type AuditEntry, type NewAuditEntry, type SignedCheckpoint, type VerifyResult } from './audit.types.js';
@@ -80,7 +80,7 @@ export class AuditLog {
     const sealed = await Promise.all(
       entries.map(async (n) => {
         const plan = merklePlan(n.detail);
-        return plan ? sealPlan(plan, await merkleRootOf(plan.joined, plan.lengths)) : sealDetail(n.detail);
+        return plan ? sealPlan(plan, await merkleRootOf(plan.joined, plan.lengths)) : sealWhole(n.detail);
       }),
     );
     if (this.store.dialect === 'postgres') {

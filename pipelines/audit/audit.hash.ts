@@ -122,12 +122,16 @@ export function sealPlan(plan: MerklePlan, root: string): SealedDetail {
   return { detail: { ...rest, keys: plan.keys, records: plan.records }, detailText: storedText(hashedText, plan.keys, plan.joined), hashedText };
 }
 
+/** A detail that is not a Merkle entry's (`merklePlan` gave null), as the log stores it: whole, and hashed whole. */
+export function sealWhole(detail: AuditDetail): SealedDetail {
+  const text = JSON.stringify(detail);
+  return { detail, detailText: text, hashedText: text };
+}
+
 /** A detail as the log stores it, its root (when it has one) computed here; `AuditLog.append` computes large roots off the main thread. */
 export function sealDetail(detail: AuditDetail): SealedDetail {
   const plan = merklePlan(detail);
-  if (plan) return sealPlan(plan, merkleRoot(recordTexts(plan.joined, plan.lengths).map(leafHash)).toString('hex'));
-  const text = JSON.stringify(detail);
-  return { detail, detailText: text, hashedText: text };
+  return plan ? sealPlan(plan, merkleRoot(recordTexts(plan.joined, plan.lengths).map(leafHash)).toString('hex')) : sealWhole(detail);
 }
 
 /**

@@ -27,7 +27,7 @@
 import type { KeyObject } from 'node:crypto';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import type { StateStore } from '../store/state-store.js';
-import { detailCommitment, entryHash, hashedDetailText, type MerkleCommitment } from './audit.hash.js';
+import { detailCommitment, entryHash, hashedDetailText, recordTexts, type MerkleCommitment } from './audit.hash.js';
 import { auditPages, rowToEntry } from './audit.rows.js';
 import type { AuditEvent, AuditRecord, SignedCheckpoint } from './audit.types.js';
 import { checkSignatures } from './audit.verify.js';
@@ -136,7 +136,7 @@ export async function buildProof(store: StateStore, pipeline: string, key: strin
     for (const row of page) {
       const e = rowToEntry(row);
       // The rest a Merkle entry's hash covers is enough to link it: its root is not recomputed here (verifyProof takes the naming entries' records to it).
-      const hashed = detailCommitment(row.detail, e.detail)?.hashed ?? null;
+      const c = detailCommitment(row.detail, e.detail);
       const out: ProofEntry = {
         seq: e.seq,
         at: e.at.toISOString(),
@@ -149,13 +149,13 @@ export async function buildProof(store: StateStore, pipeline: string, key: strin
         prevHash: e.prevHash,
         hash: e.hash,
       };
-      if (hashed === null || hashed === row.detail) out.detailText = row.detail;
+      if (!c?.merkle) out.detailText = row.detail;
       else {
-        out.rest = hashed;
+        out.rest = c.hashed;
         if (naming.has(e.seq) && subjects.has(e.pipeline)) {
-          const records = e.detail.records!;
-          const leaves = records.map((r) => leafHash(JSON.stringify(r)));
-          out.records = records.flatMap((r, i) => (r.key === key ? [{ index: i, text: JSON.stringify(r), path: auditPath(leaves, i).map((b) => b.toString('hex')) }] : []));
+          const texts = recordTexts(c.merkle.joined, c.merkle.lengths);
+          const leaves = texts.map(leafHash);
+          out.records = e.detail.records!.flatMap((r, i) => (r.key === key ? [{ index: i, text: texts[i]!, path: auditPath(leaves, i).map((b) => b.toString('hex')) }] : []));
         }
       }
       entries.push(out);
