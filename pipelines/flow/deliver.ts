@@ -117,8 +117,30 @@ export type HeldRecords = Map<string, { record: MappedRecord; claim: Settling; r
  * What delivery needs to know of each submission; `pii` and `sent`, when
  * given, are its audit hashes already computed (on a worker), and
  * `sentSealed` the record as sent already sealed under its data key.
+ * `caseHashes`, shared by the routes of one case (see `routes.ts`): the
+ * keyed hashes of the values one route's delivery of the case hashed, so
+ * that another route sending the same value takes the hash from there
+ * instead of hashing it again. It lives as long as the settlings that
+ * share it, which hold the case's mapped records (and so its values)
+ * anyway.
  */
-export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { pii?: Record<string, string | string[]>; sent?: SentDetail; sentSealed?: SealedSent };
+export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { pii?: Record<string, string | string[]>; sent?: SentDetail; sentSealed?: SealedSent; caseHashes?: CaseHashes };
+
+/** Keyed hashes of one case's values, by value (strings, numbers, booleans and null; see {@link Settling}). */
+export type CaseHashes = Map<unknown, string>;
+
+/** `hash`, taking a value's hash from `known` when there, and adding those it computes (objects and arrays are hashed each time). */
+export function sharedHash(hash: (v: unknown) => string, known: CaseHashes): (v: unknown) => string {
+  return (v) => {
+    if (typeof v === 'object' && v !== null) return hash(v);
+    let h = known.get(v);
+    if (h === undefined) {
+      h = hash(v);
+      known.set(v, h);
+    }
+    return h;
+  };
+}
 
 /** A batch the target has answered for, waiting for its outcomes to be recorded (see `recordOutcomes`). */
 export interface Delivered {
@@ -310,10 +332,11 @@ export async function flushHeld(p: FlowPipeline, ledger: FlowLedger, runId: stri
  */
 function deliveredDetail(r: MappedRecord, o: Extract<Outcome, { status: 'delivered' }>, claim: Settling, p: FlowPipeline, result: MapResult, opts: PassOptions, identity: TargetIdentity) {
   const text = claim.sentSealed === undefined ? sentText(r) : undefined;
-  const sent = claim.sent ?? sentDetail(r, text ?? sentText(r), opts.piiHash);
+  const hash = claim.caseHashes ? sharedHash(opts.piiHash, claim.caseHashes) : opts.piiHash;
+  const sent = claim.sent ?? sentDetail(r, text ?? sentText(r), hash);
   const target = o.sentTo === undefined ? identity : { ...identity, sentTo: o.sentTo };
   const copy = claim.sentSealed === undefined ? { sent: text! } : { sentSealed: claim.sentSealed };
-  return { copy, detail: { pii: claim.pii ?? piiDetail(p.mapping, result, opts.piiHash, sent.fields), sent, target } };
+  return { copy, detail: { pii: claim.pii ?? piiDetail(p.mapping, result, hash, sent.fields), sent, target } };
 }
 
 function settle(

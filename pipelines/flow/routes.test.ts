@@ -167,6 +167,26 @@ describe('delivering at admission', () => {
     expect(JSON.stringify(await ledger.history('death~a', 'F/AA2BB3CC'))).not.toContain('Smith');
   });
 
+  it('hashes a value the routes of one case both send once for the case, and each route records its hash', async () => {
+    const hashed: unknown[] = [];
+    const opts = testOptions();
+    const counted = testOptions({ piiHash: (v) => (hashed.push(v), opts.piiHash(v)) });
+    const bodies = [submission('AA2BB3CC', 'Smith', 'SW1A 1AA'), submission('DD4EE5FF', 'Jones', 'M1 1AE'), submission('GG6HH7JJ', 'Smith', 'SW19 5AE')];
+    const r = await runRoutedPass(routed(arraySource(bodies), [route('national', new TestTarget()), route('london', new TestTarget(), LONDON)]), ledger, counted);
+    expect(r.routes.map((x) => x.result?.delivered)).toEqual([3, 2]);
+    // Three fields sent per case: national's three cases hash 9 values; london's two cases are national's too, so nothing more.
+    // 'Smith' is hashed twice: once per case (each case keeps its own hashes).
+    expect(hashed.map(String).sort()).toEqual(['AA2BB3CC', 'DD4EE5FF', 'GG6HH7JJ', 'M1 1AE', 'SMITH', 'JONES', 'SMITH', 'SW1A 1AA', 'SW19 5AE'].sort());
+    for (const ref of ['AA2BB3CC', 'GG6HH7JJ']) {
+      const sent = async (lane: string) => (await ledger.history(lane, `F/${ref}`)).find((e) => e.event === 'delivered')?.detail.records?.find((x) => x.key === `F/${ref}`)?.sent as { fields: Record<string, string> };
+      const [national, london] = [await sent('death~national'), await sent('death~london')];
+      expect(london.fields).toEqual(national.fields);
+      expect(london.fields.REF).toBe(opts.piiHash(ref));
+      expect(london.fields.SURNAME).toBe(opts.piiHash('SMITH'));
+      expect(london.fields.POSTCODE).toBe(opts.piiHash(ref === 'AA2BB3CC' ? 'SW1A 1AA' : 'SW19 5AE'));
+    }
+  });
+
   it('does not deliver at admission a route whose window is closed: it holds the submissions received and delivers them once it opens', async () => {
     const open = new TestTarget();
     const shut = new TestTarget();

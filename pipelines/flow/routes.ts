@@ -30,6 +30,7 @@ import { PipelineCodes } from '../pipeline.errors.js';
 import { admit, admitLanes, identify, IdenticalRecords } from './admission.js';
 import { passFailure, runPass } from './pass.js';
 import { admittedMove, admittedPart, LaneFeed } from './admitted.js';
+import type { CaseHashes } from './deliver.js';
 import type { FlowLedger, FlowPipeline, PassOptions, PassResult } from './flow.types.js';
 
 /** One route as a pass runs it: its single-target pipeline (named `<pipeline>~<route>`) and its condition. */
@@ -257,6 +258,16 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
       parts.push({ idx: unrouted, part: { pipeline: p.name, items, opts: { mappingVersion: p.keyMapping.version } } });
     }
     const outcomes = await admitLanes({ ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash }, parts.map((x) => x.part));
+    // The routes delivering a case at admission share the keyed hashes of its values (a value two offices are sent is hashed once for the case).
+    const fedTo = pending.map(() => 0);
+    for (const { fed, idx } of parts) if (fed) for (const i of idx) fedTo[i]!++;
+    const shared = new Map<number, CaseHashes>();
+    const caseHashes = (i: number): CaseHashes | undefined => {
+      if (fedTo[i]! < 2) return undefined;
+      let h = shared.get(i);
+      if (!h) shared.set(i, (h = new Map()));
+      return h;
+    };
     parts.forEach(({ route, idx, fed }, k) => {
       outcomes[k]!.forEach((o, j) => {
         perCase[idx[j]!]!.push(o);
@@ -266,7 +277,7 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
       });
       const feed = route && fed && feeds.get(route);
       if (!feed) return;
-      const part = admittedPart(outcomes[k]!, fed, (j) => ({ key: pending[idx[j]!]!.item.key, state: 'delivering', attempts: 0, uncertain: false }));
+      const part = admittedPart(outcomes[k]!, fed, (j) => ({ key: pending[idx[j]!]!.item.key, state: 'delivering', attempts: 0, uncertain: false, caseHashes: caseHashes(idx[j]!) }));
       feed.rejected += part.rejected;
       feed.push(part.fresh, part.results);
     });
