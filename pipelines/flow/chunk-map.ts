@@ -11,7 +11,6 @@ import { contentHash, submissionKey } from './submission-key.js';
 import type { BodySeal, ChunkInput, ChunkResult } from './chunk.types.js';
 import { piiHash } from '../audit/pii.js';
 import { sentDetail, sentText } from '../audit/sent-detail.js';
-import { piiDetail } from './deliver.js';
 import { KeyRing } from '../../lib/envelope.js';
 import { sealMany } from '../privacy/bodies.js';
 import { sentAad } from '../privacy/sent-copy.js';
@@ -87,7 +86,6 @@ export function mapChunk(m: CompiledMapping, parse: ChunkParser, chunk: ChunkInp
     const key = Buffer.from(chunk.piiKey.buffer, chunk.piiKey.byteOffset, chunk.piiKey.byteLength);
     const hash = (v: unknown) => piiHash(v, key);
     const sent = results.map((r, i) => (r.ok ? sentDetail(r, texts[i]!, hash) : null));
-    out.pii = JSON.stringify(results.map((r, i) => (r.ok ? piiDetail(m, r, hash, sent[i]!.fields) : {})));
     out.sent = JSON.stringify(sent);
   }
   return out;

@@ -65,8 +65,6 @@ export interface ChunkResult {
   sealed?: { kid: string; bodies: string[]; deks: string[] };
   /** JSON array of MapResult, one per readable record. */
   results: string;
-  /** With a PII key: JSON array of each record's PII hashes (`piiDetail`), one per readable record. */
-  pii?: string;
   /** With a PII key: JSON array of each record's `sentDetail` (null for one the mapping rejected), one per readable record. */
   sent?: string;
   /** With `ChunkInput.seal`: JSON array of each record's `SealedSent` (the record as it will be sent, sealed under its body's data key; null for one the mapping rejected). */

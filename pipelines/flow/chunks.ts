@@ -13,7 +13,7 @@ import type { ByteChunk, Ctx, Source } from '../../connectors/connector.types.js
 import type { MapResult } from '../../mappings/index.js';
 import type { IncomingSubmission, SealedSent } from '../ledger/ledger.types.js';
 import { admit, type Door } from './admission.js';
-import type { DeliverCounts, HeldRecords, Settling } from './deliver.js';
+import type { DeliverCounts, HeldRecords } from './deliver.js';
 import { admittedDelivery, admittedMove, admittedPart } from './admitted.js';
 import type { IngestCounts } from './ingest.js';
 import type { BodySeal, ChunkResult } from './chunk.types.js';
@@ -69,7 +69,6 @@ export async function passByChunks(
     counts.read += r.keys.length;
     if (!r.keys.length) return;
     const results = JSON.parse(r.results) as MapResult[];
-    const pii = r.pii === undefined ? undefined : (JSON.parse(r.pii) as Settling['pii'][]);
     const sent = r.sent === undefined ? undefined : (JSON.parse(r.sent) as (SentDetail | null)[]);
     const sentSealed = r.sentSealed === undefined ? undefined : (JSON.parse(r.sentSealed) as (SealedSent | null)[]);
     const items: IncomingSubmission[] = r.keys.map((key, i) => {
@@ -83,7 +82,7 @@ export async function passByChunks(
     const lease = writeOpen ? { owner: opts.owner, leaseMs: opts.leaseMs } : undefined;
     const outcomes = await admit(door, items, counts, { lease, target: p.targetName, mappingVersion: version });
     if (!writeOpen) return;
-    const part = admittedPart(outcomes, results, (i) => ({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, pii: pii?.[i], sent: sent?.[i] ?? undefined, sentSealed: sentSealed?.[i] ?? undefined }));
+    const part = admittedPart(outcomes, results, (i) => ({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, sent: sent?.[i] ?? undefined, sentSealed: sentSealed?.[i] ?? undefined }));
     counts.rejected += part.rejected;
     await delivery.deliver(part.fresh, part.results);
   };

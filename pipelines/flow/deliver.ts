@@ -6,7 +6,7 @@
  */
 import type { Ctx, MappedRecord, Outcome, TargetIdentity } from '../../connectors/connector.types.js';
 import { sentDetail, sentText, type SentDetail } from '../audit/sent-detail.js';
-import type { CompiledMapping, MapResult } from '../../mappings/index.js';
+import type { MapResult } from '../../mappings/index.js';
 import type { ClaimedSubmission, RunSummary, SealedSent, Transition } from '../ledger/ledger.types.js';
 import { applyCorrections } from '../ledger/corrections.apply.js';
 import { paceOf, sleep, type Pace } from './pacer.js';
@@ -24,30 +24,6 @@ export type DeliverCounts = Pick<RunSummary, 'rejected' | 'delivered' | 'failed'
 export function mappingError(result: MapResult): ErrorData {
   const message = result.errors.map((e) => `${e.field}${e.source ? ` (${e.source})` : ''}: ${e.rule}: ${e.message}`).join('; ');
   return errorData(MappingErrors.RECORD_REJECTED, message);
-}
-
-/**
- * Keyed hashes of the PII fields of a mapped record, for the audit log.
- * With `known` (the record's `sent.fields`, hashed with the same key), a
- * field hashed there is taken from it rather than hashed again.
- */
-export function piiDetail(mapping: CompiledMapping, r: MapResult, hash: (v: unknown) => string, known?: Readonly<Record<string, string | string[]>>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const f of mapping.piiFields) {
-    const done = known?.[f];
-    if (done !== undefined) {
-      out[f] = done;
-      continue;
-    }
-    const dot = f.indexOf('.');
-    if (dot < 0) {
-      if (r.record[f] !== undefined) out[f] = hash(r.record[f]);
-    } else {
-      const rows = r.children[f.slice(0, dot)] ?? [];
-      if (rows.length) out[f] = rows.map((row) => hash(row[f.slice(dot + 1)]));
-    }
-  }
-  return out;
 }
 
 function observeDelivery(opts: PassOptions, started: number, outcomes: readonly Outcome[]): void {
@@ -114,8 +90,8 @@ async function deliverBatch(
 export type HeldRecords = Map<string, { record: MappedRecord; claim: Settling; result: MapResult }>;
 
 /**
- * What delivery needs to know of each submission; `pii` and `sent`, when
- * given, are its audit hashes already computed (on a worker), and
+ * What delivery needs to know of each submission; `sent`, when given, is
+ * its audit hashes already computed (on a worker), and
  * `sentSealed` the record as sent already sealed under its data key.
  * `caseHashes`, shared by the routes of one case (see `routes.ts`): the
  * keyed hashes of the values one route's delivery of the case hashed, so
@@ -124,7 +100,7 @@ export type HeldRecords = Map<string, { record: MappedRecord; claim: Settling; r
  * share it, which hold the case's mapped records (and so its values)
  * anyway.
  */
-export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { pii?: Record<string, string | string[]>; sent?: SentDetail; sentSealed?: SealedSent; caseHashes?: CaseHashes };
+export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { sent?: SentDetail; sentSealed?: SealedSent; caseHashes?: CaseHashes };
 
 /** Keyed hashes of one case's values, by value (strings, numbers, booleans and null; see {@link Settling}). */
 export type CaseHashes = Map<unknown, string>;
@@ -290,7 +266,7 @@ export async function recordOutcomes(
       held.set(r.key, { record: r, claim, result });
       continue;
     }
-    const t = settle(p, r, o, claim, result, opts, counts, identity);
+    const t = settle(p, r, o, claim, opts, counts, identity);
     const calls = d.calls?.get(r.key);
     if (calls && calls.length > 1) t.detail = { ...t.detail, calls };
     after.push(t);
@@ -325,18 +301,21 @@ export async function flushHeld(p: FlowPipeline, ledger: FlowLedger, runId: stri
 }
 
 /**
- * The audit detail and kept copy of a delivered record: its PII hashes
- * (`pii`, kept for older readers), what was sent (`sent`: the hash of the
- * record as handed to the target and every field's keyed hash) and where
- * (`target`: the target's identity and, when it says, `sentTo`).
+ * The audit detail and kept copy of a delivered record: what was sent
+ * (`sent`: the hash of the record as handed to the target and every
+ * field's keyed hash, PII or not) and where (`target`: the target's
+ * identity and, when it says, `sentTo`). Entries written before 6 December
+ * 2026 also carry `pii`, the keyed hashes of the mapping's PII fields
+ * alone: the same hashes as those fields' in `sent.fields`, so no longer
+ * written twice (readers take `sent.fields` first, as before).
  */
-function deliveredDetail(r: MappedRecord, o: Extract<Outcome, { status: 'delivered' }>, claim: Settling, p: FlowPipeline, result: MapResult, opts: PassOptions, identity: TargetIdentity) {
+function deliveredDetail(r: MappedRecord, o: Extract<Outcome, { status: 'delivered' }>, claim: Settling, opts: PassOptions, identity: TargetIdentity) {
   const text = claim.sentSealed === undefined ? sentText(r) : undefined;
   const hash = claim.caseHashes ? sharedHash(opts.piiHash, claim.caseHashes) : opts.piiHash;
   const sent = claim.sent ?? sentDetail(r, text ?? sentText(r), hash);
   const target = o.sentTo === undefined ? identity : { ...identity, sentTo: o.sentTo };
   const copy = claim.sentSealed === undefined ? { sent: text! } : { sentSealed: claim.sentSealed };
-  return { copy, detail: { pii: claim.pii ?? piiDetail(p.mapping, result, hash, sent.fields), sent, target } };
+  return { copy, detail: { sent, target } };
 }
 
 function settle(
@@ -344,14 +323,13 @@ function settle(
   r: MappedRecord,
   o: Exclude<Outcome, { status: 'held' }>,
   claim: Settling,
-  result: MapResult,
   opts: PassOptions,
   counts: DeliverCounts,
   identity: TargetIdentity,
 ): Transition {
   if (o.status === 'delivered') {
     counts.delivered++;
-    const { copy, detail } = deliveredDetail(r, o, claim, p, result, opts, identity);
+    const { copy, detail } = deliveredDetail(r, o, claim, opts, identity);
     const t: Transition = { key: r.key, to: 'delivered', mappingVersion: p.mapping.version, detail, ...copy };
     if (o.legacyRef !== undefined) t.legacyRef = o.legacyRef;
     if (o.confirmed !== undefined) t.confirmed = o.confirmed;

@@ -147,7 +147,8 @@ describe('a pass of a pipeline', () => {
     const r = await runPass(testPipeline(arraySource([body]), target, { mapping: loadMapping('flow-groups.yaml', text).compiled! }), ledger, testOptions());
     expect(r).toMatchObject({ delivered: 1, dead: 0, failed: 0 });
     const delivered = (await ledger.history('flow-test', 'F/GG1')).find((h) => h.event === 'delivered');
-    expect(delivered?.detail.records?.[0]?.pii).toEqual({ 'PREV.PC': [piiHash('LS1 1AA', TEST_PII_KEY), piiHash('YO1 7HH', TEST_PII_KEY)] });
+    expect(delivered?.detail.records?.[0]?.sent?.fields).toEqual({ REF: piiHash('GG1', TEST_PII_KEY), 'PREV.PC': [piiHash('LS1 1AA', TEST_PII_KEY), piiHash('YO1 7HH', TEST_PII_KEY)] });
+    expect(delivered?.detail.records?.[0]?.pii).toBeUndefined();
     expect(JSON.stringify(await ledger.history('flow-test', 'F/GG1'))).not.toContain('LS1 1AA');
   });
 

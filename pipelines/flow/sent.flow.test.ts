@@ -74,7 +74,6 @@ describe.each(TEST_DIALECTS)('what a delivery records, plain path, on %s', (dial
         from: 'delivering',
         legacyRef: '1',
         confirmed: false,
-        pii: { SURNAME: hash(CANARY), 'PREV.PC': [hash('LS1 1AA'), hash('YO1 7HH')] },
         sent: {
           hash: `sha256:${createHash('sha256').update(text).digest('hex')}`,
           fields: { REF: hash('GG1'), SURNAME: hash(CANARY), 'PREV.PC': [hash('LS1 1AA'), hash('YO1 7HH')] },
