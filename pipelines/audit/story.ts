@@ -122,8 +122,8 @@ export async function resolveReference(store: StateStore, pipeline: string, refe
 export async function loadStory(store: StateStore, audit: AuditLog, pipeline: string, key: string): Promise<SubmissionStory | null> {
   const cols = ROW_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ');
   const [raw] = await store.select<Record<string, unknown>>(
-    `SELECT ${cols}, l.erased_at, CASE WHEN b.id IS NULL THEN 0 ELSE 1 END AS has_body, CASE WHEN b.sent IS NULL THEN 0 ELSE 1 END AS has_sent
-     FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id WHERE l.pipeline = $1 AND l.key = $2`,
+    `SELECT ${cols}, l.erased_at, CASE WHEN b.id IS NULL THEN 0 ELSE 1 END AS has_body, CASE WHEN b.id IS NULL OR s.id IS NULL THEN 0 ELSE 1 END AS has_sent
+     FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id LEFT JOIN ledger_sent s ON s.id = l.id WHERE l.pipeline = $1 AND l.key = $2`,
     [pipeline, key],
   );
   const entries = await audit.entriesFor(pipeline, key);

@@ -160,7 +160,7 @@ export async function correctSubmission(
     plan({});
     const from = current.get(key)!.state;
     const [row] = await store.select<BodyRow>(
-      'SELECT l.erased_at, b.id, b.body, b.kid, b.dek, b.sent, b.corrections FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id WHERE l.pipeline = $1 AND l.key = $2',
+      'SELECT l.erased_at, b.id, b.body, b.kid, b.dek, s.sent, b.corrections FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id LEFT JOIN ledger_sent s ON s.id = l.id WHERE l.pipeline = $1 AND l.key = $2',
       [pipeline, key],
       t,
     );

@@ -6,7 +6,8 @@ import { AuditLog } from '../audit/audit-log.js';
 import { sentText } from '../audit/sent-detail.js';
 import { Ledger } from '../ledger/ledger.js';
 import { pipelineNames, sub, useTestLedger } from '../ledger/ledger.test-helpers.js';
-import { TEST_DIALECTS } from '../store/store.test-helpers.js';
+import { migrate, migrateDown } from '../store/migrate.js';
+import { openTestStore, TEST_DIALECTS } from '../store/store.test-helpers.js';
 import { eraseSubmission } from './erase.js';
 import { purgePipeline } from './purge.js';
 import { rotateKeys } from './rotate.js';
@@ -20,7 +21,9 @@ describe.each(TEST_DIALECTS)('the record as sent, kept sealed with its submissio
   const env = useTestLedger(dialect);
   const next = pipelineNames();
   const raw = (p: string) =>
-    env.ts.store.select<{ key: string; sent: string | null }>('SELECT l.key, b.sent FROM ledger l JOIN ledger_bodies b ON b.id = l.id WHERE l.pipeline = $1 ORDER BY l.key', [p]);
+    env.ts.store.select<{ key: string; sent: string | null }>('SELECT l.key, s.sent FROM ledger l JOIN ledger_bodies b ON b.id = l.id LEFT JOIN ledger_sent s ON s.id = l.id WHERE l.pipeline = $1 ORDER BY l.key', [p]);
+  /** Sent copies kept for `p`'s rows, whether or not their body rows are still there. */
+  const copies = async (p: string) => Number((await env.ts.store.select<{ n: number | string }>('SELECT COUNT(*) AS n FROM ledger_sent WHERE id IN (SELECT id FROM ledger WHERE pipeline = $1)', [p]))[0]!.n);
 
   async function delivered(p: string, keys: string[], owner?: string): Promise<void> {
     await env.ledger.receive(p, null, keys.map((k) => sub(k)), RUNNER, owner ? { lease: { owner, leaseMs: 60_000 } } : {});
@@ -48,8 +51,19 @@ describe.each(TEST_DIALECTS)('the record as sent, kept sealed with its submissio
     const p = next();
     await delivered(p, ['k1', 'k2']);
     const [one] = await raw(p);
-    await env.ts.store.exec('UPDATE ledger_bodies SET sent = $1 WHERE id = (SELECT id FROM ledger WHERE pipeline = $2 AND key = $3)', [one!.sent, p, 'k2']);
+    await env.ts.store.exec('UPDATE ledger_sent SET sent = $1 WHERE id = (SELECT id FROM ledger WHERE pipeline = $2 AND key = $3)', [one!.sent, p, 'k2']);
     await expect(env.ledger.sentRecord(p, 'k2')).rejects.toMatchObject({ code: 'DATA_DECRYPT_FAILED' });
+  });
+
+  it('keeps one copy per submission: a later delivery (after a replay) replaces the earlier one', async () => {
+    const p = next();
+    await delivered(p, ['k1']);
+    const again = { record: { ...SENT.record, N: 4 }, children: {} };
+    await env.ledger.replay(p, 'k1', 'operator:alice');
+    await env.ledger.apply(p, null, [{ key: 'k1', to: 'delivering' }], RUNNER);
+    await env.ledger.apply(p, null, [{ key: 'k1', to: 'delivered', sent: sentText(again) }], RUNNER);
+    expect(await env.ledger.sentRecord(p, 'k1')).toEqual(again);
+    expect(await copies(p)).toBe(1);
   });
 
   it('stores a copy a worker sealed only while the row holds the data key it was sealed under', async () => {
@@ -89,6 +103,7 @@ describe.each(TEST_DIALECTS)('the record as sent, kept sealed with its submissio
     expect(counts.find((c) => c.kind === 'bodies')?.count).toBe(1);
     expect(await env.ledger.sentRecord(p, 'k1')).toBeNull();
     expect(await raw(p)).toEqual([]);
+    expect(await copies(p)).toBe(0);
     expect((await env.ledger.history(p, 'k1')).map((e) => e.event)).toContain('delivered');
   });
 
@@ -106,7 +121,34 @@ describe.each(TEST_DIALECTS)('the record as sent, kept sealed with its submissio
     await eraseSubmission(env.ts.store, env.audit, p, 'k1', { reason: 'citizen asked', actor: 'operator:alice' });
     expect(await new Ledger(env.ts.store, new AuditLog(env.ts.store), b).sentRecord(p, 'k1')).toBeNull();
     expect(await raw(p)).toEqual([]);
+    expect(await copies(p)).toBe(0);
     const history = await env.ledger.history(p, 'k1');
     expect(history.map((e) => e.event)).toEqual(['received', 'delivering', 'delivered', 'erased']);
+  });
+});
+
+describe.each(TEST_DIALECTS)('the records as sent across migration 0023, on %s', (dialect) => {
+  it('moves every copy from ledger_bodies.sent into ledger_sent and back down, each still opening', async () => {
+    const ts = await openTestStore(dialect);
+    try {
+      const ledger = new Ledger(ts.store, new AuditLog(ts.store), TEST_KEYS);
+      await ledger.receive('m', null, [sub('k1'), sub('k2')], RUNNER);
+      await ledger.apply('m', null, [{ key: 'k1', to: 'delivering' }, { key: 'k2', to: 'delivering' }], RUNNER);
+      await ledger.apply('m', null, [{ key: 'k1', to: 'delivered', sent: sentText(SENT) }], RUNNER);
+      const kept = await ts.store.select<{ id: number | string; sent: string }>('SELECT id, sent FROM ledger_sent');
+      expect(kept).toHaveLength(1);
+      expect(await migrateDown(ts.store)).toBe('0023-ledger-sent');
+      const down = await ts.store.select<{ key: string; sent: string | null }>('SELECT l.key, b.sent FROM ledger l JOIN ledger_bodies b ON b.id = l.id ORDER BY l.key');
+      expect(down).toEqual([
+        { key: 'k1', sent: kept[0]!.sent },
+        { key: 'k2', sent: null },
+      ]);
+      expect(await migrate(ts.store)).toEqual(['0023-ledger-sent']);
+      expect(await ts.store.select('SELECT id, sent FROM ledger_sent')).toEqual(kept);
+      expect(await ledger.sentRecord('m', 'k1')).toEqual(SENT);
+      expect(await ledger.sentRecord('m', 'k2')).toBeNull();
+    } finally {
+      await ts.dispose();
+    }
   });
 });

@@ -2,14 +2,16 @@
  * The record exactly as sent to the legacy system, kept with its
  * submission: `canonicalJson({ record, children })` sealed under the
  * submission's own data key (the one its body is sealed under, wrapped in
- * the same `ledger_bodies` row) with additional authenticated data of its
- * own, in `ledger_bodies.sent`. It lives and dies with the body: a key
- * rotation re-wraps the one data key, an erasure or a body purge deletes
- * the row. A row whose body is not sealed (clear, before migration 0008)
- * keeps no copy: citizens' data is never stored in clear.
+ * its `ledger_bodies` row) with additional authenticated data of its own,
+ * in `ledger_sent` (a row of its own by the same ledger id, so that
+ * keeping it does not rewrite the body's row). It lives and dies with the
+ * body: a key rotation re-wraps the one data key, an erasure or a body
+ * purge deletes both rows ({@link deleteSentCopies}). A row whose body is
+ * not sealed (clear, before migration 0008) keeps no copy: citizens' data
+ * is never stored in clear.
  */
 import { unseal, seal, type KeyRing } from '../../lib/envelope.js';
-import { inList, listParam, updateMany } from '../store/sql.js';
+import { inList, insertMany, listParam } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import type { SealedSent } from '../ledger/ledger.types.js';
 
@@ -46,7 +48,8 @@ export function sealSentWith(keys: KeyRing, pipeline: string, key: string, dek: 
 export type SentCopy = { text: string } | { sealed: SealedSent };
 
 /**
- * Stores each copy in the `ledger_bodies` row of its key, in `t`: a text
+ * Stores each copy in `ledger_sent` by the ledger id of its key (replacing
+ * a copy kept from an earlier delivery), in `t`: a text
  * (`canonicalJson` of a {@link SentRecord}) sealed under that row's data
  * key; a copy sealed already only when the row still holds the data key
  * it was sealed under. Keys without a body row (purged, erased) or with a
@@ -71,7 +74,7 @@ export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline
     const dataKey = keys.unwrap({ kid: r.kid, wrapped: r.dek });
     updates.push([r.id, seal(dataKey, copy.text, sentAad(pipeline, r.key)).toString('base64')]);
   }
-  await updateMany(store, 'ledger_bodies', ['sent'], updates, t);
+  await insertMany(store, 'ledger_sent', ['id', 'sent'], updates, t, 'ON CONFLICT (id) DO UPDATE SET sent = excluded.sent');
 }
 
 /**
@@ -82,11 +85,22 @@ export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline
  */
 export async function readSentCopy(store: StateStore, keys: KeyRing, pipeline: string, key: string): Promise<SentRecord | null> {
   const [row] = await store.select<{ sent: string | null; kid: string | null; dek: string | null }>(
-    'SELECT b.sent, b.kid, b.dek FROM ledger l JOIN ledger_bodies b ON b.id = l.id WHERE l.pipeline = $1 AND l.key = $2',
+    'SELECT s.sent, b.kid, b.dek FROM ledger l JOIN ledger_bodies b ON b.id = l.id JOIN ledger_sent s ON s.id = l.id WHERE l.pipeline = $1 AND l.key = $2',
     [pipeline, key],
   );
   if (!row?.sent || row.kid === null || row.dek === null) return null;
   const dataKey = keys.unwrap({ kid: row.kid, wrapped: row.dek });
   const text = unseal(dataKey, Buffer.from(row.sent, 'base64'), sentAad(pipeline, key), `the record sent for ${JSON.stringify(key)}`).toString('utf8');
   return JSON.parse(text) as SentRecord;
+}
+
+/**
+ * Deletes the sent copies of the ledger rows that `where` picks (a
+ * condition on `id`, its parameters `params`), in `t`: called wherever
+ * their bodies are deleted, in the same transaction. A copy left behind
+ * could not be opened (its data key goes with the body row), but it is
+ * citizens' data all the same, so it goes too.
+ */
+export async function deleteSentCopies(store: StateStore, where: string, params: unknown[], t: StoreTx): Promise<void> {
+  await store.exec(`DELETE FROM ledger_sent WHERE ${where}`, params, t);
 }

@@ -9,7 +9,7 @@ import { TEST_DIALECTS } from './store.test-helpers.js';
 import { openStateStore, resolveStateUrl, type StateStore } from './state-store.js';
 import { openTestStore, pgSkipReason, type TestStore } from './store.test-helpers.js';
 
-const TABLES = ['audit_checkpoints', 'audit_keys', 'audit_keys_retired', 'audit_log', 'connector_state', 'console_sessions', 'ledger', 'ledger_bodies', 'ledger_conflicts', 'ledger_counts', 'mapping_texts', 'pipeline_controls', 'rate_pacing', 'rekey_migrations', 'runs', 'schedule_ticks', 'sealed_files'];
+const TABLES = ['audit_checkpoints', 'audit_keys', 'audit_keys_retired', 'audit_log', 'connector_state', 'console_sessions', 'ledger', 'ledger_bodies', 'ledger_conflicts', 'ledger_counts', 'ledger_sent', 'mapping_texts', 'pipeline_controls', 'rate_pacing', 'rekey_migrations', 'runs', 'schedule_ticks', 'sealed_files'];
 
 describe('state store URL', () => {
   it('comes from the argument, else REKEY_STATE_URL, else .rekey/state.sqlite under the working directory', () => {
@@ -78,12 +78,12 @@ describe('SQLite state store', () => {
     expect(await migrate(a)).toEqual([]);
     expect(transaction).not.toHaveBeenCalled();
     // One migration undone: the next start applies it again, in a transaction of its own.
-    expect(await migrateDown(a)).toBe('0022-schedule-ticks');
-    expect(await migrate(a)).toEqual(['0022-schedule-ticks']);
+    expect(await migrateDown(a)).toBe('0023-ledger-sent');
+    expect(await migrate(a)).toEqual(['0023-ledger-sent']);
     expect(transaction).toHaveBeenCalled();
     transaction.mockRestore();
     const names = await a.select<{ name: string }>('SELECT name FROM rekey_migrations ORDER BY name');
-    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors', '0008-data-at-rest', '0010-retention', '0011-audit-trail', '0012-console-sessions', '0013-pipeline-controls', '0014-corrections', '0015-console-indexes', '0016-ledger-counts', '0017-runs-mapping-version', '0018-legacy-error-text', '0019-claim-by-arrival', '0020-rate-pacing', '0022-schedule-ticks']);
+    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors', '0008-data-at-rest', '0010-retention', '0011-audit-trail', '0012-console-sessions', '0013-pipeline-controls', '0014-corrections', '0015-console-indexes', '0016-ledger-counts', '0017-runs-mapping-version', '0018-legacy-error-text', '0019-claim-by-arrival', '0020-rate-pacing', '0022-schedule-ticks', '0023-ledger-sent']);
   });
 
   it('rolls a failed transaction back and can be closed twice', async () => {
@@ -224,7 +224,7 @@ describe.each(TEST_DIALECTS)('migrations on %s', (dialect) => {
     expect(await tables()).toEqual(['rekey_migrations', 'runs']);
     expect(await store.select('SELECT name FROM rekey_migrations')).toEqual([]);
     await store.exec('DROP TABLE runs');
-    expect(await migrate(store)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors', '0008-data-at-rest', '0010-retention', '0011-audit-trail', '0012-console-sessions', '0013-pipeline-controls', '0014-corrections', '0015-console-indexes', '0016-ledger-counts', '0017-runs-mapping-version', '0018-legacy-error-text', '0019-claim-by-arrival', '0020-rate-pacing', '0022-schedule-ticks']);
+    expect(await migrate(store)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors', '0008-data-at-rest', '0010-retention', '0011-audit-trail', '0012-console-sessions', '0013-pipeline-controls', '0014-corrections', '0015-console-indexes', '0016-ledger-counts', '0017-runs-mapping-version', '0018-legacy-error-text', '0019-claim-by-arrival', '0020-rate-pacing', '0022-schedule-ticks', '0023-ledger-sent']);
     expect(await tables()).toEqual(TABLES);
   });
 });
