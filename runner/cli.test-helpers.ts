@@ -3,6 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { Console } from 'node:console';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,24 @@ import { TEST_DATA_KEY } from '../lib/envelope.test-helpers.js';
 /** The repository root. */
 export const root = fileURLToPath(new URL('..', import.meta.url));
 const main = join(root, 'dist/runner/main.js');
+
+/**
+ * A port for a `rekey serve` under test: free when asked, and below the
+ * range Linux hands out to outgoing connections (32768 and up), where a
+ * test's database or HTTP client may already hold a random port. Where the
+ * test need not know the port, `--port 0` is simpler still.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const free = await new Promise<boolean>((done) => {
+      const probe = createServer();
+      probe.once('error', () => done(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => done(true)));
+    });
+    if (free) return port;
+  }
+}
 
 /** What a CLI process did. */
 export interface Run {

@@ -82,8 +82,7 @@ describe('rekey serve honours a pause (as a process)', () => {
     const file = join(dir, FILE);
     writeFileSync(file, readFileSync(file, 'utf8').replace(/^schedule: .*$/m, 'schedule: { cron: "*/1 * * * * *", timezone: Europe/London }'));
     expect((await cli('pause', P, '--reason', 'not tonight')).code).toBe(0);
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', join(dir, 'examples/pipelines'), '--port', String(port), '--run-at-start'], {
+    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', join(dir, 'examples/pipelines'), '--port', '0', '--run-at-start'], {
       cwd: dir,
       env: { ...process.env, ...env, REKEY_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],

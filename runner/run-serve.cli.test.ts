@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rekey, root } from './cli.test-helpers.js';
+import { freePort, rekey, root } from './cli.test-helpers.js';
+import { ledgerRows } from '../connectors/conformance/conformance.run.js';
 
 const env = { REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff' };
 
@@ -54,7 +56,7 @@ describe('rekey run (as a process)', () => {
 describe('rekey serve (as a process)', () => {
   it('runs a scheduled pipeline, answers health, status and metrics, warns of no deprecation, and stops cleanly on SIGTERM', async () => {
     const dir = example();
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const pipelines = join(dir, 'examples/pipelines');
     const file = join(pipelines, 'change-of-address.yaml');
     const every = 'schedule: { cron: "*/1 * * * * *", timezone: Europe/London }';
@@ -113,5 +115,25 @@ describe('rekey serve (as a process)', () => {
     expect(out).toContain('stopping: no new work; finishing the batches in hand');
     expect(out).toContain('stopped cleanly');
     expect(out).not.toMatch(/"level":50/);
+  }, 60_000);
+
+  it('exits 1 naming the address when its port is taken, having read and delivered nothing', async () => {
+    const dir = example();
+    const pipelines = join(dir, 'examples/pipelines');
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      // Before the fix the serve went on: it ran the pass, then ignored SIGTERM and never exited.
+      const r = await rekey(['serve', pipelines, '--port', String(port), '--run-at-start'], dir, { ...env, REKEY_LOG_LEVEL: 'info' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`rekey: cannot listen on 127.0.0.1:${port}: another process is listening there; choose another port with --port (or REKEY_PORT)\n`);
+      expect(r.stderr + r.stdout).not.toContain('pass finished');
+      expect(r.stderr + r.stdout).not.toContain('housekeeping chore started');
+      expect(await ledgerRows(join(dir, '.rekey/state.sqlite'), 'change-of-address')).toEqual([]);
+      expect(existsSync(join(dir, '.rekey/legacy.sqlite'))).toBe(false);
+    } finally {
+      await new Promise((done) => taken.close(done));
+    }
   }, 60_000);
 });

@@ -11,8 +11,7 @@ describe('rekey serve logs each pass (as a process)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('logs one line per pass with its counts and run id, never a submission key', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', 'examples/pipelines', '--run-at-start', '--port', String(port)], {
+    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', 'examples/pipelines', '--run-at-start', '--port', '0'], {
       cwd: dir,
       env: { REKEY_DATA_KEY: TEST_DATA_KEY, ...process.env, REKEY_LOG_LEVEL: 'info', REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff' },
       stdio: ['ignore', 'pipe', 'pipe'],

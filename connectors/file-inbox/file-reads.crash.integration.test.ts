@@ -23,13 +23,17 @@ interface ServeExit {
   code: number | null;
   signal: NodeJS.Signals | null;
   out: string;
+  /** Killed by the test, having neither matched nor exited in time. */
+  stuck: boolean;
 }
 
-/** `rekey serve --run-at-start` on the work folder; stopped with SIGTERM once its output matches `until`, unless it dies first. */
+/**
+ * `rekey serve --run-at-start` on the work folder; stopped with SIGTERM once its output matches `until`, unless it dies first.
+ * One that does neither within 35 s is killed, so the test fails with its output rather than only a timeout.
+ */
 function serve(env: Record<string, string>, until: RegExp): Promise<ServeExit> {
   return new Promise((resolve) => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const args = [join(root, 'dist/runner/main.js'), 'serve', work.dir, '--run-at-start', '--port', String(port), '--state', `sqlite:${work.state}`];
+    const args = [join(root, 'dist/runner/main.js'), 'serve', work.dir, '--run-at-start', '--port', '0', '--state', `sqlite:${work.state}`];
     const child = spawn(process.execPath, args, {
       cwd: work.dir,
       env: { REKEY_DATA_KEY: TEST_DATA_KEY, ...process.env, REKEY_LOG_LEVEL: 'info', REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, ...env },
@@ -46,7 +50,15 @@ function serve(env: Record<string, string>, until: RegExp): Promise<ServeExit> {
     };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
-    child.on('exit', (code, signal) => resolve({ code, signal, out }));
+    let stuck = false;
+    const timer = setTimeout(() => {
+      stuck = true;
+      child.kill('SIGKILL');
+    }, 35_000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, out, stuck });
+    });
   });
 }
 
@@ -65,13 +77,13 @@ describe('file source under rekey serve: killed mid-read, then served again', ()
       writeFileSync(file, text.replace('path: ./submissions.ndjson\n', 'path: ./submissions.ndjson\n    chunkBytes: 4096\n'));
 
       const killed = await serve({ REKEY_CRASH_AT: 'after-receive:2' }, /pass finished/);
-      expect(killed.signal).toBe('SIGKILL');
+      expect({ signal: killed.signal, stuck: killed.stuck }, killed.out.slice(-3000)).toEqual({ signal: 'SIGKILL', stuck: false });
       const partial = await ledgerRows(work.state, 'file-reads');
       expect(partial.length).toBeGreaterThan(0);
       expect(partial.length).toBeLessThan(N);
 
       const again = await serve({}, /pass finished/);
-      expect(again.code).toBe(0);
+      expect(again.code, again.out.slice(-3000)).toBe(0);
       expect(again.out).not.toContain('unchanged since its last full read');
       const keys = all.map(keyOf).sort();
       const rows = await querySqlite<{ SUBMISSION_KEY: string; n: number }>(join(work.dir, 'legacy.sqlite'), 'SELECT SUBMISSION_KEY, COUNT(*) AS n FROM LEGACY GROUP BY SUBMISSION_KEY');
@@ -80,7 +92,7 @@ describe('file source under rekey serve: killed mid-read, then served again', ()
       expect((await ledgerRows(work.state, 'file-reads')).filter((r) => r.state !== 'delivered')).toEqual([]);
 
       const third = await serve({}, /pass finished/);
-      expect(third.code).toBe(0);
+      expect(third.code, third.out.slice(-3000)).toBe(0);
       expect(third.out.match(/unchanged since its last full read/g)).toHaveLength(1);
       expect(third.out).toMatch(/"read":0,/);
     },

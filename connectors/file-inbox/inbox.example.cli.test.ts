@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { rekeyCli as rekey, root } from '../../runner/cli.test-helpers.js';
+import { freePort, rekeyCli as rekey, root } from '../../runner/cli.test-helpers.js';
 import { querySqlite } from '../conformance/conformance.run.js';
 import { SEALED_FILE_MAGIC } from '../../lib/envelope.js';
 
@@ -130,7 +130,7 @@ describe('the inbox example pipeline', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('settle: 2s', 'settle: 300ms').replace('pollInterval: 10s', 'pollInterval: 1h'));
     const inbox = join(dir, '.rekey/inbox/change-of-address');
     mkdirSync(inbox, { recursive: true });
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', join(dir, 'examples/pipelines'), '--port', String(port)], {
       cwd: dir,
       env: { ...process.env, ...env, REKEY_LOG_LEVEL: 'warn' },

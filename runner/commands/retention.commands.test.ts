@@ -127,8 +127,7 @@ describe('rekey serve purges (as a process)', () => {
     await ledger.receive(p, null, [{ key: 'old', contentHash: 'sha256:old', body: { a: 1 }, source: 'x' }], 'runner:test:1');
     await ledger.apply(p, null, [{ key: 'old', to: 'delivering' }, { key: 'old', to: 'delivered', legacyRef: 'R1' }], 'runner:test:1');
     await store.exec(`UPDATE ledger SET updated_at = $1 WHERE key = 'old'`, [new Date(Date.now() - 31 * DAY).toISOString()]);
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', join(dir, 'examples/pipelines'), '--port', String(port), '--state', url], {
+    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', join(dir, 'examples/pipelines'), '--port', '0', '--state', url], {
       cwd: dir,
       env: { ...process.env, REKEY_DATA_KEY: TEST_DATA_KEY, REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', REKEY_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -221,22 +221,33 @@ export function serveCommand(program: Command, result: CommandResult): void {
         metrics.passEnded(end);
         readiness.passEnded(end);
       });
-      for (const run of atStart) void run();
-      void readiness.start();
       const kept = withLanes(loaded);
-      const purge = scheduler.chore('retention-purge', PURGE_CRON, () => purgeAll(runtime, kept, id, log));
-      void purge();
-      if (checkpoints) void scheduler.chore('audit-checkpoint', checkpoints.cron, checkpoints.writeNow)();
       const intake = new Intake(
         loaded.map((l) => ({ name: l.def.pipeline, source: l.source, mapping: l.mapping })),
         { ledger: runtime.ledger, actor: id, log, wake: (name) => wakes.get(name)?.() ?? Promise.resolve(), isRunning: (name) => scheduler.pipelines.some((p) => p.name === name && p.running) },
       );
-      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, controls: () => pipelineControls(runtime.store), log, routes: [intake.routes, (app) => registerConsole(app, { runtime, pipelines: kept, scheduler, steering, readiness, log, piiKey: key, users, pages: CONSOLE_PAGES })], metrics, readiness, trustProxy });
+      const windDown = async () => {
+        await intake.stop();
+        await scheduler.stop();
+        await alerter.settled();
+      };
+      // The port is taken before any work starts: a serve that cannot listen (the port in use, say) reads
+      // nothing, stops what it set up and exits, rather than working on unseen and deaf to signals.
+      const server = await startServer({ host: opts.host, port: Number(opts.port), scheduler, ledger: runtime.ledger, controls: () => pipelineControls(runtime.store), log, routes: [intake.routes, (app) => registerConsole(app, { runtime, pipelines: kept, scheduler, steering, readiness, log, piiKey: key, users, pages: CONSOLE_PAGES })], metrics, readiness, trustProxy }).catch(async (e: unknown) => {
+        abort.abort();
+        await windDown();
+        await pools.close();
+        await runtime.close();
+        return unhook(e);
+      });
       log.info({ url: server.url, pipelines: loaded.map((l) => l.def.pipeline) }, 'serving');
+      for (const run of atStart) void run();
+      void readiness.start();
+      const purge = scheduler.chore('retention-purge', PURGE_CRON, () => purgeAll(runtime, kept, id, log));
+      void purge();
+      if (checkpoints) void scheduler.chore('audit-checkpoint', checkpoints.cron, checkpoints.writeNow)();
       await stopped;
-      await intake.stop();
-      await scheduler.stop();
-      await alerter.settled();
+      await windDown();
       await checkpoints?.writeNow();
       await pools.close();
       await server.close();

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright';
 import { CHROMIUM_ARGS, findChromium } from '../../connectors/browser/chromium.js';
-import { rekey, root } from '../cli.test-helpers.js';
+import { freePort, rekey, root } from '../cli.test-helpers.js';
 import { copyQuickStart, QUICK_START, QUICK_START_SUBMISSIONS } from '../quick-start.test-helpers.js';
 import { TEST_PASSWORD, TEST_USERS, writeTestUsers } from './console.test-helpers.js';
 
@@ -90,7 +90,7 @@ export async function startBrowserConsole(env: Record<string, string> = {}): Pro
   const keys = await rekey(['audit', 'keygen', join(dir, 'keys')], dir);
   if (keys.code !== 0) throw new Error(keys.stderr);
   mkdirSync(join(dir, 'checkpoints'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', join(dir, 'examples/pipelines'), '--port', String(port), '--console-users', users, '--run-at-start'], {
     cwd: dir,
     env: { ...process.env, REKEY_AUDIT_PII_KEY: '00112233445566778899aabbccddeeff', REKEY_LOG_LEVEL: 'warn', REKEY_AUDIT_SIGNING_KEY: join(dir, 'keys/audit-signing.key.pem'), REKEY_AUDIT_CHECKPOINTS: join(dir, 'checkpoints'), ...env },

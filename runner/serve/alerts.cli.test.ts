@@ -43,8 +43,7 @@ describe('rekey serve with alerts (as a process)', () => {
       },
       bodies,
     );
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', work.dir, '--run-at-start', '--port', String(port), '--state', `sqlite:${work.state}`], {
+    const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', work.dir, '--run-at-start', '--port', '0', '--state', `sqlite:${work.state}`], {
       cwd: work.dir,
       env: { REKEY_DATA_KEY: TEST_DATA_KEY, ...process.env, REKEY_LOG_LEVEL: 'info', REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, ALERT_HOOK_URL: hook, REKEY_CONSOLE_URL: 'https://rekey.example' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Sequelize } from 'sequelize';
 import { describe, expect, it } from 'vitest';
-import { rekey, root, TEST_PII_KEY_HEX } from '../cli.test-helpers.js';
+import { freePort, rekey, root, TEST_PII_KEY_HEX } from '../cli.test-helpers.js';
 import { TEST_DATA_KEY } from '../../lib/envelope.test-helpers.js';
 import { PG_URL } from '../../connectors/sql/sql.test-helpers.js';
 
@@ -48,8 +48,8 @@ interface Served {
   stop(): Promise<number | null>;
 }
 
-function serve(dir: string, folder: string, args: string[], env: Record<string, string> = {}): Served {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+async function serve(dir: string, folder: string, args: string[], env: Record<string, string> = {}): Promise<Served> {
+  const port = await freePort();
   const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', folder, '--port', String(port), ...args], {
     cwd: dir,
     env: { REKEY_DATA_KEY: TEST_DATA_KEY, ...process.env, REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX, REKEY_LOG_LEVEL: 'warn', ...env },
@@ -101,7 +101,7 @@ describe('rekey serve monitoring (as a process)', () => {
     const ran = await rekey(['run', '--json', 'examples/other/other.yaml'], dir, { REKEY_AUDIT_PII_KEY: TEST_PII_KEY_HEX });
     expect(JSON.parse(ran.stdout)).toMatchObject({ pipeline: 'other-address', delivered: 6 });
     writeFileSync(quick, readFileSync(quick, 'utf8').replace(/^schedule: .*$/m, ''));
-    const s = serve(dir, join(dir, 'examples/pipelines'), ['--run-at-start'], { REKEY_LOG_LEVEL: 'info' });
+    const s = await serve(dir, join(dir, 'examples/pipelines'), ['--run-at-start'], { REKEY_LOG_LEVEL: 'info' });
     try {
       type Status = { pipelines: { name: string; lastFinished: string | null }[] };
       const status = await poll(s, '/status', (r) => r.json() as Promise<Status>, (st) => Boolean(st.pipelines[0]?.lastFinished));
@@ -153,7 +153,7 @@ describe('rekey serve monitoring (as a process)', () => {
     url.password = 'canary-Pa55word';
     url.pathname = `/${db}`;
     rmSync(join(dir, 'examples/pipelines/file-drop-change-of-address.yaml'));
-    const s = serve(dir, join(dir, 'examples/pipelines'), ['--run-at-start'], { REKEY_LEGACY_URL: url.toString(), REKEY_LOG_LEVEL: 'info' });
+    const s = await serve(dir, join(dir, 'examples/pipelines'), ['--run-at-start'], { REKEY_LEGACY_URL: url.toString(), REKEY_LOG_LEVEL: 'info' });
     const admin = new Sequelize(PG_URL, { logging: false, dialect: 'postgres' });
     try {
       type Ready = { status: number; body: string };
@@ -195,7 +195,7 @@ describe('rekey serve monitoring (as a process)', () => {
     const every = 'schedule: { cron: "*/2 * * * * *", timezone: Europe/London }';
     writeFileSync(file, `${readFileSync(file, 'utf8').replace('../../.rekey/drop/change-of-address', '../../blocker/drop')}\n${every}\n`);
     writeFileSync(join(dir, 'blocker'), 'a file where the drop folder should be\n');
-    const s = serve(dir, pipelines, []);
+    const s = await serve(dir, pipelines, []);
     const name = 'file-drop-change-of-address';
     try {
       type Ready = { status: number; body: string };

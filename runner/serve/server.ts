@@ -75,7 +75,14 @@ export function parseTrustProxy(text: string | undefined): string[] | undefined 
   return list.length ? list : undefined;
 }
 
-/** Starts the server; resolves once it listens. */
+/** Why the server could not listen, by the system's error code. */
+const LISTEN_REASONS: Record<string, string> = {
+  EADDRINUSE: 'another process is listening there; choose another port with --port (or REKEY_PORT)',
+  EACCES: 'this user may not listen on that port; choose one above 1023 with --port (or REKEY_PORT)',
+  EADDRNOTAVAIL: 'this machine has no such address; choose another with --host',
+};
+
+/** Starts the server; resolves once it listens, or rejects naming the address and why it could not. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const app = Fastify({
     loggerInstance: opts.log.child({ component: 'http' }) as FastifyBaseLogger,
@@ -120,6 +127,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const text = await metrics.text();
     return reply.type(metrics.contentType).send(text);
   });
-  const url = await app.listen({ host: opts.host, port: opts.port });
+  const url = await app.listen({ host: opts.host, port: opts.port }).catch(async (e: NodeJS.ErrnoException) => {
+    await app.close();
+    throw new Error(`cannot listen on ${opts.host}:${opts.port}: ${LISTEN_REASONS[e.code ?? ''] ?? e.message}`);
+  });
   return { url, close: () => app.close() };
 }

@@ -9,7 +9,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStateStore } from '../../../pipelines/store/state-store.js';
-import { root } from '../../cli.test-helpers.js';
+import { freePort, root } from '../../cli.test-helpers.js';
 import { copyQuickStart, QUICK_START, QUICK_START_SUBMISSIONS } from '../../quick-start.test-helpers.js';
 import { csrfIn, mergeCookies, TEST_PASSWORD, TEST_USERS, writeTestUsers } from '../console.test-helpers.js';
 
@@ -32,7 +32,7 @@ describe('the Pipelines pages of rekey serve (as a process)', () => {
     // A schedule that does not fire during the test: every pass is the operator's.
     writeFileSync(file, readFileSync(file, 'utf8').replace(/^schedule: .*$/m, 'schedule: { cron: "0 3 29 2 *", timezone: Europe/London }'));
     const users = await writeTestUsers(dir);
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const child = spawn(process.execPath, [join(root, 'dist/runner/main.js'), 'serve', join(dir, 'examples/pipelines'), '--port', String(port), '--console-users', users], {
       cwd: dir,
       env: { ...process.env, ...env },
