@@ -22,6 +22,7 @@ import type { CompiledMapping, FieldSpec, MapResult } from '../../mappings/index
 import type { AuditLog } from '../audit/audit-log.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { bodyAad, sealedBodies } from '../privacy/bodies.js';
+import { BODY_JOIN, BODY_TEXT, bodyPipeline } from '../privacy/case-bodies.js';
 import { sentAad } from '../privacy/sent-copy.js';
 import { readDate } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
@@ -119,6 +120,7 @@ export function checkCorrections(mapping: CompiledMapping, corrections: Correcti
 interface BodyRow {
   erased_at: unknown;
   body: string | null;
+  body_of: number | string | null;
   kid: string | null;
   dek: string | null;
   sent: string | null;
@@ -160,7 +162,7 @@ export async function correctSubmission(
     plan({});
     const from = current.get(key)!.state;
     const [row] = await store.select<BodyRow>(
-      'SELECT l.erased_at, b.id, b.body, b.kid, b.dek, s.sent, b.corrections FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id LEFT JOIN ledger_sent s ON s.id = l.id WHERE l.pipeline = $1 AND l.key = $2',
+      `SELECT l.erased_at, b.id, ${BODY_TEXT} AS body, b.body_of, b.kid, b.dek, s.sent, b.corrections FROM ledger l ${BODY_JOIN} LEFT JOIN ledger_sent s ON s.id = l.id WHERE l.pipeline = $1 AND l.key = $2`,
       [pipeline, key],
       t,
     );
@@ -171,7 +173,7 @@ export async function correctSubmission(
     if (row!.kid === null || row!.dek === null) throw new PipelineError(PipelineCodes.CORRECTION_INVALID, `cannot correct ${named}: its body is not sealed yet (open the store with rekey once to seal it)`);
     const { kid, dek } = row as { kid: string; dek: string };
     const codec = sealedBodies(keys);
-    const mapped = opts.mapping.map(JSON.parse(codec.open(pipeline, 'body', key, { body: row!.body, kid, dek })));
+    const mapped = opts.mapping.map(JSON.parse(codec.open(bodyPipeline(pipeline, row!.body_of), 'body', key, { body: row!.body, kid, dek })));
     if (!mapped.ok) {
       const refused = mapped.errors.map((e) => `${e.field}: ${e.rule}`).join('; ');
       throw new PipelineError(PipelineCodes.CORRECTION_INVALID, `cannot correct ${named}: its mapping refuses it (${refused}); a value the mapping refused is a form value: fix the mapping and replay it`);

@@ -1,5 +1,6 @@
 /** Leasing due submissions to one runner, and giving leases back. */
 import type { BodyCodec } from '../privacy/bodies.js';
+import { BODY_JOIN, BODY_TEXT, bodyPipeline } from '../privacy/case-bodies.js';
 import { inList, iso, listParam, readInt } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import type { ClaimedSubmission, Corrections, LedgerState } from './ledger.types.js';
@@ -21,12 +22,23 @@ const DUE = `pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delive
  */
 const LEASED = `pipeline = $1 AND state IN ('received', 'mapped', 'failed', 'delivering') AND lease_owner = $2`;
 
-type Raw = { id: number | string; key: string; content_hash: string; body: string | null; kid: string | null; dek: string | null; corrections: string | null; state: string; attempts: number | string };
+type Raw = {
+  id: number | string;
+  key: string;
+  content_hash: string;
+  body: string | null;
+  body_of: number | string | null;
+  kid: string | null;
+  dek: string | null;
+  corrections: string | null;
+  state: string;
+  attempts: number | string;
+};
 
 function claimed(bodies: BodyCodec, pipeline: string): (r: Raw) => ClaimedSubmission {
   return (r) => {
     const state = r.state as LedgerState;
-    const body = r.body === null ? null : JSON.parse(bodies.open(pipeline, 'body', r.key, { body: r.body, kid: r.kid, dek: r.dek }));
+    const body = r.body === null ? null : JSON.parse(bodies.open(bodyPipeline(pipeline, r.body_of), 'body', r.key, { body: r.body, kid: r.kid, dek: r.dek }));
     const out: ClaimedSubmission = { key: r.key, contentHash: r.content_hash, body, state, attempts: readInt(r.attempts), uncertain: state === 'delivering' };
     if (r.corrections) out.corrections = JSON.parse(bodies.open(pipeline, 'corrections', r.key, { body: r.corrections, kid: r.kid, dek: r.dek })) as Corrections;
     return out;
@@ -56,13 +68,13 @@ export async function claimDue(store: StateStore, bodies: BodyCodec, pipeline: s
   const n = Math.floor(limit);
   if (!(n > 0)) return [];
   const until = iso(new Date(now.getTime() + leaseMs));
-  const cols = [...['id', 'key', 'content_hash', 'state', 'attempts'].map((c) => `l.${c}`), ...['body', 'kid', 'dek', 'corrections'].map((c) => `b.${c}`)].join(', ');
+  const cols = [...['id', 'key', 'content_hash', 'state', 'attempts'].map((c) => `l.${c}`), `${BODY_TEXT} AS body`, ...['body_of', 'kid', 'dek', 'corrections'].map((c) => `b.${c}`)].join(', ');
   if (store.dialect === 'postgres') {
     const rows = await store.transaction(async (t) => {
       await store.exec('SET LOCAL enable_sort = off', [], t);
       return store.select<Raw>(
         `WITH due AS (SELECT id, pipeline, key FROM ledger WHERE ${DUE} ORDER BY id LIMIT ${n} FOR UPDATE SKIP LOCKED)
-         UPDATE ledger AS l SET lease_owner = $3, lease_until = $4 FROM due LEFT JOIN ledger_bodies b ON b.id = due.id
+         UPDATE ledger AS l SET lease_owner = $3, lease_until = $4 FROM due LEFT JOIN ledger_bodies b ON b.id = due.id LEFT JOIN ledger_bodies sb ON sb.id = b.body_of
          WHERE l.pipeline = due.pipeline AND l.key = due.key
          RETURNING ${cols}`,
         [pipeline, iso(now), owner, until],
@@ -72,7 +84,7 @@ export async function claimDue(store: StateStore, bodies: BodyCodec, pipeline: s
     return rows.sort(byArrival).map(claimed(bodies, pipeline));
   }
   return store.transaction(async (t) => {
-    const rows = await store.select<Raw>(`SELECT ${cols} FROM ledger l LEFT JOIN ledger_bodies b ON b.id = l.id WHERE ${DUE} ORDER BY l.id LIMIT ${n}`, [pipeline, iso(now)], t);
+    const rows = await store.select<Raw>(`SELECT ${cols} FROM ledger l ${BODY_JOIN} WHERE ${DUE} ORDER BY l.id LIMIT ${n}`, [pipeline, iso(now)], t);
     if (rows.length) {
       await store.exec(
         `UPDATE ledger SET lease_owner = $1, lease_until = $2 WHERE pipeline = $3 AND ${inList(store, 'key', 4)}`,

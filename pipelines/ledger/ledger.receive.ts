@@ -8,6 +8,7 @@ import { insertMany, iso, listParam, readInt } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { planMoves, startRow, type MutableRow } from './ledger.plan.js';
 import { selectByKeys } from './ledger.rows.js';
+import { laneOwner } from './cases.js';
 import type { Actor, IncomingSubmission, ReceiveOutcome, Transition } from './ledger.types.js';
 
 const INSERT_COLUMNS = [
@@ -92,9 +93,44 @@ export async function storedHashes(store: StateStore, pipeline: string, keys: re
 }
 
 /**
+ * The keys of a batch that several lanes of one pipeline receive in one
+ * transaction, whose body is stored once for the case (see
+ * `privacy/case-bodies.ts`): sealed for `pipeline` by the first lane that
+ * inserts the key, named by the others.
+ */
+export class CaseBodies {
+  private readonly rows = new Map<string, { id: number; stored: StoredBody }>();
+
+  constructor(
+    /** The pipeline whose lanes share the bodies (`P` of `P~ROUTE`). */
+    readonly pipeline: string,
+    /** The keys recorded in more than one lane. */
+    readonly keys: ReadonlySet<string>,
+  ) {}
+
+  /**
+   * The case rows for `items` (new rows of lane `lane` by id, keys in
+   * {@link keys}): each key's row as one lane inserted it before, or a new
+   * one, sealed here, whose id is the negative of this lane's row's; the
+   * new ones come back in `fresh`, to insert.
+   */
+  take(bodies: BodyCodec, lane: string, items: readonly { s: IncomingSubmission; id: number }[]): { rows: Map<string, { id: number; stored: StoredBody }>; fresh: { id: number; stored: StoredBody }[] } {
+    const todo = items.filter((x) => !this.rows.has(x.s.key));
+    const sealed = todo.length ? bodies.seal(this.pipeline, 'body', todo.map((x) => ({ key: x.s.key, text: bodyText(bodies, lane, x.s) }))) : [];
+    const fresh = todo.map((x, i) => ({ id: -x.id, stored: sealed[i]! }));
+    todo.forEach((x, i) => this.rows.set(x.s.key, fresh[i]!));
+    return { rows: this.rows, fresh };
+  }
+}
+
+type BodyRowValues = readonly [number | string, string, string | null, string | null, number | null];
+
+/**
  * Writes the bodies of new rows, once, by ledger id, each sealed by
  * `bodies` or already sealed by a worker (ciphertext and wrapped data
- * key): positional parameters on
+ * key); with `shared`, a key several lanes receive gets the case's body
+ * row (written by the first lane) and a row of its own naming it, with an
+ * empty body and its copy of the data key. Positional parameters on
  * SQLite (no JSON escaping), arrays on PostgreSQL.
  */
 async function insertBodies(
@@ -104,15 +140,30 @@ async function insertBodies(
   fresh: readonly IncomingSubmission[],
   ids: ReadonlyMap<string, number | string>,
   t: StoreTx,
+  shared?: CaseBodies,
 ): Promise<void> {
   const kept = fresh.filter((s) => ids.has(s.key));
   if (!kept.length) return;
-  const sealed = stored(bodies, pipeline, 'body', kept);
-  const rows = kept.map((s, i) => [ids.get(s.key)!, sealed[i]!.body, sealed[i]!.kid, sealed[i]!.dek] as const);
+  const own = shared ? kept.filter((s) => !shared.keys.has(s.key)) : kept;
+  const sealed = stored(bodies, pipeline, 'body', own);
+  const rows: BodyRowValues[] = own.map((s, i) => [ids.get(s.key)!, sealed[i]!.body, sealed[i]!.kid, sealed[i]!.dek, null]);
+  const lanes = shared ? kept.filter((s) => shared.keys.has(s.key)).map((s) => ({ s, id: Number(ids.get(s.key)!) })) : [];
+  if (shared && lanes.length) {
+    const { rows: cases, fresh: made } = shared.take(bodies, pipeline, lanes);
+    for (const c of made) rows.push([c.id, c.stored.body, c.stored.kid, c.stored.dek, null]);
+    for (const { s, id } of lanes) {
+      const c = cases.get(s.key)!;
+      rows.push([id, '', c.stored.kid, c.stored.dek, c.id]);
+    }
+  }
+  // `body_of` is named only when a row shares its case's body: a batch of one route, or of a pipeline without routes, writes what it wrote before 0024.
+  const cols = rows.some((r) => r[4] !== null) ? 5 : 4;
+  const names = ['id', 'body', 'kid', 'dek', 'body_of'].slice(0, cols).join(', ');
   if (store.dialect === 'postgres') {
+    const types = ['bigint', 'text', 'text', 'text', 'bigint'].slice(0, cols);
     await store.exec(
-      'INSERT INTO ledger_bodies (id, body, kid, dek) SELECT i, b, k, d FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) AS u(i, b, k, d)',
-      [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])],
+      `INSERT INTO ledger_bodies (${names}) SELECT * FROM unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')})`,
+      types.map((_, c) => rows.map((r) => r[c])),
       t,
     );
     return;
@@ -120,8 +171,8 @@ async function insertBodies(
   const perStatement = 5_000;
   for (let i = 0; i < rows.length; i += perStatement) {
     const part = rows.slice(i, i + perStatement);
-    const values = part.map((_, j) => `($${4 * j + 1}, $${4 * j + 2}, $${4 * j + 3}, $${4 * j + 4})`).join(', ');
-    await store.exec(`INSERT INTO ledger_bodies (id, body, kid, dek) VALUES ${values}`, part.flat(), t);
+    const values = part.map((_, j) => `(${Array.from({ length: cols }, (_, c) => `$${cols * j + c + 1}`).join(', ')})`).join(', ');
+    await store.exec(`INSERT INTO ledger_bodies (${names}) VALUES ${values}`, part.flatMap((r) => r.slice(0, cols)), t);
   }
 }
 
@@ -161,6 +212,7 @@ async function insertFresh(
   rows: ReadonlyMap<string, MutableRow>,
   createdAt: string,
   t: StoreTx,
+  shared?: CaseBodies,
 ): Promise<{ ids: Map<string, number | string>; lost: string[] }> {
   const given = await arrivalIds(store, fresh.length, t);
   const values = fresh.map((s) => {
@@ -169,7 +221,7 @@ async function insertFresh(
   });
   const inserted = await insertMany<{ id: number | string; key: string }>(store, 'ledger', INSERT_COLUMNS, values, t, 'ON CONFLICT (pipeline, key) DO NOTHING', 'id, key');
   const ids = new Map(inserted.map((r) => [r.key, r.id]));
-  await insertBodies(store, bodies, pipeline, fresh, ids, t);
+  await insertBodies(store, bodies, pipeline, fresh, ids, t, shared);
   return { ids, lost: fresh.map((s) => s.key).filter((k) => !ids.has(k)) };
 }
 
@@ -230,6 +282,7 @@ export async function receiveBatch(
   actor: Actor,
   opts: ReceiveOptions = {},
   outer?: StoreTx,
+  shared?: CaseBodies,
 ): Promise<ReceiveOutcome[]> {
   if (!items.length) return [];
   checkItems(items);
@@ -243,7 +296,7 @@ export async function receiveBatch(
     const arrival = new Map(arrived.map((s, i) => [s.key, i]));
     let fresh = arrived.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     let plan = planFresh(pipeline, runId, fresh, actor, now, opts);
-    const { ids, lost } = await insertFresh(store, bodies, pipeline, fresh, arrival, plan.rows, iso(now), t);
+    const { ids, lost } = await insertFresh(store, bodies, pipeline, fresh, arrival, plan.rows, iso(now), t, shared);
     if (lost.length) {
       for (const [k, h] of await storedHashes(store, pipeline, lost, t)) existing.set(k, h);
       fresh = fresh.filter((s) => !existing.has(s.key));
@@ -299,19 +352,42 @@ export interface LanePart {
 }
 
 /**
+ * The bodies the lanes of `parts` share: for each pipeline with routes,
+ * the keys more than one of its lanes receives (see {@link CaseBodies}).
+ */
+function caseBodies(parts: readonly LanePart[]): Map<string, CaseBodies> {
+  const seen = new Map<string, Map<string, number>>();
+  for (const x of parts) {
+    const owner = laneOwner(x.pipeline);
+    if (!owner) continue;
+    let counts = seen.get(owner);
+    if (!counts) seen.set(owner, (counts = new Map()));
+    for (const key of new Set(x.items.map((s) => s.key))) counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const out = new Map<string, CaseBodies>();
+  for (const [owner, counts] of seen) {
+    const keys = new Set([...counts].flatMap(([k, n]) => (n > 1 ? [k] : [])));
+    if (keys.size) out.set(owner, new CaseBodies(owner, keys));
+  }
+  return out;
+}
+
+/**
  * Records each part as {@link receiveBatch} records a batch into its
  * pipeline (its own rows, sealed bodies and audit entries), all parts in
  * one transaction: a routed pipeline's reading admits a batch into every
- * lane it goes to with one commit. Resolves to each part's outcomes, in
- * order, after COMMIT; throws as `receiveBatch` throws, with nothing
- * written in any part.
+ * lane it goes to with one commit. A submission new to several lanes has
+ * its body stored once for the case (see `privacy/case-bodies.ts`).
+ * Resolves to each part's outcomes, in order, after COMMIT; throws as
+ * `receiveBatch` throws, with nothing written in any part.
  */
 export async function receiveLanes(store: StateStore, audit: AuditLog, bodies: BodyCodec, runId: string | null, parts: readonly LanePart[], actor: Actor): Promise<ReceiveOutcome[][]> {
   if (!parts.some((x) => x.items.length)) return parts.map(() => []);
   for (const x of parts) checkItems(x.items);
+  const shared = caseBodies(parts);
   return store.transaction(async (t) => {
     const out: ReceiveOutcome[][] = [];
-    for (const x of parts) out.push(await receiveBatch(store, audit, bodies, x.pipeline, runId, x.items, actor, x.opts, t));
+    for (const x of parts) out.push(await receiveBatch(store, audit, bodies, x.pipeline, runId, x.items, actor, x.opts, t, shared.get(laneOwner(x.pipeline) ?? '')));
     return out;
   });
 }

@@ -18,6 +18,7 @@ import type { AnswerResult, ConnectorState, SealedFiles } from '../../connectors
 import type { KeyEncryptionKey, KeyRing } from '../../lib/envelope.js';
 import { sealedFiles } from '../privacy/sealed-files.js';
 import { sealedBodies, type BodyCodec } from '../privacy/bodies.js';
+import { BODY_JOIN, BODY_TEXT, bodyPipeline } from '../privacy/case-bodies.js';
 import { sealExistingBodies, type SealedCounts } from '../privacy/seal-existing.js';
 import { readSentCopy, type SentRecord } from '../privacy/sent-copy.js';
 import { applyMoves } from './ledger.apply.js';
@@ -267,11 +268,11 @@ export class Ledger {
   async get(pipeline: string, key: string, opts: { body?: boolean } = {}): Promise<LedgerEntry | null> {
     const withBody = opts.body !== false;
     const [row] = await this.store.select<Record<string, unknown>>(
-      `SELECT ${ROW_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ')}${withBody ? ', b.body, b.kid, b.dek' : ''} FROM ledger l${withBody ? ' LEFT JOIN ledger_bodies b ON b.id = l.id' : ''}
+      `SELECT ${ROW_COLUMNS.split(', ').map((c) => `l.${c}`).join(', ')}${withBody ? `, ${BODY_TEXT} AS body, b.body_of, b.kid, b.dek` : ''} FROM ledger l${withBody ? ` ${BODY_JOIN}` : ''}
        WHERE l.pipeline = $1 AND l.key = $2`,
       [pipeline, key],
     );
-    return row ? toEntry(row, withBody ? this.openBody(pipeline, 'body', key, row) : null) : null;
+    return row ? toEntry(row, withBody ? this.openBody(bodyPipeline(pipeline, row.body_of), 'body', key, row) : null) : null;
   }
 
   private openBody(pipeline: string, place: 'body' | 'conflict', key: string, row: Record<string, unknown>): string | null {

@@ -14,6 +14,7 @@ import type { StateStore } from '../store/state-store.js';
 import { checkpointWal, unlinkAll } from './purge.js';
 import { FINAL_STATES } from './retention.js';
 import { deleteSentCopies } from './sent-copy.js';
+import { deleteBodies } from './case-bodies.js';
 
 /** Who erases, and why. */
 export interface EraseOptions {
@@ -67,11 +68,11 @@ export async function eraseSubmission(store: StateStore, audit: AuditLog, pipeli
       );
     }
     await deleteSentCopies(store, 'id = $1', [row.id], t);
-    const bodies = await store.select('DELETE FROM ledger_bodies WHERE id = $1 RETURNING id', [row.id], t);
+    const bodies = await deleteBodies(store, 'id = $1', [row.id], t);
     const conflicts = await store.select('DELETE FROM ledger_conflicts WHERE pipeline = $1 AND key = $2 RETURNING id', [pipeline, key], t);
     const files = await store.select<{ path: string }>('DELETE FROM sealed_files WHERE pipeline = $1 AND subject = $2 RETURNING path', [pipeline, key], t);
     await store.exec('UPDATE ledger SET erased_at = $2 WHERE id = $1', [row.id, erasedAt], t);
-    const removed = { bodies: bodies.length, conflicts: conflicts.length, files: files.length };
+    const removed = { bodies, conflicts: conflicts.length, files: files.length };
     await audit.append([{ pipeline, event: 'erased', actor: opts.actor, detail: { keys: [key], reason, removed } }], { transaction: t });
     return { ...removed, paths: files.map((f) => f.path) };
   });

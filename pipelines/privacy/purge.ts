@@ -13,6 +13,7 @@ import { inList, iso, listParam, readInt } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { cutoff, FINAL_STATES, PURGE_KINDS, type PurgeKind, type RetentionPolicy } from './retention.js';
 import { deleteSentCopies } from './sent-copy.js';
+import { deleteBodies } from './case-bodies.js';
 
 /** How a purge runs. */
 export interface PurgeOptions {
@@ -64,16 +65,14 @@ async function remove(store: StateStore, pipeline: string, kind: PurgeKind, upTo
   const lock = store.dialect === 'postgres' ? ' FOR UPDATE' : '';
   if (kind === 'bodies' && store.dialect === 'sqlite') {
     await deleteSentCopies(store, `id IN (SELECT id FROM ledger WHERE ${PAST})`, p, t);
-    const rows = await store.select(`DELETE FROM ledger_bodies WHERE id IN (SELECT id FROM ledger WHERE ${PAST}) RETURNING id`, p, t);
-    return { n: rows.length, files: [] };
+    return { n: await deleteBodies(store, `id IN (SELECT id FROM ledger WHERE ${PAST})`, p, t), files: [] };
   }
   if (kind === 'bodies') {
     const ids = (await store.select<{ id: number | string }>(`SELECT id FROM ledger WHERE ${PAST}${lock}`, p, t)).map((r) => r.id);
     if (!ids.length) return { n: 0, files: [] };
     const list = listParam(store, ids.map(Number));
     await deleteSentCopies(store, inList(store, 'id', 1, 'bigint'), [list], t);
-    const rows = await store.select(`DELETE FROM ledger_bodies WHERE ${inList(store, 'id', 1, 'bigint')} RETURNING id`, [list], t);
-    return { n: rows.length, files: [] };
+    return { n: await deleteBodies(store, inList(store, 'id', 1, 'bigint'), [list], t), files: [] };
   }
   if (kind === 'conflicts') {
     const rows = await store.select('DELETE FROM ledger_conflicts WHERE pipeline = $1 AND received_at < $2 RETURNING id', p, t);
@@ -89,7 +88,7 @@ async function remove(store: StateStore, pipeline: string, kind: PurgeKind, upTo
   await store.exec(`INSERT INTO audit_keys_retired (seq, pipeline, key) SELECT k.seq, l.pipeline, l.key FROM audit_keys k JOIN ledger l ON l.id = k.ledger_id WHERE ${inList(store, 'l.id', 1, 'bigint')}`, [list], t);
   await store.exec(`DELETE FROM audit_keys WHERE ${inList(store, 'ledger_id', 1, 'bigint')}`, [list], t);
   await deleteSentCopies(store, inList(store, 'id', 1, 'bigint'), [list], t);
-  await store.exec(`DELETE FROM ledger_bodies WHERE ${inList(store, 'id', 1, 'bigint')}`, [list], t);
+  await deleteBodies(store, inList(store, 'id', 1, 'bigint'), [list], t);
   await store.exec(`DELETE FROM ledger WHERE ${inList(store, 'id', 1, 'bigint')}`, [list], t);
   return { n: ids.length, files: [] };
 }

@@ -137,13 +137,14 @@ describe.each(TEST_DIALECTS)('the records as sent across migration 0023, on %s',
       await ledger.apply('m', null, [{ key: 'k1', to: 'delivered', sent: sentText(SENT) }], RUNNER);
       const kept = await ts.store.select<{ id: number | string; sent: string }>('SELECT id, sent FROM ledger_sent');
       expect(kept).toHaveLength(1);
+      expect(await migrateDown(ts.store)).toBe('0024-case-bodies');
       expect(await migrateDown(ts.store)).toBe('0023-ledger-sent');
       const down = await ts.store.select<{ key: string; sent: string | null }>('SELECT l.key, b.sent FROM ledger l JOIN ledger_bodies b ON b.id = l.id ORDER BY l.key');
       expect(down).toEqual([
         { key: 'k1', sent: kept[0]!.sent },
         { key: 'k2', sent: null },
       ]);
-      expect(await migrate(ts.store)).toEqual(['0023-ledger-sent']);
+      expect(await migrate(ts.store)).toEqual(['0023-ledger-sent', '0024-case-bodies']);
       expect(await ts.store.select('SELECT id, sent FROM ledger_sent')).toEqual(kept);
       expect(await ledger.sentRecord('m', 'k1')).toEqual(SENT);
       expect(await ledger.sentRecord('m', 'k2')).toBeNull();
