@@ -10,7 +10,8 @@
  * not sealed (clear, before migration 0008) keeps no copy: citizens' data
  * is never stored in clear.
  */
-import { unseal, seal, type KeyRing } from '../../lib/envelope.js';
+import { randomBytes } from 'node:crypto';
+import { IV_BYTES, unseal, seal, type KeyRing } from '../../lib/envelope.js';
 import { inList, insertMany, listParam } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import type { SealedSent } from '../ledger/ledger.types.js';
@@ -64,16 +65,18 @@ export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline
     t,
   );
   const updates: unknown[][] = [];
-  for (const r of rows) {
-    if (r.kid === null || r.dek === null) continue;
+  // One random draw for the nonces of every copy sealed here: a draw costs about as much as a seal.
+  const ivs = randomBytes(IV_BYTES * rows.length);
+  rows.forEach((r, i) => {
+    if (r.kid === null || r.dek === null) return;
     const copy = copies.get(r.key)!;
     if ('sealed' in copy) {
       if (copy.sealed.dek === r.dek) updates.push([r.id, copy.sealed.sealed]);
-      continue;
+      return;
     }
     const dataKey = keys.unwrap({ kid: r.kid, wrapped: r.dek });
-    updates.push([r.id, seal(dataKey, copy.text, sentAad(pipeline, r.key)).toString('base64')]);
-  }
+    updates.push([r.id, seal(dataKey, copy.text, sentAad(pipeline, r.key), ivs.subarray(IV_BYTES * i, IV_BYTES * (i + 1))).toString('base64')]);
+  });
   await insertMany(store, 'ledger_sent', ['id', 'sent'], updates, t, 'ON CONFLICT (id) DO UPDATE SET sent = excluded.sent');
 }
 
