@@ -9,6 +9,7 @@ import type { StateStore, StoreTx } from '../store/state-store.js';
 import { planMoves, startRow, type MutableRow } from './ledger.plan.js';
 import { selectByKeys } from './ledger.rows.js';
 import { laneOwner } from './cases.js';
+import { caseBodyId } from '../privacy/case-bodies.js';
 import type { Actor, IncomingSubmission, ReceiveOutcome, Transition } from './ledger.types.js';
 
 const INSERT_COLUMNS = [
@@ -111,13 +112,13 @@ export class CaseBodies {
   /**
    * The case rows for `items` (new rows of lane `lane` by id, keys in
    * {@link keys}): each key's row as one lane inserted it before, or a new
-   * one, sealed here, whose id is the negative of this lane's row's; the
+   * one, sealed here, whose id is {@link caseBodyId} of this lane's row's; the
    * new ones come back in `fresh`, to insert.
    */
   take(bodies: BodyCodec, lane: string, items: readonly { s: IncomingSubmission; id: number }[]): { rows: Map<string, { id: number; stored: StoredBody }>; fresh: { id: number; stored: StoredBody }[] } {
     const todo = items.filter((x) => !this.rows.has(x.s.key));
     const sealed = todo.length ? bodies.seal(this.pipeline, 'body', todo.map((x) => ({ key: x.s.key, text: bodyText(bodies, lane, x.s) }))) : [];
-    const fresh = todo.map((x, i) => ({ id: -x.id, stored: sealed[i]! }));
+    const fresh = todo.map((x, i) => ({ id: caseBodyId(x.id), stored: sealed[i]! }));
     todo.forEach((x, i) => this.rows.set(x.s.key, fresh[i]!));
     return { rows: this.rows, fresh };
   }

@@ -6,6 +6,7 @@ import type { LedgerTestEnv } from '../ledger/ledger.test-helpers.js';
 import { eraseSubmission } from './erase.js';
 import { purgePipeline } from './purge.js';
 import { DEFAULT_RETENTION } from './retention.js';
+import { caseBodyId } from './case-bodies.js';
 
 const RUNNER = 'runner:test:1';
 const DPO = { reason: 'request 7', actor: 'operator:dpo' };
@@ -56,7 +57,7 @@ describe.each(TEST_DIALECTS)('one body per case, on %s', (dialect) => {
     const rows = await bodyRows(env);
     expect(rows).toHaveLength(before + 6);
     const first = await ids(env, a, 'k1');
-    const caseRow = rows.find((r) => r.id === -first)!;
+    const caseRow = rows.find((r) => r.id === caseBodyId(first))!;
     expect(caseRow.body.length).toBeGreaterThan(0);
     expect(caseRow.body_of).toBeNull();
     for (const lane of [a, b, c]) {
@@ -79,7 +80,7 @@ describe.each(TEST_DIALECTS)('one body per case, on %s', (dialect) => {
     const [a, b, c] = [`${p}~a`, `${p}~b`, `${p}~c`];
     const parts = [a, b, c].map((pipeline) => ({ pipeline, items: [sub('k1'), sub('k2')] }));
     await env.ledger.receiveLanes('run-2', parts, RUNNER);
-    const caseIds = [-(await ids(env, a, 'k1')), -(await ids(env, a, 'k2'))];
+    const caseIds = [caseBodyId(await ids(env, a, 'k1')), caseBodyId(await ids(env, a, 'k2'))];
     const held = async () => (await bodyRows(env)).filter((r) => caseIds.includes(r.id)).map((r) => r.id);
     expect(await held()).toEqual([...caseIds].sort((x, y) => x - y));
     await deliver(env, [a, b, c], 'k1');
@@ -114,7 +115,7 @@ describe.each(TEST_DIALECTS)('one body per case, on %s', (dialect) => {
     const p = fresh();
     const lanes = [`${p}~a`, `${p}~b`];
     await env.ledger.receiveLanes('run-3', lanes.map((pipeline) => ({ pipeline, items: [sub('k1'), sub('k2')] })), RUNNER);
-    const [one, two] = [-(await ids(env, lanes[0]!, 'k1')), -(await ids(env, lanes[0]!, 'k2'))];
+    const [one, two] = [caseBodyId(await ids(env, lanes[0]!, 'k1')), caseBodyId(await ids(env, lanes[0]!, 'k2'))];
     const [copy] = await env.ts.store.select<{ body: string }>('SELECT body FROM ledger_bodies WHERE id = $1', [two]);
     // k2's ciphertext and data key on k1's case row: it opens as k2's body only (the additional authenticated data names the key).
     const [key2] = await env.ts.store.select<{ kid: string; dek: string }>('SELECT kid, dek FROM ledger_bodies WHERE id = $1', [two]);

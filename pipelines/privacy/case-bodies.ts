@@ -2,8 +2,8 @@
  * One body per case (migration 0024): a submission recorded in several
  * lanes `P~ROUTE` of a pipeline with routes in one transaction is sealed
  * once, for the pipeline `P`, and stored once in a `ledger_bodies` row of
- * its own whose id is the negative of the first lane row's id (never a
- * ledger id). Each lane's own body row keeps its copy of the wrapped data
+ * its own whose id is negative (never a ledger id), {@link caseBodyId} of
+ * the first lane row's id. Each lane's own body row keeps its copy of the wrapped data
  * key (its sent copy, corrections and legacy error are sealed under it as
  * before), holds an empty body, and names the case's row in `body_of`.
  *
@@ -16,6 +16,20 @@
 import { laneOwner } from '../ledger/cases.js';
 import { inList, listParam } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
+
+/** Below every case body's id: ledger ids are positive, case bodies' ids negative. */
+const CASE_BODY_BASE = 2 ** 52;
+
+/**
+ * The id of the case body first stored with lane row `laneId`: negative,
+ * so never a ledger id, and rising with `laneId`, so that case bodies are
+ * appended to the table's B-tree in order (ids that fell as they were
+ * handed out, such as `-laneId`, split its pages half empty). Exact in a
+ * JavaScript number while ledger ids stay below 2^52.
+ */
+export function caseBodyId(laneId: number): number {
+  return laneId - CASE_BODY_BASE;
+}
 
 /** Joins to ledger `l` its own body row `b` and the case's body row `sb` that `b` names, if any. */
 export const BODY_JOIN = 'LEFT JOIN ledger_bodies b ON b.id = l.id LEFT JOIN ledger_bodies sb ON sb.id = b.body_of';

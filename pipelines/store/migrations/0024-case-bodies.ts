@@ -2,7 +2,7 @@
  * One body per case. A submission told to several routes was stored once
  * per route: each lane's `ledger_bodies` row held the same 2 KB
  * ciphertext. Now the body is stored once, in a row of its own with a
- * negative id (never a ledger id), sealed for the pipeline, not a lane;
+ * negative id (never a ledger id, see `caseBodyId`), sealed for the pipeline, not a lane;
  * each lane's row keeps its own data key copy, corrections and legacy
  * error, holds an empty body and names the case's row in `body_of`
  * (indexed, so the case's row is deleted with the last lane row naming
