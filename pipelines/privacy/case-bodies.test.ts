@@ -22,7 +22,7 @@ async function bodyRows(env: LedgerTestEnv): Promise<BodyRow[]> {
   return rows.map((r) => ({ id: Number(r.id), body: r.body, body_of: r.body_of === null ? null : Number(r.body_of) }));
 }
 
-async function ids(env: LedgerTestEnv, pipeline: string, key: string): Promise<number> {
+async function idOf(env: LedgerTestEnv, pipeline: string, key: string): Promise<number> {
   const [row] = await env.ts.store.select<{ id: number | string }>('SELECT id FROM ledger WHERE pipeline = $1 AND key = $2', [pipeline, key]);
   return Number(row!.id);
 }
@@ -56,18 +56,18 @@ describe.each(TEST_DIALECTS)('one body per case, on %s', (dialect) => {
     expect(out).toEqual([['new', 'new'], ['new'], ['new', 'new']]);
     const rows = await bodyRows(env);
     expect(rows).toHaveLength(before + 6);
-    const first = await ids(env, a, 'k1');
+    const first = await idOf(env, a, 'k1');
     const caseRow = rows.find((r) => r.id === caseBodyId(first))!;
     expect(caseRow.body.length).toBeGreaterThan(0);
     expect(caseRow.body_of).toBeNull();
     for (const lane of [a, b, c]) {
-      const id = await ids(env, lane, 'k1');
+      const id = await idOf(env, lane, 'k1');
       expect(rows.find((r) => r.id === id)).toEqual({ id, body: '', body_of: caseRow.id });
       expect((await env.ledger.get(lane, 'k1'))?.body).toEqual(body);
     }
     // Keys only one route receives keep a body of their own.
     for (const [lane, key] of [[a, 'k2'], [c, 'k3']] as const) {
-      const id = await ids(env, lane, key);
+      const id = await idOf(env, lane, key);
       expect(rows.find((r) => r.id === id)).toMatchObject({ body_of: null });
       expect((await env.ledger.get(lane, key))?.body).toEqual({ ref: key });
     }
@@ -80,7 +80,7 @@ describe.each(TEST_DIALECTS)('one body per case, on %s', (dialect) => {
     const [a, b, c] = [`${p}~a`, `${p}~b`, `${p}~c`];
     const parts = [a, b, c].map((pipeline) => ({ pipeline, items: [sub('k1'), sub('k2')] }));
     await env.ledger.receiveLanes('run-2', parts, RUNNER);
-    const caseIds = [caseBodyId(await ids(env, a, 'k1')), caseBodyId(await ids(env, a, 'k2'))];
+    const caseIds = [caseBodyId(await idOf(env, a, 'k1')), caseBodyId(await idOf(env, a, 'k2'))];
     const held = async () => (await bodyRows(env)).filter((r) => caseIds.includes(r.id)).map((r) => r.id);
     expect(await held()).toEqual([...caseIds].sort((x, y) => x - y));
     await deliver(env, [a, b, c], 'k1');
@@ -115,7 +115,7 @@ describe.each(TEST_DIALECTS)('one body per case, on %s', (dialect) => {
     const p = fresh();
     const lanes = [`${p}~a`, `${p}~b`];
     await env.ledger.receiveLanes('run-3', lanes.map((pipeline) => ({ pipeline, items: [sub('k1'), sub('k2')] })), RUNNER);
-    const [one, two] = [caseBodyId(await ids(env, lanes[0]!, 'k1')), caseBodyId(await ids(env, lanes[0]!, 'k2'))];
+    const [one, two] = [caseBodyId(await idOf(env, lanes[0]!, 'k1')), caseBodyId(await idOf(env, lanes[0]!, 'k2'))];
     const [copy] = await env.ts.store.select<{ body: string }>('SELECT body FROM ledger_bodies WHERE id = $1', [two]);
     // k2's ciphertext and data key on k1's case row: it opens as k2's body only (the additional authenticated data names the key).
     const [key2] = await env.ts.store.select<{ kid: string; dek: string }>('SELECT kid, dek FROM ledger_bodies WHERE id = $1', [two]);

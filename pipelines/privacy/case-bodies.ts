@@ -3,9 +3,10 @@
  * lanes `P~ROUTE` of a pipeline with routes in one transaction is sealed
  * once, for the pipeline `P`, and stored once in a `ledger_bodies` row of
  * its own whose id is negative (never a ledger id), {@link caseBodyId} of
- * the first lane row's id. Each lane's own body row keeps its copy of the wrapped data
- * key (its sent copy, corrections and legacy error are sealed under it as
- * before), holds an empty body, and names the case's row in `body_of`.
+ * the first lane row's id. Each lane's own body row keeps its copy of the
+ * wrapped data key (its sent copy, corrections and legacy error are sealed
+ * under it as before), holds an empty body, and names the case's row in
+ * `body_of`.
  *
  * Readers join both rows ({@link BODY_JOIN}, {@link BODY_TEXT}) and open
  * the text as the pipeline's ({@link bodyPipeline}). Deleting a lane's body
@@ -15,6 +16,7 @@
  */
 import { laneOwner } from '../ledger/cases.js';
 import { inList, listParam } from '../store/sql.js';
+import { deleteSentCopies } from './sent-copy.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 
 /** Below every case body's id: ledger ids are positive, case bodies' ids negative. */
@@ -43,12 +45,15 @@ export function bodyPipeline(pipeline: string, bodyOf: unknown): string {
 }
 
 /**
- * Deletes the body rows of ledger rows matching `where` (on `ledger_bodies`
- * columns, `$1`... in `params`), in `t`, then each case's body row that no
- * body row names any more. Resolves to how many of the ledger rows' own
- * body rows it deleted.
+ * Deletes the body rows of ledger rows matching `where` (on their ledger
+ * id, `id`, with `$1`... in `params`), in `t`: their sent copies (sealed
+ * under the data keys those rows hold), the rows (with their corrections
+ * and legacy errors), then each case's body row that no body row names
+ * any more. Resolves to how many of the ledger rows' own body rows it
+ * deleted.
  */
 export async function deleteBodies(store: StateStore, where: string, params: unknown[], t: StoreTx): Promise<number> {
+  await deleteSentCopies(store, where, params, t);
   const gone = await store.select<{ body_of: number | string | null }>(`DELETE FROM ledger_bodies WHERE ${where} RETURNING body_of`, params, t);
   const named = [...new Set(gone.flatMap((r) => (r.body_of === null || r.body_of === undefined ? [] : [Number(r.body_of)])))];
   if (named.length) {

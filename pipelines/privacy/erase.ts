@@ -13,7 +13,6 @@ import { iso, readDate } from '../store/sql.js';
 import type { StateStore } from '../store/state-store.js';
 import { checkpointWal, unlinkAll } from './purge.js';
 import { FINAL_STATES } from './retention.js';
-import { deleteSentCopies } from './sent-copy.js';
 import { deleteBodies } from './case-bodies.js';
 
 /** Who erases, and why. */
@@ -67,7 +66,6 @@ export async function eraseSubmission(store: StateStore, audit: AuditLog, pipeli
         `cannot erase ${named} while it is ${row.state}: a runner may still deliver it; erase it once it is delivered, rejected, dead or discarded`,
       );
     }
-    await deleteSentCopies(store, 'id = $1', [row.id], t);
     const bodies = await deleteBodies(store, 'id = $1', [row.id], t);
     const conflicts = await store.select('DELETE FROM ledger_conflicts WHERE pipeline = $1 AND key = $2 RETURNING id', [pipeline, key], t);
     const files = await store.select<{ path: string }>('DELETE FROM sealed_files WHERE pipeline = $1 AND subject = $2 RETURNING path', [pipeline, key], t);

@@ -12,7 +12,6 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { inList, iso, listParam, readInt } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { cutoff, FINAL_STATES, PURGE_KINDS, type PurgeKind, type RetentionPolicy } from './retention.js';
-import { deleteSentCopies } from './sent-copy.js';
 import { deleteBodies } from './case-bodies.js';
 
 /** How a purge runs. */
@@ -64,14 +63,12 @@ async function remove(store: StateStore, pipeline: string, kind: PurgeKind, upTo
   const p = [pipeline, upTo];
   const lock = store.dialect === 'postgres' ? ' FOR UPDATE' : '';
   if (kind === 'bodies' && store.dialect === 'sqlite') {
-    await deleteSentCopies(store, `id IN (SELECT id FROM ledger WHERE ${PAST})`, p, t);
     return { n: await deleteBodies(store, `id IN (SELECT id FROM ledger WHERE ${PAST})`, p, t), files: [] };
   }
   if (kind === 'bodies') {
     const ids = (await store.select<{ id: number | string }>(`SELECT id FROM ledger WHERE ${PAST}${lock}`, p, t)).map((r) => r.id);
     if (!ids.length) return { n: 0, files: [] };
     const list = listParam(store, ids.map(Number));
-    await deleteSentCopies(store, inList(store, 'id', 1, 'bigint'), [list], t);
     return { n: await deleteBodies(store, inList(store, 'id', 1, 'bigint'), [list], t), files: [] };
   }
   if (kind === 'conflicts') {
@@ -87,7 +84,6 @@ async function remove(store: StateStore, pipeline: string, kind: PurgeKind, upTo
   const list = listParam(store, ids.map(Number));
   await store.exec(`INSERT INTO audit_keys_retired (seq, pipeline, key) SELECT k.seq, l.pipeline, l.key FROM audit_keys k JOIN ledger l ON l.id = k.ledger_id WHERE ${inList(store, 'l.id', 1, 'bigint')}`, [list], t);
   await store.exec(`DELETE FROM audit_keys WHERE ${inList(store, 'ledger_id', 1, 'bigint')}`, [list], t);
-  await deleteSentCopies(store, inList(store, 'id', 1, 'bigint'), [list], t);
   await deleteBodies(store, inList(store, 'id', 1, 'bigint'), [list], t);
   await store.exec(`DELETE FROM ledger WHERE ${inList(store, 'id', 1, 'bigint')}`, [list], t);
   return { n: ids.length, files: [] };

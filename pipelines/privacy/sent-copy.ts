@@ -6,9 +6,9 @@
  * in `ledger_sent` (a row of its own by the same ledger id, so that
  * keeping it does not rewrite the body's row). It lives and dies with the
  * body: a key rotation re-wraps the one data key, an erasure or a body
- * purge deletes both rows ({@link deleteSentCopies}). A row whose body is
- * not sealed (clear, before migration 0008) keeps no copy: citizens' data
- * is never stored in clear.
+ * purge deletes both rows (`deleteBodies` in case-bodies.ts calls
+ * {@link deleteSentCopies}). A row whose body is not sealed (clear, before
+ * migration 0008) keeps no copy: citizens' data is never stored in clear.
  */
 import { randomBytes } from 'node:crypto';
 import { IV_BYTES, unseal, seal, type KeyRing } from '../../lib/envelope.js';
