@@ -28,11 +28,13 @@ targetConformance({
   records: 40,
   batch: 10,
   // Hits of after-target-commit: one per batch (1-4), then the end-of-run flush (5); the first file fills at record 25, in batch 3.
+  // Hits of after-ledger-delivered: one per batch (1-4), then one per batch of the flush's 15 records (5, 6).
   crashAt: [
     { at: 'after-target-commit:2', reached: 0 },
     { at: 'file-drop-before-rename:1', reached: 0 },
     { at: 'after-target-commit:5', reached: 40 },
     { at: 'after-ledger-delivered:3', reached: 25 },
+    { at: 'after-ledger-delivered:5', reached: 40 },
   ],
   uncertainAt: 'after-target-commit:3',
   bad: {

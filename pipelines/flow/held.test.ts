@@ -80,6 +80,34 @@ describe('a target that holds records until it flushes', () => {
     expect(target.files).toEqual([{ name: 'DROP_0001.dat', keys: ['F/AA2BB3CC', 'F/DD4EE5FF'] }]);
   });
 
+  it('records the outcomes of a flushed file a batch at a time, and a crash between batches leaves the rest to be checked', async () => {
+    const target = new HoldingTarget();
+    let hits = 0;
+    // Hits 1 to 3 are the three batches written into the open file; hit 4 is the flush's first part recorded.
+    const crash = (point: string) => {
+      if (point === 'after-ledger-delivered' && ++hits === 4) throw new Error('killed after the first part');
+    };
+    const pipeline = testPipeline(arraySource(refs.map((x) => submission(x))), target, { batchSize: 2 });
+    await expect(runPass(pipeline, ledger, testOptions({ crash }))).rejects.toThrow('killed after the first part');
+    const states = await Promise.all(refs.map(async (x) => (await ledger.get('flow-test', `F/${x}`))?.state));
+    expect(states).toEqual(['delivered', 'delivered', 'delivered', 'delivered', 'delivering']);
+    const entries = await store.select<{ detail: string }>("SELECT detail FROM audit_log WHERE event = 'delivered' ORDER BY seq");
+    expect(entries.map((e) => (JSON.parse(e.detail) as { keys: string[] }).keys)).toEqual([
+      ['F/AA2BB3CC', 'F/DD4EE5FF'],
+      ['F/GG6HH7JJ', 'F/KK8LL9MM'],
+    ]);
+    const seen: [string, boolean][] = [];
+    const deliver = target.deliver.bind(target);
+    target.deliver = async (batch, ctx) => {
+      seen.push(...batch.map((b): [string, boolean] => [b.key, b.uncertain]));
+      return deliver(batch, ctx);
+    };
+    const again = await runPass(testPipeline(arraySource([]), target, { batchSize: 2 }), ledger, testOptions());
+    expect(again.delivered).toBe(1);
+    expect(seen).toEqual([['F/NN2PP3QQ', true]]);
+    expect(await Promise.all(refs.map(async (x) => (await ledger.get('flow-test', `F/${x}`))?.state))).toEqual(refs.map(() => 'delivered'));
+  });
+
   it('keeps its leases alive while a slow flush runs', async () => {
     const target = new HoldingTarget();
     target.flushWait = 2600;
