@@ -54,6 +54,9 @@ export interface ProveOptions {
   lanes?: readonly string[];
 }
 
+/** Ledger ids by submission key, of one pipeline's rows. */
+export type LedgerIds = ReadonlyMap<string, number | string>;
+
 /** The audit log of one state store. */
 export class AuditLog {
   constructor(readonly store: StateStore) {}
@@ -68,10 +71,11 @@ export class AuditLog {
    * `LEDGER_BAD_REQUEST` for an unknown event, a detail without `keys`, or a
    * PII field that is not a `piiHash`; nothing is written then. With
    * `opts.ledgerIds` (the caller's ledger ids by key, for keys whose rows
-   * it just wrote), entries whose keys all have one are indexed by those
+   * it just wrote; or, for entries of several pipelines, a function giving
+   * each pipeline's), entries whose keys all have one are indexed by those
    * ids without looking the keys up.
    */
-  async append(entries: readonly NewAuditEntry[], opts: { transaction?: StoreTx; ledgerIds?: ReadonlyMap<string, number | string> } = {}): Promise<AuditEntry[]> {
+  async append(entries: readonly NewAuditEntry[], opts: { transaction?: StoreTx; ledgerIds?: LedgerIds | ((pipeline: string) => LedgerIds | undefined) } = {}): Promise<AuditEntry[]> {
     if (!entries.length) return [];
     const t = opts.transaction;
     if (!t) return this.store.transaction((tx) => this.append(entries, { ...opts, transaction: tx }));
@@ -123,9 +127,10 @@ export class AuditLog {
    * rows, which every audited submission has; a key without one is on the
    * entry but not in the index.
    */
-  private async indexKeys(lists: [number, string, string[]][], t: StoreTx, ids?: ReadonlyMap<string, number | string>): Promise<void> {
+  private async indexKeys(lists: [number, string, string[]][], t: StoreTx, given?: LedgerIds | ((pipeline: string) => LedgerIds | undefined)): Promise<void> {
     const pairs: [number, number | string][] = [];
-    const lookUp = lists.filter(([seq, , keys]) => {
+    const lookUp = lists.filter(([seq, pipeline, keys]) => {
+      const ids = typeof given === 'function' ? given(pipeline) : given;
       if (!ids || !keys.every((k) => ids.has(k))) return keys.length > 0;
       for (const k of keys) pairs.push([seq, ids.get(k)!]);
       return false;

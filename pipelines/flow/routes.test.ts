@@ -8,7 +8,8 @@ import { Ledger } from '../ledger/ledger.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 import { CodedError } from '../../lib/errors.js';
 import { compileRouteCondition } from '../../mappings/route-condition.js';
-import type { Condition } from '../../mappings/index.js';
+import { loadMapping, type Condition } from '../../mappings/index.js';
+import { readMappingText } from '../audit/mapping-texts.js';
 import type { Source } from '../../connectors/connector.types.js';
 import { arraySource, submission, testMapping, testOptions, testPipeline, TestTarget } from './flow.test-helpers.js';
 import { runRoutedPass, type FlowRoute, type RoutedPipeline } from './routes.js';
@@ -122,6 +123,32 @@ describe('a pass of a pipeline with routes', () => {
       ['b', 2],
       ['c', 0],
     ]);
+  });
+
+  it("stores each route's own mapping text with the first batch it records, though the reading then fails and no route's pass runs", async () => {
+    const postcodes = loadMapping('postcodes.yaml', ['mapping: postcodes', 'fields:', '  REF: { from: submission_reference, required: true }', '  POSTCODE: { answer: pc, transform: [postcode] }', ''].join('\n')).compiled!;
+    const national = route('national', new TestTarget());
+    const london = route('london', new TestTarget(), LONDON);
+    london.flow = { ...london.flow, mapping: postcodes };
+    // The first batch goes to the national office only; the export then breaks off after seven records (three batches recorded).
+    const bodies = [...['AA2BB3CC', 'DD4EE5FF', 'GG6HH7JJ'].map((ref) => submission(ref, 'Smith', 'M1 1AE')), ...['KK8LL9MM', 'NN2PP3QQ', 'RR4SS5TT', 'VV6WW7XX'].map((ref) => submission(ref, 'Smith', 'SW1A 1AA'))];
+    const source: Source = {
+      async *read(ctx) {
+        yield* arraySource(bodies).read(ctx);
+        throw new CodedError(PipelineCodes.STORE_UNAVAILABLE, 'the export broke off');
+      },
+      close: async () => undefined,
+    };
+    // Sequential: the routes' own passes (which also store their texts as their runs start) would run after the reading.
+    const p: RoutedPipeline = { ...routed(source, [national, london]), batchSize: 3, sequential: true };
+    await expect(runRoutedPass(p, ledger, testOptions())).rejects.toThrow('the export broke off');
+    expect(postcodes.version).not.toBe(mapping.version);
+    expect(await readMappingText(store, postcodes.version)).toBe(postcodes.canonical);
+    for (const [lane, m, key] of [['death~national', mapping, 'F/AA2BB3CC'], ['death~london', postcodes, 'F/RR4SS5TT']] as const) {
+      const received = (await ledger.history(lane, key)).find((e) => e.event === 'received');
+      expect(received?.mappingVersion).toBe(m.version);
+      expect(await readMappingText(store, m.version)).toBe(m.canonical);
+    }
   });
 
   it('counts a case whose content changed under the same key as a conflict, and tells no route of it', async () => {

@@ -237,6 +237,8 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
   const storedBody = (x: (typeof pending)[number]) => (x.stored ??= JSON.parse(x.item.bodyJson));
   const lease = { owner: opts.owner, leaseMs: opts.leaseMs };
   let inBatch = new Set<string>();
+  // The routes whose mapping text a committed batch stored (in `mapping_texts`, once by version): later batches need not send it again.
+  const textStored = new Set<FlowRoute>();
   const identical = new IdenticalRecords(opts.log, p.name);
   const flush = async () => {
     if (!pending.length) return;
@@ -249,7 +251,7 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
       const { mapping } = route.flow;
       const fed = feeds.get(route)?.takes() ? idx.map((i) => mapping.map(storedBody(pending[i]!))) : undefined;
       const items = fed ? idx.map((i, j): IncomingSubmission => ({ ...pending[i]!.item, then: admittedMove(fed[j]!, mapping.version) })) : idx.map((i) => pending[i]!.item);
-      const laneOpts = { mappingVersion: mapping.version, mappingText: mapping.canonical, ...(fed && { lease, target: route.flow.targetName, thenRunId: feeds.get(route)!.runId }) };
+      const laneOpts = { mappingVersion: mapping.version, ...(!textStored.has(route) && { mappingText: mapping.canonical }), ...(fed && { lease, target: route.flow.targetName, thenRunId: feeds.get(route)!.runId }) };
       parts.push({ route, idx, fed, part: { pipeline: route.flow.name, items, opts: laneOpts } });
     });
     const unrouted = pending.flatMap((x, i) => (x.applies.some(Boolean) ? [] : [i]));
@@ -258,6 +260,7 @@ async function readIntoRoutes(p: RoutedPipeline, ledger: FlowLedger, opts: PassO
       parts.push({ idx: unrouted, part: { pipeline: p.name, items, opts: { mappingVersion: p.keyMapping.version } } });
     }
     const outcomes = await admitLanes({ ledger, runId, actor: opts.actor, log: opts.log, crash: opts.crash }, parts.map((x) => x.part));
+    for (const x of parts) if (x.route) textStored.add(x.route);
     // The routes delivering a case at admission share the keyed hashes of its values (a value two offices are sent is hashed once for the case).
     const fedTo = pending.map(() => 0);
     for (const { fed, idx } of parts) if (fed) for (const i of idx) fedTo[i]!++;

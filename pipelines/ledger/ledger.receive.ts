@@ -185,13 +185,18 @@ async function insertBodies(
  * largest (as SQLite's own rowids would); PostgreSQL takes them from the
  * id column's sequence (ids a lost insert took are skipped, as before).
  */
-async function arrivalIds(store: StateStore, n: number, t: StoreTx): Promise<number[]> {
+async function arrivalIds(store: StateStore, n: number, t: StoreTx, lanes?: LanesTx): Promise<number[]> {
   if (store.dialect === 'postgres') {
     const rows = await store.select<{ id: number | string }>(`SELECT nextval(pg_get_serial_sequence('ledger', 'id')) AS id FROM generate_series(1, $1)`, [n], t);
     return rows.map((r) => readInt(r.id)).sort((a, b) => a - b);
   }
-  const [row] = await store.select<{ n: number | string | null }>('SELECT MAX(id) AS n FROM ledger', [], t);
-  const last = readInt(row?.n ?? 0);
+  let last = lanes?.lastId;
+  if (last === undefined) {
+    const [row] = await store.select<{ n: number | string | null }>('SELECT MAX(id) AS n FROM ledger', [], t);
+    last = readInt(row?.n ?? 0);
+  }
+  // The next lane of the same transaction goes on from here (its ids follow these, as MAX(id) would give them).
+  if (lanes) lanes.lastId = last + n;
   return Array.from({ length: n }, (_, i) => last + 1 + i);
 }
 
@@ -214,8 +219,9 @@ async function insertFresh(
   createdAt: string,
   t: StoreTx,
   shared?: CaseBodies,
+  lanes?: LanesTx,
 ): Promise<{ ids: Map<string, number | string>; lost: string[] }> {
-  const given = await arrivalIds(store, fresh.length, t);
+  const given = await arrivalIds(store, fresh.length, t, lanes);
   const values = fresh.map((s) => {
     const r = rows.get(s.key)!;
     return [given[arrival.get(s.key)!], pipeline, s.key, s.contentHash, r.state, r.attempts, r.next_attempt_at, r.last_error, r.legacy_ref, r.confirmed, r.mapping_version, s.source ?? null, r.lease_owner, r.lease_until, createdAt, r.updated_at];
@@ -271,7 +277,9 @@ function planFresh(
  * recorded already leased (duplicates and conflicts are not). Throws what
  * `planMoves` throws for a `then` that is not a legal move from `received`,
  * with nothing written. With `outer`, the work is done in that transaction
- * (the caller's, which commits it) instead of one of its own.
+ * (the caller's, which commits it) instead of one of its own; with `lanes`
+ * (inside {@link receiveLanes}), the audit entries are left there for the
+ * caller to append with the other parts'.
  */
 export async function receiveBatch(
   store: StateStore,
@@ -284,6 +292,7 @@ export async function receiveBatch(
   opts: ReceiveOptions = {},
   outer?: StoreTx,
   shared?: CaseBodies,
+  lanes?: LanesTx,
 ): Promise<ReceiveOutcome[]> {
   if (!items.length) return [];
   checkItems(items);
@@ -297,7 +306,7 @@ export async function receiveBatch(
     const arrival = new Map(arrived.map((s, i) => [s.key, i]));
     let fresh = arrived.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     let plan = planFresh(pipeline, runId, fresh, actor, now, opts);
-    const { ids, lost } = await insertFresh(store, bodies, pipeline, fresh, arrival, plan.rows, iso(now), t, shared);
+    const { ids, lost } = await insertFresh(store, bodies, pipeline, fresh, arrival, plan.rows, iso(now), t, shared, lanes);
     if (lost.length) {
       for (const [k, h] of await storedHashes(store, pipeline, lost, t)) existing.set(k, h);
       fresh = fresh.filter((s) => !existing.has(s.key));
@@ -339,10 +348,29 @@ export async function receiveBatch(
     add('duplicate', duplicates, version);
     add('conflict', conflicts, version);
     entries.push(...plan.entries.filter((e) => e.event !== 'delivering'));
-    await audit.append(entries, { transaction: t, ledgerIds: ids });
+    if (lanes) {
+      lanes.entries.push(...entries);
+      lanes.ids.set(pipeline, new Map([...(lanes.ids.get(pipeline) ?? []), ...ids]));
+    } else {
+      await audit.append(entries, { transaction: t, ledgerIds: ids });
+    }
     return outcomes;
   };
   return outer ? inTransaction(outer) : store.transaction(inTransaction);
+}
+
+/**
+ * What the parts of one {@link receiveLanes} transaction share: the audit
+ * entries of every part, appended once after the last (one chain head
+ * read, one insert, one index insert, where each part would have made
+ * three round trips), with each part's new ledger ids by pipeline; and,
+ * on SQLite, the last ledger id handed out, so that only the first part
+ * asks for `MAX(id)`.
+ */
+interface LanesTx {
+  entries: NewAuditEntry[];
+  ids: Map<string, ReadonlyMap<string, number | string>>;
+  lastId?: number;
 }
 
 /** One pipeline's part of a batch received into several at once (see {@link receiveLanes}). */
@@ -378,9 +406,10 @@ function caseBodies(parts: readonly LanePart[]): Map<string, CaseBodies> {
  * pipeline (its own rows, sealed bodies and audit entries), all parts in
  * one transaction: a routed pipeline's reading admits a batch into every
  * lane it goes to with one commit. A submission new to several lanes has
- * its body stored once for the case (see `privacy/case-bodies.ts`).
- * Resolves to each part's outcomes, in order, after COMMIT; throws as
- * `receiveBatch` throws, with nothing written in any part.
+ * its body stored once for the case (see `privacy/case-bodies.ts`). The
+ * parts' audit entries are appended together, after the last part, in the
+ * parts' order. Resolves to each part's outcomes, in order, after COMMIT;
+ * throws as `receiveBatch` throws, with nothing written in any part.
  */
 export async function receiveLanes(store: StateStore, audit: AuditLog, bodies: BodyCodec, runId: string | null, parts: readonly LanePart[], actor: Actor): Promise<ReceiveOutcome[][]> {
   if (!parts.some((x) => x.items.length)) return parts.map(() => []);
@@ -388,7 +417,9 @@ export async function receiveLanes(store: StateStore, audit: AuditLog, bodies: B
   const shared = caseBodies(parts);
   return store.transaction(async (t) => {
     const out: ReceiveOutcome[][] = [];
-    for (const x of parts) out.push(await receiveBatch(store, audit, bodies, x.pipeline, runId, x.items, actor, x.opts, t, shared.get(laneOwner(x.pipeline) ?? '')));
+    const lanes: LanesTx = { entries: [], ids: new Map() };
+    for (const x of parts) out.push(await receiveBatch(store, audit, bodies, x.pipeline, runId, x.items, actor, x.opts, t, shared.get(laneOwner(x.pipeline) ?? ''), lanes));
+    await audit.append(lanes.entries, { transaction: t, ledgerIds: (pipeline) => lanes.ids.get(pipeline) });
     return out;
   });
 }
