@@ -350,7 +350,8 @@ export async function receiveBatch(
     entries.push(...plan.entries.filter((e) => e.event !== 'delivering'));
     if (lanes) {
       lanes.entries.push(...entries);
-      lanes.ids.set(pipeline, new Map([...(lanes.ids.get(pipeline) ?? []), ...ids]));
+      const had = lanes.ids.get(pipeline);
+      lanes.ids.set(pipeline, had ? new Map([...had, ...ids]) : ids);
     } else {
       await audit.append(entries, { transaction: t, ledgerIds: ids });
     }
