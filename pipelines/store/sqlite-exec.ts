@@ -18,9 +18,27 @@ export interface SqliteDb {
   run(sql: string, params: unknown[], cb: (err: Error | null) => void): void;
 }
 
-/** `$N` (not inside a quoted string or a JSON path such as `'$.key'`) as `?N`. */
+/** How many statements' rewritten text {@link positional} keeps. */
+const REWRITTEN_KEPT = 64;
+/** Statement text -> its rewritten text, the most recently used last. */
+const rewritten = new Map<string, string>();
+
+/**
+ * `$N` (not inside a quoted string or a JSON path such as `'$.key'`) as
+ * `?N`. The ledger sends the same few statements batch after batch, some
+ * of them long (a VALUES list of thousands of `$N`), so the rewritten text
+ * of the statements used last is kept.
+ */
 export function positional(sql: string): string {
-  return sql.replace(/'(?:[^']|'')*'|\$(\d+)/g, (m: string, n: string | undefined) => (n === undefined ? m : `?${n}`));
+  let out = rewritten.get(sql);
+  if (out !== undefined) {
+    rewritten.delete(sql);
+  } else {
+    out = sql.replace(/'(?:[^']|'')*'|\$(\d+)/g, (m: string, n: string | undefined) => (n === undefined ? m : `?${n}`));
+    if (rewritten.size >= REWRITTEN_KEPT) rewritten.delete(rewritten.keys().next().value!);
+  }
+  rewritten.set(sql, out);
+  return out;
 }
 
 /** A value as node-sqlite3 should bind it: Dates as ISO text (the driver would bind milliseconds), booleans as 1/0. */
