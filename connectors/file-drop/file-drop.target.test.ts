@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConnectorState, Ctx, MappedRecord } from '../connector.types.js';
 import type { FileDropConfig } from './file-drop.config.js';
 import { FileDropTarget } from './file-drop.target.js';
@@ -24,11 +24,19 @@ let dir: string;
 let state: ConnectorState;
 let ctx: Ctx;
 
-const target = (over: Partial<FileDropConfig> = {}) =>
-  new FileDropTarget({ folder: 'drop', name: 'DRV_{date:yyyyMMdd}_{seq:6}.dat', trigger: '.ok', manifest: true, format: LAYOUT, ...over }, { baseDir: dir, pipeline: 'coa' }, () => NOW);
+/** Every target a test made: one standing for a runner that crashed is left as it was, and closed after the test (its file handle released, not left to the garbage collector). */
+const made: FileDropTarget[] = [];
+const target = (over: Partial<FileDropConfig> = {}) => {
+  const t = new FileDropTarget({ folder: 'drop', name: 'DRV_{date:yyyyMMdd}_{seq:6}.dat', trigger: '.ok', manifest: true, format: LAYOUT, ...over }, { baseDir: dir, pipeline: 'coa' }, () => NOW);
+  made.push(t);
+  return t;
+};
 const listing = async () => (await readdir(join(dir, 'drop'))).sort();
 
 beforeEach(() => void ({ dir, state, ctx } = env));
+afterEach(async () => {
+  for (const t of made.splice(0)) await t.close();
+});
 
 describe('file-drop target', () => {
   it('holds every record until flush, then puts one file in place with manifest and trigger', async () => {
