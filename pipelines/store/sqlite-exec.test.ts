@@ -9,8 +9,10 @@ describe('positional', () => {
   it('gives each statement its own text whether rewritten afresh or kept from before, past the number kept', () => {
     const sql = (n: number) => `INSERT INTO t (a, b) VALUES ${Array.from({ length: n }, (_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')}`;
     const want = (n: number) => `INSERT INTO t (a, b) VALUES ${Array.from({ length: n }, (_, i) => `(?${2 * i + 1}, ?${2 * i + 2})`).join(', ')}`;
-    // Three rounds over more statements than are kept: the first rewrites, the later ones find some kept and some evicted.
-    for (let round = 0; round < 3; round++) for (let n = 1; n <= 100; n++) expect(positional(sql(n)), `${n} rows, round ${round}`).toBe(want(n));
+    // Over more statements than are kept, forwards then backwards and forwards again: each turn finds the statements
+    // used last kept and rewrites the others afresh.
+    const sizes = Array.from({ length: 100 }, (_, i) => i + 1);
+    for (const [round, order] of [sizes, [...sizes].reverse(), sizes].entries()) for (const n of order) expect(positional(sql(n)), `${n} rows, round ${round}`).toBe(want(n));
     expect(positional(sql(3))).toBe(positional(sql(3)));
   });
 });
