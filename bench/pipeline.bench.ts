@@ -33,7 +33,7 @@ import type { MappedRecord } from '../connectors/connector.types.js';
 import type { MapResult } from '../mappings/index.js';
 import { FIELDS, makeSubmissions } from './data.js';
 import { repoRoot, type Figure } from './mapping.bench.js';
-import { cpuClock } from './cpu.js';
+import { cpuClock, threadCpuMicros } from './cpu.js';
 import { routesBench } from './routes.bench.js';
 
 /** The legacy table's 12 mapped columns (bench/mapping-12.yaml's fields), after CASE_ID and SUBMISSION_KEY. */
@@ -77,12 +77,6 @@ type Bodies = 'sealed' | 'clear';
 interface SealClock {
   micros: number;
   bodies: number;
-}
-
-/** This thread's CPU time so far, in µs (unlike wall time, not inflated when other processes take the cores). */
-function threadCpuMicros(): number {
-  const u = process.threadCpuUsage();
-  return u.user + u.system;
 }
 
 /**
