@@ -11,5 +11,5 @@
 import { enableCompileCache } from 'node:module';
 
 const cache = enableCompileCache();
-if (cache.directory && process.env.NODE_DISABLE_COMPILE_CACHE === undefined) process.env.NODE_COMPILE_CACHE ??= cache.directory;
+if (cache.directory) process.env.NODE_COMPILE_CACHE ??= cache.directory;
 await import('./start.js');
