@@ -17,19 +17,25 @@ function gatedWrite() {
     while (!gates.length) await new Promise((r) => setImmediate(r));
     gates.shift()!();
   };
-  return { batches, write, release, fails };
+  /** Resolves once `n` writes have started. */
+  const started = async (n: number) => {
+    while (batches.length < n) await new Promise((r) => setImmediate(r));
+  };
+  return { batches, write, release, fails, started };
 }
 
 describe('group commit', () => {
-  it('writes the first item at once and gathers those arriving meanwhile into the next write, at most maxBatch each', async () => {
+  it('writes the items of one turn of the event loop together, gathers those arriving meanwhile into the next write, at most maxBatch each', async () => {
     const w = gatedWrite();
-    const gc = new GroupCommit(w.write, { maxBatch: 3, maxPending: 100 });
-    const answers = [1, 2, 3, 4, 5, 6].map((i) => gc.submit(i));
+    const gc = new GroupCommit(w.write, { maxBatch: 4, maxPending: 100 });
+    const answers = [1, 2].map((i) => gc.submit(i));
+    await w.started(1);
+    answers.push(...[3, 4, 5, 6, 7].map((i) => gc.submit(i)));
     await w.release();
     await w.release();
     await w.release();
-    expect(await Promise.all(answers)).toEqual([10, 20, 30, 40, 50, 60]);
-    expect(w.batches).toEqual([[1], [2, 3, 4], [5, 6]]);
+    expect(await Promise.all(answers)).toEqual([10, 20, 30, 40, 50, 60, 70]);
+    expect(w.batches).toEqual([[1, 2], [3, 4, 5, 6], [7]]);
   });
 
   it('answers nobody before their write finished, and fails every caller of a failed write (and only those)', async () => {
@@ -37,6 +43,7 @@ describe('group commit', () => {
     const gc = new GroupCommit(w.write, { maxBatch: 10, maxPending: 100 });
     const settled: string[] = [];
     const a = gc.submit(1).then((v) => settled.push(`a ${v}`), (e: Error) => settled.push(`a ${e.message}`));
+    await w.started(1);
     const b = gc.submit(2).then((v) => settled.push(`b ${v}`), (e: Error) => settled.push(`b ${e.message}`));
     const c = gc.submit(3).then((v) => settled.push(`c ${v}`), (e: Error) => settled.push(`c ${e.message}`));
     await new Promise((r) => setTimeout(r, 10));
@@ -57,6 +64,7 @@ describe('group commit', () => {
     const w = gatedWrite();
     const gc = new GroupCommit(w.write, { maxBatch: 10, maxPending: 2 });
     const first = gc.submit(1);
+    await w.started(1);
     const queued = [gc.submit(2), gc.submit(3)];
     await expect(gc.submit(4)).rejects.toEqual(new GroupCommitRefused('full'));
     expect(gc.pending).toBe(2);

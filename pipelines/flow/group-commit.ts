@@ -1,7 +1,8 @@
 /**
  * Group commit: callers hand in one item each and wait; items that arrive
- * while a write is in flight are collected and written together by the
- * next write (one transaction for many requests). Each caller is answered
+ * in the same turn of the event loop, or while a write is in flight, are
+ * collected and written together by the next write (one transaction for
+ * many requests). Each caller is answered
  * when the write holding its item has finished, never before. Bounded: at
  * most `maxBatch` items per write and `maxPending` waiting.
  */
@@ -67,6 +68,9 @@ export class GroupCommit<I, O> {
 
   private async drain(): Promise<void> {
     while (this.queue.length) {
+      // A turn of the event loop first, so that the requests read in this turn join the batch: a write that
+      // finishes without leaving the thread (the SQLite state store's) would otherwise write one item at a time.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const batch = this.queue.splice(0, this.limits.maxBatch);
       try {
         const out = await this.write(batch.map((w) => w.item));

@@ -1,6 +1,8 @@
 /** Test helpers for the webhook intake: a webhook pipeline folder and signed requests. */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { sign } from '../../connectors/webhook/signature.js';
 import { root } from '../cli.test-helpers.js';
 
@@ -90,4 +92,36 @@ export async function post(url: string, body: unknown, opts: PostOptions = {}): 
   const res = await fetch(url, { method: 'POST', headers, body: sent });
   const text = await res.text();
   return { status: res.status, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** The client's half of {@link postAllElsewhere}, run in a thread of its own. */
+const CLIENT = `
+const { parentPort, workerData } = require('node:worker_threads');
+Promise.all(workerData.requests.map(async (r) => {
+  const res = await fetch(workerData.url, { method: 'POST', headers: r.headers, body: r.body });
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), text: await res.text() };
+})).then((answers) => parentPort.postMessage({ answers }), (e) => parentPort.postMessage({ error: String(e) }));
+`;
+
+/**
+ * POSTs every body at once, each signed per the webhook scheme, from a
+ * thread of its own, as clients elsewhere send them: requests then arrive
+ * while the server's thread writes (a client on that thread sends nothing
+ * while it does). Resolves to each answer's status, `Retry-After` and
+ * parsed JSON, in order.
+ */
+export async function postAllElsewhere(url: string, bodies: readonly unknown[]): Promise<{ status: number; retryAfter: string | null; json: Record<string, unknown> }[]> {
+  const requests = bodies.map((body) => {
+    const raw = Buffer.from(JSON.stringify(body));
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    return { body: raw.toString('utf8'), headers: { 'content-type': 'application/json', 'x-rekey-timestamp': timestamp, 'x-rekey-signature': `sha256=${sign(SECRET, timestamp, raw)}` } };
+  });
+  const worker = new Worker(CLIENT, { eval: true, workerData: { url, requests } });
+  try {
+    const [reply] = (await once(worker, 'message')) as [{ answers?: { status: number; retryAfter: string | null; text: string }[]; error?: string }];
+    if (!reply.answers) throw new Error(`the client thread failed: ${reply.error}`);
+    return reply.answers.map((a) => ({ status: a.status, retryAfter: a.retryAfter, json: a.text ? (JSON.parse(a.text) as Record<string, unknown>) : {} }));
+  } finally {
+    await worker.terminate();
+  }
 }

@@ -14,7 +14,7 @@ import { sign } from '../../connectors/webhook/signature.js';
 import { Scheduler } from './scheduler.js';
 import { startServer, type RunningServer } from './server.js';
 import { Intake, type IntakeOptions } from './intake.js';
-import { exampleSubmission, FORM, post, refOf, SECRET, submissionWithRef, writeWebhookPipeline } from './intake.test-helpers.js';
+import { exampleSubmission, FORM, post, postAllElsewhere, refOf, SECRET, submissionWithRef, writeWebhookPipeline } from './intake.test-helpers.js';
 
 interface Harness {
   dir: string;
@@ -205,7 +205,7 @@ describe('webhook intake over real HTTP into a real SQLite ledger', () => {
   it('writes concurrent requests together (group commit) and answers each only with its own key', async () => {
     const h = await serve();
     const refs = Array.from({ length: 300 }, (_, i) => refOf(i));
-    const answers = await Promise.all(refs.map((r) => post(h.url, submissionWithRef(r))));
+    const answers = await postAllElsewhere(h.url, refs.map(submissionWithRef));
     expect(answers.map((a) => a.status)).toEqual(refs.map(() => 202));
     expect(answers.map((a) => a.json.key)).toEqual(refs.map(keyOf));
     expect(await ledgerKeys(h)).toEqual(refs.map(keyOf).sort());
@@ -217,12 +217,12 @@ describe('webhook intake over real HTTP into a real SQLite ledger', () => {
   it('answers 503 with Retry-After when too many wait for the ledger; exactly the 202s are recorded', async () => {
     const h = await serve({ maxBatch: 1, maxPending: 2 });
     const refs = Array.from({ length: 60 }, (_, i) => refOf(1000 + i));
-    const answers = await Promise.all(refs.map((r) => post(h.url, submissionWithRef(r))));
+    const answers = await postAllElsewhere(h.url, refs.map(submissionWithRef));
     const busy = answers.filter((a) => a.status === 503);
     expect(busy.length).toBeGreaterThan(0);
     for (const b of busy) {
       expect(errorOf(b).code).toBe('WEBHOOK_BUSY');
-      expect(b.headers.get('retry-after')).toBe('1');
+      expect(b.retryAfter).toBe('1');
     }
     expect(answers.every((a) => a.status === 202 || a.status === 503)).toBe(true);
     const accepted = answers.filter((a) => a.status === 202).map((a) => a.json.key as string);
