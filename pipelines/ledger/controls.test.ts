@@ -102,8 +102,7 @@ describe.each(TEST_DIALECTS)('migration 0013 on %s', (dialect) => {
 
   it('goes down (controls, trigger columns and index gone) and up again', async () => {
     const store = env.ts.store;
-    const qi = store.sequelize.getQueryInterface();
-    const step = (fn: typeof migration0013.up) => store.sequelize.transaction((transaction) => fn({ qi, dialect: store.dialect, transaction }));
+    const step = (fn: typeof migration0013.up) => store.withSequelize((s) => s.transaction((transaction) => fn({ qi: s.getQueryInterface(), dialect: store.dialect, transaction })));
     await pausePipeline(store, env.audit, 'm', ALICE, 'before');
     await step(migration0013.down);
     await expect(store.select('SELECT trigger_kind FROM runs')).rejects.toThrow();

@@ -9,12 +9,12 @@
  * transaction.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { QueryTypes, type Transaction } from 'sequelize';
+import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { Umzug, UmzugStorage } from 'umzug';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { MigrationContext } from './migrations/migration.types.js';
-import type { StateStore } from './state-store.js';
+import type { StateStore, StoreDialect } from './state-store.js';
 
 /** `rekey_migrations` (the table umzug's Sequelize storage created in earlier versions), read and written in the migration's transaction. */
 const storage: UmzugStorage<MigrationContext> = {
@@ -32,25 +32,26 @@ const storage: UmzugStorage<MigrationContext> = {
   },
 };
 
-async function umzugFor(store: StateStore, transaction: Transaction): Promise<Umzug<MigrationContext>> {
+async function umzugFor(sequelize: Sequelize, dialect: StoreDialect, transaction: Transaction): Promise<Umzug<MigrationContext>> {
   const { Umzug } = await import('umzug');
   return new Umzug<MigrationContext>({
     migrations: MIGRATIONS.map((m) => ({ name: m.name, up: ({ context }) => m.up(context), down: ({ context }) => m.down(context) })),
-    context: { qi: store.sequelize.getQueryInterface(), dialect: store.dialect, transaction },
+    context: { qi: sequelize.getQueryInterface(), dialect, transaction },
     storage,
     logger: undefined,
   });
 }
 
 /**
- * Runs `step` in a transaction of its own (on PostgreSQL holding the
- * schema's migration lock, so concurrent starters queue; on SQLite a write
- * transaction, so they wait on the busy timeout) with an umzug bound to it.
+ * Runs `step` in a transaction of its own on `sequelize` (on PostgreSQL
+ * holding the schema's migration lock, so concurrent starters queue; on
+ * SQLite a write transaction, so they wait on the busy timeout) with an
+ * umzug bound to it.
  */
-function inTransaction<T>(store: StateStore, step: (umzug: Umzug<MigrationContext>) => Promise<T>): Promise<T> {
-  return store.sequelize.transaction(async (t) => {
-    if (store.dialect === 'postgres') await store.sequelize.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.rekey_migrations'))`, { transaction: t });
-    return step(await umzugFor(store, t));
+function inTransaction<T>(sequelize: Sequelize, dialect: StoreDialect, step: (umzug: Umzug<MigrationContext>) => Promise<T>): Promise<T> {
+  return sequelize.transaction(async (t) => {
+    if (dialect === 'postgres') await sequelize.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.rekey_migrations'))`, { transaction: t });
+    return step(await umzugFor(sequelize, dialect, t));
   });
 }
 
@@ -64,7 +65,7 @@ function inTransaction<T>(store: StateStore, step: (umzug: Umzug<MigrationContex
 async function upToDate(store: StateStore): Promise<boolean> {
   let rows: { name: string }[];
   try {
-    rows = await store.sequelize.query<{ name: string }>('SELECT name FROM rekey_migrations', { type: QueryTypes.SELECT });
+    rows = await store.select<{ name: string }>('SELECT name FROM rekey_migrations');
   } catch {
     return false;
   }
@@ -82,16 +83,19 @@ export async function migrate(store: StateStore): Promise<string[]> {
   const applied: string[] = [];
   try {
     if (await upToDate(store)) return applied;
-    for (let busy = 0; ; ) {
-      try {
-        const [done] = await inTransaction(store, (u) => u.up({ step: 1 }));
-        if (!done) return applied;
-        applied.push(done.name);
-      } catch (e) {
-        if (store.dialect === 'postgres' || !/SQLITE_BUSY|database is locked/.test(String((e as Error).message)) || ++busy > 20) throw e;
-        await sleep(100);
+    await store.withSequelize(async (sequelize) => {
+      for (let busy = 0; ; ) {
+        try {
+          const [done] = await inTransaction(sequelize, store.dialect, (u) => u.up({ step: 1 }));
+          if (!done) return;
+          applied.push(done.name);
+        } catch (e) {
+          if (store.dialect === 'postgres' || !/SQLITE_BUSY|database is locked/.test(String((e as Error).message)) || ++busy > 20) throw e;
+          await sleep(100);
+        }
       }
-    }
+    });
+    return applied;
   } catch (e) {
     throw new PipelineError(PipelineCodes.STORE_MIGRATION_FAILED, `state store ${store.location}: migration failed: ${(e as Error).message}`, { cause: e });
   }
@@ -99,6 +103,6 @@ export async function migrate(store: StateStore): Promise<string[]> {
 
 /** Undoes the last applied migration in one transaction (tests and operators rolling back); resolves to its name, if any. */
 export async function migrateDown(store: StateStore): Promise<string | undefined> {
-  const [undone] = await inTransaction(store, (u) => u.down({ step: 1 }));
+  const [undone] = await store.withSequelize((sequelize) => inTransaction(sequelize, store.dialect, (u) => u.down({ step: 1 })));
   return undone?.name;
 }

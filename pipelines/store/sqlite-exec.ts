@@ -1,16 +1,17 @@
 /**
- * Running the state store's statements on SQLite's driver connection.
+ * Running the state store's statements on a SQLite connection.
  *
- * Sequelize opens and migrates the SQLite store, but its sqlite dialect
- * hands `$1..$N` to node-sqlite3 as NAMED parameters, which the driver binds
- * by a linear name search (quadratic in the parameter count), and each of
- * its transactions opens and closes a connection of its own. The ledger's
- * writes are batches of thousands of rows, so on SQLite they run here
- * instead: on Sequelize's own default connection, with `$N` rewritten to
- * SQLite's numbered `?N` and the values bound by position.
+ * Sequelize's sqlite dialect hands `$1..$N` to node-sqlite3 as NAMED
+ * parameters, which the driver binds by a linear name search (quadratic in
+ * the parameter count), and each of its transactions opens and closes a
+ * connection of its own. The ledger's writes are batches of thousands of
+ * rows, so on SQLite they run here instead, with `$N` rewritten to SQLite's
+ * numbered `?N` and the values bound by position: on the store's
+ * `node:sqlite` connection (`sqlite-sync.ts`), or on Sequelize's default
+ * connection for a store in memory.
  */
 
-/** The part of node-sqlite3's `Database` used here. */
+/** The part of node-sqlite3's `Database` used here (which `SyncSqlite` also offers). */
 export interface SqliteDb {
   configure(option: 'busyTimeout', ms: number): void;
   exec(sql: string, cb: (err: Error | null) => void): void;

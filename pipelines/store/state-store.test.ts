@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { migrate, migrateDown } from './migrate.js';
 import { migration0003 } from './migrations/0003-ledger-bodies.js';
@@ -64,7 +65,7 @@ describe('SQLite state store', () => {
       sync: (await store.select<{ synchronous: number }>('PRAGMA synchronous', [], t))[0]?.synchronous,
       busy: (await store.select<{ timeout: number }>('PRAGMA busy_timeout', [], t))[0]?.timeout,
     });
-    const expected = { journal: 'wal', sync: 2, busy: 5000 };
+    const expected = { journal: 'wal', sync: 2, busy: 50 };
     expect(await pragmas()).toEqual(expected);
     for (let i = 0; i < 3; i++) expect(await store.transaction((t) => pragmas(t))).toEqual(expected);
   });
@@ -77,7 +78,8 @@ describe('SQLite state store', () => {
     const transaction = vi.spyOn(a.sequelize, 'transaction');
     expect(await migrate(a)).toEqual([]);
     expect(transaction).not.toHaveBeenCalled();
-    // One migration undone: the next start applies it again, in a transaction of its own.
+    // One migration undone (with the file open once in this process): the next start applies it again, in a transaction of its own.
+    await b.close();
     expect(await migrateDown(a)).toBe('0024-case-bodies');
     expect(await migrate(a)).toEqual(['0024-case-bodies']);
     expect(transaction).toHaveBeenCalled();
@@ -127,8 +129,7 @@ describe.each(TEST_DIALECTS)('migration 0003 on %s', (dialect) => {
   it('moves the bodies of existing rows into ledger_bodies, and back down', async () => {
     ts = await openTestStore(dialect);
     const { store } = ts;
-    const qi = store.sequelize.getQueryInterface();
-    const step = (fn: typeof migration0003.up) => store.sequelize.transaction((transaction) => fn({ qi, dialect: store.dialect, transaction }));
+    const step = (fn: typeof migration0003.up) => store.withSequelize((s) => s.transaction((transaction) => fn({ qi: s.getQueryInterface(), dialect: store.dialect, transaction })));
     await step(migration0006.down);
     await step(migration0003.down);
     const at = '2026-01-01T00:00:00.000Z';
@@ -163,8 +164,7 @@ describe.each(TEST_DIALECTS)('migration 0006 on %s', (dialect) => {
   it('numbers ledger rows by age and moves bodies and audit keys onto the numbers, and back down', async () => {
     ts = await openTestStore(dialect);
     const { store } = ts;
-    const qi = store.sequelize.getQueryInterface();
-    const step = (fn: typeof migration0006.up) => store.sequelize.transaction((transaction) => fn({ qi, dialect: store.dialect, transaction }));
+    const step = (fn: typeof migration0006.up) => store.withSequelize((s) => s.transaction((transaction) => fn({ qi: s.getQueryInterface(), dialect: store.dialect, transaction })));
     await step(migration0006.down);
     const row = (key: string, at: string) => [`('p', '${key}', 'h', 'received', 0, false, '${at}', '${at}')`];
     await store.exec(
@@ -226,5 +226,55 @@ describe.each(TEST_DIALECTS)('migrations on %s', (dialect) => {
     await store.exec('DROP TABLE runs');
     expect(await migrate(store)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors', '0008-data-at-rest', '0010-retention', '0011-audit-trail', '0012-console-sessions', '0013-pipeline-controls', '0014-corrections', '0015-console-indexes', '0016-ledger-counts', '0017-runs-mapping-version', '0018-legacy-error-text', '0019-claim-by-arrival', '0020-rate-pacing', '0022-schedule-ticks', '0023-ledger-sent', '0024-case-bodies']);
     expect(await tables()).toEqual(TABLES);
+  });
+});
+
+describe('SQLite state store on node:sqlite', () => {
+  const open: StateStore[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+
+  it('waits for another connection\'s write lock without blocking the thread, then writes', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rekey-busy-')), 'state.sqlite');
+    const store = await openStateStore(`sqlite:${file}`);
+    open.push(store);
+    const other = new DatabaseSync(file, { timeout: 0 });
+    other.exec('BEGIN IMMEDIATE');
+    // Released by a timer of this thread: a store that waited for the lock by blocking the thread would never see it released.
+    const released = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        other.exec('COMMIT');
+        other.close();
+        resolve();
+      }, 300),
+    );
+    await store.exec("INSERT INTO runs (id, pipeline, actor, started_at) VALUES ('r', 'p', 'a', '2024-01-01T00:00:00.000Z')");
+    await released;
+    expect(await store.select('SELECT id FROM runs')).toEqual([{ id: 'r' }]);
+  });
+
+  it('changes its schema only where its file is open once in the process', async () => {
+    const url = `sqlite:${join(mkdtempSync(join(tmpdir(), 'rekey-once-')), 'state.sqlite')}`;
+    const a = await openStateStore(url);
+    const b = await openStateStore(url);
+    open.push(a, b);
+    await expect(migrateDown(a)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: `the state store ${url} is open more than once in this process: its schema can be changed only where it is open once` });
+    // Both stores still work after the refusal.
+    await a.exec("INSERT INTO runs (id, pipeline, actor, started_at) VALUES ('r', 'p', 'a', '2024-01-01T00:00:00.000Z')");
+    expect(await b.select('SELECT id FROM runs')).toEqual([{ id: 'r' }]);
+    await b.close();
+    expect(await migrateDown(a)).toBe('0024-case-bodies');
+    expect(await migrate(a)).toEqual(['0024-case-bodies']);
+    expect(await a.select('SELECT id FROM runs')).toEqual([{ id: 'r' }]);
+  });
+
+  it('words its errors as node-sqlite3 did, and fails its statements once closed', async () => {
+    const store = await openStateStore(`sqlite:${join(mkdtempSync(join(tmpdir(), 'rekey-words-')), 'state.sqlite')}`);
+    await expect(store.select('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: 'SQLITE_ERROR', message: 'SQLITE_ERROR: no such table: no_such_table' });
+    await store.exec("INSERT INTO runs (id, pipeline, actor, started_at) VALUES ('r', 'p', 'a', '2024-01-01T00:00:00.000Z')");
+    await expect(store.exec("INSERT INTO runs (id, pipeline, actor, started_at) VALUES ('r', 'p', 'a', '2024-01-01T00:00:00.000Z')")).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT' });
+    await store.close();
+    await expect(store.select('SELECT 1')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: `the state store ${store.location} is closed` });
   });
 });

@@ -11,18 +11,23 @@
  * pages. PostgreSQL sessions run with
  * `synchronous_commit=on`, so COMMIT returns only once the WAL is flushed.
  *
- * On SQLite every statement after migration runs on Sequelize's default
- * connection through `sqlite-exec.ts` (positional parameters), one
+ * On a SQLite file every statement runs on one `node:sqlite` connection
+ * (`sqlite-sync.ts`) through `sqlite-exec.ts` (positional parameters), one
  * transaction or statement at a time, so a read never sees another
- * transaction's uncommitted rows.
+ * transaction's uncommitted rows; Sequelize (node-sqlite3) opens the file
+ * only to change the schema, with that connection closed (see
+ * {@link StateStore.withSequelize}). An in-memory store (tests) keeps
+ * everything on Sequelize's default connection, as it has no file to reopen.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryTypes, Sequelize, Transaction, type Options } from 'sequelize';
 import { redactUrl } from '../../lib/redact.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { migrate } from './migrate.js';
 import { sqliteAll, sqliteExec, sqliteRun, type SqliteDb } from './sqlite-exec.js';
+import { SyncSqlite } from './sqlite-sync.js';
 
 /** The databases the state store runs on. */
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -61,6 +66,15 @@ export interface StateStore {
   select<T = Record<string, unknown>>(sql: string, params?: unknown[], t?: StoreTx): Promise<T[]>;
   /** Runs a statement for its effect. */
   exec(sql: string, params?: unknown[], t?: StoreTx): Promise<void>;
+  /**
+   * Runs `fn` with the store's Sequelize (schema changes: migrations and
+   * their tests). On a SQLite file the store's own connection is closed
+   * meanwhile, after the statements before it, and reopened after, since
+   * one process must not reach the file through two SQLite libraries at
+   * once; throws `STORE_UNAVAILABLE` while another store of this process
+   * has the file open.
+   */
+  withSequelize<T>(fn: (sequelize: Sequelize) => Promise<T>): Promise<T>;
   /** Closes every connection; calling it again is harmless. */
   close(): Promise<void>;
 }
@@ -72,7 +86,18 @@ export function resolveStateUrl(url?: string, env: NodeJS.ProcessEnv = process.e
   return `sqlite:${join(cwd, '.rekey', 'state.sqlite')}`;
 }
 
+/** How long a SQLite write waits for another connection's write lock before it fails as busy. */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
+/**
+ * How long one attempt of the `node:sqlite` connection blocks the thread
+ * waiting for a lock; a write still busy after it is tried again after a
+ * pause (the event loop running meanwhile) until {@link SQLITE_BUSY_TIMEOUT_MS}.
+ */
+const SQLITE_SYNC_BUSY_MS = 50;
+/** The pause between two attempts at a busy write. */
+const SQLITE_BUSY_PAUSE_MS = 20;
+/** The pragmas every SQLite connection of the state store runs first. */
+const sqlitePragmas = (busyMs: number) => `PRAGMA busy_timeout=${busyMs}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON;`;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 interface Target {
@@ -139,28 +164,84 @@ function parseTarget(url: string, opts: StateStoreOptions): Target {
   throw invalid(`state URL ${JSON.stringify(url)} is neither sqlite:<file> nor postgres://...`);
 }
 
-type ConnectionManager = { getConnection(o?: unknown): Promise<SqliteDb> };
+type DriverDb = SqliteDb & { close(cb: (err: Error | null) => void): void; filename?: string; uuid?: string };
+type ConnectionManager = {
+  getConnection(o?: unknown): Promise<DriverDb>;
+  releaseConnection(db: DriverDb, force?: boolean): void;
+  connections: Record<string, DriverDb>;
+};
 
-/** Sets the durable pragmas on every connection Sequelize opens, and resolves its default connection on demand. */
-function prepareSqliteConnections(sequelize: Sequelize): () => Promise<SqliteDb> {
+/** Sequelize's SQLite connections, prepared, and how to close every one of them (awaited, unlike Sequelize's own release). */
+interface SequelizeSqlite {
+  /** Its default connection, opened on demand. */
+  connection(): Promise<SqliteDb>;
+  /** Closes every connection it has open, and waits for those it released to close; Sequelize opens new ones on demand. */
+  release(): Promise<void>;
+}
+
+/** Sets the durable pragmas on every connection Sequelize opens, and tracks their closing. */
+function prepareSqliteConnections(sequelize: Sequelize): SequelizeSqlite {
   const manager = sequelize.connectionManager as unknown as ConnectionManager;
   const open = manager.getConnection.bind(manager);
   const prepared = new WeakSet<SqliteDb>();
+  const closing = new Set<Promise<void>>();
+  const closeDb = (db: DriverDb) => {
+    const done = new Promise<void>((resolve) => db.close(() => resolve()));
+    closing.add(done);
+    void done.then(() => closing.delete(done));
+    return done;
+  };
   manager.getConnection = async (o?: unknown) => {
     const db = await open(o);
     if (!prepared.has(db)) {
       prepared.add(db);
       db.configure('busyTimeout', SQLITE_BUSY_TIMEOUT_MS);
-      await sqliteExec(db, `PRAGMA busy_timeout=${SQLITE_BUSY_TIMEOUT_MS}; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY; PRAGMA secure_delete=ON;`);
+      await sqliteExec(db, sqlitePragmas(SQLITE_BUSY_TIMEOUT_MS));
     }
     return db;
   };
-  return () => manager.getConnection({});
+  // As Sequelize releases a transaction's connection, but with its closing kept, so that `release` can wait for it.
+  manager.releaseConnection = (db: DriverDb, force?: boolean) => {
+    if (db.filename === ':memory:' && force !== true) return;
+    if (!db.uuid) return;
+    delete manager.connections[db.uuid];
+    void closeDb(db);
+  };
+  return {
+    connection: () => manager.getConnection({}),
+    async release() {
+      const open = Object.entries(manager.connections);
+      for (const [uuid] of open) delete manager.connections[uuid];
+      await Promise.all(open.map(([, db]) => closeDb(db)));
+      await Promise.all([...closing]);
+    },
+  };
 }
 
-/** A write transaction on the SQLite connection: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK when `fn` throws. */
+/** Whether `e` is SQLite's answer that another connection holds the lock. */
+const isBusy = (e: unknown) => /SQLITE_BUSY|database is locked/.test(String((e as Error)?.message));
+
+/**
+ * Runs `attempt`, again after a pause while SQLite answers busy, until
+ * {@link SQLITE_BUSY_TIMEOUT_MS} have passed: a write outside a transaction,
+ * or a transaction's BEGIN IMMEDIATE, on the `node:sqlite` connection,
+ * whose own wait blocks the thread and so is kept short.
+ */
+async function whileBusy<T>(attempt: () => Promise<T>): Promise<T> {
+  const until = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!isBusy(e) || Date.now() >= until) throw e;
+      await sleep(SQLITE_BUSY_PAUSE_MS);
+    }
+  }
+}
+
+/** A write transaction on the SQLite connection: BEGIN IMMEDIATE (tried again while busy), then COMMIT, or ROLLBACK when `fn` throws. */
 async function sqliteTransaction<T>(db: SqliteDb, fn: (t: StoreTx) => Promise<T>): Promise<T> {
-  await sqliteExec(db, 'BEGIN IMMEDIATE');
+  await whileBusy(() => sqliteExec(db, 'BEGIN IMMEDIATE'));
   let result: T;
   try {
     result = await fn(SQLITE_TX);
@@ -193,8 +274,8 @@ class SerialQueue {
 /** Oldest SQLite with everything the store uses: JSON functions, RETURNING, UPDATE ... FROM, MATERIALIZED CTEs. */
 const SQLITE_MIN = [3, 38] as const;
 
-async function checkSqliteVersion(sequelize: Sequelize): Promise<void> {
-  const [row] = await sequelize.query<{ v: string }>('SELECT sqlite_version() AS v', { type: QueryTypes.SELECT });
+async function checkSqliteVersion(store: StateStore): Promise<void> {
+  const [row] = await store.select<{ v: string }>('SELECT sqlite_version() AS v');
   const [major = 0, minor = 0] = (row?.v ?? '0.0').split('.').map(Number);
   if (major < SQLITE_MIN[0] || (major === SQLITE_MIN[0] && minor < SQLITE_MIN[1])) {
     throw new PipelineError(PipelineCodes.STORE_URL_INVALID, `SQLite ${row?.v} is too old for the state store: ${SQLITE_MIN.join('.')} or later is needed`);
@@ -236,6 +317,112 @@ function connectionLost(location: string): (e: unknown) => never {
   };
 }
 
+/** `e` as the error opening the store at `location` throws: a `PipelineError` as it is, anything else as `STORE_UNAVAILABLE` with its message. */
+function unavailable(location: string, e: unknown): PipelineError {
+  if (e instanceof PipelineError) return e;
+  return new PipelineError(PipelineCodes.STORE_UNAVAILABLE, `cannot open the state store ${location}: ${(e as Error).message}`);
+}
+
+/** The store's `select` and `exec` on a SQLite connection: in the queue outside a transaction (a write tried again while busy), at once inside one. */
+function sqliteStatements(queue: SerialQueue, connection: () => Promise<SqliteDb>, trace: Options['logging']): Pick<StateStore, 'select' | 'exec'> {
+  const traced = <A extends unknown[], R>(f: (db: SqliteDb, sql: string, ...a: A) => Promise<R>) =>
+    async (sql: string, ...a: A): Promise<R> => {
+      if (typeof trace === 'function') trace(sql);
+      return f(await connection(), sql, ...a);
+    };
+  const all = traced(sqliteAll);
+  const run = traced(sqliteRun);
+  return {
+    select: <T>(sql: string, params: unknown[] = [], t?: StoreTx) => (t ? all(sql, params) : queue.run(() => whileBusy(() => all(sql, params)))) as Promise<T[]>,
+    exec: (sql, params = [], t) => (t ? run(sql, params) : queue.run(() => whileBusy(() => run(sql, params)))),
+  };
+}
+
+/** The SQLite files this process has open through `node:sqlite`: how many connections each, and the chain that orders opening and schema changes on it. */
+const sqliteFiles = new Map<string, { open: number; gate: Promise<unknown> }>();
+
+function sqliteFile(file: string): { open: number; gate: Promise<unknown> } {
+  let entry = sqliteFiles.get(file);
+  if (!entry) sqliteFiles.set(file, (entry = { open: 0, gate: Promise.resolve() }));
+  return entry;
+}
+
+/** Runs `fn` after what was queued on `file` before it. */
+function onFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const entry = sqliteFile(file);
+  const next = entry.gate.then(fn, fn);
+  entry.gate = next.catch(() => undefined);
+  return next;
+}
+
+/**
+ * A SQLite state store in a file: its statements on a `node:sqlite`
+ * connection (`sqlite-sync.ts`), Sequelize's node-sqlite3 connections
+ * opened only for schema changes, with that connection closed. Opening
+ * and schema changes queue per file within the process, so two stores
+ * opened at once on one file migrate it once.
+ */
+async function openSqliteFile(target: Target, sequelize: Sequelize, opts: StateStoreOptions): Promise<StateStore> {
+  const file = target.config.storage as string;
+  const entry = sqliteFile(file);
+  const driver = prepareSqliteConnections(sequelize);
+  const queue = new SerialQueue();
+  let conn: SyncSqlite | undefined;
+  const connect = () => {
+    conn = SyncSqlite.open(file, SQLITE_SYNC_BUSY_MS, sqlitePragmas(SQLITE_SYNC_BUSY_MS));
+    entry.open++;
+  };
+  const disconnect = () => {
+    if (!conn) return;
+    conn.close();
+    conn = undefined;
+    entry.open--;
+  };
+  const connection = async (): Promise<SqliteDb> => {
+    if (!conn) throw new PipelineError(PipelineCodes.STORE_UNAVAILABLE, `the state store ${target.location} is closed`);
+    return conn;
+  };
+  // Schema changes: this connection closed, Sequelize's connections closed again after, before this one reopens.
+  const exclusive = async <T>(fn: (s: Sequelize) => Promise<T>): Promise<T> => {
+    disconnect();
+    try {
+      if (entry.open > 0) {
+        throw new PipelineError(PipelineCodes.STORE_UNAVAILABLE, `the state store ${target.location} is open more than once in this process: its schema can be changed only where it is open once`);
+      }
+      return await fn(sequelize);
+    } finally {
+      await driver.release();
+      connect();
+    }
+  };
+  let closing: Promise<void> | undefined;
+  const store: StateStore = {
+    sequelize,
+    dialect: 'sqlite',
+    location: target.location,
+    transaction: (fn) => queue.run(async () => sqliteTransaction(await connection(), fn)),
+    ...sqliteStatements(queue, connection, target.config.logging),
+    withSequelize: (fn) => queue.run(() => onFile(file, () => exclusive(fn))),
+    close: () =>
+      queue.run(() => {
+        disconnect();
+        return (closing ??= sequelize.close());
+      }),
+  };
+  try {
+    await onFile(file, async () => {
+      connect();
+      await checkSqliteVersion(store);
+      if (opts.migrate !== false) await migrate({ ...store, withSequelize: exclusive });
+    });
+  } catch (e) {
+    disconnect();
+    void sequelize.close().catch(() => undefined);
+    throw unavailable(target.location, e);
+  }
+  return store;
+}
+
 /**
  * Opens the state store at `url` (else `REKEY_STATE_URL`, else the SQLite
  * file `.rekey/state.sqlite` under the working directory, folder created)
@@ -253,24 +440,20 @@ export async function openStateStore(url?: string, opts: StateStoreOptions = {})
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= sequelize.close());
   let store: StateStore;
+  if (target.dialect === 'sqlite' && target.config.storage !== ':memory:') return openSqliteFile(target, sequelize, opts);
   if (target.dialect === 'sqlite') {
-    const connection = prepareSqliteConnections(sequelize);
+    // In memory (tests): everything on Sequelize's one connection, schema changes included.
+    const driver = prepareSqliteConnections(sequelize);
     const queue = new SerialQueue();
-    const trace = target.config.logging;
-    const traced = <A extends unknown[], R>(f: (db: SqliteDb, sql: string, ...a: A) => Promise<R>) =>
-      async (sql: string, ...a: A): Promise<R> => {
-        if (typeof trace === 'function') trace(sql);
-        return f(await connection(), sql, ...a);
-      };
-    const all = traced(sqliteAll);
-    const run = traced(sqliteRun);
+    const { select, exec } = sqliteStatements(queue, driver.connection, target.config.logging);
     store = {
       sequelize,
       dialect: 'sqlite',
       location: target.location,
-      transaction: (fn) => queue.run(async () => sqliteTransaction(await connection(), fn)),
-      select: <T>(sql: string, params: unknown[] = [], t?: StoreTx) => (t ? all(sql, params) : queue.run(() => all(sql, params))) as Promise<T[]>,
-      exec: (sql, params = [], t) => (t ? run(sql, params) : queue.run(() => run(sql, params))),
+      transaction: (fn) => queue.run(async () => sqliteTransaction(await driver.connection(), fn)),
+      select,
+      exec,
+      withSequelize: (fn) => queue.run(() => fn(sequelize)),
       close: () => queue.run(close),
     };
   } else {
@@ -285,19 +468,19 @@ export async function openStateStore(url?: string, opts: StateStoreOptions = {})
       async exec(sql, params = [], t) {
         await sequelize.query(sql, { type: QueryTypes.RAW, bind: params, transaction: sequelizeTx(t), raw: true }).catch(lost);
       },
+      withSequelize: (fn) => fn(sequelize),
       close,
     };
   }
   try {
-    if (target.dialect === 'sqlite') await checkSqliteVersion(sequelize);
+    if (target.dialect === 'sqlite') await checkSqliteVersion(store);
     if (target.schema) await createSchema(store, target.schema);
     if (opts.migrate !== false) await migrate(store);
   } catch (e) {
     // Not awaited: after SQLite fails to open its file, Sequelize's close never settles, and waiting for
     // it left nothing to keep the process alive, so `rekey` exited 0 without a word.
     void sequelize.close().catch(() => undefined);
-    if (e instanceof PipelineError) throw e;
-    throw new PipelineError(PipelineCodes.STORE_UNAVAILABLE, `cannot open the state store ${target.location}: ${(e as Error).message}`);
+    throw unavailable(target.location, e);
   }
   return store;
 }
