@@ -2,9 +2,9 @@
  * Group commit: callers hand in one item each and wait; items that arrive
  * in the same turn of the event loop, or while a write is in flight, are
  * collected and written together by the next write (one transaction for
- * many requests). Each caller is answered
- * when the write holding its item has finished, never before. Bounded: at
- * most `maxBatch` items per write and `maxPending` waiting.
+ * many requests). Each caller is answered when the write holding its item
+ * has finished, never before. Bounded: at most `maxBatch` items per write
+ * and `maxPending` waiting.
  */
 
 /** Thrown by `submit` when `maxPending` items are already waiting, or after `close`. */
