@@ -13,7 +13,6 @@
 
 /** The part of node-sqlite3's `Database` used here (which `SyncSqlite` also offers). */
 export interface SqliteDb {
-  configure(option: 'busyTimeout', ms: number): void;
   exec(sql: string, cb: (err: Error | null) => void): void;
   all(sql: string, params: unknown[], cb: (err: Error | null, rows: unknown[]) => void): void;
   run(sql: string, params: unknown[], cb: (err: Error | null) => void): void;

@@ -93,10 +93,6 @@ export class SyncSqlite implements SqliteDb {
     return s;
   }
 
-  configure(_option: 'busyTimeout', ms: number): void {
-    this.db.exec(`PRAGMA busy_timeout=${Math.max(0, Math.floor(ms))}`);
-  }
-
   exec(sql: string, cb: (err: Error | null) => void): void {
     try {
       this.db.exec(sql);

@@ -164,7 +164,8 @@ function parseTarget(url: string, opts: StateStoreOptions): Target {
   throw invalid(`state URL ${JSON.stringify(url)} is neither sqlite:<file> nor postgres://...`);
 }
 
-type DriverDb = SqliteDb & { close(cb: (err: Error | null) => void): void; filename?: string; uuid?: string };
+/** A node-sqlite3 connection, as Sequelize opens it. */
+type DriverDb = SqliteDb & { configure(option: 'busyTimeout', ms: number): void; close(cb: (err: Error | null) => void): void; filename?: string; uuid?: string };
 type ConnectionManager = {
   getConnection(o?: unknown): Promise<DriverDb>;
   releaseConnection(db: DriverDb, force?: boolean): void;
