@@ -102,10 +102,17 @@ function timedCodec(codec: BodyCodec, clock: SealClock): BodyCodec {
 /** A run's figure, with the main thread's own CPU time per record (the thread that serves the ledger). */
 export type LedgerFigure = Figure & { mainThreadCpuMicrosPerRecord: number };
 
-/** Where a run keeps its state: SQLite in the run's folder unless `stateUrl` names another store; `countTriggers: false` drops migration 0016's triggers first. */
+/**
+ * Where a run keeps its state: SQLite in the run's folder unless `stateUrl`
+ * names another store; `countTriggers: false` drops migration 0016's
+ * triggers first; `ledgerThread: false` keeps the ledger's writes on the
+ * main thread where a runner would put them on a thread of their own
+ * (runs with workers on a SQLite file; the design before issue 22's).
+ */
 interface StateChoice {
   stateUrl?: string;
   countTriggers?: boolean;
+  ledgerThread?: boolean;
 }
 
 /**
@@ -126,7 +133,9 @@ export async function withLedger(base: string, name: string, input: string, tota
   const pool = threads ? new MappingPool(loaded.pipeline.mappingFile, threads, key) : undefined;
   if (pool) await pool.mapMany([]);
   const injected = bodies === 'clear' ? CLEAR_BODIES_FOR_BENCH : clock ? timedCodec(sealedBodies(runtime.ledger.keys), clock) : undefined;
-  const ledger = injected ? new Ledger(runtime.store, runtime.audit, runtime.ledger.keys, { bodies: injected }) : runtime.ledger;
+  // As `rekey run` does: with workers, the ledger's writes on a thread of their own (on a SQLite file); the bench's own codecs keep them here.
+  const threaded = threads > 0 && !injected && state.ledgerThread !== false;
+  const ledger = injected ? new Ledger(runtime.store, runtime.audit, runtime.ledger.keys, { bodies: injected }) : threaded ? await runtime.threadedLedger() : runtime.ledger;
   const cpu = cpuClock();
   const main0 = threadCpuMicros();
   const t0 = process.hrtime.bigint();
@@ -137,7 +146,8 @@ export async function withLedger(base: string, name: string, input: string, tota
   await pool?.close();
   await runtime.close();
   if (r.delivered !== total) throw new Error(`${name}: delivered ${r.delivered} of ${total}`);
-  const what = [bodies === 'clear' ? 'ledger and audit, bodies in clear (bench only)' : 'ledger and audit', state.stateUrl ? 'state on PostgreSQL' : '', state.countTriggers === false ? 'no count triggers' : '']
+  const onMain = threads > 0 && !threaded && !state.stateUrl;
+  const what = [bodies === 'clear' ? 'ledger and audit, bodies in clear (bench only)' : 'ledger and audit', onMain ? 'on the main thread' : '', state.stateUrl ? 'state on PostgreSQL' : '', state.countTriggers === false ? 'no count triggers' : '']
     .filter(Boolean)
     .join(', ');
   const figure = { name: `${name} (${threads ? `${threads} workers` : 'main thread only'}, ${what})`, records: total, seconds, perSecond: total / seconds, cpuMicrosPerRecord };
@@ -202,8 +212,8 @@ async function encryptionBench(base: string, input: string, total: number): Prom
   const clock: SealClock = { micros: 0, bodies: 0 };
   for (let i = 0; i < rounds; i++) {
     clear.push(await withLedger(base, `clear${2 * i + 1}`, input, total, 2, 'clear'));
-    sealed.push(await withLedger(base, `sealed${2 * i + 1}`, input, total, 2, 'sealed', clock));
-    sealed.push(await withLedger(base, `sealed${2 * i + 2}`, input, total, 2, 'sealed', clock));
+    sealed.push(await withLedger(base, `sealed${2 * i + 1}`, input, total, 2, 'sealed', clock, MAIN_LEDGER));
+    sealed.push(await withLedger(base, `sealed${2 * i + 2}`, input, total, 2, 'sealed', clock, MAIN_LEDGER));
     clear.push(await withLedger(base, `clear${2 * i + 2}`, input, total, 2, 'clear'));
   }
   // Bodies the main thread sealed itself (the workers seal the rest): none in this run, so no CPU a body to report.
@@ -280,6 +290,9 @@ async function countsBench(base: string, input: string, total: number): Promise<
   return { benchmark: 'pipeline', figures, ratios };
 }
 
+/** The ledger's writes on the main thread (the bench's clear codec runs there, so runs priced against it do too). */
+const MAIN_LEDGER: StateChoice = { ledgerThread: false };
+
 /** Runs the pipeline benchmark over `total` submissions. */
 export async function pipelineBench(total = 1_000_000): Promise<Record<string, unknown>> {
   // Routes have a benchmark of their own (bench/routes.bench.ts, `npm run bench -- routes`), 100,000 submissions unless told.
@@ -291,29 +304,39 @@ export async function pipelineBench(total = 1_000_000): Promise<Record<string, u
     if (only === 'encryption') return await encryptionBench(base, input, total);
     if (only === 'counts') return await countsBench(base, input, total);
     if (only) {
-      const run = { main: () => withLedger(base, 'main', input, total, 0), workers: () => withLedger(base, 'workers', input, total, 2), bare: () => withoutLedger(base, 'bare', input, total, 2), hashed: () => withoutLedger(base, 'hashed', input, total, 2, key) }[only];
-      if (!run) throw new Error(`REKEY_BENCH_ONLY must be main, workers, bare, hashed, encryption, counts or routes, got ${only}`);
+      const run = {
+        main: () => withLedger(base, 'main', input, total, 0),
+        workers: () => withLedger(base, 'workers', input, total, 2),
+        'workers-main-ledger': () => withLedger(base, 'unthreaded', input, total, 2, 'sealed', undefined, MAIN_LEDGER),
+        bare: () => withoutLedger(base, 'bare', input, total, 2), hashed: () => withoutLedger(base, 'hashed', input, total, 2, key),
+      }[only];
+      if (!run) throw new Error(`REKEY_BENCH_ONLY must be main, workers, workers-main-ledger, bare, hashed, encryption, counts or routes, got ${only}`);
       return { benchmark: 'pipeline', figures: [await run()], note: 'one configuration only (REKEY_BENCH_ONLY): no ratios' };
     }
     const main = await withLedger(base, 'main', input, total, 0);
     const workers = await withLedger(base, 'workers', input, total, 2);
+    const mainLedger = await withLedger(base, 'unthreaded', input, total, 2, 'sealed', undefined, MAIN_LEDGER);
     const bare = await withoutLedger(base, 'bare', input, total, 2);
     const hashed = await withoutLedger(base, 'hashed', input, total, 2, key);
     const clear = await withLedger(base, 'clear', input, total, 2, 'clear');
     return {
       benchmark: 'pipeline',
-      figures: [main, workers, bare, hashed, clear],
+      figures: [main, workers, mainLedger, bare, hashed, clear],
       ratios: {
         twoWorkersVsMainThread: workers.perSecond / main.perSecond,
+        // The ledger's writes on a thread of their own against the same run with them on the main thread (issue 22's design change).
+        ledgerThreadVsMainThread: workers.perSecond / mainLedger.perSecond,
         ledgerCost: 1 - workers.perSecond / bare.perSecond,
         // What the ledger would cost were both runs bound by CPU alone: its share of the CPU a submission takes.
         ledgerCostByCpu: 1 - bare.cpuMicrosPerRecord! / workers.cpuMicrosPerRecord!,
         // Issue 22's measure: the ledger against a baseline whose workers compute the same PII hashes.
         ledgerCostVsHashed: 1 - workers.perSecond / hashed.perSecond,
-        // What sealing bodies adds to a submission's time (2 workers, one pair; REKEY_BENCH_ONLY=encryption alternates runs).
-        encryptionCost: clear.perSecond / workers.perSecond - 1,
+        // What sealing bodies adds to a submission's time (2 workers, the ledger on the main thread as the clear codec runs, one pair; REKEY_BENCH_ONLY=encryption alternates runs).
+        encryptionCost: clear.perSecond / mainLedger.perSecond - 1,
       },
-      goals: { twoWorkersVsMainThread: '>= 1.6', ledgerCost: '< 0.30', ledgerCostVsHashed: '<= 0.40', encryptionCost: '<= 0.10' },
+      // Issue 22's measure of the main thread's share: its own CPU a submission in the 2-worker run.
+      mainThreadMicrosTwoWorkers: workers.mainThreadCpuMicrosPerRecord,
+      goals: { twoWorkersVsMainThread: '>= 1.6', ledgerCost: '< 0.30', ledgerCostVsHashed: '<= 0.40', encryptionCost: '<= 0.10', mainThreadMicrosTwoWorkers: '<= 15' },
     };
   } finally {
     rmSync(base, { recursive: true, force: true });

@@ -125,6 +125,11 @@ export class KeyRing {
     return [...this.byId.keys()];
   }
 
+  /** The keys as {@link KeyRing} takes them (the current one, the older ones, `generated`), to build the same ring on another thread. */
+  material(): { current: Buffer; previous: Buffer[]; generated: boolean } {
+    return { current: this.current.key, previous: [...this.byId].filter(([id]) => id !== this.current.id).map(([, k]) => k), generated: this.generated };
+  }
+
   /** Whether the key `kid` is held. */
   has(kid: string): boolean {
     return this.byId.has(kid);

@@ -15,6 +15,8 @@ import { AuditLog } from '../pipelines/audit/audit-log.js';
 import { loadPiiKey, piiHash } from '../pipelines/audit/pii.js';
 import { parseDuration } from '../lib/duration.js';
 import type { Logger } from 'pino';
+import type { FlowLedger } from '../pipelines/flow/flow.types.js';
+import { LedgerThread } from './pool/ledger-thread.js';
 
 /** The state a runner works against. */
 export interface Runtime {
@@ -24,19 +26,46 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** The runtime a runner opens: also the ledger its passes that map on worker threads write through. */
+export interface RunnerRuntime extends Runtime {
+  /**
+   * On a SQLite file, the ledger with `receive`, `receiveLanes` and
+   * `apply` run on a thread of their own (`pool/ledger-thread.ts`; started
+   * on first use, closed with the runtime); on any other store, `ledger`
+   * itself.
+   */
+  threadedLedger(): Promise<FlowLedger>;
+}
+
 /**
  * Opens the state store (`--state`, `REKEY_STATE_URL`, or
  * `.rekey/state.sqlite`), migrates it, loads the data keys that seal
  * citizens' data in it (see {@link dataKeys}), and seals any body a rekey
  * before migration 0008 left in clear.
  */
-export async function openRuntime(stateUrl?: string, log?: Logger): Promise<Runtime> {
+export async function openRuntime(stateUrl?: string, log?: Logger): Promise<RunnerRuntime> {
   const keys = dataKeys(stateUrl, log);
   const store = await openStateStore(stateUrl);
   const audit = new AuditLog(store);
   const ledger = new Ledger(store, audit, keys);
   await ledger.sealExisting();
-  return { store, ledger, audit, close: () => store.close() };
+  const url = resolveStateUrl(stateUrl);
+  const onFile = store.dialect === 'sqlite' && !url.includes(':memory:');
+  let thread: Promise<LedgerThread> | undefined;
+  const threadedLedger = async (): Promise<FlowLedger> => {
+    if (!onFile) return ledger;
+    // A thread that stopped on its own (its calls failed the pass they were in) is replaced for the next pass.
+    if (thread && !(await thread.catch(() => undefined))?.running) thread = undefined;
+    thread ??= LedgerThread.start(url, keys);
+    return (await thread).ledger(ledger);
+  };
+  const close = async () => {
+    const started = thread;
+    thread = undefined;
+    await started?.then((t) => t.close(), () => undefined);
+    await store.close();
+  };
+  return { store, ledger, audit, threadedLedger, close };
 }
 
 /** Where rekey keeps the key-encryption key it generates when none is given: beside a SQLite state store, else `.rekey/data.keys`. */

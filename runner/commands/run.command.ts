@@ -180,7 +180,7 @@ async function runPipeline(lp: LoadedPipeline, opts: RunOptions, log: Logger, si
       return await reportRouted(runtime.ledger.store, lp.def.pipeline, routed, opts.json === true);
     }
     const flow = flowPipeline(lp);
-    const summary = await runPass(flow, runtime.ledger, passOptions);
+    const summary = await runPass(flow, pool ? await runtime.threadedLedger() : runtime.ledger, passOptions);
     bar.stop();
     const problems = async function* (pageSize: number) {
       if (hasProblems(summary)) yield* runProblems(runtime.ledger.store, summary.runId, { pageSize });

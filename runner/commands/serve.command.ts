@@ -200,7 +200,7 @@ export function serveCommand(program: Command, result: CommandResult): void {
             observe: metrics.observer(def.pipeline, targetLabel(lp)),
             ...(pool && mappingOptions(pool, lp.mapping, key)),
           };
-          const summary = lp.routes ? routedSummary(await runRoutedPass(routedPipeline({ ...lp, routes: lp.routes }), runtime.ledger, passOptions)) : await runPass(flowPipeline(lp), runtime.ledger, passOptions);
+          const summary = lp.routes ? routedSummary(await runRoutedPass(routedPipeline({ ...lp, routes: lp.routes }), runtime.ledger, passOptions)) : await runPass(flowPipeline(lp), pool ? await runtime.threadedLedger() : runtime.ledger, passOptions);
           plog.info({ pipeline: def.pipeline, ...summary, durationMs: Math.round(performance.now() - started) }, 'pass finished');
           return summary;
         };
