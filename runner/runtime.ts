@@ -56,7 +56,7 @@ export async function openRuntime(stateUrl?: string, log?: Logger): Promise<Runn
     if (!onFile) return ledger;
     // A thread that stopped on its own (its calls failed the pass they were in) is replaced for the next pass.
     if (thread && !(await thread.catch(() => undefined))?.running) thread = undefined;
-    thread ??= LedgerThread.start(url, keys);
+    thread ??= LedgerThread.start(url, keys, store.writeLock);
     return (await thread).ledger(ledger);
   };
   const close = async () => {

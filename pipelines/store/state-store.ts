@@ -28,6 +28,7 @@ import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { migrate } from './migrate.js';
 import { sqliteAll, sqliteExec, sqliteRun, type SqliteDb } from './sqlite-exec.js';
 import { SyncSqlite } from './sqlite-sync.js';
+import { WriteLock } from './write-lock.js';
 
 /** The databases the state store runs on. */
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -40,6 +41,8 @@ export interface StateStoreOptions {
   schema?: string;
   /** Apply pending migrations on open (default true). */
   migrate?: boolean;
+  /** A SQLite file's write lock as another thread of this process holds it (its store's `writeLock`), so that writes of both threads take turns (`write-lock.ts`). */
+  writeLock?: SharedArrayBuffer;
 }
 
 /** A transaction in progress, as `transaction` hands it to its callback; pass it to `select` and `exec`. */
@@ -77,6 +80,8 @@ export interface StateStore {
   withSequelize<T>(fn: (sequelize: Sequelize) => Promise<T>): Promise<T>;
   /** Closes every connection; calling it again is harmless. */
   close(): Promise<void>;
+  /** On a SQLite file: the lock this process's writes to it take (`write-lock.ts`), to open the file on another thread with (`StateStoreOptions.writeLock`). */
+  readonly writeLock?: SharedArrayBuffer;
 }
 
 /** Where the state lives when no URL is given: `sqlite:` `.rekey/state.sqlite` under `cwd`. */
@@ -325,7 +330,7 @@ function unavailable(location: string, e: unknown): PipelineError {
 }
 
 /** The store's `select` and `exec` on a SQLite connection: in the queue outside a transaction (a write tried again while busy), at once inside one. */
-function sqliteStatements(queue: SerialQueue, connection: () => Promise<SqliteDb>, trace: Options['logging']): Pick<StateStore, 'select' | 'exec'> {
+function sqliteStatements(queue: SerialQueue, connection: () => Promise<SqliteDb>, trace: Options['logging'], lock?: WriteLock): Pick<StateStore, 'select' | 'exec'> {
   const traced = <A extends unknown[], R>(f: (db: SqliteDb, sql: string, ...a: A) => Promise<R>) =>
     async (sql: string, ...a: A): Promise<R> => {
       if (typeof trace === 'function') trace(sql);
@@ -335,14 +340,14 @@ function sqliteStatements(queue: SerialQueue, connection: () => Promise<SqliteDb
   const run = traced(sqliteRun);
   return {
     select: <T>(sql: string, params: unknown[] = [], t?: StoreTx) => (t ? all(sql, params) : queue.run(() => whileBusy(() => all(sql, params)))) as Promise<T[]>,
-    exec: (sql, params = [], t) => (t ? run(sql, params) : queue.run(() => whileBusy(() => run(sql, params)))),
+    exec: (sql, params = [], t) => (t ? run(sql, params) : queue.run(() => (lock ? lock.run(() => whileBusy(() => run(sql, params))) : whileBusy(() => run(sql, params))))),
   };
 }
 
 /** The SQLite files this process has open through `node:sqlite`: how many connections each, and the chain that orders opening and schema changes on it. */
-const sqliteFiles = new Map<string, { open: number; gate: Promise<unknown> }>();
+const sqliteFiles = new Map<string, { open: number; gate: Promise<unknown>; lock?: WriteLock }>();
 
-function sqliteFile(file: string): { open: number; gate: Promise<unknown> } {
+function sqliteFile(file: string): { open: number; gate: Promise<unknown>; lock?: WriteLock } {
   let entry = sqliteFiles.get(file);
   if (!entry) sqliteFiles.set(file, (entry = { open: 0, gate: Promise.resolve() }));
   return entry;
@@ -366,6 +371,7 @@ function onFile<T>(file: string, fn: () => Promise<T>): Promise<T> {
 async function openSqliteFile(target: Target, sequelize: Sequelize, opts: StateStoreOptions): Promise<StateStore> {
   const file = target.config.storage as string;
   const entry = sqliteFile(file);
+  const lock = (entry.lock ??= new WriteLock(opts.writeLock));
   const driver = prepareSqliteConnections(sequelize);
   const queue = new SerialQueue();
   let conn: SyncSqlite | undefined;
@@ -401,9 +407,10 @@ async function openSqliteFile(target: Target, sequelize: Sequelize, opts: StateS
     sequelize,
     dialect: 'sqlite',
     location: target.location,
-    transaction: (fn) => queue.run(async () => sqliteTransaction(await connection(), fn)),
-    ...sqliteStatements(queue, connection, target.config.logging),
+    transaction: (fn) => queue.run(() => lock.run(async () => sqliteTransaction(await connection(), fn))),
+    ...sqliteStatements(queue, connection, target.config.logging, lock),
     withSequelize: (fn) => queue.run(() => onFile(file, () => exclusive(fn))),
+    writeLock: lock.buffer,
     close: () =>
       queue.run(() => {
         disconnect();

@@ -12,6 +12,8 @@ export interface LedgerThreadData {
   stateUrl: string;
   /** The key-encryption keys (`KeyRing.material`). */
   keys: { current: Uint8Array; previous: Uint8Array[]; generated: boolean };
+  /** The main thread's write lock on the file (`StateStore.writeLock`), so that the two threads' writes take turns. */
+  writeLock?: SharedArrayBuffer;
 }
 
 /** The ledger operations run on the thread. */

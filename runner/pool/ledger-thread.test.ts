@@ -22,6 +22,7 @@ import { Ledger } from '../../pipelines/ledger/ledger.js';
 import type { IncomingSubmission } from '../../pipelines/ledger/ledger.types.js';
 import { LedgerTransitionError, PipelineError } from '../../pipelines/pipeline.errors.js';
 import { openStateStore, type StateStore } from '../../pipelines/store/state-store.js';
+import { WriteLock } from '../../pipelines/store/write-lock.js';
 import { pgSkipReason, PG_URL } from '../../pipelines/store/store.test-helpers.js';
 import { mappingOptions } from '../commands/run.command.js';
 import { loadPipelineFile } from '../pipeline-files.js';
@@ -49,7 +50,7 @@ async function stateFile(name: string): Promise<{ url: string; file: string; sto
   const file = join(dir, `${name}.sqlite`);
   const url = `sqlite:${file}`;
   const store = await openStateStore(url);
-  const thread = await LedgerThread.start(url, TEST_KEYS);
+  const thread = await LedgerThread.start(url, TEST_KEYS, store.writeLock);
   closing.push(() => store.close(), () => thread.close());
   return { url, file, store, ledger: new Ledger(store, new AuditLog(store), TEST_KEYS), thread };
 }
@@ -139,11 +140,20 @@ describe('the ledger thread', () => {
     expect(await new AuditLog(s.store).verify()).toMatchObject({ ok: true });
   });
 
-  it('fails the calls out when the thread stops, and every call after it, with STORE_UNAVAILABLE', async () => {
+  it('fails the calls out when the thread stops, and every call after it, with STORE_UNAVAILABLE, freeing the write lock it held', async () => {
     const s = await stateFile('stops');
-    const out = s.thread.call('receive', ['p', null, items('x', 2_000), ACTOR]);
-    await (Reflect.get(s.thread, 'worker') as Worker).terminate();
+    const lock = new WriteLock(s.store.writeLock);
+    let answered = false;
+    const out = s.thread.call('receive', ['p', null, items('x', 20_000), ACTOR]).finally(() => (answered = true));
+    // Stopped in the middle of its write: once it holds the file's write lock.
+    while (lock.heldBy === 0 && !answered) await new Promise((ok) => setImmediate(ok));
+    const worker = Reflect.get(s.thread, 'worker') as Worker;
+    expect(lock.heldBy).toBe(worker.threadId + 1);
+    await worker.terminate();
     await expect(out).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(lock.heldBy).toBe(0);
+    expect(await s.ledger.receive('p', null, items('after', 1), ACTOR)).toEqual(['new']);
+    expect(await rows(s.store, 'p')).toEqual({ received: 1 });
     await expect(s.thread.call('receive', ['p', null, items('y', 1), ACTOR])).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: 'the ledger thread is stopped (exited with code 1)' });
     await s.thread.close();
   });

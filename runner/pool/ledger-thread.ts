@@ -17,10 +17,10 @@
  *
  * Both connections are `node:sqlite`, the one copy of SQLite in the
  * process, so they share its lock bookkeeping (two copies must not share
- * a file, see `sqlite-sync.ts`); SQLite serialises their write
- * transactions, and a write that finds the file locked waits as it would
- * for another process. The thread is started after the main thread opened
- * and migrated the store, and never changes the schema.
+ * a file, see `sqlite-sync.ts`). Their writes take turns on the store's
+ * write lock (`write-lock.ts`), which a thread waits for without
+ * blocking, before SQLite's own. The thread is started after the main
+ * thread opened and migrated the store, and never changes the schema.
  */
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -28,6 +28,7 @@ import type { KeyRing } from '../../lib/envelope.js';
 import type { FlowLedger } from '../../pipelines/flow/flow.types.js';
 import type { Ledger } from '../../pipelines/ledger/ledger.js';
 import { PipelineCodes, PipelineError } from '../../pipelines/pipeline.errors.js';
+import { WriteLock } from '../../pipelines/store/write-lock.js';
 import { revivedError, type LedgerCall, type LedgerReply, type LedgerThreadData, type LedgerThreadOp } from './ledger-thread.messages.js';
 
 function workerFile(): { filename: string; execArgv: string[] } {
@@ -45,8 +46,15 @@ export class LedgerThread {
   /** Set once the thread stopped on its own or failed: every call after it fails with this. */
   private stopped: Error | undefined;
   private closing: Promise<void> | undefined;
+  /** The thread as a holder of the write lock (`WriteLock.holder` there), taken while it runs: an ended worker's id reads -1. */
+  private readonly holder: number;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    /** The file's write lock, freed here if the thread ends holding it. */
+    private readonly writeLock?: WriteLock,
+  ) {
+    this.holder = worker.threadId + 1;
     worker.on('message', (m: LedgerReply) => {
       if (!('id' in m)) return;
       const p = this.pending.get(m.id);
@@ -64,10 +72,11 @@ export class LedgerThread {
    * already migrated) with `keys`, and resolves once its store is open.
    * Rejects as opening the store rejects (`STORE_UNAVAILABLE`).
    */
-  static async start(stateUrl: string, keys: KeyRing): Promise<LedgerThread> {
+  static async start(stateUrl: string, keys: KeyRing, writeLock?: SharedArrayBuffer): Promise<LedgerThread> {
     const { filename, execArgv } = workerFile();
     const material = keys.material();
     const workerData: LedgerThreadData = { stateUrl, keys: { current: material.current, previous: material.previous, generated: material.generated } };
+    if (writeLock) workerData.writeLock = writeLock;
     const worker = new Worker(filename, { workerData, execArgv });
     // Only these listeners are taken off after: the Worker keeps listeners of its own on itself.
     let onMessage: (m: LedgerReply) => void = () => undefined;
@@ -86,7 +95,7 @@ export class LedgerThread {
       .finally(() => worker.off('message', onMessage).off('error', onError).off('exit', onExit));
     // It keeps the process alive only while a call is out (see `settled`).
     worker.unref();
-    return new LedgerThread(worker);
+    return new LedgerThread(worker, writeLock && new WriteLock(writeLock));
   }
 
   /** Whether calls are taken: neither closed nor stopped. */
@@ -150,10 +159,11 @@ export class LedgerThread {
     return new PipelineError(PipelineCodes.STORE_UNAVAILABLE, `the ledger thread is ${this.closing ? 'closed' : `stopped (${this.stopped!.message})`}`);
   }
 
-  /** The thread ended or failed on its own: every call out fails, as every later one will. */
+  /** The thread ended or failed on its own: every call out fails, as every later one will, and the write lock it may hold is freed. */
   private stop(e: Error): void {
     if (this.stopped) return;
     this.stopped = e;
+    this.writeLock?.releaseIfHeldBy(this.holder);
     const out = [...this.pending.values()];
     this.pending.clear();
     for (const p of out) p.fail(new PipelineError(PipelineCodes.STORE_UNAVAILABLE, `the ledger thread stopped (${e.message}) before it answered: the call may or may not have been recorded`, { cause: e }));

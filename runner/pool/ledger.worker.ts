@@ -17,7 +17,7 @@ const buffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLeng
 
 let store: StateStore;
 try {
-  store = await openStateStore(data.stateUrl, { migrate: false });
+  store = await openStateStore(data.stateUrl, { migrate: false, ...(data.writeLock && { writeLock: data.writeLock }) });
 } catch (e) {
   port.postMessage({ started: false, error: threadError(e) } satisfies LedgerReply);
   throw e;
