@@ -3,6 +3,7 @@
  * `ledger-thread.ts`): calls by number, answers by the same number, and
  * errors as plain data, since `instanceof` does not survive the trip.
  */
+import { DISPOSITIONS, type Disposition } from '../../lib/errors.js';
 import type { Ledger } from '../../pipelines/ledger/ledger.js';
 import { LedgerTransitionError, PipelineCodes, PipelineError, type PipelineCode } from '../../pipelines/pipeline.errors.js';
 
@@ -59,7 +60,8 @@ const PIPELINE_DEFS = new Map<string, PipelineCode>(Object.values(PipelineCodes)
  * The error `t` describes, as the ledger threw it where that can be
  * rebuilt: a refused move as `LedgerTransitionError`, a code of the
  * pipeline layer's catalogue as `PipelineError`; any other error as an
- * `Error` with its name, code and errno (a driver's `SQLITE_BUSY`, say).
+ * `Error` with its name, code, disposition and errno (another layer's
+ * coded error, a driver's `SQLITE_BUSY`).
  * The stack is the ledger thread's.
  */
 export function revivedError(t: ThreadError): Error {
@@ -71,6 +73,8 @@ export function revivedError(t: ThreadError): Error {
     e.name = t.name;
     if (t.code !== undefined) e.code = t.code;
     if (t.errno !== undefined) e.errno = t.errno;
+    // Another layer's coded error (a data key the ring lacks, say) stays coded: `isCoded` holds, and a run records its code.
+    if (t.code !== undefined && DISPOSITIONS.includes(t.disposition as Disposition)) (e as Error & { disposition?: Disposition }).disposition = t.disposition as Disposition;
   }
   if (t.stack !== undefined) e.stack = t.stack;
   return e;

@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { CryptoErrors } from '../../lib/envelope.errors.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
+import { CodedError, isCoded } from '../../lib/errors.js';
 import { AuditLog } from '../../pipelines/audit/audit-log.js';
 import { contentHash } from '../../pipelines/flow/submission-key.js';
 import { flowPipeline } from '../../pipelines/flow/flow-pipeline.js';
@@ -191,9 +193,13 @@ describe('the ledger thread', () => {
     }
   });
 
-  it('rebuilds a driver error as an Error with its code and errno', () => {
+  it('rebuilds a driver error with its code and errno, and another layer\'s coded error as coded', () => {
     const e = Object.assign(new Error('SQLITE_BUSY: database is locked'), { code: 'SQLITE_BUSY', errno: 5 });
     expect(revivedError(threadError(e))).toMatchObject({ name: 'Error', message: 'SQLITE_BUSY: database is locked', code: 'SQLITE_BUSY', errno: 5 });
     expect(revivedError(threadError('plain'))).toMatchObject({ message: 'plain' });
+    const unknownKey = new CodedError(CryptoErrors.DATA_KEY_UNKNOWN, 'the body is sealed under a key this ring does not hold');
+    const revived = revivedError(threadError(unknownKey));
+    expect(isCoded(revived)).toBe(true);
+    expect(revived).toMatchObject({ code: unknownKey.code, disposition: unknownKey.disposition, message: unknownKey.message });
   });
 });
