@@ -329,8 +329,9 @@ function unavailable(location: string, e: unknown): PipelineError {
   return new PipelineError(PipelineCodes.STORE_UNAVAILABLE, `cannot open the state store ${location}: ${(e as Error).message}`);
 }
 
-/** The store's `select` and `exec` on a SQLite connection: in the queue outside a transaction (a write tried again while busy), at once inside one. */
+/** The store's `select` and `exec` on a SQLite connection: in the queue outside a transaction (a write tried again while busy, holding `lock`), at once inside one. */
 function sqliteStatements(queue: SerialQueue, connection: () => Promise<SqliteDb>, trace: Options['logging'], lock?: WriteLock): Pick<StateStore, 'select' | 'exec'> {
+  const locked = <T>(fn: () => Promise<T>) => (lock ? lock.run(fn) : fn());
   const traced = <A extends unknown[], R>(f: (db: SqliteDb, sql: string, ...a: A) => Promise<R>) =>
     async (sql: string, ...a: A): Promise<R> => {
       if (typeof trace === 'function') trace(sql);
@@ -340,7 +341,7 @@ function sqliteStatements(queue: SerialQueue, connection: () => Promise<SqliteDb
   const run = traced(sqliteRun);
   return {
     select: <T>(sql: string, params: unknown[] = [], t?: StoreTx) => (t ? all(sql, params) : queue.run(() => whileBusy(() => all(sql, params)))) as Promise<T[]>,
-    exec: (sql, params = [], t) => (t ? run(sql, params) : queue.run(() => (lock ? lock.run(() => whileBusy(() => run(sql, params))) : whileBusy(() => run(sql, params))))),
+    exec: (sql, params = [], t) => (t ? run(sql, params) : queue.run(() => locked(() => whileBusy(() => run(sql, params))))),
   };
 }
 

@@ -42,6 +42,8 @@ type Pending = { ok: (v: unknown) => void; fail: (e: Error) => void };
 /** A thread running the ledger's writes over a SQLite state file (see the file's comment). */
 export class LedgerThread {
   private readonly pending = new Map<number, Pending>();
+  /** The answers of the calls out, which `close` waits for. */
+  private readonly answers = new Set<Promise<unknown>>();
   private next = 0;
   /** Set once the thread stopped on its own or failed: every call after it fails with this. */
   private stopped: Error | undefined;
@@ -105,13 +107,17 @@ export class LedgerThread {
 
   /** Runs `op` with `args` on the thread's ledger; resolves to its answer (after COMMIT), or rejects with its error rebuilt (see `revivedError`). */
   call<K extends LedgerThreadOp>(op: K, args: Parameters<Ledger[K]>): ReturnType<Ledger[K]> {
-    return new Promise((ok, fail) => {
+    const answer = new Promise((ok, fail) => {
       if (this.stopped || this.closing) return fail(this.unavailable());
       const id = this.next++;
-      this.pending.set(id, { ok: ok as (v: unknown) => void, fail });
+      this.pending.set(id, { ok, fail });
       if (this.pending.size === 1) this.worker.ref();
       this.worker.postMessage({ id, op, args } as LedgerCall);
-    }) as ReturnType<Ledger[K]>;
+    });
+    this.answers.add(answer);
+    const done = () => void this.answers.delete(answer);
+    answer.then(done, done);
+    return answer as ReturnType<Ledger[K]>;
   }
 
   /**
@@ -133,11 +139,7 @@ export class LedgerThread {
   }
 
   private async closeNow(): Promise<void> {
-    await Promise.allSettled([...this.pending.values()].map((p) => new Promise<void>((done) => {
-      const { ok, fail } = p;
-      p.ok = (v) => (ok(v), done());
-      p.fail = (e) => (fail(e), done());
-    })));
+    await Promise.allSettled(this.answers);
     if (this.stopped) return;
     this.worker.ref();
     const closed = new Promise<void>((done) => {
