@@ -7,7 +7,7 @@ import { migrate, migrateDown } from './migrate.js';
 import { migration0003 } from './migrations/0003-ledger-bodies.js';
 import { migration0006 } from './migrations/0006-ledger-ids.js';
 import { TEST_DIALECTS } from './store.test-helpers.js';
-import { openStateStore, resolveStateUrl, type StateStore } from './state-store.js';
+import { openStateStore, resolveStateUrl, SQLITE_PAGE_SIZE, type StateStore } from './state-store.js';
 import { openTestStore, pgSkipReason, type TestStore } from './store.test-helpers.js';
 
 const TABLES = ['audit_checkpoints', 'audit_keys', 'audit_keys_retired', 'audit_log', 'connector_state', 'console_sessions', 'ledger', 'ledger_bodies', 'ledger_conflicts', 'ledger_counts', 'ledger_sent', 'mapping_texts', 'pipeline_controls', 'rate_pacing', 'rekey_migrations', 'runs', 'schedule_ticks', 'sealed_files'];
@@ -68,6 +68,24 @@ describe('SQLite state store', () => {
     const expected = { journal: 'wal', sync: 2, busy: 50 };
     expect(await pragmas()).toEqual(expected);
     for (let i = 0; i < 3; i++) expect(await store.transaction((t) => pragmas(t))).toEqual(expected);
+  });
+
+  it('creates a new file with 16 KiB pages; a file made with smaller pages keeps them, and works', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rekey-page-'));
+    const fresh = await openStateStore(`sqlite:${join(dir, 'new.sqlite')}`);
+    open.push(fresh);
+    expect(await fresh.select('PRAGMA page_size')).toEqual([{ page_size: SQLITE_PAGE_SIZE }]);
+    expect(SQLITE_PAGE_SIZE).toBe(16_384);
+    // A file as rekey made them before: SQLite's default pages, WAL, one table already in it.
+    const oldFile = join(dir, 'old.sqlite');
+    const db = new DatabaseSync(oldFile);
+    db.exec('PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE kept (id INTEGER PRIMARY KEY)');
+    db.close();
+    const old = await openStateStore(`sqlite:${oldFile}`);
+    open.push(old);
+    expect(await old.select('PRAGMA page_size')).toEqual([{ page_size: 4096 }]);
+    await old.transaction((t) => old.exec("INSERT INTO runs (id, pipeline, actor, started_at) VALUES ('r', 'p', 'a', '2024-01-01T00:00:00.000Z')", [], t));
+    expect(await old.select<{ id: string }>('SELECT id FROM runs')).toEqual([{ id: 'r' }]);
   });
 
   it('migrates once; a second open, or two at once, finds nothing to do', async () => {
