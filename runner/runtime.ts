@@ -54,8 +54,10 @@ export async function openRuntime(stateUrl?: string, log?: Logger): Promise<Runn
   let thread: Promise<LedgerThread> | undefined;
   const threadedLedger = async (): Promise<FlowLedger> => {
     if (!onFile) return ledger;
-    // A thread that stopped on its own (its calls failed the pass they were in) is replaced for the next pass.
-    if (thread && !(await thread.catch(() => undefined))?.running) thread = undefined;
+    // A thread that stopped on its own (its calls failed the pass they were in) is replaced for the next pass,
+    // once however many passes ask meanwhile: one that finds it replaced already leaves the new one be.
+    const current = thread;
+    if (current && !(await current.catch(() => undefined))?.running && thread === current) thread = undefined;
     thread ??= LedgerThread.start(url, keys, store.writeLock);
     return (await thread).ledger(ledger);
   };
