@@ -13,7 +13,7 @@ export const CLEAR_BODIES_FOR_BENCH: BodyCodec = {
   seal: (_pipeline, _place, items) => items.map((i) => ({ body: i.text, kid: null, dek: null })),
   open: (_pipeline, _place, _key, row) => {
     if (row.kid !== null) throw new Error('the clear bench codec cannot open a sealed body');
-    return row.body;
+    return typeof row.body === 'string' ? row.body : Buffer.from(row.body).toString('utf8');
   },
   // No workerKey: mapping workers are given no key and leave bodies clear too.
 };

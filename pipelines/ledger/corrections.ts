@@ -119,7 +119,7 @@ export function checkCorrections(mapping: CompiledMapping, corrections: Correcti
 
 interface BodyRow {
   erased_at: unknown;
-  body: string | null;
+  body: string | Uint8Array | null;
   body_of: number | string | null;
   kid: string | null;
   dek: string | null;

@@ -26,7 +26,7 @@ type Raw = {
   id: number | string;
   key: string;
   content_hash: string;
-  body: string | null;
+  body: string | Uint8Array | null;
   body_of: number | string | null;
   kid: string | null;
   dek: string | null;

@@ -3,7 +3,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
 import { saveMappingText } from '../audit/mapping-texts.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
-import type { BodyCodec, BodyPlace, StoredBody } from '../privacy/bodies.js';
+import { bodyColumnValue, type BodyCodec, type BodyPlace, type StoredBody } from '../privacy/bodies.js';
 import { insertMany, iso, listParam, readInt } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { planMoves, startRow, type MutableRow } from './ledger.plan.js';
@@ -124,7 +124,7 @@ export class CaseBodies {
   }
 }
 
-type BodyRowValues = readonly [number | string, string, string | null, string | null, number | null];
+type BodyRowValues = readonly [number | string, string | Buffer, string | null, string | null, number | null];
 
 /**
  * Writes the bodies of new rows, once, by ledger id, each sealed by
@@ -147,11 +147,11 @@ async function insertBodies(
   if (!kept.length) return;
   const own = shared ? kept.filter((s) => !shared.keys.has(s.key)) : kept;
   const sealed = stored(bodies, pipeline, 'body', own);
-  const rows: BodyRowValues[] = own.map((s, i) => [ids.get(s.key)!, sealed[i]!.body, sealed[i]!.kid, sealed[i]!.dek, null]);
+  const rows: BodyRowValues[] = own.map((s, i) => [ids.get(s.key)!, bodyColumnValue(store.dialect, sealed[i]!), sealed[i]!.kid, sealed[i]!.dek, null]);
   const lanes = shared ? kept.filter((s) => shared.keys.has(s.key)).map((s) => ({ s, id: Number(ids.get(s.key)!) })) : [];
   if (shared && lanes.length) {
     const { rows: cases, fresh: made } = shared.take(bodies, pipeline, lanes);
-    for (const c of made) rows.push([c.id, c.stored.body, c.stored.kid, c.stored.dek, null]);
+    for (const c of made) rows.push([c.id, bodyColumnValue(store.dialect, c.stored), c.stored.kid, c.stored.dek, null]);
     for (const { s, id } of lanes) {
       const c = cases.get(s.key)!;
       rows.push([id, '', c.stored.kid, c.stored.dek, c.id]);

@@ -277,7 +277,7 @@ export class Ledger {
 
   private openBody(pipeline: string, place: 'body' | 'conflict', key: string, row: Record<string, unknown>): string | null {
     if (row.body === null || row.body === undefined) return null;
-    return this.bodies.open(pipeline, place, key, { body: String(row.body), kid: (row.kid as string | null) ?? null, dek: (row.dek as string | null) ?? null });
+    return this.bodies.open(pipeline, place, key, { body: row.body instanceof Uint8Array ? row.body : String(row.body), kid: (row.kid as string | null) ?? null, dek: (row.dek as string | null) ?? null });
   }
 
   /**

@@ -14,6 +14,8 @@ const RUNNER = 'runner:test:1';
 const canary = (what: string) => `CANARY-${what}-${randomBytes(4).toString('hex')}`;
 
 type RawBody = { id: number | string; body: string; kid: string | null; dek: string | null };
+/** A stored body as base64 text: SQLite keeps a sealed body as its bytes, PostgreSQL as base64. */
+const base64 = (body: string | Uint8Array) => (typeof body === 'string' ? body : Buffer.from(body).toString('base64'));
 
 describe('sealedBodies', () => {
   it('opens what it sealed only as the same body of the same key, pipeline and place', () => {
@@ -40,7 +42,8 @@ describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
   const fresh = pipelineNames();
   beforeAll(() => void ({ ledger } = env));
 
-  const raw = (table: string) => env.ts.store.select<RawBody>(`SELECT id, body, kid, dek FROM ${table} ORDER BY id`);
+  const raw = async (table: string) =>
+    (await env.ts.store.select<RawBody & { body: string | Uint8Array }>(`SELECT id, body, kid, dek FROM ${table} ORDER BY id`)).map((r): RawBody => ({ ...r, body: base64(r.body) }));
 
   it('stores bodies and conflicting bodies as ciphertext with a wrapped data key, and opens them on every read', async () => {
     const p = fresh();
@@ -64,6 +67,31 @@ describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
     expect(claimed.map((c) => [c.key, c.body])).toEqual([
       ['a', { surname, postcode }],
       ['b', { surname: 'x' }],
+    ]);
+  });
+
+  it('keeps a sealed body as its bytes on SQLite and as base64 on PostgreSQL; a body stored as base64 before still opens', async () => {
+    const p = fresh();
+    const secret = canary('BYTES');
+    await ledger.receive(p, null, [sub('y1', 'h-y1', { secret }), sub('y2', 'h-y2', { n: 2 })], RUNNER);
+    const kind = dialect === 'sqlite' ? 'typeof(b.body)' : "pg_typeof(b.body)::text";
+    const stored = await env.ts.store.select<{ key: string; kind: string; body: string | Uint8Array }>(
+      `SELECT l.key, ${kind} AS kind, b.body FROM ledger l JOIN ledger_bodies b ON b.id = l.id WHERE l.pipeline = $1 ORDER BY l.key`,
+      [p],
+    );
+    expect(stored.map((r) => r.kind)).toEqual(dialect === 'sqlite' ? ['blob', 'blob'] : ['text', 'text']);
+    for (const r of stored) expect(Buffer.from(base64(r.body), 'base64').toString('latin1')).not.toContain(secret);
+    // A row an earlier rekey wrote holds the base64 text of the same bytes.
+    await env.ts.store.transaction((t) =>
+      env.ts.store.exec('UPDATE ledger_bodies SET body = $1 WHERE id = (SELECT id FROM ledger WHERE pipeline = $2 AND key = $3)', [base64(stored[0]!.body), p, 'y1'], t),
+    );
+    expect((await env.ts.store.select<{ kind: string }>(`SELECT ${kind} AS kind FROM ledger l JOIN ledger_bodies b ON b.id = l.id WHERE l.pipeline = $1 ORDER BY l.key`, [p])).map((r) => r.kind)).toEqual(
+      dialect === 'sqlite' ? ['text', 'blob'] : ['text', 'text'],
+    );
+    expect((await ledger.get(p, 'y1'))?.body).toEqual({ secret });
+    expect((await ledger.claim(p, RUNNER, 10, 60_000)).map((c) => [c.key, c.body])).toEqual([
+      ['y1', { secret }],
+      ['y2', { n: 2 }],
     ]);
   });
 

@@ -10,12 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { CodedError } from '../../lib/errors.js';
 import { CryptoErrors } from '../../lib/envelope.errors.js';
 import { IV_BYTES, KEY_BYTES, seal, unseal, type KeyEncryptionKey, type KeyRing } from '../../lib/envelope.js';
+import type { StoreDialect } from '../store/state-store.js';
 
 /** Where a body is kept: a submission's own body (`ledger_bodies`), a conflicting one kept aside (`ledger_conflicts`), or an operator's corrections beside a body (`ledger_bodies.corrections`, same data key). */
 export type BodyPlace = 'body' | 'conflict' | 'corrections';
 
 /**
- * A body as stored. Sealed: `body` is the base64 of the sealed JSON text,
+ * A body as sealed. Sealed: `body` is the base64 of the sealed JSON text,
  * `kid` and `dek` its wrapped data key. `kid` null: clear JSON text written
  * before migration 0008, until `Ledger.sealExisting` seals it.
  */
@@ -23,6 +24,33 @@ export interface StoredBody {
   body: string;
   kid: string | null;
   dek: string | null;
+}
+
+/**
+ * A body as read back from the state store. A SQLite store keeps a sealed
+ * body as its bytes (see {@link bodyColumnValue}) and hands them back as
+ * bytes; PostgreSQL, and SQLite rows written before, hold the base64 text.
+ */
+export interface ReadBody {
+  body: string | Uint8Array;
+  kid: string | null;
+  dek: string | null;
+}
+
+/**
+ * The value a `ledger_bodies.body` column is given for `row`. On SQLite a
+ * sealed body is stored as its bytes, a BLOB in the TEXT column (SQLite
+ * keeps a BLOB as it is whatever the column's type): three quarters of its
+ * base64 text, and a submission's commit writes that much less. PostgreSQL
+ * keeps the base64 text, and a clear or empty body stays text everywhere.
+ */
+export function bodyColumnValue(dialect: StoreDialect, row: StoredBody): string | Buffer {
+  return dialect === 'sqlite' && row.kid !== null && row.body !== '' ? Buffer.from(row.body, 'base64') : row.body;
+}
+
+/** The sealed bytes of `body`: as read, or decoded from base64. */
+function sealedBytes(body: string | Uint8Array): Buffer {
+  return typeof body === 'string' ? Buffer.from(body, 'base64') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 /** One body to seal: its submission key and its JSON text. */
@@ -45,7 +73,7 @@ export interface BodyCodec {
    * `DATA_KEY_UNKNOWN` when its key-encryption key is not given, and
    * `DATA_DECRYPT_FAILED` when it was altered or belongs to another row.
    */
-  open(pipeline: string, place: BodyPlace, key: string, row: StoredBody): string;
+  open(pipeline: string, place: BodyPlace, key: string, row: ReadBody): string;
   /**
    * The key-encryption key that wraps new data keys, handed to mapping
    * workers so that they seal bodies for `ledger_bodies` themselves, with
@@ -112,12 +140,12 @@ export function sealedBodies(keys: KeyRing): BodyCodec {
     storable: (row) => row.kid !== null && row.dek !== null && (row.kid === keys.current.id || keys.has(row.kid)),
     seal: (pipeline, place, items) => sealMany(keys, pipeline, place, items).map((s) => s.body),
     open(pipeline, place, key, row) {
-      if (row.kid === null && row.dek === null) return row.body;
+      if (row.kid === null && row.dek === null) return typeof row.body === 'string' ? row.body : Buffer.from(row.body).toString('utf8');
       if (row.kid === null || row.dek === null) {
         throw new CodedError(CryptoErrors.DATA_DECRYPT_FAILED, `the stored ${place} of ${JSON.stringify(key)} in ${pipeline} has half a data key (kid or dek missing)`);
       }
       const dataKey = keys.unwrap({ kid: row.kid, wrapped: row.dek });
-      return unseal(dataKey, Buffer.from(row.body, 'base64'), bodyAad(pipeline, place, key), `the stored ${place} of ${JSON.stringify(key)}`).toString('utf8');
+      return unseal(dataKey, sealedBytes(row.body), bodyAad(pipeline, place, key), `the stored ${place} of ${JSON.stringify(key)}`).toString('utf8');
     },
   };
 }
