@@ -21,7 +21,7 @@ import * as H from '../../mappings/runtime.js';
 import type { CompiledMapping, FieldSpec, MapResult } from '../../mappings/index.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
-import { bodyAad, sealedBodies } from '../privacy/bodies.js';
+import { bodyAad, sealedBodies, sealedBytes } from '../privacy/bodies.js';
 import { BODY_JOIN, BODY_TEXT, bodyPipeline } from '../privacy/case-bodies.js';
 import { sentAad } from '../privacy/sent-copy.js';
 import { readDate } from '../store/sql.js';
@@ -123,7 +123,7 @@ interface BodyRow {
   body_of: number | string | null;
   kid: string | null;
   dek: string | null;
-  sent: string | null;
+  sent: string | Uint8Array | null;
   corrections: string | null;
   id: number | string | null;
 }
@@ -187,7 +187,7 @@ export async function correctSubmission(
       }
     }
     const dataKey = keys.unwrap({ kid, wrapped: dek });
-    const sent = row!.sent ? (JSON.parse(unseal(dataKey, Buffer.from(row!.sent, 'base64'), sentAad(pipeline, key), `the record sent for ${JSON.stringify(key)}`).toString('utf8')) as MapResult) : undefined;
+    const sent = row!.sent ? (JSON.parse(unseal(dataKey, sealedBytes(row!.sent), sentAad(pipeline, key), `the record sent for ${JSON.stringify(key)}`).toString('utf8')) as MapResult) : undefined;
     const original: Record<string, string> = {};
     const corrected: Record<string, string> = {};
     for (const ref of refs) {

@@ -7,7 +7,8 @@ import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { Ledger } from '../ledger/ledger.js';
 import { pipelineNames, sub, useTestLedger } from '../ledger/ledger.test-helpers.js';
-import { TEST_DIALECTS } from '../store/store.test-helpers.js';
+import { migrate, migrateDown } from '../store/migrate.js';
+import { openTestStore, TEST_DIALECTS } from '../store/store.test-helpers.js';
 import { bodyAad, sealedBodies } from './bodies.js';
 
 const RUNNER = 'runner:test:1';
@@ -227,4 +228,28 @@ describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
     expect((await raw('ledger_bodies')).filter((r) => r.kid === null)).toEqual([]);
   });
 
+});
+
+describe.each(TEST_DIALECTS)('sealed bodies across migration 0025, on %s', (dialect) => {
+  it('turns every body kept as bytes back into its base64 text on the way down, each still opening', async () => {
+    const ts = await openTestStore(dialect);
+    try {
+      const ledger = new Ledger(ts.store, new AuditLog(ts.store), TEST_KEYS);
+      const secret = canary('DOWN');
+      await ledger.receive('m', null, [sub('k1', 'h1', { secret }), sub('k2', 'h2', { n: 2 })], RUNNER);
+      const kind = dialect === 'sqlite' ? 'typeof(body)' : 'pg_typeof(body)::text';
+      const read = () => ts.store.select<{ id: number | string; kind: string; body: string | Uint8Array }>(`SELECT id, ${kind} AS kind, body FROM ledger_bodies ORDER BY id`);
+      const before = await read();
+      expect(before.map((r) => r.kind)).toEqual(dialect === 'sqlite' ? ['blob', 'blob'] : ['text', 'text']);
+      expect(await migrateDown(ts.store)).toBe('0025-sealed-bytes');
+      const after = await read();
+      expect(after.map((r) => r.kind)).toEqual(['text', 'text']);
+      expect(after.map((r) => r.body)).toEqual(before.map((r) => base64(r.body)));
+      expect((await ledger.get('m', 'k1'))?.body).toEqual({ secret });
+      expect(await migrate(ts.store)).toEqual(['0025-sealed-bytes']);
+      expect((await ledger.get('m', 'k2'))?.body).toEqual({ n: 2 });
+    } finally {
+      await ts.dispose();
+    }
+  });
 });

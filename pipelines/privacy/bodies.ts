@@ -48,8 +48,8 @@ export function bodyColumnValue(dialect: StoreDialect, row: StoredBody): string 
   return dialect === 'sqlite' && row.kid !== null && row.body !== '' ? Buffer.from(row.body, 'base64') : row.body;
 }
 
-/** The sealed bytes of `body`: as read, or decoded from base64. */
-function sealedBytes(body: string | Uint8Array): Buffer {
+/** Sealed bytes as read back from the state store: as they are (a SQLite BLOB), or decoded from base64 text. */
+export function sealedBytes(body: string | Uint8Array): Buffer {
   return typeof body === 'string' ? Buffer.from(body, 'base64') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 

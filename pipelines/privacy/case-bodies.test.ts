@@ -127,9 +127,10 @@ describe.each(TEST_DIALECTS)('one body per case, on %s', (dialect) => {
 
   it('refuses to undo migration 0024 while a case body is stored, and undoes it once none is', async () => {
     expect((await bodyRows(env)).some((r) => r.id < 0)).toBe(true);
+    expect(await migrateDown(env.ts.store)).toBe('0025-sealed-bytes');
     await expect(migrateDown(env.ts.store)).rejects.toThrow(/bodies shared by a case's routes, sealed for the case: rekey before 0024-case-bodies cannot open them/);
     await env.ts.store.exec('DELETE FROM ledger_bodies WHERE id < 0 OR body_of IS NOT NULL');
     expect(await migrateDown(env.ts.store)).toBe('0024-case-bodies');
-    expect(await migrate(env.ts.store)).toEqual(['0024-case-bodies']);
+    expect(await migrate(env.ts.store)).toEqual(['0024-case-bodies', '0025-sealed-bytes']);
   });
 });

@@ -20,8 +20,14 @@ const SENT = { record: { REF: 'AA2BB3CC', SURNAME: CANARY, N: 3 }, children: { L
 describe.each(TEST_DIALECTS)('the record as sent, kept sealed with its submission, on %s', (dialect) => {
   const env = useTestLedger(dialect);
   const next = pipelineNames();
-  const raw = (p: string) =>
-    env.ts.store.select<{ key: string; sent: string | null }>('SELECT l.key, s.sent FROM ledger l JOIN ledger_bodies b ON b.id = l.id LEFT JOIN ledger_sent s ON s.id = l.id WHERE l.pipeline = $1 ORDER BY l.key', [p]);
+  /** Each row's copy as base64 text (SQLite keeps it as bytes, PostgreSQL as base64). */
+  const raw = async (p: string) =>
+    (
+      await env.ts.store.select<{ key: string; sent: string | Uint8Array | null }>(
+        'SELECT l.key, s.sent FROM ledger l JOIN ledger_bodies b ON b.id = l.id LEFT JOIN ledger_sent s ON s.id = l.id WHERE l.pipeline = $1 ORDER BY l.key',
+        [p],
+      )
+    ).map((r) => ({ key: r.key, sent: r.sent === null || typeof r.sent === 'string' ? r.sent : Buffer.from(r.sent).toString('base64') }));
   /** Sent copies kept for `p`'s rows, whether or not their body rows are still there. */
   const copies = async (p: string) => Number((await env.ts.store.select<{ n: number | string }>('SELECT COUNT(*) AS n FROM ledger_sent WHERE id IN (SELECT id FROM ledger WHERE pipeline = $1)', [p]))[0]!.n);
 
@@ -45,6 +51,9 @@ describe.each(TEST_DIALECTS)('the record as sent, kept sealed with its submissio
     expect(rows.map((r) => r.sent === null)).toEqual([false, false, true]);
     expect(rows.map((r) => r.sent ?? '').join('\n')).not.toContain(CANARY);
     expect(Buffer.from(rows[0]!.sent!, 'base64').toString('latin1')).not.toContain(CANARY);
+    const kind = dialect === 'sqlite' ? 'typeof(s.sent)' : 'pg_typeof(s.sent)::text';
+    const kinds = await env.ts.store.select<{ kind: string }>(`SELECT ${kind} AS kind FROM ledger l JOIN ledger_sent s ON s.id = l.id WHERE l.pipeline = $1`, [p]);
+    expect(kinds.map((k) => k.kind)).toEqual(dialect === 'sqlite' ? ['blob', 'blob'] : ['text', 'text']);
   });
 
   it('opens only on its own row: a copy moved to another submission does not open', async () => {
@@ -135,8 +144,13 @@ describe.each(TEST_DIALECTS)('the records as sent across migration 0023, on %s',
       await ledger.receive('m', null, [sub('k1'), sub('k2')], RUNNER);
       await ledger.apply('m', null, [{ key: 'k1', to: 'delivering' }, { key: 'k2', to: 'delivering' }], RUNNER);
       await ledger.apply('m', null, [{ key: 'k1', to: 'delivered', sent: sentText(SENT) }], RUNNER);
-      const kept = await ts.store.select<{ id: number | string; sent: string }>('SELECT id, sent FROM ledger_sent');
-      expect(kept).toHaveLength(1);
+      const stored = await ts.store.select<{ id: number | string; sent: string | Uint8Array }>('SELECT id, sent FROM ledger_sent');
+      expect(stored).toHaveLength(1);
+      // Kept as bytes on SQLite since 0025, as base64 text before it (and on PostgreSQL).
+      expect(typeof stored[0]!.sent === 'string').toBe(dialect === 'postgres');
+      const kept = stored.map((r) => ({ ...r, sent: typeof r.sent === 'string' ? r.sent : Buffer.from(r.sent).toString('base64') }));
+      expect(await migrateDown(ts.store)).toBe('0025-sealed-bytes');
+      expect(await ts.store.select('SELECT id, sent FROM ledger_sent')).toEqual(kept);
       expect(await migrateDown(ts.store)).toBe('0024-case-bodies');
       expect(await migrateDown(ts.store)).toBe('0023-ledger-sent');
       const down = await ts.store.select<{ key: string; sent: string | null }>('SELECT l.key, b.sent FROM ledger l JOIN ledger_bodies b ON b.id = l.id ORDER BY l.key');
@@ -144,7 +158,7 @@ describe.each(TEST_DIALECTS)('the records as sent across migration 0023, on %s',
         { key: 'k1', sent: kept[0]!.sent },
         { key: 'k2', sent: null },
       ]);
-      expect(await migrate(ts.store)).toEqual(['0023-ledger-sent', '0024-case-bodies']);
+      expect(await migrate(ts.store)).toEqual(['0023-ledger-sent', '0024-case-bodies', '0025-sealed-bytes']);
       expect(await ts.store.select('SELECT id, sent FROM ledger_sent')).toEqual(kept);
       expect(await ledger.sentRecord('m', 'k1')).toEqual(SENT);
       expect(await ledger.sentRecord('m', 'k2')).toBeNull();

@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { IV_BYTES, unseal, seal, type KeyRing } from '../../lib/envelope.js';
 import { inList, insertMany, listParam } from '../store/sql.js';
+import { sealedBytes } from './bodies.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import type { SealedSent } from '../ledger/ledger.types.js';
 
@@ -77,7 +78,28 @@ export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline
     const dataKey = keys.unwrap({ kid: r.kid, wrapped: r.dek });
     updates.push([r.id, seal(dataKey, copy.text, sentAad(pipeline, r.key), ivs.subarray(IV_BYTES * i, IV_BYTES * (i + 1))).toString('base64')]);
   });
-  await insertMany(store, 'ledger_sent', ['id', 'sent'], updates, t, 'ON CONFLICT (id) DO UPDATE SET sent = excluded.sent');
+  await storeSent(store, updates, t);
+}
+
+/** Copies bound per statement on SQLite: two values each, well under SQLite's 32,766 parameters. */
+const SENT_PER_STATEMENT = 5_000;
+
+/**
+ * Inserts or replaces `[id, base64]` copies in `ledger_sent`. SQLite keeps
+ * each as its bytes (a BLOB, as a sealed body: see `bodyColumnValue`),
+ * bound value by value; PostgreSQL keeps the base64 text.
+ */
+async function storeSent(store: StateStore, rows: readonly unknown[][], t: StoreTx): Promise<void> {
+  const conflict = 'ON CONFLICT (id) DO UPDATE SET sent = excluded.sent';
+  if (store.dialect === 'postgres') {
+    await insertMany(store, 'ledger_sent', ['id', 'sent'], rows, t, conflict);
+    return;
+  }
+  for (let i = 0; i < rows.length; i += SENT_PER_STATEMENT) {
+    const part = rows.slice(i, i + SENT_PER_STATEMENT);
+    const values = part.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(', ');
+    await store.exec(`INSERT INTO ledger_sent (id, sent) VALUES ${values} ${conflict}`, part.flatMap(([id, sent]) => [id, Buffer.from(sent as string, 'base64')]), t);
+  }
 }
 
 /**
@@ -87,13 +109,13 @@ export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline
  * as a body does.
  */
 export async function readSentCopy(store: StateStore, keys: KeyRing, pipeline: string, key: string): Promise<SentRecord | null> {
-  const [row] = await store.select<{ sent: string | null; kid: string | null; dek: string | null }>(
+  const [row] = await store.select<{ sent: string | Uint8Array | null; kid: string | null; dek: string | null }>(
     'SELECT s.sent, b.kid, b.dek FROM ledger l JOIN ledger_bodies b ON b.id = l.id JOIN ledger_sent s ON s.id = l.id WHERE l.pipeline = $1 AND l.key = $2',
     [pipeline, key],
   );
   if (!row?.sent || row.kid === null || row.dek === null) return null;
   const dataKey = keys.unwrap({ kid: row.kid, wrapped: row.dek });
-  const text = unseal(dataKey, Buffer.from(row.sent, 'base64'), sentAad(pipeline, key), `the record sent for ${JSON.stringify(key)}`).toString('utf8');
+  const text = unseal(dataKey, sealedBytes(row.sent), sentAad(pipeline, key), `the record sent for ${JSON.stringify(key)}`).toString('utf8');
   return JSON.parse(text) as SentRecord;
 }
 

@@ -98,12 +98,12 @@ describe('SQLite state store', () => {
     expect(transaction).not.toHaveBeenCalled();
     // One migration undone (with the file open once in this process): the next start applies it again, in a transaction of its own.
     await b.close();
-    expect(await migrateDown(a)).toBe('0024-case-bodies');
-    expect(await migrate(a)).toEqual(['0024-case-bodies']);
+    expect(await migrateDown(a)).toBe('0025-sealed-bytes');
+    expect(await migrate(a)).toEqual(['0025-sealed-bytes']);
     expect(transaction).toHaveBeenCalled();
     transaction.mockRestore();
     const names = await a.select<{ name: string }>('SELECT name FROM rekey_migrations ORDER BY name');
-    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors', '0008-data-at-rest', '0010-retention', '0011-audit-trail', '0012-console-sessions', '0013-pipeline-controls', '0014-corrections', '0015-console-indexes', '0016-ledger-counts', '0017-runs-mapping-version', '0018-legacy-error-text', '0019-claim-by-arrival', '0020-rate-pacing', '0022-schedule-ticks', '0023-ledger-sent', '0024-case-bodies']);
+    expect(names.map((n) => n.name)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors', '0008-data-at-rest', '0010-retention', '0011-audit-trail', '0012-console-sessions', '0013-pipeline-controls', '0014-corrections', '0015-console-indexes', '0016-ledger-counts', '0017-runs-mapping-version', '0018-legacy-error-text', '0019-claim-by-arrival', '0020-rate-pacing', '0022-schedule-ticks', '0023-ledger-sent', '0024-case-bodies', '0025-sealed-bytes']);
   });
 
   it('rolls a failed transaction back and can be closed twice', async () => {
@@ -242,7 +242,7 @@ describe.each(TEST_DIALECTS)('migrations on %s', (dialect) => {
     expect(await tables()).toEqual(['rekey_migrations', 'runs']);
     expect(await store.select('SELECT name FROM rekey_migrations')).toEqual([]);
     await store.exec('DROP TABLE runs');
-    expect(await migrate(store)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors', '0008-data-at-rest', '0010-retention', '0011-audit-trail', '0012-console-sessions', '0013-pipeline-controls', '0014-corrections', '0015-console-indexes', '0016-ledger-counts', '0017-runs-mapping-version', '0018-legacy-error-text', '0019-claim-by-arrival', '0020-rate-pacing', '0022-schedule-ticks', '0023-ledger-sent', '0024-case-bodies']);
+    expect(await migrate(store)).toEqual(['0001-ledger', '0002-audit', '0003-ledger-bodies', '0004-run-versions', '0005-connector-state', '0006-ledger-ids', '0007-run-errors', '0008-data-at-rest', '0010-retention', '0011-audit-trail', '0012-console-sessions', '0013-pipeline-controls', '0014-corrections', '0015-console-indexes', '0016-ledger-counts', '0017-runs-mapping-version', '0018-legacy-error-text', '0019-claim-by-arrival', '0020-rate-pacing', '0022-schedule-ticks', '0023-ledger-sent', '0024-case-bodies', '0025-sealed-bytes']);
     expect(await tables()).toEqual(TABLES);
   });
 });
@@ -282,8 +282,8 @@ describe('SQLite state store on node:sqlite', () => {
     await a.exec("INSERT INTO runs (id, pipeline, actor, started_at) VALUES ('r', 'p', 'a', '2024-01-01T00:00:00.000Z')");
     expect(await b.select('SELECT id FROM runs')).toEqual([{ id: 'r' }]);
     await b.close();
-    expect(await migrateDown(a)).toBe('0024-case-bodies');
-    expect(await migrate(a)).toEqual(['0024-case-bodies']);
+    expect(await migrateDown(a)).toBe('0025-sealed-bytes');
+    expect(await migrate(a)).toEqual(['0025-sealed-bytes']);
     expect(await a.select('SELECT id FROM runs')).toEqual([{ id: 'r' }]);
   });
 

@@ -21,7 +21,8 @@ import { migration0020 } from './0020-rate-pacing.js';
 import { migration0022 } from './0022-schedule-ticks.js';
 import { migration0023 } from './0023-ledger-sent.js';
 import { migration0024 } from './0024-case-bodies.js';
+import { migration0025 } from './0025-sealed-bytes.js';
 import type { StoreMigration } from './migration.types.js';
 
 /** The ordered migration list umzug runs. */
-export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0010, migration0011, migration0012, migration0013, migration0014, migration0015, migration0016, migration0017, migration0018, migration0019, migration0020, migration0022, migration0023, migration0024];
+export const MIGRATIONS: readonly StoreMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0010, migration0011, migration0012, migration0013, migration0014, migration0015, migration0016, migration0017, migration0018, migration0019, migration0020, migration0022, migration0023, migration0024, migration0025];
