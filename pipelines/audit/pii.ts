@@ -25,7 +25,8 @@ export function piiHash(value: unknown, key: Buffer): string {
   // The inner hash over the inner pad and the text, written after the pad in a buffer kept for the key (grown when a text needs more).
   if (BLOCK + text.length * 3 > p.inner.length) p.inner = grown(p.inner, BLOCK + Buffer.byteLength(text, 'utf8'));
   const n = p.inner.write(text, BLOCK, 'utf8');
-  hash('sha256', p.inner.subarray(0, BLOCK + n), 'buffer').copy(p.outer, BLOCK);
+  // The inner hash comes back as a string of one character a byte ('binary' is latin1), written after the outer pad: a Buffer for it, with a backing store of its own, made a field take 1.9 µs against 0.8 this way.
+  p.outer.write(hash('sha256', p.inner.subarray(0, BLOCK + n), 'binary'), BLOCK, 'latin1');
   p.inner.fill(0, BLOCK, BLOCK + n);
   return `hmac:${hash('sha256', p.outer, 'hex').slice(0, 32)}`;
 }

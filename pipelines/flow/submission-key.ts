@@ -2,13 +2,14 @@
  * A submission's identity in the ledger: its key (the platform's reference
  * scoped by form, from the mapping's key template) and a hash of its content.
  */
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical-json.js';
 import type { CompiledMapping } from '../../mappings/index.js';
 
 /** `sha256:<hex>` of the body's canonical JSON (key order and formatting ignored). */
 export function contentHash(body: unknown): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(body)).digest('hex')}`;
+  // One-shot: half the time of a Hash object for a 1 KB body.
+  return `sha256:${digest('sha256', canonicalJson(body), 'hex')}`;
 }
 
 /**
