@@ -6,14 +6,14 @@
  * which no configuration, command line or environment variable sets; rekey
  * itself has no way to store a body in clear.
  */
-import type { BodyCodec } from '../pipelines/privacy/bodies.js';
+import { clearText, type BodyCodec } from '../pipelines/privacy/bodies.js';
 
 /** Stores and reads bodies in clear: for bench/pipeline.bench.ts alone. */
 export const CLEAR_BODIES_FOR_BENCH: BodyCodec = {
   seal: (_pipeline, _place, items) => items.map((i) => ({ body: i.text, kid: null, dek: null })),
   open: (_pipeline, _place, _key, row) => {
     if (row.kid !== null) throw new Error('the clear bench codec cannot open a sealed body');
-    return typeof row.body === 'string' ? row.body : Buffer.from(row.body).toString('utf8');
+    return clearText(row.body);
   },
   // No workerKey: mapping workers are given no key and leave bodies clear too.
 };

@@ -4,7 +4,7 @@ import type { AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
 import { saveMappingText } from '../audit/mapping-texts.js';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { bodyColumnValue, type BodyCodec, type BodyPlace, type StoredBody } from '../privacy/bodies.js';
-import { insertMany, iso, listParam, readInt } from '../store/sql.js';
+import { insertMany, iso, listParam, readInt, sqliteInsertValues } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { planMoves, startRow, type MutableRow } from './ledger.plan.js';
 import { selectByKeys } from './ledger.rows.js';
@@ -159,22 +159,17 @@ async function insertBodies(
   }
   // `body_of` is named only when a row shares its case's body: a batch of one route, or of a pipeline without routes, writes what it wrote before 0024.
   const cols = rows.some((r) => r[4] !== null) ? 5 : 4;
-  const names = ['id', 'body', 'kid', 'dek', 'body_of'].slice(0, cols).join(', ');
+  const names = ['id', 'body', 'kid', 'dek', 'body_of'].slice(0, cols);
   if (store.dialect === 'postgres') {
     const types = ['bigint', 'text', 'text', 'text', 'bigint'].slice(0, cols);
     await store.exec(
-      `INSERT INTO ledger_bodies (${names}) SELECT * FROM unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')})`,
+      `INSERT INTO ledger_bodies (${names.join(', ')}) SELECT * FROM unnest(${types.map((ty, i) => `$${i + 1}::${ty}[]`).join(', ')})`,
       types.map((_, c) => rows.map((r) => r[c])),
       t,
     );
     return;
   }
-  const perStatement = 5_000;
-  for (let i = 0; i < rows.length; i += perStatement) {
-    const part = rows.slice(i, i + perStatement);
-    const values = part.map((_, j) => `(${Array.from({ length: cols }, (_, c) => `$${cols * j + c + 1}`).join(', ')})`).join(', ');
-    await store.exec(`INSERT INTO ledger_bodies (${names}) VALUES ${values}`, part.flatMap((r) => r.slice(0, cols)), t);
-  }
+  await sqliteInsertValues(store, 'ledger_bodies', names, rows, t);
 }
 
 /**

@@ -16,7 +16,7 @@ import type { StoreDialect } from '../store/state-store.js';
 export type BodyPlace = 'body' | 'conflict' | 'corrections';
 
 /**
- * A body as sealed. Sealed: `body` is the base64 of the sealed JSON text,
+ * A body as sealed for storage. Sealed: `body` is the base64 of the sealed JSON text,
  * `kid` and `dek` its wrapped data key. `kid` null: clear JSON text written
  * before migration 0008, until `Ledger.sealExisting` seals it.
  */
@@ -46,6 +46,11 @@ export interface ReadBody {
  */
 export function bodyColumnValue(dialect: StoreDialect, row: StoredBody): string | Buffer {
   return dialect === 'sqlite' && row.kid !== null && row.body !== '' ? Buffer.from(row.body, 'base64') : row.body;
+}
+
+/** The text of a clear body as read back (one written before migration 0008, or by the bench's clear codec): stored as text, and decoded as UTF-8 were it ever handed back as bytes. */
+export function clearText(body: string | Uint8Array): string {
+  return typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
 }
 
 /** Sealed bytes as read back from the state store: as they are (a SQLite BLOB), or decoded from base64 text. */
@@ -140,7 +145,7 @@ export function sealedBodies(keys: KeyRing): BodyCodec {
     storable: (row) => row.kid !== null && row.dek !== null && (row.kid === keys.current.id || keys.has(row.kid)),
     seal: (pipeline, place, items) => sealMany(keys, pipeline, place, items).map((s) => s.body),
     open(pipeline, place, key, row) {
-      if (row.kid === null && row.dek === null) return typeof row.body === 'string' ? row.body : Buffer.from(row.body).toString('utf8');
+      if (row.kid === null && row.dek === null) return clearText(row.body);
       if (row.kid === null || row.dek === null) {
         throw new CodedError(CryptoErrors.DATA_DECRYPT_FAILED, `the stored ${place} of ${JSON.stringify(key)} in ${pipeline} has half a data key (kid or dek missing)`);
       }

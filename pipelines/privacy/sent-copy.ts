@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { IV_BYTES, unseal, seal, type KeyRing } from '../../lib/envelope.js';
-import { inList, insertMany, listParam } from '../store/sql.js';
+import { inList, insertMany, listParam, sqliteInsertValues } from '../store/sql.js';
 import { sealedBytes } from './bodies.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import type { SealedSent } from '../ledger/ledger.types.js';
@@ -65,7 +65,7 @@ export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline
     [pipeline, listParam(store, [...copies.keys()].sort())],
     t,
   );
-  const updates: unknown[][] = [];
+  const updates: [number | string, string][] = [];
   // One random draw for the nonces of every copy sealed here: a draw costs about as much as a seal.
   const ivs = randomBytes(IV_BYTES * rows.length);
   rows.forEach((r, i) => {
@@ -81,25 +81,15 @@ export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline
   await storeSent(store, updates, t);
 }
 
-/** Copies bound per statement on SQLite: two values each, well under SQLite's 32,766 parameters. */
-const SENT_PER_STATEMENT = 5_000;
-
 /**
  * Inserts or replaces `[id, base64]` copies in `ledger_sent`. SQLite keeps
  * each as its bytes (a BLOB, as a sealed body: see `bodyColumnValue`),
  * bound value by value; PostgreSQL keeps the base64 text.
  */
-async function storeSent(store: StateStore, rows: readonly unknown[][], t: StoreTx): Promise<void> {
+async function storeSent(store: StateStore, rows: readonly [number | string, string][], t: StoreTx): Promise<void> {
   const conflict = 'ON CONFLICT (id) DO UPDATE SET sent = excluded.sent';
-  if (store.dialect === 'postgres') {
-    await insertMany(store, 'ledger_sent', ['id', 'sent'], rows, t, conflict);
-    return;
-  }
-  for (let i = 0; i < rows.length; i += SENT_PER_STATEMENT) {
-    const part = rows.slice(i, i + SENT_PER_STATEMENT);
-    const values = part.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(', ');
-    await store.exec(`INSERT INTO ledger_sent (id, sent) VALUES ${values} ${conflict}`, part.flatMap(([id, sent]) => [id, Buffer.from(sent as string, 'base64')]), t);
-  }
+  if (store.dialect === 'postgres') await insertMany(store, 'ledger_sent', ['id', 'sent'], rows.map((r) => [...r]), t, conflict);
+  else await sqliteInsertValues(store, 'ledger_sent', ['id', 'sent'], rows.map(([id, sent]) => [id, Buffer.from(sent, 'base64')]), t, conflict);
 }
 
 /**

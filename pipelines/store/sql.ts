@@ -44,6 +44,25 @@ export async function insertMany<R = never>(
   return run(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb) ${tail}`, [JSON.stringify(objects)]);
 }
 
+/** SQLite rows bound per statement by {@link sqliteInsertValues}: well under SQLite's 32,766 parameters for the few columns it is used with. */
+const VALUES_ROWS_PER_STATEMENT = 5_000;
+
+/**
+ * SQLite: inserts `rows` (each an array in `columns` order) as `VALUES`
+ * lists, every value a parameter of its own, `VALUES_ROWS_PER_STATEMENT`
+ * rows a statement. For values a JSON row set cannot carry (bytes) or
+ * should not escape (long texts). `suffix` is appended (e.g. `ON CONFLICT
+ * ...`).
+ */
+export async function sqliteInsertValues(store: StateStore, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], t: StoreTx, suffix = ''): Promise<void> {
+  const width = columns.length;
+  for (let i = 0; i < rows.length; i += VALUES_ROWS_PER_STATEMENT) {
+    const part = rows.slice(i, i + VALUES_ROWS_PER_STATEMENT);
+    const values = part.map((_, j) => `(${columns.map((_c, c) => `$${width * j + c + 1}`).join(', ')})`).join(', ');
+    await store.exec(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values} ${suffix}`, part.flatMap((r) => r.slice(0, width)), t);
+  }
+}
+
 /**
  * Updates rows of `table` by `id`, in ONE statement: each of `rows` is
  * `[id, ...values]`, the values in `columns` order, read from a single JSON
