@@ -14,7 +14,7 @@ import { sentDetail, sentText } from '../audit/sent-detail.js';
 import { KeyRing } from '../../lib/envelope.js';
 import { sealMany } from '../privacy/bodies.js';
 import { sentAad } from '../privacy/sent-copy.js';
-import type { SealedSent } from '../ledger/ledger.types.js';
+import { sealedChunk } from './sealed-chunk.js';
 
 const parsers = new Map<string, Promise<ChunkParser>>();
 
@@ -57,7 +57,7 @@ function sealingRing(seal: BodySeal): KeyRing {
  * it would send (`sentDetail`), for the audit log. With `chunk.seal`, seals each body for `ledger_bodies` as
  * the ledger would (one random draw for the chunk) and returns it only
  * sealed, so the main thread writes it as it is; the record as it will be
- * sent is sealed under the same data key (`sentSealed`).
+ * sent is sealed under the same data key (`ChunkResult.sealed`).
  */
 export function mapChunk(m: CompiledMapping, parse: ChunkParser, chunk: ChunkInput): ChunkResult {
   const parsed = parse(chunk);
@@ -77,10 +77,8 @@ export function mapChunk(m: CompiledMapping, parse: ChunkParser, chunk: ChunkInp
       const text = texts[i];
       return { key, text: out.bodies[i]!, ...(text === undefined ? {} : { also: { text, aad: sentAad(pipeline, key) } }) };
     });
-    const sealed = sealMany(sealingRing(chunk.seal), pipeline, 'body', items);
-    out.sealed = { kid: chunk.seal.kid, bodies: sealed.map((s) => s.body.body), deks: sealed.map((s) => s.body.dek!) };
+    out.sealed = sealedChunk(chunk.seal.kid, sealMany(sealingRing(chunk.seal), pipeline, 'body', items));
     out.bodies = [];
-    out.sentSealed = JSON.stringify(sealed.map((s): SealedSent | null => (s.also === undefined ? null : { sealed: s.also, dek: s.body.dek! })));
   }
   if (chunk.piiKey) {
     const key = Buffer.from(chunk.piiKey.buffer, chunk.piiKey.byteOffset, chunk.piiKey.byteLength);

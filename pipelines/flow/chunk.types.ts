@@ -4,6 +4,7 @@
  * structured cloning costs more than the mapping itself.
  */
 import type { ByteChunk } from '../../connectors/connector.types.js';
+import type { SealedChunk } from './sealed-chunk.js';
 
 /** Map bodies that are already parsed on the main thread (claimed from the ledger). */
 export interface BodiesTask {
@@ -59,16 +60,18 @@ export interface ChunkResult {
   bodies: string[];
   /**
    * With `ChunkInput.seal`: each body sealed for `ledger_bodies` under a
-   * data key of its own (`pipelines/privacy/bodies.ts`): base64 ciphertexts
-   * and wrapped data keys, one per readable record, all under `kid`.
+   * data key of its own (`pipelines/privacy/bodies.ts`), and the record as
+   * it will be sent sealed under the same data key (a `SealedSent`), all
+   * under `kid`: one per readable record. The sealed bytes are handed over
+   * as they are, never as text, in one `SharedArrayBuffer` (`bytes`) that
+   * the threads it is handed on to share rather than copy: see
+   * `sealed-chunk.ts`.
    */
-  sealed?: { kid: string; bodies: string[]; deks: string[] };
+  sealed?: SealedChunk;
   /** JSON array of MapResult, one per readable record. */
   results: string;
   /** With a PII key: JSON array of each record's `sentDetail` (null for one the mapping rejected), one per readable record. */
   sent?: string;
-  /** With `ChunkInput.seal`: JSON array of each record's `SealedSent` (the record as it will be sent, sealed under its body's data key; null for one the mapping rejected). */
-  sentSealed?: string;
   errors: LineError[];
 }
 
@@ -76,3 +79,4 @@ export interface ChunkResult {
 export interface BodiesResult {
   results: string;
 }
+

@@ -17,6 +17,7 @@ import type { DeliverCounts, HeldRecords } from './deliver.js';
 import { admittedDelivery, admittedMove, admittedPart } from './admitted.js';
 import type { IngestCounts } from './ingest.js';
 import type { BodySeal, ChunkResult } from './chunk.types.js';
+import { sealedParts, type SealedChunk } from './sealed-chunk.js';
 import type { SentDetail } from '../audit/sent-detail.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
@@ -25,6 +26,11 @@ export type ChunkSource = Source & Required<Pick<Source, 'chunks'>>;
 
 /** Maps chunks: a worker pool, or `mapChunk` on this thread; with `seal`, returns the bodies sealed (`ChunkResult.sealed`). */
 export type ChunkMapper = (chunk: ByteChunk, seal?: BodySeal) => Promise<ChunkResult>;
+
+/** Record `i`'s sent copy as a worker sealed it, under its body's data key; undefined where the chunk was not sealed or the mapping rejected it. */
+function sentCopy(chunk: SealedChunk | undefined, sealed: Uint8Array | null | undefined, i: number): SealedSent | undefined {
+  return chunk && sealed ? { sealed, dek: chunk.deks[i]! } : undefined;
+}
 
 /** Whether a source offers raw chunks. */
 export function hasChunks(source: Source): source is ChunkSource {
@@ -70,10 +76,10 @@ export async function passByChunks(
     if (!r.keys.length) return;
     const results = JSON.parse(r.results) as MapResult[];
     const sent = r.sent === undefined ? undefined : (JSON.parse(r.sent) as (SentDetail | null)[]);
-    const sentSealed = r.sentSealed === undefined ? undefined : (JSON.parse(r.sentSealed) as (SealedSent | null)[]);
+    const sealed = r.sealed && sealedParts(r.sealed);
     const items: IncomingSubmission[] = r.keys.map((key, i) => {
       const item: IncomingSubmission = { key, contentHash: r.hashes[i]!, body: undefined, source: `${name}:${r.lines[i]}` };
-      if (r.sealed) item.sealedBody = { body: r.sealed.bodies[i]!, kid: r.sealed.kid, dek: r.sealed.deks[i]! };
+      if (sealed) item.sealedBody = { body: sealed.bodies[i]!, kid: r.sealed!.kid, dek: r.sealed!.deks[i]! };
       else item.bodyJson = r.bodies[i]!;
       const result = results[i]!;
       if (writeOpen) item.then = admittedMove(result, version);
@@ -82,7 +88,7 @@ export async function passByChunks(
     const lease = writeOpen ? { owner: opts.owner, leaseMs: opts.leaseMs } : undefined;
     const outcomes = await admit(door, items, counts, { lease, target: p.targetName, mappingVersion: version });
     if (!writeOpen) return;
-    const part = admittedPart(outcomes, results, (i) => ({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, sent: sent?.[i] ?? undefined, sentSealed: sentSealed?.[i] ?? undefined }));
+    const part = admittedPart(outcomes, results, (i) => ({ key: r.keys[i]!, state: 'delivering', attempts: 0, uncertain: false, sent: sent?.[i] ?? undefined, sentSealed: sentCopy(r.sealed, sealed?.sent[i], i) }));
     counts.rejected += part.rejected;
     await delivery.deliver(part.fresh, part.results);
   };

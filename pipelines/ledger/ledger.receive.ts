@@ -124,7 +124,7 @@ export class CaseBodies {
   }
 }
 
-type BodyRowValues = readonly [number | string, string | Buffer, string | null, string | null, number | null];
+type BodyRowValues = readonly [number | string, string | Uint8Array, string | null, string | null, number | null];
 
 /**
  * Writes the bodies of new rows, once, by ledger id, each sealed by

@@ -6,9 +6,9 @@
 import type { ConnectorError } from '../../connectors/connector.types.js';
 import type { StoredBody } from '../privacy/bodies.js';
 
-/** A record-as-sent copy sealed under a submission's data key: base64 ciphertext, and the data key as wrapped in the submission's body row (`ledger_bodies.dek`). */
+/** A record-as-sent copy sealed under a submission's data key: the ciphertext (base64 text, or bytes as a mapping worker hands it over), and the data key as wrapped in the submission's body row (`ledger_bodies.dek`). */
 export interface SealedSent {
-  sealed: string;
+  sealed: string | Uint8Array;
   dek: string;
 }
 

@@ -9,7 +9,8 @@ import { Ledger } from '../ledger/ledger.js';
 import { pipelineNames, sub, useTestLedger } from '../ledger/ledger.test-helpers.js';
 import { migrate, migrateDown } from '../store/migrate.js';
 import { openTestStore, TEST_DIALECTS } from '../store/store.test-helpers.js';
-import { bodyAad, sealedBodies } from './bodies.js';
+import { bodyAad, sealedBodies, sealedColumnValue, sealMany } from './bodies.js';
+import { sealedChunk, sealedParts } from '../flow/sealed-chunk.js';
 
 const RUNNER = 'runner:test:1';
 const canary = (what: string) => `CANARY-${what}-${randomBytes(4).toString('hex')}`;
@@ -19,6 +20,15 @@ type RawBody = { id: number | string; body: string; kid: string | null; dek: str
 const base64 = (body: string | Uint8Array) => (typeof body === 'string' ? body : Buffer.from(body).toString('base64'));
 
 describe('sealedBodies', () => {
+  it('gives a sealed column its bytes on SQLite and its base64 text on PostgreSQL, whether handed base64 or bytes', () => {
+    const bytes = new Uint8Array(new SharedArrayBuffer(4));
+    bytes.set([1, 2, 250, 255]);
+    for (const sealed of [bytes, Buffer.from(bytes).toString('base64')]) {
+      expect(Buffer.from(sealedColumnValue('sqlite', sealed) as Uint8Array).equals(Buffer.from([1, 2, 250, 255]))).toBe(true);
+      expect(sealedColumnValue('postgres', sealed)).toBe('AQL6/w==');
+    }
+  });
+
   it('opens what it sealed only as the same body of the same key, pipeline and place', () => {
     const codec = sealedBodies(TEST_KEYS);
     const [a, b] = codec.seal('p', 'body', [
@@ -122,9 +132,11 @@ describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
     expect((err as Error).message).toContain(TEST_KEYS.current.id);
   });
 
-  // What a mapping worker does with a chunk (pipelines/flow/chunk-map.ts): the ledger's codec over the current key alone.
-  const workerSeal = (p: string, key: string, body: unknown, ring = new KeyRing(TEST_KEYS.current.key)) =>
-    sealedBodies(ring).seal(p, 'body', [{ key, text: JSON.stringify(body) }])[0]!;
+  // What a mapping worker does with a chunk (pipelines/flow/chunk-map.ts): seals with the current key alone, and hands the bytes over in shared memory.
+  const workerSeal = (p: string, key: string, body: unknown, ring = new KeyRing(TEST_KEYS.current.key)) => {
+    const chunk = sealedChunk(ring.current.id, sealMany(ring, p, 'body', [{ key, text: JSON.stringify(body) }]));
+    return { body: sealedParts(chunk).bodies[0]!, kid: chunk.kid, dek: chunk.deks[0]! };
+  };
   const sealedSub = (p: string, key: string, hash: string, body: unknown) => ({ key, contentHash: hash, body: undefined, sealedBody: workerSeal(p, key, body), source: `chunk:${key}` });
 
   it('stores a body a worker sealed as it is (no second seal), and it opens with the ledger\'s keys', async () => {
@@ -133,7 +145,7 @@ describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
     const item = sealedSub(p, 'w1', 'h-w1', { secret });
     expect(await ledger.receive(p, null, [item, sub('w2', 'h-w2', { n: 2 })], RUNNER)).toEqual(['new', 'new']);
     const [w1, w2] = (await raw('ledger_bodies')).slice(-2);
-    expect({ body: w1!.body, kid: w1!.kid, dek: w1!.dek }).toEqual(item.sealedBody);
+    expect({ body: base64(w1!.body), kid: w1!.kid, dek: w1!.dek }).toEqual({ ...item.sealedBody, body: base64(item.sealedBody.body) });
     expect(w2!.kid).toBe(TEST_KEYS.current.id);
     expect((await ledger.get(p, 'w1'))?.body).toEqual({ secret });
     expect((await ledger.get(p, 'w2'))?.body).toEqual({ n: 2 });
@@ -151,7 +163,7 @@ describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
     expect((await ledger.get(p, 'd'))?.body).toEqual({ first });
     expect((await ledger.conflicts(p)).map((c) => c.body)).toEqual([{ other }]);
     const kept = (await raw('ledger_conflicts')).at(-1)!;
-    expect(kept.body).not.toBe(conflict.sealedBody.body);
+    expect(base64(kept.body)).not.toBe(base64(conflict.sealedBody.body));
     expect(kept.dek).not.toBe(conflict.sealedBody.dek);
     expect(JSON.stringify(kept)).not.toContain(other);
     // A repeat inside one batch is judged against the first occurrence, as for bodies in clear.
@@ -175,7 +187,7 @@ describe.each(TEST_DIALECTS)('bodies at rest on %s', (dialect) => {
     expect(await ledger.receive(p, null, [withText], RUNNER)).toEqual(['new']);
     const f1 = (await raw('ledger_bodies')).at(-1)!;
     expect(f1.kid).toBe(TEST_KEYS.current.id);
-    expect(f1.body).not.toBe(withText.sealedBody.body);
+    expect(base64(f1.body)).not.toBe(base64(withText.sealedBody.body));
     expect((await ledger.get(p, 'f1'))?.body).toEqual({ n: 3 });
     const sealedOnly = { key: 'f2', contentHash: 'h-f2', body: undefined, sealedBody: workerSeal(p, 'f2', { n: 4 }, foreign), source: 'chunk:f2' };
     await expect(ledger.receive(p, null, [sealedOnly], RUNNER)).rejects.toMatchObject({ code: 'DATA_KEY_UNKNOWN' });

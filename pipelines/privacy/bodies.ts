@@ -16,12 +16,14 @@ import type { StoreDialect } from '../store/state-store.js';
 export type BodyPlace = 'body' | 'conflict' | 'corrections';
 
 /**
- * A body as sealed for storage. Sealed: `body` is the base64 of the sealed JSON text,
- * `kid` and `dek` its wrapped data key. `kid` null: clear JSON text written
- * before migration 0008, until `Ledger.sealExisting` seals it.
+ * A body as sealed for storage. Sealed: `body` is the sealed JSON text, as
+ * base64 text or as its bytes (a mapping worker's seal, see
+ * `ChunkResult.sealed`), `kid` and `dek` its wrapped data key. `kid` null:
+ * clear JSON text written before migration 0008, until
+ * `Ledger.sealExisting` seals it.
  */
 export interface StoredBody {
-  body: string;
+  body: string | Uint8Array;
   kid: string | null;
   dek: string | null;
 }
@@ -31,21 +33,24 @@ export interface StoredBody {
  * body as its bytes (see {@link bodyColumnValue}) and hands them back as
  * bytes; PostgreSQL, and SQLite rows written before, hold the base64 text.
  */
-export interface ReadBody {
-  body: string | Uint8Array;
-  kid: string | null;
-  dek: string | null;
-}
+export type ReadBody = StoredBody;
 
 /**
- * The value a `ledger_bodies.body` column is given for `row`. On SQLite a
- * sealed body is stored as its bytes, a BLOB in the TEXT column (SQLite
- * keeps a BLOB as it is whatever the column's type): three quarters of its
- * base64 text, and a submission's commit writes that much less. PostgreSQL
- * keeps the base64 text, and a clear or empty body stays text everywhere.
+ * The value a column of sealed bytes (`ledger_bodies.body`,
+ * `ledger_sent.sent`) is given for `sealed`, base64 text or bytes. SQLite
+ * keeps the bytes, a BLOB in the TEXT column (SQLite keeps a BLOB as it is
+ * whatever the column's type): three quarters of the base64 text, and a
+ * submission's commit writes that much less. PostgreSQL keeps the base64
+ * text.
  */
-export function bodyColumnValue(dialect: StoreDialect, row: StoredBody): string | Buffer {
-  return dialect === 'sqlite' && row.kid !== null && row.body !== '' ? Buffer.from(row.body, 'base64') : row.body;
+export function sealedColumnValue(dialect: StoreDialect, sealed: string | Uint8Array): string | Uint8Array {
+  if (dialect === 'sqlite') return typeof sealed === 'string' ? Buffer.from(sealed, 'base64') : sealed;
+  return typeof sealed === 'string' ? sealed : sealedBytes(sealed).toString('base64');
+}
+
+/** The value a `ledger_bodies.body` column is given for `row`: a sealed body as {@link sealedColumnValue} gives it; a clear or empty body stays text everywhere. */
+export function bodyColumnValue(dialect: StoreDialect, row: StoredBody): string | Uint8Array {
+  return row.kid !== null && row.body !== '' ? sealedColumnValue(dialect, row.body) : row.body;
 }
 
 /** The text of a clear body as read back (one written before migration 0008, or by the bench's clear codec): stored as text, and decoded as UTF-8 were it ever handed back as bytes. */
@@ -95,18 +100,21 @@ export interface BodyCodec {
   storable?(row: StoredBody): boolean;
 }
 
+/** A body sealed by {@link sealMany}: its sealed bytes and wrapped data key, and the bytes of its `also` text sealed under the same data key. */
+export interface SealedItem {
+  body: Buffer;
+  kid: string;
+  dek: string;
+  also?: Buffer;
+}
+
 /**
- * Seals `items` as {@link sealedBodies} does; an item with `also` has that
- * text sealed too, under the same data key, with the additional
+ * Seals `items` as {@link sealedBodies} does, as bytes; an item with `also`
+ * has that text sealed too, under the same data key, with the additional
  * authenticated data `also.aad` (a mapping worker seals the record it will
  * send beside the body). One random draw for the batch, zeroed after.
  */
-export function sealMany(
-  keys: KeyRing,
-  pipeline: string,
-  place: BodyPlace,
-  items: readonly (BodyToSeal & { also?: { text: string; aad: string } })[],
-): { body: StoredBody; also?: string }[] {
+export function sealMany(keys: KeyRing, pipeline: string, place: BodyPlace, items: readonly (BodyToSeal & { also?: { text: string; aad: string } })[]): SealedItem[] {
   if (!items.length) return [];
   const per = PER_BODY + IV_BYTES;
   const random = randomBytes(items.length * per);
@@ -115,10 +123,10 @@ export function sealMany(
       const at = i * per;
       const dataKey = random.subarray(at, at + KEY_BYTES);
       const wrapped = keys.wrap(dataKey, random.subarray(at + KEY_BYTES, at + KEY_BYTES + IV_BYTES));
-      const sealed = seal(dataKey, item.text, bodyAad(pipeline, place, item.key), random.subarray(at + KEY_BYTES + IV_BYTES, at + PER_BODY));
-      const body = { body: sealed.toString('base64'), kid: wrapped.kid, dek: wrapped.wrapped };
-      if (!item.also) return { body };
-      return { body, also: seal(dataKey, item.also.text, item.also.aad, random.subarray(at + PER_BODY, at + per)).toString('base64') };
+      const body = seal(dataKey, item.text, bodyAad(pipeline, place, item.key), random.subarray(at + KEY_BYTES + IV_BYTES, at + PER_BODY));
+      const sealed: SealedItem = { body, kid: wrapped.kid, dek: wrapped.wrapped };
+      if (item.also) sealed.also = seal(dataKey, item.also.text, item.also.aad, random.subarray(at + PER_BODY, at + per));
+      return sealed;
     });
   } finally {
     random.fill(0);
@@ -143,7 +151,7 @@ export function sealedBodies(keys: KeyRing): BodyCodec {
   return {
     workerKey: keys.current,
     storable: (row) => row.kid !== null && row.dek !== null && (row.kid === keys.current.id || keys.has(row.kid)),
-    seal: (pipeline, place, items) => sealMany(keys, pipeline, place, items).map((s) => s.body),
+    seal: (pipeline, place, items) => sealMany(keys, pipeline, place, items).map((s) => ({ body: s.body.toString('base64'), kid: s.kid, dek: s.dek })),
     open(pipeline, place, key, row) {
       if (row.kid === null && row.dek === null) return clearText(row.body);
       if (row.kid === null || row.dek === null) {

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { IV_BYTES, unseal, seal, type KeyRing } from '../../lib/envelope.js';
 import { inList, insertMany, listParam, sqliteInsertValues } from '../store/sql.js';
-import { sealedBytes } from './bodies.js';
+import { sealedBytes, sealedColumnValue } from './bodies.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import type { SealedSent } from '../ledger/ledger.types.js';
 
@@ -65,7 +65,7 @@ export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline
     [pipeline, listParam(store, [...copies.keys()].sort())],
     t,
   );
-  const updates: [number | string, string][] = [];
+  const updates: [number | string, string | Uint8Array][] = [];
   // One random draw for the nonces of every copy sealed here: a draw costs about as much as a seal.
   const ivs = randomBytes(IV_BYTES * rows.length);
   rows.forEach((r, i) => {
@@ -82,14 +82,15 @@ export async function writeSentCopies(store: StateStore, keys: KeyRing, pipeline
 }
 
 /**
- * Inserts or replaces `[id, base64]` copies in `ledger_sent`. SQLite keeps
- * each as its bytes (a BLOB, as a sealed body: see `bodyColumnValue`),
- * bound value by value; PostgreSQL keeps the base64 text.
+ * Inserts or replaces `[id, sealed]` copies (base64 text or bytes) in
+ * `ledger_sent`. SQLite keeps each as its bytes, bound value by value;
+ * PostgreSQL keeps the base64 text (`sealedColumnValue`).
  */
-async function storeSent(store: StateStore, rows: readonly [number | string, string][], t: StoreTx): Promise<void> {
+async function storeSent(store: StateStore, rows: readonly [number | string, string | Uint8Array][], t: StoreTx): Promise<void> {
   const conflict = 'ON CONFLICT (id) DO UPDATE SET sent = excluded.sent';
-  if (store.dialect === 'postgres') await insertMany(store, 'ledger_sent', ['id', 'sent'], rows.map((r) => [...r]), t, conflict);
-  else await sqliteInsertValues(store, 'ledger_sent', ['id', 'sent'], rows.map(([id, sent]) => [id, Buffer.from(sent, 'base64')]), t, conflict);
+  const values = rows.map(([id, sent]) => [id, sealedColumnValue(store.dialect, sent)]);
+  if (store.dialect === 'postgres') await insertMany(store, 'ledger_sent', ['id', 'sent'], values, t, conflict);
+  else await sqliteInsertValues(store, 'ledger_sent', ['id', 'sent'], values, t, conflict);
 }
 
 /**

@@ -101,6 +101,11 @@ describe('the ledger thread', () => {
     expect(ops).toContain('receive');
     expect(ops).toContain('apply');
     expect(new Set(ops)).toEqual(new Set(['receive', 'apply']));
+    // The workers' seals crossed to the thread as bytes in memory the threads share, never as text; each delivery kept its sealed copy of what was sent.
+    const items = calls.mock.calls.filter(([op]) => op === 'receive').flatMap(([, args]) => args[2] as IncomingSubmission[]);
+    expect(items).toHaveLength(fixture.length);
+    for (const item of items) expect((item.sealedBody!.body as Uint8Array).buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(await s.store.select('SELECT COUNT(*) AS n FROM ledger_sent')).toEqual([{ n: r.delivered }]);
     // Read back on this thread's connection: every row once, every body opens.
     expect(await rows(s.store, 'coa')).toEqual({ delivered: r.delivered, ...(r.rejected ? { rejected: r.rejected } : {}) });
     const [one] = await s.ledger.list('coa', { limit: 1 });

@@ -9,6 +9,10 @@ import { NDJSON_CHUNK_PARSER } from '../../connectors/file-inbox/readers/ndjson.
 import { MappingPool } from './mapping-pool.js';
 import { TEST_KEYS } from '../../lib/envelope.test-helpers.js';
 import { sealedBodies } from '../../pipelines/privacy/bodies.js';
+import { sealedParts } from '../../pipelines/flow/sealed-chunk.js';
+import { sentAad, type SentRecord } from '../../pipelines/privacy/sent-copy.js';
+import { unseal } from '../../lib/envelope.js';
+import type { MapResult } from '../../mappings/index.js';
 import { PipelinePools } from './pipeline-pools.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -60,16 +64,27 @@ describe('mapping worker pool', () => {
     const r = await pool.mapChunk(chunk(), seal);
     expect(r.bodies).toEqual([]);
     expect(r.sealed!.kid).toBe(TEST_KEYS.current.id);
-    expect(r.sealed!.bodies).toHaveLength(3);
+    // Handed over as bytes in memory the threads share, not copied as text.
+    expect(r.sealed!.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const parts = sealedParts(r.sealed!);
+    expect(parts.bodies).toHaveLength(3);
     expect(new Set(r.sealed!.deks).size).toBe(3);
     const ledgerCodec = sealedBodies(TEST_KEYS);
-    const row = (i: number) => ({ body: r.sealed!.bodies[i]!, kid: r.sealed!.kid, dek: r.sealed!.deks[i]! });
+    const row = (i: number) => ({ body: parts.bodies[i]!, kid: r.sealed!.kid, dek: r.sealed!.deks[i]! });
     r.keys.forEach((key, i) => expect(ledgerCodec.open('p', 'body', key, row(i))).toBe(lines[i]));
     expect(ledgerCodec.storable!(row(0))).toBe(true);
     for (const [pipeline, place, key] of [['q', 'body', r.keys[0]], ['p', 'conflict', r.keys[0]], ['p', 'body', r.keys[1]]] as const) {
       expect(() => ledgerCodec.open(pipeline, place, key!, row(0))).toThrow(expect.objectContaining({ code: 'DATA_DECRYPT_FAILED' }));
     }
-    for (const b of r.sealed!.bodies) expect(Buffer.from(b, 'base64').toString('latin1')).not.toContain('submission_reference');
+    expect(Buffer.from(r.sealed!.bytes).toString('latin1')).not.toContain('submission_reference');
+    // Each record the mapping took has the record it will send sealed under its body's data key, after the bodies.
+    const results = JSON.parse(r.results) as MapResult[];
+    expect(results.every((m) => m.ok)).toBe(true);
+    r.keys.forEach((key, i) => {
+      const dataKey = TEST_KEYS.unwrap({ kid: r.sealed!.kid, wrapped: r.sealed!.deks[i]! });
+      const sent = JSON.parse(unseal(dataKey, Buffer.from(parts.sent[i]!), sentAad('p', key)).toString('utf8')) as SentRecord;
+      expect(sent.record).toEqual((results[i] as MapResult & { ok: true }).record);
+    });
     await expect(pool.mapChunk(chunk(), { ...seal, key: new Uint8Array(32) })).rejects.toThrow(/not kek-/);
     const clear = await pool.mapChunk(chunk());
     expect(clear.sealed).toBeUndefined();

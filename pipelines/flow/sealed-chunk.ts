@@ -1,0 +1,62 @@
+/**
+ * A chunk's sealed bodies and sent copies as a mapping worker hands them
+ * back: their bytes one after the other in one `SharedArrayBuffer`, which
+ * the main thread and the ledger thread share instead of copying (as text,
+ * every sealed body was copied into a string on each thread it crossed, and
+ * encoded to base64 and back on the way).
+ */
+
+/**
+ * A chunk's sealed bodies and sent copies (`ChunkResult.sealed`). Record
+ * `i`'s body is `bytes` from `ends[i - 1]` (0 for the first) to `ends[i]`;
+ * its sent copy follows, from `ends[n + i - 1]` to `ends[n + i]` for `n`
+ * records, empty for a record the mapping rejected (nothing will be sent).
+ */
+export interface SealedChunk {
+  kid: string;
+  /** The sealed bytes, over a `SharedArrayBuffer`. */
+  bytes: Uint8Array;
+  ends: Uint32Array;
+  /** Each record's wrapped data key (base64). */
+  deks: string[];
+}
+
+/** Each record's sealed body and sent copy (null where there is none) in `sealed`, as views of its bytes (no copy). */
+export function sealedParts(sealed: SealedChunk): { bodies: Uint8Array[]; sent: (Uint8Array | null)[] } {
+  const n = sealed.deks.length;
+  const { bytes, ends } = sealed;
+  const bodies = new Array<Uint8Array>(n);
+  const sent = new Array<Uint8Array | null>(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    bodies[i] = bytes.subarray(at, ends[i]);
+    at = ends[i]!;
+  }
+  for (let i = 0; i < n; i++) {
+    const end = ends[n + i]!;
+    sent[i] = end === at ? null : bytes.subarray(at, end);
+    at = end;
+  }
+  return { bodies, sent };
+}
+
+/** `items` sealed as {@link SealedChunk} keeps them: their bytes copied once into one `SharedArrayBuffer`. */
+export function sealedChunk(kid: string, items: readonly { body: Uint8Array; dek: string; also?: Uint8Array }[]): SealedChunk {
+  const n = items.length;
+  const ends = new Uint32Array(2 * n);
+  let size = 0;
+  items.forEach((s, i) => (ends[i] = size += s.body.byteLength));
+  items.forEach((s, i) => (ends[n + i] = size += s.also?.byteLength ?? 0));
+  const bytes = new Uint8Array(new SharedArrayBuffer(size));
+  let at = 0;
+  for (const s of items) {
+    bytes.set(s.body, at);
+    at += s.body.byteLength;
+  }
+  for (const s of items) {
+    if (!s.also) continue;
+    bytes.set(s.also, at);
+    at += s.also.byteLength;
+  }
+  return { kid, bytes, ends, deks: items.map((s) => s.dek) };
+}
