@@ -23,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../lib/canonical-json.js';
 import type { AuditDetail, AuditEntry } from './audit.types.js';
-import { leafHash, merkleRoot } from './merkle.js';
+import { merkleRootOfTexts } from './merkle.js';
 
 /** `prevHash` of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -131,7 +131,7 @@ export function sealWhole(detail: AuditDetail): SealedDetail {
 /** A detail as the log stores it, its root (when it has one) computed here; `AuditLog.append` computes large roots off the main thread. */
 export function sealDetail(detail: AuditDetail): SealedDetail {
   const plan = merklePlan(detail);
-  return plan ? sealPlan(plan, merkleRoot(recordTexts(plan.joined, plan.lengths).map(leafHash)).toString('hex')) : sealWhole(detail);
+  return plan ? sealPlan(plan, merkleRootOfTexts(plan.joined, plan.lengths)) : sealWhole(detail);
 }
 
 /**
@@ -162,5 +162,5 @@ export function detailCommitment(detailText: string, detail: AuditDetail): { has
 export function hashedDetailText(detailText: string, detail: AuditDetail): string | null {
   const c = detailCommitment(detailText, detail);
   if (!c?.merkle) return c?.hashed ?? null;
-  return merkleRoot(recordTexts(c.merkle.joined, c.merkle.lengths).map(leafHash)).toString('hex') === c.merkle.root ? c.hashed : null;
+  return merkleRootOfTexts(c.merkle.joined, c.merkle.lengths) === c.merkle.root ? c.hashed : null;
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { auditPath, leafHash, merkleRoot, rootFromPath } from './merkle.js';
+import { auditPath, joinedBytes, leafHash, merkleRoot, merkleRootOfJoined, merkleRootOfTexts, rootFromPath } from './merkle.js';
 
 // Certificate Transparency's reference tree (the leaves and heads other RFC 6962 logs test against).
-const CT_LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map((h) => leafHash(Buffer.from(h, 'hex')));
+const CT_DATA = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map((h) => Buffer.from(h, 'hex'));
+const CT_LEAVES = CT_DATA.map((d) => leafHash(d));
 const CT_ROOTS = [
   'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
@@ -19,6 +20,24 @@ const hex = (b: Buffer) => b.toString('hex');
 describe('Merkle trees (RFC 6962)', () => {
   it('gives the reference heads for every size from 0 to 8', () => {
     for (let n = 0; n <= 8; n++) expect(hex(merkleRoot(CT_LEAVES.slice(0, n))), `size ${n}`).toBe(CT_ROOTS[n]);
+  });
+
+  it('gives the reference heads from records joined by a separator byte, as it does from their leaves', () => {
+    for (let n = 0; n <= 8; n++) {
+      const data = CT_DATA.slice(0, n);
+      const joined = Buffer.concat(data.flatMap((d, i) => (i ? [Buffer.from(','), d] : [d])));
+      expect(hex(merkleRootOfJoined(joined, data.map((d) => d.length))), `size ${n}`).toBe(CT_ROOTS[n]);
+    }
+  });
+
+  it('gives from joined texts the root their leaves give, for every shape of tree and records of every length, non-ASCII included', () => {
+    for (let n = 1; n <= 70; n++) {
+      const texts = Array.from({ length: n }, (_, i) => JSON.stringify({ key: `Form/${i}`, note: 'é–'.repeat((i * 7) % 50), pad: 'x'.repeat((i * 37) % 700) }));
+      const lengths = Uint32Array.from(texts, (t) => t.length);
+      expect(merkleRootOfTexts(texts.join(','), lengths), `${n} records`).toBe(hex(merkleRoot(texts.map((t) => leafHash(t)))));
+      const b = joinedBytes(texts.join(','), lengths);
+      expect(b.lengths).toEqual(Uint32Array.from(texts, (t) => Buffer.byteLength(t)));
+    }
   });
 
   it('gives the reference audit paths', () => {

@@ -12,7 +12,7 @@
  * hashes of the subtrees beside its path (its audit path), about log2(n)
  * of them, without any other record. Pure.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
@@ -26,6 +26,67 @@ export function leafHash(data: string | Uint8Array): Buffer {
 /** RFC 6962's hash of an interior node. */
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
   return createHash('sha256').update(NODE).update(left).update(right).digest();
+}
+
+/**
+ * The root over records given as their UTF-8 bytes, each followed by one
+ * separator byte (a comma) but the last, and each one's length in bytes:
+ * the same root as {@link merkleRoot} over each record's {@link leafHash},
+ * computed with a one-shot hash per node, its digest written into one
+ * buffer of the level's hashes, instead of a `Hash` object and a Buffer
+ * per node (about 2 µs each in Node, whatever the size hashed: a batch's
+ * tree is 2n - 1 hashes).
+ */
+export function merkleRootOfJoined(bytes: Uint8Array, lengths: ArrayLike<number>): Buffer {
+  const n = lengths.length;
+  if (!n) return createHash('sha256').digest();
+  let longest = 0;
+  for (let i = 0; i < n; i++) longest = Math.max(longest, lengths[i]!);
+  // One scratch buffer holds each hash's input: 0x00 and a record, or 0x01 and two hashes.
+  const scratch = Buffer.allocUnsafe(Math.max(longest, 64) + 1);
+  const level = Buffer.allocUnsafe(32 * n);
+  let at = 0;
+  scratch[0] = 0;
+  for (let i = 0; i < n; i++) {
+    const len = lengths[i]!;
+    scratch.set(bytes.subarray(at, at + len), 1);
+    level.write(hash('sha256', scratch.subarray(0, len + 1), 'binary'), 32 * i, 'binary');
+    at += len + 1;
+  }
+  // Bottom-up, in place: pair neighbours at each level and carry an odd last node up unchanged (the tree `merkleRoot` builds).
+  scratch[0] = 1;
+  const node = scratch.subarray(0, 65);
+  for (let width = n; width > 1; width = Math.ceil(width / 2)) {
+    for (let i = 0; i + 1 < width; i += 2) {
+      level.copy(scratch, 1, 32 * i, 32 * i + 64);
+      level.write(hash('sha256', node, 'binary'), 16 * i, 'binary');
+    }
+    if (width % 2) level.copy(level, 32 * ((width - 1) / 2), 32 * (width - 1), 32 * width);
+  }
+  return Buffer.from(level.subarray(0, 32));
+}
+
+/**
+ * Record texts joined by commas, with each one's length in characters, as
+ * {@link merkleRootOfJoined} takes them: UTF-8 bytes, and each one's
+ * length in bytes (its length in characters when the text is all ASCII).
+ */
+export function joinedBytes(joined: string, lengths: Uint32Array): { bytes: Buffer; lengths: Uint32Array } {
+  const bytes = Buffer.from(joined, 'utf8');
+  if (bytes.length === joined.length) return { bytes, lengths };
+  const byteLengths = new Uint32Array(lengths.length);
+  let chars = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    byteLengths[i] = Buffer.byteLength(joined.slice(chars, chars + lengths[i]!), 'utf8');
+    chars += lengths[i]! + 1;
+  }
+  return { bytes, lengths: byteLengths };
+}
+
+/** The root (hex) over record texts joined by commas, with each one's length in characters. */
+export function merkleRootOfTexts(joined: string, lengths: Uint32Array): string {
+  const b = joinedBytes(joined, lengths);
+  return merkleRootOfJoined(b.bytes, b.lengths).toString('hex');
 }
 
 /** The largest power of two smaller than `n` (n >= 2). */

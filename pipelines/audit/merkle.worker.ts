@@ -3,7 +3,7 @@
  * one batch's record texts, given as their UTF-8 bytes joined by commas
  * with each one's byte length, as hex.
  */
-import { leafHash, merkleRoot } from './merkle.js';
+import { merkleRootOfJoined } from './merkle.js';
 
 /** The task: the records' texts joined by commas, as UTF-8, and each one's length in bytes. */
 export interface MerkleTask {
@@ -12,11 +12,5 @@ export interface MerkleTask {
 }
 
 export default function merkleTask(task: MerkleTask): string {
-  const leaves: Buffer[] = [];
-  let at = 0;
-  for (const n of task.lengths) {
-    leaves.push(leafHash(task.bytes.subarray(at, at + n)));
-    at += n + 1;
-  }
-  return merkleRoot(leaves).toString('hex');
+  return merkleRootOfJoined(task.bytes, task.lengths).toString('hex');
 }
