@@ -23,6 +23,19 @@ export interface SentDetail {
   fields: Record<string, string | string[]>;
 }
 
+/**
+ * A {@link SentDetail} as its JSON text in UTF-8 bytes, as a mapping worker
+ * hands it over (in shared memory, not parsed on the threads it crosses):
+ * the ledger reads it back with {@link sentFromJson} as it writes the
+ * audit record, which then checks it as any other (`sentProblem`).
+ */
+export type SentJson = Uint8Array;
+
+/** The value a {@link SentJson} holds. Throws as `JSON.parse` does on bytes that are not JSON. */
+export function sentFromJson(json: SentJson): unknown {
+  return JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString('utf8'));
+}
+
 /** Shape of the `sent.hash` of an audit record. */
 export const SENT_HASH = /^sha256:[0-9a-f]{64}$/;
 

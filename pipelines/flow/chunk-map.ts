@@ -14,7 +14,7 @@ import { sentDetail, sentText } from '../audit/sent-detail.js';
 import { KeyRing } from '../../lib/envelope.js';
 import { sealMany } from '../privacy/bodies.js';
 import { sentAad } from '../privacy/sent-copy.js';
-import { sealedChunk } from './sealed-chunk.js';
+import { sealedChunk, sharedTexts } from './sealed-chunk.js';
 
 const parsers = new Map<string, Promise<ChunkParser>>();
 
@@ -83,8 +83,7 @@ export function mapChunk(m: CompiledMapping, parse: ChunkParser, chunk: ChunkInp
   if (chunk.piiKey) {
     const key = Buffer.from(chunk.piiKey.buffer, chunk.piiKey.byteOffset, chunk.piiKey.byteLength);
     const hash = (v: unknown) => piiHash(v, key);
-    const sent = results.map((r, i) => (r.ok ? sentDetail(r, texts[i]!, hash) : null));
-    out.sent = JSON.stringify(sent);
+    out.sent = sharedTexts(results.map((r, i) => (r.ok ? JSON.stringify(sentDetail(r, texts[i]!, hash)) : undefined)));
   }
   return out;
 }

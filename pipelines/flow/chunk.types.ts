@@ -4,7 +4,7 @@
  * structured cloning costs more than the mapping itself.
  */
 import type { ByteChunk } from '../../connectors/connector.types.js';
-import type { SealedChunk } from './sealed-chunk.js';
+import type { SealedChunk, SharedTexts } from './sealed-chunk.js';
 
 /** Map bodies that are already parsed on the main thread (claimed from the ledger). */
 export interface BodiesTask {
@@ -70,8 +70,8 @@ export interface ChunkResult {
   sealed?: SealedChunk;
   /** JSON array of MapResult, one per readable record. */
   results: string;
-  /** With a PII key: JSON array of each record's `sentDetail` (null for one the mapping rejected), one per readable record. */
-  sent?: string;
+  /** With a PII key: the JSON of each record's `sentDetail`, one per readable record (none for one the mapping rejected), as bytes in shared memory (`sealed-chunk.ts`). */
+  sent?: SharedTexts;
   errors: LineError[];
 }
 

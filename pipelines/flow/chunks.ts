@@ -17,8 +17,7 @@ import type { DeliverCounts, HeldRecords } from './deliver.js';
 import { admittedDelivery, admittedMove, admittedPart } from './admitted.js';
 import type { IngestCounts } from './ingest.js';
 import type { BodySeal, ChunkResult } from './chunk.types.js';
-import { sealedParts, type SealedChunk } from './sealed-chunk.js';
-import type { SentDetail } from '../audit/sent-detail.js';
+import { sealedParts, sharedTextParts, type SealedChunk } from './sealed-chunk.js';
 import type { FlowLedger, FlowPipeline, PassOptions } from './flow.types.js';
 
 /** A source that offers raw byte chunks. */
@@ -75,7 +74,7 @@ export async function passByChunks(
     counts.read += r.keys.length;
     if (!r.keys.length) return;
     const results = JSON.parse(r.results) as MapResult[];
-    const sent = r.sent === undefined ? undefined : (JSON.parse(r.sent) as (SentDetail | null)[]);
+    const sent = r.sent && sharedTextParts(r.sent);
     const sealed = r.sealed && sealedParts(r.sealed);
     const items: IncomingSubmission[] = r.keys.map((key, i) => {
       const item: IncomingSubmission = { key, contentHash: r.hashes[i]!, body: undefined, source: `${name}:${r.lines[i]}` };

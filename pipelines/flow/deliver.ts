@@ -5,7 +5,7 @@
  * with backoff) or dead (attempts used up).
  */
 import type { Ctx, MappedRecord, Outcome, TargetIdentity } from '../../connectors/connector.types.js';
-import { sentDetail, sentText, type SentDetail } from '../audit/sent-detail.js';
+import { sentDetail, sentText, type SentDetail, type SentJson } from '../audit/sent-detail.js';
 import type { MapResult } from '../../mappings/index.js';
 import type { ClaimedSubmission, RunSummary, SealedSent, Transition } from '../ledger/ledger.types.js';
 import { applyCorrections } from '../ledger/corrections.apply.js';
@@ -91,7 +91,8 @@ export type HeldRecords = Map<string, { record: MappedRecord; claim: Settling; r
 
 /**
  * What delivery needs to know of each submission; `sent`, when given, is
- * its audit hashes already computed (on a worker), and
+ * its audit hashes already computed (on a worker, which hands them over
+ * as their JSON's bytes, read back by the ledger), and
  * `sentSealed` the record as sent already sealed under its data key.
  * `caseHashes`, shared by the routes of one case (see `routes.ts`): the
  * keyed hashes of the values one route's delivery of the case hashed, so
@@ -100,7 +101,7 @@ export type HeldRecords = Map<string, { record: MappedRecord; claim: Settling; r
  * share it, which hold the case's mapped records (and so its values)
  * anyway.
  */
-export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { sent?: SentDetail; sentSealed?: SealedSent; caseHashes?: CaseHashes };
+export type Settling = Pick<ClaimedSubmission, 'key' | 'state' | 'attempts' | 'uncertain'> & { sent?: SentDetail | SentJson; sentSealed?: SealedSent; caseHashes?: CaseHashes };
 
 /** Keyed hashes of one case's values, by value (strings, numbers, booleans and null; see {@link Settling}). */
 export type CaseHashes = Map<unknown, string>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sealedChunk, sealedParts } from './sealed-chunk.js';
+import { sealedChunk, sealedParts, sharedTextParts, sharedTexts } from './sealed-chunk.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
@@ -27,5 +27,12 @@ describe('a chunk\'s sealed bytes', () => {
     const parts = sealedParts(sealedChunk('kek-1', [{ body: bytes('x'), dek: 'd' }]));
     expect(parts.bodies.map(text)).toEqual(['x']);
     expect(parts.sent).toEqual([null]);
+  });
+
+  it('keeps texts as UTF-8 in one shared buffer, non-ASCII included, a record without one as null', () => {
+    const shared = sharedTexts(['{"a":"Llanelli – Llanfairpwll"}', undefined, '{"b":1}', '']);
+    expect(shared.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(sharedTextParts(shared).map(text)).toEqual(['{"a":"Llanelli – Llanfairpwll"}', null, '{"b":1}', null]);
+    expect(sharedTextParts(sharedTexts([]))).toEqual([]);
   });
 });

@@ -1,9 +1,12 @@
 /**
- * A chunk's sealed bodies and sent copies as a mapping worker hands them
- * back: their bytes one after the other in one `SharedArrayBuffer`, which
- * the main thread and the ledger thread share instead of copying (as text,
- * every sealed body was copied into a string on each thread it crossed, and
- * encoded to base64 and back on the way).
+ * What a mapping worker hands back as bytes in shared memory rather than
+ * as text: a chunk's sealed bodies and sent copies, and the JSON of each
+ * record's `sent` audit detail, each kind one after the other in one
+ * `SharedArrayBuffer`, which the main thread and the ledger thread share
+ * instead of copying. As text, every one was copied into a string on each
+ * thread it crossed (the sealed ones encoded to base64 and back on the
+ * way), and the details were parsed on the main thread only to be cloned,
+ * object by object, into its message to the ledger thread.
  */
 
 /**
@@ -59,4 +62,33 @@ export function sealedChunk(kid: string, items: readonly { body: Uint8Array; dek
     at += s.also.byteLength;
   }
   return { kid, bytes, ends, deks: items.map((s) => s.dek) };
+}
+
+/** Each record's text (its `sent` detail's JSON; none for a record the mapping rejected) as UTF-8, one after the other in a `SharedArrayBuffer`: record `i`'s from `ends[i - 1]` (0 for the first) to `ends[i]`. */
+export interface SharedTexts {
+  bytes: Uint8Array;
+  ends: Uint32Array;
+}
+
+/** `texts` (undefined for none) as {@link SharedTexts}: encoded once, into one `SharedArrayBuffer`. */
+export function sharedTexts(texts: readonly (string | undefined)[]): SharedTexts {
+  const ends = new Uint32Array(texts.length);
+  let size = 0;
+  texts.forEach((t, i) => (ends[i] = size += t === undefined ? 0 : Buffer.byteLength(t, 'utf8')));
+  const bytes = Buffer.from(new SharedArrayBuffer(size));
+  let at = 0;
+  for (const t of texts) if (t !== undefined) at += bytes.write(t, at, 'utf8');
+  return { bytes, ends };
+}
+
+/** Each record's text in `shared` as a view of its bytes (no copy), null for none. */
+export function sharedTextParts(shared: SharedTexts): (Uint8Array | null)[] {
+  const { bytes, ends } = shared;
+  const out = new Array<Uint8Array | null>(ends.length);
+  let at = 0;
+  for (let i = 0; i < ends.length; i++) {
+    out[i] = ends[i] === at ? null : bytes.subarray(at, ends[i]);
+    at = ends[i]!;
+  }
+  return out;
 }

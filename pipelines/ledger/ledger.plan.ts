@@ -5,6 +5,7 @@
  */
 import { storedError } from '../../lib/errors.js';
 import type { AuditEvent, AuditRecord, NewAuditEntry } from '../audit/audit.types.js';
+import { sentFromJson } from '../audit/sent-detail.js';
 import { LedgerTransitionError, PipelineCodes, PipelineError } from '../pipeline.errors.js';
 import { TRANSITIONS, type Actor, type LedgerState, type Transition } from './ledger.types.js';
 
@@ -110,6 +111,8 @@ function moveRow(r: MutableRow, tr: Transition, ctx: PlanContext, now: string): 
 
 function auditRecord(tr: Transition, from: LedgerState, row: MutableRow): AuditRecord {
   const { pii, ...rest } = tr.detail ?? {};
+  // What was sent, handed over by a mapping worker as its JSON's bytes, becomes the detail it holds (checked as any other by the audit log).
+  if (rest.sent instanceof Uint8Array) rest.sent = sentFromJson(rest.sent);
   const rec: AuditRecord = { ...rest, key: tr.key, from };
   if (tr.legacyRef !== undefined) rec.legacyRef = tr.legacyRef;
   if (tr.to === 'delivered') rec.confirmed = row.confirmed;
