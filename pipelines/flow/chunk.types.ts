@@ -79,4 +79,3 @@ export interface ChunkResult {
 export interface BodiesResult {
   results: string;
 }
-

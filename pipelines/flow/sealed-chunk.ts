@@ -26,21 +26,21 @@ export interface SealedChunk {
 
 /** Each record's sealed body and sent copy (null where there is none) in `sealed`, as views of its bytes (no copy). */
 export function sealedParts(sealed: SealedChunk): { bodies: Uint8Array[]; sent: (Uint8Array | null)[] } {
+  const views = viewsOf(sealed.bytes, sealed.ends);
   const n = sealed.deks.length;
-  const { bytes, ends } = sealed;
-  const bodies = new Array<Uint8Array>(n);
-  const sent = new Array<Uint8Array | null>(n);
+  // A sealed body is never empty (its version byte, nonce and tag alone are 29 bytes).
+  return { bodies: views.slice(0, n) as Uint8Array[], sent: views.slice(n) };
+}
+
+/** The views of `bytes` that `ends` marks out, one after the other from 0; null for an empty one. */
+function viewsOf(bytes: Uint8Array, ends: Uint32Array): (Uint8Array | null)[] {
+  const out = new Array<Uint8Array | null>(ends.length);
   let at = 0;
-  for (let i = 0; i < n; i++) {
-    bodies[i] = bytes.subarray(at, ends[i]);
+  for (let i = 0; i < ends.length; i++) {
+    out[i] = ends[i] === at ? null : bytes.subarray(at, ends[i]);
     at = ends[i]!;
   }
-  for (let i = 0; i < n; i++) {
-    const end = ends[n + i]!;
-    sent[i] = end === at ? null : bytes.subarray(at, end);
-    at = end;
-  }
-  return { bodies, sent };
+  return out;
 }
 
 /** `items` sealed as {@link SealedChunk} keeps them: their bytes copied once into one `SharedArrayBuffer`. */
@@ -83,12 +83,5 @@ export function sharedTexts(texts: readonly (string | undefined)[]): SharedTexts
 
 /** Each record's text in `shared` as a view of its bytes (no copy), null for none. */
 export function sharedTextParts(shared: SharedTexts): (Uint8Array | null)[] {
-  const { bytes, ends } = shared;
-  const out = new Array<Uint8Array | null>(ends.length);
-  let at = 0;
-  for (let i = 0; i < ends.length; i++) {
-    out[i] = ends[i] === at ? null : bytes.subarray(at, ends[i]);
-    at = ends[i]!;
-  }
-  return out;
+  return viewsOf(shared.bytes, shared.ends);
 }
