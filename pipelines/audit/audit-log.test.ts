@@ -10,6 +10,7 @@ import { entryHash, GENESIS_HASH, hashedDetailText } from './audit.hash.js';
 import { rowToEntry, type AuditRow } from './audit.rows.js';
 import type { NewAuditEntry } from './audit.types.js';
 import { parsePublicKey, readCheckpointFile } from './checkpoints.js';
+import { leafHash, merkleRoot } from './merkle.js';
 
 const keys = () => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -87,6 +88,31 @@ describe.each(TEST_DIALECTS)('AuditLog on %s', (dialect) => {
     const [e] = await log.append([{ pipeline: 'p', event: 'delivered', actor: 'runner:t:1', detail: { keys: records.map((r) => r.key), records } }]);
     expect(e!.detail).toMatchObject({ merkle: { size: 700 } });
     expect(await log.verify()).toMatchObject({ ok: true, entries: 13 });
+  });
+
+  it("stores a batch's detail, written as UTF-8 bytes, as the text it names: non-ASCII anywhere, hashed in place and on the Merkle thread", async () => {
+    for (const size of [3, 300]) {
+      const records = Array.from({ length: size }, (_, i) => ({ key: `K${i}`, legacyRef: `Siân ${i} Brontë 🙂`, n: i }));
+      const keys = records.map((r) => r.key);
+      const [e] = await log.append([{ pipeline: 'p', event: 'delivered', actor: 'runner:t:1', detail: { runId: 'Ní Bhriain', keys, records } }]);
+      const kind = dialect === 'sqlite' ? 'typeof(detail)' : 'pg_typeof(detail)::text';
+      const [row] = await ts.store.select<AuditRow & { kind: string }>(`SELECT detail, ${kind} AS kind FROM audit_log WHERE seq = $1`, [e!.seq]);
+      expect(row!.kind, 'kept as text, not as bytes').toBe('text');
+      const texts = records.map((r) => JSON.stringify(r));
+      const root = merkleRoot(texts.map((t) => leafHash(t))).toString('hex');
+      const rest = { runId: 'Ní Bhriain', merkle: { size, root } };
+      expect(row!.detail).toBe(`${JSON.stringify(rest).slice(0, -1)},"keys":${JSON.stringify(keys)},"records":[${texts.join(',')}]}`);
+      expect(e!.detail).toEqual({ ...rest, keys, records });
+      expect(e!.hash).toBe(entryHash(e!.prevHash, e!, JSON.stringify(rest)));
+    }
+    expect(await log.verify()).toMatchObject({ ok: true, entries: 14 });
+  });
+
+  it('appends more entries in one call than SQLite binds in one statement (3,000 of 11 values)', async () => {
+    const many = Array.from({ length: 3000 }, (_, i): NewAuditEntry => ({ pipeline: 'p', event: 'delivered', actor: 'runner:t:1', detail: { keys: ['K1'], note: `n${i}` } }));
+    const out = await log.append(many);
+    expect(out.map((e) => e.seq)).toEqual(Array.from({ length: 3000 }, (_, i) => 13 + i));
+    expect(await log.verify()).toMatchObject({ ok: true, entries: 3012 });
   });
 
   it('detects an edited entry whose hash was recomputed, at that entry', async () => {

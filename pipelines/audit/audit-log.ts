@@ -7,7 +7,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { PipelineCodes, PipelineError } from '../pipeline.errors.js';
-import { insertMany, iso, readDateStrict, readInt } from '../store/sql.js';
+import { insertMany, iso, readDateStrict, readInt, sqliteInsertValues } from '../store/sql.js';
 import type { StateStore, StoreTx } from '../store/state-store.js';
 import { exportAudit, type AuditExportOptions, type ExportTally } from './audit.export.js';
 import { buildProof, verifyProof, type AuditProof, type ProofVerifyResult } from './audit.prove.js';
@@ -52,6 +52,22 @@ export interface ProveOptions {
   checkpoints?: readonly SignedCheckpoint[];
   /** A routed pipeline's lanes whose entries for the key are proved too. */
   lanes?: readonly string[];
+}
+
+/** Where in an audit row its detail text is (see `AUDIT_COLUMNS`). */
+const DETAIL_COLUMN = AUDIT_COLUMNS.indexOf('detail');
+
+/**
+ * Inserts audit rows whose detail is text or its UTF-8 bytes (a Merkle
+ * entry's, `sealPlan`). SQLite binds the bytes and stores them as TEXT
+ * (`CAST`, the same bytes in a UTF-8 database), every value a parameter
+ * of its own, so no long text is escaped into JSON; PostgreSQL is given
+ * the text.
+ */
+async function insertAuditRows(store: StateStore, rows: unknown[][], t: StoreTx): Promise<void> {
+  if (store.dialect === 'sqlite') return sqliteInsertValues(store, 'audit_log', AUDIT_COLUMNS, rows, t, '', { [DETAIL_COLUMN]: 'CAST($ AS TEXT)' });
+  const texts = rows.map((r) => r.map((v, i) => (i === DETAIL_COLUMN && v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8') : v)));
+  await insertMany(store, 'audit_log', AUDIT_COLUMNS, texts, t);
 }
 
 /** Ledger ids by submission key, of one pipeline's rows. */
@@ -114,7 +130,7 @@ export class AuditLog {
       out.push({ ...e, prevHash: prev, hash });
       prev = hash;
     }
-    await insertMany(this.store, 'audit_log', AUDIT_COLUMNS, rows, t);
+    await insertAuditRows(this.store, rows, t);
     await this.indexKeys(keyLists, t, opts.ledgerIds);
     return out;
   }

@@ -44,21 +44,33 @@ export async function insertMany<R = never>(
   return run(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb) ${tail}`, [JSON.stringify(objects)]);
 }
 
-/** SQLite rows bound per statement by {@link sqliteInsertValues}: well under SQLite's 32,766 parameters for the few columns it is used with. */
+/** SQLite rows bound per statement by {@link sqliteInsertValues}, at most: fewer for wide rows, to stay under SQLite's 32,766 parameters. */
 const VALUES_ROWS_PER_STATEMENT = 5_000;
+const SQLITE_MAX_PARAMETERS = 32_766;
 
 /**
  * SQLite: inserts `rows` (each an array in `columns` order) as `VALUES`
- * lists, every value a parameter of its own, `VALUES_ROWS_PER_STATEMENT`
- * rows a statement. For values a JSON row set cannot carry (bytes) or
- * should not escape (long texts). `suffix` is appended (e.g. `ON CONFLICT
- * ...`).
+ * lists, every value a parameter of its own, as many rows a statement as
+ * SQLite's parameter limit allows (at most `VALUES_ROWS_PER_STATEMENT`).
+ * For values a JSON row set cannot carry (bytes) or should not escape
+ * (long texts). `suffix` is appended (e.g. `ON CONFLICT ...`); `as` gives
+ * a column's expression by its index, `$` standing for its parameter
+ * (e.g. `CAST($ AS TEXT)` for text handed over as UTF-8 bytes).
  */
-export async function sqliteInsertValues(store: StateStore, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], t: StoreTx, suffix = ''): Promise<void> {
+export async function sqliteInsertValues(
+  store: StateStore,
+  table: string,
+  columns: readonly string[],
+  rows: readonly (readonly unknown[])[],
+  t: StoreTx,
+  suffix = '',
+  as: Readonly<Record<number, string>> = {},
+): Promise<void> {
   const width = columns.length;
-  for (let i = 0; i < rows.length; i += VALUES_ROWS_PER_STATEMENT) {
-    const part = rows.slice(i, i + VALUES_ROWS_PER_STATEMENT);
-    const values = part.map((_, j) => `(${columns.map((_c, c) => `$${width * j + c + 1}`).join(', ')})`).join(', ');
+  const per = Math.min(VALUES_ROWS_PER_STATEMENT, Math.floor(SQLITE_MAX_PARAMETERS / width));
+  for (let i = 0; i < rows.length; i += per) {
+    const part = rows.slice(i, i + per);
+    const values = part.map((_, j) => `(${columns.map((_c, c) => (as[c] ?? '$').replace('$', () => `$${width * j + c + 1}`)).join(', ')})`).join(', ');
     await store.exec(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values} ${suffix}`, part.flatMap((r) => r.slice(0, width)), t);
   }
 }
