@@ -45,6 +45,8 @@ describe.each(TEST_DIALECTS)('the record as sent, kept sealed with its submissio
     await delivered(p, ['k1', 'k2'], owner);
     await env.ledger.receive(p, null, [sub('k3')], RUNNER);
     expect(await env.ledger.sentRecord(p, 'k1')).toEqual(SENT);
+    // Each copy on its own row: one sealed for another row would not open here.
+    expect(await env.ledger.sentRecord(p, 'k2')).toEqual(SENT);
     expect(await env.ledger.sentRecord(p, 'k3')).toBeNull();
     expect(await env.ledger.sentRecord(p, 'nope')).toBeNull();
     const rows = await raw(p);
