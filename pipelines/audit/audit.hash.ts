@@ -55,9 +55,20 @@ export interface MerkleCommitment {
 /** The part of a Merkle entry's detail its hash covers: every field but `keys` and `records`, with `merkle`. */
 type DetailRest = Record<string, unknown> & { merkle: MerkleCommitment };
 
+/**
+ * The stored text of a Merkle entry's detail is its rest without the
+ * closing brace (the head), then these around its records' texts joined by
+ * commas: the one definition of that layout, which `merklePlan` writes as
+ * bytes and `detailCommitment` checks as text.
+ */
+function storedAround(keys: readonly string[]): { before: string; after: string } {
+  return { before: `,"keys":${JSON.stringify(keys)},"records":[`, after: ']}' };
+}
+
 /** The stored text of a Merkle entry's detail: its rest, then its keys, then its records' texts (joined by commas), in that order. */
 function storedText(restText: string, keys: readonly string[], joinedRecords: string): string {
-  return `${restText.slice(0, -1)},"keys":${JSON.stringify(keys)},"records":[${joinedRecords}]}`;
+  const { before, after } = storedAround(keys);
+  return `${restText.slice(0, -1)}${before}${joinedRecords}${after}`;
 }
 
 /** Whether `detail` names exactly its records' keys, one for each, in order: the shape a Merkle entry takes. */
@@ -115,20 +126,20 @@ export function merklePlan(detail: AuditDetail): MerklePlan | null {
   if (!keysAreRecords(detail) || Object.hasOwn(detail, 'merkle')) return null;
   const { keys, records, ...other } = detail;
   const texts = records!.map((r) => JSON.stringify(r));
-  // The head as storedText begins it, with any root: every root has the same length.
+  // The head as the stored text begins it, with any root: every root has the same length.
   const headBytes = Buffer.byteLength(JSON.stringify(restOf(other, texts.length, GENESIS_HASH)), 'utf8') - 1;
-  const middle = `,"keys":${JSON.stringify(keys)},"records":[`;
+  const { before, after } = storedAround(keys);
   const lengths = new Uint32Array(texts.length);
-  let size = headBytes + Buffer.byteLength(middle, 'utf8') + texts.length - 1 + 2;
+  let size = headBytes + Buffer.byteLength(before, 'utf8') + texts.length - 1 + Buffer.byteLength(after, 'utf8');
   for (let i = 0; i < texts.length; i++) size += lengths[i] = Buffer.byteLength(texts[i]!, 'utf8');
   const stored = Buffer.from(new SharedArrayBuffer(size));
-  const from = headBytes + stored.write(middle, headBytes, 'utf8');
+  const from = headBytes + stored.write(before, headBytes, 'utf8');
   let at = from;
   for (let i = 0; i < texts.length; i++) {
     if (i) stored[at++] = 0x2c;
     at += stored.write(texts[i]!, at, 'utf8');
   }
-  stored.write(']}', at, 'latin1');
+  stored.write(after, at, 'utf8');
   return { other, keys, records: records!, stored, headBytes, joined: stored.subarray(from, at), lengths };
 }
 
