@@ -71,3 +71,86 @@ export function serverCpuClock(name = 'postgres'): (records: number) => number |
     return start === undefined || now === undefined ? undefined : ((now - start) * 1e6) / records;
   };
 }
+
+/** One thread's CPU time so far and its time spent ready to run but waiting for a core, in µs, from `schedstat` (ns); without it, the CPU time from `stat` (ticks) and no wait. */
+function taskTimesOf(tid: string): { micros: number; waitMicros?: number } | undefined {
+  try {
+    const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ');
+    return { micros: Number(run) / 1000, waitMicros: Number(wait) / 1000 };
+  } catch {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { micros: ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+interface TaskTimes {
+  tid: number;
+  name: string;
+  micros: number;
+  waitMicros?: number;
+}
+
+/** This process's threads now: id, name (`comm`), CPU µs so far and, where known, µs spent waiting for a core. */
+function taskTimes(): TaskTimes[] {
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return [];
+  }
+  const out: TaskTimes[] = [];
+  for (const tid of tids) {
+    let name: string;
+    try {
+      name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    const times = taskTimesOf(tid);
+    if (times) out.push({ tid: Number(tid), name, ...times });
+  }
+  return out.sort((a, b) => a.tid - b.tid);
+}
+
+/** Per-record figures by thread: CPU µs, and µs ready to run but waiting for a core (where the kernel says). */
+export interface ThreadFigures {
+  cpu: Record<string, number>;
+  waitingForCore?: Record<string, number>;
+}
+
+/**
+ * Starts a per-thread clock for this process (Linux /proc); the function
+ * returned gives, per record since, each thread's CPU µs and the µs it was
+ * ready to run but waited for a core (a pass whose threads wait long for a
+ * core is bound by CPU). Threads: `main`, each JavaScript worker as
+ * `worker 1`, `worker 2`, ... in the order they were started (a thread
+ * started during the run counts from its start; one that ended before the
+ * reading is missing), V8's helpers (mostly garbage collection) summed as
+ * `v8`, libuv's pool as `libuv`, the rest as `other`. Empty where there is
+ * no /proc.
+ */
+export function threadClock(): (records: number) => ThreadFigures {
+  const start = new Map(taskTimes().map((t) => [t.tid, t]));
+  return (records) => {
+    const cpu: Record<string, number> = {};
+    const wait: Record<string, number> = {};
+    let worker = 0;
+    let waits = false;
+    for (const t of taskTimes()) {
+      const label = t.name === 'MainThread' ? 'main' : t.name === 'WorkerThread' ? `worker ${++worker}` : t.name === 'V8Worker' ? 'v8' : t.name.startsWith('libuv') ? 'libuv' : 'other';
+      const before = start.get(t.tid);
+      cpu[label] = (cpu[label] ?? 0) + (t.micros - (before?.micros ?? 0)) / records;
+      if (t.waitMicros !== undefined) {
+        waits = true;
+        wait[label] = (wait[label] ?? 0) + (t.waitMicros - (before?.waitMicros ?? 0)) / records;
+      }
+    }
+    const tenths = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Math.round(v * 10) / 10]));
+    return waits ? { cpu: tenths(cpu), waitingForCore: tenths(wait) } : { cpu: tenths(cpu) };
+  };
+}

@@ -33,7 +33,7 @@ import type { MappedRecord } from '../connectors/connector.types.js';
 import type { MapResult } from '../mappings/index.js';
 import { FIELDS, makeSubmissions } from './data.js';
 import { repoRoot, type Figure } from './mapping.bench.js';
-import { cpuClock, threadCpuMicros } from './cpu.js';
+import { cpuClock, threadClock, threadCpuMicros, type ThreadFigures } from './cpu.js';
 import { routesBench } from './routes.bench.js';
 
 /** The legacy table's 12 mapped columns (bench/mapping-12.yaml's fields), after CASE_ID and SUBMISSION_KEY. */
@@ -100,7 +100,11 @@ function timedCodec(codec: BodyCodec, clock: SealClock): BodyCodec {
 }
 
 /** A run's figure, with the main thread's own CPU time per record (the thread that serves the ledger). */
-export type LedgerFigure = Figure & { mainThreadCpuMicrosPerRecord: number };
+export type LedgerFigure = Figure & {
+  mainThreadCpuMicrosPerRecord: number;
+  /** By thread (`threadClock`), CPU µs per record and µs waiting for a core: with 2 workers, `worker 1` and `worker 2` map, `worker 3` is the ledger's thread and `worker 4` the Merkle thread; `v8` is mostly garbage collection. */
+  threads: ThreadFigures;
+};
 
 /**
  * Where a run keeps its state: SQLite in the run's folder unless `stateUrl`
@@ -137,12 +141,14 @@ export async function withLedger(base: string, name: string, input: string, tota
   const threaded = threads > 0 && !injected && state.ledgerThread !== false;
   const ledger = injected ? new Ledger(runtime.store, runtime.audit, runtime.ledger.keys, { bodies: injected }) : threaded ? await runtime.threadedLedger() : runtime.ledger;
   const cpu = cpuClock();
+  const byThread = threadClock();
   const main0 = threadCpuMicros();
   const t0 = process.hrtime.bigint();
   const r = await runPass(flowPipeline(loaded.pipeline), ledger, { ...benchPassOptions(), ...mappingOptions(pool, loaded.pipeline.mapping, key) });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpuMicrosPerRecord = cpu(total);
   const mainThreadCpuMicrosPerRecord = (threadCpuMicros() - main0) / total;
+  const perThread = byThread(total);
   await pool?.close();
   await runtime.close();
   if (r.delivered !== total) throw new Error(`${name}: delivered ${r.delivered} of ${total}`);
@@ -151,7 +157,7 @@ export async function withLedger(base: string, name: string, input: string, tota
     .filter(Boolean)
     .join(', ');
   const figure = { name: `${name} (${threads ? `${threads} workers` : 'main thread only'}, ${what})`, records: total, seconds, perSecond: total / seconds, cpuMicrosPerRecord };
-  return { ...figure, mainThreadCpuMicrosPerRecord };
+  return { ...figure, mainThreadCpuMicrosPerRecord, threads: perThread };
 }
 
 /**
