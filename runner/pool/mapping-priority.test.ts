@@ -26,7 +26,7 @@ function workerNices(): number[] {
       // The thread ended between the listing and the read.
     }
   }
-  return nices.sort();
+  return nices.sort((a, b) => a - b);
 }
 
 describe.skipIf(!existsSync('/proc/self/task'))('mapping workers\' priority', () => {
