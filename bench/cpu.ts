@@ -25,6 +25,17 @@ export function threadCpuMicros(): number {
 const TICKS_PER_SECOND = 100;
 
 /**
+ * A `/proc/.../stat` line: the command name (between the first `(` and the
+ * last `)`, as it may hold either) and the fields after it, from field 3
+ * (state) on, so that utime, stime, cutime and cstime (fields 14 to 17)
+ * are `fields[11]` to `fields[14]`.
+ */
+function statFields(stat: string): { name: string; fields: string[] } {
+  const close = stat.lastIndexOf(')');
+  return { name: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') };
+}
+
+/**
  * CPU seconds used so far by the processes whose command name starts with
  * `name` and by their children that have exited, from /proc; undefined
  * where there is no /proc or no such process.
@@ -45,12 +56,10 @@ function processCpuSeconds(name: string): number | undefined {
     } catch {
       continue;
     }
-    const open = stat.indexOf('(');
-    const close = stat.lastIndexOf(')');
-    if (!stat.slice(open + 1, close).startsWith(name)) continue;
-    // After the command name: state is field 3; utime, stime, cutime and cstime are fields 14 to 17. A
-    // connection's process that has exited is counted in its parent's cutime and cstime (the postmaster reaps it).
-    const fields = stat.slice(close + 2).split(' ');
+    const parsed = statFields(stat);
+    if (!parsed.name.startsWith(name)) continue;
+    // A connection's process that has exited is counted in its parent's cutime and cstime (the postmaster reaps it).
+    const { fields } = parsed;
     ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
     found = true;
   }
@@ -79,8 +88,7 @@ function taskTimesOf(tid: string): { micros: number; waitMicros?: number } | und
     return { micros: Number(run) / 1000, waitMicros: Number(wait) / 1000 };
   } catch {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const { fields } = statFields(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8'));
       return { micros: ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND };
     } catch {
       return undefined;

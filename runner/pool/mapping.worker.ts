@@ -6,6 +6,7 @@
  * answering in text.
  */
 import { getPriority, setPriority } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { loadMappingFile } from '../mapping-files.js';
 import { chunkParser, mapChunk } from '../../pipelines/flow/chunk-map.js';
 import type { CompiledMapping } from '../../mappings/index.js';
@@ -25,6 +26,8 @@ const WORKER_NICE_INCREMENT = 10;
  * worker runs at its given priority: nothing else changes.
  */
 function lowerPriority(): void {
+  // Only ever a worker's own thread: loaded on a main thread, this module leaves its priority alone.
+  if (isMainThread) return;
   try {
     setPriority(Math.min(19, getPriority() + WORKER_NICE_INCREMENT));
   } catch {
