@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { isCoded } from '../lib/errors.js';
 import { scrubMessage } from '../lib/redact.js';
 import { catalogued } from './errors.catalogue.js';
+import { rekeyVersion } from './package-info.js';
 import { UsageError } from './runtime.js';
 
 /** Exit code for a command line that could not be understood. */
@@ -81,7 +82,7 @@ export function commandsFor(argv: readonly string[]): string[] {
 export async function buildProgram(result: CommandResult, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('rekey')
     .description('Keys online form submissions into legacy back-office systems.')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(rekeyVersion())
     .option('--debug', 'print the stack of an error as well as its message')
     .showHelpAfterError('(run rekey --help for usage)')
     .exitOverride();

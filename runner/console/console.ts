@@ -22,7 +22,8 @@ import { join } from 'node:path';
 import { ConsoleErrors } from './console.errors.js';
 import { consoleActor, may, type ConsoleContext, type ConsoleUser, type PageData, type Permission } from './context.js';
 import { DEFAULT_COST, hashPassword, verifyPassword } from './passwords.js';
-import { assetsDir, consoleViews, govukDist, packageRoot, warmViews } from './render.js';
+import { packageRoot } from '../package-info.js';
+import { assetsDir, consoleViews, govukDist, warmViews } from './render.js';
 import { DEFAULT_SESSION_TIMES, Sessions, type SessionTimes } from './sessions.js';
 import { tokenHash, type ConsoleUsers } from './users.js';
 

@@ -4,20 +4,11 @@
  * autoescaped. The stylesheet is built from govuk-frontend's Sass at
  * `npm run build` (scripts/console-css.mjs) into dist/runner/console/assets.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import nunjucks from 'nunjucks';
-
-/** The folder of rekey's package.json (the source tree or the installed package), found upwards from this file. */
-export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'rekey') return dir;
-    if (dirname(dir) === dir) throw new Error(`rekey's package.json is not above ${from}`);
-  }
-}
+import { packageRoot } from '../package-info.js';
 
 /** govuk-frontend's `dist` folder (its templates are under `govuk/`). */
 export function govukDist(): string {
